@@ -1,0 +1,31 @@
+/*
+ * hotpath: native hot paths for web services (recipe lookup, IP-geo
+ * enrichment, limit checks, chunked storage) behind one small C API.
+ *
+ * This is the only header a user includes. It pulls in one header per
+ * subsystem, each read top to bottom like a manual:
+ *
+ *   hotpath/common.h   export macro, versions, error codes, the engine
+ *   hotpath/sticky.h   farmhash fingerprint32 and sticky worker choice
+ *   hotpath/host.h     host metrics from libuv
+ *
+ * Conventions (every subsystem follows them):
+ *   - Functions return int: 0 or a positive count on success, a negative
+ *     HP_E* code on failure; hp_last_error() then has the detail.
+ *   - Out parameters come first; every *_open/_new has a *_close/_free that
+ *     accepts NULL.
+ *   - Option and result structs start with `unsigned version` and have an
+ *     HP_*_INIT macro; NULL options mean defaults.
+ *   - Callbacks run exactly once, on the engine's loop thread, never after
+ *     the call that submitted them returned an error, and with HP_ECLOSED for
+ *     work still pending when the engine closes.
+ *   - Nothing aborts, prints or exits on bad input.
+ */
+#ifndef HOTPATH_H
+#define HOTPATH_H
+
+#include "hotpath/common.h"
+#include "hotpath/sticky.h"
+#include "hotpath/host.h"
+
+#endif /* HOTPATH_H */

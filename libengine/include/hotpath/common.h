@@ -1,0 +1,134 @@
+/* hotpath/common.h: export macro, version, errors, engine. Include hotpath.h. */
+#ifndef HOTPATH_COMMON_H
+#define HOTPATH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define HP_EXTERN __declspec(dllexport)
+#elif defined(__GNUC__)
+#define HP_EXTERN __attribute__((visibility("default")))
+#else
+#define HP_EXTERN
+#endif
+
+/* ---------------------------------------------------------------- Version */
+
+#define HP_VERSION_MAJOR 0
+#define HP_VERSION_MINOR 1
+#define HP_VERSION_PATCH 0
+#define HP_VERSION_HEX \
+  ((HP_VERSION_MAJOR << 16) | (HP_VERSION_MINOR << 8) | HP_VERSION_PATCH)
+
+/** The library's version as HP_VERSION_HEX of the build that is running.
+ *  Thread: any. */
+HP_EXTERN unsigned hp_version(void);
+
+/** The library's version as "MAJOR.MINOR.PATCH"; static, never NULL.
+ *  Thread: any. */
+HP_EXTERN const char *hp_version_string(void);
+
+/* ----------------------------------------------------------------- Errors */
+
+/* One table generates the enum, hp_strerror(), hp_err_name() and the error
+ * codes of both bindings. Values are explicit and never change. */
+#define HP_ERRNO_MAP(XX)                                  \
+  XX(EINVAL, -1, "invalid argument")                      \
+  XX(ENOTFOUND, -2, "not found")                          \
+  XX(ECORRUPT, -3, "corrupt data")                        \
+  XX(EIO, -4, "i/o error")                                \
+  XX(EUNAVAILABLE, -5, "backend unavailable")             \
+  XX(ELIMIT, -6, "limit reached")                         \
+  XX(ENOMEM, -7, "out of memory")                         \
+  XX(ECLOSED, -8, "handle closed")                        \
+  XX(ECANCELED, -9, "operation canceled")                 \
+  XX(EINTERNAL, -10, "internal error")
+
+typedef enum hp_errno {
+  HP_OK = 0,
+#define HP__ERRNO_ENUM(name, value, text) HP_##name = value,
+  HP_ERRNO_MAP(HP__ERRNO_ENUM)
+#undef HP__ERRNO_ENUM
+  HP__ERRNO_LAST = -11
+} hp_errno;
+
+/** Short text for an error code ("not found"); "unknown error" for a code
+ *  outside the table. Static, never NULL. Thread: any. */
+HP_EXTERN const char *hp_strerror(int err);
+
+/** Symbolic name of an error code ("HP_ENOTFOUND"); "HP_EUNKNOWN" for a
+ *  code outside the table. Static, never NULL. Thread: any. */
+HP_EXTERN const char *hp_err_name(int err);
+
+/** Detail of the last failure on the calling thread, e.g.
+ *  "fingerprint32: data is NULL but len is 3". Inside a callback that
+ *  receives status < 0 it is that request's detail. Never NULL ("" when
+ *  there is none); owned by the library and valid until the next hp_* call
+ *  on this thread. Use return codes, not this text, for control flow.
+ *  Thread: any (thread-local). */
+HP_EXTERN const char *hp_last_error(void);
+
+/* ----------------------------------------------------------------- Engine */
+
+/** An engine binds hotpath's asynchronous work to one libuv loop. */
+typedef struct hp_engine hp_engine;
+
+/** libuv's loop type, named without including <uv.h>. */
+struct uv_loop_s;
+
+/** Completion of hp_engine_close(). */
+typedef void (*hp_engine_close_cb)(void *data);
+
+/**
+ * Create an engine.
+ * @param[out] out  the new engine; caller closes it with hp_engine_close()
+ *                  or, for an engine that owns its loop, hp_engine_free().
+ * @param loop      a libuv loop the caller runs (borrowed; it must outlive
+ *                  the engine), or NULL for a loop owned by the engine and
+ *                  run on one background thread that the engine starts.
+ * @return 0, HP_EINVAL (out is NULL), HP_ENOMEM, HP_EINTERNAL (libuv
+ *         failed to set up a handle or thread).
+ * Thread: with a caller's loop, that loop's thread; with NULL, any.
+ */
+HP_EXTERN int hp_engine_new(hp_engine **out, struct uv_loop_s *loop);
+
+/**
+ * Close an engine asynchronously: pending work fails with HP_ECLOSED (each
+ * callback still runs exactly once), the engine's handles close, then `cb`
+ * runs on the loop thread and the engine is freed after it returns.
+ * Calls after this one on the same engine return HP_ECLOSED.
+ * @param e     the engine; NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL.
+ * @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already requested (cb is then
+ *         never called).
+ * Thread: any; with a caller's loop, `cb` runs on that loop during uv_run.
+ */
+HP_EXTERN int hp_engine_close(hp_engine *e, hp_engine_close_cb cb, void *data);
+
+/**
+ * Close and free an engine that owns its loop, blocking until every pending
+ * callback has run (with HP_ECLOSED where it had not completed) and the loop
+ * thread has exited.
+ * @param e  an engine made with hp_engine_new(&e, NULL); NULL is a no-op.
+ * @return 0, HP_EINVAL (the engine runs on a caller's loop: use
+ *         hp_engine_close), or HP_EINVAL when called from the engine's own
+ *         loop thread (it would wait for itself).
+ * Thread: any thread but the engine's loop thread.
+ */
+HP_EXTERN int hp_engine_free(hp_engine *e);
+
+/** The loop the engine runs on (borrowed, valid while the engine lives).
+ *  Thread: any. */
+HP_EXTERN struct uv_loop_s *hp_engine_loop(const hp_engine *e);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTPATH_COMMON_H */

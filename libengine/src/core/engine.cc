@@ -1,0 +1,168 @@
+#include "core/engine.h"
+
+#include <memory>
+
+#include "core/error.h"
+
+namespace hp::core {
+
+int Engine::create(Engine **out, uv_loop_t *loop) {
+  std::unique_ptr<Engine> e(new Engine());
+  if (loop) {
+    e->loop_ = loop;
+    e->loop_thread_ = std::this_thread::get_id();
+  } else {
+    int rc = uv_loop_init(&e->own_loop_);
+    if (rc != 0) return set_error(HP_EINTERNAL, "engine: uv_loop_init: ", uv_strerror(rc));
+    e->loop_ = &e->own_loop_;
+    e->owned_ = true;
+  }
+  int rc = uv_async_init(e->loop_, &e->wakeup_, &Engine::on_async);
+  if (rc != 0) {
+    if (e->owned_) uv_loop_close(&e->own_loop_);
+    return set_error(HP_EINTERNAL, "engine: uv_async_init: ", uv_strerror(rc));
+  }
+  e->wakeup_.data = e.get();
+  if (e->owned_) {
+    Engine *raw = e.get();
+    raw->thread_ = std::thread([raw] {
+      raw->loop_thread_ = std::this_thread::get_id();
+      uv_run(raw->loop_, UV_RUN_DEFAULT);
+      // Closed by hp_engine_close(): nobody joins this thread, so it lets
+      // go of itself and of the engine's own reference.
+      if (!raw->freeing_.load(std::memory_order_acquire)) {
+        raw->thread_.detach();
+        raw->release();
+      }
+    });
+  }
+  *out = e.release();
+  return 0;
+}
+
+Engine::~Engine() {
+  if (owned_) uv_loop_close(&own_loop_);
+}
+
+void Engine::release() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+int Engine::post(std::function<void(bool)> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_.load(std::memory_order_relaxed))
+      return set_error(HP_ECLOSED, "engine: closed");
+    posted_.push_back(std::move(fn));
+  }
+  uv_async_send(&wakeup_);
+  return 0;
+}
+
+void Engine::on_async(uv_async_t *h) {
+  auto *e = static_cast<Engine *>(h->data);
+  e->drain_posted();
+  if (e->closing() && !e->close_started_) e->begin_close();
+}
+
+void Engine::drain_posted() {
+  std::vector<std::function<void(bool)>> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch.swap(posted_);
+  }
+  for (auto &fn : batch) fn(close_started_);
+}
+
+void Engine::add(Closable *c) { closables_.insert(c); }
+
+void Engine::remove(Closable *c) {
+  closables_.erase(c);
+  if (close_started_) maybe_finish_close();
+}
+
+namespace {
+
+struct Work final : Closable {
+  uv_work_t req{};
+  Engine *engine;
+  std::function<void()> work;
+  std::function<void(int)> after;
+
+  explicit Work(Engine *e) : engine(e) {}
+  void close_now() override { uv_cancel(reinterpret_cast<uv_req_t *>(&req)); }
+
+  static void run(uv_work_t *r) { static_cast<Work *>(r->data)->work(); }
+  static void done(uv_work_t *r, int status) {
+    std::unique_ptr<Work> w(static_cast<Work *>(r->data));
+    w->after(status == UV_ECANCELED ? HP_ECLOSED : 0);
+    w->engine->remove(w.get());
+  }
+};
+
+}  // namespace
+
+void Engine::queue_work(std::function<void()> work, std::function<void(int)> after) {
+  auto w = std::make_unique<Work>(this);
+  w->work = std::move(work);
+  w->after = std::move(after);
+  w->req.data = w.get();
+  if (close_started_) {
+    w->after(HP_ECLOSED);
+    return;
+  }
+  add(w.get());
+  uv_queue_work(loop_, &w->req, &Work::run, &Work::done);
+  w.release();
+}
+
+int Engine::close(hp_engine_close_cb cb, void *data) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_.load(std::memory_order_relaxed))
+      return set_error(HP_ECLOSED, "engine: close already requested");
+    close_cb_ = cb;
+    close_data_ = data;
+    closing_.store(true, std::memory_order_release);
+  }
+  uv_async_send(&wakeup_);
+  return 0;
+}
+
+void Engine::begin_close() {
+  close_started_ = true;
+  // Closing one thing may remove others: iterate over a copy.
+  std::vector<Closable *> all(closables_.begin(), closables_.end());
+  for (Closable *c : all)
+    if (closables_.count(c)) c->close_now();
+  maybe_finish_close();
+}
+
+void Engine::maybe_finish_close() {
+  if (!closables_.empty() || wakeup_closed_) return;
+  wakeup_closed_ = true;
+  uv_close(reinterpret_cast<uv_handle_t *>(&wakeup_), [](uv_handle_t *h) {
+    auto *e = static_cast<Engine *>(h->data);
+    e->finished_ = true;
+    if (e->close_cb_) e->close_cb_(e->close_data_);
+    // An owned loop's thread returns from uv_run now; free_blocking() joins
+    // it. A caller's loop has no thread of ours: drop the engine's own ref.
+    if (!e->owned_) e->release();
+  });
+}
+
+int Engine::free_blocking() {
+  if (!owned_)
+    return set_error(HP_EINVAL, "engine_free: the engine runs on a caller's loop; use hp_engine_close");
+  if (on_loop_thread())
+    return set_error(HP_EINVAL, "engine_free: called from the engine's own loop thread");
+  if (closing())
+    return set_error(HP_ECLOSED, "engine_free: hp_engine_close was already called");
+  freeing_.store(true, std::memory_order_release);
+  close(nullptr, nullptr);
+  if (thread_.joinable()) thread_.join();
+  release();
+  return 0;
+}
+
+}  // namespace hp::core

@@ -1,0 +1,115 @@
+// The engine: one libuv loop (the caller's or its own thread's), a queue of
+// work posted from other threads, and the set of things to close with it.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "hotpath.h"
+
+namespace hp::core {
+
+class Engine;
+
+// Something on the loop that the engine must close before it can finish
+// closing: a pending request, a timer, a connection.
+class Closable {
+ public:
+  virtual ~Closable() = default;
+  // Called once on the loop thread when the engine closes: fail pending work
+  // with HP_ECLOSED, start closing handles, and call Engine::remove(this)
+  // once nothing of it is left on the loop.
+  virtual void close_now() = 0;
+};
+
+class Engine {
+ public:
+  static int create(Engine **out, uv_loop_t *loop);
+
+  hp_engine *as_c() { return reinterpret_cast<hp_engine *>(this); }
+  static Engine *from_c(hp_engine *e) { return reinterpret_cast<Engine *>(e); }
+
+  uv_loop_t *loop() const { return loop_; }
+  bool owns_loop() const { return owned_; }
+  bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_.load(); }
+  bool closing() const { return closing_.load(std::memory_order_acquire); }
+
+  // Runs fn(closing) on the loop thread, soon. Returns HP_ECLOSED (and drops
+  // fn) once close has been requested, so a callback is never promised by a
+  // call that fails. Thread: any.
+  int post(std::function<void(bool closing)> fn);
+
+  // Track something that must be closed with the engine. Loop thread only.
+  void add(Closable *c);
+  void remove(Closable *c);
+
+  // Runs `work` on the libuv thread pool, then `after(status)` on the loop
+  // thread: status 0, or HP_ECLOSED when the engine closed before the work
+  // started. Loop thread only.
+  void queue_work(std::function<void()> work, std::function<void(int status)> after);
+
+  // Handles (geo readers, limiters, ...) keep their engine alive.
+  void retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release();
+
+  // Asynchronous close (any loop). After it, do not call free_blocking().
+  int close(hp_engine_close_cb cb, void *data);
+  // Close and join an owned loop's thread, then drop the engine's reference.
+  int free_blocking();
+
+ private:
+  friend struct std::default_delete<Engine>;
+  Engine() = default;
+  ~Engine();
+  void drain_posted();
+  void begin_close();
+  void maybe_finish_close();
+  static void on_async(uv_async_t *h);
+
+  uv_loop_t own_loop_{};
+  uv_loop_t *loop_ = nullptr;
+  bool owned_ = false;
+  std::thread thread_;
+  std::atomic<std::thread::id> loop_thread_{};
+  uv_async_t wakeup_{};
+
+  std::mutex mu_;  // guards posted_ and the closing_ transition
+  std::vector<std::function<void(bool)>> posted_;
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> freeing_{false};
+  bool close_started_ = false;  // loop thread
+  bool wakeup_closed_ = false;  // loop thread
+  bool finished_ = false;       // loop thread
+  std::unordered_set<Closable *> closables_;
+  hp_engine_close_cb close_cb_ = nullptr;
+  void *close_data_ = nullptr;
+  std::atomic<int> refs_{1};
+};
+
+// A scoped reference to an engine, held by every handle built on it.
+class EngineRef {
+ public:
+  EngineRef() = default;
+  explicit EngineRef(Engine *e) : e_(e) {
+    if (e_) e_->retain();
+  }
+  EngineRef(const EngineRef &) = delete;
+  EngineRef &operator=(const EngineRef &) = delete;
+  ~EngineRef() {
+    if (e_) e_->release();
+  }
+  Engine *get() const { return e_; }
+  Engine *operator->() const { return e_; }
+
+ private:
+  Engine *e_ = nullptr;
+};
+
+}  // namespace hp::core

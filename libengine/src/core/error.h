@@ -1,0 +1,25 @@
+// Error codes and the thread-local last-error message.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "hotpath.h"
+
+namespace hp::core {
+
+// Sets this thread's last-error message and returns `code`, so a failure
+// reads `return set_error(HP_EINVAL, "geo: ", ip, " is not an IP address");`.
+int set_error_text(int code, std::string text);
+
+template <class... Parts>
+int set_error(int code, const Parts &...parts) {
+  std::string text;
+  (text.append(std::string_view(parts)), ...);
+  return set_error_text(code, std::move(text));
+}
+
+// Clears the message: a call that succeeds leaves "" behind.
+void clear_error();
+
+}  // namespace hp::core

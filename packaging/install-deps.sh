@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what hotpath needs to build and test. Idempotent: does nothing when
+# everything is already present. The only place in the project that calls apt-get.
+set -euo pipefail
+
+debs=(
+  build-essential cmake ninja-build pkg-config
+  libuv1-dev libhiredis-dev libmaxminddb-dev zlib1g-dev libsqlite3-dev
+  doctest-dev pybind11-dev
+  libfarmhash-dev     # Google FarmHash: Fingerprint32 bit-exact with the farmhash npm package
+  redis-server        # tests and demo only
+  clang               # libFuzzer targets and the sanitizer build
+)
+
+sudo_cmd=()
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else
+    echo "install-deps: not root and no sudo; install these by hand: ${debs[*]}" >&2
+    exit 1
+  fi
+fi
+
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Python build and test tools (build backend, test runner, stub checker).
+py=${PYTHON:-python3}
+pymods=(scikit_build_core pybind11 pytest mypy maxminddb)
+need=()
+for m in "${pymods[@]}"; do "$py" -c "import $m" 2>/dev/null || need+=("$m"); done
+if [ ${#need[@]} -gt 0 ]; then
+  pkgs=()
+  for m in "${need[@]}"; do pkgs+=("${m//_/-}"); done
+  echo "install-deps: pip installing ${pkgs[*]}"
+  "$py" -m pip install -q "${pkgs[@]}"
+fi

@@ -1,0 +1,10 @@
+/* hotpath.h as a C99 user sees it: compiled with -std=c99 -pedantic -Werror. */
+#include "hotpath.h"
+
+int hp_headertest_c(void) {
+  hp_host_info info = HP_HOST_INFO_INIT;
+  uint32_t v = 0;
+  if (hp_fingerprint32("hello world", 11, &v) != 0 || v != 430397466u) return 1;
+  if (hp_host_snapshot(&info) != 0) return 2;
+  return hp_strerror(HP_EINVAL)[0] == 'i' ? 0 : 3;
+}
