@@ -23,6 +23,9 @@ int Engine::create(Engine **out, uv_loop_t *loop) {
     return set_error(HP_EINTERNAL, "engine: uv_async_init: ", uv_strerror(rc));
   }
   e->wakeup_.data = e.get();
+  // An idle engine must not keep the loop alive: a host loop (node's) ends
+  // when nothing else is pending, and pending work holds handles of its own.
+  if (!e->owned_) uv_unref(reinterpret_cast<uv_handle_t *>(&e->wakeup_));
   if (e->owned_) {
     Engine *raw = e.get();
     raw->thread_ = std::thread([raw] {
@@ -55,12 +58,21 @@ int Engine::post(std::function<void(bool)> fn) {
       return set_error(HP_ECLOSED, "engine: closed");
     posted_.push_back(std::move(fn));
   }
-  uv_async_send(&wakeup_);
+  wake();
   return 0;
+}
+
+void Engine::wake() {
+  // On a host loop the idle wakeup is unref'd; posted work and a close must
+  // keep the loop alive until they have run. Only the loop thread may touch
+  // refs; other threads only post to owned loops, whose wakeup stays ref'd.
+  if (!owned_ && on_loop_thread()) uv_ref(reinterpret_cast<uv_handle_t *>(&wakeup_));
+  uv_async_send(&wakeup_);
 }
 
 void Engine::on_async(uv_async_t *h) {
   auto *e = static_cast<Engine *>(h->data);
+  if (!e->owned_) uv_unref(reinterpret_cast<uv_handle_t *>(h));
   e->drain_posted();
   if (e->closing() && !e->close_started_) e->begin_close();
 }
@@ -125,7 +137,7 @@ int Engine::close(hp_engine_close_cb cb, void *data) {
     close_data_ = data;
     closing_.store(true, std::memory_order_release);
   }
-  uv_async_send(&wakeup_);
+  wake();
   return 0;
 }
 

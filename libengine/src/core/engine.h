@@ -68,6 +68,7 @@ class Engine {
   friend struct std::default_delete<Engine>;
   Engine() = default;
   ~Engine();
+  void wake();
   void drain_posted();
   void begin_close();
   void maybe_finish_close();

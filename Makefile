@@ -1,0 +1,64 @@
+# The README's commands. Each installs what is missing and builds first, so
+# it works on a fresh clone: make demo, make test, make bench, make test-asan.
+SHELL := /bin/bash
+PYTHON ?= python3
+BUILD ?= build/dev
+ASAN_BUILD ?= build/asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build build-c build-node test test-c test-python test-node test-e2e test-asan bench demo clean
+
+all: build
+
+deps:
+	@bash packaging/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DHP_WERROR=ON -DHP_BUILD_PYTHON=ON -DPython_EXECUTABLE=$$(command -v $(PYTHON))
+
+build-c: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) --parallel $(JOBS)
+
+node_modules/.package-lock.json: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build-node: deps node_modules/.package-lock.json
+	node packaging/build-node.js
+
+build: build-c build-node
+
+test: build
+	@bash tests/run_all.sh $(BUILD)
+
+test-c: build-c
+	cd $(BUILD) && ctest --output-on-failure
+
+test-python: build-c
+	PYTHONPATH=bindings/python:$(BUILD)/python $(PYTHON) -m pytest -q tests/python
+
+test-node: build-node
+	node --test tests/node/
+
+test-e2e: build
+	node --test --test-concurrency=1 tests/e2e/
+
+# ASan + UBSan: the C suite, then the Python and Node suites against
+# sanitizer builds of the module and addon.
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHP_SANITIZE=address,undefined \
+	  -DHP_BUILD_PYTHON=ON -DPython_EXECUTABLE=$$(command -v $(PYTHON))
+	cmake --build $(ASAN_BUILD) --parallel $(JOBS)
+	$(MAKE) node_modules/.package-lock.json
+	HOTPATH_NODE_BUILD_DIR=$(ASAN_BUILD)-node HOTPATH_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Debug -DHP_SANITIZE=address,undefined" \
+	  node packaging/build-node.js
+	@bash tests/run_all.sh $(ASAN_BUILD) asan
+
+bench: build
+	@bash bench/run_all.sh
+
+demo: build
+	node examples/perfload/server.js
+
+clean:
+	rm -rf build

@@ -1,0 +1,16 @@
+'use strict';
+
+const native = require('./native');
+const { HotpathError } = require('./errors');
+const sticky = require('./sticky');
+const host = require('./host');
+
+module.exports = {
+  version: native.version,
+  codes: Object.freeze({ ...native.codes }),
+  HotpathError,
+  fingerprint32: sticky.fingerprint32,
+  fingerprint32Many: sticky.fingerprint32Many,
+  sticky,
+  host,
+};

@@ -1,0 +1,51 @@
+'use strict';
+
+const native = require('./native');
+
+/** How `pick` maps a client address to a worker. */
+const MODES = Object.freeze({ modulo: native.STICKY_MODULO, jump: native.STICKY_JUMP });
+
+/**
+ * FarmHash Fingerprint32 of a string (its UTF-8 bytes) or bytes, identical to
+ * the `farmhash` npm package's fingerprint32.
+ * @param {string | Uint8Array} input
+ * @returns {number}
+ */
+function fingerprint32(input) {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    throw new TypeError('fingerprint32: input must be a string, Buffer or Uint8Array');
+  }
+  return native.fingerprint32(input);
+}
+
+/**
+ * Fingerprint32 of many strings in one native call.
+ * @param {string[]} inputs
+ * @returns {Uint32Array}
+ */
+function fingerprint32Many(inputs) {
+  if (!Array.isArray(inputs)) throw new TypeError('fingerprint32Many: inputs must be an array of strings');
+  return native.fingerprint32Many(inputs);
+}
+
+/**
+ * The worker index for a client address.
+ * 'modulo' (default) is the Perfload seed's fingerprint32(address) % workers
+ * on the address text as node reports it; 'jump' folds IPv4-mapped IPv6 to
+ * IPv4 and uses jump consistent hashing, so adding a worker moves ~1/n of
+ * the clients.
+ * @param {string} address
+ * @param {number} workers
+ * @param {'modulo' | 'jump'} [mode]
+ * @returns {number}
+ */
+function pick(address, workers, mode = 'modulo') {
+  if (typeof address !== 'string') throw new TypeError('pick: address must be a string');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 0xffffffff) {
+    throw new RangeError('pick: workers must be a positive integer');
+  }
+  if (!(mode in MODES)) throw new RangeError(`pick: mode must be 'modulo' or 'jump', not ${String(mode)}`);
+  return native.stickyPick(address, workers, MODES[mode]);
+}
+
+module.exports = { fingerprint32, fingerprint32Many, pick };

@@ -1,0 +1,95 @@
+// Module entry: one engine per environment on that environment's own loop.
+#include "addon.h"
+
+#include <uv.h>
+
+namespace hp_node {
+
+Addon &GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+
+Napi::Error MakeError(Napi::Env env, int code, const char *detail) {
+  Addon &addon = GetAddon(env);
+  const char *text = detail ? detail : hp_last_error();
+  if (!text[0]) text = hp_strerror(code);
+  if (addon.error_class.IsEmpty()) {
+    auto err = Napi::Error::New(env, text);
+    err.Set("code", hp_err_name(code));
+    return err;
+  }
+  Napi::Value obj = addon.error_class.New({Napi::String::New(env, text), Napi::String::New(env, hp_err_name(code)),
+                                           Napi::Number::New(env, code)});
+  return Napi::Error(env, obj);
+}
+
+void ThrowError(Napi::Env env, int code) { throw MakeError(env, code); }
+
+Pending::Pending(Napi::Env env, const char *name)
+    : addon_(&GetAddon(env)), deferred_(Napi::Promise::Deferred::New(env)), context_(env, name) {}
+
+void Pending::Reject(int code) {
+  if (addon_->tearing_down) return;
+  try {
+    Napi::HandleScope scope(Env());
+    Napi::CallbackScope cb_scope(Env(), context_);
+    deferred_.Reject(MakeError(Env(), code).Value());
+  } catch (const Napi::Error &) {
+  }
+}
+
+namespace {
+
+// The environment is going away (process exit or a Worker ending): close
+// the engine, which fails pending work with HP_ECLOSED, and tell node when
+// the engine's handles are gone.
+void OnCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  auto *addon = static_cast<Addon *>(arg);
+  addon->cleanup = handle;
+  addon->tearing_down = true;
+  int rc = hp_engine_close(
+      addon->engine,
+      [](void *data) {
+        auto *a = static_cast<Addon *>(data);
+        a->engine = nullptr;
+        napi_remove_async_cleanup_hook(a->cleanup);
+      },
+      addon);
+  if (rc != 0) napi_remove_async_cleanup_hook(handle);
+}
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo &info) {
+  GetAddon(info.Env()).error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Object ErrorCodes(Napi::Env env) {
+  auto codes = Napi::Object::New(env);
+#define HP__NODE_CODE(name, value, text) codes.Set("HP_" #name, Napi::Number::New(env, value));
+  HP_ERRNO_MAP(HP__NODE_CODE)
+#undef HP__NODE_CODE
+  return codes;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto *addon = new Addon();
+  env.SetInstanceData<Addon>(addon);  // deleted by node after cleanup hooks ran
+  uv_loop_t *loop = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_uv_event_loop(env, &loop), exports);
+  int rc = hp_engine_new(&addon->engine, loop);
+  if (rc != 0) ThrowError(env, rc);
+  NAPI_THROW_IF_FAILED(env, napi_add_async_cleanup_hook(env, OnCleanup, addon, nullptr), exports);
+
+  exports.Set("version", Napi::String::New(env, hp_version_string()));
+  exports.Set("codes", ErrorCodes(env));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  InitSticky(env, exports);
+  InitHost(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace hp_node
+
+static Napi::Object InitHotpath(Napi::Env env, Napi::Object exports) { return hp_node::Init(env, exports); }
+
+NODE_API_MODULE(hotpath, InitHotpath)

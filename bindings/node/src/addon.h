@@ -1,0 +1,63 @@
+// Per-environment state of the addon and the helpers every wrapped
+// subsystem uses: errors and promise completion from libuv callbacks.
+#pragma once
+
+#include <napi.h>
+
+#include "hotpath.h"
+
+namespace hp_node {
+
+// One per Node environment (main thread or worker): the engine on that
+// environment's loop and the HotpathError class from lib/errors.js.
+struct Addon {
+  hp_engine *engine = nullptr;
+  Napi::FunctionReference error_class;
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  bool tearing_down = false;  // the environment is exiting: settle nothing
+};
+
+Addon &GetAddon(Napi::Env env);
+
+// A HotpathError for `code` with hp_last_error() (or `detail`) as message.
+Napi::Error MakeError(Napi::Env env, int code, const char *detail = nullptr);
+[[noreturn]] void ThrowError(Napi::Env env, int code);
+
+// Throws a HotpathError when rc < 0; returns rc otherwise.
+inline int Check(Napi::Env env, int rc) {
+  if (rc < 0) ThrowError(env, rc);
+  return rc;
+}
+
+// A promise settled later from a libuv callback, inside a callback scope so
+// microtasks run and AsyncLocalStorage context is kept.
+class Pending {
+ public:
+  Pending(Napi::Env env, const char *name);
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  Napi::Env Env() const { return deferred_.Env(); }
+  // Settle in a HandleScope + CallbackScope; `make` builds the value.
+  template <class Make>
+  void Resolve(Make &&make) {
+    if (addon_->tearing_down) return;
+    try {
+      Napi::HandleScope scope(Env());
+      Napi::CallbackScope cb_scope(Env(), context_);
+      deferred_.Resolve(make(Env()));
+    } catch (const Napi::Error &) {
+      // Nothing can run JS any more; the promise is unreachable.
+    }
+  }
+  void Reject(int code);
+
+ private:
+  Addon *addon_;
+  Napi::Promise::Deferred deferred_;
+  Napi::AsyncContext context_;
+};
+
+// Each subsystem file registers its functions on the exports object.
+void InitSticky(Napi::Env env, Napi::Object exports);
+void InitHost(Napi::Env env, Napi::Object exports);
+
+}  // namespace hp_node

@@ -1,0 +1,22 @@
+"""hotpath: native hot paths (recipe lookup, IP-geo enrichment, limit checks,
+chunked storage) for services and analysis scripts."""
+
+from __future__ import annotations
+
+from . import errors, host, sticky
+from .errors import Error
+from .sticky import fingerprint32, fingerprint32_many
+
+import _hotpath
+
+__version__: str = _hotpath.__version__
+
+__all__ = [
+    "Error",
+    "__version__",
+    "errors",
+    "fingerprint32",
+    "fingerprint32_many",
+    "host",
+    "sticky",
+]

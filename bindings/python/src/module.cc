@@ -1,0 +1,81 @@
+// _hotpath: the private native module; the public API is the hotpath package.
+#include "module.h"
+
+#include <string>
+
+namespace hp_py {
+
+namespace {
+
+py::object error_for(int code, const char *detail) {
+  const char *text = detail && detail[0] ? detail : hp_last_error();
+  if (!text[0]) text = hp_strerror(code);
+  py::object from_code = py::module_::import("hotpath.errors").attr("from_code");
+  return from_code(code, hp_err_name(code), text);
+}
+
+}  // namespace
+
+void raise_error(int code, const char *detail) {
+  py::object exc = error_for(code, detail);
+  PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+  throw py::error_already_set();
+}
+
+void call_back(const py::object &fn, int status, const char *detail, py::object value) {
+  py::gil_scoped_acquire gil;
+  try {
+    if (status < 0)
+      fn(error_for(status, detail), py::none());
+    else
+      fn(py::none(), value);
+  } catch (py::error_already_set &err) {
+    // A callback has nowhere to raise to; report it like an unraisable error.
+    err.discard_as_unraisable("hotpath callback");
+  }
+}
+
+Engine::Engine() { check(hp_engine_new(&engine_, nullptr)); }
+
+Engine::~Engine() {
+  if (engine_) {
+    py::gil_scoped_release release;
+    hp_engine_free(engine_);
+  }
+}
+
+hp_engine *Engine::get() {
+  if (!engine_) raise_error(HP_ECLOSED, "engine: closed");
+  return engine_;
+}
+
+void Engine::close() {
+  hp_engine *e = engine_;
+  engine_ = nullptr;
+  if (e) {
+    // Pending callbacks take the GIL: wait without it.
+    py::gil_scoped_release release;
+    hp_engine_free(e);
+  }
+}
+
+}  // namespace hp_py
+
+PYBIND11_MODULE(_hotpath, m) {
+  namespace py = pybind11;
+  m.doc() = "hotpath's native module; use the hotpath package.";
+  m.attr("__version__") = hp_version_string();
+  py::dict codes;
+#define HP__PY_CODE(name, value, text) codes["HP_" #name] = value;
+  HP_ERRNO_MAP(HP__PY_CODE)
+#undef HP__PY_CODE
+  m.attr("codes") = codes;
+  m.def("strerror", &hp_strerror, py::arg("code"));
+
+  py::class_<hp_py::Engine>(m, "Engine")
+      .def(py::init<>())
+      .def("close", &hp_py::Engine::close);
+
+  hp_py::init_sticky(m);
+  hp_py::init_host(m);
+}

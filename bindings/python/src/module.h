@@ -1,0 +1,79 @@
+// Shared pieces of the _hotpath module: errors and waiting on callbacks.
+#pragma once
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+#include "hotpath.h"
+
+namespace hp_py {
+
+namespace py = pybind11;
+
+// Raises the hotpath.errors class for `code` with hp_last_error() (or
+// `detail`) as message. Never returns.
+[[noreturn]] void raise_error(int code, const char *detail = nullptr);
+
+// Raises when rc < 0; returns rc otherwise.
+inline int check(int rc) {
+  if (rc < 0) raise_error(rc);
+  return rc;
+}
+
+// The engine behind the Python API: an owned loop on one background thread.
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  hp_engine *get();  // raises ClosedError once closed
+  void close();      // blocks (without the GIL) until pending work is done
+
+ private:
+  hp_engine *engine_ = nullptr;
+};
+
+// The outcome of one asynchronous call, filled on the loop thread and
+// waited for on a Python thread without the GIL.
+template <class T>
+class Waiter {
+ public:
+  void set(int status, T value, std::string error) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = status;
+    value_ = std::move(value);
+    error_ = std::move(error);
+    done_ = true;
+    cv_.notify_all();
+  }
+  // Blocks without the GIL; raises on failure.
+  T wait() {
+    {
+      py::gil_scoped_release release;
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return done_; });
+    }
+    if (status_ < 0) raise_error(status_, error_.c_str());
+    return std::move(*value_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  int status_ = 0;
+  std::optional<T> value_;
+  std::string error_;
+};
+
+// Calls a Python callable from the loop thread as fn(error, value): error is
+// an exception instance or None. Takes the GIL; holds no engine lock.
+void call_back(const py::object &fn, int status, const char *detail, py::object value);
+
+void init_sticky(py::module_ &m);
+void init_host(py::module_ &m);
+
+}  // namespace hp_py

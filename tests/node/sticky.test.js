@@ -1,0 +1,62 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const farmhash = require('farmhash');
+const { hotpath, readVectors } = require('../support/fixtures');
+
+const hp = hotpath();
+
+test('fingerprint32 matches the issue vectors', () => {
+  assert.equal(hp.fingerprint32('hello world'), 430397466);
+  assert.equal(hp.fingerprint32('127.0.0.1'), 1211160241);
+  assert.equal(hp.fingerprint32('::ffff:127.0.0.1'), 3208593540);
+  assert.equal(hp.fingerprint32('::1'), 3686423519);
+  assert.equal(hp.fingerprint32('192.168.1.10'), 3038424652);
+});
+
+test('fingerprint32 matches every committed vector, as Buffer and as string', () => {
+  const vectors = readVectors();
+  assert.ok(vectors.length >= 1000);
+  for (const { bytes, value } of vectors) assert.equal(hp.fingerprint32(bytes), value);
+  const ascii = vectors.filter((v) => /^[\x20-\x7e]*$/.test(v.bytes.toString('latin1')));
+  assert.ok(ascii.length > 500);
+  for (const { bytes, value } of ascii) assert.equal(hp.fingerprint32(bytes.toString('latin1')), value);
+});
+
+test('fingerprint32 agrees with the farmhash package on long and non-ASCII strings', () => {
+  const inputs = ['', 'é', '日本語のテキスト', 'x'.repeat(507), 'y'.repeat(508), '€'.repeat(200), 'z'.repeat(100000)];
+  for (const s of inputs) assert.equal(hp.fingerprint32(s), farmhash.fingerprint32(s), `length ${s.length}`);
+});
+
+test('fingerprint32Many returns the same values in a Uint32Array', () => {
+  const inputs = Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+  const many = hp.fingerprint32Many(inputs);
+  assert.ok(many instanceof Uint32Array);
+  assert.deepEqual(Array.from(many), inputs.map((s) => farmhash.fingerprint32(s)));
+});
+
+test('bad input raises TypeError or RangeError before the native call', () => {
+  assert.throws(() => hp.fingerprint32(42), TypeError);
+  assert.throws(() => hp.fingerprint32Many('nope'), TypeError);
+  assert.throws(() => hp.fingerprint32Many(['ok', 7]), TypeError);
+  assert.throws(() => hp.sticky.pick('1.2.3.4', 0), RangeError);
+  assert.throws(() => hp.sticky.pick('1.2.3.4', 2, 'ring'), RangeError);
+  assert.throws(() => hp.sticky.pick(12, 2), TypeError);
+});
+
+test('pick in modulo mode is the seed rule, in jump mode folds mapped IPv4', () => {
+  for (const ip of ['::ffff:10.0.0.1', '127.0.0.1', '::1']) {
+    for (const n of [1, 2, 3, 7]) assert.equal(hp.sticky.pick(ip, n), farmhash.fingerprint32(ip) % n);
+  }
+  assert.equal(hp.sticky.pick('::ffff:10.9.8.7', 5, 'jump'), hp.sticky.pick('10.9.8.7', 5, 'jump'));
+});
+
+test('native errors are HotpathErrors with a code and the detail', () => {
+  assert.throws(
+    () => hp.sticky.pick('not-an-ip', 3, 'jump'),
+    (err) => err instanceof hp.HotpathError && err.code === 'HP_EINVAL' && err.errno === hp.codes.HP_EINVAL &&
+      /not-an-ip/.test(err.message),
+  );
+  assert.throws(() => hp.sticky.pick('1'.repeat(300), 3), { code: 'HP_EINVAL' });
+  assert.throws(() => hp.sticky.pick('', 3), { code: 'HP_EINVAL' });
+});

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every suite (C, Python, Node, end-to-end) and prints one closing
+# line with the totals. Usage: tests/run_all.sh BUILD_DIR [asan]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/dev}
+mode=${2:-}
+py=${PYTHON:-python3}
+log=$(mktemp -d)
+passed=0
+failed=0
+status=0
+
+env_for_bindings=()
+if [ "$mode" = asan ]; then
+  asan_rt=$(gcc -print-file-name=libasan.so)
+  ubsan_rt=$(gcc -print-file-name=libubsan.so)
+  env_for_bindings=(LD_PRELOAD="$asan_rt $ubsan_rt" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
+                    HOTPATH_NODE_ADDON="$PWD/${build}-node/hotpath.node")
+fi
+
+echo "== C (ctest) =="
+(cd "$build" && ctest --output-on-failure 2>&1) | tee "$log/c.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+c_total=$(grep -oE 'out of [0-9]+' "$log/c.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
+c_failed=$(grep -oE '[0-9]+ tests failed' "$log/c.txt" | tail -1 | grep -oE '^[0-9]+' || echo 0)
+passed=$((passed + c_total - c_failed)); failed=$((failed + c_failed))
+
+echo "== Python (pytest) =="
+env "${env_for_bindings[@]}" PYTHONPATH="bindings/python:$build/python" "$py" -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$log/py.txt"
+rc=${PIPESTATUS[0]}
+# Exit code 5 means pytest collected nothing: a suite that tests nothing fails.
+[ "$rc" = 0 ] || status=1
+p_pass=$(grep -oE '[0-9]+ passed' "$log/py.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
+p_fail=$(grep -oE '[0-9]+ (failed|error)' "$log/py.txt" | awk '{s+=$1} END {print s+0}')
+passed=$((passed + p_pass)); failed=$((failed + p_fail))
+
+for suite in node e2e; do
+  [ -d "tests/$suite" ] || continue
+  echo "== Node ($suite, node --test) =="
+  env "${env_for_bindings[@]}" node --test --test-concurrency=1 "tests/$suite/" 2>&1 | tee "$log/$suite.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  n_pass=$(grep -oE '^# pass [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
+  n_fail=$(grep -oE '^# fail [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
+  [ "$n_pass" -gt 0 ] || { echo "node $suite: no test ran"; status=1; }
+  passed=$((passed + n_pass)); failed=$((failed + n_fail))
+done
+
+echo
+echo "totals: $passed passed, $failed failed"
+exit $status
