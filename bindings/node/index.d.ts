@@ -116,7 +116,7 @@ export interface GeoReaderOptions {
   extraPaths?: string[];
   /** Decoded records kept natively per database (0: 1048576). */
   cacheRecords?: number;
-  /** JS objects kept for reuse (default 100000). */
+  /** JS objects kept for reuse (default 1000000; all are dropped when full). */
   cache?: { max?: number };
   /** Poll the files and reload on change (0: off). */
   watchIntervalMs?: number;

@@ -48,7 +48,7 @@ class GeoReader {
       throw new TypeError('geo: extraPaths must be an array of strings');
     }
     const cacheRecords = opts.cacheRecords ?? 0;
-    const cacheObjects = opts.cache?.max ?? 100000;
+    const cacheObjects = opts.cache?.max ?? 1000000;
     const watch = opts.watchIntervalMs ?? 0;
     for (const [name, v] of [['cacheRecords', cacheRecords], ['cache.max', cacheObjects], ['watchIntervalMs', watch]]) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`geo: ${name} must be a non-negative integer`);

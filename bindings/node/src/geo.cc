@@ -72,6 +72,8 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     objects_.clear();
     for (auto &kv : lookups_) napi_delete_reference(env, kv.second);
     lookups_.clear();
+    for (auto &kv : lookups1_) napi_delete_reference(env, kv.second);
+    lookups1_.clear();
   }
 
   // A string for mmdb bytes; map keys and short values are interned in one
@@ -278,6 +280,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     hp_geo *g = Handle(env);
     size_t count = hp_geo_count(g);
     std::string key;
+    if (count > 1) key.reserve(5 * count);
     hp_geo_result r = HP_GEO_RESULT_INIT;
     bool any = false;
     uint64_t gen = 0;
@@ -291,8 +294,10 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       gen = r.generation;
       uint32_t part = rc ? r.offset : 0xfffffffeu;
       any |= rc == 1;
-      key.append(reinterpret_cast<const char *>(&part), 4);
-      key.push_back(static_cast<char>(r.prefix_len));
+      if (count > 1) {
+        key.append(reinterpret_cast<const char *>(&part), 4);
+        key.push_back(static_cast<char>(r.prefix_len));
+      }
     }
     napi_value out;
     if (!any) {
@@ -303,19 +308,32 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       return Napi::Value(env, out);
     }
     CheckGeneration(gen);
-    auto it = lookups_.find(key);
-    if (it != lookups_.end()) {
-      napi_get_reference_value(env, it->second, &out);
-      return Napi::Value(env, out);
+    // One database: the key is (offset, prefix) in one word, no string.
+    uint64_t key1 = count == 1 ? (uint64_t(r.offset) << 8 | r.prefix_len) : 0;
+    if (count == 1) {
+      auto it = lookups1_.find(key1);
+      if (it != lookups1_.end()) {
+        napi_get_reference_value(env, it->second, &out);
+        return Napi::Value(env, out);
+      }
+    } else {
+      auto it = lookups_.find(key);
+      if (it != lookups_.end()) {
+        napi_get_reference_value(env, it->second, &out);
+        return Napi::Value(env, out);
+      }
     }
     hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
     int rc = hp_geo_lookup(&e, g, ip, len);
     if (rc < 0) ThrowError(env, rc);
     out = Enrichment(env, e);
-    if (lookups_.size() >= max_objects_) ClearCaches();
+    if (lookups_.size() + lookups1_.size() >= max_objects_) ClearCaches();
     napi_ref ref;
     napi_create_reference(env, out, 1, &ref);
-    lookups_.emplace(std::move(key), ref);
+    if (count == 1)
+      lookups1_.emplace(key1, ref);
+    else
+      lookups_.emplace(std::move(key), ref);
     return Napi::Value(env, out);
   }
 
@@ -399,9 +417,10 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
 
   hp_geo *geo_ = nullptr;
   uint64_t generation_ = 0;
-  size_t max_objects_ = 100000;
+  size_t max_objects_ = 1000000;
   std::unordered_map<uint64_t, napi_ref> objects_;
   std::unordered_map<std::string, napi_ref> lookups_;
+  std::unordered_map<uint64_t, napi_ref> lookups1_;
   std::deque<std::string> string_store_;
   std::unordered_map<std::string_view, uint32_t> strings_;
   napi_ref string_table_ = nullptr;
