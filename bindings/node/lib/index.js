@@ -4,6 +4,7 @@ const native = require('./native');
 const { HotpathError } = require('./errors');
 const sticky = require('./sticky');
 const host = require('./host');
+const geo = require('./geo');
 
 module.exports = {
   version: native.version,
@@ -13,4 +14,8 @@ module.exports = {
   fingerprint32Many: sticky.fingerprint32Many,
   sticky,
   host,
+  geo,
+  GeoReader: geo.GeoReader,
+  openGeo: geo.open,
+  writeGeoDatabase: geo.writeDatabase,
 };

@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, host, sticky
+from . import errors, geo, host, maxminddb, sticky
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -17,6 +17,8 @@ __all__ = [
     "errors",
     "fingerprint32",
     "fingerprint32_many",
+    "geo",
     "host",
+    "maxminddb",
     "sticky",
 ]
