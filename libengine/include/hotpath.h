@@ -8,6 +8,7 @@
  *   hotpath/common.h   export macro, versions, error codes, the engine
  *   hotpath/sticky.h   farmhash fingerprint32 and sticky worker choice
  *   hotpath/host.h     host metrics from libuv
+ *   hotpath/recipes.h  named JSON record tables with live updates and rules
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -27,5 +28,6 @@
 #include "hotpath/common.h"
 #include "hotpath/sticky.h"
 #include "hotpath/host.h"
+#include "hotpath/recipes.h"
 
 #endif /* HOTPATH_H */
