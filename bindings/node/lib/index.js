@@ -4,6 +4,7 @@ const native = require('./native');
 const { HotpathError } = require('./errors');
 const sticky = require('./sticky');
 const host = require('./host');
+const recipes = require('./recipes');
 
 module.exports = {
   version: native.version,
@@ -13,4 +14,6 @@ module.exports = {
   fingerprint32Many: sticky.fingerprint32Many,
   sticky,
   host,
+  Recipes: recipes.Recipes,
+  recipes,
 };

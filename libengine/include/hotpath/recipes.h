@@ -327,10 +327,12 @@ typedef struct hp_recipes_watch_options {
   uint32_t interval_ms;  /**< size/mtime check period; 0 means 1000 */
   uint32_t debounce_ms;  /**< wait after a change event; 0 means 50 */
   int load_now;          /**< nonzero: load at once, not only on change */
+  int persistent;        /**< nonzero: the watch keeps the loop alive, as
+                              node's fs.watch does; 0: it does not */
 } hp_recipes_watch_options;
 
 #define HP_RECIPES_WATCH_OPTIONS_VERSION 1
-#define HP_RECIPES_WATCH_OPTIONS_INIT {HP_RECIPES_WATCH_OPTIONS_VERSION, 0, 0, 1}
+#define HP_RECIPES_WATCH_OPTIONS_INIT {HP_RECIPES_WATCH_OPTIONS_VERSION, 0, 0, 1, 1}
 
 /**
  * Reload a table whenever `path` changes: libuv fs events on its folder for

@@ -24,6 +24,7 @@ Watch::Watch(Set *set, Table *t, std::string path, const hp_recipes_watch_option
       interval_ms_(opts.interval_ms ? opts.interval_ms : 1000),
       debounce_ms_(opts.debounce_ms ? opts.debounce_ms : 50),
       load_now_(opts.load_now != 0),
+      persistent_(opts.persistent != 0),
       cb_(cb),
       data_(data) {
   size_t slash = path_.rfind('/');
@@ -55,10 +56,11 @@ void Watch::start() {
   uv_fs_poll_start(&poll_, &Watch::on_poll, path_.c_str(), interval_ms_);
   // Without fs events (some file systems) the periodic check still works.
   uv_fs_event_start(&event_, &Watch::on_event, dir_.c_str(), 0);
-  // The watch must not keep a host loop (node's) alive on its own.
-  uv_unref(reinterpret_cast<uv_handle_t *>(&poll_));
-  uv_unref(reinterpret_cast<uv_handle_t *>(&event_));
-  uv_unref(reinterpret_cast<uv_handle_t *>(&timer_));
+  if (!persistent_) {
+    uv_unref(reinterpret_cast<uv_handle_t *>(&poll_));
+    uv_unref(reinterpret_cast<uv_handle_t *>(&event_));
+    uv_unref(reinterpret_cast<uv_handle_t *>(&timer_));
+  }
   if (load_now_) {
     reload();
   } else {

@@ -46,6 +46,7 @@ class Watch {
   uint32_t interval_ms_;
   uint32_t debounce_ms_;
   bool load_now_;
+  bool persistent_;
   hp_recipes_load_cb cb_;
   void *data_;
   uv_fs_poll_t poll_{};
