@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, host, sticky
+from . import errors, host, recipes, sticky
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -18,5 +18,6 @@ __all__ = [
     "fingerprint32",
     "fingerprint32_many",
     "host",
+    "recipes",
     "sticky",
 ]
