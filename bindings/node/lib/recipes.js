@@ -34,6 +34,10 @@ class RecipeTable {
     this._index = index;
     this.name = name;
     this.keyType = keyType;
+    // key -> {gen, ver, obj}: the frozen record of version `ver`, known to
+    // be current while the table's generation is still `gen`.
+    this._cache = new Map();
+    this._limit = 1024;
   }
 
   /**
@@ -57,8 +61,39 @@ class RecipeTable {
    * @param {number | string} key
    */
   get(key) {
+    const e = this._cache.get(key);
+    if (e !== undefined && e.gen === this._set._gens[this._index]) return e.obj;
+    return this._revalidate(key, e);
+  }
+
+  _revalidate(key, e) {
     checkKey(key, 'get');
-    return this._set._native().get(this._index, key);
+    const n = this._set._native();
+    const gen = this._set._gens[this._index];
+    const ver = n.version(this._index, key);
+    if (ver === 0) {
+      if (e !== undefined) this._cache.delete(key);
+      return null;
+    }
+    if (e !== undefined && e.ver === ver) {
+      e.gen = gen;
+      return e.obj;
+    }
+    // '12' and 12 name the same record of an integer table: share its object.
+    const other = typeof key === 'string' && this.keyType === 'int' ? this._cache.get(Number(key)) : undefined;
+    const obj = other !== undefined && other.ver === ver ? other.obj : deepFreeze(JSON.parse(n.json(this._index, key)));
+    if (this._cache.size >= this._limit) this._sweep();
+    this._cache.set(key, { gen, ver, obj });
+    return obj;
+  }
+
+  // Drops cached records that changed or vanished.
+  _sweep() {
+    const n = this._set._native();
+    for (const [k, e] of this._cache) {
+      if (n.version(this._index, k) !== e.ver) this._cache.delete(k);
+    }
+    this._limit = Math.max(1024, 2 * (this._cache.size + n.size(this._index)));
   }
 
   /** Whether the key exists. */
@@ -162,9 +197,11 @@ class RecipeTable {
  */
 class Recipes {
   constructor() {
-    this._set = new native.RecipeSet(deepFreeze);
+    this._set = new native.RecipeSet();
     this._tables = new Map();
     this._closed = false;
+    // Each table's generation, kept current by the addon.
+    this._gens = new Float64Array(0);
   }
 
   _native() {
@@ -207,6 +244,9 @@ class Recipes {
       options.geoRulesField,
       options.targetRulesField,
     );
+    const gens = new Float64Array(index + 1);
+    this._set.bindGenerations(gens);
+    this._gens = gens;
     const table = new RecipeTable(this, index, name, keyType);
     this._tables.set(name, table);
     return table;
@@ -234,6 +274,8 @@ class Recipes {
     if (this._closed) return;
     this._set.close();
     this._closed = true;
+    this._gens.fill(-1);
+    for (const t of this._tables.values()) t._cache.clear();
   }
 }
 

@@ -1,6 +1,7 @@
-// Recipe tables: a RecipeSet wraps one hp_recipes. get() returns a frozen
-// object materialised once per record version and kept in a per-table
-// cache, so a second get of an unchanged record allocates nothing.
+// Recipe tables: a RecipeSet wraps one hp_recipes. lib/recipes.js caches a
+// frozen object per record version; this side mirrors every table's
+// generation (hp_recipes_generation) into a Float64Array the cache reads, so
+// a get of an unchanged record is a Map lookup with no native call.
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -12,17 +13,30 @@ namespace hp_node {
 
 namespace {
 
-// One cached record: the frozen object and its key, to sweep stale ones.
-struct Cached {
-  Napi::ObjectReference object;
-  int64_t num = 0;
-  std::string str;
-};
-
 struct TableState {
   hp_recipe_table *table = nullptr;
   bool key_is_str = false;
-  std::unordered_map<uint64_t, Cached> cache;  // by record version
+};
+
+// The generations mirror, shared by the set and its pending callbacks (a
+// callback may outlive the set's wrapper).
+struct Generations {
+  std::vector<hp_recipe_table *> tables;
+  Napi::Reference<Napi::Float64Array> array;
+  double *data = nullptr;
+  size_t length = 0;
+  bool closed = false;
+
+  void Sync() {
+    for (size_t i = 0; i < tables.size() && i < length; i++)
+      data[i] = closed ? -1 : static_cast<double>(hp_recipes_generation(tables[i]));
+  }
+};
+
+struct LoadState {
+  Pending pending;
+  std::shared_ptr<Generations> gens;
+  LoadState(Napi::Env env, std::shared_ptr<Generations> g) : pending(env, "hotpath.recipes.load"), gens(std::move(g)) {}
 };
 
 // A caller's key, converted without allocating for keys up to 256 bytes.
@@ -84,6 +98,7 @@ class RecipeSet;
 struct WatchState {
   Napi::Env env;
   RecipeSet *owner = nullptr;  // cleared when the set's wrapper goes away
+  std::shared_ptr<Generations> gens;
   Napi::FunctionReference fn;
   Napi::AsyncContext context;
   hp_recipes_watch *watch = nullptr;
@@ -98,7 +113,8 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
                        {
                            InstanceMethod<&RecipeSet::DefineTable>("define"),
                            InstanceMethod<&RecipeSet::Load>("load"),
-                           InstanceMethod<&RecipeSet::Get>("get"),
+                           InstanceMethod<&RecipeSet::Version>("version"),
+                           InstanceMethod<&RecipeSet::BindGenerations>("bindGenerations"),
                            InstanceMethod<&RecipeSet::Has>("has"),
                            InstanceMethod<&RecipeSet::Json>("json"),
                            InstanceMethod<&RecipeSet::Size>("size"),
@@ -112,12 +128,9 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
                        });
   }
 
-  // new RecipeSet(freeze): `freeze(value)` deep-freezes a parsed record.
-  explicit RecipeSet(const Napi::CallbackInfo &info) : Napi::ObjectWrap<RecipeSet>(info) {
-    Napi::Env env = info.Env();
-    freeze_ = Napi::Persistent(info[0].As<Napi::Function>());
-    parse_ = Napi::Persistent(env.Global().Get("JSON").As<Napi::Object>().Get("parse").As<Napi::Function>());
-    Check(env, hp_recipes_open(&set_, GetAddon(env).engine));
+  explicit RecipeSet(const Napi::CallbackInfo &info)
+      : Napi::ObjectWrap<RecipeSet>(info), gens_(std::make_shared<Generations>()) {
+    Check(info.Env(), hp_recipes_open(&set_, GetAddon(info.Env()).engine));
   }
 
   ~RecipeSet() override {
@@ -127,8 +140,12 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
 
  private:
   void CloseSet() {
-    for (auto &t : tables_) t->cache.clear();
-    if (set_) hp_recipes_close(set_);
+    if (set_) {
+      gens_->closed = true;
+      gens_->Sync();
+      gens_->tables.clear();
+      hp_recipes_close(set_);
+    }
     set_ = nullptr;
   }
 
@@ -175,6 +192,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     auto state = std::make_unique<TableState>();
     Check(env, hp_recipes_define(&state->table, set, name.c_str(), &o));
     state->key_is_str = is_str;
+    gens_->tables.push_back(state->table);
     tables_.push_back(std::move(state));
     return Napi::Number::New(env, static_cast<double>(tables_.size() - 1));
   }
@@ -187,79 +205,46 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     hp_recipes_load_options o = HP_RECIPES_LOAD_OPTIONS_INIT;
     o.timestamp = info[2].As<Napi::Number>().Int64Value();
     o.whole_inflate_max = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
-    auto *pending = new Pending(env, "hotpath.recipes.load");
-    Napi::Promise promise = pending->Promise();
+    auto *state = new LoadState(env, gens_);
+    Napi::Promise promise = state->pending.Promise();
     int rc = hp_recipes_load(
         t.table, path.c_str(), &o,
         [](int status, const hp_recipes_stats *s, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+          std::unique_ptr<LoadState> st(static_cast<LoadState *>(data));
+          st->gens->Sync();  // before any JS runs
           if (status < 0)
-            p->Reject(status);
+            st->pending.Reject(status);
           else
-            p->Resolve([s](Napi::Env e) { return StatsObject(e, *s); });
+            st->pending.Resolve([s](Napi::Env e) { return StatsObject(e, *s); });
         },
-        pending);
+        state);
     if (rc < 0) {
-      delete pending;
+      delete state;
       ThrowError(env, rc);
     }
     return promise;
   }
 
-  // The frozen object for the table's current record, or null.
-  Napi::Value Get(const Napi::CallbackInfo &info) {
+  // The record's version (changes whenever its content does), 0 if missing.
+  Napi::Value Version(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     TableState &t = TableArg(info);
     KeyArg key(env, info[1]);
     hp_recipe r = HP_RECIPE_INIT;
     int rc = hp_recipes_get(t.table, key.get(), &r);
-    if (rc == HP_ENOTFOUND) return env.Null();
+    if (rc == HP_ENOTFOUND) return Napi::Number::New(env, 0);
     Check(env, rc);
-    auto it = t.cache.find(r.record_version);
-    if (it != t.cache.end()) return it->second.object.Value();
-    return Materialise(env, t, key, r);
+    return Napi::Number::New(env, static_cast<double>(r.record_version));
   }
 
-  Napi::Value Materialise(Napi::Env env, TableState &t, const KeyArg &key, hp_recipe r) {
-    std::string json;
-    for (;;) {
-      json.resize(r.len + 1);
-      r.buf = json.data();
-      r.cap = json.size();
-      int rc = hp_recipes_get(t.table, key.get(), &r);
-      if (rc == HP_ENOTFOUND) return env.Null();
-      Check(env, rc);
-      if (r.len < r.cap) break;  // it changed size in between: try again
-    }
-    json.resize(r.len);
-    Napi::Value parsed = parse_.Call({Napi::String::New(env, json)});
-    Napi::Value frozen = freeze_.Call({parsed});
-    if (t.cache.size() > 2 * hp_recipes_size(t.table) + 64) Sweep(t);
-    Cached c;
-    c.object = Napi::Persistent(frozen.As<Napi::Object>());
-    if (t.key_is_str) {
-      const hp_recipe_key *k = key.get();
-      c.str = k->str ? std::string(k->str, k->len) : std::to_string(k->num);
-    } else {
-      const hp_recipe_key *k = key.get();
-      c.num = k->num;
-      if (k->str) c.num = std::strtoll(std::string(k->str, k->len).c_str(), nullptr, 10);
-    }
-    t.cache.emplace(r.record_version, std::move(c));
-    return frozen;
-  }
-
-  // Drops cached objects whose record changed or vanished.
-  static void Sweep(TableState &t) {
-    for (auto it = t.cache.begin(); it != t.cache.end();) {
-      hp_recipe_key k = {it->second.str.empty() && !t.key_is_str ? nullptr : it->second.str.data(),
-                         it->second.str.size(), it->second.num};
-      hp_recipe r = HP_RECIPE_INIT;
-      if (hp_recipes_get(t.table, &k, &r) != 0 || r.record_version != it->first)
-        it = t.cache.erase(it);
-      else
-        ++it;
-    }
+  // bindGenerations(Float64Array): one slot per table, kept current.
+  Napi::Value BindGenerations(const Napi::CallbackInfo &info) {
+    auto arr = info[0].As<Napi::Float64Array>();
+    gens_->array = Napi::Persistent(arr);
+    gens_->data = arr.Data();
+    gens_->length = arr.ElementLength();
+    gens_->Sync();
+    return info.Env().Undefined();
   }
 
   Napi::Value Has(const Napi::CallbackInfo &info) {
@@ -373,7 +358,9 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     Napi::Env env = info.Env();
     hp_recipes *set = SetOrThrow(env);
     std::string msg = info[0].As<Napi::String>();
-    return Napi::Number::New(env, Check(env, hp_recipes_update(set, msg.data(), msg.size())));
+    int rc = hp_recipes_update(set, msg.data(), msg.size());
+    gens_->Sync();
+    return Napi::Number::New(env, Check(env, rc));
   }
 
   // watch(table, path, intervalMs, debounceMs, loadNow, cb(err, stats), persistent) -> id
@@ -387,6 +374,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     o.load_now = info[4].As<Napi::Boolean>() ? 1 : 0;
     o.persistent = info[6].As<Napi::Boolean>() ? 1 : 0;
     auto *w = new WatchState(env, info[5].As<Napi::Function>());
+    w->gens = gens_;
     int rc = hp_recipes_watch_file(&w->watch, t.table, path.c_str(), &o, &OnWatch, w);
     if (rc < 0) {
       delete w;
@@ -403,6 +391,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     Napi::Env env = w->env;
     bool last = status == HP_ECLOSED;
     if (last && w->owner) w->owner->ForgetWatch(w);
+    w->gens->Sync();
     if (!GetAddon(env).tearing_down) {
       try {
         Napi::HandleScope scope(env);
@@ -442,8 +431,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
 
   hp_recipes *set_ = nullptr;
   std::vector<std::unique_ptr<TableState>> tables_;
-  Napi::FunctionReference freeze_;
-  Napi::FunctionReference parse_;
+  std::shared_ptr<Generations> gens_;
   std::unordered_map<uint32_t, WatchState *> watches_;
   uint32_t next_watch_ = 1;
 };

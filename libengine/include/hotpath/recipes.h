@@ -214,6 +214,12 @@ HP_EXTERN int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_re
 /** Number of live records. Thread: any. */
 HP_EXTERN uint64_t hp_recipes_size(hp_recipe_table *t);
 
+/** A counter that changes whenever the table's contents may have changed (a
+ *  load or a point update was published); 0 before the first. A binding
+ *  caches materialised records and revalidates them only when it moves.
+ *  Thread: any. */
+HP_EXTERN uint64_t hp_recipes_generation(hp_recipe_table *t);
+
 /** Receives each key of hp_recipes_keys(): `str`/`len` for string tables
  *  (borrowed for the call), `num` for integer tables. Return nonzero to stop. */
 typedef int (*hp_recipes_key_cb)(const char *str, size_t len, int64_t num, void *data);

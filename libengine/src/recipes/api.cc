@@ -152,6 +152,10 @@ uint64_t hp_recipes_size(hp_recipe_table *t) {
   return with_snapshot(Table::from_c(t), [](const Snapshot &s) { return s.size; });
 }
 
+uint64_t hp_recipes_generation(hp_recipe_table *t) {
+  return t ? Table::from_c(t)->generation.load(std::memory_order_acquire) : 0;
+}
+
 int hp_recipes_keys(hp_recipe_table *t, hp_recipes_key_cb cb, void *data) {
   if (!t || !cb) return set_error(HP_EINVAL, "recipes_keys: table or cb is NULL");
   Table *tb = Table::from_c(t);

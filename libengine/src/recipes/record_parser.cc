@@ -7,6 +7,10 @@
 
 #include "recipes/json_value.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace hp::recipes {
 
 namespace {
@@ -153,6 +157,24 @@ const char *RecordParser::string(const char *p, const char *end, std::string &ou
   const char *s = p++;
   *escaped = false;
   for (;;) {
+#if defined(__SSE2__)
+    // 16 bytes at a time: stop at '"', '\\', a control byte or non-ASCII.
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i slash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+      // Signed compare: bytes >= 0x80 are negative, so they count as < 0x20 too.
+      __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                                 _mm_cmplt_epi8(v, space));
+      int mask = _mm_movemask_epi8(hit);
+      if (mask) {
+        p += __builtin_ctz(static_cast<unsigned>(mask));
+        break;
+      }
+      p += 16;
+    }
+#endif
     while (end - p >= 8) {
       uint64_t x;
       std::memcpy(&x, p, 8);

@@ -158,6 +158,7 @@ Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<c
 
 void Set::publish(Table *t, Snapshot *next) {
   Snapshot *old = t->cur.exchange(next, std::memory_order_seq_cst);
+  t->generation.fetch_add(1, std::memory_order_release);
   rcu.synchronize();
   delete old;
   t->stats.size = next->size;

@@ -36,6 +36,7 @@ class Table {
   const TableSpec spec;
   const std::string update_type;
   std::atomic<Snapshot *> cur;  // never null
+  std::atomic<uint64_t> generation{0};
 
   // Guarded by the set's write lock.
   hp_recipes_stats stats = HP_RECIPES_STATS_INIT;
