@@ -173,10 +173,38 @@ TEST_CASE("recipes: gzip files load in one buffer and streamed, with the same re
   CHECK(d.stats.size == 20000);
   CHECK(d.stats.json_bytes == json.size());
   CHECK(get_json(t, 12345) == whole);
-  REQUIRE(f.load(t, dir.file("offers.json"), &d) == 0);
+  REQUIRE(f.load(t, dir.file("offers.json"), &d, &o) == 0);  // plain, streamed in chunks
+  CHECK(d.stats.size == 20000);
+  CHECK(get_json(t, 12345) == whole);
+  REQUIRE(f.load(t, dir.file("offers.json"), &d) == 0);  // plain, one buffer
   CHECK(d.stats.size == 20000);
   CHECK(get_json(t, 20000) == "{\"offerId\":20000,\"name\":\"Offer 20000\",\"pad\":\"" + std::string(450, 'x') + "\"}");
   CHECK(get_json(t, 1).size() > 450);
+}
+
+TEST_CASE("recipes: big files parse on several threads, and fall back to one when a split lands in a string") {
+  TempDir dir;
+  // Every item holds "},{" inside a string, where a split point may land.
+  std::string json = offers_json(40000, ", \"pad\": \"" + std::string(200, 'x') + "},{\\\"offerId\\\":0}\"");
+  REQUIRE(json.size() > 8u << 20);
+  write_file(dir.file("o.json"), json);
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+  CHECK(d.stats.size == 40000);
+  CHECK(d.stats.items == 40000);
+  CHECK(d.stats.skipped == 0);
+  CHECK(get_json(t, 20001).find("\"offerId\":20001,") == 1);
+  // An error late in a big file is reported at its exact offset.
+  std::string bad = json;
+  size_t at = bad.size() - 100;
+  while (bad[at] != ',') at--;
+  bad[at] = ';';
+  write_file(dir.file("o.json"), bad);
+  CHECK(f.load(t, dir.file("o.json"), &d) == HP_ECORRUPT);
+  CHECK(d.error.find("byte " + std::to_string(at) + ":") != std::string::npos);
+  CHECK(hp_recipes_size(t) == 40000);
 }
 
 TEST_CASE("recipes: malformed files are rejected with the byte offset and the old table stays") {

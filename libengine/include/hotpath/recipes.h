@@ -141,9 +141,10 @@ typedef struct hp_recipes_load_options {
   /** Time (Unix ms) the file's data is current as of; point updates newer
    *  than it survive the load. 0 means the file's mtime. */
   int64_t timestamp;
-  /** gzip files whose uncompressed size is at most this many bytes are
-   *  inflated in one buffer (fastest); larger ones are streamed with bounded
-   *  memory. 0 means HP_RECIPES_WHOLE_INFLATE_MAX. */
+  /** Files whose JSON is at most this many bytes (gzip: uncompressed) are
+   *  read or inflated into one buffer and parsed on several threads
+   *  (fastest); larger ones are streamed with bounded extra memory. 0 means
+   *  HP_RECIPES_WHOLE_INFLATE_MAX. */
   uint64_t whole_inflate_max;
 } hp_recipes_load_options;
 

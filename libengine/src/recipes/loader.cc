@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "hotpath.h"
 
@@ -16,9 +18,14 @@ inline bool ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 
 }  // namespace
 
-bool store_item(Base *base, const Base *previous, bool key_is_str, Item *item, int64_t timestamp) {
+namespace {
+
+// Copies a parsed item into `arena` as a record, reusing the version of an
+// identical record in `previous`.
+Rec *make_rec(Arena &arena, std::vector<std::unique_ptr<Rules>> &rules, const Base *previous, bool key_is_str,
+              Item *item, int64_t timestamp) {
   size_t key_len = key_is_str ? item->str_key.size() : 0;
-  auto *rec = static_cast<Rec *>(base->arena.alloc(Rec::size_for(key_len, item->json.size())));
+  auto *rec = static_cast<Rec *>(arena.alloc(Rec::size_for(key_len, item->json.size())));
   rec->timestamp = timestamp;
   rec->num = item->num;
   rec->key_len = static_cast<uint32_t>(key_len);
@@ -28,17 +35,139 @@ bool store_item(Base *base, const Base *previous, bool key_is_str, Item *item, i
   if (key_len) std::memcpy(kb, item->str_key.data(), key_len);
   std::memcpy(kb + key_len, item->json.data(), item->json.size());
   rec->rules = item->rules.get();
-  if (item->rules) base->rules.push_back(std::move(item->rules));
+  if (item->rules) rules.push_back(std::move(item->rules));
   Key k = rec->key(key_is_str);
-  uint64_t h = hash_key(k);
   rec->version = 0;
   if (previous) {
-    const Rec *old = previous->index.find(k, h);
+    const Rec *old = previous->index.find(k, hash_key(k));
     if (old && old->json_len == rec->json_len && std::memcmp(old->json(), rec->json(), rec->json_len) == 0)
       rec->version = old->version;
   }
   if (!rec->version) rec->version = next_record_version();
-  return base->index.put(k, h, rec) != nullptr;
+  return rec;
+}
+
+// One slice of a whole buffer parsed on its own thread.
+struct Part {
+  Arena arena;
+  std::vector<std::unique_ptr<Rules>> rules;
+  std::vector<const Rec *> recs;
+  uint64_t items = 0, skipped = 0, embedded_errors = 0, rule_errors = 0;
+  bool ok = false;
+};
+
+// Parses the items from `pos` (an item's first byte) until the item that
+// ends right before `stop` (the next part's first item), or until ']' for
+// the last part. Any surprise returns with ok = false: the caller then
+// parses the whole buffer on one thread, which also reports errors exactly.
+void parse_part(const TableSpec &spec, const char *data, size_t size, size_t pos, size_t stop, bool last,
+                const Base *previous, int64_t timestamp, Part *part) {
+  RecordParser parser(spec);
+  Item item;
+  const char *p = data + pos;
+  const char *end = data + size;
+  const char *stop_at = data + stop;
+  try {
+    for (;;) {
+      p = parser.parse_item(p, end, &item);
+      part->items++;
+      if (item.status == Item::kRecord) {
+        part->recs.push_back(make_rec(part->arena, part->rules, previous, spec.key_is_str, &item, timestamp));
+        part->embedded_errors += item.embedded_errors;
+        part->rule_errors += item.rule_errors;
+      } else {
+        part->skipped++;
+      }
+      while (p < end && ws(*p)) p++;
+      if (p >= end) return;
+      if (*p == ']') {
+        if (!last) return;
+        for (p++; p < end; p++)
+          if (!ws(*p)) return;
+        part->ok = true;
+        return;
+      }
+      if (*p != ',') return;
+      p++;
+      while (p < end && ws(*p)) p++;
+      if (!last && p >= stop_at) {
+        part->ok = p == stop_at;
+        return;
+      }
+    }
+  } catch (const NeedMore &) {
+  } catch (const ParseError &) {
+  }
+}
+
+// Where a part could start near `target`: the '{' of a "},{" boundary.
+size_t candidate_start(const char *data, size_t size, size_t target) {
+  for (size_t i = target; i + 2 < size; i++) {
+    if (data[i] != '}') continue;
+    size_t j = i + 1;
+    while (j < size && ws(data[j])) j++;
+    if (j >= size || data[j] != ',') continue;
+    j++;
+    while (j < size && ws(data[j])) j++;
+    if (j < size && data[j] == '{') return j;
+  }
+  return 0;
+}
+
+// Parses a whole in-memory array on several threads. Returns false (and
+// leaves `o` and `base` untouched) when that does not work out.
+bool parse_parallel(const TableSpec &spec, const char *data, size_t size, const Base *previous, int64_t timestamp,
+                    Base *base, LoadOutcome *o) {
+  unsigned threads = std::thread::hardware_concurrency();
+  if (threads > 4) threads = 4;
+  if (threads < 2 || size < (8u << 20)) return false;
+  size_t first = 0;
+  while (first < size && ws(data[first])) first++;
+  if (first >= size || data[first] != '[') return false;
+  first++;
+  while (first < size && ws(data[first])) first++;
+  if (first >= size || data[first] != '{') return false;
+  std::vector<size_t> starts{first};
+  for (unsigned j = 1; j < threads; j++) {
+    size_t c = candidate_start(data, size, size / threads * j);
+    if (c > starts.back()) starts.push_back(c);
+  }
+  if (starts.size() < 2) return false;
+  std::vector<Part> parts(starts.size());
+  std::vector<std::thread> pool;
+  for (size_t j = 1; j < starts.size(); j++) {
+    size_t stop = j + 1 < starts.size() ? starts[j + 1] : size;
+    pool.emplace_back(parse_part, std::cref(spec), data, size, starts[j], stop, j + 1 == starts.size(), previous,
+                      timestamp, &parts[j]);
+  }
+  parse_part(spec, data, size, starts[0], starts[1], false, previous, timestamp, &parts[0]);
+  for (auto &t : pool) t.join();
+  for (const Part &p : parts)
+    if (!p.ok) return false;
+  size_t total = 0;
+  for (const Part &p : parts) total += p.recs.size();
+  base->index.reserve(total);
+  for (Part &p : parts) {
+    for (const Rec *r : p.recs) {
+      Key k = r->key(spec.key_is_str);
+      if (base->index.put(k, hash_key(k), r)) o->duplicates++;
+    }
+    o->items += p.items;
+    o->skipped += p.skipped;
+    o->embedded_errors += p.embedded_errors;
+    o->rule_errors += p.rule_errors;
+    base->arena.absorb(std::move(p.arena));
+    for (auto &r : p.rules) base->rules.push_back(std::move(r));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool store_item(Base *base, const Base *previous, bool key_is_str, Item *item, int64_t timestamp) {
+  Rec *rec = make_rec(base->arena, base->rules, previous, key_is_str, item, timestamp);
+  Key k = rec->key(key_is_str);
+  return base->index.put(k, hash_key(k), rec) != nullptr;
 }
 
 LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t timestamp, uint64_t whole_inflate_max,
@@ -57,6 +186,12 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
   auto base = std::make_shared<Base>();
   base->timestamp = timestamp;
   if (file.source->whole()) {
+    if (parse_parallel(spec, buf.data(), buf.size(), previous.get(), timestamp, base.get(), &o)) {
+      o.json_bytes = buf.size();
+      o.base = std::move(base);
+      o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      return o;
+    }
     // Roughly one record per 600 bytes of JSON: saves rehashing.
     base->index.reserve(buf.size() / 600);
   } else if (!file.gzip) {

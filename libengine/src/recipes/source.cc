@@ -224,6 +224,13 @@ int open_source(const std::string &path, uint64_t whole_inflate_max, Buf &buf, O
   ssize_t m = ::pread(raw, magic, 2, 0);
   out->gzip = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
   if (!out->gzip) {
+    if (out->sig.size > 0 && out->sig.size <= whole_inflate_max) {
+      // Small enough for one buffer: lets the parser split it across threads.
+      buf.resize(out->sig.size);
+      if (!read_full(raw, buf.data(), out->sig.size, error)) return HP_EIO;
+      out->source = std::make_unique<WholeSource>();
+      return 0;
+    }
     out->source = std::make_unique<PlainSource>(fd);
     return 0;
   }

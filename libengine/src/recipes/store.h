@@ -57,6 +57,14 @@ class Arena {
  public:
   void *alloc(size_t n);
   uint64_t bytes() const { return bytes_; }
+  // Takes over another arena's blocks (its records stay where they are).
+  void absorb(Arena &&other) {
+    for (auto &b : other.blocks_) blocks_.push_back(std::move(b));
+    bytes_ += other.bytes_;
+    other.blocks_.clear();
+    other.bytes_ = 0;
+    other.left_ = 0;
+  }
 
  private:
   std::vector<std::unique_ptr<char[]>> blocks_;
