@@ -201,6 +201,8 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
         }
       },
       [this, t, outcome, done = std::move(done)](int status) {
+        // `done` may end the last watch, which may free the set: hold it.
+        refs_.fetch_add(1, std::memory_order_relaxed);
         loads_--;
         if (status < 0 || shut_) {
           core::set_error(HP_ECLOSED, "recipes: closed during the load of a table");
@@ -248,6 +250,7 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
           done(0, &copy, outcome->sig);
         }
         maybe_finish();
+        release();
       });
 }
 
