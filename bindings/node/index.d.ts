@@ -152,3 +152,104 @@ export namespace geo {
 }
 export function openGeo(path: string, opts?: GeoReaderOptions): Promise<GeoReader>;
 export function writeGeoDatabase(path: string, entries: Iterable<[string, unknown]>, opts?: GeoWriterOptions): void;
+/** Counters of a recipe table. */
+export interface RecipeStats {
+  size: number;
+  loads: number;
+  loadFailures: number;
+  /** Unix ms of the last successful load, 0 if none */
+  lastLoadAt: number;
+  lastLoadMs: number;
+  /** Unix ms the loaded file is current as of (its mtime unless given) */
+  fileTimestamp: number;
+  fileBytes: number;
+  jsonBytes: number;
+  memoryBytes: number;
+  items: number;
+  skipped: number;
+  duplicates: number;
+  embeddedErrors: number;
+  ruleErrors: number;
+  updatesApplied: number;
+  updatesStale: number;
+  overlaySize: number;
+}
+
+/** The visitor a rule decision is about; values compare without case. */
+export interface RecipeContext {
+  country?: string;
+  region?: string;
+  city?: string;
+  isp?: string;
+  os?: string;
+  browser?: string;
+  deviceType?: string;
+}
+
+export type RuleOutcome = 'none' | 'pass' | 'fail';
+
+export interface RecipeMatch {
+  /** Offer geo rules: 'pass' allowed, 'fail' blocked, 'none' no rules */
+  geo: RuleOutcome;
+  /** Campaign target rules: 'pass' the visitor matches, 'fail' not, 'none' no rules */
+  target: RuleOutcome;
+  /** Index of the target rule that decided, -1 if none */
+  rule: number;
+  redirectTo: string | null;
+}
+
+export interface RecipePointUpdate {
+  type: string;
+  id: number | string;
+  action: 'updateOrCreate' | 'delete';
+  /** Unix ms; now when omitted */
+  timestamp?: number;
+  /** The record as a JSON string (or an object) */
+  body?: string | object;
+}
+
+export class RecipeTable<T = any> {
+  readonly name: string;
+  readonly keyType: 'int' | 'string';
+  load(path: string, options?: { timestamp?: number; wholeInflateMax?: number }): Promise<RecipeStats>;
+  /** A deeply frozen record, the same object until it changes; null when missing. */
+  get(key: number | string): Readonly<T> | null;
+  has(key: number | string): boolean;
+  json(key: number | string): string | null;
+  readonly size: number;
+  keys(): Array<number | string>;
+  entries(): IterableIterator<[number | string, Readonly<T>]>;
+  values(): IterableIterator<Readonly<T>>;
+  [Symbol.iterator](): IterableIterator<[number | string, Readonly<T>]>;
+  stats(): RecipeStats;
+  match(key: number | string, context?: RecipeContext): RecipeMatch | null;
+  watch(
+    path: string,
+    options?: { intervalMs?: number; debounceMs?: number; loadNow?: boolean; persistent?: boolean },
+    onReload?: (err: HotpathError | null, stats: RecipeStats | null) => void,
+  ): { close(): void };
+}
+
+/** A set of named recipe tables with live updates. */
+export class Recipes {
+  constructor();
+  define<T = any>(
+    name: string,
+    options: {
+      key: string;
+      keyType?: 'int' | 'string';
+      jsonFields?: string[];
+      updateType?: string;
+      geoRulesField?: string;
+      targetRulesField?: string;
+    },
+  ): RecipeTable<T>;
+  table<T = any>(name: string): RecipeTable<T> | undefined;
+  update(message: RecipePointUpdate | string): 'applied' | 'stale';
+  close(): void;
+}
+
+export namespace recipes {
+  export { Recipes, RecipeTable };
+  const DIMENSIONS: readonly string[];
+}

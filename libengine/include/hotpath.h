@@ -9,6 +9,7 @@
  *   hotpath/sticky.h   farmhash fingerprint32 and sticky worker choice
  *   hotpath/host.h     host metrics from libuv
  *   hotpath/geo.h      IP enrichment over MaxMind DB files, and a writer
+ *   hotpath/recipes.h  named JSON record tables with live updates and rules
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -29,5 +30,6 @@
 #include "hotpath/sticky.h"
 #include "hotpath/host.h"
 #include "hotpath/geo.h"
+#include "hotpath/recipes.h"
 
 #endif /* HOTPATH_H */

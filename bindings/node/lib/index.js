@@ -5,6 +5,7 @@ const { HotpathError } = require('./errors');
 const sticky = require('./sticky');
 const host = require('./host');
 const geo = require('./geo');
+const recipes = require('./recipes');
 
 module.exports = {
   version: native.version,
@@ -18,4 +19,6 @@ module.exports = {
   GeoReader: geo.GeoReader,
   openGeo: geo.open,
   writeGeoDatabase: geo.writeDatabase,
+  Recipes: recipes.Recipes,
+  recipes,
 };

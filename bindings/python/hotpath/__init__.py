@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, geo, host, maxminddb, sticky
+from . import errors, geo, host, maxminddb, recipes, sticky
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -20,5 +20,6 @@ __all__ = [
     "geo",
     "host",
     "maxminddb",
+    "recipes",
     "sticky",
 ]

@@ -1,0 +1,284 @@
+'use strict';
+
+const native = require('./native');
+
+const OUTCOME = ['none', 'pass', 'fail'];
+const DIMENSIONS = ['country', 'region', 'city', 'isp', 'os', 'browser', 'deviceType'];
+
+// Freezes a parsed record and everything in it, once per record version.
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object') {
+    for (const k of Object.keys(value)) deepFreeze(value[k]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function checkKey(key, where) {
+  if (typeof key === 'number') {
+    if (!Number.isSafeInteger(key)) throw new RangeError(`${where}: a numeric key must be a safe integer`);
+  } else if (typeof key !== 'string') {
+    throw new TypeError(`${where}: a key must be a number or a string`);
+  }
+}
+
+function nonNegative(value, name, where) {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${where}: ${name} must be a non-negative integer`);
+  return value;
+}
+
+/** One table of a recipe set; made by {@link Recipes#define}. */
+class RecipeTable {
+  constructor(set, index, name, keyType) {
+    this._set = set;
+    this._index = index;
+    this.name = name;
+    this.keyType = keyType;
+    // key -> {gen, ver, obj}: the frozen record of version `ver`, known to
+    // be current while the table's generation is still `gen`.
+    this._cache = new Map();
+    this._limit = 1024;
+  }
+
+  /**
+   * Load (or reload) the table from a JSON array file, plain or gzip. Parses
+   * off the event loop; the new table replaces the old one atomically. On
+   * failure the old table stays and the promise rejects with a HotpathError
+   * whose message names the byte offset and the reason.
+   * @param {string} path
+   * @param {{timestamp?: number, wholeInflateMax?: number}} [options]
+   */
+  load(path, options = {}) {
+    if (typeof path !== 'string' || path === '') throw new TypeError('load: path must be a non-empty string');
+    const timestamp = nonNegative(options.timestamp ?? 0, 'timestamp', 'load');
+    const whole = nonNegative(options.wholeInflateMax ?? 0, 'wholeInflateMax', 'load');
+    return this._set._native().load(this._index, path, timestamp, whole);
+  }
+
+  /**
+   * The record as a deeply frozen object (the same object until the record
+   * changes), or null.
+   * @param {number | string} key
+   */
+  get(key) {
+    const e = this._cache.get(key);
+    if (e !== undefined && e.gen === this._set._gens[this._index]) return e.obj;
+    return this._revalidate(key, e);
+  }
+
+  _revalidate(key, e) {
+    checkKey(key, 'get');
+    const n = this._set._native();
+    const gen = this._set._gens[this._index];
+    const ver = n.version(this._index, key);
+    if (ver === 0) {
+      if (e !== undefined) this._cache.delete(key);
+      return null;
+    }
+    if (e !== undefined && e.ver === ver) {
+      e.gen = gen;
+      return e.obj;
+    }
+    // '12' and 12 name the same record of an integer table: share its object.
+    const other = typeof key === 'string' && this.keyType === 'int' ? this._cache.get(Number(key)) : undefined;
+    const obj = other !== undefined && other.ver === ver ? other.obj : deepFreeze(JSON.parse(n.json(this._index, key)));
+    if (this._cache.size >= this._limit) this._sweep();
+    this._cache.set(key, { gen, ver, obj });
+    return obj;
+  }
+
+  // Drops cached records that changed or vanished.
+  _sweep() {
+    const n = this._set._native();
+    for (const [k, e] of this._cache) {
+      if (n.version(this._index, k) !== e.ver) this._cache.delete(k);
+    }
+    this._limit = Math.max(1024, 2 * (this._cache.size + n.size(this._index)));
+  }
+
+  /** Whether the key exists. */
+  has(key) {
+    checkKey(key, 'has');
+    return this._set._native().has(this._index, key);
+  }
+
+  /** The record's minified JSON text, or null. */
+  json(key) {
+    checkKey(key, 'json');
+    return this._set._native().json(this._index, key);
+  }
+
+  /** Number of live records. */
+  get size() {
+    return this._set._native().size(this._index);
+  }
+
+  /** Every live key, in no particular order. */
+  keys() {
+    return this._set._native().keys(this._index);
+  }
+
+  /** [key, record] pairs of the keys present now. */
+  *entries() {
+    for (const k of this.keys()) {
+      const v = this.get(k);
+      if (v !== null) yield [k, v];
+    }
+  }
+
+  *values() {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+
+  /** Counters: size, loads, loadFailures, lastLoadAt, lastLoadMs, items, skipped, duplicates, ... */
+  stats() {
+    return this._set._native().stats(this._index);
+  }
+
+  /**
+   * Evaluate the record's compiled rules for a visitor, without
+   * materialising the record. null when the key does not exist.
+   * @param {number | string} key
+   * @param {{country?: string, region?: string, city?: string, isp?: string, os?: string, browser?: string, deviceType?: string}} [context]
+   * @returns {{geo: 'none'|'pass'|'fail', target: 'none'|'pass'|'fail', rule: number, redirectTo: string|null} | null}
+   */
+  match(key, context = {}) {
+    checkKey(key, 'match');
+    if (context === null || typeof context !== 'object') throw new TypeError('match: context must be an object');
+    const c = context;
+    const r = this._set._native().match(this._index, key, c.country, c.region, c.city, c.isp, c.os, c.browser, c.deviceType);
+    if (r === null) return null;
+    return { geo: OUTCOME[r[0]], target: OUTCOME[r[1]], rule: r[2], redirectTo: r[3] };
+  }
+
+  /**
+   * Reload whenever `path` changes (fs events plus a size/mtime check every
+   * intervalMs). `onReload(err, stats)` runs after each attempt; a vanished
+   * or broken file gives an error and leaves the old table in service. Like
+   * fs.watch, the watch keeps the process alive unless `persistent: false`.
+   * @returns {{close(): void}}
+   */
+  watch(path, options = {}, onReload = () => {}) {
+    if (typeof options === 'function') {
+      onReload = options;
+      options = {};
+    }
+    if (typeof path !== 'string' || path === '') throw new TypeError('watch: path must be a non-empty string');
+    if (typeof onReload !== 'function') throw new TypeError('watch: onReload must be a function');
+    const interval = nonNegative(options.intervalMs ?? 1000, 'intervalMs', 'watch');
+    const debounce = nonNegative(options.debounceMs ?? 50, 'debounceMs', 'watch');
+    const set = this._set;
+    let closed = false;
+    const id = set._native().watch(this._index, path, interval, debounce, options.loadNow !== false, (err, stats) => {
+      if (err && err.code === 'HP_ECLOSED') return;
+      onReload(err, stats);
+    }, options.persistent !== false);
+    return {
+      close() {
+        if (closed || set._closed) return;
+        closed = true;
+        set._native().unwatch(id);
+      },
+    };
+  }
+}
+
+/**
+ * A set of named recipe tables with live updates.
+ *
+ *   const recipes = new Recipes();
+ *   const offers = recipes.define('offers', { key: 'offerId', jsonFields: ['geoRules'], updateType: 'offer' });
+ *   await offers.load('offersRecipe.json.gz');
+ *   offers.get(35784);
+ */
+class Recipes {
+  constructor() {
+    this._set = new native.RecipeSet();
+    this._tables = new Map();
+    this._closed = false;
+    // Each table's generation, kept current by the addon.
+    this._gens = new Float64Array(0);
+  }
+
+  _native() {
+    if (this._closed) {
+      const { HotpathError } = require('./errors');
+      throw new HotpathError('recipes: the set is closed', 'HP_ECLOSED', native.codes.HP_ECLOSED);
+    }
+    return this._set;
+  }
+
+  /**
+   * Add a table.
+   * @param {string} name
+   * @param {{key: string, keyType?: 'int'|'string', jsonFields?: string[], updateType?: string,
+   *          geoRulesField?: string, targetRulesField?: string}} options
+   * @returns {RecipeTable}
+   */
+  define(name, options) {
+    if (typeof name !== 'string' || name === '') throw new TypeError('define: name must be a non-empty string');
+    if (!options || typeof options.key !== 'string' || options.key === '') {
+      throw new TypeError('define: options.key must name the key field');
+    }
+    const keyType = options.keyType ?? 'int';
+    if (keyType !== 'int' && keyType !== 'string') throw new RangeError("define: keyType must be 'int' or 'string'");
+    const jsonFields = options.jsonFields ?? [];
+    if (!Array.isArray(jsonFields) || !jsonFields.every((f) => typeof f === 'string' && f !== '')) {
+      throw new TypeError('define: jsonFields must be an array of field names');
+    }
+    for (const opt of ['updateType', 'geoRulesField', 'targetRulesField']) {
+      if (options[opt] !== undefined && typeof options[opt] !== 'string') {
+        throw new TypeError(`define: ${opt} must be a string`);
+      }
+    }
+    const index = this._native().define(
+      name,
+      options.key,
+      keyType === 'string',
+      jsonFields,
+      options.updateType,
+      options.geoRulesField,
+      options.targetRulesField,
+    );
+    const gens = new Float64Array(index + 1);
+    this._set.bindGenerations(gens);
+    this._gens = gens;
+    const table = new RecipeTable(this, index, name, keyType);
+    this._tables.set(name, table);
+    return table;
+  }
+
+  /** The table called `name`, or undefined. */
+  table(name) {
+    return this._tables.get(name);
+  }
+
+  /**
+   * Apply a point update {type, id, action: 'updateOrCreate'|'delete',
+   * timestamp, body} (an object or its JSON text). Returns 'applied', or
+   * 'stale' when the table already holds newer data for that key.
+   * @param {object | string} message
+   */
+  update(message) {
+    const text = typeof message === 'string' ? message : JSON.stringify(message);
+    if (typeof text !== 'string') throw new TypeError('update: message must be an object or a JSON string');
+    return this._native().update(text) === 0 ? 'applied' : 'stale';
+  }
+
+  /** Stop watches and free the tables. Further calls throw HP_ECLOSED. */
+  close() {
+    if (this._closed) return;
+    this._set.close();
+    this._closed = true;
+    this._gens.fill(-1);
+    for (const t of this._tables.values()) t._cache.clear();
+  }
+}
+
+const DIMENSION_NAMES = Object.freeze([...DIMENSIONS]);
+
+module.exports = { Recipes, RecipeTable, DIMENSIONS: DIMENSION_NAMES };

@@ -1,0 +1,448 @@
+// Recipe tables: a RecipeSet wraps one hp_recipes. lib/recipes.js caches a
+// frozen object per record version; this side mirrors every table's
+// generation (hp_recipes_generation) into a Float64Array the cache reads, so
+// a get of an unchanged record is a Map lookup with no native call.
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "addon.h"
+
+namespace hp_node {
+
+namespace {
+
+struct TableState {
+  hp_recipe_table *table = nullptr;
+  bool key_is_str = false;
+};
+
+// The generations mirror, shared by the set and its pending callbacks (a
+// callback may outlive the set's wrapper).
+struct Generations {
+  std::vector<hp_recipe_table *> tables;
+  Napi::Reference<Napi::Float64Array> array;
+  double *data = nullptr;
+  size_t length = 0;
+  bool closed = false;
+
+  void Sync() {
+    for (size_t i = 0; i < tables.size() && i < length; i++)
+      data[i] = closed ? -1 : static_cast<double>(hp_recipes_generation(tables[i]));
+  }
+};
+
+struct LoadState {
+  Pending pending;
+  std::shared_ptr<Generations> gens;
+  LoadState(Napi::Env env, std::shared_ptr<Generations> g) : pending(env, "hotpath.recipes.load"), gens(std::move(g)) {}
+};
+
+// A caller's key, converted without allocating for keys up to 256 bytes.
+class KeyArg {
+ public:
+  KeyArg(Napi::Env env, Napi::Value v) {
+    key_.str = nullptr;
+    key_.len = 0;
+    key_.num = 0;
+    if (v.IsNumber()) {
+      key_.num = v.As<Napi::Number>().Int64Value();
+      return;
+    }
+    size_t len = 0;
+    napi_status st = napi_get_value_string_utf8(env, v, stack_, sizeof stack_, &len);
+    if (st != napi_ok) throw Napi::TypeError::New(env, "recipes: a key must be a number or a string");
+    if (len + 1 >= sizeof stack_) {
+      heap_.resize(len + 1);
+      napi_get_value_string_utf8(env, v, heap_.data(), heap_.size(), &len);
+      key_.str = heap_.data();
+    } else {
+      key_.str = stack_;
+    }
+    key_.len = len;
+  }
+  const hp_recipe_key *get() const { return &key_; }
+
+ private:
+  hp_recipe_key key_;
+  char stack_[256];
+  std::vector<char> heap_;
+};
+
+Napi::Object StatsObject(Napi::Env env, const hp_recipes_stats &s) {
+  auto o = Napi::Object::New(env);
+  o.Set("size", Napi::Number::New(env, static_cast<double>(s.size)));
+  o.Set("loads", Napi::Number::New(env, static_cast<double>(s.loads)));
+  o.Set("loadFailures", Napi::Number::New(env, static_cast<double>(s.load_failures)));
+  o.Set("lastLoadAt", Napi::Number::New(env, static_cast<double>(s.last_load_at)));
+  o.Set("lastLoadMs", Napi::Number::New(env, s.last_load_ms));
+  o.Set("fileTimestamp", Napi::Number::New(env, static_cast<double>(s.file_timestamp)));
+  o.Set("fileBytes", Napi::Number::New(env, static_cast<double>(s.file_bytes)));
+  o.Set("jsonBytes", Napi::Number::New(env, static_cast<double>(s.json_bytes)));
+  o.Set("memoryBytes", Napi::Number::New(env, static_cast<double>(s.memory_bytes)));
+  o.Set("items", Napi::Number::New(env, static_cast<double>(s.items)));
+  o.Set("skipped", Napi::Number::New(env, static_cast<double>(s.skipped)));
+  o.Set("duplicates", Napi::Number::New(env, static_cast<double>(s.duplicates)));
+  o.Set("embeddedErrors", Napi::Number::New(env, static_cast<double>(s.embedded_errors)));
+  o.Set("ruleErrors", Napi::Number::New(env, static_cast<double>(s.rule_errors)));
+  o.Set("updatesApplied", Napi::Number::New(env, static_cast<double>(s.updates_applied)));
+  o.Set("updatesStale", Napi::Number::New(env, static_cast<double>(s.updates_stale)));
+  o.Set("overlaySize", Napi::Number::New(env, static_cast<double>(s.overlay_size)));
+  return o;
+}
+
+// A watch's JS callback; deleted after its last (HP_ECLOSED) call.
+class RecipeSet;
+
+struct WatchState {
+  Napi::Env env;
+  RecipeSet *owner = nullptr;  // cleared when the set's wrapper goes away
+  std::shared_ptr<Generations> gens;
+  Napi::FunctionReference fn;
+  Napi::AsyncContext context;
+  hp_recipes_watch *watch = nullptr;
+  bool ended = false;
+  WatchState(Napi::Env e, Napi::Function f) : env(e), fn(Napi::Persistent(f)), context(e, "hotpath.recipes.watch") {}
+};
+
+class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "RecipeSet",
+                       {
+                           InstanceMethod<&RecipeSet::DefineTable>("define"),
+                           InstanceMethod<&RecipeSet::Load>("load"),
+                           InstanceMethod<&RecipeSet::Version>("version"),
+                           InstanceMethod<&RecipeSet::BindGenerations>("bindGenerations"),
+                           InstanceMethod<&RecipeSet::Has>("has"),
+                           InstanceMethod<&RecipeSet::Json>("json"),
+                           InstanceMethod<&RecipeSet::Size>("size"),
+                           InstanceMethod<&RecipeSet::Keys>("keys"),
+                           InstanceMethod<&RecipeSet::Stats>("stats"),
+                           InstanceMethod<&RecipeSet::Match>("match"),
+                           InstanceMethod<&RecipeSet::Update>("update"),
+                           InstanceMethod<&RecipeSet::Watch>("watch"),
+                           InstanceMethod<&RecipeSet::Unwatch>("unwatch"),
+                           InstanceMethod<&RecipeSet::Close>("close"),
+                       });
+  }
+
+  explicit RecipeSet(const Napi::CallbackInfo &info)
+      : Napi::ObjectWrap<RecipeSet>(info), gens_(std::make_shared<Generations>()) {
+    Check(info.Env(), hp_recipes_open(&set_, GetAddon(info.Env()).engine));
+  }
+
+  ~RecipeSet() override {
+    for (auto &w : watches_) w.second->owner = nullptr;
+    CloseSet();
+  }
+
+ private:
+  void CloseSet() {
+    if (set_) {
+      gens_->closed = true;
+      gens_->Sync();
+      gens_->tables.clear();
+      hp_recipes_close(set_);
+    }
+    set_ = nullptr;
+  }
+
+  hp_recipes *SetOrThrow(Napi::Env env) {
+    if (!set_) throw MakeError(env, HP_ECLOSED, "recipes: the set is closed");
+    return set_;
+  }
+
+  TableState &TableArg(const Napi::CallbackInfo &info) {
+    SetOrThrow(info.Env());
+    uint32_t i = info[0].As<Napi::Number>().Uint32Value();
+    if (i >= tables_.size()) throw Napi::RangeError::New(info.Env(), "recipes: unknown table");
+    return *tables_[i];
+  }
+
+  // define(name, keyField, keyIsString, jsonFields, updateType, geoField, targetField) -> index
+  Napi::Value DefineTable(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_recipes *set = SetOrThrow(env);
+    std::string name = info[0].As<Napi::String>();
+    std::string key = info[1].As<Napi::String>();
+    bool is_str = info[2].As<Napi::Boolean>();
+    auto arr = info[3].As<Napi::Array>();
+    std::vector<std::string> fields;
+    for (uint32_t i = 0; i < arr.Length(); i++) fields.push_back(arr.Get(i).As<Napi::String>());
+    std::vector<const char *> ptrs;
+    for (auto &f : fields) ptrs.push_back(f.c_str());
+    auto opt = [&](size_t i, std::string *out) -> const char * {
+      if (info[i].IsString()) {
+        *out = info[i].As<Napi::String>();
+        return out->c_str();
+      }
+      return nullptr;
+    };
+    std::string update_type, geo, target;
+    hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+    o.key_field = key.c_str();
+    o.key_type = is_str ? HP_RECIPE_KEY_STRING : HP_RECIPE_KEY_INT;
+    o.json_fields = ptrs.data();
+    o.json_field_count = ptrs.size();
+    o.update_type = opt(4, &update_type);
+    o.geo_rules_field = opt(5, &geo);
+    o.target_rules_field = opt(6, &target);
+    auto state = std::make_unique<TableState>();
+    Check(env, hp_recipes_define(&state->table, set, name.c_str(), &o));
+    state->key_is_str = is_str;
+    gens_->tables.push_back(state->table);
+    tables_.push_back(std::move(state));
+    return Napi::Number::New(env, static_cast<double>(tables_.size() - 1));
+  }
+
+  // load(table, path, timestamp, wholeInflateMax) -> Promise<stats>
+  Napi::Value Load(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    TableState &t = TableArg(info);
+    std::string path = info[1].As<Napi::String>();
+    hp_recipes_load_options o = HP_RECIPES_LOAD_OPTIONS_INIT;
+    o.timestamp = info[2].As<Napi::Number>().Int64Value();
+    o.whole_inflate_max = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
+    auto *state = new LoadState(env, gens_);
+    Napi::Promise promise = state->pending.Promise();
+    int rc = hp_recipes_load(
+        t.table, path.c_str(), &o,
+        [](int status, const hp_recipes_stats *s, void *data) {
+          std::unique_ptr<LoadState> st(static_cast<LoadState *>(data));
+          st->gens->Sync();  // before any JS runs
+          if (status < 0)
+            st->pending.Reject(status);
+          else
+            st->pending.Resolve([s](Napi::Env e) { return StatsObject(e, *s); });
+        },
+        state);
+    if (rc < 0) {
+      delete state;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  // The record's version (changes whenever its content does), 0 if missing.
+  Napi::Value Version(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    TableState &t = TableArg(info);
+    KeyArg key(env, info[1]);
+    hp_recipe r = HP_RECIPE_INIT;
+    int rc = hp_recipes_get(t.table, key.get(), &r);
+    if (rc == HP_ENOTFOUND) return Napi::Number::New(env, 0);
+    Check(env, rc);
+    return Napi::Number::New(env, static_cast<double>(r.record_version));
+  }
+
+  // bindGenerations(Float64Array): one slot per table, kept current.
+  Napi::Value BindGenerations(const Napi::CallbackInfo &info) {
+    auto arr = info[0].As<Napi::Float64Array>();
+    gens_->array = Napi::Persistent(arr);
+    gens_->data = arr.Data();
+    gens_->length = arr.ElementLength();
+    gens_->Sync();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Has(const Napi::CallbackInfo &info) {
+    TableState &t = TableArg(info);
+    KeyArg key(info.Env(), info[1]);
+    hp_recipe r = HP_RECIPE_INIT;
+    return Napi::Boolean::New(info.Env(), hp_recipes_get(t.table, key.get(), &r) == 0);
+  }
+
+  Napi::Value Json(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    TableState &t = TableArg(info);
+    KeyArg key(env, info[1]);
+    hp_recipe r = HP_RECIPE_INIT;
+    std::string json;
+    for (;;) {
+      int rc = hp_recipes_get(t.table, key.get(), &r);
+      if (rc == HP_ENOTFOUND) return env.Null();
+      Check(env, rc);
+      if (r.buf && r.len < r.cap) break;
+      json.resize(r.len + 1);
+      r.buf = json.data();
+      r.cap = json.size();
+    }
+    return Napi::String::New(env, json.data(), r.len);
+  }
+
+  Napi::Value Size(const Napi::CallbackInfo &info) {
+    TableState &t = TableArg(info);
+    return Napi::Number::New(info.Env(), static_cast<double>(hp_recipes_size(t.table)));
+  }
+
+  Napi::Value Keys(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    TableState &t = TableArg(info);
+    // Collect first: no JS may run while the snapshot is held.
+    struct Acc {
+      std::vector<int64_t> nums;
+      std::vector<std::string> strs;
+    } acc;
+    int n = hp_recipes_keys(
+        t.table,
+        [](const char *s, size_t len, int64_t num, void *data) {
+          auto *a = static_cast<Acc *>(data);
+          if (s)
+            a->strs.emplace_back(s, len);
+          else
+            a->nums.push_back(num);
+          return 0;
+        },
+        &acc);
+    Check(env, n);
+    auto arr = Napi::Array::New(env, static_cast<size_t>(n));
+    uint32_t i = 0;
+    if (t.key_is_str)
+      for (auto &s : acc.strs) arr.Set(i++, Napi::String::New(env, s));
+    else
+      for (int64_t v : acc.nums) arr.Set(i++, Napi::Number::New(env, static_cast<double>(v)));
+    return arr;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
+    TableState &t = TableArg(info);
+    hp_recipes_stats s = HP_RECIPES_STATS_INIT;
+    Check(info.Env(), hp_recipes_stats_get(t.table, &s));
+    return StatsObject(info.Env(), s);
+  }
+
+  // match(table, key, country, region, city, isp, os, browser, deviceType)
+  // -> [geo, target, rule, redirectTo] or null
+  Napi::Value Match(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    TableState &t = TableArg(info);
+    KeyArg key(env, info[1]);
+    std::string dims[7];
+    hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
+    const char **slots[7] = {&ctx.country, &ctx.region, &ctx.city, &ctx.isp, &ctx.os, &ctx.browser, &ctx.device_type};
+    for (int i = 0; i < 7; i++) {
+      Napi::Value v = info[2 + i];
+      if (v.IsString()) {
+        dims[i] = v.As<Napi::String>();
+        *slots[i] = dims[i].c_str();
+      }
+    }
+    char redirect[2048];
+    hp_recipes_match_result r = HP_RECIPES_MATCH_RESULT_INIT;
+    r.redirect_buf = redirect;
+    r.redirect_cap = sizeof redirect;
+    int rc = hp_recipes_match(t.table, key.get(), &ctx, &r);
+    if (rc == HP_ENOTFOUND) return env.Null();
+    Check(env, rc);
+    std::string big;
+    if (r.redirect_len >= sizeof redirect) {
+      big.resize(r.redirect_len + 1);
+      r.redirect_buf = big.data();
+      r.redirect_cap = big.size();
+      Check(env, hp_recipes_match(t.table, key.get(), &ctx, &r));
+    }
+    auto out = Napi::Array::New(env, 4);
+    out.Set(0u, Napi::Number::New(env, r.geo));
+    out.Set(1u, Napi::Number::New(env, r.target));
+    out.Set(2u, Napi::Number::New(env, r.rule));
+    if (r.target != HP_RULES_NONE || r.redirect_len)
+      out.Set(3u, Napi::String::New(env, r.redirect_buf, r.redirect_len));
+    else
+      out.Set(3u, env.Null());
+    return out;
+  }
+
+  Napi::Value Update(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_recipes *set = SetOrThrow(env);
+    std::string msg = info[0].As<Napi::String>();
+    int rc = hp_recipes_update(set, msg.data(), msg.size());
+    gens_->Sync();
+    return Napi::Number::New(env, Check(env, rc));
+  }
+
+  // watch(table, path, intervalMs, debounceMs, loadNow, cb(err, stats), persistent) -> id
+  Napi::Value Watch(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    TableState &t = TableArg(info);
+    std::string path = info[1].As<Napi::String>();
+    hp_recipes_watch_options o = HP_RECIPES_WATCH_OPTIONS_INIT;
+    o.interval_ms = info[2].As<Napi::Number>().Uint32Value();
+    o.debounce_ms = info[3].As<Napi::Number>().Uint32Value();
+    o.load_now = info[4].As<Napi::Boolean>() ? 1 : 0;
+    o.persistent = info[6].As<Napi::Boolean>() ? 1 : 0;
+    auto *w = new WatchState(env, info[5].As<Napi::Function>());
+    w->gens = gens_;
+    int rc = hp_recipes_watch_file(&w->watch, t.table, path.c_str(), &o, &OnWatch, w);
+    if (rc < 0) {
+      delete w;
+      ThrowError(env, rc);
+    }
+    uint32_t id = next_watch_++;
+    watches_[id] = w;
+    w->owner = this;
+    return Napi::Number::New(env, id);
+  }
+
+  static void OnWatch(int status, const hp_recipes_stats *s, void *data) {
+    auto *w = static_cast<WatchState *>(data);
+    Napi::Env env = w->env;
+    bool last = status == HP_ECLOSED;
+    if (last && w->owner) w->owner->ForgetWatch(w);
+    w->gens->Sync();
+    if (!GetAddon(env).tearing_down) {
+      try {
+        Napi::HandleScope scope(env);
+        Napi::CallbackScope cb_scope(env, w->context);
+        Napi::Value err = status < 0 ? MakeError(env, status).Value() : env.Null();
+        Napi::Value stats = s ? Napi::Value(StatsObject(env, *s)) : env.Null();
+        w->fn.Call({err, stats});
+      } catch (const Napi::Error &) {
+      }
+    }
+    if (last) delete w;
+  }
+
+  void ForgetWatch(WatchState *w) {
+    for (auto it = watches_.begin(); it != watches_.end(); ++it) {
+      if (it->second == w) {
+        watches_.erase(it);
+        return;
+      }
+    }
+  }
+
+  Napi::Value Unwatch(const Napi::CallbackInfo &info) {
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    auto it = watches_.find(id);
+    if (it != watches_.end() && !it->second->ended) {
+      it->second->ended = true;
+      hp_recipes_unwatch(it->second->watch);
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    CloseSet();
+    return info.Env().Undefined();
+  }
+
+  hp_recipes *set_ = nullptr;
+  std::vector<std::unique_ptr<TableState>> tables_;
+  std::shared_ptr<Generations> gens_;
+  std::unordered_map<uint32_t, WatchState *> watches_;
+  uint32_t next_watch_ = 1;
+};
+
+}  // namespace
+
+void InitRecipes(Napi::Env env, Napi::Object exports) {
+  exports.Set("RecipeSet", RecipeSet::Define(env));
+  exports.Set("RULES_NONE", Napi::Number::New(env, HP_RULES_NONE));
+  exports.Set("RULES_PASS", Napi::Number::New(env, HP_RULES_PASS));
+  exports.Set("RULES_FAIL", Napi::Number::New(env, HP_RULES_FAIL));
+}
+
+}  // namespace hp_node

@@ -1,0 +1,33 @@
+// Reads a recipe file (a JSON array of objects) into a new Base, item by
+// item, with bounded extra memory. Runs on a thread-pool thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "recipes/record_parser.h"
+#include "recipes/source.h"
+#include "recipes/store.h"
+
+namespace hp::recipes {
+
+struct LoadOutcome {
+  int code = 0;        // 0 or HP_E*
+  std::string error;   // detail when code < 0
+  std::shared_ptr<Base> base;
+  FileSig sig;
+  uint64_t items = 0, skipped = 0, duplicates = 0, embedded_errors = 0, rule_errors = 0;
+  uint64_t json_bytes = 0;
+  double ms = 0;
+};
+
+// `previous` (may be null) lends record versions to records whose JSON is
+// unchanged, so caches keyed by version survive a reload.
+LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t timestamp, uint64_t whole_inflate_max,
+                      std::shared_ptr<const Base> previous);
+
+// Stores one parsed record in `base` (arena + index), reusing the version of
+// an identical record in `previous`. Returns true when it replaced a key.
+bool store_item(Base *base, const Base *previous, bool key_is_str, Item *item, int64_t timestamp);
+
+}  // namespace hp::recipes

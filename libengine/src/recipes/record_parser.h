@@ -1,0 +1,81 @@
+// The load-time parser: reads one array item of a recipe file, validates it
+// as JSON, and writes it out minified, with its key pulled out, its
+// JSON-in-string fields expanded and its rule fields compiled.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recipes/rules.h"
+
+namespace hp::recipes {
+
+// How a table reads its records.
+struct TableSpec {
+  std::string key_field;
+  bool key_is_str = false;
+  std::vector<std::string> json_fields;
+  std::string geo_field;     // "" for none
+  std::string target_field;  // "" for none
+};
+
+// Thrown when the input ends inside a value: the caller reads more input
+// and parses the item again.
+struct NeedMore {};
+
+// Thrown on malformed JSON at `pos`.
+struct ParseError {
+  const char *pos;
+  const char *reason;
+};
+
+// One parsed item.
+struct Item {
+  enum Status { kRecord, kNotObject, kNoKey, kBadKey } status = kNoKey;
+  int64_t num = 0;
+  std::string str_key;
+  std::string json;
+  uint32_t embedded_errors = 0;
+  uint32_t rule_errors = 0;
+  std::unique_ptr<Rules> rules;
+
+  void reset() {
+    status = kNoKey;
+    num = 0;
+    str_key.clear();
+    json.clear();
+    embedded_errors = 0;
+    rule_errors = 0;
+    rules.reset();
+  }
+};
+
+class RecordParser {
+ public:
+  explicit RecordParser(const TableSpec &spec) : spec_(spec) {}
+
+  // Parses the value starting at `p` (no leading whitespace) into `item`.
+  // Returns the end of the value. Throws NeedMore or ParseError.
+  const char *parse_item(const char *p, const char *end, Item *item);
+
+ private:
+  const char *value(const char *p, const char *end, std::string &out, int depth);
+  const char *object(const char *p, const char *end, std::string &out, int depth, Item *top);
+  const char *array(const char *p, const char *end, std::string &out, int depth);
+  const char *string(const char *p, const char *end, std::string &out, bool *escaped);
+  const char *number(const char *p, const char *end, std::string &out);
+  const char *literal(const char *p, const char *end, std::string &out, const char *word, size_t n);
+  void top_member(std::string_view name, const char *vstart, const char *vend, size_t out_start, Item *top,
+                  std::string &out);
+  bool expand_embedded(std::string_view raw_body, std::string &out);
+
+  const TableSpec &spec_;
+  std::string scratch_;
+};
+
+// The integer a JSON number or decimal string holds, when it holds one.
+bool integer_of(std::string_view text, int64_t *out);
+
+}  // namespace hp::recipes

@@ -1,0 +1,384 @@
+#include "recipes/set.h"
+
+#include <charconv>
+#include <chrono>
+
+#include "core/error.h"
+#include "recipes/json_value.h"
+#include "recipes/watch.h"
+
+namespace hp::recipes {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Table::Table(Set *s, std::string n, TableSpec sp, std::string ut)
+    : set(s), name(std::move(n)), spec(std::move(sp)), update_type(std::move(ut)), cur(new Snapshot()) {}
+
+Table::~Table() { delete cur.load(); }
+
+bool Table::make_key(const hp_recipe_key &in, Key *out, char (&tmp)[24]) const {
+  out->is_str = spec.key_is_str;
+  if (spec.key_is_str) {
+    if (in.str) {
+      out->str = std::string_view(in.str, in.len);
+    } else {
+      auto r = std::to_chars(tmp, tmp + sizeof tmp, in.num);
+      out->str = std::string_view(tmp, static_cast<size_t>(r.ptr - tmp));
+    }
+    return true;
+  }
+  if (!in.str) {
+    out->num = in.num;
+    return true;
+  }
+  // Decimal text only: "12" finds 12, "12abc" finds nothing.
+  const char *b = in.str, *e = in.str + in.len;
+  auto r = std::from_chars(b, e, out->num);
+  return r.ec == std::errc() && r.ptr == e && in.len > 0;
+}
+
+int Set::open(Set **out, core::Engine *engine) {
+  auto *s = new Set(engine);
+  int rc = engine->post([s](bool closing) {
+    if (closing) {
+      s->release();
+      return;
+    }
+    s->engine_->add(s);
+    s->registered_ = true;
+  });
+  if (rc != 0) {
+    delete s;
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void Set::release() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+int Set::define(Table **out, const std::string &name, TableSpec spec, std::string update_type) {
+  std::lock_guard<std::mutex> lock(tables_mu_);
+  if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
+  for (auto &t : tables_)
+    if (t->name == name) return core::set_error(HP_EINVAL, "recipes: a table called '", name, "' exists already");
+  tables_.push_back(std::make_unique<Table>(this, name, std::move(spec), std::move(update_type)));
+  *out = tables_.back().get();
+  return 0;
+}
+
+Table *Set::find(const std::string &name) {
+  std::lock_guard<std::mutex> lock(tables_mu_);
+  for (auto &t : tables_)
+    if (t->name == name) return t.get();
+  return nullptr;
+}
+
+Table *Set::find_for_update(std::string_view type) {
+  std::lock_guard<std::mutex> lock(tables_mu_);
+  for (auto &t : tables_)
+    if (t->update_type == type) return t.get();
+  return nullptr;
+}
+
+void Set::close() {
+  closed_.store(true, std::memory_order_release);
+  int rc = engine_->post([this](bool) {
+    shutdown();
+    release();  // the user's reference
+  });
+  // The engine is closing: it calls close_now() (or never registered us).
+  if (rc != 0) release();
+}
+
+void Set::close_now() { shutdown(); }
+
+void Set::shutdown() {
+  if (shut_) return;
+  shut_ = true;
+  closed_.store(true, std::memory_order_release);
+  std::vector<Watch *> all;
+  {
+    std::lock_guard<std::mutex> lock(tables_mu_);
+    for (auto &t : tables_) all.insert(all.end(), t->watches.begin(), t->watches.end());
+  }
+  for (Watch *w : all) w->stop();
+  maybe_finish();
+}
+
+void Set::maybe_finish() {
+  if (!shut_ || finished_ || loads_ > 0 || watches_ > 0) return;
+  finished_ = true;
+  if (registered_) {
+    engine_->remove(this);
+    release();  // the loop's reference
+  }
+}
+
+void Set::watch_started(Table *t, Watch *w) {
+  t->watches.push_back(w);
+  watches_++;
+}
+
+void Set::watch_gone(Table *t, Watch *w) {
+  for (size_t i = 0; i < t->watches.size(); i++) {
+    if (t->watches[i] == w) {
+      t->watches.erase(t->watches.begin() + static_cast<long>(i));
+      break;
+    }
+  }
+  watches_--;
+  maybe_finish();
+}
+
+Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<const Overlay> overlay,
+                             bool key_is_str) {
+  auto *s = new Snapshot();
+  uint64_t size = base ? base->index.size() : 0;
+  if (overlay) {
+    for (const auto &o : overlay->recs) {
+      Key k = o->rec->key(key_is_str);
+      bool in_base = base && base->index.find(k, hash_key(k)) != nullptr;
+      if (o->rec->tombstone)
+        size -= in_base ? 1 : 0;
+      else
+        size += in_base ? 0 : 1;
+    }
+  }
+  s->base = std::move(base);
+  s->overlay = overlay && !overlay->recs.empty() ? std::move(overlay) : nullptr;
+  s->size = size;
+  return s;
+}
+
+void Set::publish(Table *t, Snapshot *next) {
+  Snapshot *old = t->cur.exchange(next, std::memory_order_seq_cst);
+  t->generation.fetch_add(1, std::memory_order_release);
+  rcu.synchronize();
+  delete old;
+  t->stats.size = next->size;
+  t->stats.overlay_size = next->overlay ? next->overlay->recs.size() : 0;
+  t->stats.memory_bytes = (next->base ? next->base->bytes() : 0);
+}
+
+void Set::stats(Table *t, hp_recipes_stats *out) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  unsigned v = out->version;
+  *out = t->stats;
+  out->version = v;
+}
+
+void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint64_t whole_max, LoadDone done) {
+  if (shut_) {
+    core::set_error(HP_ECLOSED, "recipes: closed before the load started");
+    done(HP_ECLOSED, nullptr, FileSig());
+    return;
+  }
+  std::shared_ptr<const Base> previous;
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    previous = t->cur.load()->base;
+  }
+  auto outcome = std::make_shared<LoadOutcome>();
+  loads_++;
+  engine_->queue_work(
+      [outcome, t, path, timestamp, whole_max, previous]() mutable {
+        try {
+          *outcome = load_file(t->spec, path, timestamp, whole_max, std::move(previous));
+        } catch (const std::bad_alloc &) {
+          outcome->code = HP_ENOMEM;
+          outcome->error = path + ": out of memory";
+          outcome->base.reset();
+        } catch (const std::exception &e) {
+          outcome->code = HP_EINTERNAL;
+          outcome->error = path + ": " + e.what();
+          outcome->base.reset();
+        }
+      },
+      [this, t, outcome, done = std::move(done)](int status) {
+        // `done` may end the last watch, which may free the set: hold it.
+        refs_.fetch_add(1, std::memory_order_relaxed);
+        loads_--;
+        if (status < 0 || shut_) {
+          core::set_error(HP_ECLOSED, "recipes: closed during the load of a table");
+          done(HP_ECLOSED, nullptr, outcome->sig);
+        } else if (outcome->code < 0) {
+          {
+            std::lock_guard<std::mutex> lock(write_mu_);
+            t->stats.load_failures++;
+          }
+          core::set_error_text(outcome->code, outcome->error);
+          done(outcome->code, nullptr, outcome->sig);
+        } else {
+          hp_recipes_stats copy;
+          {
+            std::lock_guard<std::mutex> lock(write_mu_);
+            std::shared_ptr<const Base> base = std::move(outcome->base);
+            // Point updates newer than the file survive the reload.
+            std::shared_ptr<Overlay> keep;
+            const Snapshot *old = t->cur.load();
+            if (old->overlay) {
+              keep = std::make_shared<Overlay>();
+              for (const auto &o : old->overlay->recs) {
+                if (o->rec->timestamp <= base->timestamp) continue;
+                keep->recs.push_back(o);
+                Key k = o->rec->key(t->spec.key_is_str);
+                keep->index.put(k, hash_key(k), o->rec);
+              }
+            }
+            publish(t, make_snapshot(std::move(base), std::move(keep), t->spec.key_is_str));
+            hp_recipes_stats &s = t->stats;
+            s.loads++;
+            s.last_load_at = now_ms();
+            s.last_load_ms = outcome->ms;
+            s.file_timestamp = t->cur.load()->base->timestamp;
+            s.file_bytes = outcome->sig.size;
+            s.json_bytes = outcome->json_bytes;
+            s.items = outcome->items;
+            s.skipped = outcome->skipped;
+            s.duplicates = outcome->duplicates;
+            s.embedded_errors = outcome->embedded_errors;
+            s.rule_errors = outcome->rule_errors;
+            copy = s;
+          }
+          core::clear_error();
+          done(0, &copy, outcome->sig);
+        }
+        maybe_finish();
+        release();
+      });
+}
+
+namespace {
+
+bool key_from_json(const JValue *id, bool key_is_str, int64_t *num, std::string *str) {
+  if (!id) return false;
+  if (key_is_str) {
+    if (id->kind == JValue::kString || id->kind == JValue::kNumber) {
+      *str = id->text;
+      return !str->empty();
+    }
+    return false;
+  }
+  if (id->kind == JValue::kNumber) return integer_of(id->text, num);
+  if (id->kind == JValue::kString) return integer_of(id->text, num);
+  return false;
+}
+
+}  // namespace
+
+int Set::update(std::string_view msg) {
+  if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
+  JValue m;
+  std::string err;
+  if (!parse_value(msg, &m, &err)) return core::set_error(HP_EINVAL, "recipes update: invalid JSON: ", err);
+  if (m.kind != JValue::kObject) return core::set_error(HP_EINVAL, "recipes update: the message is not a JSON object");
+  const JValue *type = m.get("type");
+  if (!type || !type->is_string()) return core::set_error(HP_EINVAL, "recipes update: 'type' must be a string");
+  Table *t = find_for_update(type->text);
+  if (!t) return core::set_error(HP_EINVAL, "recipes update: no table takes updates of type '", type->text, "'");
+  const JValue *action = m.get("action");
+  if (!action || !action->is_string() || (action->text != "updateOrCreate" && action->text != "delete"))
+    return core::set_error(HP_EINVAL, "recipes update: 'action' must be 'updateOrCreate' or 'delete'");
+  bool remove = action->text == "delete";
+  int64_t num = 0;
+  std::string str;
+  if (!key_from_json(m.get("id"), t->spec.key_is_str, &num, &str))
+    return core::set_error(HP_EINVAL, "recipes update: 'id' is missing or not a valid ", t->spec.key_is_str ? "string" : "integer", " key");
+  int64_t ts = 0;
+  const JValue *tsv = m.get("timestamp");
+  if (!tsv || tsv->kind == JValue::kNull) {
+    ts = now_ms();
+  } else if (!((tsv->kind == JValue::kNumber || tsv->kind == JValue::kString) && integer_of(tsv->text, &ts))) {
+    return core::set_error(HP_EINVAL, "recipes update: 'timestamp' must be an integer (Unix ms)");
+  }
+
+  // Build the record before taking the lock.
+  Item item;
+  if (!remove) {
+    const JValue *body = m.get("body");
+    std::string text;
+    if (body && body->is_string()) {
+      text = body->text;
+    } else if (body && body->kind == JValue::kObject) {
+      text.assign(body->raw);
+    } else {
+      return core::set_error(HP_EINVAL, "recipes update: 'body' must be the record as a JSON string or object");
+    }
+    text.push_back(' ');
+    RecordParser parser(t->spec);
+    const char *p = text.data(), *end = p + text.size();
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    try {
+      if (p >= end) throw ParseError{p, "empty body"};
+      p = parser.parse_item(p, end, &item);
+      while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+      if (p != end) throw ParseError{p, "unexpected text after the record"};
+    } catch (const NeedMore &) {
+      return core::set_error(HP_ECORRUPT, "recipes update: body: unexpected end of input");
+    } catch (const ParseError &e) {
+      return core::set_error(HP_ECORRUPT, "recipes update: body: byte ", std::to_string(e.pos - text.data()), ": ",
+                             e.reason);
+    }
+    if (item.status == Item::kNotObject) return core::set_error(HP_ECORRUPT, "recipes update: body is not a JSON object");
+    if (item.status == Item::kRecord &&
+        (t->spec.key_is_str ? item.str_key != str : item.num != num))
+      return core::set_error(HP_EINVAL, "recipes update: the body's ", t->spec.key_field, " differs from 'id'");
+  }
+  item.num = num;
+  item.str_key = str;
+
+  auto owned = std::make_shared<OwnedRec>();
+  size_t key_len = t->spec.key_is_str ? str.size() : 0;
+  size_t json_len = remove ? 0 : item.json.size();
+  owned->mem.reset(new char[Rec::size_for(key_len, json_len)]);
+  auto *rec = reinterpret_cast<Rec *>(owned->mem.get());
+  rec->timestamp = ts;
+  rec->num = num;
+  rec->key_len = static_cast<uint32_t>(key_len);
+  rec->tombstone = remove ? 1 : 0;
+  rec->json_len = json_len;
+  char *kb = reinterpret_cast<char *>(rec + 1);
+  if (key_len) std::memcpy(kb, str.data(), key_len);
+  if (json_len) std::memcpy(kb + key_len, item.json.data(), json_len);
+  owned->rules = std::move(item.rules);
+  rec->rules = owned->rules.get();
+  owned->rec = rec;
+  Key k = rec->key(t->spec.key_is_str);
+  uint64_t h = hash_key(k);
+
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
+  const Snapshot *old = t->cur.load();
+  const Rec *newer = old->overlay ? old->overlay->index.find(k, h) : nullptr;
+  if ((newer && newer->timestamp >= ts) || (old->base && ts <= old->base->timestamp)) {
+    t->stats.updates_stale++;
+    return HP_RECIPES_STALE;
+  }
+  const Rec *current = old->find(k, h);
+  rec->version = 0;
+  if (current && !remove && current->json_len == json_len && std::memcmp(current->json(), rec->json(), json_len) == 0)
+    rec->version = current->version;
+  if (!rec->version) rec->version = next_record_version();
+  auto overlay = std::make_shared<Overlay>();
+  if (old->overlay) {
+    for (const auto &o : old->overlay->recs) {
+      if (o->rec->matches(k)) continue;
+      overlay->recs.push_back(o);
+      Key ok = o->rec->key(t->spec.key_is_str);
+      overlay->index.put(ok, hash_key(ok), o->rec);
+    }
+  }
+  overlay->recs.push_back(owned);
+  overlay->index.put(k, h, rec);
+  publish(t, make_snapshot(old->base, std::move(overlay), t->spec.key_is_str));
+  t->stats.updates_applied++;
+  return HP_RECIPES_APPLIED;
+}
+
+}  // namespace hp::recipes

@@ -1,0 +1,107 @@
+// A recipe set (hp_recipes) and its tables (hp_recipe_table): publishing
+// loads and point updates with RCU, and the lookups readers make.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/engine.h"
+#include "recipes/loader.h"
+#include "recipes/rcu.h"
+#include "recipes/store.h"
+
+namespace hp::recipes {
+
+class Set;
+class Watch;
+
+class Table {
+ public:
+  Table(Set *set, std::string name, TableSpec spec, std::string update_type);
+  ~Table();
+
+  hp_recipe_table *as_c() { return reinterpret_cast<hp_recipe_table *>(this); }
+  static Table *from_c(hp_recipe_table *t) { return reinterpret_cast<Table *>(t); }
+
+  // Turns a caller's key into this table's key type. `tmp` holds digits
+  // written for a string table. False when the key cannot exist here.
+  bool make_key(const hp_recipe_key &in, Key *out, char (&tmp)[24]) const;
+
+  Set *const set;
+  const std::string name;
+  const TableSpec spec;
+  const std::string update_type;
+  std::atomic<Snapshot *> cur;  // never null
+  std::atomic<uint64_t> generation{0};
+
+  // Guarded by the set's write lock.
+  hp_recipes_stats stats = HP_RECIPES_STATS_INIT;
+  // Loop thread only.
+  std::vector<Watch *> watches;
+};
+
+using LoadDone = std::function<void(int status, const hp_recipes_stats *stats, const FileSig &sig)>;
+
+class Set final : public core::Closable {
+ public:
+  // Creates a set and registers it with the engine's loop.
+  static int open(Set **out, core::Engine *engine);
+
+  hp_recipes *as_c() { return reinterpret_cast<hp_recipes *>(this); }
+  static Set *from_c(hp_recipes *r) { return reinterpret_cast<Set *>(r); }
+  core::Engine *engine() const { return engine_.get(); }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+
+  int define(Table **out, const std::string &name, TableSpec spec, std::string update_type);
+  Table *find(const std::string &name);
+  // The table whose update type (or name) is `type`.
+  Table *find_for_update(std::string_view type);
+
+  // From the user: stop everything, free when nothing is left on the loop.
+  void close();
+  // Point update from any thread (hp_recipes_update).
+  int update(std::string_view msg);
+  // Starts a load; `done` runs on the loop thread. Loop thread only.
+  void start_load(Table *t, const std::string &path, int64_t timestamp, uint64_t whole_max, LoadDone done);
+  // Copies the table's counters (any thread).
+  void stats(Table *t, hp_recipes_stats *out);
+
+  // Watches tell the set when they are gone. Loop thread.
+  void watch_started(Table *t, Watch *w);
+  void watch_gone(Table *t, Watch *w);
+
+  Rcu rcu;
+
+ private:
+  explicit Set(core::Engine *e) : engine_(e) {}
+  ~Set() override = default;
+  void close_now() override;  // the engine is closing
+  void shutdown();            // loop thread, idempotent
+  void maybe_finish();        // loop thread
+  void release();
+  // Swaps in a new snapshot and frees the old one after a grace period.
+  // Caller holds write_mu_.
+  void publish(Table *t, Snapshot *next);
+  Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<const Overlay> overlay, bool key_is_str);
+
+  core::EngineRef engine_;
+  std::mutex write_mu_;
+  std::mutex tables_mu_;
+  std::vector<std::unique_ptr<Table>> tables_;
+  std::atomic<bool> closed_{false};
+  std::atomic<int> refs_{2};  // the user's and the loop's
+  // Loop thread only.
+  bool registered_ = false;
+  bool shut_ = false;
+  bool finished_ = false;
+  int loads_ = 0;
+  int watches_ = 0;
+};
+
+int64_t now_ms();
+
+}  // namespace hp::recipes

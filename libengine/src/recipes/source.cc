@@ -1,0 +1,247 @@
+#include "recipes/source.h"
+
+#include <fcntl.h>
+#include <libdeflate.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hotpath.h"
+
+namespace hp::recipes {
+
+void Buf::reserve(size_t n) {
+  if (n <= cap_) return;
+  size_t cap = cap_ ? cap_ : 4096;
+  while (cap < n) cap *= 2;
+  std::unique_ptr<char[]> next(new char[cap]);
+  if (size_) std::memcpy(next.get(), data_.get(), size_);
+  data_ = std::move(next);
+  cap_ = cap;
+}
+
+void Buf::consume(size_t n) {
+  if (n == 0) return;
+  std::memmove(data_.get(), data_.get() + n, size_ - n);
+  size_ -= n;
+}
+
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Reads up to n bytes, retrying on EINTR. Returns bytes read or -errno.
+int64_t read_some(int fd, char *dst, size_t n) {
+  for (;;) {
+    ssize_t r = ::read(fd, dst, n);
+    if (r >= 0) return r;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+int io_error(std::string *error, const char *what, int err) {
+  *error = std::string(what) + ": " + std::strerror(err);
+  return HP_EIO;
+}
+
+class PlainSource final : public Source {
+ public:
+  explicit PlainSource(std::shared_ptr<Fd> fd) : fd_(std::move(fd)) {}
+  int64_t read(Buf &buf, size_t want, std::string *error) override {
+    size_t old = buf.size();
+    buf.reserve(old + want);
+    int64_t r = read_some(fd_->get(), buf.data() + old, want);
+    if (r < 0) return io_error(error, "read", static_cast<int>(-r));
+    buf.resize(old + static_cast<size_t>(r));
+    return r;
+  }
+
+ private:
+  std::shared_ptr<Fd> fd_;
+};
+
+// The whole content was placed in the buffer at open.
+class WholeSource final : public Source {
+ public:
+  int64_t read(Buf &, size_t, std::string *) override { return 0; }
+  bool whole() const override { return true; }
+};
+
+class GzipStream final : public Source {
+ public:
+  explicit GzipStream(std::shared_ptr<Fd> fd) : fd_(std::move(fd)), in_(new unsigned char[kIn]) {
+    std::memset(&zs_, 0, sizeof zs_);
+    ok_ = inflateInit2(&zs_, 15 + 16) == Z_OK;
+  }
+  ~GzipStream() override {
+    if (ok_) inflateEnd(&zs_);
+  }
+  int64_t read(Buf &buf, size_t want, std::string *error) override {
+    if (!ok_) {
+      *error = "zlib: inflateInit2 failed";
+      return HP_ENOMEM;
+    }
+    size_t old = buf.size();
+    buf.reserve(old + want);
+    zs_.next_out = reinterpret_cast<Bytef *>(buf.data() + old);
+    zs_.avail_out = static_cast<uInt>(want);
+    while (zs_.avail_out > 0 && !done_) {
+      if (zs_.avail_in == 0) {
+        int64_t r = read_some(fd_->get(), reinterpret_cast<char *>(in_.get()), kIn);
+        if (r < 0) return io_error(error, "read", static_cast<int>(-r));
+        if (r == 0) {
+          if (in_member_) {
+            *error = "gzip: the file ends in the middle of compressed data (byte " + std::to_string(consumed_) + ")";
+            return HP_ECORRUPT;
+          }
+          done_ = true;
+          break;
+        }
+        zs_.next_in = in_.get();
+        zs_.avail_in = static_cast<uInt>(r);
+      }
+      if (!in_member_) {
+        // Another gzip member follows (concatenated files), or padding.
+        if (zs_.next_in[0] != 0x1f) {
+          *error = "gzip: unexpected bytes after the compressed data (byte " + std::to_string(consumed_) + ")";
+          return HP_ECORRUPT;
+        }
+        inflateReset(&zs_);
+        in_member_ = true;
+      }
+      uInt before = zs_.avail_in;
+      int rc = inflate(&zs_, Z_NO_FLUSH);
+      consumed_ += before - zs_.avail_in;
+      if (rc == Z_STREAM_END) {
+        in_member_ = false;
+      } else if (rc == Z_BUF_ERROR) {
+        continue;
+      } else if (rc != Z_OK) {
+        *error = std::string("gzip: ") + (zs_.msg ? zs_.msg : "corrupt data") + " (compressed byte " +
+                 std::to_string(consumed_) + ")";
+        return rc == Z_MEM_ERROR ? HP_ENOMEM : HP_ECORRUPT;
+      }
+    }
+    size_t got = want - zs_.avail_out;
+    buf.resize(old + got);
+    return static_cast<int64_t>(got);
+  }
+
+ private:
+  static constexpr size_t kIn = 1 << 20;
+  std::shared_ptr<Fd> fd_;
+  std::unique_ptr<unsigned char[]> in_;
+  z_stream zs_;
+  bool ok_ = false;
+  bool in_member_ = true;
+  bool done_ = false;
+  uint64_t consumed_ = 0;
+};
+
+bool read_full(int fd, char *dst, size_t n, std::string *error) {
+  size_t got = 0;
+  while (got < n) {
+    int64_t r = read_some(fd, dst + got, n - got);
+    if (r < 0) {
+      io_error(error, "read", static_cast<int>(-r));
+      return false;
+    }
+    if (r == 0) {
+      *error = "read: the file shrank while being read";
+      return false;
+    }
+    got += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// Inflates a single-member gzip file whose size the trailer gives. Returns
+// 1 when done, 0 to fall back to streaming, < 0 on error.
+int inflate_whole(int fd, uint64_t file_size, uint64_t whole_max, Buf &buf, std::string *error) {
+  if (file_size < 18) return 0;
+  unsigned char trailer[4];
+  if (::pread(fd, trailer, 4, static_cast<off_t>(file_size - 4)) != 4) return 0;
+  uint64_t isize = uint64_t(trailer[0]) | uint64_t(trailer[1]) << 8 | uint64_t(trailer[2]) << 16 |
+                   uint64_t(trailer[3]) << 24;
+  if (isize > whole_max) return 0;
+  std::unique_ptr<char[]> in(new char[file_size]);
+  if (!read_full(fd, in.get(), file_size, error)) return HP_EIO;
+  size_t cap = isize + 64;
+  std::unique_ptr<char[]> out(new char[cap]);
+  libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+  if (!d) {
+    *error = "libdeflate: out of memory";
+    return HP_ENOMEM;
+  }
+  size_t in_used = 0, out_len = 0;
+  libdeflate_result r = libdeflate_gzip_decompress_ex(d, in.get(), file_size, out.get(), cap, &in_used, &out_len);
+  libdeflate_free_decompressor(d);
+  if (r == LIBDEFLATE_BAD_DATA) {
+    *error = "gzip: the compressed data is corrupt";
+    return HP_ECORRUPT;
+  }
+  // Larger than 4 GiB (the trailer wraps), or several members: stream it.
+  if (r != LIBDEFLATE_SUCCESS || in_used != file_size) {
+    if (::lseek(fd, 0, SEEK_SET) != 0) return io_error(error, "lseek", errno);
+    return 0;
+  }
+  buf.adopt(std::move(out), out_len, cap);
+  return 1;
+}
+
+}  // namespace
+
+int open_source(const std::string &path, uint64_t whole_inflate_max, Buf &buf, OpenedFile *out,
+                std::string *error) {
+  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (raw < 0) return io_error(error, "open", errno);
+  auto fd = std::make_shared<Fd>(raw);
+  struct stat st;
+  if (::fstat(raw, &st) != 0) return io_error(error, "fstat", errno);
+  if (!S_ISREG(st.st_mode)) {
+    *error = "not a regular file";
+    return HP_EIO;
+  }
+  out->sig.size = static_cast<uint64_t>(st.st_size);
+  out->sig.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  out->sig.ino = static_cast<uint64_t>(st.st_ino);
+  unsigned char magic[2] = {0, 0};
+  ssize_t m = ::pread(raw, magic, 2, 0);
+  out->gzip = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  if (!out->gzip) {
+    if (out->sig.size > 0 && out->sig.size <= whole_inflate_max) {
+      // Small enough for one buffer: lets the parser split it across threads.
+      buf.resize(out->sig.size);
+      if (!read_full(raw, buf.data(), out->sig.size, error)) return HP_EIO;
+      out->source = std::make_unique<WholeSource>();
+      return 0;
+    }
+    out->source = std::make_unique<PlainSource>(fd);
+    return 0;
+  }
+  int w = inflate_whole(raw, out->sig.size, whole_inflate_max, buf, error);
+  if (w < 0) return w;
+  if (w == 1) {
+    out->source = std::make_unique<WholeSource>();
+    return 0;
+  }
+  out->source = std::make_unique<GzipStream>(fd);
+  return 0;
+}
+
+}  // namespace hp::recipes

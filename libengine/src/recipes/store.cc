@@ -1,0 +1,92 @@
+#include "recipes/store.h"
+
+#include <atomic>
+
+namespace hp::recipes {
+
+namespace {
+std::atomic<uint64_t> g_version{0};
+
+inline uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+}  // namespace
+
+uint64_t next_record_version() { return g_version.fetch_add(1, std::memory_order_relaxed) + 1; }
+
+uint64_t hash_key(const Key &k) {
+  if (!k.is_str) return mix64(static_cast<uint64_t>(k.num) + 0x9e3779b97f4a7c15ULL);
+  // 8 bytes at a time, then the tail; seeded by the length.
+  const char *p = k.str.data();
+  size_t n = k.str.size();
+  uint64_t h = 0x243f6a8885a308d3ULL ^ (n * 0x9e3779b97f4a7c15ULL);
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = mix64(h ^ w) ;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  return mix64(h ^ w ^ (uint64_t(n) << 56));
+}
+
+void *Arena::alloc(size_t n) {
+  n = (n + 7) & ~size_t(7);
+  if (n > left_) {
+    size_t block = n > (1u << 20) ? n : (1u << 20);
+    blocks_.emplace_back(new char[block]);
+    cur_ = blocks_.back().get();
+    left_ = block;
+    bytes_ += block;
+  }
+  void *p = cur_;
+  cur_ += n;
+  left_ -= n;
+  return p;
+}
+
+void Index::reserve(size_t n) {
+  size_t cap = 16;
+  while (cap < n * 2) cap <<= 1;
+  if (cap <= slots_.size()) return;
+  std::vector<Slot> old;
+  old.swap(slots_);
+  slots_.assign(cap, Slot{0, nullptr});
+  size_t mask = cap - 1;
+  for (const Slot &s : old) {
+    if (!s.rec) continue;
+    size_t i = s.hash & mask;
+    while (slots_[i].rec) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+void Index::grow() { reserve(slots_.empty() ? 8 : slots_.size()); }
+
+const Rec *Index::put(const Key &k, uint64_t hash, const Rec *r) {
+  if ((count_ + 1) * 2 > slots_.size()) grow();
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    Slot &s = slots_[i];
+    if (!s.rec) {
+      s.hash = hash;
+      s.rec = r;
+      count_++;
+      return nullptr;
+    }
+    if (s.hash == hash && s.rec->matches(k)) {
+      const Rec *old = s.rec;
+      s.rec = r;
+      return old;
+    }
+  }
+}
+
+}  // namespace hp::recipes

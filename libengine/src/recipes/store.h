@@ -1,0 +1,146 @@
+// Compact native records and the immutable tables readers see: a file's
+// records (Base), the point updates on top of it (Overlay), and the pair a
+// table publishes with one pointer swap (Snapshot).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "recipes/rules.h"
+
+namespace hp::recipes {
+
+// A key as tables compare it: a number or bytes.
+struct Key {
+  bool is_str = false;
+  int64_t num = 0;
+  std::string_view str;
+};
+
+uint64_t hash_key(const Key &k);
+
+// One record: this header, then the key's bytes, then the JSON text.
+struct Rec {
+  uint64_t version;
+  int64_t timestamp;
+  int64_t num;          // integer key
+  const Rules *rules;   // compiled rules, or nullptr
+  uint32_t key_len;     // string key bytes
+  uint32_t tombstone;   // 1: a point delete
+  uint64_t json_len;
+
+  const char *key_bytes() const { return reinterpret_cast<const char *>(this + 1); }
+  const char *json() const { return key_bytes() + key_len; }
+  bool matches(const Key &k) const {
+    if (!k.is_str) return num == k.num;
+    return key_len == k.str.size() && std::memcmp(key_bytes(), k.str.data(), key_len) == 0;
+  }
+  Key key(bool is_str) const {
+    Key k;
+    k.is_str = is_str;
+    k.num = num;
+    if (is_str) k.str = std::string_view(key_bytes(), key_len);
+    return k;
+  }
+  static size_t size_for(size_t key_len, size_t json_len) {
+    return (sizeof(Rec) + key_len + json_len + 7) & ~size_t(7);
+  }
+};
+
+uint64_t next_record_version();
+
+// Bump allocator for records of one Base.
+class Arena {
+ public:
+  void *alloc(size_t n);
+  uint64_t bytes() const { return bytes_; }
+  // Takes over another arena's blocks (its records stay where they are).
+  void absorb(Arena &&other) {
+    for (auto &b : other.blocks_) blocks_.push_back(std::move(b));
+    bytes_ += other.bytes_;
+    other.blocks_.clear();
+    other.bytes_ = 0;
+    other.left_ = 0;
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char *cur_ = nullptr;
+  size_t left_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// Open-addressing hash index from key to record.
+class Index {
+ public:
+  void reserve(size_t n);
+  // Inserts or replaces; returns the record it replaced, or nullptr.
+  const Rec *put(const Key &k, uint64_t hash, const Rec *r);
+  const Rec *find(const Key &k, uint64_t hash) const {
+    if (slots_.empty()) return nullptr;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      const Slot &s = slots_[i];
+      if (!s.rec) return nullptr;
+      if (s.hash == hash && s.rec->matches(k)) return s.rec;
+    }
+  }
+  size_t size() const { return count_; }
+  uint64_t bytes() const { return slots_.size() * sizeof(Slot); }
+  template <class Fn>
+  void each(Fn &&fn) const {
+    for (const Slot &s : slots_)
+      if (s.rec) fn(s.rec);
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash;
+    const Rec *rec;
+  };
+  void grow();
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+};
+
+// The records of one loaded file. Immutable once published.
+struct Base {
+  Arena arena;
+  Index index;
+  std::vector<std::unique_ptr<Rules>> rules;
+  int64_t timestamp = 0;
+  uint64_t bytes() const { return arena.bytes() + index.bytes(); }
+};
+
+// A record made by a point update, owned on its own.
+struct OwnedRec {
+  std::unique_ptr<char[]> mem;
+  std::unique_ptr<Rules> rules;
+  const Rec *rec = nullptr;
+};
+
+// Point updates on top of a Base. Immutable once published; an update makes
+// a new Overlay sharing the others' records.
+struct Overlay {
+  std::vector<std::shared_ptr<const OwnedRec>> recs;
+  Index index;
+};
+
+// What readers of a table see.
+struct Snapshot {
+  std::shared_ptr<const Base> base;
+  std::shared_ptr<const Overlay> overlay;
+  uint64_t size = 0;
+
+  const Rec *find(const Key &k, uint64_t hash) const {
+    if (overlay) {
+      if (const Rec *r = overlay->index.find(k, hash)) return r->tombstone ? nullptr : r;
+    }
+    return base ? base->index.find(k, hash) : nullptr;
+  }
+};
+
+}  // namespace hp::recipes

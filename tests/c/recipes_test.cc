@@ -1,0 +1,715 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+#include <uv.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hotpath.h"
+#include "support/loop.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temp folder removed at the end of a test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/hp-recipes-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string &name) const { return (path / name).string(); }
+};
+
+void write_file(const std::string &path, const std::string &text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+  }
+  fs::rename(tmp, path);  // atomic replace, as a deploy would do
+}
+
+void write_gzip(const std::string &path, const std::string &text) {
+  gzFile f = gzopen(path.c_str(), "wb6");
+  REQUIRE(f != nullptr);
+  REQUIRE(gzwrite(f, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size()));
+  gzclose(f);
+}
+
+struct Done {
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  int status = 1;
+  std::string error;
+  hp_recipes_stats stats = HP_RECIPES_STATS_INIT;
+
+  static void cb(int status, const hp_recipes_stats *st, void *data) {
+    auto *d = static_cast<Done *>(data);
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->calls++;
+    d->status = status;
+    d->error = status < 0 ? hp_last_error() : "";
+    if (st) d->stats = *st;
+    d->cv.notify_all();
+  }
+  bool wait_calls(int n, int ms = 10000) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return calls >= n; });
+  }
+};
+
+// An engine with its own loop thread and a set on it.
+struct Fixture {
+  hp_engine *engine = nullptr;
+  hp_recipes *set = nullptr;
+  Fixture() {
+    REQUIRE(hp_engine_new(&engine, nullptr) == 0);
+    REQUIRE(hp_recipes_open(&set, engine) == 0);
+  }
+  ~Fixture() {
+    hp_recipes_close(set);
+    CHECK(hp_engine_free(engine) == 0);
+  }
+  hp_recipe_table *offers(const char *const *json_fields = nullptr, size_t n = 0) {
+    hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+    o.key_field = "offerId";
+    o.json_fields = json_fields;
+    o.json_field_count = n;
+    o.update_type = "offer";
+    hp_recipe_table *t = nullptr;
+    REQUIRE(hp_recipes_define(&t, set, "offers", &o) == 0);
+    return t;
+  }
+  int load(hp_recipe_table *t, const std::string &path, Done *d, const hp_recipes_load_options *opts = nullptr) {
+    int before = d->calls;
+    REQUIRE(hp_recipes_load(t, path.c_str(), opts, &Done::cb, d) == 0);
+    REQUIRE(d->wait_calls(before + 1));
+    return d->status;
+  }
+};
+
+std::string get_json(hp_recipe_table *t, int64_t id, int *rc = nullptr, hp_recipe *info = nullptr) {
+  char buf[8192];
+  hp_recipe r = HP_RECIPE_INIT;
+  r.buf = buf;
+  r.cap = sizeof buf;
+  hp_recipe_key k = {nullptr, 0, id};
+  int s = hp_recipes_get(t, &k, &r);
+  if (rc) *rc = s;
+  if (info) *info = r;
+  return s == 0 ? std::string(buf, r.len) : std::string();
+}
+
+std::string offers_json(int n, const std::string &extra = "") {
+  std::string s = "[\n";
+  for (int i = 1; i <= n; i++) {
+    s += "  {\"offerId\": " + std::to_string(i) + ", \"name\": \"Offer " + std::to_string(i) + "\"" + extra + "}";
+    s += i < n ? ",\n" : "\n";
+  }
+  return s + "]\n";
+}
+
+}  // namespace
+
+TEST_CASE("recipes: a plain JSON array loads into a table keyed by an integer field") {
+  TempDir dir;
+  write_file(dir.file("offers.json"), offers_json(3));
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("offers.json"), &d) == 0);
+  CHECK(d.stats.items == 3);
+  CHECK(d.stats.size == 3);
+  CHECK(d.stats.loads == 1);
+  CHECK(hp_recipes_size(t) == 3);
+  CHECK(get_json(t, 2) == "{\"offerId\":2,\"name\":\"Offer 2\"}");
+  int rc = 0;
+  get_json(t, 4, &rc);
+  CHECK(rc == HP_ENOTFOUND);
+  // A string key on an integer table is read as decimal.
+  hp_recipe r = HP_RECIPE_INIT;
+  hp_recipe_key k = {"3", 1, 0};
+  CHECK(hp_recipes_get(t, &k, &r) == 0);
+  CHECK(r.len == std::strlen("{\"offerId\":3,\"name\":\"Offer 3\"}"));
+  hp_recipe_key bad = {"3x", 2, 0};
+  CHECK(hp_recipes_get(t, &bad, &r) == HP_ENOTFOUND);
+  CHECK(hp_recipes_find(f.set, "offers") == t);
+  CHECK(hp_recipes_find(f.set, "nope") == nullptr);
+  CHECK(std::string(hp_recipes_table_name(t)) == "offers");
+}
+
+TEST_CASE("recipes: gzip files load in one buffer and streamed, with the same result") {
+  TempDir dir;
+  std::string json = offers_json(20000, ", \"pad\": \"" + std::string(450, 'x') + "\"");
+  REQUIRE(json.size() > 8u << 20);  // more than two read chunks
+  write_gzip(dir.file("offers.json.gz"), json);
+  write_file(dir.file("offers.json"), json);
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("offers.json.gz"), &d) == 0);
+  CHECK(d.stats.size == 20000);
+  CHECK(d.stats.json_bytes == json.size());
+  CHECK(d.stats.file_bytes < json.size());
+  std::string whole = get_json(t, 12345);
+  hp_recipes_load_options o = HP_RECIPES_LOAD_OPTIONS_INIT;
+  o.whole_inflate_max = 1;  // force the streaming inflater
+  REQUIRE(f.load(t, dir.file("offers.json.gz"), &d, &o) == 0);
+  CHECK(d.stats.size == 20000);
+  CHECK(d.stats.json_bytes == json.size());
+  CHECK(get_json(t, 12345) == whole);
+  REQUIRE(f.load(t, dir.file("offers.json"), &d, &o) == 0);  // plain, streamed in chunks
+  CHECK(d.stats.size == 20000);
+  CHECK(get_json(t, 12345) == whole);
+  REQUIRE(f.load(t, dir.file("offers.json"), &d) == 0);  // plain, one buffer
+  CHECK(d.stats.size == 20000);
+  CHECK(get_json(t, 20000) == "{\"offerId\":20000,\"name\":\"Offer 20000\",\"pad\":\"" + std::string(450, 'x') + "\"}");
+  CHECK(get_json(t, 1).size() > 450);
+}
+
+TEST_CASE("recipes: big files parse on several threads, and fall back to one when a split lands in a string") {
+  TempDir dir;
+  // Every item holds "},{" inside a string, where a split point may land.
+  std::string json = offers_json(40000, ", \"pad\": \"" + std::string(200, 'x') + "},{\\\"offerId\\\":0}\"");
+  REQUIRE(json.size() > 8u << 20);
+  write_file(dir.file("o.json"), json);
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+  CHECK(d.stats.size == 40000);
+  CHECK(d.stats.items == 40000);
+  CHECK(d.stats.skipped == 0);
+  CHECK(get_json(t, 20001).find("\"offerId\":20001,") == 1);
+  // An error late in a big file is reported at its exact offset.
+  std::string bad = json;
+  size_t at = bad.size() - 100;
+  while (bad[at] != ',') at--;
+  bad[at] = ';';
+  write_file(dir.file("o.json"), bad);
+  CHECK(f.load(t, dir.file("o.json"), &d) == HP_ECORRUPT);
+  CHECK(d.error.find("byte " + std::to_string(at) + ":") != std::string::npos);
+  CHECK(hp_recipes_size(t) == 40000);
+}
+
+TEST_CASE("recipes: malformed files are rejected with the byte offset and the old table stays") {
+  TempDir dir;
+  write_file(dir.file("good.json"), offers_json(2));
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("good.json"), &d) == 0);
+
+  struct Bad {
+    const char *text;
+    const char *reason;
+    const char *offset;
+  } cases[] = {
+      {"[{\"offerId\":1,}]", "expected a string key", "byte 14"},
+      {"[{\"offerId\":1} {\"offerId\":2}]", "expected ',' or ']'", "byte 15"},
+      {"{\"offerId\":1}", "expected '['", "byte 0"},
+      {"[{\"offerId\":1},", "unexpected end of input", "byte 15"},
+      {"[{\"offerId\":1}] x", "after the array", "byte 16"},
+      {"", "empty", "byte 0"},
+      {"[{\"offerId\":1,\"name\":\"a\tb\"}]", "control character", "byte 23"},
+      {"[{\"offerId\":01}]", "expected ',' or '}'", "byte 13"},
+      {"[{\"offerId\":1,\"x\":tru}]", "invalid literal", "byte 18"},
+      {"[{\"offerId\":1,\"x\":\"\\q\"}]", "invalid escape", "byte 19"},
+      {"[{\"offerId\":1,\"x\":\"\xff\"}]", "UTF-8", "byte 19"},
+  };
+  for (const Bad &c : cases) {
+    CAPTURE(c.text);
+    write_file(dir.file("bad.json"), c.text);
+    CHECK(f.load(t, dir.file("bad.json"), &d) == HP_ECORRUPT);
+    CHECK(d.error.find(c.reason) != std::string::npos);
+    CHECK(d.error.find(c.offset) != std::string::npos);
+    CHECK(d.error.find("bad.json") != std::string::npos);
+    CHECK(hp_recipes_size(t) == 2);
+  }
+  // A corrupt gzip stream.
+  std::string gz;
+  {
+    write_gzip(dir.file("x.gz"), offers_json(50));
+    std::ifstream in(dir.file("x.gz"), std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+    for (size_t i = 20; i < gz.size() - 10; i += 7) gz[i] = static_cast<char>(gz[i] ^ 0x5a);
+  }
+  write_file(dir.file("bad.json.gz"), gz);
+  CHECK(f.load(t, dir.file("bad.json.gz"), &d) == HP_ECORRUPT);
+  hp_recipes_load_options o = HP_RECIPES_LOAD_OPTIONS_INIT;
+  o.whole_inflate_max = 1;
+  CHECK(f.load(t, dir.file("bad.json.gz"), &d, &o) == HP_ECORRUPT);
+  CHECK(d.error.find("gzip") != std::string::npos);
+  CHECK(f.load(t, dir.file("missing.json"), &d) == HP_EIO);
+  CHECK(d.error.find("missing.json") != std::string::npos);
+  CHECK(hp_recipes_size(t) == 2);
+  hp_recipes_stats st = HP_RECIPES_STATS_INIT;
+  REQUIRE(hp_recipes_stats_get(t, &st) == 0);
+  CHECK(st.loads == 1);
+  CHECK(st.load_failures == 14);
+}
+
+TEST_CASE("recipes: items without a usable key are skipped and counted; duplicates: last wins") {
+  TempDir dir;
+  write_file(dir.file("o.json"),
+             "[{\"offerId\":1,\"v\":1}, 42, \"text\", [1], null, {\"name\":\"no key\"}, {\"offerId\":true},"
+             " {\"offerId\":{\"a\":1}}, {\"offerId\":1.5}, {\"offerId\":\"7\"}, {\"offerId\":2.0},"
+             " {\"offerId\":1,\"v\":2}, {}]");
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+  CHECK(d.stats.items == 13);
+  CHECK(d.stats.skipped == 9);
+  CHECK(d.stats.duplicates == 1);
+  CHECK(d.stats.size == 3);
+  CHECK(get_json(t, 1) == "{\"offerId\":1,\"v\":2}");
+  CHECK(get_json(t, 7) == "{\"offerId\":\"7\"}");
+  CHECK(get_json(t, 2) == "{\"offerId\":2.0}");
+}
+
+TEST_CASE("recipes: JSON inside string fields is parsed once at load") {
+  TempDir dir;
+  write_file(dir.file("o.json"),
+             "[{\"offerId\":1,\"geoRules\":\"{\\\"geo\\\":[{\\\"country\\\":\\\"US\\\",\\\"include\\\":true}]}\","
+             "\"customLpRules\":\"[1, 2 ,3]\",\"note\":\"{\\\"kept\\\":1}\"},"
+             "{\"offerId\":2,\"geoRules\":\"not json\",\"customLpRules\":\"\"},"
+             "{\"offerId\":3,\"geoRules\":{\"geo\":[]},\"customLpRules\":\"12\"}]");
+  Fixture f;
+  const char *fields[] = {"geoRules", "customLpRules"};
+  hp_recipe_table *t = f.offers(fields, 2);
+  Done d;
+  REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+  CHECK(get_json(t, 1) ==
+        "{\"offerId\":1,\"geoRules\":{\"geo\":[{\"country\":\"US\",\"include\":true}]},\"customLpRules\":[1,2,3],"
+        "\"note\":\"{\\\"kept\\\":1}\"}");
+  CHECK(get_json(t, 2) == "{\"offerId\":2,\"geoRules\":\"not json\",\"customLpRules\":\"\"}");
+  CHECK(get_json(t, 3) == "{\"offerId\":3,\"geoRules\":{\"geo\":[]},\"customLpRules\":12}");
+  CHECK(d.stats.embedded_errors == 2);
+  CHECK(d.stats.rule_errors == 1);  // "not json" is no geo rule
+}
+
+TEST_CASE("recipes: string-keyed tables, keys, and vanished keys on reload") {
+  TempDir dir;
+  Fixture f;
+  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+  o.key_field = "code";
+  o.key_type = HP_RECIPE_KEY_STRING;
+  hp_recipe_table *t = nullptr;
+  REQUIRE(hp_recipes_define(&t, f.set, "codes", &o) == 0);
+  hp_recipe_table *dup = nullptr;
+  CHECK(hp_recipes_define(&dup, f.set, "codes", &o) == HP_EINVAL);
+  write_file(dir.file("c.json"), "[{\"code\":\"a\\u00e9\"},{\"code\":\"b\"},{\"code\":5},{\"code\":\"\"}]");
+  Done d;
+  REQUIRE(f.load(t, dir.file("c.json"), &d) == 0);
+  CHECK(hp_recipes_size(t) == 4);
+  hp_recipe r = HP_RECIPE_INIT;
+  hp_recipe_key k = {"a\xc3\xa9", 3, 0};
+  CHECK(hp_recipes_get(t, &k, &r) == 0);
+  hp_recipe_key five = {nullptr, 0, 5};
+  CHECK(hp_recipes_get(t, &five, &r) == 0);
+  std::vector<std::string> keys;
+  CHECK(hp_recipes_keys(
+            t,
+            [](const char *s, size_t n, int64_t, void *data) {
+              static_cast<std::vector<std::string> *>(data)->emplace_back(s, n);
+              return 0;
+            },
+            &keys) == 4);
+  CHECK(keys.size() == 4);
+  write_file(dir.file("c.json"), "[{\"code\":\"b\"}]");
+  REQUIRE(f.load(t, dir.file("c.json"), &d) == 0);
+  CHECK(hp_recipes_size(t) == 1);
+  CHECK(hp_recipes_get(t, &k, &r) == HP_ENOTFOUND);
+}
+
+TEST_CASE("recipes: a record keeps its version across a reload unless it changed") {
+  TempDir dir;
+  write_file(dir.file("o.json"), "[{\"offerId\":1,\"a\":1},{\"offerId\":2,\"a\":1}]");
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+  hp_recipe r1 = HP_RECIPE_INIT, r2 = HP_RECIPE_INIT;
+  get_json(t, 1, nullptr, &r1);
+  get_json(t, 2, nullptr, &r2);
+  write_file(dir.file("o.json"), "[{\"offerId\":1, \"a\":1},{\"offerId\":2,\"a\":2}]");
+  REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+  hp_recipe s1 = HP_RECIPE_INIT, s2 = HP_RECIPE_INIT;
+  get_json(t, 1, nullptr, &s1);
+  get_json(t, 2, nullptr, &s2);
+  CHECK(s1.record_version == r1.record_version);
+  CHECK(s2.record_version != r2.record_version);
+}
+
+TEST_CASE("recipes: point updates apply, go stale, and survive a reload only when newer than the file") {
+  TempDir dir;
+  write_file(dir.file("o.json"), offers_json(3));
+  Fixture f;
+  const char *fields[] = {"geoRules"};
+  hp_recipe_table *t = f.offers(fields, 1);
+  Done d;
+  hp_recipes_load_options lo = HP_RECIPES_LOAD_OPTIONS_INIT;
+  lo.timestamp = 1000;
+  REQUIRE(f.load(t, dir.file("o.json"), &d, &lo) == 0);
+
+  auto update = [&](const std::string &msg) { return hp_recipes_update(f.set, msg.data(), msg.size()); };
+  CHECK(update(R"({"type":"offer","id":2,"action":"updateOrCreate","timestamp":2000,)"
+               R"("body":"{\"offerId\":2,\"name\":\"new\",\"geoRules\":\"{\\\"geo\\\":[]}\"}"})") == HP_RECIPES_APPLIED);
+  CHECK(get_json(t, 2) == "{\"offerId\":2,\"name\":\"new\",\"geoRules\":{\"geo\":[]}}");
+  // Older than the update, and older than the file: both stale.
+  CHECK(update(R"({"type":"offer","id":2,"action":"delete","timestamp":1500})") == HP_RECIPES_STALE);
+  CHECK(update(R"({"type":"offer","id":1,"action":"delete","timestamp":900})") == HP_RECIPES_STALE);
+  CHECK(update(R"({"type":"offer","id":3,"action":"delete","timestamp":2100})") == HP_RECIPES_APPLIED);
+  CHECK(update(R"({"type":"offer","id":"9","action":"updateOrCreate","timestamp":1200,"body":{"offerId":9}})") ==
+        HP_RECIPES_APPLIED);
+  CHECK(hp_recipes_size(t) == 3);  // 1, 2 (updated), 9 (new); 3 deleted
+  int rc = 0;
+  get_json(t, 3, &rc);
+  CHECK(rc == HP_ENOTFOUND);
+
+  // Bad messages.
+  CHECK(update("nope") == HP_EINVAL);
+  CHECK(update(R"({"type":"campaign","id":1,"action":"delete"})") == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("campaign") != std::string::npos);
+  CHECK(update(R"({"type":"offer","id":1,"action":"upsert"})") == HP_EINVAL);
+  CHECK(update(R"({"type":"offer","id":"x","action":"delete"})") == HP_EINVAL);
+  CHECK(update(R"({"type":"offer","id":4,"action":"updateOrCreate","timestamp":5000,"body":"[1]"})") == HP_ECORRUPT);
+  CHECK(update(R"({"type":"offer","id":4,"action":"updateOrCreate","timestamp":5000,"body":"{\"offerId\":4"})") ==
+        HP_ECORRUPT);
+  CHECK(update(R"({"type":"offer","id":4,"action":"updateOrCreate","timestamp":5000,"body":"{\"offerId\":5}"})") ==
+        HP_EINVAL);
+
+  // A reload at 1600 keeps the updates newer than 1600 and drops the one at 1200.
+  write_file(dir.file("o.json"), offers_json(4));
+  lo.timestamp = 1600;
+  REQUIRE(f.load(t, dir.file("o.json"), &d, &lo) == 0);
+  CHECK(get_json(t, 2) == "{\"offerId\":2,\"name\":\"new\",\"geoRules\":{\"geo\":[]}}");
+  get_json(t, 3, &rc);
+  CHECK(rc == HP_ENOTFOUND);
+  get_json(t, 9, &rc);
+  CHECK(rc == HP_ENOTFOUND);
+  CHECK(get_json(t, 4) == "{\"offerId\":4,\"name\":\"Offer 4\"}");
+  CHECK(hp_recipes_size(t) == 3);
+  // A reload newer than every update drops them all.
+  lo.timestamp = 3000;
+  REQUIRE(f.load(t, dir.file("o.json"), &d, &lo) == 0);
+  CHECK(get_json(t, 2) == "{\"offerId\":2,\"name\":\"Offer 2\"}");
+  CHECK(hp_recipes_size(t) == 4);
+  CHECK(d.stats.updates_applied == 3);
+  CHECK(d.stats.updates_stale == 2);
+  CHECK(d.stats.overlay_size == 0);
+}
+
+TEST_CASE("recipes: readers on many threads always see a whole table while reloads and updates run") {
+  TempDir dir;
+  const int n = 2000;
+  auto gen = [&](int g) {
+    std::string s = "[";
+    for (int i = 1; i <= n; i++)
+      s += (i > 1 ? "," : "") + std::string("{\"offerId\":") + std::to_string(i) + ",\"gen\":" + std::to_string(g) + "}";
+    return s + "]";
+  };
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  write_file(dir.file("o.json"), gen(0));
+  REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+  std::atomic<bool> stop{false};
+  std::atomic<long> reads{0}, bad{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; r++) {
+    readers.emplace_back([&, r] {
+      char buf[256];
+      unsigned seed = static_cast<unsigned>(r + 1);
+      while (!stop.load()) {
+        seed = seed * 1103515245u + 12345u;
+        int64_t id = 1 + static_cast<int64_t>(seed % n);
+        hp_recipe rec = HP_RECIPE_INIT;
+        rec.buf = buf;
+        rec.cap = sizeof buf;
+        hp_recipe_key k = {nullptr, 0, id};
+        int rc = hp_recipes_get(t, &k, &rec);
+        std::string want = "{\"offerId\":" + std::to_string(id) + ",\"gen\":";
+        if (rc == 0 && std::string(buf, rec.len).rfind(want, 0) == 0 && hp_recipes_size(t) >= static_cast<uint64_t>(n))
+          reads++;
+        else if (!(rc == 0 && id == 7))  // id 7 is being updated by point updates
+          bad++;
+      }
+    });
+  }
+  for (int g = 1; g <= 15; g++) {
+    write_file(dir.file("o.json"), gen(g));
+    REQUIRE(f.load(t, dir.file("o.json"), &d) == 0);
+    std::string msg = R"({"type":"offer","id":7,"action":"updateOrCreate","timestamp":)" +
+                      std::to_string(4102444800000 + g) + R"(,"body":"{\"offerId\":7,\"gen\":)" +
+                      std::to_string(100 + g) + "}\"}";
+    CHECK(hp_recipes_update(f.set, msg.data(), msg.size()) == HP_RECIPES_APPLIED);
+  }
+  stop = true;
+  for (auto &th : readers) th.join();
+  CHECK(bad.load() == 0);
+  CHECK(reads.load() > 0);
+}
+
+TEST_CASE("recipes: a watched file reloads on change and the table survives its removal") {
+  TempDir dir;
+  std::string path = dir.file("offers.json");
+  write_file(path, offers_json(2));
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  hp_recipes_watch_options o = HP_RECIPES_WATCH_OPTIONS_INIT;
+  o.interval_ms = 100;
+  o.debounce_ms = 20;
+  hp_recipes_watch *w = nullptr;
+  REQUIRE(hp_recipes_watch_file(&w, t, path.c_str(), &o, &Done::cb, &d) == 0);
+  REQUIRE(d.wait_calls(1));
+  CHECK(d.status == 0);
+  CHECK(hp_recipes_size(t) == 2);
+  // Replaced by rename: reloads.
+  write_file(path, offers_json(5));
+  auto until = [&](auto pred) {
+    for (int i = 0; i < 500 && !pred(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return pred();
+  };
+  CHECK(until([&] { return hp_recipes_size(t) == 5; }));
+  // Removed: reported, the table stays.
+  int before = d.calls;
+  fs::remove(path);
+  REQUIRE(d.wait_calls(before + 1));
+  CHECK(d.status == HP_EIO);
+  CHECK(hp_recipes_size(t) == 5);
+  // A broken file: reported, the table stays.
+  before = d.calls;
+  write_file(path, "[{\"offerId\":1},");
+  REQUIRE(d.wait_calls(before + 1));
+  CHECK(until([&] {
+    std::lock_guard<std::mutex> lock(d.mu);
+    return d.status == HP_ECORRUPT;
+  }));
+  CHECK(hp_recipes_size(t) == 5);
+  // Fixed: reloads.
+  write_file(path, offers_json(1));
+  CHECK(until([&] { return hp_recipes_size(t) == 1; }));
+  before = d.calls;
+  hp_recipes_unwatch(w);
+  REQUIRE(d.wait_calls(before + 1));
+  CHECK(d.status == HP_ECLOSED);
+}
+
+TEST_CASE("recipes: closing with a load and a watch pending calls each back once with HP_ECLOSED") {
+  TempDir dir;
+  write_file(dir.file("o.json"), offers_json(20000));
+  hp_test::TestLoop loop;
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, &loop.loop) == 0);
+  hp_recipes *set = nullptr;
+  REQUIRE(hp_recipes_open(&set, e) == 0);
+  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+  o.key_field = "offerId";
+  hp_recipe_table *t = nullptr;
+  REQUIRE(hp_recipes_define(&t, set, "offers", &o) == 0);
+  Done load, watch;
+  REQUIRE(hp_recipes_load(t, dir.file("o.json").c_str(), nullptr, &Done::cb, &load) == 0);
+  REQUIRE(hp_recipes_watch_file(nullptr, t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
+  uv_run(&loop.loop, UV_RUN_NOWAIT);
+  hp_recipes_close(set);
+  REQUIRE(hp_engine_close(e, nullptr, nullptr) == 0);
+  loop.run();
+  CHECK(load.calls == 1);
+  CHECK((load.status == HP_ECLOSED || load.status == 0));
+  CHECK(watch.calls >= 1);
+  CHECK(watch.status == HP_ECLOSED);
+}
+
+TEST_CASE("recipes: argument checks") {
+  Fixture f;
+  hp_recipe_table *t = nullptr;
+  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+  CHECK(hp_recipes_define(&t, f.set, "x", &o) == HP_EINVAL);  // no key field
+  o.key_field = "id";
+  CHECK(hp_recipes_define(&t, f.set, "", &o) == HP_EINVAL);
+  o.key_type = 7;
+  CHECK(hp_recipes_define(&t, f.set, "x", &o) == HP_EINVAL);
+  o.key_type = HP_RECIPE_KEY_INT;
+  o.version = 9;
+  CHECK(hp_recipes_define(&t, f.set, "x", &o) == HP_EINVAL);
+  o.version = HP_RECIPE_TABLE_OPTIONS_VERSION;
+  REQUIRE(hp_recipes_define(&t, f.set, "x", &o) == 0);
+  CHECK(hp_recipes_load(t, nullptr, nullptr, &Done::cb, nullptr) == HP_EINVAL);
+  hp_recipe r = HP_RECIPE_INIT;
+  r.version = 0;
+  hp_recipe_key k = {nullptr, 0, 1};
+  CHECK(hp_recipes_get(t, &k, &r) == HP_EINVAL);
+  r.version = HP_RECIPE_VERSION;
+  CHECK(hp_recipes_get(t, &k, &r) == HP_ENOTFOUND);
+  CHECK(hp_recipes_size(t) == 0);
+  hp_recipes_close(nullptr);
+  hp_recipes_unwatch(nullptr);
+  CHECK(hp_recipes_open(nullptr, f.engine) == HP_EINVAL);
+}
+
+// ------------------------------------------------------------------ rules
+
+namespace {
+
+struct RulesFixture : Fixture {
+  TempDir dir;
+  hp_recipe_table *campaigns = nullptr;
+  hp_recipe_table *offers_t = nullptr;
+  RulesFixture() {
+    const char *fields[] = {"targetRules", "geoRules"};
+    hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+    o.key_field = "campaignId";
+    o.json_fields = fields;
+    o.json_field_count = 2;
+    REQUIRE(hp_recipes_define(&campaigns, set, "campaigns", &o) == 0);
+    o.key_field = "offerId";
+    REQUIRE(hp_recipes_define(&offers_t, set, "offers", &o) == 0);
+  }
+  void load_campaigns(const std::vector<std::string> &target_rules) {
+    std::string s = "[";
+    for (size_t i = 0; i < target_rules.size(); i++) {
+      std::string json = target_rules[i];
+      std::string escaped;
+      for (char c : json) {
+        if (c == '"' || c == '\\') escaped.push_back('\\');
+        escaped.push_back(c);
+      }
+      s += (i ? "," : "") + std::string("{\"campaignId\":") + std::to_string(i + 1) + ",\"targetRules\":\"" +
+           escaped + "\"}";
+    }
+    write_file(dir.file("c.json"), s + "]");
+    Done d;
+    REQUIRE(load(campaigns, dir.file("c.json"), &d) == 0);
+  }
+  hp_recipes_match_result match(hp_recipe_table *t, int64_t id, const hp_recipes_context &ctx) {
+    hp_recipes_match_result r = HP_RECIPES_MATCH_RESULT_INIT;
+    r.redirect_buf = redirect;
+    r.redirect_cap = sizeof redirect;
+    hp_recipe_key k = {nullptr, 0, id};
+    REQUIRE(hp_recipes_match(t, &k, &ctx, &r) == 0);
+    return r;
+  }
+  char redirect[256] = {0};
+};
+
+std::string rule(bool include, const std::string &groups) {
+  return std::string("{\"include\":") + (include ? "true" : "false") + ",\"filterGroups\":[" + groups + "]}";
+}
+std::string group(const std::string &conds) { return "{\"conditions\":[" + conds + "]}"; }
+std::string cond(const std::string &dim, const std::string &value) {
+  return "{\"dimension\":\"" + dim + "\",\"value\":" + value + "}";
+}
+std::string target(const std::string &rules) {
+  return "{\"redirectTo\":\"https://lp.example/alt\",\"rules\":[" + rules + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("recipes: target rules match each dimension without case") {
+  RulesFixture f;
+  const char *dims[] = {"country", "region", "city", "isp", "os", "browser", "deviceType"};
+  std::vector<std::string> campaigns;
+  for (const char *d : dims) campaigns.push_back(target(rule(true, group(cond(d, "\"VaLue\"")))));
+  f.load_campaigns(campaigns);
+  for (int i = 0; i < 7; i++) {
+    CAPTURE(dims[i]);
+    hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
+    const char **slot[] = {&ctx.country, &ctx.region, &ctx.city, &ctx.isp, &ctx.os, &ctx.browser, &ctx.device_type};
+    auto r = f.match(f.campaigns, i + 1, ctx);
+    CHECK(r.target == HP_RULES_FAIL);  // unknown visitor
+    *slot[i] = "value";
+    r = f.match(f.campaigns, i + 1, ctx);
+    CHECK(r.target == HP_RULES_PASS);
+    CHECK(r.rule == 0);
+    CHECK(std::string(f.redirect) == "https://lp.example/alt");
+    CHECK(r.redirect_len == std::strlen("https://lp.example/alt"));
+    *slot[i] = "other";
+    CHECK(f.match(f.campaigns, i + 1, ctx).target == HP_RULES_FAIL);
+  }
+}
+
+TEST_CASE("recipes: target rules: OR across groups, AND within a group, include and exclude") {
+  RulesFixture f;
+  f.load_campaigns({
+      // 1: (country US and os iOS) or (country CA)
+      target(rule(true, group(cond("country", "\"US\"") + "," + cond("os", "\"iOS\"")) + "," +
+                            group(cond("country", "\"CA\"")))),
+      // 2: exclude bots and desktop
+      target(rule(false, group(cond("deviceType", "[\"bot\",\"desktop\"]")))),
+      // 3: include US, exclude isp Comcast
+      target(rule(true, group(cond("country", "\"us\""))) + "," + rule(false, group(cond("isp", "\"Comcast\"")))),
+      // 4: no rules
+      "{\"redirectTo\":\"x\",\"rules\":[]}",
+  });
+  hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
+  ctx.country = "us";
+  ctx.os = "ios";
+  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RULES_PASS);
+  ctx.os = "Android";
+  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RULES_FAIL);
+  ctx.country = "CA";
+  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RULES_PASS);
+
+  ctx.device_type = "mobile";
+  CHECK(f.match(f.campaigns, 2, ctx).target == HP_RULES_PASS);
+  CHECK(f.match(f.campaigns, 2, ctx).rule == -1);
+  ctx.device_type = "Desktop";
+  auto r = f.match(f.campaigns, 2, ctx);
+  CHECK(r.target == HP_RULES_FAIL);
+  CHECK(r.rule == 0);
+
+  ctx.country = "US";
+  ctx.isp = "Verizon";
+  CHECK(f.match(f.campaigns, 3, ctx).target == HP_RULES_PASS);
+  ctx.isp = "COMCAST";
+  r = f.match(f.campaigns, 3, ctx);
+  CHECK(r.target == HP_RULES_FAIL);
+  CHECK(r.rule == 1);
+
+  CHECK(f.match(f.campaigns, 4, ctx).target == HP_RULES_NONE);
+  hp_recipes_match_result none = HP_RECIPES_MATCH_RESULT_INIT;
+  hp_recipe_key k = {nullptr, 0, 99};
+  CHECK(hp_recipes_match(f.campaigns, &k, &ctx, &none) == HP_ENOTFOUND);
+}
+
+TEST_CASE("recipes: offer geo rules allow-list, block-list and mixed") {
+  RulesFixture f;
+  write_file(f.dir.file("o.json"),
+             R"([{"offerId":1,"geoRules":"{\"geo\":[{\"country\":\"US\",\"include\":true},{\"country\":\"CA\",\"include\":true}]}"},)"
+             R"({"offerId":2,"geoRules":"{\"geo\":[{\"country\":\"RU\",\"include\":false}]}"},)"
+             R"({"offerId":3,"geoRules":"{\"geo\":[]}"},)"
+             R"({"offerId":4}])");
+  Done d;
+  REQUIRE(f.load(f.offers_t, f.dir.file("o.json"), &d) == 0);
+  hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
+  ctx.country = "us";
+  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RULES_PASS);
+  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RULES_PASS);
+  CHECK(f.match(f.offers_t, 3, ctx).geo == HP_RULES_PASS);
+  CHECK(f.match(f.offers_t, 4, ctx).geo == HP_RULES_NONE);
+  ctx.country = "Ru";
+  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RULES_FAIL);
+  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RULES_FAIL);
+  ctx.country = nullptr;
+  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RULES_FAIL);
+  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RULES_PASS);
+  CHECK(f.match(f.offers_t, 4, ctx).target == HP_RULES_NONE);
+}
