@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,12 +29,21 @@ def test_every_c_code_has_an_exception_class() -> None:
     assert issubclass(errors.UnavailableError, ConnectionError)
 
 
+def _env() -> dict[str, str]:
+    # Keep the caller's environment (LD_PRELOAD in the sanitizer run) and
+    # point Python and mypy at the package under test.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ":".join(sys.path)
+    env["MYPYPATH"] = str(ROOT / "bindings" / "python")
+    return env
+
+
 def test_stubs_match_the_module() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", "_hotpath", "--ignore-missing-stub",
          "--allowlist", str(ROOT / "tests" / "python" / "stubtest_allowlist.txt")],
         capture_output=True, text=True,
-        env={"PYTHONPATH": ":".join(sys.path), "MYPYPATH": str(ROOT / "bindings" / "python"), "PATH": "/usr/bin:/bin"},
+        env=_env(),
     )
     assert out.returncode == 0, out.stdout + out.stderr
 
@@ -42,6 +52,6 @@ def test_package_type_checks() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "-p", "hotpath"],
         capture_output=True, text=True, cwd=ROOT / "bindings" / "python",
-        env={"PYTHONPATH": ":".join(sys.path), "MYPYPATH": str(ROOT / "bindings" / "python"), "PATH": "/usr/bin:/bin"},
+        env=_env(),
     )
     assert out.returncode == 0, out.stdout + out.stderr
