@@ -1,0 +1,33 @@
+// Compiled with tsc --strict --noEmit by tests/node/types.test.js: the
+// published types must describe the API as the examples use it.
+import * as hotpath from 'hotpath';
+import * as maxmind from 'hotpath/maxmind';
+
+const fp: number = hotpath.fingerprint32('hello world');
+const many: Uint32Array = hotpath.fingerprint32Many(['a', 'b']);
+const worker: number = hotpath.sticky.pick('::ffff:10.0.0.1', 4, 'jump');
+const snap: hotpath.HostInfo = hotpath.host.snapshot();
+const mem: number = snap.memUsage;
+
+async function main(): Promise<void> {
+  const s = await hotpath.host.sample({ windowMs: 50 });
+  const load: number | undefined = s.cpuLoad;
+  const reader = await maxmind.open('db.mmdb');
+  const rec = reader.get('1.2.3.4');
+  try {
+    hotpath.sticky.pick('x', 1, 'jump');
+  } catch (err) {
+    if (err instanceof hotpath.HotpathError) {
+      const code: hotpath.ErrorCode = err.code;
+      void code;
+    }
+  }
+  void load;
+  void rec;
+}
+
+void fp;
+void many;
+void worker;
+void mem;
+void main;
