@@ -32,13 +32,31 @@ const nodeInclude = [
 ].find((dir) => dir && fs.existsSync(path.join(dir, 'node_api.h')));
 if (!nodeInclude) fail(`node's headers were not found next to ${process.execPath}; set HOTPATH_NODE_INCLUDE`);
 
-let addonApi;
-try {
-  addonApi = require('node-addon-api').include_dir;
-} catch {
-  fail('node-addon-api is missing: run `npm install` in the checkout first');
+// node-addon-api is header-only. A checkout installed into another project
+// with `npm install /path/to/hotpath` is linked without its own
+// dependencies, so look in the installing project too, and fetch it into
+// the checkout as the last resort.
+function findAddonApi() {
+  const from = [root, process.env.INIT_CWD, process.cwd()].filter(Boolean);
+  try {
+    const pkg = require.resolve('node-addon-api/package.json', { paths: from });
+    return path.dirname(pkg);
+  } catch {
+    return null;
+  }
 }
-addonApi = path.resolve(root, addonApi);
+let addonApi = findAddonApi();
+if (!addonApi) {
+  console.log('hotpath: node-addon-api is not installed; installing it into the checkout');
+  try {
+    execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund',
+      'node-addon-api@^8'], { cwd: root, stdio: 'inherit' });
+  } catch {
+    fail('node-addon-api is missing and could not be installed: run `npm install` in the checkout');
+  }
+  addonApi = findAddonApi();
+  if (!addonApi) fail('node-addon-api is missing: run `npm install` in the checkout');
+}
 
 for (const tool of ['cmake', 'pkg-config']) {
   try {
