@@ -26,6 +26,8 @@ export interface PrimaryOptions {
   onWorkerExit?: (info: WorkerExitInfo) => void;
   /** Connections held per slot while its worker (re)starts; more are closed. Default 1024. */
   maxPending?: number;
+  /** close() sends SIGTERM, then SIGKILL after this many ms. Default 5000. */
+  killTimeoutMs?: number;
   /** Extra environment for the workers. */
   env?: Record<string, string>;
 }
@@ -39,7 +41,7 @@ export interface StickyPrimary {
   readonly workers: ReadonlyArray<Worker | null>;
   /** The slot a client address is sent to. */
   indexOf(address: string): number;
-  /** Stops accepting, closes queued connections, stops the workers without re-forking them. */
+  /** Stops accepting, closes queued connections, stops the workers (SIGTERM) without re-forking them. */
   close(): Promise<void>;
 }
 

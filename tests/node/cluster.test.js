@@ -139,3 +139,22 @@ test('a killed worker is re-forked in its slot and its clients come back to it',
     await c.stop();
   }
 });
+
+test('connections made right after a worker is killed are served by its replacement', async () => {
+  const workers = 2;
+  const c = await startCluster({ WORKERS: String(workers) });
+  try {
+    const ip = sources[1];
+    let pid = (await whoAmI(c.port, ip)).pid;
+    for (let i = 0; i < 5; i++) {
+      process.kill(pid, 'SIGKILL');
+      // No wait for the exit: the primary may still think the worker alive.
+      const r = await whoAmI(c.port, ip);
+      assert.equal(r.index, hp.sticky.pick(ip, workers));
+      assert.notEqual(r.pid, pid);
+      pid = r.pid;
+    }
+  } finally {
+    await c.stop();
+  }
+});

@@ -18,6 +18,7 @@ const COUNT_ENV = 'HOTPATH_WORKER_COUNT';
 
 const MSG_CONNECTION = 'hotpath:sticky:connection';
 const MSG_READY = 'hotpath:sticky:ready';
+const MSG_ACK = 'hotpath:sticky:ack';
 
 const MODES = new Set(['modulo', 'jump']);
 
@@ -32,6 +33,7 @@ function checkOptions(options) {
     mode = 'modulo',
     onWorkerExit,
     maxPending = 1024,
+    killTimeoutMs = 5000,
     env = {},
   } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -48,8 +50,11 @@ function checkOptions(options) {
   if (!Number.isInteger(maxPending) || maxPending < 0) {
     throw new RangeError('setupPrimary: maxPending must be a non-negative integer');
   }
+  if (!Number.isInteger(killTimeoutMs) || killTimeoutMs < 0) {
+    throw new RangeError('setupPrimary: killTimeoutMs must be a non-negative integer');
+  }
   if (env === null || typeof env !== 'object') throw new TypeError('setupPrimary: env must be an object');
-  return { port, host, workers, mode, onWorkerExit, maxPending, env };
+  return { port, host, workers, mode, onWorkerExit, maxPending, killTimeoutMs, env };
 }
 
 /**
@@ -68,6 +73,7 @@ function checkOptions(options) {
  * @param {'modulo'|'jump'} [options.mode='modulo']
  * @param {(info: {index: number, worker: import('cluster').Worker, code: number|null, signal: string|null}) => void} [options.onWorkerExit]
  * @param {number} [options.maxPending=1024]
+ * @param {number} [options.killTimeoutMs=5000]  close(): SIGTERM, then SIGKILL after this long
  * @param {Record<string, string>} [options.env]  extra environment for the workers
  * @returns {import('../cluster').StickyPrimary}
  */
@@ -75,8 +81,16 @@ function setupPrimary(options) {
   if (!cluster.isPrimary) throw new Error('setupPrimary: call it in the cluster primary');
   const opts = checkOptions(options);
   const n = opts.workers;
-  const slots = Array.from({ length: n }, () => ({ worker: null, ready: false, pending: [], failures: 0, timer: null }));
+  const slots = Array.from({ length: n }, () => ({
+    worker: null,
+    ready: false,
+    pending: [], // sockets waiting for the slot's worker
+    inflight: new Map(), // id -> socket sent but not yet acknowledged
+    failures: 0,
+    timer: null,
+  }));
   let closing = false;
+  let nextId = 0;
 
   const flush = (slot) => {
     const queued = slot.pending;
@@ -84,23 +98,24 @@ function setupPrimary(options) {
     for (const socket of queued) handOver(slot, socket);
   };
 
+  // The primary keeps its copy of a socket until the worker acknowledges
+  // it, so a worker that dies with sockets in flight loses none of them:
+  // they go to its replacement.
   const handOver = (slot, socket) => {
     if (socket.destroyed) return;
-    if (!slot.ready) {
+    if (!slot.ready || !slot.worker.isConnected()) {
       if (slot.pending.length >= opts.maxPending) {
         socket.destroy();
         return;
       }
       slot.pending.push(socket);
-      socket.once('close', () => {
-        const at = slot.pending.indexOf(socket);
-        if (at >= 0) slot.pending.splice(at, 1);
-      });
       return;
     }
-    slot.worker.send({ type: MSG_CONNECTION }, socket, (err) => {
-      // The primary's copy is closed once sent; on failure nobody owns it.
-      if (err) socket.destroy();
+    const id = ++nextId;
+    slot.inflight.set(id, socket);
+    slot.worker.send({ type: MSG_CONNECTION, id }, socket, { keepOpen: true }, () => {
+      // On a send error the socket stays in flight and is handed to the
+      // next worker of the slot when this one exits.
     });
   };
 
@@ -110,19 +125,32 @@ function setupPrimary(options) {
     slot.ready = false;
     const worker = cluster.fork({ ...opts.env, [INDEX_ENV]: String(index), [COUNT_ENV]: String(n) });
     slot.worker = worker;
+    let readyOnce = false;
     worker.on('message', (msg) => {
-      if (msg && msg.type === MSG_READY && slot.worker === worker) {
+      if (!msg || slot.worker !== worker) return;
+      if (msg.type === MSG_ACK) {
+        const socket = slot.inflight.get(msg.id);
+        slot.inflight.delete(msg.id);
+        // Closes only the primary's descriptor; the worker owns the connection.
+        if (socket) socket.destroy();
+      } else if (msg.type === MSG_READY) {
         slot.ready = true;
-        slot.failures = 0;
+        readyOnce = true;
         maybeReady();
         flush(slot);
       }
     });
+    worker.on('disconnect', () => {
+      if (slot.worker === worker) slot.ready = false;
+    });
     worker.on('exit', (code, signal) => {
       if (slot.worker !== worker) return;
-      const wasReady = slot.ready;
+      const wasReady = readyOnce;
       slot.ready = false;
       slot.worker = null;
+      // Sockets the dead worker never acknowledged go first in the queue.
+      slot.pending = [...slot.inflight.values(), ...slot.pending];
+      slot.inflight.clear();
       if (opts.onWorkerExit) opts.onWorkerExit({ index, worker, code, signal });
       if (closing) {
         for (const s of slot.pending) s.destroy();
@@ -145,6 +173,12 @@ function setupPrimary(options) {
     }
     // A socket reset while it waits in a queue must not crash the primary.
     socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      for (const slot of slots) {
+        const at = slot.pending.indexOf(socket);
+        if (at >= 0) slot.pending.splice(at, 1);
+      }
+    });
     handOver(slots[pick(address, n, opts.mode)], socket);
   });
 
@@ -179,12 +213,23 @@ function setupPrimary(options) {
       const exits = [];
       for (const slot of slots) {
         if (slot.timer) clearTimeout(slot.timer);
-        for (const s of slot.pending) s.destroy();
+        for (const s of [...slot.pending, ...slot.inflight.values()]) s.destroy();
         slot.pending = [];
+        slot.inflight.clear();
         const w = slot.worker;
-        if (w && w.exitCode === null && w.signalCode === null && !w.isDead()) {
-          exits.push(new Promise((r) => w.once('exit', r)));
-          w.kill();
+        if (w && !w.isDead()) {
+          exits.push(
+            new Promise((r) => {
+              // SIGTERM at once (a worker busy with its own I/O may never act
+              // on an IPC disconnect request), SIGKILL if it lingers.
+              const force = setTimeout(() => w.process.kill('SIGKILL'), opts.killTimeoutMs);
+              w.once('exit', () => {
+                clearTimeout(force);
+                r();
+              });
+              w.process.kill('SIGTERM');
+            }),
+          );
         }
       }
       const serverClosed = new Promise((r) => (listening ? server.close(() => r()) : r()));
@@ -221,6 +266,7 @@ function setupWorker(httpServer) {
     if (!msg || msg.type !== MSG_CONNECTION || !socket) return;
     httpServer.emit('connection', socket);
     socket.resume();
+    process.send({ type: MSG_ACK, id: msg.id });
   });
   process.send({ type: MSG_READY });
   return { index: workerIndex(), workers: Number(process.env[COUNT_ENV]) };
