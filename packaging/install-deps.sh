@@ -10,6 +10,7 @@ debs=(
   libfarmhash-dev     # Google FarmHash: Fingerprint32 bit-exact with the farmhash npm package
   redis-server        # tests and demo only
   clang               # libFuzzer targets and the sanitizer build
+  chromium            # headless browser for the Perfload page's end-to-end test (driven by playwright-core)
 )
 
 sudo_cmd=()

@@ -73,6 +73,7 @@
       card.dataset.state = 'offline';
       set(card, '.badge', 'offline');
     });
+    list.dataset.synced = 'yes';
   });
   socket.on('machine', render);
 })();
