@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every benchmark, one command per line; each prints a table and writes
+# bench/results/<name>.json. Run from anywhere: make bench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node bench/sticky/bench.js
