@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Every benchmark, one command a line. Results go to bench/results/*.json.
+# Every benchmark, one command per line; each prints a table and writes
+# bench/results/<name>.json. Run from anywhere: make bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+node bench/sticky/bench.js
 bash bench/geo/run.sh
 node bench/recipes/bench.js

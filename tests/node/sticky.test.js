@@ -60,3 +60,18 @@ test('native errors are HotpathErrors with a code and the detail', () => {
   assert.throws(() => hp.sticky.pick('1'.repeat(300), 3), { code: 'HP_EINVAL' });
   assert.throws(() => hp.sticky.pick('', 3), { code: 'HP_EINVAL' });
 });
+
+test('fingerprint32Many agrees with farmhash across chunk borders, long and non-ASCII strings', () => {
+  const inputs = [];
+  for (let i = 0; i < 2000; i++) {
+    const len = (i * 37) % 700;
+    inputs.push(i % 5 === 0 ? 'ü€日'.repeat(len % 90) : 'k'.repeat(len) + i);
+  }
+  inputs.splice(7, 0, '', 'z'.repeat(100000), '€'.repeat(40000), '');
+  const many = hp.fingerprint32Many(inputs);
+  assert.equal(many.length, inputs.length);
+  inputs.forEach((s, i) => assert.equal(many[i], farmhash.fingerprint32(s), `item ${i}, length ${s.length}`));
+  assert.equal(hp.fingerprint32Many([]).length, 0);
+  // A second call reuses the buffers and still gives the same answers.
+  assert.deepEqual(Array.from(hp.fingerprint32Many(inputs.slice(0, 50))), Array.from(many.slice(0, 50)));
+});

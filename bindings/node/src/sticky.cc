@@ -1,4 +1,5 @@
 // fingerprint32 and worker choice.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -8,21 +9,26 @@ namespace hp_node {
 
 namespace {
 
-// Hashes a string (as its UTF-8 bytes) or a Buffer/Uint8Array.
+// Hashes a string (as its UTF-8 bytes) or a Buffer/Uint8Array. Strings are
+// converted into a per-thread buffer that grows to the longest string seen,
+// so a long string is converted once and nothing is allocated per call.
 Napi::Value Fingerprint32(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint32_t out = 0;
   if (info[0].IsString()) {
-    char stack[512];
+    thread_local std::vector<char> buf(512);
     size_t len = 0;
-    napi_get_value_string_utf8(env, info[0], stack, sizeof stack, &len);
+    napi_get_value_string_utf8(env, info[0], buf.data(), buf.size(), &len);
     // A string that did not fit was cut at most 3 bytes short of the buffer.
-    if (len + 4 < sizeof stack) {
-      Check(env, hp_fingerprint32(stack, len, &out));
-    } else {
-      std::string s = info[0].As<Napi::String>().Utf8Value();
-      Check(env, hp_fingerprint32(s.data(), s.size(), &out));
+    // Grow to 3 bytes per UTF-16 unit: V8 converts without bounds checks
+    // into a buffer that large.
+    if (len + 4 >= buf.size()) {
+      size_t units = 0;
+      napi_get_value_string_utf16(env, info[0], nullptr, 0, &units);
+      buf.resize(std::max(buf.size(), 3 * units + 1));
+      napi_get_value_string_utf8(env, info[0], buf.data(), buf.size(), &len);
     }
+    Check(env, hp_fingerprint32(buf.data(), len, &out));
   } else {
     auto bytes = info[0].As<Napi::Uint8Array>();
     Check(env, hp_fingerprint32(bytes.Data(), bytes.ByteLength(), &out));
@@ -30,29 +36,46 @@ Napi::Value Fingerprint32(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, out);
 }
 
-// Fingerprints of an array of strings, as a Uint32Array.
+// Fingerprints of an array of strings, as a Uint32Array. Each string is
+// converted once into a per-thread buffer, hashed in chunks of about 32 KiB
+// so the bytes are still in cache when they are hashed.
 Napi::Value Fingerprint32Many(const Napi::CallbackInfo &info) {
+  constexpr size_t kChunk = size_t{32} << 10;
   Napi::Env env = info.Env();
   auto items = info[0].As<Napi::Array>();
   uint32_t n = items.Length();
-  std::string all;
-  std::vector<uint64_t> offsets;
-  offsets.reserve(n + 1);
-  offsets.push_back(0);
+  auto out = Napi::Uint32Array::New(env, n);
+  thread_local std::vector<char> buf(kChunk + 4096);
+  thread_local std::vector<uint64_t> offsets;
+  offsets.assign(1, 0);
+  uint32_t first = 0;  // index of the chunk's first string
+  auto flush = [&](uint32_t end) {
+    Check(env, hp_fingerprint32_many(buf.data(), offsets.data(), end - first, out.Data() + first));
+    first = end;
+    offsets.assign(1, 0);
+  };
   for (uint32_t i = 0; i < n; i++) {
     napi_value v;
     napi_get_element(env, items, i, &v);
-    size_t len = 0;
-    if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok)
+    size_t units = 0;
+    if (napi_get_value_string_utf16(env, v, nullptr, 0, &units) != napi_ok)
       throw Napi::TypeError::New(env, "fingerprint32Many: item " + std::to_string(i) + " is not a string");
-    size_t at = all.size();
-    all.resize(at + len + 1);
-    napi_get_value_string_utf8(env, v, all.data() + at, len + 1, &len);
-    all.resize(at + len);
-    offsets.push_back(all.size());
+    size_t used = offsets.back();
+    // Room for 3 bytes per UTF-16 unit, so V8 converts in one pass without
+    // bounds checks.
+    if (used > 0 && used + 3 * units + 1 > buf.size()) {
+      flush(i);
+      used = 0;
+    }
+    if (3 * units + 1 > buf.size()) buf.resize(3 * units + 1);
+    size_t len = 0;
+    napi_get_value_string_utf8(env, v, buf.data() + used, buf.size() - used, &len);
+    offsets.push_back(used + len);
+    if (used + len >= kChunk) flush(i + 1);
   }
-  auto out = Napi::Uint32Array::New(env, n);
-  Check(env, hp_fingerprint32_many(all.data(), offsets.data(), n, out.Data()));
+  if (first < n) flush(n);
+  // A buffer grown for one huge string is not kept.
+  if (buf.size() > (size_t{1} << 20)) std::vector<char>(kChunk + 4096).swap(buf);
   return out;
 }
 
