@@ -9,6 +9,8 @@
  *   hotpath/sticky.h   farmhash fingerprint32 and sticky worker choice
  *   hotpath/host.h     host metrics from libuv
  *   hotpath/geo.h      IP enrichment over MaxMind DB files, and a writer
+ *   hotpath/limits.h   concurrency leases and rate limits (memory, SQLite,
+ *                      Redis), and a small registry of known ids
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -29,5 +31,6 @@
 #include "hotpath/sticky.h"
 #include "hotpath/host.h"
 #include "hotpath/geo.h"
+#include "hotpath/limits.h"
 
 #endif /* HOTPATH_H */
