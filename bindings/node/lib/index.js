@@ -5,6 +5,7 @@ const { HotpathError } = require('./errors');
 const sticky = require('./sticky');
 const host = require('./host');
 const geo = require('./geo');
+const limits = require('./limits');
 
 module.exports = {
   version: native.version,
@@ -18,4 +19,7 @@ module.exports = {
   GeoReader: geo.GeoReader,
   openGeo: geo.open,
   writeGeoDatabase: geo.writeDatabase,
+  limits,
+  Limiter: limits.Limiter,
+  openLimiter: limits.openLimiter,
 };
