@@ -159,8 +159,8 @@ export interface LimiterOptions {
   timeoutMs?: number;
   /** Namespace of keys and rows (default 'hp:lim'). */
   prefix?: string;
-  /** SQLite: run checks on the libuv thread pool instead of inline. */
-  sqliteOnPool?: boolean;
+  /** SQLite: run async checks on the calling thread instead of the libuv thread pool. */
+  sqliteInline?: boolean;
 }
 
 export interface LeaseInfo {

@@ -374,15 +374,15 @@ TEST_CASE("limits: memory and SQLite through the asynchronous calls") {
     rate_semantics(l);
   }
   SUBCASE("sqlite on the calling thread") {
-    Limiter l(e.e, dir.spec());
+    hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+    o.sqlite_inline = 1;
+    Limiter l(e.e, dir.spec(), &o);
     CHECK(hp_limiter_backend(l) == HP_LIMITER_SQLITE);
     lease_semantics(l);
     rate_semantics(l);
   }
   SUBCASE("sqlite on the thread pool") {
-    hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
-    o.sqlite_on_pool = 1;
-    Limiter l(e.e, dir.spec("pool.db"), &o);
+    Limiter l(e.e, dir.spec("pool.db"));
     lease_semantics(l);
     rate_semantics(l);
   }

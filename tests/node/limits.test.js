@@ -87,13 +87,13 @@ test('memory: the contract, sync and async', async () => {
   assert.throws(() => l.acquireSync('s', 'a', { limit: 1 }), { code: 'HP_ECLOSED' });
 });
 
-test('sqlite: the contract, inline and on the thread pool, shared between limiters', async () => {
+test('sqlite: the contract, on the thread pool and inline, shared between limiters', async () => {
   const db = tempDb();
   try {
     const l = hp.openLimiter(db.spec);
     assert.equal(l.backend, 'sqlite');
     await semantics(l);
-    const pool = hp.openLimiter(db.spec, { sqliteOnPool: true, prefix: 'pool' });
+    const pool = hp.openLimiter(db.spec, { sqliteInline: true, prefix: 'inline' });
     await semantics(pool);
     // Two limiters on one file see each other's leases.
     const other = hp.openLimiter(db.spec);

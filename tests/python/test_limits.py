@@ -111,7 +111,7 @@ def test_memory() -> None:
 
 def test_sqlite(tmp_path: Path) -> None:
     spec = f"sqlite:{tmp_path / 'limits.db'}"
-    with open_limiter(spec) as lim, open_limiter(spec, sqlite_on_pool=True, prefix="pool") as pool:
+    with open_limiter(spec) as lim, open_limiter(spec, sqlite_inline=True, prefix="inline") as pool:
         assert lim.backend == "sqlite"
         semantics(lim)
         asyncio.run(semantics_async(lim))

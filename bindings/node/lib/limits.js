@@ -53,7 +53,7 @@ function rateArgs(options) {
 class Limiter {
   /**
    * @param {string} spec
-   * @param {{timeoutMs?: number, prefix?: string, sqliteOnPool?: boolean}} [options]
+   * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean}} [options]
    */
   constructor(spec, options = {}) {
     if (typeof spec !== 'string') throw new TypeError('limits: spec must be a string');
@@ -62,7 +62,7 @@ class Limiter {
     if (typeof prefix !== 'string' || prefix.length === 0 || Buffer.byteLength(prefix) > 128) {
       throw new RangeError('limits: prefix must be a string of 1..128 bytes');
     }
-    this._native = new native.Limiter(spec, timeoutMs, prefix, Boolean(options.sqliteOnPool));
+    this._native = new native.Limiter(spec, timeoutMs, prefix, Boolean(options.sqliteInline));
     this.spec = spec;
   }
 
@@ -151,7 +151,7 @@ class Limiter {
 /**
  * Open a limiter.
  * @param {string} spec  'memory:', 'sqlite:/path/file.db' or 'redis://host:port/db'
- * @param {{timeoutMs?: number, prefix?: string, sqliteOnPool?: boolean}} [options]
+ * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean}} [options]
  */
 function openLimiter(spec, options) {
   return new Limiter(spec, options);

@@ -91,7 +91,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
                         InstanceMethod<&Limiter::Close>("close")});
   }
 
-  // new Limiter(spec, timeoutMs, prefix, sqliteOnPool)
+  // new Limiter(spec, timeoutMs, prefix, sqliteInline)
   Limiter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Limiter>(info) {
     Napi::Env env = info.Env();
     std::string spec = info[0].As<Napi::String>();
@@ -99,7 +99,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
     o.timeout_ms = info[1].As<Napi::Number>().Uint32Value();
     o.prefix = prefix.c_str();
-    o.sqlite_on_pool = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
+    o.sqlite_inline = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
     Check(env, hp_limiter_open(&l_, GetAddon(env).engine, spec.c_str(), &o));
   }
   ~Limiter() override { hp_limiter_close(l_); }

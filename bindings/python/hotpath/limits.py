@@ -67,7 +67,7 @@ class Limiter:
     """A limiter over one backend; see the module docstring."""
 
     def __init__(
-        self, spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim", sqlite_on_pool: bool = False
+        self, spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim", sqlite_inline: bool = False
     ) -> None:
         if not isinstance(spec, str):
             raise TypeError("limits: spec must be a str")
@@ -75,7 +75,7 @@ class Limiter:
         if not isinstance(prefix, str) or not 1 <= len(prefix.encode()) <= 128:
             raise ValueError("limits: prefix must be a str of 1..128 bytes")
         self.spec = spec
-        self._native = _hotpath.Limiter(engine(), spec, timeout_ms, prefix, bool(sqlite_on_pool))
+        self._native = _hotpath.Limiter(engine(), spec, timeout_ms, prefix, bool(sqlite_inline))
 
     @property
     def backend(self) -> str:
@@ -179,7 +179,7 @@ class Limiter:
 
 
 def open_limiter(spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim",
-                 sqlite_on_pool: bool = False) -> Limiter:
+                 sqlite_inline: bool = False) -> Limiter:
     """Open a limiter: ``"memory:"``, ``"sqlite:/path/file.db"`` or
     ``"redis://host:port/db"``."""
-    return Limiter(spec, timeout_ms=timeout_ms, prefix=prefix, sqlite_on_pool=sqlite_on_pool)
+    return Limiter(spec, timeout_ms=timeout_ms, prefix=prefix, sqlite_inline=sqlite_inline)

@@ -138,11 +138,11 @@ hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32
 
 class Limiter {
  public:
-  Limiter(Engine &engine, const std::string &spec, uint32_t timeout_ms, const std::string &prefix, bool on_pool) {
+  Limiter(Engine &engine, const std::string &spec, uint32_t timeout_ms, const std::string &prefix, bool inline_) {
     hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
     o.timeout_ms = timeout_ms;
     o.prefix = prefix.c_str();
-    o.sqlite_on_pool = on_pool ? 1 : 0;
+    o.sqlite_inline = inline_ ? 1 : 0;
     hp_engine *e = engine.get();
     int rc;
     {
@@ -316,7 +316,7 @@ class Limiter {
 void init_limits(py::module_ &m) {
   py::class_<Limiter>(m, "Limiter")
       .def(py::init<Engine &, const std::string &, uint32_t, const std::string &, bool>(), py::arg("engine"),
-           py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"), py::arg("sqlite_on_pool"))
+           py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"), py::arg("sqlite_inline"))
       .def("backend", &Limiter::backend)
       .def("close", &Limiter::close)
       .def_property_readonly("closed", &Limiter::closed)

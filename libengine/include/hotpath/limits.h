@@ -42,10 +42,10 @@ typedef struct hp_limiter_options {
                             lock; 0 means 200 */
   const char *prefix;  /**< namespace of keys (Redis) and rows (SQLite);
                             NULL means "hp:lim"; copied */
-  int sqlite_on_pool;  /**< SQLite async calls: 0 runs the transaction on
-                            the calling thread and reports on the loop (the
-                            default, faster: see docs/limits.md), 1 runs it
-                            on the libuv thread pool */
+  int sqlite_inline;   /**< SQLite async calls: 0 (default) runs the
+                            transaction on the libuv thread pool, which
+                            measured faster (docs/limits.md); 1 runs it on
+                            the calling thread and reports on the loop */
 } hp_limiter_options;
 
 #define HP_LIMITER_OPTIONS_VERSION 1

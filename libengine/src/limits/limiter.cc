@@ -33,7 +33,7 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
   std::string prefix = options.prefix ? options.prefix : "hp:lim";
   if (prefix.empty() || prefix.size() > 128)
     return set_error(HP_EINVAL, "limiter_open: prefix must be 1..128 bytes");
-  l->on_pool_ = options.sqlite_on_pool != 0;
+  l->on_pool_ = options.sqlite_inline == 0;
   if (spec == "memory:" || spec == "memory" || spec == "memory://") {
     l->kind_ = HP_LIMITER_MEMORY;
     l->sync_ = std::make_unique<MemoryBackend>();

@@ -25,7 +25,7 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   SyncBackend *sync() const { return sync_.get(); }
 
   // Runs one call: `sync_op` for memory and SQLite (on the calling thread,
-  // or the thread pool with sqlite_on_pool), `redis_op` for Redis on the
+  // or the thread pool unless sqlite_inline), `redis_op` for Redis on the
   // loop. `done` runs once on the loop thread unless this returns < 0.
   int async(SyncOp sync_op, RedisOp redis_op, Done done);
 
