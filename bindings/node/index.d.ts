@@ -253,3 +253,86 @@ export namespace recipes {
   export { Recipes, RecipeTable };
   const DIMENSIONS: readonly string[];
 }
+
+/** Options of openLimiter(). */
+export interface LimiterOptions {
+  /** Longest wait for the backend before HP_EUNAVAILABLE (default 200). */
+  timeoutMs?: number;
+  /** Namespace of keys and rows (default 'hp:lim'). */
+  prefix?: string;
+  /** SQLite: run async checks on the calling thread instead of the libuv thread pool. */
+  sqliteInline?: boolean;
+}
+
+export interface LeaseInfo {
+  resource: string;
+  /** Fencing token: grows with every grant to a subject. */
+  leaseId: number;
+  expiresInMs: number;
+}
+
+export interface LeaseResult {
+  status: 'granted' | 'already_held' | 'denied';
+  /** granted or already_held */
+  ok: boolean;
+  /** Leases the subject holds after the call. */
+  count: number;
+  /** 0 when denied. */
+  leaseId: number;
+  /** The subject's leases, when denied. */
+  holders?: LeaseInfo[];
+}
+
+export interface LeaseOptions {
+  limit: number;
+  /** Lease lifetime without a renew (default 60000). `ttl` is an alias. */
+  ttlMs?: number;
+  ttl?: number;
+}
+
+export interface RateOptions {
+  /** Hits per period. */
+  rate: number;
+  /** Default 1000. `period` is an alias. */
+  periodMs?: number;
+  period?: number;
+  /** Most hits at once (default rate). */
+  burst?: number;
+  /** Hits this call uses (default 1; 0 only reads). */
+  cost?: number;
+}
+
+export interface RateResult {
+  allowed: boolean;
+  remaining: number;
+  retryAfterMs: number;
+  resetAfterMs: number;
+}
+
+export class Limiter {
+  constructor(spec: string, options?: LimiterOptions);
+  readonly spec: string;
+  readonly backend: 'memory' | 'sqlite' | 'redis';
+  acquire(subject: string, resource: string, options: LeaseOptions): Promise<LeaseResult>;
+  acquireSync(subject: string, resource: string, options: LeaseOptions): LeaseResult;
+  release(subject: string, resource: string): Promise<boolean>;
+  releaseSync(subject: string, resource: string): boolean;
+  renew(subject: string, resource: string, options?: number | { ttlMs?: number; ttl?: number }): Promise<boolean>;
+  renewSync(subject: string, resource: string, options?: number | { ttlMs?: number; ttl?: number }): boolean;
+  holders(subject: string): Promise<LeaseInfo[]>;
+  holdersSync(subject: string): LeaseInfo[];
+  hit(key: string, options: RateOptions): Promise<RateResult>;
+  hitSync(key: string, options: RateOptions): RateResult;
+  setAdd(set: string, member: string): Promise<boolean>;
+  setHas(set: string, member: string): Promise<boolean>;
+  ping(): Promise<void>;
+  close(): void;
+}
+
+export namespace limits {
+  export { Limiter };
+  export function openLimiter(spec: string, options?: LimiterOptions): Limiter;
+}
+
+/** 'memory:', 'sqlite:/path/file.db' or 'redis://host:port/db'. */
+export function openLimiter(spec: string, options?: LimiterOptions): Limiter;

@@ -10,6 +10,8 @@
  *   hotpath/host.h     host metrics from libuv
  *   hotpath/geo.h      IP enrichment over MaxMind DB files, and a writer
  *   hotpath/recipes.h  named JSON record tables with live updates and rules
+ *   hotpath/limits.h   concurrency leases and rate limits (memory, SQLite,
+ *                      Redis), and a small registry of known ids
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -31,5 +33,6 @@
 #include "hotpath/host.h"
 #include "hotpath/geo.h"
 #include "hotpath/recipes.h"
+#include "hotpath/limits.h"
 
 #endif /* HOTPATH_H */

@@ -6,6 +6,7 @@ const sticky = require('./sticky');
 const host = require('./host');
 const geo = require('./geo');
 const recipes = require('./recipes');
+const limits = require('./limits');
 
 module.exports = {
   version: native.version,
@@ -21,4 +22,7 @@ module.exports = {
   writeGeoDatabase: geo.writeDatabase,
   Recipes: recipes.Recipes,
   recipes,
+  limits,
+  Limiter: limits.Limiter,
+  openLimiter: limits.openLimiter,
 };

@@ -85,6 +85,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitHost(env, exports);
   InitGeo(env, exports);
   InitRecipes(env, exports);
+  InitLimits(env, exports);
   return exports;
 }
 

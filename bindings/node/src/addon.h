@@ -61,5 +61,6 @@ void InitSticky(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);
 void InitGeo(Napi::Env env, Napi::Object exports);
 void InitRecipes(Napi::Env env, Napi::Object exports);
+void InitLimits(Napi::Env env, Napi::Object exports);
 
 }  // namespace hp_node

@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, geo, host, maxminddb, recipes, sticky
+from . import errors, geo, host, limits, maxminddb, recipes, sticky
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -19,6 +19,7 @@ __all__ = [
     "fingerprint32_many",
     "geo",
     "host",
+    "limits",
     "maxminddb",
     "recipes",
     "sticky",

@@ -77,5 +77,6 @@ void init_sticky(py::module_ &m);
 void init_host(py::module_ &m);
 void init_geo(py::module_ &m);
 void init_recipes(py::module_ &m);
+void init_limits(py::module_ &m);
 
 }  // namespace hp_py

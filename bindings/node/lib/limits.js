@@ -1,0 +1,160 @@
+'use strict';
+
+const native = require('./native');
+
+const NAME_MAX = 512;
+
+function name(what, value) {
+  if (typeof value !== 'string') throw new TypeError(`limits: ${what} must be a string`);
+  const bytes = Buffer.byteLength(value);
+  if (bytes === 0 || bytes > NAME_MAX) throw new RangeError(`limits: ${what} must be 1..${NAME_MAX} bytes`);
+  if (value.includes('\0')) throw new RangeError(`limits: ${what} must not contain NUL`);
+  return value;
+}
+
+function integer(what, value, min, max) {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`limits: ${what} must be an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+function leaseArgs(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('limits: options must be an object {limit, ttlMs}');
+  }
+  const limit = integer('limit', options.limit, 1, 0xffffffff);
+  const ttl = integer('ttlMs', options.ttlMs ?? options.ttl ?? 60000, 1, 2 ** 40);
+  return [limit, ttl];
+}
+
+function ttlArg(options) {
+  const ttl = options && typeof options === 'object' ? (options.ttlMs ?? options.ttl) : options;
+  return integer('ttlMs', ttl ?? 60000, 1, 2 ** 40);
+}
+
+function rateArgs(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('limits: options must be an object {rate, periodMs, burst, cost}');
+  }
+  const rate = integer('rate', options.rate, 1, 0xffffffff);
+  const period = integer('periodMs', options.periodMs ?? options.period ?? 1000, 1, 2 ** 32);
+  const burst = integer('burst', options.burst ?? rate, 1, 0xffffffff);
+  const cost = integer('cost', options.cost ?? 1, 0, burst);
+  return [rate, period, burst, cost];
+}
+
+/**
+ * Concurrency leases and GCRA rate limits over one backend:
+ * `memory:` (this process), `sqlite:/path/file.db` (every process of this
+ * host) or `redis://host:port/db` (many hosts). Every method returns a
+ * Promise; memory and SQLite limiters also have `*Sync` variants.
+ */
+class Limiter {
+  /**
+   * @param {string} spec
+   * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean}} [options]
+   */
+  constructor(spec, options = {}) {
+    if (typeof spec !== 'string') throw new TypeError('limits: spec must be a string');
+    const timeoutMs = integer('timeoutMs', options.timeoutMs ?? 200, 1, 600000);
+    const prefix = options.prefix ?? 'hp:lim';
+    if (typeof prefix !== 'string' || prefix.length === 0 || Buffer.byteLength(prefix) > 128) {
+      throw new RangeError('limits: prefix must be a string of 1..128 bytes');
+    }
+    this._native = new native.Limiter(spec, timeoutMs, prefix, Boolean(options.sqliteInline));
+    this.spec = spec;
+  }
+
+  /** 'memory', 'sqlite' or 'redis'. */
+  get backend() {
+    return this._native.backend();
+  }
+
+  /**
+   * Take a slot for `resource` unless `subject` already holds `limit`.
+   * Re-acquiring a held resource uses no slot and extends its TTL.
+   * @returns {Promise<{status: 'granted'|'already_held'|'denied', ok: boolean, count: number, leaseId: number, holders?: object[]}>}
+   */
+  acquire(subject, resource, options) {
+    const [limit, ttl] = leaseArgs(options);
+    return this._native.acquire(name('subject', subject), name('resource', resource), limit, ttl);
+  }
+
+  /** Synchronous acquire (memory and SQLite). */
+  acquireSync(subject, resource, options) {
+    const [limit, ttl] = leaseArgs(options);
+    return this._native.acquireSync(name('subject', subject), name('resource', resource), limit, ttl);
+  }
+
+  /** Give a lease back: true if it was held. */
+  release(subject, resource) {
+    return this._native.release(name('subject', subject), name('resource', resource));
+  }
+
+  releaseSync(subject, resource) {
+    return this._native.releaseSync(name('subject', subject), name('resource', resource));
+  }
+
+  /** Extend a lease to expire `ttlMs` from now: false if it had expired. */
+  renew(subject, resource, options) {
+    return this._native.renew(name('subject', subject), name('resource', resource), ttlArg(options));
+  }
+
+  renewSync(subject, resource, options) {
+    return this._native.renewSync(name('subject', subject), name('resource', resource), ttlArg(options));
+  }
+
+  /** The subject's live leases, oldest grant first. */
+  holders(subject) {
+    return this._native.holders(name('subject', subject));
+  }
+
+  holdersSync(subject) {
+    return this._native.holdersSync(name('subject', subject));
+  }
+
+  /**
+   * One GCRA hit: `rate` per `periodMs`, bursts of `burst` (default rate).
+   * @returns {Promise<{allowed: boolean, remaining: number, retryAfterMs: number, resetAfterMs: number}>}
+   */
+  hit(key, options) {
+    return this._native.hit(name('key', key), ...rateArgs(options));
+  }
+
+  /** Synchronous hit (memory and SQLite). */
+  hitSync(key, options) {
+    return this._native.hitSync(name('key', key), ...rateArgs(options));
+  }
+
+  /** Add a member to a named set kept in the same backend: true if new. */
+  setAdd(set, member) {
+    return this._native.setAdd(name('set', set), name('member', member));
+  }
+
+  /** Whether a member is in a named set. */
+  setHas(set, member) {
+    return this._native.setHas(name('set', set), name('member', member));
+  }
+
+  /** Resolves when the backend answers; rejects with HP_EUNAVAILABLE. */
+  ping() {
+    return this._native.ping();
+  }
+
+  /** Pending calls still settle (Redis ones not yet answered reject with HP_ECLOSED). */
+  close() {
+    this._native.close();
+  }
+}
+
+/**
+ * Open a limiter.
+ * @param {string} spec  'memory:', 'sqlite:/path/file.db' or 'redis://host:port/db'
+ * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean}} [options]
+ */
+function openLimiter(spec, options) {
+  return new Limiter(spec, options);
+}
+
+module.exports = { Limiter, openLimiter };

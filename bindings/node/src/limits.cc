@@ -1,0 +1,313 @@
+// Limiters: leases and rate limits over memory, SQLite or Redis. Promises
+// for every backend; synchronous variants for memory and SQLite.
+#include <memory>
+#include <string>
+
+#include "addon.h"
+
+namespace hp_node {
+
+namespace {
+
+const char *StatusName(int status) {
+  switch (status) {
+    case HP_LEASE_GRANTED:
+      return "granted";
+    case HP_LEASE_ALREADY_HELD:
+      return "already_held";
+    default:
+      return "denied";
+  }
+}
+
+Napi::Array Leases(Napi::Env env, const hp_lease_info *h, size_t n) {
+  auto a = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    auto o = Napi::Object::New(env);
+    o.Set("resource", Napi::String::New(env, h[i].resource));
+    o.Set("leaseId", Napi::Number::New(env, static_cast<double>(h[i].lease_id)));
+    o.Set("expiresInMs", Napi::Number::New(env, static_cast<double>(h[i].expires_in_ms)));
+    a.Set(i, o);
+  }
+  return a;
+}
+
+Napi::Object LeaseObject(Napi::Env env, const hp_lease_result &r) {
+  auto o = Napi::Object::New(env);
+  o.Set("status", Napi::String::New(env, StatusName(r.status)));
+  o.Set("ok", Napi::Boolean::New(env, r.status != HP_LEASE_DENIED));
+  o.Set("count", Napi::Number::New(env, r.count));
+  o.Set("leaseId", Napi::Number::New(env, static_cast<double>(r.lease_id)));
+  if (r.status == HP_LEASE_DENIED) o.Set("holders", Leases(env, r.holders, r.holder_count));
+  return o;
+}
+
+Napi::Object RateObject(Napi::Env env, const hp_rate_result &r) {
+  auto o = Napi::Object::New(env);
+  o.Set("allowed", Napi::Boolean::New(env, r.allowed != 0));
+  o.Set("remaining", Napi::Number::New(env, r.remaining));
+  o.Set("retryAfterMs", Napi::Number::New(env, static_cast<double>(r.retry_after_ms)));
+  o.Set("resetAfterMs", Napi::Number::New(env, static_cast<double>(r.reset_after_ms)));
+  return o;
+}
+
+hp_rate_spec RateSpec(const Napi::CallbackInfo &info, size_t at) {
+  hp_rate_spec s = HP_RATE_SPEC_INIT;
+  s.rate = info[at].As<Napi::Number>().Uint32Value();
+  s.period_ms = static_cast<uint64_t>(info[at + 1].As<Napi::Number>().Int64Value());
+  s.burst = info[at + 2].As<Napi::Number>().Uint32Value();
+  s.cost = info[at + 3].As<Napi::Number>().Uint32Value();
+  return s;
+}
+
+// Settles a promise with the callback's status as a boolean (1 -> true).
+void SettleBool(int status, void *data) {
+  std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+  if (status < 0)
+    p->Reject(status);
+  else
+    p->Resolve([status](Napi::Env e) { return Napi::Boolean::New(e, status > 0); });
+}
+
+void SettleVoid(int status, void *data) {
+  std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+  if (status < 0)
+    p->Reject(status);
+  else
+    p->Resolve([](Napi::Env e) { return e.Undefined(); });
+}
+
+class Limiter : public Napi::ObjectWrap<Limiter> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Limiter",
+                       {InstanceMethod<&Limiter::Acquire>("acquire"), InstanceMethod<&Limiter::AcquireSync>("acquireSync"),
+                        InstanceMethod<&Limiter::Release>("release"), InstanceMethod<&Limiter::ReleaseSync>("releaseSync"),
+                        InstanceMethod<&Limiter::Renew>("renew"), InstanceMethod<&Limiter::RenewSync>("renewSync"),
+                        InstanceMethod<&Limiter::Holders>("holders"), InstanceMethod<&Limiter::HoldersSync>("holdersSync"),
+                        InstanceMethod<&Limiter::Hit>("hit"), InstanceMethod<&Limiter::HitSync>("hitSync"),
+                        InstanceMethod<&Limiter::SetAdd>("setAdd"), InstanceMethod<&Limiter::SetHas>("setHas"),
+                        InstanceMethod<&Limiter::Ping>("ping"), InstanceMethod<&Limiter::Backend>("backend"),
+                        InstanceMethod<&Limiter::Close>("close")});
+  }
+
+  // new Limiter(spec, timeoutMs, prefix, sqliteInline)
+  Limiter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Limiter>(info) {
+    Napi::Env env = info.Env();
+    std::string spec = info[0].As<Napi::String>();
+    std::string prefix = info[2].As<Napi::String>();
+    hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+    o.timeout_ms = info[1].As<Napi::Number>().Uint32Value();
+    o.prefix = prefix.c_str();
+    o.sqlite_inline = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
+    Check(env, hp_limiter_open(&l_, GetAddon(env).engine, spec.c_str(), &o));
+  }
+  ~Limiter() override { hp_limiter_close(l_); }
+
+ private:
+  hp_limiter *Handle(Napi::Env env) {
+    if (!l_) ThrowError(env, HP_ECLOSED);
+    return l_;
+  }
+
+  Napi::Value Acquire(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    auto *p = new Pending(env, "hotpath.limits.acquire");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_acquire_async(
+        l, sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
+        static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()),
+        [](int status, const hp_lease_result *r, void *data) {
+          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+          if (status < 0)
+            p->Reject(status);
+          else
+            p->Resolve([r](Napi::Env e) { return LeaseObject(e, *r); });
+        },
+        p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value AcquireSync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    hp_lease_result r = HP_LEASE_RESULT_INIT;
+    Check(env, hp_limiter_acquire(Handle(env), sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
+                                  static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()), &r));
+    return LeaseObject(env, r);
+  }
+
+  Napi::Value Release(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    auto *p = new Pending(env, "hotpath.limits.release");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_release_async(l, sub.c_str(), res.c_str(), SettleBool, p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value ReleaseSync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    return Napi::Boolean::New(env, Check(env, hp_limiter_release(Handle(env), sub.c_str(), res.c_str())) > 0);
+  }
+
+  Napi::Value Renew(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    auto *p = new Pending(env, "hotpath.limits.renew");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_renew_async(l, sub.c_str(), res.c_str(),
+                                    static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()), SettleBool, p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value RenewSync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    int rc = hp_limiter_renew(Handle(env), sub.c_str(), res.c_str(),
+                              static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()));
+    return Napi::Boolean::New(env, Check(env, rc) > 0);
+  }
+
+  Napi::Value Holders(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    std::string sub = info[0].As<Napi::String>();
+    auto *p = new Pending(env, "hotpath.limits.holders");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_holders_async(
+        l, sub.c_str(),
+        [](int status, const hp_lease_info *h, void *data) {
+          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+          if (status < 0)
+            p->Reject(status);
+          else
+            p->Resolve([h, status](Napi::Env e) { return Leases(e, h, static_cast<size_t>(status)); });
+        },
+        p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value HoldersSync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string sub = info[0].As<Napi::String>();
+    const hp_lease_info *h = nullptr;
+    int n = Check(env, hp_limiter_holders(Handle(env), sub.c_str(), &h));
+    return Leases(env, h, static_cast<size_t>(n));
+  }
+
+  Napi::Value Hit(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    std::string key = info[0].As<Napi::String>();
+    hp_rate_spec s = RateSpec(info, 1);
+    auto *p = new Pending(env, "hotpath.limits.hit");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_hit_async(
+        l, key.c_str(), &s,
+        [](int status, const hp_rate_result *r, void *data) {
+          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+          if (status < 0)
+            p->Reject(status);
+          else
+            p->Resolve([r](Napi::Env e) { return RateObject(e, *r); });
+        },
+        p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value HitSync(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string key = info[0].As<Napi::String>();
+    hp_rate_spec s = RateSpec(info, 1);
+    hp_rate_result r = HP_RATE_RESULT_INIT;
+    Check(env, hp_limiter_hit(Handle(env), key.c_str(), &s, &r));
+    return RateObject(env, r);
+  }
+
+  Napi::Value SetAdd(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    std::string set = info[0].As<Napi::String>(), member = info[1].As<Napi::String>();
+    auto *p = new Pending(env, "hotpath.limits.setAdd");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_set_add_async(l, set.c_str(), member.c_str(), SettleBool, p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value SetHas(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    std::string set = info[0].As<Napi::String>(), member = info[1].As<Napi::String>();
+    auto *p = new Pending(env, "hotpath.limits.setHas");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_set_has_async(l, set.c_str(), member.c_str(), SettleBool, p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value Ping(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter *l = Handle(env);
+    auto *p = new Pending(env, "hotpath.limits.ping");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_limiter_ping_async(l, SettleVoid, p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value Backend(const Napi::CallbackInfo &info) {
+    static const char *names[] = {"", "memory", "sqlite", "redis"};
+    int kind = Check(info.Env(), hp_limiter_backend(Handle(info.Env())));
+    return Napi::String::New(info.Env(), names[kind]);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    hp_limiter_close(l_);
+    l_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  hp_limiter *l_ = nullptr;
+};
+
+}  // namespace
+
+void InitLimits(Napi::Env env, Napi::Object exports) { exports.Set("Limiter", Limiter::Define(env)); }
+
+}  // namespace hp_node

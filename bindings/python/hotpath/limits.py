@@ -1,0 +1,185 @@
+"""Concurrency leases and GCRA rate limits over memory, SQLite or Redis.
+
+``open_limiter("memory:")`` (this process), ``open_limiter("sqlite:/path/file.db")``
+(every process of this host) or ``open_limiter("redis://host:port/db")`` (many
+hosts). Every check is atomic: under any number of concurrent callers a
+limit is never exceeded. Blocking methods release the GIL while they wait
+(memory checks keep it: they take well under a microsecond); each has an
+``*_async`` variant for asyncio.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Literal, TypedDict
+
+import _hotpath
+
+from . import _aio
+from ._engine import engine
+
+_NAME_MAX = 512
+
+
+class LeaseInfo(TypedDict):
+    resource: str
+    lease_id: int
+    expires_in_ms: int
+
+
+class LeaseResult(TypedDict):
+    status: Literal["granted", "already_held", "denied"]
+    ok: bool
+    count: int
+    lease_id: int
+    holders: list[LeaseInfo]
+
+
+class RateResult(TypedDict):
+    allowed: bool
+    remaining: int
+    retry_after_ms: int
+    reset_after_ms: int
+
+
+def _name(what: str, value: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"limits: {what} must be a str")
+    n = len(value.encode())
+    if n == 0 or n > _NAME_MAX or "\0" in value:
+        raise ValueError(f"limits: {what} must be 1..{_NAME_MAX} bytes without NUL")
+    return value
+
+
+def _int(what: str, value: int, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"limits: {what} must be an integer in {lo}..{hi}")
+    return value
+
+
+def _rate(rate: int, period_ms: int, burst: int | None, cost: int) -> tuple[int, int, int, int]:
+    r = _int("rate", rate, 1, 2**32 - 1)
+    b = _int("burst", r if burst is None else burst, 1, 2**32 - 1)
+    return r, _int("period_ms", period_ms, 1, 2**32), b, _int("cost", cost, 0, b)
+
+
+class Limiter:
+    """A limiter over one backend; see the module docstring."""
+
+    def __init__(
+        self, spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim", sqlite_inline: bool = False
+    ) -> None:
+        if not isinstance(spec, str):
+            raise TypeError("limits: spec must be a str")
+        _int("timeout_ms", timeout_ms, 1, 600000)
+        if not isinstance(prefix, str) or not 1 <= len(prefix.encode()) <= 128:
+            raise ValueError("limits: prefix must be a str of 1..128 bytes")
+        self.spec = spec
+        self._native = _hotpath.Limiter(engine(), spec, timeout_ms, prefix, bool(sqlite_inline))
+
+    @property
+    def backend(self) -> str:
+        """``"memory"``, ``"sqlite"`` or ``"redis"``."""
+        return self._native.backend()
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def close(self) -> None:
+        """Close; pending asyncio calls still settle. A second close is a no-op."""
+        self._native.close()
+
+    def __enter__(self) -> Limiter:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # Leases ------------------------------------------------------------
+
+    def acquire(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000) -> LeaseResult:
+        """Take a slot for ``resource`` unless ``subject`` holds ``limit``
+        already. Re-acquiring a held resource uses no slot and extends it."""
+        return self._native.acquire(  # type: ignore[return-value]
+            _name("subject", subject), _name("resource", resource),
+            _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40),
+        )
+
+    def release(self, subject: str, resource: str) -> bool:
+        """Give a lease back; True if it was held."""
+        return self._native.release(_name("subject", subject), _name("resource", resource))
+
+    def renew(self, subject: str, resource: str, *, ttl_ms: int = 60000) -> bool:
+        """Extend a lease to expire ``ttl_ms`` from now; False if it expired."""
+        return self._native.renew(_name("subject", subject), _name("resource", resource),
+                                  _int("ttl_ms", ttl_ms, 1, 2**40))
+
+    def holders(self, subject: str) -> list[LeaseInfo]:
+        """The subject's live leases, oldest grant first."""
+        return self._native.holders(_name("subject", subject))
+
+    # Rate limits ---------------------------------------------------------
+
+    def hit(self, key: str, *, rate: int, period_ms: int = 1000, burst: int | None = None,
+            cost: int = 1) -> RateResult:
+        """One GCRA hit: ``rate`` per ``period_ms`` in bursts of ``burst``
+        (default ``rate``); ``cost`` 0 only reads."""
+        return self._native.hit(_name("key", key), *_rate(rate, period_ms, burst, cost))  # type: ignore[return-value]
+
+    # Registry ------------------------------------------------------------
+
+    def set_add(self, set_name: str, member: str) -> bool:
+        """Add ``member`` to a named set kept in the backend; True if new."""
+        return self._native.set_add(_name("set", set_name), _name("member", member))
+
+    def set_has(self, set_name: str, member: str) -> bool:
+        return self._native.set_has(_name("set", set_name), _name("member", member))
+
+    def ping(self) -> None:
+        """Returns when the backend answers; raises UnavailableError."""
+        self._native.ping()
+
+    # asyncio -------------------------------------------------------------
+
+    async def acquire_async(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000) -> LeaseResult:
+        args = (_name("subject", subject), _name("resource", resource),
+                _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40))
+        return await _aio.run(lambda cb: self._native.acquire_cb(*args, cb))  # type: ignore[no-any-return]
+
+    async def release_async(self, subject: str, resource: str) -> bool:
+        args = (_name("subject", subject), _name("resource", resource))
+        return await _aio.run(lambda cb: self._native.release_cb(*args, cb))  # type: ignore[no-any-return]
+
+    async def renew_async(self, subject: str, resource: str, *, ttl_ms: int = 60000) -> bool:
+        args = (_name("subject", subject), _name("resource", resource), _int("ttl_ms", ttl_ms, 1, 2**40))
+        return await _aio.run(lambda cb: self._native.renew_cb(*args, cb))  # type: ignore[no-any-return]
+
+    async def holders_async(self, subject: str) -> list[LeaseInfo]:
+        s = _name("subject", subject)
+        return await _aio.run(lambda cb: self._native.holders_cb(s, cb))  # type: ignore[no-any-return]
+
+    async def hit_async(self, key: str, *, rate: int, period_ms: int = 1000, burst: int | None = None,
+                        cost: int = 1) -> RateResult:
+        k, spec = _name("key", key), _rate(rate, period_ms, burst, cost)
+        return await _aio.run(lambda cb: self._native.hit_cb(k, *spec, cb))  # type: ignore[no-any-return]
+
+    async def set_add_async(self, set_name: str, member: str) -> bool:
+        args = (_name("set", set_name), _name("member", member))
+        return await _aio.run(lambda cb: self._native.set_add_cb(*args, cb))  # type: ignore[no-any-return]
+
+    async def set_has_async(self, set_name: str, member: str) -> bool:
+        args = (_name("set", set_name), _name("member", member))
+        return await _aio.run(lambda cb: self._native.set_has_cb(*args, cb))  # type: ignore[no-any-return]
+
+    async def ping_async(self) -> None:
+        await _aio.run(lambda cb: self._native.ping_cb(cb))
+
+
+def open_limiter(spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim",
+                 sqlite_inline: bool = False) -> Limiter:
+    """Open a limiter: ``"memory:"``, ``"sqlite:/path/file.db"`` or
+    ``"redis://host:port/db"``."""
+    return Limiter(spec, timeout_ms=timeout_ms, prefix=prefix, sqlite_inline=sqlite_inline)

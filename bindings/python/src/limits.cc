@@ -1,0 +1,341 @@
+// Limiters. Memory checks keep the GIL (they take well under a
+// microsecond); SQLite checks release it; Redis calls (and every *_cb
+// variant, for asyncio) run on the engine's loop and report back.
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "module.h"
+
+namespace hp_py {
+
+namespace {
+
+using Row = std::tuple<std::string, uint64_t, uint64_t>;
+
+// Everything one call can produce, copied out of the C callback.
+struct Result {
+  int code = 0;
+  hp_lease_result lease = HP_LEASE_RESULT_INIT;
+  std::vector<Row> rows;
+  hp_rate_result rate = HP_RATE_RESULT_INIT;
+};
+
+enum class Kind { Lease, Bool, Holders, Rate, None };
+
+std::vector<Row> copy_rows(const hp_lease_info *h, size_t n) {
+  std::vector<Row> v;
+  v.reserve(n);
+  for (size_t i = 0; i < n; i++) v.emplace_back(h[i].resource, h[i].lease_id, h[i].expires_in_ms);
+  return v;
+}
+
+py::list rows_to_py(const std::vector<Row> &rows) {
+  py::list l;
+  for (auto &[res, id, left] : rows) {
+    py::dict d;
+    d["resource"] = res;
+    d["lease_id"] = id;
+    d["expires_in_ms"] = left;
+    l.append(d);
+  }
+  return l;
+}
+
+const char *status_name(int s) {
+  return s == HP_LEASE_GRANTED ? "granted" : s == HP_LEASE_ALREADY_HELD ? "already_held" : "denied";
+}
+
+py::dict lease_to_py(const hp_lease_result &r, const std::vector<Row> &holders) {
+  py::dict d;
+  d["status"] = status_name(r.status);
+  d["ok"] = r.status != HP_LEASE_DENIED;
+  d["count"] = r.count;
+  d["lease_id"] = r.lease_id;
+  d["holders"] = rows_to_py(holders);
+  return d;
+}
+
+py::dict rate_to_py(const hp_rate_result &r) {
+  py::dict d;
+  d["allowed"] = r.allowed != 0;
+  d["remaining"] = r.remaining;
+  d["retry_after_ms"] = r.retry_after_ms;
+  d["reset_after_ms"] = r.reset_after_ms;
+  return d;
+}
+
+py::object to_py(Kind kind, const Result &r) {
+  switch (kind) {
+    case Kind::Lease:
+      return lease_to_py(r.lease, r.rows);
+    case Kind::Bool:
+      return py::bool_(r.code > 0);
+    case Kind::Holders:
+      return rows_to_py(r.rows);
+    case Kind::Rate:
+      return rate_to_py(r.rate);
+    default:
+      return py::none();
+  }
+}
+
+// Where a callback's result goes: a blocked Python thread or a Python
+// callable (asyncio).
+struct Sink {
+  Kind kind;
+  std::shared_ptr<Waiter<Result>> waiter;
+  py::object fn;  // touched only with the GIL
+
+  void done(int status, Result r) {
+    r.code = status;
+    if (waiter) {
+      waiter->set(status, std::move(r), status < 0 ? hp_last_error() : "");
+      return;
+    }
+    std::string err = status < 0 ? hp_last_error() : "";
+    py::gil_scoped_acquire gil;
+    call_back(fn, status, status < 0 ? err.c_str() : nullptr, status < 0 ? py::object(py::none()) : to_py(kind, r));
+    fn = py::object();
+  }
+};
+
+void on_lease(int status, const hp_lease_result *r, void *data) {
+  std::unique_ptr<Sink> s(static_cast<Sink *>(data));
+  Result out;
+  if (r) {
+    out.lease = *r;
+    out.rows = copy_rows(r->holders, r->holder_count);
+  }
+  s->done(status, std::move(out));
+}
+void on_code(int status, void *data) {
+  std::unique_ptr<Sink> s(static_cast<Sink *>(data));
+  s->done(status, Result{});
+}
+void on_holders(int status, const hp_lease_info *h, void *data) {
+  std::unique_ptr<Sink> s(static_cast<Sink *>(data));
+  Result out;
+  if (status > 0) out.rows = copy_rows(h, static_cast<size_t>(status));
+  s->done(status, std::move(out));
+}
+void on_rate(int status, const hp_rate_result *r, void *data) {
+  std::unique_ptr<Sink> s(static_cast<Sink *>(data));
+  Result out;
+  if (r) out.rate = *r;
+  s->done(status, std::move(out));
+}
+
+hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
+  hp_rate_spec s = HP_RATE_SPEC_INIT;
+  s.rate = rate;
+  s.period_ms = period_ms;
+  s.burst = burst;
+  s.cost = cost;
+  return s;
+}
+
+class Limiter {
+ public:
+  Limiter(Engine &engine, const std::string &spec, uint32_t timeout_ms, const std::string &prefix, bool inline_) {
+    hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+    o.timeout_ms = timeout_ms;
+    o.prefix = prefix.c_str();
+    o.sqlite_inline = inline_ ? 1 : 0;
+    hp_engine *e = engine.get();
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = hp_limiter_open(&l_, e, spec.c_str(), &o);
+    }
+    check(rc);
+    kind_ = hp_limiter_backend(l_);
+  }
+  ~Limiter() { hp_limiter_close(l_); }
+
+  std::string backend() {
+    handle();
+    return kind_ == HP_LIMITER_MEMORY ? "memory" : kind_ == HP_LIMITER_SQLITE ? "sqlite" : "redis";
+  }
+  void close() {
+    hp_limiter_close(l_);
+    l_ = nullptr;
+  }
+  bool closed() const { return l_ == nullptr; }
+
+  // Blocking calls: memory with the GIL, SQLite without it, Redis through
+  // the loop (waiting without the GIL).
+  py::dict acquire(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl) {
+    hp_limiter *l = handle();
+    if (kind_ == HP_LIMITER_REDIS)
+      return run(Kind::Lease, [&](Sink *s) {
+               return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, on_lease, s);
+             }).cast<py::dict>();
+    hp_lease_result r = HP_LEASE_RESULT_INIT;
+    int rc = sync([&] { return hp_limiter_acquire(l, sub.c_str(), res.c_str(), limit, ttl, &r); });
+    check(rc);
+    return lease_to_py(r, copy_rows(r.holders, r.holder_count));
+  }
+  bool release(const std::string &sub, const std::string &res) {
+    hp_limiter *l = handle();
+    if (kind_ == HP_LIMITER_REDIS)
+      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_release_async(l, sub.c_str(), res.c_str(), on_code, s); })
+          .cast<bool>();
+    return check(sync([&] { return hp_limiter_release(l, sub.c_str(), res.c_str()); })) > 0;
+  }
+  bool renew(const std::string &sub, const std::string &res, uint64_t ttl) {
+    hp_limiter *l = handle();
+    if (kind_ == HP_LIMITER_REDIS)
+      return run(Kind::Bool,
+                 [&](Sink *s) { return hp_limiter_renew_async(l, sub.c_str(), res.c_str(), ttl, on_code, s); })
+          .cast<bool>();
+    return check(sync([&] { return hp_limiter_renew(l, sub.c_str(), res.c_str(), ttl); })) > 0;
+  }
+  py::list holders(const std::string &sub) {
+    hp_limiter *l = handle();
+    if (kind_ == HP_LIMITER_REDIS)
+      return run(Kind::Holders, [&](Sink *s) { return hp_limiter_holders_async(l, sub.c_str(), on_holders, s); })
+          .cast<py::list>();
+    const hp_lease_info *h = nullptr;
+    int n = check(sync([&] { return hp_limiter_holders(l, sub.c_str(), &h); }));
+    return rows_to_py(copy_rows(h, static_cast<size_t>(n)));
+  }
+  py::dict hit(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
+    hp_limiter *l = handle();
+    hp_rate_spec spec = rate_spec(rate, period_ms, burst, cost);
+    if (kind_ == HP_LIMITER_REDIS)
+      return run(Kind::Rate, [&](Sink *s) { return hp_limiter_hit_async(l, key.c_str(), &spec, on_rate, s); })
+          .cast<py::dict>();
+    hp_rate_result r = HP_RATE_RESULT_INIT;
+    check(sync([&] { return hp_limiter_hit(l, key.c_str(), &spec, &r); }));
+    return rate_to_py(r);
+  }
+  bool set_add(const std::string &set, const std::string &member) {
+    hp_limiter *l = handle();
+    if (kind_ == HP_LIMITER_REDIS)
+      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_set_add_async(l, set.c_str(), member.c_str(), on_code, s); })
+          .cast<bool>();
+    return check(sync([&] { return hp_limiter_set_add(l, set.c_str(), member.c_str()); })) > 0;
+  }
+  bool set_has(const std::string &set, const std::string &member) {
+    hp_limiter *l = handle();
+    if (kind_ == HP_LIMITER_REDIS)
+      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_set_has_async(l, set.c_str(), member.c_str(), on_code, s); })
+          .cast<bool>();
+    return check(sync([&] { return hp_limiter_set_has(l, set.c_str(), member.c_str()); })) > 0;
+  }
+  void ping() {
+    hp_limiter *l = handle();
+    run(Kind::None, [&](Sink *s) { return hp_limiter_ping_async(l, on_code, s); });
+  }
+
+  // Callback variants for asyncio: fn(error, value) on the loop thread.
+  void acquire_cb(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl, py::function fn) {
+    hp_limiter *l = handle();
+    start(Kind::Lease, fn, [&](Sink *s) {
+      return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, on_lease, s);
+    });
+  }
+  void release_cb(const std::string &sub, const std::string &res, py::function fn) {
+    hp_limiter *l = handle();
+    start(Kind::Bool, fn, [&](Sink *s) { return hp_limiter_release_async(l, sub.c_str(), res.c_str(), on_code, s); });
+  }
+  void renew_cb(const std::string &sub, const std::string &res, uint64_t ttl, py::function fn) {
+    hp_limiter *l = handle();
+    start(Kind::Bool, fn,
+          [&](Sink *s) { return hp_limiter_renew_async(l, sub.c_str(), res.c_str(), ttl, on_code, s); });
+  }
+  void holders_cb(const std::string &sub, py::function fn) {
+    hp_limiter *l = handle();
+    start(Kind::Holders, fn, [&](Sink *s) { return hp_limiter_holders_async(l, sub.c_str(), on_holders, s); });
+  }
+  void hit_cb(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost,
+              py::function fn) {
+    hp_limiter *l = handle();
+    hp_rate_spec spec = rate_spec(rate, period_ms, burst, cost);
+    start(Kind::Rate, fn, [&](Sink *s) { return hp_limiter_hit_async(l, key.c_str(), &spec, on_rate, s); });
+  }
+  void set_add_cb(const std::string &set, const std::string &member, py::function fn) {
+    hp_limiter *l = handle();
+    start(Kind::Bool, fn,
+          [&](Sink *s) { return hp_limiter_set_add_async(l, set.c_str(), member.c_str(), on_code, s); });
+  }
+  void set_has_cb(const std::string &set, const std::string &member, py::function fn) {
+    hp_limiter *l = handle();
+    start(Kind::Bool, fn,
+          [&](Sink *s) { return hp_limiter_set_has_async(l, set.c_str(), member.c_str(), on_code, s); });
+  }
+  void ping_cb(py::function fn) {
+    hp_limiter *l = handle();
+    start(Kind::None, fn, [&](Sink *s) { return hp_limiter_ping_async(l, on_code, s); });
+  }
+
+ private:
+  hp_limiter *handle() {
+    if (!l_) raise_error(HP_ECLOSED, "limits: the limiter is closed");
+    return l_;
+  }
+
+  template <class F>
+  int sync(F &&f) {
+    if (kind_ == HP_LIMITER_MEMORY) return f();
+    py::gil_scoped_release release;
+    return f();
+  }
+
+  template <class Start>
+  py::object run(Kind kind, Start &&begin) {
+    auto waiter = std::make_shared<Waiter<Result>>();
+    auto *s = new Sink{kind, waiter, py::object()};
+    int rc = begin(s);
+    if (rc < 0) {
+      delete s;
+      raise_error(rc);
+    }
+    Result r = waiter->wait();
+    return to_py(kind, r);
+  }
+
+  template <class Start>
+  void start(Kind kind, py::function fn, Start &&begin) {
+    auto *s = new Sink{kind, nullptr, std::move(fn)};
+    int rc = begin(s);
+    if (rc < 0) {
+      delete s;
+      raise_error(rc);
+    }
+  }
+
+  hp_limiter *l_ = nullptr;
+  int kind_ = 0;
+};
+
+}  // namespace
+
+void init_limits(py::module_ &m) {
+  py::class_<Limiter>(m, "Limiter")
+      .def(py::init<Engine &, const std::string &, uint32_t, const std::string &, bool>(), py::arg("engine"),
+           py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"), py::arg("sqlite_inline"))
+      .def("backend", &Limiter::backend)
+      .def("close", &Limiter::close)
+      .def_property_readonly("closed", &Limiter::closed)
+      .def("acquire", &Limiter::acquire)
+      .def("release", &Limiter::release)
+      .def("renew", &Limiter::renew)
+      .def("holders", &Limiter::holders)
+      .def("hit", &Limiter::hit)
+      .def("set_add", &Limiter::set_add)
+      .def("set_has", &Limiter::set_has)
+      .def("ping", &Limiter::ping)
+      .def("acquire_cb", &Limiter::acquire_cb)
+      .def("release_cb", &Limiter::release_cb)
+      .def("renew_cb", &Limiter::renew_cb)
+      .def("holders_cb", &Limiter::holders_cb)
+      .def("hit_cb", &Limiter::hit_cb)
+      .def("set_add_cb", &Limiter::set_add_cb)
+      .def("set_has_cb", &Limiter::set_has_cb)
+      .def("ping_cb", &Limiter::ping_cb);
+}
+
+}  // namespace hp_py

@@ -1,0 +1,118 @@
+'use strict';
+// canWatch: how many video streams may a user watch at once? The seed's
+// HTTP contract on hotpath's limits: one atomic acquire per activation, so
+// concurrent requests never over-grant, in a Node cluster.
+const cluster = require('node:cluster');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { openLimiter } = require('../..');
+
+const PORT = Number(process.env.PORT || 9004);
+const HOST = process.env.HOST || '127.0.0.1';
+const LIMIT = Number(process.env.STREAM_LIMIT || 3);
+const TTL_MS = Number(process.env.STREAM_TTL_MS || 6 * 3600 * 1000);
+const TIMEOUT_MS = Number(process.env.STORE_TIMEOUT_MS || 200);
+const DB_PATH = process.env.CANWATCH_DB || path.join(os.tmpdir(), 'canwatch', 'canwatch.db');
+
+function storeSpec() {
+  if (process.env.CANWATCH_STORE) return process.env.CANWATCH_STORE;
+  if (process.env.REDIS_URL) return process.env.REDIS_URL;
+  return `sqlite:${DB_PATH}`;
+}
+
+const spec = storeSpec();
+// A memory store lives in one process, so it runs without workers.
+const workers = spec.startsWith('memory') ? 0 : Number(process.env.WORKERS || os.availableParallelism?.() || os.cpus().length);
+
+const UNAVAILABLE = JSON.stringify({ status: 'ko', error: 'Service Unavailable' });
+const OK = JSON.stringify({ status: 'ok' });
+
+function send(res, status, body, type = 'text/plain; charset=utf-8') {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+const json = (res, status, obj) => send(res, status, typeof obj === 'string' ? obj : JSON.stringify(obj), 'application/json');
+
+function serve() {
+  const limiter = openLimiter(spec, { timeoutMs: TIMEOUT_MS, prefix: 'canwatch' });
+
+  async function newId(res, set, field) {
+    const id = crypto.randomUUID();
+    await limiter.setAdd(set, id);
+    json(res, 200, { [field]: id });
+  }
+
+  async function stream(req, res, streamId, action) {
+    const userId = req.headers['x-userid'];
+    if (!userId || !streamId || Buffer.byteLength(userId) > 512 || Buffer.byteLength(streamId) > 512) {
+      return send(res, 404, 'Invalid Data.');
+    }
+    const [user, known] = await Promise.all([limiter.setHas('users', userId), limiter.setHas('streams', streamId)]);
+    if (!user || !known) return send(res, 404, 'Invalid Data.');
+    if (action === 'activate') {
+      const r = await limiter.acquire(userId, streamId, { limit: LIMIT, ttlMs: TTL_MS });
+      if (!r.ok) return send(res, 403, 'Stream Limit Reached');
+    } else {
+      await limiter.release(userId, streamId);
+    }
+    return json(res, 200, OK);
+  }
+
+  async function route(req, res) {
+    const url = new URL(req.url, 'http://x');
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (req.method === 'GET' && parts.length === 0) {
+      await limiter.ping();
+      return send(res, 200, 'yo');
+    }
+    if (req.method === 'GET' && parts.length === 2 && parts[1] === 'newId') {
+      if (parts[0] === 'users') return newId(res, 'users', 'userId');
+      if (parts[0] === 'streams') return newId(res, 'streams', 'streamId');
+    }
+    if ((req.method === 'POST' || req.method === 'PATCH') && parts.length === 3 && parts[0] === 'streams' &&
+        (parts[2] === 'activate' || parts[2] === 'deactivate')) {
+      return stream(req, res, decodeURIComponent(parts[1]), parts[2]);
+    }
+    return send(res, 404, 'Invalid Data.');
+  }
+
+  const server = http.createServer((req, res) => {
+    req.resume();
+    route(req, res).catch((err) => {
+      // The store is down, slow or broken: fail fast so clients can decide.
+      if (err && err.code !== 'HP_EUNAVAILABLE') console.error('canwatch:', err.message);
+      if (!res.headersSent) json(res, 503, UNAVAILABLE);
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  server.listen(PORT, HOST);
+  return server;
+}
+
+if (workers > 0 && cluster.isPrimary) {
+  if (spec.startsWith('sqlite:')) fs.mkdirSync(path.dirname(spec.slice(7)), { recursive: true });
+  // Create the schema once before the workers race for it.
+  openLimiter(spec).close();
+  console.log(`canwatch: http://${HOST}:${PORT} store ${spec} limit ${LIMIT} workers ${workers}`);
+  for (let i = 0; i < workers; i++) cluster.fork();
+  let stopping = false;
+  cluster.on('exit', (worker, code, signal) => {
+    if (!stopping) {
+      console.error(`canwatch: worker ${worker.process.pid} exited (${signal || code}), restarting`);
+      cluster.fork();
+    }
+  });
+  const stop = () => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers)) w.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+} else {
+  if (workers === 0) console.log(`canwatch: http://${HOST}:${PORT} store ${spec} limit ${LIMIT} (one process)`);
+  const server = serve();
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}

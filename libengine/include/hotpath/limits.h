@@ -1,0 +1,300 @@
+/* hotpath/limits.h: atomic concurrency leases and GCRA rate limits over
+ * memory, SQLite or Redis. Include hotpath.h. */
+#ifndef HOTPATH_LIMITS_H
+#define HOTPATH_LIMITS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A limiter: one interface over three backends, chosen by a spec string.
+ *
+ *   "memory:"                 this process only; checks are synchronous,
+ *                             lock-free for rate limits (one CAS per hit)
+ *   "sqlite:/path/file.db"    every process of one host; WAL, one short
+ *                             BEGIN IMMEDIATE transaction per check
+ *   "redis://host:port/db"    many hosts; one EVALSHA round trip per check,
+ *                             keys hash-tagged per subject ({subject}) so
+ *                             they work on Redis Cluster, server time only
+ *
+ * Concurrency leases: a subject (a user) holds at most `limit` resources (a
+ * stream) at once. Acquiring a resource the subject already holds succeeds
+ * without using another slot and extends its TTL. Leases expire `ttl_ms`
+ * after their last acquire or renew, so a crashed client frees its slot.
+ * Every grant has a lease id that only grows for a given subject and can be
+ * used as a fencing token.
+ *
+ * Rate limits: GCRA. `rate` hits per `period_ms`, with bursts of up to
+ * `burst` hits at once; a hit of `cost` 0 reads the state without using it.
+ *
+ * Outcomes (granted, denied, allowed) are result fields, not errors. A
+ * backend that is down or busy answers HP_EUNAVAILABLE within
+ * `timeout_ms` and the limiter recovers by itself when it comes back. */
+typedef struct hp_limiter hp_limiter;
+
+/** Options of hp_limiter_open(). */
+typedef struct hp_limiter_options {
+  unsigned version;    /**< HP_LIMITER_OPTIONS_VERSION */
+  uint32_t timeout_ms; /**< longest wait for the backend before
+                            HP_EUNAVAILABLE: Redis connect and reply, SQLite
+                            lock; 0 means 200 */
+  const char *prefix;  /**< namespace of keys (Redis) and rows (SQLite);
+                            NULL means "hp:lim"; copied */
+  int sqlite_inline;   /**< SQLite async calls: 0 (default) runs the
+                            transaction on the libuv thread pool, which
+                            measured faster (docs/limits.md); 1 runs it on
+                            the calling thread and reports on the loop */
+} hp_limiter_options;
+
+#define HP_LIMITER_OPTIONS_VERSION 1
+#define HP_LIMITER_OPTIONS_INIT {HP_LIMITER_OPTIONS_VERSION, 0, NULL, 0}
+
+/** Backend kinds, from hp_limiter_backend(). */
+typedef enum hp_limiter_backend_kind {
+  HP_LIMITER_MEMORY = 1,
+  HP_LIMITER_SQLITE = 2,
+  HP_LIMITER_REDIS = 3
+} hp_limiter_backend_kind;
+
+/** Outcome of an acquire. */
+typedef enum hp_lease_status {
+  HP_LEASE_GRANTED = 0,      /**< a new slot was taken */
+  HP_LEASE_ALREADY_HELD = 1, /**< the subject held it; TTL extended, no slot used */
+  HP_LEASE_DENIED = 2        /**< the subject holds `limit` other resources */
+} hp_lease_status;
+
+/** One lease a subject holds. */
+typedef struct hp_lease_info {
+  const char *resource;   /**< NUL-terminated; owned by the result */
+  uint64_t lease_id;      /**< fencing token */
+  uint64_t expires_in_ms; /**< time left before it expires */
+} hp_lease_info;
+
+/** Result of an acquire. */
+typedef struct hp_lease_result {
+  unsigned version;      /**< HP_LEASE_RESULT_VERSION */
+  int status;            /**< hp_lease_status */
+  uint32_t count;        /**< leases the subject holds after the call */
+  uint64_t lease_id;     /**< the granted or held lease; 0 when denied */
+  const hp_lease_info *holders; /**< on DENIED: the subject's leases; else NULL */
+  size_t holder_count;
+} hp_lease_result;
+
+#define HP_LEASE_RESULT_VERSION 1
+#define HP_LEASE_RESULT_INIT {HP_LEASE_RESULT_VERSION, 0, 0, 0, NULL, 0}
+
+/** Result of a rate-limit hit. */
+typedef struct hp_rate_result {
+  unsigned version;        /**< HP_RATE_RESULT_VERSION */
+  int allowed;             /**< 1 allowed (and counted), 0 denied */
+  uint32_t remaining;      /**< hits still allowed right now */
+  uint64_t retry_after_ms; /**< when denied: wait this long; 0 when allowed */
+  uint64_t reset_after_ms; /**< time until the key is back to a full burst */
+} hp_rate_result;
+
+#define HP_RATE_RESULT_VERSION 1
+#define HP_RATE_RESULT_INIT {HP_RATE_RESULT_VERSION, 0, 0, 0, 0}
+
+/** A rate limit: `rate` hits per `period_ms`, bursts of `burst` hits. */
+typedef struct hp_rate_spec {
+  unsigned version;   /**< HP_RATE_SPEC_VERSION */
+  uint32_t rate;      /**< hits per period, >= 1 */
+  uint64_t period_ms; /**< >= 1 */
+  uint32_t burst;     /**< most hits at once, >= 1; 0 means `rate` */
+  uint32_t cost;      /**< hits this call uses, 0..burst; 0 only reads */
+} hp_rate_spec;
+
+#define HP_RATE_SPEC_VERSION 1
+#define HP_RATE_SPEC_INIT {HP_RATE_SPEC_VERSION, 1, 1000, 0, 1}
+
+/**
+ * Open a limiter.
+ * @param[out] out  the limiter; free with hp_limiter_close().
+ * @param e         the engine that runs asynchronous calls and their
+ *                  callbacks (borrowed; the limiter keeps it alive). Required
+ *                  for Redis; may be NULL for memory and SQLite, which then
+ *                  offer only the synchronous calls.
+ * @param spec      "memory:", "sqlite:/path/file.db" or
+ *                  "redis://[:password@]host[:port][/db]"; copied.
+ * @param opts      NULL for defaults; copied.
+ * @return 0, HP_EINVAL (bad spec or options), HP_EIO / HP_ECORRUPT /
+ *         HP_EUNAVAILABLE (SQLite could not open or set up the file),
+ *         HP_ECLOSED (the engine is closing), HP_ENOMEM. A Redis limiter
+ *         opens without waiting for the server: calls made while it is
+ *         unreachable answer HP_EUNAVAILABLE.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_open(hp_limiter **out, hp_engine *e, const char *spec,
+                              const hp_limiter_options *opts);
+
+/**
+ * Close a limiter. Pending asynchronous calls still run their callback
+ * exactly once (Redis calls not yet answered get HP_ECLOSED); the limiter's
+ * memory is freed after the last of them.
+ * @param l  NULL is a no-op. Do not use `l` after this call.
+ * Thread: any.
+ */
+HP_EXTERN void hp_limiter_close(hp_limiter *l);
+
+/** The limiter's hp_limiter_backend_kind. Thread: any. */
+HP_EXTERN int hp_limiter_backend(const hp_limiter *l);
+
+/* --------------------------------------------------- Synchronous calls
+ * Memory and SQLite only (a Redis limiter answers HP_EINVAL: use the
+ * asynchronous calls). Results point into storage owned by the calling
+ * thread, valid until this thread's next hp_limiter_* call. */
+
+/**
+ * Take a slot for `resource` unless `subject` already holds `limit`.
+ * @param subject   NUL-terminated, 1..512 bytes; copied.
+ * @param resource  NUL-terminated, 1..512 bytes; copied.
+ * @param limit     most leases the subject may hold, >= 1.
+ * @param ttl_ms    lease lifetime without a renew, 1..2^40.
+ * @param[out] out  caller-owned, version HP_LEASE_RESULT_VERSION.
+ * @return 0 (the outcome is out->status), HP_EINVAL, HP_EUNAVAILABLE
+ *         (SQLite locked past timeout_ms), HP_EIO.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_acquire(hp_limiter *l, const char *subject,
+                                 const char *resource, uint32_t limit,
+                                 uint64_t ttl_ms, hp_lease_result *out);
+
+/**
+ * Give a lease back.
+ * @return 1 released, 0 not held (never acquired or already expired),
+ *         HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_release(hp_limiter *l, const char *subject,
+                                 const char *resource);
+
+/**
+ * Extend a lease to expire `ttl_ms` from now.
+ * @return 1 renewed, 0 not held (it expired: acquire again), HP_EINVAL,
+ *         HP_EUNAVAILABLE, HP_EIO.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_renew(hp_limiter *l, const char *subject,
+                               const char *resource, uint64_t ttl_ms);
+
+/**
+ * The subject's live leases, oldest grant first.
+ * @param[out] out    set to thread-owned storage (see above); *out is NULL
+ *                    when the count is 0.
+ * @return the number of leases (>= 0), HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_holders(hp_limiter *l, const char *subject,
+                                 const hp_lease_info **out);
+
+/**
+ * Count one GCRA hit of `cost` against `key`.
+ * @param key       NUL-terminated, 1..512 bytes; copied.
+ * @param spec      the limit; cost > burst is HP_EINVAL (it could never pass).
+ * @param[out] out  caller-owned, version HP_RATE_RESULT_VERSION.
+ * @return 0 (the outcome is out->allowed), HP_EINVAL, HP_EUNAVAILABLE,
+ *         HP_EIO. The memory backend never allocates once `key` exists.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_hit(hp_limiter *l, const char *key,
+                             const hp_rate_spec *spec, hp_rate_result *out);
+
+/**
+ * Add `member` to the named set `set` (a small registry kept in the same
+ * backend, for the identities limits apply to: known users, streams).
+ * Members never expire.
+ * @param set     NUL-terminated, 1..512 bytes; copied.
+ * @param member  NUL-terminated, 1..512 bytes; copied.
+ * @return 1 added, 0 already a member, HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_set_add(hp_limiter *l, const char *set,
+                                 const char *member);
+
+/**
+ * Whether `member` is in the named set `set`.
+ * @return 1 yes, 0 no, HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_set_has(hp_limiter *l, const char *set,
+                                 const char *member);
+
+/* -------------------------------------------------- Asynchronous calls
+ * Every backend (the limiter must have an engine). The callback runs
+ * exactly once on the engine's loop thread, never inside the call, unless
+ * the call returns an error. Results are borrowed for the duration of the
+ * callback; NULL when status < 0 (hp_last_error() has the detail then). */
+
+/** Completion of hp_limiter_acquire_async(). */
+typedef void (*hp_lease_cb)(int status, const hp_lease_result *result,
+                            void *data);
+/** Completion of release/renew: status 1 done, 0 not held, < 0 error. */
+typedef void (*hp_limiter_cb)(int status, void *data);
+/** Completion of holders: status is the count (>= 0) or an error. */
+typedef void (*hp_holders_cb)(int status, const hp_lease_info *holders,
+                              void *data);
+/** Completion of hp_limiter_hit_async(). */
+typedef void (*hp_rate_cb)(int status, const hp_rate_result *result,
+                           void *data);
+
+/**
+ * hp_limiter_acquire() on the engine's loop.
+ * @return 0 (cb will run), HP_EINVAL (bad argument or no engine),
+ *         HP_ECLOSED (the engine is closing), HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_acquire_async(hp_limiter *l, const char *subject,
+                                       const char *resource, uint32_t limit,
+                                       uint64_t ttl_ms, hp_lease_cb cb,
+                                       void *data);
+
+/** hp_limiter_release() on the engine's loop; returns as
+ *  hp_limiter_acquire_async(). Thread: any. */
+HP_EXTERN int hp_limiter_release_async(hp_limiter *l, const char *subject,
+                                       const char *resource, hp_limiter_cb cb,
+                                       void *data);
+
+/** hp_limiter_renew() on the engine's loop; returns as
+ *  hp_limiter_acquire_async(). Thread: any. */
+HP_EXTERN int hp_limiter_renew_async(hp_limiter *l, const char *subject,
+                                     const char *resource, uint64_t ttl_ms,
+                                     hp_limiter_cb cb, void *data);
+
+/** hp_limiter_holders() on the engine's loop; returns as
+ *  hp_limiter_acquire_async(). Thread: any. */
+HP_EXTERN int hp_limiter_holders_async(hp_limiter *l, const char *subject,
+                                       hp_holders_cb cb, void *data);
+
+/** hp_limiter_hit() on the engine's loop; returns as
+ *  hp_limiter_acquire_async(). Thread: any. */
+HP_EXTERN int hp_limiter_hit_async(hp_limiter *l, const char *key,
+                                   const hp_rate_spec *spec, hp_rate_cb cb,
+                                   void *data);
+
+/** hp_limiter_set_add() on the engine's loop (status 1 added, 0 already
+ *  there); returns as hp_limiter_acquire_async(). Thread: any. */
+HP_EXTERN int hp_limiter_set_add_async(hp_limiter *l, const char *set,
+                                       const char *member, hp_limiter_cb cb,
+                                       void *data);
+
+/** hp_limiter_set_has() on the engine's loop (status 1 or 0); returns as
+ *  hp_limiter_acquire_async(). Thread: any. */
+HP_EXTERN int hp_limiter_set_has_async(hp_limiter *l, const char *set,
+                                       const char *member, hp_limiter_cb cb,
+                                       void *data);
+
+/**
+ * Check that the backend answers: Redis PING, a SQLite read, nothing for
+ * memory. Status 0 or HP_EUNAVAILABLE (within timeout_ms).
+ * @return as hp_limiter_acquire_async(). Thread: any.
+ */
+HP_EXTERN int hp_limiter_ping_async(hp_limiter *l, hp_limiter_cb cb,
+                                    void *data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTPATH_LIMITS_H */

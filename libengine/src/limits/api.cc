@@ -1,0 +1,346 @@
+// extern "C" definitions of the limits subsystem.
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/guard.h"
+#include "limits/limiter.h"
+
+using hp::core::set_error;
+using hp::limits::Done;
+using hp::limits::Lease;
+using hp::limits::LeaseOutcome;
+using hp::limits::Limiter;
+using hp::limits::Outcome;
+using hp::limits::Rate;
+using hp::limits::RedisBackend;
+using hp::limits::SyncBackend;
+
+// The handle: a reference to the limiter, which pending calls share.
+struct hp_limiter {
+  std::shared_ptr<Limiter> impl;
+};
+
+namespace {
+
+constexpr size_t kNameMax = 512;
+constexpr uint64_t kTtlMax = 1ull << 40;
+
+int check_name(const char *where, const char *what, const char *s, std::string_view *out) {
+  if (!s) return set_error(HP_EINVAL, where, ": ", what, " is NULL");
+  size_t n = strnlen(s, kNameMax + 1);
+  if (n == 0 || n > kNameMax) return set_error(HP_EINVAL, where, ": ", what, " must be 1..512 bytes");
+  *out = std::string_view(s, n);
+  return 0;
+}
+
+int check_lease_args(const char *where, hp_limiter *l, const char *subject, const char *resource,
+                     std::string_view *sub, std::string_view *res) {
+  if (!l) return set_error(HP_EINVAL, where, ": limiter is NULL");
+  int rc = check_name(where, "subject", subject, sub);
+  if (rc == 0 && resource) rc = check_name(where, "resource", resource, res);
+  return rc;
+}
+
+int check_ttl(const char *where, uint64_t ttl_ms) {
+  if (ttl_ms == 0 || ttl_ms > kTtlMax)
+    return set_error(HP_EINVAL, where, ": ttl_ms ", std::to_string(ttl_ms), " is outside 1..2^40");
+  return 0;
+}
+
+int check_rate(const char *where, const hp_rate_spec *spec, Rate *out) {
+  if (!spec) return set_error(HP_EINVAL, where, ": spec is NULL");
+  if (spec->version != HP_RATE_SPEC_VERSION)
+    return set_error(HP_EINVAL, where, ": unknown hp_rate_spec version ", std::to_string(spec->version));
+  if (spec->rate == 0) return set_error(HP_EINVAL, where, ": rate must be >= 1");
+  if (spec->period_ms == 0 || spec->period_ms > (1ull << 32))
+    return set_error(HP_EINVAL, where, ": period_ms must be 1..2^32");
+  uint64_t interval = spec->period_ms * 1000000ull / spec->rate;
+  if (interval == 0) return set_error(HP_EINVAL, where, ": rate is over one hit per nanosecond");
+  uint32_t burst = spec->burst ? spec->burst : spec->rate;
+  if (interval > (1ull << 62) / burst) return set_error(HP_EINVAL, where, ": burst * period / rate is too large");
+  if (spec->cost > burst)
+    return set_error(HP_EINVAL, where, ": cost ", std::to_string(spec->cost), " is over the burst ",
+                     std::to_string(burst), " and could never pass");
+  out->interval_ns = interval;
+  out->tolerance_ns = interval * burst;
+  out->burst = burst;
+  out->cost = spec->cost;
+  return 0;
+}
+
+SyncBackend *sync_of(const char *where, hp_limiter *l, int *rc) {
+  SyncBackend *b = l->impl->sync();
+  if (!b) *rc = set_error(HP_EINVAL, where, ": a Redis limiter has only asynchronous calls");
+  return b;
+}
+
+// Per-thread storage behind the pointers that synchronous calls return.
+struct ThreadResults {
+  LeaseOutcome lease;
+  std::vector<Lease> holders;
+  std::vector<hp_lease_info> infos;
+};
+thread_local ThreadResults tls;
+
+const hp_lease_info *to_infos(const std::vector<Lease> &leases, std::vector<hp_lease_info> *infos) {
+  infos->resize(leases.size());
+  for (size_t i = 0; i < leases.size(); i++)
+    (*infos)[i] = hp_lease_info{leases[i].resource.c_str(), leases[i].id, leases[i].expires_in_ms};
+  return leases.empty() ? nullptr : infos->data();
+}
+
+void to_result(const LeaseOutcome &o, std::vector<hp_lease_info> *infos, hp_lease_result *out) {
+  out->status = o.status;
+  out->count = o.count;
+  out->lease_id = o.id;
+  out->holders = o.status == HP_LEASE_DENIED ? to_infos(o.holders, infos) : nullptr;
+  out->holder_count = o.status == HP_LEASE_DENIED ? o.holders.size() : 0;
+}
+
+Done code_done(hp_limiter_cb cb, void *data) {
+  return [cb, data](Outcome &&o) { cb(o.status, data); };
+}
+
+}  // namespace
+
+extern "C" {
+
+int hp_limiter_open(hp_limiter **out, hp_engine *e, const char *spec, const hp_limiter_options *opts) {
+  if (!out) return set_error(HP_EINVAL, "limiter_open: out is NULL");
+  *out = nullptr;
+  if (!spec) return set_error(HP_EINVAL, "limiter_open: spec is NULL");
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  if (opts) {
+    if (opts->version != HP_LIMITER_OPTIONS_VERSION)
+      return set_error(HP_EINVAL, "limiter_open: unknown hp_limiter_options version ", std::to_string(opts->version));
+    o = *opts;
+  }
+  if (o.timeout_ms > 600000) return set_error(HP_EINVAL, "limiter_open: timeout_ms is over 600000");
+  return hp::core::guard("limiter_open", [&] {
+    std::shared_ptr<Limiter> impl;
+    int rc = Limiter::open(&impl, e ? hp::core::Engine::from_c(e) : nullptr, spec, o);
+    if (rc != 0) return rc;
+    *out = new hp_limiter{std::move(impl)};
+    return 0;
+  });
+}
+
+void hp_limiter_close(hp_limiter *l) {
+  if (!l) return;
+  l->impl->close();
+  delete l;
+}
+
+int hp_limiter_backend(const hp_limiter *l) {
+  if (!l) return set_error(HP_EINVAL, "limiter_backend: limiter is NULL");
+  return l->impl->kind();
+}
+
+int hp_limiter_acquire(hp_limiter *l, const char *subject, const char *resource, uint32_t limit, uint64_t ttl_ms,
+                       hp_lease_result *out) {
+  std::string_view sub, res;
+  int rc = check_lease_args("limiter_acquire", l, subject, resource ? resource : "", &sub, &res);
+  if (rc != 0) return rc;
+  if (!out || out->version != HP_LEASE_RESULT_VERSION)
+    return set_error(HP_EINVAL, "limiter_acquire: out is NULL or of an unknown version");
+  if (limit == 0) return set_error(HP_EINVAL, "limiter_acquire: limit must be >= 1");
+  if ((rc = check_ttl("limiter_acquire", ttl_ms)) != 0) return rc;
+  SyncBackend *b = sync_of("limiter_acquire", l, &rc);
+  if (!b) return rc;
+  return hp::core::guard("limiter_acquire", [&] {
+    int r = b->acquire(sub, res, limit, ttl_ms, &tls.lease);
+    if (r < 0) return r;
+    to_result(tls.lease, &tls.infos, out);
+    return 0;
+  });
+}
+
+int hp_limiter_release(hp_limiter *l, const char *subject, const char *resource) {
+  std::string_view sub, res;
+  int rc = check_lease_args("limiter_release", l, subject, resource ? resource : "", &sub, &res);
+  if (rc != 0) return rc;
+  SyncBackend *b = sync_of("limiter_release", l, &rc);
+  if (!b) return rc;
+  return hp::core::guard("limiter_release", [&] { return b->release(sub, res); });
+}
+
+int hp_limiter_renew(hp_limiter *l, const char *subject, const char *resource, uint64_t ttl_ms) {
+  std::string_view sub, res;
+  int rc = check_lease_args("limiter_renew", l, subject, resource ? resource : "", &sub, &res);
+  if (rc == 0) rc = check_ttl("limiter_renew", ttl_ms);
+  if (rc != 0) return rc;
+  SyncBackend *b = sync_of("limiter_renew", l, &rc);
+  if (!b) return rc;
+  return hp::core::guard("limiter_renew", [&] { return b->renew(sub, res, ttl_ms); });
+}
+
+int hp_limiter_holders(hp_limiter *l, const char *subject, const hp_lease_info **out) {
+  std::string_view sub, res;
+  int rc = check_lease_args("limiter_holders", l, subject, nullptr, &sub, &res);
+  if (rc != 0) return rc;
+  if (!out) return set_error(HP_EINVAL, "limiter_holders: out is NULL");
+  *out = nullptr;
+  SyncBackend *b = sync_of("limiter_holders", l, &rc);
+  if (!b) return rc;
+  return hp::core::guard("limiter_holders", [&] {
+    int n = b->holders(sub, &tls.holders);
+    if (n < 0) return n;
+    *out = to_infos(tls.holders, &tls.infos);
+    return n;
+  });
+}
+
+int hp_limiter_hit(hp_limiter *l, const char *key, const hp_rate_spec *spec, hp_rate_result *out) {
+  if (!l) return set_error(HP_EINVAL, "limiter_hit: limiter is NULL");
+  std::string_view k;
+  int rc = check_name("limiter_hit", "key", key, &k);
+  if (rc != 0) return rc;
+  Rate rate;
+  if ((rc = check_rate("limiter_hit", spec, &rate)) != 0) return rc;
+  if (!out || out->version != HP_RATE_RESULT_VERSION)
+    return set_error(HP_EINVAL, "limiter_hit: out is NULL or of an unknown version");
+  SyncBackend *b = sync_of("limiter_hit", l, &rc);
+  if (!b) return rc;
+  return hp::core::guard("limiter_hit", [&] { return b->hit(k, rate, out); });
+}
+
+int hp_limiter_set_add(hp_limiter *l, const char *set, const char *member) {
+  std::string_view s, m;
+  int rc = check_lease_args("limiter_set_add", l, set, member ? member : "", &s, &m);
+  if (rc != 0) return rc;
+  SyncBackend *b = sync_of("limiter_set_add", l, &rc);
+  if (!b) return rc;
+  return hp::core::guard("limiter_set_add", [&] { return b->set_add(s, m); });
+}
+
+int hp_limiter_set_has(hp_limiter *l, const char *set, const char *member) {
+  std::string_view s, m;
+  int rc = check_lease_args("limiter_set_has", l, set, member ? member : "", &s, &m);
+  if (rc != 0) return rc;
+  SyncBackend *b = sync_of("limiter_set_has", l, &rc);
+  if (!b) return rc;
+  return hp::core::guard("limiter_set_has", [&] { return b->set_has(s, m); });
+}
+
+int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *resource, uint32_t limit, uint64_t ttl_ms,
+                             hp_lease_cb cb, void *data) {
+  std::string_view sv, rv;
+  int rc = check_lease_args("limiter_acquire_async", l, subject, resource ? resource : "", &sv, &rv);
+  if (rc != 0) return rc;
+  if (!cb) return set_error(HP_EINVAL, "limiter_acquire_async: cb is NULL");
+  if (limit == 0) return set_error(HP_EINVAL, "limiter_acquire_async: limit must be >= 1");
+  if ((rc = check_ttl("limiter_acquire_async", ttl_ms)) != 0) return rc;
+  return hp::core::guard("limiter_acquire_async", [&] {
+    std::string sub(sv), res(rv);
+    return l->impl->async(
+        [sub, res, limit, ttl_ms](SyncBackend &b, Outcome &o) { return b.acquire(sub, res, limit, ttl_ms, &o.lease); },
+        [sub, res, limit, ttl_ms](RedisBackend &r, Done d) { r.acquire(sub, res, limit, ttl_ms, std::move(d)); },
+        [cb, data](Outcome &&o) {
+          if (o.status < 0) return cb(o.status, nullptr, data);
+          hp_lease_result r = HP_LEASE_RESULT_INIT;
+          std::vector<hp_lease_info> infos;
+          to_result(o.lease, &infos, &r);
+          cb(0, &r, data);
+        });
+  });
+}
+
+int hp_limiter_release_async(hp_limiter *l, const char *subject, const char *resource, hp_limiter_cb cb, void *data) {
+  std::string_view sv, rv;
+  int rc = check_lease_args("limiter_release_async", l, subject, resource ? resource : "", &sv, &rv);
+  if (rc != 0) return rc;
+  if (!cb) return set_error(HP_EINVAL, "limiter_release_async: cb is NULL");
+  return hp::core::guard("limiter_release_async", [&] {
+    std::string sub(sv), res(rv);
+    return l->impl->async([sub, res](SyncBackend &b, Outcome &) { return b.release(sub, res); },
+                          [sub, res](RedisBackend &r, Done d) { r.release(sub, res, std::move(d)); },
+                          code_done(cb, data));
+  });
+}
+
+int hp_limiter_renew_async(hp_limiter *l, const char *subject, const char *resource, uint64_t ttl_ms,
+                           hp_limiter_cb cb, void *data) {
+  std::string_view sv, rv;
+  int rc = check_lease_args("limiter_renew_async", l, subject, resource ? resource : "", &sv, &rv);
+  if (rc == 0) rc = check_ttl("limiter_renew_async", ttl_ms);
+  if (rc != 0) return rc;
+  if (!cb) return set_error(HP_EINVAL, "limiter_renew_async: cb is NULL");
+  return hp::core::guard("limiter_renew_async", [&] {
+    std::string sub(sv), res(rv);
+    return l->impl->async([sub, res, ttl_ms](SyncBackend &b, Outcome &) { return b.renew(sub, res, ttl_ms); },
+                          [sub, res, ttl_ms](RedisBackend &r, Done d) { r.renew(sub, res, ttl_ms, std::move(d)); },
+                          code_done(cb, data));
+  });
+}
+
+int hp_limiter_holders_async(hp_limiter *l, const char *subject, hp_holders_cb cb, void *data) {
+  std::string_view sv, rv;
+  int rc = check_lease_args("limiter_holders_async", l, subject, nullptr, &sv, &rv);
+  if (rc != 0) return rc;
+  if (!cb) return set_error(HP_EINVAL, "limiter_holders_async: cb is NULL");
+  return hp::core::guard("limiter_holders_async", [&] {
+    std::string sub(sv);
+    return l->impl->async([sub](SyncBackend &b, Outcome &o) { return b.holders(sub, &o.holders); },
+                          [sub](RedisBackend &r, Done d) { r.holders(sub, std::move(d)); },
+                          [cb, data](Outcome &&o) {
+                            if (o.status < 0) return cb(o.status, nullptr, data);
+                            std::vector<hp_lease_info> infos;
+                            cb(o.status, to_infos(o.holders, &infos), data);
+                          });
+  });
+}
+
+int hp_limiter_hit_async(hp_limiter *l, const char *key, const hp_rate_spec *spec, hp_rate_cb cb, void *data) {
+  if (!l) return set_error(HP_EINVAL, "limiter_hit_async: limiter is NULL");
+  std::string_view kv;
+  int rc = check_name("limiter_hit_async", "key", key, &kv);
+  if (rc != 0) return rc;
+  Rate rate;
+  if ((rc = check_rate("limiter_hit_async", spec, &rate)) != 0) return rc;
+  if (!cb) return set_error(HP_EINVAL, "limiter_hit_async: cb is NULL");
+  return hp::core::guard("limiter_hit_async", [&] {
+    std::string k(kv);
+    return l->impl->async([k, rate](SyncBackend &b, Outcome &o) { return b.hit(k, rate, &o.rate); },
+                          [k, rate](RedisBackend &r, Done d) { r.hit(k, rate, std::move(d)); },
+                          [cb, data](Outcome &&o) { cb(o.status, o.status < 0 ? nullptr : &o.rate, data); });
+  });
+}
+
+int hp_limiter_set_add_async(hp_limiter *l, const char *set, const char *member, hp_limiter_cb cb, void *data) {
+  std::string_view sv, mv;
+  int rc = check_lease_args("limiter_set_add_async", l, set, member ? member : "", &sv, &mv);
+  if (rc != 0) return rc;
+  if (!cb) return set_error(HP_EINVAL, "limiter_set_add_async: cb is NULL");
+  return hp::core::guard("limiter_set_add_async", [&] {
+    std::string s(sv), m(mv);
+    return l->impl->async([s, m](SyncBackend &b, Outcome &) { return b.set_add(s, m); },
+                          [s, m](RedisBackend &r, Done d) { r.set_add(s, m, std::move(d)); }, code_done(cb, data));
+  });
+}
+
+int hp_limiter_set_has_async(hp_limiter *l, const char *set, const char *member, hp_limiter_cb cb, void *data) {
+  std::string_view sv, mv;
+  int rc = check_lease_args("limiter_set_has_async", l, set, member ? member : "", &sv, &mv);
+  if (rc != 0) return rc;
+  if (!cb) return set_error(HP_EINVAL, "limiter_set_has_async: cb is NULL");
+  return hp::core::guard("limiter_set_has_async", [&] {
+    std::string s(sv), m(mv);
+    return l->impl->async([s, m](SyncBackend &b, Outcome &) { return b.set_has(s, m); },
+                          [s, m](RedisBackend &r, Done d) { r.set_has(s, m, std::move(d)); }, code_done(cb, data));
+  });
+}
+
+int hp_limiter_ping_async(hp_limiter *l, hp_limiter_cb cb, void *data) {
+  if (!l) return set_error(HP_EINVAL, "limiter_ping_async: limiter is NULL");
+  if (!cb) return set_error(HP_EINVAL, "limiter_ping_async: cb is NULL");
+  return hp::core::guard("limiter_ping_async", [&] {
+    return l->impl->async([](SyncBackend &b, Outcome &) { return b.ping(); },
+                          [](RedisBackend &r, Done d) { r.ping(std::move(d)); }, code_done(cb, data));
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,136 @@
+#include "limits/limiter.h"
+
+#include "core/error.h"
+#include "limits/memory.h"
+#include "limits/sqlite_store.h"
+#include "redis/url.h"
+
+namespace hp::limits {
+
+using core::set_error;
+
+namespace {
+
+// Sets the thread's error text for a failed outcome, then hands it on.
+void deliver(const Done &done, Outcome &&o) {
+  if (o.status < 0) core::set_error_text(o.status, o.error);
+  done(std::move(o));
+}
+
+Outcome failure(int status, std::string why) {
+  Outcome o;
+  o.status = status;
+  o.error = std::move(why);
+  return o;
+}
+
+}  // namespace
+
+int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std::string &spec,
+                  const hp_limiter_options &options) {
+  std::shared_ptr<Limiter> l(new Limiter(engine));
+  uint32_t timeout = options.timeout_ms ? options.timeout_ms : 200;
+  std::string prefix = options.prefix ? options.prefix : "hp:lim";
+  if (prefix.empty() || prefix.size() > 128)
+    return set_error(HP_EINVAL, "limiter_open: prefix must be 1..128 bytes");
+  l->on_pool_ = options.sqlite_inline == 0;
+  if (spec == "memory:" || spec == "memory" || spec == "memory://") {
+    l->kind_ = HP_LIMITER_MEMORY;
+    l->sync_ = std::make_unique<MemoryBackend>();
+  } else if (spec.rfind("sqlite:", 0) == 0) {
+    std::string path = spec.substr(7);
+    if (path.rfind("//", 0) == 0) path = path.substr(2);
+    if (path.empty()) return set_error(HP_EINVAL, "limiter_open: '", spec, "' names no file (sqlite:/path/file.db)");
+    std::unique_ptr<SqliteBackend> b;
+    int rc = SqliteBackend::open(path, prefix, timeout, &b);
+    if (rc != 0) return rc;
+    l->kind_ = HP_LIMITER_SQLITE;
+    l->sync_ = std::move(b);
+  } else if (spec.rfind("redis://", 0) == 0) {
+    if (!engine) return set_error(HP_EINVAL, "limiter_open: a Redis limiter needs an engine");
+    redis::Options ro;
+    int rc = redis::parse_url(spec, &ro.address);
+    if (rc != 0) return rc;
+    ro.connect_timeout_ms = timeout;
+    ro.command_timeout_ms = timeout;
+    l->kind_ = HP_LIMITER_REDIS;
+    l->redis_ = std::make_unique<RedisBackend>(engine, ro, prefix);
+    if (engine->on_loop_thread()) {
+      if (engine->closing()) return set_error(HP_ECLOSED, "limiter_open: the engine is closing");
+      l->redis_->start();
+    } else {
+      rc = engine->post([l](bool closing) {
+        if (!closing) l->redis_->start();
+      });
+      if (rc != 0) return set_error(rc, "limiter_open: the engine is closing");
+    }
+  } else {
+    return set_error(HP_EINVAL, "limiter_open: unknown spec '", spec,
+                     "' (expected memory:, sqlite:/path/file.db or redis://host:port/db)");
+  }
+  *out = std::move(l);
+  return 0;
+}
+
+Limiter::~Limiter() = default;
+
+void Limiter::close() {
+  if (!redis_ || !engine_.get()) return;
+  core::Engine *e = engine_.get();
+  if (e->on_loop_thread()) {
+    if (!e->closing()) redis_->close();
+    return;
+  }
+  auto self = shared_from_this();
+  e->post([self](bool closing) {
+    if (!closing) self->redis_->close();
+  });
+}
+
+int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {
+  core::Engine *e = engine_.get();
+  if (!e) return set_error(HP_EINVAL, "limits: this limiter was opened without an engine: asynchronous calls need one");
+  if (e->closing()) return set_error(HP_ECLOSED, "limits: the engine is closing");
+  auto self = shared_from_this();
+  if (redis_) {
+    if (e->on_loop_thread()) {
+      if (!redis_->started()) {
+        // Opened from another thread a moment ago: the client starts on the
+        // loop's next turn, so this call goes behind it.
+        return e->post([self, redis_op = std::move(redis_op), done = std::move(done)](bool closing) mutable {
+          if (closing || !self->redis_->started())
+            return deliver(done, failure(HP_ECLOSED, "limits: limiter closed"));
+          redis_op(*self->redis_, [done](Outcome &&o) { deliver(done, std::move(o)); });
+        });
+      }
+      redis_op(*redis_, [done = std::move(done)](Outcome &&o) { deliver(done, std::move(o)); });
+      return 0;
+    }
+    return e->post([self, redis_op = std::move(redis_op), done = std::move(done)](bool closing) mutable {
+      if (closing || !self->redis_->started())
+        return deliver(done, failure(HP_ECLOSED, "limits: limiter closed"));
+      redis_op(*self->redis_, [done](Outcome &&o) { deliver(done, std::move(o)); });
+    });
+  }
+  if (on_pool_) {
+    return e->post([self, sync_op = std::move(sync_op), done = std::move(done)](bool closing) mutable {
+      if (closing) return deliver(done, failure(HP_ECLOSED, "limits: the engine closed before the call ran"));
+      auto o = std::make_shared<Outcome>();
+      self->engine_->queue_work(
+          [self, sync_op = std::move(sync_op), o] {
+            o->status = sync_op(*self->sync_, *o);
+            if (o->status < 0) o->error = hp_last_error();
+          },
+          [o, done = std::move(done)](int status) {
+            if (status < 0) *o = failure(status, "limits: the engine closed before the call ran");
+            deliver(done, std::move(*o));
+          });
+    });
+  }
+  Outcome o;
+  o.status = sync_op(*sync_, o);
+  if (o.status < 0) o.error = hp_last_error();
+  return e->post([o = std::move(o), done = std::move(done)](bool) mutable { deliver(done, std::move(o)); });
+}
+
+}  // namespace hp::limits

@@ -1,0 +1,44 @@
+// A limiter: the backend a spec names, and the glue that runs any backend's
+// calls asynchronously with callbacks on the engine's loop.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/engine.h"
+#include "limits/redis_store.h"
+#include "limits/types.h"
+
+namespace hp::limits {
+
+class Limiter : public std::enable_shared_from_this<Limiter> {
+ public:
+  using SyncOp = std::function<int(SyncBackend &, Outcome &)>;
+  using RedisOp = std::function<void(RedisBackend &, Done)>;
+
+  static int open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std::string &spec,
+                  const hp_limiter_options &options);
+  ~Limiter();
+
+  int kind() const { return kind_; }
+  // The synchronous backend, or nullptr for Redis.
+  SyncBackend *sync() const { return sync_.get(); }
+
+  // Runs one call: `sync_op` for memory and SQLite (on the calling thread,
+  // or the thread pool unless sqlite_inline), `redis_op` for Redis on the
+  // loop. `done` runs once on the loop thread unless this returns < 0.
+  int async(SyncOp sync_op, RedisOp redis_op, Done done);
+
+  // Stops the Redis client (pending calls get HP_ECLOSED). Thread: any.
+  void close();
+
+ private:
+  Limiter(core::Engine *engine) : engine_(engine) {}
+  core::EngineRef engine_;
+  int kind_ = 0;
+  bool on_pool_ = false;
+  std::unique_ptr<SyncBackend> sync_;
+  std::unique_ptr<RedisBackend> redis_;
+};
+
+}  // namespace hp::limits

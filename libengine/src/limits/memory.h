@@ -1,0 +1,82 @@
+// The in-process backend: sharded maps. A rate limit is one atomic word per
+// key updated with compare-and-swap under a shared (reader) shard lock, so
+// hits on different keys and threads never wait for each other; leases live
+// under a per-shard mutex.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "limits/types.h"
+
+namespace hp::limits {
+
+class MemoryBackend final : public SyncBackend {
+ public:
+  MemoryBackend() = default;
+  ~MemoryBackend() override;
+
+  int acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
+              LeaseOutcome *out) override;
+  int release(std::string_view subject, std::string_view resource) override;
+  int renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms) override;
+  int holders(std::string_view subject, std::vector<Lease> *out) override;
+  int hit(std::string_view key, const Rate &rate, hp_rate_result *out) override;
+  int set_add(std::string_view set, std::string_view member) override;
+  int set_has(std::string_view set, std::string_view member) override;
+  int ping() override { return 0; }
+
+ private:
+  static constexpr size_t kShards = 64;
+
+  struct RateNode {
+    explicit RateNode(std::string_view k) : key(k) {}
+    std::string key;
+    std::atomic<uint64_t> tat{0};
+  };
+  struct alignas(64) RateShard {
+    std::shared_mutex mu;
+    std::unordered_map<std::string_view, RateNode *> map;  // views into RateNode::key
+    uint32_t inserts = 0;
+  };
+
+  struct LeaseRec {
+    std::string resource;
+    uint64_t id;
+    uint64_t expires_ns;
+  };
+  struct Subject {
+    explicit Subject(std::string_view n) : name(n) {}
+    std::string name;
+    std::vector<LeaseRec> leases;  // grant order
+  };
+  struct alignas(64) LeaseShard {
+    std::mutex mu;
+    std::unordered_map<std::string_view, Subject *> map;  // views into Subject::name
+  };
+
+  struct alignas(64) SetShard {
+    std::shared_mutex mu;
+    std::unordered_set<std::string> members;  // set + '\0' + member
+  };
+
+  static size_t shard_of(std::string_view key) { return std::hash<std::string_view>{}(key) % kShards; }
+  void sweep_rates(RateShard &s, uint64_t now);
+  static void drop_expired(Subject &s, uint64_t now);
+
+  std::array<RateShard, kShards> rates_;
+  std::array<LeaseShard, kShards> leases_;
+  std::array<SetShard, kShards> sets_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+// Monotonic nanoseconds (CLOCK_MONOTONIC).
+uint64_t mono_ns();
+
+}  // namespace hp::limits

@@ -1,0 +1,23 @@
+// The Lua scripts of the Redis backend: each check is one EVALSHA. Times
+// come from the server (redis.call('TIME')), never from a client clock.
+#pragma once
+
+#include "redis/client.h"
+
+namespace hp::limits {
+
+// KEYS: leases zset (resource -> expiry ms), ids hash (resource -> lease
+// id, '' -> last id). ARGV: resource, limit, ttl_ms.
+// -> {0 granted | 1 held | 2 denied, count, id, [resource, id, ms left]...}
+const redis::Script &acquire_script();
+// KEYS as acquire; ARGV: resource. -> 1 released, 0 not held.
+const redis::Script &release_script();
+// KEYS as acquire; ARGV: resource, ttl_ms. -> 1 renewed, 0 not held.
+const redis::Script &renew_script();
+// KEYS as acquire. -> {resource, id, ms left}...
+const redis::Script &holders_script();
+// KEYS: the TAT key. ARGV: interval us, tolerance us, cost.
+// -> {allowed, remaining, retry_after_ms, reset_after_ms}
+const redis::Script &gcra_script();
+
+}  // namespace hp::limits

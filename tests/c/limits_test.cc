@@ -1,0 +1,768 @@
+// Limits: leases and GCRA on memory, SQLite (threads and processes) and a
+// real redis-server (stopped mid-run), through the public C API.
+#include <doctest/doctest.h>
+#include <hiredis/hiredis.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hotpath.h"
+#include "support/redis_server.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/hp-limits-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string spec(const char *name = "limits.db") const { return "sqlite:" + (path / name).string(); }
+};
+
+// An engine on its own loop thread.
+struct OwnedEngine {
+  hp_engine *e = nullptr;
+  OwnedEngine() { REQUIRE(hp_engine_new(&e, nullptr) == 0); }
+  ~OwnedEngine() { CHECK(hp_engine_free(e) == 0); }
+};
+
+struct Limiter {
+  hp_limiter *l = nullptr;
+  Limiter(hp_engine *e, const std::string &spec, const hp_limiter_options *o = nullptr) {
+    int rc = hp_limiter_open(&l, e, spec.c_str(), o);
+    INFO(hp_last_error());
+    REQUIRE(rc == 0);
+  }
+  ~Limiter() { hp_limiter_close(l); }
+  operator hp_limiter *() const { return l; }
+};
+
+// Results of asynchronous calls, copied out of their callbacks.
+struct LeaseCopy {
+  int rc = 1;
+  int status = -1;
+  uint32_t count = 0;
+  uint64_t id = 0;
+  std::vector<std::string> holders;
+  std::string error;
+};
+
+LeaseCopy acquire_async(hp_limiter *l, const char *sub, const char *res, uint32_t limit, uint64_t ttl) {
+  std::promise<LeaseCopy> p;
+  int rc = hp_limiter_acquire_async(
+      l, sub, res, limit, ttl,
+      [](int status, const hp_lease_result *r, void *data) {
+        LeaseCopy c;
+        c.rc = status;
+        if (status < 0) {
+          c.error = hp_last_error();
+        } else {
+          c.status = r->status;
+          c.count = r->count;
+          c.id = r->lease_id;
+          for (size_t i = 0; i < r->holder_count; i++) c.holders.push_back(r->holders[i].resource);
+        }
+        static_cast<std::promise<LeaseCopy> *>(data)->set_value(c);
+      },
+      &p);
+  if (rc < 0) {
+    LeaseCopy c;
+    c.rc = rc;
+    c.error = hp_last_error();
+    return c;
+  }
+  return p.get_future().get();
+}
+
+struct CodeWait {
+  std::promise<std::pair<int, std::string>> p;
+  static void cb(int status, void *data) {
+    static_cast<CodeWait *>(data)->p.set_value({status, status < 0 ? hp_last_error() : ""});
+  }
+  int get(int rc) {
+    if (rc < 0) return rc;
+    return p.get_future().get().first;
+  }
+};
+
+int release_async(hp_limiter *l, const char *sub, const char *res) {
+  CodeWait w;
+  return w.get(hp_limiter_release_async(l, sub, res, CodeWait::cb, &w));
+}
+int renew_async(hp_limiter *l, const char *sub, const char *res, uint64_t ttl) {
+  CodeWait w;
+  return w.get(hp_limiter_renew_async(l, sub, res, ttl, CodeWait::cb, &w));
+}
+int ping_async(hp_limiter *l) {
+  CodeWait w;
+  return w.get(hp_limiter_ping_async(l, CodeWait::cb, &w));
+}
+int set_add_async(hp_limiter *l, const char *set, const char *m) {
+  CodeWait w;
+  return w.get(hp_limiter_set_add_async(l, set, m, CodeWait::cb, &w));
+}
+int set_has_async(hp_limiter *l, const char *set, const char *m) {
+  CodeWait w;
+  return w.get(hp_limiter_set_has_async(l, set, m, CodeWait::cb, &w));
+}
+
+std::vector<std::string> holders_async(hp_limiter *l, const char *sub, int *rc_out = nullptr) {
+  std::promise<std::pair<int, std::vector<std::string>>> p;
+  int rc = hp_limiter_holders_async(
+      l, sub,
+      [](int status, const hp_lease_info *h, void *data) {
+        std::vector<std::string> v;
+        for (int i = 0; i < status; i++) v.push_back(h[i].resource);
+        static_cast<std::promise<std::pair<int, std::vector<std::string>>> *>(data)->set_value({status, v});
+      },
+      &p);
+  if (rc < 0) {
+    if (rc_out) *rc_out = rc;
+    return {};
+  }
+  auto r = p.get_future().get();
+  if (rc_out) *rc_out = r.first;
+  return r.second;
+}
+
+struct RateCopy {
+  int rc = 1;
+  hp_rate_result r = HP_RATE_RESULT_INIT;
+};
+
+RateCopy hit_async(hp_limiter *l, const char *key, const hp_rate_spec &spec) {
+  std::promise<RateCopy> p;
+  int rc = hp_limiter_hit_async(
+      l, key, &spec,
+      [](int status, const hp_rate_result *r, void *data) {
+        RateCopy c;
+        c.rc = status;
+        if (r) c.r = *r;
+        static_cast<std::promise<RateCopy> *>(data)->set_value(c);
+      },
+      &p);
+  if (rc < 0) {
+    RateCopy c;
+    c.rc = rc;
+    return c;
+  }
+  return p.get_future().get();
+}
+
+hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost = 1) {
+  hp_rate_spec s = HP_RATE_SPEC_INIT;
+  s.rate = rate;
+  s.period_ms = period_ms;
+  s.burst = burst;
+  s.cost = cost;
+  return s;
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// The lease contract, through the asynchronous calls (which every backend
+// has), so the same checks run on memory, SQLite and Redis.
+void lease_semantics(hp_limiter *l) {
+  LeaseCopy a = acquire_async(l, "u1", "s1", 3, 60000);
+  REQUIRE(a.rc == 0);
+  CHECK(a.status == HP_LEASE_GRANTED);
+  CHECK(a.count == 1);
+  CHECK(a.id > 0);
+  LeaseCopy again = acquire_async(l, "u1", "s1", 3, 60000);
+  CHECK(again.status == HP_LEASE_ALREADY_HELD);
+  CHECK(again.count == 1);
+  CHECK(again.id == a.id);
+  LeaseCopy b = acquire_async(l, "u1", "s2", 3, 60000);
+  LeaseCopy c = acquire_async(l, "u1", "s3", 3, 60000);
+  CHECK(b.status == HP_LEASE_GRANTED);
+  CHECK(c.status == HP_LEASE_GRANTED);
+  CHECK(b.id > a.id);
+  CHECK(c.id > b.id);
+  CHECK(c.count == 3);
+  // Re-acquiring a held resource at the limit uses no slot.
+  CHECK(acquire_async(l, "u1", "s2", 3, 60000).status == HP_LEASE_ALREADY_HELD);
+  LeaseCopy d = acquire_async(l, "u1", "s4", 3, 60000);
+  CHECK(d.status == HP_LEASE_DENIED);
+  CHECK(d.count == 3);
+  CHECK(d.id == 0);
+  CHECK(d.holders == std::vector<std::string>{"s1", "s2", "s3"});
+  // Another subject has its own slots.
+  CHECK(acquire_async(l, "u2", "s4", 3, 60000).status == HP_LEASE_GRANTED);
+  CHECK(holders_async(l, "u1") == std::vector<std::string>{"s1", "s2", "s3"});
+  CHECK(release_async(l, "u1", "s2") == 1);
+  CHECK(release_async(l, "u1", "s2") == 0);
+  CHECK(release_async(l, "u1", "never") == 0);
+  LeaseCopy e = acquire_async(l, "u1", "s4", 3, 60000);
+  CHECK(e.status == HP_LEASE_GRANTED);
+  CHECK(e.id > c.id);
+  CHECK(holders_async(l, "u1") == std::vector<std::string>{"s1", "s3", "s4"});
+  // A lower limit on a later call is honoured at once.
+  CHECK(acquire_async(l, "u1", "s5", 2, 60000).status == HP_LEASE_DENIED);
+
+  // TTL: a lease that is not renewed frees its slot.
+  CHECK(acquire_async(l, "ttl", "a", 1, 150).status == HP_LEASE_GRANTED);
+  CHECK(acquire_async(l, "ttl", "b", 1, 150).status == HP_LEASE_DENIED);
+  sleep_ms(100);
+  CHECK(renew_async(l, "ttl", "a", 300) == 1);
+  sleep_ms(100);
+  // Renewed: still held past its first TTL.
+  CHECK(acquire_async(l, "ttl", "b", 1, 150).status == HP_LEASE_DENIED);
+  sleep_ms(300);
+  CHECK(renew_async(l, "ttl", "a", 300) == 0);
+  CHECK(holders_async(l, "ttl").empty());
+  CHECK(acquire_async(l, "ttl", "b", 1, 150).status == HP_LEASE_GRANTED);
+  CHECK(release_async(l, "ttl", "b") == 1);
+
+  // The registry of known ids.
+  CHECK(set_add_async(l, "users", "alice") == 1);
+  CHECK(set_add_async(l, "users", "alice") == 0);
+  CHECK(set_has_async(l, "users", "alice") == 1);
+  CHECK(set_has_async(l, "users", "bob") == 0);
+  CHECK(set_has_async(l, "streams", "alice") == 0);
+  CHECK(ping_async(l) == 0);
+}
+
+// GCRA, through the asynchronous calls.
+void rate_semantics(hp_limiter *l) {
+  // 10 per second, bursts of 3: three pass at once, the fourth waits ~100 ms.
+  hp_rate_spec s = rate_spec(10, 1000, 3);
+  RateCopy r1 = hit_async(l, "k", s);
+  REQUIRE(r1.rc == 0);
+  CHECK(r1.r.allowed == 1);
+  CHECK(r1.r.remaining == 2);
+  CHECK(r1.r.retry_after_ms == 0);
+  CHECK(r1.r.reset_after_ms > 0);
+  CHECK(r1.r.reset_after_ms <= 100);
+  CHECK(hit_async(l, "k", s).r.remaining == 1);
+  RateCopy r3 = hit_async(l, "k", s);
+  CHECK(r3.r.allowed == 1);
+  CHECK(r3.r.remaining == 0);
+  CHECK(r3.r.reset_after_ms > 200);
+  CHECK(r3.r.reset_after_ms <= 300);
+  RateCopy r4 = hit_async(l, "k", s);
+  CHECK(r4.r.allowed == 0);
+  CHECK(r4.r.remaining == 0);
+  CHECK(r4.r.retry_after_ms > 0);
+  CHECK(r4.r.retry_after_ms <= 100);
+  // A cost-0 hit only reads.
+  CHECK(hit_async(l, "k", rate_spec(10, 1000, 3, 0)).r.allowed == 1);
+  CHECK(hit_async(l, "k", s).r.allowed == 0);
+  // Another key is independent; a cost of 3 takes the whole burst.
+  RateCopy big = hit_async(l, "k2", rate_spec(10, 1000, 3, 3));
+  CHECK(big.r.allowed == 1);
+  CHECK(big.r.remaining == 0);
+  CHECK(hit_async(l, "k2", s).r.allowed == 0);
+  // After the retry time the key passes again.
+  sleep_ms(static_cast<int>(r4.r.retry_after_ms) + 20);
+  CHECK(hit_async(l, "k", s).r.allowed == 1);
+  // A cost over the burst could never pass.
+  CHECK(hit_async(l, "k", rate_spec(10, 1000, 3, 4)).rc == HP_EINVAL);
+}
+
+}  // namespace
+
+TEST_CASE("limits: bad specs and arguments are clear errors") {
+  hp_limiter *l = reinterpret_cast<hp_limiter *>(1);
+  CHECK(hp_limiter_open(&l, nullptr, "mysql://x", nullptr) == HP_EINVAL);
+  CHECK(l == nullptr);
+  CHECK(std::string(hp_last_error()).find("unknown spec") != std::string::npos);
+  CHECK(hp_limiter_open(&l, nullptr, "sqlite:", nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_open(&l, nullptr, "redis://127.0.0.1:1/0", nullptr) == HP_EINVAL);  // needs an engine
+  CHECK(hp_limiter_open(&l, nullptr, "redis://h:99999/0", nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_open(nullptr, nullptr, "memory:", nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_open(&l, nullptr, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_open(&l, nullptr, "sqlite:/nonexistent-dir/x/y.db", nullptr) < 0);
+  hp_limiter_options bad = HP_LIMITER_OPTIONS_INIT;
+  bad.version = 99;
+  CHECK(hp_limiter_open(&l, nullptr, "memory:", &bad) == HP_EINVAL);
+  hp_limiter_close(nullptr);
+
+  Limiter m(nullptr, "memory:");
+  CHECK(hp_limiter_backend(m) == HP_LIMITER_MEMORY);
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  CHECK(hp_limiter_acquire(m, nullptr, "s", 3, 1000, &r) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(m, "", "s", 3, 1000, &r) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(m, "u", nullptr, 3, 1000, &r) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(m, "u", "s", 0, 1000, &r) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(m, "u", "s", 3, 0, &r) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(m, "u", "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(nullptr, "u", "s", 3, 1000, &r) == HP_EINVAL);
+  std::string big(513, 'x');
+  CHECK(hp_limiter_acquire(m, big.c_str(), "s", 3, 1000, &r) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(m, big.substr(1).c_str(), "s", 3, 1000, &r) == 0);
+  hp_rate_result rr = HP_RATE_RESULT_INIT;
+  hp_rate_spec s = rate_spec(0, 1000, 1);
+  CHECK(hp_limiter_hit(m, "k", &s, &rr) == HP_EINVAL);
+  s = rate_spec(1, 0, 1);
+  CHECK(hp_limiter_hit(m, "k", &s, &rr) == HP_EINVAL);
+  s = rate_spec(5, 1000, 2, 3);
+  CHECK(hp_limiter_hit(m, "k", &s, &rr) == HP_EINVAL);
+  CHECK(hp_limiter_hit(m, "k", nullptr, &rr) == HP_EINVAL);
+  // Without an engine there are no asynchronous calls.
+  CHECK(hp_limiter_ping_async(m, CodeWait::cb, nullptr) == HP_EINVAL);
+}
+
+TEST_CASE("limits: memory leases (synchronous)") {
+  Limiter l(nullptr, "memory:");
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  REQUIRE(hp_limiter_acquire(l, "u", "a", 2, 60000, &r) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+  uint64_t first = r.lease_id;
+  REQUIRE(hp_limiter_acquire(l, "u", "a", 2, 60000, &r) == 0);
+  CHECK(r.status == HP_LEASE_ALREADY_HELD);
+  CHECK(r.lease_id == first);
+  REQUIRE(hp_limiter_acquire(l, "u", "b", 2, 60000, &r) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+  REQUIRE(hp_limiter_acquire(l, "u", "c", 2, 60000, &r) == 0);
+  CHECK(r.status == HP_LEASE_DENIED);
+  REQUIRE(r.holder_count == 2);
+  CHECK(std::string(r.holders[0].resource) == "a");
+  CHECK(r.holders[0].lease_id == first);
+  CHECK(r.holders[0].expires_in_ms > 59000);
+  CHECK(std::string(r.holders[1].resource) == "b");
+  const hp_lease_info *h = nullptr;
+  CHECK(hp_limiter_holders(l, "u", &h) == 2);
+  CHECK(std::string(h[1].resource) == "b");
+  CHECK(hp_limiter_holders(l, "nobody", &h) == 0);
+  CHECK(h == nullptr);
+  CHECK(hp_limiter_release(l, "u", "a") == 1);
+  CHECK(hp_limiter_renew(l, "u", "a", 1000) == 0);
+  CHECK(hp_limiter_renew(l, "u", "b", 1000) == 1);
+  CHECK(hp_limiter_set_add(l, "users", "x") == 1);
+  CHECK(hp_limiter_set_has(l, "users", "x") == 1);
+}
+
+TEST_CASE("limits: memory GCRA (synchronous) never over-grants") {
+  Limiter l(nullptr, "memory:");
+  hp_rate_spec s = rate_spec(5, 3600000, 5);
+  hp_rate_result r = HP_RATE_RESULT_INIT;
+  for (uint32_t i = 0; i < 5; i++) {
+    REQUIRE(hp_limiter_hit(l, "k", &s, &r) == 0);
+    CHECK(r.allowed == 1);
+    CHECK(r.remaining == 4 - i);
+  }
+  REQUIRE(hp_limiter_hit(l, "k", &s, &r) == 0);
+  CHECK(r.allowed == 0);
+  // One hit per 720 s comes back first.
+  CHECK(r.retry_after_ms > 719000);
+  CHECK(r.retry_after_ms <= 720000);
+  CHECK(r.reset_after_ms > 3599000);
+}
+
+TEST_CASE("limits: memory and SQLite through the asynchronous calls") {
+  OwnedEngine e;
+  TempDir dir;
+  SUBCASE("memory") {
+    Limiter l(e.e, "memory:");
+    lease_semantics(l);
+    rate_semantics(l);
+  }
+  SUBCASE("sqlite on the calling thread") {
+    hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+    o.sqlite_inline = 1;
+    Limiter l(e.e, dir.spec(), &o);
+    CHECK(hp_limiter_backend(l) == HP_LIMITER_SQLITE);
+    lease_semantics(l);
+    rate_semantics(l);
+  }
+  SUBCASE("sqlite on the thread pool") {
+    Limiter l(e.e, dir.spec("pool.db"));
+    lease_semantics(l);
+    rate_semantics(l);
+  }
+}
+
+TEST_CASE("limits: SQLite state is shared by limiters on one file and survives a reopen") {
+  TempDir dir;
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  {
+    Limiter a(nullptr, dir.spec());
+    REQUIRE(hp_limiter_acquire(a, "u", "s1", 2, 60000, &r) == 0);
+    CHECK(r.status == HP_LEASE_GRANTED);
+    CHECK(hp_limiter_set_add(a, "users", "u") == 1);
+  }
+  Limiter b(nullptr, dir.spec());
+  Limiter c(nullptr, dir.spec());
+  REQUIRE(hp_limiter_acquire(b, "u", "s2", 2, 60000, &r) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+  REQUIRE(hp_limiter_acquire(c, "u", "s3", 2, 60000, &r) == 0);
+  CHECK(r.status == HP_LEASE_DENIED);
+  CHECK(r.holder_count == 2);
+  CHECK(hp_limiter_set_has(c, "users", "u") == 1);
+  // Prefixes keep limiters apart in one file.
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  o.prefix = "other";
+  Limiter d(nullptr, dir.spec(), &o);
+  REQUIRE(hp_limiter_acquire(d, "u", "s3", 2, 60000, &r) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+}
+
+TEST_CASE("limits: a SQLite lock held past the timeout answers HP_EUNAVAILABLE, then recovers") {
+  TempDir dir;
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  o.timeout_ms = 50;
+  Limiter l(nullptr, dir.spec(), &o);
+  sqlite3 *raw = nullptr;
+  REQUIRE(sqlite3_open((dir.path / "limits.db").c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(hp_limiter_acquire(l, "u", "s", 3, 1000, &r) == HP_EUNAVAILABLE);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  // Reads go on under WAL while a writer holds the lock.
+  CHECK(hp_limiter_set_has(l, "users", "x") == 0);
+  sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  CHECK(hp_limiter_acquire(l, "u", "s", 3, 1000, &r) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+}
+
+// Many threads race for 3 slots of one subject: exactly 3 are granted.
+static void thread_hammer(hp_limiter *l) {
+  std::atomic<int> granted{0}, errors{0};
+  std::set<uint64_t> ids;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; i++) {
+        hp_lease_result r = HP_LEASE_RESULT_INIT;
+        std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (hp_limiter_acquire(l, "hammer", res.c_str(), 3, 60000, &r) != 0) {
+          errors++;
+          continue;
+        }
+        if (r.status == HP_LEASE_GRANTED) {
+          granted++;
+          std::lock_guard<std::mutex> lock(mu);
+          ids.insert(r.lease_id);
+        }
+      }
+    });
+  for (auto &t : threads) t.join();
+  CHECK(errors == 0);
+  CHECK(granted == 3);
+  CHECK(ids.size() == 3);
+  const hp_lease_info *h = nullptr;
+  CHECK(hp_limiter_holders(l, "hammer", &h) == 3);
+
+  // And GCRA: 100 per hour across 8 threads x 100 hits gives exactly 100.
+  std::atomic<int> allowed{0};
+  threads.clear();
+  hp_rate_spec s = rate_spec(100, 3600000, 100);
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; i++) {
+        hp_rate_result r = HP_RATE_RESULT_INIT;
+        if (hp_limiter_hit(l, "hammer-rate", &s, &r) == 0 && r.allowed) allowed++;
+      }
+    });
+  for (auto &t : threads) t.join();
+  CHECK(allowed == 100);
+}
+
+TEST_CASE("limits: memory hammer from 8 threads") {
+  Limiter l(nullptr, "memory:");
+  thread_hammer(l);
+}
+
+TEST_CASE("limits: SQLite hammer from 8 threads") {
+  TempDir dir;
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  o.timeout_ms = 5000;
+  Limiter l(nullptr, dir.spec(), &o);
+  thread_hammer(l);
+}
+
+TEST_CASE("limits: SQLite hammer from 6 processes on one file") {
+  TempDir dir;
+  std::string spec = dir.spec();
+  { Limiter init(nullptr, spec); }
+  std::vector<pid_t> kids;
+  std::vector<int> pipes;
+  for (int p = 0; p < 6; p++) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      close(fds[0]);
+      hp_limiter *l = nullptr;
+      hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+      o.timeout_ms = 10000;
+      int granted = 0, errors = 0;
+      if (hp_limiter_open(&l, nullptr, spec.c_str(), &o) != 0) _exit(2);
+      for (int i = 0; i < 100; i++) {
+        hp_lease_result r = HP_LEASE_RESULT_INIT;
+        std::string res = "p" + std::to_string(p) + "-" + std::to_string(i);
+        if (hp_limiter_acquire(l, "hammer", res.c_str(), 3, 60000, &r) != 0)
+          errors++;
+        else if (r.status == HP_LEASE_GRANTED)
+          granted++;
+        hp_rate_spec s = rate_spec(50, 3600000, 50);
+        hp_rate_result rr = HP_RATE_RESULT_INIT;
+        if (hp_limiter_hit(l, "hammer-rate", &s, &rr) != 0)
+          errors++;
+        else if (rr.allowed)
+          granted += 1000;
+      }
+      hp_limiter_close(l);
+      int out[2] = {granted, errors};
+      ssize_t n = write(fds[1], out, sizeof out);
+      _exit(n == sizeof out ? 0 : 3);
+    }
+    close(fds[1]);
+    kids.push_back(pid);
+    pipes.push_back(fds[0]);
+  }
+  int leases = 0, hits = 0, errors = 0;
+  for (size_t i = 0; i < kids.size(); i++) {
+    int out[2] = {0, 0};
+    CHECK(read(pipes[i], out, sizeof out) == sizeof out);
+    close(pipes[i]);
+    int status = 0;
+    waitpid(kids[i], &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    leases += out[0] % 1000;
+    hits += out[0] / 1000;
+    errors += out[1];
+  }
+  CHECK(errors == 0);
+  CHECK(leases == 3);
+  CHECK(hits == 50);
+}
+
+// ------------------------------------------------------------------ Redis
+
+namespace {
+
+struct RedisProbe {
+  redisContext *c;
+  explicit RedisProbe(int port) {
+    c = redisConnect("127.0.0.1", port);
+    REQUIRE(c);
+    REQUIRE(c->err == 0);
+  }
+  ~RedisProbe() { redisFree(c); }
+  std::string info(const char *section) {
+    auto *r = static_cast<redisReply *>(redisCommand(c, "INFO %s", section));
+    std::string s = r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : "";
+    freeReplyObject(r);
+    return s;
+  }
+  // calls=N of one command in INFO commandstats (0 when absent).
+  long calls(const std::string &cmd) {
+    std::string s = info("commandstats");
+    auto at = s.find("cmdstat_" + cmd + ":calls=");
+    if (at == std::string::npos) return 0;
+    return std::atol(s.c_str() + at + cmd.size() + 15);
+  }
+  // Starts MONITOR on this connection: every command the server runs is
+  // echoed here, top-level ones with the client's address, script ones
+  // with "lua".
+  void monitor() {
+    auto *r = static_cast<redisReply *>(redisCommand(c, "MONITOR"));
+    REQUIRE(r);
+    freeReplyObject(r);
+  }
+  // Reads what MONITOR echoed until the server has been quiet for 300 ms.
+  std::vector<std::string> monitored() {
+    timeval tv{0, 300000};
+    redisSetTimeout(c, tv);
+    std::vector<std::string> lines;
+    void *reply = nullptr;
+    while (redisGetReply(c, &reply) == REDIS_OK) {
+      auto *r = static_cast<redisReply *>(reply);
+      lines.emplace_back(r->str, r->len);
+      freeReplyObject(r);
+    }
+    return lines;
+  }
+  std::vector<std::string> keys() {
+    auto *r = static_cast<redisReply *>(redisCommand(c, "KEYS *"));
+    std::vector<std::string> out;
+    for (size_t i = 0; r && i < r->elements; i++) out.emplace_back(r->element[i]->str, r->element[i]->len);
+    freeReplyObject(r);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("limits: Redis leases and GCRA on a real server") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  Limiter l(e.e, server.url());
+  CHECK(hp_limiter_backend(l) == HP_LIMITER_REDIS);
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  CHECK(hp_limiter_acquire(l, "u", "s", 1, 100, &r) == HP_EINVAL);  // asynchronous only
+  lease_semantics(l);
+  rate_semantics(l);
+  // Every key of a subject carries its hash tag, so one slot holds them all.
+  RedisProbe probe(server.port());
+  CHECK(acquire_async(l, "user:42", "s", 3, 60000).status == HP_LEASE_GRANTED);
+  int tagged = 0;
+  for (auto &k : probe.keys()) {
+    CHECK(k.find('{') != std::string::npos);
+    if (k.find("{user:42}") != std::string::npos) tagged++;
+  }
+  CHECK(tagged == 2);
+}
+
+TEST_CASE("limits: Redis makes exactly one round trip per check") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  Limiter l(e.e, server.url());
+  RedisProbe probe(server.port());
+  // The first calls load the scripts (EVALSHA, NOSCRIPT, then EVAL).
+  acquire_async(l, "u", "warm", 3, 60000);
+  release_async(l, "u", "warm");
+  renew_async(l, "u", "warm", 1000);
+  holders_async(l, "u");
+  hit_async(l, "k", rate_spec(10, 1000, 10));
+  long evalsha = probe.calls("evalsha");
+  long eval = probe.calls("eval");
+  RedisProbe monitor(server.port());
+  monitor.monitor();
+  const int n = 200;
+  for (int i = 0; i < n; i++) {
+    std::string res = "s" + std::to_string(i % 5);
+    acquire_async(l, "u", res.c_str(), 3, 60000);
+    hit_async(l, "k", rate_spec(10, 1000, 10));
+  }
+  release_async(l, "u", "s0");
+  renew_async(l, "u", "s1", 1000);
+  holders_async(l, "u");
+  const long checks = 2 * n + 3;
+  CHECK(probe.calls("evalsha") - evalsha == checks);
+  CHECK(probe.calls("eval") - eval == 0);
+  // MONITOR: the limiter's connection sent exactly one command per check;
+  // everything else ran inside the scripts.
+  long top = 0, evalsha_lines = 0;
+  for (auto &line : monitor.monitored()) {
+    if (line.find(" lua] ") != std::string::npos) continue;
+    if (line.find("\"INFO\"") != std::string::npos) continue;  // the probe's own
+    top++;
+    if (line.find("\"EVALSHA\"") != std::string::npos) evalsha_lines++;
+  }
+  CHECK(top == checks);
+  CHECK(evalsha_lines == checks);
+}
+
+TEST_CASE("limits: Redis down answers HP_EUNAVAILABLE within the timeout, then recovers") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  o.timeout_ms = 100;
+  Limiter l(e.e, server.url(), &o);
+  REQUIRE(acquire_async(l, "u", "a", 3, 60000).status == HP_LEASE_GRANTED);
+
+  SUBCASE("stopped") {
+    server.stop();
+    for (int i = 0; i < 5; i++) {
+      auto t0 = std::chrono::steady_clock::now();
+      LeaseCopy c = acquire_async(l, "u", "b", 3, 60000);
+      CHECK(c.rc == HP_EUNAVAILABLE);
+      CHECK(!c.error.empty());
+      CHECK(hit_async(l, "k", rate_spec(1, 1000, 1)).rc == HP_EUNAVAILABLE);
+      CHECK(ping_async(l) == HP_EUNAVAILABLE);
+      CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+    }
+    server.start();
+  }
+  SUBCASE("paused (connection open, no replies)") {
+    server.pause();
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(acquire_async(l, "u", "b", 3, 60000).rc == HP_EUNAVAILABLE);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+    server.resume();
+  }
+  // Recovery by itself: the client reconnects with backoff (at most 1 s).
+  int rc = -1;
+  for (int i = 0; i < 100 && rc != 0; i++) {
+    rc = ping_async(l);
+    if (rc != 0) sleep_ms(50);
+  }
+  CHECK(rc == 0);
+  LeaseCopy c = acquire_async(l, "u2", "b", 3, 60000);
+  CHECK(c.rc == 0);
+  CHECK(c.status == HP_LEASE_GRANTED);
+}
+
+TEST_CASE("limits: Redis hammer from 8 threads and closing with calls in flight") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  Limiter l(e.e, server.url());
+  std::atomic<int> granted{0}, allowed{0}, errors{0};
+  std::vector<std::thread> threads;
+  hp_rate_spec s = rate_spec(100, 3600000, 100);
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; i++) {
+        std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
+        LeaseCopy c = acquire_async(l, "hammer", res.c_str(), 3, 60000);
+        if (c.rc != 0) errors++;
+        if (c.status == HP_LEASE_GRANTED) granted++;
+        RateCopy r = hit_async(l, "hammer-rate", s);
+        if (r.rc != 0) errors++;
+        if (r.r.allowed) allowed++;
+      }
+    });
+  for (auto &t : threads) t.join();
+  CHECK(errors == 0);
+  CHECK(granted == 3);
+  CHECK(allowed == 100);
+
+  // Calls in flight when the limiter closes still get their callback once.
+  hp_limiter *l2 = nullptr;
+  REQUIRE(hp_limiter_open(&l2, e.e, server.url().c_str(), nullptr) == 0);
+  std::atomic<int> called{0};
+  for (int i = 0; i < 20; i++)
+    REQUIRE(hp_limiter_ping_async(l2, [](int, void *d) { (*static_cast<std::atomic<int> *>(d))++; }, &called) == 0);
+  hp_limiter_close(l2);
+  for (int i = 0; i < 200 && called < 20; i++) sleep_ms(10);
+  CHECK(called == 20);
+}
+
+TEST_CASE("limits: closing the engine fails pending Redis calls with HP_ECLOSED") {
+  hp_test::RedisServer server;
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_limiter *l = nullptr;
+  REQUIRE(hp_limiter_open(&l, e, server.url().c_str(), nullptr) == 0);
+  server.pause();
+  std::atomic<int> closed{0}, other{0};
+  struct Counts {
+    std::atomic<int> *closed, *other;
+  } counts{&closed, &other};
+  for (int i = 0; i < 10; i++)
+    REQUIRE(hp_limiter_ping_async(
+                l,
+                [](int status, void *d) {
+                  auto *c = static_cast<Counts *>(d);
+                  (status == HP_ECLOSED ? *c->closed : *c->other)++;
+                },
+                &counts) == 0);
+  CHECK(hp_engine_free(e) == 0);
+  CHECK(closed + other == 10);
+  CHECK(hp_limiter_ping_async(l, [](int, void *) {}, nullptr) == HP_ECLOSED);
+  hp_limiter_close(l);
+  server.resume();
+}

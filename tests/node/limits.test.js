@@ -1,0 +1,208 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+const { AsyncLocalStorage } = require('node:async_hooks');
+const { hotpath } = require('../support/fixtures');
+const { startRedis } = require('../support/redis');
+
+const hp = hotpath();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function tempDb() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-limits-'));
+  return { spec: `sqlite:${path.join(dir, 'limits.db')}`, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+// The same contract on every backend, through the Promise API.
+async function semantics(l) {
+  const a = await l.acquire('u1', 's1', { limit: 3, ttlMs: 60000 });
+  assert.equal(a.status, 'granted');
+  assert.equal(a.ok, true);
+  assert.equal(a.count, 1);
+  assert.ok(a.leaseId > 0);
+  const again = await l.acquire('u1', 's1', { limit: 3 });
+  assert.deepEqual(again, { status: 'already_held', ok: true, count: 1, leaseId: a.leaseId });
+  const b = await l.acquire('u1', 's2', { limit: 3 });
+  const c = await l.acquire('u1', 's3', { limit: 3 });
+  assert.ok(b.leaseId > a.leaseId && c.leaseId > b.leaseId);
+  assert.equal((await l.acquire('u1', 's2', { limit: 3 })).status, 'already_held');
+  const d = await l.acquire('u1', 's4', { limit: 3 });
+  assert.equal(d.status, 'denied');
+  assert.equal(d.ok, false);
+  assert.deepEqual(d.holders.map((h) => h.resource), ['s1', 's2', 's3']);
+  assert.equal(d.holders[0].leaseId, a.leaseId);
+  assert.ok(d.holders[0].expiresInMs > 50000);
+  assert.deepEqual((await l.holders('u1')).map((h) => h.resource), ['s1', 's2', 's3']);
+  assert.equal(await l.release('u1', 's2'), true);
+  assert.equal(await l.release('u1', 's2'), false);
+  assert.equal((await l.acquire('u1', 's4', { limit: 3 })).status, 'granted');
+
+  // TTL and renew.
+  assert.equal((await l.acquire('ttl', 'a', { limit: 1, ttlMs: 150 })).status, 'granted');
+  assert.equal((await l.acquire('ttl', 'b', { limit: 1, ttlMs: 150 })).status, 'denied');
+  await sleep(100);
+  assert.equal(await l.renew('ttl', 'a', { ttlMs: 300 }), true);
+  await sleep(100);
+  assert.equal((await l.acquire('ttl', 'b', { limit: 1, ttlMs: 150 })).status, 'denied');
+  await sleep(300);
+  assert.equal(await l.renew('ttl', 'a', 300), false);
+  assert.equal((await l.acquire('ttl', 'b', { limit: 1, ttlMs: 150 })).status, 'granted');
+
+  // GCRA: 10/s in bursts of 3.
+  const opts = { rate: 10, periodMs: 1000, burst: 3 };
+  assert.equal((await l.hit('k', opts)).remaining, 2);
+  assert.equal((await l.hit('k', opts)).remaining, 1);
+  const third = await l.hit('k', opts);
+  assert.equal(third.allowed, true);
+  assert.equal(third.remaining, 0);
+  const fourth = await l.hit('k', opts);
+  assert.equal(fourth.allowed, false);
+  assert.ok(fourth.retryAfterMs > 0 && fourth.retryAfterMs <= 100);
+  assert.equal((await l.hit('k', { ...opts, cost: 0 })).allowed, true);
+
+  assert.equal(await l.setAdd('users', 'alice'), true);
+  assert.equal(await l.setAdd('users', 'alice'), false);
+  assert.equal(await l.setHas('users', 'alice'), true);
+  assert.equal(await l.setHas('users', 'bob'), false);
+  await l.ping();
+}
+
+test('memory: the contract, sync and async', async () => {
+  const l = hp.openLimiter('memory:');
+  assert.equal(l.backend, 'memory');
+  await semantics(l);
+  assert.equal(l.acquireSync('s', 'a', { limit: 1 }).status, 'granted');
+  assert.equal(l.acquireSync('s', 'b', { limit: 1 }).status, 'denied');
+  assert.deepEqual(l.holdersSync('s').map((h) => h.resource), ['a']);
+  assert.equal(l.renewSync('s', 'a', 1000), true);
+  assert.equal(l.releaseSync('s', 'a'), true);
+  let allowed = 0;
+  for (let i = 0; i < 20; i++) if (l.hitSync('r', { rate: 5, periodMs: 3600000 }).allowed) allowed++;
+  assert.equal(allowed, 5);
+  l.close();
+  assert.throws(() => l.acquireSync('s', 'a', { limit: 1 }), { code: 'HP_ECLOSED' });
+});
+
+test('sqlite: the contract, on the thread pool and inline, shared between limiters', async () => {
+  const db = tempDb();
+  try {
+    const l = hp.openLimiter(db.spec);
+    assert.equal(l.backend, 'sqlite');
+    await semantics(l);
+    const pool = hp.openLimiter(db.spec, { sqliteInline: true, prefix: 'inline' });
+    await semantics(pool);
+    // Two limiters on one file see each other's leases.
+    const other = hp.openLimiter(db.spec);
+    assert.equal(other.acquireSync('u1', 'zz', { limit: 3 }).status, 'denied');
+    assert.equal(await other.setHas('users', 'alice'), true);
+    l.close();
+    pool.close();
+    other.close();
+  } finally {
+    db.cleanup();
+  }
+});
+
+test('sqlite: several processes never over-grant', async () => {
+  const db = tempDb();
+  try {
+    hp.openLimiter(db.spec).close();
+    const script = `
+      const hp = require(${JSON.stringify(path.resolve(__dirname, '..', '..'))});
+      const l = hp.openLimiter(process.argv[1], { timeoutMs: 10000 });
+      (async () => {
+        let granted = 0;
+        await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+          const r = await l.acquire('hammer', process.argv[2] + '-' + i, { limit: 3 });
+          if (r.status === 'granted') granted++;
+        }));
+        process.stdout.write(String(granted));
+      })();`;
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, (_, p) =>
+        new Promise((resolve, reject) => {
+          const { execFile } = require('child_process');
+          execFile(process.execPath, ['-e', script, db.spec, `p${p}`], (err, out) => (err ? reject(err) : resolve(Number(out))));
+        }),
+      ),
+    );
+    assert.equal(runs.reduce((a, b) => a + b, 0), 3);
+    const l = hp.openLimiter(db.spec);
+    assert.equal((await l.holders('hammer')).length, 3);
+    l.close();
+  } finally {
+    db.cleanup();
+  }
+});
+
+test('redis: the contract, one round trip per check, down then recovery', async () => {
+  const redis = await startRedis();
+  try {
+    const l = hp.openLimiter(redis.url, { timeoutMs: 100 });
+    assert.equal(l.backend, 'redis');
+    assert.throws(() => l.acquireSync('u', 'a', { limit: 1 }), { code: 'HP_EINVAL' });
+    await semantics(l);
+
+    // Exactly one command per check, counted by the server.
+    const calls = (cmd) => {
+      const info = execFileSync('redis-cli', ['-p', String(redis.port), 'INFO', 'commandstats']).toString();
+      const m = info.match(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`));
+      return m ? Number(m[1]) : 0;
+    };
+    const before = calls('evalsha');
+    const evalBefore = calls('eval');
+    await Promise.all(Array.from({ length: 100 }, (_, i) => l.acquire('rt', `s${i}`, { limit: 3 })));
+    await Promise.all(Array.from({ length: 100 }, () => l.hit('rt', { rate: 10 })));
+    assert.equal(calls('evalsha') - before, 200);
+    assert.equal(calls('eval') - evalBefore, 0);
+
+    // Concurrency from one process: 200 racing acquires, 3 grants.
+    const racing = await Promise.all(Array.from({ length: 200 }, (_, i) => l.acquire('race', `s${i}`, { limit: 3 })));
+    assert.equal(racing.filter((r) => r.status === 'granted').length, 3);
+
+    await redis.stop();
+    const t0 = Date.now();
+    await assert.rejects(l.acquire('u9', 'a', { limit: 3 }), { code: 'HP_EUNAVAILABLE' });
+    await assert.rejects(l.ping(), { code: 'HP_EUNAVAILABLE' });
+    assert.ok(Date.now() - t0 < 2000);
+    await redis.restart();
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await l.ping().then(() => true, () => false);
+      if (!ok) await sleep(50);
+    }
+    assert.ok(ok, 'the limiter reconnected by itself');
+    assert.equal((await l.acquire('u9', 'a', { limit: 3 })).status, 'granted');
+    l.close();
+  } finally {
+    await redis.cleanup();
+  }
+});
+
+test('promises keep AsyncLocalStorage context', async () => {
+  const l = hp.openLimiter('memory:');
+  const als = new AsyncLocalStorage();
+  const seen = await als.run({ id: 7 }, () => l.acquire('als', 'a', { limit: 1 }).then(() => als.getStore()));
+  assert.deepEqual(seen, { id: 7 });
+  l.close();
+});
+
+test('bad arguments throw TypeError, RangeError or HotpathError', () => {
+  assert.throws(() => hp.openLimiter(42), TypeError);
+  assert.throws(() => hp.openLimiter('mysql://x'), { code: 'HP_EINVAL', message: /unknown spec/ });
+  assert.throws(() => hp.openLimiter('memory:', { timeoutMs: 0 }), RangeError);
+  const l = hp.openLimiter('memory:');
+  assert.throws(() => l.acquireSync('', 'a', { limit: 1 }), RangeError);
+  assert.throws(() => l.acquireSync('u', 'a'), TypeError);
+  assert.throws(() => l.acquireSync('u', 'a', { limit: 0 }), RangeError);
+  assert.throws(() => l.acquireSync('u', 'x'.repeat(513), { limit: 1 }), RangeError);
+  assert.throws(() => l.acquireSync(1, 'a', { limit: 1 }), TypeError);
+  assert.throws(() => l.hitSync('k', { rate: 0 }), RangeError);
+  assert.throws(() => l.hitSync('k', { rate: 2, burst: 2, cost: 3 }), RangeError);
+  l.close();
+  l.close();
+});

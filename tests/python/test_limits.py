@@ -1,0 +1,204 @@
+"""Limits from Python: memory, SQLite (threads and processes) and a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import hotpath
+from hotpath import errors
+from hotpath.limits import Limiter, open_limiter
+
+from conftest import RedisServer
+
+
+def semantics(lim: Limiter) -> None:
+    a = lim.acquire("u1", "s1", limit=3)
+    assert a["status"] == "granted" and a["ok"] and a["count"] == 1 and a["lease_id"] > 0
+    again = lim.acquire("u1", "s1", limit=3)
+    assert again["status"] == "already_held"
+    assert again["lease_id"] == a["lease_id"]
+    assert lim.acquire("u1", "s2", limit=3)["status"] == "granted"
+    assert lim.acquire("u1", "s3", limit=3)["count"] == 3
+    assert lim.acquire("u1", "s2", limit=3)["status"] == "already_held"
+    d = lim.acquire("u1", "s4", limit=3)
+    assert d["status"] == "denied" and not d["ok"] and d["lease_id"] == 0
+    assert [h["resource"] for h in d["holders"]] == ["s1", "s2", "s3"]
+    assert [h["resource"] for h in lim.holders("u1")] == ["s1", "s2", "s3"]
+    assert lim.release("u1", "s2") is True
+    assert lim.release("u1", "s2") is False
+    assert lim.acquire("u1", "s4", limit=3)["status"] == "granted"
+
+    assert lim.acquire("ttl", "a", limit=1, ttl_ms=150)["status"] == "granted"
+    assert lim.acquire("ttl", "b", limit=1, ttl_ms=150)["status"] == "denied"
+    time.sleep(0.1)
+    assert lim.renew("ttl", "a", ttl_ms=300) is True
+    time.sleep(0.1)
+    assert lim.acquire("ttl", "b", limit=1, ttl_ms=150)["status"] == "denied"
+    time.sleep(0.3)
+    assert lim.renew("ttl", "a", ttl_ms=300) is False
+    assert lim.acquire("ttl", "b", limit=1, ttl_ms=150)["status"] == "granted"
+
+    spec = {"rate": 10, "period_ms": 1000, "burst": 3}
+    assert [lim.hit("k", **spec)["remaining"] for _ in range(3)] == [2, 1, 0]
+    denied = lim.hit("k", **spec)
+    assert denied["allowed"] is False
+    assert 0 < denied["retry_after_ms"] <= 100
+    assert lim.hit("k", cost=0, **spec)["allowed"] is True
+
+    assert lim.set_add("users", "alice") is True
+    assert lim.set_add("users", "alice") is False
+    assert lim.set_has("users", "alice") is True
+    assert lim.set_has("users", "bob") is False
+    lim.ping()
+
+
+async def semantics_async(lim: Limiter) -> None:
+    a = await lim.acquire_async("au", "s1", limit=2)
+    assert a["status"] == "granted"
+    assert (await lim.acquire_async("au", "s1", limit=2))["status"] == "already_held"
+    assert (await lim.acquire_async("au", "s2", limit=2))["status"] == "granted"
+    assert (await lim.acquire_async("au", "s3", limit=2))["status"] == "denied"
+    assert len(await lim.holders_async("au")) == 2
+    assert await lim.renew_async("au", "s1", ttl_ms=1000) is True
+    assert await lim.release_async("au", "s1") is True
+    assert (await lim.hit_async("ak", rate=1, period_ms=60000))["allowed"] is True
+    assert (await lim.hit_async("ak", rate=1, period_ms=60000))["allowed"] is False
+    assert await lim.set_add_async("s", "m") is True
+    assert await lim.set_has_async("s", "m") is True
+    await lim.ping_async()
+    # Many concurrent acquires from one event loop: exactly 3 grants.
+    results = await asyncio.gather(*(lim.acquire_async("race", f"r{i}", limit=3) for i in range(100)))
+    assert sum(r["status"] == "granted" for r in results) == 3
+
+
+def hammer_threads(lim: Limiter) -> None:
+    granted: list[int] = []
+    allowed: list[int] = []
+
+    def work(t: int) -> None:
+        for i in range(40):
+            if lim.acquire("hammer", f"t{t}-{i}", limit=3)["status"] == "granted":
+                granted.append(1)
+            if lim.hit("hammer-rate", rate=50, period_ms=3600000)["allowed"]:
+                allowed.append(1)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(granted) == 3
+    assert len(allowed) == 50
+
+
+def test_memory() -> None:
+    with open_limiter("memory:") as lim:
+        assert lim.backend == "memory"
+        semantics(lim)
+        asyncio.run(semantics_async(lim))
+        hammer_threads(lim)
+    assert lim.closed
+    with pytest.raises(errors.ClosedError):
+        lim.acquire("u", "a", limit=1)
+
+
+def test_sqlite(tmp_path: Path) -> None:
+    spec = f"sqlite:{tmp_path / 'limits.db'}"
+    with open_limiter(spec) as lim, open_limiter(spec, sqlite_inline=True, prefix="inline") as pool:
+        assert lim.backend == "sqlite"
+        semantics(lim)
+        asyncio.run(semantics_async(lim))
+        semantics(pool)
+        asyncio.run(semantics_async(pool))
+        hammer_threads(lim)
+    # State lives in the file.
+    with open_limiter(spec) as again:
+        assert again.set_has("users", "alice")
+        assert len(again.holders("hammer")) == 3
+
+
+def _child(spec: str, tag: str, out: multiprocessing.Queue[int]) -> None:
+    lim = open_limiter(spec, timeout_ms=10000)
+    out.put(sum(lim.acquire("hammer", f"{tag}-{i}", limit=3)["status"] == "granted" for i in range(50)))
+    lim.close()
+
+
+def test_sqlite_processes(tmp_path: Path) -> None:
+    spec = f"sqlite:{tmp_path / 'limits.db'}"
+    open_limiter(spec).close()
+    ctx = multiprocessing.get_context("spawn")
+    out: multiprocessing.Queue[int] = ctx.Queue()
+    procs = [ctx.Process(target=_child, args=(spec, f"p{p}", out)) for p in range(4)]
+    for p in procs:
+        p.start()
+    total = sum(out.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert total == 3
+
+
+def _evalsha_calls(port: int) -> int:
+    info = subprocess.run(["redis-cli", "-p", str(port), "INFO", "commandstats"],
+                          capture_output=True, text=True, check=True).stdout
+    for line in info.splitlines():
+        if line.startswith("cmdstat_evalsha:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+def test_redis(redis_server: RedisServer) -> None:
+    with open_limiter(redis_server.url, timeout_ms=100) as lim:
+        assert lim.backend == "redis"
+        semantics(lim)
+        asyncio.run(semantics_async(lim))
+        before = _evalsha_calls(redis_server.port)
+        for i in range(50):
+            lim.acquire("rt", f"s{i}", limit=3)
+            lim.hit("rt", rate=10)
+        assert _evalsha_calls(redis_server.port) - before == 100
+        hammer_threads(lim)
+
+        redis_server.stop()
+        t0 = time.monotonic()
+        with pytest.raises(errors.UnavailableError):
+            lim.acquire("down", "a", limit=3)
+        with pytest.raises(ConnectionError):
+            lim.ping()
+        assert time.monotonic() - t0 < 2
+        redis_server.start()
+        for _ in range(100):
+            try:
+                lim.ping()
+                break
+            except errors.UnavailableError:
+                time.sleep(0.05)
+        assert lim.acquire("down", "a", limit=3)["status"] == "granted"
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(errors.InvalidArgumentError, match="unknown spec"):
+        open_limiter("mysql://x")
+    with pytest.raises(TypeError):
+        open_limiter(1)  # type: ignore[arg-type]
+    lim = open_limiter("memory:")
+    with pytest.raises(ValueError):
+        lim.acquire("", "a", limit=1)
+    with pytest.raises(ValueError):
+        lim.acquire("u", "a", limit=0)
+    with pytest.raises(ValueError):
+        lim.acquire("u", "x" * 513, limit=1)
+    with pytest.raises(TypeError):
+        lim.acquire(1, "a", limit=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        lim.hit("k", rate=2, burst=2, cost=3)
+    lim.close()
+    lim.close()
+    assert hotpath.limits.Limiter is Limiter
