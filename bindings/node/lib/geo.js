@@ -39,7 +39,8 @@ function shapeMetadata(raw) {
 class GeoReader {
   /**
    * @param {string} path
-   * @param {{extraPaths?: string[], cacheRecords?: number, cache?: {max?: number}, watchIntervalMs?: number}} [opts]
+   * @param {{extraPaths?: string[], cacheRecords?: number, cache?: {max?: number}, watchIntervalMs?: number,
+   *   ipv4IndexBits?: number}} [opts]
    */
   constructor(path, opts = {}) {
     if (typeof path !== 'string' || path === '') throw new TypeError('geo: path must be a non-empty string');
@@ -50,30 +51,106 @@ class GeoReader {
     const cacheRecords = opts.cacheRecords ?? 0;
     const cacheObjects = opts.cache?.max ?? 1000000;
     const watch = opts.watchIntervalMs ?? 0;
+    const indexBits = opts.ipv4IndexBits ?? 0;
     for (const [name, v] of [['cacheRecords', cacheRecords], ['cache.max', cacheObjects], ['watchIntervalMs', watch]]) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`geo: ${name} must be a non-negative integer`);
     }
-    this._native = new native.GeoReader(path, extra, cacheRecords, Math.max(cacheObjects, 1), watch);
+    if (!Number.isInteger(indexBits) || (indexBits !== 0 && (indexBits < 16 || indexBits > 24))) {
+      throw new RangeError('geo: ipv4IndexBits must be 0 (automatic) or 16..24');
+    }
+    // state[0] changes when a reload renumbers the records.
+    this._state = new Int32Array(1);
+    this._native = new native.GeoReader(path, extra, cacheRecords, Math.max(cacheObjects, 1), watch, indexBits,
+      this._state);
+    this._count = this._native.count();
+    this._max = Math.max(cacheObjects, 1);
+    this._resetCaches();
     this._metadata = null;
     this._metadataGeneration = 0;
+  }
+
+  // Records and enrichments made into JS values, by record id: a hit is one
+  // native call that walks the index and one array read.
+  _resetCaches() {
+    this._epoch = this._state[0];
+    this._objects = [];
+    this._lookups = [];
+    this._lookupPrefix = null; // Uint8Array: prefix length of _lookups[id]
+    this._lookupsByPrefix = []; // [id][prefix] for records shared by networks of several sizes
+    this._cached = 0;
+  }
+
+  _store(list, id, value) {
+    if (this._state[0] !== this._epoch) return;
+    if (this._cached >= this._max) this._resetCaches();
+    if (list.length <= id) {
+      // Filled densely so the array keeps fast elements.
+      const n = Math.min(this._native.recordCount(0), id + 65536);
+      for (let i = list.length; i < n; i++) list.push(undefined);
+      if (list.length <= id) return;
+    }
+    list[id] = value;
+    this._cached++;
   }
 
   /** The full record of `ip` in the primary database, or null. */
   get(ip) {
     checkIp(ip);
-    return this._native.get(ip);
+    const k = this._native.find(ip, 0);
+    if (k < 0) return k > -1000 ? null : this._native.record(ip, 0);
+    if (this._state[0] !== this._epoch) this._resetCaches();
+    const id = (k - (k % 256)) / 256;
+    let rec = this._objects[id];
+    if (rec === undefined) {
+      rec = this._native.record(ip, 0);
+      this._store(this._objects, id, rec);
+    }
+    return rec;
   }
 
   /** [record or null, prefix length]. */
   getWithPrefixLength(ip) {
     checkIp(ip);
-    return this._native.getWithPrefixLength(ip);
+    const k = this._native.find(ip, 0);
+    if (k < 0) return k > -1000 ? [null, -1 - k] : [this._native.record(ip, 0), -1000 - k];
+    return [this.get(ip), k % 256];
   }
 
   /** The flat enrichment of `ip` from every database (frozen), or null. */
   lookup(ip) {
     checkIp(ip);
-    return this._native.lookup(ip);
+    if (this._count !== 1) return this._native.lookup(ip);
+    const k = this._native.find(ip, 0);
+    if (k < 0) return k > -1000 ? null : this._native.lookup(ip);
+    if (this._state[0] !== this._epoch) this._resetCaches();
+    const id = (k - (k % 256)) / 256;
+    // Networks of different sizes can share a record; prefixLength is part
+    // of the object, so the slot holds the first one and a side table the others.
+    const prefix = k % 256;
+    const e = this._lookups[id];
+    if (e !== undefined && this._lookupPrefix[id] === prefix) return e;
+    if (e === undefined) {
+      const made = this._native.lookup(ip);
+      this._store(this._lookups, id, made);
+      if (this._lookups[id] === made) {
+        if (this._lookupPrefix === null) this._lookupPrefix = new Uint8Array(this._native.recordCount(0));
+        this._lookupPrefix[id] = prefix;
+      }
+      return made;
+    }
+    let byPrefix = this._lookupsByPrefix[id];
+    let made = byPrefix === undefined ? undefined : byPrefix[prefix];
+    if (made !== undefined) return made;
+    made = this._native.lookup(ip);
+    if (this._state[0] === this._epoch && this._cached < this._max) {
+      if (byPrefix === undefined) {
+        this._store(this._lookupsByPrefix, id, (byPrefix = new Array(129).fill(undefined)));
+        if (this._lookupsByPrefix[id] !== byPrefix) return made;
+      }
+      byPrefix[prefix] = made;
+      this._cached++;
+    }
+    return made;
   }
 
   /**

@@ -56,6 +56,11 @@ class GeoReader:
         if isinstance(cache_records, bool) or not isinstance(cache_records, int) or cache_records < 0:
             raise ValueError("GeoReader: cache_records must be a non-negative int")
         self._native = _hotpath.GeoReader(path, extra, cache_records)
+        # The native get functions, bound to this reader: no Python frame
+        # and no argument-parsing layer on the hot path.
+        fast_get, fast_prefix = self._native.fast_methods()
+        setattr(self, "get", fast_get)
+        setattr(self, "get_with_prefix_len", fast_prefix)
 
     def get(self, ip: Address) -> Any:
         """The full record of ``ip`` in the primary database, or None."""
