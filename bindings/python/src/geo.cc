@@ -629,7 +629,8 @@ PyMethodDef kFastGetPrefix = {"get_with_prefix_len",
 
 class GeoReader {
  public:
-  GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records)
+  GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records,
+            unsigned ipv4_index_bits)
       : st_(std::make_shared<GeoState>(cache_records)) {
     std::vector<const char *> ptrs;
     for (auto &s : extra) ptrs.push_back(s.c_str());
@@ -637,6 +638,7 @@ class GeoReader {
     o.extra_paths = ptrs.data();
     o.extra_count = ptrs.size();
     o.cache_records = cache_records;
+    o.ipv4_index_bits = ipv4_index_bits;
     int rc;
     hp_geo *g = nullptr;
     {
@@ -819,8 +821,8 @@ void geo_write(const std::string &path, py::iterable entries, unsigned ip_versio
 
 void init_geo(py::module_ &m) {
   py::class_<GeoReader>(m, "GeoReader")
-      .def(py::init<const std::string &, const std::vector<std::string> &, size_t>(), py::arg("path"),
-           py::arg("extra_paths"), py::arg("cache_records"))
+      .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned>(), py::arg("path"),
+           py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0)
       .def("get", &GeoReader::get, py::arg("ip"), py::arg("db") = 0)
       .def("get_with_prefix_len", &GeoReader::get_with_prefix_len, py::arg("ip"), py::arg("db") = 0)
       .def("lookup", &GeoReader::lookup, py::arg("ip"))
