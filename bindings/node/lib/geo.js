@@ -74,9 +74,13 @@ class GeoReader {
   _resetCaches() {
     this._epoch = this._state[0];
     this._objects = [];
+    // lookup(): objects differ by prefixLength too, and a record is often
+    // shared by networks of a few sizes: 8 slots per record id, [id * 8 + j]
+    // holding the object for prefix length _lookupPrefix[id * 8 + j]
+    // (255: empty); a Map keyed by find()'s number for the rest.
     this._lookups = [];
-    this._lookupPrefix = null; // Uint8Array: prefix length of _lookups[id]
-    this._lookupsByPrefix = []; // [id][prefix] for records shared by networks of several sizes
+    this._lookupPrefix = null;
+    this._lookupsOther = new Map();
     this._cached = 0;
   }
 
@@ -124,33 +128,38 @@ class GeoReader {
     if (k < 0) return k > -1000 ? null : this._native.lookup(ip);
     if (this._state[0] !== this._epoch) this._resetCaches();
     const id = (k - (k % 256)) / 256;
-    // Networks of different sizes can share a record; prefixLength is part
-    // of the object, so the slot holds the first one and a side table the others.
     const prefix = k % 256;
-    const e = this._lookups[id];
-    if (e !== undefined && this._lookupPrefix[id] === prefix) return e;
-    if (e === undefined) {
-      const made = this._native.lookup(ip);
-      this._store(this._lookups, id, made);
-      if (this._lookups[id] === made) {
-        if (this._lookupPrefix === null) this._lookupPrefix = new Uint8Array(this._native.recordCount(0));
-        this._lookupPrefix[id] = prefix;
+    const p = this._lookupPrefix;
+    const base = id * 8;
+    if (p !== null && base < p.length) {
+      for (let j = base; j < base + 8; j++) {
+        const q = p[j];
+        if (q === prefix) return this._lookups[j];
+        if (q === 255) break;
       }
-      return made;
     }
-    let byPrefix = this._lookupsByPrefix[id];
-    let made = byPrefix === undefined ? undefined : byPrefix[prefix];
-    if (made !== undefined) return made;
-    made = this._native.lookup(ip);
-    if (this._state[0] === this._epoch && this._cached < this._max) {
-      if (byPrefix === undefined) {
-        this._store(this._lookupsByPrefix, id, (byPrefix = new Array(129).fill(undefined)));
-        if (this._lookupsByPrefix[id] !== byPrefix) return made;
+    let e = this._lookupsOther.get(k);
+    if (e !== undefined) return e;
+    e = this._native.lookup(ip);
+    if (this._state[0] !== this._epoch) return e;
+    if (this._cached >= this._max) this._resetCaches();
+    if (this._lookupPrefix === null) {
+      const n = this._native.recordCount(0) * 8;
+      this._lookupPrefix = new Uint8Array(n).fill(255);
+      // Filled densely so the array keeps fast elements.
+      for (let i = 0; i < n; i++) this._lookups.push(undefined);
+    }
+    const q = this._lookupPrefix;
+    this._cached++;
+    for (let j = base; j < base + 8 && j < q.length; j++) {
+      if (q[j] === 255) {
+        q[j] = prefix;
+        this._lookups[j] = e;
+        return e;
       }
-      byPrefix[prefix] = made;
-      this._cached++;
     }
-    return made;
+    this._lookupsOther.set(k, e);
+    return e;
   }
 
   /**
