@@ -120,6 +120,9 @@ export interface GeoReaderOptions {
   cache?: { max?: number };
   /** Poll the files and reload on change (0: off). */
   watchIntervalMs?: number;
+  /** Width of the IPv4 prefix table built at open, 16..24 (4 << bits bytes per
+   *  database); 0 (default): 24 for a search tree of 2^20 nodes or more, else 16. */
+  ipv4IndexBits?: number;
 }
 
 export class GeoReader {

@@ -377,3 +377,87 @@ TEST_CASE("geo: open and close accept NULL and report a missing file as HP_EIO")
   o.watch_interval_ms = 10;
   CHECK(hp_geo_open(&g, nullptr, db_path("GeoIP2-City-Test.mmdb").c_str(), &o) == HP_EINVAL);
 }
+
+TEST_CASE("geo: every IPv4 table width and hp_geo_find_many agree with libmaxminddb") {
+  std::mt19937 rng(777);
+  for (const std::string &path : list_dir(hp_test::fixture("maxmind/test-data"))) {
+    if (path.find("Broken") != std::string::npos || path.find("broken") != std::string::npos ||
+        path.find("Invalid") != std::string::npos)
+      continue;
+    INFO(path);
+    MMDB_s mmdb;
+    REQUIRE(MMDB_open(path.c_str(), MMDB_MODE_MMAP, &mmdb) == MMDB_SUCCESS);
+    // Random addresses plus every address of a few /24s where the test
+    // databases keep networks from /24 down to /32.
+    std::vector<std::string> ips;
+    for (int i = 0; i < 1500; i++) ips.push_back(random_ip(rng, false));
+    for (const char *net : {"1.1.1.", "81.2.69.", "2.125.160.", "216.160.83.", "67.43.156.", "89.160.20."})
+      for (int h = 0; h < 256; h++) ips.push_back(net + std::to_string(h));
+    std::vector<const char *> ptrs;
+    std::vector<size_t> lens;
+    for (auto &ip : ips) {
+      ptrs.push_back(ip.c_str());
+      lens.push_back(ip.size());
+    }
+    for (unsigned bits : {16u, 20u, 24u}) {
+      INFO("bits " << bits);
+      hp_geo_options o = HP_GEO_OPTIONS_INIT;
+      o.ipv4_index_bits = bits;
+      Geo geo(path, &o);
+      size_t records = hp_geo_record_count(geo.g, 0);
+      std::vector<uint32_t> ids(ips.size());
+      uint64_t gen = 0;
+      size_t failed = 99;
+      REQUIRE(hp_geo_find_many(ids.data(), &gen, &failed, geo.g, 0, ptrs.data(), lens.data(), ips.size()) ==
+              int(ips.size()));
+      CHECK(gen == 1);
+      std::vector<int64_t> offset_of(records, -1);
+      for (size_t i = 0; i < ips.size(); i++) {
+        int gai = 0, merr = 0;
+        MMDB_lookup_result_s m = MMDB_lookup_string(&mmdb, ips[i].c_str(), &gai, &merr);
+        Result res;
+        int rc = get(geo.g, ips[i], &res.r);
+        REQUIRE(rc == (m.found_entry ? 1 : 0));
+        if (!m.found_entry) {
+          CHECK(ids[i] == HP_GEO_NO_RECORD_ID);
+          continue;
+        }
+        CHECK(res.r.offset == m.entry.offset);
+        bool v4_in_v6 = mmdb.metadata.ip_version == 6;
+        if (path.find("no-ipv4") == std::string::npos) CHECK(res.r.prefix_len == m.netmask - (v4_in_v6 ? 96 : 0));
+        REQUIRE(res.r.record_id < records);
+        CHECK(ids[i] == res.r.record_id);
+        // One id, one record.
+        if (offset_of[res.r.record_id] < 0) offset_of[res.r.record_id] = res.r.offset;
+        CHECK(offset_of[res.r.record_id] == int64_t(res.r.offset));
+      }
+    }
+    MMDB_close(&mmdb);
+  }
+}
+
+TEST_CASE("geo: find_many reports the first bad address; options version 1 and bad widths") {
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"));
+  const char *ips[] = {"81.2.69.160", "::1", "nope", "1.2.3.4"};
+  size_t lens[] = {11, 3, 4, 7};
+  uint32_t ids[4];
+  size_t failed = 0;
+  CHECK(hp_geo_find_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 4) == HP_EINVAL);
+  CHECK(failed == 2);
+  CHECK(std::string(hp_last_error()).find("'nope'") != std::string::npos);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2) == 2);
+  CHECK(ids[0] != HP_GEO_NO_RECORD_ID);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 5, ips, lens, 2) == HP_EINVAL);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 0) == 0);
+
+  hp_geo *g = nullptr;
+  hp_geo_options o = HP_GEO_OPTIONS_INIT;
+  o.ipv4_index_bits = 12;
+  CHECK(hp_geo_open(&g, nullptr, db_path("GeoIP2-City-Test.mmdb").c_str(), &o) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("ipv4_index_bits") != std::string::npos);
+  o.version = 1;  // a version 1 struct has no ipv4_index_bits: the 12 is not read
+  REQUIRE(hp_geo_open(&g, nullptr, db_path("GeoIP2-City-Test.mmdb").c_str(), &o) == 0);
+  CHECK(hp_geo_record_count(g, 0) > 0);
+  CHECK(hp_geo_record_count(g, 1) == 0);
+  hp_geo_close(g);
+}

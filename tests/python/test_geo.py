@@ -218,3 +218,35 @@ def test_threads_read_while_the_reader_reloads() -> None:
         t.join()
     assert failures == []
     assert r.generation == 21
+
+
+def test_get_returns_a_fresh_copy_of_cached_records() -> None:
+    reader = hpmaxminddb.open_database(TEST_DATA / "GeoIP2-City-Test.mmdb")
+    first = reader.get("81.2.69.160")
+    first["city"]["names"]["en"] = "changed"
+    first["subdivisions"].append({"x": 1})
+    del first["country"]
+    again = reader.get("81.2.69.160")
+    assert again["city"]["names"]["en"] == "London"
+    assert "country" in again and len(again["subdivisions"]) == 1
+    assert again is not reader.get("81.2.69.160")
+    record, prefix = reader.get_with_prefix_len("81.2.69.160")
+    assert record == again and prefix == 27
+    with pytest.raises(TypeError):
+        reader.get()  # type: ignore[call-arg]
+    reader.close()
+    with pytest.raises(ValueError):
+        reader.get("81.2.69.160")
+
+
+def test_lookup_many_twice_and_with_non_ascii_and_bad_items() -> None:
+    with GeoReader(str(TEST_DATA / "GeoIP2-City-Test.mmdb")) as r:
+        ips = ["81.2.69.160", "10.0.0.1", "81.2.69.161", "2.125.160.216"] * 50
+        a = r.lookup_many(ips)
+        b = r.lookup_many(tuple(ips))
+        assert a == b
+        assert a["city"][:4] == ["London", None, "London", "Boxford"]
+        with pytest.raises(errors.InvalidArgumentError):
+            r.lookup_many(["81.2.69.160", "8\u0661.2.69.160"])
+        with pytest.raises(TypeError):
+            r.lookup_many(["81.2.69.160", 5])  # type: ignore[list-item]

@@ -39,7 +39,8 @@ function shapeMetadata(raw) {
 class GeoReader {
   /**
    * @param {string} path
-   * @param {{extraPaths?: string[], cacheRecords?: number, cache?: {max?: number}, watchIntervalMs?: number}} [opts]
+   * @param {{extraPaths?: string[], cacheRecords?: number, cache?: {max?: number}, watchIntervalMs?: number,
+   *   ipv4IndexBits?: number}} [opts]
    */
   constructor(path, opts = {}) {
     if (typeof path !== 'string' || path === '') throw new TypeError('geo: path must be a non-empty string');
@@ -50,30 +51,115 @@ class GeoReader {
     const cacheRecords = opts.cacheRecords ?? 0;
     const cacheObjects = opts.cache?.max ?? 1000000;
     const watch = opts.watchIntervalMs ?? 0;
+    const indexBits = opts.ipv4IndexBits ?? 0;
     for (const [name, v] of [['cacheRecords', cacheRecords], ['cache.max', cacheObjects], ['watchIntervalMs', watch]]) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`geo: ${name} must be a non-negative integer`);
     }
-    this._native = new native.GeoReader(path, extra, cacheRecords, Math.max(cacheObjects, 1), watch);
+    if (!Number.isInteger(indexBits) || (indexBits !== 0 && (indexBits < 16 || indexBits > 24))) {
+      throw new RangeError('geo: ipv4IndexBits must be 0 (automatic) or 16..24');
+    }
+    // state[0] changes when a reload renumbers the records.
+    this._state = new Int32Array(1);
+    this._native = new native.GeoReader(path, extra, cacheRecords, Math.max(cacheObjects, 1), watch, indexBits,
+      this._state);
+    this._count = this._native.count();
+    this._max = Math.max(cacheObjects, 1);
+    this._resetCaches();
     this._metadata = null;
     this._metadataGeneration = 0;
+  }
+
+  // Records and enrichments made into JS values, by record id: a hit is one
+  // native call that walks the index and one array read.
+  _resetCaches() {
+    this._epoch = this._state[0];
+    this._objects = [];
+    // lookup(): objects differ by prefixLength too, and a record is often
+    // shared by networks of a few sizes: 8 slots per record id, [id * 8 + j]
+    // holding the object for prefix length _lookupPrefix[id * 8 + j]
+    // (255: empty); a Map keyed by find()'s number for the rest.
+    this._lookups = [];
+    this._lookupPrefix = null;
+    this._lookupsOther = new Map();
+    this._cached = 0;
+  }
+
+  _store(list, id, value) {
+    if (this._state[0] !== this._epoch) return;
+    if (this._cached >= this._max) this._resetCaches();
+    if (list.length <= id) {
+      // Filled densely so the array keeps fast elements.
+      const n = Math.min(this._native.recordCount(0), id + 65536);
+      for (let i = list.length; i < n; i++) list.push(undefined);
+      if (list.length <= id) return;
+    }
+    list[id] = value;
+    this._cached++;
   }
 
   /** The full record of `ip` in the primary database, or null. */
   get(ip) {
     checkIp(ip);
-    return this._native.get(ip);
+    const k = this._native.find(ip, 0);
+    if (k < 0) return k > -1000 ? null : this._native.record(ip, 0);
+    if (this._state[0] !== this._epoch) this._resetCaches();
+    const id = (k - (k % 256)) / 256;
+    let rec = this._objects[id];
+    if (rec === undefined) {
+      rec = this._native.record(ip, 0);
+      this._store(this._objects, id, rec);
+    }
+    return rec;
   }
 
   /** [record or null, prefix length]. */
   getWithPrefixLength(ip) {
     checkIp(ip);
-    return this._native.getWithPrefixLength(ip);
+    const k = this._native.find(ip, 0);
+    if (k < 0) return k > -1000 ? [null, -1 - k] : [this._native.record(ip, 0), -1000 - k];
+    return [this.get(ip), k % 256];
   }
 
   /** The flat enrichment of `ip` from every database (frozen), or null. */
   lookup(ip) {
     checkIp(ip);
-    return this._native.lookup(ip);
+    if (this._count !== 1) return this._native.lookup(ip);
+    const k = this._native.find(ip, 0);
+    if (k < 0) return k > -1000 ? null : this._native.lookup(ip);
+    if (this._state[0] !== this._epoch) this._resetCaches();
+    const id = (k - (k % 256)) / 256;
+    const prefix = k % 256;
+    const p = this._lookupPrefix;
+    const base = id * 8;
+    if (p !== null && base < p.length) {
+      for (let j = base; j < base + 8; j++) {
+        const q = p[j];
+        if (q === prefix) return this._lookups[j];
+        if (q === 255) break;
+      }
+    }
+    let e = this._lookupsOther.get(k);
+    if (e !== undefined) return e;
+    e = this._native.lookup(ip);
+    if (this._state[0] !== this._epoch) return e;
+    if (this._cached >= this._max) this._resetCaches();
+    if (this._lookupPrefix === null) {
+      const n = this._native.recordCount(0) * 8;
+      this._lookupPrefix = new Uint8Array(n).fill(255);
+      // Filled densely so the array keeps fast elements.
+      for (let i = 0; i < n; i++) this._lookups.push(undefined);
+    }
+    const q = this._lookupPrefix;
+    this._cached++;
+    for (let j = base; j < base + 8 && j < q.length; j++) {
+      if (q[j] === 255) {
+        q[j] = prefix;
+        this._lookups[j] = e;
+        return e;
+      }
+    }
+    this._lookupsOther.set(k, e);
+    return e;
   }
 
   /**

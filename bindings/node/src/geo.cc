@@ -30,14 +30,16 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "GeoReader",
-                       {InstanceMethod<&GeoReader::Get>("get"), InstanceMethod<&GeoReader::GetPrefix>("getWithPrefixLength"),
+                       {InstanceMethod<&GeoReader::Find>("find"), InstanceMethod<&GeoReader::RecordOf>("record"),
+                        InstanceMethod<&GeoReader::RecordCount>("recordCount"),
                         InstanceMethod<&GeoReader::Lookup>("lookup"), InstanceMethod<&GeoReader::LookupMany>("lookupMany"),
                         InstanceMethod<&GeoReader::Metadata>("metadata"), InstanceMethod<&GeoReader::Reload>("reload"),
                         InstanceMethod<&GeoReader::Generation>("generation"), InstanceMethod<&GeoReader::Count>("count"),
                         InstanceMethod<&GeoReader::Close>("close")});
   }
 
-  // new GeoReader(path, extraPaths[], cacheRecords, cacheObjects, watchMs)
+  // new GeoReader(path, extraPaths[], cacheRecords, cacheObjects, watchMs,
+  //               indexBits, state Int32Array(1))
   GeoReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<GeoReader>(info) {
     Napi::Env env = info.Env();
     std::string path = info[0].As<Napi::String>();
@@ -52,7 +54,12 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
     max_objects_ = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
     o.watch_interval_ms = info[4].As<Napi::Number>().Uint32Value();
+    o.ipv4_index_bits = info[5].As<Napi::Number>().Uint32Value();
+    auto state = info[6].As<Napi::Int32Array>();
+    state_ = state.Data();
+    state_ref_ = Napi::Persistent(state);
     Check(env, hp_geo_open(&geo_, o.watch_interval_ms ? GetAddon(env).engine : nullptr, path.c_str(), &o));
+    generation_ = hp_geo_generation(geo_);
   }
   ~GeoReader() override {
     ClearCaches();
@@ -68,12 +75,25 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
 
   void ClearCaches() {
     napi_env env = Env();
-    for (auto &kv : objects_) napi_delete_reference(env, kv.second);
-    objects_.clear();
+    for (auto &e : lookups1_)
+      if (e.ref) napi_delete_reference(env, e.ref);
+    lookups1_.clear();
     for (auto &kv : lookups_) napi_delete_reference(env, kv.second);
     lookups_.clear();
-    for (auto &kv : lookups1_) napi_delete_reference(env, kv.second);
-    lookups1_.clear();
+    cached_ = 0;
+  }
+
+  // The cache slot of record `id` of database `db` (ids are dense per
+  // generation), or nullptr for a record without an id.
+  template <class T>
+  T *Slot(std::vector<T> &v, uint32_t id, size_t db) {
+    if (id == HP_GEO_NO_RECORD_ID) return nullptr;
+    if (id >= v.size()) {
+      size_t n = hp_geo_record_count(geo_, db);
+      if (id >= n) return nullptr;
+      v.resize(n);
+    }
+    return &v[id];
   }
 
   // A string for mmdb bytes; map keys and short values are interned in one
@@ -165,67 +185,64 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     }
   }
 
+  // A reload happened: the record ids changed. The JS side sees state[0]
+  // change and drops its caches.
   void CheckGeneration(uint64_t gen) {
     if (gen != generation_) {
       ClearCaches();
       generation_ = gen;
+      state_[0]++;
     }
   }
 
-  // The JS record for `ip` in database `db`, or null; *prefix set.
-  napi_value Record(napi_env env, napi_value ip_value, size_t db, unsigned *prefix) {
+  // find(ip, db): where the record of `ip` is, as one number: id * 256 +
+  // prefix (found, id valid in this generation), -1 - prefix (no record),
+  // -1000 - prefix (found, no id: call record()). One crossing, no object.
+  Napi::Value Find(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
     char ip[kIpMax + 2];
-    size_t len = IpArg(env, ip_value, ip);
+    size_t len = IpArg(env, info[0], ip);
+    uint32_t db = 0;
+    if (info.Length() > 1) napi_get_value_uint32(env, info[1], &db);
     hp_geo_result r = HP_GEO_RESULT_INIT;
     int rc = hp_geo_find(&r, Handle(env), db, ip, len);
     if (rc < 0) ThrowError(env, rc);
-    *prefix = r.prefix_len;
+    napi_value out;
+    double k;
+    if (rc == 0) {
+      k = -1.0 - r.prefix_len;
+    } else {
+      CheckGeneration(r.generation);
+      k = r.record_id == HP_GEO_NO_RECORD_ID ? -1000.0 - r.prefix_len : double(r.record_id) * 256 + r.prefix_len;
+    }
+    napi_create_double(env, k, &out);
+    return Napi::Value(env, out);
+  }
+
+  // record(ip, db): the record of `ip` as a new JS value, or null.
+  Napi::Value RecordOf(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
+    char ip[kIpMax + 2];
+    size_t len = IpArg(env, info[0], ip);
+    uint32_t db = 0;
+    if (info.Length() > 1) napi_get_value_uint32(env, info[1], &db);
+    hp_geo_result r = HP_GEO_RESULT_INIT;
+    int rc = hp_geo_get(&r, Handle(env), db, ip, len);
+    if (rc < 0) ThrowError(env, rc);
     napi_value out;
     if (rc == 0) {
       napi_get_null(env, &out);
-      return out;
+      return Napi::Value(env, out);
     }
     CheckGeneration(r.generation);
-    uint64_t key = uint64_t(db) << 32 | r.offset;
-    auto it = objects_.find(key);
-    if (it != objects_.end()) {
-      napi_get_reference_value(env, it->second, &out);
-      return out;
-    }
-    rc = hp_geo_get(&r, geo_, db, ip, len);
-    if (rc < 0) ThrowError(env, rc);
     out = Convert(env, r.value);
-    uint64_t gen = r.generation;
     hp_geo_result_clear(&r);
-    napi_valuetype t;
-    napi_typeof(env, out, &t);
-    // Only objects can be referenced (and need reusing); a record may be a
-    // plain string or number.
-    if (gen == generation_ && t == napi_object) {
-      if (objects_.size() >= max_objects_) ClearCaches();
-      napi_ref ref;
-      if (napi_create_reference(env, out, 1, &ref) == napi_ok) objects_.emplace(key, ref);
-    }
-    return out;
+    return Napi::Value(env, out);
   }
 
-  Napi::Value Get(const Napi::CallbackInfo &info) {
-    unsigned prefix;
-    size_t db = info.Length() > 1 ? info[1].As<Napi::Number>().Uint32Value() : 0;
-    return Napi::Value(info.Env(), Record(info.Env(), info[0], db, &prefix));
-  }
-
-  Napi::Value GetPrefix(const Napi::CallbackInfo &info) {
-    napi_env env = info.Env();
-    unsigned prefix;
-    size_t db = info.Length() > 1 ? info[1].As<Napi::Number>().Uint32Value() : 0;
-    napi_value rec = Record(env, info[0], db, &prefix);
-    napi_value arr, p;
-    napi_create_array_with_length(env, 2, &arr);
-    napi_create_uint32(env, prefix, &p);
-    napi_set_element(env, arr, 0, rec);
-    napi_set_element(env, arr, 1, p);
-    return Napi::Value(env, arr);
+  Napi::Value RecordCount(const Napi::CallbackInfo &info) {
+    uint32_t db = info.Length() > 0 ? info[0].As<Napi::Number>().Uint32Value() : 0;
+    return Napi::Number::New(info.Env(), static_cast<double>(hp_geo_record_count(Handle(info.Env()), db)));
   }
 
   static constexpr const char *kFields[HP_GEO_STRING_FIELDS] = {
@@ -308,15 +325,22 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       return Napi::Value(env, out);
     }
     CheckGeneration(gen);
-    // One database: the key is (offset, prefix) in one word, no string.
-    uint64_t key1 = count == 1 ? (uint64_t(r.offset) << 8 | r.prefix_len) : 0;
+    // One database: the slot of its record id, reused while the prefix
+    // length matches (it is part of the object); a map for the rest.
+    LookupSlot *slot = nullptr;
     if (count == 1) {
-      auto it = lookups1_.find(key1);
-      if (it != lookups1_.end()) {
-        napi_get_reference_value(env, it->second, &out);
+      slot = Slot(lookups1_, r.record_id, 0);
+      if (slot && slot->ref && slot->prefix == r.prefix_len) {
+        napi_get_reference_value(env, slot->ref, &out);
         return Napi::Value(env, out);
       }
-    } else {
+      if (!slot || slot->ref) {
+        uint64_t key1 = uint64_t(r.offset) << 8 | r.prefix_len;
+        key.assign(reinterpret_cast<const char *>(&key1), sizeof key1);
+        slot = nullptr;
+      }
+    }
+    if (!slot) {
       auto it = lookups_.find(key);
       if (it != lookups_.end()) {
         napi_get_reference_value(env, it->second, &out);
@@ -327,13 +351,19 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     int rc = hp_geo_lookup(&e, g, ip, len);
     if (rc < 0) ThrowError(env, rc);
     out = Enrichment(env, e);
-    if (lookups_.size() + lookups1_.size() >= max_objects_) ClearCaches();
+    if (cached_ >= max_objects_) {
+      ClearCaches();
+      slot = count == 1 ? Slot(lookups1_, r.record_id, 0) : nullptr;
+    }
     napi_ref ref;
-    napi_create_reference(env, out, 1, &ref);
-    if (count == 1)
-      lookups1_.emplace(key1, ref);
-    else
+    if (napi_create_reference(env, out, 1, &ref) != napi_ok) return Napi::Value(env, out);
+    cached_++;
+    if (slot) {
+      slot->ref = ref;
+      slot->prefix = static_cast<uint8_t>(r.prefix_len);
+    } else {
       lookups_.emplace(std::move(key), ref);
+    }
     return Napi::Value(env, out);
   }
 
@@ -418,12 +448,18 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   hp_geo *geo_ = nullptr;
   uint64_t generation_ = 0;
   size_t max_objects_ = 1000000;
-  std::unordered_map<uint64_t, napi_ref> objects_;
-  std::unordered_map<std::string, napi_ref> lookups_;
-  std::unordered_map<uint64_t, napi_ref> lookups1_;
+  struct LookupSlot {
+    napi_ref ref = nullptr;
+    uint8_t prefix = 0;
+  };
+  size_t cached_ = 0;                // references held in the caches
+  std::vector<LookupSlot> lookups1_;  // lookup(), one database: [record id]
+  std::unordered_map<std::string, napi_ref> lookups_;  // lookup(): other keys
   std::deque<std::string> string_store_;
   std::unordered_map<std::string_view, uint32_t> strings_;
   napi_ref string_table_ = nullptr;
+  int32_t *state_ = nullptr;  // state[0]: bumped when the generation changes
+  Napi::Reference<Napi::Int32Array> state_ref_;
 };
 
 // A JS value as an hp_geo_value tree; strings and bytes are kept in `store`.

@@ -44,10 +44,15 @@ class GeoReader:
 
     ``extra_paths`` are merged by :meth:`lookup` after ``path`` (e.g. an ISP
     or ASN database next to a City one). ``cache_records`` bounds the decoded
-    records kept per database (0: 1,048,576).
+    records kept per database and the Python objects made from them
+    (0: 1,048,576). ``ipv4_index_bits`` is the width of the IPv4 prefix table
+    built at open (16..24, 4 << bits bytes per database; 0: 24 for a search
+    tree of 2**20 nodes or more, else 16).
     """
 
-    def __init__(self, path: str, extra_paths: Iterable[str] = (), cache_records: int = 0) -> None:
+    def __init__(
+        self, path: str, extra_paths: Iterable[str] = (), cache_records: int = 0, ipv4_index_bits: int = 0
+    ) -> None:
         if not isinstance(path, str) or not path:
             raise TypeError("GeoReader: path must be a non-empty str")
         extra = list(extra_paths)
@@ -55,7 +60,16 @@ class GeoReader:
             raise TypeError("GeoReader: extra_paths must be str")
         if isinstance(cache_records, bool) or not isinstance(cache_records, int) or cache_records < 0:
             raise ValueError("GeoReader: cache_records must be a non-negative int")
-        self._native = _hotpath.GeoReader(path, extra, cache_records)
+        if isinstance(ipv4_index_bits, bool) or not isinstance(ipv4_index_bits, int):
+            raise TypeError("GeoReader: ipv4_index_bits must be an int")
+        if ipv4_index_bits != 0 and not 16 <= ipv4_index_bits <= 24:
+            raise ValueError("GeoReader: ipv4_index_bits must be 0 (automatic) or 16..24")
+        self._native = _hotpath.GeoReader(path, extra, cache_records, ipv4_index_bits)
+        # The native get functions, bound to this reader: no Python frame
+        # and no argument-parsing layer on the hot path.
+        fast_get, fast_prefix = self._native.fast_methods()
+        setattr(self, "get", fast_get)
+        setattr(self, "get_with_prefix_len", fast_prefix)
 
     def get(self, ip: Address) -> Any:
         """The full record of ``ip`` in the primary database, or None."""

@@ -64,6 +64,11 @@ class Reader(_hotpath.GeoReader):
             raise ValueError(f"Unsupported open mode ({mode}).")
         super().__init__(os.fspath(database), [], 0)
         self._metadata: Metadata | None = None
+        # The native get functions, bound to this reader's state: no
+        # argument-parsing layer on the hot path.
+        fast_get, fast_prefix = self.fast_methods()
+        setattr(self, "get", fast_get)
+        setattr(self, "get_with_prefix_len", fast_prefix)
 
     def metadata(self) -> Metadata:  # type: ignore[override]
         """The metadata of the database."""

@@ -2,7 +2,9 @@
 // package returns (dict, list, str, int, float, bool, bytes); map keys and
 // short strings are interned per reader. Single lookups keep the GIL;
 // lookup_many releases it while the C library fills the columns.
+#include <array>
 #include <cstring>
+#include <memory>
 #include <deque>
 #include <string>
 #include <string_view>
@@ -19,52 +21,75 @@ const char *const kFields[HP_GEO_STRING_FIELDS] = {
     "country_code", "country_name", "continent_code", "continent_name", "subdivision_code", "subdivision_name",
     "city",         "postal_code",  "time_zone",      "as_org",         "isp",              "org"};
 
-class GeoReader {
+constexpr int kColumns = HP_GEO_STRING_FIELDS + 4;  // + latitude, longitude, accuracy_radius, asn
+
+// Everything a reader owns. Shared with the fast get functions (a capsule
+// holds a reference), so they stay safe after the reader object is gone.
+// Touched only with the GIL held.
+class GeoState {
  public:
-  GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records) {
-    std::vector<const char *> ptrs;
-    for (auto &s : extra) ptrs.push_back(s.c_str());
-    hp_geo_options o = HP_GEO_OPTIONS_INIT;
-    o.extra_paths = ptrs.data();
-    o.extra_count = ptrs.size();
-    o.cache_records = cache_records;
-    int rc;
-    {
-      py::gil_scoped_release release;
-      rc = hp_geo_open(&geo_, nullptr, path.c_str(), &o);
-    }
-    check(rc);
-  }
-  ~GeoReader() {
-    clear_strings();
-    hp_geo_close(geo_);
-  }
+  explicit GeoState(size_t max_objects) : max_objects_(max_objects ? max_objects : (size_t(1) << 20)) {}
+  ~GeoState() { close(); }
+
+  hp_geo *geo = nullptr;
 
   hp_geo *handle() {
-    if (!geo_) raise_error(HP_ECLOSED, "Attempt to read from a closed MaxMind DB.");
-    return geo_;
+    if (!geo) raise_error(HP_ECLOSED, "Attempt to read from a closed MaxMind DB.");
+    return geo;
   }
 
-  // (record or None, prefix length)
-  py::tuple get_with_prefix_len(py::handle ip, size_t db) {
-    hp_geo_result r = HP_GEO_RESULT_INIT;
-    int rc = query(ip, db, &r);
-    PyObject *v = rc == 1 ? convert(r.value) : (Py_INCREF(Py_None), Py_None);
-    hp_geo_result_clear(&r);
-    if (!v) throw py::error_already_set();
-    PyObject *p = PyLong_FromUnsignedLong(r.prefix_len);
-    return py::reinterpret_steal<py::tuple>(PyTuple_Pack(2, py::reinterpret_steal<py::object>(v).ptr(),
-                                                         py::reinterpret_steal<py::object>(p).ptr()));
+  void close() {
+    clear_caches();
+    clear_strings();
+    hp_geo *g = geo;
+    geo = nullptr;
+    if (g) {
+      py::gil_scoped_release release;
+      hp_geo_close(g);
+    }
   }
 
-  py::object get(py::handle ip, size_t db) {
+  // The record of `ip` in database `db` as a new object (None when absent);
+  // *prefix set when not NULL. Records reached through a string address are
+  // made once per record id and copied on return (containers only: the
+  // leaves are immutable), so callers may change what they get.
+  PyObject *get(PyObject *ip, size_t db, unsigned *prefix) {
     hp_geo_result r = HP_GEO_RESULT_INIT;
-    int rc = query(ip, db, &r);
-    if (rc == 0) return py::none();
+    const char *s;
+    size_t len;
+    if (!text_of(ip, &s, &len)) {
+      int rc = query(ip, db, &r);
+      if (prefix) *prefix = r.prefix_len;
+      if (rc == 0) Py_RETURN_NONE;
+      PyObject *v = convert(r.value);
+      hp_geo_result_clear(&r);
+      if (!v) throw py::error_already_set();
+      return v;
+    }
+    int rc = hp_geo_find(&r, handle(), db, s, len);
+    if (rc < 0) raise_error(rc);
+    if (prefix) *prefix = r.prefix_len;
+    if (rc == 0) Py_RETURN_NONE;
+    check_generation(r.generation);
+    Entry *slot = db == 0 ? slot_of(records_, r.record_id) : nullptr;
+    if (slot && slot->obj) return copy_value(slot->obj, slot->nested);
+    rc = hp_geo_get(&r, geo, db, s, len);
+    if (rc < 0) raise_error(rc);
+    if (rc == 0) Py_RETURN_NONE;  // a reload in between
     PyObject *v = convert(r.value);
+    uint64_t gen = r.generation;
     hp_geo_result_clear(&r);
     if (!v) throw py::error_already_set();
-    return py::reinterpret_steal<py::object>(v);
+    if (!slot || gen != generation_) return v;
+    if (cached_ >= max_objects_) {
+      clear_caches();
+      slot = slot_of(records_, r.record_id);
+      if (!slot) return v;
+    }
+    slot->obj = v;
+    slot->nested = nested(v);
+    cached_++;
+    return copy_value(v, slot->nested);
   }
 
   py::object lookup(py::handle ip) {
@@ -96,9 +121,249 @@ class GeoReader {
     return d;
   }
 
-  // Columns for many addresses. Strings are collected as indexes into a
-  // per-column table without the GIL, then made into str objects once each.
-  py::dict lookup_many(const std::vector<std::string> &ips) {
+  // Columns for many addresses. One database: the record ids of all
+  // addresses come from one hp_geo_find_many call without the GIL; the
+  // column values of each distinct record are made once (and kept for later
+  // calls), then every list is filled from them. Several databases: one
+  // hp_geo_lookup per address without the GIL.
+  py::dict lookup_many(py::handle ips) {
+    py::tuple items = py::reinterpret_steal<py::tuple>(PySequence_Tuple(ips.ptr()));
+    if (!items) throw py::error_already_set();
+    size_t n = static_cast<size_t>(PyTuple_GET_SIZE(items.ptr()));
+    std::vector<const char *> ptrs(n);
+    std::vector<size_t> lens(n);
+    for (size_t i = 0; i < n; i++) {
+      if (!text_of(PyTuple_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(i)), &ptrs[i], &lens[i])) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        throw py::type_error("lookup_many: item " + std::to_string(i) + " is not a str");
+      }
+    }
+    hp_geo *g = handle();
+    if (hp_geo_count(g) != 1) return lookup_many_merged(ptrs, lens);
+    std::vector<uint32_t> ids(n);
+    for (int attempt = 0; attempt < 3; attempt++) {
+      uint64_t gen = 0;
+      size_t bad = 0;
+      int rc;
+      std::string err;
+      {
+        py::gil_scoped_release release;
+        rc = hp_geo_find_many(ids.data(), &gen, &bad, g, 0, ptrs.data(), lens.data(), n);
+        if (rc < 0) err = hp_last_error();
+      }
+      if (rc < 0) raise_error(rc, (err + " (item " + std::to_string(bad) + ")").c_str());
+      check_generation(gen);
+      // Values of records met for the first time, and of rows whose record
+      // has no id (kept apart, per row).
+      std::unordered_map<size_t, std::array<PyObject *, kColumns>> loose;
+      struct Loose {
+        std::unordered_map<size_t, std::array<PyObject *, kColumns>> &m;
+        ~Loose() {
+          for (auto &kv : m)
+            for (PyObject *o : kv.second) Py_XDECREF(o);
+        }
+      } loose_guard{loose};
+      std::unordered_map<uint32_t, size_t> loose_rows;  // record id -> row in `loose`
+      bool ok = true;
+      for (size_t i = 0; i < n && ok; i++) {
+        uint32_t id = ids[i];
+        if (id == HP_GEO_NO_RECORD_ID) continue;
+        Values *slot = id == HP_GEO_UNNUMBERED ? nullptr : slot_of(columns_, id);
+        if ((slot && slot->v) || (id != HP_GEO_UNNUMBERED && loose_rows.count(id))) continue;
+        std::array<PyObject *, kColumns> vals{};
+        if (!make_values(ptrs[i], lens[i], &vals)) {
+          ok = false;  // no record now: a reload in between
+          break;
+        }
+        if (slot && cached_ < max_objects_) {
+          slot->v.reset(new std::array<PyObject *, kColumns>(vals));
+          cached_++;
+        } else {
+          loose.emplace(i, vals);
+          if (id != HP_GEO_UNNUMBERED) loose_rows.emplace(id, i);
+        }
+      }
+      if (!ok || hp_geo_generation(g) != gen) continue;
+      return fill_columns(ids, loose, loose_rows);
+    }
+    return lookup_many_merged(ptrs, lens);
+  }
+
+  py::object metadata(size_t db) {
+    hp_geo_result r = HP_GEO_RESULT_INIT;
+    check(hp_geo_metadata(&r, handle(), db));
+    PyObject *v = convert(r.value);
+    hp_geo_result_clear(&r);
+    if (!v) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(v);
+  }
+
+  void clear_caches() {
+    for (auto &e : records_) Py_XDECREF(e.obj);
+    records_.clear();
+    for (auto &c : columns_)
+      if (c.v)
+        for (PyObject *o : *c.v) Py_XDECREF(o);
+    columns_.clear();
+    cached_ = 0;
+  }
+
+ private:
+  struct Entry {
+    PyObject *obj = nullptr;
+    bool nested = false;
+  };
+  struct Values {
+    std::unique_ptr<std::array<PyObject *, kColumns>> v;
+  };
+
+  // Borrowed UTF-8 of a str (ASCII strings without a copy); false for
+  // anything else.
+  static bool text_of(PyObject *o, const char **s, size_t *len) {
+    if (!PyUnicode_Check(o)) return false;
+    if (PyUnicode_IS_COMPACT_ASCII(o)) {
+      *s = static_cast<const char *>(PyUnicode_DATA(o));
+      *len = static_cast<size_t>(PyUnicode_GET_LENGTH(o));
+      return true;
+    }
+    Py_ssize_t n;
+    *s = PyUnicode_AsUTF8AndSize(o, &n);
+    if (!*s) throw py::error_already_set();
+    *len = static_cast<size_t>(n);
+    return true;
+  }
+
+  void check_generation(uint64_t gen) {
+    if (gen != generation_) {
+      clear_caches();
+      generation_ = gen;
+    }
+  }
+
+  template <class T>
+  T *slot_of(std::vector<T> &v, uint32_t id) {
+    if (id >= v.size()) {
+      size_t n = hp_geo_record_count(geo, 0);
+      if (id >= n) return nullptr;
+      v.resize(n);
+    }
+    return &v[id];
+  }
+
+  static bool nested(PyObject *o) {
+    if (PyDict_CheckExact(o)) {
+      Py_ssize_t pos = 0;
+      PyObject *k, *v;
+      while (PyDict_Next(o, &pos, &k, &v))
+        if (PyDict_CheckExact(v) || PyList_CheckExact(v)) return true;
+      return false;
+    }
+    return PyList_CheckExact(o);
+  }
+
+  // A copy of the containers of a cached value (leaves are shared).
+  static PyObject *copy_value(PyObject *o, bool deep = true) {
+    if (PyDict_CheckExact(o)) {
+      PyObject *d = PyDict_Copy(o);
+      if (!d || !deep) return d;
+      Py_ssize_t pos = 0;
+      PyObject *k, *v;
+      while (PyDict_Next(d, &pos, &k, &v)) {
+        if (!PyDict_CheckExact(v) && !PyList_CheckExact(v)) continue;
+        PyObject *c = copy_value(v);
+        // Replacing the value of an existing key keeps the iteration valid.
+        if (!c || PyDict_SetItem(d, k, c) != 0) {
+          Py_XDECREF(c);
+          Py_DECREF(d);
+          return nullptr;
+        }
+        Py_DECREF(c);
+      }
+      return d;
+    }
+    if (PyList_CheckExact(o)) {
+      Py_ssize_t n = PyList_GET_SIZE(o);
+      PyObject *l = PyList_New(n);
+      if (!l) return nullptr;
+      for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GET_ITEM(o, i);
+        PyObject *c = (PyDict_CheckExact(v) || PyList_CheckExact(v)) ? copy_value(v) : (Py_INCREF(v), v);
+        if (!c) {
+          Py_DECREF(l);
+          return nullptr;
+        }
+        PyList_SET_ITEM(l, i, c);
+      }
+      return l;
+    }
+    Py_INCREF(o);
+    return o;
+  }
+
+  // The lookup_many column values of one address (new references); false
+  // when it has no record.
+  bool make_values(const char *s, size_t len, std::array<PyObject *, kColumns> *out) {
+    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+    int rc = hp_geo_lookup(&e, geo, s, len);
+    if (rc < 0) raise_error(rc);
+    if (rc == 0) return false;
+    auto none = [] {
+      Py_INCREF(Py_None);
+      return Py_None;
+    };
+    for (int f = 0; f < HP_GEO_STRING_FIELDS; f++) (*out)[f] = e.str[f] ? str(e.str[f], std::strlen(e.str[f])) : none();
+    bool loc = e.flags & HP_GEO_HAS_LOCATION;
+    (*out)[HP_GEO_STRING_FIELDS] = loc ? PyFloat_FromDouble(e.latitude) : none();
+    (*out)[HP_GEO_STRING_FIELDS + 1] = loc ? PyFloat_FromDouble(e.longitude) : none();
+    (*out)[HP_GEO_STRING_FIELDS + 2] =
+        (e.flags & HP_GEO_HAS_ACCURACY_RADIUS) ? PyLong_FromUnsignedLong(e.accuracy_radius) : none();
+    (*out)[HP_GEO_STRING_FIELDS + 3] = (e.flags & HP_GEO_HAS_ASN) ? PyLong_FromUnsignedLong(e.asn) : none();
+    for (PyObject *o : *out)
+      if (!o) {
+        for (PyObject *x : *out) Py_XDECREF(x);
+        throw py::error_already_set();
+      }
+    return true;
+  }
+
+  py::dict fill_columns(const std::vector<uint32_t> &ids,
+                        const std::unordered_map<size_t, std::array<PyObject *, kColumns>> &loose,
+                        const std::unordered_map<uint32_t, size_t> &loose_rows) {
+    size_t n = ids.size();
+    // Per row, the value array to read (nullptr: no record).
+    std::vector<const std::array<PyObject *, kColumns> *> rows(n);
+    for (size_t i = 0; i < n; i++) {
+      uint32_t id = ids[i];
+      if (id == HP_GEO_NO_RECORD_ID) continue;
+      if (id < columns_.size() && columns_[id].v)
+        rows[i] = columns_[id].v.get();
+      else if (id == HP_GEO_UNNUMBERED)
+        rows[i] = &loose.at(i);
+      else
+        rows[i] = &loose.at(loose_rows.at(id));
+    }
+    py::dict out;
+    for (int f = 0; f < kColumns; f++) {
+      PyObject *list = PyList_New(static_cast<Py_ssize_t>(n));
+      if (!list) throw py::error_already_set();
+      for (size_t i = 0; i < n; i++) {
+        PyObject *v = rows[i] ? (*rows[i])[f] : Py_None;
+        Py_INCREF(v);
+        PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), v);
+      }
+      out[column_name(f)] = py::reinterpret_steal<py::object>(list);
+    }
+    return out;
+  }
+
+  static const char *column_name(int f) {
+    static const char *const kNumbers[4] = {"latitude", "longitude", "accuracy_radius", "asn"};
+    return f < HP_GEO_STRING_FIELDS ? kFields[f] : kNumbers[f - HP_GEO_STRING_FIELDS];
+  }
+
+  // Several databases: hp_geo_lookup per address without the GIL; strings
+  // are collected as indexes into a per-column table, then made once each.
+  py::dict lookup_many_merged(const std::vector<const char *> &ips, const std::vector<size_t> &lens) {
     size_t n = ips.size();
     hp_geo *g = handle();
     struct Column {
@@ -118,7 +383,7 @@ class GeoReader {
       py::gil_scoped_release release;
       hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
       for (size_t i = 0; i < n; i++) {
-        rc = hp_geo_lookup(&e, g, ips[i].data(), ips[i].size());
+        rc = hp_geo_lookup(&e, g, ips[i], lens[i]);
         if (rc < 0) {
           bad = i;
           err = hp_last_error();
@@ -189,54 +454,21 @@ class GeoReader {
     return out;
   }
 
-  py::object metadata(size_t db) {
-    hp_geo_result r = HP_GEO_RESULT_INIT;
-    check(hp_geo_metadata(&r, handle(), db));
-    PyObject *v = convert(r.value);
-    hp_geo_result_clear(&r);
-    if (!v) throw py::error_already_set();
-    return py::reinterpret_steal<py::object>(v);
-  }
-
-  void reload() {
-    hp_geo *g = handle();
+  // Any address type, decoded on every call: str, bytes, ipaddress objects.
+  int query(PyObject *ip, size_t db, hp_geo_result *r) {
     int rc;
-    {
-      py::gil_scoped_release release;
-      rc = hp_geo_reload(g);
-    }
-    check(rc);
-  }
-
-  uint64_t generation() { return hp_geo_generation(handle()); }
-  size_t count() { return hp_geo_count(handle()); }
-  bool closed() const { return geo_ == nullptr; }
-
-  void close() {
-    clear_strings();
-    hp_geo *g = geo_;
-    geo_ = nullptr;
-    if (g) {
-      py::gil_scoped_release release;
-      hp_geo_close(g);
-    }
-  }
-
- private:
-  int query(py::handle ip, size_t db, hp_geo_result *r) {
-    int rc;
-    if (PyUnicode_Check(ip.ptr())) {
+    if (PyUnicode_Check(ip)) {
       Py_ssize_t len;
-      const char *s = PyUnicode_AsUTF8AndSize(ip.ptr(), &len);
+      const char *s = PyUnicode_AsUTF8AndSize(ip, &len);
       if (!s) throw py::error_already_set();
       rc = hp_geo_get(r, handle(), db, s, static_cast<size_t>(len));
-    } else if (PyBytes_Check(ip.ptr())) {
-      rc = hp_geo_get_bytes(r, handle(), db, reinterpret_cast<const uint8_t *>(PyBytes_AS_STRING(ip.ptr())),
-                            static_cast<size_t>(PyBytes_GET_SIZE(ip.ptr())));
-    } else if (PyObject_HasAttrString(ip.ptr(), "packed")) {  // ipaddress.IPv4Address / IPv6Address
+    } else if (PyBytes_Check(ip)) {
+      rc = hp_geo_get_bytes(r, handle(), db, reinterpret_cast<const uint8_t *>(PyBytes_AS_STRING(ip)),
+                            static_cast<size_t>(PyBytes_GET_SIZE(ip)));
+    } else if (PyObject_HasAttrString(ip, "packed")) {  // ipaddress.IPv4Address / IPv6Address
       py::object packed = py::reinterpret_borrow<py::object>(ip).attr("packed");
       if (!PyBytes_Check(packed.ptr())) throw py::type_error("argument 1 must be a string or ipaddress object");
-      return query(packed, db, r);
+      return query(packed.ptr(), db, r);
     } else {
       throw py::type_error("argument 1 must be a string or ipaddress object");
     }
@@ -271,6 +503,7 @@ class GeoReader {
     return o;
   }
 
+ public:
   PyObject *convert(const hp_geo_value *v) {
     switch (v->type) {
       case HP_GEO_STRING:
@@ -331,9 +564,139 @@ class GeoReader {
     }
   }
 
-  hp_geo *geo_ = nullptr;
+  size_t max_objects_;
+  size_t cached_ = 0;
+  uint64_t generation_ = 0;
+  std::vector<Entry> records_;   // get(), database 0: [record id]
+  std::vector<Values> columns_;  // lookup_many: [record id]
   std::deque<std::string> store_;
   std::unordered_map<std::string_view, PyObject *> strings_;
+};
+
+// Runs `f` for a METH_FASTCALL function: C++ errors become Python ones.
+template <class F>
+PyObject *guarded(F &&f) {
+  try {
+    return f();
+  } catch (py::error_already_set &e) {
+    e.restore();
+  } catch (py::builtin_exception &e) {
+    e.set_error();
+  } catch (const std::exception &e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+GeoState *state_of(PyObject *capsule) {
+  return static_cast<std::shared_ptr<GeoState> *>(PyCapsule_GetPointer(capsule, nullptr))->get();
+}
+
+PyObject *fast_get(PyObject *capsule, PyObject *const *args, Py_ssize_t nargs) {
+  if (nargs != 1) {
+    PyErr_SetString(PyExc_TypeError, "get() takes exactly one argument (ip)");
+    return nullptr;
+  }
+  return guarded([&] { return state_of(capsule)->get(args[0], 0, nullptr); });
+}
+
+PyObject *fast_get_with_prefix_len(PyObject *capsule, PyObject *const *args, Py_ssize_t nargs) {
+  if (nargs != 1) {
+    PyErr_SetString(PyExc_TypeError, "get_with_prefix_len() takes exactly one argument (ip)");
+    return nullptr;
+  }
+  return guarded([&]() -> PyObject * {
+    unsigned prefix = 0;
+    PyObject *v = state_of(capsule)->get(args[0], 0, &prefix);
+    if (!v) return nullptr;
+    PyObject *p = PyLong_FromUnsignedLong(prefix);
+    if (!p) {
+      Py_DECREF(v);
+      return nullptr;
+    }
+    PyObject *t = PyTuple_Pack(2, v, p);
+    Py_DECREF(v);
+    Py_DECREF(p);
+    return t;
+  });
+}
+
+PyMethodDef kFastGet = {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_get)), METH_FASTCALL,
+                        "The record of an address in the primary database, or None."};
+PyMethodDef kFastGetPrefix = {"get_with_prefix_len",
+                              reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_get_with_prefix_len)),
+                              METH_FASTCALL, "(record or None, prefix length)."};
+
+class GeoReader {
+ public:
+  GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records,
+            unsigned ipv4_index_bits)
+      : st_(std::make_shared<GeoState>(cache_records)) {
+    std::vector<const char *> ptrs;
+    for (auto &s : extra) ptrs.push_back(s.c_str());
+    hp_geo_options o = HP_GEO_OPTIONS_INIT;
+    o.extra_paths = ptrs.data();
+    o.extra_count = ptrs.size();
+    o.cache_records = cache_records;
+    o.ipv4_index_bits = ipv4_index_bits;
+    int rc;
+    hp_geo *g = nullptr;
+    {
+      py::gil_scoped_release release;
+      rc = hp_geo_open(&g, nullptr, path.c_str(), &o);
+    }
+    check(rc);
+    st_->geo = g;
+  }
+  ~GeoReader() { st_->close(); }
+
+  py::tuple get_with_prefix_len(py::handle ip, size_t db) {
+    unsigned prefix = 0;
+    py::object v = py::reinterpret_steal<py::object>(st_->get(ip.ptr(), db, &prefix));
+    return py::make_tuple(v, prefix);
+  }
+  py::object get(py::handle ip, size_t db) { return py::reinterpret_steal<py::object>(st_->get(ip.ptr(), db, nullptr)); }
+  py::object lookup(py::handle ip) { return st_->lookup(ip); }
+  py::dict lookup_many(py::handle ips) { return st_->lookup_many(ips); }
+  py::object metadata(size_t db) { return st_->metadata(db); }
+
+  // (get, get_with_prefix_len) as builtins bound to this reader's state:
+  // METH_FASTCALL, no argument parsing layer.
+  py::tuple fast_methods() {
+    auto *holder = new std::shared_ptr<GeoState>(st_);
+    PyObject *cap = PyCapsule_New(holder, nullptr, [](PyObject *c) {
+      delete static_cast<std::shared_ptr<GeoState> *>(PyCapsule_GetPointer(c, nullptr));
+    });
+    if (!cap) {
+      delete holder;
+      throw py::error_already_set();
+    }
+    py::object keep = py::reinterpret_steal<py::object>(cap);
+    PyObject *a = PyCFunction_New(&kFastGet, cap);
+    if (!a) throw py::error_already_set();
+    py::object fa = py::reinterpret_steal<py::object>(a);
+    PyObject *b = PyCFunction_New(&kFastGetPrefix, cap);
+    if (!b) throw py::error_already_set();
+    return py::make_tuple(fa, py::reinterpret_steal<py::object>(b));
+  }
+
+  void reload() {
+    hp_geo *g = st_->handle();
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = hp_geo_reload(g);
+    }
+    check(rc);
+  }
+
+  uint64_t generation() { return hp_geo_generation(st_->handle()); }
+  size_t count() { return hp_geo_count(st_->handle()); }
+  bool closed() const { return st_->geo == nullptr; }
+  void close() { st_->close(); }
+
+ private:
+  std::shared_ptr<GeoState> st_;
 };
 
 // Python value -> hp_geo_value tree, storage kept alive in the builder.
@@ -458,12 +821,13 @@ void geo_write(const std::string &path, py::iterable entries, unsigned ip_versio
 
 void init_geo(py::module_ &m) {
   py::class_<GeoReader>(m, "GeoReader")
-      .def(py::init<const std::string &, const std::vector<std::string> &, size_t>(), py::arg("path"),
-           py::arg("extra_paths"), py::arg("cache_records"))
+      .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned>(), py::arg("path"),
+           py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0)
       .def("get", &GeoReader::get, py::arg("ip"), py::arg("db") = 0)
       .def("get_with_prefix_len", &GeoReader::get_with_prefix_len, py::arg("ip"), py::arg("db") = 0)
       .def("lookup", &GeoReader::lookup, py::arg("ip"))
       .def("lookup_many", &GeoReader::lookup_many, py::arg("ips"))
+      .def("fast_methods", &GeoReader::fast_methods)
       .def("metadata", &GeoReader::metadata, py::arg("db") = 0)
       .def("reload", &GeoReader::reload)
       .def("generation", &GeoReader::generation)

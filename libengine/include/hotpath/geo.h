@@ -79,10 +79,16 @@ typedef struct hp_geo_options {
   unsigned watch_interval_ms;
   hp_geo_reload_cb on_reload; /**< may be NULL */
   void *on_reload_data;
+  /** (version >= 2) Width of the IPv4 prefix table built at open, which
+   *  resolves an address in one memory access when its network is at least
+   *  that wide, else gives the tree node to walk on from. 16..24 bits:
+   *  4 << bits bytes per database (24: 64 MiB). 0: automatic, 24 for a
+   *  search tree of 2^20 nodes or more, 16 otherwise. */
+  unsigned ipv4_index_bits;
 } hp_geo_options;
 
-#define HP_GEO_OPTIONS_VERSION 1
-#define HP_GEO_OPTIONS_INIT {HP_GEO_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL}
+#define HP_GEO_OPTIONS_VERSION 2
+#define HP_GEO_OPTIONS_INIT {HP_GEO_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL, 0}
 
 /**
  * Open one or more MaxMind DB files.
@@ -91,7 +97,8 @@ typedef struct hp_geo_options {
  *              alive by the handle; may be NULL when no watch is asked for.
  * @param path  the primary database; copied.
  * @param opts  NULL for defaults; copied.
- * @return 0; HP_EINVAL (NULL out/path, a watch without an engine),
+ * @return 0; HP_EINVAL (NULL out/path, a watch without an engine,
+ *         ipv4_index_bits not 0 or 16..24; options version 1 and 2 are read),
  *         HP_EIO (a file cannot be read), HP_ECORRUPT (not a valid MaxMind
  *         DB: bad metadata, sizes, search tree or data section),
  *         HP_ENOMEM, HP_ECLOSED (engine closing).
@@ -120,6 +127,11 @@ HP_EXTERN size_t hp_geo_count(const hp_geo *g);
 /** Increases by one on every successful reload (starts at 1). Thread: any. */
 HP_EXTERN uint64_t hp_geo_generation(const hp_geo *g);
 
+/** Number of distinct records the search tree of database `db` points to
+ *  in the current generation (record ids are below it); 0 when `db` is out
+ *  of range. Thread: any. */
+HP_EXTERN size_t hp_geo_record_count(hp_geo *g, size_t db);
+
 /* ---------------------------------------------------------- Full records */
 
 /** The record of one address in one database. */
@@ -131,10 +143,16 @@ typedef struct hp_geo_result {
   uint64_t generation;    /**< snapshot generation the record came from */
   const hp_geo_value *value; /**< the record; NULL when !found */
   void *hold_;            /**< private: keeps the snapshot alive */
+  /** (version >= 2) A dense number of the record within its database and
+   *  generation, below hp_geo_record_count(): a cheap cache index for
+   *  bindings. HP_GEO_NO_RECORD_ID when !found (or for a database of more
+   *  than 2^26 records). */
+  uint32_t record_id;
 } hp_geo_result;
 
-#define HP_GEO_RESULT_VERSION 1
-#define HP_GEO_RESULT_INIT {HP_GEO_RESULT_VERSION, 0, 0, 0, 0, NULL, NULL}
+#define HP_GEO_NO_RECORD_ID 0xffffffffu
+#define HP_GEO_RESULT_VERSION 2
+#define HP_GEO_RESULT_INIT {HP_GEO_RESULT_VERSION, 0, 0, 0, 0, NULL, NULL, HP_GEO_NO_RECORD_ID}
 
 /**
  * Look up the full record of an address in database `db`.
@@ -163,6 +181,28 @@ HP_EXTERN int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const u
  * earlier record with the same (generation, offset). Thread: any.
  */
 HP_EXTERN int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len);
+
+/** hp_geo_find_many(): the address has a record but no record id (a
+ *  database of more than 2^26 records); look it up one by one. */
+#define HP_GEO_UNNUMBERED 0xfffffffeu
+
+/**
+ * The search tree for many addresses at once: the record id of each in
+ * database `db`, all from one snapshot, with the memory reads of several
+ * addresses overlapped. For batch enrichment: resolve each distinct id once
+ * (hp_geo_get / hp_geo_lookup on one of its addresses), then fan out.
+ * @param[out] ids       n entries: a record id, HP_GEO_NO_RECORD_ID (no
+ *                       record) or HP_GEO_UNNUMBERED.
+ * @param[out] generation  the snapshot's generation (ids are valid in it);
+ *                       may be NULL.
+ * @param[out] failed    on error, the index of the bad address; may be NULL.
+ * @param ips, lens      n addresses as text (borrowed for the call).
+ * @return n, or HP_EINVAL (an address is not an IP address, an IPv6
+ *         address in an IPv4-only database, db out of range), HP_ECORRUPT.
+ * Thread: any, concurrently; blocks nothing (call it without the GIL).
+ */
+HP_EXTERN int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
+                               const char *const *ips, const size_t *lens, size_t n);
 
 /** The metadata map of database `db` (format keys: node_count, record_size,
  *  ip_version, database_type, languages, description, build_epoch, ...).

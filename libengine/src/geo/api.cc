@@ -38,6 +38,7 @@ void reset(hp_geo_result *out) {
   out->offset = 0;
   out->generation = 0;
   out->value = nullptr;
+  if (out->version >= 2) out->record_id = HP_GEO_NO_RECORD_ID;
 }
 
 // The record of `a` in database `db`: found (1), a miss (0) or an error.
@@ -47,19 +48,19 @@ int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool de
   if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
   if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
   const hp::geo::Database &d = *s->dbs[db];
-  uint32_t off = 0;
-  unsigned prefix = 0;
-  int rc = d.find(a, &off, &prefix);
+  hp::geo::Hit hit;
+  int rc = d.find(a, &hit);
   out->generation = s->generation;
-  out->prefix_len = prefix;
+  out->prefix_len = hit.prefix;
   if (rc == HP_EINVAL) return ipv6_in_ipv4(ip, len);
   if (rc <= 0) return rc;
-  out->offset = off;
+  out->offset = d.offset(hit);
+  if (out->version >= 2) out->record_id = hit.id == hp::geo::TreeIndex::kNoId ? HP_GEO_NO_RECORD_ID : hit.id;
   out->found = 1;
   if (!decode) return 1;
   const hp::geo::Record *rec = nullptr;
   std::unique_ptr<hp::geo::Record> scratch;
-  rc = d.record(off, &rec, &scratch);
+  rc = d.record(hit, &rec, &scratch);
   if (rc != 0) {
     out->found = 0;
     return rc;
@@ -91,15 +92,14 @@ int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, s
     const hp::geo::Database &d = *dbp;
     if (a.len == 16 && d.ip_version() == 4) continue;
     searched = true;
-    uint32_t off;
-    unsigned prefix;
-    int rc = d.find(a, &off, &prefix);
+    hp::geo::Hit hit;
+    int rc = d.find(a, &hit);
     if (rc < 0) return rc;
     if (rc == 0) continue;
-    if (!found) out->prefix_len = prefix;
+    if (!found) out->prefix_len = hit.prefix;
     found = true;
     const hp::geo::Record *rec;
-    rc = d.record(off, &rec, &scratch);
+    rc = d.record(hit, &rec, &scratch);
     if (rc != 0) return rc;
     const hp::geo::Flat &f = rec->flat;
     uint32_t add = f.flags & ~out->flags;
@@ -142,7 +142,7 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
   return guard("geo_open", [&] {
     if (!out || !path) return set_error(HP_EINVAL, "geo_open: out or path is NULL");
     *out = nullptr;
-    if (opts && opts->version != HP_GEO_OPTIONS_VERSION)
+    if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
       return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
     Handle *h = nullptr;
     int rc = Handle::open(&h, e ? hp::core::Engine::from_c(e) : nullptr, path, opts);
@@ -168,6 +168,13 @@ int hp_geo_reload(hp_geo *g) {
 size_t hp_geo_count(const hp_geo *g) { return g ? g->h->count() : 0; }
 
 uint64_t hp_geo_generation(const hp_geo *g) { return g ? g->h->generation() : 0; }
+
+size_t hp_geo_record_count(hp_geo *g, size_t db) {
+  if (!g) return 0;
+  auto sec = g->h->begin();
+  if (!sec.snap || db >= sec.snap->dbs.size()) return 0;
+  return sec.snap->dbs[db]->record_count();
+}
 
 int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
   return guard("geo_get", [&] {
@@ -196,6 +203,53 @@ int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
     return get_impl(out, g, db, a, false, ip, len);
+  });
+}
+
+int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
+                     const char *const *ips, const size_t *lens, size_t n) {
+  return guard("geo_find_many", [&]() -> int {
+    if (!g || (n && (!ids || !ips || !lens))) return set_error(HP_EINVAL, "geo_find_many: a NULL argument");
+    if (n > size_t(INT32_MAX)) return set_error(HP_EINVAL, "geo_find_many: too many addresses");
+    size_t bad = 0;
+    if (!failed) failed = &bad;
+    auto sec = g->h->begin();
+    hp::geo::Snapshot *s = sec.snap;
+    if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+    if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
+    if (generation) *generation = s->generation;
+    const hp::geo::Database &d = *s->dbs[db];
+    // IPv4 runs go through the table in groups; anything else one by one.
+    constexpr size_t kRun = 256;
+    uint32_t v4[kRun];
+    size_t i = 0;
+    while (i < n) {
+      size_t m = 0;
+      Address a;
+      while (i + m < n && m < kRun) {
+        if (!hp::geo::parse_address(ips[i + m], lens[i + m], &a) || a.len != 4) break;
+        v4[m++] = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];
+      }
+      if (m) {
+        size_t f = 0;
+        int rc = d.find_ipv4_many(v4, m, ids + i, &f);
+        if (rc < 0) {
+          *failed = i + f;
+          return rc;
+        }
+        i += m;
+        continue;
+      }
+      *failed = i;
+      if (!hp::geo::parse_address(ips[i], lens[i], &a)) return bad_ip(ips[i], lens[i]);
+      hp::geo::Hit hit;
+      int rc = d.find(a, &hit);
+      if (rc == HP_EINVAL) return ipv6_in_ipv4(ips[i], lens[i]);
+      if (rc < 0) return rc;
+      ids[i] = rc == 0 ? HP_GEO_NO_RECORD_ID : hit.id == hp::geo::TreeIndex::kNoId ? HP_GEO_UNNUMBERED : hit.id;
+      i++;
+    }
+    return static_cast<int>(n);
   });
 }
 

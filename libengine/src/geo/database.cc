@@ -32,7 +32,40 @@ thread_local std::vector<hp_geo_value> tl_nodes;
 
 }  // namespace
 
+namespace {
+
+// Dotted-quad IPv4 with inet_pton's rules (four decimal parts 0..255, no
+// leading zeros, nothing else); false sends the text to inet_pton.
+bool parse_ipv4(const char *s, size_t n, uint8_t *out) {
+  if (n < 7 || n > 15) return false;
+  const char *end = s + n;
+  for (int part = 0; part < 4; part++) {
+    if (s == end || unsigned(*s - '0') > 9) return false;
+    unsigned v = unsigned(*s++ - '0');
+    if (s != end && unsigned(*s - '0') <= 9) {
+      if (v == 0) return false;
+      v = v * 10 + unsigned(*s++ - '0');
+      if (s != end && unsigned(*s - '0') <= 9) {
+        v = v * 10 + unsigned(*s++ - '0');
+        if (v > 255) return false;
+      }
+    }
+    out[part] = static_cast<uint8_t>(v);
+    if (part < 3) {
+      if (s == end || *s != '.') return false;
+      s++;
+    }
+  }
+  return s == end;
+}
+
+}  // namespace
+
 bool parse_address(const char *s, size_t n, Address *out) {
+  if (s && parse_ipv4(s, n, out->bytes)) {
+    out->len = 4;
+    return true;
+  }
   char buf[64];
   if (!s || n == 0 || n >= sizeof buf) return false;
   std::memcpy(buf, s, n);
@@ -49,7 +82,8 @@ bool parse_address(const char *s, size_t n, Address *out) {
   return false;
 }
 
-int Database::open(const std::string &path, size_t cache_records, std::unique_ptr<Database> *out) {
+int Database::open(const std::string &path, size_t cache_records, unsigned index_bits,
+                   std::unique_ptr<Database> *out) {
   // Validate on a private mapping first: libmaxminddb 1.7.1 trusts some
   // metadata it should not, so it only sees files that pass this check.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -85,11 +119,23 @@ int Database::open(const std::string &path, size_t cache_records, std::unique_pt
   rc = db->layout(reinterpret_cast<const uint8_t *>(db->mmdb_.file_content), static_cast<size_t>(db->mmdb_.file_size),
                   true);
   if (rc != 0) return rc;
+  // Automatic: a 2^24-entry table (64 MiB) pays for itself on a large IPv4
+  // tree, where a walk is a chain of cache misses; small trees stay in
+  // cache and get 2^16 entries (256 KiB).
+  unsigned bits = index_bits ? index_bits : (db->tree_.node_count >= (1u << 20) ? 24 : 16);
+  rc = db->index_.build(db->tree_, db->ipv4_start_, bits);
+  if (rc != 0) return core::set_error(rc, "geo: '", path, "': out of memory indexing the search tree");
+  size_t n = db->index_.count();
+  db->slots_.reset(new std::atomic<const Record *>[n ? n : 1]);
+  for (size_t i = 0; i < n; i++) db->slots_[i].store(nullptr, std::memory_order_relaxed);
   *out = std::move(db);
   return 0;
 }
 
 Database::~Database() {
+  size_t n = index_.count();
+  if (slots_)
+    for (size_t i = 0; i < n; i++) delete slots_[i].load(std::memory_order_relaxed);
   if (mmdb_open_) MMDB_close(&mmdb_);
 }
 
@@ -132,70 +178,95 @@ int Database::layout(const uint8_t *file, size_t size, bool keep) {
 
   meta_ = std::move(meta);
   // Containers point into `meta`'s buffer, which moved along with it.
-  tree_ = file;
-  node_count_ = static_cast<uint32_t>(node_count);
-  record_size_ = static_cast<unsigned>(record_size);
-  node_bytes_ = record_size_ / 4;
+  tree_.base = file;
+  tree_.node_count = static_cast<uint32_t>(node_count);
+  tree_.record_size = static_cast<unsigned>(record_size);
+  tree_.node_bytes = tree_.record_size / 4;
   ip_version_ = static_cast<unsigned>(ip_version);
   data_ = file + tree_size + 16;
-  data_size_ = marker - (tree_size + 16);
+  tree_.data_size = marker - (tree_size + 16);
   uint32_t node = 0;
-  unsigned depth = 0;
   if (ip_version_ == 6) {
-    for (; depth < 96 && node < node_count_; depth++) node = child(node, 0);
+    for (unsigned depth = 0; depth < 96 && node < tree_.node_count; depth++) node = tree_.child(node, 0);
   }
   ipv4_start_ = node;
-  ipv4_depth_ = depth;
-  jump_.assign(65536, 0);
-  for (uint32_t i = 0; i < 65536; i++) {
-    uint32_t v = ipv4_start_;
-    unsigned d = 0;
-    for (; d < 16 && v < node_count_; d++) v = child(v, (i >> (15 - d)) & 1);
-    jump_[i] = uint64_t(v) << 8 | d;
+  return 0;
+}
+
+int Database::resolve(uint32_t v, unsigned depth, Hit *hit) const {
+  hit->prefix = depth;
+  if (v == tree_.node_count) return 0;
+  if (v < tree_.node_count)
+    return core::set_error(HP_ECORRUPT, "geo: '", path_, "': the search tree is deeper than the address");
+  uint32_t off;
+  if (!tree_.data_offset(v, &off))
+    return core::set_error(HP_ECORRUPT, "geo: '", path_, "': a search tree record points outside the data section");
+  hit->id = index_.id_of(off);
+  hit->raw_offset = off;
+  return 1;
+}
+
+int Database::find_ipv4_many(const uint32_t *ips, size_t n, uint32_t *ids, size_t *failed) const {
+  auto one = [&](size_t i, uint32_t e) -> int {
+    Hit hit;
+    int rc;
+    if (e & TreeIndex::kLeaf) {
+      hit.id = e & TreeIndex::kNoId;
+      rc = hit.id == TreeIndex::kNoId ? 0 : 1;
+    } else if (e != TreeIndex::kSlow && index_.bits()) {
+      rc = walk4(ips[i], e, index_.bits(), &hit);
+    } else {
+      Address a;
+      a.len = 4;
+      for (int b = 0; b < 4; b++) a.bytes[b] = static_cast<uint8_t>(ips[i] >> (24 - 8 * b));
+      rc = find_slow(a, &hit);
+    }
+    if (rc < 0) {
+      *failed = i;
+      return rc;
+    }
+    ids[i] = rc == 0 ? HP_GEO_NO_RECORD_ID : hit.id == TreeIndex::kNoId ? HP_GEO_UNNUMBERED : hit.id;
+    return 0;
+  };
+  if (!index_.bits()) {
+    for (size_t i = 0; i < n; i++)
+      if (int rc = one(i, TreeIndex::kSlow)) return rc;
+    return 0;
+  }
+  constexpr size_t kGroup = 16;
+  uint32_t entries[kGroup];
+  for (size_t base = 0; base < n; base += kGroup) {
+    size_t m = n - base < kGroup ? n - base : kGroup;
+    for (size_t j = 0; j < m; j++) __builtin_prefetch(index_.entry_ptr(ips[base + j]));
+    for (size_t j = 0; j < m; j++) entries[j] = index_.entry(ips[base + j]);
+    for (size_t j = 0; j < m; j++)
+      if (int rc = one(base + j, entries[j])) return rc;
   }
   return 0;
 }
 
-int Database::resolve(uint32_t v, unsigned depth, uint32_t *offset, unsigned *prefix) const {
-  *prefix = depth;
-  if (v == node_count_) return 0;
-  if (v < node_count_)
-    return core::set_error(HP_ECORRUPT, "geo: '", path_, "': the search tree is deeper than the address");
-  uint64_t off = uint64_t(v) - node_count_;
-  if (off < 16 || off - 16 >= data_size_)
-    return core::set_error(HP_ECORRUPT, "geo: '", path_, "': a search tree record points outside the data section");
-  *offset = static_cast<uint32_t>(off - 16);
-  return 1;
-}
-
-int Database::find(const Address &a, uint32_t *offset, unsigned *prefix) const {
+int Database::find_slow(const Address &a, Hit *hit) const {
   if (a.len == 4) {
-    if (ipv4_start_ >= node_count_) return resolve(ipv4_start_, 0, offset, prefix);
+    if (ipv4_start_ >= tree_.node_count) return resolve(ipv4_start_, 0, hit);
     uint32_t ip = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];
-    uint64_t e = jump_[ip >> 16];
-    uint32_t v = static_cast<uint32_t>(e >> 8);
-    unsigned d = static_cast<unsigned>(e & 0xff);
-    for (; d < 32 && v < node_count_; d++) v = child(v, (ip >> (31 - d)) & 1);
-    return resolve(v, d, offset, prefix);
+    return walk4(ip, ipv4_start_, 0, hit);
   }
   if (ip_version_ == 4) return HP_EINVAL;
   uint32_t v = 0;
   unsigned d = 0;
-  for (; d < 128 && v < node_count_; d++) v = child(v, (a.bytes[d >> 3] >> (7 - (d & 7))) & 1);
-  return resolve(v, d, offset, prefix);
+  for (; d < 128 && v < tree_.node_count; d++) v = tree_.child(v, (a.bytes[d >> 3] >> (7 - (d & 7))) & 1);
+  return resolve(v, d, hit);
 }
 
-int Database::record(uint32_t offset, const Record **out, std::unique_ptr<Record> *scratch) const {
-  if (const Record *r = cache_.find(offset)) {
-    *out = r;
-    return 0;
-  }
+int Database::decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const {
+  uint32_t offset = this->offset(h);
   std::string err;
-  Decoder dec(data_, data_size_);
+  Decoder dec(data_, tree_.data_size);
   if (dec.decode(offset, tl_nodes, &err) != 0)
     return core::set_error(HP_ECORRUPT, "geo: '", path_, "': record at offset ", std::to_string(offset), ": ", err);
   auto r = std::make_unique<Record>();
   r->offset = offset;
+  r->id = h.id;
   r->count = tl_nodes.size();
   r->nodes.reset(new hp_geo_value[r->count]);
   std::memcpy(r->nodes.get(), tl_nodes.data(), r->count * sizeof(hp_geo_value));
@@ -205,13 +276,19 @@ int Database::record(uint32_t offset, const Record **out, std::unique_ptr<Record
   }
   flatten(r->root(), &r->flat);
   if (tl_nodes.capacity() > 4096) std::vector<hp_geo_value>().swap(tl_nodes);
-  const Record *cached = cache_.insert(r);
-  if (cached) {
-    *out = cached;
-  } else {
-    *scratch = std::move(r);
-    *out = scratch->get();
+  if (h.id != TreeIndex::kNoId && cached_.fetch_add(1, std::memory_order_relaxed) < max_cached_) {
+    const Record *expected = nullptr;
+    if (slots_[h.id].compare_exchange_strong(expected, r.get(), std::memory_order_acq_rel)) {
+      *out = r.release();
+    } else {
+      cached_.fetch_sub(1, std::memory_order_relaxed);
+      *out = expected;  // another thread decoded it first
+    }
+    return 0;
   }
+  if (h.id != TreeIndex::kNoId) cached_.fetch_sub(1, std::memory_order_relaxed);
+  *scratch = std::move(r);
+  *out = scratch->get();
   return 0;
 }
 

@@ -1,16 +1,19 @@
 // One opened MaxMind DB file: the mapping (libmaxminddb, MMDB_MODE_MMAP),
-// the validated layout, a 16-bit jump table over the IPv4 part of the
-// search tree, and the cache of decoded records.
+// the validated layout, the tree index (record ids, IPv4 prefix table) and
+// the decoded records by id.
 #pragma once
 
 #include <maxminddb.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "geo/record_cache.h"
+#include "geo/record.h"
+#include "geo/tree.h"
+#include "geo/tree_index.h"
 
 namespace hp::geo {
 
@@ -22,57 +25,89 @@ struct Address {
 // Parses an IPv4 or IPv6 address; false when `s` is not one.
 bool parse_address(const char *s, size_t n, Address *out);
 
+// Where the search tree led: a record id, and the data offset itself only
+// for a record without an id (a tree with more than 2^26 records).
+struct Hit {
+  uint32_t id = 0;
+  uint32_t raw_offset = 0;
+  unsigned prefix = 0;
+};
+
 class Database {
  public:
-  // Opens and validates `path`. Returns 0 or HP_EIO / HP_ECORRUPT / HP_ENOMEM.
-  static int open(const std::string &path, size_t cache_records, std::unique_ptr<Database> *out);
+  // Opens and validates `path`, numbers its records and builds the IPv4
+  // table (index_bits: 0 for automatic, else 16..24). Returns 0 or HP_EIO /
+  // HP_ECORRUPT / HP_ENOMEM.
+  static int open(const std::string &path, size_t cache_records, unsigned index_bits,
+                  std::unique_ptr<Database> *out);
   ~Database();
 
-  // The search tree: 1 with *offset (data-section offset) and *prefix,
-  // 0 for no record, HP_EINVAL (IPv6 into IPv4-only), HP_ECORRUPT.
-  int find(const Address &a, uint32_t *offset, unsigned *prefix) const;
+  // The search tree: 1 with *hit, 0 for no record (hit->prefix set),
+  // HP_EINVAL (IPv6 into IPv4-only), HP_ECORRUPT.
+  int find(const Address &a, Hit *hit) const {
+    if (a.len == 4 && index_.bits()) {
+      uint32_t ip = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];
+      uint32_t e = index_.entry(ip);
+      if (e & TreeIndex::kLeaf) {
+        hit->prefix = (e >> 26) & 31;
+        hit->id = e & TreeIndex::kNoId;
+        return hit->id == TreeIndex::kNoId ? 0 : 1;
+      }
+      if (e != TreeIndex::kSlow) return walk4(ip, e, index_.bits(), hit);
+    }
+    return find_slow(a, hit);
+  }
 
-  // The decoded record at `offset`: cached, or decoded into `*scratch` when
+  // Record ids of n IPv4 addresses (host order), HP_GEO_NO_RECORD_ID for
+  // none, HP_GEO_UNNUMBERED for a record without an id; table reads of a
+  // group are issued before any is used. 0, or an error with *failed set.
+  int find_ipv4_many(const uint32_t *ips, size_t n, uint32_t *ids, size_t *failed) const;
+
+  // The data-section offset of a hit.
+  uint32_t offset(const Hit &h) const { return h.id == TreeIndex::kNoId ? h.raw_offset : index_.offset_of(h.id); }
+
+  // The decoded record of a hit: cached, or decoded into `*scratch` when
   // the cache is full. 0 or HP_ECORRUPT / HP_ENOMEM.
-  int record(uint32_t offset, const Record **out, std::unique_ptr<Record> *scratch) const;
+  int record(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const {
+    if (h.id != TreeIndex::kNoId) {
+      if (const Record *r = slots_[h.id].load(std::memory_order_acquire)) {
+        *out = r;
+        return 0;
+      }
+    }
+    return decode(h, out, scratch);
+  }
 
+  // Records the tree points to (ids are below this).
+  size_t record_count() const { return index_.count(); }
   const hp_geo_value *metadata() const { return meta_.data(); }
   unsigned ip_version() const { return ip_version_; }
   const std::string &path() const { return path_; }
 
  private:
-  Database(size_t cache_records) : cache_(cache_records) {}
+  Database(size_t cache_records) : max_cached_(cache_records) {}
   int layout(const uint8_t *file, size_t size, bool keep);
-  uint32_t child(uint32_t node, unsigned bit) const {
-    const uint8_t *p = tree_ + size_t(node) * node_bytes_;
-    switch (record_size_) {
-      case 24:
-        return bit ? (uint32_t(p[3]) << 16 | uint32_t(p[4]) << 8 | p[5])
-                   : (uint32_t(p[0]) << 16 | uint32_t(p[1]) << 8 | p[2]);
-      case 28:
-        return bit ? ((uint32_t(p[3]) & 0x0f) << 24 | uint32_t(p[4]) << 16 | uint32_t(p[5]) << 8 | p[6])
-                   : ((uint32_t(p[3]) & 0xf0) << 20 | uint32_t(p[0]) << 16 | uint32_t(p[1]) << 8 | p[2]);
-      default:
-        return bit ? (uint32_t(p[4]) << 24 | uint32_t(p[5]) << 16 | uint32_t(p[6]) << 8 | p[7])
-                   : (uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]);
-    }
+  int walk4(uint32_t ip, uint32_t v, unsigned d, Hit *hit) const {
+    for (; d < 32 && v < tree_.node_count; d++) v = tree_.child(v, (ip >> (31 - d)) & 1);
+    return resolve(v, d, hit);
   }
-  int resolve(uint32_t value, unsigned depth, uint32_t *offset, unsigned *prefix) const;
+  int find_slow(const Address &a, Hit *hit) const;
+  int resolve(uint32_t value, unsigned depth, Hit *hit) const;
+  int decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const;
 
   std::string path_;
   MMDB_s mmdb_{};
   bool mmdb_open_ = false;
-  const uint8_t *tree_ = nullptr;
-  uint32_t node_count_ = 0;
-  unsigned record_size_ = 0, node_bytes_ = 0, ip_version_ = 0;
+  Tree tree_;
+  unsigned ip_version_ = 0;
   const uint8_t *data_ = nullptr;
-  size_t data_size_ = 0;
   uint32_t ipv4_start_ = 0;
-  unsigned ipv4_depth_ = 0;  // bits walked from the root to ipv4_start_
-  // IPv4: (value << 8 | depth) after the first 16 bits from ipv4_start_.
-  std::vector<uint64_t> jump_;
+  TreeIndex index_;
   std::vector<hp_geo_value> meta_;
-  mutable RecordCache cache_;
+  // Decoded records by id, filled on first use.
+  std::unique_ptr<std::atomic<const Record *>[]> slots_;
+  size_t max_cached_;
+  mutable std::atomic<size_t> cached_{0};
 };
 
 }  // namespace hp::geo

@@ -3,7 +3,7 @@
 // ip-location-db layout (country_code, state1, city, postcode, ...).
 #pragma once
 
-#include "geo/record_cache.h"
+#include "geo/record.h"
 
 namespace hp::geo {
 
