@@ -8,6 +8,7 @@
  *   hotpath/common.h   export macro, versions, error codes, the engine
  *   hotpath/sticky.h   farmhash fingerprint32 and sticky worker choice
  *   hotpath/host.h     host metrics from libuv
+ *   hotpath/ua.h       user-agent parsing
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -27,5 +28,6 @@
 #include "hotpath/common.h"
 #include "hotpath/sticky.h"
 #include "hotpath/host.h"
+#include "hotpath/ua.h"
 
 #endif /* HOTPATH_H */
