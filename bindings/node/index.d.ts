@@ -68,3 +68,33 @@ export namespace host {
   /** Metrics with cpuLoad measured over windowMs (default 100) on the event loop. */
   function sample(options?: { windowMs?: number }): Promise<HostInfo>;
 }
+
+/** What ua.parse returns. Names follow ua-parser-js; unknown fields are undefined. */
+export interface UAResult {
+  /** 'Chrome', 'Mobile Safari', 'Firefox', 'Edge', 'Samsung Internet', ... */
+  browser?: string;
+  browserVersion?: string;
+  /** 'Blink', 'WebKit', 'Gecko', 'Trident', 'EdgeHTML', 'Presto' */
+  engine?: string;
+  engineVersion?: string;
+  /** 'Windows', 'Mac OS', 'iOS', 'Android', 'Linux', 'Chromium OS', ... */
+  os?: string;
+  osVersion?: string;
+  /** ua-parser-js leaves desktops untyped; here they are 'desktop'. */
+  deviceType: 'desktop' | 'mobile' | 'tablet' | 'smarttv' | 'console' | 'wearable' | 'embedded' | 'bot';
+  /** 'Apple', 'Samsung', 'Google', ... where known */
+  vendor?: string;
+  /** 'iPhone', 'SM-G991B', 'Pixel 7', ... where known */
+  model?: string;
+  /** Crawlers, link-preview fetchers, monitors, HTTP libraries and CLIs. */
+  isBot: boolean;
+}
+
+export namespace ua {
+  /** Parse a User-Agent string (undefined/null parse as ''); a new object per call. */
+  function parse(userAgent: string | undefined | null): UAResult;
+  /** Parse many strings in one native call. */
+  function parseMany(userAgents: readonly string[]): UAResult[];
+  /** Counters of this thread's native cache. */
+  function stats(): { hits: number; misses: number; capacity: number };
+}

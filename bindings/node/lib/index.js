@@ -4,6 +4,7 @@ const native = require('./native');
 const { HotpathError } = require('./errors');
 const sticky = require('./sticky');
 const host = require('./host');
+const ua = require('./ua');
 
 module.exports = {
   version: native.version,
@@ -13,4 +14,5 @@ module.exports = {
   fingerprint32Many: sticky.fingerprint32Many,
   sticky,
   host,
+  ua,
 };

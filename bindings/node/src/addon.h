@@ -59,5 +59,6 @@ class Pending {
 // Each subsystem file registers its functions on the exports object.
 void InitSticky(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);
+void InitUa(Napi::Env env, Napi::Object exports);
 
 }  // namespace hp_node

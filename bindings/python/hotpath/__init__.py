@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, host, sticky
+from . import errors, host, sticky, ua
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -19,4 +19,5 @@ __all__ = [
     "fingerprint32_many",
     "host",
     "sticky",
+    "ua",
 ]

@@ -75,5 +75,6 @@ void call_back(const py::object &fn, int status, const char *detail, py::object 
 
 void init_sticky(py::module_ &m);
 void init_host(py::module_ &m);
+void init_ua(py::module_ &m);
 
 }  // namespace hp_py
