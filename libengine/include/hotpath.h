@@ -9,6 +9,7 @@
  *   hotpath/sticky.h   farmhash fingerprint32 and sticky worker choice
  *   hotpath/host.h     host metrics from libuv
  *   hotpath/ua.h       user-agent parsing
+ *   hotpath/events.h   tracker events: client IP, consumer messages, batching
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -29,5 +30,6 @@
 #include "hotpath/sticky.h"
 #include "hotpath/host.h"
 #include "hotpath/ua.h"
+#include "hotpath/events.h"
 
 #endif /* HOTPATH_H */
