@@ -12,13 +12,14 @@
 
 using hp::core::set_error;
 using hp::events::Batcher;
+using hp::events::dec;
 
 extern "C" {
 
 int hp_events_client_ip(const char **out, size_t *out_len, const hp_events_request *req) {
   if (!out || !out_len || !req) return set_error(HP_EINVAL, "events_client_ip: a pointer is NULL");
   if (req->version != HP_EVENTS_REQUEST_VERSION)
-    return set_error(HP_EINVAL, "events_client_ip: unknown hp_events_request version ", std::to_string(req->version));
+    return set_error(HP_EINVAL, "events_client_ip: unknown hp_events_request version ", dec(req->version));
   hp::events::client_ip(*req, out, out_len);
   return 0;
 }
@@ -49,19 +50,19 @@ int hp_events_open_file(hp_events **out, hp_engine *e, const char *path, const h
   if (fopts) {
     if (fopts->version != HP_EVENTS_FILE_OPTIONS_VERSION)
       return set_error(HP_EINVAL, "events_open_file: unknown hp_events_file_options version ",
-                       std::to_string(fopts->version));
+                       dec(fopts->version));
     f = *fopts;
   }
   if (opts) {
     if (opts->version != HP_EVENTS_OPTIONS_VERSION)
-      return set_error(HP_EINVAL, "events_open_file: unknown hp_events_options version ", std::to_string(opts->version));
+      return set_error(HP_EINVAL, "events_open_file: unknown hp_events_options version ", dec(opts->version));
     o = *opts;
   }
   if (!path[0]) return set_error(HP_EINVAL, "events_open_file: path is empty");
   if (o.batch_events == 0 || o.max_pending == 0 || o.batch_ms == 0)
     return set_error(HP_EINVAL, "events_open_file: batch_events, batch_ms and max_pending must be at least 1");
   if (f.fsync < HP_EVENTS_FSYNC_NONE || f.fsync > HP_EVENTS_FSYNC_INTERVAL)
-    return set_error(HP_EINVAL, "events_open_file: unknown fsync policy ", std::to_string(f.fsync));
+    return set_error(HP_EINVAL, "events_open_file: unknown fsync policy ", dec(f.fsync));
   if (f.fsync == HP_EVENTS_FSYNC_INTERVAL && f.fsync_ms == 0)
     return set_error(HP_EINVAL, "events_open_file: fsync_ms must be at least 1");
   auto *engine = hp::core::Engine::from_c(e);
@@ -99,7 +100,7 @@ int hp_events_flush(hp_events *b, hp_events_cb cb, void *data) {
 int hp_events_stats_get(hp_events_stats *out, hp_events *b) {
   if (!out || !b) return set_error(HP_EINVAL, "events_stats_get: out or batcher is NULL");
   if (out->version != HP_EVENTS_STATS_VERSION)
-    return set_error(HP_EINVAL, "events_stats_get: unknown hp_events_stats version ", std::to_string(out->version));
+    return set_error(HP_EINVAL, "events_stats_get: unknown hp_events_stats version ", dec(out->version));
   Batcher::from_c(b)->stats(out);
   return 0;
 }

@@ -116,13 +116,13 @@ bool ip_hex(const char *ip, size_t len, char *out, size_t *out_len) {
 int format(char *out, size_t cap, const hp_event &ev, hp_ua *ua) {
   using core::set_error;
   if (ev.version != HP_EVENT_VERSION)
-    return set_error(HP_EINVAL, "events_format: unknown hp_event version ", std::to_string(ev.version));
+    return set_error(HP_EINVAL, "events_format: unknown hp_event version ", dec(ev.version));
   if (!ev.event_type || ev.event_type_len == 0) return set_error(HP_EINVAL, "events_format: event_type is empty");
   if (ev.event_type_len > HP_EVENTS_MAX_TYPE)
-    return set_error(HP_EINVAL, "events_format: event_type is longer than ", std::to_string(HP_EVENTS_MAX_TYPE),
+    return set_error(HP_EINVAL, "events_format: event_type is longer than ", dec(HP_EVENTS_MAX_TYPE),
                      " bytes");
   if (ev.query_len > HP_EVENTS_MAX_QUERY)
-    return set_error(HP_EINVAL, "events_format: query is longer than ", std::to_string(HP_EVENTS_MAX_QUERY), " bytes");
+    return set_error(HP_EINVAL, "events_format: query is longer than ", dec(HP_EVENTS_MAX_QUERY), " bytes");
   auto missing = [](const char *p, size_t n) { return !p && n > 0; };
   if (missing(ev.query, ev.query_len) || missing(ev.host, ev.host_len) || missing(ev.ip, ev.ip_len) ||
       missing(ev.user_agent, ev.user_agent_len) || missing(ev.country, ev.country_len) ||
@@ -182,8 +182,8 @@ int format(char *out, size_t cap, const hp_event &ev, hp_ua *ua) {
   else
     o.put('e');
   if (o.n >= cap)
-    return set_error(HP_ELIMIT, "events_format: the message needs ", std::to_string(o.n + 1), " bytes, the buffer has ",
-                     std::to_string(cap));
+    return set_error(HP_ELIMIT, "events_format: the message needs ", dec(o.n + 1), " bytes, the buffer has ",
+                     dec(cap));
   out[o.n] = 0;
   return static_cast<int>(o.n);
 }
