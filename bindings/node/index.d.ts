@@ -98,3 +98,73 @@ export namespace ua {
   /** Counters of this thread's native cache. */
   function stats(): { hits: number; misses: number; capacity: number };
 }
+
+/** One tracking call, as events.format and EventLog.append take it. */
+export interface TrackEvent {
+  /** The path after /t/, e.g. 'app_open'. Required. */
+  eventType: string;
+  /** The raw query string without '?'; '' is written as 'e'. */
+  query?: string;
+  /** The request's Host header. */
+  host?: string;
+  /** Client address text, e.g. from events.clientIp(); written as hex. */
+  ip?: string;
+  userAgent?: string;
+  /** ISO country code from a geo lookup; '' or missing is written 'XX'. */
+  country?: string;
+  /** City name; '' or missing is written 'XX'. */
+  city?: string;
+  /** Epoch ms when the request arrived (ts=); default Date.now(). */
+  receivedMs?: number;
+  /** Epoch ms of processing (klag = processedMs - receivedMs); default now. */
+  processedMs?: number;
+}
+
+export interface EventLogOptions {
+  /** Write a batch at this many events (default 500). */
+  batchEvents?: number;
+  /** ... or every this many ms (default 100). */
+  batchMs?: number;
+  /** Events buffered at most while the file fails; beyond, push throws HP_EUNAVAILABLE (default 1e6). */
+  maxPending?: number;
+  /** fsync after every batch (default), never, or at most every fsyncMs. */
+  fsync?: 'none' | 'batch' | 'interval';
+  fsyncMs?: number;
+  /** Rotate when the file would grow past this many bytes (0 = never, default). */
+  rotateBytes?: number;
+  /** Rotated files kept as PATH.1 .. PATH.N (default 5). */
+  keepFiles?: number;
+}
+
+export interface EventLogStats {
+  appended: number;
+  written: number;
+  dropped: number;
+  pending: number;
+  batches: number;
+  errors: number;
+  rotations: number;
+}
+
+export namespace events {
+  /** x-push-ip > first of x-forwarded-for > x-real-ip > remoteAddress. */
+  function clientIp(headers: Record<string, string | string[] | undefined>, remoteAddress?: string | null): string | undefined;
+  /** The seed's ip= value: '::ffff:172.17.0.1' -> 'ffffac110001'. Throws HP_EINVAL for a non-address. */
+  function ipHex(ip: string): string;
+  /** The consumer message 'eventType meta rawQuery' of the seed. */
+  function format(event: TrackEvent): string;
+  /** Appends consumer messages to a local log file in batches, without waiting. */
+  class EventLog {
+    constructor(path: string, options?: EventLogOptions);
+    readonly path: string;
+    /** Append a ready-made message (one line). */
+    push(message: string): void;
+    /** Format and append; returns the message length. */
+    append(event: TrackEvent): number;
+    /** Resolves once everything appended so far is written. */
+    flush(): Promise<void>;
+    stats(): EventLogStats;
+    /** Writes what is buffered and closes the file. */
+    close(): Promise<void>;
+  }
+}

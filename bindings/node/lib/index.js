@@ -5,6 +5,7 @@ const { HotpathError } = require('./errors');
 const sticky = require('./sticky');
 const host = require('./host');
 const ua = require('./ua');
+const events = require('./events');
 
 module.exports = {
   version: native.version,
@@ -15,4 +16,5 @@ module.exports = {
   sticky,
   host,
   ua,
+  events,
 };

@@ -84,6 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSticky(env, exports);
   InitHost(env, exports);
   InitUa(env, exports);
+  InitEvents(env, exports);
   return exports;
 }
 

@@ -60,5 +60,6 @@ class Pending {
 void InitSticky(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);
 void InitUa(Napi::Env env, Napi::Object exports);
+void InitEvents(Napi::Env env, Napi::Object exports);
 
 }  // namespace hp_node

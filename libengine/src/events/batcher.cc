@@ -48,6 +48,9 @@ void Batcher::start(bool closing) {
         b->check_flushes(false);
       },
       opts_.batch_ms, opts_.batch_ms);
+  // The timer alone must not keep a loop (a Node process or worker) alive:
+  // what is buffered at exit is written by the engine's close.
+  uv_unref(reinterpret_cast<uv_handle_t *>(&timer_));
 }
 
 void Batcher::handoff_locked() {
@@ -102,6 +105,14 @@ void Batcher::check_flushes(bool closing) {
   std::vector<Waiter> ready;
   for (const Waiter &w : flushes_) (w.seq <= done || closing || last < 0 ? ready : keep).push_back(w);
   flushes_.swap(keep);
+  // A pending flush keeps the loop alive (a Node process waits for it); an
+  // idle batcher does not.
+  if (started_ && !finished_) {
+    if (flushes_.empty())
+      uv_unref(reinterpret_cast<uv_handle_t *>(&timer_));
+    else
+      uv_ref(reinterpret_cast<uv_handle_t *>(&timer_));
+  }
   for (const Waiter &w : ready) {
     int status = 0;
     if (w.seq > done) {
