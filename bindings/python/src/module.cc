@@ -79,4 +79,5 @@ PYBIND11_MODULE(_hotpath, m) {
   hp_py::init_sticky(m);
   hp_py::init_host(m);
   hp_py::init_ua(m);
+  hp_py::init_events(m);
 }
