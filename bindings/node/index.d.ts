@@ -168,3 +168,86 @@ export namespace events {
     close(): Promise<void>;
   }
 }
+/** A flat, normalised enrichment (frozen); absent fields are missing. */
+export interface GeoEnrichment {
+  countryCode?: string;
+  countryName?: string;
+  continentCode?: string;
+  continentName?: string;
+  subdivisionCode?: string;
+  subdivisionName?: string;
+  city?: string;
+  postalCode?: string;
+  timeZone?: string;
+  asOrg?: string;
+  isp?: string;
+  org?: string;
+  latitude?: number;
+  longitude?: number;
+  accuracyRadius?: number;
+  asn?: number;
+  prefixLength: number;
+}
+
+/** lookupMany's columns, null where a field is absent. */
+export type GeoColumns = {
+  [K in Exclude<keyof GeoEnrichment, 'prefixLength'>]-?: Array<GeoEnrichment[K] | null>;
+};
+
+/** Metadata in the `maxmind` package's shape. */
+export interface GeoMetadata {
+  binaryFormatMajorVersion: number;
+  binaryFormatMinorVersion: number;
+  buildEpoch: Date;
+  databaseType: string;
+  description: Record<string, string>;
+  ipVersion: number;
+  languages: string[];
+  nodeByteSize: number;
+  nodeCount: number;
+  recordSize: number;
+  searchTreeSize: number;
+  treeDepth: number;
+}
+
+export interface GeoReaderOptions {
+  /** More databases merged by lookup() (e.g. an ISP or ASN file). */
+  extraPaths?: string[];
+  /** Decoded records kept natively per database (0: 1048576). */
+  cacheRecords?: number;
+  /** JS objects kept for reuse (default 1000000; all are dropped when full). */
+  cache?: { max?: number };
+  /** Poll the files and reload on change (0: off). */
+  watchIntervalMs?: number;
+}
+
+export class GeoReader {
+  constructor(path: string, opts?: GeoReaderOptions);
+  get<T = any>(ip: string): T | null;
+  getWithPrefixLength<T = any>(ip: string): [T | null, number];
+  lookup(ip: string): GeoEnrichment | null;
+  lookupMany(ips: Iterable<string>): GeoColumns;
+  readonly metadata: GeoMetadata;
+  metadataOf(index?: number): GeoMetadata;
+  rawMetadata(index?: number): Record<string, unknown>;
+  reload(): void;
+  readonly generation: number;
+  close(): void;
+}
+
+export interface GeoWriterOptions {
+  ipVersion?: 4 | 6;
+  recordSize?: 0 | 24 | 28 | 32;
+  databaseType?: string;
+  description?: string;
+  languages?: string[];
+  buildEpoch?: number;
+}
+
+export namespace geo {
+  export { GeoReader };
+  function open(path: string, opts?: GeoReaderOptions): Promise<GeoReader>;
+  function writeDatabase(path: string, entries: Iterable<[string, unknown]>, opts?: GeoWriterOptions): void;
+}
+export function openGeo(path: string, opts?: GeoReaderOptions): Promise<GeoReader>;
+export function writeGeoDatabase(path: string, entries: Iterable<[string, unknown]>, opts?: GeoWriterOptions): void;

@@ -10,6 +10,7 @@
  *   hotpath/host.h     host metrics from libuv
  *   hotpath/ua.h       user-agent parsing
  *   hotpath/events.h   tracker events: client IP, consumer messages, batching
+ *   hotpath/geo.h      IP enrichment over MaxMind DB files, and a writer
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -31,5 +32,6 @@
 #include "hotpath/host.h"
 #include "hotpath/ua.h"
 #include "hotpath/events.h"
+#include "hotpath/geo.h"
 
 #endif /* HOTPATH_H */

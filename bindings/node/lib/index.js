@@ -6,6 +6,7 @@ const sticky = require('./sticky');
 const host = require('./host');
 const ua = require('./ua');
 const events = require('./events');
+const geo = require('./geo');
 
 module.exports = {
   version: native.version,
@@ -17,4 +18,8 @@ module.exports = {
   host,
   ua,
   events,
+  geo,
+  GeoReader: geo.GeoReader,
+  openGeo: geo.open,
+  writeGeoDatabase: geo.writeDatabase,
 };

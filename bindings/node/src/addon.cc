@@ -85,6 +85,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitHost(env, exports);
   InitUa(env, exports);
   InitEvents(env, exports);
+  InitGeo(env, exports);
   return exports;
 }
 

@@ -61,5 +61,6 @@ void InitSticky(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);
 void InitUa(Napi::Env env, Napi::Object exports);
 void InitEvents(Napi::Env env, Napi::Object exports);
+void InitGeo(Napi::Env env, Napi::Object exports);
 
 }  // namespace hp_node

@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, events, host, sticky, ua
+from . import errors, events, geo, host, maxminddb, sticky, ua
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -18,7 +18,9 @@ __all__ = [
     "events",
     "fingerprint32",
     "fingerprint32_many",
+    "geo",
     "host",
+    "maxminddb",
     "sticky",
     "ua",
 ]

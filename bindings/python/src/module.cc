@@ -80,4 +80,5 @@ PYBIND11_MODULE(_hotpath, m) {
   hp_py::init_host(m);
   hp_py::init_ua(m);
   hp_py::init_events(m);
+  hp_py::init_geo(m);
 }

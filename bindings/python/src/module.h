@@ -78,5 +78,6 @@ void init_sticky(py::module_ &m);
 void init_host(py::module_ &m);
 void init_ua(py::module_ &m);
 void init_events(py::module_ &m);
+void init_geo(py::module_ &m);
 
 }  // namespace hp_py

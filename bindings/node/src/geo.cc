@@ -1,0 +1,590 @@
+// The geo reader and writer. Records become JS objects once per (snapshot
+// generation, data offset) and are reused on later hits, as the maxmind
+// package's own record cache does; one N-API crossing per call.
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "addon.h"
+
+namespace hp_node {
+
+namespace {
+
+constexpr size_t kIpMax = 64;
+
+// Reads a JS string of at most kIpMax bytes into `buf`; longer strings are
+// cut, which still fails as an IP address (with the cut text in the message).
+size_t IpArg(napi_env env, napi_value v, char *buf) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, kIpMax + 1, &len) != napi_ok)
+    throw Napi::TypeError::New(env, "geo: ip must be a string");
+  return len;
+}
+
+class GeoReader : public Napi::ObjectWrap<GeoReader> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "GeoReader",
+                       {InstanceMethod<&GeoReader::Get>("get"), InstanceMethod<&GeoReader::GetPrefix>("getWithPrefixLength"),
+                        InstanceMethod<&GeoReader::Lookup>("lookup"), InstanceMethod<&GeoReader::LookupMany>("lookupMany"),
+                        InstanceMethod<&GeoReader::Metadata>("metadata"), InstanceMethod<&GeoReader::Reload>("reload"),
+                        InstanceMethod<&GeoReader::Generation>("generation"), InstanceMethod<&GeoReader::Count>("count"),
+                        InstanceMethod<&GeoReader::Close>("close")});
+  }
+
+  // new GeoReader(path, extraPaths[], cacheRecords, cacheObjects, watchMs)
+  GeoReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<GeoReader>(info) {
+    Napi::Env env = info.Env();
+    std::string path = info[0].As<Napi::String>();
+    auto extra = info[1].As<Napi::Array>();
+    std::vector<std::string> extras;
+    for (uint32_t i = 0; i < extra.Length(); i++) extras.push_back(extra.Get(i).As<Napi::String>());
+    std::vector<const char *> ptrs;
+    for (auto &s : extras) ptrs.push_back(s.c_str());
+    hp_geo_options o = HP_GEO_OPTIONS_INIT;
+    o.extra_paths = ptrs.data();
+    o.extra_count = ptrs.size();
+    o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+    max_objects_ = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
+    o.watch_interval_ms = info[4].As<Napi::Number>().Uint32Value();
+    Check(env, hp_geo_open(&geo_, o.watch_interval_ms ? GetAddon(env).engine : nullptr, path.c_str(), &o));
+  }
+  ~GeoReader() override {
+    ClearCaches();
+    if (string_table_) napi_delete_reference(Env(), string_table_);
+    hp_geo_close(geo_);
+  }
+
+ private:
+  hp_geo *Handle(Napi::Env env) {
+    if (!geo_) ThrowError(env, HP_ECLOSED);
+    return geo_;
+  }
+
+  void ClearCaches() {
+    napi_env env = Env();
+    for (auto &kv : objects_) napi_delete_reference(env, kv.second);
+    objects_.clear();
+    for (auto &kv : lookups_) napi_delete_reference(env, kv.second);
+    lookups_.clear();
+    for (auto &kv : lookups1_) napi_delete_reference(env, kv.second);
+    lookups1_.clear();
+  }
+
+  // A string for mmdb bytes; map keys and short values are interned in one
+  // JS array (node 20 cannot reference primitives directly).
+  napi_value Str(napi_env env, const char *s, size_t n) {
+    napi_value out;
+    if (n <= 32) {
+      napi_value table;
+      if (!string_table_) {
+        napi_create_array(env, &table);
+        napi_create_reference(env, table, 1, &string_table_);
+      } else {
+        napi_get_reference_value(env, string_table_, &table);
+      }
+      auto it = strings_.find(std::string_view(s, n));
+      if (it != strings_.end()) {
+        napi_get_element(env, table, it->second, &out);
+        return out;
+      }
+      napi_create_string_utf8(env, s, n, &out);
+      if (strings_.size() < 65536) {
+        uint32_t index = static_cast<uint32_t>(strings_.size());
+        napi_set_element(env, table, index, out);
+        string_store_.emplace_back(s, n);
+        strings_.emplace(string_store_.back(), index);
+      }
+      return out;
+    }
+    napi_create_string_utf8(env, s, n, &out);
+    return out;
+  }
+
+  napi_value Convert(napi_env env, const hp_geo_value *v) {
+    napi_value out = nullptr;
+    switch (v->type) {
+      case HP_GEO_STRING:
+        return Str(env, v->v.str, v->size);
+      case HP_GEO_DOUBLE:
+      case HP_GEO_FLOAT:
+        napi_create_double(env, v->v.f64, &out);
+        return out;
+      case HP_GEO_UINT16:
+      case HP_GEO_UINT32:
+        napi_create_uint32(env, static_cast<uint32_t>(v->v.u64), &out);
+        return out;
+      case HP_GEO_INT32:
+        napi_create_int32(env, static_cast<int32_t>(v->v.i64), &out);
+        return out;
+      case HP_GEO_UINT64:
+        napi_create_bigint_uint64(env, v->v.u64, &out);
+        return out;
+      case HP_GEO_UINT128: {
+        uint64_t words[2] = {v->v.u128.lo, v->v.u128.hi};
+        napi_create_bigint_words(env, 0, words[1] ? 2 : 1, words, &out);
+        return out;
+      }
+      case HP_GEO_BOOLEAN:
+        napi_get_boolean(env, v->v.u64 != 0, &out);
+        return out;
+      case HP_GEO_BYTES: {
+        void *data = nullptr;
+        napi_create_buffer_copy(env, v->size, v->v.bytes, &data, &out);
+        return out;
+      }
+      case HP_GEO_ARRAY:
+        napi_create_array_with_length(env, v->size, &out);
+        for (uint32_t i = 0; i < v->size; i++) napi_set_element(env, out, i, Convert(env, &v->v.items[i]));
+        return out;
+      case HP_GEO_MAP: {
+        napi_create_object(env, &out);
+        napi_property_descriptor stack[32];
+        std::vector<napi_property_descriptor> heap;
+        napi_property_descriptor *props = stack;
+        if (v->size > 32) {
+          heap.resize(v->size);
+          props = heap.data();
+        }
+        for (uint32_t i = 0; i < v->size; i++) {
+          const hp_geo_value *k = &v->v.items[2 * i];
+          props[i] = napi_property_descriptor{nullptr, Str(env, k->v.str, k->size), nullptr, nullptr, nullptr,
+                                              Convert(env, &v->v.items[2 * i + 1]), napi_default_jsproperty, nullptr};
+        }
+        napi_define_properties(env, out, v->size, props);
+        return out;
+      }
+      default:
+        napi_get_null(env, &out);
+        return out;
+    }
+  }
+
+  void CheckGeneration(uint64_t gen) {
+    if (gen != generation_) {
+      ClearCaches();
+      generation_ = gen;
+    }
+  }
+
+  // The JS record for `ip` in database `db`, or null; *prefix set.
+  napi_value Record(napi_env env, napi_value ip_value, size_t db, unsigned *prefix) {
+    char ip[kIpMax + 2];
+    size_t len = IpArg(env, ip_value, ip);
+    hp_geo_result r = HP_GEO_RESULT_INIT;
+    int rc = hp_geo_find(&r, Handle(env), db, ip, len);
+    if (rc < 0) ThrowError(env, rc);
+    *prefix = r.prefix_len;
+    napi_value out;
+    if (rc == 0) {
+      napi_get_null(env, &out);
+      return out;
+    }
+    CheckGeneration(r.generation);
+    uint64_t key = uint64_t(db) << 32 | r.offset;
+    auto it = objects_.find(key);
+    if (it != objects_.end()) {
+      napi_get_reference_value(env, it->second, &out);
+      return out;
+    }
+    rc = hp_geo_get(&r, geo_, db, ip, len);
+    if (rc < 0) ThrowError(env, rc);
+    out = Convert(env, r.value);
+    uint64_t gen = r.generation;
+    hp_geo_result_clear(&r);
+    napi_valuetype t;
+    napi_typeof(env, out, &t);
+    // Only objects can be referenced (and need reusing); a record may be a
+    // plain string or number.
+    if (gen == generation_ && t == napi_object) {
+      if (objects_.size() >= max_objects_) ClearCaches();
+      napi_ref ref;
+      if (napi_create_reference(env, out, 1, &ref) == napi_ok) objects_.emplace(key, ref);
+    }
+    return out;
+  }
+
+  Napi::Value Get(const Napi::CallbackInfo &info) {
+    unsigned prefix;
+    size_t db = info.Length() > 1 ? info[1].As<Napi::Number>().Uint32Value() : 0;
+    return Napi::Value(info.Env(), Record(info.Env(), info[0], db, &prefix));
+  }
+
+  Napi::Value GetPrefix(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
+    unsigned prefix;
+    size_t db = info.Length() > 1 ? info[1].As<Napi::Number>().Uint32Value() : 0;
+    napi_value rec = Record(env, info[0], db, &prefix);
+    napi_value arr, p;
+    napi_create_array_with_length(env, 2, &arr);
+    napi_create_uint32(env, prefix, &p);
+    napi_set_element(env, arr, 0, rec);
+    napi_set_element(env, arr, 1, p);
+    return Napi::Value(env, arr);
+  }
+
+  static constexpr const char *kFields[HP_GEO_STRING_FIELDS] = {
+      "countryCode", "countryName", "continentCode", "continentName", "subdivisionCode", "subdivisionName",
+      "city",        "postalCode",  "timeZone",      "asOrg",         "isp",             "org"};
+
+  napi_value Name(napi_env env, const char *s) { return Str(env, s, std::strlen(s)); }
+
+  napi_value Enrichment(napi_env env, const hp_geo_enrichment &e) {
+    napi_property_descriptor props[HP_GEO_STRING_FIELDS + 6];
+    size_t n = 0;
+    auto add = [&](const char *name, napi_value v) {
+      props[n++] = napi_property_descriptor{nullptr, Name(env, name), nullptr, nullptr, nullptr, v, napi_enumerable,
+                                            nullptr};
+    };
+    for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) {
+      if (!e.str[i]) continue;
+      napi_value s;
+      napi_create_string_utf8(env, e.str[i], NAPI_AUTO_LENGTH, &s);
+      add(kFields[i], s);
+    }
+    napi_value num;
+    if (e.flags & HP_GEO_HAS_LOCATION) {
+      napi_create_double(env, e.latitude, &num);
+      add("latitude", num);
+      napi_create_double(env, e.longitude, &num);
+      add("longitude", num);
+    }
+    if (e.flags & HP_GEO_HAS_ACCURACY_RADIUS) {
+      napi_create_uint32(env, e.accuracy_radius, &num);
+      add("accuracyRadius", num);
+    }
+    if (e.flags & HP_GEO_HAS_ASN) {
+      napi_create_uint32(env, e.asn, &num);
+      add("asn", num);
+    }
+    napi_create_uint32(env, e.prefix_len, &num);
+    add("prefixLength", num);
+    napi_value out;
+    napi_create_object(env, &out);
+    napi_define_properties(env, out, n, props);
+    napi_object_freeze(env, out);
+    return out;
+  }
+
+  // A frozen enrichment object, reused while every database gives the same
+  // record (the key is the record offsets of all databases).
+  Napi::Value Lookup(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
+    char ip[kIpMax + 2];
+    size_t len = IpArg(env, info[0], ip);
+    hp_geo *g = Handle(env);
+    size_t count = hp_geo_count(g);
+    std::string key;
+    if (count > 1) key.reserve(5 * count);
+    hp_geo_result r = HP_GEO_RESULT_INIT;
+    bool any = false;
+    uint64_t gen = 0;
+    for (size_t db = 0; db < count; db++) {
+      int rc = hp_geo_find(&r, g, db, ip, len);
+      if (rc == HP_EINVAL && count > 1 && std::memchr(ip, ':', len)) {  // IPv6 vs an IPv4-only file
+        key.append(5, '\xff');
+        continue;
+      }
+      if (rc < 0) ThrowError(env, rc);
+      gen = r.generation;
+      uint32_t part = rc ? r.offset : 0xfffffffeu;
+      any |= rc == 1;
+      if (count > 1) {
+        key.append(reinterpret_cast<const char *>(&part), 4);
+        key.push_back(static_cast<char>(r.prefix_len));
+      }
+    }
+    napi_value out;
+    if (!any) {
+      hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+      int rc = hp_geo_lookup(&e, g, ip, len);
+      if (rc < 0) ThrowError(env, rc);
+      napi_get_null(env, &out);
+      return Napi::Value(env, out);
+    }
+    CheckGeneration(gen);
+    // One database: the key is (offset, prefix) in one word, no string.
+    uint64_t key1 = count == 1 ? (uint64_t(r.offset) << 8 | r.prefix_len) : 0;
+    if (count == 1) {
+      auto it = lookups1_.find(key1);
+      if (it != lookups1_.end()) {
+        napi_get_reference_value(env, it->second, &out);
+        return Napi::Value(env, out);
+      }
+    } else {
+      auto it = lookups_.find(key);
+      if (it != lookups_.end()) {
+        napi_get_reference_value(env, it->second, &out);
+        return Napi::Value(env, out);
+      }
+    }
+    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+    int rc = hp_geo_lookup(&e, g, ip, len);
+    if (rc < 0) ThrowError(env, rc);
+    out = Enrichment(env, e);
+    if (lookups_.size() + lookups1_.size() >= max_objects_) ClearCaches();
+    napi_ref ref;
+    napi_create_reference(env, out, 1, &ref);
+    if (count == 1)
+      lookups1_.emplace(key1, ref);
+    else
+      lookups_.emplace(std::move(key), ref);
+    return Napi::Value(env, out);
+  }
+
+  // Columns: { countryCode: [...], ..., latitude: [...], found: [...] }.
+  Napi::Value LookupMany(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
+    auto ips = info[0].As<Napi::Array>();
+    uint32_t n = ips.Length();
+    hp_geo *g = Handle(env);
+    napi_value cols[HP_GEO_STRING_FIELDS + 4];
+    for (auto &c : cols) napi_create_array_with_length(env, n, &c);
+    napi_value nul;
+    napi_get_null(env, &nul);
+    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value v;
+      napi_get_element(env, ips, i, &v);
+      char ip[kIpMax + 2];
+      size_t len = IpArg(env, v, ip);
+      int rc = hp_geo_lookup(&e, g, ip, len);
+      if (rc < 0) {
+        std::string msg = std::string(hp_last_error()) + " (item " + std::to_string(i) + ")";
+        throw MakeError(env, rc, msg.c_str());
+      }
+      for (int f = 0; f < HP_GEO_STRING_FIELDS; f++)
+        napi_set_element(env, cols[f], i, e.str[f] ? Str(env, e.str[f], std::strlen(e.str[f])) : nul);
+      napi_value num;
+      auto set_num = [&](int col, bool has, double x) {
+        if (has) {
+          napi_create_double(env, x, &num);
+          napi_set_element(env, cols[col], i, num);
+        } else {
+          napi_set_element(env, cols[col], i, nul);
+        }
+      };
+      set_num(HP_GEO_STRING_FIELDS, e.flags & HP_GEO_HAS_LOCATION, e.latitude);
+      set_num(HP_GEO_STRING_FIELDS + 1, e.flags & HP_GEO_HAS_LOCATION, e.longitude);
+      set_num(HP_GEO_STRING_FIELDS + 2, e.flags & HP_GEO_HAS_ACCURACY_RADIUS, e.accuracy_radius);
+      set_num(HP_GEO_STRING_FIELDS + 3, e.flags & HP_GEO_HAS_ASN, e.asn);
+    }
+    napi_value out;
+    napi_create_object(env, &out);
+    for (int f = 0; f < HP_GEO_STRING_FIELDS; f++) napi_set_named_property(env, out, kFields[f], cols[f]);
+    napi_set_named_property(env, out, "latitude", cols[HP_GEO_STRING_FIELDS]);
+    napi_set_named_property(env, out, "longitude", cols[HP_GEO_STRING_FIELDS + 1]);
+    napi_set_named_property(env, out, "accuracyRadius", cols[HP_GEO_STRING_FIELDS + 2]);
+    napi_set_named_property(env, out, "asn", cols[HP_GEO_STRING_FIELDS + 3]);
+    return Napi::Value(env, out);
+  }
+
+  Napi::Value Metadata(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
+    size_t db = info.Length() > 0 ? info[0].As<Napi::Number>().Uint32Value() : 0;
+    hp_geo_result r = HP_GEO_RESULT_INIT;
+    int rc = hp_geo_metadata(&r, Handle(env), db);
+    if (rc < 0) ThrowError(env, rc);
+    napi_value out = Convert(env, r.value);
+    hp_geo_result_clear(&r);
+    return Napi::Value(env, out);
+  }
+
+  Napi::Value Reload(const Napi::CallbackInfo &info) {
+    Check(info.Env(), hp_geo_reload(Handle(info.Env())));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Generation(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(hp_geo_generation(Handle(info.Env()))));
+  }
+
+  Napi::Value Count(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(hp_geo_count(Handle(info.Env()))));
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    ClearCaches();
+    hp_geo_close(geo_);
+    geo_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  hp_geo *geo_ = nullptr;
+  uint64_t generation_ = 0;
+  size_t max_objects_ = 1000000;
+  std::unordered_map<uint64_t, napi_ref> objects_;
+  std::unordered_map<std::string, napi_ref> lookups_;
+  std::unordered_map<uint64_t, napi_ref> lookups1_;
+  std::deque<std::string> string_store_;
+  std::unordered_map<std::string_view, uint32_t> strings_;
+  napi_ref string_table_ = nullptr;
+};
+
+// A JS value as an hp_geo_value tree; strings and bytes are kept in `store`.
+struct Builder {
+  napi_env env;
+  std::deque<std::vector<hp_geo_value>> arrays;
+  std::deque<std::string> store;
+
+  void Fill(napi_value v, hp_geo_value *out, unsigned depth) {
+    if (depth > 64) throw Napi::RangeError::New(env, "writer: record nested too deeply");
+    napi_valuetype t;
+    napi_typeof(env, v, &t);
+    *out = hp_geo_value{};
+    switch (t) {
+      case napi_string: {
+        size_t len;
+        napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+        store.emplace_back(len + 1, '\0');
+        napi_get_value_string_utf8(env, v, store.back().data(), len + 1, &len);
+        out->type = HP_GEO_STRING;
+        out->size = static_cast<uint32_t>(len);
+        out->v.str = store.back().data();
+        return;
+      }
+      case napi_boolean: {
+        bool b;
+        napi_get_value_bool(env, v, &b);
+        out->type = HP_GEO_BOOLEAN;
+        out->v.u64 = b;
+        return;
+      }
+      case napi_number: {
+        double d;
+        napi_get_value_double(env, v, &d);
+        if (std::floor(d) == d && d >= 0 && d <= 4294967295.0) {
+          out->type = HP_GEO_UINT32;
+          out->v.u64 = static_cast<uint64_t>(d);
+        } else if (std::floor(d) == d && d < 0 && d >= -2147483648.0) {
+          out->type = HP_GEO_INT32;
+          out->v.i64 = static_cast<int64_t>(d);
+        } else {
+          out->type = HP_GEO_DOUBLE;
+          out->v.f64 = d;
+        }
+        return;
+      }
+      case napi_bigint: {
+        int sign = 0;
+        size_t count = 2;
+        uint64_t words[2] = {0, 0};
+        if (napi_get_value_bigint_words(env, v, &sign, &count, words) != napi_ok || sign || count > 2)
+          throw Napi::RangeError::New(env, "writer: a bigint must be 0 .. 2^128-1");
+        if (count <= 1) {
+          out->type = HP_GEO_UINT64;
+          out->v.u64 = words[0];
+        } else {
+          out->type = HP_GEO_UINT128;
+          out->v.u128.hi = words[1];
+          out->v.u128.lo = words[0];
+        }
+        return;
+      }
+      case napi_object: {
+        bool is;
+        if (napi_is_typedarray(env, v, &is), is) {
+          napi_typedarray_type tt;
+          size_t length, offset;
+          void *data;
+          napi_value ab;
+          napi_get_typedarray_info(env, v, &tt, &length, &data, &ab, &offset);
+          if (tt != napi_uint8_array) throw Napi::TypeError::New(env, "writer: only Uint8Array/Buffer bytes");
+          store.emplace_back(static_cast<const char *>(data), length);
+          out->type = HP_GEO_BYTES;
+          out->size = static_cast<uint32_t>(length);
+          out->v.bytes = reinterpret_cast<const uint8_t *>(store.back().data());
+          return;
+        }
+        if (napi_is_array(env, v, &is), is) {
+          uint32_t n;
+          napi_get_array_length(env, v, &n);
+          arrays.emplace_back(n);
+          auto &items = arrays.back();
+          for (uint32_t i = 0; i < n; i++) {
+            napi_value x;
+            napi_get_element(env, v, i, &x);
+            Fill(x, &items[i], depth + 1);
+          }
+          out->type = HP_GEO_ARRAY;
+          out->size = n;
+          out->v.items = items.data();
+          return;
+        }
+        napi_value keys;
+        napi_get_property_names(env, v, &keys);
+        uint32_t n;
+        napi_get_array_length(env, keys, &n);
+        arrays.emplace_back(2 * size_t(n));
+        auto &items = arrays.back();
+        for (uint32_t i = 0; i < n; i++) {
+          napi_value k, x;
+          napi_get_element(env, keys, i, &k);
+          napi_get_property(env, v, k, &x);
+          Fill(k, &items[2 * i], depth + 1);
+          Fill(x, &items[2 * i + 1], depth + 1);
+        }
+        out->type = HP_GEO_MAP;
+        out->size = n;
+        out->v.items = items.data();
+        return;
+      }
+      default:
+        throw Napi::TypeError::New(env, "writer: records hold strings, numbers, bigints, booleans, "
+                                        "Buffers, arrays and plain objects");
+    }
+  }
+};
+
+// geoWrite(path, entries [[network, record], ...], ipVersion, recordSize,
+//          databaseType, description, languages[], buildEpoch)
+Napi::Value GeoWrite(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  auto entries = info[1].As<Napi::Array>();
+  hp_geo_writer_options o = HP_GEO_WRITER_OPTIONS_INIT;
+  o.ip_version = info[2].As<Napi::Number>().Uint32Value();
+  o.record_size = info[3].As<Napi::Number>().Uint32Value();
+  std::string type = info[4].As<Napi::String>();
+  std::string desc = info[5].As<Napi::String>();
+  auto langs = info[6].As<Napi::Array>();
+  std::vector<std::string> lang_store;
+  for (uint32_t i = 0; i < langs.Length(); i++) lang_store.push_back(langs.Get(i).As<Napi::String>());
+  std::vector<const char *> lang_ptrs;
+  for (auto &l : lang_store) lang_ptrs.push_back(l.c_str());
+  o.database_type = type.c_str();
+  o.description = desc.empty() ? nullptr : desc.c_str();
+  o.languages = lang_ptrs.data();
+  o.language_count = lang_ptrs.size();
+  o.build_epoch = static_cast<uint64_t>(info[7].As<Napi::Number>().Int64Value());
+  hp_geo_writer *w = nullptr;
+  Check(env, hp_geo_writer_new(&w, &o));
+  struct Free {
+    hp_geo_writer *w;
+    ~Free() { hp_geo_writer_free(w); }
+  } free_w{w};
+  for (uint32_t i = 0; i < entries.Length(); i++) {
+    auto pair = entries.Get(i).As<Napi::Array>();
+    std::string net = pair.Get(0u).As<Napi::String>();
+    Builder b{env, {}, {}};
+    hp_geo_value root;
+    b.Fill(pair.Get(1u), &root, 0);
+    Check(env, hp_geo_writer_insert(w, net.data(), net.size(), &root));
+  }
+  Check(env, hp_geo_writer_write(w, path.c_str()));
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitGeo(Napi::Env env, Napi::Object exports) {
+  exports.Set("GeoReader", GeoReader::Define(env));
+  exports.Set("geoWrite", Napi::Function::New(env, GeoWrite, "geoWrite"));
+}
+
+}  // namespace hp_node

@@ -1,0 +1,136 @@
+"""IP enrichment over MaxMind DB (``.mmdb``) files.
+
+:class:`GeoReader` memory-maps one or more databases. ``get`` returns the
+full record of the primary database exactly as the ``maxminddb`` package
+does; ``lookup`` merges every database into one flat dict; ``lookup_many``
+returns columns (a dict of lists, ready for ``pandas.DataFrame``) and
+releases the GIL while it works.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+import _hotpath
+
+Address = str | bytes | ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: Keys of :meth:`GeoReader.lookup` and the columns of :meth:`GeoReader.lookup_many`.
+FIELDS = (
+    "country_code",
+    "country_name",
+    "continent_code",
+    "continent_name",
+    "subdivision_code",
+    "subdivision_name",
+    "city",
+    "postal_code",
+    "time_zone",
+    "as_org",
+    "isp",
+    "org",
+    "latitude",
+    "longitude",
+    "accuracy_radius",
+    "asn",
+)
+
+
+class GeoReader:
+    """Readers of one or more MaxMind DB files.
+
+    ``extra_paths`` are merged by :meth:`lookup` after ``path`` (e.g. an ISP
+    or ASN database next to a City one). ``cache_records`` bounds the decoded
+    records kept per database (0: 1,048,576).
+    """
+
+    def __init__(self, path: str, extra_paths: Iterable[str] = (), cache_records: int = 0) -> None:
+        if not isinstance(path, str) or not path:
+            raise TypeError("GeoReader: path must be a non-empty str")
+        extra = list(extra_paths)
+        if not all(isinstance(p, str) for p in extra):
+            raise TypeError("GeoReader: extra_paths must be str")
+        if isinstance(cache_records, bool) or not isinstance(cache_records, int) or cache_records < 0:
+            raise ValueError("GeoReader: cache_records must be a non-negative int")
+        self._native = _hotpath.GeoReader(path, extra, cache_records)
+
+    def get(self, ip: Address) -> Any:
+        """The full record of ``ip`` in the primary database, or None."""
+        return self._native.get(ip)
+
+    def get_with_prefix_len(self, ip: Address) -> tuple[Any, int]:
+        """``(record or None, prefix length)``."""
+        return self._native.get_with_prefix_len(ip)
+
+    def lookup(self, ip: str | bytes) -> dict[str, Any] | None:
+        """The flat enrichment of ``ip`` from every database, or None when
+        no database has a record. Absent fields are None."""
+        return self._native.lookup(ip)
+
+    def lookup_many(self, ips: Iterable[str]) -> dict[str, list[Any]]:
+        """Enrichments of many addresses as columns (a dict of lists, None
+        where a field is absent). Raises InvalidArgumentError naming the first
+        bad item."""
+        return self._native.lookup_many(ips if isinstance(ips, list) else list(ips))
+
+    def metadata(self, db: int = 0) -> dict[str, Any]:
+        """The raw metadata map of database ``db``."""
+        return self._native.metadata(db)
+
+    def reload(self) -> None:
+        """Re-open every file and swap atomically; lookups in flight finish
+        on the old mapping."""
+        self._native.reload()
+
+    @property
+    def generation(self) -> int:
+        """Increases on every reload (starts at 1)."""
+        return self._native.generation()
+
+    def close(self) -> None:
+        """Unmap the files; later calls raise ClosedError. Idempotent."""
+        self._native.close()
+
+    def __enter__(self) -> GeoReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def write_database(
+    path: str,
+    entries: Iterable[tuple[str, Any]],
+    *,
+    ip_version: int = 6,
+    record_size: int = 0,
+    database_type: str = "hotpath",
+    description: str = "",
+    languages: Iterable[str] = (),
+    build_epoch: int = 0,
+) -> None:
+    """Write a MaxMind DB file from ``(network, record)`` pairs.
+
+    Networks are ``"1.2.3.0/24"``, ``"2001:db8::/32"`` or a single address.
+    ints become uint32 (0..2**32-1), int32 (negative), uint64 or uint128;
+    floats double; bytes bytes. A later network wins where they overlap.
+    """
+    if ip_version not in (4, 6):
+        raise ValueError("write_database: ip_version must be 4 or 6")
+    if record_size not in (0, 24, 28, 32):
+        raise ValueError("write_database: record_size must be 24, 28 or 32")
+    _hotpath.geo_write(
+        path,
+        [(str(n), r) for n, r in entries],
+        ip_version,
+        record_size,
+        database_type,
+        description,
+        list(languages),
+        build_epoch,
+    )

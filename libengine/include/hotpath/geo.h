@@ -1,0 +1,303 @@
+/* hotpath/geo.h: IP enrichment over MaxMind DB (.mmdb) files. Include hotpath.h. */
+#ifndef HOTPATH_GEO_H
+#define HOTPATH_GEO_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A geo handle reads one or more MaxMind DB files (GeoIP2/GeoLite2 City,
+ * Country, ISP, ASN, ..., and the flat DB-IP / ip-location-db layouts),
+ * memory-mapped through libmaxminddb. Database 0 is the primary one:
+ * hp_geo_get() reads a single database, hp_geo_lookup() merges all of them
+ * into one flat hp_geo_enrichment (the first database that has a field wins).
+ *
+ * Lookups are synchronous, thread-safe and lock-free. Decoded records are
+ * cached by data offset, so a repeated network costs one tree walk. A reload
+ * builds a new snapshot of every file and publishes it atomically; lookups in
+ * flight finish on the old one, which is unmapped once the last of them ends.
+ */
+typedef struct hp_geo hp_geo;
+
+/* ------------------------------------------------------------ Value trees */
+
+/** Type of a decoded MaxMind DB value (the format's own type numbers). */
+typedef enum hp_geo_type {
+  HP_GEO_STRING = 2,  /**< UTF-8 bytes: v.str, size bytes, not NUL-terminated */
+  HP_GEO_DOUBLE = 3,  /**< v.f64 */
+  HP_GEO_BYTES = 4,   /**< v.bytes, size bytes */
+  HP_GEO_UINT16 = 5,  /**< v.u64 */
+  HP_GEO_UINT32 = 6,  /**< v.u64 */
+  HP_GEO_MAP = 7,     /**< v.items: 2*size values, key (a STRING) then value */
+  HP_GEO_INT32 = 8,   /**< v.i64 */
+  HP_GEO_UINT64 = 9,  /**< v.u64 */
+  HP_GEO_UINT128 = 10,/**< v.u128.hi / v.u128.lo */
+  HP_GEO_ARRAY = 11,  /**< v.items: size values */
+  HP_GEO_BOOLEAN = 14,/**< v.u64 is 0 or 1 */
+  HP_GEO_FLOAT = 15   /**< v.f64 (the float widened to double) */
+} hp_geo_type;
+
+/** One decoded value. Containers point at their children, which are laid
+ *  out contiguously. Read-only for the caller. */
+typedef struct hp_geo_value {
+  uint32_t type; /**< an hp_geo_type */
+  uint32_t size; /**< bytes (STRING, BYTES), pairs (MAP), items (ARRAY), else 0 */
+  union {
+    const char *str;
+    const uint8_t *bytes;
+    const struct hp_geo_value *items;
+    double f64;
+    uint64_t u64;
+    int64_t i64;
+    struct {
+      uint64_t hi, lo;
+    } u128;
+  } v;
+} hp_geo_value;
+
+/* --------------------------------------------------------------- Handles */
+
+/** Called on the engine's loop thread after a watched file changed and the
+ *  handle reloaded (status 0) or failed to (status < 0; the old snapshot
+ *  stays; hp_last_error() has the detail). */
+typedef void (*hp_geo_reload_cb)(int status, void *data);
+
+typedef struct hp_geo_options {
+  unsigned version;
+  /** More databases merged by hp_geo_lookup(), after `path` (e.g. an ISP or
+   *  ASN file next to a City file). Copied. */
+  const char *const *extra_paths;
+  size_t extra_count;
+  /** Decoded records kept per database; 0 means 1048576. Records beyond it
+   *  are decoded per call (correct, slower). */
+  size_t cache_records;
+  /** Watch the files with uv_fs_poll every watch_interval_ms (0: no watch;
+   *  needs an engine) and reload on change. */
+  unsigned watch_interval_ms;
+  hp_geo_reload_cb on_reload; /**< may be NULL */
+  void *on_reload_data;
+} hp_geo_options;
+
+#define HP_GEO_OPTIONS_VERSION 1
+#define HP_GEO_OPTIONS_INIT {HP_GEO_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL}
+
+/**
+ * Open one or more MaxMind DB files.
+ * @param[out] out  the handle; caller closes it with hp_geo_close().
+ * @param e     the engine whose loop runs the file watch; borrowed and kept
+ *              alive by the handle; may be NULL when no watch is asked for.
+ * @param path  the primary database; copied.
+ * @param opts  NULL for defaults; copied.
+ * @return 0; HP_EINVAL (NULL out/path, a watch without an engine),
+ *         HP_EIO (a file cannot be read), HP_ECORRUPT (not a valid MaxMind
+ *         DB: bad metadata, sizes, search tree or data section),
+ *         HP_ENOMEM, HP_ECLOSED (engine closing).
+ * Thread: any.
+ */
+HP_EXTERN int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_options *opts);
+
+/**
+ * Close a handle: stops the watch and unmaps the files once no lookup uses
+ * them. Values returned by hp_geo_get() must be released first.
+ * @param g  NULL is a no-op. Thread: any, once no other thread uses `g`.
+ */
+HP_EXTERN void hp_geo_close(hp_geo *g);
+
+/**
+ * Re-open every file and publish the new snapshot atomically. Lookups in
+ * flight keep the old mapping until they return.
+ * @return 0, or HP_EIO / HP_ECORRUPT / HP_ENOMEM (the old snapshot stays).
+ * Thread: any.
+ */
+HP_EXTERN int hp_geo_reload(hp_geo *g);
+
+/** Number of databases in the handle (1 + extra_count). Thread: any. */
+HP_EXTERN size_t hp_geo_count(const hp_geo *g);
+
+/** Increases by one on every successful reload (starts at 1). Thread: any. */
+HP_EXTERN uint64_t hp_geo_generation(const hp_geo *g);
+
+/* ---------------------------------------------------------- Full records */
+
+/** The record of one address in one database. */
+typedef struct hp_geo_result {
+  unsigned version;
+  int found;              /**< 1: a record; 0: no record for the address */
+  unsigned prefix_len;    /**< network prefix length (IPv4 addresses: 0..32) */
+  uint32_t offset;        /**< the record's data-section offset (a cache key) */
+  uint64_t generation;    /**< snapshot generation the record came from */
+  const hp_geo_value *value; /**< the record; NULL when !found */
+  void *hold_;            /**< private: keeps the snapshot alive */
+} hp_geo_result;
+
+#define HP_GEO_RESULT_VERSION 1
+#define HP_GEO_RESULT_INIT {HP_GEO_RESULT_VERSION, 0, 0, 0, 0, NULL, NULL}
+
+/**
+ * Look up the full record of an address in database `db`.
+ * @param[out] out  set in full; `out->value` is borrowed until
+ *              hp_geo_result_clear(out), which the caller must call (also
+ *              before reusing `out`: a reused result is cleared first).
+ * @param ip    an IPv4 or IPv6 address as text, `len` bytes, borrowed for
+ *              the call; need not be NUL-terminated.
+ * @return 1 (found), 0 (no record: a result, not an error, and no message),
+ *         HP_EINVAL ("geo: '<ip>' is not an IP address", an IPv6 address in
+ *         an IPv4-only database, db out of range), HP_ECORRUPT (the record
+ *         or the search tree is damaged), HP_ENOMEM.
+ * Thread: any, concurrently.
+ */
+HP_EXTERN int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len);
+
+/** As hp_geo_get(), for a binary address of 4 (IPv4) or 16 (IPv6) bytes in
+ *  network order. Thread: any. */
+HP_EXTERN int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *addr,
+                               size_t addr_len);
+
+/**
+ * The search tree only: where the record of `ip` lives, without decoding.
+ * Same arguments and returns as hp_geo_get(); `out->value` stays NULL and
+ * nothing needs clearing. Bindings use it to reuse objects they made from an
+ * earlier record with the same (generation, offset). Thread: any.
+ */
+HP_EXTERN int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len);
+
+/** The metadata map of database `db` (format keys: node_count, record_size,
+ *  ip_version, database_type, languages, description, build_epoch, ...).
+ *  Release with hp_geo_result_clear(). @return 1, or HP_EINVAL. Thread: any. */
+HP_EXTERN int hp_geo_metadata(hp_geo_result *out, hp_geo *g, size_t db);
+
+/** Releases what a result holds and resets it to "not found". NULL and
+ *  cleared results are no-ops. Thread: any. */
+HP_EXTERN void hp_geo_result_clear(hp_geo_result *r);
+
+/* ----------------------------------------------------- Flat enrichment */
+
+/** Bits of hp_geo_enrichment.flags: which fields are present. */
+enum {
+  HP_GEO_HAS_COUNTRY_CODE = 1u << 0,
+  HP_GEO_HAS_COUNTRY_NAME = 1u << 1,
+  HP_GEO_HAS_CONTINENT_CODE = 1u << 2,
+  HP_GEO_HAS_CONTINENT_NAME = 1u << 3,
+  HP_GEO_HAS_SUBDIVISION_CODE = 1u << 4,
+  HP_GEO_HAS_SUBDIVISION_NAME = 1u << 5,
+  HP_GEO_HAS_CITY = 1u << 6,
+  HP_GEO_HAS_POSTAL_CODE = 1u << 7,
+  HP_GEO_HAS_TIME_ZONE = 1u << 8,
+  HP_GEO_HAS_AS_ORG = 1u << 9,
+  HP_GEO_HAS_ISP = 1u << 10,
+  HP_GEO_HAS_ORG = 1u << 11,
+  HP_GEO_HAS_LOCATION = 1u << 16,        /**< latitude and longitude */
+  HP_GEO_HAS_ACCURACY_RADIUS = 1u << 17,
+  HP_GEO_HAS_ASN = 1u << 18
+};
+
+/** Number of string fields (the first bits above, in `str` order). */
+#define HP_GEO_STRING_FIELDS 12
+/** Bytes of string storage inside hp_geo_enrichment. A string that does not
+ *  fit is left absent (never cut). */
+#define HP_GEO_ENRICHMENT_BUF 1024
+
+/** A flat, normalised view of an address, merged from every database. */
+typedef struct hp_geo_enrichment {
+  unsigned version;
+  uint32_t flags;      /**< HP_GEO_HAS_* bits */
+  unsigned prefix_len; /**< of the first database with a record */
+  uint32_t asn;
+  uint32_t accuracy_radius; /**< km */
+  double latitude, longitude;
+  /** NUL-terminated UTF-8 in `buf_`, or NULL when absent, in this order:
+   *  country ISO code, country English name, continent code, continent
+   *  English name, first subdivision ISO code, its English name (DB-IP:
+   *  state1), city English name, postal code, time zone, AS organisation,
+   *  ISP, organisation. Valid until the struct is reused or freed. */
+  const char *str[HP_GEO_STRING_FIELDS];
+  char buf_[HP_GEO_ENRICHMENT_BUF];
+} hp_geo_enrichment;
+
+/** Indexes into hp_geo_enrichment.str. */
+enum {
+  HP_GEO_COUNTRY_CODE = 0,
+  HP_GEO_COUNTRY_NAME,
+  HP_GEO_CONTINENT_CODE,
+  HP_GEO_CONTINENT_NAME,
+  HP_GEO_SUBDIVISION_CODE,
+  HP_GEO_SUBDIVISION_NAME,
+  HP_GEO_CITY,
+  HP_GEO_POSTAL_CODE,
+  HP_GEO_TIME_ZONE,
+  HP_GEO_AS_ORG,
+  HP_GEO_ISP,
+  HP_GEO_ORG
+};
+
+#define HP_GEO_ENRICHMENT_VERSION 1
+#define HP_GEO_ENRICHMENT_INIT {HP_GEO_ENRICHMENT_VERSION, 0, 0, 0, 0, 0.0, 0.0, {NULL}, {0}}
+
+/**
+ * The flat enrichment of an address from every database of the handle.
+ * @param[out] out  caller-owned; overwritten in full (version kept). No
+ *              allocation happens once the records are cached.
+ * @param ip    text, `len` bytes, borrowed for the call.
+ * @return 1 (some database had a record), 0 (none had: flags is 0),
+ *         HP_EINVAL (not an IP address; an IPv6 address with only IPv4
+ *         databases), HP_ECORRUPT, HP_ENOMEM.
+ * Thread: any, concurrently.
+ */
+HP_EXTERN int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len);
+
+/** As hp_geo_lookup() for a 4- or 16-byte binary address. Thread: any. */
+HP_EXTERN int hp_geo_lookup_bytes(hp_geo_enrichment *out, hp_geo *g, const uint8_t *addr,
+                                  size_t addr_len);
+
+/* ---------------------------------------------------------------- Writer */
+
+/** Builds a MaxMind DB file in memory from (network, record) pairs. */
+typedef struct hp_geo_writer hp_geo_writer;
+
+typedef struct hp_geo_writer_options {
+  unsigned version;
+  unsigned ip_version;       /**< 4 or 6; 0 means 6 */
+  unsigned record_size;      /**< 24, 28 or 32; 0: the smallest that fits */
+  const char *database_type; /**< copied; NULL: "hotpath" */
+  const char *description;   /**< English description, copied; may be NULL */
+  const char *const *languages; /**< copied; may be NULL */
+  size_t language_count;
+  uint64_t build_epoch;      /**< seconds; 0: now */
+} hp_geo_writer_options;
+
+#define HP_GEO_WRITER_OPTIONS_VERSION 1
+#define HP_GEO_WRITER_OPTIONS_INIT {HP_GEO_WRITER_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL, 0, 0}
+
+/** @param[out] out  free with hp_geo_writer_free(). @param opts NULL: defaults.
+ *  @return 0, HP_EINVAL (bad ip_version/record_size), HP_ENOMEM. Thread: any. */
+HP_EXTERN int hp_geo_writer_new(hp_geo_writer **out, const hp_geo_writer_options *opts);
+
+/**
+ * Insert a network and its record. A later insert wins where networks
+ * overlap. In an IPv6 database an IPv4 network is stored at ::a.b.c.d/96+n.
+ * @param network  "a.b.c.d/n" or "x::/n" (no "/n": a single address),
+ *                 `len` bytes, borrowed for the call.
+ * @param record   a value tree, copied (serialised) before return.
+ * @return 0, HP_EINVAL (bad network, prefix 0, IPv6 into IPv4, a value
+ *         tree with an unknown type or a non-string map key), HP_ENOMEM.
+ * Thread: one thread at a time per writer.
+ */
+HP_EXTERN int hp_geo_writer_insert(hp_geo_writer *w, const char *network, size_t len,
+                                   const hp_geo_value *record);
+
+/** Write the database to `path` (copied; replaced atomically through a
+ *  temporary file). @return 0, HP_EIO, HP_ELIMIT (over 2^32 nodes or a data
+ *  section over 4 GiB), HP_ENOMEM. Thread: one at a time per writer. */
+HP_EXTERN int hp_geo_writer_write(hp_geo_writer *w, const char *path);
+
+/** @param w  NULL is a no-op. Thread: any. */
+HP_EXTERN void hp_geo_writer_free(hp_geo_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTPATH_GEO_H */

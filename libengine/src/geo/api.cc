@@ -1,0 +1,282 @@
+// extern "C" definitions of the geo subsystem.
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+#include "core/guard.h"
+#include "geo/handle.h"
+#include "geo/writer.h"
+
+using hp::core::guard;
+using hp::core::set_error;
+using hp::geo::Address;
+using hp::geo::Handle;
+
+struct hp_geo {
+  Handle *h;
+};
+struct hp_geo_writer {
+  hp::geo::Writer w;
+};
+
+namespace {
+
+int bad_ip(const char *ip, size_t len) {
+  std::string s = ip ? std::string(ip, len > 256 ? 256 : len) : std::string("(null)");
+  return set_error(HP_EINVAL, "geo: '", s, "' is not an IP address");
+}
+
+int ipv6_in_ipv4(const char *ip, size_t len) {
+  return set_error(HP_EINVAL, "geo: error looking up '", std::string(ip, len),
+                   "': an IPv6 address in an IPv4-only database");
+}
+
+void reset(hp_geo_result *out) {
+  hp_geo_result_clear(out);
+  out->found = 0;
+  out->prefix_len = 0;
+  out->offset = 0;
+  out->generation = 0;
+  out->value = nullptr;
+}
+
+// The record of `a` in database `db`: found (1), a miss (0) or an error.
+int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool decode, const char *ip, size_t len) {
+  auto sec = g->h->begin();
+  hp::geo::Snapshot *s = sec.snap;
+  if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+  if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
+  const hp::geo::Database &d = *s->dbs[db];
+  uint32_t off = 0;
+  unsigned prefix = 0;
+  int rc = d.find(a, &off, &prefix);
+  out->generation = s->generation;
+  out->prefix_len = prefix;
+  if (rc == HP_EINVAL) return ipv6_in_ipv4(ip, len);
+  if (rc <= 0) return rc;
+  out->offset = off;
+  out->found = 1;
+  if (!decode) return 1;
+  const hp::geo::Record *rec = nullptr;
+  std::unique_ptr<hp::geo::Record> scratch;
+  rc = d.record(off, &rec, &scratch);
+  if (rc != 0) {
+    out->found = 0;
+    return rc;
+  }
+  if (scratch) {
+    // Not cached (the cache is full): the result owns the record. The tag
+    // bit tells hp_geo_result_clear which kind of hold it is.
+    out->value = scratch->root();
+    out->hold_ = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(scratch.release()) | 1);
+  } else {
+    s->refs.fetch_add(1, std::memory_order_relaxed);
+    out->value = rec->root();
+    out->hold_ = s;
+  }
+  return 1;
+}
+
+int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, size_t len) {
+  unsigned version = out->version;
+  std::memset(out, 0, offsetof(hp_geo_enrichment, buf_));
+  out->version = version;
+  auto sec = g->h->begin();
+  hp::geo::Snapshot *s = sec.snap;
+  if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+  size_t used = 0;
+  bool searched = false, found = false;
+  thread_local std::unique_ptr<hp::geo::Record> scratch;
+  for (auto &dbp : s->dbs) {
+    const hp::geo::Database &d = *dbp;
+    if (a.len == 16 && d.ip_version() == 4) continue;
+    searched = true;
+    uint32_t off;
+    unsigned prefix;
+    int rc = d.find(a, &off, &prefix);
+    if (rc < 0) return rc;
+    if (rc == 0) continue;
+    if (!found) out->prefix_len = prefix;
+    found = true;
+    const hp::geo::Record *rec;
+    rc = d.record(off, &rec, &scratch);
+    if (rc != 0) return rc;
+    const hp::geo::Flat &f = rec->flat;
+    uint32_t add = f.flags & ~out->flags;
+    for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) {
+      if (!(add & (1u << i))) continue;
+      size_t n = f.len[i];
+      if (used + n + 1 > HP_GEO_ENRICHMENT_BUF) {
+        add &= ~(1u << i);
+        continue;
+      }
+      std::memcpy(out->buf_ + used, f.text.data() + f.off[i], n);
+      out->buf_[used + n] = 0;
+      out->str[i] = out->buf_ + used;
+      used += n + 1;
+    }
+    if (add & HP_GEO_HAS_LOCATION) {
+      out->latitude = f.latitude;
+      out->longitude = f.longitude;
+    }
+    if (add & HP_GEO_HAS_ACCURACY_RADIUS) out->accuracy_radius = f.accuracy_radius;
+    if (add & HP_GEO_HAS_ASN) out->asn = f.asn;
+    out->flags |= add;
+  }
+  if (!searched) return ipv6_in_ipv4(ip, len);
+  return found ? 1 : 0;
+}
+
+bool to_address(const uint8_t *addr, size_t n, Address *a) {
+  if (!addr || (n != 4 && n != 16)) return false;
+  std::memcpy(a->bytes, addr, n);
+  a->len = static_cast<unsigned>(n);
+  return true;
+}
+
+}  // namespace
+
+extern "C" {
+
+int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_options *opts) {
+  return guard("geo_open", [&] {
+    if (!out || !path) return set_error(HP_EINVAL, "geo_open: out or path is NULL");
+    *out = nullptr;
+    if (opts && opts->version != HP_GEO_OPTIONS_VERSION)
+      return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
+    Handle *h = nullptr;
+    int rc = Handle::open(&h, e ? hp::core::Engine::from_c(e) : nullptr, path, opts);
+    if (rc != 0) return rc;
+    *out = new hp_geo{h};
+    return 0;
+  });
+}
+
+void hp_geo_close(hp_geo *g) {
+  if (!g) return;
+  delete g->h;
+  delete g;
+}
+
+int hp_geo_reload(hp_geo *g) {
+  return guard("geo_reload", [&] {
+    if (!g) return set_error(HP_EINVAL, "geo_reload: handle is NULL");
+    return g->h->reload();
+  });
+}
+
+size_t hp_geo_count(const hp_geo *g) { return g ? g->h->count() : 0; }
+
+uint64_t hp_geo_generation(const hp_geo *g) { return g ? g->h->generation() : 0; }
+
+int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
+  return guard("geo_get", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+    reset(out);
+    Address a;
+    if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
+    return get_impl(out, g, db, a, true, ip, len);
+  });
+}
+
+int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *addr, size_t addr_len) {
+  return guard("geo_get", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+    reset(out);
+    Address a;
+    if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
+    return get_impl(out, g, db, a, true, "(binary IPv6)", 13);
+  });
+}
+
+int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
+  return guard("geo_find", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_find: out or handle is NULL");
+    reset(out);
+    Address a;
+    if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
+    return get_impl(out, g, db, a, false, ip, len);
+  });
+}
+
+int hp_geo_metadata(hp_geo_result *out, hp_geo *g, size_t db) {
+  return guard("geo_metadata", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_metadata: out or handle is NULL");
+    reset(out);
+    auto sec = g->h->begin();
+    if (!sec.snap) return set_error(HP_ECLOSED, "geo: handle closed");
+    if (db >= sec.snap->dbs.size())
+      return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
+    sec.snap->refs.fetch_add(1, std::memory_order_relaxed);
+    out->hold_ = sec.snap;
+    out->generation = sec.snap->generation;
+    out->value = sec.snap->dbs[db]->metadata();
+    out->found = 1;
+    return 1;
+  });
+}
+
+void hp_geo_result_clear(hp_geo_result *r) {
+  if (!r || !r->hold_) return;
+  auto bits = reinterpret_cast<uintptr_t>(r->hold_);
+  if (bits & 1)
+    delete reinterpret_cast<hp::geo::Record *>(bits & ~uintptr_t(1));
+  else
+    hp::geo::release(static_cast<hp::geo::Snapshot *>(r->hold_));
+  r->hold_ = nullptr;
+  r->value = nullptr;
+  r->found = 0;
+}
+
+int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len) {
+  return guard("geo_lookup", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_lookup: out or handle is NULL");
+    Address a;
+    if (!hp::geo::parse_address(ip, len, &a)) {
+      out->flags = 0;
+      return bad_ip(ip, len);
+    }
+    return merge(out, g, a, ip, len);
+  });
+}
+
+int hp_geo_lookup_bytes(hp_geo_enrichment *out, hp_geo *g, const uint8_t *addr, size_t addr_len) {
+  return guard("geo_lookup", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_lookup: out or handle is NULL");
+    Address a;
+    if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
+    return merge(out, g, a, "(binary IPv6)", 13);
+  });
+}
+
+int hp_geo_writer_new(hp_geo_writer **out, const hp_geo_writer_options *opts) {
+  return guard("geo_writer_new", [&] {
+    if (!out) return set_error(HP_EINVAL, "geo_writer_new: out is NULL");
+    *out = nullptr;
+    if (opts && opts->version != HP_GEO_WRITER_OPTIONS_VERSION)
+      return set_error(HP_EINVAL, "geo_writer_new: unknown options version");
+    auto w = std::make_unique<hp_geo_writer>();
+    int rc = w->w.init(opts);
+    if (rc != 0) return rc;
+    *out = w.release();
+    return 0;
+  });
+}
+
+int hp_geo_writer_insert(hp_geo_writer *w, const char *network, size_t len, const hp_geo_value *record) {
+  return guard("geo_writer_insert", [&] {
+    if (!w || !network) return set_error(HP_EINVAL, "geo_writer_insert: writer or network is NULL");
+    return w->w.insert(network, len, record);
+  });
+}
+
+int hp_geo_writer_write(hp_geo_writer *w, const char *path) {
+  return guard("geo_writer_write", [&] {
+    if (!w || !path) return set_error(HP_EINVAL, "geo_writer_write: writer or path is NULL");
+    return w->w.write(path);
+  });
+}
+
+void hp_geo_writer_free(hp_geo_writer *w) { delete w; }
+
+}  // extern "C"

@@ -1,0 +1,72 @@
+#include "geo/handle.h"
+
+#include "core/error.h"
+#include "geo/watch.h"
+
+namespace hp::geo {
+
+void release(Snapshot *s) {
+  if (s && s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
+}
+
+int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts) {
+  std::unique_ptr<Handle> h(new Handle(e));
+  if (opts) h->opts_ = *opts;
+  h->opts_.extra_paths = nullptr;
+  h->paths_.emplace_back(path);
+  if (opts)
+    for (size_t i = 0; i < opts->extra_count; i++) {
+      if (!opts->extra_paths || !opts->extra_paths[i])
+        return core::set_error(HP_EINVAL, "geo_open: extra_paths[", std::to_string(i), "] is NULL");
+      h->paths_.emplace_back(opts->extra_paths[i]);
+    }
+  if (h->opts_.watch_interval_ms && !e) return core::set_error(HP_EINVAL, "geo_open: a file watch needs an engine");
+  if (e && e->closing()) return core::set_error(HP_ECLOSED, "geo_open: the engine is closing");
+  std::unique_ptr<Snapshot> snap;
+  int rc = h->build(&snap);
+  if (rc != 0) return rc;
+  snap->generation = 1;
+  h->generation_.store(1);
+  h->current_.store(snap.release());
+  if (h->opts_.watch_interval_ms) {
+    rc = Watch::start(e, h.get(), h->paths_, h->opts_.watch_interval_ms, &h->watch_);
+    if (rc != 0) return core::set_error(rc, "geo_open: the engine is closing");
+  }
+  *out = h.release();
+  return 0;
+}
+
+Handle::~Handle() {
+  if (watch_) watch_->detach();
+  Snapshot *s = current_.exchange(nullptr);
+  srcu_.synchronize();
+  release(s);
+}
+
+int Handle::build(std::unique_ptr<Snapshot> *out) {
+  auto snap = std::make_unique<Snapshot>();
+  for (auto &p : paths_) {
+    std::unique_ptr<Database> db;
+    int rc = Database::open(p, opts_.cache_records, &db);
+    if (rc != 0) return rc;
+    snap->dbs.push_back(std::move(db));
+  }
+  *out = std::move(snap);
+  return 0;
+}
+
+int Handle::reload() {
+  std::unique_ptr<Snapshot> snap;
+  int rc = build(&snap);
+  if (rc != 0) return rc;
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  uint64_t gen = generation_.load() + 1;
+  snap->generation = gen;
+  Snapshot *old = current_.exchange(snap.release(), std::memory_order_seq_cst);
+  generation_.store(gen, std::memory_order_release);
+  srcu_.synchronize();
+  release(old);
+  return 0;
+}
+
+}  // namespace hp::geo

@@ -1,0 +1,277 @@
+#include "redis/client.h"
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "core/error.h"
+#include "redis/sha1.h"
+
+namespace hp::redis {
+
+Script::Script(std::string src) : source(std::move(src)), sha(sha1_hex(source)) {}
+
+Client::Client(core::Engine *engine, const Options &options)
+    : engine_(engine), options_(options), backoff_ms_(options.reconnect_min_ms) {}
+
+Client *Client::open(core::Engine *engine, const Options &options) {
+  auto *c = new Client(engine, options);
+  uv_loop_t *loop = engine->loop();
+  for (uv_timer_t *t : {&c->state_timer_, &c->sweep_timer_, &c->defer_timer_}) {
+    uv_timer_init(loop, t);
+    t->data = c;
+    c->open_handles_++;
+  }
+  engine->add(c);
+  c->connect();
+  return c;
+}
+
+void Client::connect() {
+  state_ = State::Connecting;
+  redisAsyncContext *ac = redisAsyncConnect(options_.address.host.c_str(), options_.address.port);
+  if (!ac || ac->err) {
+    last_error_ = ac ? ac->errstr : "out of memory";
+    if (ac) redisAsyncFree(ac);
+    state_ = State::Down;
+    schedule_reconnect();
+    return;
+  }
+  if (redisLibuvAttach(ac, engine_->loop()) != REDIS_OK) {
+    redisAsyncFree(ac);
+    last_error_ = "cannot attach to the loop";
+    state_ = State::Down;
+    schedule_reconnect();
+    return;
+  }
+  ac->data = this;
+  ac_ = ac;
+  redisAsyncSetConnectCallback(ac, &Client::on_connect);
+  redisAsyncSetDisconnectCallback(ac, &Client::on_disconnect);
+  uv_timer_start(&state_timer_, &Client::on_state_timer, options_.connect_timeout_ms, 0);
+  // Queued ahead of everything else on the connection.
+  if (!options_.address.password.empty()) {
+    command({"AUTH", options_.address.password}, [this](int status, Reply r) {
+      if (status == 0 && r.is_error()) drop("AUTH failed: " + r.str);
+    });
+  }
+  if (options_.address.db != 0) {
+    command({"SELECT", std::to_string(options_.address.db)}, [this](int status, Reply r) {
+      if (status == 0 && r.is_error()) drop("SELECT failed: " + r.str);
+    });
+  }
+}
+
+void Client::on_connect(const redisAsyncContext *ac, int status) {
+  auto *c = static_cast<Client *>(ac->data);
+  if (!c || c->ac_ != ac) return;
+  uv_timer_stop(&c->state_timer_);
+  if (status != REDIS_OK) {
+    // hiredis frees the context after this callback.
+    c->last_error_ = ac->errstr;
+    c->ac_ = nullptr;
+    c->state_ = State::Down;
+    c->fail_all(HP_EUNAVAILABLE, "redis: cannot connect to " + c->options_.address.host + ":" +
+                                     std::to_string(c->options_.address.port) + ": " + c->last_error_);
+    c->schedule_reconnect();
+    return;
+  }
+  c->state_ = State::Connected;
+  c->backoff_ms_ = c->options_.reconnect_min_ms;
+  c->resubscribe();
+}
+
+void Client::on_disconnect(const redisAsyncContext *ac, int) {
+  auto *c = static_cast<Client *>(ac->data);
+  if (!c || c->ac_ != ac) return;
+  c->last_error_ = ac->err ? ac->errstr : "connection closed";
+  c->ac_ = nullptr;
+  c->state_ = State::Down;
+  c->fail_all(HP_EUNAVAILABLE, "redis: connection lost: " + c->last_error_);
+  c->schedule_reconnect();
+}
+
+void Client::schedule_reconnect() {
+  if (state_ == State::Closing) return;
+  reconnects_++;
+  uv_timer_start(&state_timer_, &Client::on_state_timer, backoff_ms_, 0);
+  backoff_ms_ = std::min(backoff_ms_ * 2, options_.reconnect_max_ms);
+}
+
+void Client::on_state_timer(uv_timer_t *t) {
+  auto *c = static_cast<Client *>(t->data);
+  if (c->state_ == State::Connecting) {
+    c->drop("redis: connect to " + c->options_.address.host + ":" + std::to_string(c->options_.address.port) +
+            " timed out after " + std::to_string(c->options_.connect_timeout_ms) + " ms");
+    c->schedule_reconnect();
+  } else if (c->state_ == State::Down) {
+    c->connect();
+  }
+}
+
+// Lets go of the connection; hiredis answers its pending callbacks with a
+// NULL reply, which fail_all has already settled.
+void Client::drop(const std::string &why, int status) {
+  last_error_ = why;
+  fail_all(status, why);
+  if (ac_) {
+    redisAsyncContext *ac = ac_;
+    ac_ = nullptr;
+    ac->data = nullptr;
+    redisAsyncFree(ac);
+  }
+  if (state_ != State::Closing) state_ = State::Down;
+}
+
+void Client::fail_all(int status, const std::string &why) {
+  std::list<Request *> failing;
+  failing.swap(pending_);
+  for (Request *r : failing) {
+    r->done = true;
+    core::set_error_text(status, why);
+    r->cb(status, Reply{});
+  }
+  if (pending_.empty()) uv_timer_stop(&sweep_timer_);
+}
+
+void Client::fail_later(ReplyCb cb, int status, std::string why) {
+  deferred_.push_back({std::move(cb), status, std::move(why)});
+  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&defer_timer_)))
+    uv_timer_start(&defer_timer_, &Client::on_defer, 0, 0);
+}
+
+void Client::on_defer(uv_timer_t *t) {
+  auto *c = static_cast<Client *>(t->data);
+  std::vector<Deferred> batch;
+  batch.swap(c->deferred_);
+  for (auto &d : batch) {
+    core::set_error_text(d.status, d.why);
+    d.cb(d.status, Reply{});
+  }
+}
+
+void Client::command(std::vector<std::string> args, ReplyCb cb) {
+  if (state_ == State::Closing) return fail_later(std::move(cb), HP_ECLOSED, "redis: client closed");
+  if (!ac_)
+    return fail_later(std::move(cb), HP_EUNAVAILABLE,
+                      "redis: not connected to " + options_.address.host + ":" +
+                          std::to_string(options_.address.port) + " (" + last_error_ + ")");
+  auto *req = new Request{this, std::move(cb), uv_now(engine_->loop()) + options_.command_timeout_ms, false, {}};
+  send(req, args);
+}
+
+void Client::send(Request *req, const std::vector<std::string> &args) {
+  std::vector<const char *> argv;
+  std::vector<size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (const auto &a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  if (redisAsyncCommandArgv(ac_, &Client::on_reply, req, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+      REDIS_OK) {
+    ReplyCb cb = std::move(req->cb);
+    delete req;
+    return fail_later(std::move(cb), HP_EUNAVAILABLE, "redis: cannot queue the command");
+  }
+  commands_sent_++;
+  req->it = pending_.insert(pending_.end(), req);
+  arm_sweep();
+}
+
+void Client::on_reply(redisAsyncContext *, void *reply, void *privdata) {
+  std::unique_ptr<Request> req(static_cast<Request *>(privdata));
+  if (req->done) return;
+  Client *c = req->client;
+  c->pending_.erase(req->it);
+  req->done = true;
+  if (!reply) {
+    core::set_error_text(HP_EUNAVAILABLE, "redis: connection lost: " + c->last_error_);
+    req->cb(HP_EUNAVAILABLE, Reply{});
+    return;
+  }
+  req->cb(0, Reply::from(static_cast<redisReply *>(reply)));
+}
+
+void Client::eval(const Script &script, const std::vector<std::string> &keys, const std::vector<std::string> &args,
+                  ReplyCb cb) {
+  std::vector<std::string> cmd{"EVALSHA", script.sha, std::to_string(keys.size())};
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  // The script travels only when the server has lost it (restart, FLUSH).
+  command(cmd, [this, source = script.source, cmd, cb = std::move(cb)](int status, Reply r) mutable {
+    if (status == 0 && r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) {
+      cmd[0] = "EVAL";
+      cmd[1] = source;
+      command(std::move(cmd), std::move(cb));
+      return;
+    }
+    cb(status, std::move(r));
+  });
+}
+
+void Client::arm_sweep() {
+  if (uv_is_active(reinterpret_cast<uv_handle_t *>(&sweep_timer_))) return;
+  uint64_t tick = std::max<uint64_t>(5, options_.command_timeout_ms / 4);
+  uv_timer_start(&sweep_timer_, &Client::on_sweep, tick, tick);
+}
+
+// Replies come in order, so the oldest command decides: if it is overdue,
+// the server is stuck or gone, and every command behind it fails too.
+void Client::on_sweep(uv_timer_t *t) {
+  auto *c = static_cast<Client *>(t->data);
+  if (c->pending_.empty()) {
+    uv_timer_stop(t);
+    return;
+  }
+  if (uv_now(c->engine_->loop()) < c->pending_.front()->deadline) return;
+  c->drop("redis: no reply from " + c->options_.address.host + ":" + std::to_string(c->options_.address.port) +
+          " within " + std::to_string(c->options_.command_timeout_ms) + " ms");
+  c->schedule_reconnect();
+}
+
+void Client::subscribe(const std::string &channel, MessageCb cb) {
+  channels_[channel] = std::move(cb);
+  if (state_ == State::Connected)
+    redisAsyncCommand(ac_, &Client::on_message, this, "SUBSCRIBE %b", channel.data(), channel.size());
+}
+
+void Client::resubscribe() {
+  for (auto &[channel, cb] : channels_)
+    redisAsyncCommand(ac_, &Client::on_message, this, "SUBSCRIBE %b", channel.data(), channel.size());
+}
+
+void Client::on_message(redisAsyncContext *, void *reply, void *privdata) {
+  auto *r = static_cast<redisReply *>(reply);
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) return;
+  if (r->element[0]->type != REDIS_REPLY_STRING || std::string(r->element[0]->str, r->element[0]->len) != "message")
+    return;
+  auto *c = static_cast<Client *>(privdata);
+  std::string channel(r->element[1]->str, r->element[1]->len);
+  auto it = c->channels_.find(channel);
+  if (it != c->channels_.end()) it->second(channel, std::string(r->element[2]->str, r->element[2]->len));
+}
+
+void Client::close(std::function<void()> done) {
+  if (state_ == State::Closing) return;
+  state_ = State::Closing;
+  on_closed_ = std::move(done);
+  drop("redis: client closed", HP_ECLOSED);
+  for (auto &d : deferred_) d.status = HP_ECLOSED;
+  on_defer(&defer_timer_);
+  channels_.clear();
+  for (uv_timer_t *t : {&state_timer_, &sweep_timer_, &defer_timer_})
+    uv_close(reinterpret_cast<uv_handle_t *>(t), [](uv_handle_t *h) {
+      auto *c = static_cast<Client *>(h->data);
+      if (--c->open_handles_ > 0) return;
+      c->engine_->remove(c);
+      if (c->on_closed_) c->on_closed_();
+      delete c;
+    });
+}
+
+}  // namespace hp::redis

@@ -1,0 +1,123 @@
+// The one Redis client every subsystem shares: hiredis on the engine's
+// loop through hiredis's libuv adapter, pipelined, with hotpath's own
+// connect and command timers (a dead Redis answers HP_EUNAVAILABLE within
+// the configured time), reconnect with backoff, EVALSHA with a fallback to
+// EVAL on NOSCRIPT, and pub/sub that resubscribes after a reconnect.
+//
+// Every method is for the loop thread only. Reply callbacks run exactly
+// once, never synchronously inside the call that queued them.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/engine.h"
+#include "redis/reply.h"
+#include "redis/url.h"
+
+struct redisAsyncContext;
+
+namespace hp::redis {
+
+struct Options {
+  Address address;
+  uint32_t connect_timeout_ms = 200;
+  uint32_t command_timeout_ms = 200;
+  uint32_t reconnect_min_ms = 25;
+  uint32_t reconnect_max_ms = 1000;
+};
+
+// status 0: `reply` is Redis's answer (which may be an Error reply);
+// HP_EUNAVAILABLE: not connected, timed out or dropped (hp_last_error() has
+// the detail while the callback runs); HP_ECLOSED: the client closed.
+using ReplyCb = std::function<void(int status, Reply reply)>;
+using MessageCb = std::function<void(const std::string &channel, const std::string &message)>;
+
+// A Lua script, named by its SHA-1 for EVALSHA.
+struct Script {
+  explicit Script(std::string src);
+  std::string source;
+  std::string sha;
+};
+
+class Client final : public core::Closable {
+ public:
+  // Starts connecting at once; the client lives until close().
+  static Client *open(core::Engine *engine, const Options &options);
+
+  void command(std::vector<std::string> args, ReplyCb cb);
+  // EVALSHA; on NOSCRIPT it sends the script with EVAL (which caches it).
+  void eval(const Script &script, const std::vector<std::string> &keys, const std::vector<std::string> &args,
+            ReplyCb cb);
+  // Puts this client in subscriber mode; after a reconnect it subscribes
+  // again to every channel.
+  void subscribe(const std::string &channel, MessageCb cb);
+
+  bool connected() const { return state_ == State::Connected; }
+  uint64_t commands_sent() const { return commands_sent_; }
+  uint64_t reconnects() const { return reconnects_; }
+
+  // Fails pending commands with HP_ECLOSED, disconnects, then runs `done`
+  // and frees the client once its handles have closed.
+  void close(std::function<void()> done = {});
+  void close_now() override { close(); }
+
+ private:
+  enum class State { Down, Connecting, Connected, Closing };
+  struct Request {
+    Client *client;
+    ReplyCb cb;
+    uint64_t deadline;
+    bool done = false;
+    std::list<Request *>::iterator it;
+  };
+
+  Client(core::Engine *engine, const Options &options);
+  ~Client() = default;
+  void connect();
+  void send(Request *req, const std::vector<std::string> &args);
+  void drop(const std::string &why, int status = HP_EUNAVAILABLE);
+  void fail_all(int status, const std::string &why);
+  void fail_later(ReplyCb cb, int status, std::string why);
+  void schedule_reconnect();
+  void arm_sweep();
+  void resubscribe();
+
+  static void on_connect(const redisAsyncContext *ac, int status);
+  static void on_disconnect(const redisAsyncContext *ac, int status);
+  static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
+  static void on_message(redisAsyncContext *ac, void *reply, void *privdata);
+  static void on_state_timer(uv_timer_t *t);
+  static void on_sweep(uv_timer_t *t);
+  static void on_defer(uv_timer_t *t);
+
+  core::Engine *engine_;
+  Options options_;
+  State state_ = State::Down;
+  redisAsyncContext *ac_ = nullptr;
+  uv_timer_t state_timer_{};  // connect timeout or reconnect backoff
+  uv_timer_t sweep_timer_{};  // command timeouts
+  uv_timer_t defer_timer_{};  // failures delivered on the next loop turn
+  int open_handles_ = 0;
+  uint32_t backoff_ms_;
+  std::string last_error_;
+  std::list<Request *> pending_;
+  struct Deferred {
+    ReplyCb cb;
+    int status;
+    std::string why;
+  };
+  std::vector<Deferred> deferred_;
+  std::map<std::string, MessageCb> channels_;
+  std::function<void()> on_closed_;
+  uint64_t commands_sent_ = 0;
+  uint64_t reconnects_ = 0;
+};
+
+}  // namespace hp::redis

@@ -1,0 +1,38 @@
+#include "redis/reply.h"
+
+#include <hiredis/hiredis.h>
+
+namespace hp::redis {
+
+Reply Reply::from(const redisReply *r) {
+  Reply out;
+  if (!r) return out;
+  switch (r->type) {
+    case REDIS_REPLY_STATUS:
+      out.type = Status;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Error;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Integer;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.type = String;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Array;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; i++) out.elements.push_back(from(r->element[i]));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+}  // namespace hp::redis

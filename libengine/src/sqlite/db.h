@@ -1,0 +1,133 @@
+// The one SQLite helper every subsystem shares: open in WAL mode with a busy
+// timeout, a statement cache, immediate transactions, and SQLite result
+// codes turned into HP_E* codes with the database's message.
+//
+// A Db is used by one thread at a time (the caller serialises); open one per
+// thread or guard it with a mutex.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace hp::sqlite {
+
+struct OpenOptions {
+  uint32_t busy_timeout_ms = 5000;
+  uint32_t page_size = 0;  // 0: SQLite's default; set before the first table exists
+  bool read_only = false;
+};
+
+// Maps a SQLite result code to an HP_E* code and sets the message
+// "<what>: <sqlite message>". Returns the HP_E* code.
+int fail(sqlite3 *db, int rc, std::string_view what);
+
+class Stmt {
+ public:
+  Stmt(sqlite3 *db, sqlite3_stmt *stmt) : db_(db), stmt_(stmt) {}
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt &) = delete;
+  Stmt &operator=(const Stmt &) = delete;
+
+  Stmt &bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Stmt &bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Stmt &bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt &bind_blob(int i, const void *data, size_t len) {
+    sqlite3_bind_blob64(stmt_, i, data, len, SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt &bind_null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+
+  // SQLITE_ROW, SQLITE_DONE, or a negative HP_E* code (message set).
+  int step();
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string_view text(int col) const {
+    auto *p = reinterpret_cast<const char *>(sqlite3_column_text(stmt_, col));
+    return p ? std::string_view(p, sqlite3_column_bytes(stmt_, col)) : std::string_view();
+  }
+  std::string_view blob(int col) const {
+    auto *p = static_cast<const char *>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string_view(p, sqlite3_column_bytes(stmt_, col)) : std::string_view();
+  }
+  sqlite3_stmt *raw() { return stmt_; }
+
+ private:
+  sqlite3 *db_;
+  sqlite3_stmt *stmt_;
+};
+
+class Db {
+ public:
+  // Opens (creating if needed) `path` in WAL mode. Returns 0 or an HP_E* code.
+  static int open(const std::string &path, const OpenOptions &options, std::unique_ptr<Db> *out);
+  ~Db();
+
+  sqlite3 *raw() { return db_; }
+  const std::string &path() const { return path_; }
+
+  // Runs one or more statements without results. 0 or an HP_E* code.
+  int exec(const char *sql);
+  // A cached prepared statement, reset and ready to bind; nullptr on error
+  // (message set). The cache is keyed by the SQL text.
+  Stmt *prepare(const std::string &sql);
+
+  // BEGIN IMMEDIATE: takes the write lock at once, so a read-then-write
+  // inside is atomic across processes. Waits up to the busy timeout.
+  int begin();
+  int commit();
+  void rollback();
+
+ private:
+  Db() = default;
+  sqlite3 *db_ = nullptr;
+  std::string path_;
+  std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
+};
+
+// Rolls back on scope exit unless committed.
+class Txn {
+ public:
+  explicit Txn(Db &db) : db_(db) {}
+  ~Txn() {
+    if (open_) db_.rollback();
+  }
+  int begin() {
+    int rc = db_.begin();
+    open_ = rc == 0;
+    return rc;
+  }
+  int commit() {
+    int rc = db_.commit();
+    if (rc == 0) open_ = false;
+    return rc;
+  }
+
+ private:
+  Db &db_;
+  bool open_ = false;
+};
+
+}  // namespace hp::sqlite

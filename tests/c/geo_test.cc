@@ -1,0 +1,379 @@
+#include <doctest/doctest.h>
+#include <dirent.h>
+#include <maxminddb.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hotpath.h"
+#include "support/fixtures.h"
+
+namespace {
+
+std::string db_path(const std::string &name) { return hp_test::fixture("maxmind/test-data/" + name); }
+
+struct Geo {
+  hp_geo *g = nullptr;
+  explicit Geo(const std::string &path, const hp_geo_options *o = nullptr) {
+    int rc = hp_geo_open(&g, nullptr, path.c_str(), o);
+    INFO(hp_last_error());
+    REQUIRE(rc == 0);
+  }
+  ~Geo() { hp_geo_close(g); }
+};
+
+struct Result {
+  hp_geo_result r = HP_GEO_RESULT_INIT;
+  ~Result() { hp_geo_result_clear(&r); }
+};
+
+int get(hp_geo *g, const std::string &ip, hp_geo_result *r, size_t db = 0) {
+  return hp_geo_get(r, g, db, ip.data(), ip.size());
+}
+
+const hp_geo_value *at(const hp_geo_value *m, const char *key) {
+  if (!m || m->type != HP_GEO_MAP) return nullptr;
+  for (uint32_t i = 0; i < m->size; i++)
+    if (m->v.items[2 * i].size == strlen(key) && !memcmp(m->v.items[2 * i].v.str, key, strlen(key)))
+      return &m->v.items[2 * i + 1];
+  return nullptr;
+}
+
+std::string str(const hp_geo_value *v) {
+  REQUIRE(v);
+  REQUIRE(v->type == HP_GEO_STRING);
+  return std::string(v->v.str, v->size);
+}
+
+std::string random_ip(std::mt19937 &rng, bool v6) {
+  char buf[64];
+  if (!v6) {
+    uint32_t x = rng();
+    snprintf(buf, sizeof buf, "%u.%u.%u.%u", unsigned(x >> 24), unsigned((x >> 16) & 255), unsigned((x >> 8) & 255), unsigned(x & 255));
+  } else {
+    snprintf(buf, sizeof buf, "%x:%x:%x:%x::%x", unsigned(rng() & 0xffff), unsigned(rng() & 0xffff), unsigned(rng() & 0xffff), unsigned(rng() & 0xffff),
+             unsigned(rng() & 0xffff));
+  }
+  return buf;
+}
+
+std::vector<std::string> list_dir(const std::string &dir) {
+  std::vector<std::string> out;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d))
+      if (strstr(e->d_name, ".mmdb")) out.push_back(dir + "/" + e->d_name);
+    closedir(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("geo: get returns the GeoIP2-City record of the source data") {
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"));
+  Result res;
+  REQUIRE(get(geo.g, "81.2.69.160", &res.r) == 1);
+  CHECK(res.r.prefix_len == 27);
+  CHECK(str(at(at(at(res.r.value, "city"), "names"), "en")) == "London");
+  CHECK(str(at(at(res.r.value, "country"), "iso_code")) == "GB");
+  const hp_geo_value *lat = at(at(res.r.value, "location"), "latitude");
+  REQUIRE(lat);
+  CHECK(lat->type == HP_GEO_DOUBLE);
+  CHECK(lat->v.f64 == doctest::Approx(51.5142));
+  const hp_geo_value *geoname = at(at(res.r.value, "city"), "geoname_id");
+  REQUIRE(geoname);
+  CHECK(geoname->type == HP_GEO_UINT32);
+  CHECK(geoname->v.u64 == 2643743u);
+}
+
+TEST_CASE("geo: an address outside the database is a miss, not an error") {
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"));
+  Result res;
+  CHECK(get(geo.g, "10.0.0.1", &res.r) == 0);
+  CHECK(res.r.value == nullptr);
+  hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+  CHECK(hp_geo_lookup(&e, geo.g, "10.0.0.1", 8) == 0);
+  CHECK(e.flags == 0);
+}
+
+TEST_CASE("geo: an invalid IP string is HP_EINVAL naming the string") {
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"));
+  Result res;
+  for (const char *bad : {"1.2.3", "", "not-an-ip", "1.2.3.256", "::g"}) {
+    CHECK(hp_geo_get(&res.r, geo.g, 0, bad, strlen(bad)) == HP_EINVAL);
+    CHECK(std::string(hp_last_error()).find(std::string("'") + bad + "'") != std::string::npos);
+  }
+  hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+  CHECK(hp_geo_lookup(&e, geo.g, "1.2.3", 5) == HP_EINVAL);
+  Geo v4(db_path("MaxMind-DB-test-ipv4-24.mmdb"));
+  CHECK(get(v4.g, "::1", &res.r) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("IPv4-only") != std::string::npos);
+}
+
+TEST_CASE("geo: the decoder test database gives every type") {
+  Geo geo(db_path("MaxMind-DB-test-decoder.mmdb"));
+  Result res;
+  REQUIRE(get(geo.g, "::1.1.1.0", &res.r) == 1);
+  const hp_geo_value *r = res.r.value;
+  CHECK(at(r, "boolean")->type == HP_GEO_BOOLEAN);
+  CHECK(at(r, "boolean")->v.u64 == 1);
+  CHECK(at(r, "double")->v.f64 == doctest::Approx(42.123456));
+  CHECK(at(r, "float")->type == HP_GEO_FLOAT);
+  CHECK(at(r, "float")->v.f64 == doctest::Approx(1.1));
+  CHECK(at(r, "int32")->v.i64 == -268435456);
+  CHECK(at(r, "uint16")->v.u64 == 100);
+  CHECK(at(r, "uint32")->v.u64 == 268435456u);
+  CHECK(at(r, "uint64")->v.u64 == 1152921504606846976ull);
+  CHECK(at(r, "uint128")->v.u128.hi == 0x0100000000000000ull);
+  CHECK(at(r, "uint128")->v.u128.lo == 0);
+  CHECK(at(r, "utf8_string")->type == HP_GEO_STRING);
+  CHECK(at(r, "bytes")->type == HP_GEO_BYTES);
+  CHECK(at(r, "bytes")->size == 4);
+  CHECK(at(r, "array")->type == HP_GEO_ARRAY);
+  CHECK(at(r, "array")->size == 3);
+  CHECK(at(at(at(r, "map"), "mapX"), "utf8_stringX") != nullptr);
+}
+
+TEST_CASE("geo: the tree walk agrees with libmaxminddb on every test database") {
+  std::mt19937 rng(12345);
+  for (const std::string &path : list_dir(hp_test::fixture("maxmind/test-data"))) {
+    if (path.find("Broken") != std::string::npos || path.find("broken") != std::string::npos ||
+        path.find("Invalid") != std::string::npos)
+      continue;
+    INFO(path);
+    MMDB_s mmdb;
+    REQUIRE(MMDB_open(path.c_str(), MMDB_MODE_MMAP, &mmdb) == MMDB_SUCCESS);
+    Geo geo(path);
+    for (int i = 0; i < 2000; i++) {
+      std::string ip = random_ip(rng, mmdb.metadata.ip_version == 6 && (i & 1));
+      int gai = 0, merr = 0;
+      MMDB_lookup_result_s m = MMDB_lookup_string(&mmdb, ip.c_str(), &gai, &merr);
+      Result res;
+      int rc = get(geo.g, ip, &res.r);
+      REQUIRE(merr == MMDB_SUCCESS);
+      REQUIRE(rc == (m.found_entry ? 1 : 0));
+      if (m.found_entry) {
+        CHECK(res.r.offset == m.entry.offset);
+        bool v4_in_v6 = mmdb.metadata.ip_version == 6 && ip.find(':') == std::string::npos;
+        // A database without an IPv4 subtree has no IPv4 prefix (maxmind npm says 0).
+        if (path.find("no-ipv4") == std::string::npos) CHECK(res.r.prefix_len == m.netmask - (v4_in_v6 ? 96 : 0));
+      }
+    }
+    MMDB_close(&mmdb);
+  }
+}
+
+TEST_CASE("geo: every bad-data file and damaged copy gives HP_ECORRUPT, never a crash") {
+  std::vector<std::string> files;
+  for (const char *sub : {"libmaxminddb", "maxminddb-golang", "maxminddb-python"}) {
+    auto more = list_dir(hp_test::fixture(std::string("maxmind/bad-data/") + sub));
+    files.insert(files.end(), more.begin(), more.end());
+  }
+  for (const char *name : {"MaxMind-DB-test-broken-pointers-24.mmdb", "MaxMind-DB-test-broken-search-tree-24.mmdb",
+                           "GeoIP2-City-Test-Broken-Double-Format.mmdb", "GeoIP2-City-Test-Invalid-Node-Count.mmdb"})
+    files.push_back(db_path(name));
+  REQUIRE(files.size() >= 20);
+  // Truncated and garbled copies of a valid database.
+  std::string city = hp_test::read_file(db_path("GeoIP2-City-Test.mmdb"));
+  char dir[] = "/tmp/hp_geo_bad_XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::mt19937 rng(7);
+  std::vector<std::string> made;
+  for (size_t cut : {size_t(0), size_t(1), size_t(100), city.size() / 2, city.size() - 100, city.size() - 1}) {
+    std::string p = std::string(dir) + "/cut" + std::to_string(cut) + ".mmdb";
+    FILE *f = fopen(p.c_str(), "wb");
+    fwrite(city.data(), 1, cut, f);
+    fclose(f);
+    made.push_back(p);
+  }
+  for (int k = 0; k < 20; k++) {
+    std::string g = city;
+    for (int i = 0; i < 40; i++) g[rng() % g.size()] = static_cast<char>(rng());
+    if (k == 0) g.assign(4096, '\x5a');
+    std::string p = std::string(dir) + "/garbled" + std::to_string(k) + ".mmdb";
+    FILE *f = fopen(p.c_str(), "wb");
+    fwrite(g.data(), 1, g.size(), f);
+    fclose(f);
+    made.push_back(p);
+  }
+  files.insert(files.end(), made.begin(), made.end());
+  int corrupt = 0;
+  for (const std::string &path : files) {
+    INFO(path);
+    hp_geo *g = nullptr;
+    int rc = hp_geo_open(&g, nullptr, path.c_str(), nullptr);
+    if (rc != 0) {
+      CHECK((rc == HP_ECORRUPT || rc == HP_EIO));
+      CHECK(std::string(hp_last_error()).size() > 0);
+      corrupt++;
+      continue;
+    }
+    bool bad = false;
+    for (int i = 0; i < 3000; i++) {
+      std::string ip = random_ip(rng, i & 1);
+      Result res;
+      int r = get(g, ip, &res.r);
+      CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL));
+      if (r == HP_ECORRUPT) bad = true;
+      hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+      r = hp_geo_lookup(&e, g, ip.data(), ip.size());
+      CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL));
+    }
+    if (bad) corrupt++;
+    hp_geo_close(g);
+  }
+  for (auto &p : made) unlink(p.c_str());
+  rmdir(dir);
+  CHECK(corrupt >= 15);
+}
+
+TEST_CASE("geo: lookup merges City and ISP into one flat enrichment") {
+  std::string isp = db_path("GeoIP2-ISP-Test.mmdb");
+  const char *extra[] = {isp.c_str()};
+  hp_geo_options o = HP_GEO_OPTIONS_INIT;
+  o.extra_paths = extra;
+  o.extra_count = 1;
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"), &o);
+  CHECK(hp_geo_count(geo.g) == 2);
+  hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+  REQUIRE(hp_geo_lookup(&e, geo.g, "81.2.69.160", 11) == 1);
+  CHECK(std::string(e.str[HP_GEO_COUNTRY_CODE]) == "GB");
+  CHECK(std::string(e.str[HP_GEO_COUNTRY_NAME]) == "United Kingdom");
+  CHECK(std::string(e.str[HP_GEO_CITY]) == "London");
+  CHECK(std::string(e.str[HP_GEO_CONTINENT_CODE]) == "EU");
+  CHECK(std::string(e.str[HP_GEO_SUBDIVISION_CODE]) == "ENG");
+  CHECK(std::string(e.str[HP_GEO_TIME_ZONE]) == "Europe/London");
+  CHECK((e.flags & HP_GEO_HAS_LOCATION));
+  CHECK(e.latitude == doctest::Approx(51.5142));
+  CHECK(e.accuracy_radius == 100);
+  CHECK(e.str[HP_GEO_POSTAL_CODE] == nullptr);
+  CHECK(!(e.flags & HP_GEO_HAS_POSTAL_CODE));
+  // 1.128.0.0/11 is in the ISP database only.
+  REQUIRE(hp_geo_lookup(&e, geo.g, "1.128.0.1", 9) == 1);
+  CHECK(e.str[HP_GEO_CITY] == nullptr);
+  CHECK((e.flags & HP_GEO_HAS_ASN));
+  CHECK(e.asn == 1221);
+  CHECK(std::string(e.str[HP_GEO_ISP]) == "Telstra Internet");
+  CHECK(std::string(e.str[HP_GEO_AS_ORG]) == "Telstra Pty Ltd");
+}
+
+TEST_CASE("geo: the writer builds a flat DB-IP style database that libmaxminddb and lookup read") {
+  char path[] = "/tmp/hp_geo_writer_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  hp_geo_writer *w = nullptr;
+  hp_geo_writer_options wo = HP_GEO_WRITER_OPTIONS_INIT;
+  wo.ip_version = 4;
+  wo.database_type = "dbip-city-lite";
+  REQUIRE(hp_geo_writer_new(&w, &wo) == 0);
+  auto s = [](const char *t) {
+    hp_geo_value v{};
+    v.type = HP_GEO_STRING;
+    v.size = (uint32_t)strlen(t);
+    v.v.str = t;
+    return v;
+  };
+  auto f = [](double d) {
+    hp_geo_value v{};
+    v.type = HP_GEO_FLOAT;
+    v.v.f64 = d;
+    return v;
+  };
+  hp_geo_value kv[] = {s("city"),  s("Paris"),        s("country_code"), s("FR"),       s("latitude"),
+                       f(48.5),    s("longitude"),    f(2.25),           s("postcode"), s("75001"),
+                       s("state1"), s("Ile-de-France"), s("timezone"),   s("Europe/Paris")};
+  hp_geo_value rec{};
+  rec.type = HP_GEO_MAP;
+  rec.size = 7;
+  rec.v.items = kv;
+  REQUIRE(hp_geo_writer_insert(w, "2.0.0.0/8", 9, &rec) == 0);
+  kv[1] = s("Lyon");
+  REQUIRE(hp_geo_writer_insert(w, "2.3.4.0/24", 10, &rec) == 0);
+  CHECK(hp_geo_writer_insert(w, "::/8", 4, &rec) == HP_EINVAL);
+  CHECK(hp_geo_writer_insert(w, "2.0.0.0/0", 9, &rec) == HP_EINVAL);
+  REQUIRE(hp_geo_writer_write(w, path) == 0);
+  hp_geo_writer_free(w);
+
+  MMDB_s mmdb;
+  REQUIRE(MMDB_open(path, MMDB_MODE_MMAP, &mmdb) == MMDB_SUCCESS);
+  int gai = 0, merr = 0;
+  MMDB_lookup_result_s m = MMDB_lookup_string(&mmdb, "2.3.4.5", &gai, &merr);
+  REQUIRE(m.found_entry);
+  CHECK(m.netmask == 24);
+  MMDB_entry_data_s data;
+  REQUIRE(MMDB_get_value(&m.entry, &data, "city", NULL) == MMDB_SUCCESS);
+  CHECK(std::string(data.utf8_string, data.data_size) == "Lyon");
+  MMDB_close(&mmdb);
+
+  Geo geo(path);
+  hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+  REQUIRE(hp_geo_lookup(&e, geo.g, "2.200.0.1", 9) == 1);
+  CHECK(e.prefix_len == 9);  // 2.0.0.0/8 was split around 2.3.4.0/24
+  CHECK(std::string(e.str[HP_GEO_CITY]) == "Paris");
+  CHECK(std::string(e.str[HP_GEO_COUNTRY_CODE]) == "FR");
+  CHECK(std::string(e.str[HP_GEO_SUBDIVISION_NAME]) == "Ile-de-France");
+  CHECK(std::string(e.str[HP_GEO_POSTAL_CODE]) == "75001");
+  CHECK(std::string(e.str[HP_GEO_TIME_ZONE]) == "Europe/Paris");
+  CHECK(e.latitude == 48.5);
+  CHECK(e.longitude == 2.25);
+  CHECK(e.str[HP_GEO_COUNTRY_NAME] == nullptr);
+  REQUIRE(hp_geo_lookup(&e, geo.g, "2.3.4.9", 7) == 1);
+  CHECK(std::string(e.str[HP_GEO_CITY]) == "Lyon");
+  CHECK(e.prefix_len == 24);
+  CHECK(hp_geo_lookup(&e, geo.g, "3.0.0.1", 7) == 0);
+  Result meta;
+  REQUIRE(hp_geo_metadata(&meta.r, geo.g, 0) == 1);
+  CHECK(str(at(meta.r.value, "database_type")) == "dbip-city-lite");
+  unlink(path);
+}
+
+TEST_CASE("geo: lookups on many threads stay correct while the handle reloads") {
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"));
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+        if (hp_geo_lookup(&e, geo.g, "81.2.69.160", 11) != 1 || strcmp(e.str[HP_GEO_CITY], "London") != 0)
+          errors++;
+        hp_geo_result r = HP_GEO_RESULT_INIT;
+        if (hp_geo_get(&r, geo.g, 0, "2001:218::1", 11) != 1) errors++;
+        hp_geo_result_clear(&r);
+      }
+    });
+  for (int i = 0; i < 20; i++) REQUIRE(hp_geo_reload(geo.g) == 0);
+  stop = true;
+  for (auto &t : threads) t.join();
+  CHECK(errors.load() == 0);
+  CHECK(hp_geo_generation(geo.g) == 21);
+}
+
+TEST_CASE("geo: a result keeps its record alive across a reload") {
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"));
+  Result res;
+  REQUIRE(get(geo.g, "81.2.69.160", &res.r) == 1);
+  REQUIRE(hp_geo_reload(geo.g) == 0);
+  CHECK(str(at(at(at(res.r.value, "city"), "names"), "en")) == "London");
+  CHECK(res.r.generation == 1);
+}
+
+TEST_CASE("geo: open and close accept NULL and report a missing file as HP_EIO") {
+  hp_geo_close(nullptr);
+  hp_geo_result_clear(nullptr);
+  hp_geo_writer_free(nullptr);
+  hp_geo *g = nullptr;
+  CHECK(hp_geo_open(&g, nullptr, "/nonexistent/x.mmdb", nullptr) == HP_EIO);
+  CHECK(g == nullptr);
+  CHECK(hp_geo_open(nullptr, nullptr, "x", nullptr) == HP_EINVAL);
+  hp_geo_options o = HP_GEO_OPTIONS_INIT;
+  o.watch_interval_ms = 10;
+  CHECK(hp_geo_open(&g, nullptr, db_path("GeoIP2-City-Test.mmdb").c_str(), &o) == HP_EINVAL);
+}

@@ -1,0 +1,98 @@
+// The shared SQLite helper (internal): real files in a temp dir.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hotpath.h"
+#include "sqlite/db.h"
+
+using hp::sqlite::Db;
+
+namespace {
+std::string temp_path(const char *name) {
+  char dir[] = "/tmp/hotpath-sqlite-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  return std::string(dir) + "/" + name;
+}
+}  // namespace
+
+TEST_CASE("sqlite: opens in WAL mode and caches statements") {
+  std::unique_ptr<Db> db;
+  std::string path = temp_path("a.db");
+  REQUIRE(Db::open(path, {}, &db) == 0);
+  REQUIRE(db->exec("CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER)") == 0);
+  auto *mode = db->prepare("PRAGMA journal_mode");
+  REQUIRE(mode);
+  REQUIRE(mode->step() == SQLITE_ROW);
+  CHECK(mode->text(0) == "wal");
+  auto *ins = db->prepare("INSERT INTO t VALUES (?, ?)");
+  REQUIRE(ins);
+  for (int i = 0; i < 10; i++) {
+    auto *again = db->prepare("INSERT INTO t VALUES (?, ?)");
+    CHECK(again == ins);  // the same cached statement
+    again->bind(1, std::to_string(i)).bind(2, int64_t{i * i});
+    CHECK(again->step() == SQLITE_DONE);
+  }
+  auto *sum = db->prepare("SELECT sum(v) FROM t");
+  REQUIRE(sum->step() == SQLITE_ROW);
+  CHECK(sum->int64(0) == 285);
+}
+
+TEST_CASE("sqlite: a constraint failure is HP_EINVAL with the database's message") {
+  std::unique_ptr<Db> db;
+  REQUIRE(Db::open(temp_path("b.db"), {}, &db) == 0);
+  REQUIRE(db->exec("CREATE TABLE t(k TEXT PRIMARY KEY)") == 0);
+  REQUIRE(db->exec("INSERT INTO t VALUES ('x')") == 0);
+  CHECK(db->exec("INSERT INTO t VALUES ('x')") == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("UNIQUE") != std::string::npos);
+  CHECK(db->prepare("SELECT nope FROM t") == nullptr);
+  CHECK(std::string(hp_last_error()).find("nope") != std::string::npos);
+}
+
+TEST_CASE("sqlite: a file that is not a database is HP_ECORRUPT at open") {
+  std::string path = temp_path("junk.db");
+  std::ofstream(path) << std::string(8192, 'x');
+  std::unique_ptr<Db> db;
+  CHECK(Db::open(path, {}, &db) == HP_ECORRUPT);
+  CHECK(std::string(hp_last_error()).find("not a database") != std::string::npos);
+  CHECK(Db::open("/nonexistent-dir/x.db", {}, &db) == HP_EIO);
+}
+
+TEST_CASE("sqlite: immediate transactions make read-then-write atomic across connections") {
+  std::string path = temp_path("c.db");
+  {
+    std::unique_ptr<Db> db;
+    REQUIRE(Db::open(path, {}, &db) == 0);
+    REQUIRE(db->exec("CREATE TABLE c(n INTEGER); INSERT INTO c VALUES (0);") == 0);
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([&] {
+      std::unique_ptr<Db> db;
+      REQUIRE(Db::open(path, {}, &db) == 0);
+      for (int i = 0; i < 200; i++) {
+        hp::sqlite::Txn txn(*db);
+        REQUIRE(txn.begin() == 0);
+        auto *get = db->prepare("SELECT n FROM c");
+        REQUIRE(get->step() == SQLITE_ROW);
+        int64_t n = get->int64(0);
+        get->reset();
+        auto *set = db->prepare("UPDATE c SET n = ?");
+        set->bind(1, n + 1);
+        REQUIRE(set->step() == SQLITE_DONE);
+        REQUIRE(txn.commit() == 0);
+      }
+    });
+  for (auto &th : threads) th.join();
+  std::unique_ptr<Db> db;
+  REQUIRE(Db::open(path, {}, &db) == 0);
+  auto *get = db->prepare("SELECT n FROM c");
+  REQUIRE(get->step() == SQLITE_ROW);
+  CHECK(get->int64(0) == 800);
+}
