@@ -467,3 +467,125 @@ TEST_CASE("events: bad arguments") {
   REQUIRE(hp_events_close(b, nullptr, nullptr) == 0);
   REQUIRE(hp_engine_free(e) == 0);
 }
+
+// ------------------------------------------------------------ Redis sink
+
+#include <hiredis/hiredis.h>
+
+#include "support/redis_server.h"
+
+namespace {
+
+std::vector<std::string> lrange(int port, const char *key) {
+  std::vector<std::string> out;
+  redisContext *c = redisConnect("127.0.0.1", port);
+  REQUIRE(c != nullptr);
+  REQUIRE(c->err == 0);
+  auto *r = static_cast<redisReply *>(redisCommand(c, "LRANGE %s 0 -1", key));
+  REQUIRE(r != nullptr);
+  for (size_t i = 0; i < r->elements; i++) out.emplace_back(r->element[i]->str, r->element[i]->len);
+  freeReplyObject(r);
+  redisFree(c);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("events: the Redis sink RPUSHes every batch, pipelined, and close waits for the replies") {
+  hp_test::RedisServer server;
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_events_options o = HP_EVENTS_OPTIONS_INIT;
+  o.batch_events = 50;
+  hp_events_redis_options r = HP_EVENTS_REDIS_OPTIONS_INIT;
+  r.key = "tracker:events";
+  r.max_inflight = 4;
+  hp_events *b = nullptr;
+  REQUIRE(hp_events_open_redis(&b, e, server.url().c_str(), &r, &o) == 0);
+  for (int i = 0; i < 1000; i++) {
+    std::string m = "m" + std::to_string(i);
+    REQUIRE(hp_events_push(b, m.data(), m.size()) == 0);
+  }
+  Done flushed;
+  REQUIRE(hp_events_flush(b, Done::cb, &flushed) == 0);
+  CHECK(flushed.wait() == 0);
+  CHECK(lrange(server.port(), "tracker:events").size() == 1000);
+  hp_event ev = seed_event();
+  REQUIRE(hp_events_append(b, &ev, nullptr) > 0);
+  Done closed;
+  REQUIRE(hp_events_close(b, Done::cb, &closed) == 0);
+  CHECK(closed.wait() == 0);
+  auto list = lrange(server.port(), "tracker:events");
+  REQUIRE(list.size() == 1001);
+  for (int i = 0; i < 1000; i++) CHECK(list[i] == "m" + std::to_string(i));
+  CHECK(list[1000] == format(seed_event()));
+  REQUIRE(hp_engine_free(e) == 0);
+}
+
+TEST_CASE("events: a Redis outage buffers up to max_pending, reports HP_EUNAVAILABLE with drops, then recovers") {
+  int port = hp_test::free_port();
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_events_options o = HP_EVENTS_OPTIONS_INIT;
+  o.batch_events = 10;
+  o.batch_ms = 10;
+  o.max_pending = 100;
+  hp_events_redis_options r = HP_EVENTS_REDIS_OPTIONS_INIT;
+  r.connect_timeout_ms = 100;
+  r.command_timeout_ms = 200;
+  hp_events *b = nullptr;
+  std::string url = "redis://127.0.0.1:" + std::to_string(port);
+  REQUIRE(hp_events_open_redis(&b, e, url.c_str(), &r, &o) == 0);
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 150; i++) {
+    std::string m = "m" + std::to_string(i);
+    int rc = hp_events_push(b, m.data(), m.size());
+    if (rc == 0) accepted++;
+    if (rc == HP_EUNAVAILABLE) refused++;
+  }
+  CHECK(accepted == 100);
+  CHECK(refused == 50);
+  Done flushed;
+  REQUIRE(hp_events_flush(b, Done::cb, &flushed) == 0);
+  CHECK(flushed.wait() == HP_EUNAVAILABLE);
+  hp_events_stats st = HP_EVENTS_STATS_INIT;
+  REQUIRE(hp_events_stats_get(&st, b) == 0);
+  CHECK(st.dropped == 50);
+  CHECK(st.pending == 100);
+  CHECK(st.errors >= 1);
+
+  // Redis comes up on that port: the buffered events are retried and land.
+  hp_test::RedisServer server_later_on_port(port);
+  for (int i = 0; i < 1000 && st.written < 100; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(hp_events_stats_get(&st, b) == 0);
+  }
+  CHECK(st.written == 100);
+  CHECK(st.pending == 0);
+  auto list = lrange(port, "hotpath:events");
+  CHECK(list.size() == 100);
+  Done closed;
+  REQUIRE(hp_events_close(b, Done::cb, &closed) == 0);
+  CHECK(closed.wait() == 0);
+  REQUIRE(hp_engine_free(e) == 0);
+}
+
+TEST_CASE("events: a Redis sink closed during an outage drops and reports what it could not send") {
+  int port = hp_test::free_port();
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_events_redis_options r = HP_EVENTS_REDIS_OPTIONS_INIT;
+  r.connect_timeout_ms = 100;
+  hp_events *b = nullptr;
+  std::string url = "redis://127.0.0.1:" + std::to_string(port);
+  REQUIRE(hp_events_open_redis(&b, e, url.c_str(), &r, nullptr) == 0);
+  for (int i = 0; i < 20; i++) REQUIRE(hp_events_push(b, "x", 1) == 0);
+  Done closed;
+  REQUIRE(hp_events_close(b, Done::cb, &closed) == 0);
+  CHECK(closed.wait() == HP_EUNAVAILABLE);
+  REQUIRE(hp_engine_free(e) == 0);
+  hp_events *bad = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  CHECK(hp_events_open_redis(&bad, e, "http://nope", nullptr, nullptr) == HP_EINVAL);
+  REQUIRE(hp_engine_free(e) == 0);
+}

@@ -7,7 +7,8 @@
  *   app_open type=Desktop&browser=Firefox&engine=Gecko&version=56.0&os=Mac&host=192.168.64.2&ts=1510826008003&ip=ffffac110001&klag=266&country=XX&city=XX deviceid=abcdf&ts=123456
  *
  * Messages are appended to a batcher without waiting; batches go to a sink
- * (an append-only local log file here) every N events or T milliseconds. */
+ * (an append-only local log file, or a Redis list) every N events or T
+ * milliseconds. */
 #ifndef HOTPATH_EVENTS_H
 #define HOTPATH_EVENTS_H
 
@@ -139,7 +140,7 @@ typedef struct hp_events hp_events;
 typedef struct hp_events_options {
   unsigned version;      /**< HP_EVENTS_OPTIONS_VERSION */
   uint32_t batch_events; /**< hand a batch to the sink at this many events; default 500 */
-  uint32_t batch_ms;     /**< ... or this long after the first event of a batch; default 100 */
+  uint32_t batch_ms;     /**< ... and every this many ms (the loop's timer); default 100 */
   uint32_t max_pending;  /**< events buffered (not yet written) at most; beyond, appends
                               fail with HP_EUNAVAILABLE and count as dropped; default 1000000 */
 } hp_events_options;
@@ -190,6 +191,38 @@ HP_EXTERN int hp_events_open_file(hp_events **out, hp_engine *e,
                                   const hp_events_file_options *fopts,
                                   const hp_events_options *opts);
 
+/** The Redis-list sink: each batch is one RPUSH of its messages. */
+typedef struct hp_events_redis_options {
+  unsigned version;            /**< HP_EVENTS_REDIS_OPTIONS_VERSION */
+  const char *key;             /**< the list; NULL = "hotpath:events" (copied) */
+  uint32_t max_inflight;       /**< batches pipelined at once; default 16 */
+  uint32_t connect_timeout_ms; /**< default 500 */
+  uint32_t command_timeout_ms; /**< default 2000 */
+} hp_events_redis_options;
+
+#define HP_EVENTS_REDIS_OPTIONS_VERSION 1
+#define HP_EVENTS_REDIS_OPTIONS_INIT {HP_EVENTS_REDIS_OPTIONS_VERSION, NULL, 16, 500, 2000}
+
+/**
+ * Open a batcher that RPUSHes batches to a Redis list on the shared Redis
+ * client (hiredis on the engine's loop, pipelined, reconnecting). While Redis
+ * is unreachable, batches wait and are retried every batch_ms; once
+ * max_pending events wait, appends fail with HP_EUNAVAILABLE and count as
+ * dropped. hp_events_close() waits for the last replies (one attempt per
+ * waiting batch; what fails then is dropped and reported). An engine close
+ * without hp_events_close() drops what is unwritten (counted).
+ * @param url  redis://[:password@]host[:port][/db], copied.
+ * @param ropts, opts  copied; NULL means the *_INIT defaults.
+ * @return 0, HP_EINVAL (bad URL or options), HP_ECLOSED, HP_ENOMEM. The
+ *         connection is made in the background: an unreachable server is not
+ *         an error here.
+ * Thread: any.
+ */
+HP_EXTERN int hp_events_open_redis(hp_events **out, hp_engine *e,
+                                   const char *url,
+                                   const hp_events_redis_options *ropts,
+                                   const hp_events_options *opts);
+
 /**
  * Append one message (one line; a trailing newline is added). Never waits
  * for I/O: the message is copied into the current batch.
@@ -217,9 +250,9 @@ typedef void (*hp_events_cb)(int status, void *data);
  * Hand everything appended so far to the sink now, and call `cb` once it is
  * written (and fsynced, unless the policy is HP_EVENTS_FSYNC_NONE).
  * @param cb    required; runs exactly once on the loop thread unless this
- *              call returns < 0: 0, HP_EIO (the write failed; the events stay
- *              buffered and are retried), HP_ECLOSED (closed first, after
- *              the final write was attempted).
+ *              call returns < 0: 0, HP_EIO / HP_EUNAVAILABLE (the file write
+ *              or Redis failed; the events stay buffered and are retried),
+ *              HP_ECLOSED (closed first, after the final write was attempted).
  * @return 0, HP_EINVAL, HP_ECLOSED, HP_ENOMEM.   Thread: any.
  */
 HP_EXTERN int hp_events_flush(hp_events *b, hp_events_cb cb, void *data);
@@ -247,8 +280,9 @@ HP_EXTERN int hp_events_stats_get(hp_events_stats *out, hp_events *b);
  * close the file, then call `cb` on the loop thread and free the batcher.
  * Nothing appended before this call is lost unless the final write fails.
  * @param b     NULL is a no-op that returns 0 and never calls cb.
- * @param cb    may be NULL; status 0, or HP_EIO when the final write failed
- *              (the events it held are counted as dropped).
+ * @param cb    may be NULL; status 0, or HP_EIO (file) / HP_EUNAVAILABLE
+ *              (Redis) when the final write failed (the events it held are
+ *              counted as dropped).
  * @return 0, or HP_ECLOSED when close was already requested (cb is then
  *         never called).
  * Thread: any. After cb runs (or, with cb NULL, after the engine's loop has

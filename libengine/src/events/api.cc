@@ -9,6 +9,8 @@
 #include "events/batcher.h"
 #include "events/events.h"
 #include "events/file_sink.h"
+#include "events/redis_sink.h"
+#include "redis/url.h"
 
 using hp::core::set_error;
 using hp::events::Batcher;
@@ -71,6 +73,44 @@ int hp_events_open_file(hp_events **out, hp_engine *e, const char *path, const h
     auto sink = std::make_unique<hp::events::FileSink>(path, f, o.batch_ms);
     Batcher *b = nullptr;
     int rc = Batcher::open(&b, engine, std::move(sink), o);
+    if (rc < 0) return rc;
+    *out = b->as_c();
+    return 0;
+  });
+}
+
+int hp_events_open_redis(hp_events **out, hp_engine *e, const char *url, const hp_events_redis_options *ropts,
+                         const hp_events_options *opts) {
+  if (!out || !e || !url) return set_error(HP_EINVAL, "events_open_redis: out, engine or url is NULL");
+  *out = nullptr;
+  hp_events_redis_options r = HP_EVENTS_REDIS_OPTIONS_INIT;
+  hp_events_options o = HP_EVENTS_OPTIONS_INIT;
+  if (ropts) {
+    if (ropts->version != HP_EVENTS_REDIS_OPTIONS_VERSION)
+      return set_error(HP_EINVAL, "events_open_redis: unknown hp_events_redis_options version ", dec(ropts->version));
+    r = *ropts;
+  }
+  if (opts) {
+    if (opts->version != HP_EVENTS_OPTIONS_VERSION)
+      return set_error(HP_EINVAL, "events_open_redis: unknown hp_events_options version ", dec(opts->version));
+    o = *opts;
+  }
+  if (o.batch_events == 0 || o.max_pending == 0 || o.batch_ms == 0)
+    return set_error(HP_EINVAL, "events_open_redis: batch_events, batch_ms and max_pending must be at least 1");
+  if (r.max_inflight == 0 || r.connect_timeout_ms == 0 || r.command_timeout_ms == 0)
+    return set_error(HP_EINVAL, "events_open_redis: max_inflight and the timeouts must be at least 1");
+  auto *engine = hp::core::Engine::from_c(e);
+  if (engine->closing()) return set_error(HP_ECLOSED, "events_open_redis: the engine is closing");
+  return hp::core::guard("events_open_redis", [&] {
+    hp::redis::Options ro;
+    int rc = hp::redis::parse_url(url, &ro.address);
+    if (rc < 0) return rc;
+    ro.connect_timeout_ms = r.connect_timeout_ms;
+    ro.command_timeout_ms = r.command_timeout_ms;
+    std::string key = r.key && r.key[0] ? r.key : "hotpath:events";
+    auto sink = std::make_unique<hp::events::RedisSink>(ro, key, r.max_inflight);
+    Batcher *b = nullptr;
+    rc = Batcher::open(&b, engine, std::move(sink), o);
     if (rc < 0) return rc;
     *out = b->as_c();
     return 0;

@@ -15,6 +15,17 @@ Batcher::Batcher(core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_op
 int Batcher::open(Batcher **out, core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_options &o) {
   auto *b = new Batcher(e, std::move(sink), o);
   b->progress_.notify = [b] { b->notify_loop(); };
+  b->progress_.on_loop = [b](std::function<void(bool)> fn) {
+    b->retain();
+    int rc = b->engine_->post([b, fn = std::move(fn)](bool closing) {
+      fn(closing || b->finished_);
+      b->release();
+    });
+    if (rc != 0) {
+      fn(true);
+      b->release();
+    }
+  };
   int rc = b->sink_->start(&b->progress_);
   if (rc < 0) {
     delete b;
@@ -38,6 +49,7 @@ void Batcher::start(bool closing) {
   }
   engine_->add(this);
   started_ = true;
+  sink_->attach(engine_.get());
   uv_timer_init(engine_->loop(), &timer_);
   timer_.data = this;
   uv_timer_start(
@@ -45,6 +57,7 @@ void Batcher::start(bool closing) {
       [](uv_timer_t *t) {
         auto *b = static_cast<Batcher *>(t->data);
         b->handoff();
+        b->sink_->tick();
         b->check_flushes(false);
       },
       opts_.batch_ms, opts_.batch_ms);
@@ -167,19 +180,15 @@ int Batcher::close(hp_events_cb cb, void *data) {
     }
     close_cb_ = cb;
     close_data_ = data;
-    // The final write may block on fsync: run it on the thread pool.
-    engine_->queue_work([this] { sink_->drain_and_close(); },
-                        [this](int status) {
-                          if (!finished_) {
-                            if (status < 0) {
-                              close_now();  // the work never ran: write here
-                            } else {
-                              int last = progress_.last_status.load();
-                              finish(last < 0 ? HP_EIO : 0);
-                            }
-                          }
-                          release();
-                        });
+    sink_->close(engine_.get(), [this](int status) {
+      if (!finished_) {
+        if (status == HP_ECLOSED)
+          close_now();  // the engine closed first: finish here
+        else
+          finish(status < 0 ? status : 0);
+      }
+      release();
+    });
   });
   release();  // the user's reference
   if (rc != 0) {
@@ -195,7 +204,7 @@ void Batcher::close_now() {
   closed_.store(true, std::memory_order_release);
   handoff();
   int status = sink_->drain_and_close();
-  finish(status < 0 ? HP_EIO : 0);
+  finish(status < 0 ? status : 0);
 }
 
 void Batcher::finish(int status) {

@@ -10,7 +10,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "core/engine.h"
 
 namespace hp::events {
 
@@ -33,19 +36,36 @@ struct Progress {
   std::atomic<int> last_status{0};  // 0, or the code of the latest failed write
   // Set by the batcher: tells the loop that written_seq moved (any thread).
   std::function<void()> notify;
+  // Set by the batcher: runs fn(closing) on the loop thread, keeping the
+  // batcher alive until it ran (any thread).
+  std::function<void(std::function<void(bool closing)>)> on_loop;
 };
 
 class Sink {
  public:
   virtual ~Sink() = default;
   // Starts the sink's machinery; 0 or a negative code with the message set.
+  // Any thread (the caller of hp_events_open_*).
   virtual int start(Progress *progress) = 0;
+  // The batcher started on the loop thread.
+  virtual void attach(core::Engine *) {}
+  // Every batch_ms on the loop thread (retries, housekeeping).
+  virtual void tick() {}
   // Takes a batch. Never blocks on I/O. Any thread, in batch order.
   virtual void submit(Batch batch) = 0;
-  // Write everything submitted, then release the resources. `final_status`
-  // receives 0, or the code of a failed final write (its events counted as
-  // dropped). Blocks until done: the batcher calls it from a thread that
-  // may wait (the sink's own, or the loop thread while the engine closes).
+  // Write everything submitted, then release the resources; `done(status)`
+  // on the loop thread: 0, the code of a failed final write (its events
+  // counted as dropped), or HP_ECLOSED when the engine closed first (the
+  // batcher then calls drain_and_close). Loop thread. The default runs
+  // drain_and_close() on the thread pool.
+  virtual void close(core::Engine *engine, std::function<void(int status)> done) {
+    auto status = std::make_shared<int>(0);
+    engine->queue_work([this, status] { *status = drain_and_close(); },
+                       [status, done](int rc) { done(rc < 0 ? HP_ECLOSED : *status); });
+  }
+  // Synchronous: write what it can, count the rest as dropped, release the
+  // resources. Called on the loop thread while the engine closes (a sink
+  // that needs the loop drops what is unwritten), or from close().
   virtual int drain_and_close() = 0;
 };
 
