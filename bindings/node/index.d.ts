@@ -136,6 +136,19 @@ export interface EventLogOptions {
   keepFiles?: number;
 }
 
+export interface RedisEventLogOptions {
+  batchEvents?: number;
+  batchMs?: number;
+  /** Events buffered at most during an outage; beyond, push throws HP_EUNAVAILABLE (default 1e6). */
+  maxPending?: number;
+  /** The list (default 'hotpath:events'). */
+  key?: string;
+  /** Batches pipelined at once (default 16). */
+  maxInflight?: number;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+}
+
 export interface EventLogStats {
   appended: number;
   written: number;
@@ -156,7 +169,11 @@ export namespace events {
   /** Appends consumer messages to a local log file in batches, without waiting. */
   class EventLog {
     constructor(path: string, options?: EventLogOptions);
-    readonly path: string;
+    /** A batcher that RPUSHes batches to a Redis list. */
+    static redis(url: string, options?: RedisEventLogOptions): EventLog;
+    readonly path?: string;
+    readonly url?: string;
+    readonly key?: string;
     /** Append a ready-made message (one line). */
     push(message: string): void;
     /** Format and append; returns the message length. */

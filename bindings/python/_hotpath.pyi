@@ -40,6 +40,11 @@ class EventLog:
         self, engine: Engine, path: str, batch_events: int, batch_ms: int, max_pending: int, fsync: int,
         fsync_ms: int, rotate_bytes: int, keep_files: int,
     ) -> None: ...
+    @staticmethod
+    def redis(
+        engine: Engine, url: str, batch_events: int, batch_ms: int, max_pending: int, key: str,
+        max_inflight: int, connect_timeout_ms: int, command_timeout_ms: int,
+    ) -> EventLog: ...
     def push(self, message: str) -> None: ...
     def append(
         self, event_type: str, query: str, host: str, ip: str, user_agent: str, country: str, city: str,

@@ -127,3 +127,45 @@ test('an EventLog left open in a worker is written when the worker exits', async
   assert.equal(lines(t.file).length, 50);
   t.done();
 });
+
+test('EventLog.redis RPUSHes batches to a list; an outage is bounded and reported', async () => {
+  const { startRedis, freePort } = require('../support/redis');
+  const { createClient } = require('redis');
+  const port = await freePort();
+  const log = events.EventLog.redis(`redis://127.0.0.1:${port}`, {
+    key: 'tracker:events',
+    batchEvents: 10,
+    batchMs: 10,
+    maxPending: 50,
+    connectTimeoutMs: 100,
+  });
+  // No server yet: 50 wait, the rest are refused and counted.
+  let refused = 0;
+  for (let i = 0; i < 60; i++) {
+    try {
+      log.append({ eventType: 'open', query: `i=${i}`, userAgent: FIREFOX_MAC });
+    } catch (e) {
+      assert.equal(e.code, 'HP_EUNAVAILABLE');
+      refused++;
+    }
+  }
+  assert.equal(refused, 10);
+  await assert.rejects(log.flush(), (e) => e.code === 'HP_EUNAVAILABLE');
+  assert.equal(log.stats().dropped, 10);
+  const server = await startRedis(port);
+  try {
+    const deadline = Date.now() + 10000;
+    while (log.stats().written < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    log.push('last');
+    await log.close();
+    const client = createClient({ url: server.url });
+    await client.connect();
+    const list = await client.lRange('tracker:events', 0, -1);
+    await client.quit();
+    assert.equal(list.length, 51);
+    assert.match(list[0], /^open type=Desktop&browser=Firefox&/);
+    assert.equal(list.at(-1), 'last');
+  } finally {
+    await server.cleanup();
+  }
+});

@@ -125,3 +125,37 @@ def test_event_log_bad_options(tmp_path: Path) -> None:
         events.EventLog(str(tmp_path / "x"), fsync="always")  # type: ignore[arg-type]
     with pytest.raises(errors.HotpathIOError):
         events.EventLog(str(tmp_path / "missing" / "x.log"))
+
+
+def test_event_log_redis(redis_server: object) -> None:
+    import socket
+
+    port = redis_server.port  # type: ignore[attr-defined]
+    log = events.EventLog.redis(f"redis://127.0.0.1:{port}/0", key="tracker:events", batch_events=10)
+    for i in range(95):
+        log.append("open", f"i={i}", user_agent=FIREFOX_MAC)
+    log.flush()
+    log.push("last")
+    log.close()
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"LLEN tracker:events\r\n")
+        assert s.recv(64) == b":96\r\n"
+
+
+def test_event_log_redis_outage_is_bounded() -> None:
+    from conftest import free_port
+
+    log = events.EventLog.redis(f"redis://127.0.0.1:{free_port()}", batch_events=5, batch_ms=5,
+                                max_pending=20, connect_timeout_ms=100)
+    refused = 0
+    for _ in range(30):
+        try:
+            log.push("x")
+        except errors.UnavailableError:
+            refused += 1
+    assert refused == 10
+    with pytest.raises(errors.UnavailableError):
+        log.flush()
+    assert log.stats()["dropped"] == 10
+    with pytest.raises(errors.UnavailableError):
+        log.close()

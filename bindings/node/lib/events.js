@@ -93,10 +93,17 @@ function u32(options, name, def, min) {
   return v;
 }
 
+const REDIS = Symbol('redis');
+
+function batching(options) {
+  return [u32(options, 'batchEvents', 500, 1), u32(options, 'batchMs', 100, 1), u32(options, 'maxPending', 1000000, 1)];
+}
+
 /**
- * A batcher that appends consumer messages to a local log file, one a line:
- * appends never wait; batches are written every batchEvents events or
- * batchMs milliseconds on a writer thread.
+ * A batcher of consumer messages: appends never wait; batches are written
+ * every batchEvents events or batchMs milliseconds to a local log file (one
+ * message a line, on a writer thread) or, with EventLog.redis(), to a Redis
+ * list.
  */
 class EventLog {
   /**
@@ -104,6 +111,10 @@ class EventLog {
    * @param {import('../index').EventLogOptions} [options]
    */
   constructor(path, options = {}) {
+    if (path === REDIS) {
+      // EventLog.redis(): the native handle is made there.
+      return;
+    }
     if (typeof path !== 'string' || !path) throw new TypeError('EventLog: path must be a non-empty string');
     if (options === null || typeof options !== 'object') throw new TypeError('EventLog: options must be an object');
     const fsync = options.fsync ?? 'batch';
@@ -114,15 +125,43 @@ class EventLog {
     }
     this.path = path;
     this._log = new native.EventLog(
+      0,
       path,
-      u32(options, 'batchEvents', 500, 1),
-      u32(options, 'batchMs', 100, 1),
-      u32(options, 'maxPending', 1000000, 1),
+      ...batching(options),
       FSYNC[fsync],
       u32(options, 'fsyncMs', 1000, 1),
       rotateBytes,
       u32(options, 'keepFiles', 5, 0),
     );
+  }
+
+  /**
+   * A batcher that RPUSHes each batch to a Redis list (the shared Redis
+   * client on the event loop, pipelined). While Redis is down, batches wait
+   * and are retried; past maxPending, push/append throw HP_EUNAVAILABLE and
+   * the event counts as dropped.
+   * @param {string} url  redis://[:password@]host[:port][/db]
+   * @param {import('../index').RedisEventLogOptions} [options]
+   * @returns {EventLog}
+   */
+  static redis(url, options = {}) {
+    if (typeof url !== 'string' || !url) throw new TypeError('EventLog.redis: url must be a non-empty string');
+    if (options === null || typeof options !== 'object') throw new TypeError('EventLog.redis: options must be an object');
+    const key = options.key ?? 'hotpath:events';
+    if (typeof key !== 'string' || !key) throw new TypeError('EventLog.redis: key must be a non-empty string');
+    const log = new EventLog(REDIS);
+    log.url = url;
+    log.key = key;
+    log._log = new native.EventLog(
+      1,
+      url,
+      ...batching(options),
+      key,
+      u32(options, 'maxInflight', 16, 1),
+      u32(options, 'connectTimeoutMs', 500, 1),
+      u32(options, 'commandTimeoutMs', 2000, 1),
+    );
+    return log;
   }
 
   /**

@@ -128,21 +128,33 @@ class EventLog : public Napi::ObjectWrap<EventLog> {
                        st);
   }
 
-  // new EventLog(path, batchEvents, batchMs, maxPending, fsync, fsyncMs, rotateBytes, keepFiles)
+  // new EventLog(0, path, batchEvents, batchMs, maxPending, fsync, fsyncMs, rotateBytes, keepFiles)
+  // new EventLog(1, url, batchEvents, batchMs, maxPending, key, maxInflight, connectTimeoutMs, commandTimeoutMs)
   explicit EventLog(const Napi::CallbackInfo &info) : Napi::ObjectWrap<EventLog>(info) {
     Napi::Env env = info.Env();
     state_ = static_cast<EventsState *>(info.Data());
-    std::string path = info[0].As<Napi::String>().Utf8Value();
+    int kind = info[0].As<Napi::Number>().Int32Value();
+    std::string target = info[1].As<Napi::String>().Utf8Value();
     hp_events_options o = HP_EVENTS_OPTIONS_INIT;
-    o.batch_events = info[1].As<Napi::Number>().Uint32Value();
-    o.batch_ms = info[2].As<Napi::Number>().Uint32Value();
-    o.max_pending = info[3].As<Napi::Number>().Uint32Value();
-    hp_events_file_options f = HP_EVENTS_FILE_OPTIONS_INIT;
-    f.fsync = info[4].As<Napi::Number>().Int32Value();
-    f.fsync_ms = info[5].As<Napi::Number>().Uint32Value();
-    f.rotate_bytes = static_cast<uint64_t>(info[6].As<Napi::Number>().DoubleValue());
-    f.keep_files = info[7].As<Napi::Number>().Uint32Value();
-    Check(env, hp_events_open_file(&b_, GetAddon(env).engine, path.c_str(), &f, &o));
+    o.batch_events = info[2].As<Napi::Number>().Uint32Value();
+    o.batch_ms = info[3].As<Napi::Number>().Uint32Value();
+    o.max_pending = info[4].As<Napi::Number>().Uint32Value();
+    if (kind == 0) {
+      hp_events_file_options f = HP_EVENTS_FILE_OPTIONS_INIT;
+      f.fsync = info[5].As<Napi::Number>().Int32Value();
+      f.fsync_ms = info[6].As<Napi::Number>().Uint32Value();
+      f.rotate_bytes = static_cast<uint64_t>(info[7].As<Napi::Number>().DoubleValue());
+      f.keep_files = info[8].As<Napi::Number>().Uint32Value();
+      Check(env, hp_events_open_file(&b_, GetAddon(env).engine, target.c_str(), &f, &o));
+    } else {
+      std::string key = info[5].As<Napi::String>().Utf8Value();
+      hp_events_redis_options r = HP_EVENTS_REDIS_OPTIONS_INIT;
+      r.key = key.c_str();
+      r.max_inflight = info[6].As<Napi::Number>().Uint32Value();
+      r.connect_timeout_ms = info[7].As<Napi::Number>().Uint32Value();
+      r.command_timeout_ms = info[8].As<Napi::Number>().Uint32Value();
+      Check(env, hp_events_open_redis(&b_, GetAddon(env).engine, target.c_str(), &r, &o));
+    }
   }
 
   ~EventLog() override {

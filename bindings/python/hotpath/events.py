@@ -180,6 +180,42 @@ class EventLog:
             _u32("keep_files", keep_files, 0),
         )
 
+    @classmethod
+    def redis(
+        cls,
+        url: str,
+        *,
+        key: str = "hotpath:events",
+        batch_events: int = 500,
+        batch_ms: int = 100,
+        max_pending: int = 1_000_000,
+        max_inflight: int = 16,
+        connect_timeout_ms: int = 500,
+        command_timeout_ms: int = 2000,
+    ) -> EventLog:
+        """A batcher that RPUSHes each batch to the Redis list ``key`` (the
+        shared Redis client on the engine's loop, pipelined). During an outage
+        batches wait and are retried; past ``max_pending`` appends raise
+        :class:`hotpath.errors.UnavailableError` and count as dropped."""
+        if not isinstance(url, str) or not url:
+            raise TypeError("EventLog.redis: url must be a non-empty str")
+        if not isinstance(key, str) or not key:
+            raise TypeError("EventLog.redis: key must be a non-empty str")
+        self = cls.__new__(cls)
+        self.path = url
+        self._log = _hotpath.EventLog.redis(
+            engine(),
+            url,
+            _u32("batch_events", batch_events, 1),
+            _u32("batch_ms", batch_ms, 1),
+            _u32("max_pending", max_pending, 1),
+            key,
+            _u32("max_inflight", max_inflight, 1),
+            _u32("connect_timeout_ms", connect_timeout_ms, 1),
+            _u32("command_timeout_ms", command_timeout_ms, 1),
+        )
+        return self
+
     def push(self, message: str) -> None:
         """Append a ready-made message (one line). Raises
         :class:`hotpath.errors.UnavailableError` when ``max_pending`` events

@@ -125,6 +125,20 @@ class EventLog {
     f.keep_files = keep_files;
     check(hp_events_open_file(&b_, engine.get(), path.c_str(), &f, &o));
   }
+  // The Redis-list sink.
+  EventLog(Engine &engine, const std::string &url, uint32_t batch_events, uint32_t batch_ms, uint32_t max_pending,
+           const std::string &key, uint32_t max_inflight, uint32_t connect_timeout_ms, uint32_t command_timeout_ms) {
+    hp_events_options o = HP_EVENTS_OPTIONS_INIT;
+    o.batch_events = batch_events;
+    o.batch_ms = batch_ms;
+    o.max_pending = max_pending;
+    hp_events_redis_options r = HP_EVENTS_REDIS_OPTIONS_INIT;
+    r.key = key.c_str();
+    r.max_inflight = max_inflight;
+    r.connect_timeout_ms = connect_timeout_ms;
+    r.command_timeout_ms = command_timeout_ms;
+    check(hp_events_open_redis(&b_, engine.get(), url.c_str(), &r, &o));
+  }
   ~EventLog() {
     if (b_) hp_events_close(b_, nullptr, nullptr);
   }
@@ -213,6 +227,15 @@ void init_events(py::module_ &m) {
       .def(py::init<Engine &, const std::string &, uint32_t, uint32_t, uint32_t, int, uint32_t, uint64_t, uint32_t>(),
            py::arg("engine"), py::arg("path"), py::arg("batch_events"), py::arg("batch_ms"), py::arg("max_pending"),
            py::arg("fsync"), py::arg("fsync_ms"), py::arg("rotate_bytes"), py::arg("keep_files"))
+      .def_static(
+          "redis",
+          [](Engine &engine, const std::string &url, uint32_t batch_events, uint32_t batch_ms, uint32_t max_pending,
+             const std::string &key, uint32_t max_inflight, uint32_t connect_timeout_ms, uint32_t command_timeout_ms) {
+            return std::make_unique<EventLog>(engine, url, batch_events, batch_ms, max_pending, key, max_inflight,
+                                              connect_timeout_ms, command_timeout_ms);
+          },
+          py::arg("engine"), py::arg("url"), py::arg("batch_events"), py::arg("batch_ms"), py::arg("max_pending"),
+          py::arg("key"), py::arg("max_inflight"), py::arg("connect_timeout_ms"), py::arg("command_timeout_ms"))
       .def("push", &EventLog::push, py::arg("message"))
       .def("append", &EventLog::append, py::arg("event_type"), py::arg("query"), py::arg("host"), py::arg("ip"),
            py::arg("user_agent"), py::arg("country"), py::arg("city"), py::arg("received_ms"), py::arg("processed_ms"))
