@@ -53,7 +53,7 @@ async function startRedis(port) {
   await launch();
   const stop = () =>
     new Promise((resolve) => {
-      if (!proc || proc.exitCode !== null) return resolve();
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return resolve();
       proc.once('exit', () => resolve());
       proc.kill('SIGKILL');
     });
