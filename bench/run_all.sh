@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 node bench/sticky/bench.js
 bash bench/geo/run.sh
 node bench/recipes/bench.js
+node bench/tracker/bench.js
