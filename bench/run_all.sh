@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash bench/geo/run.sh
+bash bench/ua/run.sh
