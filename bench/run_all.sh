@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 node bench/sticky/bench.js
 bash bench/geo/run.sh
 node bench/recipes/bench.js
+bash bench/ua/run.sh
 node bench/tracker/bench.js
