@@ -234,8 +234,15 @@ function createApp(cfg) {
       server.closeIdleConnections();
     });
     if (outboxTimer) clearTimeout(outboxTimer);
-    await log.close();
-    geo.close();
+    const before = stats();
+    try {
+      await log.close();
+    } catch (err) {
+      err.message += ` (${before.pending} events were waiting; ${before.dropped} dropped before)`;
+      throw err;
+    } finally {
+      geo.close();
+    }
   }
 
   return { server, onMessage, stats, close, sink: cfg.redisUrl ? `redis list ${cfg.redisKey}` : cfg.logPath };
