@@ -8,3 +8,5 @@ node bench/sticky/bench.js
 bash bench/geo/run.sh
 node bench/recipes/bench.js
 bash bench/limits/run.sh
+bash bench/ua/run.sh
+node bench/tracker/bench.js

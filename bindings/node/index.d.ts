@@ -69,6 +69,122 @@ export namespace host {
   function sample(options?: { windowMs?: number }): Promise<HostInfo>;
 }
 
+/** What ua.parse returns. Names follow ua-parser-js; unknown fields are undefined. */
+export interface UAResult {
+  /** 'Chrome', 'Mobile Safari', 'Firefox', 'Edge', 'Samsung Internet', ... */
+  browser?: string;
+  browserVersion?: string;
+  /** 'Blink', 'WebKit', 'Gecko', 'Trident', 'EdgeHTML', 'Presto' */
+  engine?: string;
+  engineVersion?: string;
+  /** 'Windows', 'Mac OS', 'iOS', 'Android', 'Linux', 'Chromium OS', ... */
+  os?: string;
+  osVersion?: string;
+  /** ua-parser-js leaves desktops untyped; here they are 'desktop'. */
+  deviceType: 'desktop' | 'mobile' | 'tablet' | 'smarttv' | 'console' | 'wearable' | 'embedded' | 'bot';
+  /** 'Apple', 'Samsung', 'Google', ... where known */
+  vendor?: string;
+  /** 'iPhone', 'SM-G991B', 'Pixel 7', ... where known */
+  model?: string;
+  /** Crawlers, link-preview fetchers, monitors, HTTP libraries and CLIs. */
+  isBot: boolean;
+}
+
+export namespace ua {
+  /** Parse a User-Agent string (undefined/null parse as ''); a new object per call. */
+  function parse(userAgent: string | undefined | null): UAResult;
+  /** Parse many strings in one native call. */
+  function parseMany(userAgents: readonly string[]): UAResult[];
+  /** Counters of this thread's native cache. */
+  function stats(): { hits: number; misses: number; capacity: number };
+}
+
+/** One tracking call, as events.format and EventLog.append take it. */
+export interface TrackEvent {
+  /** The path after /t/, e.g. 'app_open'. Required. */
+  eventType: string;
+  /** The raw query string without '?'; '' is written as 'e'. */
+  query?: string;
+  /** The request's Host header. */
+  host?: string;
+  /** Client address text, e.g. from events.clientIp(); written as hex. */
+  ip?: string;
+  userAgent?: string;
+  /** ISO country code from a geo lookup; '' or missing is written 'XX'. */
+  country?: string;
+  /** City name; '' or missing is written 'XX'. */
+  city?: string;
+  /** Epoch ms when the request arrived (ts=); default Date.now(). */
+  receivedMs?: number;
+  /** Epoch ms of processing (klag = processedMs - receivedMs); default now. */
+  processedMs?: number;
+}
+
+export interface EventLogOptions {
+  /** Write a batch at this many events (default 500). */
+  batchEvents?: number;
+  /** ... or every this many ms (default 100). */
+  batchMs?: number;
+  /** Events buffered at most while the file fails; beyond, push throws HP_EUNAVAILABLE (default 1e6). */
+  maxPending?: number;
+  /** fsync after every batch (default), never, or at most every fsyncMs. */
+  fsync?: 'none' | 'batch' | 'interval';
+  fsyncMs?: number;
+  /** Rotate when the file would grow past this many bytes (0 = never, default). */
+  rotateBytes?: number;
+  /** Rotated files kept as PATH.1 .. PATH.N (default 5). */
+  keepFiles?: number;
+}
+
+export interface RedisEventLogOptions {
+  batchEvents?: number;
+  batchMs?: number;
+  /** Events buffered at most during an outage; beyond, push throws HP_EUNAVAILABLE (default 1e6). */
+  maxPending?: number;
+  /** The list (default 'hotpath:events'). */
+  key?: string;
+  /** Batches pipelined at once (default 16). */
+  maxInflight?: number;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+}
+
+export interface EventLogStats {
+  appended: number;
+  written: number;
+  dropped: number;
+  pending: number;
+  batches: number;
+  errors: number;
+  rotations: number;
+}
+
+export namespace events {
+  /** x-push-ip > first of x-forwarded-for > x-real-ip > remoteAddress. */
+  function clientIp(headers: Record<string, string | string[] | undefined>, remoteAddress?: string | null): string | undefined;
+  /** The seed's ip= value: '::ffff:172.17.0.1' -> 'ffffac110001'. Throws HP_EINVAL for a non-address. */
+  function ipHex(ip: string): string;
+  /** The consumer message 'eventType meta rawQuery' of the seed. */
+  function format(event: TrackEvent): string;
+  /** Appends consumer messages to a local log file in batches, without waiting. */
+  class EventLog {
+    constructor(path: string, options?: EventLogOptions);
+    /** A batcher that RPUSHes batches to a Redis list. */
+    static redis(url: string, options?: RedisEventLogOptions): EventLog;
+    readonly path?: string;
+    readonly url?: string;
+    readonly key?: string;
+    /** Append a ready-made message (one line). */
+    push(message: string): void;
+    /** Format and append; returns the message length. */
+    append(event: TrackEvent): number;
+    /** Resolves once everything appended so far is written. */
+    flush(): Promise<void>;
+    stats(): EventLogStats;
+    /** Writes what is buffered and closes the file. */
+    close(): Promise<void>;
+  }
+}
 /** A flat, normalised enrichment (frozen); absent fields are missing. */
 export interface GeoEnrichment {
   countryCode?: string;

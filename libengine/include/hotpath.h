@@ -8,6 +8,8 @@
  *   hotpath/common.h   export macro, versions, error codes, the engine
  *   hotpath/sticky.h   farmhash fingerprint32 and sticky worker choice
  *   hotpath/host.h     host metrics from libuv
+ *   hotpath/ua.h       user-agent parsing
+ *   hotpath/events.h   tracker events: client IP, consumer messages, batching
  *   hotpath/geo.h      IP enrichment over MaxMind DB files, and a writer
  *   hotpath/recipes.h  named JSON record tables with live updates and rules
  *   hotpath/limits.h   concurrency leases and rate limits (memory, SQLite,
@@ -31,6 +33,8 @@
 #include "hotpath/common.h"
 #include "hotpath/sticky.h"
 #include "hotpath/host.h"
+#include "hotpath/ua.h"
+#include "hotpath/events.h"
 #include "hotpath/geo.h"
 #include "hotpath/recipes.h"
 #include "hotpath/limits.h"

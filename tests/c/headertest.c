@@ -3,7 +3,11 @@
 
 int hp_headertest_c(void) {
   hp_host_info info = HP_HOST_INFO_INIT;
+  hp_ua_result ua = HP_UA_RESULT_INIT;
+  hp_ua_options ua_opts = HP_UA_OPTIONS_INIT;
   uint32_t v = 0;
+  (void)ua_opts;
+  if (hp_ua_parse(&ua, NULL, "curl/8.0", 8) != 0 || !ua.is_bot) return 4;
   if (hp_fingerprint32("hello world", 11, &v) != 0 || v != 430397466u) return 1;
   if (hp_host_snapshot(&info) != 0) return 2;
   return hp_strerror(HP_EINVAL)[0] == 'i' ? 0 : 3;

@@ -4,6 +4,8 @@ const native = require('./native');
 const { HotpathError } = require('./errors');
 const sticky = require('./sticky');
 const host = require('./host');
+const ua = require('./ua');
+const events = require('./events');
 const geo = require('./geo');
 const recipes = require('./recipes');
 const limits = require('./limits');
@@ -16,6 +18,8 @@ module.exports = {
   fingerprint32Many: sticky.fingerprint32Many,
   sticky,
   host,
+  ua,
+  events,
   geo,
   GeoReader: geo.GeoReader,
   openGeo: geo.open,

@@ -83,6 +83,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   InitSticky(env, exports);
   InitHost(env, exports);
+  InitUa(env, exports);
+  InitEvents(env, exports);
   InitGeo(env, exports);
   InitRecipes(env, exports);
   InitLimits(env, exports);

@@ -59,6 +59,8 @@ class Pending {
 // Each subsystem file registers its functions on the exports object.
 void InitSticky(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);
+void InitUa(Napi::Env env, Napi::Object exports);
+void InitEvents(Napi::Env env, Napi::Object exports);
 void InitGeo(Napi::Env env, Napi::Object exports);
 void InitRecipes(Napi::Env env, Napi::Object exports);
 void InitLimits(Napi::Env env, Napi::Object exports);

@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, geo, host, limits, maxminddb, recipes, sticky
+from . import errors, events, geo, host, limits, maxminddb, recipes, sticky, ua
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -15,6 +15,7 @@ __all__ = [
     "Error",
     "__version__",
     "errors",
+    "events",
     "fingerprint32",
     "fingerprint32_many",
     "geo",
@@ -23,4 +24,5 @@ __all__ = [
     "maxminddb",
     "recipes",
     "sticky",
+    "ua",
 ]

@@ -78,6 +78,8 @@ PYBIND11_MODULE(_hotpath, m) {
 
   hp_py::init_sticky(m);
   hp_py::init_host(m);
+  hp_py::init_ua(m);
+  hp_py::init_events(m);
   hp_py::init_geo(m);
   hp_py::init_recipes(m);
   hp_py::init_limits(m);

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -75,6 +76,8 @@ void call_back(const py::object &fn, int status, const char *detail, py::object 
 
 void init_sticky(py::module_ &m);
 void init_host(py::module_ &m);
+void init_ua(py::module_ &m);
+void init_events(py::module_ &m);
 void init_geo(py::module_ &m);
 void init_recipes(py::module_ &m);
 void init_limits(py::module_ &m);

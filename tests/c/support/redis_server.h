@@ -45,6 +45,7 @@ inline bool port_open(int port) {
 class RedisServer {
  public:
   RedisServer() : port_(free_port()) { start(); }
+  explicit RedisServer(int port) : port_(port) { start(); }
   ~RedisServer() { stop(); }
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }

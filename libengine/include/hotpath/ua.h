@@ -1,0 +1,132 @@
+/* hotpath/ua.h: user-agent parsing. Include hotpath.h. */
+#ifndef HOTPATH_UA_H
+#define HOTPATH_UA_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Device types. Names follow ua-parser-js, where a desktop has no type. */
+typedef enum hp_ua_device_type {
+  HP_UA_DESKTOP = 0,
+  HP_UA_MOBILE = 1,
+  HP_UA_TABLET = 2,
+  HP_UA_SMARTTV = 3,
+  HP_UA_CONSOLE = 4,
+  HP_UA_WEARABLE = 5,
+  HP_UA_EMBEDDED = 6,
+  HP_UA_BOT = 7
+} hp_ua_device_type;
+
+/**
+ * What a user-agent string says, filled by hp_ua_parse(). Every text field
+ * is NUL-terminated and "" when unknown; names follow ua-parser-js ("Chrome",
+ * "Mobile Safari", "Edge", "Mac OS", "Windows", "iOS", "Android"). A value
+ * longer than its field is cut to fit.
+ */
+typedef struct hp_ua_result {
+  unsigned version;          /**< HP_UA_RESULT_VERSION */
+  char browser[32];          /**< "Chrome" */
+  char browser_version[32];  /**< "120.0.6099.109" */
+  char engine[16];           /**< "Blink", "WebKit", "Gecko", "Trident" */
+  char engine_version[32];
+  char os[24];               /**< "Windows", "Mac OS", "Android", "iOS" */
+  char os_version[32];       /**< "10", "10.15.7", "17.1" */
+  int device_type;           /**< an hp_ua_device_type */
+  char vendor[24];           /**< "Apple", "Samsung", "Google" */
+  char model[40];            /**< "iPhone", "SM-G991B", "Pixel 7" */
+  int is_bot;                /**< 1 for crawlers, fetchers, HTTP libraries and CLIs */
+} hp_ua_result;
+
+#define HP_UA_RESULT_VERSION 1
+#define HP_UA_RESULT_INIT \
+  {HP_UA_RESULT_VERSION, {0}, {0}, {0}, {0}, {0}, {0}, 0, {0}, {0}, 0}
+
+/** Longest user-agent string parsed; bytes beyond it are ignored. */
+#define HP_UA_MAX_LEN 4096
+
+/**
+ * A parser with a bounded cache of results for repeated strings. The cache
+ * is split into shards, each with its own small lock, so threads parsing
+ * different strings rarely meet.
+ */
+typedef struct hp_ua hp_ua;
+
+/** Options of hp_ua_new(). */
+typedef struct hp_ua_options {
+  unsigned version;        /**< HP_UA_OPTIONS_VERSION */
+  uint32_t cache_entries;  /**< results kept (strings up to
+                                HP_UA_CACHE_KEY_MAX bytes); 0 disables it;
+                                default HP_UA_DEFAULT_CACHE */
+} hp_ua_options;
+
+#define HP_UA_OPTIONS_VERSION 1
+#define HP_UA_DEFAULT_CACHE 4096
+#define HP_UA_MAX_CACHE (1u << 22)
+#define HP_UA_CACHE_KEY_MAX 480
+#define HP_UA_OPTIONS_INIT {HP_UA_OPTIONS_VERSION, HP_UA_DEFAULT_CACHE}
+
+/**
+ * Create a parser. The cache memory (about 800 bytes an entry) is allocated
+ * here, once; parsing never allocates.
+ * @param[out] out  the parser; free it with hp_ua_free().
+ * @param opts      copied; NULL means HP_UA_OPTIONS_INIT.
+ * @return 0, HP_EINVAL (out NULL, unknown options version, cache_entries
+ *         over HP_UA_MAX_CACHE), HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_ua_new(hp_ua **out, const hp_ua_options *opts);
+
+/** Free a parser; NULL is a no-op. No hp_ua_parse() on it may be running.
+ *  Thread: any. */
+HP_EXTERN void hp_ua_free(hp_ua *p);
+
+/**
+ * Parse a User-Agent header value. Linear in `len`, no allocation, no
+ * global lock. An empty or unrecognised string is a result (all fields ""
+ * and HP_UA_DESKTOP), not an error.
+ * @param[out] out  caller-owned; out->version must be HP_UA_RESULT_VERSION.
+ *                  Overwritten completely.
+ * @param p         a parser whose cache to use (borrowed), or NULL to parse
+ *                  without a cache.
+ * @param ua        the string, borrowed for the call; need not be
+ *                  NUL-terminated; may be NULL only when len is 0.
+ * @param len       its length in bytes; bytes past HP_UA_MAX_LEN are ignored.
+ * @return 1 when the result came from the cache, 0 when it was parsed,
+ *         HP_EINVAL (out NULL, unknown result version, ua NULL with len > 0).
+ * Thread: any; many threads may share one parser.
+ */
+HP_EXTERN int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua,
+                          size_t len);
+
+/** Cache counters of a parser, for monitoring. */
+typedef struct hp_ua_stats {
+  unsigned version;  /**< HP_UA_STATS_VERSION */
+  uint64_t hits;
+  uint64_t misses;
+  uint32_t capacity; /**< entries */
+} hp_ua_stats;
+
+#define HP_UA_STATS_VERSION 1
+#define HP_UA_STATS_INIT {HP_UA_STATS_VERSION, 0, 0, 0}
+
+/**
+ * Read a parser's cache counters (approximate while other threads parse).
+ * @param[out] out  caller-owned; out->version must be HP_UA_STATS_VERSION.
+ * @param p         the parser (borrowed).
+ * @return 0 or HP_EINVAL. Thread: any.
+ */
+HP_EXTERN int hp_ua_stats_get(hp_ua_stats *out, const hp_ua *p);
+
+/** Name of a device type as the bindings report it: "desktop", "mobile",
+ *  "tablet", "smarttv", "console", "wearable", "embedded", "bot"; "" for a
+ *  value outside the enum. Static, never NULL. Thread: any. */
+HP_EXTERN const char *hp_ua_device_type_name(int type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTPATH_UA_H */

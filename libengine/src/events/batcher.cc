@@ -1,0 +1,248 @@
+#include "events/batcher.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+#include "events/events.h"
+#include "events/events.h"
+
+namespace hp::events {
+
+Batcher::Batcher(core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_options &o)
+    : engine_(e), sink_(std::move(sink)), opts_(o) {}
+
+int Batcher::open(Batcher **out, core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_options &o) {
+  auto *b = new Batcher(e, std::move(sink), o);
+  b->progress_.notify = [b] { b->notify_loop(); };
+  b->progress_.on_loop = [b](std::function<void(bool)> fn) {
+    b->retain();
+    int rc = b->engine_->post([b, fn = std::move(fn)](bool closing) {
+      fn(closing || b->finished_);
+      b->release();
+    });
+    if (rc != 0) {
+      fn(true);
+      b->release();
+    }
+  };
+  int rc = b->sink_->start(&b->progress_);
+  if (rc < 0) {
+    delete b;
+    return rc;
+  }
+  rc = e->post([b](bool closing) { b->start(closing); });
+  if (rc < 0) {
+    b->sink_->drain_and_close();
+    delete b;
+    return core::set_error(rc, "events: the engine is closing");
+  }
+  *out = b;
+  return 0;
+}
+
+void Batcher::start(bool closing) {
+  if (closing) {
+    // The engine closed before the batcher started: write what arrived.
+    close_now();
+    return;
+  }
+  engine_->add(this);
+  started_ = true;
+  sink_->attach(engine_.get());
+  uv_timer_init(engine_->loop(), &timer_);
+  timer_.data = this;
+  uv_timer_start(
+      &timer_,
+      [](uv_timer_t *t) {
+        auto *b = static_cast<Batcher *>(t->data);
+        b->handoff();
+        b->sink_->tick();
+        b->check_flushes(false);
+      },
+      opts_.batch_ms, opts_.batch_ms);
+  // The timer alone must not keep a loop (a Node process or worker) alive:
+  // what is buffered at exit is written by the engine's close.
+  uv_unref(reinterpret_cast<uv_handle_t *>(&timer_));
+}
+
+void Batcher::handoff_locked() {
+  if (count_ == 0) return;
+  Batch batch;
+  batch.data.swap(buf_);
+  batch.count = count_;
+  batch.seq_end = seq_;
+  count_ = 0;
+  buf_.reserve(batch.data.size());
+  sink_->submit(std::move(batch));
+}
+
+void Batcher::handoff() {
+  std::lock_guard<std::mutex> lock(mu_);
+  handoff_locked();
+}
+
+int Batcher::push(const char *msg, size_t len) {
+  if (closed_.load(std::memory_order_acquire)) return core::set_error(HP_ECLOSED, "events: the batcher is closed");
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t pending = seq_ - progress_.written_seq.load(std::memory_order_acquire);
+  if (pending >= opts_.max_pending) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    int last = progress_.last_status.load(std::memory_order_relaxed);
+    return core::set_error(HP_EUNAVAILABLE, "events: ", dec(pending),
+                           " events are waiting for the sink (", last < 0 ? hp_err_name(last) : "it is slow",
+                           "); the event was dropped");
+  }
+  buf_.append(msg, len);
+  buf_.push_back('\n');
+  count_++;
+  seq_++;
+  appended_.fetch_add(1, std::memory_order_relaxed);
+  if (count_ >= opts_.batch_events) handoff_locked();
+  return 0;
+}
+
+void Batcher::notify_loop() {
+  retain();
+  int rc = engine_->post([this](bool closing) {
+    if (!closing && !finished_) check_flushes(false);
+    release();
+  });
+  if (rc != 0) release();
+}
+
+void Batcher::check_flushes(bool closing) {
+  uint64_t done = progress_.written_seq.load(std::memory_order_acquire);
+  int last = progress_.last_status.load(std::memory_order_relaxed);
+  std::vector<Waiter> keep;
+  std::vector<Waiter> ready;
+  for (const Waiter &w : flushes_) (w.seq <= done || closing || last < 0 ? ready : keep).push_back(w);
+  flushes_.swap(keep);
+  // A pending flush keeps the loop alive (a Node process waits for it); an
+  // idle batcher does not.
+  if (started_ && !finished_) {
+    if (flushes_.empty())
+      uv_unref(reinterpret_cast<uv_handle_t *>(&timer_));
+    else
+      uv_ref(reinterpret_cast<uv_handle_t *>(&timer_));
+  }
+  for (const Waiter &w : ready) {
+    int status = 0;
+    if (w.seq > done) {
+      status = closing ? HP_ECLOSED : last;
+      core::set_error(status, closing ? "events: closed before the flush completed" : "events: the write failed");
+    }
+    w.cb(status, w.data);
+  }
+}
+
+int Batcher::flush(hp_events_cb cb, void *data) {
+  if (closed_.load(std::memory_order_acquire)) return core::set_error(HP_ECLOSED, "events: the batcher is closed");
+  uint64_t target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    target = seq_;
+    handoff_locked();
+  }
+  retain();
+  int rc = engine_->post([this, target, cb, data](bool closing) {
+    if (closing || finished_) {
+      core::set_error(HP_ECLOSED, "events: closed before the flush completed");
+      cb(HP_ECLOSED, data);
+    } else {
+      flushes_.push_back(Waiter{target, cb, data});
+      check_flushes(false);
+    }
+    release();
+  });
+  if (rc != 0) {
+    release();
+    return core::set_error(HP_ECLOSED, "events: the engine is closing");
+  }
+  return 0;
+}
+
+int Batcher::close(hp_events_cb cb, void *data) {
+  if (closed_.exchange(true, std::memory_order_acq_rel)) {
+    // Closed already (by the engine): drop the user's reference.
+    release();
+    return core::set_error(HP_ECLOSED, "events: close was already requested");
+  }
+  handoff();
+  retain();
+  int rc = engine_->post([this, cb, data](bool closing) {
+    if (closing || finished_) {
+      // The engine's close does the final write (close_now); report it.
+      if (!finished_) close_now();
+      if (cb) cb(progress_.last_status.load() < 0 ? HP_EIO : 0, data);
+      release();
+      return;
+    }
+    close_cb_ = cb;
+    close_data_ = data;
+    sink_->close(engine_.get(), [this](int status) {
+      if (!finished_) {
+        if (status == HP_ECLOSED)
+          close_now();  // the engine closed first: finish here
+        else
+          finish(status < 0 ? status : 0);
+      }
+      release();
+    });
+  });
+  release();  // the user's reference
+  if (rc != 0) {
+    // The engine is closing: its close_now writes what is buffered.
+    release();
+    return core::set_error(HP_ECLOSED, "events: the engine is closing");
+  }
+  return 0;
+}
+
+void Batcher::close_now() {
+  if (finished_) return;
+  closed_.store(true, std::memory_order_release);
+  handoff();
+  int status = sink_->drain_and_close();
+  finish(status < 0 ? status : 0);
+}
+
+void Batcher::finish(int status) {
+  if (finished_) return;
+  finished_ = true;
+  check_flushes(true);
+  hp_events_cb cb = close_cb_;
+  void *data = close_data_;
+  close_cb_ = nullptr;
+  if (cb) {
+    if (status < 0) core::set_error(status, "events: the final write failed");
+    cb(status, data);
+  }
+  if (started_) {
+    uv_close(reinterpret_cast<uv_handle_t *>(&timer_), [](uv_handle_t *h) {
+      auto *b = static_cast<Batcher *>(h->data);
+      b->engine_->remove(b);
+      b->release();  // the loop's reference
+    });
+  } else {
+    release();
+  }
+}
+
+void Batcher::stats(hp_events_stats *out) {
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = seq_;
+  }
+  out->appended = appended_.load(std::memory_order_relaxed);
+  out->written = progress_.written.load(std::memory_order_relaxed);
+  out->dropped = refused_.load(std::memory_order_relaxed) + progress_.dropped.load(std::memory_order_relaxed);
+  uint64_t done = progress_.written_seq.load(std::memory_order_acquire);
+  out->pending = seq > done ? seq - done : 0;
+  out->batches = progress_.batches.load(std::memory_order_relaxed);
+  out->errors = progress_.errors.load(std::memory_order_relaxed);
+  out->rotations = progress_.rotations.load(std::memory_order_relaxed);
+}
+
+}  // namespace hp::events

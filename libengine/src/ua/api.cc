@@ -1,0 +1,76 @@
+// extern "C" definitions of the ua subsystem.
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "core/guard.h"
+#include "ua/cache.h"
+#include "ua/detect.h"
+#include "ua/text.h"
+
+using hp::core::set_error;
+using hp::ua::dec;
+
+struct hp_ua {
+  std::unique_ptr<hp::ua::Cache> cache;  // null: caching disabled
+};
+
+extern "C" {
+
+int hp_ua_new(hp_ua **out, const hp_ua_options *opts) {
+  if (!out) return set_error(HP_EINVAL, "ua_new: out is NULL");
+  *out = nullptr;
+  hp_ua_options o = HP_UA_OPTIONS_INIT;
+  if (opts) {
+    if (opts->version != HP_UA_OPTIONS_VERSION)
+      return set_error(HP_EINVAL, "ua_new: unknown hp_ua_options version ", dec(opts->version));
+    o = *opts;
+  }
+  if (o.cache_entries > HP_UA_MAX_CACHE)
+    return set_error(HP_EINVAL, "ua_new: cache_entries ", dec(o.cache_entries), " is over ",
+                     dec(HP_UA_MAX_CACHE));
+  return hp::core::guard("ua_new", [&] {
+    auto p = std::make_unique<hp_ua>();
+    if (o.cache_entries > 0) p->cache = std::make_unique<hp::ua::Cache>(o.cache_entries);
+    *out = p.release();
+    return 0;
+  });
+}
+
+void hp_ua_free(hp_ua *p) { delete p; }
+
+int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
+  if (!out) return set_error(HP_EINVAL, "ua_parse: out is NULL");
+  if (out->version != HP_UA_RESULT_VERSION)
+    return set_error(HP_EINVAL, "ua_parse: unknown hp_ua_result version ", dec(out->version));
+  if (!ua && len > 0) return set_error(HP_EINVAL, "ua_parse: ua is NULL but len is ", dec(len));
+  uint32_t n = len > HP_UA_MAX_LEN ? HP_UA_MAX_LEN : static_cast<uint32_t>(len);
+  hp::ua::Cache *cache = p ? p->cache.get() : nullptr;
+  if (!cache || n > HP_UA_CACHE_KEY_MAX) {
+    hp::ua::parse(ua, n, out);
+    return 0;
+  }
+  uint64_t h = hp::ua::hash_ua(ua, n);
+  if (cache->get(h, ua, n, out)) return 1;
+  hp::ua::parse(ua, n, out);
+  cache->put(h, ua, n, *out);
+  return 0;
+}
+
+int hp_ua_stats_get(hp_ua_stats *out, const hp_ua *p) {
+  if (!out || !p) return set_error(HP_EINVAL, "ua_stats_get: out or parser is NULL");
+  if (out->version != HP_UA_STATS_VERSION)
+    return set_error(HP_EINVAL, "ua_stats_get: unknown hp_ua_stats version ", dec(out->version));
+  out->hits = p->cache ? p->cache->hits() : 0;
+  out->misses = p->cache ? p->cache->misses() : 0;
+  out->capacity = p->cache ? p->cache->capacity() : 0;
+  return 0;
+}
+
+const char *hp_ua_device_type_name(int type) {
+  static const char *const names[] = {"desktop", "mobile", "tablet", "smarttv", "console", "wearable", "embedded", "bot"};
+  if (type < 0 || type > HP_UA_BOT) return "";
+  return names[type];
+}
+
+}  // extern "C"

@@ -1,0 +1,21 @@
+// The detectors: each reads the tokens of one Scan and fills its part of the
+// result. Their rules mirror the precedence of ua-parser-js (whose names they
+// report), expressed over tokens instead of regular expressions.
+#pragma once
+
+#include "hotpath/ua.h"
+#include "ua/scan.h"
+
+namespace hp::ua {
+
+void detect_browser(const Scan &s, hp_ua_result *out);
+void detect_engine(const Scan &s, hp_ua_result *out);
+void detect_os(const Scan &s, hp_ua_result *out);
+// Needs out->os (Android, iOS, ...) from detect_os.
+void detect_device(const Scan &s, hp_ua_result *out);
+bool detect_bot(const Scan &s);
+
+// The whole parse, uncached: fills every field of *out (version kept).
+void parse(const char *ua, uint32_t len, hp_ua_result *out);
+
+}  // namespace hp::ua

@@ -1,0 +1,249 @@
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hotpath.h"
+#include "support/fixtures.h"
+
+namespace {
+
+hp_ua_result parse(const std::string &s, hp_ua *p = nullptr) {
+  hp_ua_result r = HP_UA_RESULT_INIT;
+  REQUIRE(hp_ua_parse(&r, p, s.data(), s.size()) >= 0);
+  return r;
+}
+
+struct Golden {
+  std::string ua;
+  std::vector<std::string> fields;  // as in the TSV header
+};
+
+std::vector<Golden> golden() {
+  std::istringstream in(hp_test::read_file(hp_test::fixture("ua-golden.tsv")));
+  std::vector<Golden> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    Golden g;
+    std::string field;
+    std::istringstream cols(line);
+    std::getline(cols, g.ua, '\t');
+    while (std::getline(cols, field, '\t')) g.fields.push_back(field);
+    while (g.fields.size() < 10) g.fields.push_back("");
+    out.push_back(g);
+  }
+  return out;
+}
+
+std::vector<std::string> fields_of(const hp_ua_result &r) {
+  return {r.browser, r.browser_version, r.engine, r.engine_version, r.os, r.os_version,
+          hp_ua_device_type_name(r.device_type), r.vendor, r.model, r.is_bot ? "1" : "0"};
+}
+
+bool same(const hp_ua_result &a, const hp_ua_result &b) { return fields_of(a) == fields_of(b); }
+
+}  // namespace
+
+TEST_CASE("ua: common browsers get ua-parser-js names") {
+  auto r = parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36");
+  CHECK(std::string(r.browser) == "Chrome");
+  CHECK(std::string(r.browser_version) == "120.0.0.0");
+  CHECK(std::string(r.engine) == "Blink");
+  CHECK(std::string(r.os) == "Windows");
+  CHECK(std::string(r.os_version) == "10");
+  CHECK(r.device_type == HP_UA_DESKTOP);
+  CHECK(r.is_bot == 0);
+
+  r = parse("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1");
+  CHECK(std::string(r.browser) == "Mobile Safari");
+  CHECK(std::string(r.browser_version) == "17.1.2");
+  CHECK(std::string(r.engine) == "WebKit");
+  CHECK(std::string(r.os) == "iOS");
+  CHECK(std::string(r.os_version) == "17.1.2");
+  CHECK(r.device_type == HP_UA_MOBILE);
+  CHECK(std::string(r.vendor) == "Apple");
+  CHECK(std::string(r.model) == "iPhone");
+
+  r = parse("Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:120.0) Gecko/20100101 Firefox/120.0");
+  CHECK(std::string(r.browser) == "Firefox");
+  CHECK(std::string(r.engine) == "Gecko");
+  CHECK(std::string(r.engine_version) == "120.0");
+  CHECK(std::string(r.os) == "Mac OS");
+  CHECK(std::string(r.os_version) == "10.15");
+
+  r = parse("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Safari/537.36");
+  CHECK(std::string(r.os) == "Android");
+  CHECK(r.device_type == HP_UA_TABLET);
+  CHECK(std::string(r.vendor) == "Samsung");
+  CHECK(std::string(r.model) == "SM-X700");
+
+  r = parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0");
+  CHECK(std::string(r.browser) == "Edge");
+}
+
+TEST_CASE("ua: bots are flagged and typed as bot") {
+  for (const char *s : {"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "curl/8.4.0",
+                        "python-requests/2.31.0", "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+                        "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)"}) {
+    auto r = parse(s);
+    CHECK_MESSAGE(r.is_bot == 1, s);
+    CHECK(r.device_type == HP_UA_BOT);
+  }
+  auto phone = parse("Mozilla/5.0 (Linux; Android 9; CUBOT X19) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36");
+  CHECK(phone.is_bot == 0);
+  CHECK(phone.device_type == HP_UA_MOBILE);
+}
+
+TEST_CASE("ua: every golden string gives its recorded fields") {
+  auto rows = golden();
+  REQUIRE(rows.size() >= 100);
+  size_t bad = 0;
+  for (const auto &g : rows) {
+    auto got = fields_of(parse(g.ua));
+    if (got != g.fields) {
+      bad++;
+      std::string msg = g.ua + "\n  got:";
+      for (auto &f : got) msg += " [" + f + "]";
+      FAIL_CHECK(msg);
+    }
+  }
+  CHECK(bad == 0);
+}
+
+TEST_CASE("ua: the cache returns the parsed result for a repeated string") {
+  hp_ua *p = nullptr;
+  REQUIRE(hp_ua_new(&p, nullptr) == 0);
+  std::string s = "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
+  hp_ua_result a = HP_UA_RESULT_INIT, b = HP_UA_RESULT_INIT;
+  CHECK(hp_ua_parse(&a, p, s.data(), s.size()) == 0);
+  CHECK(hp_ua_parse(&b, p, s.data(), s.size()) == 1);
+  CHECK(same(a, b));
+  CHECK(b.version == HP_UA_RESULT_VERSION);
+  hp_ua_stats st = HP_UA_STATS_INIT;
+  REQUIRE(hp_ua_stats_get(&st, p) == 0);
+  CHECK(st.hits == 1);
+  CHECK(st.misses == 1);
+  CHECK(st.capacity >= HP_UA_DEFAULT_CACHE);
+
+  SUBCASE("a string that differs in one byte is not a hit") {
+    std::string t = s;
+    t[t.size() - 1] = '7';
+    CHECK(hp_ua_parse(&b, p, t.data(), t.size()) == 0);
+  }
+  SUBCASE("strings over the key limit are parsed every time") {
+    std::string long_ua = s + std::string(HP_UA_CACHE_KEY_MAX, ' ');
+    CHECK(hp_ua_parse(&b, p, long_ua.data(), long_ua.size()) == 0);
+    CHECK(hp_ua_parse(&b, p, long_ua.data(), long_ua.size()) == 0);
+    CHECK(std::string(b.browser) == "Chrome");
+  }
+  hp_ua_free(p);
+}
+
+TEST_CASE("ua: a parser without a cache and a tiny cache agree with the uncached parse") {
+  hp_ua_options none = HP_UA_OPTIONS_INIT;
+  none.cache_entries = 0;
+  hp_ua_options tiny = HP_UA_OPTIONS_INIT;
+  tiny.cache_entries = 1;
+  hp_ua *p0 = nullptr, *p1 = nullptr;
+  REQUIRE(hp_ua_new(&p0, &none) == 0);
+  REQUIRE(hp_ua_new(&p1, &tiny) == 0);
+  hp_ua_stats st = HP_UA_STATS_INIT;
+  REQUIRE(hp_ua_stats_get(&st, p0) == 0);
+  CHECK(st.capacity == 0);
+  for (const auto &g : golden()) {
+    hp_ua_result a = HP_UA_RESULT_INIT, b = HP_UA_RESULT_INIT;
+    CHECK(hp_ua_parse(&a, p0, g.ua.data(), g.ua.size()) == 0);
+    REQUIRE(hp_ua_parse(&b, p1, g.ua.data(), g.ua.size()) >= 0);
+    CHECK(same(a, b));
+    REQUIRE(hp_ua_parse(&b, p1, g.ua.data(), g.ua.size()) == 1);
+    CHECK(same(a, b));
+  }
+  hp_ua_free(p0);
+  hp_ua_free(p1);
+}
+
+TEST_CASE("ua: many threads share one parser and a cache that keeps evicting") {
+  auto rows = golden();
+  std::vector<hp_ua_result> expected;
+  for (auto &g : rows) expected.push_back(parse(g.ua));
+  hp_ua_options o = HP_UA_OPTIONS_INIT;
+  o.cache_entries = 16;  // far fewer than the strings: constant eviction
+  hp_ua *p = nullptr;
+  REQUIRE(hp_ua_new(&p, &o) == 0);
+  std::vector<std::thread> threads;
+  std::vector<size_t> mismatches(4, 0);
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 20; rep++)
+        for (size_t i = 0; i < rows.size(); i++) {
+          size_t k = (i * (t + 1) + rep) % rows.size();
+          hp_ua_result r = HP_UA_RESULT_INIT;
+          hp_ua_parse(&r, p, rows[k].ua.data(), rows[k].ua.size());
+          if (!same(r, expected[k])) mismatches[t]++;
+        }
+    });
+  for (auto &th : threads) th.join();
+  for (size_t m : mismatches) CHECK(m == 0);
+  hp_ua_free(p);
+}
+
+TEST_CASE("ua: bad arguments give HP_EINVAL with a message") {
+  hp_ua_result r = HP_UA_RESULT_INIT;
+  CHECK(hp_ua_parse(nullptr, nullptr, "x", 1) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("out is NULL") != std::string::npos);
+  CHECK(hp_ua_parse(&r, nullptr, nullptr, 3) == HP_EINVAL);
+  r.version = 99;
+  CHECK(hp_ua_parse(&r, nullptr, "x", 1) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("version") != std::string::npos);
+  CHECK(hp_ua_new(nullptr, nullptr) == HP_EINVAL);
+  hp_ua *p = nullptr;
+  hp_ua_options o = HP_UA_OPTIONS_INIT;
+  o.cache_entries = HP_UA_MAX_CACHE + 1;
+  CHECK(hp_ua_new(&p, &o) == HP_EINVAL);
+  CHECK(p == nullptr);
+  o = HP_UA_OPTIONS_INIT;
+  o.version = 7;
+  CHECK(hp_ua_new(&p, &o) == HP_EINVAL);
+  hp_ua_stats st = HP_UA_STATS_INIT;
+  CHECK(hp_ua_stats_get(&st, nullptr) == HP_EINVAL);
+  hp_ua_free(nullptr);
+  CHECK(std::string(hp_ua_device_type_name(HP_UA_SMARTTV)) == "smarttv");
+  CHECK(std::string(hp_ua_device_type_name(42)).empty());
+}
+
+TEST_CASE("ua: empty, truncated and random input parse without harm") {
+  hp_ua_result r = HP_UA_RESULT_INIT;
+  CHECK(hp_ua_parse(&r, nullptr, nullptr, 0) == 0);
+  CHECK(r.browser[0] == 0);
+  CHECK(r.device_type == HP_UA_DESKTOP);
+  // Every prefix of every golden string (cut comments, half tokens).
+  for (const auto &g : golden())
+    for (size_t n = 0; n <= g.ua.size(); n++) {
+      std::string cut = g.ua.substr(0, n);  // own allocation: ASan sees over-reads
+      REQUIRE(hp_ua_parse(&r, nullptr, cut.data(), cut.size()) == 0);
+      CHECK(std::strlen(r.browser) < sizeof r.browser);
+    }
+  // Random bytes, brackets and separators, long strings, deep nesting.
+  std::mt19937 rng(42);
+  const char alphabet[] = "()[];/ ,.-_abcMozillaChromeSafariAndroidiPhoneOS0123456789\x00\xff";
+  for (int i = 0; i < 5000; i++) {
+    std::string s(rng() % 600, ' ');
+    for (auto &c : s) c = alphabet[rng() % (sizeof alphabet - 1)];
+    REQUIRE(hp_ua_parse(&r, nullptr, s.data(), s.size()) == 0);
+  }
+  std::string deep(HP_UA_MAX_LEN * 2, '(');
+  CHECK(hp_ua_parse(&r, nullptr, deep.data(), deep.size()) == 0);
+  std::string many;
+  for (int i = 0; i < 500; i++) many += "A/1 (x; y; z) ";
+  CHECK(hp_ua_parse(&r, nullptr, many.data(), many.size()) == 0);
+  std::string huge_field = "Mozilla/5.0 (Linux; Android " + std::string(300, '9') + "; " + std::string(300, 'M') +
+                           ") AppleWebKit/537.36 Chrome/" + std::string(300, '1') + " Mobile Safari/537.36";
+  CHECK(hp_ua_parse(&r, nullptr, huge_field.data(), huge_field.size()) == 0);
+  CHECK(std::strlen(r.browser_version) == sizeof r.browser_version - 1);
+  CHECK(std::strlen(r.model) == sizeof r.model - 1);
+}
