@@ -6,7 +6,7 @@ BUILD ?= build/dev
 ASAN_BUILD ?= build/asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node test test-c test-python test-node test-e2e test-asan bench demo clean
+.PHONY: all deps build build-c build-node test test-c test-python test-node test-e2e test-asan fuzz bench demo clean
 
 all: build
 
@@ -53,6 +53,20 @@ test-asan: deps
 	HOTPATH_NODE_BUILD_DIR=$(ASAN_BUILD)-node HOTPATH_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Debug -DHP_SANITIZE=address,undefined" \
 	  node packaging/build-node.js
 	@bash tests/run_all.sh $(ASAN_BUILD) asan
+
+# libFuzzer (clang, ASan + UBSan): each tests/fuzz/*_fuzz.cc target for
+# FUZZ_SECONDS, starting from its committed corpus; new inputs go to build/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DHP_BUILD_FUZZ=ON -DHP_BUILD_TESTS=OFF -DHP_BUILD_PYTHON=OFF -DHP_SANITIZE=address,undefined
+	cmake --build build/fuzz --parallel $(JOBS)
+	@for f in build/fuzz/tests/fuzz/*_fuzzer; do \
+	  name=$$(basename $$f _fuzz_fuzzer); mkdir -p build/fuzz/corpus/$$name; \
+	  echo "== $$name ($(FUZZ_SECONDS) s)"; \
+	  LSAN_OPTIONS=suppressions=$$PWD/tests/fuzz/lsan.supp $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
 
 bench: build
 	@bash bench/run_all.sh

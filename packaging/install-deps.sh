@@ -11,6 +11,7 @@ debs=(
   libdeflate-dev      # recipes: whole-buffer gzip inflate about twice as fast as zlib
   redis-server        # tests and demo only
   clang               # libFuzzer targets and the sanitizer build
+  libclang-rt-14-dev  # libFuzzer runtime for clang 14 (make fuzz)
   chromium            # headless browser for the Perfload page's end-to-end test (driven by playwright-core)
 )
 

@@ -111,7 +111,7 @@ class Reader {
       if (p_ >= end_ || *p_ != ':') return fail("expected ':' after an object key");
       p_++;
       ws();
-      out->members.emplace_back(std::move(key), JValue());
+      out->members.push_back(JMember{std::move(key), JValue()});
       if (!value(&out->members.back().second, depth + 1)) return false;
       ws();
       if (p_ < end_ && *p_ == ',') {

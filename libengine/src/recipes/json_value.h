@@ -10,6 +10,8 @@
 
 namespace hp::recipes {
 
+struct JMember;
+
 struct JValue {
   enum Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = kNull;
   bool boolean = false;
@@ -19,11 +21,16 @@ struct JValue {
   std::string text;       // string value (unescaped), or a number's raw text
   std::string_view raw;   // the value's JSON text, inside the parsed input
   std::vector<JValue> items;
-  std::vector<std::pair<std::string, JValue>> members;
+  std::vector<JMember> members;  // a struct, not std::pair: pair needs a complete JValue
 
   // The member called `name`, or nullptr (the last one wins on duplicates).
   const JValue *get(std::string_view name) const;
   bool is_string() const { return kind == kString; }
+};
+
+struct JMember {
+  std::string first;  // the name
+  JValue second;
 };
 
 // Parses `json` as one JSON document. Returns false with `error` set to
