@@ -3,6 +3,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 __version__: str
+version_hex: int
 codes: dict[str, int]
 STICKY_MODULO: int
 STICKY_JUMP: int
