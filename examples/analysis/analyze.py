@@ -20,12 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hotpath import ua
+from hotpath.errors import InvalidArgumentError
 from hotpath.geo import GeoReader
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = ROOT / "tests" / "fixtures" / "maxmind" / "test-data" / "GeoIP2-City-Test.mmdb"
 CHUNK_LINES = 100_000
 UNKNOWN = "unknown"
+INVALID = "invalid"  # the line's first field is not an IP address
 
 
 class Progress:
@@ -79,20 +81,40 @@ def read_chunks(path: Path, lines_per_chunk: int = CHUNK_LINES) -> Iterator[tupl
         yield ips, agents, nbytes
 
 
+def countries_of(geo: GeoReader, ips: list[str]) -> list[str]:
+    """Country codes of a chunk of addresses in one batch call; a chunk with
+    a malformed address is looked up line by line instead, so one bad line
+    costs its chunk some speed, not the run."""
+    try:
+        return [c or UNKNOWN for c in geo.lookup_many(ips)["country_code"]]
+    except InvalidArgumentError:
+        pass
+    out = []
+    for ip in ips:
+        try:
+            e = geo.lookup(ip)
+        except InvalidArgumentError:
+            out.append(INVALID)
+            continue
+        out.append((e or {}).get("country_code") or UNKNOWN)
+    return out
+
+
 def summarise(log: Path, db: Path, extra_dbs: list[Path], progress: bool = True) -> Counter[tuple[str, str]]:
     """Requests per (country ISO code, device type); "unknown" where the
-    databases have no country for an address."""
+    databases have no country for an address, "invalid" where a line's
+    address is malformed."""
     counts: Counter[tuple[str, str]] = Counter()
     device_of: dict[str, str] = {}
     bar = Progress(log.stat().st_size, progress)
     lines = 0
     with GeoReader(str(db), [str(p) for p in extra_dbs]) as geo:
         for ips, agents, nbytes in read_chunks(log):
-            countries = geo.lookup_many(ips)["country_code"]
+            countries = countries_of(geo, ips)
             new = list({a for a in agents if a not in device_of})
             for agent, parsed in zip(new, ua.parse_many(new)):
                 device_of[agent] = parsed["device_type"] or UNKNOWN
-            counts.update(zip((c or UNKNOWN for c in countries), (device_of[a] for a in agents)))
+            counts.update(zip(countries, (device_of[a] for a in agents)))
             lines += len(ips)
             bar.update(nbytes, lines)
     bar.close()

@@ -99,11 +99,15 @@ def test_the_generator_is_deterministic(tmp_path: Path) -> None:
     assert len(a.read_text().splitlines()) == 2_000
 
 
-def test_a_bad_address_in_the_log_is_a_clear_error(tmp_path: Path) -> None:
-    from hotpath.errors import InvalidArgumentError
-
-    analyze = _load("analyze")
-    log = tmp_path / "bad.log"
-    log.write_text('not-an-ip - - [01/Mar/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8"\n')
-    with pytest.raises(InvalidArgumentError):
-        analyze.main([str(log), "--db", str(DB), "--out", str(tmp_path), "--no-progress"])
+def test_a_malformed_line_is_counted_as_invalid_and_the_rest_still_counts(tmp_path: Path) -> None:
+    generate, analyze = _load("generate_log"), _load("analyze")
+    log = tmp_path / "access.log"
+    generate.generate(log, 500, seed=5)
+    lines = log.read_text().splitlines(keepends=True)
+    bad = 'not-an-ip - - [01/Mar/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.4.0"\n'
+    log.write_text("".join(lines[:100] + [bad] + lines[100:]))
+    assert analyze.main([str(log), "--db", str(DB), "--out", str(tmp_path), "--no-progress"]) == 0
+    with (tmp_path / "summary.csv").open(newline="") as f:
+        got = Counter({(r["country"], r["device_type"]): int(r["requests"]) for r in csv.DictReader(f)})
+    assert got[("invalid", "bot")] == 1
+    assert sum(got.values()) == 501
