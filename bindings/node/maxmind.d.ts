@@ -5,9 +5,9 @@ import type { GeoEnrichment, GeoMetadata } from './index';
 export interface OpenOpts {
   /** Records kept as JS objects (default 1000000). */
   cache?: { max?: number };
-  /** Reload when the file changes (checked every second, off the event loop). */
+  /** Reload when the file changes (checked every second). */
   watchForUpdates?: boolean;
-  /** Accepted for compatibility: the check never keeps the process alive. */
+  /** Accepted for compatibility; it changes nothing here. */
   watchForUpdatesNonPersistent?: boolean;
 }
 
