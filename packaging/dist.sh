@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make dist`: builds into dist/
 #   hotpath-X.Y.Z.tar.gz                      the sdist (builds against the system's libraries)
-#   hotpath-X.Y.Z-cpXY-cpXY-<platform>.whl    the wheel; its extension links hiredis, libmaxminddb,
-#                                             SQLite, zlib, libdeflate, libuv and libstdc++
-#                                             statically, so it needs nothing but glibc
+#   hotpath-X.Y.Z-cpXY-cpXY-manylinux_*.whl   the wheel; its extension links hiredis, libmaxminddb,
+#                                             SQLite, zlib, libdeflate and libstdc++ statically and
+#                                             carries libuv in hotpath.libs/, so it needs only glibc
 #   hotpath-X.Y.Z.tgz                         the npm tarball with prebuilds/<platform>-<arch>/hotpath.node
 #                                             (static the same way, node's own libuv) and the
 #                                             sources for a build on platforms without a prebuild
@@ -18,14 +18,13 @@ rm -rf "$out" && mkdir -p "$out"
 echo "== wheel and sdist =="
 # --no-isolation: the build tools come from packaging/install-deps.sh, offline.
 HOTPATH_STATIC_DEPS=ON "$py" -m build --no-isolation --sdist --wheel --outdir "$out" .
-wheel=$(ls "$out"/hotpath-*.whl)
-if "$py" -m auditwheel --version >/dev/null 2>&1; then
-  # Tags the wheel manylinux_2_N after checking that it needs nothing outside that policy.
-  "$py" -m auditwheel repair -w "$out" "$wheel" 2>&1 | tail -n 3 || true
-  if [ "$(ls "$out"/hotpath-*.whl | wc -l)" -gt 1 ]; then rm -f "$wheel"; fi
-else
-  echo "dist: auditwheel is not installed; the wheel keeps its plain linux tag"
-fi
+# auditwheel bundles libuv's shared library into hotpath.libs/ (Debian's
+# libuv archive is not PIC, see packaging/static_deps.cmake) and tags the
+# wheel manylinux_2_N after checking it needs nothing else outside glibc.
+raw=$(ls "$out"/hotpath-*-linux_*.whl)
+"$py" -m auditwheel repair -w "$out" "$raw"
+rm -f "$raw"
+ls "$out"/hotpath-*-manylinux*.whl >/dev/null
 
 echo "== npm tarball =="
 node packaging/build-node.js
