@@ -25,7 +25,7 @@ from hotpath.geo import GeoReader
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = ROOT / "tests" / "fixtures" / "maxmind" / "test-data" / "GeoIP2-City-Test.mmdb"
-CHUNK_LINES = 100_000
+CHUNK_BYTES = 16 << 20  # about 80,000 lines of a typical access log
 UNKNOWN = "unknown"
 INVALID = "invalid"  # the line's first field is not an IP address
 
@@ -60,25 +60,22 @@ class Progress:
             print(file=sys.stderr)
 
 
-def read_chunks(path: Path, lines_per_chunk: int = CHUNK_LINES) -> Iterator[tuple[list[str], list[str], int]]:
-    """(client addresses, user agents, bytes) for each chunk of log lines.
-    The address is the first field; the user agent the last quoted one."""
-    ips: list[str] = []
-    agents: list[str] = []
-    nbytes = 0
-    with path.open("r", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            nbytes += len(line)
-            if not line.strip():
-                continue
-            ips.append(line[: line.index(" ")] if " " in line else line.strip())
-            parts = line.rsplit('"', 2)
-            agents.append(parts[-2] if len(parts) == 3 else "")
-            if len(ips) == lines_per_chunk:
-                yield ips, agents, nbytes
-                ips, agents, nbytes = [], [], 0
-    if ips:
-        yield ips, agents, nbytes
+def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[list[str], list[str], int]]:
+    """(client addresses, user agents, characters read) for each chunk of
+    about ``chunk_bytes`` of whole lines; blank lines are skipped. The address
+    is the first field, the user agent the last quoted one ("" if none)."""
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as f:
+        while True:
+            chunk = f.readlines(chunk_bytes)
+            if not chunk:
+                return
+            nchars = sum(map(len, chunk))
+            lines = [line.strip() for line in chunk]
+            lines = [line for line in lines if line]
+            ips = [line.partition(" ")[0] for line in lines]
+            ends = [line.rfind('"') for line in lines]
+            agents = [line[line.rfind('"', 0, e) + 1 : e] if e > 0 else "" for line, e in zip(lines, ends)]
+            yield ips, agents, nchars
 
 
 def countries_of(geo: GeoReader, ips: list[str]) -> list[str]:
@@ -109,7 +106,7 @@ def summarise(log: Path, db: Path, extra_dbs: list[Path], progress: bool = True)
     bar = Progress(log.stat().st_size, progress)
     lines = 0
     with GeoReader(str(db), [str(p) for p in extra_dbs]) as geo:
-        for ips, agents, nbytes in read_chunks(log):
+        for ips, agents, nbytes in read_chunks(log, CHUNK_BYTES):
             countries = countries_of(geo, ips)
             new = list({a for a in agents if a not in device_of})
             for agent, parsed in zip(new, ua.parse_many(new)):

@@ -65,7 +65,7 @@ def test_summary_csv_matches_an_independent_count(tmp_path: Path, capsys: pytest
     log = tmp_path / "access.log"
     generate.generate(log, 30_000, seed=7)
     # Small chunks, so the batch path runs many times with a partial last chunk.
-    analyze.CHUNK_LINES = 7_000
+    analyze.CHUNK_BYTES = 200_000
     assert analyze.main([str(log), "--db", str(DB), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
 
     with (tmp_path / "out" / "summary.csv").open(newline="") as f:
