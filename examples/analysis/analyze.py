@@ -51,7 +51,8 @@ class Progress:
         if self.bar is not None:
             self.bar.update(nbytes)
         elif self.enabled:
-            print(f"\renriching: {lines:,} lines, {100 * self.done / self.total:5.1f} %", end="", file=sys.stderr)
+            share = 100 * self.done / self.total
+            print(f"\renriching: {lines:,} lines, {share:5.1f} %", end="", file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -158,10 +159,14 @@ def write_chart(counts: Counter[tuple[str, str]], path: Path, top: int = 15) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("log", type=Path, help="access log in the combined log format")
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="City or Country .mmdb (default: the test one)")
-    parser.add_argument("--extra-db", type=Path, action="append", default=[], help="more .mmdb files to merge")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB,
+                        help="City or Country .mmdb (default: the test one)")
+    parser.add_argument("--extra-db", type=Path, action="append", default=[],
+                        help="more .mmdb files to merge")
     parser.add_argument("--out", type=Path, default=Path("."), help="folder for summary.csv and summary.png")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -173,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(counts.values())
     csv_path = args.out / "summary.csv"
     write_csv(counts, csv_path)
-    print(f"{total:,} requests in {elapsed:.2f} s ({total / max(elapsed, 1e-9):,.0f} lines/s); wrote {csv_path}")
+    rate = total / max(elapsed, 1e-9)
+    print(f"{total:,} requests in {elapsed:.2f} s ({rate:,.0f} lines/s); wrote {csv_path}")
     png_path = args.out / "summary.png"
     if write_chart(counts, png_path):
         print(f"wrote {png_path}")

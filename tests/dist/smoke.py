@@ -111,7 +111,8 @@ def check_events() -> None:
 
     path = WORK / "events.log"
     with events.EventLog(str(path)) as log:
-        log.append("app_open", "deviceid=abc", host="example.test", ip="::ffff:172.17.0.1", user_agent="curl/8")
+        log.append("app_open", "deviceid=abc", host="example.test", ip="::ffff:172.17.0.1",
+                   user_agent="curl/8")
         log.flush()
     text = path.read_text()
     assert "app_open" in text and "deviceid=abc" in text, text

@@ -35,7 +35,8 @@ def test_one_version_everywhere() -> None:
     assert node.returncode == 0, node.stderr
     assert node.stdout.strip() == version
     changelog = (ROOT / "CHANGELOG.md").read_text()
-    assert re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.M).group(1) == version  # type: ignore[union-attr]
+    release = re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.M)
+    assert release is not None and release.group(1) == version
 
 
 def test_wheel_version_is_read_from_the_header() -> None:
