@@ -39,6 +39,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/hotpath-dist-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/data"
 cp tests/fixtures/maxmind/test-data/GeoIP2-City-Test.mmdb "$work/data/"
+# The smoke scripts run from the temporary folder: from inside the checkout,
+# require('hotpath') would resolve to the checkout itself.
+cp tests/dist/smoke.py tests/dist/smoke.js "$work/"
 
 # Libraries a self-contained binary may still need: glibc's own.
 only_glibc() {
@@ -51,7 +54,7 @@ only_glibc() {
 wheel_installs_and_runs() {
   "$py" -m venv "$work/venv" &&
     "$work/venv/bin/python" -m pip install -q --no-index --no-cache-dir "$root/$wheel" &&
-    (cd "$work" && env -u PYTHONPATH -u LD_PRELOAD "$work/venv/bin/python" "$root/tests/dist/smoke.py" "$work/data")
+    (cd "$work" && env -u PYTHONPATH -u LD_PRELOAD "$work/venv/bin/python" "$work/smoke.py" "$work/data")
 }
 # The installed extension links its libraries statically; libuv (whose Debian
 # archive is not PIC) is the wheel's own copy in hotpath.libs/.
@@ -122,15 +125,14 @@ npm_project() {
     env "$@" npm install --prefer-offline --no-audit --no-fund --loglevel=error "$root/$tarball")
 }
 tarball_installs_and_runs() {
-  npm_project "$work/npm" && (cd "$work/npm" && node "$root/tests/dist/smoke.js" "$work/data")
+  npm_project "$work/npm" && cp "$work/smoke.js" "$work/npm/" && (cd "$work/npm" && node smoke.js "$work/data")
 }
 tarball_builds_from_source() {
   # As on a platform the prebuild does not fit: the install builds, and the
   # package then loads what it built.
   npm_project "$work/npm-src" HOTPATH_BUILD_FROM_SOURCE=1 &&
-    rm -rf "$work/npm-src/node_modules/hotpath/prebuilds" &&
-    (cd "$work/npm-src" && HOTPATH_SMOKE_EXPECT_ADDON=build/node/hotpath.node \
-      node "$root/tests/dist/smoke.js" "$work/data")
+    rm -rf "$work/npm-src/node_modules/hotpath/prebuilds" && cp "$work/smoke.js" "$work/npm-src/" &&
+    (cd "$work/npm-src" && HOTPATH_SMOKE_EXPECT_ADDON=build/node/hotpath.node node smoke.js "$work/data")
 }
 
 if [ -n "$tarball" ]; then
