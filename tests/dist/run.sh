@@ -19,7 +19,14 @@ not_ok() { failed=$((failed + 1)); echo "not ok - $1"; }
 check() {
   local name=$1 out
   shift
-  if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name"; echo "$out" | sed 's/^/    /'; fi
+  if out=$("$@" 2>&1); then
+    ok "$name"
+    # What the smoke scripts say they loaded, as evidence.
+    echo "$out" | grep -E '^(installed|smoke):' | sed 's/^/# /' || true
+  else
+    not_ok "$name"
+    echo "$out" | sed 's/^/    /'
+  fi
 }
 
 if [ "${1:-}" != --no-build ]; then
