@@ -6,7 +6,7 @@ BUILD ?= build/dev
 ASAN_BUILD ?= build/asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node test test-c test-python test-node test-e2e test-asan fuzz bench demo clean
+.PHONY: all deps build build-c build-node dist test test-c test-python test-node test-e2e test-asan fuzz bench demo clean
 
 all: build
 
@@ -27,6 +27,11 @@ build-node: deps node_modules/.package-lock.json
 	node packaging/build-node.js
 
 build: build-c build-node
+
+# dist/: the wheel (static libraries), the sdist and the npm tarball with a
+# prebuilt addon; packaging/dist.sh says what each holds.
+dist: deps node_modules/.package-lock.json
+	JOBS=$(JOBS) PYTHON=$(PYTHON) bash packaging/dist.sh
 
 test: build
 	@bash tests/run_all.sh $(BUILD)

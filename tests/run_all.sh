@@ -46,6 +46,17 @@ for suite in node e2e; do
   passed=$((passed + n_pass)); failed=$((failed + n_fail))
 done
 
+# The packages of `make dist`, installed outside the checkout (not in the
+# sanitizer run: they are release builds).
+if [ "$mode" != asan ]; then
+  echo "== dist (wheel, sdist, npm tarball) =="
+  PYTHON="$py" bash tests/dist/run.sh 2>&1 | tee "$log/dist.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  d_pass=$(grep -oE '^dist: [0-9]+ passed' "$log/dist.txt" | grep -oE '[0-9]+' || echo 0)
+  d_fail=$(grep -oE '^dist: [0-9]+ passed, [0-9]+ failed' "$log/dist.txt" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 1)
+  passed=$((passed + d_pass)); failed=$((failed + d_fail))
+fi
+
 echo
 echo "totals: $passed passed, $failed failed"
 exit $status

@@ -2,14 +2,19 @@
 import type { Worker } from 'cluster';
 import type { AddressInfo, Server } from 'net';
 
+/** What onWorkerExit receives. */
 export interface WorkerExitInfo {
   /** The slot, 0 .. workers-1; a new worker is forked in it. */
   index: number;
+  /** The worker that exited. */
   worker: Worker;
+  /** Its exit code, or null when a signal ended it. */
   code: number | null;
+  /** The signal that ended it, or null. */
   signal: string | null;
 }
 
+/** Options of setupPrimary(). */
 export interface PrimaryOptions {
   /** TCP port; 0 picks a free one (read it from `ready`). */
   port: number;
@@ -32,6 +37,7 @@ export interface PrimaryOptions {
   env?: Record<string, string>;
 }
 
+/** What setupPrimary() returns. */
 export interface StickyPrimary {
   /** The listening server (pauseOnConnect). */
   readonly server: Server;
@@ -60,5 +66,7 @@ export function setupWorker(httpServer: Server): { index: number; workers: numbe
 /** This worker's slot from HOTPATH_WORKER_INDEX, or null outside a sticky worker. */
 export function workerIndex(): number | null;
 
+/** The environment variable holding a worker's slot. */
 export const INDEX_ENV: 'HOTPATH_WORKER_INDEX';
+/** The environment variable holding the number of slots. */
 export const COUNT_ENV: 'HOTPATH_WORKER_COUNT';

@@ -1,12 +1,17 @@
-// Types of the hotpath Node package.
+// Types of the hotpath Node package. Hot lookups (geo, ua, recipe get,
+// memory limits, fingerprints) are synchronous; anything touching disk or the
+// network returns a Promise settled on the event loop. Every failure is a
+// HotpathError; argument mistakes throw TypeError or RangeError first.
 
 /** Every error hotpath raises; `code` names the C error ('HP_ENOTFOUND'). */
 export class HotpathError extends Error {
+  /** The C error's name, e.g. 'HP_EUNAVAILABLE'; `message` holds the detail. */
   readonly code: ErrorCode;
   /** The C library's negative code, e.g. -2 for HP_ENOTFOUND. */
   readonly errno: number;
 }
 
+/** The C library's error names (docs/errors.md says when each occurs). */
 export type ErrorCode =
   | 'HP_EINVAL'
   | 'HP_ENOTFOUND'
@@ -29,9 +34,13 @@ export function fingerprint32(input: string | Uint8Array): number;
 /** Fingerprint32 of many strings in one native call. */
 export function fingerprint32Many(inputs: readonly string[]): Uint32Array;
 
+/** Worker picking for sticky sessions (docs/sticky.md). */
 export namespace sticky {
+  /** How pick() maps an address to a worker. */
   type Mode = 'modulo' | 'jump';
+  /** The same function as the top-level fingerprint32(). */
   function fingerprint32(input: string | Uint8Array): number;
+  /** The same function as the top-level fingerprint32Many(). */
   function fingerprint32Many(inputs: readonly string[]): Uint32Array;
   /**
    * Worker index for a client address: 'modulo' (default) is the Perfload
@@ -43,8 +52,11 @@ export namespace sticky {
 
 /** Host metrics, the Perfload client's payload. */
 export interface HostInfo {
+  /** Bytes, as os.freemem() */
   freeMem: number;
+  /** Bytes, as os.totalmem() */
   totalMem: number;
+  /** totalMem - freeMem, bytes */
   usedMem: number;
   /** usedMem / totalMem, 0..1 */
   memUsage: number;
@@ -52,7 +64,9 @@ export interface HostInfo {
   osType: string;
   /** Seconds since boot */
   upTime: number;
+  /** As os.cpus()[0].model */
   cpuModel: string;
+  /** Logical CPUs */
   numCores: number;
   /** MHz */
   cpuSpeed: number;
@@ -62,6 +76,7 @@ export interface HostInfo {
   cpuLoad?: number;
 }
 
+/** Host metrics (docs/host.md). */
 export namespace host {
   /** Metrics now, without cpuLoad. */
   function snapshot(): HostInfo;
@@ -73,12 +88,15 @@ export namespace host {
 export interface UAResult {
   /** 'Chrome', 'Mobile Safari', 'Firefox', 'Edge', 'Samsung Internet', ... */
   browser?: string;
+  /** '120.0.0.0' */
   browserVersion?: string;
   /** 'Blink', 'WebKit', 'Gecko', 'Trident', 'EdgeHTML', 'Presto' */
   engine?: string;
+  /** '537.36' */
   engineVersion?: string;
   /** 'Windows', 'Mac OS', 'iOS', 'Android', 'Linux', 'Chromium OS', ... */
   os?: string;
+  /** '10', '17.1.2', 'XP' */
   osVersion?: string;
   /** ua-parser-js leaves desktops untyped; here they are 'desktop'. */
   deviceType: 'desktop' | 'mobile' | 'tablet' | 'smarttv' | 'console' | 'wearable' | 'embedded' | 'bot';
@@ -90,6 +108,7 @@ export interface UAResult {
   isBot: boolean;
 }
 
+/** User-agent parsing (docs/ua.md); synchronous, thread-safe, cached per thread. */
 export namespace ua {
   /** Parse a User-Agent string (undefined/null parse as ''); a new object per call. */
   function parse(userAgent: string | undefined | null): UAResult;
@@ -109,6 +128,7 @@ export interface TrackEvent {
   host?: string;
   /** Client address text, e.g. from events.clientIp(); written as hex. */
   ip?: string;
+  /** The User-Agent header, written as is. */
   userAgent?: string;
   /** ISO country code from a geo lookup; '' or missing is written 'XX'. */
   country?: string;
@@ -120,6 +140,7 @@ export interface TrackEvent {
   processedMs?: number;
 }
 
+/** Options of new events.EventLog(path). */
 export interface EventLogOptions {
   /** Write a batch at this many events (default 500). */
   batchEvents?: number;
@@ -129,6 +150,7 @@ export interface EventLogOptions {
   maxPending?: number;
   /** fsync after every batch (default), never, or at most every fsyncMs. */
   fsync?: 'none' | 'batch' | 'interval';
+  /** With fsync 'interval': the longest time between two fsyncs (default 1000). */
   fsyncMs?: number;
   /** Rotate when the file would grow past this many bytes (0 = never, default). */
   rotateBytes?: number;
@@ -136,8 +158,11 @@ export interface EventLogOptions {
   keepFiles?: number;
 }
 
+/** Options of events.EventLog.redis(url). */
 export interface RedisEventLogOptions {
+  /** RPUSH a batch at this many events (default 500). */
   batchEvents?: number;
+  /** ... or every this many ms (default 100). */
   batchMs?: number;
   /** Events buffered at most during an outage; beyond, push throws HP_EUNAVAILABLE (default 1e6). */
   maxPending?: number;
@@ -145,20 +170,31 @@ export interface RedisEventLogOptions {
   key?: string;
   /** Batches pipelined at once (default 16). */
   maxInflight?: number;
+  /** Longest wait for a connection before a retry (default 500). */
   connectTimeoutMs?: number;
+  /** Longest wait for a reply before the batch is retried (default 2000). */
   commandTimeoutMs?: number;
 }
 
+/** Counters of an EventLog since it was opened. */
 export interface EventLogStats {
+  /** Events accepted by push/append. */
   appended: number;
+  /** Events written to the file or list. */
   written: number;
+  /** Events refused because maxPending was reached. */
   dropped: number;
+  /** Events buffered, not yet written. */
   pending: number;
+  /** Batches written. */
   batches: number;
+  /** Failed writes (each is retried). */
   errors: number;
+  /** File rotations. */
   rotations: number;
 }
 
+/** The tracker's event pipeline (docs/events.md). */
 export namespace events {
   /** x-push-ip > first of x-forwarded-for > x-real-ip > remoteAddress. */
   function clientIp(headers: Record<string, string | string[] | undefined>, remoteAddress?: string | null): string | undefined;
@@ -168,18 +204,23 @@ export namespace events {
   function format(event: TrackEvent): string;
   /** Appends consumer messages to a local log file in batches, without waiting. */
   class EventLog {
+    /** Opens (creates) the file for appending; throws HP_EIO when it cannot. */
     constructor(path: string, options?: EventLogOptions);
     /** A batcher that RPUSHes batches to a Redis list. */
     static redis(url: string, options?: RedisEventLogOptions): EventLog;
+    /** The file, for a file log. */
     readonly path?: string;
+    /** The Redis URL, for a Redis log. */
     readonly url?: string;
+    /** The Redis list, for a Redis log. */
     readonly key?: string;
-    /** Append a ready-made message (one line). */
+    /** Append a ready-made message (one line). Throws HP_EUNAVAILABLE past maxPending, HP_ECLOSED after close(). */
     push(message: string): void;
     /** Format and append; returns the message length. */
     append(event: TrackEvent): number;
     /** Resolves once everything appended so far is written. */
     flush(): Promise<void>;
+    /** Counters since the log was opened. */
     stats(): EventLogStats;
     /** Writes what is buffered and closes the file. */
     close(): Promise<void>;
@@ -187,22 +228,34 @@ export namespace events {
 }
 /** A flat, normalised enrichment (frozen); absent fields are missing. */
 export interface GeoEnrichment {
+  /** ISO 3166-1 alpha-2, 'GB' */
   countryCode?: string;
+  /** English name, 'United Kingdom' */
   countryName?: string;
+  /** 'EU' */
   continentCode?: string;
+  /** 'Europe' */
   continentName?: string;
+  /** First subdivision's ISO code, 'ENG' */
   subdivisionCode?: string;
+  /** First subdivision's English name (state1 in DB-IP layouts) */
   subdivisionName?: string;
+  /** English city name */
   city?: string;
   postalCode?: string;
+  /** IANA time zone, 'Europe/London' */
   timeZone?: string;
+  /** autonomous_system_organization */
   asOrg?: string;
   isp?: string;
   org?: string;
   latitude?: number;
   longitude?: number;
+  /** Kilometres */
   accuracyRadius?: number;
+  /** Autonomous system number */
   asn?: number;
+  /** Prefix length of the network that matched in the primary database. */
   prefixLength: number;
 }
 
@@ -211,7 +264,7 @@ export type GeoColumns = {
   [K in Exclude<keyof GeoEnrichment, 'prefixLength'>]-?: Array<GeoEnrichment[K] | null>;
 };
 
-/** Metadata in the `maxmind` package's shape. */
+/** Metadata in the `maxmind` package's shape (fields as in the MaxMind DB spec). */
 export interface GeoMetadata {
   binaryFormatMajorVersion: number;
   binaryFormatMinorVersion: number;
@@ -227,6 +280,7 @@ export interface GeoMetadata {
   treeDepth: number;
 }
 
+/** Options of new GeoReader(path). */
 export interface GeoReaderOptions {
   /** More databases merged by lookup() (e.g. an ISP or ASN file). */
   extraPaths?: string[];
@@ -241,56 +295,102 @@ export interface GeoReaderOptions {
   ipv4IndexBits?: number;
 }
 
+/**
+ * Readers of one or more MaxMind DB files (docs/geo.md), memory-mapped.
+ * Lookups are synchronous; an invalid IP string throws HP_EINVAL, an address
+ * without a record gives null.
+ */
 export class GeoReader {
+  /** Opens and indexes the files; throws HP_EIO (unreadable) or HP_ECORRUPT (not a MaxMind DB). */
   constructor(path: string, opts?: GeoReaderOptions);
+  /** The full record of `ip` in the primary database, exactly as the `maxmind` package returns it, or null. */
   get<T = any>(ip: string): T | null;
+  /** [record or null, prefix length of the network that matched]. */
   getWithPrefixLength<T = any>(ip: string): [T | null, number];
+  /** The flat enrichment of `ip` merged from every database (frozen), or null when none has a record. */
   lookup(ip: string): GeoEnrichment | null;
+  /** Enrichments of many addresses as columns in one native call; throws HP_EINVAL naming the first bad item. */
   lookupMany(ips: Iterable<string>): GeoColumns;
+  /** Metadata of the primary database. */
   readonly metadata: GeoMetadata;
+  /** Metadata of database `index` (0: primary, then extraPaths in order). */
   metadataOf(index?: number): GeoMetadata;
+  /** The metadata map of database `index` as stored in the file. */
   rawMetadata(index?: number): Record<string, unknown>;
+  /** Re-open every file and swap atomically; on failure throws and the old data stays in service. */
   reload(): void;
+  /** Increases by one on every successful reload (starts at 1). */
   readonly generation: number;
+  /** Unmaps the files; later calls throw HP_ECLOSED. */
   close(): void;
 }
 
+/** Options of writeGeoDatabase(). */
 export interface GeoWriterOptions {
+  /** 6 (default) also places IPv4 networks under ::/96. */
   ipVersion?: 4 | 6;
+  /** Bits per search-tree record; 0 (default) picks the smallest that fits. */
   recordSize?: 0 | 24 | 28 | 32;
+  /** metadata.database_type (default 'hotpath'). */
   databaseType?: string;
+  /** metadata.description.en */
   description?: string;
+  /** metadata.languages */
   languages?: string[];
+  /** Seconds since the epoch; default now. */
   buildEpoch?: number;
 }
 
+/** IP-geo enrichment (docs/geo.md). */
 export namespace geo {
   export { GeoReader };
+  /** As new GeoReader(path, opts), as a Promise (rejects with the HotpathError). */
   function open(path: string, opts?: GeoReaderOptions): Promise<GeoReader>;
+  /** As the top-level writeGeoDatabase(). */
   function writeDatabase(path: string, entries: Iterable<[string, unknown]>, opts?: GeoWriterOptions): void;
 }
+/** As new GeoReader(path, opts), as a Promise (rejects with the HotpathError). */
 export function openGeo(path: string, opts?: GeoReaderOptions): Promise<GeoReader>;
+/**
+ * Writes a MaxMind DB file from [network CIDR, record] pairs (records: JSON-like
+ * values), replacing `path` atomically. Throws HP_EINVAL (bad network or value), HP_EIO.
+ */
 export function writeGeoDatabase(path: string, entries: Iterable<[string, unknown]>, opts?: GeoWriterOptions): void;
 /** Counters of a recipe table. */
 export interface RecipeStats {
+  /** Live records. */
   size: number;
+  /** Successful loads. */
   loads: number;
+  /** Failed loads (the old table stayed). */
   loadFailures: number;
   /** Unix ms of the last successful load, 0 if none */
   lastLoadAt: number;
+  /** Duration of the last load. */
   lastLoadMs: number;
   /** Unix ms the loaded file is current as of (its mtime unless given) */
   fileTimestamp: number;
+  /** Size of the last loaded file (compressed if gzip). */
   fileBytes: number;
+  /** Its JSON text's size. */
   jsonBytes: number;
+  /** Native memory the table holds. */
   memoryBytes: number;
+  /** Array items in the last file. */
   items: number;
+  /** Items skipped: not an object, no key field, or a key of the wrong type. */
   skipped: number;
+  /** Repeated keys (the last item wins). */
   duplicates: number;
+  /** jsonFields strings that were not valid JSON (kept as strings). */
   embeddedErrors: number;
+  /** Rules that could not be compiled. */
   ruleErrors: number;
+  /** Point updates applied. */
   updatesApplied: number;
+  /** Point updates ignored as older than the table's data. */
   updatesStale: number;
+  /** Point updates kept on top of the file. */
   overlaySize: number;
 }
 
@@ -305,8 +405,10 @@ export interface RecipeContext {
   deviceType?: string;
 }
 
+/** A rule decision: 'none' when the record has no such rules. */
 export type RuleOutcome = 'none' | 'pass' | 'fail';
 
+/** What RecipeTable.match() decides for a visitor. */
 export interface RecipeMatch {
   /** Offer geo rules: 'pass' allowed, 'fail' blocked, 'none' no rules */
   geo: RuleOutcome;
@@ -314,11 +416,15 @@ export interface RecipeMatch {
   target: RuleOutcome;
   /** Index of the target rule that decided, -1 if none */
   rule: number;
+  /** The target rules' redirectTo, or null. */
   redirectTo: string | null;
 }
 
+/** A point update in the traffic seed's shape. */
 export interface RecipePointUpdate {
+  /** The table's updateType (default: its name). */
   type: string;
+  /** The record's key. */
   id: number | string;
   action: 'updateOrCreate' | 'delete';
   /** Unix ms; now when omitted */
@@ -327,21 +433,43 @@ export interface RecipePointUpdate {
   body?: string | object;
 }
 
+/** One table of a Recipes set, keyed by one field (docs/recipes.md). */
 export class RecipeTable<T = any> {
   readonly name: string;
   readonly keyType: 'int' | 'string';
+  /**
+   * Load (or reload) from a JSON array file, plain or gzip, off the event loop;
+   * the new table replaces the old one atomically. Rejects with HP_EIO (cannot
+   * read) or HP_ECORRUPT (byte offset and reason), leaving the old table.
+   * `timestamp`: Unix ms the file is current as of (default its mtime).
+   */
   load(path: string, options?: { timestamp?: number; wholeInflateMax?: number }): Promise<RecipeStats>;
   /** A deeply frozen record, the same object until it changes; null when missing. */
   get(key: number | string): Readonly<T> | null;
+  /** Whether the key exists. */
   has(key: number | string): boolean;
+  /** The record's minified JSON text, or null. */
   json(key: number | string): string | null;
+  /** Number of live records. */
   readonly size: number;
+  /** Every live key, in no particular order. */
   keys(): Array<number | string>;
+  /** [key, record] pairs of the keys present now. */
   entries(): IterableIterator<[number | string, Readonly<T>]>;
+  /** The records present now. */
   values(): IterableIterator<Readonly<T>>;
+  /** As entries(). */
   [Symbol.iterator](): IterableIterator<[number | string, Readonly<T>]>;
+  /** The table's counters. */
   stats(): RecipeStats;
+  /** Evaluate the record's compiled rules for a visitor without materialising it; null when the key is missing. */
   match(key: number | string, context?: RecipeContext): RecipeMatch | null;
+  /**
+   * Reload whenever `path` changes (fs events plus a size/mtime check every
+   * intervalMs). `onReload` runs after each attempt; a vanished or broken file
+   * gives an error and the old table stays. Keeps the process alive unless
+   * `persistent: false`, like fs.watch.
+   */
   watch(
     path: string,
     options?: { intervalMs?: number; debounceMs?: number; loadNow?: boolean; persistent?: boolean },
@@ -351,7 +479,13 @@ export class RecipeTable<T = any> {
 
 /** A set of named recipe tables with live updates. */
 export class Recipes {
+  /** An empty set on the addon's engine (the event loop of this thread). */
   constructor();
+  /**
+   * Add a table keyed by the top-level field `key`. `jsonFields` are JSON
+   * strings parsed once at load; `geoRulesField`/`targetRulesField` name the
+   * rule fields match() evaluates. Throws HP_EINVAL for a duplicate name or bad options.
+   */
   define<T = any>(
     name: string,
     options: {
@@ -363,13 +497,22 @@ export class Recipes {
       targetRulesField?: string;
     },
   ): RecipeTable<T>;
+  /** The table called `name`, or undefined. */
   table<T = any>(name: string): RecipeTable<T> | undefined;
+  /**
+   * Apply a point update (an object or its JSON text) to the table whose
+   * updateType matches; 'stale' when the table holds newer data for that key.
+   * Throws HP_EINVAL (bad message) or HP_ECORRUPT (body not a JSON object).
+   */
   update(message: RecipePointUpdate | string): 'applied' | 'stale';
+  /** Stop watches and free the tables; later calls throw HP_ECLOSED. */
   close(): void;
 }
 
+/** Recipe tables (docs/recipes.md). */
 export namespace recipes {
   export { Recipes, RecipeTable };
+  /** The visitor dimensions target rules may test: 'country', 'region', ... */
   const DIMENSIONS: readonly string[];
 }
 
@@ -383,14 +526,18 @@ export interface LimiterOptions {
   sqliteInline?: boolean;
 }
 
+/** One live lease of a subject. */
 export interface LeaseInfo {
   resource: string;
   /** Fencing token: grows with every grant to a subject. */
   leaseId: number;
+  /** Time left before the lease expires without a renew. */
   expiresInMs: number;
 }
 
+/** What acquire() answers; a denial is a result, not an error. */
 export interface LeaseResult {
+  /** 'already_held': the subject held the resource; no slot was used and its TTL was extended. */
   status: 'granted' | 'already_held' | 'denied';
   /** granted or already_held */
   ok: boolean;
@@ -402,18 +549,23 @@ export interface LeaseResult {
   holders?: LeaseInfo[];
 }
 
+/** Options of acquire(). */
 export interface LeaseOptions {
+  /** Leases a subject may hold at once (at least 1). */
   limit: number;
   /** Lease lifetime without a renew (default 60000). `ttl` is an alias. */
   ttlMs?: number;
+  /** Alias of ttlMs. */
   ttl?: number;
 }
 
+/** Options of hit(): a GCRA rate limit. */
 export interface RateOptions {
   /** Hits per period. */
   rate: number;
   /** Default 1000. `period` is an alias. */
   periodMs?: number;
+  /** Alias of periodMs. */
   period?: number;
   /** Most hits at once (default rate). */
   burst?: number;
@@ -421,35 +573,64 @@ export interface RateOptions {
   cost?: number;
 }
 
+/** What hit() answers; a denial is a result, not an error. */
 export interface RateResult {
   allowed: boolean;
+  /** Hits still allowed now. */
   remaining: number;
+  /** When denied: the wait before this hit would pass; 0 when allowed. */
   retryAfterMs: number;
+  /** Until a full burst is available again. */
   resetAfterMs: number;
 }
 
+/**
+ * Concurrency leases and GCRA rate limits on one backend (docs/limits.md).
+ * Every check is atomic. Promises reject with HP_EUNAVAILABLE when the backend
+ * does not answer within timeoutMs; *Sync methods exist for memory and SQLite
+ * (HP_EINVAL on Redis).
+ */
 export class Limiter {
+  /** As openLimiter(); throws HP_EINVAL for a bad spec, HP_EIO for an unusable SQLite file. */
   constructor(spec: string, options?: LimiterOptions);
+  /** The spec it was opened with. */
   readonly spec: string;
+  /** Which backend the spec chose. */
   readonly backend: 'memory' | 'sqlite' | 'redis';
+  /** Take a slot for `resource` unless `subject` already holds `limit` leases. */
   acquire(subject: string, resource: string, options: LeaseOptions): Promise<LeaseResult>;
+  /** Synchronous acquire (memory and SQLite). */
   acquireSync(subject: string, resource: string, options: LeaseOptions): LeaseResult;
+  /** Give a lease back: true if it was held. */
   release(subject: string, resource: string): Promise<boolean>;
+  /** Synchronous release (memory and SQLite). */
   releaseSync(subject: string, resource: string): boolean;
+  /** Extend a lease to expire ttlMs (a number, or the option) from now: false if it had expired. */
   renew(subject: string, resource: string, options?: number | { ttlMs?: number; ttl?: number }): Promise<boolean>;
+  /** Synchronous renew (memory and SQLite). */
   renewSync(subject: string, resource: string, options?: number | { ttlMs?: number; ttl?: number }): boolean;
+  /** The subject's live leases, oldest grant first. */
   holders(subject: string): Promise<LeaseInfo[]>;
+  /** Synchronous holders (memory and SQLite). */
   holdersSync(subject: string): LeaseInfo[];
+  /** One GCRA hit on `key`; a cost over the burst throws HP_EINVAL. */
   hit(key: string, options: RateOptions): Promise<RateResult>;
+  /** Synchronous hit (memory and SQLite). */
   hitSync(key: string, options: RateOptions): RateResult;
+  /** Add a member to a named set kept in the same backend: true if it was new. */
   setAdd(set: string, member: string): Promise<boolean>;
+  /** Whether a member is in a named set. */
   setHas(set: string, member: string): Promise<boolean>;
+  /** Resolves when the backend answers; rejects with HP_EUNAVAILABLE. */
   ping(): Promise<void>;
+  /** Frees the limiter; Redis calls not yet answered reject with HP_ECLOSED. */
   close(): void;
 }
 
+/** Concurrency leases and rate limits (docs/limits.md). */
 export namespace limits {
   export { Limiter };
+  /** As the top-level openLimiter(). */
   export function openLimiter(spec: string, options?: LimiterOptions): Limiter;
 }
 

@@ -1,41 +1,61 @@
-# Stubs of the private native module; the public API is the hotpath package.
+"""Stubs of the private native module _hotpath (pybind11 over the C API). The
+public, documented API is the hotpath package; these name what each native
+entry point does for readers of the package's code."""
+
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 __version__: str
+version_hex: int
 codes: dict[str, int]
 STICKY_MODULO: int
 STICKY_JUMP: int
 
-def strerror(code: int) -> str: ...
+def strerror(code: int) -> str:
+    """Short text of an error code, as hp_strerror()."""
 
 class Engine:
+    """An hp_engine with its own libuv loop on a background thread; the package keeps one per process."""
     def __init__(self) -> None: ...
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Free the engine (hp_engine_free); pending work fails with ClosedError. Blocks without the GIL."""
 
-def fingerprint32(data: Any) -> int: ...
-def fingerprint32_many(items: Sequence[str]) -> list[int]: ...
-def sticky_pick(address: str, workers: int, mode: int) -> int: ...
-def host_snapshot() -> dict[str, Any]: ...
-def host_sample(engine: Engine, window_ms: int) -> dict[str, Any]: ...
+def fingerprint32(data: Any) -> int:
+    """FarmHash Fingerprint32 of a str (UTF-8) or bytes-like object."""
+def fingerprint32_many(items: Sequence[str]) -> list[int]:
+    """Fingerprint32 of each string, in one call."""
+def sticky_pick(address: str, workers: int, mode: int) -> int:
+    """Worker index of an address: STICKY_MODULO or STICKY_JUMP; raises InvalidArgumentError."""
+def host_snapshot() -> dict[str, Any]:
+    """Host metrics now (cpu_load None)."""
+def host_sample(engine: Engine, window_ms: int) -> dict[str, Any]:
+    """Host metrics with cpu_load over window_ms; blocks without the GIL."""
 def host_sample_cb(
     engine: Engine, window_ms: int, callback: Callable[[BaseException | None, Any], None]
-) -> None: ...
-def ua_parse(ua: str) -> dict[str, Any]: ...
-def ua_parse_many(items: list[str]) -> list[dict[str, Any]]: ...
-def ua_stats() -> dict[str, Any]: ...
+) -> None:
+    """host_sample that calls callback(err, result) on the engine thread."""
+def ua_parse(ua: str) -> dict[str, Any]:
+    """Parse one User-Agent string; keeps the GIL (cached, sub-microsecond)."""
+def ua_parse_many(items: list[str]) -> list[dict[str, Any]]:
+    """Parse many strings without the GIL."""
+def ua_stats() -> dict[str, Any]:
+    """Counters of the calling thread's parse cache."""
 EVENTS_FSYNC_NONE: int
 EVENTS_FSYNC_BATCH: int
 EVENTS_FSYNC_INTERVAL: int
 
-def events_client_ip(push_ip: str, forwarded_for: str, real_ip: str, remote_addr: str) -> str | None: ...
-def events_ip_hex(ip: str) -> str: ...
+def events_client_ip(push_ip: str, forwarded_for: str, real_ip: str, remote_addr: str) -> str | None:
+    """The client address from x-push-ip, x-forwarded-for, x-real-ip, then remote_addr."""
+def events_ip_hex(ip: str) -> str:
+    """The tracker's hex form of an address; raises InvalidArgumentError."""
 def events_format(
     event_type: str, query: str, host: str, ip: str, user_agent: str, country: str, city: str,
     received_ms: int, processed_ms: int,
-) -> str: ...
+) -> str:
+    """One consumer message 'eventType meta rawQuery'."""
 
 class EventLog:
+    """A batching event sink (file or Redis list) on an engine."""
     def __init__(
         self, engine: Engine, path: str, batch_events: int, batch_ms: int, max_pending: int, fsync: int,
         fsync_ms: int, rotate_bytes: int, keep_files: int,
@@ -44,36 +64,57 @@ class EventLog:
     def redis(
         engine: Engine, url: str, batch_events: int, batch_ms: int, max_pending: int, key: str,
         max_inflight: int, connect_timeout_ms: int, command_timeout_ms: int,
-    ) -> EventLog: ...
-    def push(self, message: str) -> None: ...
+    ) -> EventLog:
+        """A sink that RPUSHes batches to a Redis list."""
+    def push(self, message: str) -> None:
+        """Append a ready-made message; raises UnavailableError past max_pending."""
     def append(
         self, event_type: str, query: str, host: str, ip: str, user_agent: str, country: str, city: str,
         received_ms: int, processed_ms: int,
-    ) -> int: ...
-    def flush(self) -> None: ...
-    def flush_cb(self, callback: Callable[[BaseException | None, Any], None]) -> None: ...
-    def stats(self) -> dict[str, Any]: ...
-    def close(self) -> None: ...
-    def close_cb(self, callback: Callable[[BaseException | None, Any], None]) -> None: ...
+    ) -> int:
+        """Format and append an event; returns the message length."""
+    def flush(self) -> None:
+        """Block (without the GIL) until everything appended is written."""
+    def flush_cb(self, callback: Callable[[BaseException | None, Any], None]) -> None:
+        """flush that calls callback(err, None) on the engine thread."""
+    def stats(self) -> dict[str, Any]:
+        """Counters since the log was opened."""
+    def close(self) -> None:
+        """Write what is buffered and close; a second close does nothing."""
+    def close_cb(self, callback: Callable[[BaseException | None, Any], None]) -> None:
+        """close that calls callback(err, None) on the engine thread."""
     @property
-    def closed(self) -> bool: ...
+    def closed(self) -> bool:
+        """Whether close() was called."""
 
 class GeoReader:
+    """Readers of one or more MaxMind DB files (hp_geo)."""
     def __init__(
         self, path: str, extra_paths: Sequence[str], cache_records: int, ipv4_index_bits: int = 0
     ) -> None: ...
-    def get(self, ip: Any, db: int = 0) -> Any: ...
-    def get_with_prefix_len(self, ip: Any, db: int = 0) -> tuple[Any, int]: ...
-    def lookup(self, ip: Any) -> dict[str, Any] | None: ...
-    def lookup_many(self, ips: Sequence[str]) -> dict[str, list[Any]]: ...
-    def fast_methods(self) -> tuple[Callable[[Any], Any], Callable[[Any], tuple[Any, int]]]: ...
-    def metadata(self, db: int = 0) -> dict[str, Any]: ...
-    def reload(self) -> None: ...
-    def generation(self) -> int: ...
-    def count(self) -> int: ...
-    def close(self) -> None: ...
+    def get(self, ip: Any, db: int = 0) -> Any:
+        """The full record of an address in database db, or None; keeps the GIL."""
+    def get_with_prefix_len(self, ip: Any, db: int = 0) -> tuple[Any, int]:
+        """(record or None, prefix length)."""
+    def lookup(self, ip: Any) -> dict[str, Any] | None:
+        """The flat enrichment merged from every database, or None."""
+    def lookup_many(self, ips: Sequence[str]) -> dict[str, list[Any]]:
+        """Enrichments as columns (dict of lists); without the GIL."""
+    def fast_methods(self) -> tuple[Callable[[Any], Any], Callable[[Any], tuple[Any, int]]]:
+        """get and get_with_prefix_len bound as METH_FASTCALL functions."""
+    def metadata(self, db: int = 0) -> dict[str, Any]:
+        """The metadata map of database db."""
+    def reload(self) -> None:
+        """Re-open the files and swap atomically; the old data stays on failure."""
+    def generation(self) -> int:
+        """Increases by one on every successful reload."""
+    def count(self) -> int:
+        """Number of databases."""
+    def close(self) -> None:
+        """Unmap the files; later calls raise ClosedError."""
     @property
-    def closed(self) -> bool: ...
+    def closed(self) -> bool:
+        """Whether close() was called."""
 
 def geo_write(
     path: str,
@@ -84,14 +125,17 @@ def geo_write(
     description: str,
     languages: Sequence[str],
     build_epoch: int,
-) -> None: ...
+) -> None:
+    """Write a MaxMind DB file from (network, record) pairs, replacing path atomically."""
 RULES_NONE: int
 RULES_PASS: int
 RULES_FAIL: int
 
 class RecipeSet:
+    """A set of recipe tables (hp_recipes) on an engine; tables are addressed by index."""
     def __init__(self, engine: Engine) -> None: ...
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop watches and free the tables."""
     def define(
         self,
         name: str,
@@ -101,8 +145,10 @@ class RecipeSet:
         update_type: str | None,
         geo_field: str | None,
         target_field: str | None,
-    ) -> int: ...
-    def load(self, table: int, path: str, timestamp: int, whole_max: int) -> dict[str, Any]: ...
+    ) -> int:
+        """Add a table; returns its index."""
+    def load(self, table: int, path: str, timestamp: int, whole_max: int) -> dict[str, Any]:
+        """Load a table from a JSON array file (plain or gzip) without the GIL; returns its stats."""
     def load_cb(
         self,
         table: int,
@@ -110,16 +156,24 @@ class RecipeSet:
         timestamp: int,
         whole_max: int,
         callback: Callable[[BaseException | None, Any], None],
-    ) -> None: ...
-    def version(self, table: int, key: int | str) -> int: ...
-    def get_json(self, table: int, key: int | str) -> tuple[int, str] | None: ...
-    def size(self, table: int) -> int: ...
-    def keys(self, table: int) -> list[int | str]: ...
-    def stats(self, table: int) -> dict[str, Any]: ...
+    ) -> None:
+        """load that calls callback(err, stats) on the engine thread."""
+    def version(self, table: int, key: int | str) -> int:
+        """The record's version (changes when it does), 0 when missing."""
+    def get_json(self, table: int, key: int | str) -> tuple[int, str] | None:
+        """(record version, minified JSON) of a key, or None."""
+    def size(self, table: int) -> int:
+        """Number of live records."""
+    def keys(self, table: int) -> list[int | str]:
+        """Every live key."""
+    def stats(self, table: int) -> dict[str, Any]:
+        """The table's counters."""
     def match(
         self, table: int, key: int | str, dims: Sequence[str | None]
-    ) -> tuple[int, int, int, str | None] | None: ...
-    def update(self, message: str) -> int: ...
+    ) -> tuple[int, int, int, str | None] | None:
+        """(geo, target, rule, redirect_to) of a key for a visitor (dims in DIMENSIONS order), or None."""
+    def update(self, message: str) -> int:
+        """Apply a point update (JSON text): 0 when applied, positive when stale."""
     def watch(
         self,
         table: int,
@@ -128,28 +182,50 @@ class RecipeSet:
         debounce_ms: int,
         load_now: bool,
         callback: Callable[[Any, Any], None],
-    ) -> int: ...
-    def unwatch(self, id: int) -> None: ...
+    ) -> int:
+        """Reload a table when its file changes; callback(err, stats) runs on the engine thread. Returns a watch id."""
+    def unwatch(self, id: int) -> None:
+        """Stop a watch."""
 
 class Limiter:
+    """Leases and rate limits on a 'memory:', 'sqlite:' or 'redis://' backend (hp_limiter)."""
     def __init__(self, engine: Engine, spec: str, timeout_ms: int, prefix: str, sqlite_inline: bool) -> None: ...
-    def backend(self) -> str: ...
-    def close(self) -> None: ...
+    def backend(self) -> str:
+        """'memory', 'sqlite' or 'redis'."""
+    def close(self) -> None:
+        """Close; pending callbacks still run."""
     @property
-    def closed(self) -> bool: ...
-    def acquire(self, arg0: str, arg1: str, arg2: int, arg3: int) -> dict[str, Any]: ...
-    def release(self, arg0: str, arg1: str) -> bool: ...
-    def renew(self, arg0: str, arg1: str, arg2: int) -> bool: ...
-    def holders(self, arg0: str) -> list[Any]: ...
-    def hit(self, arg0: str, arg1: int, arg2: int, arg3: int, arg4: int) -> dict[str, Any]: ...
-    def set_add(self, arg0: str, arg1: str) -> bool: ...
-    def set_has(self, arg0: str, arg1: str) -> bool: ...
-    def ping(self) -> None: ...
-    def acquire_cb(self, arg0: str, arg1: str, arg2: int, arg3: int, arg4: Callable[..., Any]) -> None: ...
-    def release_cb(self, arg0: str, arg1: str, arg2: Callable[..., Any]) -> None: ...
-    def renew_cb(self, arg0: str, arg1: str, arg2: int, arg3: Callable[..., Any]) -> None: ...
-    def holders_cb(self, arg0: str, arg1: Callable[..., Any]) -> None: ...
-    def hit_cb(self, arg0: str, arg1: int, arg2: int, arg3: int, arg4: int, arg5: Callable[..., Any]) -> None: ...
-    def set_add_cb(self, arg0: str, arg1: str, arg2: Callable[..., Any]) -> None: ...
-    def set_has_cb(self, arg0: str, arg1: str, arg2: Callable[..., Any]) -> None: ...
-    def ping_cb(self, arg0: Callable[..., Any]) -> None: ...
+    def closed(self) -> bool:
+        """Whether close() was called."""
+    def acquire(self, arg0: str, arg1: str, arg2: int, arg3: int) -> dict[str, Any]:
+        """(subject, resource, limit, ttl_ms): take a lease; memory and SQLite only."""
+    def release(self, arg0: str, arg1: str) -> bool:
+        """(subject, resource): True if the lease was held."""
+    def renew(self, arg0: str, arg1: str, arg2: int) -> bool:
+        """(subject, resource, ttl_ms): False if the lease had expired."""
+    def holders(self, arg0: str) -> list[Any]:
+        """(subject): the subject's live leases."""
+    def hit(self, arg0: str, arg1: int, arg2: int, arg3: int, arg4: int) -> dict[str, Any]:
+        """(key, rate, period_ms, burst, cost): one GCRA hit."""
+    def set_add(self, arg0: str, arg1: str) -> bool:
+        """(set, member): True if the member is new."""
+    def set_has(self, arg0: str, arg1: str) -> bool:
+        """(set, member): whether the member is in the set."""
+    def ping(self) -> None:
+        """Return when the backend answers; raises UnavailableError."""
+    def acquire_cb(self, arg0: str, arg1: str, arg2: int, arg3: int, arg4: Callable[..., Any]) -> None:
+        """acquire on any backend; the last argument, callback(err, result), runs on the engine thread."""
+    def release_cb(self, arg0: str, arg1: str, arg2: Callable[..., Any]) -> None:
+        """release on any backend; the last argument, callback(err, result), runs on the engine thread."""
+    def renew_cb(self, arg0: str, arg1: str, arg2: int, arg3: Callable[..., Any]) -> None:
+        """renew on any backend; the last argument, callback(err, result), runs on the engine thread."""
+    def holders_cb(self, arg0: str, arg1: Callable[..., Any]) -> None:
+        """holders on any backend; the last argument, callback(err, result), runs on the engine thread."""
+    def hit_cb(self, arg0: str, arg1: int, arg2: int, arg3: int, arg4: int, arg5: Callable[..., Any]) -> None:
+        """hit on any backend; the last argument, callback(err, result), runs on the engine thread."""
+    def set_add_cb(self, arg0: str, arg1: str, arg2: Callable[..., Any]) -> None:
+        """set_add on any backend; the last argument, callback(err, result), runs on the engine thread."""
+    def set_has_cb(self, arg0: str, arg1: str, arg2: Callable[..., Any]) -> None:
+        """set_has on any backend; the last argument, callback(err, result), runs on the engine thread."""
+    def ping_cb(self, arg0: Callable[..., Any]) -> None:
+        """ping on any backend; the last argument, callback(err, result), runs on the engine thread."""

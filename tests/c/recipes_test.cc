@@ -538,6 +538,31 @@ TEST_CASE("recipes: closing with a load and a watch pending calls each back once
   CHECK(watch.status == HP_ECLOSED);
 }
 
+TEST_CASE("recipes: a watch stopped and its set closed before the loop ran either ends once with HP_ECLOSED") {
+  // The start, the unwatch and the close are all queued when the loop first
+  // runs: the watch must start, stop, and call back once, never be used freed.
+  TempDir dir;
+  write_file(dir.file("o.json"), offers_json(3));
+  hp_test::TestLoop loop;
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, &loop.loop) == 0);
+  hp_recipes *set = nullptr;
+  REQUIRE(hp_recipes_open(&set, e) == 0);
+  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+  o.key_field = "offerId";
+  hp_recipe_table *t = nullptr;
+  REQUIRE(hp_recipes_define(&t, set, "offers", &o) == 0);
+  Done watch;
+  hp_recipes_watch *w = nullptr;
+  REQUIRE(hp_recipes_watch_file(&w, t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
+  hp_recipes_unwatch(w);
+  hp_recipes_close(set);
+  REQUIRE(hp_engine_close(e, nullptr, nullptr) == 0);
+  loop.run();
+  CHECK(watch.calls == 1);
+  CHECK(watch.status == HP_ECLOSED);
+}
+
 TEST_CASE("recipes: argument checks") {
   Fixture f;
   hp_recipe_table *t = nullptr;

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,40 @@ from hotpath import errors
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _header_version() -> str:
+    header = (ROOT / "libengine" / "include" / "hotpath" / "common.h").read_text()
+    parts = [re.search(rf"#define HP_VERSION_{p} (\d+)", header) for p in ("MAJOR", "MINOR", "PATCH")]
+    assert all(parts)
+    return ".".join(m.group(1) for m in parts if m)
+
+
 def test_one_version_everywhere() -> None:
-    pkg = json.loads((ROOT / "package.json").read_text())
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    assert hotpath.__version__ == pkg["version"]
-    assert f'version = "{hotpath.__version__}"' in pyproject
+    # The HP_VERSION_* macros are the one place; everything else must agree.
+    version = _header_version()
+    assert hotpath.__version__ == version
+    major, minor, patch = (int(x) for x in version.split("."))
+    assert _hotpath.version_hex == (major << 16) | (minor << 8) | patch
+    assert json.loads((ROOT / "package.json").read_text())["version"] == version
+    node = subprocess.run(
+        ["node", "-p", "require('hotpath').version"],
+        capture_output=True, text=True, cwd=ROOT, env=_env(),
+    )
+    assert node.returncode == 0, node.stderr
+    assert node.stdout.strip() == version
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    release = re.search(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.M)
+    assert release is not None and release.group(1) == version
+
+
+def test_wheel_version_is_read_from_the_header() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" in pyproject["project"]["dynamic"]
+    rule = pyproject["tool"]["scikit-build"]["metadata"]["version"]
+    match = re.search(rule["regex"], (ROOT / rule["input"]).read_text(), re.M)
+    assert match is not None
+    assert rule["result"].format(**match.groupdict()) == _header_version()
 
 
 def test_every_c_code_has_an_exception_class() -> None:

@@ -30,6 +30,8 @@ _FSYNC = {
 
 
 class EventLogStats(TypedDict):
+    """Counters of an EventLog since it was opened: events appended, written, dropped
+    (past max_pending) and pending; batches written, failed writes, rotations."""
     appended: int
     written: int
     dropped: int
@@ -264,6 +266,7 @@ class EventLog:
 
     @property
     def closed(self) -> bool:
+        """Whether close() was called."""
         return self._log.closed
 
     def __enter__(self) -> EventLog:

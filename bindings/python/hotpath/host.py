@@ -11,6 +11,7 @@ from ._engine import engine
 
 
 class HostInfo(TypedDict):
+    """Host metrics, the Perfload client's payload; cpu_load is None except from sample()."""
     free_mem: int
     total_mem: int
     used_mem: int

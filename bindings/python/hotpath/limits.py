@@ -22,12 +22,14 @@ _NAME_MAX = 512
 
 
 class LeaseInfo(TypedDict):
+    """One live lease of a subject; lease_id is a fencing token that grows with every grant."""
     resource: str
     lease_id: int
     expires_in_ms: int
 
 
 class LeaseResult(TypedDict):
+    """What acquire() answers; a denial is a result (holders lists the subject's leases)."""
     status: Literal["granted", "already_held", "denied"]
     ok: bool
     count: int
@@ -36,6 +38,8 @@ class LeaseResult(TypedDict):
 
 
 class RateResult(TypedDict):
+    """What hit() answers: allowed, hits remaining now, retry_after_ms when denied,
+    reset_after_ms until a full burst is back."""
     allowed: bool
     remaining: int
     retry_after_ms: int
@@ -84,6 +88,7 @@ class Limiter:
 
     @property
     def closed(self) -> bool:
+        """Whether close() was called."""
         return self._native.closed
 
     def close(self) -> None:
@@ -136,6 +141,7 @@ class Limiter:
         return self._native.set_add(_name("set", set_name), _name("member", member))
 
     def set_has(self, set_name: str, member: str) -> bool:
+        """Whether ``member`` is in the named set."""
         return self._native.set_has(_name("set", set_name), _name("member", member))
 
     def ping(self) -> None:
@@ -145,36 +151,44 @@ class Limiter:
     # asyncio -------------------------------------------------------------
 
     async def acquire_async(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000) -> LeaseResult:
+        """:meth:`acquire` for asyncio (every backend; Redis has only this form)."""
         args = (_name("subject", subject), _name("resource", resource),
                 _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40))
         return await _aio.run(lambda cb: self._native.acquire_cb(*args, cb))  # type: ignore[no-any-return]
 
     async def release_async(self, subject: str, resource: str) -> bool:
+        """:meth:`release` for asyncio (every backend; Redis has only this form)."""
         args = (_name("subject", subject), _name("resource", resource))
         return await _aio.run(lambda cb: self._native.release_cb(*args, cb))  # type: ignore[no-any-return]
 
     async def renew_async(self, subject: str, resource: str, *, ttl_ms: int = 60000) -> bool:
+        """:meth:`renew` for asyncio (every backend; Redis has only this form)."""
         args = (_name("subject", subject), _name("resource", resource), _int("ttl_ms", ttl_ms, 1, 2**40))
         return await _aio.run(lambda cb: self._native.renew_cb(*args, cb))  # type: ignore[no-any-return]
 
     async def holders_async(self, subject: str) -> list[LeaseInfo]:
+        """:meth:`holders` for asyncio (every backend; Redis has only this form)."""
         s = _name("subject", subject)
         return await _aio.run(lambda cb: self._native.holders_cb(s, cb))  # type: ignore[no-any-return]
 
     async def hit_async(self, key: str, *, rate: int, period_ms: int = 1000, burst: int | None = None,
                         cost: int = 1) -> RateResult:
+        """:meth:`hit` for asyncio (every backend; Redis has only this form)."""
         k, spec = _name("key", key), _rate(rate, period_ms, burst, cost)
         return await _aio.run(lambda cb: self._native.hit_cb(k, *spec, cb))  # type: ignore[no-any-return]
 
     async def set_add_async(self, set_name: str, member: str) -> bool:
+        """:meth:`set_add` for asyncio (every backend; Redis has only this form)."""
         args = (_name("set", set_name), _name("member", member))
         return await _aio.run(lambda cb: self._native.set_add_cb(*args, cb))  # type: ignore[no-any-return]
 
     async def set_has_async(self, set_name: str, member: str) -> bool:
+        """:meth:`set_has` for asyncio (every backend; Redis has only this form)."""
         args = (_name("set", set_name), _name("member", member))
         return await _aio.run(lambda cb: self._native.set_has_cb(*args, cb))  # type: ignore[no-any-return]
 
     async def ping_async(self) -> None:
+        """:meth:`ping` for asyncio (every backend; Redis has only this form)."""
         await _aio.run(lambda cb: self._native.ping_cb(cb))
 
 

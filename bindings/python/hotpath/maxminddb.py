@@ -45,10 +45,12 @@ class Metadata:
 
     @property
     def node_byte_size(self) -> int:
+        """Bytes per search-tree node."""
         return self.record_size // 4
 
     @property
     def search_tree_size(self) -> int:
+        """Bytes of the search tree."""
         return self.node_count * self.node_byte_size
 
     def __repr__(self) -> str:

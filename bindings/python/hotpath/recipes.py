@@ -31,6 +31,7 @@ DIMENSIONS = ("country", "region", "city", "isp", "os", "browser", "device_type"
 
 
 class RecipeStats(TypedDict):
+    """Counters of a recipe table (docs/recipes.md lists each)."""
     size: int
     loads: int
     load_failures: int
@@ -51,6 +52,8 @@ class RecipeStats(TypedDict):
 
 
 class Match(TypedDict):
+    """What RecipeTable.match() decides: geo and target outcomes ('none' when the
+    record has no such rules), the deciding target rule (-1: none) and its redirect."""
     geo: Outcome
     target: Outcome
     rule: int
@@ -86,6 +89,7 @@ class Watch:
         self._closed = False
 
     def close(self) -> None:
+        """Stop watching; a second close does nothing."""
         if not self._closed:
             self._closed = True
             if not self._table._set._closed:
@@ -173,6 +177,7 @@ class RecipeTable:
         return iter(self.keys())
 
     def items(self) -> Iterator[tuple[int | str, Mapping[str, Any]]]:
+        """(key, record) pairs of the keys present now."""
         for k in self.keys():
             v = self.get(k)
             if v is not None:
@@ -262,6 +267,7 @@ class Recipes:
         return table
 
     def table(self, name: str) -> RecipeTable | None:
+        """The table called ``name``, or None."""
         return self._tables.get(name)
 
     def update(self, message: Mapping[str, Any] | str) -> Literal["applied", "stale"]:

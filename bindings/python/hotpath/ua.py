@@ -16,6 +16,7 @@ DeviceType = Literal["desktop", "mobile", "tablet", "smarttv", "console", "weara
 
 
 class UAResult(TypedDict):
+    """What parse() returns; names follow ua-parser-js, None where unknown."""
     browser: str | None
     browser_version: str | None
     engine: str | None
@@ -29,6 +30,7 @@ class UAResult(TypedDict):
 
 
 class UAStats(TypedDict):
+    """Counters of the native parse cache."""
     hits: int
     misses: int
     capacity: int

@@ -65,6 +65,7 @@ PYBIND11_MODULE(_hotpath, m) {
   namespace py = pybind11;
   m.doc() = "hotpath's native module; use the hotpath package.";
   m.attr("__version__") = hp_version_string();
+  m.attr("version_hex") = hp_version();
   py::dict codes;
 #define HP__PY_CODE(name, value, text) codes["HP_" #name] = value;
   HP_ERRNO_MAP(HP__PY_CODE)

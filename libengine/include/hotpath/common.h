@@ -25,12 +25,14 @@ extern "C" {
 #define HP_VERSION_HEX \
   ((HP_VERSION_MAJOR << 16) | (HP_VERSION_MINOR << 8) | HP_VERSION_PATCH)
 
-/** The library's version as HP_VERSION_HEX of the build that is running.
- *  Thread: any. */
+/** The library's version as HP_VERSION_HEX of the build that is running
+ *  (compare with the HP_VERSION_* macros a program was compiled with).
+ *  Never fails. Thread: any. */
 HP_EXTERN unsigned hp_version(void);
 
-/** The library's version as "MAJOR.MINOR.PATCH"; static, never NULL.
- *  Thread: any. */
+/** The library's version as "MAJOR.MINOR.PATCH"; static, never NULL; the
+ *  same string as the Python wheel's and the npm package's version.
+ *  Never fails. Thread: any. */
 HP_EXTERN const char *hp_version_string(void);
 
 /* ----------------------------------------------------------------- Errors */
@@ -123,8 +125,8 @@ HP_EXTERN int hp_engine_close(hp_engine *e, hp_engine_close_cb cb, void *data);
  */
 HP_EXTERN int hp_engine_free(hp_engine *e);
 
-/** The loop the engine runs on (borrowed, valid while the engine lives).
- *  Thread: any. */
+/** The loop the engine runs on (borrowed, valid while the engine lives);
+ *  NULL when `e` is NULL. Never fails. Thread: any. */
 HP_EXTERN struct uv_loop_s *hp_engine_loop(const hp_engine *e);
 
 #ifdef __cplusplus

@@ -121,10 +121,12 @@ HP_EXTERN void hp_geo_close(hp_geo *g);
  */
 HP_EXTERN int hp_geo_reload(hp_geo *g);
 
-/** Number of databases in the handle (1 + extra_count). Thread: any. */
+/** Number of databases in the handle (1 + extra_count); 0 for NULL.
+ *  Never fails. Thread: any. */
 HP_EXTERN size_t hp_geo_count(const hp_geo *g);
 
-/** Increases by one on every successful reload (starts at 1). Thread: any. */
+/** Increases by one on every successful reload (starts at 1); 0 for NULL.
+ *  Never fails. Thread: any. */
 HP_EXTERN uint64_t hp_geo_generation(const hp_geo *g);
 
 /** Number of distinct records the search tree of database `db` points to
@@ -170,7 +172,9 @@ typedef struct hp_geo_result {
 HP_EXTERN int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len);
 
 /** As hp_geo_get(), for a binary address of 4 (IPv4) or 16 (IPv6) bytes in
- *  network order. Thread: any. */
+ *  network order (borrowed for the call). Same results and ownership as
+ *  hp_geo_get(); HP_EINVAL also for a length other than 4 or 16.
+ *  Thread: any, concurrently. */
 HP_EXTERN int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *addr,
                                size_t addr_len);
 
@@ -288,7 +292,9 @@ enum {
  */
 HP_EXTERN int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len);
 
-/** As hp_geo_lookup() for a 4- or 16-byte binary address. Thread: any. */
+/** As hp_geo_lookup() for a 4- or 16-byte binary address in network order
+ *  (borrowed for the call). Same results as hp_geo_lookup(); HP_EINVAL also
+ *  for a length other than 4 or 16. Thread: any, concurrently. */
 HP_EXTERN int hp_geo_lookup_bytes(hp_geo_enrichment *out, hp_geo *g, const uint8_t *addr,
                                   size_t addr_len);
 
@@ -333,7 +339,8 @@ HP_EXTERN int hp_geo_writer_insert(hp_geo_writer *w, const char *network, size_t
  *  section over 4 GiB), HP_ENOMEM. Thread: one at a time per writer. */
 HP_EXTERN int hp_geo_writer_write(hp_geo_writer *w, const char *path);
 
-/** @param w  NULL is a no-op. Thread: any. */
+/** Free a writer and everything it copied. @param w  NULL is a no-op; no
+ *  other call on `w` may be running. Thread: any. */
 HP_EXTERN void hp_geo_writer_free(hp_geo_writer *w);
 
 #ifdef __cplusplus

@@ -138,7 +138,8 @@ HP_EXTERN int hp_limiter_open(hp_limiter **out, hp_engine *e, const char *spec,
  */
 HP_EXTERN void hp_limiter_close(hp_limiter *l);
 
-/** The limiter's hp_limiter_backend_kind. Thread: any. */
+/** The limiter's hp_limiter_backend_kind (0 or positive), or HP_EINVAL
+ *  for NULL. Thread: any. */
 HP_EXTERN int hp_limiter_backend(const hp_limiter *l);
 
 /* --------------------------------------------------- Synchronous calls

@@ -95,10 +95,13 @@ typedef struct hp_recipe_table_options {
 HP_EXTERN int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name,
                                 const hp_recipe_table_options *opts);
 
-/** The table called `name`, or NULL. Thread: any. */
+/** The table called `name` (owned by the set, valid until
+ *  hp_recipes_close()), or NULL when there is none or an argument is NULL.
+ *  Sets no error. Thread: any. */
 HP_EXTERN hp_recipe_table *hp_recipes_find(hp_recipes *r, const char *name);
 
-/** The table's name (owned by the table). Thread: any. */
+/** The table's name (owned by the table); "" for NULL. Never fails.
+ *  Thread: any. */
 HP_EXTERN const char *hp_recipes_table_name(const hp_recipe_table *t);
 
 /* ----------------------------------------------------------------- Loads */
@@ -212,7 +215,8 @@ typedef struct hp_recipe {
  */
 HP_EXTERN int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out);
 
-/** Number of live records. Thread: any. */
+/** Number of live records in the current snapshot; 0 for NULL. Never
+ *  fails. Thread: any, concurrently with loads and updates. */
 HP_EXTERN uint64_t hp_recipes_size(hp_recipe_table *t);
 
 /** A counter that changes whenever the table's contents may have changed (a

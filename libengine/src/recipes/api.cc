@@ -239,8 +239,10 @@ int hp_recipes_watch_file(hp_recipes_watch **out, hp_recipe_table *t, const char
   return hp::core::guard("recipes_watch_file", [&] {
     auto *w = new hp::recipes::Watch(tb->set, tb, path, o, cb, data);
     Set *s = tb->set;
+    // Posted work runs in order: a watch posted before the set's close starts
+    // (and is stopped by it), so an unwatch posted after it finds it alive.
     int rc = s->engine()->post([w, s](bool closing) {
-      if (closing || s->closed())
+      if (closing || s->shut_down())
         w->abandon();
       else
         w->start();

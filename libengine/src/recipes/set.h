@@ -55,6 +55,9 @@ class Set final : public core::Closable {
   static Set *from_c(hp_recipes *r) { return reinterpret_cast<Set *>(r); }
   core::Engine *engine() const { return engine_.get(); }
   bool closed() const { return closed_.load(std::memory_order_acquire); }
+  // Loop thread: whether shutdown() ran. closed() turns true earlier, on the
+  // thread that calls close, while work posted before it is still queued.
+  bool shut_down() const { return shut_; }
 
   int define(Table **out, const std::string &name, TableSpec spec, std::string update_type);
   Table *find(const std::string &name);

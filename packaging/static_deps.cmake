@@ -1,0 +1,58 @@
+# Static archives of the engine's dependencies, for a wheel or a prebuilt
+# addon that must load where none of them is installed. Debian's -dev packages
+# ship them built as PIC, except libuv's (libuv_a.a: core.c.o refers to
+# `environ` with R_X86_64_PC32, which a shared object cannot hold). So libuv
+# stays a shared library in a wheel, where auditwheel bundles it into
+# hotpath.libs/ (packaging/dist.sh), unless HP_UV_STATIC_ARCHIVE names a PIC
+# build of libuv.a; the Node addon links no libuv at all. For each pkg-config
+# prefix X this sets X_STATIC_LINK: the archive followed by what it needs from
+# libc, or nothing when the archive is missing (HP_STATIC_DEPS then fails).
+
+# hp_static_archive(<pkg-config prefix> <system libs> <archive names...>)
+function(hp_static_archive prefix system_libs)
+  find_library(${prefix}_ARCHIVE NAMES ${ARGN} HINTS ${${prefix}_LIBRARY_DIRS})
+  if(${prefix}_ARCHIVE)
+    set(${prefix}_STATIC_LINK ${${prefix}_ARCHIVE} ${system_libs} PARENT_SCOPE)
+  else()
+    set(${prefix}_STATIC_LINK "" PARENT_SCOPE)
+  endif()
+endfunction()
+
+set(HP_UV_STATIC_ARCHIVE "" CACHE FILEPATH "A libuv.a built with -fPIC, linked when HP_STATIC_DEPS=ON")
+hp_static_archive(HP_HIREDIS "" libhiredis.a)
+hp_static_archive(HP_MAXMINDDB "" libmaxminddb.a)
+hp_static_archive(HP_SQLITE "m;dl;pthread" libsqlite3.a)
+hp_static_archive(HP_ZLIB "" libz.a)
+hp_static_archive(HP_DEFLATE "" libdeflate.a)
+
+# Everything but libuv, in link order; empty if an archive is missing.
+set(HP_STATIC_DEPS_LINK "")
+set(HP_STATIC_DEPS_MISSING "")
+foreach(prefix HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE)
+  if(${prefix}_STATIC_LINK)
+    list(APPEND HP_STATIC_DEPS_LINK ${${prefix}_STATIC_LINK})
+  else()
+    list(APPEND HP_STATIC_DEPS_MISSING ${prefix})
+  endif()
+endforeach()
+if(HP_STATIC_DEPS_MISSING)
+  set(HP_STATIC_DEPS_LINK "")
+endif()
+
+# HP_STATIC_DEPS=ON: the pkg-config targets themselves point at the archives.
+if(HP_STATIC_DEPS)
+  if(HP_STATIC_DEPS_MISSING)
+    message(FATAL_ERROR "HP_STATIC_DEPS: no static archive for ${HP_STATIC_DEPS_MISSING}; install the "
+                        "-dev packages that ship them or configure with -DHP_STATIC_DEPS=OFF")
+  endif()
+  set(_hp_static "")
+  if(HP_UV_STATIC_ARCHIVE)
+    set(HP_UV_STATIC_LINK ${HP_UV_STATIC_ARCHIVE} pthread dl rt)
+    list(APPEND _hp_static HP_UV)
+  endif()
+  foreach(prefix ${_hp_static} HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE)
+    set_target_properties(PkgConfig::${prefix} PROPERTIES
+      INTERFACE_LINK_LIBRARIES "${${prefix}_STATIC_LINK}" INTERFACE_LINK_DIRECTORIES "")
+    message(STATUS "HP_STATIC_DEPS: ${${prefix}_STATIC_LINK}")
+  endforeach()
+endif()
