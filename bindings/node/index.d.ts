@@ -365,7 +365,19 @@ export class Recipes {
   ): RecipeTable<T>;
   table<T = any>(name: string): RecipeTable<T> | undefined;
   update(message: RecipePointUpdate | string): 'applied' | 'stale';
+  /** Apply every message of a Redis channel as a point update; resubscribes after Redis restarts. */
+  subscribe(
+    url: string,
+    channel: string,
+    options?: { connectTimeoutMs?: number; reconnectMaxMs?: number },
+    onMessage?: (err: HotpathError | null, result: 'applied' | 'stale' | null) => void,
+  ): RecipeSubscription;
   close(): void;
+}
+
+export interface RecipeSubscription {
+  close(): void;
+  stats(): { messages: number; applied: number; stale: number; errors: number };
 }
 
 export namespace recipes {
