@@ -73,8 +73,8 @@ function createApp(cfg, backend, broadcast) {
     const campaignId = query.get('campaignId');
     if (!offerId && !campaignId) return send(res, 400, { status: 'error', reason: 'give offerId or campaignId' });
     const data = {
-      offer: offerId ? backend.offer(Number(offerId)) : null,
-      campaign: campaignId ? backend.campaign(Number(campaignId)) : null,
+      offer: offerId ? backend.offerData(Number(offerId)) : null,
+      campaign: campaignId ? backend.campaignData(Number(campaignId)) : null,
       ...backend.sizes(),
     };
     return send(res, 200, { status: 'success', data });

@@ -122,10 +122,18 @@ async function createBackend(cfg) {
     return text === undefined ? null : JSON.parse(text);
   };
 
+  // /getRecipeData shows rule fields parsed, as the hotpath variant stores them.
+  const expand = (rec, fields) => {
+    if (rec) for (const f of fields) if (typeof rec[f] === 'string') rec[f] = parseField(rec[f]) ?? rec[f];
+    return rec;
+  };
+
   return {
     name: 'js',
     offer: (id) => get(offers, id),
     campaign: (id) => get(campaigns, id),
+    offerData: (id) => expand(get(offers, id), ['geoRules', 'customLpRules']),
+    campaignData: (id) => expand(get(campaigns, id), ['targetRules']),
     sizes: () => ({ offerSize: offers.size, campaignSize: campaigns.size }),
     offerIds: () => [...offers.keys()],
     campaignIds: () => [...campaigns.keys()],
