@@ -369,6 +369,11 @@ export class Recipes {
   subscribe(
     url: string,
     channel: string,
+    onMessage?: (err: HotpathError | null, result: 'applied' | 'stale' | null) => void,
+  ): RecipeSubscription;
+  subscribe(
+    url: string,
+    channel: string,
     options?: { connectTimeoutMs?: number; reconnectMaxMs?: number },
     onMessage?: (err: HotpathError | null, result: 'applied' | 'stale' | null) => void,
   ): RecipeSubscription;
