@@ -139,8 +139,10 @@ async function createBackend(cfg) {
     campaignIds: () => [...campaigns.keys()],
 
     visitor(headers, remoteAddress) {
+      // The order events.clientIp uses: X-Push-IP, X-Forwarded-For (first), X-Real-IP, the socket.
       const xff = headers['x-forwarded-for'];
-      let ip = (typeof xff === 'string' && xff.split(',')[0].trim()) || remoteAddress || '';
+      let ip =
+        headers['x-push-ip'] || (typeof xff === 'string' && xff.split(',')[0].trim()) || headers['x-real-ip'] || remoteAddress || '';
       if (ip.startsWith('::ffff:')) ip = ip.slice(7);
       let c = null;
       let i = null;
