@@ -58,7 +58,7 @@ function config() {
 
 function primary(cfg) {
   const slots = new Array(cfg.workers).fill(null);
-  const waits = new Map(); // update id -> {from, want, got, result}
+  const waits = new Map(); // update id -> {from, want, got, result, timer}
   let stopping = false;
   let listening = 0;
 
@@ -81,7 +81,15 @@ function primary(cfg) {
       } else if (msg.t === 'traffic:update') {
         // Apply everywhere, answer the asking worker with its own result.
         const live = slots.filter((s) => s && s.isConnected());
-        waits.set(msg.id, { from: w, want: live.length, got: 0, result: null });
+        // A worker that dies meanwhile never answers: give up after 5 s.
+        const timer = setTimeout(() => {
+          const wait = waits.get(msg.id);
+          if (!wait) return;
+          waits.delete(msg.id);
+          const error = `${wait.got} of ${wait.want} workers applied the update within 5 s`;
+          if (w.isConnected()) w.send({ t: 'traffic:update!', id: msg.id, result: { error } });
+        }, 5000);
+        waits.set(msg.id, { from: w, want: live.length, got: 0, result: null, timer });
         for (const s of live) s.send({ t: 'traffic:apply', id: msg.id, text: msg.text, origin: s === w });
       } else if (msg.t === 'traffic:applied') {
         const wait = waits.get(msg.id);
@@ -89,6 +97,7 @@ function primary(cfg) {
         wait.got++;
         if (msg.origin) wait.result = msg.result;
         if (wait.got === wait.want) {
+          clearTimeout(wait.timer);
           waits.delete(msg.id);
           if (wait.from.isConnected()) wait.from.send({ t: 'traffic:update!', id: msg.id, result: wait.result });
         }
