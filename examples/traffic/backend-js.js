@@ -5,7 +5,7 @@
 // with the maxmind package (City + ISP readers), UA with ua-parser-js.
 const fs = require('fs');
 const zlib = require('zlib');
-const { Reader } = require('maxmind');
+const maxmind = require('maxmind');
 const UAParser = require('ua-parser-js');
 const { dimensionMatches } = require('./decide');
 
@@ -115,8 +115,9 @@ async function createBackend(cfg) {
     });
   }
 
-  const city = new Reader(fs.readFileSync(cfg.geoCity));
-  const isp = cfg.geoIsp ? new Reader(fs.readFileSync(cfg.geoIsp)) : null;
+  // maxmind.open as a service would: an LRU of 10,000 decoded records each.
+  const city = await maxmind.open(cfg.geoCity);
+  const isp = cfg.geoIsp ? await maxmind.open(cfg.geoIsp) : null;
   const get = (map, id) => {
     const text = map.get(Number(id));
     return text === undefined ? null : JSON.parse(text);
