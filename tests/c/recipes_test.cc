@@ -760,7 +760,8 @@ struct Publisher {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    auto *r = static_cast<redisReply *>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    auto *r = static_cast<redisReply *>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
     long long n = -1;
     if (r && r->type == REDIS_REPLY_INTEGER) n = r->integer;
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_INTEGER)
@@ -784,8 +785,8 @@ struct Publisher {
 
 std::string offer_update(int id, int64_t ts, const std::string &name) {
   std::string body = "{\\\"offerId\\\":" + std::to_string(id) + ",\\\"name\\\":\\\"" + name + "\\\"}";
-  return "{\"type\":\"offer\",\"id\":" + std::to_string(id) + ",\"action\":\"updateOrCreate\",\"timestamp\":" +
-         std::to_string(ts) + ",\"body\":\"" + body + "\"}";
+  return "{\"type\":\"offer\",\"id\":" + std::to_string(id) +
+         ",\"action\":\"updateOrCreate\",\"timestamp\":" + std::to_string(ts) + ",\"body\":\"" + body + "\"}";
 }
 
 }  // namespace
@@ -877,7 +878,8 @@ TEST_CASE("recipes: a subscription to a Redis that is down connects once it is u
 TEST_CASE("recipes: subscribe argument checks") {
   Fixture f;
   hp_recipes_subscription *sub = nullptr;
-  CHECK(hp_recipes_subscribe(&sub, nullptr, "redis://127.0.0.1", "c", nullptr, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_recipes_subscribe(&sub, nullptr, "redis://127.0.0.1", "c", nullptr, nullptr, nullptr) ==
+        HP_EINVAL);
   CHECK(hp_recipes_subscribe(&sub, f.set, nullptr, "c", nullptr, nullptr, nullptr) == HP_EINVAL);
   CHECK(hp_recipes_subscribe(&sub, f.set, "redis://127.0.0.1", "", nullptr, nullptr, nullptr) == HP_EINVAL);
   CHECK(hp_recipes_subscribe(&sub, f.set, "http://x", "c", nullptr, nullptr, nullptr) == HP_EINVAL);

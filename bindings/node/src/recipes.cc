@@ -115,7 +115,8 @@ struct SubState {
   Napi::AsyncContext context;
   hp_recipes_subscription *sub = nullptr;
   bool ended = false;
-  SubState(Napi::Env e, Napi::Function f) : env(e), fn(Napi::Persistent(f)), context(e, "hotpath.recipes.subscribe") {}
+  SubState(Napi::Env e, Napi::Function f)
+      : env(e), fn(Napi::Persistent(f)), context(e, "hotpath.recipes.subscribe") {}
 };
 
 class RecipeSet : public Napi::ObjectWrap<RecipeSet> {

@@ -297,7 +297,8 @@ class RecipeSet {
 
   hp_recipes_subscription *subscription(int id) {
     set();
-    if (id < 0 || static_cast<size_t>(id) >= subs_.size()) throw py::index_error("recipes: unknown subscription");
+    if (id < 0 || static_cast<size_t>(id) >= subs_.size())
+      throw py::index_error("recipes: unknown subscription");
     return subs_[id];
   }
 
@@ -355,8 +356,8 @@ void init_recipes(py::module_ &m) {
       .def("watch", &RecipeSet::watch, py::arg("table"), py::arg("path"), py::arg("interval_ms"),
            py::arg("debounce_ms"), py::arg("load_now"), py::arg("callback"))
       .def("unwatch", &RecipeSet::unwatch, py::arg("id"))
-      .def("subscribe", &RecipeSet::subscribe, py::arg("url"), py::arg("channel"), py::arg("connect_timeout_ms"),
-           py::arg("reconnect_max_ms"), py::arg("callback"))
+      .def("subscribe", &RecipeSet::subscribe, py::arg("url"), py::arg("channel"),
+           py::arg("connect_timeout_ms"), py::arg("reconnect_max_ms"), py::arg("callback"))
       .def("unsubscribe", &RecipeSet::unsubscribe, py::arg("id"))
       .def("subscription_stats", &RecipeSet::subscription_stats, py::arg("id"));
   m.attr("RULES_NONE") = static_cast<int>(HP_RULES_NONE);

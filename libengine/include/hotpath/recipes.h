@@ -430,7 +430,8 @@ HP_EXTERN int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r,
  * @return 0, HP_EINVAL.   Thread: any, until hp_recipes_close() (also after
  *         hp_recipes_unsubscribe(): the counters stay readable).
  */
-HP_EXTERN int hp_recipes_subscription_stats_get(hp_recipes_subscription *s, hp_recipes_subscription_stats *out);
+HP_EXTERN int hp_recipes_subscription_stats_get(hp_recipes_subscription *s,
+                                                hp_recipes_subscription_stats *out);
 
 /**
  * Stop a subscription: it disconnects, and its callback runs once more with

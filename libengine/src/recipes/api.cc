@@ -265,12 +265,15 @@ void hp_recipes_unwatch(hp_recipes_watch *w) {
   }
 }
 
-int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const char *redis_url, const char *channel,
-                         const hp_recipes_subscribe_options *opts, hp_recipes_message_cb cb, void *data) {
-  if (!r || !redis_url || !channel) return set_error(HP_EINVAL, "recipes_subscribe: set, redis_url or channel is NULL");
+int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const char *redis_url,
+                         const char *channel, const hp_recipes_subscribe_options *opts,
+                         hp_recipes_message_cb cb, void *data) {
+  if (!r || !redis_url || !channel)
+    return set_error(HP_EINVAL, "recipes_subscribe: set, redis_url or channel is NULL");
   if (opts && opts->version != HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION)
     return set_error(HP_EINVAL, "recipes_subscribe: unknown options version ", std::to_string(opts->version));
-  if (!field_name_ok(channel)) return set_error(HP_EINVAL, "recipes_subscribe: the channel must be 1..255 bytes");
+  if (!field_name_ok(channel))
+    return set_error(HP_EINVAL, "recipes_subscribe: the channel must be 1..255 bytes");
   Set *s = Set::from_c(r);
   if (s->closed()) return set_error(HP_ECLOSED, "recipes_subscribe: the set is closed");
   return hp::core::guard("recipes_subscribe", [&] {
@@ -296,7 +299,8 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
 int hp_recipes_subscription_stats_get(hp_recipes_subscription *s, hp_recipes_subscription_stats *out) {
   if (!s || !out) return set_error(HP_EINVAL, "recipes_subscription_stats_get: subscription or out is NULL");
   if (out->version != HP_RECIPES_SUBSCRIPTION_STATS_VERSION)
-    return set_error(HP_EINVAL, "recipes_subscription_stats_get: unknown stats version ", std::to_string(out->version));
+    return set_error(HP_EINVAL, "recipes_subscription_stats_get: unknown stats version ",
+                     std::to_string(out->version));
   hp::recipes::Subscription::from_c(s)->stats(out);
   return 0;
 }
