@@ -120,20 +120,30 @@ function createApp(cfg, backend, broadcast) {
   });
   server.keepAliveTimeout = 65000;
 
-  /** A /ad token for an offer and campaign that redirect to the offer's landing page for `headers`. */
-  function demoToken(headers = {}) {
+  // Local visitors a demo link is opened by: curl, a desktop and a phone browser.
+  const DEMO_AGENTS = [
+    '',
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+  ];
+
+  /** A /ad token whose offer and campaign send every local visitor to the offer's landing page. */
+  function demoToken() {
     const { encrypt } = require('./token');
-    const visitor = backend.visitor(headers, '127.0.0.1');
+    const visitors = DEMO_AGENTS.map((ua) => backend.visitor(ua ? { 'user-agent': ua } : {}, '127.0.0.1'));
     const campaignIds = backend.campaignIds().slice(0, 200);
+    const now = Date.now();
+    const lands = (offer, campaign, visitor) => {
+      const rules = backend.rules(offer, campaign, visitor);
+      const r = decide({ offer, campaign, visitor, rules, lid: 'x', now, counter, fallbackUrl: cfg.fallbackUrl, dryRun: true });
+      return r.decidedBy === 'default' || r.decidedBy === 'customLp';
+    };
     for (const offerId of backend.offerIds()) {
       const offer = backend.offer(offerId);
+      if (offer.caps && offer.caps.capEnabled) continue;
       for (const campaignId of campaignIds) {
         const campaign = backend.campaign(campaignId);
-        const rules = backend.rules(offer, campaign, visitor);
-        const r = decide({
-          offer, campaign, visitor, rules, lid: 'x', now: Date.now(), counter, fallbackUrl: cfg.fallbackUrl, dryRun: true,
-        });
-        if (r.decidedBy === 'default' || r.decidedBy === 'customLp') return encrypt(cfg.key, { offerId, campaignId });
+        if (visitors.every((v) => lands(offer, campaign, v))) return encrypt(cfg.key, { offerId, campaignId });
       }
     }
     return null;

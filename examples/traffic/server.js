@@ -61,6 +61,7 @@ function primary(cfg) {
   const waits = new Map(); // update id -> {from, want, got, result, timer}
   let stopping = false;
   let listening = 0;
+  let demoToken = null;
 
   function fork(index) {
     const w = cluster.fork({ TRAFFIC_WORKER_INDEX: String(index) });
@@ -68,13 +69,14 @@ function primary(cfg) {
     w.on('message', (msg) => {
       if (!msg || typeof msg.t !== 'string') return;
       if (msg.t === 'traffic:ready') {
+        if (msg.token) demoToken = msg.token; // from worker 0, whenever it is ready
         if (++listening === cfg.workers) {
           const base = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${msg.port}`;
           console.log(`traffic (${cfg.impl}): ${cfg.workers} workers on ${base}, primary pid ${process.pid}`);
           if (cfg.demoKey) console.log('traffic: tokens use the demo key (set TRAFFIC_KEY to 64 hex digits)');
-          if (msg.token) {
-            console.log(`traffic: try ${base}/ad?offer=${msg.token}`);
-            console.log(`traffic: steps ${base}/ad?offer=${msg.token}&debugging=debugging`);
+          if (demoToken) {
+            console.log(`traffic: try ${base}/ad?offer=${demoToken}`);
+            console.log(`traffic: steps ${base}/ad?offer=${demoToken}&debugging=debugging`);
           }
           console.log(`traffic: health ${base}/health`);
         }
