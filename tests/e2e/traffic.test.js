@@ -278,3 +278,16 @@ test('hotpath: point updates through Redis pub/sub reach every worker', async (t
     return true;
   }, 'the update to reach both workers');
 });
+
+test('hotpath: on the bundled sample data the printed /ad link redirects to a landing page', async (t) => {
+  const srv = await startTraffic({ workers: 2 });
+  t.after(() => srv.stop());
+  const link = /traffic: try (http:\/\/\S+)/.exec(srv.out.text);
+  assert.ok(link, srv.out.text);
+  assert.ok(link[1].startsWith(`${srv.url}/ad?offer=`));
+  const res = await request(link[1], { headers: { 'user-agent': WINDOWS } });
+  assert.equal(res.status, 302);
+  assert.match(res.headers.location, /^https:\/\/lp\.[a-z]+\.example\/.+[?&]offer_id=\d+&campaign_id=\d+&lid=/);
+  const steps = JSON.parse((await request(`${link[1]}&debugging=debugging`)).body);
+  assert.ok(['default', 'customLp'].includes(steps.decidedBy), JSON.stringify(steps));
+});
