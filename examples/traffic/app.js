@@ -135,7 +135,8 @@ function createApp(cfg, backend, broadcast) {
     const now = Date.now();
     const lands = (offer, campaign, visitor) => {
       const rules = backend.rules(offer, campaign, visitor);
-      const r = decide({ offer, campaign, visitor, rules, lid: 'x', now, counter, fallbackUrl: cfg.fallbackUrl, dryRun: true });
+      const fallbackUrl = cfg.fallbackUrl;
+      const r = decide({ offer, campaign, visitor, rules, lid: 'x', now, counter, fallbackUrl, dryRun: true });
       return r.decidedBy === 'default' || r.decidedBy === 'customLp';
     };
     for (const offerId of backend.offerIds()) {

@@ -57,7 +57,9 @@ function targetOutcome(targetRules, visitor) {
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i];
     const groups = Array.isArray(r.filterGroups) ? r.filterGroups : [];
-    const holds = groups.some((g) => (g.conditions || []).every((c) => dimensionMatches(visitor, c.dimension, c.value)));
+    const holds = groups.some((g) =>
+      (g.conditions || []).every((c) => dimensionMatches(visitor, c.dimension, c.value)),
+    );
     if (r.include ? !holds : holds) return { target: 'fail', rule: i };
   }
   return { target: 'pass', rule: -1 };
@@ -142,8 +144,8 @@ async function createBackend(cfg) {
     visitor(headers, remoteAddress) {
       // The order events.clientIp uses: X-Push-IP, X-Forwarded-For (first), X-Real-IP, the socket.
       const xff = headers['x-forwarded-for'];
-      let ip =
-        headers['x-push-ip'] || (typeof xff === 'string' && xff.split(',')[0].trim()) || headers['x-real-ip'] || remoteAddress || '';
+      const first = typeof xff === 'string' ? xff.split(',')[0].trim() : '';
+      let ip = headers['x-push-ip'] || first || headers['x-real-ip'] || remoteAddress || '';
       if (ip.startsWith('::ffff:')) ip = ip.slice(7);
       let c = null;
       let i = null;

@@ -137,7 +137,12 @@ function decide({ offer, campaign, visitor, rules, lid, now, counter, fallbackUr
     decidedBy = 'caps';
   }
 
-  const target = { step: 'targetRules', result: rules.target, rule: rules.rule ?? -1, redirectTo: rules.redirectTo || null };
+  const target = {
+    step: 'targetRules',
+    result: rules.target,
+    rule: rules.rule ?? -1,
+    redirectTo: rules.redirectTo || null,
+  };
   steps.push(target);
   if (url === null && rules.target === 'fail') {
     url = rules.redirectTo || fallbackUrl;

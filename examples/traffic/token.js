@@ -31,7 +31,9 @@ class TokenError extends Error {}
 function createDecoder(key, cacheMax = 10000) {
   const cache = new Map();
   return function decode(token) {
-    if (typeof token !== 'string' || token === '') throw new TokenError('missing offer token (?offer=<iv>:<ciphertext>)');
+    if (typeof token !== 'string' || token === '') {
+      throw new TokenError('missing offer token (?offer=<iv>:<ciphertext>)');
+    }
     const hit = cache.get(token);
     if (hit !== undefined) return hit;
     const m = TOKEN_RE.exec(token);
