@@ -93,6 +93,7 @@ async function createBackend(cfg) {
     if (!table) throw new Error(`no table takes updates of type '${m.type}'`);
     const id = Number(m.id);
     const ts = Number(m.timestamp ?? Date.now());
+    if (!Number.isSafeInteger(id) || !Number.isSafeInteger(ts)) throw new Error("'id' and 'timestamp' must be integers");
     const stampKey = `${m.type}:${id}`;
     if ((stamps.get(stampKey) ?? -1) >= ts) return 'stale';
     stamps.set(stampKey, ts);
