@@ -76,8 +76,9 @@ fuzz: deps
 bench: build
 	@bash bench/run_all.sh
 
+# The traffic service on its bundled sample data, no Redis; prints an /ad link.
 demo: build
-	node examples/perfload/server.js
+	node examples/traffic/server.js
 
 clean:
 	rm -rf build

@@ -505,8 +505,32 @@ export class Recipes {
    * Throws HP_EINVAL (bad message) or HP_ECORRUPT (body not a JSON object).
    */
   update(message: RecipePointUpdate | string): 'applied' | 'stale';
-  /** Stop watches and free the tables; later calls throw HP_ECLOSED. */
+  /**
+   * Apply every message of a Redis channel as a point update, on the engine
+   * loop; resubscribes after Redis restarts. `onMessage` gets each message's
+   * result (or its error). Stop it with the subscription's close() or close().
+   */
+  subscribe(
+    url: string,
+    channel: string,
+    onMessage?: (err: HotpathError | null, result: 'applied' | 'stale' | null) => void,
+  ): RecipeSubscription;
+  subscribe(
+    url: string,
+    channel: string,
+    options?: { connectTimeoutMs?: number; reconnectMaxMs?: number },
+    onMessage?: (err: HotpathError | null, result: 'applied' | 'stale' | null) => void,
+  ): RecipeSubscription;
+  /** Stop watches and subscriptions and free the tables; later calls throw HP_ECLOSED. */
   close(): void;
+}
+
+/** A Redis pub/sub subscription of a recipe set. */
+export interface RecipeSubscription {
+  /** Unsubscribe; idempotent. */
+  close(): void;
+  /** Messages received, applied, ignored as stale, and rejected. */
+  stats(): { messages: number; applied: number; stale: number; errors: number };
 }
 
 /** Recipe tables (docs/recipes.md). */

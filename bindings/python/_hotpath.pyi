@@ -186,6 +186,19 @@ class RecipeSet:
         """Reload a table when its file changes; callback(err, stats) runs on the engine thread. Returns a watch id."""
     def unwatch(self, id: int) -> None:
         """Stop a watch."""
+    def subscribe(
+        self,
+        url: str,
+        channel: str,
+        connect_timeout_ms: int,
+        reconnect_max_ms: int,
+        callback: Callable[[Any, Any], None],
+    ) -> int:
+        """Apply every message of a Redis channel as a point update; callback(err, result) runs on the engine thread. Returns a subscription id."""
+    def unsubscribe(self, id: int) -> None:
+        """Stop a subscription."""
+    def subscription_stats(self, id: int) -> dict[str, int]:
+        """Messages received, applied, stale and rejected by a subscription."""
 
 class Limiter:
     """Leases and rate limits on a 'memory:', 'sqlite:' or 'redis://' backend (hp_limiter)."""

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <hiredis/hiredis.h>
 #include <unistd.h>
 #include <uv.h>
 #include <zlib.h>
@@ -17,6 +18,7 @@
 
 #include "hotpath.h"
 #include "support/loop.h"
+#include "support/redis_server.h"
 
 namespace fs = std::filesystem;
 
@@ -70,6 +72,11 @@ struct Done {
   bool wait_calls(int n, int ms = 10000) {
     std::unique_lock<std::mutex> lock(mu);
     return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return calls >= n; });
+  }
+  // A watch's last call; a reload may still report before it.
+  bool wait_closed(int ms = 10000) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return status == HP_ECLOSED; });
   }
 };
 
@@ -507,10 +514,8 @@ TEST_CASE("recipes: a watched file reloads on change and the table survives its 
   // Fixed: reloads.
   write_file(path, offers_json(1));
   CHECK(until([&] { return hp_recipes_size(t) == 1; }));
-  before = d.calls;
   hp_recipes_unwatch(w);
-  REQUIRE(d.wait_calls(before + 1));
-  CHECK(d.status == HP_ECLOSED);
+  REQUIRE(d.wait_closed());
 }
 
 TEST_CASE("recipes: closing with a load and a watch pending calls each back once with HP_ECLOSED") {
@@ -737,4 +742,180 @@ TEST_CASE("recipes: offer geo rules allow-list, block-list and mixed") {
   CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RULES_FAIL);
   CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RULES_PASS);
   CHECK(f.match(f.offers_t, 4, ctx).target == HP_RULES_NONE);
+}
+
+// ------------------------------------------------------------- pub/sub
+
+namespace {
+
+// Records every status a subscription reports.
+struct Messages {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> statuses;
+  std::vector<std::string> errors;
+
+  static void cb(int status, void *data) {
+    auto *m = static_cast<Messages *>(data);
+    std::lock_guard<std::mutex> lock(m->mu);
+    m->statuses.push_back(status);
+    m->errors.push_back(status < 0 ? hp_last_error() : "");
+    m->cv.notify_all();
+  }
+  bool wait_count(size_t n, int ms = 10000) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return statuses.size() >= n; });
+  }
+  int at(size_t i) {
+    std::lock_guard<std::mutex> lock(mu);
+    return statuses.at(i);
+  }
+};
+
+// A plain hiredis connection that publishes, as a user's own client would.
+struct Publisher {
+  int port;
+  explicit Publisher(int p) : port(p) {}
+  long long command(const std::vector<std::string> &args) {
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (!c || c->err) {
+      if (c) redisFree(c);
+      return -1;
+    }
+    std::vector<const char *> argv;
+    std::vector<size_t> lens;
+    for (const auto &a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto *r = static_cast<redisReply *>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    long long n = -1;
+    if (r && r->type == REDIS_REPLY_INTEGER) n = r->integer;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_INTEGER)
+      n = r->element[1]->integer;  // PUBSUB NUMSUB channel
+    if (r) freeReplyObject(r);
+    redisFree(c);
+    return n;
+  }
+  // Waits until `channel` has a subscriber (the subscription is live).
+  bool wait_subscribed(const std::string &channel, int ms = 10000) {
+    for (int i = 0; i < ms / 20; i++) {
+      if (command({"PUBSUB", "NUMSUB", channel}) == 1) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+  long long publish(const std::string &channel, const std::string &msg) {
+    return command({"PUBLISH", channel, msg});
+  }
+};
+
+std::string offer_update(int id, int64_t ts, const std::string &name) {
+  std::string body = "{\\\"offerId\\\":" + std::to_string(id) + ",\\\"name\\\":\\\"" + name + "\\\"}";
+  return "{\"type\":\"offer\",\"id\":" + std::to_string(id) +
+         ",\"action\":\"updateOrCreate\",\"timestamp\":" + std::to_string(ts) + ",\"body\":\"" + body + "\"}";
+}
+
+}  // namespace
+
+TEST_CASE("recipes: a Redis subscription applies point updates and resubscribes after a restart") {
+  hp_test::RedisServer redis;
+  Publisher pub(redis.port());
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Messages m;
+  hp_recipes_subscription *sub = nullptr;
+  REQUIRE(hp_recipes_subscribe(&sub, f.set, redis.url().c_str(), "recipes", nullptr, &Messages::cb, &m) == 0);
+  REQUIRE(sub != nullptr);
+  REQUIRE(pub.wait_subscribed("recipes"));
+
+  CHECK(pub.publish("recipes", offer_update(7, 1000, "first")) == 1);
+  REQUIRE(m.wait_count(1));
+  CHECK(m.at(0) == HP_RECIPES_APPLIED);
+  CHECK(get_json(t, 7) == "{\"offerId\":7,\"name\":\"first\"}");
+
+  // Older than what the table holds: ignored. Not an update at all: counted.
+  CHECK(pub.publish("recipes", offer_update(7, 999, "older")) == 1);
+  CHECK(pub.publish("recipes", "{not json") == 1);
+  CHECK(pub.publish("recipes", "{\"type\":\"nope\",\"id\":1,\"action\":\"delete\"}") == 1);
+  REQUIRE(m.wait_count(4));
+  CHECK(m.at(1) == HP_RECIPES_STALE);
+  CHECK(m.at(2) == HP_EINVAL);
+  CHECK(m.errors[2].find("invalid JSON") != std::string::npos);
+  CHECK(m.at(3) == HP_EINVAL);
+  CHECK(m.errors[3].find("nope") != std::string::npos);
+  CHECK(get_json(t, 7) == "{\"offerId\":7,\"name\":\"first\"}");
+
+  // Redis goes away and comes back on the same port: the subscription
+  // reconnects and subscribes again on its own.
+  redis.stop();
+  redis.start();
+  REQUIRE(pub.wait_subscribed("recipes"));
+  CHECK(pub.publish("recipes", offer_update(7, 2000, "after restart")) == 1);
+  REQUIRE(m.wait_count(5));
+  CHECK(m.at(4) == HP_RECIPES_APPLIED);
+  CHECK(get_json(t, 7) == "{\"offerId\":7,\"name\":\"after restart\"}");
+
+  hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
+  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  CHECK(st.messages == 5);
+  CHECK(st.applied == 2);
+  CHECK(st.stale == 1);
+  CHECK(st.errors == 2);
+  hp_recipes_stats ts = HP_RECIPES_STATS_INIT;
+  REQUIRE(hp_recipes_stats_get(t, &ts) == 0);
+  CHECK(ts.updates_applied == 2);
+  CHECK(ts.updates_stale == 1);
+
+  // Unsubscribing disconnects and reports HP_ECLOSED once.
+  hp_recipes_unsubscribe(sub);
+  REQUIRE(m.wait_count(6));
+  CHECK(m.at(5) == HP_ECLOSED);
+  for (int i = 0; i < 500 && pub.command({"PUBSUB", "NUMSUB", "recipes"}) != 0; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(pub.command({"PUBSUB", "NUMSUB", "recipes"}) == 0);
+  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  CHECK(st.messages == 5);
+}
+
+TEST_CASE("recipes: a subscription to a Redis that is down connects once it is up") {
+  int port = hp_test::free_port();
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Messages m;
+  std::string url = "redis://127.0.0.1:" + std::to_string(port);
+  hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
+  o.reconnect_max_ms = 100;
+  REQUIRE(hp_recipes_subscribe(nullptr, f.set, url.c_str(), "up-later", &o, &Messages::cb, &m) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  hp_test::RedisServer redis(port);
+  Publisher pub(port);
+  REQUIRE(pub.wait_subscribed("up-later"));
+  CHECK(pub.publish("up-later", offer_update(3, 5, "late")) == 1);
+  REQUIRE(m.wait_count(1));
+  CHECK(m.at(0) == HP_RECIPES_APPLIED);
+  CHECK(get_json(t, 3) == "{\"offerId\":3,\"name\":\"late\"}");
+  // Closing the set stops the subscription: a last HP_ECLOSED.
+  hp_recipes_close(f.set);
+  f.set = nullptr;
+  REQUIRE(m.wait_count(2));
+  CHECK(m.at(1) == HP_ECLOSED);
+}
+
+TEST_CASE("recipes: subscribe argument checks") {
+  Fixture f;
+  hp_recipes_subscription *sub = nullptr;
+  CHECK(hp_recipes_subscribe(&sub, nullptr, "redis://127.0.0.1", "c", nullptr, nullptr, nullptr) ==
+        HP_EINVAL);
+  CHECK(hp_recipes_subscribe(&sub, f.set, nullptr, "c", nullptr, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_recipes_subscribe(&sub, f.set, "redis://127.0.0.1", "", nullptr, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_recipes_subscribe(&sub, f.set, "http://x", "c", nullptr, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_recipes_subscribe(&sub, f.set, "redis://h:99999", "c", nullptr, nullptr, nullptr) == HP_EINVAL);
+  hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
+  o.version = 99;
+  CHECK(hp_recipes_subscribe(&sub, f.set, "redis://127.0.0.1", "c", &o, nullptr, nullptr) == HP_EINVAL);
+  hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
+  CHECK(hp_recipes_subscription_stats_get(nullptr, &st) == HP_EINVAL);
+  hp_recipes_unsubscribe(nullptr);
 }

@@ -273,3 +273,84 @@ test('workers load their own tables and exit with loads in flight', async (t) =>
   assert.equal(await run(false), 5000);
   for (let i = 0; i < 4; i++) assert.equal(await run(true), null);
 });
+
+test('subscribe applies every message of a Redis channel and resubscribes after a restart', async (t) => {
+  const Redis = require('ioredis');
+  const { startRedis } = require('../support/redis');
+  const redis = await startRedis();
+  t.after(() => redis.cleanup());
+  const pub = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: false });
+  pub.on('error', () => {});
+  t.after(() => pub.disconnect());
+  const recipes = new hp.Recipes();
+  t.after(() => recipes.close());
+  const table = offerTable(recipes);
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'o.json'), JSON.stringify(offers(1)));
+  await table.load(path.join(dir, 'o.json'), { timestamp: 1000 });
+
+  const seen = [];
+  let wake = null;
+  const sub = recipes.subscribe(redis.url, 'recipes', { reconnectMaxMs: 100 }, (err, result) => {
+    seen.push(err ? err.code : result);
+    if (wake) wake();
+  });
+  const waitFor = async (n) => {
+    while (seen.length < n) await new Promise((resolve) => (wake = resolve));
+  };
+  const subscribed = async () => {
+    for (;;) {
+      try {
+        const [, n] = await pub.pubsub('NUMSUB', 'recipes');
+        if (Number(n) === 1) return;
+      } catch {}
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  const message = (id, timestamp, name) =>
+    JSON.stringify({ type: 'offer', id, action: 'updateOrCreate', timestamp, body: JSON.stringify({ offerId: id, name }) });
+
+  await subscribed();
+  const before = table.get(1);
+  assert.equal(await pub.publish('recipes', message(1, Date.now() + 1000, 'from redis')), 1);
+  await waitFor(1);
+  assert.deepEqual(seen, ['applied']);
+  assert.notEqual(table.get(1), before, 'a cached record revalidates after a message');
+  assert.equal(table.get(1).name, 'from redis');
+
+  await pub.publish('recipes', message(1, 1, 'too old'));
+  await pub.publish('recipes', '{"type":"offer"}');
+  await waitFor(3);
+  assert.deepEqual(seen, ['applied', 'stale', 'HP_EINVAL']);
+
+  await redis.restart();
+  await subscribed();
+  await pub.publish('recipes', JSON.stringify({ type: 'offer', id: 2, action: 'updateOrCreate', timestamp: Date.now() + 2000, body: { offerId: 2, name: 'after restart' } }));
+  await waitFor(4);
+  assert.equal(seen[3], 'applied');
+  assert.equal(table.get(2).name, 'after restart');
+  assert.deepEqual(sub.stats(), { messages: 4, applied: 2, stale: 1, errors: 1 });
+
+  sub.close();
+  for (;;) {
+    const [, n] = await pub.pubsub('NUMSUB', 'recipes');
+    if (Number(n) === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  sub.close();
+  assert.equal(sub.stats().messages, 4);
+});
+
+test('subscribe checks its arguments', () => {
+  const recipes = new hp.Recipes();
+  try {
+    assert.throws(() => recipes.subscribe('', 'c'), TypeError);
+    assert.throws(() => recipes.subscribe('redis://127.0.0.1', ''), TypeError);
+    assert.throws(() => recipes.subscribe('http://x', 'c'), (err) => err.code === 'HP_EINVAL');
+    assert.throws(() => recipes.subscribe('redis://127.0.0.1', 'c', { reconnectMaxMs: -1 }), RangeError);
+  } finally {
+    recipes.close();
+  }
+  assert.throws(() => recipes.subscribe('redis://127.0.0.1', 'c'), (err) => err.code === 'HP_ECLOSED');
+});

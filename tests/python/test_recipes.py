@@ -4,6 +4,7 @@ import asyncio
 import gzip
 import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 from hotpath import errors
 from hotpath.recipes import Recipes, RecipeTable
+
+from conftest import RedisServer
 
 
 def offers(n: int, **extra: Any) -> list[dict[str, Any]]:
@@ -214,3 +217,84 @@ def test_closed_set_raises() -> None:
             r2.define("y", key="id", key_type="float")  # type: ignore[arg-type]
         with pytest.raises(errors.InvalidArgumentError):
             r2.define("x", key="id")
+
+
+def _redis_cli(port: int, *args: str) -> str:
+    return subprocess.run(
+        ["redis-cli", "-p", str(port), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _wait_subscribed(port: int, channel: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if _redis_cli(port, "PUBSUB", "NUMSUB", channel).splitlines()[-1] == "1":
+                return
+        except subprocess.CalledProcessError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"nothing subscribed to {channel}")
+
+
+def _offer_message(offer_id: int, ts: int, name: str) -> str:
+    body = json.dumps({"offerId": offer_id, "name": name})
+    return json.dumps({"type": "offer", "id": offer_id, "action": "updateOrCreate", "timestamp": ts, "body": body})
+
+
+def test_subscribe_applies_messages_and_survives_a_redis_restart(
+    recipes: Recipes, redis_server: RedisServer
+) -> None:
+    t = offer_table(recipes)
+    seen: list[tuple[str | None, str | None]] = []
+    cond = threading.Condition()
+
+    def on_message(err: errors.Error | None, result: str | None) -> None:
+        with cond:
+            seen.append((type(err).__name__ if err else None, result))
+            cond.notify_all()
+
+    def wait_for(n: int) -> None:
+        with cond:
+            assert cond.wait_for(lambda: len(seen) >= n, timeout=10)
+
+    port = redis_server.port
+    sub = recipes.subscribe(redis_server.url, "recipes", on_message, reconnect_max_ms=100)
+    _wait_subscribed(port, "recipes")
+    assert _redis_cli(port, "PUBLISH", "recipes", _offer_message(5, 100, "first")) == "1"
+    wait_for(1)
+    assert seen[0] == (None, "applied")
+    rec = t.get(5)
+    assert rec is not None and rec["name"] == "first"
+
+    _redis_cli(port, "PUBLISH", "recipes", _offer_message(5, 50, "older"))
+    _redis_cli(port, "PUBLISH", "recipes", "not json")
+    wait_for(3)
+    assert seen[1] == (None, "stale")
+    assert seen[2][0] is not None and seen[2][1] is None
+
+    redis_server.stop()
+    redis_server.start()
+    _wait_subscribed(port, "recipes")
+    assert _redis_cli(port, "PUBLISH", "recipes", _offer_message(5, 200, "after restart")) == "1"
+    wait_for(4)
+    assert seen[3] == (None, "applied")
+    rec = t.get(5)
+    assert rec is not None and rec["name"] == "after restart"
+    assert sub.stats() == {"messages": 4, "applied": 2, "stale": 1, "errors": 1}
+
+    sub.close()
+    deadline = time.monotonic() + 10
+    while _redis_cli(port, "PUBSUB", "NUMSUB", "recipes").splitlines()[-1] != "0":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    sub.close()  # twice is fine
+
+
+def test_subscribe_argument_errors(recipes: Recipes) -> None:
+    with pytest.raises(errors.Error):
+        recipes.subscribe("http://nope", "c")
+    with pytest.raises(TypeError):
+        recipes.subscribe("redis://127.0.0.1", "")
+    with pytest.raises(ValueError):
+        recipes.subscribe("redis://127.0.0.1", "c", reconnect_max_ms=-1)

@@ -269,7 +269,51 @@ class Recipes {
     return this._native().update(text) === 0 ? 'applied' : 'stale';
   }
 
-  /** Stop watches and free the tables. Further calls throw HP_ECLOSED. */
+  /**
+   * Apply every message published on a Redis channel as a point update (the
+   * same path as {@link Recipes#update}), so every host and worker
+   * subscribed converges on the same data. Reconnects and subscribes again
+   * after Redis restarts (messages published meanwhile are lost). While it
+   * runs it keeps the process alive; close() stops it.
+   * `onMessage(err, result)` runs after each message: result 'applied' or
+   * 'stale', or err (a HotpathError) for a message that was rejected.
+   * @param {string} url redis://[:password@]host[:port][/db]
+   * @param {string} channel
+   * @param {{connectTimeoutMs?: number, reconnectMaxMs?: number}} [options]
+   * @param {(err: Error | null, result: 'applied' | 'stale' | null) => void} [onMessage]
+   * @returns {{close(): void, stats(): {messages: number, applied: number, stale: number, errors: number}}}
+   */
+  subscribe(url, channel, options = {}, onMessage = () => {}) {
+    if (typeof options === 'function') {
+      onMessage = options;
+      options = {};
+    }
+    if (typeof url !== 'string' || url === '') throw new TypeError('subscribe: url must be a non-empty string');
+    if (typeof channel !== 'string' || channel === '') {
+      throw new TypeError('subscribe: channel must be a non-empty string');
+    }
+    if (typeof onMessage !== 'function') throw new TypeError('subscribe: onMessage must be a function');
+    const connect = nonNegative(options.connectTimeoutMs ?? 0, 'connectTimeoutMs', 'subscribe');
+    const reconnect = nonNegative(options.reconnectMaxMs ?? 0, 'reconnectMaxMs', 'subscribe');
+    const id = this._native().subscribe(url, channel, connect, reconnect, (err, status) => {
+      if (err && err.code === 'HP_ECLOSED') return;
+      onMessage(err, err ? null : status === 0 ? 'applied' : 'stale');
+    });
+    const set = this;
+    let closed = false;
+    return {
+      close() {
+        if (closed || set._closed) return;
+        closed = true;
+        set._native().unsubscribe(id);
+      },
+      stats() {
+        return set._native().subscriptionStats(id);
+      },
+    };
+  }
+
+  /** Stop watches and subscriptions and free the tables. Further calls throw HP_ECLOSED. */
   close() {
     if (this._closed) return;
     this._set.close();

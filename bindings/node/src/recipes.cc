@@ -106,6 +106,19 @@ struct WatchState {
   WatchState(Napi::Env e, Napi::Function f) : env(e), fn(Napi::Persistent(f)), context(e, "hotpath.recipes.watch") {}
 };
 
+// A subscription's JS callback; deleted after its last (HP_ECLOSED) call.
+struct SubState {
+  Napi::Env env;
+  RecipeSet *owner = nullptr;  // cleared when the set's wrapper goes away
+  std::shared_ptr<Generations> gens;
+  Napi::FunctionReference fn;
+  Napi::AsyncContext context;
+  hp_recipes_subscription *sub = nullptr;
+  bool ended = false;
+  SubState(Napi::Env e, Napi::Function f)
+      : env(e), fn(Napi::Persistent(f)), context(e, "hotpath.recipes.subscribe") {}
+};
+
 class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -124,6 +137,9 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
                            InstanceMethod<&RecipeSet::Update>("update"),
                            InstanceMethod<&RecipeSet::Watch>("watch"),
                            InstanceMethod<&RecipeSet::Unwatch>("unwatch"),
+                           InstanceMethod<&RecipeSet::Subscribe>("subscribe"),
+                           InstanceMethod<&RecipeSet::Unsubscribe>("unsubscribe"),
+                           InstanceMethod<&RecipeSet::SubscriptionStats>("subscriptionStats"),
                            InstanceMethod<&RecipeSet::Close>("close"),
                        });
   }
@@ -135,6 +151,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
 
   ~RecipeSet() override {
     for (auto &w : watches_) w.second->owner = nullptr;
+    for (auto &sub : subs_) sub.second->owner = nullptr;
     CloseSet();
   }
 
@@ -144,6 +161,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
       gens_->closed = true;
       gens_->Sync();
       gens_->tables.clear();
+      sub_ptrs_.clear();  // freed with the set
       hp_recipes_close(set_);
     }
     set_ = nullptr;
@@ -424,6 +442,82 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     return info.Env().Undefined();
   }
 
+  // subscribe(url, channel, connectTimeoutMs, reconnectMaxMs, cb(err, status)) -> id
+  Napi::Value Subscribe(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_recipes *set = SetOrThrow(env);
+    std::string url = info[0].As<Napi::String>();
+    std::string channel = info[1].As<Napi::String>();
+    hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
+    o.connect_timeout_ms = info[2].As<Napi::Number>().Uint32Value();
+    o.reconnect_max_ms = info[3].As<Napi::Number>().Uint32Value();
+    auto *st = new SubState(env, info[4].As<Napi::Function>());
+    st->gens = gens_;
+    int rc = hp_recipes_subscribe(&st->sub, set, url.c_str(), channel.c_str(), &o, &OnMessage, st);
+    if (rc < 0) {
+      delete st;
+      ThrowError(env, rc);
+    }
+    uint32_t id = next_sub_++;
+    subs_[id] = st;
+    sub_ptrs_[id] = st->sub;
+    st->owner = this;
+    return Napi::Number::New(env, id);
+  }
+
+  static void OnMessage(int status, void *data) {
+    auto *st = static_cast<SubState *>(data);
+    Napi::Env env = st->env;
+    bool last = status == HP_ECLOSED;
+    if (last && st->owner) st->owner->ForgetSub(st);
+    st->gens->Sync();  // cached records revalidate on their next get
+    if (!GetAddon(env).tearing_down) {
+      try {
+        Napi::HandleScope scope(env);
+        Napi::CallbackScope cb_scope(env, st->context);
+        Napi::Value err = status < 0 ? MakeError(env, status).Value() : env.Null();
+        st->fn.Call({err, Napi::Number::New(env, status)});
+      } catch (const Napi::Error &) {
+      }
+    }
+    if (last) delete st;
+  }
+
+  void ForgetSub(SubState *st) {
+    for (auto it = subs_.begin(); it != subs_.end(); ++it) {
+      if (it->second == st) {
+        subs_.erase(it);
+        return;
+      }
+    }
+  }
+
+  Napi::Value Unsubscribe(const Napi::CallbackInfo &info) {
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    auto it = subs_.find(id);
+    if (it != subs_.end() && !it->second->ended) {
+      it->second->ended = true;
+      hp_recipes_unsubscribe(it->second->sub);
+    }
+    return info.Env().Undefined();
+  }
+
+  // subscriptionStats(id) -> {messages, applied, stale, errors}
+  Napi::Value SubscriptionStats(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    SetOrThrow(env);
+    auto it = sub_ptrs_.find(info[0].As<Napi::Number>().Uint32Value());
+    if (it == sub_ptrs_.end()) throw Napi::RangeError::New(env, "recipes: unknown subscription");
+    hp_recipes_subscription_stats s = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
+    Check(env, hp_recipes_subscription_stats_get(it->second, &s));
+    auto o = Napi::Object::New(env);
+    o.Set("messages", Napi::Number::New(env, static_cast<double>(s.messages)));
+    o.Set("applied", Napi::Number::New(env, static_cast<double>(s.applied)));
+    o.Set("stale", Napi::Number::New(env, static_cast<double>(s.stale)));
+    o.Set("errors", Napi::Number::New(env, static_cast<double>(s.errors)));
+    return o;
+  }
+
   Napi::Value Close(const Napi::CallbackInfo &info) {
     CloseSet();
     return info.Env().Undefined();
@@ -434,6 +528,9 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
   std::shared_ptr<Generations> gens_;
   std::unordered_map<uint32_t, WatchState *> watches_;
   uint32_t next_watch_ = 1;
+  std::unordered_map<uint32_t, SubState *> subs_;
+  std::unordered_map<uint32_t, hp_recipes_subscription *> sub_ptrs_;
+  uint32_t next_sub_ = 1;
 };
 
 }  // namespace

@@ -96,6 +96,35 @@ class Watch:
                 self._table._set._native.unwatch(self._id)
 
 
+class SubscriptionStats(TypedDict):
+    messages: int
+    applied: int
+    stale: int
+    errors: int
+
+
+class Subscription:
+    """A Redis pub/sub subscription; :meth:`close` stops it."""
+
+    def __init__(self, rset: Recipes, sid: int) -> None:
+        self._set = rset
+        self._id = sid
+        self._closed = False
+
+    def stats(self) -> SubscriptionStats:
+        """Messages received, applied, stale and rejected so far."""
+        s = self._set._n().subscription_stats(self._id)
+        return SubscriptionStats(
+            messages=s["messages"], applied=s["applied"], stale=s["stale"], errors=s["errors"]
+        )
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if not self._set._closed:
+                self._set._native.unsubscribe(self._id)
+
+
 class RecipeTable:
     """One table of a :class:`Recipes` set."""
 
@@ -277,8 +306,37 @@ class Recipes:
         text = message if isinstance(message, str) else json.dumps(dict(message))
         return "applied" if self._n().update(text) == 0 else "stale"
 
+    def subscribe(
+        self,
+        url: str,
+        channel: str,
+        on_message: Callable[[Error | None, Literal["applied", "stale"] | None], None] | None = None,
+        *,
+        connect_timeout_ms: int = 0,
+        reconnect_max_ms: int = 0,
+    ) -> Subscription:
+        """Apply every message published on a Redis channel as a point
+        update (the same path as :meth:`update`). Reconnects and subscribes
+        again after Redis restarts; messages published while it is down are
+        lost. ``on_message(error, result)`` runs on hotpath's loop thread
+        after each message."""
+        if not isinstance(url, str) or not url:
+            raise TypeError("subscribe: url must be a non-empty str")
+        if not isinstance(channel, str) or not channel:
+            raise TypeError("subscribe: channel must be a non-empty str")
+        connect = _non_negative(connect_timeout_ms, "connect_timeout_ms", "subscribe")
+        reconnect = _non_negative(reconnect_max_ms, "reconnect_max_ms", "subscribe")
+        user = on_message
+
+        def cb(err: Error | None, status: int | None) -> None:
+            if user is not None:
+                user(err, None if err is not None else ("applied" if status == 0 else "stale"))
+
+        return Subscription(self, self._n().subscribe(url, channel, connect, reconnect, cb))
+
     def close(self) -> None:
-        """Stop watches and free the tables; later calls raise ClosedError."""
+        """Stop watches and subscriptions and free the tables; later calls
+        raise ClosedError."""
         if not self._closed:
             self._closed = True
             self._native.close()
@@ -290,4 +348,13 @@ class Recipes:
         self.close()
 
 
-__all__ = ["DIMENSIONS", "Match", "RecipeStats", "RecipeTable", "Recipes", "Watch"]
+__all__ = [
+    "DIMENSIONS",
+    "Match",
+    "RecipeStats",
+    "RecipeTable",
+    "Recipes",
+    "Subscription",
+    "SubscriptionStats",
+    "Watch",
+]

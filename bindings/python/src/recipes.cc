@@ -64,6 +64,11 @@ struct WatchState {
   hp_recipes_watch *watch = nullptr;
 };
 
+struct SubState {
+  py::object fn;
+  hp_recipes_subscription *sub = nullptr;
+};
+
 class RecipeSet {
  public:
   explicit RecipeSet(Engine &engine) { check(hp_recipes_open(&set_, engine.get())); }
@@ -72,6 +77,7 @@ class RecipeSet {
   void close() {
     if (set_) hp_recipes_close(set_);
     set_ = nullptr;
+    subs_.clear();  // freed with the set
   }
 
   size_t define(const std::string &name, const std::string &key, bool key_is_str,
@@ -262,6 +268,56 @@ class RecipeSet {
     watches_[id] = nullptr;
   }
 
+  // fn(error, status) runs on the loop thread after every message.
+  int subscribe(const std::string &url, const std::string &channel, uint32_t connect_timeout_ms,
+                uint32_t reconnect_max_ms, py::function fn) {
+    hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
+    o.connect_timeout_ms = connect_timeout_ms;
+    o.reconnect_max_ms = reconnect_max_ms;
+    auto *st = new SubState{std::move(fn), nullptr};
+    int rc = hp_recipes_subscribe(
+        &st->sub, set(), url.c_str(), channel.c_str(), &o,
+        [](int status, void *data) {
+          auto *ss = static_cast<SubState *>(data);
+          py::gil_scoped_acquire gil;
+          if (status == HP_ECLOSED) {
+            delete ss;
+            return;
+          }
+          call_back(ss->fn, status, status < 0 ? hp_last_error() : nullptr, py::int_(status));
+        },
+        st);
+    if (rc < 0) {
+      delete st;
+      raise_error(rc);
+    }
+    subs_.push_back(st->sub);
+    return static_cast<int>(subs_.size() - 1);
+  }
+
+  hp_recipes_subscription *subscription(int id) {
+    set();
+    if (id < 0 || static_cast<size_t>(id) >= subs_.size())
+      throw py::index_error("recipes: unknown subscription");
+    return subs_[id];
+  }
+
+  void unsubscribe(int id) {
+    if (!set_ || id < 0 || static_cast<size_t>(id) >= subs_.size()) return;
+    hp_recipes_unsubscribe(subs_[id]);
+  }
+
+  py::dict subscription_stats(int id) {
+    hp_recipes_subscription_stats s = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
+    check(hp_recipes_subscription_stats_get(subscription(id), &s));
+    py::dict d;
+    d["messages"] = s.messages;
+    d["applied"] = s.applied;
+    d["stale"] = s.stale;
+    d["errors"] = s.errors;
+    return d;
+  }
+
  private:
   hp_recipes *set() {
     if (!set_) raise_error(HP_ECLOSED, "recipes: the set is closed");
@@ -276,6 +332,7 @@ class RecipeSet {
   hp_recipes *set_ = nullptr;
   std::vector<hp_recipe_table *> tables_;
   std::vector<WatchState *> watches_;
+  std::vector<hp_recipes_subscription *> subs_;
 };
 
 }  // namespace
@@ -298,7 +355,11 @@ void init_recipes(py::module_ &m) {
       .def("update", &RecipeSet::update, py::arg("message"))
       .def("watch", &RecipeSet::watch, py::arg("table"), py::arg("path"), py::arg("interval_ms"),
            py::arg("debounce_ms"), py::arg("load_now"), py::arg("callback"))
-      .def("unwatch", &RecipeSet::unwatch, py::arg("id"));
+      .def("unwatch", &RecipeSet::unwatch, py::arg("id"))
+      .def("subscribe", &RecipeSet::subscribe, py::arg("url"), py::arg("channel"),
+           py::arg("connect_timeout_ms"), py::arg("reconnect_max_ms"), py::arg("callback"))
+      .def("unsubscribe", &RecipeSet::unsubscribe, py::arg("id"))
+      .def("subscription_stats", &RecipeSet::subscription_stats, py::arg("id"));
   m.attr("RULES_NONE") = static_cast<int>(HP_RULES_NONE);
   m.attr("RULES_PASS") = static_cast<int>(HP_RULES_PASS);
   m.attr("RULES_FAIL") = static_cast<int>(HP_RULES_FAIL);

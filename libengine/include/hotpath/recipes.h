@@ -369,6 +369,82 @@ HP_EXTERN int hp_recipes_watch_file(hp_recipes_watch **out, hp_recipe_table *t, 
  */
 HP_EXTERN void hp_recipes_unwatch(hp_recipes_watch *w);
 
+/* --------------------------------------------------------------- Pub/sub */
+
+/** A Redis pub/sub subscription feeding point updates into a set. Owned by
+ *  the set; stopped with hp_recipes_unsubscribe() or by hp_recipes_close(). */
+typedef struct hp_recipes_subscription hp_recipes_subscription;
+
+/** Options of hp_recipes_subscribe(). */
+typedef struct hp_recipes_subscribe_options {
+  unsigned version;            /**< HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION */
+  uint32_t connect_timeout_ms; /**< a connect attempt gives up after this; 0 means 1000 */
+  uint32_t reconnect_max_ms;   /**< longest wait between reconnect attempts; 0 means 1000 */
+} hp_recipes_subscribe_options;
+
+#define HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION 1
+#define HP_RECIPES_SUBSCRIBE_OPTIONS_INIT {HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION, 0, 0}
+
+/** Counters of one subscription. */
+typedef struct hp_recipes_subscription_stats {
+  unsigned version;  /**< HP_RECIPES_SUBSCRIPTION_STATS_VERSION */
+  uint64_t messages; /**< messages received on the channel */
+  uint64_t applied;  /**< of them, point updates applied */
+  uint64_t stale;    /**< of them, point updates older than the data (ignored) */
+  uint64_t errors;   /**< of them, messages rejected (bad JSON, unknown type, ...) */
+} hp_recipes_subscription_stats;
+
+#define HP_RECIPES_SUBSCRIPTION_STATS_VERSION 1
+#define HP_RECIPES_SUBSCRIPTION_STATS_INIT {HP_RECIPES_SUBSCRIPTION_STATS_VERSION, 0, 0, 0, 0}
+
+/** Runs on the loop thread after each message with hp_recipes_update()'s
+ *  result (HP_RECIPES_APPLIED, HP_RECIPES_STALE or a negative code; while
+ *  it runs hp_last_error() has the reason of a rejection), and a last time
+ *  with HP_ECLOSED when the subscription stops, after which `data` is no
+ *  longer used. */
+typedef void (*hp_recipes_message_cb)(int status, void *data);
+
+/**
+ * Subscribe to a Redis channel and apply every message as a point update,
+ * exactly as hp_recipes_update() does (same message shape, same timestamp
+ * rule), so every host and worker subscribed to the channel converges on
+ * the same data. The connection lives on the engine's loop, reconnects with
+ * backoff and subscribes again after Redis restarts; messages published
+ * while it is down are lost (Redis pub/sub keeps nothing), so a reload of
+ * the files remains the source of truth. While it runs, its connection keeps
+ * the loop alive. Publish with any Redis client:
+ * PUBLISH <channel> '{"type":"offer","id":1,...}'.
+ * @param[out] out   the subscription (may be NULL); owned by the set, valid
+ *                   until hp_recipes_close().
+ * @param redis_url  redis://[:password@]host[:port][/db]; copied.
+ * @param channel    1..255 bytes; copied.
+ * @param opts       NULL for defaults.
+ * @param cb         may be NULL.
+ * @param data       passed to cb unchanged.
+ * @return 0, HP_EINVAL (bad URL, channel or options), HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const char *redis_url,
+                                   const char *channel, const hp_recipes_subscribe_options *opts,
+                                   hp_recipes_message_cb cb, void *data);
+
+/**
+ * Fill `out` with the subscription's counters.
+ * @param[out] out  caller-owned; out->version must be HP_RECIPES_SUBSCRIPTION_STATS_VERSION.
+ * @return 0, HP_EINVAL.   Thread: any, until hp_recipes_close() (also after
+ *         hp_recipes_unsubscribe(): the counters stay readable).
+ */
+HP_EXTERN int hp_recipes_subscription_stats_get(hp_recipes_subscription *s,
+                                                hp_recipes_subscription_stats *out);
+
+/**
+ * Stop a subscription: it disconnects, and its callback runs once more with
+ * HP_ECLOSED, on the loop.
+ * @param s  NULL is a no-op.
+ * Thread: any.
+ */
+HP_EXTERN void hp_recipes_unsubscribe(hp_recipes_subscription *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,9 @@
 #include "core/error.h"
 #include "core/guard.h"
 #include "recipes/set.h"
+#include "recipes/subscription.h"
 #include "recipes/watch.h"
+#include "redis/url.h"
 
 using hp::core::set_error;
 using hp::recipes::Key;
@@ -261,6 +263,54 @@ void hp_recipes_unwatch(hp_recipes_watch *w) {
   auto *watch = hp::recipes::Watch::from_c(w);
   try {
     watch->post_stop();
+  } catch (...) {
+  }
+}
+
+int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const char *redis_url,
+                         const char *channel, const hp_recipes_subscribe_options *opts,
+                         hp_recipes_message_cb cb, void *data) {
+  if (!r || !redis_url || !channel)
+    return set_error(HP_EINVAL, "recipes_subscribe: set, redis_url or channel is NULL");
+  if (opts && opts->version != HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION)
+    return set_error(HP_EINVAL, "recipes_subscribe: unknown options version ", std::to_string(opts->version));
+  if (!field_name_ok(channel))
+    return set_error(HP_EINVAL, "recipes_subscribe: the channel must be 1..255 bytes");
+  Set *s = Set::from_c(r);
+  if (s->closed()) return set_error(HP_ECLOSED, "recipes_subscribe: the set is closed");
+  return hp::core::guard("recipes_subscribe", [&] {
+    hp::redis::Options ro;
+    int rc = hp::redis::parse_url(redis_url, &ro.address);
+    if (rc < 0) return rc;
+    ro.connect_timeout_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 1000;
+    ro.reconnect_max_ms = opts && opts->reconnect_max_ms ? opts->reconnect_max_ms : 1000;
+    if (ro.reconnect_min_ms > ro.reconnect_max_ms) ro.reconnect_min_ms = ro.reconnect_max_ms;
+    auto *sub = s->adopt(std::make_unique<hp::recipes::Subscription>(s, std::move(ro), channel, cb, data));
+    rc = s->engine()->post([sub, s](bool closing) {
+      if (closing || s->closed())
+        sub->abandon();
+      else
+        sub->start();
+    });
+    if (rc != 0) return rc;  // the set frees `sub`; no callback runs
+    if (out) *out = sub->as_c();
+    return 0;
+  });
+}
+
+int hp_recipes_subscription_stats_get(hp_recipes_subscription *s, hp_recipes_subscription_stats *out) {
+  if (!s || !out) return set_error(HP_EINVAL, "recipes_subscription_stats_get: subscription or out is NULL");
+  if (out->version != HP_RECIPES_SUBSCRIPTION_STATS_VERSION)
+    return set_error(HP_EINVAL, "recipes_subscription_stats_get: unknown stats version ",
+                     std::to_string(out->version));
+  hp::recipes::Subscription::from_c(s)->stats(out);
+  return 0;
+}
+
+void hp_recipes_unsubscribe(hp_recipes_subscription *s) {
+  if (!s) return;
+  try {
+    hp::recipes::Subscription::from_c(s)->post_stop();
   } catch (...) {
   }
 }

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "recipes/json_value.h"
+#include "recipes/subscription.h"
 #include "recipes/watch.h"
 
 namespace hp::recipes {
@@ -58,6 +59,9 @@ int Set::open(Set **out, core::Engine *engine) {
   return 0;
 }
 
+Set::Set(core::Engine *e) : engine_(e) {}
+Set::~Set() = default;
+
 void Set::release() {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
 }
@@ -108,11 +112,17 @@ void Set::shutdown() {
     for (auto &t : tables_) all.insert(all.end(), t->watches.begin(), t->watches.end());
   }
   for (Watch *w : all) w->stop();
+  std::vector<Subscription *> subs;
+  {
+    std::lock_guard<std::mutex> lock(tables_mu_);
+    for (auto &s : subs_) subs.push_back(s.get());
+  }
+  for (Subscription *s : subs) s->stop();
   maybe_finish();
 }
 
 void Set::maybe_finish() {
-  if (!shut_ || finished_ || loads_ > 0 || watches_ > 0) return;
+  if (!shut_ || finished_ || loads_ > 0 || watches_ > 0 || subscriptions_ > 0) return;
   finished_ = true;
   if (registered_) {
     engine_->remove(this);
@@ -133,6 +143,17 @@ void Set::watch_gone(Table *t, Watch *w) {
     }
   }
   watches_--;
+  maybe_finish();
+}
+
+Subscription *Set::adopt(std::unique_ptr<Subscription> sub) {
+  std::lock_guard<std::mutex> lock(tables_mu_);
+  subs_.push_back(std::move(sub));
+  return subs_.back().get();
+}
+
+void Set::subscription_gone() {
+  subscriptions_--;
   maybe_finish();
 }
 

@@ -17,6 +17,7 @@
 namespace hp::recipes {
 
 class Set;
+class Subscription;
 class Watch;
 
 class Table {
@@ -76,12 +77,17 @@ class Set final : public core::Closable {
   // Watches tell the set when they are gone. Loop thread.
   void watch_started(Table *t, Watch *w);
   void watch_gone(Table *t, Watch *w);
+  // Subscriptions belong to the set (freed with it); they tell it when
+  // their connection is up or gone. Loop thread, except adopt (any).
+  Subscription *adopt(std::unique_ptr<Subscription> sub);
+  void subscription_started() { subscriptions_++; }
+  void subscription_gone();
 
   Rcu rcu;
 
  private:
-  explicit Set(core::Engine *e) : engine_(e) {}
-  ~Set() override = default;
+  explicit Set(core::Engine *e);
+  ~Set() override;
   void close_now() override;  // the engine is closing
   void shutdown();            // loop thread, idempotent
   void maybe_finish();        // loop thread
@@ -95,6 +101,7 @@ class Set final : public core::Closable {
   std::mutex write_mu_;
   std::mutex tables_mu_;
   std::vector<std::unique_ptr<Table>> tables_;
+  std::vector<std::unique_ptr<Subscription>> subs_;  // guarded by tables_mu_
   std::atomic<bool> closed_{false};
   std::atomic<int> refs_{2};  // the user's and the loop's
   // Loop thread only.
@@ -103,6 +110,7 @@ class Set final : public core::Closable {
   bool finished_ = false;
   int loads_ = 0;
   int watches_ = 0;
+  int subscriptions_ = 0;
 };
 
 int64_t now_ms();

@@ -257,7 +257,16 @@ void Client::on_message(redisAsyncContext *, void *reply, void *privdata) {
 }
 
 void Client::close(std::function<void()> done) {
-  if (state_ == State::Closing) return;
+  if (state_ == State::Closing) {
+    // Closed already (say by the engine): `done` still runs when it is gone.
+    if (done) {
+      on_closed_ = [first = std::move(on_closed_), then = std::move(done)] {
+        if (first) first();
+        then();
+      };
+    }
+    return;
+  }
   state_ = State::Closing;
   on_closed_ = std::move(done);
   drop("redis: client closed", HP_ECLOSED);

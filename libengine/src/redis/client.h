@@ -64,7 +64,8 @@ class Client final : public core::Closable {
   uint64_t reconnects() const { return reconnects_; }
 
   // Fails pending commands with HP_ECLOSED, disconnects, then runs `done`
-  // and frees the client once its handles have closed.
+  // and frees the client once its handles have closed. A later close adds
+  // its `done` to the first one's.
   void close(std::function<void()> done = {});
   void close_now() override { close(); }
 

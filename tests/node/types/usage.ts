@@ -31,3 +31,19 @@ void many;
 void worker;
 void mem;
 void main;
+
+function recipesUsage(): void {
+  const recipes = new hotpath.Recipes();
+  const offers = recipes.define<{ offerId: number; name: string }>('offers', { key: 'offerId', updateType: 'offer' });
+  const name: string | undefined = offers.get(1)?.name;
+  const sub: hotpath.RecipeSubscription = recipes.subscribe('redis://127.0.0.1:6379', 'recipes', (err, result) => {
+    const r: 'applied' | 'stale' | null = result;
+    void err;
+    void r;
+  });
+  const applied: number = sub.stats().applied;
+  sub.close();
+  void name;
+  void applied;
+}
+void recipesUsage;

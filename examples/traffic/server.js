@@ -1,0 +1,196 @@
+'use strict';
+// co-traffic on hotpath: a cluster primary with one worker per CPU sharing
+// the port. Each worker loads the recipes, watches their files, subscribes
+// to Redis when REDIS_URL is set, and answers /ad natively. A point update
+// posted to /admin/update on any worker is applied by every worker before
+// the answer (the primary relays it).
+//
+// Env (defaults): PORT (5000), HOST (127.0.0.1), WORKERS (CPU count),
+// TRAFFIC_KEY (token.js DEMO_KEY), OFFERS_RECIPE_PATH / CAMPAIGNS_RECIPE_PATH
+// (data/offersRecipe.json.gz, data/campaignsRecipe.json.gz), GEO_CITY /
+// GEO_ISP (the MaxMind test databases in tests/fixtures/maxmind/test-data),
+// REDIS_URL (unset: no pub/sub), REDIS_CHANNEL (co-traffic:recipes),
+// WATCH_INTERVAL_MS (1000), FALLBACK_URL (https://example.com/).
+// TRAFFIC_IMPL=js (or server-js.js) runs the pure-JS variant.
+const cluster = require('cluster');
+const os = require('os');
+const path = require('path');
+const { DEMO_KEY, parseKey } = require('./token');
+
+const FIXTURES = path.join(__dirname, '..', '..', 'tests', 'fixtures', 'maxmind', 'test-data');
+
+function int(name, def, min = 0) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`traffic: ${name} must be an integer >= ${min}, got '${raw}'`);
+    process.exit(2);
+  }
+  return v;
+}
+
+function config() {
+  let key;
+  try {
+    key = parseKey(process.env.TRAFFIC_KEY || DEMO_KEY);
+  } catch (err) {
+    console.error(`traffic: ${err.message}`);
+    process.exit(2);
+  }
+  return {
+    impl: process.env.TRAFFIC_IMPL === 'js' ? 'js' : 'hotpath',
+    port: int('PORT', 5000),
+    host: process.env.HOST || '127.0.0.1',
+    workers: int('WORKERS', os.cpus().length || 1, 1),
+    key,
+    demoKey: !process.env.TRAFFIC_KEY,
+    offersPath: process.env.OFFERS_RECIPE_PATH || path.join(__dirname, 'data', 'offersRecipe.json.gz'),
+    campaignsPath: process.env.CAMPAIGNS_RECIPE_PATH || path.join(__dirname, 'data', 'campaignsRecipe.json.gz'),
+    geoCity: process.env.GEO_CITY || path.join(FIXTURES, 'GeoIP2-City-Test.mmdb'),
+    geoIsp: process.env.GEO_ISP ?? path.join(FIXTURES, 'GeoIP2-ISP-Test.mmdb'),
+    redisUrl: process.env.REDIS_URL || '',
+    redisChannel: process.env.REDIS_CHANNEL || 'co-traffic:recipes',
+    watchIntervalMs: int('WATCH_INTERVAL_MS', 1000, 1),
+    fallbackUrl: process.env.FALLBACK_URL || 'https://example.com/',
+  };
+}
+
+function primary(cfg) {
+  const slots = new Array(cfg.workers).fill(null);
+  const waits = new Map(); // update id -> {from, want, got, result, timer}
+  let stopping = false;
+  let listening = 0;
+  let demoToken = null;
+
+  function fork(index) {
+    const w = cluster.fork({ TRAFFIC_WORKER_INDEX: String(index) });
+    slots[index] = w;
+    w.on('message', (msg) => {
+      if (!msg || typeof msg.t !== 'string') return;
+      if (msg.t === 'traffic:ready') {
+        if (msg.token) demoToken = msg.token; // from worker 0, whenever it is ready
+        if (++listening === cfg.workers) {
+          const base = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${msg.port}`;
+          console.log(`traffic (${cfg.impl}): ${cfg.workers} workers on ${base}, primary pid ${process.pid}`);
+          if (cfg.demoKey) console.log('traffic: tokens use the demo key (set TRAFFIC_KEY to 64 hex digits)');
+          if (demoToken) {
+            console.log(`traffic: try ${base}/ad?offer=${demoToken}`);
+            console.log(`traffic: steps ${base}/ad?offer=${demoToken}&debugging=debugging`);
+          }
+          console.log(`traffic: health ${base}/health`);
+        }
+      } else if (msg.t === 'traffic:update') {
+        // Apply everywhere, answer the asking worker with its own result.
+        const live = slots.filter((s) => s && s.isConnected());
+        // A worker that dies meanwhile never answers: give up after 5 s.
+        const timer = setTimeout(() => {
+          const wait = waits.get(msg.id);
+          if (!wait) return;
+          waits.delete(msg.id);
+          const error = `${wait.got} of ${wait.want} workers applied the update within 5 s`;
+          if (w.isConnected()) w.send({ t: 'traffic:update!', id: msg.id, result: { error } });
+        }, 5000);
+        waits.set(msg.id, { from: w, want: live.length, got: 0, result: null, timer });
+        for (const s of live) s.send({ t: 'traffic:apply', id: msg.id, text: msg.text, origin: s === w });
+      } else if (msg.t === 'traffic:applied') {
+        const wait = waits.get(msg.id);
+        if (!wait) return;
+        wait.got++;
+        if (msg.origin) wait.result = msg.result;
+        if (wait.got === wait.want) {
+          clearTimeout(wait.timer);
+          waits.delete(msg.id);
+          if (wait.from.isConnected()) wait.from.send({ t: 'traffic:update!', id: msg.id, result: wait.result });
+        }
+      }
+    });
+    w.on('exit', (code, signal) => {
+      if (slots[index] === w) slots[index] = null;
+      if (stopping) {
+        if (slots.every((s) => s === null)) process.exit(0);
+        return;
+      }
+      listening--;
+      console.error(`traffic: worker ${index} (pid ${w.process.pid}) exited (${signal || code}); restarting it`);
+      setTimeout(() => fork(index), 200);
+    });
+  }
+
+  for (let i = 0; i < cfg.workers; i++) fork(i);
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    if (slots.every((s) => s === null)) process.exit(0);
+    for (const w of slots) if (w) w.process.kill('SIGTERM');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function worker(cfg) {
+  const index = Number(process.env.TRAFFIC_WORKER_INDEX || 0);
+  const log = (m) => console.error(`traffic: worker ${index}: ${m}`);
+  const { createBackend } = require(cfg.impl === 'js' ? './backend-js' : './backend-hotpath');
+  const { createApp } = require('./app');
+  let backend;
+  try {
+    backend = await createBackend({ ...cfg, log });
+  } catch (err) {
+    console.error(`traffic: worker ${index} cannot start: ${err.message}`);
+    process.exit(1);
+  }
+
+  // Point updates from /admin/update go through the primary to every worker.
+  let seq = 0;
+  const pending = new Map();
+  const broadcast = (text) =>
+    new Promise((resolve, reject) => {
+      const id = `${index}:${++seq}`;
+      pending.set(id, { resolve, reject });
+      process.send({ t: 'traffic:update', id, text });
+    });
+  process.on('message', (msg) => {
+    if (!msg || typeof msg.t !== 'string') return;
+    if (msg.t === 'traffic:apply') {
+      let result;
+      try {
+        result = backend.update(msg.text);
+      } catch (err) {
+        result = { error: err.message };
+      }
+      process.send({ t: 'traffic:applied', id: msg.id, origin: msg.origin, result });
+    } else if (msg.t === 'traffic:update!') {
+      const p = pending.get(msg.id);
+      if (!p) return;
+      pending.delete(msg.id);
+      if (msg.result && msg.result.error) p.reject(new Error(msg.result.error));
+      else p.resolve(msg.result);
+    }
+  });
+
+  const app = createApp(cfg, backend, broadcast);
+  app.server.on('error', (err) => {
+    console.error(`traffic: cannot listen on ${cfg.host}:${cfg.port}: ${err.message}`);
+    process.exit(1);
+  });
+  app.server.listen(cfg.port, cfg.host, () => {
+    const token = index === 0 ? app.demoToken() : null;
+    process.send({ t: 'traffic:ready', port: app.server.address().port, token });
+  });
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    app.server.close();
+    app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('disconnect', stop);
+}
+
+const cfg = config();
+if (cluster.isPrimary) primary(cfg);
+else worker(cfg);

@@ -1,0 +1,44 @@
+// Point updates from a Redis pub/sub channel: every message goes through
+// Set::update, the same path as hp_recipes_update.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "recipes/set.h"
+#include "redis/client.h"
+
+namespace hp::recipes {
+
+class Subscription {
+ public:
+  Subscription(Set *set, redis::Options options, std::string channel, hp_recipes_message_cb cb, void *data);
+
+  hp_recipes_subscription *as_c() { return reinterpret_cast<hp_recipes_subscription *>(this); }
+  static Subscription *from_c(hp_recipes_subscription *s) { return reinterpret_cast<Subscription *>(s); }
+
+  // Loop thread. The set owns the object; it stays (inert) after stop() so
+  // its counters can still be read.
+  void start();
+  void stop();
+  // Reports HP_ECLOSED for a subscription that never started.
+  void abandon();
+  // stop() from any thread.
+  void post_stop();
+  void stats(hp_recipes_subscription_stats *out) const;
+
+ private:
+  void on_message(const std::string &msg);
+  void finish();
+
+  Set *set_;
+  redis::Options options_;
+  std::string channel_;
+  hp_recipes_message_cb cb_;
+  void *data_;
+  redis::Client *client_ = nullptr;
+  bool stopping_ = false;
+  std::atomic<uint64_t> messages_{0}, applied_{0}, stale_{0}, errors_{0};
+};
+
+}  // namespace hp::recipes
