@@ -55,7 +55,7 @@ function main() {
     return out;
   };
   const day = 86400000;
-  const base = Date.UTC(2024, 0, 1);
+  const base = Date.UTC(2025, 0, 1);
   const iso = (ms) => new Date(ms).toISOString();
 
   const offers = [];
@@ -81,6 +81,9 @@ function main() {
     }
     const start = base + Math.floor(r() * 300) * day;
     const dated = r() < 0.7;
+    // Most windows run for years, so the bundled data stays useful; about one
+    // in six is a short campaign that ends within months.
+    const days = r() < 0.15 ? 30 + Math.floor(r() * 400) : 3 * 365 + Math.floor(r() * 3 * 365);
     const capped = r() < 0.4;
     offers.push({
       offerId,
@@ -99,7 +102,7 @@ function main() {
       startEndDateSetting: {
         startEndDate: dated,
         startDate: dated ? iso(start) : null,
-        endDate: dated ? iso(start + (30 + Math.floor(r() * 400)) * day) : null,
+        endDate: dated ? iso(start + days * day) : null,
         timezone: 'UTC',
       },
       caps: {
