@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "limits/fast_clock.h"
 #include "limits/gcra.h"
 
 namespace hp::limits {
@@ -20,7 +21,7 @@ MemoryBackend::~MemoryBackend() {
 }
 
 int MemoryBackend::hit(std::string_view key, const Rate &rate, hp_rate_result *out) {
-  rates_.hit(key, mono_ns(), rate, out);
+  rates_.hit(key, FastClock::now(), rate, out);
   return 0;
 }
 
