@@ -33,7 +33,7 @@ void MemoryBackend::drop_expired(LeaseShard &shard, Subject &s, uint64_t now) {
 }
 
 void MemoryBackend::drop_idle(LeaseShard &shard) {
-  uint64_t now = mono_ns();
+  uint64_t now = FastClock::now();
   for (auto it = shard.map.begin(); it != shard.map.end();) {
     Subject *sub = it->second;
     drop_expired(shard, *sub, now);
@@ -49,11 +49,12 @@ void MemoryBackend::drop_idle(LeaseShard &shard) {
 
 int MemoryBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
                            LeaseOutcome *out) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   uint64_t expires = now + ttl_ms * 1000000ull;
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   Subject *sub;
   if (it != s.map.end()) {
     sub = it->second;
@@ -61,7 +62,7 @@ int MemoryBackend::acquire(std::string_view subject, std::string_view resource, 
   } else {
     if (s.idle >= kIdleMax) drop_idle(s);
     sub = new Subject(subject);
-    s.map.emplace(std::string_view(sub->name), sub);
+    s.map.emplace(Named{sub->name, key.hash}, sub);
     s.idle++;  // until its first lease below
   }
   for (auto &l : sub->leases) {
@@ -98,10 +99,11 @@ int MemoryBackend::acquire(std::string_view subject, std::string_view resource, 
 }
 
 int MemoryBackend::release(std::string_view subject, std::string_view resource) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   if (it == s.map.end()) return 0;
   Subject *sub = it->second;
   drop_expired(s, *sub, now);
@@ -116,10 +118,11 @@ int MemoryBackend::release(std::string_view subject, std::string_view resource) 
 }
 
 int MemoryBackend::renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   if (it == s.map.end()) return 0;
   for (auto &l : it->second->leases) {
     if (l.resource == resource && l.expires_ns > now) {
@@ -131,11 +134,12 @@ int MemoryBackend::renew(std::string_view subject, std::string_view resource, ui
 }
 
 int MemoryBackend::holders(std::string_view subject, std::vector<Lease> *out) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   out->clear();
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   if (it == s.map.end()) return 0;
   for (const auto &l : it->second->leases)
     if (l.expires_ns > now) out->push_back(Lease{l.resource, l.id, ceil_ms(l.expires_ns - now)});

@@ -48,9 +48,19 @@ class MemoryBackend final : public SyncBackend {
   // A subject whose last lease went stays in the map (an acquire right
   // after a release reuses it) until the shard has gathered kIdleMax idle
   // ones, then the idle ones go.
+  // A subject's name with its hash, worked out once per call.
+  struct Named {
+    std::string_view name;
+    size_t hash;
+    bool operator==(const Named &o) const { return hash == o.hash && name == o.name; }
+  };
+  struct ByHash {
+    size_t operator()(const Named &n) const { return n.hash; }
+  };
+  static Named named(std::string_view name) { return {name, std::hash<std::string_view>{}(name)}; }
   struct alignas(64) LeaseShard {
     std::mutex mu;
-    std::unordered_map<std::string_view, Subject *> map;  // views into Subject::name
+    std::unordered_map<Named, Subject *, ByHash> map;  // views into Subject::name
     size_t idle = 0;
   };
   static constexpr size_t kIdleMax = 256;
@@ -61,6 +71,7 @@ class MemoryBackend final : public SyncBackend {
   };
 
   static size_t shard_of(std::string_view key) { return std::hash<std::string_view>{}(key) % kShards; }
+  LeaseShard &shard(const Named &n) { return leases_[n.hash % kShards]; }
   static void drop_expired(LeaseShard &shard, Subject &s, uint64_t now);
   static void drop_idle(LeaseShard &shard);
 

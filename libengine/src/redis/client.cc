@@ -67,6 +67,10 @@ Client *Client::open(core::Engine *engine, const Options &options) {
     t->data = c;
     c->open_handles_++;
   }
+  uv_check_init(loop, &c->flush_check_);
+  uv_prepare_init(loop, &c->flush_prepare_);
+  c->flush_check_.data = c->flush_prepare_.data = c;
+  c->open_handles_ += 2;
   engine->add(c);
   c->connect();
   return c;
@@ -272,6 +276,7 @@ void Client::eval(const Script &script, size_t nkeys, const std::string_view *ar
 bool Client::queue(Request *req, const std::string &cmd) {
   if (redisAsyncFormattedCommand(ac_, &Client::on_reply, req, cmd.data(), cmd.size()) != REDIS_OK) return false;
   commands_sent_++;
+  want_flush();
   req->done = false;
   req->deadline = uv_now(engine_->loop()) + options_.command_timeout_ms;
   pending_.push(req);
@@ -314,6 +319,19 @@ void Client::on_reply(redisAsyncContext *, void *reply, void *privdata) {
   if (req->script && r->type == REDIS_REPLY_ERROR && starts_with(r, "NOSCRIPT"))
     return c->resend_as_eval(req.release());
   deliver(req.get(), 0, r);
+}
+
+void Client::want_flush() {
+  if (uv_is_active(reinterpret_cast<uv_handle_t *>(&flush_check_))) return;
+  uv_check_start(&flush_check_, [](uv_check_t *h) { static_cast<Client *>(h->data)->flush(); });
+  uv_prepare_start(&flush_prepare_, [](uv_prepare_t *h) { static_cast<Client *>(h->data)->flush(); });
+}
+
+void Client::flush() {
+  uv_check_stop(&flush_check_);
+  uv_prepare_stop(&flush_prepare_);
+  // Before the connection is up, hiredis writes when it comes up.
+  if (state_ == State::Connected && ac_ && ac_->c.obuf && sdslen(ac_->c.obuf) > 0) redisAsyncHandleWrite(ac_);
 }
 
 void Client::arm_sweep() {
@@ -366,14 +384,16 @@ void Client::close(std::function<void()> done) {
   for (auto &d : deferred_) d.status = HP_ECLOSED;
   on_defer(&defer_timer_);
   channels_.clear();
-  for (uv_timer_t *t : {&state_timer_, &sweep_timer_, &defer_timer_})
-    uv_close(reinterpret_cast<uv_handle_t *>(t), [](uv_handle_t *h) {
-      auto *c = static_cast<Client *>(h->data);
-      if (--c->open_handles_ > 0) return;
-      c->engine_->remove(c);
-      if (c->on_closed_) c->on_closed_();
-      delete c;
-    });
+  auto closed = [](uv_handle_t *h) {
+    auto *c = static_cast<Client *>(h->data);
+    if (--c->open_handles_ > 0) return;
+    c->engine_->remove(c);
+    if (c->on_closed_) c->on_closed_();
+    delete c;
+  };
+  for (uv_timer_t *t : {&state_timer_, &sweep_timer_, &defer_timer_}) uv_close(reinterpret_cast<uv_handle_t *>(t), closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&flush_check_), closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&flush_prepare_), closed);
 }
 
 }  // namespace hp::redis

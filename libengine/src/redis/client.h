@@ -128,6 +128,11 @@ class Client final : public core::Closable {
   static void on_state_timer(uv_timer_t *t);
   static void on_sweep(uv_timer_t *t);
   static void on_defer(uv_timer_t *t);
+  // Writes what this loop turn queued right after the poll phase (or
+  // before the loop blocks) instead of one more turn later, when the
+  // socket reports writable.
+  void want_flush();
+  void flush();
 
   core::Engine *engine_;
   Options options_;
@@ -136,6 +141,8 @@ class Client final : public core::Closable {
   uv_timer_t state_timer_{};  // connect timeout or reconnect backoff
   uv_timer_t sweep_timer_{};  // command timeouts
   uv_timer_t defer_timer_{};  // failures delivered on the next loop turn
+  uv_check_t flush_check_{};
+  uv_prepare_t flush_prepare_{};
   int open_handles_ = 0;
   uint32_t backoff_ms_;
   std::string last_error_;
