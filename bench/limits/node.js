@@ -58,7 +58,9 @@ async function timeConcurrent(n, window, fn) {
   out.sqlite_acquire_inline_c64 = await timeConcurrent(20000, 64, (i) => sq.acquire(`u${i & 1023}`, 's', { limit: 3 }));
   out.sqlite_acquire_pool_c64 = await timeConcurrent(20000, 64, (i) => sqPool.acquire(`u${i & 1023}`, 's', { limit: 3 }));
 
-  const hp = openLimiter(redisUrl);
+  // rate-limiter-flexible waits as long as it takes; a shared machine can
+  // stall a process past the 200 ms default, which would end the run.
+  const hp = openLimiter(redisUrl, { timeoutMs: 5000 });
   await hp.ping().catch(async () => {
     await new Promise((r) => setTimeout(r, 200));
     await hp.ping();
