@@ -43,8 +43,8 @@ class RateResult(TypedDict):
 
 
 def _name(what: str, value: str) -> str:
-    # Up to 128 code points are at most 512 UTF-8 bytes: no need to encode.
-    if type(value) is str and 0 < len(value) <= 128 and "\0" not in value:
+    # ASCII (a flag CPython keeps) is one byte per character: no need to encode.
+    if type(value) is str and 0 < len(value) <= _NAME_MAX and value.isascii() and "\0" not in value:
         return value
     if not isinstance(value, str):
         raise TypeError(f"limits: {what} must be a str")
