@@ -107,8 +107,9 @@ if now < allow_at then
   if left < 0 then left = 0 end
   return {0, left, math.ceil((allow_at - now) / 1000), math.ceil((tat - now) / 1000)}
 end
+-- A number argument reaches Redis as "%.17g": the whole double, no format call.
 if cost > 0 then
-  redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+  redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1)
 end
 local left = math.floor((now + tau - new_tat) / interval + 1e-6)
 if left < 0 then left = 0 end
