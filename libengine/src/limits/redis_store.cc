@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "limits/gcra.h"
 #include "limits/scripts.h"
 
 namespace hp::limits {
@@ -63,18 +64,19 @@ std::string_view decimal(uint64_t n, char (&buf)[32]) {
 // The one allocation of a call: its completion, until the reply comes.
 struct Call {
   Done done;
+  Rate rate;  // hits only
 };
 
 // Runs `parse` on a good reply and hands the outcome on.
-template <void (*Parse)(const redisReply *, Outcome *)>
+template <void (*Parse)(const redisReply *, const Rate &, Outcome *)>
 void on_reply(void *ctx, int status, const redisReply *r) {
   std::unique_ptr<Call> call(static_cast<Call *>(ctx));
   Outcome o;
-  if (!RedisBackend::failed(status, r, &o)) Parse(r, &o);
+  if (!RedisBackend::failed(status, r, &o)) Parse(r, call->rate, &o);
   call->done(std::move(o));
 }
 
-void parse_acquire(const redisReply *r, Outcome *o) {
+void parse_acquire(const redisReply *r, const Rate &, Outcome *o) {
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) {
     o->status = HP_EIO;
     o->error = "limits: redis: unexpected reply to the acquire script";
@@ -86,23 +88,29 @@ void parse_acquire(const redisReply *r, Outcome *o) {
   if (o->lease.status == HP_LEASE_DENIED) parse_leases(r, 3, &o->lease.holders);
 }
 
-void parse_flag(const redisReply *r, Outcome *o) { o->status = as_int(r) ? 1 : 0; }
+void parse_flag(const redisReply *r, const Rate &, Outcome *o) { o->status = as_int(r) ? 1 : 0; }
 
-void parse_holders(const redisReply *r, Outcome *o) {
+void parse_holders(const redisReply *r, const Rate &, Outcome *o) {
   parse_leases(r, 0, &o->holders);
   o->status = static_cast<int>(o->holders.size());
 }
 
-void parse_rate(const redisReply *r, Outcome *o) {
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+// {allowed, ns from now to the TAT} into the result, with the memory
+// backend's arithmetic (gcra.h) for the rate the call asked for.
+void parse_rate(const redisReply *r, const Rate &rate, Outcome *o) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_INTEGER) {
     o->status = HP_EIO;
     o->error = "limits: redis: unexpected reply to the rate script";
     return;
   }
-  o->rate.allowed = as_int(r->element[0]) ? 1 : 0;
-  o->rate.remaining = static_cast<uint32_t>(as_u64(r->element[1]));
-  o->rate.retry_after_ms = as_u64(r->element[2]);
-  o->rate.reset_after_ms = as_u64(r->element[3]);
+  uint64_t ahead = r->element[1]->integer > 0 ? static_cast<uint64_t>(r->element[1]->integer) : 0;
+  bool allowed = as_int(r->element[0]) != 0;
+  o->rate.allowed = allowed ? 1 : 0;
+  o->rate.remaining =
+      rate.tolerance_ns > ahead ? static_cast<uint32_t>((rate.tolerance_ns - ahead) / rate.interval_ns) : 0;
+  o->rate.reset_after_ms = ceil_ms(ahead);
+  uint64_t allow_in = ahead + rate.interval_ns * rate.cost;
+  o->rate.retry_after_ms = !allowed && allow_in > rate.tolerance_ns ? ceil_ms(allow_in - rate.tolerance_ns) : 0;
 }
 
 }  // namespace
@@ -150,10 +158,10 @@ std::string_view RedisBackend::key(std::string_view name, std::string_view suffi
   return buf;
 }
 
-template <void (*Parse)(const redisReply *, Outcome *)>
+template <void (*Parse)(const redisReply *, const Rate &, Outcome *)>
 void RedisBackend::run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys,
-                       Done done) {
-  client_->eval(script, nkeys, argv, argc, &on_reply<Parse>, new Call{std::move(done)});
+                       Done done, const Rate &rate) {
+  client_->eval(script, nkeys, argv, argc, &on_reply<Parse>, new Call{std::move(done), rate});
 }
 
 void RedisBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
@@ -189,7 +197,7 @@ void RedisBackend::hit(std::string_view name, const Rate &rate, Done done) {
   char interval[32], tolerance[32], cost[32];
   std::string_view argv[] = {key(name, "rate", k), micros(rate.interval_ns, interval),
                              micros(rate.tolerance_ns, tolerance), decimal(rate.cost, cost)};
-  run<parse_rate>(gcra_script(), argv, 4, 1, std::move(done));
+  run<parse_rate>(gcra_script(), argv, 4, 1, std::move(done), rate);
 }
 
 void RedisBackend::set_add(std::string_view set, std::string_view member, Done done) {

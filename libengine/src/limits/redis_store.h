@@ -40,8 +40,9 @@ class RedisBackend {
 
  private:
   std::string_view key(std::string_view name, std::string_view suffix, std::string &buf) const;
-  template <void (*Parse)(const redisReply *, Outcome *)>
-  void run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys, Done done);
+  template <void (*Parse)(const redisReply *, const Rate &, Outcome *)>
+  void run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys, Done done,
+           const Rate &rate = Rate{});
 
   core::Engine *engine_;
   redis::Options options_;
