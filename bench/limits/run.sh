@@ -55,6 +55,10 @@ row("Node Redis hit, sequential", n["redis_hotpath_hit_seq"]["opsPerSec"],
 row("Node Redis hit, 64 in flight (pipelined)", n["redis_hotpath_hit_c64"]["opsPerSec"],
     "rate-limiter-flexible consume", n["redis_rlf_consume_c64"]["opsPerSec"], 1.0)
 row("Node Redis acquire, 64 in flight", n["redis_hotpath_acquire_c64"]["opsPerSec"])
+hc, rc = n["redis_cpu_hotpath_hit"], n["redis_cpu_rlf_consume"]
+print(f"CPU per Redis check (64 in flight): hotpath {hc['clientUsPerCheck']:.1f} us in Node + "
+      f"{hc['serverUsPerCheck']} us in redis-server; rate-limiter-flexible {rc['clientUsPerCheck']:.1f} us + "
+      f"{rc['serverUsPerCheck']} us")
 out = {"benchmark": "limits", "machine": platform.machine(), "cpus": os.cpu_count(), "results": results,
        "raw": {"c": c, "sqlite_4_processes": s4, "sqlite_1_process": s1, "node": n, "python": p}}
 os.makedirs("bench/results", exist_ok=True)

@@ -482,6 +482,61 @@ TEST_CASE("limits: memory hammer from 8 threads") {
   thread_hammer(l);
 }
 
+// New keys grow the table, expired ones are swept, while other threads
+// hit: a hit that races a sweep or a growth is never lost.
+TEST_CASE("limits: memory GCRA stays exact while keys are added, swept and rehashed") {
+  Limiter l(nullptr, "memory:");
+  const int keys = 3000;
+  std::atomic<int> allowed{0}, errors{0};
+  std::vector<std::thread> threads;
+  hp_rate_spec hourly = rate_spec(3, 3600000, 3);
+  hp_rate_spec brief = rate_spec(1, 1, 1);  // back to a full burst after 1 ms: swept
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 2; round++)
+        for (int i = 0; i < keys; i++) {
+          int k = (i * 7 + t * 911 + round * 13) % keys;
+          std::string key = "grow:" + std::to_string(k), churn = "churn:" + std::to_string(t) + ":" +
+                                                                   std::to_string(round * keys + i);
+          hp_rate_result r = HP_RATE_RESULT_INIT;
+          if (hp_limiter_hit(l, key.c_str(), &hourly, &r) != 0) errors++;
+          if (r.allowed) allowed++;
+          if (hp_limiter_hit(l, churn.c_str(), &brief, &r) != 0) errors++;
+        }
+    });
+  for (auto &t : threads) t.join();
+  CHECK(errors == 0);
+  CHECK(allowed == 3 * keys);
+}
+
+// Subjects whose last lease went are kept for reuse, then dropped in bulk:
+// neither may lose or invent a lease.
+TEST_CASE("limits: memory leases survive idle subjects being dropped") {
+  Limiter l(nullptr, "memory:");
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  for (int round = 0; round < 3; round++)
+    for (int i = 0; i < 5000; i++) {
+      std::string sub = "idle:" + std::to_string(i);
+      REQUIRE(hp_limiter_acquire(l, sub.c_str(), "a", 1, 60000, &r) == 0);
+      CHECK(r.status == (round == 0 ? HP_LEASE_GRANTED : HP_LEASE_ALREADY_HELD));
+      REQUIRE(hp_limiter_acquire(l, sub.c_str(), "b", 2, 60000, &r) == 0);
+      CHECK(r.status == HP_LEASE_GRANTED);
+      CHECK(hp_limiter_release(l, sub.c_str(), "b") == 1);
+      std::string passing = "passing:" + std::to_string(round) + ":" + std::to_string(i);
+      REQUIRE(hp_limiter_acquire(l, passing.c_str(), "x", 1, 60000, &r) == 0);
+      CHECK(r.status == HP_LEASE_GRANTED);
+      CHECK(hp_limiter_release(l, passing.c_str(), "x") == 1);
+    }
+  const hp_lease_info *h = nullptr;
+  for (int i = 0; i < 5000; i += 97) {
+    std::string sub = "idle:" + std::to_string(i);
+    REQUIRE(hp_limiter_holders(l, sub.c_str(), &h) == 1);
+    CHECK(std::string(h[0].resource) == "a");
+    CHECK(hp_limiter_release(l, sub.c_str(), "a") == 1);
+    CHECK(hp_limiter_holders(l, sub.c_str(), &h) == 0);
+  }
+}
+
 TEST_CASE("limits: SQLite hammer from 8 threads") {
   TempDir dir;
   hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;

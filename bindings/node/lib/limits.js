@@ -4,8 +4,12 @@ const native = require('./native');
 
 const NAME_MAX = 512;
 
+const STATUS = ['granted', 'already_held', 'denied'];
+
 function name(what, value) {
   if (typeof value !== 'string') throw new TypeError(`limits: ${what} must be a string`);
+  // Up to 128 UTF-16 units are at most 512 UTF-8 bytes: no need to count.
+  if (value.length !== 0 && value.length <= 128 && !value.includes('\0')) return value;
   const bytes = Buffer.byteLength(value);
   if (bytes === 0 || bytes > NAME_MAX) throw new RangeError(`limits: ${what} must be 1..${NAME_MAX} bytes`);
   if (value.includes('\0')) throw new RangeError(`limits: ${what} must not contain NUL`);
@@ -62,7 +66,8 @@ class Limiter {
     if (typeof prefix !== 'string' || prefix.length === 0 || Buffer.byteLength(prefix) > 128) {
       throw new RangeError('limits: prefix must be a string of 1..128 bytes');
     }
-    this._native = new native.Limiter(spec, timeoutMs, prefix, Boolean(options.sqliteInline));
+    this._out = new Float64Array(4);
+    this._native = new native.Limiter(spec, timeoutMs, prefix, Boolean(options.sqliteInline), this._out);
     this.spec = spec;
   }
 
@@ -84,7 +89,11 @@ class Limiter {
   /** Synchronous acquire (memory and SQLite). */
   acquireSync(subject, resource, options) {
     const [limit, ttl] = leaseArgs(options);
-    return this._native.acquireSync(name('subject', subject), name('resource', resource), limit, ttl);
+    const holders = this._native.acquireSync(name('subject', subject), name('resource', resource), limit, ttl);
+    const o = this._out;
+    const status = STATUS[o[0]];
+    if (holders === undefined) return { status, ok: true, count: o[1], leaseId: o[2] };
+    return { status, ok: false, count: o[1], leaseId: o[2], holders };
   }
 
   /** Give a lease back: true if it was held. */
@@ -119,12 +128,16 @@ class Limiter {
    * @returns {Promise<{allowed: boolean, remaining: number, retryAfterMs: number, resetAfterMs: number}>}
    */
   hit(key, options) {
-    return this._native.hit(name('key', key), ...rateArgs(options));
+    const [rate, period, burst, cost] = rateArgs(options);
+    return this._native.hit(name('key', key), rate, period, burst, cost);
   }
 
   /** Synchronous hit (memory and SQLite). */
   hitSync(key, options) {
-    return this._native.hitSync(name('key', key), ...rateArgs(options));
+    const [rate, period, burst, cost] = rateArgs(options);
+    this._native.hitSync(name('key', key), rate, period, burst, cost);
+    const o = this._out;
+    return { allowed: o[0] === 1, remaining: o[1], retryAfterMs: o[2], resetAfterMs: o[3] };
   }
 
   /** Add a member to a named set kept in the same backend: true if new. */

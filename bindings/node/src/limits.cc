@@ -60,6 +60,20 @@ hp_rate_spec RateSpec(const Napi::CallbackInfo &info, size_t at) {
   return s;
 }
 
+// A JS string argument read into a stack buffer: no allocation. Names are
+// at most 512 UTF-8 bytes (checked in JS; the C API checks again).
+class Name {
+ public:
+  Name(Napi::Env env, const Napi::Value &v) {
+    size_t n = 0;
+    if (napi_get_value_string_utf8(env, v, buf_, sizeof buf_, &n) != napi_ok) ThrowError(env, HP_EINVAL);
+  }
+  const char *c_str() const { return buf_; }
+
+ private:
+  char buf_[516];  // one past the 512-byte limit, so longer names still fail in C
+};
+
 // Settles a promise with the callback's status as a boolean (1 -> true).
 void SettleBool(int status, void *data) {
   std::unique_ptr<Pending> p(static_cast<Pending *>(data));
@@ -91,7 +105,9 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
                         InstanceMethod<&Limiter::Close>("close")});
   }
 
-  // new Limiter(spec, timeoutMs, prefix, sqliteInline)
+  // new Limiter(spec, timeoutMs, prefix, sqliteInline, out): `out` is a
+  // Float64Array(4) where the synchronous checks leave their numbers, which
+  // JS turns into the result object (cheaper than building it here).
   Limiter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Limiter>(info) {
     Napi::Env env = info.Env();
     std::string spec = info[0].As<Napi::String>();
@@ -101,6 +117,10 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     o.prefix = prefix.c_str();
     o.sqlite_inline = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
     Check(env, hp_limiter_open(&l_, GetAddon(env).engine, spec.c_str(), &o));
+    auto out = info[4].As<Napi::Float64Array>();
+    if (out.ElementLength() < 4) ThrowError(env, HP_EINVAL);
+    out_ = out.Data();
+    out_ref_ = Napi::Persistent(out);
   }
   ~Limiter() override { hp_limiter_close(l_); }
 
@@ -134,13 +154,18 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     return promise;
   }
 
+  // Leaves {status, count, leaseId} in out; returns the holders when denied.
   Napi::Value AcquireSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    Name sub(env, info[0]), res(env, info[1]);
     hp_lease_result r = HP_LEASE_RESULT_INIT;
     Check(env, hp_limiter_acquire(Handle(env), sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
                                   static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()), &r));
-    return LeaseObject(env, r);
+    out_[0] = r.status;
+    out_[1] = r.count;
+    out_[2] = static_cast<double>(r.lease_id);
+    if (r.status == HP_LEASE_DENIED) return Leases(env, r.holders, r.holder_count);
+    return env.Undefined();
   }
 
   Napi::Value Release(const Napi::CallbackInfo &info) {
@@ -159,7 +184,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
 
   Napi::Value ReleaseSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    Name sub(env, info[0]), res(env, info[1]);
     return Napi::Boolean::New(env, Check(env, hp_limiter_release(Handle(env), sub.c_str(), res.c_str())) > 0);
   }
 
@@ -220,7 +245,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
   Napi::Value Hit(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
-    std::string key = info[0].As<Napi::String>();
+    Name key(env, info[0]);
     hp_rate_spec s = RateSpec(info, 1);
     auto *p = new Pending(env, "hotpath.limits.hit");
     Napi::Promise promise = p->Promise();
@@ -241,13 +266,18 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     return promise;
   }
 
+  // Leaves {allowed, remaining, retryAfterMs, resetAfterMs} in out.
   Napi::Value HitSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    std::string key = info[0].As<Napi::String>();
+    Name key(env, info[0]);
     hp_rate_spec s = RateSpec(info, 1);
     hp_rate_result r = HP_RATE_RESULT_INIT;
     Check(env, hp_limiter_hit(Handle(env), key.c_str(), &s, &r));
-    return RateObject(env, r);
+    out_[0] = r.allowed;
+    out_[1] = r.remaining;
+    out_[2] = static_cast<double>(r.retry_after_ms);
+    out_[3] = static_cast<double>(r.reset_after_ms);
+    return env.Undefined();
   }
 
   Napi::Value SetAdd(const Napi::CallbackInfo &info) {
@@ -304,6 +334,8 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
   }
 
   hp_limiter *l_ = nullptr;
+  double *out_ = nullptr;
+  Napi::Reference<Napi::Float64Array> out_ref_;
 };
 
 }  // namespace

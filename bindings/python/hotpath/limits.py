@@ -47,6 +47,9 @@ class RateResult(TypedDict):
 
 
 def _name(what: str, value: str) -> str:
+    # ASCII (a flag CPython keeps) is one byte per character: no need to encode.
+    if type(value) is str and 0 < len(value) <= _NAME_MAX and value.isascii() and "\0" not in value:
+        return value
     if not isinstance(value, str):
         raise TypeError(f"limits: {what} must be a str")
     n = len(value.encode())
@@ -61,7 +64,25 @@ def _int(what: str, value: int, lo: int, hi: int) -> int:
     return value
 
 
+_rates: dict[tuple[int, int, int | None, int], tuple[int, int, int, int]] = {}
+
+
 def _rate(rate: int, period_ms: int, burst: int | None, cost: int) -> tuple[int, int, int, int]:
+    # Most callers repeat a few specs: validate each once.
+    key = (rate, period_ms, burst, cost)
+    hit = _rates.get(key)
+    # True == 1 and 1.0 == 1 as keys: only real ints may use the cache.
+    if hit is not None and type(rate) is type(period_ms) is type(cost) is int and (
+        burst is None or type(burst) is int
+    ):
+        return hit
+    checked = _check_rate(rate, period_ms, burst, cost)
+    if len(_rates) < 256:
+        _rates[key] = checked
+    return checked
+
+
+def _check_rate(rate: int, period_ms: int, burst: int | None, cost: int) -> tuple[int, int, int, int]:
     r = _int("rate", rate, 1, 2**32 - 1)
     b = _int("burst", r if burst is None else burst, 1, 2**32 - 1)
     return r, _int("period_ms", period_ms, 1, 2**32), b, _int("cost", cost, 0, b)

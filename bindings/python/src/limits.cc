@@ -43,26 +43,50 @@ py::list rows_to_py(const std::vector<Row> &rows) {
   return l;
 }
 
-const char *status_name(int s) {
-  return s == HP_LEASE_GRANTED ? "granted" : s == HP_LEASE_ALREADY_HELD ? "already_held" : "denied";
+// Interned once and kept for the life of the process (never released: a
+// static py::object would be freed after the interpreter is gone).
+PyObject *key(const char *name) {
+  PyObject *k = PyUnicode_InternFromString(name);
+  if (!k) throw py::error_already_set();
+  return k;
+}
+
+// Sets d[k] = v and drops the reference to v.
+void put(PyObject *d, PyObject *k, PyObject *v) {
+  if (!v || PyDict_SetItem(d, k, v) != 0) {
+    Py_XDECREF(v);
+    throw py::error_already_set();
+  }
+  Py_DECREF(v);
 }
 
 py::dict lease_to_py(const hp_lease_result &r, const std::vector<Row> &holders) {
-  py::dict d;
-  d["status"] = status_name(r.status);
-  d["ok"] = r.status != HP_LEASE_DENIED;
-  d["count"] = r.count;
-  d["lease_id"] = r.lease_id;
-  d["holders"] = rows_to_py(holders);
+  static PyObject *const status = key("status"), *const ok = key("ok"), *const count = key("count"),
+                         *const lease_id = key("lease_id"), *const holders_key = key("holders");
+  static PyObject *const names[] = {key("granted"), key("already_held"), key("denied")};
+  auto d = py::reinterpret_steal<py::dict>(PyDict_New());
+  if (!d) throw py::error_already_set();
+  PyObject *name = names[r.status == HP_LEASE_GRANTED ? 0 : r.status == HP_LEASE_ALREADY_HELD ? 1 : 2];
+  Py_INCREF(name);
+  put(d.ptr(), status, name);
+  put(d.ptr(), ok, PyBool_FromLong(r.status != HP_LEASE_DENIED));
+  put(d.ptr(), count, PyLong_FromUnsignedLong(r.count));
+  put(d.ptr(), lease_id, PyLong_FromUnsignedLongLong(r.lease_id));
+  put(d.ptr(), holders_key, holders.empty() ? PyList_New(0) : rows_to_py(holders).release().ptr());
   return d;
 }
 
+// Built with the C API and interned keys: the per-hit cost in Python is
+// mostly this dict.
 py::dict rate_to_py(const hp_rate_result &r) {
-  py::dict d;
-  d["allowed"] = r.allowed != 0;
-  d["remaining"] = r.remaining;
-  d["retry_after_ms"] = r.retry_after_ms;
-  d["reset_after_ms"] = r.reset_after_ms;
+  static PyObject *const allowed = key("allowed"), *const remaining = key("remaining"),
+                         *const retry = key("retry_after_ms"), *const reset = key("reset_after_ms");
+  auto d = py::reinterpret_steal<py::dict>(PyDict_New());
+  if (!d) throw py::error_already_set();
+  put(d.ptr(), allowed, PyBool_FromLong(r.allowed != 0));
+  put(d.ptr(), remaining, PyLong_FromUnsignedLong(r.remaining));
+  put(d.ptr(), retry, PyLong_FromUnsignedLongLong(r.retry_after_ms));
+  put(d.ptr(), reset, PyLong_FromUnsignedLongLong(r.reset_after_ms));
   return d;
 }
 

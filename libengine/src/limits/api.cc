@@ -101,8 +101,18 @@ void to_result(const LeaseOutcome &o, std::vector<hp_lease_info> *infos, hp_leas
   out->holder_count = o.status == HP_LEASE_DENIED ? o.holders.size() : 0;
 }
 
+// Runs `call` with the thread's error text set to the outcome's failure.
+template <class Call>
+void fail(const Outcome &o, Call &&call) {
+  hp::core::set_error_text(o.status, o.error);
+  call();
+}
+
 Done code_done(hp_limiter_cb cb, void *data) {
-  return [cb, data](Outcome &&o) { cb(o.status, data); };
+  return [cb, data](Outcome &&o) {
+    if (o.status < 0) hp::core::set_error_text(o.status, o.error);
+    cb(o.status, data);
+  };
 }
 
 }  // namespace
@@ -235,6 +245,16 @@ int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *res
   if (limit == 0) return set_error(HP_EINVAL, "limiter_acquire_async: limit must be >= 1");
   if ((rc = check_ttl("limiter_acquire_async", ttl_ms)) != 0) return rc;
   return hp::core::guard("limiter_acquire_async", [&] {
+    if (RedisBackend *r = l->impl->redis_now()) {
+      r->acquire(sv, rv, limit, ttl_ms, [cb, data](Outcome &&o) {
+        if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
+        hp_lease_result res = HP_LEASE_RESULT_INIT;
+        std::vector<hp_lease_info> infos;
+        to_result(o.lease, &infos, &res);
+        cb(0, &res, data);
+      });
+      return 0;
+    }
     std::string sub(sv), res(rv);
     return l->impl->async(
         [sub, res, limit, ttl_ms](SyncBackend &b, Outcome &o) { return b.acquire(sub, res, limit, ttl_ms, &o.lease); },
@@ -255,6 +275,10 @@ int hp_limiter_release_async(hp_limiter *l, const char *subject, const char *res
   if (rc != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_release_async: cb is NULL");
   return hp::core::guard("limiter_release_async", [&] {
+    if (RedisBackend *r = l->impl->redis_now()) {
+      r->release(sv, rv, code_done(cb, data));
+      return 0;
+    }
     std::string sub(sv), res(rv);
     return l->impl->async([sub, res](SyncBackend &b, Outcome &) { return b.release(sub, res); },
                           [sub, res](RedisBackend &r, Done d) { r.release(sub, res, std::move(d)); },
@@ -303,6 +327,13 @@ int hp_limiter_hit_async(hp_limiter *l, const char *key, const hp_rate_spec *spe
   if ((rc = check_rate("limiter_hit_async", spec, &rate)) != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_hit_async: cb is NULL");
   return hp::core::guard("limiter_hit_async", [&] {
+    if (RedisBackend *r = l->impl->redis_now()) {
+      r->hit(kv, rate, [cb, data](Outcome &&o) {
+        if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
+        cb(0, &o.rate, data);
+      });
+      return 0;
+    }
     std::string k(kv);
     return l->impl->async([k, rate](SyncBackend &b, Outcome &o) { return b.hit(k, rate, &o.rate); },
                           [k, rate](RedisBackend &r, Done d) { r.hit(k, rate, std::move(d)); },

@@ -11,12 +11,6 @@ using core::set_error;
 
 namespace {
 
-// Sets the thread's error text for a failed outcome, then hands it on.
-void deliver(const Done &done, Outcome &&o) {
-  if (o.status < 0) core::set_error_text(o.status, o.error);
-  done(std::move(o));
-}
-
 Outcome failure(int status, std::string why) {
   Outcome o;
   o.status = status;
@@ -73,6 +67,17 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
 }
 
 Limiter::~Limiter() = default;
+
+void Limiter::deliver(const Done &done, Outcome &&o) {
+  if (o.status < 0) core::set_error_text(o.status, o.error);
+  done(std::move(o));
+}
+
+RedisBackend *Limiter::redis_now() const {
+  if (!redis_ || !redis_->started()) return nullptr;
+  core::Engine *e = engine_.get();
+  return e && e->on_loop_thread() && !e->closing() ? redis_.get() : nullptr;
+}
 
 void Limiter::close() {
   if (!redis_ || !engine_.get()) return;

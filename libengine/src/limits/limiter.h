@@ -29,6 +29,14 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   // loop. `done` runs once on the loop thread unless this returns < 0.
   int async(SyncOp sync_op, RedisOp redis_op, Done done);
 
+  // The Redis backend when a call may go to it at once: on the loop
+  // thread, with the client started and the engine open. Otherwise nullptr
+  // (use async()). `done` given to it must set the error text of a failed
+  // outcome (see deliver()).
+  RedisBackend *redis_now() const;
+  // Sets the thread's error text of a failed outcome, then hands it on.
+  static void deliver(const Done &done, Outcome &&o);
+
   // Stops the Redis client (pending calls get HP_ECLOSED). Thread: any.
   void close();
 

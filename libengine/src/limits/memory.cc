@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "limits/fast_clock.h"
 #include "limits/gcra.h"
 
 namespace hp::limits {
@@ -15,76 +16,54 @@ uint64_t mono_ns() {
 }
 
 MemoryBackend::~MemoryBackend() {
-  for (auto &s : rates_)
-    for (auto &kv : s.map) delete kv.second;
   for (auto &s : leases_)
     for (auto &kv : s.map) delete kv.second;
 }
 
 int MemoryBackend::hit(std::string_view key, const Rate &rate, hp_rate_result *out) {
-  RateShard &s = rates_[shard_of(key)];
-  uint64_t now = mono_ns();
-  {
-    std::shared_lock<std::shared_mutex> lock(s.mu);
-    auto it = s.map.find(key);
-    if (it != s.map.end()) {
-      std::atomic<uint64_t> &word = it->second->tat;
-      uint64_t stored = word.load(std::memory_order_acquire);
-      for (;;) {
-        uint64_t next = gcra(now, stored, rate, out);
-        if (next == stored) return 0;
-        if (word.compare_exchange_weak(stored, next, std::memory_order_acq_rel, std::memory_order_acquire)) return 0;
-      }
-    }
-  }
-  std::unique_lock<std::shared_mutex> lock(s.mu);
-  auto it = s.map.find(key);
-  RateNode *node;
-  if (it != s.map.end()) {
-    node = it->second;
-  } else {
-    if (++s.inserts % 1024 == 0) sweep_rates(s, now);
-    node = new RateNode(key);
-    s.map.emplace(std::string_view(node->key), node);
-  }
-  // The exclusive lock keeps every reader out, so a plain update is atomic.
-  uint64_t stored = node->tat.load(std::memory_order_relaxed);
-  node->tat.store(gcra(now, stored, rate, out), std::memory_order_release);
+  rates_.hit(key, FastClock::now(), rate, out);
   return 0;
 }
 
-// A key whose TAT has passed is back to a full burst: the same as absent.
-void MemoryBackend::sweep_rates(RateShard &s, uint64_t now) {
-  for (auto it = s.map.begin(); it != s.map.end();) {
-    if (it->second->tat.load(std::memory_order_relaxed) <= now) {
-      delete it->second;
-      it = s.map.erase(it);
+void MemoryBackend::drop_expired(LeaseShard &shard, Subject &s, uint64_t now) {
+  if (s.leases.empty()) return;
+  s.leases.erase(std::remove_if(s.leases.begin(), s.leases.end(), [now](const LeaseRec &l) { return l.expires_ns <= now; }),
+                 s.leases.end());
+  if (s.leases.empty()) shard.idle++;
+}
+
+void MemoryBackend::drop_idle(LeaseShard &shard) {
+  uint64_t now = FastClock::now();
+  for (auto it = shard.map.begin(); it != shard.map.end();) {
+    Subject *sub = it->second;
+    drop_expired(shard, *sub, now);
+    if (sub->leases.empty()) {
+      it = shard.map.erase(it);
+      delete sub;
     } else {
       ++it;
     }
   }
+  shard.idle = 0;
 }
-
-void MemoryBackend::drop_expired(Subject &s, uint64_t now) {
-  s.leases.erase(std::remove_if(s.leases.begin(), s.leases.end(), [now](const LeaseRec &l) { return l.expires_ns <= now; }),
-                 s.leases.end());
-}
-
 
 int MemoryBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
                            LeaseOutcome *out) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   uint64_t expires = now + ttl_ms * 1000000ull;
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   Subject *sub;
   if (it != s.map.end()) {
     sub = it->second;
-    drop_expired(*sub, now);
+    drop_expired(s, *sub, now);
   } else {
+    if (s.idle >= kIdleMax) drop_idle(s);
     sub = new Subject(subject);
-    s.map.emplace(std::string_view(sub->name), sub);
+    s.map.emplace(Named{sub->name, key.hash}, sub);
+    s.idle++;  // until its first lease below
   }
   for (auto &l : sub->leases) {
     if (l.resource == resource) {
@@ -107,13 +86,10 @@ int MemoryBackend::acquire(std::string_view subject, std::string_view resource, 
       out->holders[i].id = l.id;
       out->holders[i].expires_in_ms = ceil_ms(l.expires_ns - now);
     }
-    if (sub->leases.empty()) {  // limit 0 is rejected earlier; keep the map tidy anyway
-      s.map.erase(std::string_view(sub->name));
-      delete sub;
-    }
     return 0;
   }
   uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  if (sub->leases.empty()) s.idle--;
   sub->leases.push_back(LeaseRec{std::string(resource), id, expires});
   out->status = HP_LEASE_GRANTED;
   out->count = static_cast<uint32_t>(sub->leases.size());
@@ -123,33 +99,30 @@ int MemoryBackend::acquire(std::string_view subject, std::string_view resource, 
 }
 
 int MemoryBackend::release(std::string_view subject, std::string_view resource) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   if (it == s.map.end()) return 0;
   Subject *sub = it->second;
-  drop_expired(*sub, now);
-  int released = 0;
+  drop_expired(s, *sub, now);
   for (auto l = sub->leases.begin(); l != sub->leases.end(); ++l) {
     if (l->resource == resource) {
       sub->leases.erase(l);
-      released = 1;
-      break;
+      if (sub->leases.empty()) s.idle++;
+      return 1;
     }
   }
-  if (sub->leases.empty()) {
-    s.map.erase(it);
-    delete sub;
-  }
-  return released;
+  return 0;
 }
 
 int MemoryBackend::renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   if (it == s.map.end()) return 0;
   for (auto &l : it->second->leases) {
     if (l.resource == resource && l.expires_ns > now) {
@@ -161,11 +134,12 @@ int MemoryBackend::renew(std::string_view subject, std::string_view resource, ui
 }
 
 int MemoryBackend::holders(std::string_view subject, std::vector<Lease> *out) {
-  LeaseShard &s = leases_[shard_of(subject)];
-  uint64_t now = mono_ns();
+  Named key = named(subject);
+  LeaseShard &s = shard(key);
+  uint64_t now = FastClock::now();
   out->clear();
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.map.find(subject);
+  auto it = s.map.find(key);
   if (it == s.map.end()) return 0;
   for (const auto &l : it->second->leases)
     if (l.expires_ns > now) out->push_back(Lease{l.resource, l.id, ceil_ms(l.expires_ns - now)});

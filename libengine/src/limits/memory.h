@@ -1,7 +1,6 @@
 // The in-process backend: sharded maps. A rate limit is one atomic word per
-// key updated with compare-and-swap under a shared (reader) shard lock, so
-// hits on different keys and threads never wait for each other; leases live
-// under a per-shard mutex.
+// key updated with compare-and-swap; a hit on a known key takes no lock and
+// allocates nothing (see rate_table.h). Leases live under a per-shard mutex.
 #pragma once
 
 #include <array>
@@ -13,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "limits/rate_table.h"
 #include "limits/types.h"
 
 namespace hp::limits {
@@ -35,17 +35,6 @@ class MemoryBackend final : public SyncBackend {
  private:
   static constexpr size_t kShards = 64;
 
-  struct RateNode {
-    explicit RateNode(std::string_view k) : key(k) {}
-    std::string key;
-    std::atomic<uint64_t> tat{0};
-  };
-  struct alignas(64) RateShard {
-    std::shared_mutex mu;
-    std::unordered_map<std::string_view, RateNode *> map;  // views into RateNode::key
-    uint32_t inserts = 0;
-  };
-
   struct LeaseRec {
     std::string resource;
     uint64_t id;
@@ -56,10 +45,25 @@ class MemoryBackend final : public SyncBackend {
     std::string name;
     std::vector<LeaseRec> leases;  // grant order
   };
+  // A subject whose last lease went stays in the map (an acquire right
+  // after a release reuses it) until the shard has gathered kIdleMax idle
+  // ones, then the idle ones go.
+  // A subject's name with its hash, worked out once per call.
+  struct Named {
+    std::string_view name;
+    size_t hash;
+    bool operator==(const Named &o) const { return hash == o.hash && name == o.name; }
+  };
+  struct ByHash {
+    size_t operator()(const Named &n) const { return n.hash; }
+  };
+  static Named named(std::string_view name) { return {name, std::hash<std::string_view>{}(name)}; }
   struct alignas(64) LeaseShard {
     std::mutex mu;
-    std::unordered_map<std::string_view, Subject *> map;  // views into Subject::name
+    std::unordered_map<Named, Subject *, ByHash> map;  // views into Subject::name
+    size_t idle = 0;
   };
+  static constexpr size_t kIdleMax = 256;
 
   struct alignas(64) SetShard {
     std::shared_mutex mu;
@@ -67,10 +71,11 @@ class MemoryBackend final : public SyncBackend {
   };
 
   static size_t shard_of(std::string_view key) { return std::hash<std::string_view>{}(key) % kShards; }
-  void sweep_rates(RateShard &s, uint64_t now);
-  static void drop_expired(Subject &s, uint64_t now);
+  LeaseShard &shard(const Named &n) { return leases_[n.hash % kShards]; }
+  static void drop_expired(LeaseShard &shard, Subject &s, uint64_t now);
+  static void drop_idle(LeaseShard &shard);
 
-  std::array<RateShard, kShards> rates_;
+  RateTable rates_;
   std::array<LeaseShard, kShards> leases_;
   std::array<SetShard, kShards> sets_;
   std::atomic<uint64_t> next_id_{1};

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "limits/types.h"
 #include "redis/client.h"
@@ -22,19 +23,26 @@ class RedisBackend {
   void close();  // closes it; pending calls finish with HP_ECLOSED
   bool started() const { return client_ != nullptr; }
 
-  void acquire(const std::string &subject, const std::string &resource, uint32_t limit, uint64_t ttl_ms, Done done);
-  void release(const std::string &subject, const std::string &resource, Done done);
-  void renew(const std::string &subject, const std::string &resource, uint64_t ttl_ms, Done done);
-  void holders(const std::string &subject, Done done);
-  void hit(const std::string &key, const Rate &rate, Done done);
-  void set_add(const std::string &set, const std::string &member, Done done);
-  void set_has(const std::string &set, const std::string &member, Done done);
+  // Each call is one EVALSHA (set_* and ping: one command); `done` runs
+  // once on the loop. The arguments are read during the call only.
+  void acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms, Done done);
+  void release(std::string_view subject, std::string_view resource, Done done);
+  void renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms, Done done);
+  void holders(std::string_view subject, Done done);
+  void hit(std::string_view key, const Rate &rate, Done done);
+  void set_add(std::string_view set, std::string_view member, Done done);
+  void set_has(std::string_view set, std::string_view member, Done done);
   void ping(Done done);
 
- private:
-  std::vector<std::string> lease_keys(const std::string &subject) const;
   // Turns a transport failure or an error reply into a failed Outcome.
+  static bool failed(int status, const redisReply *r, Outcome *o);
   static bool failed(int status, const redis::Reply &r, Outcome *o);
+
+ private:
+  std::string_view key(std::string_view name, std::string_view suffix, std::string &buf) const;
+  template <void (*Parse)(const redisReply *, const Rate &, Outcome *)>
+  void run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys, Done done,
+           const Rate &rate = Rate{});
 
   core::Engine *engine_;
   redis::Options options_;

@@ -17,7 +17,7 @@ const redis::Script &renew_script();
 // KEYS as acquire. -> {resource, id, ms left}...
 const redis::Script &holders_script();
 // KEYS: the TAT key. ARGV: interval us, tolerance us, cost.
-// -> {allowed, remaining, retry_after_ms, reset_after_ms}
+// -> {1 allowed, ns from now to the new TAT} | {0 denied, ns from now to the TAT}
 const redis::Script &gcra_script();
 
 }  // namespace hp::limits

@@ -5,12 +5,54 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <memory>
 
 #include "core/error.h"
 #include "redis/sha1.h"
 
 namespace hp::redis {
+
+namespace {
+
+// The Redis wire format (RESP) of a command, appended to `out`.
+void append_header(std::string &out, char kind, size_t n) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.push_back(kind);
+  out.append(digits, end);
+  out.append("\r\n", 2);
+}
+
+void append_bulk(std::string &out, std::string_view arg) {
+  append_header(out, '$', arg.size());
+  out.append(arg);
+  out.append("\r\n", 2);
+}
+
+bool starts_with(const redisReply *r, const char *prefix) {
+  size_t n = std::strlen(prefix);
+  return r->len >= n && std::memcmp(r->str, prefix, n) == 0;
+}
+
+}  // namespace
+
+void Client::PendingList::push(Request *r) {
+  r->next = nullptr;
+  r->prev = tail;
+  if (tail)
+    tail->next = r;
+  else
+    head = r;
+  tail = r;
+}
+
+void Client::PendingList::erase(Request *r) {
+  (r->prev ? r->prev->next : head) = r->next;
+  (r->next ? r->next->prev : tail) = r->prev;
+  r->prev = r->next = nullptr;
+}
 
 Script::Script(std::string src) : source(std::move(src)), sha(sha1_hex(source)) {}
 
@@ -25,6 +67,10 @@ Client *Client::open(core::Engine *engine, const Options &options) {
     t->data = c;
     c->open_handles_++;
   }
+  uv_check_init(loop, &c->flush_check_);
+  uv_prepare_init(loop, &c->flush_prepare_);
+  c->flush_check_.data = c->flush_prepare_.data = c;
+  c->open_handles_ += 2;
   engine->add(c);
   c->connect();
   return c;
@@ -126,19 +172,31 @@ void Client::drop(const std::string &why, int status) {
   if (state_ != State::Closing) state_ = State::Down;
 }
 
+// hiredis still owns the failed requests: it frees them through on_reply
+// (with a NULL reply) when the context goes.
 void Client::fail_all(int status, const std::string &why) {
-  std::list<Request *> failing;
-  failing.swap(pending_);
-  for (Request *r : failing) {
+  PendingList failing = pending_;
+  pending_ = PendingList{};
+  for (Request *r = failing.head; r;) {
+    Request *next = r->next;
     r->done = true;
     core::set_error_text(status, why);
-    r->cb(status, Reply{});
+    deliver(r, status, nullptr);
+    r = next;
   }
   if (pending_.empty()) uv_timer_stop(&sweep_timer_);
 }
 
-void Client::fail_later(ReplyCb cb, int status, std::string why) {
-  deferred_.push_back({std::move(cb), status, std::move(why)});
+void Client::deliver(Request *req, int status, const redisReply *reply) {
+  if (req->raw)
+    req->raw(req->ctx, status, reply);
+  else
+    req->cb(status, reply ? Reply::from(reply) : Reply{});
+}
+
+// For a request hiredis never took: delivered on the next loop turn, then freed.
+void Client::fail_later(Request *req, int status, std::string why) {
+  deferred_.push_back({req, status, std::move(why)});
   if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&defer_timer_)))
     uv_timer_start(&defer_timer_, &Client::on_defer, 0, 0);
 }
@@ -148,70 +206,132 @@ void Client::on_defer(uv_timer_t *t) {
   std::vector<Deferred> batch;
   batch.swap(c->deferred_);
   for (auto &d : batch) {
+    std::unique_ptr<Request> req(d.req);
     core::set_error_text(d.status, d.why);
-    d.cb(d.status, Reply{});
+    deliver(req.get(), d.status, nullptr);
   }
+}
+
+std::string Client::not_connected() const {
+  return "redis: not connected to " + options_.address.host + ":" + std::to_string(options_.address.port) + " (" +
+         last_error_ + ")";
 }
 
 void Client::command(std::vector<std::string> args, ReplyCb cb) {
-  if (state_ == State::Closing) return fail_later(std::move(cb), HP_ECLOSED, "redis: client closed");
-  if (!ac_)
-    return fail_later(std::move(cb), HP_EUNAVAILABLE,
-                      "redis: not connected to " + options_.address.host + ":" +
-                          std::to_string(options_.address.port) + " (" + last_error_ + ")");
-  auto *req = new Request{this, std::move(cb), uv_now(engine_->loop()) + options_.command_timeout_ms, false, {}};
-  send(req, args);
+  auto *req = new Request;
+  req->client = this;
+  req->cb = std::move(cb);
+  if (state_ == State::Closing) return fail_later(req, HP_ECLOSED, "redis: client closed");
+  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
+  scratch_.clear();
+  append_header(scratch_, '*', args.size());
+  for (const auto &a : args) append_bulk(scratch_, a);
+  send(req, scratch_);
 }
 
-void Client::send(Request *req, const std::vector<std::string> &args) {
-  std::vector<const char *> argv;
-  std::vector<size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (const auto &a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  if (redisAsyncCommandArgv(ac_, &Client::on_reply, req, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
-      REDIS_OK) {
-    ReplyCb cb = std::move(req->cb);
-    delete req;
-    return fail_later(std::move(cb), HP_EUNAVAILABLE, "redis: cannot queue the command");
-  }
+void Client::eval(const Script &script, const std::vector<std::string> &keys, const std::vector<std::string> &args,
+                  ReplyCb cb) {
+  std::vector<std::string_view> argv;
+  argv.reserve(keys.size() + args.size());
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto *req = new Request;
+  req->client = this;
+  req->cb = std::move(cb);
+  req->script = &script;
+  if (state_ == State::Closing) return fail_later(req, HP_ECLOSED, "redis: client closed");
+  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
+  append_header(req->cmd, '*', 3 + argv.size());
+  append_bulk(req->cmd, "EVALSHA");
+  append_bulk(req->cmd, script.sha);
+  req->tail = req->cmd.size();
+  append_bulk(req->cmd, std::to_string(keys.size()));
+  for (auto a : argv) append_bulk(req->cmd, a);
+  send(req, req->cmd);
+}
+
+void Client::eval(const Script &script, size_t nkeys, const std::string_view *argv, size_t argc, RawReplyFn fn,
+                  void *ctx) {
+  auto *req = new Request;
+  req->client = this;
+  req->raw = fn;
+  req->ctx = ctx;
+  req->script = &script;
+  if (state_ == State::Closing) return fail_later(req, HP_ECLOSED, "redis: client closed");
+  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
+  size_t size = 64 + script.sha.size();
+  for (size_t i = 0; i < argc; i++) size += argv[i].size() + 16;
+  req->cmd.reserve(size);
+  append_header(req->cmd, '*', 3 + argc);
+  append_bulk(req->cmd, "EVALSHA");
+  append_bulk(req->cmd, script.sha);
+  req->tail = req->cmd.size();
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, nkeys);
+  append_bulk(req->cmd, std::string_view(digits, static_cast<size_t>(end - digits)));
+  for (size_t i = 0; i < argc; i++) append_bulk(req->cmd, argv[i]);
+  send(req, req->cmd);
+}
+
+bool Client::queue(Request *req, const std::string &cmd) {
+  if (redisAsyncFormattedCommand(ac_, &Client::on_reply, req, cmd.data(), cmd.size()) != REDIS_OK) return false;
   commands_sent_++;
-  req->it = pending_.insert(pending_.end(), req);
+  want_flush();
+  req->done = false;
+  req->deadline = uv_now(engine_->loop()) + options_.command_timeout_ms;
+  pending_.push(req);
   arm_sweep();
+  return true;
+}
+
+void Client::send(Request *req, const std::string &cmd) {
+  if (!queue(req, cmd)) fail_later(req, HP_EUNAVAILABLE, "redis: cannot queue the command");
+}
+
+// The server lost the script (restart, SCRIPT FLUSH): the same command with
+// the source in place of the SHA, which also caches it again.
+void Client::resend_as_eval(Request *req) {
+  std::string eval;
+  std::string_view args = std::string_view(req->cmd).substr(req->tail);
+  size_t argc = std::strtoul(req->cmd.c_str() + 1, nullptr, 10);
+  append_header(eval, '*', argc);
+  append_bulk(eval, "EVAL");
+  append_bulk(eval, req->script->source);
+  eval.append(args);
+  req->script = nullptr;  // once: a second NOSCRIPT is the caller's answer
+  req->cmd.clear();
+  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
+  send(req, eval);
 }
 
 void Client::on_reply(redisAsyncContext *, void *reply, void *privdata) {
   std::unique_ptr<Request> req(static_cast<Request *>(privdata));
   if (req->done) return;
   Client *c = req->client;
-  c->pending_.erase(req->it);
+  c->pending_.erase(req.get());
   req->done = true;
-  if (!reply) {
+  auto *r = static_cast<const redisReply *>(reply);
+  if (!r) {
     core::set_error_text(HP_EUNAVAILABLE, "redis: connection lost: " + c->last_error_);
-    req->cb(HP_EUNAVAILABLE, Reply{});
+    deliver(req.get(), HP_EUNAVAILABLE, nullptr);
     return;
   }
-  req->cb(0, Reply::from(static_cast<redisReply *>(reply)));
+  if (req->script && r->type == REDIS_REPLY_ERROR && starts_with(r, "NOSCRIPT"))
+    return c->resend_as_eval(req.release());
+  deliver(req.get(), 0, r);
 }
 
-void Client::eval(const Script &script, const std::vector<std::string> &keys, const std::vector<std::string> &args,
-                  ReplyCb cb) {
-  std::vector<std::string> cmd{"EVALSHA", script.sha, std::to_string(keys.size())};
-  cmd.insert(cmd.end(), keys.begin(), keys.end());
-  cmd.insert(cmd.end(), args.begin(), args.end());
-  // The script travels only when the server has lost it (restart, FLUSH).
-  command(cmd, [this, source = script.source, cmd, cb = std::move(cb)](int status, Reply r) mutable {
-    if (status == 0 && r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) {
-      cmd[0] = "EVAL";
-      cmd[1] = source;
-      command(std::move(cmd), std::move(cb));
-      return;
-    }
-    cb(status, std::move(r));
-  });
+void Client::want_flush() {
+  if (uv_is_active(reinterpret_cast<uv_handle_t *>(&flush_check_))) return;
+  uv_check_start(&flush_check_, [](uv_check_t *h) { static_cast<Client *>(h->data)->flush(); });
+  uv_prepare_start(&flush_prepare_, [](uv_prepare_t *h) { static_cast<Client *>(h->data)->flush(); });
+}
+
+void Client::flush() {
+  uv_check_stop(&flush_check_);
+  uv_prepare_stop(&flush_prepare_);
+  // Before the connection is up, hiredis writes when it comes up.
+  if (state_ == State::Connected && ac_ && ac_->c.obuf && sdslen(ac_->c.obuf) > 0) redisAsyncHandleWrite(ac_);
 }
 
 void Client::arm_sweep() {
@@ -228,7 +348,7 @@ void Client::on_sweep(uv_timer_t *t) {
     uv_timer_stop(t);
     return;
   }
-  if (uv_now(c->engine_->loop()) < c->pending_.front()->deadline) return;
+  if (uv_now(c->engine_->loop()) < c->pending_.head->deadline) return;
   c->drop("redis: no reply from " + c->options_.address.host + ":" + std::to_string(c->options_.address.port) +
           " within " + std::to_string(c->options_.command_timeout_ms) + " ms");
   c->schedule_reconnect();
@@ -273,14 +393,16 @@ void Client::close(std::function<void()> done) {
   for (auto &d : deferred_) d.status = HP_ECLOSED;
   on_defer(&defer_timer_);
   channels_.clear();
-  for (uv_timer_t *t : {&state_timer_, &sweep_timer_, &defer_timer_})
-    uv_close(reinterpret_cast<uv_handle_t *>(t), [](uv_handle_t *h) {
-      auto *c = static_cast<Client *>(h->data);
-      if (--c->open_handles_ > 0) return;
-      c->engine_->remove(c);
-      if (c->on_closed_) c->on_closed_();
-      delete c;
-    });
+  auto closed = [](uv_handle_t *h) {
+    auto *c = static_cast<Client *>(h->data);
+    if (--c->open_handles_ > 0) return;
+    c->engine_->remove(c);
+    if (c->on_closed_) c->on_closed_();
+    delete c;
+  };
+  for (uv_timer_t *t : {&state_timer_, &sweep_timer_, &defer_timer_}) uv_close(reinterpret_cast<uv_handle_t *>(t), closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&flush_check_), closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&flush_prepare_), closed);
 }
 
 }  // namespace hp::redis

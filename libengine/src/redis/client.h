@@ -12,9 +12,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/engine.h"
@@ -22,6 +22,7 @@
 #include "redis/url.h"
 
 struct redisAsyncContext;
+struct redisReply;
 
 namespace hp::redis {
 
@@ -38,6 +39,9 @@ struct Options {
 // the detail while the callback runs); HP_ECLOSED: the client closed.
 using ReplyCb = std::function<void(int status, Reply reply)>;
 using MessageCb = std::function<void(const std::string &channel, const std::string &message)>;
+// The allocation-free form of ReplyCb for hot paths: `reply` is hiredis's
+// own, valid only during the call; NULL when status < 0.
+using RawReplyFn = void (*)(void *ctx, int status, const redisReply *reply);
 
 // A Lua script, named by its SHA-1 for EVALSHA.
 struct Script {
@@ -51,10 +55,18 @@ class Client final : public core::Closable {
   // Starts connecting at once; the client lives until close().
   static Client *open(core::Engine *engine, const Options &options);
 
+  // Every command queued during one loop turn goes out in one write.
   void command(std::vector<std::string> args, ReplyCb cb);
   // EVALSHA; on NOSCRIPT it sends the script with EVAL (which caches it).
+  // `script` must outlive the reply (scripts are meant to be static).
   void eval(const Script &script, const std::vector<std::string> &keys, const std::vector<std::string> &args,
             ReplyCb cb);
+  // The same with `argv` = keys then args, formatted straight into the
+  // wire format once (the bytes are kept for the NOSCRIPT resend), and the
+  // reply handed over without a copy. `fn` runs exactly once, never inside
+  // this call.
+  void eval(const Script &script, size_t nkeys, const std::string_view *argv, size_t argc, RawReplyFn fn,
+            void *ctx);
   // Puts this client in subscriber mode; after a reconnect it subscribes
   // again to every channel.
   void subscribe(const std::string &channel, MessageCb cb);
@@ -72,20 +84,40 @@ class Client final : public core::Closable {
  private:
   enum class State { Down, Connecting, Connected, Closing };
   struct Request {
-    Client *client;
-    ReplyCb cb;
-    uint64_t deadline;
+    Client *client = nullptr;
+    ReplyCb cb;                // or
+    RawReplyFn raw = nullptr;  // with
+    void *ctx = nullptr;
+    uint64_t deadline = 0;
     bool done = false;
-    std::list<Request *>::iterator it;
+    Request *prev = nullptr;  // in pending_, oldest first
+    Request *next = nullptr;
+    // EVALSHA only: the script, the formatted command and where the
+    // arguments after the SHA start in it, for the NOSCRIPT resend.
+    const Script *script = nullptr;
+    std::string cmd;
+    size_t tail = 0;
+  };
+  // Requests hiredis holds, oldest first (replies come in order).
+  struct PendingList {
+    Request *head = nullptr;
+    Request *tail = nullptr;
+    bool empty() const { return head == nullptr; }
+    void push(Request *r);
+    void erase(Request *r);
   };
 
   Client(core::Engine *engine, const Options &options);
   ~Client() = default;
   void connect();
-  void send(Request *req, const std::vector<std::string> &args);
+  bool queue(Request *req, const std::string &cmd);  // false: not queued, `req` is still ours
+  void send(Request *req, const std::string &cmd);
+  void resend_as_eval(Request *req);
+  static void deliver(Request *req, int status, const redisReply *reply);
   void drop(const std::string &why, int status = HP_EUNAVAILABLE);
   void fail_all(int status, const std::string &why);
-  void fail_later(ReplyCb cb, int status, std::string why);
+  void fail_later(Request *req, int status, std::string why);
+  std::string not_connected() const;
   void schedule_reconnect();
   void arm_sweep();
   void resubscribe();
@@ -97,6 +129,11 @@ class Client final : public core::Closable {
   static void on_state_timer(uv_timer_t *t);
   static void on_sweep(uv_timer_t *t);
   static void on_defer(uv_timer_t *t);
+  // Writes what this loop turn queued right after the poll phase (or
+  // before the loop blocks) instead of one more turn later, when the
+  // socket reports writable.
+  void want_flush();
+  void flush();
 
   core::Engine *engine_;
   Options options_;
@@ -105,12 +142,15 @@ class Client final : public core::Closable {
   uv_timer_t state_timer_{};  // connect timeout or reconnect backoff
   uv_timer_t sweep_timer_{};  // command timeouts
   uv_timer_t defer_timer_{};  // failures delivered on the next loop turn
+  uv_check_t flush_check_{};
+  uv_prepare_t flush_prepare_{};
   int open_handles_ = 0;
   uint32_t backoff_ms_;
   std::string last_error_;
-  std::list<Request *> pending_;
+  PendingList pending_;
+  std::string scratch_;  // formatting buffer of command()
   struct Deferred {
-    ReplyCb cb;
+    Request *req;
     int status;
     std::string why;
   };
