@@ -120,8 +120,8 @@ class DirStore {
     return this._meta(id);
   }
 
-  /** Bytes `start`..`end` (inclusive, as fs.createReadStream) of file `id`. */
-  createReadStream(id, { start, end } = {}) {
+  /** Bytes `start`..`end` (inclusive, as fs.createReadStream) of file {id}. */
+  createReadStream({ id }, { start, end } = {}) {
     return fs.createReadStream(path.join(this.root, 'data', id), { start, end, highWaterMark: 1 << 20 });
   }
 
@@ -141,7 +141,7 @@ class DirStore {
   }
 
   /** Latest revisions, by name, `limit` at a time from `cursor`. */
-  async list({ prefix = '', cursor = '', limit = 1000 } = {}) {
+  async list({ prefix = '', cursor = null, limit = 1000 } = {}) {
     const keys = (await fsp.readdir(path.join(this.root, 'names'))).sort();
     const names = keys.map((k) => Buffer.from(k, 'hex').toString('utf8')).filter((n) => n.startsWith(prefix));
     const from = cursor ? names.findIndex((n) => n > cursor) : 0;

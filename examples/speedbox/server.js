@@ -138,7 +138,7 @@ function createHandler(store, { port } = {}) {
     if (req.method === 'HEAD' || headers['content-length'] === 0) return res.end();
     // By id, so a new revision committed meanwhile does not change the bytes
     // of this response.
-    pipeline(store.createReadStream(file.id, opts), res, (err) => {
+    pipeline(store.createReadStream({ id: file.id }, opts), res, (err) => {
       if (err && !res.destroyed) res.destroy(err);
     });
   }
@@ -147,7 +147,7 @@ function createHandler(store, { port } = {}) {
     const names = new Set();
     let cursor = null;
     do {
-      const page = await store.list({ cursor: cursor ?? undefined, limit: 1000 });
+      const page = await store.list({ cursor, limit: 1000, latestOnly: true });
       for (const f of page.files) names.add(f.filename);
       cursor = page.cursor;
     } while (cursor);

@@ -174,7 +174,7 @@ for (const backend of backends()) {
       assert.equal((await slow).status, 200);
       assert.equal((await download(box.base, query('same.bin'))).sha256, sha256(first));
       if (store) {
-        const { files } = await store.list({ prefix: 'same.bin', revisions: true });
+        const { files } = await store.list({ prefix: 'same.bin' });
         const revs = files.filter((f) => f.filename === 'same.bin');
         assert.equal(revs.length, 2);
         assert.deepEqual(revs.map((f) => f.sha256).sort(), [sha256(first), sha256(second)].sort());
