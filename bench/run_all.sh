@@ -10,3 +10,4 @@ node bench/recipes/bench.js
 bash bench/limits/run.sh
 bash bench/ua/run.sh
 node bench/tracker/bench.js
+node bench/blobs/bench.js
