@@ -221,7 +221,7 @@ class BlobStore {
   }
 
   /** Store a whole buffer as a new file; resolves with the file. */
-  put(filename, data, opts) {
+  async put(filename, data, opts) {
     if (typeof data === 'string') data = Buffer.from(data);
     if (!ArrayBuffer.isView(data)) throw new TypeError('blobs: data must be a Buffer, a typed array or a string');
     const stream = this.createWriteStream(filename, opts);
@@ -251,7 +251,7 @@ class BlobStore {
   }
 
   /** Whether the file exists. */
-  exists(ref, opts) {
+  async exists(ref, opts) {
     return this._native.exists(...fileRef(ref, options(opts)));
   }
 
@@ -286,13 +286,13 @@ class BlobStore {
    * Delete one file ({id}) or every revision of a filename (string).
    * @returns {Promise<number>} files deleted
    */
-  delete(ref) {
+  async delete(ref) {
     const [id, filename] = fileRef(ref, {});
     return id ? this._native.deleteId(id) : this._native.deleteName(filename);
   }
 
   /** Reclaim the chunks of uploads that will never commit; resolves with their count. */
-  gc() {
+  async gc() {
     return this._native.gc();
   }
 
