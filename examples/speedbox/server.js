@@ -63,6 +63,12 @@ function parseRange(header, length) {
   return { start, end };
 }
 
+function statusOf(err) {
+  if (err.code === 'HP_EUNAVAILABLE') return 503;
+  if (err.code === 'HP_EINVAL' || err instanceof RangeError || err instanceof TypeError) return 400;
+  return 500;
+}
+
 function etagMatches(header, etag) {
   if (!header) return false;
   if (header.trim() === '*') return true;
@@ -81,7 +87,15 @@ function createHandler(store, { port } = {}) {
     let stored = null; // resolves when the file is committed
     parser.on('file', (field, file, info) => {
       if (field !== UPLOAD_FIELD || writer || !info.filename) return file.resume();
-      writer = store.createWriteStream(info.filename, { contentType: info.mimeType || 'application/octet-stream' });
+      try {
+        writer = store.createWriteStream(info.filename, { contentType: info.mimeType || 'application/octet-stream' });
+      } catch (err) {
+        // A name the store refuses (too long, NUL inside): answer once the body is read.
+        writer = { destroy() {} };
+        stored = Promise.reject(err);
+        stored.catch(() => {});
+        return file.resume();
+      }
       stored = new Promise((resolve, reject) => pipeline(file, writer, (err) => (err ? reject(err) : resolve())));
       stored.catch(() => {});
     });
@@ -99,7 +113,7 @@ function createHandler(store, { port } = {}) {
         await stored;
         json(res, 200, { message: 'Success' });
       } catch (e) {
-        if (!res.headersSent) json(res, e.code === 'HP_EINVAL' ? 400 : 500, { message: e.message });
+        if (!res.headersSent) json(res, statusOf(e), { message: e.message });
       }
     });
   }
@@ -169,7 +183,7 @@ function createHandler(store, { port } = {}) {
       json(res, 404, { message: 'Not found' });
     } catch (err) {
       if (res.headersSent) return res.destroy(err);
-      json(res, err.code === 'HP_EUNAVAILABLE' ? 503 : 500, { message: err.message });
+      json(res, statusOf(err), { message: err.message });
     }
   };
 }

@@ -146,6 +146,11 @@ for (const backend of backends()) {
       assert.equal(noName.status, 400);
       const wrongField = await upload(box.base, 'x.bin', Buffer.from('x'), { field: 'other' });
       assert.equal(wrongField.status, 400);
+      if (store) {
+        const tooLong = await upload(box.base, 'y'.repeat(1100), Buffer.from('y'));
+        assert.equal(tooLong.status, 400);
+        assert.match(JSON.parse(tooLong.body).message, /filename/);
+      }
       const list = await download(box.base, '/files', {}, { keep: true });
       assert.equal(list.status, 200);
       const { files } = JSON.parse(list.body);
