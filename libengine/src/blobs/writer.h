@@ -1,0 +1,70 @@
+// A streaming upload: bytes are cut into chunks on the loop thread, each
+// chunk is hashed (SHA-256 of the file, CRC32C of the chunk) and stored on
+// the thread pool (SQLite) or sent to Redis, one chunk at a time, while the
+// next one fills. At most three chunks are held: the one being stored, one
+// sealed and waiting, and the one filling.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "blobs/sha256.h"
+#include "blobs/store.h"
+
+namespace hp::blobs {
+
+class Writer : public std::enable_shared_from_this<Writer> {
+ public:
+  Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type, std::string metadata,
+         uint32_t chunk_size);
+
+  const std::string &id() const { return upload_.id; }
+
+  // The C API's calls; any thread. Each returns 0 (its callback will run on
+  // the loop) or an error code with no callback.
+  int write(const void *buf, size_t len, hp_blob_cb cb, void *data);
+  int commit(hp_blob_stat_cb cb, void *data);
+  int abort(hp_blob_cb cb, void *data);
+  // The handle is gone: abort unless committing or done.
+  void close();
+
+ private:
+  enum Phase { Open, Committing, Aborting };
+  struct PendingWrite {
+    std::string bytes;
+    size_t off = 0;
+    hp_blob_cb cb;
+    void *data;
+  };
+
+  // Loop thread only from here on.
+  void pump();        // moves pending writes into chunks, answers writes
+  void store_next();  // starts storing the oldest sealed chunk
+  void chunk_stored(int rc, const std::string &why);
+  void finish();      // commit or clean up once nothing is in flight
+  void fail(int rc, std::string why);
+
+  std::shared_ptr<Store> store_;
+  FileInfo info_;
+  std::atomic<int> phase_{Open};
+  Upload upload_;
+  std::unique_ptr<Sha256> sha_;  // fed on the pool, one chunk at a time
+
+  std::deque<PendingWrite> writes_;
+  std::string filling_;
+  std::deque<std::string> sealed_;  // front: being stored when storing_
+  bool storing_ = false;
+  uint64_t next_chunk_ = 0;
+  int failed_ = 0;
+  std::string fail_why_;
+  bool finishing_ = false;
+  hp_blob_stat_cb commit_cb_ = nullptr;
+  void *commit_data_ = nullptr;
+  hp_blob_cb abort_cb_ = nullptr;
+  void *abort_data_ = nullptr;
+  bool abort_requested_ = false;
+};
+
+}  // namespace hp::blobs
