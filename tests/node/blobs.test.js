@@ -319,17 +319,18 @@ for (const backend of backends) {
 // knowing its layout: in the SQLite file (or its WAL) as raw bytes, in Redis
 // in whichever string or hash value holds it.
 function corruptSqlite(file, needle) {
+  let hits = 0;
+  // Every copy: the page may be in the database file and in the WAL.
   for (const f of [file, `${file}-wal`]) {
     if (!fs.existsSync(f)) continue;
     const bytes = fs.readFileSync(f);
-    const at = bytes.indexOf(needle);
-    if (at < 0) continue;
-    const fd = fs.openSync(f, 'r+');
-    fs.writeSync(fd, Buffer.from([bytes[at + 7] ^ 0x5a]), 0, 1, at + 7);
-    fs.closeSync(fd);
-    return true;
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+      bytes[at + 7] ^= 0x5a;
+      hits++;
+    }
+    fs.writeFileSync(f, bytes);
   }
-  return false;
+  return hits > 0;
 }
 
 async function corruptRedis(url, needle) {

@@ -131,10 +131,11 @@ class BlobWriteStream extends Writable {
  */
 class BlobReadStream extends Readable {
   constructor(store, ref, opts) {
-    super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
+    // Validated before the stream exists, so bad input never reaches _construct.
     const [id, filename, revision] = fileRef(ref, opts);
     const start = integer('start', opts.start ?? 0, 0, 2 ** 53 - 1);
     const end = opts.end === undefined || opts.end === Infinity ? -1 : integer('end', opts.end, 0, 2 ** 53 - 2) + 1;
+    super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
     this._open = [id, filename, revision, start, end];
     this._store = store;
     this._native = new native.BlobReader();
