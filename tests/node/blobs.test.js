@@ -471,3 +471,45 @@ test('a Redis store that cannot reach its server answers HP_EUNAVAILABLE', async
   assert.ok(ok);
   assert.equal((await store.get('after')).toString(), 'z');
 });
+
+test('Workers end with uploads and downloads in flight, without crash or hang', async (t) => {
+  const { Worker } = require('node:worker_threads');
+  const { root } = require('../support/fixtures');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-workers-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const spec = `sqlite:${path.join(dir, 'store.db')}`;
+  const body = `
+const { parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const hp = require(${JSON.stringify(root)});
+const store = hp.blobs.open(${JSON.stringify(spec)}, { chunkSize: 4096 });
+(async () => {
+  await store.put('w-' + crypto.randomUUID(), crypto.randomBytes(50000));
+  const w = store.createWriteStream('pending-' + crypto.randomUUID());
+  w.write(crypto.randomBytes(100000));
+  store.createReadStream('missing').on('error', () => {});
+  const files = await store.list({ limit: 5 });
+  store.createReadStream(files.files[0]).resume();
+  parentPort.postMessage(files.files.length);
+})();
+`;
+  for (let round = 0; round < 3; round++) {
+    const workers = Array.from({ length: 4 }, () => new Worker(body, { eval: true }));
+    const counts = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    for (const n of counts) assert.ok(n >= 1);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  // Uploads cut short by a Worker's end never became visible.
+  const store = hp.blobs.open(spec);
+  t.after(() => store.close());
+  assert.deepEqual((await store.list({ prefix: 'pending-' })).files, []);
+  assert.equal((await store.list({ prefix: 'w-' })).files.length, 12);
+});
