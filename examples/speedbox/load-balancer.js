@@ -6,6 +6,7 @@
 // a 2 KB one).
 const http = require('node:http');
 const { pipeline } = require('node:stream');
+const { streamingBody } = require('./gc-hint');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
 // 7.6.1).
@@ -184,7 +185,10 @@ function proxy(pool, req, res) {
 async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthIntervalMs = 1000 }) {
   const pool = new Pool(servers, { intervalMs: healthIntervalMs });
   await pool.start();
-  const server = http.createServer((req, res) => proxy(pool, req, res));
+  const server = http.createServer((req, res) => {
+    res.on('close', streamingBody());
+    proxy(pool, req, res);
+  });
   server.keepAliveTimeout = 5000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -13,6 +13,7 @@ const { pipeline } = require('node:stream');
 // files and no buffering of whole parts, which is what a bounded-memory
 // upload needs; multer and formidable buffer to memory or disk.
 const busboy = require('busboy');
+const { streamingBody } = require('./gc-hint');
 
 const UPLOAD_FIELD = 'filename';
 
@@ -169,6 +170,7 @@ function createHandler(store, { port } = {}) {
   }
 
   return async function handle(req, res) {
+    res.on('close', streamingBody());
     const url = new URL(req.url, 'http://localhost');
     try {
       if (req.method === 'POST' && url.pathname === '/upload') return await upload(req, res);

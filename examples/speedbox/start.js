@@ -20,7 +20,8 @@ const children = new Set();
 let stopping = false;
 
 function run(script, env, name) {
-  const child = spawn(process.execPath, [path.join(__dirname, script)], {
+  // --expose-gc lets gc-hint.js keep memory flat during large transfers.
+  const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

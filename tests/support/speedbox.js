@@ -11,7 +11,8 @@ const { freePort, waitForPort } = require('./redis');
 const DIR = path.resolve(__dirname, '..', '..', 'examples', 'speedbox');
 
 function startProcess(script, env) {
-  const proc = spawn(process.execPath, [path.join(DIR, script)], {
+  // As start.js runs them (see examples/speedbox/gc-hint.js).
+  const proc = spawn(process.execPath, ['--expose-gc', path.join(DIR, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
