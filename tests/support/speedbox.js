@@ -10,9 +10,9 @@ const { freePort, waitForPort } = require('./redis');
 
 const DIR = path.resolve(__dirname, '..', '..', 'examples', 'speedbox');
 
-function startProcess(script, env) {
-  // As start.js runs them (see examples/speedbox/gc-hint.js).
-  const proc = spawn(process.execPath, ['--expose-gc', path.join(DIR, script)], {
+// nodeArgs: as start.js runs them by default (see examples/speedbox/gc-hint.js).
+function startProcess(script, env, nodeArgs = ['--expose-gc']) {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(DIR, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -28,11 +28,14 @@ function startProcess(script, env) {
  * Start `servers` file servers on one store and a load balancer before them.
  * @param {{spec: string, servers?: number, healthIntervalMs?: number}} opts
  */
-async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = {} }) {
+async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = {}, nodeArgs }) {
   const nodes = [];
   for (let i = 0; i < servers; i++) {
     const port = await freePort();
-    nodes.push({ port, ...startProcess('server.js', { SERVER_PORT: String(port), SPEEDBOX_STORE: spec, ...env }) });
+    nodes.push({
+      port,
+      ...startProcess('server.js', { SERVER_PORT: String(port), SPEEDBOX_STORE: spec, ...env }, nodeArgs),
+    });
   }
   await Promise.all(nodes.map((n) => waitForPort(n.port, 15000)));
   const port = await freePort();
@@ -40,7 +43,7 @@ async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = 
     PORT: String(port),
     SPEEDBOX_SERVERS: nodes.map((n) => `http://127.0.0.1:${n.port}`).join(','),
     HEALTH_INTERVAL_MS: String(healthIntervalMs),
-  });
+  }, nodeArgs);
   await waitForPort(port, 15000);
   return {
     base: `http://127.0.0.1:${port}`,
