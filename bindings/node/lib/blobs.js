@@ -61,6 +61,28 @@ function file(raw) {
   };
 }
 
+// [contentType | null, metadataJson | null, chunkSize] of write options.
+function writeArgs(opts) {
+  const contentType = opts.contentType ?? null;
+  if (contentType !== null && (typeof contentType !== 'string' || Buffer.byteLength(contentType) > 255)) {
+    throw new RangeError('blobs: contentType must be a string of at most 255 bytes');
+  }
+  const metadata = opts.metadata === undefined ? null : JSON.stringify(opts.metadata);
+  if (metadata !== null && Buffer.byteLength(metadata) > 1 << 20) {
+    throw new RangeError('blobs: metadata must be at most 1 MiB as JSON');
+  }
+  return [contentType, metadata, integer('chunkSize', opts.chunkSize ?? 0, 0, CHUNK_MAX)];
+}
+
+// [id, filename, revision, start, end (exclusive, -1 for the end)] of a
+// reference and read options; `end` in the options is inclusive, as in fs.
+function readArgs(ref, opts) {
+  const [id, filename, revision] = fileRef(ref, opts);
+  const start = integer('start', opts.start ?? 0, 0, 2 ** 53 - 1);
+  const end = opts.end === undefined || opts.end === Infinity ? -1 : integer('end', opts.end, 0, 2 ** 53 - 2) + 1;
+  return [id, filename, revision, start, end];
+}
+
 /**
  * A Writable that stores a new file. Each write's callback runs only once
  * the store has taken the bytes, so a producer piping into it holds at most
@@ -71,16 +93,8 @@ function file(raw) {
  */
 class BlobWriteStream extends Writable {
   constructor(store, filename, opts) {
+    const [contentType, metadata, chunkSize] = writeArgs(opts);
     super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
-    const contentType = opts.contentType ?? null;
-    if (contentType !== null && (typeof contentType !== 'string' || Buffer.byteLength(contentType) > 255)) {
-      throw new RangeError('blobs: contentType must be a string of at most 255 bytes');
-    }
-    const metadata = opts.metadata === undefined ? null : JSON.stringify(opts.metadata);
-    if (metadata !== null && Buffer.byteLength(metadata) > 1 << 20) {
-      throw new RangeError('blobs: metadata must be at most 1 MiB as JSON');
-    }
-    const chunkSize = integer('chunkSize', opts.chunkSize ?? 0, 0, CHUNK_MAX);
     this._native = new native.BlobWriter();
     store._handle().openWrite(this._native, filenameArg(filename), contentType, metadata, chunkSize);
     /** The id the file gets at commit. */
@@ -132,11 +146,9 @@ class BlobWriteStream extends Writable {
 class BlobReadStream extends Readable {
   constructor(store, ref, opts) {
     // Validated before the stream exists, so bad input never reaches _construct.
-    const [id, filename, revision] = fileRef(ref, opts);
-    const start = integer('start', opts.start ?? 0, 0, 2 ** 53 - 1);
-    const end = opts.end === undefined || opts.end === Infinity ? -1 : integer('end', opts.end, 0, 2 ** 53 - 2) + 1;
+    const open = readArgs(ref, opts);
     super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
-    this._open = [id, filename, revision, start, end];
+    this._open = open;
     this._store = store;
     this._native = new native.BlobReader();
     /** @type {object | null} the file being read, once open */
@@ -225,20 +237,46 @@ class BlobStore {
   async put(filename, data, opts) {
     if (typeof data === 'string') data = Buffer.from(data);
     if (!ArrayBuffer.isView(data)) throw new TypeError('blobs: data must be a Buffer, a typed array or a string');
-    const stream = this.createWriteStream(filename, opts);
-    return new Promise((resolve, reject) => {
-      stream.on('error', reject);
-      stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (err) =>
-        err ? reject(err) : resolve(stream.file),
+    opts = options(opts);
+    const [contentType, metadata, chunkSize] = writeArgs(opts);
+    // One native write and a commit: no stream machinery for a whole buffer.
+    const writer = new native.BlobWriter();
+    this._native.openWrite(writer, filenameArg(filename), contentType, metadata, chunkSize);
+    try {
+      await new Promise((resolve, reject) =>
+        writer.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), (err) =>
+          err ? reject(err) : resolve(),
+        ),
       );
-    });
+      return await new Promise((resolve, reject) =>
+        writer.commit((err, raw) => (err ? reject(err) : resolve(file(raw)))),
+      );
+    } finally {
+      writer.close(); // aborts the upload unless it was committed
+    }
   }
 
   /** A whole file (or a range of it) as one Buffer; rejects with HP_ENOTFOUND. */
   async get(ref, opts) {
-    const parts = [];
-    for await (const part of this.createReadStream(ref, opts)) parts.push(part);
-    return Buffer.concat(parts);
+    opts = options(opts);
+    const reader = new native.BlobReader();
+    const args = readArgs(ref, opts);
+    await new Promise((resolve, reject) =>
+      this._native.openRead(reader, ...args, (err) => (err ? reject(err) : resolve())),
+    );
+    try {
+      const parts = [];
+      for (;;) {
+        const part = await new Promise((resolve, reject) =>
+          reader.read((err, buf) => (err ? reject(err) : resolve(buf))),
+        );
+        if (part === null) break;
+        parts.push(part);
+      }
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    } finally {
+      reader.close();
+    }
   }
 
   /** A file's metadata, or null when there is no such file. */
