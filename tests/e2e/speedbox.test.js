@@ -247,3 +247,51 @@ for (const backend of backends()) {
     assert.equal(again.status, 200);
   });
 }
+
+test('the balancer: round-robin over healthy servers, retry past a dead one, rejoin after restart', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'speedbox-e2e-lb-'));
+  const box = await startSpeedbox({ spec: `dir:${path.join(dir, 'files')}`, servers: 3, healthIntervalMs: 100 });
+  t.after(async () => {
+    await box.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const ports = box.servers.map((s) => s.port);
+  const who = async () => {
+    const r = await download(box.base, '/', {}, { keep: true });
+    assert.equal(r.status, 200);
+    return Number(/port : (\d+)/.exec(JSON.parse(r.body).msg)[1]);
+  };
+  const spread = async (n) => {
+    const counts = new Map();
+    for (let i = 0; i < n; i++) {
+      const p = await who();
+      counts.set(p, (counts.get(p) || 0) + 1);
+    }
+    return counts;
+  };
+  // Every server in turn, each as often.
+  const all = await spread(9);
+  assert.deepEqual([...all.keys()].sort(), [...ports].sort());
+  assert.deepEqual([...all.values()], [3, 3, 3]);
+
+  // A dead server: no request fails, before or after its health check.
+  await box.servers[0].kill('SIGKILL');
+  const during = await spread(8);
+  assert.ok(!during.has(ports[0]));
+  await sleep(300);
+  const after = await spread(8);
+  assert.deepEqual([...after.keys()].sort(), [ports[1], ports[2]].sort());
+  assert.deepEqual([...after.values()], [4, 4]);
+
+  // Back on its port, it gets its share again once a check has passed.
+  await box.restart(0);
+  await sleep(300);
+  const back = await spread(9);
+  assert.deepEqual([...back.values()], [3, 3, 3]);
+
+  // Every server down: 503 from the balancer, at once.
+  await Promise.all(box.servers.map((s) => s.kill('SIGKILL')));
+  const none = await download(box.base, '/', {}, { keep: true });
+  assert.equal(none.status, 503);
+  assert.deepEqual(JSON.parse(none.body), { message: 'No server available' });
+});

@@ -50,6 +50,12 @@ async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = 
     port,
     servers: nodes,
     lb,
+    // Start server i again on its port, after it was killed.
+    restart: async (i) => {
+      const { port: p } = nodes[i];
+      nodes[i] = { port: p, ...startProcess('server.js', { SERVER_PORT: String(p), SPEEDBOX_STORE: spec, ...env }, nodeArgs) };
+      await waitForPort(p, 15000);
+    },
     stop: () => Promise.all([lb.kill(), ...nodes.map((n) => n.kill())]),
   };
 }
