@@ -37,13 +37,21 @@ class Callback {
   void Call(Make &&make) {
     if (addon_->tearing_down) return;
     Napi::Env env = fn_.Env();
-    Napi::HandleScope scope(env);
     try {
+      Napi::HandleScope scope(env);
       Napi::CallbackScope cb_scope(env, context_);
       std::vector<napi_value> args = make(env);
-      fn_.Call(args);
-    } catch (const Napi::Error &e) {
-      napi_fatal_exception(env, e.Value());
+      napi_value result;
+      if (napi_call_function(env, env.Undefined(), fn_.Value(), args.size(), args.data(), &result) == napi_ok)
+        return;
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending) return;  // a terminating Worker: nothing can run any more
+      napi_value exception;
+      napi_get_and_clear_last_exception(env, &exception);
+      napi_fatal_exception(env, exception);
+    } catch (const Napi::Error &) {
+      // Only when JavaScript cannot run (the environment is ending).
     }
   }
 
