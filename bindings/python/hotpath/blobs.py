@@ -45,6 +45,10 @@ class BlobStat(TypedDict):
     revision: int
 
 
+FileList = list[BlobStat]
+"""One page of :meth:`Blobs.list`."""
+
+
 def _name(value: str) -> str:
     if not isinstance(value, str):
         raise TypeError("blobs: filename must be a str")
@@ -280,11 +284,11 @@ class Blobs:
         return self._native.exists(*_select(name, id, revision))
 
     def list(self, prefix: str = "", *, cursor: str | None = None, limit: int = 100,
-             latest_only: bool = False) -> tuple[list[BlobStat], str | None]:
+             latest_only: bool = False) -> tuple[FileList, str | None]:
         """One page of files ordered by name then revision, and the cursor of
         the next page (``None`` on the last)."""
         files, nxt = self._native.list(prefix, cursor, _int("limit", limit, 1, 10000), bool(latest_only))
-        return files, nxt  # type: ignore[return-value]
+        return files, nxt
 
     def delete(self, name: str | None = None, *, id: str | None = None) -> int:
         """Delete one file by ``id``, or every revision of ``name``; returns
@@ -319,7 +323,7 @@ class Blobs:
         return await _aio.run(lambda cb: self._native.exists_cb(*sel, cb))  # type: ignore[no-any-return]
 
     async def list_async(self, prefix: str = "", *, cursor: str | None = None, limit: int = 100,
-                         latest_only: bool = False) -> tuple[list[BlobStat], str | None]:
+                         latest_only: bool = False) -> tuple[FileList, str | None]:
         lim = _int("limit", limit, 1, 10000)
         return await _aio.run(  # type: ignore[no-any-return]
             lambda cb: self._native.list_cb(prefix, cursor, lim, bool(latest_only), cb))

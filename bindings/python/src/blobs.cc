@@ -293,12 +293,14 @@ class Blobs {
 
   py::object stat(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev) {
     hp_blobs *b = handle();
-    hp_blob_read_options o = Select{id, filename, rev}.options();
+    Select sel{id, filename, rev};  // owns the strings `o` points at
+    hp_blob_read_options o = sel.options();
     return to_py(Kind::Stat, wait_for(Kind::Stat, [&](Sink *s) { return hp_blobs_stat(b, &o, on_stat, s); }));
   }
   bool exists(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev) {
     hp_blobs *b = handle();
-    hp_blob_read_options o = Select{id, filename, rev}.options();
+    Select sel{id, filename, rev};  // owns the strings `o` points at
+    hp_blob_read_options o = sel.options();
     return wait_for(Kind::Bool, [&](Sink *s) { return hp_blobs_exists(b, &o, on_code, s); }).code > 0;
   }
   py::object list(const std::string &prefix, const std::optional<std::string> &cursor, uint32_t limit,
@@ -324,13 +326,15 @@ class Blobs {
   void stat_cb(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev,
                py::function fn) {
     hp_blobs *b = handle();
-    hp_blob_read_options o = Select{id, filename, rev}.options();
+    Select sel{id, filename, rev};  // owns the strings `o` points at
+    hp_blob_read_options o = sel.options();
     start_cb(Kind::Stat, std::move(fn), [&](Sink *s) { return hp_blobs_stat(b, &o, on_stat, s); });
   }
   void exists_cb(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev,
                  py::function fn) {
     hp_blobs *b = handle();
-    hp_blob_read_options o = Select{id, filename, rev}.options();
+    Select sel{id, filename, rev};  // owns the strings `o` points at
+    hp_blob_read_options o = sel.options();
     start_cb(Kind::Bool, std::move(fn), [&](Sink *s) { return hp_blobs_exists(b, &o, on_code, s); });
   }
   void list_cb(const std::string &prefix, const std::optional<std::string> &cursor, uint32_t limit, bool latest_only,
