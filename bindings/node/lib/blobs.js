@@ -109,6 +109,12 @@ class BlobWriteStream extends Writable {
     this._native.write(chunk, callback);
   }
 
+  // Pieces that queued up while the store was busy go down as one write.
+  _writev(chunks, callback) {
+    const buf = chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this._native.write(buf, callback);
+  }
+
   _final(callback) {
     this._state = 'committing';
     this._native.commit((err, raw) => {

@@ -85,7 +85,9 @@ struct Hold {
   }
 };
 
-std::string OptString(const Napi::Value &v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
+std::string OptString(const Napi::Value &v) {
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
 
 // Read options from (id, filename, revision, start, end): id or filename is
 // a string, the other null; end is exclusive, -1 meaning the end of file.
@@ -111,10 +113,11 @@ struct ReadArgs {
 class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "BlobWriter",
-                       {InstanceMethod<&BlobWriter::Id>("id"), InstanceMethod<&BlobWriter::Write>("write"),
-                        InstanceMethod<&BlobWriter::Commit>("commit"), InstanceMethod<&BlobWriter::Abort>("abort"),
-                        InstanceMethod<&BlobWriter::Close>("close")});
+    return DefineClass(
+        env, "BlobWriter",
+        {InstanceMethod<&BlobWriter::Id>("id"), InstanceMethod<&BlobWriter::Write>("write"),
+         InstanceMethod<&BlobWriter::Commit>("commit"), InstanceMethod<&BlobWriter::Abort>("abort"),
+         InstanceMethod<&BlobWriter::Close>("close")});
   }
 
   explicit BlobWriter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobWriter>(info) {}
@@ -209,8 +212,9 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
 class BlobReader : public Napi::ObjectWrap<BlobReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "BlobReader",
-                       {InstanceMethod<&BlobReader::Read>("read"), InstanceMethod<&BlobReader::Close>("close")});
+    return DefineClass(
+        env, "BlobReader",
+        {InstanceMethod<&BlobReader::Read>("read"), InstanceMethod<&BlobReader::Close>("close")});
   }
 
   explicit BlobReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobReader>(info) {}
@@ -425,13 +429,15 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
   Napi::Value DeleteName(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     std::string name = info[0].As<Napi::String>();
-    return Count(env, "hotpath.blobs.delete",
-                 [&](hp_blob_cb cb, void *p) { return hp_blobs_delete_name(Handle(env), name.c_str(), cb, p); });
+    return Count(env, "hotpath.blobs.delete", [&](hp_blob_cb cb, void *p) {
+      return hp_blobs_delete_name(Handle(env), name.c_str(), cb, p);
+    });
   }
 
   Napi::Value Gc(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    return Count(env, "hotpath.blobs.gc", [&](hp_blob_cb cb, void *p) { return hp_blobs_gc(Handle(env), cb, p); });
+    return Count(env, "hotpath.blobs.gc",
+                 [&](hp_blob_cb cb, void *p) { return hp_blobs_gc(Handle(env), cb, p); });
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
