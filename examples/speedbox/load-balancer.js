@@ -6,7 +6,7 @@
 // a 2 KB one).
 const http = require('node:http');
 const { pipeline } = require('node:stream');
-const { streamingBody } = require('./gc-hint');
+const { collectWhileStreaming } = require('./gc-hint');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
 // 7.6.1).
@@ -151,6 +151,7 @@ function proxy(pool, req, res) {
       // A client that goes away mid-upload aborts the upstream request too,
       // so the server discards the partial file.
       pipeline(req, up, () => {});
+      collectWhileStreaming(req);
     };
     up.on('socket', (socket) => {
       if (socket.connecting) socket.once('connect', startBody);
@@ -160,6 +161,7 @@ function proxy(pool, req, res) {
       answered = true;
       res.writeHead(upRes.statusCode, upRes.statusMessage, forwardable(upRes.headers));
       pipeline(upRes, res, () => {});
+      collectWhileStreaming(upRes);
     });
     up.on('error', (err) => {
       if (answered) return res.destroy(err);
@@ -185,10 +187,7 @@ function proxy(pool, req, res) {
 async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthIntervalMs = 1000 }) {
   const pool = new Pool(servers, { intervalMs: healthIntervalMs });
   await pool.start();
-  const server = http.createServer((req, res) => {
-    res.on('close', streamingBody());
-    proxy(pool, req, res);
-  });
+  const server = http.createServer((req, res) => proxy(pool, req, res));
   server.keepAliveTimeout = 5000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);

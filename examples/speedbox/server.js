@@ -13,7 +13,7 @@ const { pipeline } = require('node:stream');
 // files and no buffering of whole parts, which is what a bounded-memory
 // upload needs; multer and formidable buffer to memory or disk.
 const busboy = require('busboy');
-const { streamingBody } = require('./gc-hint');
+const { collectWhileStreaming } = require('./gc-hint');
 
 const UPLOAD_FIELD = 'filename';
 
@@ -117,6 +117,7 @@ function createHandler(store, { port } = {}) {
         if (!res.headersSent) json(res, statusOf(e), { message: e.message });
       }
     });
+    collectWhileStreaming(req);
   }
 
   async function download(req, res, url) {
@@ -153,9 +154,11 @@ function createHandler(store, { port } = {}) {
     if (req.method === 'HEAD' || headers['content-length'] === 0) return res.end();
     // By id, so a new revision committed meanwhile does not change the bytes
     // of this response.
-    pipeline(store.createReadStream({ id: file.id }, opts), res, (err) => {
+    const body = store.createReadStream({ id: file.id }, opts);
+    pipeline(body, res, (err) => {
       if (err && !res.destroyed) res.destroy(err);
     });
+    collectWhileStreaming(body);
   }
 
   async function files(res) {
@@ -170,7 +173,6 @@ function createHandler(store, { port } = {}) {
   }
 
   return async function handle(req, res) {
-    res.on('close', streamingBody());
     const url = new URL(req.url, 'http://localhost');
     try {
       if (req.method === 'POST' && url.pathname === '/upload') return await upload(req, res);

@@ -128,6 +128,12 @@ for (const backend of backends()) {
       assert.equal(whole.status, 200);
       assert.equal(whole.sha256, sha256(data));
 
+      const head = await download(box.base, query('ranges.bin'), {}, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(head.length, 0);
+      assert.equal(head.headers['content-length'], String(data.length));
+      assert.equal(head.headers['accept-ranges'], 'bytes');
+
       const etag = `"${sha256(data)}"`;
       const cached = await download(box.base, query('ranges.bin'), { 'if-none-match': etag });
       assert.equal(cached.status, 304);

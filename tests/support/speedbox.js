@@ -122,11 +122,11 @@ function upload(base, filename, source, { contentType = 'application/octet-strea
  * GET a URL and hash the body as it arrives.
  * @returns {Promise<{status: number, headers: object, length: number, sha256: string, body?: Buffer}>}
  */
-function download(base, route, headers = {}, { keep = false } = {}) {
+function download(base, route, headers = {}, { keep = false, method = 'GET' } = {}) {
   const url = new URL(route, base);
   return new Promise((resolve, reject) => {
     http
-      .get({ host: url.hostname, port: url.port, path: url.pathname + url.search, headers, agent: false }, (res) => {
+      .request({ method, host: url.hostname, port: url.port, path: url.pathname + url.search, headers, agent: false }, (res) => {
         const hash = crypto.createHash('sha256');
         const parts = [];
         let length = 0;
@@ -146,7 +146,8 @@ function download(base, route, headers = {}, { keep = false } = {}) {
         );
         res.on('error', reject);
       })
-      .on('error', reject);
+      .on('error', reject)
+      .end();
   });
 }
 
