@@ -249,14 +249,18 @@ class BlobStore {
     const writer = new native.BlobWriter();
     this._native.openWrite(writer, filenameArg(filename), contentType, metadata, chunkSize);
     try {
-      await new Promise((resolve, reject) =>
+      // The bytes are copied at once and writes apply in order, so the commit
+      // can be queued right behind the write.
+      const written = new Promise((resolve, reject) =>
         writer.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), (err) =>
           err ? reject(err) : resolve(),
         ),
       );
-      return await new Promise((resolve, reject) =>
+      const committed = new Promise((resolve, reject) =>
         writer.commit((err, raw) => (err ? reject(err) : resolve(file(raw)))),
       );
+      const [, result] = await Promise.all([written, committed]);
+      return result;
     } finally {
       writer.close(); // aborts the upload unless it was committed
     }
