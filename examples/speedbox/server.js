@@ -86,19 +86,31 @@ function createHandler(store, { port } = {}) {
     }
     let writer = null;
     let stored = null; // resolves when the file is committed
+    // The store failed or refused the file before the form ended: answer at
+    // once and drop the rest of the body (the parser would otherwise wait
+    // forever for the dead file stream to drain).
+    const failEarly = (err) => {
+      if (res.headersSent) return;
+      res.setHeader('connection', 'close');
+      json(res, statusOf(err), { message: err.message });
+      res.once('finish', () => parser.destroy(err));
+    };
     parser.on('file', (field, file, info) => {
       if (field !== UPLOAD_FIELD || writer || !info.filename) return file.resume();
       try {
         writer = store.createWriteStream(info.filename, { contentType: info.mimeType || 'application/octet-stream' });
       } catch (err) {
-        // A name the store refuses (too long, NUL inside): answer once the body is read.
+        // A name the store refuses (too long, NUL inside).
         writer = { destroy() {} };
         stored = Promise.reject(err);
         stored.catch(() => {});
-        return file.resume();
+        file.resume();
+        return failEarly(err);
       }
       stored = new Promise((resolve, reject) => pipeline(file, writer, (err) => (err ? reject(err) : resolve())));
-      stored.catch(() => {});
+      stored.catch((err) => {
+        if (!parser.writableFinished) failEarly(err);
+      });
     });
     pipeline(req, parser, async (err) => {
       // A client that went away, or a malformed form, destroys the parser,

@@ -301,3 +301,32 @@ test('the balancer: round-robin over healthy servers, retry past a dead one, rej
   assert.equal(none.status, 503);
   assert.deepEqual(JSON.parse(none.body), { message: 'No server available' });
 });
+
+test('a store that goes down answers 503 at once, and the service recovers', async (t) => {
+  const redis = await startRedis();
+  const box = await startSpeedbox({ spec: redis.url, servers: 2 });
+  t.after(async () => {
+    await box.stop();
+    await redis.cleanup();
+  });
+  const data = crypto.randomBytes(3 * CHUNK);
+  assert.equal((await upload(box.base, 'up.bin', data)).status, 200);
+  await redis.stop();
+  // A large upload: the store fails at its first chunk, long before the body
+  // ends; the server answers without waiting for the rest.
+  const big = await upload(box.base, 'down.bin', pseudoRandom(64 * 1024 * 1024, 'down')).catch((err) => ({
+    status: 0,
+    body: err.message,
+  }));
+  assert.ok(big.status === 503 || big.status === 0, `status ${big.status} ${big.body}`);
+  const read = await download(box.base, query('up.bin'), {}, { keep: true });
+  assert.equal(read.status, 503);
+  await redis.restart();
+  let ok = false;
+  for (let i = 0; i < 50 && !ok; i++) {
+    ok = (await upload(box.base, 'again.bin', data)).status === 200;
+    if (!ok) await sleep(100);
+  }
+  assert.ok(ok);
+  assert.equal((await download(box.base, query('again.bin'))).sha256, sha256(data));
+});
