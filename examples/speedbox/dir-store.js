@@ -114,7 +114,7 @@ class DirStore {
     try {
       id = await fsp.readFile(path.join(this.root, 'names', nameKey(name)), 'utf8');
     } catch (err) {
-      if (err.code === 'ENOENT') return null;
+      if (err.code === 'ENOENT' || err.code === 'ENAMETOOLONG') return null;
       throw err;
     }
     return this._meta(id);

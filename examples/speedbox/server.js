@@ -134,7 +134,8 @@ function createHandler(store, { port } = {}) {
 
   async function download(req, res, url) {
     const name = url.searchParams.get('filename');
-    const file = name ? await store.stat(name) : null;
+    // A name no store could hold (too long, NUL inside) names no file either.
+    const file = name ? await store.stat(name).catch((err) => (err instanceof RangeError ? null : Promise.reject(err))) : null;
     if (!file) return json(res, 400, { message: 'File not found' });
     const etag = `"${file.sha256}"`;
     const headers = {
