@@ -173,9 +173,10 @@ HP_EXTERN const char *hp_blob_writer_id(const hp_blob_writer *w);
  * Append bytes. The bytes are copied before the call returns, so `buf` may
  * be reused at once. Writes are applied in call order. `cb` runs when the
  * writer is ready for more: every byte of this write is stored or sits in
- * the writer's buffer with at most one other chunk still being stored. A
- * caller that waits for `cb` before the next write therefore holds at most
- * its own write plus two chunks in memory, whatever the file size.
+ * the writer's buffer, which holds at most four full chunks waiting or being
+ * stored plus the one filling. A caller that waits for `cb` before the next
+ * write therefore holds at most its own write plus five chunks in memory
+ * (1.3 MB with the default chunk size), whatever the file size.
  * @param buf   may be NULL when len is 0.
  * @param cb    required; status 0, or the failure that spoiled the upload
  *              (HP_EIO, HP_EUNAVAILABLE, HP_ECANCELED after abort or close,
@@ -277,8 +278,9 @@ typedef void (*hp_blob_data_cb)(int status, const void *buf, size_t len,
 
 /**
  * Read the next piece of the range, in order: at most one chunk's bytes
- * per call (less at the range's edges). The reader fetches the next chunk
- * ahead while the caller handles this one. One read at a time.
+ * per call (less at the range's edges). The reader fetches chunks ahead, up
+ * to four at a time (at most six held), while the caller handles this one.
+ * One read at a time; calling it again from inside `cb` is fine.
  * @param cb  required.
  * @return 0 (cb will run), HP_EINVAL (NULL argument, or a read is already
  *         pending), HP_ECLOSED, HP_ENOMEM.

@@ -13,6 +13,10 @@ Reader::Reader(std::shared_ptr<Store> store, FileInfo info, uint64_t start, uint
   stat_ = info_.stat();
   end_ = std::min(end, info_.length);
   pos_ = std::min(start, end_);
+  if (info_.chunk_size && end_ > pos_) {
+    next_fetch_ = pos_ / info_.chunk_size;
+    last_chunk_ = (end_ - 1) / info_.chunk_size;
+  }
 }
 
 int Reader::read(hp_blob_data_cb cb, void *data) {
@@ -35,6 +39,7 @@ void Reader::close() {
   auto self = shared_from_this();
   store_->on_loop([self](bool) {
     if (!self->cb_) {
+      self->ready_.clear();
       self->current_ = std::string();
     }
   });
@@ -44,36 +49,40 @@ void Reader::serve() {
   if (!cb_) return;
   if (closed_.load()) return deliver(set_error(HP_ECANCELED, "blobs: the reader was closed"), nullptr, 0);
   if (pos_ >= end_) return deliver(0, nullptr, 0);
-  uint64_t cs = info_.chunk_size;
-  uint64_t n = pos_ / cs;
-  if (!next_) return fetch(n);
-  if (!next_->ready) return;  // fetch() calls back here
-  std::unique_ptr<Fetch> f = std::move(next_);
-  if (f->rc < 0) {
-    core::set_error_text(f->rc, f->why);
-    return deliver(f->rc, nullptr, 0);
+  if (ready_.empty()) {
+    if (fetch_rc_ < 0) {
+      core::set_error_text(fetch_rc_, fetch_why_);
+      return deliver(fetch_rc_, nullptr, 0);
+    }
+    return fetch_ahead();  // serve() runs again when it lands
   }
-  current_ = std::move(f->bytes);
-  uint64_t off = pos_ - n * cs;
-  uint64_t len = std::min<uint64_t>(current_.size() - off, end_ - pos_);
+  uint64_t cs = info_.chunk_size;
+  current_ = std::move(ready_.front());
+  ready_.pop_front();
+  uint64_t off = pos_ % cs;
+  uint64_t len = std::min<uint64_t>(current_.size() - std::min<uint64_t>(off, current_.size()), end_ - pos_);
   pos_ += len;
   deliver(static_cast<int>(len), current_.data() + off, len);
-  // Read ahead while the caller works on this piece.
-  if (pos_ < end_ && !next_ && !closed_.load()) fetch(pos_ / cs);
+  fetch_ahead();
 }
 
-void Reader::fetch(uint64_t n) {
-  next_ = std::make_unique<Fetch>();
-  next_->n = n;
-  Fetch *f = next_.get();
+void Reader::fetch_ahead() {
+  if (fetching_ || fetch_rc_ < 0 || closed_.load() || pos_ >= end_ || next_fetch_ > last_chunk_) return;
+  if (ready_.size() >= 2) return;
+  uint64_t count = std::min(kBatch, last_chunk_ - next_fetch_ + 1);
+  fetching_ = true;
   auto self = shared_from_this();
-  store_->get_chunk(info_, n, [self, f](int rc, std::string bytes) {
-    if (self->next_.get() != f) return;
-    f->ready = true;
-    f->rc = rc;
-    if (rc < 0) f->why = hp_last_error();
-    f->bytes = std::move(bytes);
+  store_->get_chunks(info_, next_fetch_, count, [self](int rc, std::vector<std::string> chunks) {
+    self->fetching_ = false;
+    if (rc < 0) {
+      self->fetch_rc_ = rc;
+      self->fetch_why_ = hp_last_error();
+    } else {
+      self->next_fetch_ += chunks.size();
+      for (auto &c : chunks) self->ready_.push_back(std::move(c));
+    }
     self->serve();
+    self->fetch_ahead();
   });
 }
 

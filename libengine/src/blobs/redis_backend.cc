@@ -173,34 +173,48 @@ void RedisBackend::find(const Query &q, InfoDone done) {
                 });
 }
 
-void RedisBackend::get_chunk(const FileInfo &f, uint64_t n, ChunkDone done) {
-  if (!usable([&](int rc) { done(rc, std::string()); })) return;
-  std::string id = f.id;
-  uint64_t expect = f.chunk_length(n);
-  std::string meta_key = base_ + "f:" + id;
-  client_->command({"GET", chunk_key(id, n)}, [this, id, n, expect, meta_key, done](int status, redis::Reply r) {
+void RedisBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done) {
+  if (!usable([&](int rc) { done(rc, {}); })) return;
+  std::vector<std::string> args = {"MGET"};
+  for (uint64_t i = 0; i < count; i++) args.push_back(chunk_key(f.id, first + i));
+  FileInfo file = f;
+  std::string meta_key = base_ + "f:" + f.id;
+  client_->command(std::move(args), [this, file, first, meta_key, done](int status, redis::Reply r) {
     int rc = failed(status, r);
-    if (rc != 0) return done(rc, std::string());
-    if (r.type != redis::Reply::String) {
-      // Gone: deleted since the reader opened it, or lost.
-      if (!usable([&](int code) { done(code, std::string()); })) return;
-      client_->command({"EXISTS", meta_key}, [id, n, done](int st, redis::Reply e) {
-        int code = failed(st, e);
-        if (code == 0)
-          code = e.integer ? corrupt_chunk(id, n, "missing")
-                           : set_error(HP_ENOTFOUND, "blobs: file ", id, " was deleted");
-        done(code, std::string());
-      });
-      return;
+    if (rc != 0) return done(rc, {});
+    std::vector<std::string> out;
+    uint64_t n = first;
+    for (auto &e : r.elements) {
+      if (e.type != redis::Reply::String) break;  // a hole: named below
+      std::string data = std::move(e.str);
+      uint64_t expect = file.chunk_length(n);
+      const char *damage = nullptr;
+      if (data.size() != expect + 4) {
+        damage = "wrong length";
+      } else {
+        uint32_t want = 0;
+        for (int i = 0; i < 4; i++)
+          want |= static_cast<uint32_t>(static_cast<unsigned char>(data[expect + i])) << (8 * i);
+        data.resize(expect);
+        if (crc32c(0, data.data(), data.size()) != want) damage = "CRC32C mismatch";
+      }
+      if (damage) {
+        // The good chunks before it first; the next fetch starts at this one.
+        if (out.empty()) return done(corrupt_chunk(file.id, n, damage), {});
+        break;
+      }
+      out.push_back(std::move(data));
+      n++;
     }
-    std::string data = std::move(r.str);
-    if (data.size() != expect + 4) return done(corrupt_chunk(id, n, "wrong length"), std::string());
-    uint32_t want = 0;
-    for (int i = 0; i < 4; i++) want |= static_cast<uint32_t>(static_cast<unsigned char>(data[expect + i])) << (8 * i);
-    data.resize(expect);
-    if (crc32c(0, data.data(), data.size()) != want)
-      return done(corrupt_chunk(id, n, "CRC32C mismatch"), std::string());
-    done(0, std::move(data));
+    if (!out.empty()) return done(0, std::move(out));
+    // Gone: deleted since the reader opened it, or lost.
+    if (!usable([&](int code) { done(code, {}); })) return;
+    client_->command({"EXISTS", meta_key}, [id = file.id, n, done](int st, redis::Reply e) {
+      int code = failed(st, e);
+      if (code == 0)
+        code = e.integer ? corrupt_chunk(id, n, "missing") : set_error(HP_ENOTFOUND, "blobs: file ", id, " was deleted");
+      done(code, {});
+    });
   });
 }
 

@@ -23,7 +23,7 @@ class RedisBackend {
   void commit(const Upload &u, FileInfo info, InfoDone done);
   void abort(const Upload &u, Done done);
   void find(const Query &q, InfoDone done);
-  void get_chunk(const FileInfo &f, uint64_t n, ChunkDone done);
+  void get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done);
   void list(const ListQuery &q, ListDone done);
   void remove(const std::string &id, const std::string &name, Done done);
   void gc(Done done);

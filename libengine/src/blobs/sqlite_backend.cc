@@ -111,6 +111,8 @@ int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::uniqu
   int rc = sqlite::Db::open(path, b->options_, &b->writer_);
   if (rc != 0) return rc;
   if ((rc = b->writer_->exec(kSchema)) != 0) return rc;
+  // Chunk pages are written or read once: a small page cache is enough.
+  if ((rc = b->writer_->exec("PRAGMA cache_size=-1024;")) != 0) return rc;
   b->owner_ = this_process();
   *out = std::move(b);
   return 0;
@@ -136,41 +138,70 @@ int SqliteBackend::reader(std::unique_ptr<ReaderLease> *out) {
     sqlite::OpenOptions ro = options_;
     ro.page_size = 0;
     int rc = sqlite::Db::open(path_, ro, &lease->db);
+    if (rc == 0) rc = lease->db->exec("PRAGMA cache_size=-1024;");
     if (rc != 0) return rc;
   }
   *out = std::move(lease);
   return 0;
 }
 
-int SqliteBackend::put_chunk(Upload &u, uint64_t n, std::string_view data, uint32_t crc) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  sqlite::Stmt *s;
-  if (u.ukey == 0) {
-    if (!(s = writer_->prepare("INSERT INTO hp_blob_uploads(id, owner) VALUES(?1, ?2)"))) return HP_EIO;
-    s->bind(1, u.id).bind(2, owner_);
-    int rc = s->step();
-    s->reset();
-    if (rc < 0) return rc;
-    u.ukey = sqlite3_last_insert_rowid(writer_->raw());
-  }
-  if (!(s = writer_->prepare("INSERT INTO hp_blob_chunks(key, crc, data) VALUES(?1, ?2, ?3)"))) return HP_EIO;
-  s->bind(1, chunk_key(u.ukey, n)).bind(2, static_cast<int64_t>(crc)).bind_blob(3, data.data(), data.size());
+int SqliteBackend::register_upload(const std::string &id, int64_t *ukey) {
+  sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_uploads(id, owner) VALUES(?1, ?2)");
+  if (!s) return HP_EIO;
+  s->bind(1, id).bind(2, owner_);
   int rc = s->step();
   s->reset();
   if (rc < 0) return rc;
-  u.chunks = n + 1;
+  *ukey = sqlite3_last_insert_rowid(writer_->raw());
   return 0;
 }
 
-int SqliteBackend::commit(const Upload &u, FileInfo *info) {
+int SqliteBackend::insert_chunks(int64_t ukey, uint64_t first, const std::vector<std::string> &chunks,
+                                 const std::vector<uint32_t> &crcs) {
+  sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_chunks(key, crc, data) VALUES(?1, ?2, ?3)");
+  if (!s) return HP_EIO;
+  for (size_t i = 0; i < chunks.size(); i++) {
+    // Bound without a copy: the chunk outlives the step.
+    sqlite3_bind_int64(s->raw(), 1, chunk_key(ukey, first + i));
+    sqlite3_bind_int64(s->raw(), 2, static_cast<int64_t>(crcs[i]));
+    sqlite3_bind_blob64(s->raw(), 3, chunks[i].data(), chunks[i].size(), SQLITE_STATIC);
+    int rc = s->step();
+    s->reset();
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+int SqliteBackend::put_chunks(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                              const std::vector<uint32_t> &crcs) {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite::Txn txn(*writer_);
   int rc = txn.begin();
   if (rc != 0) return rc;
+  int64_t ukey = u.ukey;
+  if (!ukey && (rc = register_upload(u.id, &ukey)) != 0) return rc;
+  if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+  if ((rc = txn.commit()) != 0) return rc;
+  u.ukey = ukey;  // only once it is durable: a rolled-back key may be reused
+  u.chunks = first + chunks.size();
+  return 0;
+}
+
+int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                               const std::vector<uint32_t> &crcs, FileInfo *info) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite::Txn txn(*writer_);
+  int rc = txn.begin();
+  if (rc != 0) return rc;
+  int64_t ukey = u.ukey;
   sqlite::Stmt *s;
-  if (u.ukey) {
+  if (!chunks.empty()) {
+    if (!ukey && (rc = register_upload(u.id, &ukey)) != 0) return rc;
+    if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+  }
+  if (ukey) {
     if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1 AND aborted = 0"))) return HP_EIO;
-    s->bind(1, u.ukey);
+    s->bind(1, ukey);
     rc = s->step();
     s->reset();
     if (rc < 0) return rc;
@@ -178,7 +209,7 @@ int SqliteBackend::commit(const Upload &u, FileInfo *info) {
       return set_error(HP_EIO, "blobs: upload ", u.id, " was reclaimed before its commit");
   }
   info->upload_date_ms = now_ms();
-  info->ukey = u.ukey;
+  info->ukey = ukey;
   if (!(s = writer_->prepare(
             "INSERT INTO hp_blob_files(id, filename, ukey, length, chunk_size, upload_date, content_type, sha256, "
             "metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
@@ -202,7 +233,10 @@ int SqliteBackend::commit(const Upload &u, FileInfo *info) {
   info->revision = rc == SQLITE_ROW ? s->int64(0) : 0;
   s->reset();
   if (rc < 0) return rc;
-  return txn.commit();
+  if ((rc = txn.commit()) != 0) return rc;
+  u.ukey = ukey;
+  u.chunks = first + chunks.size();
+  return 0;
 }
 
 int SqliteBackend::delete_chunks(int64_t ukey) {
@@ -272,30 +306,33 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
   return 0;
 }
 
-int SqliteBackend::get_chunk(const FileInfo &f, uint64_t n, std::string *out) {
+int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, std::vector<std::string> *out) {
   std::unique_ptr<ReaderLease> r;
   int rc = reader(&r);
   if (rc != 0) return rc;
-  sqlite::Stmt *s = r->db->prepare("SELECT crc, data FROM hp_blob_chunks WHERE key = ?1");
+  sqlite::Stmt *s = r->db->prepare("SELECT key, crc, data FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
   if (!s) return HP_EIO;
-  s->bind(1, chunk_key(f.ukey, n));
-  rc = s->step();
-  if (rc == SQLITE_ROW) {
-    uint32_t want = static_cast<uint32_t>(s->int64(0));
-    std::string_view data = s->blob(1);
-    if (data.size() != f.chunk_length(n)) {
+  s->bind(1, chunk_key(f.ukey, first)).bind(2, chunk_key(f.ukey, first + count - 1));
+  out->clear();
+  uint64_t n = first;
+  while ((rc = s->step()) == SQLITE_ROW) {
+    if (s->int64(0) != chunk_key(f.ukey, n)) break;  // a hole: named below
+    uint32_t want = static_cast<uint32_t>(s->int64(1));
+    std::string_view data = s->blob(2);
+    const char *damage = data.size() != f.chunk_length(n)                  ? "wrong length"
+                         : crc32c(0, data.data(), data.size()) != want ? "CRC32C mismatch"
+                                                                       : nullptr;
+    if (damage) {
       s->reset();
-      return corrupt_chunk(f.id, n, "wrong length");
+      // The good chunks before it first; the next fetch starts at this one.
+      return out->empty() ? corrupt_chunk(f.id, n, damage) : 0;
     }
-    if (crc32c(0, data.data(), data.size()) != want) {
-      s->reset();
-      return corrupt_chunk(f.id, n, "CRC32C mismatch");
-    }
-    out->assign(data.data(), data.size());
+    out->emplace_back(data.data(), data.size());
+    n++;
   }
   s->reset();
   if (rc < 0) return rc;
-  if (rc == SQLITE_ROW) return 0;
+  if (!out->empty()) return 0;  // what is there; a hole fails the next fetch
   // Gone: deleted since the reader opened it, or lost.
   Query q;
   q.id = f.id;

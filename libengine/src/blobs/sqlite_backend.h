@@ -24,14 +24,19 @@ class SqliteBackend {
  public:
   static int open(const std::string &path, uint32_t timeout_ms, std::unique_ptr<SqliteBackend> *out);
 
-  // Stores chunk n of `u`; the first chunk registers the upload.
-  int put_chunk(Upload &u, uint64_t n, std::string_view data, uint32_t crc);
-  // Publishes the file; fills seq, upload date, revision and ukey of `info`.
-  int commit(const Upload &u, FileInfo *info);
+  // Stores chunks first.. of `u` in one transaction; the first batch
+  // registers the upload (u.ukey is set once that commits).
+  int put_chunks(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                 const std::vector<uint32_t> &crcs);
+  // Stores the last chunks (may be none) and publishes the file in one
+  // transaction; fills seq, upload date, revision and ukey of `info`.
+  int commit_with(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                  const std::vector<uint32_t> &crcs, FileInfo *info);
   int abort(const Upload &u);
   int find(const Query &q, FileInfo *out);
-  // Chunk n of `f`, checked against its CRC32C and expected length.
-  int get_chunk(const FileInfo &f, uint64_t n, std::string *out);
+  // Chunks first..first+count-1 of `f` (one query), each checked against
+  // its CRC32C and expected length.
+  int get_chunks(const FileInfo &f, uint64_t first, uint64_t count, std::vector<std::string> *out);
   int list(const ListQuery &q, ListPage *out);
   int remove_id(const std::string &id);        // 1 or 0
   int remove_name(const std::string &name);    // files deleted
@@ -48,6 +53,10 @@ class SqliteBackend {
   int reader(std::unique_ptr<ReaderLease> *out);
   int delete_file_rows(int64_t seq, int64_t ukey);
   int delete_chunks(int64_t ukey);
+  // Inside a write transaction: registers an upload, stores chunks.
+  int register_upload(const std::string &id, int64_t *ukey);
+  int insert_chunks(int64_t ukey, uint64_t first, const std::vector<std::string> &chunks,
+                    const std::vector<uint32_t> &crcs);
 
   std::string path_;
   sqlite::OpenOptions options_;

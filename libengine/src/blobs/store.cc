@@ -73,7 +73,7 @@ void Store::commit(Upload &u, FileInfo info, InfoDone done) {
   pool<FileInfo>(
       [self = shared_from_this(), copy, info = std::move(info)](FileInfo &out) mutable {
         out = std::move(info);
-        return self->sqlite_->commit(copy, &out);
+        return self->sqlite_->commit_with(copy, copy.chunks, {}, {}, &out);
       },
       std::move(done));
 }
@@ -91,10 +91,12 @@ void Store::find(const Query &q, InfoDone done) {
                  std::move(done));
 }
 
-void Store::get_chunk(const FileInfo &f, uint64_t n, ChunkDone done) {
-  if (redis_) return redis_->get_chunk(f, n, std::move(done));
-  pool<std::string>(
-      [self = shared_from_this(), f, n](std::string &out) { return self->sqlite_->get_chunk(f, n, &out); },
+void Store::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done) {
+  if (redis_) return redis_->get_chunks(f, first, count, std::move(done));
+  pool<std::vector<std::string>>(
+      [self = shared_from_this(), f, first, count](std::vector<std::string> &out) {
+        return self->sqlite_->get_chunks(f, first, count, &out);
+      },
       std::move(done));
 }
 

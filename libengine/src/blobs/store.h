@@ -36,7 +36,8 @@ class Store : public std::enable_shared_from_this<Store> {
   void commit(Upload &u, FileInfo info, InfoDone done);
   void abort(Upload &u, Done done);
   void find(const Query &q, InfoDone done);
-  void get_chunk(const FileInfo &f, uint64_t n, ChunkDone done);
+  // Chunks first.. of `f`, at most `count` and at least one unless failing.
+  void get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done);
   void list(const ListQuery &q, ListDone done);
   void remove(const std::string &id, const std::string &name, Done done);
   void gc(Done done);

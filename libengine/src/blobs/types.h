@@ -78,7 +78,7 @@ struct Upload {
 // thread holds the detail while they run.
 using Done = std::function<void(int status)>;
 using InfoDone = std::function<void(int status, FileInfo info)>;
-using ChunkDone = std::function<void(int status, std::string data)>;
+using ChunksDone = std::function<void(int status, std::vector<std::string> chunks)>;
 using ListDone = std::function<void(int status, ListPage page)>;
 
 // Names a damaged chunk the same way on every backend.

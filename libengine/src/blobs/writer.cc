@@ -83,12 +83,13 @@ void Writer::close() {
 void Writer::pump() {
   auto self = shared_from_this();  // a callback may close the handle
   const size_t chunk = info_.chunk_size;
+  auto room = [&] { return sealed_.size() + in_flight_ < kMaxHeld; };
   while (!writes_.empty()) {
     PendingWrite &w = writes_.front();
     if (failed_ == 0) {
       while (w.off < w.bytes.size()) {
         if (filling_.size() == chunk) {
-          if (sealed_.size() >= 2) break;
+          if (!room()) break;
           sealed_.push_back(std::move(filling_));
           filling_ = std::string();
         }
@@ -98,7 +99,7 @@ void Writer::pump() {
         w.off += take;
         info_.length += take;
       }
-      if (filling_.size() == chunk && sealed_.size() < 2) {
+      if (filling_.size() == chunk && room()) {
         sealed_.push_back(std::move(filling_));
         filling_ = std::string();
       }
@@ -110,49 +111,80 @@ void Writer::pump() {
     if (failed_) core::set_error_text(failed_, fail_why_);
     cb(failed_, data);
   }
-  store_next();
+  // While a commit waits, the last chunks go with it (SQLite) instead.
+  if (!(commit_cb_ && writes_.empty() && store_->sqlite())) store_next();
   finish();
+}
+
+std::shared_ptr<Writer::Batch> Writer::take_sealed(bool with_filling) {
+  auto b = std::make_shared<Batch>();
+  b->first = next_chunk_;
+  while (!sealed_.empty()) {
+    b->chunks.push_back(std::move(sealed_.front()));
+    sealed_.pop_front();
+  }
+  if (with_filling && !filling_.empty()) {
+    b->chunks.push_back(std::move(filling_));
+    filling_ = std::string();
+  }
+  next_chunk_ += b->chunks.size();
+  return b;
+}
+
+void Writer::hash(Batch &b) {
+  b.crcs.clear();
+  for (const auto &c : b.chunks) {
+    sha_->update(c.data(), c.size());
+    b.crcs.push_back(crc32c(0, c.data(), c.size()));
+  }
 }
 
 void Writer::store_next() {
   if (storing_ || sealed_.empty() || failed_) return;
   storing_ = true;
-  uint64_t n = next_chunk_++;
-  struct Result {
-    int rc = 0;
-    std::string why;
-    uint32_t crc = 0;
-  };
-  auto r = std::make_shared<Result>();
+  auto batch = take_sealed(false);
+  in_flight_ = batch->chunks.size();
   auto self = shared_from_this();
   SqliteBackend *sql = store_->sqlite();
-  // The deque keeps the front element in place while others are added.
-  const std::string *bytes = &sealed_.front();
   store_->engine()->queue_work(
-      [self, r, n, sql, bytes] {
-        self->sha_->update(bytes->data(), bytes->size());
-        r->crc = crc32c(0, bytes->data(), bytes->size());
+      [self, batch, sql] {
+        self->hash(*batch);
         if (sql) {
-          r->rc = sql->put_chunk(self->upload_, n, *bytes, r->crc);
-          if (r->rc < 0) r->why = hp_last_error();
+          batch->rc = sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
+          if (batch->rc < 0) batch->why = hp_last_error();
         }
       },
-      [self, r, n, sql, bytes](int status) {
-        if (status < 0) return self->chunk_stored(status, "blobs: the engine closed during the upload");
-        if (sql || self->failed_) return self->chunk_stored(r->rc, r->why);
-        self->store_->redis()->put_chunk(self->upload_, n, *bytes, r->crc, [self](int rc) {
-          self->chunk_stored(rc, rc < 0 ? hp_last_error() : "");
-        });
+      [self, batch, sql](int status) {
+        if (status < 0) return self->batch_stored(status, "blobs: the engine closed during the upload");
+        if (sql || self->failed_) return self->batch_stored(batch->rc, batch->why);
+        // Redis: pipeline every chunk of the batch, then report once.
+        struct Count {
+          size_t left = 0;
+          int rc = 0;
+          std::string why;
+        };
+        auto count = std::make_shared<Count>();
+        count->left = batch->chunks.size();
+        for (size_t i = 0; i < batch->chunks.size(); i++) {
+          self->store_->redis()->put_chunk(self->upload_, batch->first + i, batch->chunks[i], batch->crcs[i],
+                                           [self, count, batch](int rc) {
+                                             if (rc < 0 && count->rc == 0) {
+                                               count->rc = rc;
+                                               count->why = hp_last_error();
+                                             }
+                                             if (--count->left == 0) self->batch_stored(count->rc, count->why);
+                                           });
+        }
       });
 }
 
-void Writer::chunk_stored(int rc, const std::string &why) {
+void Writer::batch_stored(int rc, const std::string &why) {
   storing_ = false;
+  in_flight_ = 0;
   if (rc < 0) {
     fail(rc, why);
     return;
   }
-  if (!sealed_.empty()) sealed_.pop_front();
   pump();
 }
 
@@ -161,8 +193,7 @@ void Writer::fail(int rc, std::string why) {
     failed_ = rc;
     fail_why_ = std::move(why);
   }
-  // Keep the chunk being stored, if any: the pool may still read it.
-  while (sealed_.size() > (storing_ ? 1u : 0u)) sealed_.pop_back();
+  sealed_.clear();
   filling_ = std::string();
   pump();
 }
@@ -192,20 +223,25 @@ void Writer::finish() {
     return;
   }
   if (!commit_cb_ || !writes_.empty()) return;
-  if (!filling_.empty()) {
-    sealed_.push_back(std::move(filling_));
-    filling_ = std::string();
-    store_next();
-    return;
-  }
-  if (!sealed_.empty()) {
-    store_next();
-    return;
-  }
   finishing_ = true;
-  info_.sha256 = sha_->hex();
+  if (store_->sqlite()) {
+    // The last chunks and the file row in one transaction.
+    publish(take_sealed(true));
+    return;
+  }
+  if (!filling_.empty()) sealed_.push_back(std::move(filling_));
+  filling_ = std::string();
+  if (!sealed_.empty()) {
+    finishing_ = false;
+    store_next();
+    return;
+  }
+  publish(nullptr);
+}
+
+void Writer::publish(std::shared_ptr<Batch> last) {
   auto self = shared_from_this();
-  store_->commit(upload_, info_, [self](int rc, FileInfo info) {
+  auto answer = [self](int rc, FileInfo info) {
     hp_blob_stat_cb cb = self->commit_cb_;
     self->commit_cb_ = nullptr;
     if (rc < 0) {
@@ -219,7 +255,21 @@ void Writer::finish() {
     }
     hp_blob_stat st = info.stat();
     cb(0, &st, self->commit_data_);
-  });
+  };
+  if (!last) {
+    info_.sha256 = sha_->hex();
+    store_->commit(upload_, info_, std::move(answer));
+    return;
+  }
+  SqliteBackend *sql = store_->sqlite();
+  store_->pool<FileInfo>(
+      [self, last, sql](FileInfo &out) {
+        self->hash(*last);
+        out = self->info_;
+        out.sha256 = self->sha_->hex();
+        return sql->commit_with(self->upload_, last->first, last->chunks, last->crcs, &out);
+      },
+      std::move(answer));
 }
 
 }  // namespace hp::blobs

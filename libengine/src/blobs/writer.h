@@ -1,14 +1,17 @@
-// A streaming upload: bytes are cut into chunks on the loop thread, each
-// chunk is hashed (SHA-256 of the file, CRC32C of the chunk) and stored on
-// the thread pool (SQLite) or sent to Redis, one chunk at a time, while the
-// next one fills. At most three chunks are held: the one being stored, one
-// sealed and waiting, and the one filling.
+// A streaming upload: bytes are cut into chunks on the loop thread; sealed
+// chunks are hashed (SHA-256 of the file, CRC32C of each chunk) and stored
+// in batches, one batch at a time, on the thread pool (SQLite: one
+// transaction per batch) or pipelined to Redis, while the next chunks fill.
+// On SQLite the last batch is written in the commit's own transaction, so a
+// file of one chunk costs one transaction. At most kMaxHeld chunks (sealed
+// or being stored) plus the one filling are held.
 #pragma once
 
 #include <atomic>
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "blobs/sha256.h"
 #include "blobs/store.h"
@@ -17,6 +20,8 @@ namespace hp::blobs {
 
 class Writer : public std::enable_shared_from_this<Writer> {
  public:
+  static constexpr size_t kMaxHeld = 4;
+
   Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type, std::string metadata,
          uint32_t chunk_size);
 
@@ -38,23 +43,35 @@ class Writer : public std::enable_shared_from_this<Writer> {
     hp_blob_cb cb;
     void *data;
   };
+  // Chunks on their way to the backend, owned by the job that stores them.
+  struct Batch {
+    uint64_t first = 0;
+    std::vector<std::string> chunks;
+    std::vector<uint32_t> crcs;
+    int rc = 0;
+    std::string why;
+  };
 
   // Loop thread only from here on.
   void pump();        // moves pending writes into chunks, answers writes
-  void store_next();  // starts storing the oldest sealed chunk
-  void chunk_stored(int rc, const std::string &why);
+  void store_next();  // starts storing the sealed chunks as one batch
+  void batch_stored(int rc, const std::string &why);
   void finish();      // commit or clean up once nothing is in flight
+  void publish(std::shared_ptr<Batch> last);
   void fail(int rc, std::string why);
+  std::shared_ptr<Batch> take_sealed(bool with_filling);
+  void hash(Batch &b);  // pool thread, one batch at a time
 
   std::shared_ptr<Store> store_;
   FileInfo info_;
   std::atomic<int> phase_{Open};
   Upload upload_;
-  std::unique_ptr<Sha256> sha_;  // fed on the pool, one chunk at a time
+  std::unique_ptr<Sha256> sha_;
 
   std::deque<PendingWrite> writes_;
   std::string filling_;
-  std::deque<std::string> sealed_;  // front: being stored when storing_
+  std::deque<std::string> sealed_;
+  size_t in_flight_ = 0;  // chunks of the batch being stored
   bool storing_ = false;
   uint64_t next_chunk_ = 0;
   int failed_ = 0;
