@@ -95,8 +95,11 @@ function createHandler(store, { port } = {}) {
       json(res, statusOf(err), { message: err.message });
       res.once('finish', () => parser.destroy(err));
     };
+    // Parts that are skipped are drained; a parser destroyed meanwhile
+    // fails them with an error nobody needs to hear.
+    const skip = (file) => file.on('error', () => {}).resume();
     parser.on('file', (field, file, info) => {
-      if (field !== UPLOAD_FIELD || writer || !info.filename) return file.resume();
+      if (field !== UPLOAD_FIELD || writer || !info.filename) return skip(file);
       try {
         writer = store.createWriteStream(info.filename, { contentType: info.mimeType || 'application/octet-stream' });
       } catch (err) {
@@ -104,7 +107,7 @@ function createHandler(store, { port } = {}) {
         writer = { destroy() {} };
         stored = Promise.reject(err);
         stored.catch(() => {});
-        file.resume();
+        skip(file);
         return failEarly(err);
       }
       stored = new Promise((resolve, reject) => pipeline(file, writer, (err) => (err ? reject(err) : resolve())));

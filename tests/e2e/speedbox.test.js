@@ -251,6 +251,8 @@ for (const backend of backends()) {
       for (let i = 0; i < 6; i++) assert.equal((await download(box.base, '/health')).status, 200);
     });
 
+    // No process died on its own through all of the above.
+    assert.equal(box.crashes(), 0);
     // A restarted deployment on the same store still serves every file.
     await box.stop();
     box = await startSpeedbox({ spec: env.spec, servers: 2 });
@@ -300,6 +302,7 @@ test('the balancer: round-robin over healthy servers, retry past a dead one, rej
   const back = await spread(9);
   assert.deepEqual([...back.values()], [3, 3, 3]);
 
+  assert.equal(box.crashes(), 0);
   // Every server down: 503 from the balancer, at once.
   await Promise.all(box.servers.map((s) => s.kill('SIGKILL')));
   const none = await download(box.base, '/', {}, { keep: true });
@@ -346,4 +349,5 @@ test('a store that goes down answers 503 at once, and the service recovers', asy
     }
   }
   assert.equal(served, 4);
+  assert.equal(box.crashes(), 0);
 });

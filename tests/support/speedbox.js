@@ -17,11 +17,15 @@ function startProcess(script, env, nodeArgs = ['--expose-gc']) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => proc.once('exit', resolve));
+  let killed = false;
   const kill = (signal = 'SIGTERM') => {
+    killed = true;
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     return exited;
   };
-  return { proc, kill, exited };
+  // True when the process ended without being asked to (a crash).
+  const crashed = () => !killed && (proc.exitCode !== null || proc.signalCode !== null);
+  return { proc, kill, exited, crashed };
 }
 
 /**
@@ -56,6 +60,8 @@ async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = 
       nodes[i] = { port: p, ...startProcess('server.js', { SERVER_PORT: String(p), SPEEDBOX_STORE: spec, ...env }, nodeArgs) };
       await waitForPort(p, 15000);
     },
+    // Processes that died on their own so far.
+    crashes: () => [lb, ...nodes].filter((n) => n.crashed()).length,
     stop: () => Promise.all([lb.kill(), ...nodes.map((n) => n.kill())]),
   };
 }
