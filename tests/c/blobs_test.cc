@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -787,4 +788,101 @@ TEST_CASE("blobs: Redis down answers HP_EUNAVAILABLE within the timeout") {
   paused.pause();
   CHECK(stat_of(p, by_name("x")).rc == HP_EUNAVAILABLE);
   paused.resume();
+}
+
+TEST_CASE("blobs: a file deleted while a reader is open fails the next fetch with HP_ENOTFOUND") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  Stat s = put(b, "soon-gone", random_bytes(20000, 8), 20000, &o);
+  REQUIRE(s.rc == 0);
+  struct Open {
+    std::promise<hp_blob_reader *> p;
+  } op;
+  auto of = op.p.get_future();
+  hp_blob_read_options ro = by_id(s.id);
+  REQUIRE(hp_blobs_open_read(
+              b, &ro, [](int st, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+                static_cast<Open *>(d)->p.set_value(st == 0 ? r : nullptr);
+              },
+              &op) == 0);
+  hp_blob_reader *r = wait(of);
+  REQUIRE(r);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
+  int last = 1;
+  std::string error;
+  for (int i = 0; i < 30 && last > 0; i++) {
+    struct Piece {
+      std::promise<int> p;
+      std::string error;
+    } pc;
+    auto pf = pc.p.get_future();
+    REQUIRE(hp_blob_reader_read(
+                r, [](int st, const void *, size_t, void *d) {
+                  auto *x = static_cast<Piece *>(d);
+                  if (st < 0) x->error = hp_last_error();
+                  x->p.set_value(st);
+                },
+                &pc) == 0);
+    last = wait(pf);
+    error = pc.error;
+  }
+  CHECK(last == HP_ENOTFOUND);
+  CHECK(error.find(s.id) != std::string::npos);
+  hp_blob_reader_close(r);
+}
+
+TEST_CASE("blobs: closing the engine answers pending calls with HP_ECLOSED, each exactly once") {
+  TempDir dir;
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_blobs *b = nullptr;
+  REQUIRE(hp_blobs_open(&b, e, dir.spec().c_str(), nullptr) == 0);
+  std::atomic<int> calls{0}, closed{0};
+  struct Count {
+    std::atomic<int> *calls, *closed;
+  } count{&calls, &closed};
+  auto on_code = [](int st, void *d) {
+    auto *c = static_cast<Count *>(d);
+    c->calls->fetch_add(1);
+    if (st == HP_ECLOSED) c->closed->fetch_add(1);
+  };
+  std::vector<hp_blob_writer *> writers;
+  std::string data(100000, 'z');
+  int started = 0;
+  for (int i = 0; i < 20; i++) {
+    hp_blob_writer *w = nullptr;
+    REQUIRE(hp_blobs_open_write(&w, b, ("pending/" + std::to_string(i)).c_str(), nullptr) == 0);
+    if (hp_blob_writer_write(w, data.data(), data.size(), on_code, &count) == 0) started++;
+    if (hp_blobs_gc(b, on_code, &count) == 0) started++;
+    writers.push_back(w);
+  }
+  for (auto *w : writers) hp_blob_writer_close(w);
+  hp_blobs_close(b);
+  CHECK(hp_engine_free(e) == 0);
+  CHECK(calls.load() == started);  // every callback ran, none twice
+}
+
+TEST_CASE("blobs: a Redis upload whose lease ran out cannot commit") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.lease_ms = 100;
+  Store b(eng.e, server.url(), &opts);
+  hp_blob_writer *w = nullptr;
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  REQUIRE(hp_blobs_open_write(&w, b, "slow", &o) == 0);
+  std::string data = random_bytes(5500, 4);
+  REQUIRE(write_piece(w, data.data(), 5000) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the lease runs out
+  REQUIRE(call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); }) == 1);
+  REQUIRE(write_piece(w, data.data() + 5000, 500) == 0);
+  Stat s = commit(w);
+  hp_blob_writer_close(w);
+  CHECK(s.rc == HP_EIO);
+  CHECK(s.error.find("reclaimed") != std::string::npos);
+  CHECK(get(b, by_name("slow")).rc == HP_ENOTFOUND);
 }
