@@ -56,10 +56,13 @@ void read_info(sqlite::Stmt *s, FileInfo *out) {
   out->revision = s->int64(10);
 }
 
-int64_t chunk_key(int64_t ukey, uint64_t n) { return static_cast<int64_t>((static_cast<uint64_t>(ukey) << 32) | n); }
+int64_t chunk_key(int64_t ukey, uint64_t n) {
+  return static_cast<int64_t>((static_cast<uint64_t>(ukey) << 32) | n);
+}
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -210,9 +213,9 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   }
   info->upload_date_ms = now_ms();
   info->ukey = ukey;
-  if (!(s = writer_->prepare(
-            "INSERT INTO hp_blob_files(id, filename, ukey, length, chunk_size, upload_date, content_type, sha256, "
-            "metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
+  if (!(s = writer_->prepare("INSERT INTO hp_blob_files(id, filename, ukey, length, chunk_size, upload_date, "
+                             "content_type, sha256, "
+                             "metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
     return HP_EIO;
   s->bind(1, info->id)
       .bind(2, info->filename)
@@ -227,7 +230,8 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   s->reset();
   if (rc < 0) return rc;
   info->seq = sqlite3_last_insert_rowid(writer_->raw());
-  if (!(s = writer_->prepare("SELECT count(*) FROM hp_blob_files WHERE filename = ?1 AND seq < ?2"))) return HP_EIO;
+  if (!(s = writer_->prepare("SELECT count(*) FROM hp_blob_files WHERE filename = ?1 AND seq < ?2")))
+    return HP_EIO;
   s->bind(1, info->filename).bind(2, info->seq);
   rc = s->step();
   info->revision = rc == SQLITE_ROW ? s->int64(0) : 0;
@@ -301,12 +305,14 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
   if (rc < 0) return rc;
   if (rc != SQLITE_ROW) {
     if (!q.id.empty()) return set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
-    return set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '", q.filename, "'");
+    return set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '", q.filename,
+                     "'");
   }
   return 0;
 }
 
-int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, std::vector<std::string> *out) {
+int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
+                              std::vector<std::string> *out) {
   std::unique_ptr<ReaderLease> r;
   int rc = reader(&r);
   if (rc != 0) return rc;
@@ -320,13 +326,15 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
     int64_t size;
   };
   std::vector<Row> rows;
-  sqlite::Stmt *s = db.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
+  sqlite::Stmt *s =
+      db.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
   if (!s) {
     db.exec("ROLLBACK");
     return HP_EIO;
   }
   s->bind(1, chunk_key(f.ukey, first)).bind(2, chunk_key(f.ukey, first + count - 1));
-  while ((rc = s->step()) == SQLITE_ROW) rows.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
+  while ((rc = s->step()) == SQLITE_ROW)
+    rows.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
   s->reset();
   out->clear();
   uint64_t n = first;
@@ -383,9 +391,10 @@ int SqliteBackend::list(const ListQuery &q, ListPage *out) {
   int rc = reader(&r);
   if (rc != 0) return rc;
   std::string upper = prefix_end(q.prefix);
-  std::string sql = std::string("SELECT ") + kCols +
-                    " FROM hp_blob_files f WHERE f.filename >= ?1 AND (?2 = '' OR f.filename < ?2) AND (f.filename > "
-                    "?3 OR (f.filename = ?3 AND f.seq > ?4))";
+  std::string sql =
+      std::string("SELECT ") + kCols +
+      " FROM hp_blob_files f WHERE f.filename >= ?1 AND (?2 = '' OR f.filename < ?2) AND (f.filename > "
+      "?3 OR (f.filename = ?3 AND f.seq > ?4))";
   if (q.latest_only)
     sql += " AND f.seq = (SELECT max(f3.seq) FROM hp_blob_files f3 WHERE f3.filename = f.filename)";
   sql += " ORDER BY f.filename, f.seq LIMIT ?5";
