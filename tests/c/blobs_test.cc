@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -108,8 +109,8 @@ T wait(std::future<T> &f) {
 int write_piece(hp_blob_writer *w, const void *buf, size_t len) {
   std::promise<int> p;
   auto f = p.get_future();
-  int rc = hp_blob_writer_write(w, buf, len, [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); },
-                                &p);
+  int rc = hp_blob_writer_write(
+      w, buf, len, [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
   if (rc != 0) return rc;
   return wait(f);
 }
@@ -118,7 +119,10 @@ Stat commit(hp_blob_writer *w) {
   std::promise<Stat> p;
   auto f = p.get_future();
   int rc = hp_blob_writer_commit(
-      w, [](int s, const hp_blob_stat *st, void *d) { static_cast<std::promise<Stat> *>(d)->set_value(copy_stat(s, st)); },
+      w,
+      [](int s, const hp_blob_stat *st, void *d) {
+        static_cast<std::promise<Stat> *>(d)->set_value(copy_stat(s, st));
+      },
       &p);
   if (rc != 0) return copy_stat(rc, nullptr);
   return wait(f);
@@ -226,7 +230,10 @@ Stat stat_of(hp_blobs *b, const hp_blob_read_options &o) {
   std::promise<Stat> p;
   auto f = p.get_future();
   int rc = hp_blobs_stat(
-      b, &o, [](int s, const hp_blob_stat *st, void *d) { static_cast<std::promise<Stat> *>(d)->set_value(copy_stat(s, st)); },
+      b, &o,
+      [](int s, const hp_blob_stat *st, void *d) {
+        static_cast<std::promise<Stat> *>(d)->set_value(copy_stat(s, st));
+      },
       &p);
   if (rc != 0) return copy_stat(rc, nullptr);
   return wait(f);
@@ -287,7 +294,8 @@ bool eventually(const std::function<bool()> &fn) {
 
 void roundtrips(hp_blobs *b) {
   const uint32_t cs = hp_blobs_chunk_size(b);
-  for (size_t n : {size_t{0}, size_t{1}, size_t{cs - 1}, size_t{cs}, size_t{cs + 1}, size_t{3 * 1024 * 1024 + 7}}) {
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{cs - 1}, size_t{cs}, size_t{cs + 1}, size_t{3 * 1024 * 1024 + 7}}) {
     CAPTURE(n);
     std::string data = random_bytes(n, static_cast<unsigned>(n));
     std::string name = "rt/" + std::to_string(n);
@@ -500,7 +508,8 @@ void bad_arguments(hp_engine *e, hp_blobs *b) {
   CHECK(hp_blobs_delete_name(b, "", nullptr, nullptr) == HP_EINVAL);
   hp_blob_list_options lo = HP_BLOB_LIST_OPTIONS_INIT;
   lo.limit = 10001;
-  CHECK(hp_blobs_list(b, &lo, [](int, const hp_blob_stat *, size_t, const char *, void *) {}, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_list(
+            b, &lo, [](int, const hp_blob_stat *, size_t, const char *, void *) {}, nullptr) == HP_EINVAL);
   CHECK(hp_blobs_gc(nullptr, nullptr, nullptr) == HP_EINVAL);
 }
 
@@ -530,7 +539,8 @@ TEST_CASE("blobs: CRC32C matches the published check value on both paths") {
   CHECK(hp::blobs::crc32c(0, check, 9) == 0xe3069283u);
   CHECK(hp::blobs::crc32c_portable(0, check, 9) == 0xe3069283u);
   std::string data = random_bytes(100003, 1);
-  CHECK(hp::blobs::crc32c(0, data.data(), data.size()) == hp::blobs::crc32c_portable(0, data.data(), data.size()));
+  CHECK(hp::blobs::crc32c(0, data.data(), data.size()) ==
+        hp::blobs::crc32c_portable(0, data.data(), data.size()));
   uint32_t part = hp::blobs::crc32c(0, data.data(), 5000);
   CHECK(hp::blobs::crc32c(part, data.data() + 5000, data.size() - 5000) ==
         hp::blobs::crc32c(0, data.data(), data.size()));
@@ -542,11 +552,21 @@ TEST_CASE("blobs: SQLite store") {
   Store b(eng.e, dir.spec());
   CHECK(hp_blobs_backend(b) == HP_BLOBS_SQLITE);
   CHECK(hp_blobs_chunk_size(b) == kChunk);
-  SUBCASE("roundtrips") { roundtrips(b); }
-  SUBCASE("one big write") { one_big_write(b); }
-  SUBCASE("range reads") { ranges(b); }
-  SUBCASE("revisions, stat, exists, delete") { revisions(b); }
-  SUBCASE("list paging") { paging(b); }
+  SUBCASE("roundtrips") {
+    roundtrips(b);
+  }
+  SUBCASE("one big write") {
+    one_big_write(b);
+  }
+  SUBCASE("range reads") {
+    ranges(b);
+  }
+  SUBCASE("revisions, stat, exists, delete") {
+    revisions(b);
+  }
+  SUBCASE("list paging") {
+    paging(b);
+  }
   SUBCASE("abort leaves nothing") {
     abort_leaves_nothing(b);
     // Nothing of the aborted uploads is left in the file.
@@ -555,16 +575,21 @@ TEST_CASE("blobs: SQLite store") {
       sqlite3 *db = nullptr;
       sqlite3_open(dir.db().c_str(), &db);
       sqlite3_stmt *st = nullptr;
-      sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM hp_blob_chunks) + (SELECT count(*) FROM hp_blob_uploads)",
-                         -1, &st, nullptr);
+      sqlite3_prepare_v2(
+          db, "SELECT (SELECT count(*) FROM hp_blob_chunks) + (SELECT count(*) FROM hp_blob_uploads)", -1,
+          &st, nullptr);
       int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
       sqlite3_finalize(st);
       sqlite3_close(db);
       return n == 0;
     }));
   }
-  SUBCASE("bad arguments") { bad_arguments(eng.e, b); }
-  SUBCASE("concurrent writers and readers") { concurrent(b); }
+  SUBCASE("bad arguments") {
+    bad_arguments(eng.e, b);
+  }
+  SUBCASE("concurrent writers and readers") {
+    concurrent(b);
+  }
 }
 
 TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk") {
@@ -620,7 +645,9 @@ TEST_CASE("blobs: SQLite upload of a crashed process is reclaimed on the next op
     std::string data(10000, 'c');
     std::promise<int> p;
     auto f = p.get_future();
-    hp_blob_writer_write(w, data.data(), data.size(), [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+    hp_blob_writer_write(
+        w, data.data(), data.size(),
+        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
     if (f.get() != 0) _exit(4);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the stored chunks land
     _exit(0);
@@ -678,11 +705,21 @@ TEST_CASE("blobs: Redis store on a real server") {
   OwnedEngine eng;
   Store b(eng.e, server.url());
   CHECK(hp_blobs_backend(b) == HP_BLOBS_REDIS);
-  SUBCASE("roundtrips") { roundtrips(b); }
-  SUBCASE("one big write") { one_big_write(b); }
-  SUBCASE("range reads") { ranges(b); }
-  SUBCASE("revisions, stat, exists, delete") { revisions(b); }
-  SUBCASE("list paging") { paging(b); }
+  SUBCASE("roundtrips") {
+    roundtrips(b);
+  }
+  SUBCASE("one big write") {
+    one_big_write(b);
+  }
+  SUBCASE("range reads") {
+    ranges(b);
+  }
+  SUBCASE("revisions, stat, exists, delete") {
+    revisions(b);
+  }
+  SUBCASE("list paging") {
+    paging(b);
+  }
   SUBCASE("abort leaves nothing") {
     abort_leaves_nothing(b);
     redisContext *c = redisConnect("127.0.0.1", server.port());
@@ -695,8 +732,12 @@ TEST_CASE("blobs: Redis store on a real server") {
     }));
     redisFree(c);
   }
-  SUBCASE("bad arguments") { bad_arguments(eng.e, b); }
-  SUBCASE("concurrent writers and readers") { concurrent(b); }
+  SUBCASE("bad arguments") {
+    bad_arguments(eng.e, b);
+  }
+  SUBCASE("concurrent writers and readers") {
+    concurrent(b);
+  }
 }
 
 TEST_CASE("blobs: Redis damaged chunk gives HP_ECORRUPT; deleted keys are reclaimed") {
@@ -741,7 +782,9 @@ TEST_CASE("blobs: Redis upload of a crashed process is reclaimed once its lease 
     std::string data(10000, 'c');
     std::promise<int> p;
     auto f = p.get_future();
-    hp_blob_writer_write(w, data.data(), data.size(), [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+    hp_blob_writer_write(
+        w, data.data(), data.size(),
+        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
     if (f.get() != 0) _exit(4);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     _exit(0);
@@ -787,4 +830,103 @@ TEST_CASE("blobs: Redis down answers HP_EUNAVAILABLE within the timeout") {
   paused.pause();
   CHECK(stat_of(p, by_name("x")).rc == HP_EUNAVAILABLE);
   paused.resume();
+}
+
+TEST_CASE("blobs: a file deleted while a reader is open fails the next fetch with HP_ENOTFOUND") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  Stat s = put(b, "soon-gone", random_bytes(20000, 8), 20000, &o);
+  REQUIRE(s.rc == 0);
+  struct Open {
+    std::promise<hp_blob_reader *> p;
+  } op;
+  auto of = op.p.get_future();
+  hp_blob_read_options ro = by_id(s.id);
+  REQUIRE(hp_blobs_open_read(
+              b, &ro,
+              [](int st, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+                static_cast<Open *>(d)->p.set_value(st == 0 ? r : nullptr);
+              },
+              &op) == 0);
+  hp_blob_reader *r = wait(of);
+  REQUIRE(r);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
+  int last = 1;
+  std::string error;
+  for (int i = 0; i < 30 && last > 0; i++) {
+    struct Piece {
+      std::promise<int> p;
+      std::string error;
+    } pc;
+    auto pf = pc.p.get_future();
+    REQUIRE(hp_blob_reader_read(
+                r,
+                [](int st, const void *, size_t, void *d) {
+                  auto *x = static_cast<Piece *>(d);
+                  if (st < 0) x->error = hp_last_error();
+                  x->p.set_value(st);
+                },
+                &pc) == 0);
+    last = wait(pf);
+    error = pc.error;
+  }
+  CHECK(last == HP_ENOTFOUND);
+  CHECK(error.find(s.id) != std::string::npos);
+  hp_blob_reader_close(r);
+}
+
+TEST_CASE("blobs: closing the engine answers pending calls with HP_ECLOSED, each exactly once") {
+  TempDir dir;
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_blobs *b = nullptr;
+  REQUIRE(hp_blobs_open(&b, e, dir.spec().c_str(), nullptr) == 0);
+  std::atomic<int> calls{0}, closed{0};
+  struct Count {
+    std::atomic<int> *calls, *closed;
+  } count{&calls, &closed};
+  auto on_code = [](int st, void *d) {
+    auto *c = static_cast<Count *>(d);
+    c->calls->fetch_add(1);
+    if (st == HP_ECLOSED) c->closed->fetch_add(1);
+  };
+  std::vector<hp_blob_writer *> writers;
+  std::string data(100000, 'z');
+  int started = 0;
+  for (int i = 0; i < 20; i++) {
+    hp_blob_writer *w = nullptr;
+    REQUIRE(hp_blobs_open_write(&w, b, ("pending/" + std::to_string(i)).c_str(), nullptr) == 0);
+    if (hp_blob_writer_write(w, data.data(), data.size(), on_code, &count) == 0) started++;
+    if (hp_blobs_gc(b, on_code, &count) == 0) started++;
+    writers.push_back(w);
+  }
+  for (auto *w : writers) hp_blob_writer_close(w);
+  hp_blobs_close(b);
+  CHECK(hp_engine_free(e) == 0);
+  CHECK(calls.load() == started);  // every callback ran, none twice
+}
+
+TEST_CASE("blobs: a Redis upload whose lease ran out cannot commit") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.lease_ms = 100;
+  Store b(eng.e, server.url(), &opts);
+  hp_blob_writer *w = nullptr;
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  REQUIRE(hp_blobs_open_write(&w, b, "slow", &o) == 0);
+  std::string data = random_bytes(5500, 4);
+  REQUIRE(write_piece(w, data.data(), 5000) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the lease runs out
+  REQUIRE(call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); }) == 1);
+  REQUIRE(write_piece(w, data.data() + 5000, 500) == 0);
+  Stat s = commit(w);
+  hp_blob_writer_close(w);
+  CHECK(s.rc == HP_EIO);
+  CHECK(s.error.find("reclaimed") != std::string::npos);
+  CHECK(get(b, by_name("slow")).rc == HP_ENOTFOUND);
 }

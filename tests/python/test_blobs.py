@@ -10,11 +10,9 @@ import threading
 from pathlib import Path
 
 import pytest
-
+from conftest import RedisServer
 from hotpath import errors
 from hotpath.blobs import Blobs
-
-from conftest import RedisServer
 
 CHUNK = 261120
 
@@ -59,10 +57,9 @@ def streams(b: Blobs) -> None:
 
 
 def aborts(b: Blobs) -> None:
-    with pytest.raises(RuntimeError):
-        with b.open_write("aborted") as w:
-            w.write(b"x" * 600_000)
-            raise RuntimeError("upload cut off")
+    with pytest.raises(RuntimeError), b.open_write("aborted") as w:
+        w.write(b"x" * 600_000)
+        raise RuntimeError("upload cut off")
     assert not b.exists("aborted")
     w2 = b.open_write("explicit")
     w2.write(b"y" * 10)

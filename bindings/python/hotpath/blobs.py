@@ -19,7 +19,7 @@ import asyncio
 import io
 import json
 from types import TracebackType
-from typing import Any, TypedDict, Union
+from typing import Any, Self, TypedDict, Union
 
 import _hotpath
 
@@ -134,7 +134,7 @@ class BlobWriter(io.RawIOBase):
             self._native.close()
         super().close()
 
-    def __enter__(self) -> BlobWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -186,7 +186,7 @@ class BlobReader(io.RawIOBase):
             self._native.close()
         super().close()
 
-    def __enter__(self) -> BlobReader:
+    def __enter__(self) -> Self:
         return self
 
 
@@ -229,7 +229,7 @@ class Blobs:
         """Close the store; open writers and readers keep working."""
         self._native.close()
 
-    def __enter__(self) -> Blobs:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -305,8 +305,8 @@ class Blobs:
 
     # asyncio -------------------------------------------------------------
 
-    async def put_async(self, name: str, data: Buffer, *, content_type: str | None = None, metadata: Any = None,
-                        chunk_size: int = 0) -> BlobStat:
+    async def put_async(self, name: str, data: Buffer, *, content_type: str | None = None,
+                        metadata: Any = None, chunk_size: int = 0) -> BlobStat:
         return await asyncio.to_thread(self.put, name, data, content_type=content_type, metadata=metadata,
                                        chunk_size=chunk_size)
 
@@ -314,11 +314,13 @@ class Blobs:
                         start: int = 0, end: int | None = None) -> bytes:
         return await asyncio.to_thread(self.get, name, id=id, revision=revision, start=start, end=end)
 
-    async def stat_async(self, name: str | None = None, *, id: str | None = None, revision: int = -1) -> BlobStat:
+    async def stat_async(self, name: str | None = None, *, id: str | None = None,
+                         revision: int = -1) -> BlobStat:
         sel = _select(name, id, revision)
         return await _aio.run(lambda cb: self._native.stat_cb(*sel, cb))  # type: ignore[no-any-return]
 
-    async def exists_async(self, name: str | None = None, *, id: str | None = None, revision: int = -1) -> bool:
+    async def exists_async(self, name: str | None = None, *, id: str | None = None,
+                           revision: int = -1) -> bool:
         sel = _select(name, id, revision)
         return await _aio.run(lambda cb: self._native.exists_cb(*sel, cb))  # type: ignore[no-any-return]
 

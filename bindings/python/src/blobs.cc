@@ -94,7 +94,8 @@ struct Sink {
     }
     std::string err = status < 0 ? hp_last_error() : "";
     py::gil_scoped_acquire gil;
-    call_back(fn, status, status < 0 ? err.c_str() : nullptr, status < 0 ? py::object(py::none()) : to_py(kind, o));
+    call_back(fn, status, status < 0 ? err.c_str() : nullptr,
+              status < 0 ? py::object(py::none()) : to_py(kind, o));
     fn = py::object();
   }
 };
@@ -245,8 +246,8 @@ void on_open(int status, hp_blob_reader *r, const hp_blob_stat *, void *data) {
 
 class Blobs {
  public:
-  Blobs(Engine &engine, const std::string &spec, uint32_t chunk_size, uint32_t timeout_ms, const std::string &prefix,
-        uint32_t lease_ms) {
+  Blobs(Engine &engine, const std::string &spec, uint32_t chunk_size, uint32_t timeout_ms,
+        const std::string &prefix, uint32_t lease_ms) {
     hp_blobs_options o = HP_BLOBS_OPTIONS_INIT;
     o.chunk_size = chunk_size;
     o.timeout_ms = timeout_ms;
@@ -270,8 +271,10 @@ class Blobs {
   }
   bool closed() const { return b_ == nullptr; }
 
-  std::unique_ptr<BlobWriter> open_write(const std::string &filename, const std::optional<std::string> &content_type,
-                                         const std::optional<std::string> &metadata_json, uint32_t chunk_size) {
+  std::unique_ptr<BlobWriter> open_write(const std::string &filename,
+                                         const std::optional<std::string> &content_type,
+                                         const std::optional<std::string> &metadata_json,
+                                         uint32_t chunk_size) {
     hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
     o.content_type = content_type ? content_type->c_str() : nullptr;
     o.metadata_json = metadata_json ? metadata_json->c_str() : nullptr;
@@ -282,8 +285,8 @@ class Blobs {
   }
 
   std::unique_ptr<BlobReader> open_read(const std::optional<std::string> &id,
-                                        const std::optional<std::string> &filename, int64_t revision, uint64_t start,
-                                        uint64_t end) {
+                                        const std::optional<std::string> &filename, int64_t revision,
+                                        uint64_t start, uint64_t end) {
     hp_blobs *b = handle();
     Select sel{id, filename, revision};
     hp_blob_read_options o = sel.options(start, end);
@@ -291,7 +294,8 @@ class Blobs {
     return std::make_unique<BlobReader>(out.reader);
   }
 
-  py::object stat(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev) {
+  py::object stat(const std::optional<std::string> &id, const std::optional<std::string> &filename,
+                  int64_t rev) {
     hp_blobs *b = handle();
     Select sel{id, filename, rev};  // owns the strings `o` points at
     hp_blob_read_options o = sel.options();
@@ -315,7 +319,8 @@ class Blobs {
   }
   int delete_name(const std::string &name) {
     hp_blobs *b = handle();
-    return wait_for(Kind::Count, [&](Sink *s) { return hp_blobs_delete_name(b, name.c_str(), on_code, s); }).code;
+    return wait_for(Kind::Count, [&](Sink *s) { return hp_blobs_delete_name(b, name.c_str(), on_code, s); })
+        .code;
   }
   int gc() {
     hp_blobs *b = handle();
@@ -330,26 +335,28 @@ class Blobs {
     hp_blob_read_options o = sel.options();
     start_cb(Kind::Stat, std::move(fn), [&](Sink *s) { return hp_blobs_stat(b, &o, on_stat, s); });
   }
-  void exists_cb(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev,
-                 py::function fn) {
+  void exists_cb(const std::optional<std::string> &id, const std::optional<std::string> &filename,
+                 int64_t rev, py::function fn) {
     hp_blobs *b = handle();
     Select sel{id, filename, rev};  // owns the strings `o` points at
     hp_blob_read_options o = sel.options();
     start_cb(Kind::Bool, std::move(fn), [&](Sink *s) { return hp_blobs_exists(b, &o, on_code, s); });
   }
-  void list_cb(const std::string &prefix, const std::optional<std::string> &cursor, uint32_t limit, bool latest_only,
-               py::function fn) {
+  void list_cb(const std::string &prefix, const std::optional<std::string> &cursor, uint32_t limit,
+               bool latest_only, py::function fn) {
     hp_blobs *b = handle();
     hp_blob_list_options o = list_options(prefix, cursor, limit, latest_only);
     start_cb(Kind::List, std::move(fn), [&](Sink *s) { return hp_blobs_list(b, &o, on_list, s); });
   }
   void delete_id_cb(const std::string &id, py::function fn) {
     hp_blobs *b = handle();
-    start_cb(Kind::Count, std::move(fn), [&](Sink *s) { return hp_blobs_delete_id(b, id.c_str(), on_code, s); });
+    start_cb(Kind::Count, std::move(fn),
+             [&](Sink *s) { return hp_blobs_delete_id(b, id.c_str(), on_code, s); });
   }
   void delete_name_cb(const std::string &name, py::function fn) {
     hp_blobs *b = handle();
-    start_cb(Kind::Count, std::move(fn), [&](Sink *s) { return hp_blobs_delete_name(b, name.c_str(), on_code, s); });
+    start_cb(Kind::Count, std::move(fn),
+             [&](Sink *s) { return hp_blobs_delete_name(b, name.c_str(), on_code, s); });
   }
 
  private:
@@ -357,8 +364,9 @@ class Blobs {
     if (!b_) raise_error(HP_ECLOSED, "blobs: the store is closed");
     return b_;
   }
-  static hp_blob_list_options list_options(const std::string &prefix, const std::optional<std::string> &cursor,
-                                           uint32_t limit, bool latest_only) {
+  static hp_blob_list_options list_options(const std::string &prefix,
+                                           const std::optional<std::string> &cursor, uint32_t limit,
+                                           bool latest_only) {
     hp_blob_list_options o = HP_BLOB_LIST_OPTIONS_INIT;
     o.prefix = prefix.c_str();
     o.cursor = cursor ? cursor->c_str() : nullptr;
@@ -386,8 +394,8 @@ void init_blobs(py::module_ &m) {
       .def_property_readonly("closed", &BlobReader::closed);
   py::class_<Blobs>(m, "Blobs")
       .def(py::init<Engine &, const std::string &, uint32_t, uint32_t, const std::string &, uint32_t>(),
-           py::arg("engine"), py::arg("spec"), py::arg("chunk_size"), py::arg("timeout_ms"), py::arg("prefix"),
-           py::arg("lease_ms"))
+           py::arg("engine"), py::arg("spec"), py::arg("chunk_size"), py::arg("timeout_ms"),
+           py::arg("prefix"), py::arg("lease_ms"))
       .def("backend", &Blobs::backend)
       .def("chunk_size", &Blobs::chunk_size)
       .def("close", &Blobs::close)

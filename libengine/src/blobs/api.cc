@@ -43,8 +43,8 @@ constexpr uint32_t kListMax = 10000;
 int check_text(const char *where, const char *what, const char *s, size_t min, size_t max, std::string *out) {
   size_t n = strnlen(s, max + 1);
   if (n < min || n > max)
-    return set_error(HP_EINVAL, where, ": ", what, " must be ", std::to_string(min), "..", std::to_string(max),
-                     " bytes");
+    return set_error(HP_EINVAL, where, ": ", what, " must be ", std::to_string(min), "..",
+                     std::to_string(max), " bytes");
   out->assign(s, n);
   return 0;
 }
@@ -57,7 +57,8 @@ int to_query(const char *where, const hp_blob_read_options *o, Query *q) {
   if (o->id) {
     size_t n = strnlen(o->id, 25);
     if (!hp::blobs::valid_file_id(std::string_view(o->id, n)))
-      return set_error(HP_EINVAL, where, ": id '", std::string_view(o->id, n), "' is not 24 lowercase hex digits");
+      return set_error(HP_EINVAL, where, ": id '", std::string_view(o->id, n),
+                       "' is not 24 lowercase hex digits");
     q->id.assign(o->id, n);
     return 0;
   }
@@ -99,7 +100,8 @@ int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec, const hp_blobs
     hp_blobs_options o = HP_BLOBS_OPTIONS_INIT;
     if (opts) {
       if (opts->version != HP_BLOBS_OPTIONS_VERSION)
-        return set_error(HP_EINVAL, "blobs_open: unknown hp_blobs_options version ", std::to_string(opts->version));
+        return set_error(HP_EINVAL, "blobs_open: unknown hp_blobs_options version ",
+                         std::to_string(opts->version));
       o = *opts;
     }
     auto *engine = hp::core::Engine::from_c(e);
@@ -113,15 +115,20 @@ int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec, const hp_blobs
   });
 }
 
-void hp_blobs_close(hp_blobs *b) { delete b; }
+void hp_blobs_close(hp_blobs *b) {
+  delete b;
+}
 
 int hp_blobs_backend(const hp_blobs *b) {
   return b ? b->impl->kind() : set_error(HP_EINVAL, "blobs_backend: store is NULL");
 }
 
-uint32_t hp_blobs_chunk_size(const hp_blobs *b) { return b ? b->impl->chunk_size() : 0; }
+uint32_t hp_blobs_chunk_size(const hp_blobs *b) {
+  return b ? b->impl->chunk_size() : 0;
+}
 
-int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename, const hp_blob_write_options *opts) {
+int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
+                        const hp_blob_write_options *opts) {
   return guard("blobs_open_write", [&] {
     const char *where = "blobs_open_write";
     if (!out) return set_error(HP_EINVAL, where, ": out is NULL");
@@ -131,16 +138,20 @@ int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
     hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
     if (opts) {
       if (opts->version != HP_BLOB_WRITE_OPTIONS_VERSION)
-        return set_error(HP_EINVAL, where, ": unknown hp_blob_write_options version ", std::to_string(opts->version));
+        return set_error(HP_EINVAL, where, ": unknown hp_blob_write_options version ",
+                         std::to_string(opts->version));
       o = *opts;
     }
     std::string name, type = "application/octet-stream", meta = "{}";
     int rc = check_text(where, "filename", filename, 1, kFilenameMax, &name);
-    if (rc == 0 && o.content_type) rc = check_text(where, "content_type", o.content_type, 0, kContentTypeMax, &type);
-    if (rc == 0 && o.metadata_json) rc = check_text(where, "metadata_json", o.metadata_json, 1, kMetadataMax, &meta);
+    if (rc == 0 && o.content_type)
+      rc = check_text(where, "content_type", o.content_type, 0, kContentTypeMax, &type);
+    if (rc == 0 && o.metadata_json)
+      rc = check_text(where, "metadata_json", o.metadata_json, 1, kMetadataMax, &meta);
     if (rc != 0) return rc;
     if (o.chunk_size > HP_BLOBS_MAX_CHUNK_SIZE)
-      return set_error(HP_EINVAL, where, ": chunk_size ", std::to_string(o.chunk_size), " is over the 16 MiB limit");
+      return set_error(HP_EINVAL, where, ": chunk_size ", std::to_string(o.chunk_size),
+                       " is over the 16 MiB limit");
     if (b->impl->engine()->closing()) return set_error(HP_ECLOSED, where, ": the engine is closing");
     uint32_t cs = o.chunk_size ? o.chunk_size : b->impl->chunk_size();
     auto w = std::make_shared<Writer>(b->impl, std::move(name), std::move(type), std::move(meta), cs);
@@ -149,13 +160,16 @@ int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
   });
 }
 
-const char *hp_blob_writer_id(const hp_blob_writer *w) { return w ? w->impl->id().c_str() : ""; }
+const char *hp_blob_writer_id(const hp_blob_writer *w) {
+  return w ? w->impl->id().c_str() : "";
+}
 
 int hp_blob_writer_write(hp_blob_writer *w, const void *buf, size_t len, hp_blob_cb cb, void *data) {
   return guard("blob_writer_write", [&] {
     if (!w) return set_error(HP_EINVAL, "blob_writer_write: writer is NULL");
     if (!cb) return set_error(HP_EINVAL, "blob_writer_write: cb is NULL");
-    if (!buf && len) return set_error(HP_EINVAL, "blob_writer_write: buf is NULL but len is ", std::to_string(len));
+    if (!buf && len)
+      return set_error(HP_EINVAL, "blob_writer_write: buf is NULL but len is ", std::to_string(len));
     return w->impl->write(buf, len, cb, data);
   });
 }
@@ -204,7 +218,9 @@ int hp_blobs_open_read(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_op
   });
 }
 
-const hp_blob_stat *hp_blob_reader_stat(const hp_blob_reader *r) { return r ? r->impl->stat() : nullptr; }
+const hp_blob_stat *hp_blob_reader_stat(const hp_blob_reader *r) {
+  return r ? r->impl->stat() : nullptr;
+}
 
 int hp_blob_reader_read(hp_blob_reader *r, hp_blob_data_cb cb, void *data) {
   return guard("blob_reader_read", [&] {
@@ -277,7 +293,8 @@ int hp_blobs_list(hp_blobs *b, const hp_blob_list_options *opts, hp_blob_list_cb
     ListQuery q;
     int rc = 0;
     if (o.prefix) rc = check_text("blobs_list", "prefix", o.prefix, 0, kFilenameMax, &q.prefix);
-    if (rc == 0 && o.cursor) rc = check_text("blobs_list", "cursor", o.cursor, 0, 4 * kFilenameMax, &q.cursor);
+    if (rc == 0 && o.cursor)
+      rc = check_text("blobs_list", "cursor", o.cursor, 0, 4 * kFilenameMax, &q.cursor);
     if (rc != 0) return rc;
     if (o.limit > kListMax) return set_error(HP_EINVAL, "blobs_list: limit must be at most 10000");
     q.limit = o.limit ? o.limit : 100;

@@ -1,5 +1,5 @@
-#include "core/error.h"
 #include "blobs/types.h"
+#include "core/error.h"
 
 namespace hp::blobs {
 

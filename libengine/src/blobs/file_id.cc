@@ -1,11 +1,11 @@
 #include "blobs/file_id.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <random>
-
-#include <unistd.h>
 
 namespace hp::blobs {
 
@@ -38,7 +38,8 @@ void put_hex(std::string &out, uint64_t v, int digits) {
 }  // namespace
 
 std::string new_file_id() {
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  auto secs =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   std::string id;
   id.reserve(24);
   put_hex(id, static_cast<uint64_t>(secs.count()) & 0xffffffffu, 8);

@@ -13,7 +13,9 @@ using core::set_error;
 
 namespace {
 
-bool starts_with(const std::string &s, const char *p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string &s, const char *p) {
+  return s.rfind(p, 0) == 0;
+}
 
 int64_t as_i64(const redis::Reply &r) {
   if (r.type == redis::Reply::Integer) return r.integer;
@@ -74,7 +76,9 @@ std::string prefix_end(std::string prefix) {
 
 }  // namespace
 
-void RedisBackend::start() { client_ = redis::Client::open(engine_, options_); }
+void RedisBackend::start() {
+  client_ = redis::Client::open(engine_, options_);
+}
 
 void RedisBackend::close() {
   if (!client_) return;
@@ -93,8 +97,9 @@ int RedisBackend::failed(int status, const redis::Reply &r) {
   if (status < 0) return status;  // message already set by the client
   if (!r.is_error()) return 0;
   if (starts_with(r.str, "HPRECLAIMED ")) return set_error(HP_EIO, "blobs: ", r.str.substr(12));
-  bool busy = starts_with(r.str, "LOADING") || starts_with(r.str, "BUSY") || starts_with(r.str, "MASTERDOWN") ||
-              starts_with(r.str, "CLUSTERDOWN") || starts_with(r.str, "TRYAGAIN") || starts_with(r.str, "READONLY");
+  bool busy = starts_with(r.str, "LOADING") || starts_with(r.str, "BUSY") ||
+              starts_with(r.str, "MASTERDOWN") || starts_with(r.str, "CLUSTERDOWN") ||
+              starts_with(r.str, "TRYAGAIN") || starts_with(r.str, "READONLY");
   return set_error(busy ? HP_EUNAVAILABLE : HP_EIO, "blobs: redis: ", r.str);
 }
 
@@ -109,13 +114,14 @@ void RedisBackend::put_chunk(Upload &u, uint64_t n, const std::string &data, uin
   value.append(data);
   for (int i = 0; i < 4; i++) value.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
   Upload *up = &u;  // the writer keeps it alive until done runs
-  client_->eval(scripts::put_chunk(), {},
-                {base_, u.id, std::to_string(n + 1), std::to_string(lease_ms_), chunk_key(u.id, n), std::move(value)},
-                [up, n, done](int status, redis::Reply r) {
-                  int rc = failed(status, r);
-                  if (rc == 0) up->chunks = n + 1;
-                  done(rc);
-                });
+  client_->eval(
+      scripts::put_chunk(), {},
+      {base_, u.id, std::to_string(n + 1), std::to_string(lease_ms_), chunk_key(u.id, n), std::move(value)},
+      [up, n, done](int status, redis::Reply r) {
+        int rc = failed(status, r);
+        if (rc == 0) up->chunks = n + 1;
+        done(rc);
+      });
 }
 
 void RedisBackend::commit(const Upload &u, FileInfo info, InfoDone done) {
@@ -129,16 +135,17 @@ void RedisBackend::commit(const Upload &u, FileInfo info, InfoDone done) {
                                    info.sha256,
                                    info.metadata,
                                    std::to_string(u.chunks)};
-  client_->eval(scripts::commit(), {}, args, [info = std::move(info), done](int status, redis::Reply r) mutable {
-    int rc = failed(status, r);
-    if (rc == 0 && (r.type != redis::Reply::Array || r.elements.size() != 3))
-      rc = set_error(HP_EIO, "blobs: redis: unexpected reply to the commit script");
-    if (rc != 0) return done(rc, FileInfo{});
-    info.seq = as_i64(r.elements[0]);
-    info.upload_date_ms = as_i64(r.elements[1]);
-    info.revision = as_i64(r.elements[2]);
-    done(0, std::move(info));
-  });
+  client_->eval(scripts::commit(), {}, args,
+                [info = std::move(info), done](int status, redis::Reply r) mutable {
+                  int rc = failed(status, r);
+                  if (rc == 0 && (r.type != redis::Reply::Array || r.elements.size() != 3))
+                    rc = set_error(HP_EIO, "blobs: redis: unexpected reply to the commit script");
+                  if (rc != 0) return done(rc, FileInfo{});
+                  info.seq = as_i64(r.elements[0]);
+                  info.upload_date_ms = as_i64(r.elements[1]);
+                  info.revision = as_i64(r.elements[2]);
+                  done(0, std::move(info));
+                });
 }
 
 void RedisBackend::abort(const Upload &u, Done done) {
@@ -161,14 +168,16 @@ void RedisBackend::find(const Query &q, InfoDone done) {
                   if (rc != 0) return done(rc, FileInfo{});
                   FileInfo f;
                   if (r.type == redis::Reply::Nil) {
-                    if (!q.id.empty()) rc = set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
+                    if (!q.id.empty())
+                      rc = set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
                     else
                       rc = set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '",
                                      q.filename, "'");
                     return done(rc, FileInfo{});
                   }
                   if (!parse_info(r, &f))
-                    return done(set_error(HP_EIO, "blobs: redis: unexpected reply to the find script"), FileInfo{});
+                    return done(set_error(HP_EIO, "blobs: redis: unexpected reply to the find script"),
+                                FileInfo{});
                   done(0, std::move(f));
                 });
 }
@@ -212,7 +221,8 @@ void RedisBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
     client_->command({"EXISTS", meta_key}, [id = file.id, n, done](int st, redis::Reply e) {
       int code = failed(st, e);
       if (code == 0)
-        code = e.integer ? corrupt_chunk(id, n, "missing") : set_error(HP_ENOTFOUND, "blobs: file ", id, " was deleted");
+        code = e.integer ? corrupt_chunk(id, n, "missing")
+                         : set_error(HP_ENOTFOUND, "blobs: file ", id, " was deleted");
       done(code, {});
     });
   });
@@ -239,7 +249,8 @@ void RedisBackend::list(const ListQuery &q, ListDone done) {
                   ListPage page;
                   if (r.type != redis::Reply::Array || r.elements.size() != 2 ||
                       r.elements[1].type != redis::Reply::Array)
-                    return done(set_error(HP_EIO, "blobs: redis: unexpected reply to the list script"), ListPage{});
+                    return done(set_error(HP_EIO, "blobs: redis: unexpected reply to the list script"),
+                                ListPage{});
                   if (!r.elements[0].str.empty()) page.next_cursor = to_hex(r.elements[0].str);
                   for (const auto &e : r.elements[1].elements) {
                     FileInfo f;

@@ -13,7 +13,8 @@ namespace hp::blobs {
 
 class RedisBackend {
  public:
-  RedisBackend(core::Engine *engine, const redis::Options &options, const std::string &prefix, uint32_t lease_ms)
+  RedisBackend(core::Engine *engine, const redis::Options &options, const std::string &prefix,
+               uint32_t lease_ms)
       : engine_(engine), options_(options), base_("{" + prefix + "}:"), lease_ms_(lease_ms) {}
 
   void start();  // opens the client

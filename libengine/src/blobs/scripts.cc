@@ -23,7 +23,9 @@ local function info(base, id)
 end
 )lua";
 
-redis::Script make(const char *body) { return redis::Script(std::string(kCommon) + body); }
+redis::Script make(const char *body) {
+  return redis::Script(std::string(kCommon) + body);
+}
 
 }  // namespace
 

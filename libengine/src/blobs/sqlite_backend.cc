@@ -56,10 +56,13 @@ void read_info(sqlite::Stmt *s, FileInfo *out) {
   out->revision = s->int64(10);
 }
 
-int64_t chunk_key(int64_t ukey, uint64_t n) { return static_cast<int64_t>((static_cast<uint64_t>(ukey) << 32) | n); }
+int64_t chunk_key(int64_t ukey, uint64_t n) {
+  return static_cast<int64_t>((static_cast<uint64_t>(ukey) << 32) | n);
+}
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -210,9 +213,9 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   }
   info->upload_date_ms = now_ms();
   info->ukey = ukey;
-  if (!(s = writer_->prepare(
-            "INSERT INTO hp_blob_files(id, filename, ukey, length, chunk_size, upload_date, content_type, sha256, "
-            "metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
+  if (!(s = writer_->prepare("INSERT INTO hp_blob_files(id, filename, ukey, length, chunk_size, upload_date, "
+                             "content_type, sha256, "
+                             "metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
     return HP_EIO;
   s->bind(1, info->id)
       .bind(2, info->filename)
@@ -227,7 +230,8 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   s->reset();
   if (rc < 0) return rc;
   info->seq = sqlite3_last_insert_rowid(writer_->raw());
-  if (!(s = writer_->prepare("SELECT count(*) FROM hp_blob_files WHERE filename = ?1 AND seq < ?2"))) return HP_EIO;
+  if (!(s = writer_->prepare("SELECT count(*) FROM hp_blob_files WHERE filename = ?1 AND seq < ?2")))
+    return HP_EIO;
   s->bind(1, info->filename).bind(2, info->seq);
   rc = s->step();
   info->revision = rc == SQLITE_ROW ? s->int64(0) : 0;
@@ -301,38 +305,68 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
   if (rc < 0) return rc;
   if (rc != SQLITE_ROW) {
     if (!q.id.empty()) return set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
-    return set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '", q.filename, "'");
+    return set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '", q.filename,
+                     "'");
   }
   return 0;
 }
 
-int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, std::vector<std::string> *out) {
+int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
+                              std::vector<std::string> *out) {
   std::unique_ptr<ReaderLease> r;
   int rc = reader(&r);
   if (rc != 0) return rc;
-  sqlite::Stmt *s = r->db->prepare("SELECT key, crc, data FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
-  if (!s) return HP_EIO;
+  sqlite::Db &db = *r->db;
+  // One snapshot for the batch: the rows, then their bytes read straight
+  // into our buffers (no copy inside SQLite).
+  if ((rc = db.exec("BEGIN")) != 0) return rc;
+  struct Row {
+    int64_t key;
+    uint32_t crc;
+    int64_t size;
+  };
+  std::vector<Row> rows;
+  sqlite::Stmt *s =
+      db.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
+  if (!s) {
+    db.exec("ROLLBACK");
+    return HP_EIO;
+  }
   s->bind(1, chunk_key(f.ukey, first)).bind(2, chunk_key(f.ukey, first + count - 1));
+  while ((rc = s->step()) == SQLITE_ROW)
+    rows.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
+  s->reset();
   out->clear();
   uint64_t n = first;
-  while ((rc = s->step()) == SQLITE_ROW) {
-    if (s->int64(0) != chunk_key(f.ukey, n)) break;  // a hole: named below
-    uint32_t want = static_cast<uint32_t>(s->int64(1));
-    std::string_view data = s->blob(2);
-    const char *damage = data.size() != f.chunk_length(n)                  ? "wrong length"
-                         : crc32c(0, data.data(), data.size()) != want ? "CRC32C mismatch"
-                                                                       : nullptr;
-    if (damage) {
-      s->reset();
-      // The good chunks before it first; the next fetch starts at this one.
-      return out->empty() ? corrupt_chunk(f.id, n, damage) : 0;
+  sqlite3_blob *blob = nullptr;
+  const char *damage = nullptr;
+  for (const Row &row : rows) {
+    if (rc < 0 || row.key != chunk_key(f.ukey, n)) break;  // a hole: named below
+    if (static_cast<uint64_t>(row.size) != f.chunk_length(n)) {
+      damage = "wrong length";
+      break;
     }
-    out->emplace_back(data.data(), data.size());
+    int brc = blob ? sqlite3_blob_reopen(blob, row.key)
+                   : sqlite3_blob_open(db.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &blob);
+    std::string data(static_cast<size_t>(row.size), '\0');
+    if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob, data.data(), static_cast<int>(row.size), 0);
+    if (brc != SQLITE_OK) {
+      rc = sqlite::fail(db.raw(), brc, "blobs: read chunk");
+      break;
+    }
+    if (crc32c(0, data.data(), data.size()) != row.crc) {
+      damage = "CRC32C mismatch";
+      break;
+    }
+    out->push_back(std::move(data));
     n++;
   }
-  s->reset();
-  if (rc < 0) return rc;
-  if (!out->empty()) return 0;  // what is there; a hole fails the next fetch
+  if (blob) sqlite3_blob_close(blob);
+  std::string why = rc < 0 ? hp_last_error() : "";
+  db.exec("COMMIT");
+  if (rc < 0) return core::set_error_text(rc, why);
+  if (!out->empty()) return 0;  // the good chunks first; the next fetch names the damage or hole
+  if (damage) return corrupt_chunk(f.id, n, damage);
   // Gone: deleted since the reader opened it, or lost.
   Query q;
   q.id = f.id;
@@ -357,9 +391,10 @@ int SqliteBackend::list(const ListQuery &q, ListPage *out) {
   int rc = reader(&r);
   if (rc != 0) return rc;
   std::string upper = prefix_end(q.prefix);
-  std::string sql = std::string("SELECT ") + kCols +
-                    " FROM hp_blob_files f WHERE f.filename >= ?1 AND (?2 = '' OR f.filename < ?2) AND (f.filename > "
-                    "?3 OR (f.filename = ?3 AND f.seq > ?4))";
+  std::string sql =
+      std::string("SELECT ") + kCols +
+      " FROM hp_blob_files f WHERE f.filename >= ?1 AND (?2 = '' OR f.filename < ?2) AND (f.filename > "
+      "?3 OR (f.filename = ?3 AND f.seq > ?4))";
   if (q.latest_only)
     sql += " AND f.seq = (SELECT max(f3.seq) FROM hp_blob_files f3 WHERE f3.filename = f.filename)";
   sql += " ORDER BY f.filename, f.seq LIMIT ?5";

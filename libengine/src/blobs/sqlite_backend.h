@@ -38,9 +38,9 @@ class SqliteBackend {
   // its CRC32C and expected length.
   int get_chunks(const FileInfo &f, uint64_t first, uint64_t count, std::vector<std::string> *out);
   int list(const ListQuery &q, ListPage *out);
-  int remove_id(const std::string &id);        // 1 or 0
-  int remove_name(const std::string &name);    // files deleted
-  int gc();                                    // uploads reclaimed
+  int remove_id(const std::string &id);      // 1 or 0
+  int remove_name(const std::string &name);  // files deleted
+  int gc();                                  // uploads reclaimed
 
  private:
   SqliteBackend() = default;

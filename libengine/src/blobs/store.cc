@@ -21,7 +21,8 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
   if (spec.rfind("sqlite:", 0) == 0) {
     std::string path = spec.substr(7);
     if (path.rfind("//", 0) == 0) path = path.substr(2);
-    if (path.empty()) return set_error(HP_EINVAL, "blobs_open: '", spec, "' names no file (sqlite:/path/store.db)");
+    if (path.empty())
+      return set_error(HP_EINVAL, "blobs_open: '", spec, "' names no file (sqlite:/path/store.db)");
     int rc = SqliteBackend::open(path, timeout, &s->sqlite_);
     if (rc != 0) return rc;
   } else if (spec.rfind("redis://", 0) == 0) {
@@ -30,7 +31,8 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
     if (rc != 0) return rc;
     ro.connect_timeout_ms = timeout;
     ro.command_timeout_ms = timeout;
-    s->redis_ = std::make_unique<RedisBackend>(engine, ro, prefix, options.lease_ms ? options.lease_ms : 600000);
+    s->redis_ =
+        std::make_unique<RedisBackend>(engine, ro, prefix, options.lease_ms ? options.lease_ms : 600000);
     rc = s->on_loop([s](bool closing) {
       if (!closing) s->redis_->start();
     });

@@ -10,8 +10,8 @@ namespace hp::blobs {
 
 using core::set_error;
 
-Writer::Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type, std::string metadata,
-               uint32_t chunk_size)
+Writer::Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type,
+               std::string metadata, uint32_t chunk_size)
     : store_(std::move(store)), sha_(std::make_unique<Sha256>()) {
   upload_.id = new_file_id();
   info_.id = upload_.id;
@@ -22,7 +22,8 @@ Writer::Writer(std::shared_ptr<Store> store, std::string filename, std::string c
 }
 
 int Writer::write(const void *buf, size_t len, hp_blob_cb cb, void *data) {
-  if (phase_.load() != Open) return set_error(HP_EINVAL, "blob_writer_write: the writer was committed or aborted");
+  if (phase_.load() != Open)
+    return set_error(HP_EINVAL, "blob_writer_write: the writer was committed or aborted");
   PendingWrite w{std::string(static_cast<const char *>(buf ? buf : ""), len), 0, cb, data};
   auto self = shared_from_this();
   return store_->on_loop([self, w = std::move(w)](bool closing) mutable {
@@ -172,7 +173,8 @@ void Writer::store_next() {
                                                count->rc = rc;
                                                count->why = hp_last_error();
                                              }
-                                             if (--count->left == 0) self->batch_stored(count->rc, count->why);
+                                             if (--count->left == 0)
+                                               self->batch_stored(count->rc, count->why);
                                            });
         }
       });

@@ -56,7 +56,7 @@ class Writer : public std::enable_shared_from_this<Writer> {
   void pump();        // moves pending writes into chunks, answers writes
   void store_next();  // starts storing the sealed chunks as one batch
   void batch_stored(int rc, const std::string &why);
-  void finish();      // commit or clean up once nothing is in flight
+  void finish();  // commit or clean up once nothing is in flight
   void publish(std::shared_ptr<Batch> last);
   void fail(int rc, std::string why);
   std::shared_ptr<Batch> take_sealed(bool with_filling);
