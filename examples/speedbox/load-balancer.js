@@ -189,6 +189,8 @@ async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthInte
   await pool.start();
   const server = http.createServer((req, res) => proxy(pool, req, res));
   server.keepAliveTimeout = 5000;
+  // A large upload may take longer than node's default request timeout (5 minutes).
+  server.requestTimeout = 0;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
