@@ -11,3 +11,4 @@ bash bench/limits/run.sh
 bash bench/ua/run.sh
 node bench/tracker/bench.js
 node bench/traffic/bench.js
+node bench/blobs/bench.js

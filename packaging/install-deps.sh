@@ -8,6 +8,7 @@ debs=(
   libuv1-dev libhiredis-dev libmaxminddb-dev zlib1g-dev libsqlite3-dev
   doctest-dev pybind11-dev
   libfarmhash-dev     # Google FarmHash: Fingerprint32 bit-exact with the farmhash npm package
+  libssl-dev          # blobs: libcrypto's SHA-256 (SHA-NI paths) for whole-file digests
   libdeflate-dev      # recipes: whole-buffer gzip inflate about twice as fast as zlib
   redis-server        # tests and demo only
   clang               # libFuzzer targets and the sanitizer build

@@ -3,6 +3,8 @@
 // network returns a Promise settled on the event loop. Every failure is a
 // HotpathError; argument mistakes throw TypeError or RangeError first.
 
+import { Readable, Writable } from 'stream';
+
 /** Every error hotpath raises; `code` names the C error ('HP_ENOTFOUND'). */
 export class HotpathError extends Error {
   /** The C error's name, e.g. 'HP_EUNAVAILABLE'; `message` holds the detail. */
@@ -660,3 +662,133 @@ export namespace limits {
 
 /** 'memory:', 'sqlite:/path/file.db' or 'redis://host:port/db'. */
 export function openLimiter(spec: string, options?: LimiterOptions): Limiter;
+
+/** Options of blobs.open(). */
+export interface BlobStoreOptions {
+  /** Default chunk size of new files in bytes (default 261120, at most 16 MiB). */
+  chunkSize?: number;
+  /** Longest wait for the backend before HP_EUNAVAILABLE (0: 2000 ms). */
+  timeoutMs?: number;
+  /** Namespace of Redis keys (default 'hp:blobs'). */
+  prefix?: string;
+  /** Redis: an upload silent for this long counts as crashed (0: 10 minutes). */
+  leaseMs?: number;
+}
+
+/** A committed file. */
+export interface BlobFile {
+  /** 24 lowercase hex digits, unique per file. */
+  id: string;
+  filename: string;
+  /** Bytes. */
+  length: number;
+  chunkSize: number;
+  /** Commit time. */
+  uploadDate: Date;
+  contentType: string;
+  /** 64 lowercase hex digits of the content. */
+  sha256: string;
+  /** The user metadata given at write time ({} when none). */
+  metadata: unknown;
+  /** 0 for the first revision of the filename, 1 for the next, ... */
+  revision: number;
+}
+
+/** A file: a filename (its latest revision unless `revision` says) or an id, e.g. a BlobFile. */
+export type BlobRef = string | { id: string };
+
+export interface BlobWriteOptions {
+  /** Default 'application/octet-stream'; at most 255 bytes. */
+  contentType?: string;
+  /** Any JSON-serialisable value, kept with the file (at most 1 MiB as JSON). */
+  metadata?: unknown;
+  /** Chunk size of this file (default the store's). */
+  chunkSize?: number;
+  /** Bytes the stream buffers before write() returns false (default 64 KiB). */
+  highWaterMark?: number;
+}
+
+export interface BlobReadOptions {
+  /** First byte (default 0). */
+  start?: number;
+  /** Last byte, inclusive as in fs.createReadStream (default the end of the file). */
+  end?: number;
+  /** With a filename: -1 the latest (default), -2 the one before; 0 the first, 1 the second. */
+  revision?: number;
+  /** Bytes the stream buffers ahead (default 64 KiB). */
+  highWaterMark?: number;
+}
+
+export interface BlobListOptions {
+  /** Only filenames starting with this. */
+  prefix?: string;
+  /** The `cursor` of the previous page. */
+  cursor?: string | null;
+  /** Files per page, 1..10000 (default 100). */
+  limit?: number;
+  /** Only the latest revision of each filename (default: every revision). */
+  latestOnly?: boolean;
+}
+
+/**
+ * A Writable storing a new file. A write's callback runs once the store took
+ * the bytes (backpressure), ending commits the file atomically and destroying
+ * before that aborts it: nothing of an aborted upload is ever visible.
+ */
+export class BlobWriteStream extends Writable {
+  /** The id the file gets at commit. */
+  readonly id: string;
+  readonly filename: string;
+  /** The committed file, after 'finish'; null before. */
+  readonly file: BlobFile | null;
+}
+
+/**
+ * A Readable of a file or a byte range of it. Emits 'file' (BlobFile) before
+ * the first byte; errors with HotpathError HP_ENOTFOUND for a missing file and
+ * HP_ECORRUPT (file id and chunk index in the message) for a damaged chunk.
+ */
+export class BlobReadStream extends Readable {
+  /** The file being read, once open; null before. */
+  readonly file: BlobFile | null;
+}
+
+/** Chunked file storage on SQLite (one host) or Redis (many hosts). */
+export class BlobStore {
+  constructor(spec: string, options?: BlobStoreOptions);
+  readonly spec: string;
+  readonly backend: 'sqlite' | 'redis';
+  /** Default chunk size of new files in bytes. */
+  readonly chunkSize: number;
+  createWriteStream(filename: string, options?: BlobWriteOptions): BlobWriteStream;
+  createReadStream(file: BlobRef, options?: BlobReadOptions): BlobReadStream;
+  /** Store a whole buffer (or string) as a new file. */
+  put(filename: string, data: ArrayBufferView | string, options?: BlobWriteOptions): Promise<BlobFile>;
+  /** A whole file or a range of it; rejects with HP_ENOTFOUND. */
+  get(file: BlobRef, options?: BlobReadOptions): Promise<Buffer>;
+  /** A file's metadata, or null when there is no such file. */
+  stat(file: BlobRef, options?: { revision?: number }): Promise<BlobFile | null>;
+  exists(file: BlobRef, options?: { revision?: number }): Promise<boolean>;
+  /** One page of files ordered by filename then revision; cursor is null on the last page. */
+  list(options?: BlobListOptions): Promise<{ files: BlobFile[]; cursor: string | null }>;
+  /** Every file, page after page. */
+  files(options?: Omit<BlobListOptions, 'cursor'>): AsyncIterableIterator<BlobFile>;
+  /** Delete one file ({id}) or every revision of a filename (string): resolves with the count deleted. */
+  delete(file: BlobRef): Promise<number>;
+  /** Reclaim the chunks of uploads that will never commit: resolves with their count. */
+  gc(): Promise<number>;
+  /** Streams already open keep working until they end. */
+  close(): void;
+}
+
+export namespace blobs {
+  export { BlobStore, BlobWriteStream, BlobReadStream };
+  /** 'sqlite:/path/store.db' or 'redis://host:port/db'. */
+  export function open(spec: string, options?: BlobStoreOptions): BlobStore;
+  /** `revision` of the latest revision. */
+  export const LATEST: -1;
+  export const DEFAULT_CHUNK_SIZE: 261120;
+}
+
+/** 'sqlite:/path/store.db' or 'redis://host:port/db'. */
+export function openBlobs(spec: string, options?: BlobStoreOptions): BlobStore;

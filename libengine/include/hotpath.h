@@ -14,6 +14,8 @@
  *   hotpath/recipes.h  named JSON record tables with live updates and rules
  *   hotpath/limits.h   concurrency leases and rate limits (memory, SQLite,
  *                      Redis), and a small registry of known ids
+ *   hotpath/blobs.h    chunked file storage (SQLite, Redis) with streaming
+ *                      writes and range reads
  *
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
@@ -38,5 +40,6 @@
 #include "hotpath/geo.h"
 #include "hotpath/recipes.h"
 #include "hotpath/limits.h"
+#include "hotpath/blobs.h"
 
 #endif /* HOTPATH_H */

@@ -9,6 +9,7 @@ const events = require('./events');
 const geo = require('./geo');
 const recipes = require('./recipes');
 const limits = require('./limits');
+const blobs = require('./blobs');
 
 module.exports = {
   version: native.version,
@@ -29,4 +30,7 @@ module.exports = {
   limits,
   Limiter: limits.Limiter,
   openLimiter: limits.openLimiter,
+  blobs,
+  BlobStore: blobs.BlobStore,
+  openBlobs: blobs.open,
 };

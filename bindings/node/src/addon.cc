@@ -88,6 +88,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitGeo(env, exports);
   InitRecipes(env, exports);
   InitLimits(env, exports);
+  InitBlobs(env, exports);
   return exports;
 }
 

@@ -64,5 +64,6 @@ void InitEvents(Napi::Env env, Napi::Object exports);
 void InitGeo(Napi::Env env, Napi::Object exports);
 void InitRecipes(Napi::Env env, Napi::Object exports);
 void InitLimits(Napi::Env env, Napi::Object exports);
+void InitBlobs(Napi::Env env, Napi::Object exports);
 
 }  // namespace hp_node

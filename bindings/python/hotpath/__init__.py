@@ -3,7 +3,7 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-from . import errors, events, geo, host, limits, maxminddb, recipes, sticky, ua
+from . import blobs, errors, events, geo, host, limits, maxminddb, recipes, sticky, ua
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -14,6 +14,7 @@ __version__: str = _hotpath.__version__
 __all__ = [
     "Error",
     "__version__",
+    "blobs",
     "errors",
     "events",
     "fingerprint32",

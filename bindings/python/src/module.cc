@@ -84,4 +84,5 @@ PYBIND11_MODULE(_hotpath, m) {
   hp_py::init_geo(m);
   hp_py::init_recipes(m);
   hp_py::init_limits(m);
+  hp_py::init_blobs(m);
 }

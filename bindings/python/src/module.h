@@ -81,5 +81,6 @@ void init_events(py::module_ &m);
 void init_geo(py::module_ &m);
 void init_recipes(py::module_ &m);
 void init_limits(py::module_ &m);
+void init_blobs(py::module_ &m);
 
 }  // namespace hp_py

@@ -143,6 +143,9 @@ int Engine::close(hp_engine_close_cb cb, void *data) {
 
 void Engine::begin_close() {
   close_started_ = true;
+  // Work posted between on_async's drain and this point would otherwise
+  // never run: the wakeup closes below. post() refuses new work by now.
+  drain_posted();
   // Closing one thing may remove others: iterate over a copy.
   std::vector<Closable *> all(closables_.begin(), closables_.end());
   for (Closable *c : all)

@@ -47,3 +47,23 @@ function recipesUsage(): void {
   void applied;
 }
 void recipesUsage;
+async function blobUsage(): Promise<void> {
+  const store: hotpath.BlobStore = hotpath.blobs.open('sqlite:/tmp/store.db', { chunkSize: 65536 });
+  const w: hotpath.BlobWriteStream = store.createWriteStream('a.bin', { contentType: 'text/plain', metadata: { a: 1 } });
+  w.end(Buffer.from('hi'));
+  const r: hotpath.BlobReadStream = store.createReadStream('a.bin', { start: 0, end: 1, revision: -1 });
+  r.on('file', (f: hotpath.BlobFile) => void f.sha256);
+  const f: hotpath.BlobFile = await store.put('b.bin', Buffer.from('x'));
+  const same: Buffer = await store.get({ id: f.id });
+  const st: hotpath.BlobFile | null = await store.stat('b.bin', { revision: 0 });
+  const page = await store.list({ prefix: 'b', limit: 10, latestOnly: true });
+  const next: string | null = page.cursor;
+  for await (const file of store.files({ prefix: 'a' })) void file.uploadDate.getTime();
+  const n: number = await store.delete('b.bin');
+  void same;
+  void st;
+  void next;
+  void n;
+  store.close();
+}
+void blobUsage;

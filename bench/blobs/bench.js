@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+'use strict';
+// Blob storage: a hotpath SQLite blob store vs plain files, in the same run.
+//
+//   big:   one 1 GiB file written as a stream of 1 MiB pieces
+//          (store.createWriteStream vs fs.promises.writeFile of the same
+//          pieces) and read back (store.createReadStream vs fs.readFile and
+//          fs.createReadStream)
+//   small: 10,000 files of 16 KiB (store.put/get vs fs.writeFile/readFile),
+//          32 in flight
+//   http:  upload and download MB/s through the SpeedBox example (load
+//          balancer + 3 servers) on the SQLite store vs its directory variant,
+//          and the peak resident memory of the server that took a 1 GiB upload
+//
+// Big files go to $TMPDIR and are deleted afterwards. Sizes: BLOBS_BIG_MB
+// (1024), BLOBS_SMALL_COUNT (10000), BLOBS_HTTP_MB (256).
+// Writes bench/results/blobs.json. Run: node bench/blobs/bench.js
+const crypto = require('crypto');
+const fs = require('fs');
+const fsp = require('fs/promises');
+const os = require('os');
+const path = require('path');
+const { Readable } = require('stream');
+const { pipeline } = require('stream/promises');
+
+const root = path.resolve(__dirname, '..', '..');
+const hp = require(root);
+const { startSpeedbox, upload, download } = require('../../tests/support/speedbox');
+
+const MiB = 1 << 20;
+const BIG_MB = Number(process.env.BLOBS_BIG_MB || 1024);
+const SMALL_COUNT = Number(process.env.BLOBS_SMALL_COUNT || 10000);
+const SMALL_SIZE = 16 * 1024;
+const HTTP_MB = Number(process.env.BLOBS_HTTP_MB || 256);
+const IN_FLIGHT = 32;
+
+const pieces = Array.from({ length: 16 }, () => crypto.randomBytes(MiB));
+function* bigSource(mb) {
+  for (let i = 0; i < mb; i++) yield pieces[i % pieces.length];
+}
+
+async function timed(fn) {
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  return { s: Number(process.hrtime.bigint() - t0) / 1e9, value };
+}
+
+async function inFlight(count, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
+}
+
+const mbps = (bytes, s) => bytes / MiB / s;
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function drain(stream) {
+  let n = 0;
+  for await (const c of stream) n += c.length;
+  return n;
+}
+
+async function big(dir) {
+  const store = hp.blobs.open(`sqlite:${path.join(dir, 'big.db')}`);
+  const file = path.join(dir, 'big.bin');
+  const bytes = BIG_MB * MiB;
+  const fsWrite = await timed(() => fsp.writeFile(file, bigSource(BIG_MB)));
+  const storeWrite = await timed(() => pipeline(Readable.from(bigSource(BIG_MB)), store.createWriteStream('big.bin')));
+  const fsRead = await timed(async () => (await fsp.readFile(file)).length);
+  const fsStream = await timed(() => drain(fs.createReadStream(file, { highWaterMark: MiB })));
+  const storeRead = await timed(() => drain(store.createReadStream('big.bin')));
+  if (storeRead.value !== bytes || fsRead.value !== bytes) throw new Error('big: short read');
+  store.close();
+  fs.rmSync(file, { force: true });
+  return {
+    mb: BIG_MB,
+    write: { store: mbps(bytes, storeWrite.s), fsWriteFile: mbps(bytes, fsWrite.s) },
+    read: { store: mbps(bytes, storeRead.s), fsReadFile: mbps(bytes, fsRead.s), fsReadStream: mbps(bytes, fsStream.s) },
+  };
+}
+
+async function small(dir) {
+  const store = hp.blobs.open(`sqlite:${path.join(dir, 'small.db')}`);
+  const files = path.join(dir, 'small');
+  fs.mkdirSync(files);
+  const data = Array.from({ length: 64 }, () => crypto.randomBytes(SMALL_SIZE));
+  const name = (i) => `f${String(i).padStart(6, '0')}`;
+  const fsWrite = await timed(() => inFlight(SMALL_COUNT, (i) => fsp.writeFile(path.join(files, name(i)), data[i % 64])));
+  const storeWrite = await timed(() => inFlight(SMALL_COUNT, (i) => store.put(name(i), data[i % 64])));
+  const fsRead = await timed(() => inFlight(SMALL_COUNT, (i) => fsp.readFile(path.join(files, name(i)))));
+  const storeRead = await timed(() =>
+    inFlight(SMALL_COUNT, async (i) => {
+      if ((await store.get(name(i))).length !== SMALL_SIZE) throw new Error('small: short read');
+    }),
+  );
+  store.close();
+  fs.rmSync(files, { recursive: true, force: true });
+  const per = (s) => SMALL_COUNT / s;
+  return {
+    count: SMALL_COUNT,
+    sizeKiB: SMALL_SIZE / 1024,
+    write: { store: per(storeWrite.s), fsWriteFile: per(fsWrite.s) },
+    read: { store: per(storeRead.s), fsReadFile: per(fsRead.s) },
+  };
+}
+
+// Resident set (VmRSS) or its peak so far (VmHWM) of a process, in MiB.
+function rss(pid, field = 'VmHWM') {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function http(dir, spec) {
+  const box = await startSpeedbox({ spec, servers: 3 });
+  try {
+    const bytes = HTTP_MB * MiB;
+    const up = await timed(() => upload(box.base, 'http.bin', bigSource(HTTP_MB)));
+    if (up.value.status !== 200) throw new Error(`upload: ${up.value.status} ${up.value.body}`);
+    const down = await timed(() => download(box.base, '/download?filename=http.bin'));
+    if (down.value.length !== bytes) throw new Error('download: short');
+    return { mb: HTTP_MB, upload: mbps(bytes, up.s), download: mbps(bytes, down.s) };
+  } finally {
+    await box.stop();
+  }
+}
+
+// A 1 GiB upload through the balancer: peak and idle resident memory of the
+// server that took it and of the balancer; as start.js runs them (with the
+// GC hint of gc-hint.js) and without.
+async function uploadMemory(dir, nodeArgs) {
+  const box = await startSpeedbox({ spec: `sqlite:${path.join(dir, `rss${nodeArgs.length}.db`)}`, servers: 3, nodeArgs });
+  try {
+    const idle = box.servers.map((s) => rss(s.proc.pid, 'VmRSS'));
+    const lbIdle = rss(box.lb.proc.pid, 'VmRSS');
+    const r = await upload(box.base, 'rss.bin', bigSource(1024));
+    if (r.status !== 200) throw new Error(`upload: ${r.status} ${r.body}`);
+    const peaks = box.servers.map((s) => rss(s.proc.pid));
+    const growth = peaks.map((p, i) => p - idle[i]);
+    const busiest = growth.indexOf(Math.max(...growth));
+    return {
+      mb: 1024,
+      nodeArgs,
+      serverPeakRssMb: peaks[busiest],
+      serverIdleRssMb: idle[busiest],
+      balancerPeakRssMb: rss(box.lb.proc.pid),
+      balancerIdleRssMb: lbIdle,
+    };
+  } finally {
+    await box.stop();
+  }
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-bench-blobs-'));
+  try {
+    console.log(`blobs bench in ${dir}: ${BIG_MB} MiB file, ${SMALL_COUNT} x 16 KiB, HTTP ${HTTP_MB} MiB`);
+    const b = await big(dir);
+    console.log(
+      `big    write MB/s  store ${round(b.write.store)}  fs.writeFile ${round(b.write.fsWriteFile)}  ratio ${round(b.write.store / b.write.fsWriteFile, 2)}`,
+    );
+    console.log(
+      `big    read  MB/s  store ${round(b.read.store)}  fs.readFile ${round(b.read.fsReadFile)}  ` +
+        `fs.createReadStream ${round(b.read.fsReadStream)}  ratio ${round(b.read.store / b.read.fsReadFile, 2)}`,
+    );
+    const s = await small(dir);
+    console.log(
+      `small  write files/s  store ${round(s.write.store, 0)}  fs.writeFile ${round(s.write.fsWriteFile, 0)}  ratio ${round(s.write.store / s.write.fsWriteFile, 2)}`,
+    );
+    console.log(
+      `small  read  files/s  store ${round(s.read.store, 0)}  fs.readFile ${round(s.read.fsReadFile, 0)}  ratio ${round(s.read.store / s.read.fsReadFile, 2)}`,
+    );
+    const hs = await http(dir, `sqlite:${path.join(dir, 'http.db')}`);
+    const hd = await http(dir, `dir:${path.join(dir, 'http-files')}`);
+    console.log(
+      `http   upload MB/s   sqlite ${round(hs.upload)}  dir ${round(hd.upload)}  ratio ${round(hs.upload / hd.upload, 2)}`,
+    );
+    console.log(
+      `http   download MB/s sqlite ${round(hs.download)}  dir ${round(hd.download)}  ratio ${round(hs.download / hd.download, 2)}`,
+    );
+    const memory = {};
+    for (const [label, args] of [
+      ['gcHint', ['--expose-gc']],
+      ['plain', []],
+    ]) {
+      const m = (memory[label] = await uploadMemory(dir, args));
+      console.log(
+        `memory 1 GiB upload (${label}): server peak RSS ${round(m.serverPeakRssMb)} MB (idle ${round(m.serverIdleRssMb)}), ` +
+          `balancer ${round(m.balancerPeakRssMb)} MB (idle ${round(m.balancerIdleRssMb)}); target < 64`,
+      );
+    }
+    const report = {
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
+      big: b,
+      small: s,
+      http: { sqlite: hs, dir: hd },
+      uploadMemory: memory,
+      ratios: {
+        bigWrite: b.write.store / b.write.fsWriteFile,
+        bigRead: b.read.store / b.read.fsReadFile,
+        smallWrite: s.write.store / s.write.fsWriteFile,
+        smallRead: s.read.store / s.read.fsReadFile,
+        httpUpload: hs.upload / hd.upload,
+        httpDownload: hs.download / hd.download,
+      },
+      targets: { bigWrite: 0.6, bigRead: 0.8, uploadPeakRssMb: 64 },
+    };
+    const out = path.join(root, 'bench', 'results', 'blobs.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+    console.log(`\nwrote ${path.relative(root, out)}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

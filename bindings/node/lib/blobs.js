@@ -1,0 +1,363 @@
+'use strict';
+
+const { Readable, Writable } = require('stream');
+const native = require('./native');
+
+const NAME_MAX = 1024;
+const CHUNK_MAX = 16777216;
+const LATEST = -1;
+
+function filenameArg(value, what = 'filename') {
+  if (typeof value !== 'string') throw new TypeError(`blobs: ${what} must be a string`);
+  const bytes = Buffer.byteLength(value);
+  if (bytes === 0 || bytes > NAME_MAX) throw new RangeError(`blobs: ${what} must be 1..${NAME_MAX} bytes`);
+  if (value.includes('\0')) throw new RangeError(`blobs: ${what} must not contain NUL`);
+  return value;
+}
+
+function integer(what, value, min, max) {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`blobs: ${what} must be an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+function options(value) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object') throw new TypeError('blobs: options must be an object');
+  return value;
+}
+
+// A file reference: a filename (string: its latest revision, or the one
+// `revision` names) or a file id ({id}, such as a BlobFile).
+// Returns [id | null, filename | null, revision].
+function fileRef(ref, opts) {
+  const revision = integer('revision', opts.revision ?? LATEST, -(2 ** 53) + 1, 2 ** 53 - 1);
+  if (typeof ref === 'string') return [null, filenameArg(ref), revision];
+  if (ref && typeof ref === 'object' && typeof ref.id === 'string') {
+    if (!/^[0-9a-f]{24}$/.test(ref.id)) throw new RangeError('blobs: id must be 24 lowercase hex digits');
+    return [ref.id, null, LATEST];
+  }
+  throw new TypeError('blobs: a file is a filename (string) or {id}');
+}
+
+function file(raw) {
+  let metadata;
+  try {
+    metadata = JSON.parse(raw.metadataJson);
+  } catch {
+    metadata = raw.metadataJson; // stored as given by a writer in another language
+  }
+  return {
+    id: raw.id,
+    filename: raw.filename,
+    length: raw.length,
+    chunkSize: raw.chunkSize,
+    uploadDate: new Date(raw.uploadDateMs),
+    contentType: raw.contentType,
+    sha256: raw.sha256,
+    metadata,
+    revision: raw.revision,
+  };
+}
+
+// [contentType | null, metadataJson | null, chunkSize] of write options.
+function writeArgs(opts) {
+  const contentType = opts.contentType ?? null;
+  if (contentType !== null && (typeof contentType !== 'string' || Buffer.byteLength(contentType) > 255)) {
+    throw new RangeError('blobs: contentType must be a string of at most 255 bytes');
+  }
+  const metadata = opts.metadata === undefined ? null : JSON.stringify(opts.metadata);
+  if (metadata !== null && Buffer.byteLength(metadata) > 1 << 20) {
+    throw new RangeError('blobs: metadata must be at most 1 MiB as JSON');
+  }
+  return [contentType, metadata, integer('chunkSize', opts.chunkSize ?? 0, 0, CHUNK_MAX)];
+}
+
+// [id, filename, revision, start, end (exclusive, -1 for the end)] of a
+// reference and read options; `end` in the options is inclusive, as in fs.
+function readArgs(ref, opts) {
+  const [id, filename, revision] = fileRef(ref, opts);
+  const start = integer('start', opts.start ?? 0, 0, 2 ** 53 - 1);
+  const end = opts.end === undefined || opts.end === Infinity ? -1 : integer('end', opts.end, 0, 2 ** 53 - 2) + 1;
+  return [id, filename, revision, start, end];
+}
+
+/**
+ * A Writable that stores a new file. Each write's callback runs only once
+ * the store has taken the bytes, so a producer piping into it holds at most
+ * a chunk or two in memory whatever the file size. Ending the stream
+ * commits the file (it becomes visible at once, whole); destroying it before
+ * that aborts the upload and deletes what was stored. After 'finish',
+ * `stream.file` is the committed file.
+ */
+class BlobWriteStream extends Writable {
+  constructor(store, filename, opts) {
+    const [contentType, metadata, chunkSize] = writeArgs(opts);
+    super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
+    this._native = new native.BlobWriter();
+    store._handle().openWrite(this._native, filenameArg(filename), contentType, metadata, chunkSize);
+    /** The id the file gets at commit. */
+    this.id = this._native.id();
+    this.filename = filename;
+    /** @type {object | null} the committed file, after 'finish' */
+    this.file = null;
+    this._state = 'open'; // open -> committing -> committed | aborted
+  }
+
+  _write(chunk, _encoding, callback) {
+    this._native.write(chunk, callback);
+  }
+
+  // Pieces that queued up while the store was busy go down as one write.
+  _writev(chunks, callback) {
+    const buf = chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this._native.write(buf, callback);
+  }
+
+  _final(callback) {
+    this._state = 'committing';
+    this._native.commit((err, raw) => {
+      if (err) return callback(err);
+      this._state = 'committed';
+      this.file = file(raw);
+      this._native.close();
+      callback();
+    });
+  }
+
+  _destroy(err, callback) {
+    if (this._state === 'committed') return callback(err);
+    if (this._state === 'aborted') return callback(err);
+    const wasCommitting = this._state === 'committing';
+    this._state = 'aborted';
+    if (wasCommitting) {
+      // A failed commit has already been discarded by the store.
+      this._native.close();
+      return callback(err);
+    }
+    this._native.abort(() => {
+      this._native.close();
+      callback(err);
+    });
+  }
+}
+
+/**
+ * A Readable of a file's bytes `start`..`end` (inclusive, as
+ * fs.createReadStream). It emits 'file' with the file's metadata before the
+ * first byte, and errors with HotpathError HP_ENOTFOUND when there is no
+ * such file, HP_ECORRUPT when a stored chunk is damaged.
+ */
+class BlobReadStream extends Readable {
+  constructor(store, ref, opts) {
+    // Validated before the stream exists, so bad input never reaches _construct.
+    const open = readArgs(ref, opts);
+    super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
+    this._open = open;
+    this._store = store;
+    this._native = new native.BlobReader();
+    /** @type {object | null} the file being read, once open */
+    this.file = null;
+  }
+
+  _construct(callback) {
+    this._store._handle().openRead(this._native, ...this._open, (err, raw) => {
+      if (err) return callback(err);
+      this.file = file(raw);
+      this.emit('file', this.file);
+      callback();
+    });
+  }
+
+  _read() {
+    this._native.read((err, buf) => {
+      if (err) return this.destroy(err);
+      this.push(buf);
+    });
+  }
+
+  _destroy(err, callback) {
+    this._native.close();
+    callback(err);
+  }
+}
+
+/**
+ * Chunked file storage: `sqlite:/path/store.db` (one host, WAL) or
+ * `redis://host:port/db` (many hosts). Files are written and read as
+ * streams; each commit adds a revision of its filename.
+ */
+class BlobStore {
+  /**
+   * @param {string} spec
+   * @param {{chunkSize?: number, timeoutMs?: number, prefix?: string, leaseMs?: number}} [opts]
+   */
+  constructor(spec, opts) {
+    if (typeof spec !== 'string') throw new TypeError('blobs: spec must be a string');
+    opts = options(opts);
+    const chunkSize = integer('chunkSize', opts.chunkSize ?? 0, 0, CHUNK_MAX);
+    const timeoutMs = integer('timeoutMs', opts.timeoutMs ?? 0, 0, 0xffffffff);
+    const leaseMs = integer('leaseMs', opts.leaseMs ?? 0, 0, 0xffffffff);
+    const prefix = opts.prefix ?? 'hp:blobs';
+    if (typeof prefix !== 'string' || prefix.length === 0 || Buffer.byteLength(prefix) > 128) {
+      throw new RangeError('blobs: prefix must be a string of 1..128 bytes');
+    }
+    this._native = new native.BlobStore(spec, chunkSize, timeoutMs, prefix, leaseMs);
+    this.spec = spec;
+  }
+
+  _handle() {
+    return this._native;
+  }
+
+  /** 'sqlite' or 'redis'. */
+  get backend() {
+    return this._native.backend();
+  }
+
+  /** Default chunk size of new files, in bytes. */
+  get chunkSize() {
+    return this._native.chunkSize();
+  }
+
+  /**
+   * A Writable storing a new file, committed when the stream ends.
+   * @param {string} filename
+   * @param {{contentType?: string, metadata?: any, chunkSize?: number}} [opts]
+   */
+  createWriteStream(filename, opts) {
+    return new BlobWriteStream(this, filename, options(opts));
+  }
+
+  /**
+   * A Readable of a file, whole or a byte range.
+   * @param {string | {id: string}} ref  a filename, or {id}
+   * @param {{start?: number, end?: number, revision?: number}} [opts]
+   */
+  createReadStream(ref, opts) {
+    return new BlobReadStream(this, ref, options(opts));
+  }
+
+  /** Store a whole buffer as a new file; resolves with the file. */
+  async put(filename, data, opts) {
+    if (typeof data === 'string') data = Buffer.from(data);
+    if (!ArrayBuffer.isView(data)) throw new TypeError('blobs: data must be a Buffer, a typed array or a string');
+    opts = options(opts);
+    const [contentType, metadata, chunkSize] = writeArgs(opts);
+    // One native write and a commit: no stream machinery for a whole buffer.
+    const writer = new native.BlobWriter();
+    this._native.openWrite(writer, filenameArg(filename), contentType, metadata, chunkSize);
+    try {
+      // The bytes are copied at once and writes apply in order, so the commit
+      // can be queued right behind the write.
+      const written = new Promise((resolve, reject) =>
+        writer.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+      const committed = new Promise((resolve, reject) =>
+        writer.commit((err, raw) => (err ? reject(err) : resolve(file(raw)))),
+      );
+      const [, result] = await Promise.all([written, committed]);
+      return result;
+    } finally {
+      writer.close(); // aborts the upload unless it was committed
+    }
+  }
+
+  /** A whole file (or a range of it) as one Buffer; rejects with HP_ENOTFOUND. */
+  async get(ref, opts) {
+    opts = options(opts);
+    const reader = new native.BlobReader();
+    const args = readArgs(ref, opts);
+    await new Promise((resolve, reject) =>
+      this._native.openRead(reader, ...args, (err) => (err ? reject(err) : resolve())),
+    );
+    try {
+      const parts = [];
+      for (;;) {
+        const part = await new Promise((resolve, reject) =>
+          reader.read((err, buf) => (err ? reject(err) : resolve(buf))),
+        );
+        if (part === null) break;
+        parts.push(part);
+      }
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    } finally {
+      reader.close();
+    }
+  }
+
+  /** A file's metadata, or null when there is no such file. */
+  async stat(ref, opts) {
+    try {
+      return file(await this._native.stat(...fileRef(ref, options(opts))));
+    } catch (err) {
+      if (err.code === 'HP_ENOTFOUND') return null;
+      throw err;
+    }
+  }
+
+  /** Whether the file exists. */
+  async exists(ref, opts) {
+    return this._native.exists(...fileRef(ref, options(opts)));
+  }
+
+  /**
+   * One page of files ordered by filename then revision.
+   * @param {{prefix?: string, cursor?: string | null, limit?: number, latestOnly?: boolean}} [opts]
+   * @returns {Promise<{files: object[], cursor: string | null}>} cursor is null on the last page
+   */
+  async list(opts) {
+    opts = options(opts);
+    const prefix = opts.prefix ?? '';
+    const cursor = opts.cursor ?? '';
+    if (typeof prefix !== 'string' || typeof cursor !== 'string') {
+      throw new TypeError('blobs: prefix and cursor must be strings');
+    }
+    const limit = integer('limit', opts.limit ?? 100, 1, 10000);
+    const page = await this._native.list(prefix, cursor, limit, Boolean(opts.latestOnly));
+    return { files: page.files.map(file), cursor: page.cursor };
+  }
+
+  /** Every file, page after page. */
+  async *files(opts) {
+    let cursor = null;
+    do {
+      const page = await this.list({ ...options(opts), cursor });
+      yield* page.files;
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  /**
+   * Delete one file ({id}) or every revision of a filename (string).
+   * @returns {Promise<number>} files deleted
+   */
+  async delete(ref) {
+    const [id, filename] = fileRef(ref, {});
+    return id ? this._native.deleteId(id) : this._native.deleteName(filename);
+  }
+
+  /** Reclaim the chunks of uploads that will never commit; resolves with their count. */
+  async gc() {
+    return this._native.gc();
+  }
+
+  /** Streams already open keep working until they end. */
+  close() {
+    this._native.close();
+  }
+}
+
+/**
+ * Open a blob store.
+ * @param {string} spec  'sqlite:/path/store.db' or 'redis://host:port/db'
+ * @param {{chunkSize?: number, timeoutMs?: number, prefix?: string, leaseMs?: number}} [opts]
+ */
+function open(spec, opts) {
+  return new BlobStore(spec, opts);
+}
+
+module.exports = { BlobStore, BlobWriteStream, BlobReadStream, open, LATEST, DEFAULT_CHUNK_SIZE: 261120 };

@@ -1,0 +1,491 @@
+// Blob stores: a store object with Promise-returning calls, and writer and
+// reader objects whose calls take a Node-style callback (err, value), which
+// lib/blobs.js turns into Writable and Readable streams.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+
+namespace hp_node {
+
+namespace {
+
+Napi::Object StatObject(Napi::Env env, const hp_blob_stat &s) {
+  auto o = Napi::Object::New(env);
+  o.Set("id", Napi::String::New(env, s.id));
+  o.Set("filename", Napi::String::New(env, s.filename));
+  o.Set("length", Napi::Number::New(env, static_cast<double>(s.length)));
+  o.Set("chunkSize", Napi::Number::New(env, s.chunk_size));
+  o.Set("uploadDateMs", Napi::Number::New(env, static_cast<double>(s.upload_date_ms)));
+  o.Set("contentType", Napi::String::New(env, s.content_type));
+  o.Set("sha256", Napi::String::New(env, s.sha256));
+  o.Set("metadataJson", Napi::String::New(env, s.metadata_json));
+  o.Set("revision", Napi::Number::New(env, static_cast<double>(s.revision)));
+  return o;
+}
+
+// A JS function called once from a libuv callback, in a callback scope so
+// microtasks run and async context is kept. An exception it throws becomes
+// an uncaught exception of the process, as from any other callback.
+class Callback {
+ public:
+  Callback(Napi::Env env, Napi::Function fn, const char *name)
+      : addon_(&GetAddon(env)), fn_(Napi::Persistent(fn)), context_(env, name) {}
+
+  template <class Make>
+  void Call(Make &&make) {
+    if (addon_->tearing_down) return;
+    Napi::Env env = fn_.Env();
+    try {
+      Napi::HandleScope scope(env);
+      Napi::CallbackScope cb_scope(env, context_);
+      std::vector<napi_value> args = make(env);
+      napi_value result;
+      if (napi_call_function(env, env.Undefined(), fn_.Value(), args.size(), args.data(), &result) == napi_ok)
+        return;
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending) return;  // a terminating Worker: nothing can run any more
+      napi_value exception;
+      napi_get_and_clear_last_exception(env, &exception);
+      napi_fatal_exception(env, exception);
+    } catch (const Napi::Error &) {
+      // Only when JavaScript cannot run (the environment is ending).
+    }
+  }
+
+  // (err) with err a HotpathError for a negative status, else null.
+  void CallStatus(int status) {
+    Call([status](Napi::Env env) -> std::vector<napi_value> {
+      return {status < 0 ? MakeError(env, status).Value() : env.Null()};
+    });
+  }
+
+ private:
+  Addon *addon_;
+  Napi::FunctionReference fn_;
+  Napi::AsyncContext context_;
+};
+
+// Keeps a wrapper alive (strong reference) while the C side holds a
+// callback that points at it.
+template <class T>
+struct Hold {
+  T *self;
+  Addon *addon;
+  Callback cb;
+  Hold(T *s, Napi::Env env, Napi::Function fn, const char *name)
+      : self(s), addon(&GetAddon(env)), cb(env, fn, name) {
+    self->Ref();
+  }
+  // While the environment tears down, node frees wrappers itself.
+  ~Hold() {
+    if (!addon->tearing_down) self->Unref();
+  }
+};
+
+std::string OptString(const Napi::Value &v) {
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// Read options from (id, filename, revision, start, end): id or filename is
+// a string, the other null; end is exclusive, -1 meaning the end of file.
+struct ReadArgs {
+  std::string id, filename;
+  hp_blob_read_options opts = HP_BLOB_READ_OPTIONS_INIT;
+
+  ReadArgs(const Napi::CallbackInfo &info, size_t at) {
+    bool by_id = info[at].IsString();
+    id = OptString(info[at]);
+    filename = OptString(info[at + 1]);
+    opts.id = by_id ? id.c_str() : nullptr;
+    opts.filename = by_id ? nullptr : filename.c_str();
+    opts.revision = info[at + 2].As<Napi::Number>().Int64Value();
+    if (info.Length() > at + 4) {
+      opts.start = static_cast<uint64_t>(info[at + 3].As<Napi::Number>().Int64Value());
+      int64_t end = info[at + 4].As<Napi::Number>().Int64Value();
+      opts.end = end < 0 ? HP_BLOB_EOF : static_cast<uint64_t>(end);
+    }
+  }
+};
+
+class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "BlobWriter",
+        {InstanceMethod<&BlobWriter::Id>("id"), InstanceMethod<&BlobWriter::Write>("write"),
+         InstanceMethod<&BlobWriter::Commit>("commit"), InstanceMethod<&BlobWriter::Abort>("abort"),
+         InstanceMethod<&BlobWriter::Close>("close")});
+  }
+
+  explicit BlobWriter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobWriter>(info) {}
+  ~BlobWriter() override { hp_blob_writer_close(w_); }
+
+  void Adopt(hp_blob_writer *w) {
+    hp_blob_writer_close(w_);
+    w_ = w;
+  }
+
+ private:
+  hp_blob_writer *Handle(Napi::Env env) {
+    if (!w_) throw MakeError(env, HP_ECLOSED, "blobs: the writer is closed");
+    return w_;
+  }
+
+  Napi::Value Id(const Napi::CallbackInfo &info) {
+    return Napi::String::New(info.Env(), hp_blob_writer_id(Handle(info.Env())));
+  }
+
+  // write(buffer, cb(err)): cb runs when the writer is ready for more.
+  Napi::Value Write(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blob_writer *w = Handle(env);
+    auto buf = info[0].As<Napi::Uint8Array>();
+    auto *hold = new Hold<BlobWriter>(this, env, info[1].As<Napi::Function>(), "hotpath.blobs.write");
+    // The bytes are copied before hp_blob_writer_write returns.
+    int rc = hp_blob_writer_write(
+        w, buf.Data(), buf.ByteLength(),
+        [](int status, void *data) {
+          std::unique_ptr<Hold<BlobWriter>> h(static_cast<Hold<BlobWriter> *>(data));
+          h->cb.CallStatus(status);
+        },
+        hold);
+    if (rc < 0) {
+      delete hold;
+      ThrowError(env, rc);
+    }
+    return env.Undefined();
+  }
+
+  // commit(cb(err, stat))
+  Napi::Value Commit(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blob_writer *w = Handle(env);
+    auto *hold = new Hold<BlobWriter>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.commit");
+    int rc = hp_blob_writer_commit(
+        w,
+        [](int status, const hp_blob_stat *s, void *data) {
+          std::unique_ptr<Hold<BlobWriter>> h(static_cast<Hold<BlobWriter> *>(data));
+          h->cb.Call([status, s](Napi::Env e) -> std::vector<napi_value> {
+            if (status < 0) return {MakeError(e, status).Value()};
+            return {e.Null(), StatObject(e, *s)};
+          });
+        },
+        hold);
+    if (rc < 0) {
+      delete hold;
+      ThrowError(env, rc);
+    }
+    return env.Undefined();
+  }
+
+  // abort(cb(err)): cb runs once the stored chunks are deleted.
+  Napi::Value Abort(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blob_writer *w = Handle(env);
+    auto *hold = new Hold<BlobWriter>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.abort");
+    int rc = hp_blob_writer_abort(
+        w,
+        [](int status, void *data) {
+          std::unique_ptr<Hold<BlobWriter>> h(static_cast<Hold<BlobWriter> *>(data));
+          h->cb.CallStatus(status);
+        },
+        hold);
+    if (rc < 0) {
+      delete hold;
+      ThrowError(env, rc);
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    hp_blob_writer_close(w_);
+    w_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  hp_blob_writer *w_ = nullptr;
+};
+
+class BlobReader : public Napi::ObjectWrap<BlobReader> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "BlobReader",
+        {InstanceMethod<&BlobReader::Read>("read"), InstanceMethod<&BlobReader::Close>("close")});
+  }
+
+  explicit BlobReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobReader>(info) {}
+  ~BlobReader() override { hp_blob_reader_close(r_); }
+
+  void Adopt(hp_blob_reader *r) {
+    hp_blob_reader_close(r_);
+    r_ = r;
+  }
+
+ private:
+  // read(cb(err, buffer | null)): the next piece of the range, null at its end.
+  Napi::Value Read(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (!r_) throw MakeError(env, HP_ECLOSED, "blobs: the reader is closed");
+    auto *hold = new Hold<BlobReader>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.read");
+    int rc = hp_blob_reader_read(
+        r_,
+        [](int status, const void *buf, size_t len, void *data) {
+          std::unique_ptr<Hold<BlobReader>> h(static_cast<Hold<BlobReader> *>(data));
+          h->cb.Call([status, buf, len](Napi::Env e) -> std::vector<napi_value> {
+            if (status < 0) return {MakeError(e, status).Value()};
+            if (status == 0) return {e.Null(), e.Null()};
+            // `buf` is borrowed for this callback only.
+            return {e.Null(), Napi::Buffer<uint8_t>::Copy(e, static_cast<const uint8_t *>(buf), len)};
+          });
+        },
+        hold);
+    if (rc < 0) {
+      delete hold;
+      ThrowError(env, rc);
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    hp_blob_reader_close(r_);
+    r_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  hp_blob_reader *r_ = nullptr;
+};
+
+class BlobStore : public Napi::ObjectWrap<BlobStore> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "BlobStore",
+        {InstanceMethod<&BlobStore::Backend>("backend"), InstanceMethod<&BlobStore::ChunkSize>("chunkSize"),
+         InstanceMethod<&BlobStore::OpenWrite>("openWrite"), InstanceMethod<&BlobStore::OpenRead>("openRead"),
+         InstanceMethod<&BlobStore::Stat>("stat"), InstanceMethod<&BlobStore::Exists>("exists"),
+         InstanceMethod<&BlobStore::List>("list"), InstanceMethod<&BlobStore::DeleteId>("deleteId"),
+         InstanceMethod<&BlobStore::DeleteName>("deleteName"), InstanceMethod<&BlobStore::Gc>("gc"),
+         InstanceMethod<&BlobStore::Close>("close")});
+  }
+
+  // new BlobStore(spec, chunkSize, timeoutMs, prefix, leaseMs)
+  explicit BlobStore(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobStore>(info) {
+    Napi::Env env = info.Env();
+    std::string spec = info[0].As<Napi::String>();
+    std::string prefix = info[3].As<Napi::String>();
+    hp_blobs_options o = HP_BLOBS_OPTIONS_INIT;
+    o.chunk_size = info[1].As<Napi::Number>().Uint32Value();
+    o.timeout_ms = info[2].As<Napi::Number>().Uint32Value();
+    o.prefix = prefix.c_str();
+    o.lease_ms = info[4].As<Napi::Number>().Uint32Value();
+    Check(env, hp_blobs_open(&b_, GetAddon(env).engine, spec.c_str(), &o));
+  }
+  ~BlobStore() override { hp_blobs_close(b_); }
+
+ private:
+  hp_blobs *Handle(Napi::Env env) {
+    if (!b_) throw MakeError(env, HP_ECLOSED, "blobs: the store is closed");
+    return b_;
+  }
+
+  Napi::Value Backend(const Napi::CallbackInfo &info) {
+    int kind = hp_blobs_backend(Handle(info.Env()));
+    return Napi::String::New(info.Env(), kind == HP_BLOBS_REDIS ? "redis" : "sqlite");
+  }
+
+  Napi::Value ChunkSize(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), hp_blobs_chunk_size(Handle(info.Env())));
+  }
+
+  // openWrite(writer, filename, contentType | null, metadataJson | null,
+  // chunkSize): opens the file on a new, empty BlobWriter.
+  Napi::Value OpenWrite(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blobs *b = Handle(env);
+    BlobWriter *writer = BlobWriter::Unwrap(info[0].As<Napi::Object>());
+    std::string name = info[1].As<Napi::String>();
+    std::string type = OptString(info[2]), meta = OptString(info[3]);
+    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+    o.content_type = info[2].IsString() ? type.c_str() : nullptr;
+    o.metadata_json = info[3].IsString() ? meta.c_str() : nullptr;
+    o.chunk_size = info[4].As<Napi::Number>().Uint32Value();
+    hp_blob_writer *w = nullptr;
+    Check(env, hp_blobs_open_write(&w, b, name.c_str(), &o));
+    writer->Adopt(w);
+    return env.Undefined();
+  }
+
+  // openRead(reader, id, filename, revision, start, end, cb(err, stat)):
+  // opens the range on a new, empty BlobReader.
+  Napi::Value OpenRead(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blobs *b = Handle(env);
+    BlobReader *reader = BlobReader::Unwrap(info[0].As<Napi::Object>());
+    ReadArgs args(info, 1);
+    auto *hold = new Hold<BlobReader>(reader, env, info[6].As<Napi::Function>(), "hotpath.blobs.openRead");
+    int rc = hp_blobs_open_read(
+        b, &args.opts,
+        [](int status, hp_blob_reader *r, const hp_blob_stat *s, void *data) {
+          std::unique_ptr<Hold<BlobReader>> h(static_cast<Hold<BlobReader> *>(data));
+          if (status >= 0) {
+            if (h->addon->tearing_down) return hp_blob_reader_close(r);
+            h->self->Adopt(r);
+          }
+          h->cb.Call([status, s](Napi::Env e) -> std::vector<napi_value> {
+            if (status < 0) return {MakeError(e, status).Value()};
+            return {e.Null(), StatObject(e, *s)};
+          });
+        },
+        hold);
+    if (rc < 0) {
+      delete hold;
+      ThrowError(env, rc);
+    }
+    return env.Undefined();
+  }
+
+  // stat(id, filename, revision) -> Promise<stat>
+  Napi::Value Stat(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blobs *b = Handle(env);
+    ReadArgs args(info, 0);
+    auto *p = new Pending(env, "hotpath.blobs.stat");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_blobs_stat(
+        b, &args.opts,
+        [](int status, const hp_blob_stat *s, void *data) {
+          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+          if (status < 0) return p->Reject(status);
+          p->Resolve([s](Napi::Env e) { return StatObject(e, *s); });
+        },
+        p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  // exists(id, filename, revision) -> Promise<boolean>
+  Napi::Value Exists(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blobs *b = Handle(env);
+    ReadArgs args(info, 0);
+    auto *p = new Pending(env, "hotpath.blobs.exists");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_blobs_exists(b, &args.opts, SettleBool, p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  // list(prefix, cursor, limit, latestOnly) -> Promise<{files, cursor}>
+  Napi::Value List(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blobs *b = Handle(env);
+    std::string prefix = info[0].As<Napi::String>(), cursor = info[1].As<Napi::String>();
+    hp_blob_list_options o = HP_BLOB_LIST_OPTIONS_INIT;
+    o.prefix = prefix.c_str();
+    o.cursor = cursor.c_str();
+    o.limit = info[2].As<Napi::Number>().Uint32Value();
+    o.latest_only = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
+    auto *p = new Pending(env, "hotpath.blobs.list");
+    Napi::Promise promise = p->Promise();
+    int rc = hp_blobs_list(
+        b, &o,
+        [](int status, const hp_blob_stat *files, size_t count, const char *next, void *data) {
+          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+          if (status < 0) return p->Reject(status);
+          p->Resolve([files, count, next](Napi::Env e) {
+            auto arr = Napi::Array::New(e, count);
+            for (size_t i = 0; i < count; i++) arr.Set(i, StatObject(e, files[i]));
+            auto o = Napi::Object::New(e);
+            o.Set("files", arr);
+            o.Set("cursor", next ? Napi::Value(Napi::String::New(e, next)) : e.Null());
+            return o;
+          });
+        },
+        p);
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  Napi::Value DeleteId(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string id = info[0].As<Napi::String>();
+    return Count(env, "hotpath.blobs.delete",
+                 [&](hp_blob_cb cb, void *p) { return hp_blobs_delete_id(Handle(env), id.c_str(), cb, p); });
+  }
+
+  Napi::Value DeleteName(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    std::string name = info[0].As<Napi::String>();
+    return Count(env, "hotpath.blobs.delete", [&](hp_blob_cb cb, void *p) {
+      return hp_blobs_delete_name(Handle(env), name.c_str(), cb, p);
+    });
+  }
+
+  Napi::Value Gc(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    return Count(env, "hotpath.blobs.gc",
+                 [&](hp_blob_cb cb, void *p) { return hp_blobs_gc(Handle(env), cb, p); });
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    hp_blobs_close(b_);
+    b_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  // A promise of the callback's count.
+  template <class Start>
+  static Napi::Value Count(Napi::Env env, const char *name, Start &&start) {
+    auto *p = new Pending(env, name);
+    Napi::Promise promise = p->Promise();
+    int rc;
+    try {
+      rc = start(
+          [](int status, void *data) {
+            std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+            if (status < 0) return p->Reject(status);
+            p->Resolve([status](Napi::Env e) { return Napi::Number::New(e, status); });
+          },
+          p);
+    } catch (...) {
+      delete p;
+      throw;
+    }
+    if (rc < 0) {
+      delete p;
+      ThrowError(env, rc);
+    }
+    return promise;
+  }
+
+  static void SettleBool(int status, void *data) {
+    std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+    if (status < 0) return p->Reject(status);
+    p->Resolve([status](Napi::Env e) { return Napi::Boolean::New(e, status > 0); });
+  }
+
+  hp_blobs *b_ = nullptr;
+};
+
+}  // namespace
+
+void InitBlobs(Napi::Env env, Napi::Object exports) {
+  exports.Set("BlobStore", BlobStore::Define(env));
+  exports.Set("BlobWriter", BlobWriter::Define(env));
+  exports.Set("BlobReader", BlobReader::Define(env));
+}
+
+}  // namespace hp_node

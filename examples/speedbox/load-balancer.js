@@ -1,0 +1,233 @@
+'use strict';
+// SpeedBox load balancer: round-robin over the servers that pass their
+// health checks, a retry on the next server when one cannot be reached, and
+// a streaming proxy (request and response bodies are piped with
+// backpressure, never buffered, so a 2 GB upload costs no more memory than
+// a 2 KB one).
+const http = require('node:http');
+const { pipeline } = require('node:stream');
+const { collectWhileStreaming } = require('./gc-hint');
+
+// Headers that describe one connection and must not be forwarded (RFC 9110
+// 7.6.1).
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+function forwardable(headers) {
+  const out = {};
+  for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
+  return out;
+}
+
+/**
+ * A pool of upstream servers with health state and a round-robin cursor.
+ * `next(tried)` returns the next healthy server not in `tried`, looking at
+ * each configured server at most once (the cursor runs modulo the number of
+ * configured servers, every one of which is a candidate), or null.
+ */
+class Pool {
+  constructor(targets, { healthPath = '/health', intervalMs = 1000, timeoutMs = 1000 } = {}) {
+    this.servers = targets.map((t) => {
+      const u = new URL(t);
+      return { url: u.origin, host: u.hostname, port: Number(u.port || 80), healthy: true };
+    });
+    this.cursor = 0;
+    this.healthPath = healthPath;
+    this.intervalMs = intervalMs;
+    this.timeoutMs = timeoutMs;
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    this.timer = null;
+  }
+
+  next(tried) {
+    return this._pick(tried, true) || this._pick(tried, false);
+  }
+
+  // When every server failed its last check, try them anyway: the checks may
+  // be stale (the servers were starting), and a refused connection costs
+  // only a retry.
+  _pick(tried, healthyOnly) {
+    const n = this.servers.length;
+    for (let i = 0; i < n; i++) {
+      const s = this.servers[(this.cursor + i) % n];
+      if ((s.healthy || !healthyOnly) && !tried.has(s)) {
+        this.cursor = (this.cursor + i + 1) % n;
+        return s;
+      }
+    }
+    return null;
+  }
+
+  markDown(server) {
+    server.healthy = false;
+  }
+
+  check(server) {
+    return new Promise((resolve) => {
+      const req = http.get(
+        { host: server.host, port: server.port, path: this.healthPath, agent: false, timeout: this.timeoutMs },
+        (res) => {
+          res.resume();
+          server.healthy = res.statusCode === 200;
+          resolve(server.healthy);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('health check timed out')));
+      req.on('error', () => {
+        server.healthy = false;
+        resolve(false);
+      });
+    });
+  }
+
+  checkAll() {
+    return Promise.all(this.servers.map((s) => this.check(s)));
+  }
+
+  start() {
+    const tick = async () => {
+      await this.checkAll();
+      this.timer = setTimeout(tick, this.intervalMs);
+      this.timer.unref();
+    };
+    return tick();
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.agent.destroy();
+  }
+}
+
+function fail(res, status, message) {
+  if (res.headersSent) return res.destroy();
+  const body = JSON.stringify({ message });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Proxy one request. The request body starts flowing only once the upstream
+ * connection is open, so a server that refuses the connection leaves the body
+ * untouched and the request goes to the next server. Requests without a body
+ * (GET, HEAD) are also retried when the upstream fails before answering.
+ */
+function proxy(pool, req, res) {
+  const tried = new Set();
+  const hasBody = !(req.method === 'GET' || req.method === 'HEAD') || req.headers['content-length'] > 0;
+  const headers = forwardable(req.headers);
+  const from = req.socket.remoteAddress;
+  headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from;
+
+  const attempt = () => {
+    const server = pool.next(tried);
+    if (!server) return fail(res, 503, 'No server available');
+    tried.add(server);
+    let bodyStarted = false;
+    let answered = false;
+    const up = http.request({
+      host: server.host,
+      port: server.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      // A request with a body gets a fresh connection: a pooled one that the
+      // server closed meanwhile would fail after the body started, too late
+      // to retry.
+      agent: hasBody ? false : pool.agent,
+    });
+    const startBody = () => {
+      if (bodyStarted || up.destroyed) return;
+      bodyStarted = true;
+      if (!hasBody) return up.end();
+      // A client that goes away mid-upload aborts the upstream request too,
+      // so the server discards the partial file.
+      pipeline(req, up, () => {});
+      collectWhileStreaming(req);
+    };
+    up.on('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', startBody);
+      else startBody();
+    });
+    up.on('response', (upRes) => {
+      answered = true;
+      res.writeHead(upRes.statusCode, upRes.statusMessage, forwardable(upRes.headers));
+      pipeline(upRes, res, () => {});
+      collectWhileStreaming(upRes);
+    });
+    up.on('error', (err) => {
+      if (answered) return res.destroy(err);
+      const refused = !bodyStarted || !hasBody;
+      if (refused && !req.destroyed) {
+        if (err.code === 'ECONNREFUSED') pool.markDown(server);
+        return attempt();
+      }
+      fail(res, 502, 'Bad Gateway');
+    });
+  };
+  req.on('close', () => {
+    if (!req.complete) res.destroy();
+  });
+  attempt();
+}
+
+/**
+ * Start the load balancer.
+ * @param {{port: number, host?: string, servers: string[], healthIntervalMs?: number}} opts
+ * @returns {Promise<{server: http.Server, pool: Pool, close: () => Promise<void>}>}
+ */
+async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthIntervalMs = 1000 }) {
+  const pool = new Pool(servers, { intervalMs: healthIntervalMs });
+  await pool.start();
+  const server = http.createServer((req, res) => proxy(pool, req, res));
+  server.keepAliveTimeout = 5000;
+  // A large upload may take longer than node's default request timeout (5 minutes).
+  server.requestTimeout = 0;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const close = () =>
+    new Promise((resolve) => {
+      pool.stop();
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    });
+  return { server, pool, close };
+}
+
+function serversFromEnv(env) {
+  if (env.SPEEDBOX_SERVERS) return env.SPEEDBOX_SERVERS.split(',').map((s) => s.trim()).filter(Boolean);
+  const count = Number(env.SERVERS || 3);
+  const first = Number(env.FIRST_SERVER_PORT || 8001);
+  const host = env.SERVER_HOST || '127.0.0.1';
+  return Array.from({ length: count }, (_, i) => `http://${host}:${first + i}`);
+}
+
+if (require.main === module) {
+  const port = Number(process.env.PORT || 3000);
+  const host = process.env.HOST || '127.0.0.1';
+  const servers = serversFromEnv(process.env);
+  startLoadBalancer({ port, host, servers, healthIntervalMs: Number(process.env.HEALTH_INTERVAL_MS || 1000) }).then(
+    ({ close }) => {
+      console.log(`speedbox load balancer on http://${host}:${port} -> ${servers.join(' ')}`);
+      const stop = () => close().then(() => process.exit(0));
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    },
+    (err) => {
+      console.error(`speedbox load balancer: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { Pool, proxy, startLoadBalancer, serversFromEnv };

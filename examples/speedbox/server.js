@@ -1,0 +1,254 @@
+'use strict';
+// A SpeedBox file server: the seed's HTTP contract on a hotpath blob store.
+// Uploads are parsed as they arrive and piped straight into the store, so
+// memory stays bounded whatever the file size; downloads are streamed from
+// the store with Range and ETag support. Every server of a deployment opens
+// the same store (one SQLite file, or Redis), so any of them can answer.
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { pipeline } = require('node:stream');
+// busboy: a streaming multipart parser that honours backpressure (it stops
+// reading the request while the file stream is full), with no temporary
+// files and no buffering of whole parts, which is what a bounded-memory
+// upload needs; multer and formidable buffer to memory or disk.
+const busboy = require('busboy');
+const { collectWhileStreaming } = require('./gc-hint');
+
+const UPLOAD_FIELD = 'filename';
+
+/**
+ * Open the store named by `spec`: 'dir:/path' (plain files, for comparison),
+ * or any hotpath blob store spec ('sqlite:/path/store.db', 'redis://...').
+ */
+function openStore(spec, options = {}) {
+  if (spec.startsWith('dir:')) {
+    const { DirStore } = require('./dir-store');
+    return new DirStore(spec.slice(4));
+  }
+  return require('../..').blobs.open(spec, options);
+}
+
+function storeSpecFromEnv(env) {
+  if (env.SPEEDBOX_STORE) return env.SPEEDBOX_STORE;
+  if (env.REDIS_URL) return env.REDIS_URL;
+  return `sqlite:${env.SPEEDBOX_DB || path.join(os.tmpdir(), 'speedbox', 'speedbox.db')}`;
+}
+
+function json(res, status, obj) {
+  const body = JSON.stringify(obj);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+// A single "bytes=a-b", "bytes=a-" or "bytes=-n" range of a `length`-byte
+// file: {start, end} (inclusive), 'unsatisfiable', or null to send it all
+// (absent, malformed or multiple ranges, which RFC 9110 lets a server ignore).
+function parseRange(header, length) {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start;
+  let end;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, length - suffix);
+    end = length - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? length - 1 : Math.min(Number(m[2]), length - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return null;
+  }
+  if (start >= length) return 'unsatisfiable';
+  return { start, end };
+}
+
+function statusOf(err) {
+  if (err.code === 'HP_EUNAVAILABLE') return 503;
+  if (err.code === 'HP_EINVAL' || err instanceof RangeError || err instanceof TypeError) return 400;
+  return 500;
+}
+
+function etagMatches(header, etag) {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+function createHandler(store, { port } = {}) {
+  async function upload(req, res) {
+    let parser;
+    try {
+      parser = busboy({ headers: req.headers });
+    } catch (err) {
+      return json(res, 400, { message: err.message });
+    }
+    let writer = null;
+    let stored = null; // resolves when the file is committed
+    // The store failed or refused the file before the form ended: answer at
+    // once and drop the rest of the body (the parser would otherwise wait
+    // forever for the dead file stream to drain).
+    const failEarly = (err) => {
+      if (res.headersSent) return;
+      res.setHeader('connection', 'close');
+      json(res, statusOf(err), { message: err.message });
+      res.once('finish', () => parser.destroy(err));
+    };
+    // Parts that are skipped are drained; a parser destroyed meanwhile
+    // fails them with an error nobody needs to hear.
+    const skip = (file) => file.on('error', () => {}).resume();
+    parser.on('file', (field, file, info) => {
+      if (field !== UPLOAD_FIELD || writer || !info.filename) return skip(file);
+      try {
+        writer = store.createWriteStream(info.filename, { contentType: info.mimeType || 'application/octet-stream' });
+      } catch (err) {
+        // A name the store refuses (too long, NUL inside).
+        writer = { destroy() {} };
+        stored = Promise.reject(err);
+        stored.catch(() => {});
+        skip(file);
+        return failEarly(err);
+      }
+      stored = new Promise((resolve, reject) => pipeline(file, writer, (err) => (err ? reject(err) : resolve())));
+      stored.catch((err) => {
+        if (!parser.writableFinished) failEarly(err);
+      });
+    });
+    pipeline(req, parser, async (err) => {
+      // A client that went away, or a malformed form, destroys the parser,
+      // which destroys the file stream and the writer: the store aborts the
+      // upload and nothing becomes visible.
+      if (err) {
+        if (writer) writer.destroy(err);
+        if (!res.headersSent && !req.destroyed) json(res, 400, { message: err.message });
+        return;
+      }
+      if (!writer) return json(res, 400, { message: `No file in field "${UPLOAD_FIELD}"` });
+      try {
+        await stored;
+        json(res, 200, { message: 'Success' });
+      } catch (e) {
+        if (!res.headersSent) json(res, statusOf(e), { message: e.message });
+      }
+    });
+    collectWhileStreaming(req);
+  }
+
+  async function download(req, res, url) {
+    const name = url.searchParams.get('filename');
+    // A name no store could hold (too long, NUL inside) names no file either.
+    const file = name ? await store.stat(name).catch((err) => (err instanceof RangeError ? null : Promise.reject(err))) : null;
+    if (!file) return json(res, 400, { message: 'File not found' });
+    const etag = `"${file.sha256}"`;
+    const headers = {
+      'content-type': file.contentType || 'application/octet-stream',
+      etag,
+      'accept-ranges': 'bytes',
+      'last-modified': new Date(file.uploadDate).toUTCString(),
+    };
+    if (etagMatches(req.headers['if-none-match'], etag)) {
+      res.writeHead(304, headers);
+      return res.end();
+    }
+    const ifRange = req.headers['if-range'];
+    const range = ifRange && ifRange !== etag ? null : parseRange(req.headers.range, file.length);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${file.length}` });
+      return res.end();
+    }
+    let status = 200;
+    let opts = {};
+    headers['content-length'] = file.length;
+    if (range) {
+      status = 206;
+      opts = range;
+      headers['content-length'] = range.end - range.start + 1;
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${file.length}`;
+    }
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || headers['content-length'] === 0) return res.end();
+    // By id, so a new revision committed meanwhile does not change the bytes
+    // of this response.
+    const body = store.createReadStream({ id: file.id }, opts);
+    pipeline(body, res, (err) => {
+      if (err && !res.destroyed) res.destroy(err);
+    });
+    collectWhileStreaming(body);
+  }
+
+  async function files(res) {
+    const names = new Set();
+    let cursor = null;
+    do {
+      const page = await store.list({ cursor, limit: 1000, latestOnly: true });
+      for (const f of page.files) names.add(f.filename);
+      cursor = page.cursor;
+    } while (cursor);
+    json(res, 200, { files: [...names] });
+  }
+
+  return async function handle(req, res) {
+    const url = new URL(req.url, 'http://localhost');
+    try {
+      if (req.method === 'POST' && url.pathname === '/upload') return await upload(req, res);
+      if ((req.method === 'GET' || req.method === 'HEAD') && url.pathname === '/download') {
+        return await download(req, res, url);
+      }
+      if (req.method === 'GET' && url.pathname === '/files') return await files(res);
+      if (req.method === 'GET' && url.pathname === '/health') return json(res, 200, { status: 'ok' });
+      if (req.method === 'GET' && url.pathname === '/') {
+        return json(res, 200, { msg: `resp from server listening at port : ${port}` });
+      }
+      json(res, 404, { message: 'Not found' });
+    } catch (err) {
+      if (res.headersSent) return res.destroy(err);
+      json(res, statusOf(err), { message: err.message });
+    }
+  };
+}
+
+/**
+ * Start one file server.
+ * @returns {Promise<{server: http.Server, store: object, close: () => Promise<void>}>}
+ */
+async function startServer({ port, host = '127.0.0.1', spec, store }) {
+  store = store || openStore(spec);
+  const server = http.createServer(createHandler(store, { port }));
+  // Large uploads may take longer than the default request timeout.
+  server.requestTimeout = 0;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(() => {
+        store.close();
+        resolve();
+      });
+      server.closeAllConnections?.();
+    });
+  return { server, store, close, port: server.address().port };
+}
+
+if (require.main === module) {
+  const port = Number(process.env.SERVER_PORT || process.env.PORT || 8001);
+  const host = process.env.HOST || '127.0.0.1';
+  const spec = storeSpecFromEnv(process.env);
+  if (spec.startsWith('sqlite:')) require('node:fs').mkdirSync(path.dirname(spec.slice(7)), { recursive: true });
+  startServer({ port, host, spec }).then(
+    ({ close }) => {
+      console.log(`speedbox server on http://${host}:${port}, store ${spec}`);
+      const stop = () => close().then(() => process.exit(0));
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    },
+    (err) => {
+      console.error(`speedbox server: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { startServer, createHandler, openStore, storeSpecFromEnv, parseRange };

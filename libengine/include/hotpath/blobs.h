@@ -1,0 +1,392 @@
+/* hotpath/blobs.h: chunked file storage on SQLite or Redis, written and
+ * read as streams. Include hotpath.h. */
+#ifndef HOTPATH_BLOBS_H
+#define HOTPATH_BLOBS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A blob store keeps files split into chunks, in the spirit of GridFS.
+ *
+ *   "sqlite:/path/store.db"   one file, WAL, shared by every process of one
+ *                             host; a new file gets 64 KiB pages
+ *   "redis://host:port/db"    many hosts; keys under one hash tag
+ *                             ({prefix}) so they live in one Cluster slot
+ *
+ * Files are written through a writer (bounded memory whatever the size) and
+ * become visible atomically at commit, with a new id. Several files may
+ * share a filename: each commit adds a revision (0 the first, -1 the latest,
+ * ordered by commit). An upload that is aborted, or whose process crashed or
+ * was killed, never becomes visible and its chunks are reclaimed: at the
+ * next hp_blobs_open() or hp_blobs_gc() on SQLite (its process is gone), and
+ * on Redis once its lease (lease_ms, renewed by every chunk written) ran out.
+ *
+ * Every chunk is stored with a CRC32C that is checked on every read: a
+ * damaged chunk fails the read with HP_ECORRUPT and "file <id> chunk <n>"
+ * in hp_last_error(), never with wrong bytes. The SHA-256 of the whole file
+ * is computed while writing and kept in its metadata.
+ *
+ * Every call that touches the backend is asynchronous: SQLite work runs on
+ * the libuv thread pool, Redis work on the engine's loop. Callbacks run
+ * exactly once on the engine's loop thread, never inside the call that
+ * queued them, and never when that call returned an error. Pointers a
+ * callback receives are borrowed for the duration of the callback. */
+typedef struct hp_blobs hp_blobs;
+typedef struct hp_blob_writer hp_blob_writer;
+typedef struct hp_blob_reader hp_blob_reader;
+
+/** Default chunk size: 255 KiB, as GridFS. */
+#define HP_BLOBS_DEFAULT_CHUNK_SIZE 261120u
+/** Largest chunk size accepted (16 MiB). */
+#define HP_BLOBS_MAX_CHUNK_SIZE 16777216u
+/** `end` of hp_blob_read_options meaning "to the end of the file". */
+#define HP_BLOB_EOF UINT64_MAX
+/** `revision` meaning the latest revision of a filename. */
+#define HP_BLOB_LATEST (-1)
+
+/** Options of hp_blobs_open(). */
+typedef struct hp_blobs_options {
+  unsigned version;    /**< HP_BLOBS_OPTIONS_VERSION */
+  uint32_t chunk_size; /**< default chunk size of files written; 0 means
+                            HP_BLOBS_DEFAULT_CHUNK_SIZE; at most
+                            HP_BLOBS_MAX_CHUNK_SIZE */
+  uint32_t timeout_ms; /**< longest wait for the backend before
+                            HP_EUNAVAILABLE: Redis connect and reply, SQLite
+                            lock; 0 means 2000 */
+  const char *prefix;  /**< namespace of Redis keys; NULL means "hp:blobs";
+                            copied. SQLite tables are always hp_blob_* */
+  uint32_t lease_ms;   /**< Redis: an upload with no chunk written for this
+                            long counts as crashed and may be reclaimed;
+                            0 means 600000 (10 minutes) */
+} hp_blobs_options;
+
+#define HP_BLOBS_OPTIONS_VERSION 1
+#define HP_BLOBS_OPTIONS_INIT {HP_BLOBS_OPTIONS_VERSION, 0, 0, NULL, 0}
+
+/** Backend kinds, from hp_blobs_backend(). */
+typedef enum hp_blobs_backend_kind {
+  HP_BLOBS_SQLITE = 2,
+  HP_BLOBS_REDIS = 3
+} hp_blobs_backend_kind;
+
+/** A committed file's metadata. Every string is NUL-terminated and owned by
+ *  whoever hands out the struct (see each call). */
+typedef struct hp_blob_stat {
+  unsigned version;         /**< HP_BLOB_STAT_VERSION */
+  const char *id;           /**< 24 lowercase hex digits, unique per file */
+  const char *filename;     /**< as given to hp_blobs_open_write() */
+  uint64_t length;          /**< bytes */
+  uint32_t chunk_size;      /**< bytes per chunk (the last may be shorter) */
+  int64_t upload_date_ms;   /**< commit time, ms since the Unix epoch */
+  const char *content_type; /**< "application/octet-stream" unless given */
+  const char *sha256;       /**< 64 lowercase hex digits of the content */
+  const char *metadata_json;/**< user metadata, a JSON text; "{}" unless given */
+  int64_t revision;         /**< 0 for the first revision of the filename */
+} hp_blob_stat;
+
+#define HP_BLOB_STAT_VERSION 1
+
+/** Completion with no value: status 0 (or a count where the call says so),
+ *  or a negative HP_E* code. */
+typedef void (*hp_blob_cb)(int status, void *data);
+
+/** Completion with a file's metadata: status 0 and `stat` set, or a
+ *  negative HP_E* code and `stat` NULL. */
+typedef void (*hp_blob_stat_cb)(int status, const hp_blob_stat *stat,
+                                void *data);
+
+/**
+ * Open a store. The SQLite file and its tables are created when missing;
+ * a Redis store opens without waiting for the server (calls made while it
+ * is unreachable answer HP_EUNAVAILABLE within timeout_ms). Opening starts
+ * a reclaim of crashed uploads in the background (see hp_blobs_gc()).
+ * @param[out] out  the store; free with hp_blobs_close().
+ * @param e         the engine that runs the store's work and callbacks
+ *                  (borrowed; the store keeps it alive). Required.
+ * @param spec      "sqlite:/path/store.db" or
+ *                  "redis://[:password@]host[:port][/db]"; copied.
+ * @param opts      NULL for defaults; copied.
+ * @return 0, HP_EINVAL (NULL argument, bad spec or options), HP_EIO /
+ *         HP_ECORRUPT / HP_EUNAVAILABLE (SQLite could not open or set up
+ *         the file), HP_ECLOSED (the engine is closing), HP_ENOMEM.
+ * Thread: any. SQLite opens its file on the calling thread.
+ */
+HP_EXTERN int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec,
+                            const hp_blobs_options *opts);
+
+/**
+ * Close a store. Calls still pending run their callback (Redis requests not
+ * yet answered get HP_ECLOSED); writers and readers opened on the store
+ * keep working until they are closed, and the store's memory is freed after
+ * the last of them.
+ * @param b  NULL is a no-op. Do not pass `b` to any call after this one.
+ * Thread: any.
+ */
+HP_EXTERN void hp_blobs_close(hp_blobs *b);
+
+/** The store's hp_blobs_backend_kind. Thread: any. */
+HP_EXTERN int hp_blobs_backend(const hp_blobs *b);
+
+/** The store's default chunk size in bytes. Thread: any. */
+HP_EXTERN uint32_t hp_blobs_chunk_size(const hp_blobs *b);
+
+/* ---------------------------------------------------------------- Writing */
+
+/** Options of hp_blobs_open_write(). */
+typedef struct hp_blob_write_options {
+  unsigned version;          /**< HP_BLOB_WRITE_OPTIONS_VERSION */
+  const char *content_type;  /**< NULL means "application/octet-stream";
+                                  at most 255 bytes; copied */
+  const char *metadata_json; /**< user metadata as a JSON text (any value;
+                                  stored as given, not parsed); NULL means
+                                  "{}"; at most 1 MiB; copied */
+  uint32_t chunk_size;       /**< 0 means the store's; at most
+                                  HP_BLOBS_MAX_CHUNK_SIZE */
+} hp_blob_write_options;
+
+#define HP_BLOB_WRITE_OPTIONS_VERSION 1
+#define HP_BLOB_WRITE_OPTIONS_INIT {HP_BLOB_WRITE_OPTIONS_VERSION, NULL, NULL, 0}
+
+/**
+ * Start writing a new file. Nothing touches the backend until the first
+ * chunk is full or the file is committed, so this returns at once.
+ * @param[out] out   the writer; free with hp_blob_writer_close().
+ * @param b          the store (the writer keeps it alive).
+ * @param filename   NUL-terminated, 1..1024 bytes, no NUL inside; copied.
+ * @param opts       NULL for defaults; copied.
+ * @return 0, HP_EINVAL (NULL argument, bad filename or options),
+ *         HP_ECLOSED (the store or engine is closing), HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b,
+                                  const char *filename,
+                                  const hp_blob_write_options *opts);
+
+/** The id the file will have once committed: 24 hex digits, owned by the
+ *  writer and valid until hp_blob_writer_close(). Thread: any. */
+HP_EXTERN const char *hp_blob_writer_id(const hp_blob_writer *w);
+
+/**
+ * Append bytes. The bytes are copied before the call returns, so `buf` may
+ * be reused at once. Writes are applied in call order. `cb` runs when the
+ * writer is ready for more: every byte of this write is stored or sits in
+ * the writer's buffer, which holds at most four full chunks waiting or being
+ * stored plus the one filling. A caller that waits for `cb` before the next
+ * write therefore holds at most its own write plus five chunks in memory
+ * (1.3 MB with the default chunk size), whatever the file size.
+ * @param buf   may be NULL when len is 0.
+ * @param cb    required; status 0, or the failure that spoiled the upload
+ *              (HP_EIO, HP_EUNAVAILABLE, HP_ECANCELED after abort or close,
+ *              ...): the writer then accepts only abort and close.
+ * @return 0 (cb will run), HP_EINVAL (NULL argument, or the writer was
+ *         committed or aborted), HP_ECLOSED (engine closing), HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blob_writer_write(hp_blob_writer *w, const void *buf,
+                                   size_t len, hp_blob_cb cb, void *data);
+
+/**
+ * Store what is buffered, then publish the file in one atomic step. After
+ * it the writer accepts only close.
+ * @param cb  required; status 0 with the new file's metadata (revision is
+ *            its revision among the filename's files), or the failure:
+ *            the file is then not visible and its chunks are reclaimed.
+ * @return 0 (cb will run), HP_EINVAL (NULL argument, or commit or abort
+ *         was already called), HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blob_writer_commit(hp_blob_writer *w, hp_blob_stat_cb cb,
+                                    void *data);
+
+/**
+ * Give up the upload: writes still pending fail with HP_ECANCELED and the
+ * chunks already stored are deleted. Nothing of the file is ever visible.
+ * @param cb  may be NULL; status 0 once the chunks are gone (or a failure
+ *            to delete them, which a later hp_blobs_gc() retries).
+ * @return 0 (cb will run), HP_EINVAL (NULL writer, or commit or abort
+ *         was already called), HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blob_writer_abort(hp_blob_writer *w, hp_blob_cb cb,
+                                   void *data);
+
+/**
+ * Free a writer. A writer neither committed nor aborted is aborted. Pending
+ * callbacks still run exactly once; the memory is freed after the last.
+ * @param w  NULL is a no-op. Do not use `w` after this call.
+ * Thread: any.
+ */
+HP_EXTERN void hp_blob_writer_close(hp_blob_writer *w);
+
+/* ---------------------------------------------------------------- Reading */
+
+/** Which file and which bytes: used by hp_blobs_open_read(), and (without
+ *  the byte range) by hp_blobs_stat() and hp_blobs_exists(). */
+typedef struct hp_blob_read_options {
+  unsigned version;     /**< HP_BLOB_READ_OPTIONS_VERSION */
+  const char *id;       /**< a file id; when set, filename and revision are
+                             ignored; copied */
+  const char *filename; /**< used when id is NULL; copied */
+  int64_t revision;     /**< with filename: -1 (HP_BLOB_LATEST) the latest,
+                             -2 the one before, ...; 0 the first, 1 the
+                             second, ... */
+  uint64_t start;       /**< first byte to read */
+  uint64_t end;         /**< one past the last byte (exclusive); clamped to
+                             the length; HP_BLOB_EOF means the whole rest.
+                             start >= end reads nothing */
+} hp_blob_read_options;
+
+#define HP_BLOB_READ_OPTIONS_VERSION 1
+#define HP_BLOB_READ_OPTIONS_INIT \
+  {HP_BLOB_READ_OPTIONS_VERSION, NULL, NULL, HP_BLOB_LATEST, 0, HP_BLOB_EOF}
+
+/** Completion of hp_blobs_open_read(): status 0 with a reader the callee
+ *  now owns (free it with hp_blob_reader_close()) and the file's metadata
+ *  (borrowed for the callback; hp_blob_reader_stat() keeps it), or a
+ *  negative code (HP_ENOTFOUND: no such file) with both NULL. */
+typedef void (*hp_blob_open_cb)(int status, hp_blob_reader *reader,
+                                const hp_blob_stat *stat, void *data);
+
+/**
+ * Find a file and open a reader on the byte range of `opts`. The reader
+ * reads the file as it was committed even if a newer revision is committed
+ * meanwhile; reading a file deleted meanwhile fails with HP_ENOTFOUND.
+ * @param opts  required: id or filename must be set; copied.
+ * @param cb    required.
+ * @return 0 (cb will run), HP_EINVAL (NULL argument, neither id nor
+ *         filename, bad id), HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_open_read(hp_blobs *b,
+                                 const hp_blob_read_options *opts,
+                                 hp_blob_open_cb cb, void *data);
+
+/** The metadata of the reader's file; owned by the reader, valid until
+ *  hp_blob_reader_close(). Thread: any. */
+HP_EXTERN const hp_blob_stat *hp_blob_reader_stat(const hp_blob_reader *r);
+
+/** Completion of hp_blob_reader_read(): status > 0 is the number of bytes
+ *  at `buf` (borrowed for the callback), 0 the end of the range (buf NULL),
+ *  < 0 a failure (HP_ECORRUPT with "file <id> chunk <n>" in
+ *  hp_last_error(), HP_ENOTFOUND when the file was deleted, HP_EIO,
+ *  HP_EUNAVAILABLE, HP_ECANCELED after close). */
+typedef void (*hp_blob_data_cb)(int status, const void *buf, size_t len,
+                                void *data);
+
+/**
+ * Read the next piece of the range, in order: at most one chunk's bytes
+ * per call (less at the range's edges). The reader fetches chunks ahead, up
+ * to four at a time (at most six held), while the caller handles this one.
+ * One read at a time; calling it again from inside `cb` is fine.
+ * @param cb  required.
+ * @return 0 (cb will run), HP_EINVAL (NULL argument, or a read is already
+ *         pending), HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blob_reader_read(hp_blob_reader *r, hp_blob_data_cb cb,
+                                  void *data);
+
+/**
+ * Free a reader. A pending read still runs its callback (HP_ECANCELED
+ * unless it completed); the memory is freed after it.
+ * @param r  NULL is a no-op. Do not use `r` after this call.
+ * Thread: any.
+ */
+HP_EXTERN void hp_blob_reader_close(hp_blob_reader *r);
+
+/* ------------------------------------------------------------- Managing */
+
+/**
+ * A file's metadata, by id or by (filename, revision); the byte range of
+ * `opts` is ignored.
+ * @param cb  required; HP_ENOTFOUND when there is no such file.
+ * @return 0 (cb will run), HP_EINVAL, HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_stat(hp_blobs *b, const hp_blob_read_options *opts,
+                            hp_blob_stat_cb cb, void *data);
+
+/**
+ * Whether a file exists, as hp_blobs_stat() finds it.
+ * @param cb  required; status 1 yes, 0 no, or a negative code.
+ * @return as hp_blobs_stat(). Thread: any.
+ */
+HP_EXTERN int hp_blobs_exists(hp_blobs *b, const hp_blob_read_options *opts,
+                              hp_blob_cb cb, void *data);
+
+/** Options of hp_blobs_list(). */
+typedef struct hp_blob_list_options {
+  unsigned version;    /**< HP_BLOB_LIST_OPTIONS_VERSION */
+  const char *prefix;  /**< only filenames starting with it; NULL or "" for
+                            all; copied */
+  const char *cursor;  /**< where the previous page stopped (its
+                            next_cursor), NULL or "" for the first page;
+                            copied */
+  uint32_t limit;      /**< most files per page; 0 means 100, at most 10000 */
+  int latest_only;     /**< 1: only the latest revision of each filename;
+                            0 (default): every revision */
+} hp_blob_list_options;
+
+#define HP_BLOB_LIST_OPTIONS_VERSION 1
+#define HP_BLOB_LIST_OPTIONS_INIT {HP_BLOB_LIST_OPTIONS_VERSION, NULL, NULL, 0, 0}
+
+/** Completion of hp_blobs_list(): status is the number of files at `files`
+ *  (>= 0) or a negative code. `next_cursor` is NULL on the last page.
+ *  Everything is borrowed for the callback. */
+typedef void (*hp_blob_list_cb)(int status, const hp_blob_stat *files,
+                                size_t count, const char *next_cursor,
+                                void *data);
+
+/**
+ * One page of committed files, ordered by filename (bytewise), then by
+ * revision. Paging with the cursor neither skips nor repeats a file that
+ * exists throughout.
+ * @param opts  NULL for the first page of everything.
+ * @param cb    required.
+ * @return 0 (cb will run), HP_EINVAL (bad option or cursor), HP_ECLOSED,
+ *         HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_list(hp_blobs *b, const hp_blob_list_options *opts,
+                            hp_blob_list_cb cb, void *data);
+
+/**
+ * Delete one file by id.
+ * @param id  24 hex digits; copied.
+ * @param cb  may be NULL; status 1 deleted, 0 no such file, or a negative
+ *            code. Readers open on the file then fail with HP_ENOTFOUND.
+ * @return 0 (cb will run), HP_EINVAL, HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_delete_id(hp_blobs *b, const char *id, hp_blob_cb cb,
+                                 void *data);
+
+/**
+ * Delete every revision of a filename.
+ * @param filename  copied.
+ * @param cb        may be NULL; status is the number of files deleted
+ *                  (0 when there was none), or a negative code.
+ * @return as hp_blobs_delete_id(). Thread: any.
+ */
+HP_EXTERN int hp_blobs_delete_name(hp_blobs *b, const char *filename,
+                                   hp_blob_cb cb, void *data);
+
+/**
+ * Reclaim the chunks of uploads that will never commit: aborted uploads
+ * whose delete failed, and crashed ones (SQLite: the writing process is
+ * gone; Redis: its lease ran out). hp_blobs_open() starts one of these.
+ * @param cb  may be NULL; status is the number of uploads reclaimed, or a
+ *            negative code.
+ * @return 0 (cb will run), HP_EINVAL, HP_ECLOSED, HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_gc(hp_blobs *b, hp_blob_cb cb, void *data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTPATH_BLOBS_H */

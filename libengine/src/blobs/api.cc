@@ -1,0 +1,357 @@
+// extern "C" definitions of the blobs subsystem.
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "blobs/file_id.h"
+#include "blobs/reader.h"
+#include "blobs/store.h"
+#include "blobs/writer.h"
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/guard.h"
+
+using hp::blobs::FileInfo;
+using hp::blobs::ListPage;
+using hp::blobs::ListQuery;
+using hp::blobs::Query;
+using hp::blobs::Reader;
+using hp::blobs::Store;
+using hp::blobs::Writer;
+using hp::core::guard;
+using hp::core::set_error;
+
+// Handles: references to objects that pending work shares.
+struct hp_blobs {
+  std::shared_ptr<Store> impl;
+};
+struct hp_blob_writer {
+  std::shared_ptr<Writer> impl;
+};
+struct hp_blob_reader {
+  std::shared_ptr<Reader> impl;
+};
+
+namespace {
+
+constexpr size_t kFilenameMax = 1024;
+constexpr size_t kContentTypeMax = 255;
+constexpr size_t kMetadataMax = 1u << 20;
+constexpr uint32_t kListMax = 10000;
+
+int check_text(const char *where, const char *what, const char *s, size_t min, size_t max, std::string *out) {
+  size_t n = strnlen(s, max + 1);
+  if (n < min || n > max)
+    return set_error(HP_EINVAL, where, ": ", what, " must be ", std::to_string(min), "..",
+                     std::to_string(max), " bytes");
+  out->assign(s, n);
+  return 0;
+}
+
+// The file an hp_blob_read_options names.
+int to_query(const char *where, const hp_blob_read_options *o, Query *q) {
+  if (!o) return set_error(HP_EINVAL, where, ": options are NULL");
+  if (o->version != HP_BLOB_READ_OPTIONS_VERSION)
+    return set_error(HP_EINVAL, where, ": unknown hp_blob_read_options version ", std::to_string(o->version));
+  if (o->id) {
+    size_t n = strnlen(o->id, 25);
+    if (!hp::blobs::valid_file_id(std::string_view(o->id, n)))
+      return set_error(HP_EINVAL, where, ": id '", std::string_view(o->id, n),
+                       "' is not 24 lowercase hex digits");
+    q->id.assign(o->id, n);
+    return 0;
+  }
+  if (!o->filename) return set_error(HP_EINVAL, where, ": neither id nor filename is set");
+  q->revision = o->revision;
+  return check_text(where, "filename", o->filename, 1, kFilenameMax, &q->filename);
+}
+
+// Completes `cb` with HP_ECLOSED when the engine closes before the call ran.
+template <class Fn>
+int post(hp_blobs *b, Fn fn) {
+  return b->impl->on_loop(std::move(fn));
+}
+
+int remove_file(hp_blobs *b, std::string id, std::string name, hp_blob_cb cb, void *data) {
+  std::shared_ptr<Store> store = b->impl;
+  return post(b, [store, id, name, cb, data](bool closing) {
+    if (closing) {
+      int rc = set_error(HP_ECLOSED, "blobs: the engine closed");
+      if (cb) cb(rc, data);
+      return;
+    }
+    store->remove(id, name, [cb, data](int rc) {
+      if (cb) cb(rc, data);
+    });
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec, const hp_blobs_options *opts) {
+  return guard("blobs_open", [&] {
+    if (!out) return set_error(HP_EINVAL, "blobs_open: out is NULL");
+    *out = nullptr;
+    if (!e) return set_error(HP_EINVAL, "blobs_open: engine is NULL");
+    if (!spec) return set_error(HP_EINVAL, "blobs_open: spec is NULL");
+    hp_blobs_options o = HP_BLOBS_OPTIONS_INIT;
+    if (opts) {
+      if (opts->version != HP_BLOBS_OPTIONS_VERSION)
+        return set_error(HP_EINVAL, "blobs_open: unknown hp_blobs_options version ",
+                         std::to_string(opts->version));
+      o = *opts;
+    }
+    auto *engine = hp::core::Engine::from_c(e);
+    if (engine->closing()) return set_error(HP_ECLOSED, "blobs_open: the engine is closing");
+    std::shared_ptr<Store> store;
+    int rc = Store::open(&store, engine, spec, o);
+    if (rc != 0) return rc;
+    *out = new hp_blobs{std::move(store)};
+    hp::core::clear_error();
+    return 0;
+  });
+}
+
+void hp_blobs_close(hp_blobs *b) {
+  delete b;
+}
+
+int hp_blobs_backend(const hp_blobs *b) {
+  return b ? b->impl->kind() : set_error(HP_EINVAL, "blobs_backend: store is NULL");
+}
+
+uint32_t hp_blobs_chunk_size(const hp_blobs *b) {
+  return b ? b->impl->chunk_size() : 0;
+}
+
+int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
+                        const hp_blob_write_options *opts) {
+  return guard("blobs_open_write", [&] {
+    const char *where = "blobs_open_write";
+    if (!out) return set_error(HP_EINVAL, where, ": out is NULL");
+    *out = nullptr;
+    if (!b) return set_error(HP_EINVAL, where, ": store is NULL");
+    if (!filename) return set_error(HP_EINVAL, where, ": filename is NULL");
+    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+    if (opts) {
+      if (opts->version != HP_BLOB_WRITE_OPTIONS_VERSION)
+        return set_error(HP_EINVAL, where, ": unknown hp_blob_write_options version ",
+                         std::to_string(opts->version));
+      o = *opts;
+    }
+    std::string name, type = "application/octet-stream", meta = "{}";
+    int rc = check_text(where, "filename", filename, 1, kFilenameMax, &name);
+    if (rc == 0 && o.content_type)
+      rc = check_text(where, "content_type", o.content_type, 0, kContentTypeMax, &type);
+    if (rc == 0 && o.metadata_json)
+      rc = check_text(where, "metadata_json", o.metadata_json, 1, kMetadataMax, &meta);
+    if (rc != 0) return rc;
+    if (o.chunk_size > HP_BLOBS_MAX_CHUNK_SIZE)
+      return set_error(HP_EINVAL, where, ": chunk_size ", std::to_string(o.chunk_size),
+                       " is over the 16 MiB limit");
+    if (b->impl->engine()->closing()) return set_error(HP_ECLOSED, where, ": the engine is closing");
+    uint32_t cs = o.chunk_size ? o.chunk_size : b->impl->chunk_size();
+    auto w = std::make_shared<Writer>(b->impl, std::move(name), std::move(type), std::move(meta), cs);
+    *out = new hp_blob_writer{std::move(w)};
+    return 0;
+  });
+}
+
+const char *hp_blob_writer_id(const hp_blob_writer *w) {
+  return w ? w->impl->id().c_str() : "";
+}
+
+int hp_blob_writer_write(hp_blob_writer *w, const void *buf, size_t len, hp_blob_cb cb, void *data) {
+  return guard("blob_writer_write", [&] {
+    if (!w) return set_error(HP_EINVAL, "blob_writer_write: writer is NULL");
+    if (!cb) return set_error(HP_EINVAL, "blob_writer_write: cb is NULL");
+    if (!buf && len)
+      return set_error(HP_EINVAL, "blob_writer_write: buf is NULL but len is ", std::to_string(len));
+    return w->impl->write(buf, len, cb, data);
+  });
+}
+
+int hp_blob_writer_commit(hp_blob_writer *w, hp_blob_stat_cb cb, void *data) {
+  return guard("blob_writer_commit", [&] {
+    if (!w) return set_error(HP_EINVAL, "blob_writer_commit: writer is NULL");
+    if (!cb) return set_error(HP_EINVAL, "blob_writer_commit: cb is NULL");
+    return w->impl->commit(cb, data);
+  });
+}
+
+int hp_blob_writer_abort(hp_blob_writer *w, hp_blob_cb cb, void *data) {
+  return guard("blob_writer_abort", [&] {
+    if (!w) return set_error(HP_EINVAL, "blob_writer_abort: writer is NULL");
+    return w->impl->abort(cb, data);
+  });
+}
+
+void hp_blob_writer_close(hp_blob_writer *w) {
+  if (!w) return;
+  guard("blob_writer_close", [&] {
+    w->impl->close();
+    return 0;
+  });
+  delete w;
+}
+
+int hp_blobs_open_read(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_open_cb cb, void *data) {
+  return guard("blobs_open_read", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_open_read: store is NULL");
+    if (!cb) return set_error(HP_EINVAL, "blobs_open_read: cb is NULL");
+    Query q;
+    int rc = to_query("blobs_open_read", opts, &q);
+    if (rc != 0) return rc;
+    uint64_t start = opts->start, end = opts->end;
+    std::shared_ptr<Store> store = b->impl;
+    return post(b, [store, q, start, end, cb, data](bool closing) {
+      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, nullptr, data);
+      store->find(q, [store, start, end, cb, data](int rc, FileInfo info) {
+        if (rc < 0) return cb(rc, nullptr, nullptr, data);
+        auto *r = new hp_blob_reader{std::make_shared<Reader>(store, std::move(info), start, end)};
+        cb(0, r, r->impl->stat(), data);
+      });
+    });
+  });
+}
+
+const hp_blob_stat *hp_blob_reader_stat(const hp_blob_reader *r) {
+  return r ? r->impl->stat() : nullptr;
+}
+
+int hp_blob_reader_read(hp_blob_reader *r, hp_blob_data_cb cb, void *data) {
+  return guard("blob_reader_read", [&] {
+    if (!r) return set_error(HP_EINVAL, "blob_reader_read: reader is NULL");
+    if (!cb) return set_error(HP_EINVAL, "blob_reader_read: cb is NULL");
+    return r->impl->read(cb, data);
+  });
+}
+
+void hp_blob_reader_close(hp_blob_reader *r) {
+  if (!r) return;
+  guard("blob_reader_close", [&] {
+    r->impl->close();
+    return 0;
+  });
+  delete r;
+}
+
+int hp_blobs_stat(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_stat_cb cb, void *data) {
+  return guard("blobs_stat", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_stat: store is NULL");
+    if (!cb) return set_error(HP_EINVAL, "blobs_stat: cb is NULL");
+    Query q;
+    int rc = to_query("blobs_stat", opts, &q);
+    if (rc != 0) return rc;
+    std::shared_ptr<Store> store = b->impl;
+    return post(b, [store, q, cb, data](bool closing) {
+      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, data);
+      store->find(q, [cb, data](int rc, FileInfo info) {
+        if (rc < 0) return cb(rc, nullptr, data);
+        hp_blob_stat st = info.stat();
+        cb(0, &st, data);
+      });
+    });
+  });
+}
+
+int hp_blobs_exists(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_cb cb, void *data) {
+  return guard("blobs_exists", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_exists: store is NULL");
+    if (!cb) return set_error(HP_EINVAL, "blobs_exists: cb is NULL");
+    Query q;
+    int rc = to_query("blobs_exists", opts, &q);
+    if (rc != 0) return rc;
+    std::shared_ptr<Store> store = b->impl;
+    return post(b, [store, q, cb, data](bool closing) {
+      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), data);
+      store->find(q, [cb, data](int rc, FileInfo) {
+        if (rc == HP_ENOTFOUND) {
+          hp::core::clear_error();
+          return cb(0, data);
+        }
+        cb(rc < 0 ? rc : 1, data);
+      });
+    });
+  });
+}
+
+int hp_blobs_list(hp_blobs *b, const hp_blob_list_options *opts, hp_blob_list_cb cb, void *data) {
+  return guard("blobs_list", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_list: store is NULL");
+    if (!cb) return set_error(HP_EINVAL, "blobs_list: cb is NULL");
+    hp_blob_list_options o = HP_BLOB_LIST_OPTIONS_INIT;
+    if (opts) {
+      if (opts->version != HP_BLOB_LIST_OPTIONS_VERSION)
+        return set_error(HP_EINVAL, "blobs_list: unknown hp_blob_list_options version ",
+                         std::to_string(opts->version));
+      o = *opts;
+    }
+    ListQuery q;
+    int rc = 0;
+    if (o.prefix) rc = check_text("blobs_list", "prefix", o.prefix, 0, kFilenameMax, &q.prefix);
+    if (rc == 0 && o.cursor)
+      rc = check_text("blobs_list", "cursor", o.cursor, 0, 4 * kFilenameMax, &q.cursor);
+    if (rc != 0) return rc;
+    if (o.limit > kListMax) return set_error(HP_EINVAL, "blobs_list: limit must be at most 10000");
+    q.limit = o.limit ? o.limit : 100;
+    q.latest_only = o.latest_only != 0;
+    std::shared_ptr<Store> store = b->impl;
+    return post(b, [store, q, cb, data](bool closing) {
+      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, 0, nullptr, data);
+      store->list(q, [cb, data](int rc, ListPage page) {
+        if (rc < 0) return cb(rc, nullptr, 0, nullptr, data);
+        std::vector<hp_blob_stat> stats;
+        stats.reserve(page.files.size());
+        for (const auto &f : page.files) stats.push_back(f.stat());
+        cb(static_cast<int>(stats.size()), stats.data(), stats.size(),
+           page.next_cursor.empty() ? nullptr : page.next_cursor.c_str(), data);
+      });
+    });
+  });
+}
+
+int hp_blobs_delete_id(hp_blobs *b, const char *id, hp_blob_cb cb, void *data) {
+  return guard("blobs_delete_id", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_delete_id: store is NULL");
+    if (!id) return set_error(HP_EINVAL, "blobs_delete_id: id is NULL");
+    size_t n = strnlen(id, 25);
+    if (!hp::blobs::valid_file_id(std::string_view(id, n)))
+      return set_error(HP_EINVAL, "blobs_delete_id: id '", std::string_view(id, n),
+                       "' is not 24 lowercase hex digits");
+    return remove_file(b, std::string(id, n), "", cb, data);
+  });
+}
+
+int hp_blobs_delete_name(hp_blobs *b, const char *filename, hp_blob_cb cb, void *data) {
+  return guard("blobs_delete_name", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_delete_name: store is NULL");
+    if (!filename) return set_error(HP_EINVAL, "blobs_delete_name: filename is NULL");
+    std::string name;
+    int rc = check_text("blobs_delete_name", "filename", filename, 1, kFilenameMax, &name);
+    if (rc != 0) return rc;
+    return remove_file(b, "", std::move(name), cb, data);
+  });
+}
+
+int hp_blobs_gc(hp_blobs *b, hp_blob_cb cb, void *data) {
+  return guard("blobs_gc", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_gc: store is NULL");
+    std::shared_ptr<Store> store = b->impl;
+    return post(b, [store, cb, data](bool closing) {
+      if (closing) {
+        int rc = set_error(HP_ECLOSED, "blobs: the engine closed");
+        if (cb) cb(rc, data);
+        return;
+      }
+      store->gc([cb, data](int rc) {
+        if (cb) cb(rc, data);
+      });
+    });
+  });
+}
+
+}  // extern "C"

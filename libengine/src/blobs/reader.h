@@ -1,0 +1,50 @@
+// A range read: one chunk per read, each checked against its CRC32C. The
+// reader fetches chunks ahead in batches (one query or MGET per batch) while
+// the caller handles the current one, so at most kBatch + 2 chunks are held.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "blobs/store.h"
+
+namespace hp::blobs {
+
+class Reader : public std::enable_shared_from_this<Reader> {
+ public:
+  static constexpr uint64_t kBatch = 4;
+
+  Reader(std::shared_ptr<Store> store, FileInfo info, uint64_t start, uint64_t end);
+
+  const hp_blob_stat *stat() const { return &stat_; }
+
+  // Any thread; 0 (cb will run) or an error code with no callback.
+  int read(hp_blob_data_cb cb, void *data);
+  void close();
+
+ private:
+  // Loop thread only.
+  void serve();
+  void fetch_ahead();
+  void deliver(int status, const char *buf, size_t len);
+
+  std::shared_ptr<Store> store_;
+  FileInfo info_;
+  hp_blob_stat stat_;
+  uint64_t pos_, end_;
+  uint64_t last_chunk_ = 0;  // the range's last chunk
+  std::atomic<bool> reading_{false};
+  std::atomic<bool> closed_{false};
+  hp_blob_data_cb cb_ = nullptr;
+  void *cb_data_ = nullptr;
+  std::deque<std::string> ready_;  // fetched chunks, in order, from pos_'s chunk
+  uint64_t next_fetch_ = 0;        // the first chunk not fetched yet
+  bool fetching_ = false;
+  int fetch_rc_ = 0;  // a failed fetch, reported when the reader gets there
+  std::string fetch_why_;
+  std::string current_;  // what the last callback borrowed
+};
+
+}  // namespace hp::blobs

@@ -1,0 +1,495 @@
+#include "blobs/sqlite_backend.h"
+
+#include <chrono>
+#include <cstring>
+
+#include "blobs/crc32c.h"
+#include "blobs/owner.h"
+#include "core/error.h"
+
+namespace hp::blobs {
+
+using core::set_error;
+
+namespace {
+
+constexpr const char *kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS hp_blob_files(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  filename TEXT NOT NULL,
+  ukey INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  upload_date INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  metadata TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS hp_blob_files_name ON hp_blob_files(filename, seq);
+CREATE TABLE IF NOT EXISTS hp_blob_uploads(
+  ukey INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  aborted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS hp_blob_chunks(
+  key INTEGER PRIMARY KEY,
+  crc INTEGER NOT NULL,
+  data BLOB NOT NULL);
+)sql";
+
+// The columns every file query selects, in FileInfo order.
+constexpr const char *kCols =
+    "f.seq, f.id, f.filename, f.ukey, f.length, f.chunk_size, f.upload_date, f.content_type, f.sha256, "
+    "f.metadata, (SELECT count(*) FROM hp_blob_files f2 WHERE f2.filename = f.filename AND f2.seq < f.seq)";
+
+void read_info(sqlite::Stmt *s, FileInfo *out) {
+  out->seq = s->int64(0);
+  out->id = std::string(s->text(1));
+  out->filename = std::string(s->text(2));
+  out->ukey = s->int64(3);
+  out->length = static_cast<uint64_t>(s->int64(4));
+  out->chunk_size = static_cast<uint32_t>(s->int64(5));
+  out->upload_date_ms = s->int64(6);
+  out->content_type = std::string(s->text(7));
+  out->sha256 = std::string(s->text(8));
+  out->metadata = std::string(s->text(9));
+  out->revision = s->int64(10);
+}
+
+int64_t chunk_key(int64_t ukey, uint64_t n) {
+  return static_cast<int64_t>((static_cast<uint64_t>(ukey) << 32) | n);
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The smallest string above every string that starts with `prefix`, or ""
+// when there is none (the prefix is all 0xff bytes).
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char c = static_cast<unsigned char>(prefix.back());
+    if (c < 0xff) {
+      prefix.back() = static_cast<char>(c + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+std::string to_hex(std::string_view s) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (unsigned char c : s) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+bool from_hex(std::string_view s, std::string *out) {
+  if (s.size() % 2) return false;
+  out->clear();
+  auto nib = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  for (size_t i = 0; i < s.size(); i += 2) {
+    int hi = nib(s[i]), lo = nib(s[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+}  // namespace
+
+int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::unique_ptr<SqliteBackend> *out) {
+  std::unique_ptr<SqliteBackend> b(new SqliteBackend());
+  b->path_ = path;
+  b->options_.busy_timeout_ms = timeout_ms;
+  // 64 KiB pages for a new file: a 255 KiB chunk spans 4 pages instead of 64.
+  b->options_.page_size = 65536;
+  int rc = sqlite::Db::open(path, b->options_, &b->writer_);
+  if (rc != 0) return rc;
+  if ((rc = b->writer_->exec(kSchema)) != 0) return rc;
+  // Chunk pages are written or read once: a small page cache is enough.
+  if ((rc = b->writer_->exec("PRAGMA cache_size=-1024;")) != 0) return rc;
+  b->owner_ = this_process();
+  *out = std::move(b);
+  return 0;
+}
+
+SqliteBackend::ReaderLease::~ReaderLease() {
+  if (!db) return;
+  std::lock_guard<std::mutex> lock(owner->readers_mu_);
+  owner->idle_readers_.push_back(std::move(db));
+}
+
+int SqliteBackend::reader(std::unique_ptr<ReaderLease> *out) {
+  auto lease = std::make_unique<ReaderLease>();
+  lease->owner = this;
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      lease->db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    }
+  }
+  if (!lease->db) {
+    sqlite::OpenOptions ro = options_;
+    ro.page_size = 0;
+    int rc = sqlite::Db::open(path_, ro, &lease->db);
+    if (rc == 0) rc = lease->db->exec("PRAGMA cache_size=-1024;");
+    if (rc != 0) return rc;
+  }
+  *out = std::move(lease);
+  return 0;
+}
+
+int SqliteBackend::register_upload(const std::string &id, int64_t *ukey) {
+  sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_uploads(id, owner) VALUES(?1, ?2)");
+  if (!s) return HP_EIO;
+  s->bind(1, id).bind(2, owner_);
+  int rc = s->step();
+  s->reset();
+  if (rc < 0) return rc;
+  *ukey = sqlite3_last_insert_rowid(writer_->raw());
+  return 0;
+}
+
+int SqliteBackend::insert_chunks(int64_t ukey, uint64_t first, const std::vector<std::string> &chunks,
+                                 const std::vector<uint32_t> &crcs) {
+  sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_chunks(key, crc, data) VALUES(?1, ?2, ?3)");
+  if (!s) return HP_EIO;
+  for (size_t i = 0; i < chunks.size(); i++) {
+    // Bound without a copy: the chunk outlives the step.
+    sqlite3_bind_int64(s->raw(), 1, chunk_key(ukey, first + i));
+    sqlite3_bind_int64(s->raw(), 2, static_cast<int64_t>(crcs[i]));
+    sqlite3_bind_blob64(s->raw(), 3, chunks[i].data(), chunks[i].size(), SQLITE_STATIC);
+    int rc = s->step();
+    s->reset();
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+int SqliteBackend::put_chunks(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                              const std::vector<uint32_t> &crcs) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite::Txn txn(*writer_);
+  int rc = txn.begin();
+  if (rc != 0) return rc;
+  int64_t ukey = u.ukey;
+  if (!ukey && (rc = register_upload(u.id, &ukey)) != 0) return rc;
+  if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+  if ((rc = txn.commit()) != 0) return rc;
+  u.ukey = ukey;  // only once it is durable: a rolled-back key may be reused
+  u.chunks = first + chunks.size();
+  return 0;
+}
+
+int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                               const std::vector<uint32_t> &crcs, FileInfo *info) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite::Txn txn(*writer_);
+  int rc = txn.begin();
+  if (rc != 0) return rc;
+  int64_t ukey = u.ukey;
+  sqlite::Stmt *s;
+  if (!chunks.empty()) {
+    if (!ukey && (rc = register_upload(u.id, &ukey)) != 0) return rc;
+    if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+  }
+  if (ukey) {
+    if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1 AND aborted = 0"))) return HP_EIO;
+    s->bind(1, ukey);
+    rc = s->step();
+    s->reset();
+    if (rc < 0) return rc;
+    if (sqlite3_changes(writer_->raw()) != 1)
+      return set_error(HP_EIO, "blobs: upload ", u.id, " was reclaimed before its commit");
+  }
+  info->upload_date_ms = now_ms();
+  info->ukey = ukey;
+  if (!(s = writer_->prepare("INSERT INTO hp_blob_files(id, filename, ukey, length, chunk_size, upload_date, "
+                             "content_type, sha256, "
+                             "metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
+    return HP_EIO;
+  s->bind(1, info->id)
+      .bind(2, info->filename)
+      .bind(3, info->ukey)
+      .bind(4, static_cast<int64_t>(info->length))
+      .bind(5, static_cast<int64_t>(info->chunk_size))
+      .bind(6, info->upload_date_ms)
+      .bind(7, info->content_type)
+      .bind(8, info->sha256)
+      .bind(9, info->metadata);
+  rc = s->step();
+  s->reset();
+  if (rc < 0) return rc;
+  info->seq = sqlite3_last_insert_rowid(writer_->raw());
+  if (!(s = writer_->prepare("SELECT count(*) FROM hp_blob_files WHERE filename = ?1 AND seq < ?2")))
+    return HP_EIO;
+  s->bind(1, info->filename).bind(2, info->seq);
+  rc = s->step();
+  info->revision = rc == SQLITE_ROW ? s->int64(0) : 0;
+  s->reset();
+  if (rc < 0) return rc;
+  if ((rc = txn.commit()) != 0) return rc;
+  u.ukey = ukey;
+  u.chunks = first + chunks.size();
+  return 0;
+}
+
+int SqliteBackend::delete_chunks(int64_t ukey) {
+  sqlite::Stmt *s = writer_->prepare("DELETE FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
+  if (!s) return HP_EIO;
+  s->bind(1, chunk_key(ukey, 0)).bind(2, chunk_key(ukey, 0xffffffffu));
+  int rc = s->step();
+  s->reset();
+  return rc < 0 ? rc : 0;
+}
+
+int SqliteBackend::abort(const Upload &u) {
+  if (!u.ukey) return 0;
+  std::lock_guard<std::mutex> lock(write_mu_);
+  int rc;
+  {
+    sqlite::Txn txn(*writer_);
+    rc = txn.begin();
+    if (rc == 0) rc = delete_chunks(u.ukey);
+    if (rc == 0) {
+      sqlite::Stmt *s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1");
+      if (!s) return HP_EIO;
+      s->bind(1, u.ukey);
+      rc = s->step();
+      s->reset();
+      if (rc > 0) rc = 0;
+    }
+    if (rc == 0) return txn.commit();
+  }
+  // Leave a mark so that gc() reclaims it even while this process lives.
+  std::string why = hp_last_error();
+  sqlite::Stmt *s = writer_->prepare("UPDATE hp_blob_uploads SET aborted = 1 WHERE ukey = ?1");
+  if (s) {
+    s->bind(1, u.ukey);
+    s->step();
+    s->reset();
+  }
+  return set_error(rc, why);
+}
+
+int SqliteBackend::find(const Query &q, FileInfo *out) {
+  std::unique_ptr<ReaderLease> r;
+  int rc = reader(&r);
+  if (rc != 0) return rc;
+  std::string sql = std::string("SELECT ") + kCols + " FROM hp_blob_files f ";
+  if (!q.id.empty())
+    sql += "WHERE f.id = ?1";
+  else if (q.revision >= 0)
+    sql += "WHERE f.filename = ?1 ORDER BY f.seq LIMIT 1 OFFSET ?2";
+  else
+    sql += "WHERE f.filename = ?1 ORDER BY f.seq DESC LIMIT 1 OFFSET ?2";
+  sqlite::Stmt *s = r->db->prepare(sql);
+  if (!s) return HP_EIO;
+  if (!q.id.empty()) {
+    s->bind(1, q.id);
+  } else {
+    s->bind(1, q.filename).bind(2, q.revision >= 0 ? q.revision : -q.revision - 1);
+  }
+  rc = s->step();
+  if (rc == SQLITE_ROW) read_info(s, out);
+  s->reset();
+  if (rc < 0) return rc;
+  if (rc != SQLITE_ROW) {
+    if (!q.id.empty()) return set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
+    return set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '", q.filename,
+                     "'");
+  }
+  return 0;
+}
+
+int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
+                              std::vector<std::string> *out) {
+  std::unique_ptr<ReaderLease> r;
+  int rc = reader(&r);
+  if (rc != 0) return rc;
+  sqlite::Db &db = *r->db;
+  // One snapshot for the batch: the rows, then their bytes read straight
+  // into our buffers (no copy inside SQLite).
+  if ((rc = db.exec("BEGIN")) != 0) return rc;
+  struct Row {
+    int64_t key;
+    uint32_t crc;
+    int64_t size;
+  };
+  std::vector<Row> rows;
+  sqlite::Stmt *s =
+      db.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
+  if (!s) {
+    db.exec("ROLLBACK");
+    return HP_EIO;
+  }
+  s->bind(1, chunk_key(f.ukey, first)).bind(2, chunk_key(f.ukey, first + count - 1));
+  while ((rc = s->step()) == SQLITE_ROW)
+    rows.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
+  s->reset();
+  out->clear();
+  uint64_t n = first;
+  sqlite3_blob *blob = nullptr;
+  const char *damage = nullptr;
+  for (const Row &row : rows) {
+    if (rc < 0 || row.key != chunk_key(f.ukey, n)) break;  // a hole: named below
+    if (static_cast<uint64_t>(row.size) != f.chunk_length(n)) {
+      damage = "wrong length";
+      break;
+    }
+    int brc = blob ? sqlite3_blob_reopen(blob, row.key)
+                   : sqlite3_blob_open(db.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &blob);
+    std::string data(static_cast<size_t>(row.size), '\0');
+    if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob, data.data(), static_cast<int>(row.size), 0);
+    if (brc != SQLITE_OK) {
+      rc = sqlite::fail(db.raw(), brc, "blobs: read chunk");
+      break;
+    }
+    if (crc32c(0, data.data(), data.size()) != row.crc) {
+      damage = "CRC32C mismatch";
+      break;
+    }
+    out->push_back(std::move(data));
+    n++;
+  }
+  if (blob) sqlite3_blob_close(blob);
+  std::string why = rc < 0 ? hp_last_error() : "";
+  db.exec("COMMIT");
+  if (rc < 0) return core::set_error_text(rc, why);
+  if (!out->empty()) return 0;  // the good chunks first; the next fetch names the damage or hole
+  if (damage) return corrupt_chunk(f.id, n, damage);
+  // Gone: deleted since the reader opened it, or lost.
+  Query q;
+  q.id = f.id;
+  FileInfo still;
+  r.reset();
+  if (find(q, &still) == 0) return corrupt_chunk(f.id, n, "missing");
+  return set_error(HP_ENOTFOUND, "blobs: file ", f.id, " was deleted");
+}
+
+int SqliteBackend::list(const ListQuery &q, ListPage *out) {
+  std::string after_name;
+  int64_t after_seq = -1;
+  if (!q.cursor.empty()) {
+    size_t dash = q.cursor.find('-');
+    char *end = nullptr;
+    if (dash == std::string::npos || !from_hex(std::string_view(q.cursor).substr(0, dash), &after_name) ||
+        (after_seq = std::strtoll(q.cursor.c_str() + dash + 1, &end, 10)) < 0 || *end != '\0' ||
+        dash + 1 == q.cursor.size())
+      return set_error(HP_EINVAL, "blobs: list: cursor '", q.cursor, "' is not one this store gave out");
+  }
+  std::unique_ptr<ReaderLease> r;
+  int rc = reader(&r);
+  if (rc != 0) return rc;
+  std::string upper = prefix_end(q.prefix);
+  std::string sql =
+      std::string("SELECT ") + kCols +
+      " FROM hp_blob_files f WHERE f.filename >= ?1 AND (?2 = '' OR f.filename < ?2) AND (f.filename > "
+      "?3 OR (f.filename = ?3 AND f.seq > ?4))";
+  if (q.latest_only)
+    sql += " AND f.seq = (SELECT max(f3.seq) FROM hp_blob_files f3 WHERE f3.filename = f.filename)";
+  sql += " ORDER BY f.filename, f.seq LIMIT ?5";
+  sqlite::Stmt *s = r->db->prepare(sql);
+  if (!s) return HP_EIO;
+  s->bind(1, q.prefix).bind(2, upper).bind(3, after_name).bind(4, after_seq).bind(5, int64_t{q.limit} + 1);
+  out->files.clear();
+  out->next_cursor.clear();
+  bool more = false;
+  while ((rc = s->step()) == SQLITE_ROW) {
+    if (out->files.size() == q.limit) {
+      more = true;
+      break;
+    }
+    FileInfo f;
+    read_info(s, &f);
+    out->files.push_back(std::move(f));
+  }
+  s->reset();
+  if (rc < 0) return rc;
+  if (more && !out->files.empty())
+    out->next_cursor = to_hex(out->files.back().filename) + "-" + std::to_string(out->files.back().seq);
+  return static_cast<int>(out->files.size());
+}
+
+int SqliteBackend::delete_file_rows(int64_t seq, int64_t ukey) {
+  sqlite::Stmt *s = writer_->prepare("DELETE FROM hp_blob_files WHERE seq = ?1");
+  if (!s) return HP_EIO;
+  s->bind(1, seq);
+  int rc = s->step();
+  s->reset();
+  if (rc < 0) return rc;
+  return ukey ? delete_chunks(ukey) : 0;
+}
+
+int SqliteBackend::remove_id(const std::string &id) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite::Txn txn(*writer_);
+  int rc = txn.begin();
+  if (rc != 0) return rc;
+  sqlite::Stmt *s = writer_->prepare("SELECT seq, ukey FROM hp_blob_files WHERE id = ?1");
+  if (!s) return HP_EIO;
+  s->bind(1, id);
+  rc = s->step();
+  int64_t seq = rc == SQLITE_ROW ? s->int64(0) : 0, ukey = rc == SQLITE_ROW ? s->int64(1) : 0;
+  s->reset();
+  if (rc < 0) return rc;
+  if (rc != SQLITE_ROW) return 0;
+  if ((rc = delete_file_rows(seq, ukey)) != 0) return rc;
+  rc = txn.commit();
+  return rc < 0 ? rc : 1;
+}
+
+int SqliteBackend::remove_name(const std::string &name) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite::Txn txn(*writer_);
+  int rc = txn.begin();
+  if (rc != 0) return rc;
+  sqlite::Stmt *s = writer_->prepare("SELECT seq, ukey FROM hp_blob_files WHERE filename = ?1");
+  if (!s) return HP_EIO;
+  s->bind(1, name);
+  std::vector<std::pair<int64_t, int64_t>> rows;
+  while ((rc = s->step()) == SQLITE_ROW) rows.emplace_back(s->int64(0), s->int64(1));
+  s->reset();
+  if (rc < 0) return rc;
+  for (auto &[seq, ukey] : rows)
+    if ((rc = delete_file_rows(seq, ukey)) != 0) return rc;
+  rc = txn.commit();
+  return rc < 0 ? rc : static_cast<int>(rows.size());
+}
+
+int SqliteBackend::gc() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  sqlite::Stmt *s = writer_->prepare("SELECT ukey, owner, aborted FROM hp_blob_uploads");
+  if (!s) return HP_EIO;
+  std::vector<int64_t> dead;
+  int rc;
+  while ((rc = s->step()) == SQLITE_ROW)
+    if (s->int64(2) || !process_alive(std::string(s->text(1)))) dead.push_back(s->int64(0));
+  s->reset();
+  if (rc < 0) return rc;
+  int reclaimed = 0;
+  for (int64_t ukey : dead) {
+    sqlite::Txn txn(*writer_);
+    if ((rc = txn.begin()) != 0) return rc;
+    if ((rc = delete_chunks(ukey)) != 0) return rc;
+    if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1"))) return HP_EIO;
+    s->bind(1, ukey);
+    rc = s->step();
+    s->reset();
+    if (rc < 0) return rc;
+    if ((rc = txn.commit()) != 0) return rc;
+    reclaimed++;
+  }
+  return reclaimed;
+}
+
+}  // namespace hp::blobs

@@ -1,0 +1,70 @@
+// The SQLite backend: blocking calls, safe from any thread, meant for the
+// libuv thread pool. One writer connection behind a mutex (writes of one
+// process queue here instead of spinning on SQLite's lock) and a pool of
+// reader connections (WAL: readers never wait for the writer).
+//
+// Tables: hp_blob_files (one row per committed file, seq = commit order),
+// hp_blob_uploads (uploads in progress and who writes them) and
+// hp_blob_chunks, whose rowid is (upload key << 32 | chunk index), so a
+// chunk is one rowid lookup and a file's chunks are one rowid range.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blobs/types.h"
+#include "sqlite/db.h"
+
+namespace hp::blobs {
+
+class SqliteBackend {
+ public:
+  static int open(const std::string &path, uint32_t timeout_ms, std::unique_ptr<SqliteBackend> *out);
+
+  // Stores chunks first.. of `u` in one transaction; the first batch
+  // registers the upload (u.ukey is set once that commits).
+  int put_chunks(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                 const std::vector<uint32_t> &crcs);
+  // Stores the last chunks (may be none) and publishes the file in one
+  // transaction; fills seq, upload date, revision and ukey of `info`.
+  int commit_with(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                  const std::vector<uint32_t> &crcs, FileInfo *info);
+  int abort(const Upload &u);
+  int find(const Query &q, FileInfo *out);
+  // Chunks first..first+count-1 of `f` (one query), each checked against
+  // its CRC32C and expected length.
+  int get_chunks(const FileInfo &f, uint64_t first, uint64_t count, std::vector<std::string> *out);
+  int list(const ListQuery &q, ListPage *out);
+  int remove_id(const std::string &id);      // 1 or 0
+  int remove_name(const std::string &name);  // files deleted
+  int gc();                                  // uploads reclaimed
+
+ private:
+  SqliteBackend() = default;
+  // A reader connection, returned to the pool when the lease ends.
+  struct ReaderLease {
+    SqliteBackend *owner;
+    std::unique_ptr<sqlite::Db> db;
+    ~ReaderLease();
+  };
+  int reader(std::unique_ptr<ReaderLease> *out);
+  int delete_file_rows(int64_t seq, int64_t ukey);
+  int delete_chunks(int64_t ukey);
+  // Inside a write transaction: registers an upload, stores chunks.
+  int register_upload(const std::string &id, int64_t *ukey);
+  int insert_chunks(int64_t ukey, uint64_t first, const std::vector<std::string> &chunks,
+                    const std::vector<uint32_t> &crcs);
+
+  std::string path_;
+  sqlite::OpenOptions options_;
+  std::string owner_;
+  std::mutex write_mu_;
+  std::unique_ptr<sqlite::Db> writer_;
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<sqlite::Db>> idle_readers_;
+};
+
+}  // namespace hp::blobs

@@ -1,0 +1,126 @@
+#include "blobs/store.h"
+
+#include "core/error.h"
+#include "redis/url.h"
+
+namespace hp::blobs {
+
+using core::set_error;
+
+int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::string &spec,
+                const hp_blobs_options &options) {
+  std::shared_ptr<Store> s(new Store(engine));
+  if (options.chunk_size > HP_BLOBS_MAX_CHUNK_SIZE)
+    return set_error(HP_EINVAL, "blobs_open: chunk_size ", std::to_string(options.chunk_size),
+                     " is over the 16 MiB limit");
+  if (options.chunk_size) s->chunk_size_ = options.chunk_size;
+  uint32_t timeout = options.timeout_ms ? options.timeout_ms : 2000;
+  std::string prefix = options.prefix ? options.prefix : "hp:blobs";
+  if (prefix.empty() || prefix.size() > 128 || prefix.find_first_of("{}") != std::string::npos)
+    return set_error(HP_EINVAL, "blobs_open: prefix must be 1..128 bytes without braces");
+  if (spec.rfind("sqlite:", 0) == 0) {
+    std::string path = spec.substr(7);
+    if (path.rfind("//", 0) == 0) path = path.substr(2);
+    if (path.empty())
+      return set_error(HP_EINVAL, "blobs_open: '", spec, "' names no file (sqlite:/path/store.db)");
+    int rc = SqliteBackend::open(path, timeout, &s->sqlite_);
+    if (rc != 0) return rc;
+  } else if (spec.rfind("redis://", 0) == 0) {
+    redis::Options ro;
+    int rc = redis::parse_url(spec, &ro.address);
+    if (rc != 0) return rc;
+    ro.connect_timeout_ms = timeout;
+    ro.command_timeout_ms = timeout;
+    s->redis_ =
+        std::make_unique<RedisBackend>(engine, ro, prefix, options.lease_ms ? options.lease_ms : 600000);
+    rc = s->on_loop([s](bool closing) {
+      if (!closing) s->redis_->start();
+    });
+    if (rc != 0) return rc;
+  } else {
+    return set_error(HP_EINVAL, "blobs_open: unknown spec '", spec,
+                     "' (expected sqlite:/path/store.db or redis://host:port/db)");
+  }
+  // Reclaim what crashed uploads left behind; failures show up on use.
+  s->on_loop([s](bool closing) {
+    if (!closing) s->gc([](int) {});
+  });
+  *out = std::move(s);
+  return 0;
+}
+
+Store::~Store() {
+  if (!redis_) return;
+  core::Engine *e = engine_.get();
+  // Always on a later loop turn: the last reference may drop inside one of
+  // the client's own reply callbacks.
+  auto *backend = redis_.release();
+  int rc = e->post([backend](bool closing) {
+    // A closing engine has closed the client itself.
+    if (!closing) backend->close();
+    delete backend;
+  });
+  if (rc != 0) delete backend;
+}
+
+int Store::on_loop(std::function<void(bool)> fn) {
+  core::Engine *e = engine_.get();
+  int rc = e->post(std::move(fn));
+  return rc == 0 ? 0 : set_error(rc, "blobs: the engine is closing");
+}
+
+void Store::commit(Upload &u, FileInfo info, InfoDone done) {
+  if (redis_) return redis_->commit(u, std::move(info), std::move(done));
+  Upload copy = u;
+  pool<FileInfo>(
+      [self = shared_from_this(), copy, info = std::move(info)](FileInfo &out) mutable {
+        out = std::move(info);
+        return self->sqlite_->commit_with(copy, copy.chunks, {}, {}, &out);
+      },
+      std::move(done));
+}
+
+void Store::abort(Upload &u, Done done) {
+  if (redis_) return redis_->abort(u, std::move(done));
+  Upload copy = u;
+  pool<int>([self = shared_from_this(), copy](int &) { return self->sqlite_->abort(copy); },
+            [done = std::move(done)](int rc, int) { done(rc); });
+}
+
+void Store::find(const Query &q, InfoDone done) {
+  if (redis_) return redis_->find(q, std::move(done));
+  pool<FileInfo>([self = shared_from_this(), q](FileInfo &out) { return self->sqlite_->find(q, &out); },
+                 std::move(done));
+}
+
+void Store::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done) {
+  if (redis_) return redis_->get_chunks(f, first, count, std::move(done));
+  pool<std::vector<std::string>>(
+      [self = shared_from_this(), f, first, count](std::vector<std::string> &out) {
+        return self->sqlite_->get_chunks(f, first, count, &out);
+      },
+      std::move(done));
+}
+
+void Store::list(const ListQuery &q, ListDone done) {
+  if (redis_) return redis_->list(q, std::move(done));
+  pool<ListPage>([self = shared_from_this(), q](ListPage &out) { return self->sqlite_->list(q, &out); },
+                 std::move(done));
+}
+
+void Store::remove(const std::string &id, const std::string &name, Done done) {
+  if (redis_) return redis_->remove(id, name, std::move(done));
+  pool<int>(
+      [self = shared_from_this(), id, name](int &) {
+        return id.empty() ? self->sqlite_->remove_name(name) : self->sqlite_->remove_id(id);
+      },
+      [done = std::move(done)](int rc, int) { done(rc); });
+}
+
+void Store::gc(Done done) {
+  if (redis_) return redis_->gc(std::move(done));
+  pool<int>([self = shared_from_this()](int &) { return self->sqlite_->gc(); },
+            [done = std::move(done)](int rc, int) { done(rc); });
+}
+
+}  // namespace hp::blobs

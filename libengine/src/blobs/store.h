@@ -1,0 +1,82 @@
+// A blob store: the backend a spec names, and the glue that runs any
+// backend's calls with completions on the engine's loop (SQLite on the
+// libuv thread pool, Redis on the loop itself).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "blobs/redis_backend.h"
+#include "blobs/sqlite_backend.h"
+#include "blobs/types.h"
+#include "core/engine.h"
+#include "core/error.h"
+
+namespace hp::blobs {
+
+class Store : public std::enable_shared_from_this<Store> {
+ public:
+  static int open(std::shared_ptr<Store> *out, core::Engine *engine, const std::string &spec,
+                  const hp_blobs_options &options);
+  ~Store();
+
+  int kind() const { return sqlite_ ? HP_BLOBS_SQLITE : HP_BLOBS_REDIS; }
+  uint32_t chunk_size() const { return chunk_size_; }
+  core::Engine *engine() const { return engine_.get(); }
+  // The blocking backend (SQLite), for work that is already on the pool.
+  SqliteBackend *sqlite() const { return sqlite_.get(); }
+  RedisBackend *redis() const { return redis_.get(); }
+
+  // Runs fn on the loop thread on a later turn (never inside the caller's
+  // call), or fn(true) when the engine closes first. Returns HP_ECLOSED
+  // (fn dropped) when the engine is already closing. Any thread.
+  int on_loop(std::function<void(bool closing)> fn);
+
+  // Backend calls, loop thread only; `done` runs once on the loop thread.
+  void commit(Upload &u, FileInfo info, InfoDone done);
+  void abort(Upload &u, Done done);
+  void find(const Query &q, InfoDone done);
+  // Chunks first.. of `f`, at most `count` and at least one unless failing.
+  void get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done);
+  void list(const ListQuery &q, ListDone done);
+  void remove(const std::string &id, const std::string &name, Done done);
+  void gc(Done done);
+
+  // Runs `work` on the thread pool, then `done(status, value)` on the loop,
+  // with the pool thread's error text carried over. Loop thread only.
+  template <class T>
+  void pool(std::function<int(T &)> work, std::function<void(int, T)> done);
+
+ private:
+  explicit Store(core::Engine *engine) : engine_(engine) {}
+  core::EngineRef engine_;
+  uint32_t chunk_size_ = HP_BLOBS_DEFAULT_CHUNK_SIZE;
+  std::unique_ptr<SqliteBackend> sqlite_;
+  std::unique_ptr<RedisBackend> redis_;
+};
+
+template <class T>
+void Store::pool(std::function<int(T &)> work, std::function<void(int, T)> done) {
+  struct State {
+    int rc = 0;
+    std::string error;
+    T value{};
+  };
+  auto st = std::make_shared<State>();
+  auto self = shared_from_this();
+  engine_->queue_work(
+      [st, work = std::move(work)] {
+        st->rc = work(st->value);
+        if (st->rc < 0) st->error = hp_last_error();
+      },
+      [self, st, done = std::move(done)](int status) {
+        if (status < 0) {
+          core::set_error(status, "blobs: the engine closed before the call ran");
+          return done(status, T{});
+        }
+        if (st->rc < 0) core::set_error_text(st->rc, st->error);
+        done(st->rc, std::move(st->value));
+      });
+}
+
+}  // namespace hp::blobs

@@ -1,0 +1,277 @@
+#include "blobs/writer.h"
+
+#include <algorithm>
+
+#include "blobs/crc32c.h"
+#include "blobs/file_id.h"
+#include "core/error.h"
+
+namespace hp::blobs {
+
+using core::set_error;
+
+Writer::Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type,
+               std::string metadata, uint32_t chunk_size)
+    : store_(std::move(store)), sha_(std::make_unique<Sha256>()) {
+  upload_.id = new_file_id();
+  info_.id = upload_.id;
+  info_.filename = std::move(filename);
+  info_.content_type = std::move(content_type);
+  info_.metadata = std::move(metadata);
+  info_.chunk_size = chunk_size;
+}
+
+int Writer::write(const void *buf, size_t len, hp_blob_cb cb, void *data) {
+  if (phase_.load() != Open)
+    return set_error(HP_EINVAL, "blob_writer_write: the writer was committed or aborted");
+  PendingWrite w{std::string(static_cast<const char *>(buf ? buf : ""), len), 0, cb, data};
+  auto self = shared_from_this();
+  return store_->on_loop([self, w = std::move(w)](bool closing) mutable {
+    if (closing) {
+      set_error(HP_ECLOSED, "blobs: the engine closed");
+      return w.cb(HP_ECLOSED, w.data);
+    }
+    self->writes_.push_back(std::move(w));
+    self->pump();
+  });
+}
+
+int Writer::commit(hp_blob_stat_cb cb, void *data) {
+  int open = Open;
+  if (!phase_.compare_exchange_strong(open, Committing))
+    return set_error(HP_EINVAL, "blob_writer_commit: commit or abort was already called");
+  auto self = shared_from_this();
+  return store_->on_loop([self, cb, data](bool closing) {
+    if (closing) {
+      set_error(HP_ECLOSED, "blobs: the engine closed");
+      return cb(HP_ECLOSED, nullptr, data);
+    }
+    self->commit_cb_ = cb;
+    self->commit_data_ = data;
+    self->pump();
+  });
+}
+
+int Writer::abort(hp_blob_cb cb, void *data) {
+  int open = Open;
+  if (!phase_.compare_exchange_strong(open, Aborting))
+    return set_error(HP_EINVAL, "blob_writer_abort: commit or abort was already called");
+  auto self = shared_from_this();
+  return store_->on_loop([self, cb, data](bool closing) {
+    if (closing) {
+      set_error(HP_ECLOSED, "blobs: the engine closed");
+      if (cb) cb(HP_ECLOSED, data);
+      return;
+    }
+    self->abort_cb_ = cb;
+    self->abort_data_ = data;
+    self->abort_requested_ = true;
+    self->fail(HP_ECANCELED, "blobs: upload " + self->upload_.id + " was aborted");
+  });
+}
+
+void Writer::close() {
+  int open = Open;
+  if (!phase_.compare_exchange_strong(open, Aborting)) return;
+  auto self = shared_from_this();
+  store_->on_loop([self](bool closing) {
+    if (closing) return;
+    self->abort_requested_ = true;
+    self->fail(HP_ECANCELED, "blobs: upload " + self->upload_.id + " was closed before its commit");
+  });
+}
+
+void Writer::pump() {
+  auto self = shared_from_this();  // a callback may close the handle
+  const size_t chunk = info_.chunk_size;
+  auto room = [&] { return sealed_.size() + in_flight_ < kMaxHeld; };
+  while (!writes_.empty()) {
+    PendingWrite &w = writes_.front();
+    if (failed_ == 0) {
+      while (w.off < w.bytes.size()) {
+        if (filling_.size() == chunk) {
+          if (!room()) break;
+          sealed_.push_back(std::move(filling_));
+          filling_ = std::string();
+        }
+        if (filling_.capacity() < chunk) filling_.reserve(chunk);
+        size_t take = std::min(chunk - filling_.size(), w.bytes.size() - w.off);
+        filling_.append(w.bytes, w.off, take);
+        w.off += take;
+        info_.length += take;
+      }
+      if (filling_.size() == chunk && room()) {
+        sealed_.push_back(std::move(filling_));
+        filling_ = std::string();
+      }
+      if (w.off < w.bytes.size()) break;
+    }
+    hp_blob_cb cb = w.cb;
+    void *data = w.data;
+    writes_.pop_front();
+    if (failed_) core::set_error_text(failed_, fail_why_);
+    cb(failed_, data);
+  }
+  // While a commit waits, the last chunks go with it (SQLite) instead.
+  if (!(commit_cb_ && writes_.empty() && store_->sqlite())) store_next();
+  finish();
+}
+
+std::shared_ptr<Writer::Batch> Writer::take_sealed(bool with_filling) {
+  auto b = std::make_shared<Batch>();
+  b->first = next_chunk_;
+  while (!sealed_.empty()) {
+    b->chunks.push_back(std::move(sealed_.front()));
+    sealed_.pop_front();
+  }
+  if (with_filling && !filling_.empty()) {
+    b->chunks.push_back(std::move(filling_));
+    filling_ = std::string();
+  }
+  next_chunk_ += b->chunks.size();
+  return b;
+}
+
+void Writer::hash(Batch &b) {
+  b.crcs.clear();
+  for (const auto &c : b.chunks) {
+    sha_->update(c.data(), c.size());
+    b.crcs.push_back(crc32c(0, c.data(), c.size()));
+  }
+}
+
+void Writer::store_next() {
+  if (storing_ || sealed_.empty() || failed_) return;
+  storing_ = true;
+  auto batch = take_sealed(false);
+  in_flight_ = batch->chunks.size();
+  auto self = shared_from_this();
+  SqliteBackend *sql = store_->sqlite();
+  store_->engine()->queue_work(
+      [self, batch, sql] {
+        self->hash(*batch);
+        if (sql) {
+          batch->rc = sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
+          if (batch->rc < 0) batch->why = hp_last_error();
+        }
+      },
+      [self, batch, sql](int status) {
+        if (status < 0) return self->batch_stored(status, "blobs: the engine closed during the upload");
+        if (sql || self->failed_) return self->batch_stored(batch->rc, batch->why);
+        // Redis: pipeline every chunk of the batch, then report once.
+        struct Count {
+          size_t left = 0;
+          int rc = 0;
+          std::string why;
+        };
+        auto count = std::make_shared<Count>();
+        count->left = batch->chunks.size();
+        for (size_t i = 0; i < batch->chunks.size(); i++) {
+          self->store_->redis()->put_chunk(self->upload_, batch->first + i, batch->chunks[i], batch->crcs[i],
+                                           [self, count, batch](int rc) {
+                                             if (rc < 0 && count->rc == 0) {
+                                               count->rc = rc;
+                                               count->why = hp_last_error();
+                                             }
+                                             if (--count->left == 0)
+                                               self->batch_stored(count->rc, count->why);
+                                           });
+        }
+      });
+}
+
+void Writer::batch_stored(int rc, const std::string &why) {
+  storing_ = false;
+  in_flight_ = 0;
+  if (rc < 0) {
+    fail(rc, why);
+    return;
+  }
+  pump();
+}
+
+void Writer::fail(int rc, std::string why) {
+  if (!failed_) {
+    failed_ = rc;
+    fail_why_ = std::move(why);
+  }
+  sealed_.clear();
+  filling_ = std::string();
+  pump();
+}
+
+void Writer::finish() {
+  if (finishing_ || storing_) return;
+  if (failed_) {
+    // Nothing in flight: clean up once, then answer commit and abort.
+    if (!writes_.empty()) return;
+    bool answer_commit = commit_cb_ != nullptr;
+    if (!answer_commit && !abort_requested_) return;
+    finishing_ = true;
+    auto self = shared_from_this();
+    store_->abort(upload_, [self](int rc) {
+      std::string why = rc < 0 ? hp_last_error() : "";
+      if (self->commit_cb_) {
+        core::set_error_text(self->failed_, self->fail_why_);
+        self->commit_cb_(self->failed_, nullptr, self->commit_data_);
+        self->commit_cb_ = nullptr;
+      }
+      if (self->abort_cb_) {
+        if (rc < 0) core::set_error_text(rc, why);
+        self->abort_cb_(rc < 0 ? rc : 0, self->abort_data_);
+        self->abort_cb_ = nullptr;
+      }
+    });
+    return;
+  }
+  if (!commit_cb_ || !writes_.empty()) return;
+  finishing_ = true;
+  if (store_->sqlite()) {
+    // The last chunks and the file row in one transaction.
+    publish(take_sealed(true));
+    return;
+  }
+  if (!filling_.empty()) sealed_.push_back(std::move(filling_));
+  filling_ = std::string();
+  if (!sealed_.empty()) {
+    finishing_ = false;
+    store_next();
+    return;
+  }
+  publish(nullptr);
+}
+
+void Writer::publish(std::shared_ptr<Batch> last) {
+  auto self = shared_from_this();
+  auto answer = [self](int rc, FileInfo info) {
+    hp_blob_stat_cb cb = self->commit_cb_;
+    self->commit_cb_ = nullptr;
+    if (rc < 0) {
+      std::string why = hp_last_error();
+      // Failed to publish: its chunks must not stay behind.
+      self->store_->abort(self->upload_, [self, cb, rc, why](int) {
+        core::set_error_text(rc, why);
+        cb(rc, nullptr, self->commit_data_);
+      });
+      return;
+    }
+    hp_blob_stat st = info.stat();
+    cb(0, &st, self->commit_data_);
+  };
+  if (!last) {
+    info_.sha256 = sha_->hex();
+    store_->commit(upload_, info_, std::move(answer));
+    return;
+  }
+  SqliteBackend *sql = store_->sqlite();
+  store_->pool<FileInfo>(
+      [self, last, sql](FileInfo &out) {
+        self->hash(*last);
+        out = self->info_;
+        out.sha256 = self->sha_->hex();
+        return sql->commit_with(self->upload_, last->first, last->chunks, last->crcs, &out);
+      },
+      std::move(answer));
+}
+
+}  // namespace hp::blobs

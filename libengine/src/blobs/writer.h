@@ -1,0 +1,87 @@
+// A streaming upload: bytes are cut into chunks on the loop thread; sealed
+// chunks are hashed (SHA-256 of the file, CRC32C of each chunk) and stored
+// in batches, one batch at a time, on the thread pool (SQLite: one
+// transaction per batch) or pipelined to Redis, while the next chunks fill.
+// On SQLite the last batch is written in the commit's own transaction, so a
+// file of one chunk costs one transaction. At most kMaxHeld chunks (sealed
+// or being stored) plus the one filling are held.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "blobs/sha256.h"
+#include "blobs/store.h"
+
+namespace hp::blobs {
+
+class Writer : public std::enable_shared_from_this<Writer> {
+ public:
+  static constexpr size_t kMaxHeld = 4;
+
+  Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type, std::string metadata,
+         uint32_t chunk_size);
+
+  const std::string &id() const { return upload_.id; }
+
+  // The C API's calls; any thread. Each returns 0 (its callback will run on
+  // the loop) or an error code with no callback.
+  int write(const void *buf, size_t len, hp_blob_cb cb, void *data);
+  int commit(hp_blob_stat_cb cb, void *data);
+  int abort(hp_blob_cb cb, void *data);
+  // The handle is gone: abort unless committing or done.
+  void close();
+
+ private:
+  enum Phase { Open, Committing, Aborting };
+  struct PendingWrite {
+    std::string bytes;
+    size_t off = 0;
+    hp_blob_cb cb;
+    void *data;
+  };
+  // Chunks on their way to the backend, owned by the job that stores them.
+  struct Batch {
+    uint64_t first = 0;
+    std::vector<std::string> chunks;
+    std::vector<uint32_t> crcs;
+    int rc = 0;
+    std::string why;
+  };
+
+  // Loop thread only from here on.
+  void pump();        // moves pending writes into chunks, answers writes
+  void store_next();  // starts storing the sealed chunks as one batch
+  void batch_stored(int rc, const std::string &why);
+  void finish();  // commit or clean up once nothing is in flight
+  void publish(std::shared_ptr<Batch> last);
+  void fail(int rc, std::string why);
+  std::shared_ptr<Batch> take_sealed(bool with_filling);
+  void hash(Batch &b);  // pool thread, one batch at a time
+
+  std::shared_ptr<Store> store_;
+  FileInfo info_;
+  std::atomic<int> phase_{Open};
+  Upload upload_;
+  std::unique_ptr<Sha256> sha_;
+
+  std::deque<PendingWrite> writes_;
+  std::string filling_;
+  std::deque<std::string> sealed_;
+  size_t in_flight_ = 0;  // chunks of the batch being stored
+  bool storing_ = false;
+  uint64_t next_chunk_ = 0;
+  int failed_ = 0;
+  std::string fail_why_;
+  bool finishing_ = false;
+  hp_blob_stat_cb commit_cb_ = nullptr;
+  void *commit_data_ = nullptr;
+  hp_blob_cb abort_cb_ = nullptr;
+  void *abort_data_ = nullptr;
+  bool abort_requested_ = false;
+};
+
+}  // namespace hp::blobs

@@ -1,0 +1,932 @@
+// Blobs: streaming writes, range reads, revisions, listing, deletes, aborted
+// and crashed uploads, damaged chunks, on real SQLite files and a real
+// redis-server, through the public C API.
+#include <doctest/doctest.h>
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "blobs/crc32c.h"
+#include "hotpath.h"
+#include "support/redis_server.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint32_t kChunk = HP_BLOBS_DEFAULT_CHUNK_SIZE;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/hp-blobs-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string db() const { return (path / "store.db").string(); }
+  std::string spec() const { return "sqlite:" + db(); }
+};
+
+struct OwnedEngine {
+  hp_engine *e = nullptr;
+  OwnedEngine() { REQUIRE(hp_engine_new(&e, nullptr) == 0); }
+  ~OwnedEngine() { CHECK(hp_engine_free(e) == 0); }
+};
+
+struct Store {
+  hp_blobs *b = nullptr;
+  Store(hp_engine *e, const std::string &spec, const hp_blobs_options *o = nullptr) {
+    int rc = hp_blobs_open(&b, e, spec.c_str(), o);
+    INFO(hp_last_error());
+    REQUIRE(rc == 0);
+  }
+  ~Store() { hp_blobs_close(b); }
+  operator hp_blobs *() const { return b; }
+};
+
+std::string random_bytes(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (auto &c : s) c = static_cast<char>(gen() & 0xff);
+  return s;
+}
+
+std::string sha256_hex(const std::string &s) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char *>(s.data()), s.size(), md);
+  char hex[65];
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  return hex;
+}
+
+struct Stat {
+  int rc = 1;
+  std::string error, id, filename, content_type, sha256, metadata;
+  uint64_t length = 0;
+  uint32_t chunk_size = 0;
+  int64_t upload_date_ms = 0, revision = -1;
+};
+
+Stat copy_stat(int rc, const hp_blob_stat *s) {
+  Stat c;
+  c.rc = rc;
+  if (rc < 0 || !s) {
+    c.error = hp_last_error();
+    return c;
+  }
+  c.id = s->id;
+  c.filename = s->filename;
+  c.content_type = s->content_type;
+  c.sha256 = s->sha256;
+  c.metadata = s->metadata_json;
+  c.length = s->length;
+  c.chunk_size = s->chunk_size;
+  c.upload_date_ms = s->upload_date_ms;
+  c.revision = s->revision;
+  return c;
+}
+
+// Waits for one callback; a hang fails the test instead of blocking it.
+template <class T>
+T wait(std::future<T> &f) {
+  REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  return f.get();
+}
+
+int write_piece(hp_blob_writer *w, const void *buf, size_t len) {
+  std::promise<int> p;
+  auto f = p.get_future();
+  int rc = hp_blob_writer_write(
+      w, buf, len, [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+  if (rc != 0) return rc;
+  return wait(f);
+}
+
+Stat commit(hp_blob_writer *w) {
+  std::promise<Stat> p;
+  auto f = p.get_future();
+  int rc = hp_blob_writer_commit(
+      w,
+      [](int s, const hp_blob_stat *st, void *d) {
+        static_cast<std::promise<Stat> *>(d)->set_value(copy_stat(s, st));
+      },
+      &p);
+  if (rc != 0) return copy_stat(rc, nullptr);
+  return wait(f);
+}
+
+// Writes `data` in pieces of `piece` bytes, waiting for each, then commits.
+Stat put(hp_blobs *b, const std::string &name, const std::string &data, size_t piece = 65536,
+         const hp_blob_write_options *o = nullptr) {
+  hp_blob_writer *w = nullptr;
+  int rc = hp_blobs_open_write(&w, b, name.c_str(), o);
+  if (rc != 0) return copy_stat(rc, nullptr);
+  for (size_t off = 0; off < data.size(); off += piece) {
+    rc = write_piece(w, data.data() + off, std::min(piece, data.size() - off));
+    if (rc != 0) {
+      hp_blob_writer_close(w);
+      return copy_stat(rc, nullptr);
+    }
+  }
+  Stat s = commit(w);
+  hp_blob_writer_close(w);
+  return s;
+}
+
+struct Got {
+  int rc = 1;
+  std::string error, data;
+  Stat stat;
+  size_t pieces = 0;
+};
+
+hp_blob_read_options by_name(const std::string &name, int64_t rev = HP_BLOB_LATEST) {
+  hp_blob_read_options o = HP_BLOB_READ_OPTIONS_INIT;
+  o.filename = name.c_str();
+  o.revision = rev;
+  return o;
+}
+
+hp_blob_read_options by_id(const std::string &id) {
+  hp_blob_read_options o = HP_BLOB_READ_OPTIONS_INIT;
+  o.id = id.c_str();
+  return o;
+}
+
+Got get(hp_blobs *b, const hp_blob_read_options &o) {
+  Got g;
+  struct Open {
+    std::promise<void> p;
+    hp_blob_reader *r = nullptr;
+    Stat st;
+  } open;
+  auto f = open.p.get_future();
+  int rc = hp_blobs_open_read(
+      b, &o,
+      [](int s, hp_blob_reader *r, const hp_blob_stat *st, void *d) {
+        auto *op = static_cast<Open *>(d);
+        op->r = r;
+        op->st = copy_stat(s, st);
+        op->p.set_value();
+      },
+      &open);
+  if (rc != 0) {
+    g.rc = rc;
+    g.error = hp_last_error();
+    return g;
+  }
+  wait(f);
+  g.stat = open.st;
+  if (open.st.rc < 0) {
+    g.rc = open.st.rc;
+    g.error = open.st.error;
+    return g;
+  }
+  for (;;) {
+    struct Piece {
+      std::promise<void> p;
+      int rc;
+      std::string bytes, error;
+    } piece;
+    auto pf = piece.p.get_future();
+    rc = hp_blob_reader_read(
+        open.r,
+        [](int s, const void *buf, size_t len, void *d) {
+          auto *pc = static_cast<Piece *>(d);
+          pc->rc = s;
+          if (s > 0) pc->bytes.assign(static_cast<const char *>(buf), len);
+          if (s < 0) pc->error = hp_last_error();
+          pc->p.set_value();
+        },
+        &piece);
+    REQUIRE(rc == 0);
+    wait(pf);
+    if (piece.rc <= 0) {
+      g.rc = piece.rc;
+      g.error = piece.error;
+      break;
+    }
+    g.pieces++;
+    g.data += piece.bytes;
+  }
+  hp_blob_reader_close(open.r);
+  return g;
+}
+
+Stat stat_of(hp_blobs *b, const hp_blob_read_options &o) {
+  std::promise<Stat> p;
+  auto f = p.get_future();
+  int rc = hp_blobs_stat(
+      b, &o,
+      [](int s, const hp_blob_stat *st, void *d) {
+        static_cast<std::promise<Stat> *>(d)->set_value(copy_stat(s, st));
+      },
+      &p);
+  if (rc != 0) return copy_stat(rc, nullptr);
+  return wait(f);
+}
+
+// Runs one call whose callback is an hp_blob_cb and returns its status.
+int call(const std::function<int(hp_blob_cb, void *)> &fn) {
+  std::promise<int> p;
+  auto f = p.get_future();
+  int rc = fn([](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+  if (rc != 0) return rc;
+  return wait(f);
+}
+
+struct Page {
+  int rc = 1;
+  std::vector<Stat> files;
+  std::string next;
+};
+
+Page list(hp_blobs *b, const char *prefix, const std::string &cursor, uint32_t limit, int latest = 0) {
+  hp_blob_list_options o = HP_BLOB_LIST_OPTIONS_INIT;
+  o.prefix = prefix;
+  o.cursor = cursor.empty() ? nullptr : cursor.c_str();
+  o.limit = limit;
+  o.latest_only = latest;
+  std::promise<Page> p;
+  auto f = p.get_future();
+  int rc = hp_blobs_list(
+      b, &o,
+      [](int s, const hp_blob_stat *files, size_t n, const char *next, void *d) {
+        Page pg;
+        pg.rc = s;
+        for (size_t i = 0; i < n; i++) pg.files.push_back(copy_stat(0, &files[i]));
+        if (next) pg.next = next;
+        static_cast<std::promise<Page> *>(d)->set_value(pg);
+      },
+      &p);
+  if (rc != 0) {
+    Page pg;
+    pg.rc = rc;
+    return pg;
+  }
+  return wait(f);
+}
+
+// Polls `fn` until it holds or 10 s passed: for work a close starts and
+// nobody can wait for.
+bool eventually(const std::function<bool()> &fn) {
+  for (int i = 0; i < 1000; i++) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- suites
+
+void roundtrips(hp_blobs *b) {
+  const uint32_t cs = hp_blobs_chunk_size(b);
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{cs - 1}, size_t{cs}, size_t{cs + 1}, size_t{3 * 1024 * 1024 + 7}}) {
+    CAPTURE(n);
+    std::string data = random_bytes(n, static_cast<unsigned>(n));
+    std::string name = "rt/" + std::to_string(n);
+    Stat s = put(b, name, data, n > 100000 ? 100000 : 4096);
+    INFO(s.error);
+    REQUIRE(s.rc == 0);
+    CHECK(s.length == n);
+    CHECK(s.sha256 == sha256_hex(data));
+    CHECK(s.id.size() == 24);
+    CHECK(s.revision == 0);
+    CHECK(s.content_type == "application/octet-stream");
+    CHECK(s.metadata == "{}");
+    CHECK(s.chunk_size == cs);
+    Got g = get(b, by_name(name));
+    INFO(g.error);
+    CHECK(g.rc == 0);
+    CHECK(g.data.size() == n);
+    CHECK(g.data == data);
+    CHECK(g.stat.sha256 == s.sha256);
+    CHECK(g.pieces == (n + cs - 1) / cs);
+    Got byid = get(b, by_id(s.id));
+    CHECK(byid.data == data);
+  }
+}
+
+void one_big_write(hp_blobs *b) {
+  // A single write far larger than a chunk is cut into chunks all the same.
+  std::string data = random_bytes(2 * 1024 * 1024 + 3, 99);
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.content_type = "image/png";
+  o.metadata_json = "{\"owner\":\"ana\"}";
+  o.chunk_size = 1000;
+  Stat s = put(b, "big-one", data, data.size(), &o);
+  REQUIRE(s.rc == 0);
+  CHECK(s.chunk_size == 1000);
+  CHECK(s.content_type == "image/png");
+  CHECK(s.metadata == "{\"owner\":\"ana\"}");
+  Got g = get(b, by_id(s.id));
+  CHECK(g.data == data);
+  CHECK(g.pieces == (data.size() + 999) / 1000);
+}
+
+void ranges(hp_blobs *b) {
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  std::string data = random_bytes(10500, 7);
+  Stat s = put(b, "ranges", data, 777, &o);
+  REQUIRE(s.rc == 0);
+  struct R {
+    uint64_t start, end;
+  };
+  for (R r : {R{0, 1}, R{0, 1000}, R{999, 1001}, R{1000, 2000}, R{1500, 1501}, R{2500, 7700}, R{10000, 10500},
+              R{10499, HP_BLOB_EOF}, R{10500, HP_BLOB_EOF}, R{20000, HP_BLOB_EOF}, R{5, 3}, R{0, 99999}}) {
+    CAPTURE(r.start);
+    CAPTURE(r.end);
+    hp_blob_read_options ro = by_id(s.id);
+    ro.start = r.start;
+    ro.end = r.end;
+    Got g = get(b, ro);
+    CHECK(g.rc == 0);
+    uint64_t end = std::min<uint64_t>(r.end, data.size());
+    uint64_t start = std::min<uint64_t>(r.start, end);
+    CHECK(g.data == data.substr(start, end - start));
+  }
+}
+
+void revisions(hp_blobs *b) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; i++) {
+    Stat s = put(b, "rev.txt", "version " + std::to_string(i));
+    REQUIRE(s.rc == 0);
+    CHECK(s.revision == i);
+    ids.push_back(s.id);
+  }
+  CHECK(get(b, by_name("rev.txt")).data == "version 2");
+  CHECK(get(b, by_name("rev.txt", -1)).data == "version 2");
+  CHECK(get(b, by_name("rev.txt", -2)).data == "version 1");
+  CHECK(get(b, by_name("rev.txt", -3)).data == "version 0");
+  CHECK(get(b, by_name("rev.txt", 0)).data == "version 0");
+  CHECK(get(b, by_name("rev.txt", 2)).data == "version 2");
+  CHECK(get(b, by_name("rev.txt", 3)).rc == HP_ENOTFOUND);
+  CHECK(get(b, by_name("rev.txt", -4)).rc == HP_ENOTFOUND);
+  Stat mid = stat_of(b, by_id(ids[1]));
+  CHECK(mid.rc == 0);
+  CHECK(mid.revision == 1);
+  Got missing = get(b, by_name("no-such-file"));
+  CHECK(missing.rc == HP_ENOTFOUND);
+  CHECK(missing.error.find("no-such-file") != std::string::npos);
+  CHECK(get(b, by_id("0123456789abcdef01234567")).rc == HP_ENOTFOUND);
+
+  // Deleting one revision renumbers the rest, as GridFS does.
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, ids[0].c_str(), cb, d); }) == 1);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, ids[0].c_str(), cb, d); }) == 0);
+  CHECK(get(b, by_name("rev.txt", 0)).data == "version 1");
+  CHECK(stat_of(b, by_id(ids[2])).revision == 1);
+  const std::string rev_name = "rev.txt";  // outlives the options that point at it
+  hp_blob_read_options ex = by_name(rev_name);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_exists(b, &ex, cb, d); }) == 1);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_name(b, "rev.txt", cb, d); }) == 2);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_exists(b, &ex, cb, d); }) == 0);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_name(b, "rev.txt", cb, d); }) == 0);
+}
+
+void paging(hp_blobs *b) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 23; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "page/%02d", i);
+    names.push_back(name);
+    REQUIRE(put(b, name, std::string(static_cast<size_t>(i), 'x')).rc == 0);
+  }
+  REQUIRE(put(b, "page/05", "again").rc == 0);  // a second revision
+  REQUIRE(put(b, "pagf", "outside the prefix").rc == 0);
+  REQUIRE(put(b, "pag", "outside the prefix too").rc == 0);
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    Page p = list(b, "page/", cursor, 5);
+    REQUIRE(p.rc >= 0);
+    CHECK(p.files.size() <= 5);
+    for (auto &f : p.files) seen.push_back(f.filename + "#" + std::to_string(f.revision));
+    cursor = p.next;
+    pages++;
+  } while (!cursor.empty() && pages < 100);
+  CHECK(pages == 5);
+  REQUIRE(seen.size() == 24);
+  CHECK(seen[0] == "page/00#0");
+  CHECK(seen[5] == "page/05#0");
+  CHECK(seen[6] == "page/05#1");
+  CHECK(seen[23] == "page/22#0");
+
+  Page latest = list(b, "page/", "", 100, 1);
+  CHECK(latest.files.size() == 23);
+  CHECK(latest.next.empty());
+  Page all = list(b, nullptr, "", 10000);
+  CHECK(all.files.size() >= 26);
+  CHECK(list(b, "page/", "not-a-cursor", 5).rc == HP_EINVAL);
+  CHECK(list(b, "zzz", "", 5).files.empty());
+}
+
+void abort_leaves_nothing(hp_blobs *b) {
+  hp_blob_writer *w = nullptr;
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 4096;
+  REQUIRE(hp_blobs_open_write(&w, b, "aborted", &o) == 0);
+  std::string data = random_bytes(50000, 3);
+  REQUIRE(write_piece(w, data.data(), data.size()) == 0);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blob_writer_abort(w, cb, d); }) == 0);
+  CHECK(hp_blob_writer_write(w, "x", 1, [](int, void *) {}, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_writer_commit(w, [](int, const hp_blob_stat *, void *) {}, nullptr) == HP_EINVAL);
+  hp_blob_writer_close(w);
+  CHECK(get(b, by_name("aborted")).rc == HP_ENOTFOUND);
+
+  // Closing a writer without commit aborts it too.
+  REQUIRE(hp_blobs_open_write(&w, b, "closed-early", &o) == 0);
+  REQUIRE(write_piece(w, data.data(), data.size()) == 0);
+  hp_blob_writer_close(w);
+  CHECK(get(b, by_name("closed-early")).rc == HP_ENOTFOUND);
+}
+
+void bad_arguments(hp_engine *e, hp_blobs *b) {
+  hp_blobs *x = nullptr;
+  CHECK(hp_blobs_open(nullptr, e, "sqlite:/tmp/x.db", nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open(&x, nullptr, "sqlite:/tmp/x.db", nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open(&x, e, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open(&x, e, "mongodb://localhost", nullptr) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("mongodb") != std::string::npos);
+  CHECK(hp_blobs_open(&x, e, "sqlite:", nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open(&x, e, "redis://host:notaport", nullptr) == HP_EINVAL);
+  hp_blobs_options bad = HP_BLOBS_OPTIONS_INIT;
+  bad.version = 99;
+  CHECK(hp_blobs_open(&x, e, "sqlite:/tmp/x.db", &bad) == HP_EINVAL);
+  bad = HP_BLOBS_OPTIONS_INIT;
+  bad.chunk_size = HP_BLOBS_MAX_CHUNK_SIZE + 1;
+  CHECK(hp_blobs_open(&x, e, "sqlite:/tmp/x.db", &bad) == HP_EINVAL);
+  CHECK(x == nullptr);
+  hp_blobs_close(nullptr);
+
+  hp_blob_writer *w = nullptr;
+  CHECK(hp_blobs_open_write(&w, nullptr, "a", nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open_write(&w, b, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open_write(&w, b, "", nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open_write(&w, b, std::string(2000, 'n').c_str(), nullptr) == HP_EINVAL);
+  hp_blob_write_options wo = HP_BLOB_WRITE_OPTIONS_INIT;
+  wo.chunk_size = HP_BLOBS_MAX_CHUNK_SIZE + 1;
+  CHECK(hp_blobs_open_write(&w, b, "a", &wo) == HP_EINVAL);
+  CHECK(hp_blob_writer_write(nullptr, "x", 1, [](int, void *) {}, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_writer_commit(nullptr, [](int, const hp_blob_stat *, void *) {}, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_writer_abort(nullptr, nullptr, nullptr) == HP_EINVAL);
+  hp_blob_writer_close(nullptr);
+  REQUIRE(hp_blobs_open_write(&w, b, "a", nullptr) == 0);
+  CHECK(strlen(hp_blob_writer_id(w)) == 24);
+  CHECK(hp_blob_writer_write(w, nullptr, 3, [](int, void *) {}, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_writer_write(w, "x", 1, nullptr, nullptr) == HP_EINVAL);
+  hp_blob_writer_close(w);
+
+  auto noop_open = [](int, hp_blob_reader *, const hp_blob_stat *, void *) {};
+  hp_blob_read_options ro = HP_BLOB_READ_OPTIONS_INIT;
+  CHECK(hp_blobs_open_read(b, &ro, noop_open, nullptr) == HP_EINVAL);  // neither id nor name
+  CHECK(hp_blobs_open_read(b, nullptr, noop_open, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_open_read(nullptr, &ro, noop_open, nullptr) == HP_EINVAL);
+  ro.id = "XYZ";
+  CHECK(hp_blobs_open_read(b, &ro, noop_open, nullptr) == HP_EINVAL);
+  ro = by_name("a");
+  CHECK(hp_blobs_open_read(b, &ro, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_reader_read(nullptr, [](int, const void *, size_t, void *) {}, nullptr) == HP_EINVAL);
+  hp_blob_reader_close(nullptr);
+  CHECK(hp_blobs_delete_id(b, "short", nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_delete_name(b, "", nullptr, nullptr) == HP_EINVAL);
+  hp_blob_list_options lo = HP_BLOB_LIST_OPTIONS_INIT;
+  lo.limit = 10001;
+  CHECK(hp_blobs_list(
+            b, &lo, [](int, const hp_blob_stat *, size_t, const char *, void *) {}, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_gc(nullptr, nullptr, nullptr) == HP_EINVAL);
+}
+
+void concurrent(hp_blobs *b) {
+  // Many uploads and downloads at once, each through its own writer.
+  std::vector<std::thread> threads;
+  std::vector<int> ok(8, 0);
+  for (int t = 0; t < 8; t++) {
+    threads.emplace_back([&, t] {
+      std::string data = random_bytes(600000 + static_cast<size_t>(t) * 1000, static_cast<unsigned>(t));
+      Stat s = put(b, "conc/" + std::to_string(t % 4), data, 50000);
+      if (s.rc != 0) return;
+      Got g = get(b, by_id(s.id));
+      ok[t] = g.rc == 0 && g.data == data;
+    });
+  }
+  for (auto &t : threads) t.join();
+  for (int t = 0; t < 8; t++) CHECK(ok[t] == 1);
+  Page p = list(b, "conc/", "", 100);
+  CHECK(p.files.size() == 8);
+}
+
+}  // namespace
+
+TEST_CASE("blobs: CRC32C matches the published check value on both paths") {
+  const char *check = "123456789";
+  CHECK(hp::blobs::crc32c(0, check, 9) == 0xe3069283u);
+  CHECK(hp::blobs::crc32c_portable(0, check, 9) == 0xe3069283u);
+  std::string data = random_bytes(100003, 1);
+  CHECK(hp::blobs::crc32c(0, data.data(), data.size()) ==
+        hp::blobs::crc32c_portable(0, data.data(), data.size()));
+  uint32_t part = hp::blobs::crc32c(0, data.data(), 5000);
+  CHECK(hp::blobs::crc32c(part, data.data() + 5000, data.size() - 5000) ==
+        hp::blobs::crc32c(0, data.data(), data.size()));
+}
+
+TEST_CASE("blobs: SQLite store") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  CHECK(hp_blobs_backend(b) == HP_BLOBS_SQLITE);
+  CHECK(hp_blobs_chunk_size(b) == kChunk);
+  SUBCASE("roundtrips") {
+    roundtrips(b);
+  }
+  SUBCASE("one big write") {
+    one_big_write(b);
+  }
+  SUBCASE("range reads") {
+    ranges(b);
+  }
+  SUBCASE("revisions, stat, exists, delete") {
+    revisions(b);
+  }
+  SUBCASE("list paging") {
+    paging(b);
+  }
+  SUBCASE("abort leaves nothing") {
+    abort_leaves_nothing(b);
+    // Nothing of the aborted uploads is left in the file.
+    // (the closed writer's abort runs in the background).
+    CHECK(eventually([&] {
+      sqlite3 *db = nullptr;
+      sqlite3_open(dir.db().c_str(), &db);
+      sqlite3_stmt *st = nullptr;
+      sqlite3_prepare_v2(
+          db, "SELECT (SELECT count(*) FROM hp_blob_chunks) + (SELECT count(*) FROM hp_blob_uploads)", -1,
+          &st, nullptr);
+      int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+      sqlite3_finalize(st);
+      sqlite3_close(db);
+      return n == 0;
+    }));
+  }
+  SUBCASE("bad arguments") {
+    bad_arguments(eng.e, b);
+  }
+  SUBCASE("concurrent writers and readers") {
+    concurrent(b);
+  }
+}
+
+TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  std::string data = random_bytes(3500, 5);
+  Stat s = put(b, "damaged", data, 3500, &o);
+  REQUIRE(s.rc == 0);
+  {
+    // Flip one byte of chunk 2 inside the database file's row.
+    sqlite3 *db = nullptr;
+    REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt *st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT ukey FROM hp_blob_files WHERE id = ?1", -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, s.id.c_str(), -1, SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    int64_t key = (sqlite3_column_int64(st, 0) << 32) | 2;
+    sqlite3_finalize(st);
+    sqlite3_blob *blob = nullptr;
+    REQUIRE(sqlite3_blob_open(db, "main", "hp_blob_chunks", "data", key, 1, &blob) == SQLITE_OK);
+    char c;
+    sqlite3_blob_read(blob, &c, 1, 10);
+    c ^= 0x20;
+    sqlite3_blob_write(blob, &c, 1, 10);
+    sqlite3_blob_close(blob);
+    sqlite3_close(db);
+  }
+  Got g = get(b, by_id(s.id));
+  CHECK(g.rc == HP_ECORRUPT);
+  CHECK(g.error.find("file " + s.id + " chunk 2") != std::string::npos);
+  CHECK(g.data == data.substr(0, 2000));  // the good chunks before it, never wrong bytes
+  hp_blob_read_options ro = by_id(s.id);
+  ro.start = 3000;
+  CHECK(get(b, ro).data == data.substr(3000));  // other chunks still read
+}
+
+TEST_CASE("blobs: SQLite upload of a crashed process is reclaimed on the next open") {
+  TempDir dir;
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // The child writes part of a file and dies without committing.
+    hp_engine *e = nullptr;
+    hp_blobs *b = nullptr;
+    if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, dir.spec().c_str(), nullptr) != 0) _exit(2);
+    hp_blob_writer *w = nullptr;
+    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+    o.chunk_size = 1000;
+    if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
+    std::string data(10000, 'c');
+    std::promise<int> p;
+    auto f = p.get_future();
+    hp_blob_writer_write(
+        w, data.data(), data.size(),
+        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+    if (f.get() != 0) _exit(4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the stored chunks land
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  auto count = [&](const char *sql) {
+    sqlite3 *db = nullptr;
+    sqlite3_open(dir.db().c_str(), &db);
+    sqlite3_stmt *st = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  };
+  CHECK(count("SELECT count(*) FROM hp_blob_chunks") > 0);
+  CHECK(count("SELECT count(*) FROM hp_blob_uploads") == 1);
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  // The open started a reclaim; a second one waits behind the first's lock
+  // and finds nothing left, so count what both did.
+  int again = call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); });
+  CHECK(again >= 0);
+  CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 0);
+  CHECK(count("SELECT count(*) FROM hp_blob_uploads") == 0);
+  CHECK(get(b, by_name("crashed")).rc == HP_ENOTFOUND);
+}
+
+TEST_CASE("blobs: an upload in progress in a live process is not reclaimed") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  hp_blob_writer *w = nullptr;
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 100;
+  REQUIRE(hp_blobs_open_write(&w, b, "live", &o) == 0);
+  std::string data = random_bytes(1050, 11);
+  REQUIRE(write_piece(w, data.data(), 600) == 0);
+  {
+    Store other(eng.e, dir.spec());  // a second open of the same file
+    CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(other, cb, d); }) == 0);
+  }
+  REQUIRE(write_piece(w, data.data() + 600, 450) == 0);
+  Stat s = commit(w);
+  hp_blob_writer_close(w);
+  REQUIRE(s.rc == 0);
+  CHECK(get(b, by_id(s.id)).data == data);
+}
+
+TEST_CASE("blobs: Redis store on a real server") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  Store b(eng.e, server.url());
+  CHECK(hp_blobs_backend(b) == HP_BLOBS_REDIS);
+  SUBCASE("roundtrips") {
+    roundtrips(b);
+  }
+  SUBCASE("one big write") {
+    one_big_write(b);
+  }
+  SUBCASE("range reads") {
+    ranges(b);
+  }
+  SUBCASE("revisions, stat, exists, delete") {
+    revisions(b);
+  }
+  SUBCASE("list paging") {
+    paging(b);
+  }
+  SUBCASE("abort leaves nothing") {
+    abort_leaves_nothing(b);
+    redisContext *c = redisConnect("127.0.0.1", server.port());
+    REQUIRE(c);
+    CHECK(eventually([&] {  // no chunk, no upload entry
+      auto *r = static_cast<redisReply *>(redisCommand(c, "KEYS *"));
+      size_t n = r ? r->elements : 1;
+      freeReplyObject(r);
+      return n == 0;
+    }));
+    redisFree(c);
+  }
+  SUBCASE("bad arguments") {
+    bad_arguments(eng.e, b);
+  }
+  SUBCASE("concurrent writers and readers") {
+    concurrent(b);
+  }
+}
+
+TEST_CASE("blobs: Redis damaged chunk gives HP_ECORRUPT; deleted keys are reclaimed") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  Store b(eng.e, server.url());
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  std::string data = random_bytes(3500, 6);
+  Stat s = put(b, "damaged", data, 3500, &o);
+  REQUIRE(s.rc == 0);
+  redisContext *c = redisConnect("127.0.0.1", server.port());
+  REQUIRE(c);
+  std::string key = "{hp:blobs}:c:" + s.id + ":1";
+  auto *r = static_cast<redisReply *>(redisCommand(c, "SETRANGE %s 17 %b", key.c_str(), "\xff", size_t{1}));
+  freeReplyObject(r);
+  Got g = get(b, by_id(s.id));
+  CHECK(g.rc == HP_ECORRUPT);
+  CHECK(g.error.find("file " + s.id + " chunk 1") != std::string::npos);
+  CHECK(g.data == data.substr(0, 1000));
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
+  r = static_cast<redisReply *>(redisCommand(c, "KEYS *:c:*"));
+  CHECK(r->elements == 0);
+  freeReplyObject(r);
+  redisFree(c);
+}
+
+TEST_CASE("blobs: Redis upload of a crashed process is reclaimed once its lease ran out") {
+  hp_test::RedisServer server;
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.lease_ms = 300;
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    hp_engine *e = nullptr;
+    hp_blobs *b = nullptr;
+    if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, server.url().c_str(), &opts) != 0) _exit(2);
+    hp_blob_writer *w = nullptr;
+    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+    o.chunk_size = 1000;
+    if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
+    std::string data(10000, 'c');
+    std::promise<int> p;
+    auto f = p.get_future();
+    hp_blob_writer_write(
+        w, data.data(), data.size(),
+        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+    if (f.get() != 0) _exit(4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  redisContext *c = redisConnect("127.0.0.1", server.port());
+  REQUIRE(c);
+  auto keys = [&](const char *pattern) {
+    auto *r = static_cast<redisReply *>(redisCommand(c, "KEYS %s", pattern));
+    size_t n = r ? r->elements : 0;
+    freeReplyObject(r);
+    return n;
+  };
+  CHECK(keys("*:c:*") > 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the lease runs out
+  OwnedEngine eng;
+  Store b(eng.e, server.url(), &opts);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); }) >= 0);
+  CHECK(keys("*:c:*") == 0);
+  CHECK(keys("*uploads") == 0);
+  redisFree(c);
+}
+
+TEST_CASE("blobs: Redis down answers HP_EUNAVAILABLE within the timeout") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.timeout_ms = 200;
+  Store b(eng.e, server.url(), &opts);
+  REQUIRE(put(b, "before", "hello").rc == 0);
+  server.stop();
+  Stat s = stat_of(b, by_name("before"));
+  CHECK(s.rc == HP_EUNAVAILABLE);
+  Stat w = put(b, "during", std::string(300000, 'x'));
+  CHECK(w.rc == HP_EUNAVAILABLE);
+  // A paused server holds the connection but answers nothing.
+  hp_test::RedisServer paused;
+  Store p(eng.e, paused.url(), &opts);
+  REQUIRE(put(p, "x", "y").rc == 0);
+  paused.pause();
+  CHECK(stat_of(p, by_name("x")).rc == HP_EUNAVAILABLE);
+  paused.resume();
+}
+
+TEST_CASE("blobs: a file deleted while a reader is open fails the next fetch with HP_ENOTFOUND") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  Stat s = put(b, "soon-gone", random_bytes(20000, 8), 20000, &o);
+  REQUIRE(s.rc == 0);
+  struct Open {
+    std::promise<hp_blob_reader *> p;
+  } op;
+  auto of = op.p.get_future();
+  hp_blob_read_options ro = by_id(s.id);
+  REQUIRE(hp_blobs_open_read(
+              b, &ro,
+              [](int st, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+                static_cast<Open *>(d)->p.set_value(st == 0 ? r : nullptr);
+              },
+              &op) == 0);
+  hp_blob_reader *r = wait(of);
+  REQUIRE(r);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
+  int last = 1;
+  std::string error;
+  for (int i = 0; i < 30 && last > 0; i++) {
+    struct Piece {
+      std::promise<int> p;
+      std::string error;
+    } pc;
+    auto pf = pc.p.get_future();
+    REQUIRE(hp_blob_reader_read(
+                r,
+                [](int st, const void *, size_t, void *d) {
+                  auto *x = static_cast<Piece *>(d);
+                  if (st < 0) x->error = hp_last_error();
+                  x->p.set_value(st);
+                },
+                &pc) == 0);
+    last = wait(pf);
+    error = pc.error;
+  }
+  CHECK(last == HP_ENOTFOUND);
+  CHECK(error.find(s.id) != std::string::npos);
+  hp_blob_reader_close(r);
+}
+
+TEST_CASE("blobs: closing the engine answers pending calls with HP_ECLOSED, each exactly once") {
+  TempDir dir;
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_blobs *b = nullptr;
+  REQUIRE(hp_blobs_open(&b, e, dir.spec().c_str(), nullptr) == 0);
+  std::atomic<int> calls{0}, closed{0};
+  struct Count {
+    std::atomic<int> *calls, *closed;
+  } count{&calls, &closed};
+  auto on_code = [](int st, void *d) {
+    auto *c = static_cast<Count *>(d);
+    c->calls->fetch_add(1);
+    if (st == HP_ECLOSED) c->closed->fetch_add(1);
+  };
+  std::vector<hp_blob_writer *> writers;
+  std::string data(100000, 'z');
+  int started = 0;
+  for (int i = 0; i < 20; i++) {
+    hp_blob_writer *w = nullptr;
+    REQUIRE(hp_blobs_open_write(&w, b, ("pending/" + std::to_string(i)).c_str(), nullptr) == 0);
+    if (hp_blob_writer_write(w, data.data(), data.size(), on_code, &count) == 0) started++;
+    if (hp_blobs_gc(b, on_code, &count) == 0) started++;
+    writers.push_back(w);
+  }
+  for (auto *w : writers) hp_blob_writer_close(w);
+  hp_blobs_close(b);
+  CHECK(hp_engine_free(e) == 0);
+  CHECK(calls.load() == started);  // every callback ran, none twice
+}
+
+TEST_CASE("blobs: a Redis upload whose lease ran out cannot commit") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.lease_ms = 100;
+  Store b(eng.e, server.url(), &opts);
+  hp_blob_writer *w = nullptr;
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  REQUIRE(hp_blobs_open_write(&w, b, "slow", &o) == 0);
+  std::string data = random_bytes(5500, 4);
+  REQUIRE(write_piece(w, data.data(), 5000) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the lease runs out
+  REQUIRE(call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); }) == 1);
+  REQUIRE(write_piece(w, data.data() + 5000, 500) == 0);
+  Stat s = commit(w);
+  hp_blob_writer_close(w);
+  CHECK(s.rc == HP_EIO);
+  CHECK(s.error.find("reclaimed") != std::string::npos);
+  CHECK(get(b, by_name("slow")).rc == HP_ENOTFOUND);
+}
