@@ -3,6 +3,7 @@
 #include <farmhash.h>
 
 #include <cstring>
+#include <new>
 
 namespace hp::ua {
 
@@ -16,7 +17,10 @@ Cache::Cache(uint32_t capacity) {
   uint32_t sets = (sets_total + nshards_ - 1) / nshards_;
   capacity_ = nshards_ * sets * kWays;
   shards_.reset(new Shard[nshards_]);
-  entries_.reset(new Entry[capacity_]);
+  // All-zero bytes are an empty Entry (an implicit-lifetime aggregate), and
+  // calloc of this size maps untouched pages instead of writing them.
+  entries_.reset(static_cast<Entry *>(std::calloc(capacity_, sizeof(Entry))));
+  if (!entries_) throw std::bad_alloc();
   for (uint32_t i = 0; i < nshards_; i++) {
     shards_[i].entries = entries_.get() + static_cast<size_t>(i) * sets * kWays;
     shards_[i].sets = sets;

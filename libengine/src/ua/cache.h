@@ -1,9 +1,11 @@
 // A bounded cache of parse results keyed by the full UA string. Split into
 // shards by hash, each with its own lock and a small set-associative table
-// (4 ways, least recently used way replaced), allocated once up front.
+// (4 ways, least recently used way replaced), allocated once up front as
+// zeroed pages, so a cache costs resident memory only as it fills.
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -52,7 +54,10 @@ class Cache {
   uint32_t capacity_;
   uint32_t nshards_;
   std::unique_ptr<Shard[]> shards_;
-  std::unique_ptr<Entry[]> entries_;
+  struct Free {
+    void operator()(Entry *p) const { std::free(p); }
+  };
+  std::unique_ptr<Entry, Free> entries_;
 };
 
 // The hash the cache is keyed by.
