@@ -76,7 +76,7 @@ class Writer : public std::enable_shared_from_this<Writer> {
   std::string filling_;
   std::deque<std::string> sealed_;
   std::vector<std::string> spare_;  // emptied chunk buffers, capacity kept
-  size_t in_flight_ = 0;  // chunks of the batch being stored
+  size_t in_flight_ = 0;            // chunks of the batch being stored
   bool storing_ = false;
   uint64_t next_chunk_ = 0;
   int failed_ = 0;
