@@ -930,3 +930,35 @@ TEST_CASE("blobs: a Redis upload whose lease ran out cannot commit") {
   CHECK(s.error.find("reclaimed") != std::string::npos);
   CHECK(get(b, by_name("slow")).rc == HP_ENOTFOUND);
 }
+
+TEST_CASE(
+    "blobs: SQLite small files (written in their commit) and big ones leave no chunk behind when deleted") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  std::string small = random_bytes(2500, 12), big = random_bytes(20500, 13);
+  Stat s1 = put(b, "small", small, 2500, &o);  // fits the writer's buffer: one transaction
+  Stat s2 = put(b, "big", big, 700, &o);       // stored in batches, then committed
+  REQUIRE(s1.rc == 0);
+  REQUIRE(s2.rc == 0);
+  CHECK(get(b, by_id(s1.id)).data == small);
+  CHECK(get(b, by_id(s2.id)).data == big);
+  auto count = [&](const char *sql) {
+    sqlite3 *db = nullptr;
+    sqlite3_open(dir.db().c_str(), &db);
+    sqlite3_stmt *st = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+  };
+  CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 3 + 21);
+  CHECK(count("SELECT count(*) FROM hp_blob_uploads") == 0);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_name(b, "small", cb, d); }) == 1);
+  CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 21);
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s2.id.c_str(), cb, d); }) == 1);
+  CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 0);
+}

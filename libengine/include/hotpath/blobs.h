@@ -118,10 +118,11 @@ HP_EXTERN int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec,
                             const hp_blobs_options *opts);
 
 /**
- * Close a store. Calls still pending run their callback (Redis requests not
- * yet answered get HP_ECLOSED); writers and readers opened on the store
- * keep working until they are closed, and the store's memory is freed after
- * the last of them.
+ * Close a store. Calls still pending complete and run their callback as
+ * usual; writers and readers opened on the store keep working until they
+ * are closed. The store's memory (and its Redis connection) is freed after
+ * the last of them. Closing the engine instead fails what is pending with
+ * HP_ECLOSED.
  * @param b  NULL is a no-op. Do not pass `b` to any call after this one.
  * Thread: any.
  */

@@ -56,6 +56,7 @@ void read_info(sqlite::Stmt *s, FileInfo *out) {
   out->revision = s->int64(10);
 }
 
+// Upload keys are positive; a small file written in its commit uses -seq.
 int64_t chunk_key(int64_t ukey, uint64_t n) {
   return static_cast<int64_t>((static_cast<uint64_t>(ukey) << 32) | n);
 }
@@ -197,11 +198,11 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   int rc = txn.begin();
   if (rc != 0) return rc;
   int64_t ukey = u.ukey;
+  // Every chunk comes with the commit (a small file): no upload row is
+  // needed, the chunks live under the file's own key, -seq.
+  bool direct = ukey == 0 && !chunks.empty();
   sqlite::Stmt *s;
-  if (!chunks.empty()) {
-    if (!ukey && (rc = register_upload(u.id, &ukey)) != 0) return rc;
-    if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
-  }
+  if (!chunks.empty() && !direct && (rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
   if (ukey) {
     if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1 AND aborted = 0"))) return HP_EIO;
     s->bind(1, ukey);
@@ -230,6 +231,15 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   s->reset();
   if (rc < 0) return rc;
   info->seq = sqlite3_last_insert_rowid(writer_->raw());
+  if (direct) {
+    ukey = info->ukey = -info->seq;
+    if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+    if (!(s = writer_->prepare("UPDATE hp_blob_files SET ukey = ?1 WHERE seq = ?2"))) return HP_EIO;
+    s->bind(1, ukey).bind(2, info->seq);
+    rc = s->step();
+    s->reset();
+    if (rc < 0) return rc;
+  }
   if (!(s = writer_->prepare("SELECT count(*) FROM hp_blob_files WHERE filename = ?1 AND seq < ?2")))
     return HP_EIO;
   s->bind(1, info->filename).bind(2, info->seq);

@@ -92,7 +92,7 @@ void Writer::pump() {
         if (filling_.size() == chunk) {
           if (!room()) break;
           sealed_.push_back(std::move(filling_));
-          filling_ = std::string();
+          filling_ = fresh();
         }
         if (filling_.capacity() < chunk) filling_.reserve(chunk);
         size_t take = std::min(chunk - filling_.size(), w.bytes.size() - w.off);
@@ -102,7 +102,7 @@ void Writer::pump() {
       }
       if (filling_.size() == chunk && room()) {
         sealed_.push_back(std::move(filling_));
-        filling_ = std::string();
+        filling_ = fresh();
       }
       if (w.off < w.bytes.size()) break;
     }
@@ -157,7 +157,10 @@ void Writer::store_next() {
       },
       [self, batch, sql](int status) {
         if (status < 0) return self->batch_stored(status, "blobs: the engine closed during the upload");
-        if (sql || self->failed_) return self->batch_stored(batch->rc, batch->why);
+        if (sql || self->failed_) {
+          self->recycle(batch->chunks);
+          return self->batch_stored(batch->rc, batch->why);
+        }
         // Redis: pipeline every chunk of the batch, then report once.
         struct Count {
           size_t left = 0;
@@ -173,11 +176,28 @@ void Writer::store_next() {
                                                count->rc = rc;
                                                count->why = hp_last_error();
                                              }
-                                             if (--count->left == 0)
-                                               self->batch_stored(count->rc, count->why);
+                                             if (--count->left > 0) return;
+                                             self->recycle(batch->chunks);
+                                             self->batch_stored(count->rc, count->why);
                                            });
         }
       });
+}
+
+std::string Writer::fresh() {
+  if (spare_.empty()) return std::string();
+  std::string s = std::move(spare_.back());
+  spare_.pop_back();
+  return s;
+}
+
+void Writer::recycle(std::vector<std::string> &chunks) {
+  for (auto &c : chunks) {
+    if (spare_.size() >= kMaxHeld || c.capacity() < info_.chunk_size) break;
+    c.clear();
+    spare_.push_back(std::move(c));
+  }
+  chunks.clear();
 }
 
 void Writer::batch_stored(int rc, const std::string &why) {

@@ -61,6 +61,10 @@ class Writer : public std::enable_shared_from_this<Writer> {
   void fail(int rc, std::string why);
   std::shared_ptr<Batch> take_sealed(bool with_filling);
   void hash(Batch &b);  // pool thread, one batch at a time
+  // Chunk buffers are reused: a long upload allocates a handful, not one
+  // per chunk.
+  std::string fresh();
+  void recycle(std::vector<std::string> &chunks);
 
   std::shared_ptr<Store> store_;
   FileInfo info_;
@@ -71,7 +75,8 @@ class Writer : public std::enable_shared_from_this<Writer> {
   std::deque<PendingWrite> writes_;
   std::string filling_;
   std::deque<std::string> sealed_;
-  size_t in_flight_ = 0;  // chunks of the batch being stored
+  std::vector<std::string> spare_;  // emptied chunk buffers, capacity kept
+  size_t in_flight_ = 0;            // chunks of the batch being stored
   bool storing_ = false;
   uint64_t next_chunk_ = 0;
   int failed_ = 0;
