@@ -111,9 +111,21 @@ async function checkEvents() {
   console.log('events: ok');
 }
 
+async function checkBlobs() {
+  const crypto = require('crypto');
+  const store = hotpath.blobs.open(`sqlite:${path.join(work, 'blobs.db')}`, { chunkSize: 1000 });
+  const data = crypto.randomBytes(2500); // three chunks, the last one short
+  const file = await store.put('a.bin', data, { contentType: 'application/octet-stream' });
+  assert.strictEqual(file.length, 2500);
+  assert.strictEqual(file.sha256, crypto.createHash('sha256').update(data).digest('hex'));
+  assert.ok((await store.get('a.bin')).equals(data));
+  store.close();
+  console.log('blobs: ok (sqlite)');
+}
+
 // The checks that run, in order; one per subsystem, so adding one is one line.
 const checks = [checkInstalled, checkGeo, checkMaxmindDropIn, checkRecipes, checkLimits, checkUa, checkSticky,
-  checkHost, checkEvents];
+  checkHost, checkEvents, checkBlobs];
 
 (async () => {
   for (const check of checks) await check();

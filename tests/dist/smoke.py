@@ -119,9 +119,22 @@ def check_events() -> None:
     print("events: ok")
 
 
+def check_blobs() -> None:
+    import hashlib
+
+    from hotpath.blobs import Blobs
+
+    data = os.urandom(2500)  # three chunks, the last one short
+    with Blobs.open(f"sqlite:{WORK / 'blobs.db'}", chunk_size=1000) as store:
+        st = store.put("a.bin", data, content_type="application/octet-stream")
+        assert st["length"] == 2500 and st["sha256"] == hashlib.sha256(data).hexdigest(), st
+        assert store.get("a.bin") == data
+    print("blobs: ok (sqlite)")
+
+
 # The checks that run, in order; one per subsystem, so adding one is one line.
 CHECKS = [check_installed, check_geo, check_recipes, check_limits, check_ua, check_sticky, check_host,
-          check_events]
+          check_events, check_blobs]
 
 if __name__ == "__main__":
     os.chdir(WORK)
