@@ -1,5 +1,6 @@
 /* bench/ua (C): hp_ua_parse without a cache (every parse cold) and with the
  * default cache, over the strings of a file (one a line). JSON on stdout. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c99 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
