@@ -87,13 +87,15 @@ function createHandler(store, { port } = {}) {
     let writer = null;
     let stored = null; // resolves when the file is committed
     // The store failed or refused the file before the form ended: answer at
-    // once and drop the rest of the body (the parser would otherwise wait
-    // forever for the dead file stream to drain).
+    // once, stop parsing, and read the rest of the body into the void. Closing
+    // the connection instead would reset it with the body still arriving, and
+    // a reset can overtake the answer on its way through a proxy.
     const failEarly = (err) => {
       if (res.headersSent) return;
-      res.setHeader('connection', 'close');
       json(res, statusOf(err), { message: err.message });
-      res.once('finish', () => parser.destroy(err));
+      req.unpipe(parser);
+      req.resume();
+      parser.destroy(err);
     };
     // Parts that are skipped are drained; a parser destroyed meanwhile
     // fails them with an error nobody needs to hear.
@@ -115,7 +117,22 @@ function createHandler(store, { port } = {}) {
         if (!parser.writableFinished) failEarly(err);
       });
     });
-    pipeline(req, parser, async (err) => {
+    // req.pipe rather than pipeline: a failed upload must not destroy the
+    // request (see failEarly); a client that goes away still fails the parser.
+    req.on('error', (err) => parser.destroy(err));
+    req.on('close', () => {
+      if (!req.complete) parser.destroy(new Error('the client went away mid-upload'));
+    });
+    let settled = false;
+    const formDone = (err) => {
+      if (settled) return;
+      settled = true;
+      onFormDone(err);
+    };
+    parser.on('error', formDone);
+    parser.on('finish', () => formDone());
+    req.pipe(parser);
+    const onFormDone = async (err) => {
       // A client that went away, or a malformed form, destroys the parser,
       // which destroys the file stream and the writer: the store aborts the
       // upload and nothing becomes visible.
@@ -131,7 +148,7 @@ function createHandler(store, { port } = {}) {
       } catch (e) {
         if (!res.headersSent) json(res, statusOf(e), { message: e.message });
       }
-    });
+    };
     collectWhileStreaming(req);
   }
 

@@ -6,6 +6,8 @@
 # (--no-build uses dist/ as it is). HOTPATH_DIST_SOURCE_BUILD=1 also installs
 # the tarball with its prebuilt addon refused, so the addon builds from the
 # tarball's sources (several minutes).
+# grep -q would stop reading early and, under pipefail, fail the pipeline
+# with the writer's SIGPIPE: the checks below let grep read everything.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -80,14 +82,14 @@ wheel_needs_only_glibc() {
       *) echo "needs $lib"; return 1 ;;
     esac
   done
-  ldd "$so" | grep -q "$site/hotpath.libs/libuv" || { echo "libuv is not the wheel's own copy"; return 1; }
+  ldd "$so" | grep "$site/hotpath.libs/libuv" >/dev/null || { echo "libuv is not the wheel's own copy"; return 1; }
 }
 sdist_has_the_sources() {
   local list
   list=$(tar -tzf "$sdist") || return 1
   for f in pyproject.toml CMakeLists.txt packaging/static_deps.cmake libengine/include/hotpath.h \
     bindings/python/_hotpath.pyi bindings/python/hotpath/__init__.py; do
-    echo "$list" | grep -q "^hotpath-[^/]*/$f\$" || { echo "sdist lacks $f"; return 1; }
+    echo "$list" | grep "^hotpath-[^/]*/$f\$" >/dev/null || { echo "sdist lacks $f"; return 1; }
   done
 }
 
@@ -111,7 +113,7 @@ tarball_contents() {
   list=$(tar -tzf "$tarball") || return 1
   for f in package.json bindings/node/index.d.ts bindings/node/lib/index.js packaging/build-node.js \
     bindings/node/CMakeLists.txt libengine/include/hotpath.h "prebuilds/$platform/hotpath.node"; do
-    echo "$list" | grep -qx "package/$f" || { echo "tarball lacks $f"; return 1; }
+    echo "$list" | grep -x "package/$f" >/dev/null || { echo "tarball lacks $f"; return 1; }
   done
   if echo "$list" | grep -E '^package/(build|tests|bench|node_modules)/'; then echo "tarball holds the above"; return 1; fi
 }
@@ -122,7 +124,7 @@ prebuild_is_self_contained() {
   only_glibc "$addon" || return 1
   # node's own libuv: the addon defines no uv_* symbol and only refers to node's.
   if nm -D --defined-only "$addon" | grep -w 'uv_[a-z_]*'; then echo "the addon defines libuv symbols"; return 1; fi
-  nm -D --undefined-only "$addon" | grep -q ' uv_'
+  nm -D --undefined-only "$addon" | grep ' uv_' >/dev/null
 }
 # npm_project DIR [ENV...]: a fresh npm project with the tarball installed.
 npm_project() {
