@@ -85,6 +85,31 @@ struct Hold {
   }
 };
 
+// Takes back the data a C callback was given.
+template <class T>
+std::unique_ptr<T> Own(void *data) {
+  return std::unique_ptr<T>(static_cast<T *>(data));
+}
+
+// After a C call was given `data` for its callback: on success the callback
+// owns it; a call that failed to start never calls back, so `data` is freed
+// and the error thrown.
+template <class T>
+void Started(Napi::Env env, int rc, std::unique_ptr<T> &data) {
+  Check(env, rc);
+  data.release();
+}
+
+// A promise settled by the callback of the C call `start(pending)` begins.
+template <class Start>
+Napi::Value StartPromise(Napi::Env env, const char *name, Start &&start) {
+  auto p = std::make_unique<Pending>(env, name);
+  Napi::Promise promise = p->Promise();
+  int rc = start(p.get());
+  Started(env, rc, p);
+  return promise;
+}
+
 std::string OptString(const Napi::Value &v) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
@@ -143,19 +168,17 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
     Napi::Env env = info.Env();
     hp_blob_writer *w = Handle(env);
     auto buf = info[0].As<Napi::Uint8Array>();
-    auto *hold = new Hold<BlobWriter>(this, env, info[1].As<Napi::Function>(), "hotpath.blobs.write");
+    auto hold =
+        std::make_unique<Hold<BlobWriter>>(this, env, info[1].As<Napi::Function>(), "hotpath.blobs.write");
     // The bytes are copied before hp_blob_writer_write returns.
     int rc = hp_blob_writer_write(
         w, buf.Data(), buf.ByteLength(),
         [](int status, void *data) {
-          std::unique_ptr<Hold<BlobWriter>> h(static_cast<Hold<BlobWriter> *>(data));
+          auto h = Own<Hold<BlobWriter>>(data);
           h->cb.CallStatus(status);
         },
-        hold);
-    if (rc < 0) {
-      delete hold;
-      ThrowError(env, rc);
-    }
+        hold.get());
+    Started(env, rc, hold);
     return env.Undefined();
   }
 
@@ -163,21 +186,19 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
   Napi::Value Commit(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_blob_writer *w = Handle(env);
-    auto *hold = new Hold<BlobWriter>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.commit");
+    auto hold =
+        std::make_unique<Hold<BlobWriter>>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.commit");
     int rc = hp_blob_writer_commit(
         w,
         [](int status, const hp_blob_stat *s, void *data) {
-          std::unique_ptr<Hold<BlobWriter>> h(static_cast<Hold<BlobWriter> *>(data));
+          auto h = Own<Hold<BlobWriter>>(data);
           h->cb.Call([status, s](Napi::Env e) -> std::vector<napi_value> {
             if (status < 0) return {MakeError(e, status).Value()};
             return {e.Null(), StatObject(e, *s)};
           });
         },
-        hold);
-    if (rc < 0) {
-      delete hold;
-      ThrowError(env, rc);
-    }
+        hold.get());
+    Started(env, rc, hold);
     return env.Undefined();
   }
 
@@ -185,18 +206,16 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
   Napi::Value Abort(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_blob_writer *w = Handle(env);
-    auto *hold = new Hold<BlobWriter>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.abort");
+    auto hold =
+        std::make_unique<Hold<BlobWriter>>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.abort");
     int rc = hp_blob_writer_abort(
         w,
         [](int status, void *data) {
-          std::unique_ptr<Hold<BlobWriter>> h(static_cast<Hold<BlobWriter> *>(data));
+          auto h = Own<Hold<BlobWriter>>(data);
           h->cb.CallStatus(status);
         },
-        hold);
-    if (rc < 0) {
-      delete hold;
-      ThrowError(env, rc);
-    }
+        hold.get());
+    Started(env, rc, hold);
     return env.Undefined();
   }
 
@@ -230,11 +249,12 @@ class BlobReader : public Napi::ObjectWrap<BlobReader> {
   Napi::Value Read(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!r_) throw MakeError(env, HP_ECLOSED, "blobs: the reader is closed");
-    auto *hold = new Hold<BlobReader>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.read");
+    auto hold =
+        std::make_unique<Hold<BlobReader>>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.read");
     int rc = hp_blob_reader_read(
         r_,
         [](int status, const void *buf, size_t len, void *data) {
-          std::unique_ptr<Hold<BlobReader>> h(static_cast<Hold<BlobReader> *>(data));
+          auto h = Own<Hold<BlobReader>>(data);
           h->cb.Call([status, buf, len](Napi::Env e) -> std::vector<napi_value> {
             if (status < 0) return {MakeError(e, status).Value()};
             if (status == 0) return {e.Null(), e.Null()};
@@ -242,11 +262,8 @@ class BlobReader : public Napi::ObjectWrap<BlobReader> {
             return {e.Null(), Napi::Buffer<uint8_t>::Copy(e, static_cast<const uint8_t *>(buf), len)};
           });
         },
-        hold);
-    if (rc < 0) {
-      delete hold;
-      ThrowError(env, rc);
-    }
+        hold.get());
+    Started(env, rc, hold);
     return env.Undefined();
   }
 
@@ -326,11 +343,12 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     hp_blobs *b = Handle(env);
     BlobReader *reader = BlobReader::Unwrap(info[0].As<Napi::Object>());
     ReadArgs args(info, 1);
-    auto *hold = new Hold<BlobReader>(reader, env, info[6].As<Napi::Function>(), "hotpath.blobs.openRead");
+    auto hold = std::make_unique<Hold<BlobReader>>(reader, env, info[6].As<Napi::Function>(),
+                                                   "hotpath.blobs.openRead");
     int rc = hp_blobs_open_read(
         b, &args.opts,
         [](int status, hp_blob_reader *r, const hp_blob_stat *s, void *data) {
-          std::unique_ptr<Hold<BlobReader>> h(static_cast<Hold<BlobReader> *>(data));
+          auto h = Own<Hold<BlobReader>>(data);
           if (status >= 0) {
             if (h->addon->tearing_down) return hp_blob_reader_close(r);
             h->self->Adopt(r);
@@ -340,11 +358,8 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
             return {e.Null(), StatObject(e, *s)};
           });
         },
-        hold);
-    if (rc < 0) {
-      delete hold;
-      ThrowError(env, rc);
-    }
+        hold.get());
+    Started(env, rc, hold);
     return env.Undefined();
   }
 
@@ -353,21 +368,16 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     Napi::Env env = info.Env();
     hp_blobs *b = Handle(env);
     ReadArgs args(info, 0);
-    auto *p = new Pending(env, "hotpath.blobs.stat");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_blobs_stat(
-        b, &args.opts,
-        [](int status, const hp_blob_stat *s, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-          if (status < 0) return p->Reject(status);
-          p->Resolve([s](Napi::Env e) { return StatObject(e, *s); });
-        },
-        p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.blobs.stat", [&](Pending *p) {
+      return hp_blobs_stat(
+          b, &args.opts,
+          [](int status, const hp_blob_stat *s, void *data) {
+            auto p = Own<Pending>(data);
+            if (status < 0) return p->Reject(status);
+            p->Resolve([s](Napi::Env e) { return StatObject(e, *s); });
+          },
+          p);
+    });
   }
 
   // exists(id, filename, revision) -> Promise<boolean>
@@ -375,14 +385,8 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     Napi::Env env = info.Env();
     hp_blobs *b = Handle(env);
     ReadArgs args(info, 0);
-    auto *p = new Pending(env, "hotpath.blobs.exists");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_blobs_exists(b, &args.opts, SettleBool, p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.blobs.exists",
+                        [&](Pending *p) { return hp_blobs_exists(b, &args.opts, SettleBool, p); });
   }
 
   // list(prefix, cursor, limit, latestOnly) -> Promise<{files, cursor}>
@@ -395,28 +399,23 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     o.cursor = cursor.c_str();
     o.limit = info[2].As<Napi::Number>().Uint32Value();
     o.latest_only = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
-    auto *p = new Pending(env, "hotpath.blobs.list");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_blobs_list(
-        b, &o,
-        [](int status, const hp_blob_stat *files, size_t count, const char *next, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-          if (status < 0) return p->Reject(status);
-          p->Resolve([files, count, next](Napi::Env e) {
-            auto arr = Napi::Array::New(e, count);
-            for (size_t i = 0; i < count; i++) arr.Set(i, StatObject(e, files[i]));
-            auto o = Napi::Object::New(e);
-            o.Set("files", arr);
-            o.Set("cursor", next ? Napi::Value(Napi::String::New(e, next)) : e.Null());
-            return o;
-          });
-        },
-        p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.blobs.list", [&](Pending *p) {
+      return hp_blobs_list(
+          b, &o,
+          [](int status, const hp_blob_stat *files, size_t count, const char *next, void *data) {
+            auto p = Own<Pending>(data);
+            if (status < 0) return p->Reject(status);
+            p->Resolve([files, count, next](Napi::Env e) {
+              auto arr = Napi::Array::New(e, count);
+              for (size_t i = 0; i < count; i++) arr.Set(i, StatObject(e, files[i]));
+              auto o = Napi::Object::New(e);
+              o.Set("files", arr);
+              o.Set("cursor", next ? Napi::Value(Napi::String::New(e, next)) : e.Null());
+              return o;
+            });
+          },
+          p);
+    });
   }
 
   Napi::Value DeleteId(const Napi::CallbackInfo &info) {
@@ -449,30 +448,19 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
   // A promise of the callback's count.
   template <class Start>
   static Napi::Value Count(Napi::Env env, const char *name, Start &&start) {
-    auto *p = new Pending(env, name);
-    Napi::Promise promise = p->Promise();
-    int rc;
-    try {
-      rc = start(
+    return StartPromise(env, name, [&](Pending *p) {
+      return start(
           [](int status, void *data) {
-            std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+            auto p = Own<Pending>(data);
             if (status < 0) return p->Reject(status);
             p->Resolve([status](Napi::Env e) { return Napi::Number::New(e, status); });
           },
           p);
-    } catch (...) {
-      delete p;
-      throw;
-    }
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    });
   }
 
   static void SettleBool(int status, void *data) {
-    std::unique_ptr<Pending> p(static_cast<Pending *>(data));
+    auto p = Own<Pending>(data);
     if (status < 0) return p->Reject(status);
     p->Resolve([status](Napi::Env e) { return Napi::Boolean::New(e, status > 0); });
   }
