@@ -13,14 +13,10 @@ const { spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const autocannon = require('autocannon');
+const { settings, userAgents, load, bestOf, printHeading, printTable, writeResults } = require('../support/autocannon');
 const { freePort } = require('../../tests/support/redis');
 
 const root = path.join(__dirname, '..', '..');
-const WORKERS = Number(process.env.BENCH_WORKERS || 1);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 64);
-const SECONDS = Number(process.env.BENCH_SECONDS || 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 2);
 
 const variants = {
   hotpath: path.join(root, 'examples', 'tracker', 'server.js'),
@@ -28,8 +24,7 @@ const variants = {
 };
 
 // The most common 500 user agents of the corpus, each repeated by weight.
-const corpus = JSON.parse(fs.readFileSync(require.resolve('user-agents').replace(/index\.c?js$/, 'user-agents.json'), 'utf8'));
-const UAS = corpus.slice(0, 500).map((e) => e.userAgent);
+const UAS = userAgents(500);
 const KNOWN = ['81.2.69.160', '89.160.20.112', '216.160.83.56', '2.125.160.216', '175.16.199.1', '2001:218::1'];
 const TYPES = ['app_open', 'view', 'purchase', 'click'];
 function requestFor(i) {
@@ -47,7 +42,7 @@ const REQUESTS = Array.from({ length: 4096 }, (_, i) => requestFor(i));
 async function start(variant, dir) {
   const port = await freePort();
   const proc = spawn(process.execPath, [variants[variant]], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(WORKERS), EVENTS_DIR: dir },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(settings.workers), EVENTS_DIR: dir },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -74,23 +69,6 @@ function lines(dir) {
     .readdirSync(dir)
     .filter((f) => /^events-\d+\.log$/.test(f))
     .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean));
-}
-
-function load(port, seconds) {
-  let i = 0;
-  return autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        setupRequest: (req) => {
-          const r = REQUESTS[i++ & 4095];
-          return { ...req, method: r.method, path: r.path, headers: { ...req.headers, ...r.headers } };
-        },
-      },
-    ],
-  });
 }
 
 async function sameMessages() {
@@ -129,8 +107,8 @@ async function sameMessages() {
 async function measure(variant) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hotpath-bench-tracker-${variant}-`));
   const s = await start(variant, dir);
-  await load(s.port, 2); // warm-up: JIT, caches, connections
-  const r = await load(s.port, SECONDS);
+  await load(s.port, 2, REQUESTS); // warm-up: JIT, caches, connections
+  const r = await load(s.port, settings.seconds, REQUESTS);
   await s.stop();
   const written = lines(dir).length;
   fs.rmSync(dir, { recursive: true, force: true });
@@ -147,45 +125,12 @@ async function measure(variant) {
 
 async function main() {
   const check = await sameMessages();
-  const best = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const v of round % 2 ? ['js', 'hotpath'] : ['hotpath', 'js']) {
-      const m = await measure(v);
-      if (!best[v] || m.requests_per_s > best[v].requests_per_s) best[v] = m;
-    }
-  }
-  const machine = { cpu: os.cpus()[0].model, cores: os.cpus().length, node: process.version };
-  const pkg = (n) => require(`${n}/package.json`).version;
-  console.log(
-    `tracker under autocannon (${CONNECTIONS} connections, ${SECONDS} s after a 2 s warm-up, best of ${ROUNDS}), ` +
-      `${WORKERS} worker(s); ratio = hotpath / js (requests/s higher is better, p99 lower is better)`,
-  );
-  console.log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ua-parser-js ${pkg('ua-parser-js')}, maxmind ${pkg('maxmind')}, autocannon ${pkg('autocannon')}`);
+  const best = await bestOf(measure);
+  printHeading('tracker');
   console.log(`same messages for the same 400 requests: ${check.same}/${check.total} (js wrote ${check.jsTotal})\n`);
-  const pad = (s, n) => String(s).padEnd(n);
-  const num = (v, n = 12) => String(typeof v === 'number' ? Math.round(v * 100) / 100 : v).padStart(n);
   console.log('(written: events in the log files after shutdown, warm-up included)');
-  console.log(`${pad('enrichment', 12)}${'req/s'.padStart(12)}${'p50 ms'.padStart(12)}${'p99 ms'.padStart(12)}${'written'.padStart(12)}${'2xx'.padStart(12)}`);
-  for (const v of ['hotpath', 'js']) {
-    const m = best[v];
-    console.log(`${pad(v, 12)}${num(m.requests_per_s)}${num(m.p50_ms)}${num(m.p99_ms)}${num(m.events_written)}${num(m.total_2xx)}`);
-  }
-  const ratio = {
-    requests_per_s: best.hotpath.requests_per_s / best.js.requests_per_s,
-    p99: best.hotpath.p99_ms / best.js.p99_ms,
-  };
-  console.log(`${pad('ratio', 12)}${num(ratio.requests_per_s.toFixed(2) + 'x')}${''.padStart(12)}${num(ratio.p99.toFixed(2) + 'x')}`);
-  const out = path.join(__dirname, '..', 'results', 'tracker.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(
-    out,
-    JSON.stringify(
-      { machine, workers: WORKERS, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, same_messages: check, results: best, ratio },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+  const ratio = printTable('enrichment', [['written', 'events_written'], ['2xx', 'total_2xx']], best);
+  writeResults('tracker', { same_messages: check }, best, ratio);
 }
 
 main().catch((err) => {

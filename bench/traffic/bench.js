@@ -12,17 +12,12 @@
 // Env: BENCH_WORKERS (1), BENCH_CONNECTIONS (64), BENCH_SECONDS (10),
 // BENCH_ROUNDS (2: alternating runs per variant, the best kept).
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const zlib = require('zlib');
-const autocannon = require('autocannon');
+const { settings, userAgents, load, bestOf, printHeading, printTable, writeResults } = require('../support/autocannon');
 const { startTraffic, request } = require('../../tests/support/traffic');
 const { DEMO_KEY, parseKey, encrypt } = require('../../examples/traffic/token');
 
-const WORKERS = Number(process.env.BENCH_WORKERS || 1);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 64);
-const SECONDS = Number(process.env.BENCH_SECONDS || 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 2);
 const data = path.join(__dirname, '..', '..', 'examples', 'traffic', 'data');
 
 function ids(file, key) {
@@ -35,8 +30,7 @@ const key = parseKey(DEMO_KEY);
 const TOKENS = Array.from({ length: 2000 }, (_, i) =>
   encrypt(key, { offerId: offerIds[(i * 7919) % offerIds.length], campaignId: campaignIds[(i * 104729) % campaignIds.length] }),
 );
-const corpus = JSON.parse(fs.readFileSync(require.resolve('user-agents').replace(/index\.c?js$/, 'user-agents.json'), 'utf8'));
-const UAS = corpus.slice(0, 500).map((e) => e.userAgent);
+const UAS = userAgents(500);
 const KNOWN = ['81.2.69.160', '89.160.20.112', '216.160.83.56', '2.125.160.216', '175.16.199.1', '1.128.0.1', '149.101.100.1'];
 function requestFor(i) {
   const ip = i % 3 === 0 ? KNOWN[i % KNOWN.length] : `${((i * 7) % 223) + 1}.${(i * 13) % 256}.${(i * 31) % 256}.${i % 256}`;
@@ -46,23 +40,6 @@ function requestFor(i) {
   };
 }
 const REQUESTS = Array.from({ length: 4096 }, (_, i) => requestFor(i));
-
-function load(port, seconds) {
-  let i = 0;
-  return autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        setupRequest: (req) => {
-          const r = REQUESTS[i++ & 4095];
-          return { ...req, method: 'GET', path: r.path, headers: { ...req.headers, ...r.headers } };
-        },
-      },
-    ],
-  });
-}
 
 // The same 300 requests (debugging=debugging) to each variant, one at a time.
 async function sameDecisions() {
@@ -85,9 +62,9 @@ async function sameDecisions() {
 }
 
 async function measure(impl) {
-  const s = await startTraffic({ impl, workers: WORKERS });
-  await load(s.port, 2); // warm-up: JIT, caches, connections
-  const r = await load(s.port, SECONDS);
+  const s = await startTraffic({ impl, workers: settings.workers });
+  await load(s.port, 2, REQUESTS); // warm-up: JIT, caches, connections
+  const r = await load(s.port, settings.seconds, REQUESTS);
   await s.stop();
   return {
     requests_per_s: r.requests.average,
@@ -101,47 +78,11 @@ async function measure(impl) {
 
 async function main() {
   const check = await sameDecisions();
-  const best = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const v of round % 2 ? ['js', 'hotpath'] : ['hotpath', 'js']) {
-      const m = await measure(v);
-      if (!best[v] || m.requests_per_s > best[v].requests_per_s) best[v] = m;
-    }
-  }
-  const machine = { cpu: os.cpus()[0].model, cores: os.cpus().length, node: process.version };
-  const pkg = (n) => require(`${n}/package.json`).version;
-  console.log(
-    `traffic /ad under autocannon (${CONNECTIONS} connections, ${SECONDS} s after a 2 s warm-up, best of ${ROUNDS}), ` +
-      `${WORKERS} worker(s); ratio = hotpath / js (requests/s higher is better, p99 lower is better)`,
-  );
-  console.log(
-    `${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ua-parser-js ${pkg('ua-parser-js')}, ` +
-      `maxmind ${pkg('maxmind')}, autocannon ${pkg('autocannon')}`,
-  );
+  const best = await bestOf(measure);
+  printHeading('traffic /ad');
   console.log(`same decision for the same 300 requests: ${check.same}/${check.total} ${JSON.stringify(check.decided_by)}\n`);
-  const pad = (s, n) => String(s).padEnd(n);
-  const num = (v, n = 12) => String(typeof v === 'number' ? Math.round(v * 100) / 100 : v).padStart(n);
-  console.log(`${pad('variant', 12)}${'req/s'.padStart(12)}${'p50 ms'.padStart(12)}${'p99 ms'.padStart(12)}${'302s'.padStart(12)}`);
-  for (const v of ['hotpath', 'js']) {
-    const m = best[v];
-    console.log(`${pad(v, 12)}${num(m.requests_per_s)}${num(m.p50_ms)}${num(m.p99_ms)}${num(m.redirects)}`);
-  }
-  const ratio = {
-    requests_per_s: best.hotpath.requests_per_s / best.js.requests_per_s,
-    p99: best.hotpath.p99_ms / best.js.p99_ms,
-  };
-  console.log(`${pad('ratio', 12)}${num(ratio.requests_per_s.toFixed(2) + 'x')}${''.padStart(12)}${num(ratio.p99.toFixed(2) + 'x')}`);
-  const out = path.join(__dirname, '..', 'results', 'traffic.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(
-    out,
-    JSON.stringify(
-      { machine, workers: WORKERS, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, same_decisions: check, results: best, ratio },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+  const ratio = printTable('variant', [['302s', 'redirects']], best);
+  writeResults('traffic', { same_decisions: check }, best, ratio);
 }
 
 main().catch((err) => {
