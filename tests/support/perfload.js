@@ -6,53 +6,21 @@ const { spawn } = require('child_process');
 const http = require('http');
 const path = require('path');
 const { io } = require('socket.io-client');
-const { freePort } = require('./redis');
+const { startService, collect, stopProcess } = require('./service');
 
 const example = path.resolve(__dirname, '..', '..', 'examples', 'perfload');
-
-function collect(proc) {
-  const out = { text: '' };
-  for (const s of [proc.stdout, proc.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (c) => (out.text += c));
-  }
-  return out;
-}
-
-function stopProcess(proc, signal = 'SIGTERM') {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill(signal);
-  });
-}
 
 /**
  * Starts the Perfload server; resolves once it printed the URL to open
  * (every worker is ready by then).
  */
 async function startServer({ workers = 3, env = {} } = {}) {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [path.join(example, 'server.js')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startService(path.join(example, 'server.js'), {
+    name: 'server',
+    workers,
+    env,
+    ready: (text, url) => text.includes(`open ${url}/`),
   });
-  const out = collect(proc);
-  const url = `http://127.0.0.1:${port}`;
-  await new Promise((resolve, reject) => {
-    const onData = () => {
-      if (out.text.includes(`open ${url}/`)) done(resolve);
-    };
-    const onExit = (code) => done(() => reject(new Error(`server exited (${code}):\n${out.text}`)));
-    const done = (fn) => {
-      proc.stdout.off('data', onData);
-      proc.off('exit', onExit);
-      fn();
-    };
-    proc.stdout.on('data', onData);
-    proc.once('exit', onExit);
-  });
-  return { port, url, proc, out, stop: () => stopProcess(proc) };
 }
 
 /** Starts examples/perfload/client.js from `localAddress` as machine `id`. */

@@ -1,12 +1,11 @@
 'use strict';
 // Runs examples/tracker for the end-to-end tests on 127.0.0.1:<free port>,
 // with its event log files in a fresh temporary directory.
-const { spawn } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
-const { freePort } = require('./redis');
+const { startService } = require('./service');
 
 const server = path.resolve(__dirname, '..', '..', 'examples', 'tracker', 'server.js');
 
@@ -19,44 +18,14 @@ const LIVE_PASSWORD = 'tracker';
  *   out: {text: string}, stop: () => Promise<number|null>, readSink: () => string[], cleanup: () => Promise<void>}>}
  */
 async function startTracker({ workers = 2, env = {} } = {}) {
-  const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-tracker-'));
-  const proc = spawn(process.execPath, [server], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      WORKERS: String(workers),
-      EVENTS_DIR: dir,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await startService(server, {
+    name: 'tracker',
+    workers,
+    env: { EVENTS_DIR: dir, ...env },
+    ready: (text) => text.includes('/live (user'),
   });
-  const out = { text: '' };
-  for (const s of [proc.stdout, proc.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (c) => (out.text += c));
-  }
-  const url = `http://127.0.0.1:${port}`;
-  await new Promise((resolve, reject) => {
-    const onData = () => {
-      if (out.text.includes(`/live (user`)) done(resolve);
-    };
-    const onExit = (code) => done(() => reject(new Error(`tracker exited (${code}):\n${out.text}`)));
-    const done = (fn) => {
-      proc.stdout.off('data', onData);
-      proc.off('exit', onExit);
-      fn();
-    };
-    proc.stdout.on('data', onData);
-    proc.once('exit', onExit);
-  });
-  const stop = () =>
-    new Promise((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
-      proc.once('exit', (code) => resolve(code));
-      proc.kill('SIGTERM');
-    });
+  const { stop } = service;
   /** Every line of every events-<worker>.log, in file order. */
   const readSink = () =>
     fs
@@ -68,7 +37,7 @@ async function startTracker({ workers = 2, env = {} } = {}) {
     await stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { port, url, dir, proc, out, stop, readSink, cleanup };
+  return { ...service, dir, readSink, cleanup };
 }
 
 /** One HTTP request; resolves {status, headers, body}. */

@@ -1,12 +1,11 @@
 'use strict';
 // Runs examples/traffic (server.js or server-js.js) for the end-to-end tests
 // and the bench on 127.0.0.1:<free port>, and writes recipe fixture files.
-const { spawn } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
 const zlib = require('zlib');
-const { freePort } = require('./redis');
+const { startService } = require('./service');
 
 const dir = path.resolve(__dirname, '..', '..', 'examples', 'traffic');
 
@@ -15,37 +14,8 @@ const dir = path.resolve(__dirname, '..', '..', 'examples', 'traffic');
  * @param {{impl?: 'hotpath'|'js', workers?: number, env?: object}} [opts]
  */
 async function startTraffic({ impl = 'hotpath', workers = 1, env = {} } = {}) {
-  const port = await freePort();
   const script = path.join(dir, impl === 'js' ? 'server-js.js' : 'server.js');
-  const proc = spawn(process.execPath, [script], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { text: '' };
-  for (const s of [proc.stdout, proc.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (c) => (out.text += c));
-  }
-  await new Promise((resolve, reject) => {
-    const onData = () => {
-      if (out.text.includes('traffic: health ')) done(resolve);
-    };
-    const onExit = (code) => done(() => reject(new Error(`traffic exited (${code}):\n${out.text}`)));
-    const done = (fn) => {
-      proc.stdout.off('data', onData);
-      proc.off('exit', onExit);
-      fn();
-    };
-    proc.stdout.on('data', onData);
-    proc.once('exit', onExit);
-  });
-  const stop = () =>
-    new Promise((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
-      proc.once('exit', (code) => resolve(code));
-      proc.kill('SIGTERM');
-    });
-  return { port, url: `http://127.0.0.1:${port}`, proc, out, stop };
+  return startService(script, { name: 'traffic', workers, env, ready: (text) => text.includes('traffic: health ') });
 }
 
 /** One HTTP request; resolves {status, headers, body}. A fresh connection each time. */
