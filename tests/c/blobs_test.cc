@@ -532,6 +532,78 @@ void concurrent(hp_blobs *b) {
   CHECK(p.files.size() == 8);
 }
 
+// What both backends do alike; `nothing_left` checks the backend's own
+// storage once aborted uploads are cleaned up.
+void shared_behaviour(hp_engine *e, hp_blobs *b, const std::function<void()> &nothing_left) {
+  SUBCASE("roundtrips") {
+    roundtrips(b);
+  }
+  SUBCASE("one big write") {
+    one_big_write(b);
+  }
+  SUBCASE("range reads") {
+    ranges(b);
+  }
+  SUBCASE("revisions, stat, exists, delete") {
+    revisions(b);
+  }
+  SUBCASE("list paging") {
+    paging(b);
+  }
+  SUBCASE("abort leaves nothing") {
+    abort_leaves_nothing(b);
+    nothing_left();
+  }
+  SUBCASE("bad arguments") {
+    bad_arguments(e, b);
+  }
+  SUBCASE("concurrent writers and readers") {
+    concurrent(b);
+  }
+}
+
+// The first column of the first row of `sql` on the SQLite file at `path`
+// (-1 without a row).
+int sqlite_count(const std::string &path, const char *sql) {
+  sqlite3 *db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt *st = nullptr;
+  sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+  int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+// A child process writes part of "crashed" to the store at `spec` and dies
+// without committing; returns once it is gone.
+void crash_mid_upload(const std::string &spec, const hp_blobs_options *opts) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    hp_engine *e = nullptr;
+    hp_blobs *b = nullptr;
+    if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, spec.c_str(), opts) != 0) _exit(2);
+    hp_blob_writer *w = nullptr;
+    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+    o.chunk_size = 1000;
+    if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
+    std::string data(10000, 'c');
+    std::promise<int> p;
+    auto f = p.get_future();
+    hp_blob_writer_write(
+        w, data.data(), data.size(),
+        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+    if (f.get() != 0) _exit(4);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the stored chunks land
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("blobs: CRC32C matches the published check value on both paths") {
@@ -552,44 +624,10 @@ TEST_CASE("blobs: SQLite store") {
   Store b(eng.e, dir.spec());
   CHECK(hp_blobs_backend(b) == HP_BLOBS_SQLITE);
   CHECK(hp_blobs_chunk_size(b) == kChunk);
-  SUBCASE("roundtrips") {
-    roundtrips(b);
-  }
-  SUBCASE("one big write") {
-    one_big_write(b);
-  }
-  SUBCASE("range reads") {
-    ranges(b);
-  }
-  SUBCASE("revisions, stat, exists, delete") {
-    revisions(b);
-  }
-  SUBCASE("list paging") {
-    paging(b);
-  }
-  SUBCASE("abort leaves nothing") {
-    abort_leaves_nothing(b);
-    // Nothing of the aborted uploads is left in the file.
-    // (the closed writer's abort runs in the background).
-    CHECK(eventually([&] {
-      sqlite3 *db = nullptr;
-      sqlite3_open(dir.db().c_str(), &db);
-      sqlite3_stmt *st = nullptr;
-      sqlite3_prepare_v2(
-          db, "SELECT (SELECT count(*) FROM hp_blob_chunks) + (SELECT count(*) FROM hp_blob_uploads)", -1,
-          &st, nullptr);
-      int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-      sqlite3_finalize(st);
-      sqlite3_close(db);
-      return n == 0;
-    }));
-  }
-  SUBCASE("bad arguments") {
-    bad_arguments(eng.e, b);
-  }
-  SUBCASE("concurrent writers and readers") {
-    concurrent(b);
-  }
+  // Nothing of the aborted uploads is left in the file (the closed
+  // writer's abort runs in the background).
+  const char *left = "SELECT (SELECT count(*) FROM hp_blob_chunks) + (SELECT count(*) FROM hp_blob_uploads)";
+  shared_behaviour(eng.e, b, [&] { CHECK(eventually([&] { return sqlite_count(dir.db(), left) == 0; })); });
 }
 
 TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk") {
@@ -631,41 +669,8 @@ TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk")
 
 TEST_CASE("blobs: SQLite upload of a crashed process is reclaimed on the next open") {
   TempDir dir;
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // The child writes part of a file and dies without committing.
-    hp_engine *e = nullptr;
-    hp_blobs *b = nullptr;
-    if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, dir.spec().c_str(), nullptr) != 0) _exit(2);
-    hp_blob_writer *w = nullptr;
-    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-    o.chunk_size = 1000;
-    if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
-    std::string data(10000, 'c');
-    std::promise<int> p;
-    auto f = p.get_future();
-    hp_blob_writer_write(
-        w, data.data(), data.size(),
-        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
-    if (f.get() != 0) _exit(4);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the stored chunks land
-    _exit(0);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  auto count = [&](const char *sql) {
-    sqlite3 *db = nullptr;
-    sqlite3_open(dir.db().c_str(), &db);
-    sqlite3_stmt *st = nullptr;
-    sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
-    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-  };
+  crash_mid_upload(dir.spec(), nullptr);
+  auto count = [&](const char *sql) { return sqlite_count(dir.db(), sql); };
   CHECK(count("SELECT count(*) FROM hp_blob_chunks") > 0);
   CHECK(count("SELECT count(*) FROM hp_blob_uploads") == 1);
   OwnedEngine eng;
@@ -705,23 +710,7 @@ TEST_CASE("blobs: Redis store on a real server") {
   OwnedEngine eng;
   Store b(eng.e, server.url());
   CHECK(hp_blobs_backend(b) == HP_BLOBS_REDIS);
-  SUBCASE("roundtrips") {
-    roundtrips(b);
-  }
-  SUBCASE("one big write") {
-    one_big_write(b);
-  }
-  SUBCASE("range reads") {
-    ranges(b);
-  }
-  SUBCASE("revisions, stat, exists, delete") {
-    revisions(b);
-  }
-  SUBCASE("list paging") {
-    paging(b);
-  }
-  SUBCASE("abort leaves nothing") {
-    abort_leaves_nothing(b);
+  shared_behaviour(eng.e, b, [&] {
     redisContext *c = redisConnect("127.0.0.1", server.port());
     REQUIRE(c);
     CHECK(eventually([&] {  // no chunk, no upload entry
@@ -731,13 +720,7 @@ TEST_CASE("blobs: Redis store on a real server") {
       return n == 0;
     }));
     redisFree(c);
-  }
-  SUBCASE("bad arguments") {
-    bad_arguments(eng.e, b);
-  }
-  SUBCASE("concurrent writers and readers") {
-    concurrent(b);
-  }
+  });
 }
 
 TEST_CASE("blobs: Redis damaged chunk gives HP_ECORRUPT; deleted keys are reclaimed") {
@@ -769,30 +752,7 @@ TEST_CASE("blobs: Redis upload of a crashed process is reclaimed once its lease 
   hp_test::RedisServer server;
   hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
   opts.lease_ms = 300;
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    hp_engine *e = nullptr;
-    hp_blobs *b = nullptr;
-    if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, server.url().c_str(), &opts) != 0) _exit(2);
-    hp_blob_writer *w = nullptr;
-    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-    o.chunk_size = 1000;
-    if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
-    std::string data(10000, 'c');
-    std::promise<int> p;
-    auto f = p.get_future();
-    hp_blob_writer_write(
-        w, data.data(), data.size(),
-        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
-    if (f.get() != 0) _exit(4);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    _exit(0);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
+  crash_mid_upload(server.url(), &opts);
   redisContext *c = redisConnect("127.0.0.1", server.port());
   REQUIRE(c);
   auto keys = [&](const char *pattern) {
