@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blobs/crc32c.h"
+#include "blobs/list_keys.h"
 #include "blobs/scripts.h"
 #include "core/error.h"
 
@@ -38,40 +39,6 @@ bool parse_info(const redis::Reply &r, FileInfo *f) {
   f->seq = as_i64(e[8]);
   f->revision = as_i64(e[9]);
   return true;
-}
-
-std::string to_hex(const std::string &s) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
-bool from_hex(const std::string &s, std::string *out) {
-  if (s.size() % 2) return false;
-  auto nib = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
-  out->clear();
-  for (size_t i = 0; i < s.size(); i += 2) {
-    int hi = nib(s[i]), lo = nib(s[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<char>(hi << 4 | lo));
-  }
-  return true;
-}
-
-std::string prefix_end(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char c = static_cast<unsigned char>(prefix.back());
-    if (c < 0xff) {
-      prefix.back() = static_cast<char>(c + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
 }
 
 }  // namespace
