@@ -110,6 +110,22 @@ struct Fixture {
   }
 };
 
+// An engine on a loop the test runs itself, with a set and its "offers"
+// table; the test closes them.
+struct OnTestLoop {
+  hp_test::TestLoop loop;
+  hp_engine *e = nullptr;
+  hp_recipes *set = nullptr;
+  hp_recipe_table *t = nullptr;
+  OnTestLoop() {
+    REQUIRE(hp_engine_new(&e, &loop.loop) == 0);
+    REQUIRE(hp_recipes_open(&set, e) == 0);
+    hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+    o.key_field = "offerId";
+    REQUIRE(hp_recipes_define(&t, set, "offers", &o) == 0);
+  }
+};
+
 std::string get_json(hp_recipe_table *t, int64_t id, int *rc = nullptr, hp_recipe *info = nullptr) {
   char buf[8192];
   hp_recipe r = HP_RECIPE_INIT;
@@ -521,22 +537,14 @@ TEST_CASE("recipes: a watched file reloads on change and the table survives its 
 TEST_CASE("recipes: closing with a load and a watch pending calls each back once with HP_ECLOSED") {
   TempDir dir;
   write_file(dir.file("o.json"), offers_json(20000));
-  hp_test::TestLoop loop;
-  hp_engine *e = nullptr;
-  REQUIRE(hp_engine_new(&e, &loop.loop) == 0);
-  hp_recipes *set = nullptr;
-  REQUIRE(hp_recipes_open(&set, e) == 0);
-  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
-  o.key_field = "offerId";
-  hp_recipe_table *t = nullptr;
-  REQUIRE(hp_recipes_define(&t, set, "offers", &o) == 0);
+  OnTestLoop f;
   Done load, watch;
-  REQUIRE(hp_recipes_load(t, dir.file("o.json").c_str(), nullptr, &Done::cb, &load) == 0);
-  REQUIRE(hp_recipes_watch_file(nullptr, t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
-  uv_run(&loop.loop, UV_RUN_NOWAIT);
-  hp_recipes_close(set);
-  REQUIRE(hp_engine_close(e, nullptr, nullptr) == 0);
-  loop.run();
+  REQUIRE(hp_recipes_load(f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &load) == 0);
+  REQUIRE(hp_recipes_watch_file(nullptr, f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
+  uv_run(&f.loop.loop, UV_RUN_NOWAIT);
+  hp_recipes_close(f.set);
+  REQUIRE(hp_engine_close(f.e, nullptr, nullptr) == 0);
+  f.loop.run();
   CHECK(load.calls == 1);
   CHECK((load.status == HP_ECLOSED || load.status == 0));
   CHECK(watch.calls >= 1);
@@ -548,22 +556,14 @@ TEST_CASE("recipes: a watch stopped and its set closed before the loop ran eithe
   // runs: the watch must start, stop, and call back once, never be used freed.
   TempDir dir;
   write_file(dir.file("o.json"), offers_json(3));
-  hp_test::TestLoop loop;
-  hp_engine *e = nullptr;
-  REQUIRE(hp_engine_new(&e, &loop.loop) == 0);
-  hp_recipes *set = nullptr;
-  REQUIRE(hp_recipes_open(&set, e) == 0);
-  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
-  o.key_field = "offerId";
-  hp_recipe_table *t = nullptr;
-  REQUIRE(hp_recipes_define(&t, set, "offers", &o) == 0);
+  OnTestLoop f;
   Done watch;
   hp_recipes_watch *w = nullptr;
-  REQUIRE(hp_recipes_watch_file(&w, t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
+  REQUIRE(hp_recipes_watch_file(&w, f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
   hp_recipes_unwatch(w);
-  hp_recipes_close(set);
-  REQUIRE(hp_engine_close(e, nullptr, nullptr) == 0);
-  loop.run();
+  hp_recipes_close(f.set);
+  REQUIRE(hp_engine_close(f.e, nullptr, nullptr) == 0);
+  f.loop.run();
   CHECK(watch.calls == 1);
   CHECK(watch.status == HP_ECLOSED);
 }
