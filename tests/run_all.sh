@@ -42,6 +42,9 @@ for suite in node e2e; do
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   n_pass=$(grep -oE '^# pass [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
   n_fail=$(grep -oE '^# fail [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
+  # A test that timed out is reported as cancelled, not failed: count it.
+  n_cancelled=$(grep -oE '^# cancelled [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
+  n_fail=$((n_fail + n_cancelled))
   [ "$n_pass" -gt 0 ] || { echo "node $suite: no test ran"; status=1; }
   passed=$((passed + n_pass)); failed=$((failed + n_fail))
 done

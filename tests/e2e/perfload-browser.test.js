@@ -4,43 +4,12 @@
 // then turns offline when it is killed.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const { launchChromium } = require('../support/browser');
 const { hotpath } = require('../support/fixtures');
 const { startServer, startClient, get } = require('../support/perfload');
 
 const hp = hotpath();
-const CHROMIUM = '/usr/bin/chromium';
-
-async function launch() {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run packaging/install-deps.sh`);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-chromium-'));
-  // A persistent context is how playwright takes a user-data-dir: a fresh
-  // one per run, so no state leaks between runs.
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
+const launch = () => launchChromium();
 
 test('the page shows a machine live with its metrics, then offline', { timeout: 90000 }, async (t) => {
   const workers = 2;

@@ -4,32 +4,10 @@
 // as they are tracked, ?filter, and a wrong password refused.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { chromium } = require('playwright-core');
+const { launchChromium } = require('../support/browser');
 const { startTracker, request, LIVE_USER, LIVE_PASSWORD } = require('../support/tracker');
 
-const CHROMIUM = '/usr/bin/chromium';
-
-async function launch(httpCredentials) {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run packaging/install-deps.sh`);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    httpCredentials,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
+const launch = (httpCredentials) => launchChromium({ httpCredentials });
 
 const rowsOf = (page) =>
   page.$$eval('#events tr.event', (trs) =>
