@@ -36,6 +36,18 @@ void Pending::Reject(int code) {
   }
 }
 
+void SettleVoid(int status, void *data) {
+  auto p = Own<Pending>(data);
+  if (status < 0) return p->Reject(status);
+  p->Resolve([](Napi::Env e) { return e.Undefined(); });
+}
+
+void SettleBool(int status, void *data) {
+  auto p = Own<Pending>(data);
+  if (status < 0) return p->Reject(status);
+  p->Resolve([status](Napi::Env e) { return Napi::Boolean::New(e, status > 0); });
+}
+
 namespace {
 
 // The environment is going away (process exit or a Worker ending): close

@@ -4,6 +4,8 @@
 
 #include <napi.h>
 
+#include <memory>
+
 #include "hotpath.h"
 
 namespace hp_node {
@@ -55,6 +57,36 @@ class Pending {
   Napi::Promise::Deferred deferred_;
   Napi::AsyncContext context_;
 };
+
+// Takes back the data a C callback was given.
+template <class T>
+std::unique_ptr<T> Own(void *data) {
+  return std::unique_ptr<T>(static_cast<T *>(data));
+}
+
+// After a C call was given `data` for its callback: on success the callback
+// owns it; a call that failed to start never calls back, so `data` is freed
+// and the error thrown.
+template <class T>
+void Started(Napi::Env env, int rc, std::unique_ptr<T> &data) {
+  Check(env, rc);
+  data.release();
+}
+
+// A promise settled by the callback of the C call `start(pending)` begins.
+template <class Start>
+Napi::Value StartPromise(Napi::Env env, const char *name, Start &&start) {
+  auto p = std::make_unique<Pending>(env, name);
+  Napi::Promise promise = p->Promise();
+  int rc = start(p.get());
+  Started(env, rc, p);
+  return promise;
+}
+
+// C status callbacks that settle the Pending they were given: undefined, or
+// the status as a boolean (1 -> true); a negative status rejects.
+void SettleVoid(int status, void *data);
+void SettleBool(int status, void *data);
 
 // Each subsystem file registers its functions on the exports object.
 void InitSticky(Napi::Env env, Napi::Object exports);

@@ -85,31 +85,6 @@ struct Hold {
   }
 };
 
-// Takes back the data a C callback was given.
-template <class T>
-std::unique_ptr<T> Own(void *data) {
-  return std::unique_ptr<T>(static_cast<T *>(data));
-}
-
-// After a C call was given `data` for its callback: on success the callback
-// owns it; a call that failed to start never calls back, so `data` is freed
-// and the error thrown.
-template <class T>
-void Started(Napi::Env env, int rc, std::unique_ptr<T> &data) {
-  Check(env, rc);
-  data.release();
-}
-
-// A promise settled by the callback of the C call `start(pending)` begins.
-template <class Start>
-Napi::Value StartPromise(Napi::Env env, const char *name, Start &&start) {
-  auto p = std::make_unique<Pending>(env, name);
-  Napi::Promise promise = p->Promise();
-  int rc = start(p.get());
-  Started(env, rc, p);
-  return promise;
-}
-
 std::string OptString(const Napi::Value &v) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
@@ -457,12 +432,6 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
           },
           p);
     });
-  }
-
-  static void SettleBool(int status, void *data) {
-    auto p = Own<Pending>(data);
-    if (status < 0) return p->Reject(status);
-    p->Resolve([status](Napi::Env e) { return Napi::Boolean::New(e, status > 0); });
   }
 
   hp_blobs *b_ = nullptr;

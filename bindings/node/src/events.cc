@@ -191,23 +191,8 @@ class EventLog : public Napi::ObjectWrap<EventLog> {
   Napi::Value Flush(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_events *b = Get(env);
-    auto *pending = new Pending(env, "hotpath.events.flush");
-    Napi::Promise promise = pending->Promise();
-    int rc = hp_events_flush(
-        b,
-        [](int status, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-          if (status < 0)
-            p->Reject(status);
-          else
-            p->Resolve([](Napi::Env e) { return e.Undefined(); });
-        },
-        pending);
-    if (rc < 0) {
-      delete pending;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.events.flush",
+                        [&](Pending *p) { return hp_events_flush(b, SettleVoid, p); });
   }
 
   Napi::Value Stats(const Napi::CallbackInfo &info) {
@@ -229,23 +214,8 @@ class EventLog : public Napi::ObjectWrap<EventLog> {
     Napi::Env env = info.Env();
     hp_events *b = Get(env);
     b_ = nullptr;  // freed by the library once closed
-    auto *pending = new Pending(env, "hotpath.events.close");
-    Napi::Promise promise = pending->Promise();
-    int rc = hp_events_close(
-        b,
-        [](int status, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-          if (status < 0)
-            p->Reject(status);
-          else
-            p->Resolve([](Napi::Env e) { return e.Undefined(); });
-        },
-        pending);
-    if (rc < 0) {
-      delete pending;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.events.close",
+                        [&](Pending *p) { return hp_events_close(b, SettleVoid, p); });
   }
 
   EventsState *state_ = nullptr;

@@ -32,23 +32,16 @@ Napi::Value Snapshot(const Napi::CallbackInfo &info) {
 Napi::Value Sample(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint32_t window = info[0].As<Napi::Number>().Uint32Value();
-  auto *pending = new Pending(env, "hotpath.host.sample");
-  Napi::Promise promise = pending->Promise();
-  int rc = hp_host_sample(
-      GetAddon(env).engine, window,
-      [](int status, const hp_host_info *h, void *data) {
-        std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-        if (status < 0)
-          p->Reject(status);
-        else
+  return StartPromise(env, "hotpath.host.sample", [&](Pending *p) {
+    return hp_host_sample(
+        GetAddon(env).engine, window,
+        [](int status, const hp_host_info *h, void *data) {
+          auto p = Own<Pending>(data);
+          if (status < 0) return p->Reject(status);
           p->Resolve([h](Napi::Env e) { return ToObject(e, *h); });
-      },
-      pending);
-  if (rc < 0) {
-    delete pending;
-    ThrowError(env, rc);
-  }
-  return promise;
+        },
+        p);
+  });
 }
 
 }  // namespace

@@ -74,23 +74,6 @@ class Name {
   char buf_[516];  // one past the 512-byte limit, so longer names still fail in C
 };
 
-// Settles a promise with the callback's status as a boolean (1 -> true).
-void SettleBool(int status, void *data) {
-  std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-  if (status < 0)
-    p->Reject(status);
-  else
-    p->Resolve([status](Napi::Env e) { return Napi::Boolean::New(e, status > 0); });
-}
-
-void SettleVoid(int status, void *data) {
-  std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-  if (status < 0)
-    p->Reject(status);
-  else
-    p->Resolve([](Napi::Env e) { return e.Undefined(); });
-}
-
 class Limiter : public Napi::ObjectWrap<Limiter> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -134,24 +117,19 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
     std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
-    auto *p = new Pending(env, "hotpath.limits.acquire");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_acquire_async(
-        l, sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
-        static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()),
-        [](int status, const hp_lease_result *r, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-          if (status < 0)
-            p->Reject(status);
-          else
-            p->Resolve([r](Napi::Env e) { return LeaseObject(e, *r); });
-        },
-        p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.acquire", [&](Pending *p) {
+      return hp_limiter_acquire_async(
+          l, sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
+          static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()),
+          [](int status, const hp_lease_result *r, void *data) {
+            auto p = Own<Pending>(data);
+            if (status < 0)
+              p->Reject(status);
+            else
+              p->Resolve([r](Napi::Env e) { return LeaseObject(e, *r); });
+          },
+          p);
+    });
   }
 
   // Leaves {status, count, leaseId} in out; returns the holders when denied.
@@ -172,14 +150,9 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
     std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
-    auto *p = new Pending(env, "hotpath.limits.release");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_release_async(l, sub.c_str(), res.c_str(), SettleBool, p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.release", [&](Pending *p) {
+      return hp_limiter_release_async(l, sub.c_str(), res.c_str(), SettleBool, p);
+    });
   }
 
   Napi::Value ReleaseSync(const Napi::CallbackInfo &info) {
@@ -192,15 +165,11 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
     std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
-    auto *p = new Pending(env, "hotpath.limits.renew");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_renew_async(l, sub.c_str(), res.c_str(),
-                                    static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()), SettleBool, p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.renew", [&](Pending *p) {
+      return hp_limiter_renew_async(l, sub.c_str(), res.c_str(),
+                                    static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()),
+                                    SettleBool, p);
+    });
   }
 
   Napi::Value RenewSync(const Napi::CallbackInfo &info) {
@@ -215,23 +184,18 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
     std::string sub = info[0].As<Napi::String>();
-    auto *p = new Pending(env, "hotpath.limits.holders");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_holders_async(
-        l, sub.c_str(),
-        [](int status, const hp_lease_info *h, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-          if (status < 0)
-            p->Reject(status);
-          else
-            p->Resolve([h, status](Napi::Env e) { return Leases(e, h, static_cast<size_t>(status)); });
-        },
-        p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.holders", [&](Pending *p) {
+      return hp_limiter_holders_async(
+          l, sub.c_str(),
+          [](int status, const hp_lease_info *h, void *data) {
+            auto p = Own<Pending>(data);
+            if (status < 0)
+              p->Reject(status);
+            else
+              p->Resolve([h, status](Napi::Env e) { return Leases(e, h, static_cast<size_t>(status)); });
+          },
+          p);
+    });
   }
 
   Napi::Value HoldersSync(const Napi::CallbackInfo &info) {
@@ -247,23 +211,18 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     hp_limiter *l = Handle(env);
     Name key(env, info[0]);
     hp_rate_spec s = RateSpec(info, 1);
-    auto *p = new Pending(env, "hotpath.limits.hit");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_hit_async(
-        l, key.c_str(), &s,
-        [](int status, const hp_rate_result *r, void *data) {
-          std::unique_ptr<Pending> p(static_cast<Pending *>(data));
-          if (status < 0)
-            p->Reject(status);
-          else
-            p->Resolve([r](Napi::Env e) { return RateObject(e, *r); });
-        },
-        p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.hit", [&](Pending *p) {
+      return hp_limiter_hit_async(
+          l, key.c_str(), &s,
+          [](int status, const hp_rate_result *r, void *data) {
+            auto p = Own<Pending>(data);
+            if (status < 0)
+              p->Reject(status);
+            else
+              p->Resolve([r](Napi::Env e) { return RateObject(e, *r); });
+          },
+          p);
+    });
   }
 
   // Leaves {allowed, remaining, retryAfterMs, resetAfterMs} in out.
@@ -284,41 +243,25 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
     std::string set = info[0].As<Napi::String>(), member = info[1].As<Napi::String>();
-    auto *p = new Pending(env, "hotpath.limits.setAdd");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_set_add_async(l, set.c_str(), member.c_str(), SettleBool, p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.setAdd", [&](Pending *p) {
+      return hp_limiter_set_add_async(l, set.c_str(), member.c_str(), SettleBool, p);
+    });
   }
 
   Napi::Value SetHas(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
     std::string set = info[0].As<Napi::String>(), member = info[1].As<Napi::String>();
-    auto *p = new Pending(env, "hotpath.limits.setHas");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_set_has_async(l, set.c_str(), member.c_str(), SettleBool, p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.setHas", [&](Pending *p) {
+      return hp_limiter_set_has_async(l, set.c_str(), member.c_str(), SettleBool, p);
+    });
   }
 
   Napi::Value Ping(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
-    auto *p = new Pending(env, "hotpath.limits.ping");
-    Napi::Promise promise = p->Promise();
-    int rc = hp_limiter_ping_async(l, SettleVoid, p);
-    if (rc < 0) {
-      delete p;
-      ThrowError(env, rc);
-    }
-    return promise;
+    return StartPromise(env, "hotpath.limits.ping",
+                        [&](Pending *p) { return hp_limiter_ping_async(l, SettleVoid, p); });
   }
 
   Napi::Value Backend(const Napi::CallbackInfo &info) {
