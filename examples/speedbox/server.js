@@ -35,9 +35,11 @@ function storeSpecFromEnv(env) {
   return `sqlite:${env.SPEEDBOX_DB || path.join(os.tmpdir(), 'speedbox', 'speedbox.db')}`;
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 function json(res, status, obj) {
   const body = JSON.stringify(obj);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -87,14 +89,19 @@ function createHandler(store, { port } = {}) {
     let writer = null;
     let stored = null; // resolves when the file is committed
     // The store failed or refused the file before the form ended: answer at
-    // once, stop parsing, and read the rest of the body into the void. Closing
-    // the connection instead would reset it with the body still arriving, and
-    // a reset can overtake the answer on its way through a proxy.
+    // once, stop parsing, and read the rest of the body into the void. The
+    // response ends only after the request: node closes the connection of a
+    // response that ends first, and the reset of a socket with the body still
+    // arriving can overtake the answer on its way through a proxy.
     const failEarly = (err) => {
       if (res.headersSent) return;
-      json(res, statusOf(err), { message: err.message });
+      const body = JSON.stringify({ message: err.message });
+      res.writeHead(statusOf(err), { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+      res.write(body);
       req.unpipe(parser);
       req.resume();
+      if (req.complete) res.end();
+      else req.once('end', () => res.end());
       parser.destroy(err);
     };
     // Parts that are skipped are drained; a parser destroyed meanwhile
