@@ -10,8 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -163,6 +165,36 @@ RateCopy hit_async(hp_limiter *l, const char *key, const hp_rate_spec &spec) {
     return c;
   }
   return p.get_future().get();
+}
+
+// Starts one hit per key without waiting, then waits for them all.
+std::vector<RateCopy> hit_all(hp_limiter *l, const std::vector<std::string> &keys, const hp_rate_spec &spec) {
+  struct Slot {
+    RateCopy copy;
+    std::promise<void> done;
+  };
+  std::vector<Slot> slots(keys.size());
+  for (size_t i = 0; i < keys.size(); i++) {
+    int rc = hp_limiter_hit_async(
+        l, keys[i].c_str(), &spec,
+        [](int status, const hp_rate_result *r, void *data) {
+          auto *slot = static_cast<Slot *>(data);
+          slot->copy.rc = status;
+          if (r) slot->copy.r = *r;
+          slot->done.set_value();
+        },
+        &slots[i]);
+    if (rc < 0) {
+      slots[i].copy.rc = rc;
+      slots[i].done.set_value();
+    }
+  }
+  std::vector<RateCopy> out;
+  for (auto &s : slots) {
+    s.done.get_future().wait();
+    out.push_back(s.copy);
+  }
+  return out;
 }
 
 hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost = 1) {
@@ -719,6 +751,80 @@ TEST_CASE("limits: Redis makes exactly one round trip per check") {
   }
   CHECK(top == checks);
   CHECK(evalsha_lines == checks);
+}
+
+TEST_CASE("limits: Redis decides the hits of one loop turn in one EVALSHA, each exactly") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  Limiter l(e.e, server.url());
+  RedisProbe probe(server.port());
+  hit_async(l, "warm", rate_spec(10, 1000, 10));  // loads the script
+  long before = probe.calls("evalsha");
+  // 300 hits on 3 keys, 50 allowed per key: the counts come out exact
+  // however the hits were gathered.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; i++) keys.push_back("k" + std::to_string(i % 3));
+  // A key that holds another type fails its own hits only.
+  auto *r = static_cast<redisReply *>(redisCommand(probe.c, "HSET hp:lim:{wrong}:rate a 1"));
+  freeReplyObject(r);
+  keys.insert(keys.begin() + 150, "wrong");
+  auto results = hit_all(l, keys, rate_spec(50, 3600000, 50));
+  std::map<std::string, int> allowed;
+  for (size_t i = 0; i < keys.size(); i++) {
+    if (keys[i] == "wrong") {
+      CHECK(results[i].rc == HP_EIO);
+      continue;
+    }
+    REQUIRE(results[i].rc == 0);
+    if (results[i].r.allowed) allowed[keys[i]]++;
+  }
+  CHECK(allowed["k0"] == 50);
+  CHECK(allowed["k1"] == 50);
+  CHECK(allowed["k2"] == 50);
+  long calls = probe.calls("evalsha") - before;
+  INFO("EVALSHA calls for 301 hits: " << calls);
+  CHECK(calls >= 3);  // at most 128 hits per call
+  CHECK(calls < 301);
+  // The wrong key keeps what it held.
+  r = static_cast<redisReply *>(redisCommand(probe.c, "TYPE hp:lim:{wrong}:rate"));
+  CHECK(std::string(r->str) == "hash");
+  freeReplyObject(r);
+}
+
+TEST_CASE("limits: on Redis Cluster every hit goes alone (no cross-slot scripts)") {
+  // A one-node cluster that owns every slot: scripts whose keys lie in
+  // several slots fail with CROSSSLOT, as on any cluster.
+  int bus = hp_test::free_port();
+  std::string conf = "/tmp/hp-cluster-" + std::to_string(bus) + ".conf";
+  hp_test::RedisServer server(std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                                       conf, "--cluster-port", std::to_string(bus)});
+  RedisProbe probe(server.port());
+  auto *r = static_cast<redisReply *>(redisCommand(probe.c, "CLUSTER ADDSLOTSRANGE 0 16383"));
+  REQUIRE(r);
+  CHECK(r->type == REDIS_REPLY_STATUS);
+  freeReplyObject(r);
+  auto state_ok = [&] {
+    auto *info = static_cast<redisReply *>(redisCommand(probe.c, "CLUSTER INFO"));
+    bool ok = info && info->type == REDIS_REPLY_STRING && std::strstr(info->str, "cluster_state:ok");
+    freeReplyObject(info);
+    return ok;
+  };
+  for (int i = 0; i < 400 && !state_ok(); i++) sleep_ms(25);  // about 2 s after the slots
+  REQUIRE(state_ok());
+  OwnedEngine e;
+  Limiter l(e.e, server.url());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 200; i++) keys.push_back("user" + std::to_string(i % 20));
+  for (int round = 0; round < 2; round++) {
+    auto results = hit_all(l, keys, rate_spec(5, 3600000, 5));
+    int allowed = 0;
+    for (auto &c : results) {
+      REQUIRE(c.rc == 0);
+      allowed += c.r.allowed;
+    }
+    CHECK(allowed == (round == 0 ? 100 : 0));  // 5 for each of the 20 keys
+  }
+  std::remove(conf.c_str());
 }
 
 TEST_CASE("limits: Redis down answers HP_EUNAVAILABLE within the timeout, then recovers") {

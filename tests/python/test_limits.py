@@ -13,7 +13,7 @@ import pytest
 
 import hotpath
 from hotpath import errors
-from hotpath.limits import Limiter, open_limiter
+from hotpath.limits import Limiter, RateResult, open_limiter
 
 from conftest import RedisServer
 
@@ -164,6 +164,16 @@ def test_redis(redis_server: RedisServer) -> None:
             lim.acquire("rt", f"s{i}", limit=3)
             lim.hit("rt", rate=10)
         assert _evalsha_calls(redis_server.port) - before == 100
+
+        # Hits in flight together share EVALSHAs and are each decided exactly.
+        async def gathered() -> list[RateResult]:
+            return await asyncio.gather(*(lim.hit_async(f"g{i % 3}", rate=50, period_ms=3600000)
+                                          for i in range(300)))
+        before = _evalsha_calls(redis_server.port)
+        results = asyncio.run(gathered())
+        assert 3 <= _evalsha_calls(redis_server.port) - before < 300
+        for k in range(3):
+            assert sum(1 for i, r in enumerate(results) if i % 3 == k and r["allowed"]) == 50
         hammer_threads(lim)
 
         redis_server.stop()

@@ -69,6 +69,9 @@ class Limiter {
     this._out = new Float64Array(4);
     this._native = new native.Limiter(spec, timeoutMs, prefix, Boolean(options.sqliteInline), this._out);
     this.spec = spec;
+    // Memory checks are synchronous underneath: their promises settle at
+    // once instead of a loop turn later.
+    this._memory = this._native.backend() === 'memory';
   }
 
   /** 'memory', 'sqlite' or 'redis'. */
@@ -83,13 +86,19 @@ class Limiter {
    */
   acquire(subject, resource, options) {
     const [limit, ttl] = leaseArgs(options);
-    return this._native.acquire(name('subject', subject), name('resource', resource), limit, ttl);
+    const args = [name('subject', subject), name('resource', resource), limit, ttl];
+    if (this._memory) return settled(() => this._acquireSync(args));
+    return this._native.acquire(...args);
   }
 
   /** Synchronous acquire (memory and SQLite). */
   acquireSync(subject, resource, options) {
     const [limit, ttl] = leaseArgs(options);
-    const holders = this._native.acquireSync(name('subject', subject), name('resource', resource), limit, ttl);
+    return this._acquireSync([name('subject', subject), name('resource', resource), limit, ttl]);
+  }
+
+  _acquireSync(args) {
+    const holders = this._native.acquireSync(...args);
     const o = this._out;
     const status = STATUS[o[0]];
     if (holders === undefined) return { status, ok: true, count: o[1], leaseId: o[2] };
@@ -98,7 +107,9 @@ class Limiter {
 
   /** Give a lease back: true if it was held. */
   release(subject, resource) {
-    return this._native.release(name('subject', subject), name('resource', resource));
+    const args = [name('subject', subject), name('resource', resource)];
+    if (this._memory) return settled(() => this._native.releaseSync(...args));
+    return this._native.release(...args);
   }
 
   releaseSync(subject, resource) {
@@ -107,7 +118,9 @@ class Limiter {
 
   /** Extend a lease to expire `ttlMs` from now: false if it had expired. */
   renew(subject, resource, options) {
-    return this._native.renew(name('subject', subject), name('resource', resource), ttlArg(options));
+    const args = [name('subject', subject), name('resource', resource), ttlArg(options)];
+    if (this._memory) return settled(() => this._native.renewSync(...args));
+    return this._native.renew(...args);
   }
 
   renewSync(subject, resource, options) {
@@ -116,7 +129,9 @@ class Limiter {
 
   /** The subject's live leases, oldest grant first. */
   holders(subject) {
-    return this._native.holders(name('subject', subject));
+    const who = name('subject', subject);
+    if (this._memory) return settled(() => this._native.holdersSync(who));
+    return this._native.holders(who);
   }
 
   holdersSync(subject) {
@@ -129,13 +144,19 @@ class Limiter {
    */
   hit(key, options) {
     const [rate, period, burst, cost] = rateArgs(options);
-    return this._native.hit(name('key', key), rate, period, burst, cost);
+    const k = name('key', key);
+    if (this._memory) return settled(() => this._hitSync(k, rate, period, burst, cost));
+    return this._native.hit(k, rate, period, burst, cost);
   }
 
   /** Synchronous hit (memory and SQLite). */
   hitSync(key, options) {
     const [rate, period, burst, cost] = rateArgs(options);
-    this._native.hitSync(name('key', key), rate, period, burst, cost);
+    return this._hitSync(name('key', key), rate, period, burst, cost);
+  }
+
+  _hitSync(key, rate, period, burst, cost) {
+    this._native.hitSync(key, rate, period, burst, cost);
     const o = this._out;
     return { allowed: o[0] === 1, remaining: o[1], retryAfterMs: o[2], resetAfterMs: o[3] };
   }
@@ -158,6 +179,15 @@ class Limiter {
   /** Pending calls still settle (Redis ones not yet answered reject with HP_ECLOSED). */
   close() {
     this._native.close();
+  }
+}
+
+// A promise of what `fn` returns or throws.
+function settled(fn) {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 

@@ -11,7 +11,7 @@ limit is never exceeded. Blocking methods release the GIL while they wait
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 import _hotpath
 
@@ -101,6 +101,9 @@ class Limiter:
             raise ValueError("limits: prefix must be a str of 1..128 bytes")
         self.spec = spec
         self._native = _hotpath.Limiter(engine(), spec, timeout_ms, prefix, bool(sqlite_inline))
+        # Memory checks are synchronous underneath: their coroutines finish
+        # at once instead of waiting for the engine's thread.
+        self._memory = self._native.backend() == "memory"
 
     @property
     def backend(self) -> str:
@@ -171,46 +174,51 @@ class Limiter:
 
     # asyncio -------------------------------------------------------------
 
+    async def _call(self, method: str, *args: Any) -> Any:
+        if self._memory:
+            return getattr(self._native, method)(*args)
+        return await _aio.run(lambda cb: getattr(self._native, method + "_cb")(*args, cb))
+
     async def acquire_async(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000) -> LeaseResult:
         """:meth:`acquire` for asyncio (every backend; Redis has only this form)."""
         args = (_name("subject", subject), _name("resource", resource),
                 _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40))
-        return await _aio.run(lambda cb: self._native.acquire_cb(*args, cb))  # type: ignore[no-any-return]
+        return await self._call("acquire", *args)  # type: ignore[no-any-return]
 
     async def release_async(self, subject: str, resource: str) -> bool:
         """:meth:`release` for asyncio (every backend; Redis has only this form)."""
         args = (_name("subject", subject), _name("resource", resource))
-        return await _aio.run(lambda cb: self._native.release_cb(*args, cb))  # type: ignore[no-any-return]
+        return await self._call("release", *args)  # type: ignore[no-any-return]
 
     async def renew_async(self, subject: str, resource: str, *, ttl_ms: int = 60000) -> bool:
         """:meth:`renew` for asyncio (every backend; Redis has only this form)."""
         args = (_name("subject", subject), _name("resource", resource), _int("ttl_ms", ttl_ms, 1, 2**40))
-        return await _aio.run(lambda cb: self._native.renew_cb(*args, cb))  # type: ignore[no-any-return]
+        return await self._call("renew", *args)  # type: ignore[no-any-return]
 
     async def holders_async(self, subject: str) -> list[LeaseInfo]:
         """:meth:`holders` for asyncio (every backend; Redis has only this form)."""
         s = _name("subject", subject)
-        return await _aio.run(lambda cb: self._native.holders_cb(s, cb))  # type: ignore[no-any-return]
+        return await self._call("holders", s)  # type: ignore[no-any-return]
 
     async def hit_async(self, key: str, *, rate: int, period_ms: int = 1000, burst: int | None = None,
                         cost: int = 1) -> RateResult:
         """:meth:`hit` for asyncio (every backend; Redis has only this form)."""
         k, spec = _name("key", key), _rate(rate, period_ms, burst, cost)
-        return await _aio.run(lambda cb: self._native.hit_cb(k, *spec, cb))  # type: ignore[no-any-return]
+        return await self._call("hit", k, *spec)  # type: ignore[no-any-return]
 
     async def set_add_async(self, set_name: str, member: str) -> bool:
         """:meth:`set_add` for asyncio (every backend; Redis has only this form)."""
         args = (_name("set", set_name), _name("member", member))
-        return await _aio.run(lambda cb: self._native.set_add_cb(*args, cb))  # type: ignore[no-any-return]
+        return await self._call("set_add", *args)  # type: ignore[no-any-return]
 
     async def set_has_async(self, set_name: str, member: str) -> bool:
         """:meth:`set_has` for asyncio (every backend; Redis has only this form)."""
         args = (_name("set", set_name), _name("member", member))
-        return await _aio.run(lambda cb: self._native.set_has_cb(*args, cb))  # type: ignore[no-any-return]
+        return await self._call("set_has", *args)  # type: ignore[no-any-return]
 
     async def ping_async(self) -> None:
         """:meth:`ping` for asyncio (every backend; Redis has only this form)."""
-        await _aio.run(lambda cb: self._native.ping_cb(cb))
+        await self._call("ping")
 
 
 def open_limiter(spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim",

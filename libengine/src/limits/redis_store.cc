@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <memory>
@@ -45,17 +46,6 @@ void error_reply(std::string_view text, Outcome *o) {
   o->error.append(text);
 }
 
-// Microseconds with 3 decimals ("%.3f" of ns / 1000) without printf.
-std::string_view micros(uint64_t ns, char (&buf)[32]) {
-  auto [end, ec] = std::to_chars(buf, buf + 24, ns / 1000);
-  unsigned frac = static_cast<unsigned>(ns % 1000);
-  *end++ = '.';
-  *end++ = static_cast<char>('0' + frac / 100);
-  *end++ = static_cast<char>('0' + frac / 10 % 10);
-  *end++ = static_cast<char>('0' + frac % 10);
-  return {buf, static_cast<size_t>(end - buf)};
-}
-
 std::string_view decimal(uint64_t n, char (&buf)[32]) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
   return {buf, static_cast<size_t>(end - buf)};
@@ -64,19 +54,18 @@ std::string_view decimal(uint64_t n, char (&buf)[32]) {
 // The one allocation of a call: its completion, until the reply comes.
 struct Call {
   Done done;
-  Rate rate;  // hits only
 };
 
 // Runs `parse` on a good reply and hands the outcome on.
-template <void (*Parse)(const redisReply *, const Rate &, Outcome *)>
+template <void (*Parse)(const redisReply *, Outcome *)>
 void on_reply(void *ctx, int status, const redisReply *r) {
   std::unique_ptr<Call> call(static_cast<Call *>(ctx));
   Outcome o;
-  if (!RedisBackend::failed(status, r, &o)) Parse(r, call->rate, &o);
+  if (!RedisBackend::failed(status, r, &o)) Parse(r, &o);
   call->done(std::move(o));
 }
 
-void parse_acquire(const redisReply *r, const Rate &, Outcome *o) {
+void parse_acquire(const redisReply *r, Outcome *o) {
   if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) {
     o->status = HP_EIO;
     o->error = "limits: redis: unexpected reply to the acquire script";
@@ -88,23 +77,26 @@ void parse_acquire(const redisReply *r, const Rate &, Outcome *o) {
   if (o->lease.status == HP_LEASE_DENIED) parse_leases(r, 3, &o->lease.holders);
 }
 
-void parse_flag(const redisReply *r, const Rate &, Outcome *o) { o->status = as_int(r) ? 1 : 0; }
+void parse_flag(const redisReply *r, Outcome *o) {
+  o->status = as_int(r) ? 1 : 0;
+}
 
-void parse_holders(const redisReply *r, const Rate &, Outcome *o) {
+void parse_holders(const redisReply *r, Outcome *o) {
   parse_leases(r, 0, &o->holders);
   o->status = static_cast<int>(o->holders.size());
 }
 
-// {allowed, ns from now to the TAT} into the result, with the memory
-// backend's arithmetic (gcra.h) for the rate the call asked for.
-void parse_rate(const redisReply *r, const Rate &rate, Outcome *o) {
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_INTEGER) {
+// One hit's {allowed, us from now to the TAT} into its result, with the
+// memory backend's arithmetic (gcra.h) for the rate the call asked for.
+void rate_outcome(const redisReply *flag, const redisReply *dist, const Rate &rate, Outcome *o) {
+  if (flag->type == REDIS_REPLY_ERROR) return error_reply(std::string_view(flag->str, flag->len), o);
+  if (flag->type != REDIS_REPLY_INTEGER || dist->type != REDIS_REPLY_INTEGER) {
     o->status = HP_EIO;
     o->error = "limits: redis: unexpected reply to the rate script";
     return;
   }
-  uint64_t ahead = r->element[1]->integer > 0 ? static_cast<uint64_t>(r->element[1]->integer) : 0;
-  bool allowed = as_int(r->element[0]) != 0;
+  uint64_t ahead = dist->integer > 0 ? static_cast<uint64_t>(dist->integer) * 1000 : 0;
+  bool allowed = flag->integer != 0;
   o->rate.allowed = allowed ? 1 : 0;
   o->rate.remaining =
       rate.tolerance_ns > ahead ? static_cast<uint32_t>((rate.tolerance_ns - ahead) / rate.interval_ns) : 0;
@@ -113,12 +105,17 @@ void parse_rate(const redisReply *r, const Rate &rate, Outcome *o) {
   o->rate.retry_after_ms = !allowed && allow_in > rate.tolerance_ns ? ceil_ms(allow_in - rate.tolerance_ns) : 0;
 }
 
+bool starts_with(const redisReply *r, std::string_view prefix) {
+  return r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).substr(0, prefix.size()) == prefix;
+}
+
 }  // namespace
 
 void RedisBackend::start() { client_ = redis::Client::open(engine_, options_); }
 
 void RedisBackend::close() {
   if (!client_) return;
+  send_hits();  // gathered hits fail with HP_ECLOSED below
   redis::Client *c = client_;
   client_ = nullptr;
   c->close();
@@ -158,10 +155,10 @@ std::string_view RedisBackend::key(std::string_view name, std::string_view suffi
   return buf;
 }
 
-template <void (*Parse)(const redisReply *, const Rate &, Outcome *)>
+template <void (*Parse)(const redisReply *, Outcome *)>
 void RedisBackend::run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys,
-                       Done done, const Rate &rate) {
-  client_->eval(script, nkeys, argv, argc, &on_reply<Parse>, new Call{std::move(done), rate});
+                       Done done) {
+  client_->eval(script, nkeys, argv, argc, &on_reply<Parse>, new Call{std::move(done)});
 }
 
 void RedisBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
@@ -194,10 +191,79 @@ void RedisBackend::holders(std::string_view subject, Done done) {
 
 void RedisBackend::hit(std::string_view name, const Rate &rate, Done done) {
   std::string k;
-  char interval[32], tolerance[32], cost[32];
-  std::string_view argv[] = {key(name, "rate", k), micros(rate.interval_ns, interval),
-                             micros(rate.tolerance_ns, tolerance), decimal(rate.cost, cost)};
-  run<parse_rate>(gcra_script(), argv, 4, 1, std::move(done), rate);
+  key(name, "rate", k);
+  hits_.push_back(PendingHit{std::move(k), rate, std::move(done)});
+  if (hits_.size() >= batch_max_) return send_hits();
+  if (hits_.size() == 1 && !client_->before_flush([this] { send_hits(); })) send_hits();
+}
+
+// What one EVALSHA of gathered hits carries until its reply.
+struct RedisBackend::HitBatch {
+  RedisBackend *backend;
+  std::vector<PendingHit> hits;
+};
+
+void RedisBackend::send_hits() {
+  if (hits_.empty()) return;
+  auto *batch = new HitBatch{this, {}};
+  batch->hits.swap(hits_);
+  size_t n = batch->hits.size();
+  // Keys, then per hit: increment and tolerance in whole microseconds, and
+  // how long the key must live. Hits of one rate share their numbers.
+  std::vector<std::string_view> argv(4 * n);
+  std::vector<std::array<char, 32>> digits;
+  digits.reserve(3 * n);
+  const Rate *last = nullptr;
+  for (size_t i = 0; i < n; i++) {
+    const PendingHit &h = batch->hits[i];
+    argv[i] = h.key;
+    std::string_view *args = &argv[n + 3 * i];
+    if (last && last->interval_ns == h.rate.interval_ns && last->tolerance_ns == h.rate.tolerance_ns &&
+        last->cost == h.rate.cost) {
+      std::copy(args - 3, args, args);
+      continue;
+    }
+    last = &h.rate;
+    uint64_t inc = (h.rate.interval_ns * h.rate.cost + 500) / 1000;
+    if (h.rate.cost && !inc) inc = 1;  // a hit always costs something
+    uint64_t tau = h.rate.tolerance_ns / 1000;
+    for (uint64_t v : {inc, tau, tau / 1000 + 2}) {
+      auto &d = digits.emplace_back();
+      auto [end, ec] = std::to_chars(d.data(), d.data() + d.size(), v);
+      *args++ = std::string_view(d.data(), static_cast<size_t>(end - d.data()));
+    }
+  }
+  client_->eval(gcra_script(), n, argv.data(), argv.size(), &RedisBackend::on_hits, batch);
+}
+
+void RedisBackend::on_hits(void *ctx, int status, const redisReply *r) {
+  std::unique_ptr<HitBatch> batch(static_cast<HitBatch *>(ctx));
+  RedisBackend *self = batch->backend;
+  auto &hits = batch->hits;
+  // Redis Cluster refuses keys of several slots in one script: from now on
+  // every hit goes alone.
+  if (status == 0 && hits.size() > 1 && starts_with(r, "CROSSSLOT") && self->client_) {
+    self->batch_max_ = 1;
+    for (auto &h : hits) {
+      self->hits_.push_back(std::move(h));
+      self->send_hits();
+    }
+    return;
+  }
+  // One failure for all, copied before any callback can touch hp_last_error().
+  Outcome failure;
+  if (!failed(status, r, &failure) && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * hits.size())) {
+    failure.status = HP_EIO;
+    failure.error = "limits: redis: unexpected reply to the rate script";
+  }
+  for (size_t i = 0; i < hits.size(); i++) {
+    Outcome o;
+    if (failure.status < 0)
+      o = failure;
+    else
+      rate_outcome(r->element[2 * i], r->element[2 * i + 1], hits[i].rate, &o);
+    hits[i].done(std::move(o));
+  }
 }
 
 void RedisBackend::set_add(std::string_view set, std::string_view member, Done done) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "limits/types.h"
 #include "redis/client.h"
@@ -23,8 +24,11 @@ class RedisBackend {
   void close();  // closes it; pending calls finish with HP_ECLOSED
   bool started() const { return client_ != nullptr; }
 
-  // Each call is one EVALSHA (set_* and ping: one command); `done` runs
-  // once on the loop. The arguments are read during the call only.
+  // Each call is one EVALSHA (set_* and ping: one command), except hits:
+  // the hits of one loop turn share one EVALSHA (up to kBatchMax; one each
+  // on Redis Cluster, which refuses keys of several slots in one script).
+  // `done` runs once on the loop. The arguments are read during the call
+  // only.
   void acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms, Done done);
   void release(std::string_view subject, std::string_view resource, Done done);
   void renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms, Done done);
@@ -39,15 +43,26 @@ class RedisBackend {
   static bool failed(int status, const redis::Reply &r, Outcome *o);
 
  private:
+  struct PendingHit {
+    std::string key;
+    Rate rate;
+    Done done;
+  };
+  struct HitBatch;
+  static constexpr size_t kBatchMax = 128;
+
   std::string_view key(std::string_view name, std::string_view suffix, std::string &buf) const;
-  template <void (*Parse)(const redisReply *, const Rate &, Outcome *)>
-  void run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys, Done done,
-           const Rate &rate = Rate{});
+  template <void (*Parse)(const redisReply *, Outcome *)>
+  void run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys, Done done);
+  void send_hits();
+  static void on_hits(void *ctx, int status, const redisReply *r);
 
   core::Engine *engine_;
   redis::Options options_;
   std::string prefix_;
   redis::Client *client_ = nullptr;
+  std::vector<PendingHit> hits_;  // gathered this loop turn
+  size_t batch_max_ = kBatchMax;
 };
 
 }  // namespace hp::limits

@@ -94,23 +94,36 @@ const redis::Script &holders_script() {
 }
 
 const redis::Script &gcra_script() {
-  // Only the decision and the distance to the TAT travel back: the client
-  // has the interval and tolerance to work out remaining, retry and reset
-  // (with the same integer arithmetic as the memory backend), which keeps
-  // the script short. TATs are microseconds; a Lua number handed to SET
-  // reaches Redis as "%.17g" (the whole double).
+  // One call decides every hit a loop turn gathered, in order, on one
+  // server time. KEYS: one per hit; ARGV: per hit its increment and
+  // tolerance in whole microseconds and the key's lifetime in ms (the
+  // longest a stored TAT can lie ahead). Whole-microsecond TATs keep the
+  // stored numbers integers, which Redis formats and parses cheaply. Out:
+  // per hit {allowed, µs from now to the TAT}, or an error in place of the
+  // flag for a key that holds something else (the other hits still count).
   static const redis::Script s(HP_EFFECTS R"lua(
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval, tau, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local new_tat = tat + interval * cost
-if new_tat - tau > now then return {0, math.floor((tat - now) * 1000)} end
-if cost > 0 then
-  redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1)
+local now = t[1] * 1000000 + t[2]
+local out = {}
+for i = 1, #KEYS do
+  local key, a, o = KEYS[i], 3 * i - 2, 2 * i - 1
+  local inc = ARGV[a]
+  local tat = redis.pcall('GET', key)
+  if type(tat) == 'table' then
+    out[o], out[o + 1] = tat, 0
+  else
+    tat = tonumber(tat)
+    if not tat or tat < now then tat = now end
+    local new_tat = tat + inc
+    if new_tat - ARGV[a + 1] > now then
+      out[o], out[o + 1] = 0, tat - now
+    else
+      if inc ~= '0' then redis.call('SET', key, new_tat, 'PX', ARGV[a + 2]) end
+      out[o], out[o + 1] = 1, new_tat - now
+    end
+  end
 end
-return {1, math.floor((new_tat - now) * 1000)}
+return out
 )lua");
   return s;
 }

@@ -16,8 +16,9 @@ const redis::Script &release_script();
 const redis::Script &renew_script();
 // KEYS as acquire. -> {resource, id, ms left}...
 const redis::Script &holders_script();
-// KEYS: the TAT key. ARGV: interval us, tolerance us, cost.
-// -> {1 allowed, ns from now to the new TAT} | {0 denied, ns from now to the TAT}
+// KEYS: one TAT key per hit. ARGV: per hit increment us, tolerance us,
+// key lifetime ms. -> per hit {1 allowed, us from now to the new TAT} |
+// {0 denied, us from now to the TAT} | {error, 0}
 const redis::Script &gcra_script();
 
 }  // namespace hp::limits

@@ -327,7 +327,23 @@ void Client::want_flush() {
   uv_prepare_start(&flush_prepare_, [](uv_prepare_t *h) { static_cast<Client *>(h->data)->flush(); });
 }
 
+bool Client::before_flush(std::function<void()> fn) {
+  if (state_ == State::Closing) return false;
+  before_flush_.push_back(std::move(fn));
+  want_flush();
+  return true;
+}
+
+void Client::run_before_flush() {
+  while (!before_flush_.empty()) {
+    std::vector<std::function<void()>> hooks;
+    hooks.swap(before_flush_);
+    for (auto &fn : hooks) fn();
+  }
+}
+
 void Client::flush() {
+  run_before_flush();  // first: what it queues goes out in this write
   uv_check_stop(&flush_check_);
   uv_prepare_stop(&flush_prepare_);
   // Before the connection is up, hiredis writes when it comes up.
@@ -387,6 +403,7 @@ void Client::close(std::function<void()> done) {
     }
     return;
   }
+  run_before_flush();  // gathered calls are queued, then fail below
   state_ = State::Closing;
   on_closed_ = std::move(done);
   drop("redis: client closed", HP_ECLOSED);

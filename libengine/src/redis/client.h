@@ -67,6 +67,11 @@ class Client final : public core::Closable {
   // this call.
   void eval(const Script &script, size_t nkeys, const std::string_view *argv, size_t argc, RawReplyFn fn,
             void *ctx);
+  // Runs `fn` once on this loop turn's flush, just before the write (or
+  // when the client closes, before its pending commands fail), so a caller
+  // can gather the calls of one turn into one command. false: the client
+  // is closing and `fn` will not run.
+  bool before_flush(std::function<void()> fn);
   // Puts this client in subscriber mode; after a reconnect it subscribes
   // again to every channel.
   void subscribe(const std::string &channel, MessageCb cb);
@@ -134,6 +139,7 @@ class Client final : public core::Closable {
   // socket reports writable.
   void want_flush();
   void flush();
+  void run_before_flush();
 
   core::Engine *engine_;
   Options options_;
@@ -155,6 +161,7 @@ class Client final : public core::Closable {
     std::string why;
   };
   std::vector<Deferred> deferred_;
+  std::vector<std::function<void()>> before_flush_;
   std::map<std::string, MessageCb> channels_;
   std::function<void()> on_closed_;
   uint64_t commands_sent_ = 0;

@@ -46,6 +46,10 @@ class RedisServer {
  public:
   RedisServer() : port_(free_port()) { start(); }
   explicit RedisServer(int port) : port_(port) { start(); }
+  // With more arguments for redis-server (say --cluster-enabled yes).
+  explicit RedisServer(std::vector<std::string> extra) : port_(free_port()), extra_(std::move(extra)) {
+    start();
+  }
   ~RedisServer() { stop(); }
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
@@ -54,6 +58,7 @@ class RedisServer {
     std::string port = std::to_string(port_);
     std::vector<std::string> args = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
                                      "--appendonly", "no", "--dir", "/tmp"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char *> argv;
     for (auto &a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -77,6 +82,7 @@ class RedisServer {
 
  private:
   int port_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
 };
 
