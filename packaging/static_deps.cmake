@@ -26,10 +26,11 @@ hp_static_archive(HP_ZLIB "" libz.a)
 hp_static_archive(HP_DEFLATE "" libdeflate.a)
 hp_static_archive(HP_CRYPTO "dl;pthread" libcrypto.a)
 
-# Everything but libuv, in link order; empty if an archive is missing.
+# What the prebuilt Node addon links, in link order (not libuv or libcrypto,
+# which node provides); empty if an archive is missing.
 set(HP_STATIC_DEPS_LINK "")
 set(HP_STATIC_DEPS_MISSING "")
-foreach(prefix HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE HP_CRYPTO)
+foreach(prefix HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE)
   if(${prefix}_STATIC_LINK)
     list(APPEND HP_STATIC_DEPS_LINK ${${prefix}_STATIC_LINK})
   else()

@@ -6,6 +6,7 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { NODE_ARGS, launchEnv } = require('./launch');
 const { storeSpecFromEnv, serversFromEnv } = {
   ...require('./server'),
   ...require('./load-balancer'),
@@ -20,9 +21,8 @@ const children = new Set();
 let stopping = false;
 
 function run(script, env, name) {
-  // --expose-gc lets gc-hint.js keep memory flat during large transfers.
-  const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, script)], {
-    env: { ...process.env, ...env },
+  const child = spawn(process.execPath, [...NODE_ARGS, path.join(__dirname, script)], {
+    env: launchEnv({ ...process.env, ...env }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.add(child);

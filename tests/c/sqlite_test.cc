@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "hotpath.h"
+#include "sqlite/checkpointer.h"
 #include "sqlite/db.h"
 
 using hp::sqlite::Db;
@@ -95,4 +97,43 @@ TEST_CASE("sqlite: immediate transactions make read-then-write atomic across con
   auto *get = db->prepare("SELECT n FROM c");
   REQUIRE(get->step() == SQLITE_ROW);
   CHECK(get->int64(0) == 800);
+}
+
+TEST_CASE("sqlite: checkpoints run beside the writer and keep the WAL bounded") {
+  std::unique_ptr<Db> db;
+  std::string path = temp_path("ckpt.db");
+  hp::sqlite::OpenOptions options;
+  REQUIRE(Db::open(path, options, &db) == 0);
+  REQUIRE(db->exec("CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)") == 0);
+  REQUIRE(db->exec("PRAGMA journal_size_limit=0") == 0);
+  long page = 0;
+  {
+    auto *s = db->prepare("PRAGMA page_size");
+    REQUIRE(s->step() == SQLITE_ROW);
+    page = static_cast<long>(s->int64(0));
+    s->reset();
+  }
+  const int soft = 64, hard = 256;
+  long biggest = 0;
+  {
+    hp::sqlite::Checkpointer ckpt(db.get(), options, soft, hard);
+    std::string value(8 * page, 'x');  // about 9 pages per row
+    for (int i = 0; i < 2000; i++) {
+      auto *ins = db->prepare("INSERT INTO t VALUES (?, ?)");
+      ins->bind(1, int64_t{i});
+      sqlite3_bind_blob(ins->raw(), 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+      REQUIRE(ins->step() == SQLITE_DONE);
+      ins->reset();
+      std::ifstream wal(path + "-wal", std::ios::ate | std::ios::binary);
+      biggest = std::max<long>(biggest, static_cast<long>(wal.tellg()));
+    }
+    INFO("background checkpoints: " << ckpt.checkpoints());
+    CHECK(ckpt.checkpoints() > 0);
+  }
+  // One transaction past the hard limit at most: the writer catches up itself.
+  CHECK(biggest <= (hard + 16) * (page + 24) + 32);
+  auto *count = db->prepare("SELECT count(*), sum(length(v)) FROM t");
+  REQUIRE(count->step() == SQLITE_ROW);
+  CHECK(count->int64(0) == 2000);
+  CHECK(count->int64(1) == 2000 * 8 * page);
 }

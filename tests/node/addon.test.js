@@ -18,6 +18,21 @@ test('the addon links no libuv: every uv_* symbol is undefined (taken from node)
   assert.doesNotMatch(libs, /libuv/);
 });
 
+test('the addon links no libcrypto: SHA-256 comes from the OpenSSL node exports', () => {
+  const syms = execFileSync('nm', ['-D', addon], { encoding: 'utf8' }).split('\n');
+  assert.ok(syms.some((l) => / U EVP_DigestUpdate/.test(l)), 'the addon uses EVP');
+  assert.doesNotMatch(execFileSync('ldd', [addon], { encoding: 'utf8' }), /libcrypto/);
+  // And node has it: a blob's sha256 is right.
+  const hp = hotpath();
+  const dir = require('fs').mkdtempSync(path.join(require('os').tmpdir(), 'hp-crypto-'));
+  const store = hp.blobs.open(`sqlite:${path.join(dir, 's.db')}`);
+  return store.put('x', Buffer.from('abc')).then((st) => {
+    store.close();
+    require('fs').rmSync(dir, { recursive: true });
+    assert.equal(st.sha256, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+});
+
 test('the addon exports only its module entry points', () => {
   const exported = execFileSync('nm', ['-D', '--defined-only', addon], { encoding: 'utf8' })
     .split('\n')

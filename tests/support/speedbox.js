@@ -9,11 +9,12 @@ const path = require('node:path');
 const { freePort, waitForPort } = require('./redis');
 
 const DIR = path.resolve(__dirname, '..', '..', 'examples', 'speedbox');
+const { NODE_ARGS, launchEnv } = require(path.join(DIR, 'launch'));
 
-// nodeArgs: as start.js runs them by default (see examples/speedbox/gc-hint.js).
-function startProcess(script, env, nodeArgs = ['--expose-gc']) {
+// As start.js runs them (examples/speedbox/launch.js), unless nodeArgs says otherwise.
+function startProcess(script, env, nodeArgs = NODE_ARGS) {
   const proc = spawn(process.execPath, [...nodeArgs, path.join(DIR, script)], {
-    env: { ...process.env, ...env },
+    env: launchEnv({ ...process.env, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => proc.once('exit', resolve));

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS hp_blob_chunks(
   data BLOB NOT NULL);
 )sql";
 
+// Per connection: 512 KiB, 8 pages of 64 KiB.
+constexpr const char *kCacheSize = "PRAGMA cache_size=-512;";
+
 // The columns every file query selects, in FileInfo order.
 constexpr const char *kCols =
     "f.seq, f.id, f.filename, f.ukey, f.length, f.chunk_size, f.upload_date, f.content_type, f.sha256, "
@@ -79,8 +82,13 @@ int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::uniqu
   int rc = sqlite::Db::open(path, b->options_, &b->writer_);
   if (rc != 0) return rc;
   if ((rc = b->writer_->exec(kSchema)) != 0) return rc;
-  // Chunk pages are written or read once: a small page cache is enough.
-  if ((rc = b->writer_->exec("PRAGMA cache_size=-1024;")) != 0) return rc;
+  // Chunk pages are written or read once: a small page cache is enough
+  // (SQLite allocates much of it at once, so it counts in resident memory).
+  if ((rc = b->writer_->exec(kCacheSize)) != 0) return rc;
+  // Checkpoint from 64 MiB of WAL (with 64 KiB pages) in the background;
+  // the writer helps only past 256 MiB, and a WAL reset trims the file.
+  if ((rc = b->writer_->exec("PRAGMA journal_size_limit=67108864;")) != 0) return rc;
+  b->checkpointer_ = std::make_unique<sqlite::Checkpointer>(b->writer_.get(), b->options_, 1024, 4096);
   b->owner_ = this_process();
   *out = std::move(b);
   return 0;
@@ -106,7 +114,7 @@ int SqliteBackend::reader(std::unique_ptr<ReaderLease> *out) {
     sqlite::OpenOptions ro = options_;
     ro.page_size = 0;
     int rc = sqlite::Db::open(path_, ro, &lease->db);
-    if (rc == 0) rc = lease->db->exec("PRAGMA cache_size=-1024;");
+    if (rc == 0) rc = lease->db->exec(kCacheSize);
     if (rc != 0) return rc;
   }
   *out = std::move(lease);

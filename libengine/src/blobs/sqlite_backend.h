@@ -1,7 +1,9 @@
 // The SQLite backend: blocking calls, safe from any thread, meant for the
 // libuv thread pool. One writer connection behind a mutex (writes of one
 // process queue here instead of spinning on SQLite's lock) and a pool of
-// reader connections (WAL: readers never wait for the writer).
+// reader connections (WAL: readers never wait for the writer). Checkpoints
+// run on a thread of their own (sqlite/checkpointer.h), so a big upload
+// appends to the WAL without stalling every few MiB to copy it.
 //
 // Tables: hp_blob_files (one row per committed file, seq = commit order),
 // hp_blob_uploads (uploads in progress and who writes them) and
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "blobs/types.h"
+#include "sqlite/checkpointer.h"
 #include "sqlite/db.h"
 
 namespace hp::blobs {
@@ -63,6 +66,7 @@ class SqliteBackend {
   std::string owner_;
   std::mutex write_mu_;
   std::unique_ptr<sqlite::Db> writer_;
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // before writer_ goes
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Db>> idle_readers_;
 };

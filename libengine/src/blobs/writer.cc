@@ -113,7 +113,10 @@ void Writer::pump() {
     cb(failed_, data);
   }
   // While a commit waits, the last chunks go with it (SQLite) instead.
-  if (!(commit_cb_ && writes_.empty() && store_->sqlite())) store_next();
+  if (!(commit_cb_ && writes_.empty() && store_->sqlite())) {
+    hash_next();
+    store_next();
+  }
   finish();
 }
 
@@ -133,55 +136,87 @@ std::shared_ptr<Writer::Batch> Writer::take_sealed(bool with_filling) {
 }
 
 void Writer::hash(Batch &b) {
-  b.crcs.clear();
-  for (const auto &c : b.chunks) {
+  for (size_t i = b.crcs.size(); i < b.chunks.size(); i++) {
+    const std::string &c = b.chunks[i];
     sha_->update(c.data(), c.size());
     b.crcs.push_back(crc32c(0, c.data(), c.size()));
   }
 }
 
-void Writer::store_next() {
-  if (storing_ || sealed_.empty() || failed_) return;
-  storing_ = true;
+// Hashing and storing are two stages on the thread pool: the chunks of one
+// batch are hashed while the batch before them is being stored.
+void Writer::hash_next() {
+  if (hashing_ || sealed_.empty() || failed_) return;
+  hashing_ = true;
   auto batch = take_sealed(false);
-  in_flight_ = batch->chunks.size();
+  in_flight_ += batch->chunks.size();
+  auto self = shared_from_this();
+  store_->engine()->queue_work([self, batch] { self->hash(*batch); },
+                               [self, batch](int status) {
+                                 self->hashing_ = false;
+                                 if (status < 0) {
+                                   self->in_flight_ -= batch->chunks.size();
+                                   return self->fail(status, "blobs: the engine closed during the upload");
+                                 }
+                                 self->hashed_.push_back(batch);
+                                 self->pump();
+                               });
+}
+
+// Every hashed batch, as one.
+std::shared_ptr<Writer::Batch> Writer::take_hashed() {
+  if (hashed_.empty()) return nullptr;
+  std::shared_ptr<Batch> b = hashed_.front();
+  hashed_.pop_front();
+  for (; !hashed_.empty(); hashed_.pop_front()) {
+    Batch &next = *hashed_.front();
+    for (auto &c : next.chunks) b->chunks.push_back(std::move(c));
+    b->crcs.insert(b->crcs.end(), next.crcs.begin(), next.crcs.end());
+  }
+  return b;
+}
+
+void Writer::store_next() {
+  if (storing_ || hashed_.empty() || failed_) return;
+  storing_ = true;
+  auto batch = take_hashed();
   auto self = shared_from_this();
   SqliteBackend *sql = store_->sqlite();
-  store_->engine()->queue_work(
-      [self, batch, sql] {
-        self->hash(*batch);
-        if (sql) {
+  auto stored = [self, batch](int rc, const std::string &why) {
+    self->in_flight_ -= batch->chunks.size();
+    self->recycle(batch->chunks);
+    self->batch_stored(rc, why);
+  };
+  if (sql) {
+    store_->engine()->queue_work(
+        [self, batch, sql] {
           batch->rc = sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
           if (batch->rc < 0) batch->why = hp_last_error();
-        }
-      },
-      [self, batch, sql](int status) {
-        if (status < 0) return self->batch_stored(status, "blobs: the engine closed during the upload");
-        if (sql || self->failed_) {
-          self->recycle(batch->chunks);
-          return self->batch_stored(batch->rc, batch->why);
-        }
-        // Redis: pipeline every chunk of the batch, then report once.
-        struct Count {
-          size_t left = 0;
-          int rc = 0;
-          std::string why;
-        };
-        auto count = std::make_shared<Count>();
-        count->left = batch->chunks.size();
-        for (size_t i = 0; i < batch->chunks.size(); i++) {
-          self->store_->redis()->put_chunk(self->upload_, batch->first + i, batch->chunks[i], batch->crcs[i],
-                                           [self, count, batch](int rc) {
-                                             if (rc < 0 && count->rc == 0) {
-                                               count->rc = rc;
-                                               count->why = hp_last_error();
-                                             }
-                                             if (--count->left > 0) return;
-                                             self->recycle(batch->chunks);
-                                             self->batch_stored(count->rc, count->why);
-                                           });
-        }
-      });
+        },
+        [batch, stored](int status) {
+          if (status < 0) return stored(status, "blobs: the engine closed during the upload");
+          stored(batch->rc, batch->why);
+        });
+    return;
+  }
+  // Redis: pipeline every chunk of the batch, then report once.
+  struct Count {
+    size_t left = 0;
+    int rc = 0;
+    std::string why;
+  };
+  auto count = std::make_shared<Count>();
+  count->left = batch->chunks.size();
+  for (size_t i = 0; i < batch->chunks.size(); i++) {
+    store_->redis()->put_chunk(upload_, batch->first + i, batch->chunks[i], batch->crcs[i],
+                               [count, stored](int rc) {
+                                 if (rc < 0 && count->rc == 0) {
+                                   count->rc = rc;
+                                   count->why = hp_last_error();
+                                 }
+                                 if (--count->left == 0) stored(count->rc, count->why);
+                               });
+  }
 }
 
 std::string Writer::fresh() {
@@ -202,7 +237,6 @@ void Writer::recycle(std::vector<std::string> &chunks) {
 
 void Writer::batch_stored(int rc, const std::string &why) {
   storing_ = false;
-  in_flight_ = 0;
   if (rc < 0) {
     fail(rc, why);
     return;
@@ -216,12 +250,14 @@ void Writer::fail(int rc, std::string why) {
     fail_why_ = std::move(why);
   }
   sealed_.clear();
+  for (auto &b : hashed_) in_flight_ -= b->chunks.size();
+  hashed_.clear();
   filling_ = std::string();
   pump();
 }
 
 void Writer::finish() {
-  if (finishing_ || storing_) return;
+  if (finishing_ || storing_ || hashing_) return;
   if (failed_) {
     // Nothing in flight: clean up once, then answer commit and abort.
     if (!writes_.empty()) return;
@@ -247,14 +283,18 @@ void Writer::finish() {
   if (!commit_cb_ || !writes_.empty()) return;
   finishing_ = true;
   if (store_->sqlite()) {
-    // The last chunks and the file row in one transaction.
-    publish(take_sealed(true));
+    // The last chunks and the file row in one transaction: those hashed
+    // already, then the rest (hashed in the commit's job).
+    auto rest = take_sealed(true);
+    hashed_.push_back(rest);
+    publish(take_hashed());
     return;
   }
   if (!filling_.empty()) sealed_.push_back(std::move(filling_));
   filling_ = std::string();
-  if (!sealed_.empty()) {
+  if (!sealed_.empty() || !hashed_.empty()) {
     finishing_ = false;
+    hash_next();
     store_next();
     return;
   }

@@ -1,7 +1,8 @@
 // A streaming upload: bytes are cut into chunks on the loop thread; sealed
-// chunks are hashed (SHA-256 of the file, CRC32C of each chunk) and stored
-// in batches, one batch at a time, on the thread pool (SQLite: one
-// transaction per batch) or pipelined to Redis, while the next chunks fill.
+// chunks are hashed (SHA-256 of the file, CRC32C of each chunk) and then
+// stored in batches on the thread pool (SQLite: one transaction per batch)
+// or pipelined to Redis; one batch hashes while the one before it is
+// stored, and the next chunks fill meanwhile.
 // On SQLite the last batch is written in the commit's own transaction, so a
 // file of one chunk costs one transaction. At most kMaxHeld chunks (sealed
 // or being stored) plus the one filling are held.
@@ -20,7 +21,7 @@ namespace hp::blobs {
 
 class Writer : public std::enable_shared_from_this<Writer> {
  public:
-  static constexpr size_t kMaxHeld = 4;
+  static constexpr size_t kMaxHeld = 6;
 
   Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type, std::string metadata,
          uint32_t chunk_size);
@@ -54,13 +55,15 @@ class Writer : public std::enable_shared_from_this<Writer> {
 
   // Loop thread only from here on.
   void pump();        // moves pending writes into chunks, answers writes
-  void store_next();  // starts storing the sealed chunks as one batch
+  void hash_next();   // starts hashing the sealed chunks as one batch
+  void store_next();  // starts storing the hashed batches as one
+  std::shared_ptr<Batch> take_hashed();
   void batch_stored(int rc, const std::string &why);
   void finish();  // commit or clean up once nothing is in flight
   void publish(std::shared_ptr<Batch> last);
   void fail(int rc, std::string why);
   std::shared_ptr<Batch> take_sealed(bool with_filling);
-  void hash(Batch &b);  // pool thread, one batch at a time
+  void hash(Batch &b);  // pool thread, one batch at a time; skips hashed chunks
   // Chunk buffers are reused: a long upload allocates a handful, not one
   // per chunk.
   std::string fresh();
@@ -75,8 +78,10 @@ class Writer : public std::enable_shared_from_this<Writer> {
   std::deque<PendingWrite> writes_;
   std::string filling_;
   std::deque<std::string> sealed_;
-  std::vector<std::string> spare_;  // emptied chunk buffers, capacity kept
-  size_t in_flight_ = 0;            // chunks of the batch being stored
+  std::deque<std::shared_ptr<Batch>> hashed_;  // waiting to be stored
+  std::vector<std::string> spare_;             // emptied chunk buffers, capacity kept
+  size_t in_flight_ = 0;                       // chunks hashing, hashed or being stored
+  bool hashing_ = false;
   bool storing_ = false;
   uint64_t next_chunk_ = 0;
   int failed_ = 0;
