@@ -7,9 +7,8 @@ import json
 import time
 from pathlib import Path
 
-import maxminddb
-
 import hotpath.maxminddb as hpmaxminddb
+import maxminddb
 from hotpath.geo import GeoReader
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache"

@@ -5,7 +5,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from hotpath import errors, events
 
 FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:56.0) Gecko/20100101 Firefox/56.0"

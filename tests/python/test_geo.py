@@ -8,10 +8,9 @@ import random
 import threading
 from pathlib import Path
 
+import hotpath.maxminddb as hpmaxminddb
 import maxminddb
 import pytest
-
-import hotpath.maxminddb as hpmaxminddb
 from hotpath import errors
 from hotpath.geo import GeoReader, write_database
 

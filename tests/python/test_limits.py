@@ -9,13 +9,11 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 import hotpath
+import pytest
+from conftest import RedisServer
 from hotpath import errors
 from hotpath.limits import Limiter, RateResult, open_limiter
-
-from conftest import RedisServer
 
 
 def semantics(lim: Limiter) -> None:

@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
+from conftest import RedisServer
 from hotpath import errors
 from hotpath.recipes import Recipes, RecipeTable
-
-from conftest import RedisServer
 
 
 def offers(n: int, **extra: Any) -> list[dict[str, Any]]:

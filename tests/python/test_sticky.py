@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import hotpath
+import pytest
 from hotpath import errors, sticky
 
 

@@ -4,7 +4,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from hotpath import ua
 
 FIELDS = ["browser", "browser_version", "engine", "engine_version", "os", "os_version", "device_type",

@@ -3,11 +3,11 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
+import _hotpath
+
 from . import blobs, errors, events, geo, host, limits, maxminddb, recipes, sticky, ua
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
-
-import _hotpath
 
 __version__: str = _hotpath.__version__
 
