@@ -81,7 +81,7 @@ int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::uniqu
   b->options_.page_size = 65536;
   int rc = sqlite::Db::open(path, b->options_, &b->writer_);
   if (rc != 0) return rc;
-  if ((rc = b->writer_->exec(kSchema)) != 0) return rc;
+  if ((rc = b->writer_->setup(kSchema)) != 0) return rc;
   // Chunk pages are written or read once: a small page cache is enough
   // (SQLite allocates much of it at once, so it counts in resident memory).
   if ((rc = b->writer_->exec(kCacheSize)) != 0) return rc;

@@ -39,7 +39,7 @@ int SqliteBackend::open(const std::string &path, const std::string &ns, uint32_t
   {
     sqlite::Txn txn(*b->db_);
     if ((rc = txn.begin()) != 0) return rc;
-    if ((rc = b->db_->exec(kSchema)) != 0) return rc;
+    if ((rc = b->db_->setup(kSchema)) != 0) return rc;
     if ((rc = txn.commit()) != 0) return rc;
   }
   b->ns_ = ns;

@@ -1,5 +1,9 @@
 #include "sqlite/db.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "core/error.h"
 
 namespace hp::sqlite {
@@ -50,17 +54,18 @@ int Db::open(const std::string &path, const OpenOptions &options, std::unique_pt
   if (rc != SQLITE_OK) return fail(db->db_, rc, "sqlite: open " + path);
   sqlite3_extended_result_codes(db->db_, 1);
   sqlite3_busy_timeout(db->db_, static_cast<int>(options.busy_timeout_ms));
+  db->busy_timeout_ms_ = options.busy_timeout_ms;
   if (options.page_size) {
     std::string pragma = "PRAGMA page_size=" + std::to_string(options.page_size) + ";";
-    if ((rc = db->exec(pragma.c_str())) != 0) return rc;
+    if ((rc = db->setup(pragma.c_str())) != 0) return rc;
   }
   if (!options.read_only) {
     // WAL: readers never block the writer; NORMAL sync is durable across
     // process crashes (the WAL is fsynced at checkpoints).
-    if ((rc = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) != 0) return rc;
+    if ((rc = db->setup("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) != 0) return rc;
   }
   // A file that is not a database fails here rather than at first use.
-  if ((rc = db->exec("SELECT count(*) FROM sqlite_master;")) != 0) return rc;
+  if ((rc = db->setup("SELECT count(*) FROM sqlite_master;")) != 0) return rc;
   *out = std::move(db);
   return 0;
 }
@@ -78,6 +83,15 @@ int Db::exec(const char *sql) {
   sqlite3_free(err);
   int code = fail(db_, rc, "sqlite: " + path_);
   return core::set_error(code, "sqlite: ", path_, ": ", msg);
+}
+
+int Db::setup(const char *sql) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms_);
+  for (int wait_ms = 1;; wait_ms = std::min(wait_ms * 2, 50)) {
+    int rc = exec(sql);
+    if (rc != HP_EUNAVAILABLE || std::chrono::steady_clock::now() >= deadline) return rc;
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+  }
 }
 
 Stmt *Db::prepare(const std::string &sql) {

@@ -90,6 +90,12 @@ class Db {
 
   // Runs one or more statements without results. 0 or an HP_E* code.
   int exec(const char *sql);
+  // exec() for setting a file up (pragmas, CREATE ... IF NOT EXISTS),
+  // retried while another connection holds the lock, up to the busy
+  // timeout: when several processes create one file together, SQLite
+  // answers some of them SQLITE_BUSY at once, without its busy handler,
+  // because waiting could deadlock.
+  int setup(const char *sql);
   // A cached prepared statement, reset and ready to bind; nullptr on error
   // (message set). The cache is keyed by the SQL text.
   Stmt *prepare(const std::string &sql);
@@ -104,6 +110,7 @@ class Db {
   Db() = default;
   sqlite3 *db_ = nullptr;
   std::string path_;
+  uint32_t busy_timeout_ms_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
 };
 
