@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <random>
@@ -38,6 +39,14 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
   std::string db() const { return (path / "store.db").string(); }
   std::string spec() const { return "sqlite:" + db(); }
+  fs::path chunk_dir() const { return path / "store.db-chunks"; }
+  // The upload chunk files of large files (blobs/chunk_files.h).
+  std::vector<fs::path> chunk_files() const {
+    std::vector<fs::path> out;
+    if (fs::exists(chunk_dir()))
+      for (auto &e : fs::directory_iterator(chunk_dir())) out.push_back(e.path());
+    return out;
+  }
 };
 
 struct OwnedEngine {
@@ -627,7 +636,64 @@ TEST_CASE("blobs: SQLite store") {
   // Nothing of the aborted uploads is left in the file (the closed
   // writer's abort runs in the background).
   const char *left = "SELECT (SELECT count(*) FROM hp_blob_chunks) + (SELECT count(*) FROM hp_blob_uploads)";
-  shared_behaviour(eng.e, b, [&] { CHECK(eventually([&] { return sqlite_count(dir.db(), left) == 0; })); });
+  shared_behaviour(eng.e, b, [&] {
+    CHECK(eventually([&] { return sqlite_count(dir.db(), left) == 0 && dir.chunk_files().empty(); }));
+  });
+}
+
+TEST_CASE("blobs: SQLite keeps the bytes of large files in one chunk file per upload") {
+  TempDir dir;
+  OwnedEngine eng;
+  Store b(eng.e, dir.spec());
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  std::string data = random_bytes(40500, 8);
+  Stat s = put(b, "large", data, 1000, &o);  // one chunk per write: many batches
+  REQUIRE(s.rc == 0);
+  CHECK(s.sha256 == sha256_hex(data));
+  // The first batch lives in the rows; the rest in the upload's file.
+  REQUIRE(dir.chunk_files().size() == 1);
+  int external = sqlite_count(dir.db(), "SELECT count(*) FROM hp_blob_chunks WHERE length(data) = 0");
+  CHECK(external > 30);
+  CHECK(external < 41);
+  CHECK(get(b, by_id(s.id)).data == data);
+  hp_blob_read_options ro = by_id(s.id);
+  ro.start = 29999;
+  ro.end = 31500;
+  CHECK(get(b, ro).data == data.substr(29999, 1501));
+
+  fs::path file = dir.chunk_files()[0];
+  {
+    // One flipped byte in chunk 33: caught by its CRC32C.
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(33 * 1000 + 7);
+    char c = 0;
+    f.read(&c, 1);
+    c ^= 0x01;
+    f.seekp(33 * 1000 + 7);
+    f.write(&c, 1);
+  }
+  Got g = get(b, by_id(s.id));
+  CHECK(g.rc == HP_ECORRUPT);
+  CHECK(g.error.find("file " + s.id + " chunk 33") != std::string::npos);
+  CHECK(g.data == data.substr(0, 33000));
+  // A file cut short: the chunks past its end are damaged, not shorter.
+  fs::resize_file(file, 36 * 1000 + 10);
+  ro.start = 37000;
+  ro.end = HP_BLOB_EOF;
+  Got cut = get(b, ro);
+  CHECK(cut.rc == HP_ECORRUPT);
+  CHECK(cut.error.find("chunk 37") != std::string::npos);
+  // Deleting the file deletes its chunk file.
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
+  CHECK(dir.chunk_files().empty());
+  CHECK(sqlite_count(dir.db(), "SELECT count(*) FROM hp_blob_chunks") == 0);
+
+  // A chunk file no row names (a delete cut off before its unlink) goes on
+  // the next open.
+  std::ofstream(dir.chunk_dir() / "987654") << "orphan";
+  Store again(eng.e, dir.spec());
+  CHECK(eventually([&] { return dir.chunk_files().empty(); }));
 }
 
 TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk") {
@@ -681,6 +747,7 @@ TEST_CASE("blobs: SQLite upload of a crashed process is reclaimed on the next op
   CHECK(again >= 0);
   CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 0);
   CHECK(count("SELECT count(*) FROM hp_blob_uploads") == 0);
+  CHECK(dir.chunk_files().empty());
   CHECK(get(b, by_name("crashed")).rc == HP_ENOTFOUND);
 }
 

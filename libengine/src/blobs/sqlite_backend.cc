@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS hp_blob_files(
   sha256 TEXT NOT NULL,
   metadata TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS hp_blob_files_name ON hp_blob_files(filename, seq);
+CREATE INDEX IF NOT EXISTS hp_blob_files_ukey ON hp_blob_files(ukey);
 CREATE TABLE IF NOT EXISTS hp_blob_uploads(
   ukey INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL,
@@ -89,6 +90,7 @@ int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::uniqu
   // the writer helps only past 256 MiB, and a WAL reset trims the file.
   if ((rc = b->writer_->exec("PRAGMA journal_size_limit=67108864;")) != 0) return rc;
   b->checkpointer_ = std::make_unique<sqlite::Checkpointer>(b->writer_.get(), b->options_, 1024, 4096);
+  b->files_ = std::make_unique<ChunkFiles>(path + "-chunks");
   b->owner_ = this_process();
   *out = std::move(b);
   return 0;
@@ -148,6 +150,21 @@ int SqliteBackend::insert_chunks(int64_t ukey, uint64_t first, const std::vector
   return 0;
 }
 
+int SqliteBackend::insert_external(const Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                                   const std::vector<uint32_t> &crcs) {
+  int rc = files_->write(u.ukey, first, u.chunk_size, chunks);
+  if (rc != 0) return rc;
+  sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_chunks(key, crc, data) VALUES(?1, ?2, x'')");
+  if (!s) return HP_EIO;
+  for (size_t i = 0; i < chunks.size(); i++) {
+    s->bind(1, chunk_key(u.ukey, first + i)).bind(2, static_cast<int64_t>(crcs[i]));
+    rc = s->step();
+    s->reset();
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
 int SqliteBackend::put_chunks(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
                               const std::vector<uint32_t> &crcs) {
   std::lock_guard<std::mutex> lock(write_mu_);
@@ -156,7 +173,11 @@ int SqliteBackend::put_chunks(Upload &u, uint64_t first, const std::vector<std::
   if (rc != 0) return rc;
   int64_t ukey = u.ukey;
   if (!ukey && (rc = register_upload(u.id, &ukey)) != 0) return rc;
-  if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+  // The first batch goes in the rows, with the upload's own row: the chunk
+  // file then only ever exists for an upload the database knows.
+  rc = u.ukey && u.chunk_size ? insert_external(u, first, chunks, crcs)
+                              : insert_chunks(ukey, first, chunks, crcs);
+  if (rc != 0) return rc;
   if ((rc = txn.commit()) != 0) return rc;
   u.ukey = ukey;  // only once it is durable: a rolled-back key may be reused
   u.chunks = first + chunks.size();
@@ -174,7 +195,10 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   // needed, the chunks live under the file's own key, -seq.
   bool direct = ukey == 0 && !chunks.empty();
   sqlite::Stmt *s;
-  if (!chunks.empty() && !direct && (rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+  if (!chunks.empty() && !direct) {
+    rc = u.chunk_size ? insert_external(u, first, chunks, crcs) : insert_chunks(ukey, first, chunks, crcs);
+    if (rc != 0) return rc;
+  }
   if (ukey) {
     if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1 AND aborted = 0"))) return HP_EIO;
     s->bind(1, ukey);
@@ -250,7 +274,10 @@ int SqliteBackend::abort(const Upload &u) {
       s->reset();
       if (rc > 0) rc = 0;
     }
-    if (rc == 0) return txn.commit();
+    if (rc == 0 && (rc = txn.commit()) == 0) {
+      files_->remove(u.ukey);
+      return 0;
+    }
   }
   // Leave a mark so that gc() reclaims it even while this process lives.
   std::string why = hp_last_error();
@@ -321,20 +348,39 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
   out->clear();
   uint64_t n = first;
   sqlite3_blob *blob = nullptr;
+  ChunkFiles::Reader file;
+  bool file_open = false;
   const char *damage = nullptr;
   for (const Row &row : rows) {
     if (rc < 0 || row.key != chunk_key(f.ukey, n)) break;  // a hole: named below
-    if (static_cast<uint64_t>(row.size) != f.chunk_length(n)) {
-      damage = "wrong length";
-      break;
-    }
-    int brc = blob ? sqlite3_blob_reopen(blob, row.key)
-                   : sqlite3_blob_open(db.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &blob);
-    std::string data(static_cast<size_t>(row.size), '\0');
-    if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob, data.data(), static_cast<int>(row.size), 0);
-    if (brc != SQLITE_OK) {
-      rc = sqlite::fail(db.raw(), brc, "blobs: read chunk");
-      break;
+    uint64_t length = f.chunk_length(n);
+    std::string data;
+    if (row.size == 0 && length > 0) {
+      // In the upload's chunk file.
+      if (!file_open && (rc = files_->open(f.ukey, &file)) != 0) {
+        if (rc == HP_ENOTFOUND) rc = 0;  // lost, or the file was deleted: told apart below
+        break;
+      }
+      file_open = true;
+      int frc = file.read(n, f.chunk_size, static_cast<size_t>(length), &data);
+      if (frc == HP_ECORRUPT) {
+        damage = "cut short";
+        break;
+      }
+      if ((rc = frc) != 0) break;
+    } else {
+      if (static_cast<uint64_t>(row.size) != length) {
+        damage = "wrong length";
+        break;
+      }
+      int brc = blob ? sqlite3_blob_reopen(blob, row.key)
+                     : sqlite3_blob_open(db.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &blob);
+      data.resize(static_cast<size_t>(row.size));
+      if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob, data.data(), static_cast<int>(row.size), 0);
+      if (brc != SQLITE_OK) {
+        rc = sqlite::fail(db.raw(), brc, "blobs: read chunk");
+        break;
+      }
     }
     if (crc32c(0, data.data(), data.size()) != row.crc) {
       damage = "CRC32C mismatch";
@@ -426,8 +472,9 @@ int SqliteBackend::remove_id(const std::string &id) {
   if (rc < 0) return rc;
   if (rc != SQLITE_ROW) return 0;
   if ((rc = delete_file_rows(seq, ukey)) != 0) return rc;
-  rc = txn.commit();
-  return rc < 0 ? rc : 1;
+  if ((rc = txn.commit()) < 0) return rc;
+  if (ukey > 0) files_->remove(ukey);
+  return 1;
 }
 
 int SqliteBackend::remove_name(const std::string &name) {
@@ -444,8 +491,10 @@ int SqliteBackend::remove_name(const std::string &name) {
   if (rc < 0) return rc;
   for (auto &[seq, ukey] : rows)
     if ((rc = delete_file_rows(seq, ukey)) != 0) return rc;
-  rc = txn.commit();
-  return rc < 0 ? rc : static_cast<int>(rows.size());
+  if ((rc = txn.commit()) < 0) return rc;
+  for (auto &[seq, ukey] : rows)
+    if (ukey > 0) files_->remove(ukey);
+  return static_cast<int>(rows.size());
 }
 
 int SqliteBackend::gc() {
@@ -469,7 +518,21 @@ int SqliteBackend::gc() {
     s->reset();
     if (rc < 0) return rc;
     if ((rc = txn.commit()) != 0) return rc;
+    files_->remove(ukey);
     reclaimed++;
+  }
+  // Chunk files that no row names: a delete or an abort that stopped
+  // between its commit and the unlink.
+  for (int64_t ukey : files_->list()) {
+    if (!(s = writer_->prepare("SELECT (SELECT count(*) FROM hp_blob_files WHERE ukey = ?1) + "
+                               "(SELECT count(*) FROM hp_blob_uploads WHERE ukey = ?1)")))
+      return HP_EIO;
+    s->bind(1, ukey);
+    rc = s->step();
+    bool named = rc == SQLITE_ROW && s->int64(0) > 0;
+    s->reset();
+    if (rc < 0) return rc;
+    if (!named) files_->remove(ukey);
   }
   return reclaimed;
 }

@@ -8,7 +8,10 @@
 // Tables: hp_blob_files (one row per committed file, seq = commit order),
 // hp_blob_uploads (uploads in progress and who writes them) and
 // hp_blob_chunks, whose rowid is (upload key << 32 | chunk index), so a
-// chunk is one rowid lookup and a file's chunks are one rowid range.
+// chunk is one rowid lookup and a file's chunks are one rowid range. A
+// file's first batch of chunks (all of a small file) lives in its rows;
+// the bytes of later ones in the upload's chunk file (blobs/chunk_files.h),
+// their rows holding only the CRC32C.
 #pragma once
 
 #include <memory>
@@ -17,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "blobs/chunk_files.h"
 #include "blobs/types.h"
 #include "sqlite/checkpointer.h"
 #include "sqlite/db.h"
@@ -60,11 +64,16 @@ class SqliteBackend {
   int register_upload(const std::string &id, int64_t *ukey);
   int insert_chunks(int64_t ukey, uint64_t first, const std::vector<std::string> &chunks,
                     const std::vector<uint32_t> &crcs);
+  // Chunks after an upload's first batch: bytes to its chunk file, rows
+  // with their CRCs (and no data) inside the caller's transaction.
+  int insert_external(const Upload &u, uint64_t first, const std::vector<std::string> &chunks,
+                      const std::vector<uint32_t> &crcs);
 
   std::string path_;
   sqlite::OpenOptions options_;
   std::string owner_;
   std::mutex write_mu_;
+  std::unique_ptr<ChunkFiles> files_;
   std::unique_ptr<sqlite::Db> writer_;
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // before writer_ goes
   std::mutex readers_mu_;

@@ -70,8 +70,9 @@ struct ListPage {
 // An upload in progress, as a backend tracks it.
 struct Upload {
   std::string id;
-  int64_t ukey = 0;     // SQLite: set by the first chunk
-  uint64_t chunks = 0;  // chunks stored so far
+  int64_t ukey = 0;         // SQLite: set by the first chunk
+  uint64_t chunks = 0;      // chunks stored so far
+  uint32_t chunk_size = 0;  // SQLite: where chunk n lies in the upload's chunk file
 };
 
 // Completions run on the loop thread; on failure, hp_last_error() on that

@@ -14,6 +14,7 @@ Writer::Writer(std::shared_ptr<Store> store, std::string filename, std::string c
                std::string metadata, uint32_t chunk_size)
     : store_(std::move(store)), sha_(std::make_unique<Sha256>()) {
   upload_.id = new_file_id();
+  upload_.chunk_size = chunk_size;
   info_.id = upload_.id;
   info_.filename = std::move(filename);
   info_.content_type = std::move(content_type);

@@ -1,0 +1,99 @@
+#include "blobs/chunk_files.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace hp::blobs {
+
+using core::set_error;
+
+namespace {
+
+int io_error(const char *what, const std::string &path) {
+  return set_error(HP_EIO, "blobs: ", what, " ", path, ": ", std::strerror(errno));
+}
+
+}  // namespace
+
+int ChunkFiles::write(int64_t ukey, uint64_t first, uint32_t chunk_size,
+                      const std::vector<std::string> &chunks) {
+  if (!made_) {
+    if (mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) return io_error("cannot create", dir_);
+    made_ = true;
+  }
+  std::string p = path(ukey);
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("cannot open", p);
+  for (size_t i = 0; i < chunks.size(); i++) {
+    const char *at = chunks[i].data();
+    size_t left = chunks[i].size();
+    auto off = static_cast<off_t>((first + i) * chunk_size);
+    while (left > 0) {
+      ssize_t n = pwrite(fd, at, left, off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int rc = io_error("cannot write", p);
+        ::close(fd);
+        return rc;
+      }
+      at += n;
+      left -= static_cast<size_t>(n);
+      off += n;
+    }
+  }
+  if (::close(fd) != 0) return io_error("cannot write", p);
+  return 0;
+}
+
+ChunkFiles::Reader::~Reader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int ChunkFiles::Reader::read(uint64_t n, uint32_t chunk_size, size_t len, std::string *out) {
+  out->resize(len);
+  size_t got = 0;
+  auto off = static_cast<off_t>(n * chunk_size);
+  while (got < len) {
+    ssize_t r = pread(fd_, out->data() + got, len - got, off + static_cast<off_t>(got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return set_error(HP_EIO, "blobs: cannot read a chunk file: ", std::strerror(errno));
+    if (r == 0) return HP_ECORRUPT;  // the caller names file and chunk
+    got += static_cast<size_t>(r);
+  }
+  return 0;
+}
+
+int ChunkFiles::open(int64_t ukey, Reader *out) const {
+  std::string p = path(ukey);
+  out->fd_ = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (out->fd_ >= 0) return 0;
+  if (errno == ENOENT) return set_error(HP_ENOTFOUND, "blobs: no chunk file ", p);
+  return io_error("cannot open", p);
+}
+
+void ChunkFiles::remove(int64_t ukey) const {
+  unlink(path(ukey).c_str());
+}
+
+std::vector<int64_t> ChunkFiles::list() const {
+  std::vector<int64_t> keys;
+  DIR *d = opendir(dir_.c_str());
+  if (!d) return keys;
+  while (dirent *e = readdir(d)) {
+    char *end = nullptr;
+    long long k = std::strtoll(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && k > 0) keys.push_back(k);
+  }
+  closedir(d);
+  return keys;
+}
+
+}  // namespace hp::blobs

@@ -1,0 +1,48 @@
+// Where the SQLite store keeps the bytes of large files: one plain file per
+// upload, "<database>-chunks/<upload key>", chunk n at n * chunk size. The
+// database keeps each chunk's row with its CRC32C (and an empty blob), so a
+// file still becomes visible only with its commit, and a damaged byte is
+// still caught on read. Written once, by pwrite, instead of twice through
+// the WAL and its checkpoint. A file appears only after its upload's row
+// committed, and goes after the rows that name it, so an orphan is always
+// safe to delete (gc does, on the next open at the latest).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hp::blobs {
+
+class ChunkFiles {
+ public:
+  explicit ChunkFiles(std::string dir) : dir_(std::move(dir)) {}
+
+  // Writes chunks first.. of upload `ukey`; 0 or an HP_E* code.
+  int write(int64_t ukey, uint64_t first, uint32_t chunk_size, const std::vector<std::string> &chunks);
+
+  // An open upload file for reading chunks; HP_ENOTFOUND if it is gone.
+  class Reader {
+   public:
+    ~Reader();
+    // Chunk n, `len` bytes, into `out`: 0, or HP_ECORRUPT when the file
+    // ends early, or HP_EIO.
+    int read(uint64_t n, uint32_t chunk_size, size_t len, std::string *out);
+
+   private:
+    friend class ChunkFiles;
+    int fd_ = -1;
+  };
+  int open(int64_t ukey, Reader *out) const;
+
+  void remove(int64_t ukey) const;
+  // The upload keys that have a file.
+  std::vector<int64_t> list() const;
+
+ private:
+  std::string path(int64_t ukey) const { return dir_ + "/" + std::to_string(ukey); }
+  std::string dir_;
+  bool made_ = false;
+};
+
+}  // namespace hp::blobs
