@@ -11,8 +11,12 @@ extern "C" {
 
 /* A blob store keeps files split into chunks, in the spirit of GridFS.
  *
- *   "sqlite:/path/store.db"   one file, WAL, shared by every process of one
- *                             host; a new file gets 64 KiB pages
+ *   "sqlite:/path/store.db"   a WAL database shared by every process of one
+ *                             host (a new one gets 64 KiB pages), and beside
+ *                             it store.db-chunks/, one file per large upload
+ *                             holding its bytes after the first few chunks;
+ *                             copy or move all three (store.db, -wal when
+ *                             present, -chunks) together
  *   "redis://host:port/db"    many hosts; keys under one hash tag
  *                             ({prefix}) so they live in one Cluster slot
  *
