@@ -12,7 +12,7 @@ extern "C" {
 /* A blob store keeps files split into chunks, in the spirit of GridFS.
  *
  *   "sqlite:/path/store.db"   a WAL database shared by every process of one
- *                             host (a new one gets 64 KiB pages), and beside
+ *                             host (a new one gets 8 KiB pages), and beside
  *                             it store.db-chunks/, one file per large upload
  *                             holding its bytes after the first few chunks;
  *                             copy or move all three (store.db, -wal when
