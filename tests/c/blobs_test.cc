@@ -625,6 +625,14 @@ TEST_CASE("blobs: CRC32C matches the published check value on both paths") {
   uint32_t part = hp::blobs::crc32c(0, data.data(), 5000);
   CHECK(hp::blobs::crc32c(part, data.data() + 5000, data.size() - 5000) ==
         hp::blobs::crc32c(0, data.data(), data.size()));
+  // Around the sizes where the hardware path switches to three streams
+  // (3 x 8192 bytes), continuing from a running CRC.
+  std::string big = random_bytes(300000, 2);
+  for (size_t len : {24575, 24576, 24577, 24583, 49152, 49160, 261120, 261121, 299997}) {
+    INFO("length " << len);
+    CHECK(hp::blobs::crc32c(0x1234567u, big.data() + 3, len) ==
+          hp::blobs::crc32c_portable(0x1234567u, big.data() + 3, len));
+  }
 }
 
 TEST_CASE("blobs: SQLite store") {
