@@ -14,10 +14,6 @@ using core::set_error;
 
 namespace {
 
-bool starts_with(const std::string &s, const char *p) {
-  return s.rfind(p, 0) == 0;
-}
-
 int64_t as_i64(const redis::Reply &r) {
   if (r.type == redis::Reply::Integer) return r.integer;
   if (r.type == redis::Reply::String) return std::strtoll(r.str.c_str(), nullptr, 10);
@@ -63,11 +59,8 @@ bool RedisBackend::usable(const std::function<void(int)> &fail) {
 int RedisBackend::failed(int status, const redis::Reply &r) {
   if (status < 0) return status;  // message already set by the client
   if (!r.is_error()) return 0;
-  if (starts_with(r.str, "HPRECLAIMED ")) return set_error(HP_EIO, "blobs: ", r.str.substr(12));
-  bool busy = starts_with(r.str, "LOADING") || starts_with(r.str, "BUSY") ||
-              starts_with(r.str, "MASTERDOWN") || starts_with(r.str, "CLUSTERDOWN") ||
-              starts_with(r.str, "TRYAGAIN") || starts_with(r.str, "READONLY");
-  return set_error(busy ? HP_EUNAVAILABLE : HP_EIO, "blobs: redis: ", r.str);
+  if (r.str.starts_with("HPRECLAIMED ")) return set_error(HP_EIO, "blobs: ", r.str.substr(12));
+  return set_error(redis::is_transient_error(r.str) ? HP_EUNAVAILABLE : HP_EIO, "blobs: redis: ", r.str);
 }
 
 std::string RedisBackend::chunk_key(const std::string &id, uint64_t n) const {

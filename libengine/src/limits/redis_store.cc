@@ -39,9 +39,7 @@ void parse_leases(const redisReply *r, size_t from, std::vector<Lease> *out) {
 // An error reply: HP_EUNAVAILABLE for a server that is busy or between
 // roles (it will answer again), HP_EIO for anything else.
 void error_reply(std::string_view text, Outcome *o) {
-  auto is = [text](std::string_view p) { return text.substr(0, p.size()) == p; };
-  bool busy = is("LOADING") || is("BUSY") || is("MASTERDOWN") || is("CLUSTERDOWN") || is("TRYAGAIN") || is("READONLY");
-  o->status = busy ? HP_EUNAVAILABLE : HP_EIO;
+  o->status = redis::is_transient_error(text) ? HP_EUNAVAILABLE : HP_EIO;
   o->error = "limits: redis: ";
   o->error.append(text);
 }
@@ -103,10 +101,6 @@ void rate_outcome(const redisReply *flag, const redisReply *dist, const Rate &ra
   o->rate.reset_after_ms = ceil_ms(ahead);
   uint64_t allow_in = ahead + rate.interval_ns * rate.cost;
   o->rate.retry_after_ms = !allowed && allow_in > rate.tolerance_ns ? ceil_ms(allow_in - rate.tolerance_ns) : 0;
-}
-
-bool starts_with(const redisReply *r, std::string_view prefix) {
-  return r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).substr(0, prefix.size()) == prefix;
 }
 
 }  // namespace
@@ -242,7 +236,7 @@ void RedisBackend::on_hits(void *ctx, int status, const redisReply *r) {
   auto &hits = batch->hits;
   // Redis Cluster refuses keys of several slots in one script: from now on
   // every hit goes alone.
-  if (status == 0 && hits.size() > 1 && starts_with(r, "CROSSSLOT") && self->client_) {
+  if (status == 0 && hits.size() > 1 && redis::is_error(r, "CROSSSLOT") && self->client_) {
     self->batch_max_ = 1;
     for (auto &h : hits) {
       self->hits_.push_back(std::move(h));

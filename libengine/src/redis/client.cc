@@ -31,11 +31,6 @@ void append_bulk(std::string &out, std::string_view arg) {
   out.append("\r\n", 2);
 }
 
-bool starts_with(const redisReply *r, const char *prefix) {
-  size_t n = std::strlen(prefix);
-  return r->len >= n && std::memcmp(r->str, prefix, n) == 0;
-}
-
 }  // namespace
 
 void Client::PendingList::push(Request *r) {
@@ -316,8 +311,7 @@ void Client::on_reply(redisAsyncContext *, void *reply, void *privdata) {
     deliver(req.get(), HP_EUNAVAILABLE, nullptr);
     return;
   }
-  if (req->script && r->type == REDIS_REPLY_ERROR && starts_with(r, "NOSCRIPT"))
-    return c->resend_as_eval(req.release());
+  if (req->script && is_error(r, "NOSCRIPT")) return c->resend_as_eval(req.release());
   deliver(req.get(), 0, r);
 }
 

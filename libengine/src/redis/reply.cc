@@ -35,4 +35,14 @@ Reply Reply::from(const redisReply *r) {
   return out;
 }
 
+bool is_error(const redisReply *r, std::string_view code) {
+  return r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with(code);
+}
+
+bool is_transient_error(std::string_view text) {
+  for (std::string_view code : {"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"})
+    if (text.starts_with(code)) return true;
+  return false;
+}
+
 }  // namespace hp::redis

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct redisReply;
@@ -19,5 +20,14 @@ struct Reply {
   static Reply from(const redisReply *r);
   bool is_error() const { return type == Error; }
 };
+
+// Whether hiredis's reply is an error whose text starts with `code`
+// ("NOSCRIPT", "CROSSSLOT").
+bool is_error(const redisReply *r, std::string_view code);
+
+// Whether an error reply's text says the server will answer again (it is
+// loading, busy, between roles, or its cluster is down): callers report
+// HP_EUNAVAILABLE for these and HP_EIO for any other error.
+bool is_transient_error(std::string_view text);
 
 }  // namespace hp::redis
