@@ -35,12 +35,19 @@ function storeSpecFromEnv(env) {
   return `sqlite:${env.SPEEDBOX_DB || path.join(os.tmpdir(), 'speedbox', 'speedbox.db')}`;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-function json(res, status, obj) {
+// Answers `obj` as JSON. Given a request whose body is still arriving, the
+// response ends only once that body is read: node closes the connection of
+// a response that ends first, and the reset of a socket with the body still
+// arriving can overtake the answer on its way through a proxy.
+function json(res, status, obj, req = null) {
   const body = JSON.stringify(obj);
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  if (!req || req.complete) return res.end(body);
+  res.write(body);
+  req.once('end', () => res.end());
 }
 
 // A single "bytes=a-b", "bytes=a-" or "bytes=-n" range of a `length`-byte
@@ -89,19 +96,12 @@ function createHandler(store, { port } = {}) {
     let writer = null;
     let stored = null; // resolves when the file is committed
     // The store failed or refused the file before the form ended: answer at
-    // once, stop parsing, and read the rest of the body into the void. The
-    // response ends only after the request: node closes the connection of a
-    // response that ends first, and the reset of a socket with the body still
-    // arriving can overtake the answer on its way through a proxy.
+    // once, stop parsing, and read the rest of the body into the void.
     const failEarly = (err) => {
       if (res.headersSent) return;
-      const body = JSON.stringify({ message: err.message });
-      res.writeHead(statusOf(err), { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
-      res.write(body);
+      json(res, statusOf(err), { message: err.message }, req);
       req.unpipe(parser);
       req.resume();
-      if (req.complete) res.end();
-      else req.once('end', () => res.end());
       parser.destroy(err);
     };
     // Parts that are skipped are drained; a parser destroyed meanwhile

@@ -4,8 +4,8 @@
 // or pipelined to Redis; one batch hashes while the one before it is
 // stored, and the next chunks fill meanwhile.
 // On SQLite the last batch is written in the commit's own transaction, so a
-// file of one chunk costs one transaction. At most kMaxHeld chunks (sealed
-// or being stored) plus the one filling are held.
+// file of one chunk costs one transaction. At most kMaxHeld chunks (sealed,
+// hashing, hashed or being stored) plus the one filling are held.
 #pragma once
 
 #include <atomic>
