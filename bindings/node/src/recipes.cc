@@ -92,32 +92,59 @@ Napi::Object StatsObject(Napi::Env env, const hp_recipes_stats &s) {
   return o;
 }
 
-// A watch's JS callback; deleted after its last (HP_ECLOSED) call.
-class RecipeSet;
-
-struct WatchState {
+// The JS callback of a file watch (hp_recipes_watch) or a pub/sub
+// subscription (hp_recipes_subscription), listed in its set's map of live
+// ones by id; deleted after its last (HP_ECLOSED) call.
+template <class Handle>
+struct Listener {
+  using Map = std::unordered_map<uint32_t, Listener *>;
   Napi::Env env;
-  RecipeSet *owner = nullptr;  // cleared when the set's wrapper goes away
+  Map *live = nullptr;  // cleared when the set's wrapper goes away
   std::shared_ptr<Generations> gens;
   Napi::FunctionReference fn;
   Napi::AsyncContext context;
-  hp_recipes_watch *watch = nullptr;
+  Handle *handle = nullptr;
   bool ended = false;
-  WatchState(Napi::Env e, Napi::Function f) : env(e), fn(Napi::Persistent(f)), context(e, "hotpath.recipes.watch") {}
-};
+  Listener(Napi::Env e, Napi::Function f, const char *name)
+      : env(e), fn(Napi::Persistent(f)), context(e, name) {}
 
-// A subscription's JS callback; deleted after its last (HP_ECLOSED) call.
-struct SubState {
-  Napi::Env env;
-  RecipeSet *owner = nullptr;  // cleared when the set's wrapper goes away
-  std::shared_ptr<Generations> gens;
-  Napi::FunctionReference fn;
-  Napi::AsyncContext context;
-  hp_recipes_subscription *sub = nullptr;
-  bool ended = false;
-  SubState(Napi::Env e, Napi::Function f)
-      : env(e), fn(Napi::Persistent(f)), context(e, "hotpath.recipes.subscribe") {}
+  // Calls fn(err, value(env)) on the loop; cached records revalidate on
+  // their next get. The last call takes it off its map and frees it.
+  template <class Value>
+  void Deliver(int status, Value &&value) {
+    bool last = status == HP_ECLOSED;
+    if (last && live) {
+      for (auto it = live->begin(); it != live->end(); ++it) {
+        if (it->second == this) {
+          live->erase(it);
+          break;
+        }
+      }
+    }
+    gens->Sync();
+    if (!GetAddon(env).tearing_down) {
+      try {
+        Napi::HandleScope scope(env);
+        Napi::CallbackScope cb_scope(env, context);
+        Napi::Value err = status < 0 ? MakeError(env, status).Value() : env.Null();
+        fn.Call({err, value(env)});
+      } catch (const Napi::Error &) {
+      }
+    }
+    if (last) delete this;
+  }
+
+  // Stops listener `id` of `live` once; its last callback follows.
+  template <class Stop>
+  static void StopOnce(Map &live, uint32_t id, Stop stop) {
+    auto it = live.find(id);
+    if (it == live.end() || it->second->ended) return;
+    it->second->ended = true;
+    stop(it->second->handle);
+  }
 };
+using WatchState = Listener<hp_recipes_watch>;
+using SubState = Listener<hp_recipes_subscription>;
 
 class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
  public:
@@ -150,8 +177,8 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
   }
 
   ~RecipeSet() override {
-    for (auto &w : watches_) w.second->owner = nullptr;
-    for (auto &sub : subs_) sub.second->owner = nullptr;
+    for (auto &w : watches_) w.second->live = nullptr;
+    for (auto &sub : subs_) sub.second->live = nullptr;
     CloseSet();
   }
 
@@ -391,54 +418,26 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     o.debounce_ms = info[3].As<Napi::Number>().Uint32Value();
     o.load_now = info[4].As<Napi::Boolean>() ? 1 : 0;
     o.persistent = info[6].As<Napi::Boolean>() ? 1 : 0;
-    auto *w = new WatchState(env, info[5].As<Napi::Function>());
+    auto *w = new WatchState(env, info[5].As<Napi::Function>(), "hotpath.recipes.watch");
     w->gens = gens_;
-    int rc = hp_recipes_watch_file(&w->watch, t.table, path.c_str(), &o, &OnWatch, w);
+    int rc = hp_recipes_watch_file(&w->handle, t.table, path.c_str(), &o, &OnWatch, w);
     if (rc < 0) {
       delete w;
       ThrowError(env, rc);
     }
     uint32_t id = next_watch_++;
     watches_[id] = w;
-    w->owner = this;
+    w->live = &watches_;
     return Napi::Number::New(env, id);
   }
 
   static void OnWatch(int status, const hp_recipes_stats *s, void *data) {
-    auto *w = static_cast<WatchState *>(data);
-    Napi::Env env = w->env;
-    bool last = status == HP_ECLOSED;
-    if (last && w->owner) w->owner->ForgetWatch(w);
-    w->gens->Sync();
-    if (!GetAddon(env).tearing_down) {
-      try {
-        Napi::HandleScope scope(env);
-        Napi::CallbackScope cb_scope(env, w->context);
-        Napi::Value err = status < 0 ? MakeError(env, status).Value() : env.Null();
-        Napi::Value stats = s ? Napi::Value(StatsObject(env, *s)) : env.Null();
-        w->fn.Call({err, stats});
-      } catch (const Napi::Error &) {
-      }
-    }
-    if (last) delete w;
-  }
-
-  void ForgetWatch(WatchState *w) {
-    for (auto it = watches_.begin(); it != watches_.end(); ++it) {
-      if (it->second == w) {
-        watches_.erase(it);
-        return;
-      }
-    }
+    static_cast<WatchState *>(data)->Deliver(
+        status, [s](Napi::Env env) { return s ? Napi::Value(StatsObject(env, *s)) : env.Null(); });
   }
 
   Napi::Value Unwatch(const Napi::CallbackInfo &info) {
-    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    auto it = watches_.find(id);
-    if (it != watches_.end() && !it->second->ended) {
-      it->second->ended = true;
-      hp_recipes_unwatch(it->second->watch);
-    }
+    WatchState::StopOnce(watches_, info[0].As<Napi::Number>().Uint32Value(), hp_recipes_unwatch);
     return info.Env().Undefined();
   }
 
@@ -451,54 +450,27 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
     o.connect_timeout_ms = info[2].As<Napi::Number>().Uint32Value();
     o.reconnect_max_ms = info[3].As<Napi::Number>().Uint32Value();
-    auto *st = new SubState(env, info[4].As<Napi::Function>());
+    auto *st = new SubState(env, info[4].As<Napi::Function>(), "hotpath.recipes.subscribe");
     st->gens = gens_;
-    int rc = hp_recipes_subscribe(&st->sub, set, url.c_str(), channel.c_str(), &o, &OnMessage, st);
+    int rc = hp_recipes_subscribe(&st->handle, set, url.c_str(), channel.c_str(), &o, &OnMessage, st);
     if (rc < 0) {
       delete st;
       ThrowError(env, rc);
     }
     uint32_t id = next_sub_++;
     subs_[id] = st;
-    sub_ptrs_[id] = st->sub;
-    st->owner = this;
+    sub_ptrs_[id] = st->handle;
+    st->live = &subs_;
     return Napi::Number::New(env, id);
   }
 
   static void OnMessage(int status, void *data) {
-    auto *st = static_cast<SubState *>(data);
-    Napi::Env env = st->env;
-    bool last = status == HP_ECLOSED;
-    if (last && st->owner) st->owner->ForgetSub(st);
-    st->gens->Sync();  // cached records revalidate on their next get
-    if (!GetAddon(env).tearing_down) {
-      try {
-        Napi::HandleScope scope(env);
-        Napi::CallbackScope cb_scope(env, st->context);
-        Napi::Value err = status < 0 ? MakeError(env, status).Value() : env.Null();
-        st->fn.Call({err, Napi::Number::New(env, status)});
-      } catch (const Napi::Error &) {
-      }
-    }
-    if (last) delete st;
-  }
-
-  void ForgetSub(SubState *st) {
-    for (auto it = subs_.begin(); it != subs_.end(); ++it) {
-      if (it->second == st) {
-        subs_.erase(it);
-        return;
-      }
-    }
+    static_cast<SubState *>(data)->Deliver(
+        status, [status](Napi::Env env) { return Napi::Number::New(env, status); });
   }
 
   Napi::Value Unsubscribe(const Napi::CallbackInfo &info) {
-    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    auto it = subs_.find(id);
-    if (it != subs_.end() && !it->second->ended) {
-      it->second->ended = true;
-      hp_recipes_unsubscribe(it->second->sub);
-    }
+    SubState::StopOnce(subs_, info[0].As<Napi::Number>().Uint32Value(), hp_recipes_unsubscribe);
     return info.Env().Undefined();
   }
 
@@ -526,9 +498,9 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
   hp_recipes *set_ = nullptr;
   std::vector<std::unique_ptr<TableState>> tables_;
   std::shared_ptr<Generations> gens_;
-  std::unordered_map<uint32_t, WatchState *> watches_;
+  WatchState::Map watches_;
   uint32_t next_watch_ = 1;
-  std::unordered_map<uint32_t, SubState *> subs_;
+  SubState::Map subs_;
   std::unordered_map<uint32_t, hp_recipes_subscription *> sub_ptrs_;
   uint32_t next_sub_ = 1;
 };
