@@ -88,6 +88,15 @@ Napi::Value StartPromise(Napi::Env env, const char *name, Start &&start) {
 void SettleVoid(int status, void *data);
 void SettleBool(int status, void *data);
 
+// A C result callback that settles its Pending with Make(env, *result), or
+// rejects on a negative status.
+template <class Result, Napi::Object (*Make)(Napi::Env, const Result &)>
+void SettleWith(int status, const Result *r, void *data) {
+  auto p = Own<Pending>(data);
+  if (status < 0) return p->Reject(status);
+  p->Resolve([r](Napi::Env e) { return Make(e, *r); });
+}
+
 // Each subsystem file registers its functions on the exports object.
 void InitSticky(Napi::Env env, Napi::Object exports);
 void InitHost(Napi::Env env, Napi::Object exports);

@@ -344,14 +344,7 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     hp_blobs *b = Handle(env);
     ReadArgs args(info, 0);
     return StartPromise(env, "hotpath.blobs.stat", [&](Pending *p) {
-      return hp_blobs_stat(
-          b, &args.opts,
-          [](int status, const hp_blob_stat *s, void *data) {
-            auto p = Own<Pending>(data);
-            if (status < 0) return p->Reject(status);
-            p->Resolve([s](Napi::Env e) { return StatObject(e, *s); });
-          },
-          p);
+      return hp_blobs_stat(b, &args.opts, SettleWith<hp_blob_stat, StatObject>, p);
     });
   }
 

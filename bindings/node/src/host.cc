@@ -33,14 +33,7 @@ Napi::Value Sample(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   uint32_t window = info[0].As<Napi::Number>().Uint32Value();
   return StartPromise(env, "hotpath.host.sample", [&](Pending *p) {
-    return hp_host_sample(
-        GetAddon(env).engine, window,
-        [](int status, const hp_host_info *h, void *data) {
-          auto p = Own<Pending>(data);
-          if (status < 0) return p->Reject(status);
-          p->Resolve([h](Napi::Env e) { return ToObject(e, *h); });
-        },
-        p);
+    return hp_host_sample(GetAddon(env).engine, window, SettleWith<hp_host_info, ToObject>, p);
   });
 }
 

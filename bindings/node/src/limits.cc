@@ -118,17 +118,9 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     hp_limiter *l = Handle(env);
     std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
     return StartPromise(env, "hotpath.limits.acquire", [&](Pending *p) {
-      return hp_limiter_acquire_async(
-          l, sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
-          static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()),
-          [](int status, const hp_lease_result *r, void *data) {
-            auto p = Own<Pending>(data);
-            if (status < 0)
-              p->Reject(status);
-            else
-              p->Resolve([r](Napi::Env e) { return LeaseObject(e, *r); });
-          },
-          p);
+      return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
+                                      static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()),
+                                      SettleWith<hp_lease_result, LeaseObject>, p);
     });
   }
 
@@ -212,16 +204,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Name key(env, info[0]);
     hp_rate_spec s = RateSpec(info, 1);
     return StartPromise(env, "hotpath.limits.hit", [&](Pending *p) {
-      return hp_limiter_hit_async(
-          l, key.c_str(), &s,
-          [](int status, const hp_rate_result *r, void *data) {
-            auto p = Own<Pending>(data);
-            if (status < 0)
-              p->Reject(status);
-            else
-              p->Resolve([r](Napi::Env e) { return RateObject(e, *r); });
-          },
-          p);
+      return hp_limiter_hit_async(l, key.c_str(), &s, SettleWith<hp_rate_result, RateObject>, p);
     });
   }
 
