@@ -260,9 +260,9 @@ void RedisBackend::on_hits(void *ctx, int status, const redisReply *r) {
   }
 }
 
-void RedisBackend::set_add(std::string_view set, std::string_view member, Done done) {
+void RedisBackend::set_command(const char *command, std::string_view set, std::string_view member, Done done) {
   std::string k;
-  client_->command({"SADD", std::string(key(set, "set", k)), std::string(member)},
+  client_->command({command, std::string(key(set, "set", k)), std::string(member)},
                    [done = std::move(done)](int status, redis::Reply r) {
                      Outcome o;
                      if (!failed(status, r, &o)) o.status = r.integer ? 1 : 0;
@@ -270,14 +270,12 @@ void RedisBackend::set_add(std::string_view set, std::string_view member, Done d
                    });
 }
 
+void RedisBackend::set_add(std::string_view set, std::string_view member, Done done) {
+  set_command("SADD", set, member, std::move(done));
+}
+
 void RedisBackend::set_has(std::string_view set, std::string_view member, Done done) {
-  std::string k;
-  client_->command({"SISMEMBER", std::string(key(set, "set", k)), std::string(member)},
-                   [done = std::move(done)](int status, redis::Reply r) {
-                     Outcome o;
-                     if (!failed(status, r, &o)) o.status = r.integer ? 1 : 0;
-                     done(std::move(o));
-                   });
+  set_command("SISMEMBER", set, member, std::move(done));
 }
 
 void RedisBackend::ping(Done done) {

@@ -54,6 +54,8 @@ class RedisBackend {
   std::string_view key(std::string_view name, std::string_view suffix, std::string &buf) const;
   template <void (*Parse)(const redisReply *, Outcome *)>
   void run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys, Done done);
+  // SADD or SISMEMBER: status 1 or 0.
+  void set_command(const char *command, std::string_view set, std::string_view member, Done done);
   void send_hits();
   static void on_hits(void *ctx, int status, const redisReply *r);
 
