@@ -16,6 +16,9 @@ const busboy = require('busboy');
 const { collectWhileStreaming } = require('./gc-hint');
 
 const UPLOAD_FIELD = 'filename';
+// Network uploads arrive slower than the store takes them: a shallow store
+// buffer (6 default chunks) keeps each upload's memory small.
+const UPLOAD_BUFFER = 6 * 261120;
 
 /**
  * Open the store named by `spec`: 'dir:/path' (plain files, for comparison),
@@ -110,7 +113,10 @@ function createHandler(store, { port } = {}) {
     parser.on('file', (field, file, info) => {
       if (field !== UPLOAD_FIELD || writer || !info.filename) return skip(file);
       try {
-        writer = store.createWriteStream(info.filename, { contentType: info.mimeType || 'application/octet-stream' });
+        writer = store.createWriteStream(info.filename, {
+          contentType: info.mimeType || 'application/octet-stream',
+          bufferBytes: UPLOAD_BUFFER,
+        });
       } catch (err) {
         // A name the store refuses (too long, NUL inside).
         writer = { destroy() {} };

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -347,6 +348,94 @@ void one_big_write(hp_blobs *b) {
   CHECK(g.pieces == (data.size() + 999) / 1000);
 }
 
+void write_options(hp_blobs *b) {
+  std::string data = random_bytes(50000, 21);
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 1000;
+  o.flags = HP_BLOB_WRITE_NO_SHA256;
+  Stat s = put(b, "no-hash", data, 3000, &o);
+  REQUIRE(s.rc == 0);
+  CHECK(s.sha256.empty());
+  CHECK(stat_of(b, by_id(s.id)).sha256.empty());
+  CHECK(get(b, by_id(s.id)).data == data);
+
+  // The smallest buffer (two chunks) and a large one give the same file.
+  for (uint32_t buffer : {1u, 64u * 1000u}) {
+    CAPTURE(buffer);
+    o = HP_BLOB_WRITE_OPTIONS_INIT;
+    o.chunk_size = 1000;
+    o.buffer_bytes = buffer;
+    s = put(b, "buffered", data, 7000, &o);
+    REQUIRE(s.rc == 0);
+    CHECK(s.sha256 == sha256_hex(data));
+    CHECK(get(b, by_id(s.id)).data == data);
+  }
+
+  // A caller built against version 1 (no flags, no buffer_bytes) passes a
+  // shorter struct: only its fields may be read.
+  struct V1 {
+    unsigned version;
+    const char *content_type;
+    const char *metadata_json;
+    uint32_t chunk_size;
+  };
+  auto *v1 = new V1{1, "text/plain", nullptr, 1000};
+  s = put(b, "v1", data, 50000, reinterpret_cast<const hp_blob_write_options *>(v1));
+  delete v1;
+  REQUIRE(s.rc == 0);
+  CHECK(s.content_type == "text/plain");
+  CHECK(s.chunk_size == 1000);
+  CHECK(s.sha256 == sha256_hex(data));
+
+  hp_blob_writer *w = nullptr;
+  o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.flags = 1u << 7;
+  CHECK(hp_blobs_open_write(&w, b, "x", &o) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("flags") != std::string::npos);
+  o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.version = 3;
+  CHECK(hp_blobs_open_write(&w, b, "x", &o) == HP_EINVAL);
+  CHECK(w == nullptr);
+}
+
+// The writer reads a write's bytes until its callback and never after: each
+// piece lives on the heap and is freed in its callback (ASan sees any later
+// read). Writes are issued without waiting, so several queue up.
+void borrowed_until_callback(hp_blobs *b) {
+  std::string data = random_bytes(300000, 5);
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 4096;
+  hp_blob_writer *w = nullptr;
+  REQUIRE(hp_blobs_open_write(&w, b, "borrowed", &o) == 0);
+  struct Piece {
+    std::vector<char> bytes;
+    std::atomic<int> *left, *failed;
+  };
+  std::atomic<int> left{0}, failed{0};
+  for (size_t off = 0; off < data.size(); off += 10007) {
+    size_t n = std::min<size_t>(10007, data.size() - off);
+    auto *p = new Piece{std::vector<char>(data.begin() + off, data.begin() + off + n), &left, &failed};
+    left++;
+    REQUIRE(hp_blob_writer_write(
+                w, p->bytes.data(), n,
+                [](int st, void *d) {
+                  auto *piece = static_cast<Piece *>(d);
+                  if (st != 0) piece->failed->fetch_add(1);
+                  std::fill(piece->bytes.begin(), piece->bytes.end(), 'X');  // a caller reusing it
+                  piece->left->fetch_sub(1);
+                  delete piece;
+                },
+                p) == 0);
+  }
+  Stat s = commit(w);
+  hp_blob_writer_close(w);
+  REQUIRE(s.rc == 0);
+  CHECK(left.load() == 0);
+  CHECK(failed.load() == 0);
+  CHECK(s.sha256 == sha256_hex(data));
+  CHECK(get(b, by_id(s.id)).data == data);
+}
+
 void ranges(hp_blobs *b) {
   hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
   o.chunk_size = 1000;
@@ -549,6 +638,12 @@ void shared_behaviour(hp_engine *e, hp_blobs *b, const std::function<void()> &no
   }
   SUBCASE("one big write") {
     one_big_write(b);
+  }
+  SUBCASE("write options") {
+    write_options(b);
+  }
+  SUBCASE("a write's bytes are borrowed until its callback") {
+    borrowed_until_callback(b);
   }
   SUBCASE("range reads") {
     ranges(b);

@@ -249,6 +249,44 @@ for (const backend of backends) {
       assert.deepEqual((await store.list({ prefix: 'aborted' })).files, []);
     });
 
+    await t.test('sha256: false skips the file hash; bufferBytes changes nothing stored', async () => {
+      const data = crypto.randomBytes(5 * CHUNK + 3);
+      const f = await store.put('no-hash.bin', data, { sha256: false });
+      assert.equal(f.sha256, null);
+      assert.equal((await store.stat({ id: f.id })).sha256, null);
+      assert.ok((await store.get(f)).equals(data));
+      const w = store.createWriteStream('no-hash-stream.bin', { sha256: false, bufferBytes: 1 });
+      await pipeline(source(data), w);
+      assert.equal(w.file.sha256, null);
+      assert.ok((await store.get(w.file)).equals(data));
+      const deep = store.createWriteStream('deep.bin', { bufferBytes: 64 * CHUNK });
+      await pipeline(source(data), deep);
+      assert.equal(deep.file.sha256, sha256(data));
+      assert.throws(() => store.createWriteStream('x', { sha256: 'no' }), TypeError);
+      assert.throws(() => store.createWriteStream('x', { bufferBytes: -1 }), RangeError);
+    });
+
+    await t.test('a buffer given to write is read until its callback, then left alone', async () => {
+      // Each piece is overwritten as soon as its write's callback runs, as a
+      // producer reusing one buffer would: the file must hold the originals.
+      const data = crypto.randomBytes(3 * CHUNK + 99);
+      const w = store.createWriteStream('reused.bin');
+      const piece = Buffer.alloc(1000);
+      for (let off = 0; off < data.length; off += piece.length) {
+        const n = Math.min(piece.length, data.length - off);
+        data.copy(piece, 0, off, off + n);
+        await new Promise((resolve, reject) =>
+          w.write(piece.subarray(0, n), (err) => {
+            piece.fill(0xee);
+            return err ? reject(err) : resolve();
+          }),
+        );
+      }
+      await new Promise((resolve, reject) => w.end((err) => (err ? reject(err) : resolve())));
+      assert.equal(w.file.sha256, sha256(data));
+      assert.ok((await store.get(w.file)).equals(data));
+    });
+
     await t.test('backpressure: the writer never holds much', async () => {
       const w = store.createWriteStream('pressure.bin', { highWaterMark: 16384 });
       let maxBuffered = 0;

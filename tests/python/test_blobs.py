@@ -56,6 +56,29 @@ def streams(b: Blobs) -> None:
         assert buffered.read() == data[110:]
 
 
+def write_options(b: Blobs) -> None:
+    data = os.urandom(3 * CHUNK + 11)
+    st = b.put("no-hash", data, sha256=False)
+    assert st["sha256"] is None
+    assert b.stat(id=st["id"])["sha256"] is None
+    assert b.get(id=st["id"]) == data
+    # The smallest buffer (two chunks) and a deep one store the same bytes.
+    for buffer_bytes in (1, 64 * CHUNK):
+        st = b.put("buffered", data, buffer_bytes=buffer_bytes)
+        assert st["sha256"] == hashlib.sha256(data).hexdigest()
+        assert b.get(id=st["id"]) == data
+    # A bytearray changed after write() returns: write() is done with it.
+    piece = bytearray(data[:1000])
+    with b.open_write("reused") as w:
+        w.write(piece)
+        piece[:] = b"\xee" * len(piece)
+    assert b.get("reused") == data[:1000]
+    with pytest.raises(TypeError):
+        b.open_write("x", sha256="no")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        b.open_write("x", buffer_bytes=-1)
+
+
 def aborts(b: Blobs) -> None:
     with pytest.raises(RuntimeError), b.open_write("aborted") as w:
         w.write(b"x" * 600_000)
@@ -150,7 +173,7 @@ def asyncio_calls(b: Blobs) -> None:
     asyncio.run(main())
 
 
-SUITES = [roundtrips, streams, aborts, revisions_and_listing, bad_input, concurrent, asyncio_calls]
+SUITES = [roundtrips, streams, write_options, aborts, revisions_and_listing, bad_input, concurrent, asyncio_calls]
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.__name__)

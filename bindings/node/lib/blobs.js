@@ -55,13 +55,16 @@ function file(raw) {
     chunkSize: raw.chunkSize,
     uploadDate: new Date(raw.uploadDateMs),
     contentType: raw.contentType,
-    sha256: raw.sha256,
+    sha256: raw.sha256 || null, // "" when written with {sha256: false}
     metadata,
     revision: raw.revision,
   };
 }
 
-// [contentType | null, metadataJson | null, chunkSize] of write options.
+const WRITE_NO_SHA256 = 1; // HP_BLOB_WRITE_NO_SHA256
+
+// [contentType | null, metadataJson | null, chunkSize, flags, bufferBytes]
+// of write options.
 function writeArgs(opts) {
   const contentType = opts.contentType ?? null;
   if (contentType !== null && (typeof contentType !== 'string' || Buffer.byteLength(contentType) > 255)) {
@@ -71,7 +74,15 @@ function writeArgs(opts) {
   if (metadata !== null && Buffer.byteLength(metadata) > 1 << 20) {
     throw new RangeError('blobs: metadata must be at most 1 MiB as JSON');
   }
-  return [contentType, metadata, integer('chunkSize', opts.chunkSize ?? 0, 0, CHUNK_MAX)];
+  const sha256 = opts.sha256 ?? true;
+  if (typeof sha256 !== 'boolean') throw new TypeError('blobs: sha256 must be a boolean');
+  return [
+    contentType,
+    metadata,
+    integer('chunkSize', opts.chunkSize ?? 0, 0, CHUNK_MAX),
+    sha256 ? 0 : WRITE_NO_SHA256,
+    integer('bufferBytes', opts.bufferBytes ?? 0, 0, 2 ** 32 - 1),
+  ];
 }
 
 // [id, filename, revision, start, end (exclusive, -1 for the end)] of a
@@ -93,10 +104,10 @@ function readArgs(ref, opts) {
  */
 class BlobWriteStream extends Writable {
   constructor(store, filename, opts) {
-    const [contentType, metadata, chunkSize] = writeArgs(opts);
+    const args = writeArgs(opts);
     super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
     this._native = new native.BlobWriter();
-    store._handle().openWrite(this._native, filenameArg(filename), contentType, metadata, chunkSize);
+    store._handle().openWrite(this._native, filenameArg(filename), ...args);
     /** The id the file gets at commit. */
     this.id = this._native.id();
     this.filename = filename;
@@ -244,13 +255,14 @@ class BlobStore {
     if (typeof data === 'string') data = Buffer.from(data);
     if (!ArrayBuffer.isView(data)) throw new TypeError('blobs: data must be a Buffer, a typed array or a string');
     opts = options(opts);
-    const [contentType, metadata, chunkSize] = writeArgs(opts);
+    const args = writeArgs(opts);
     // One native write and a commit: no stream machinery for a whole buffer.
     const writer = new native.BlobWriter();
-    this._native.openWrite(writer, filenameArg(filename), contentType, metadata, chunkSize);
+    this._native.openWrite(writer, filenameArg(filename), ...args);
     try {
-      // The bytes are copied at once and writes apply in order, so the commit
-      // can be queued right behind the write.
+      // Writes apply in order, so the commit can be queued right behind the
+      // write. The bytes are read from `data` itself until the write's
+      // callback (as fs.promises.writeFile does).
       const written = new Promise((resolve, reject) =>
         writer.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), (err) =>
           err ? reject(err) : resolve(),

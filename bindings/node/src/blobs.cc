@@ -143,13 +143,21 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
     Napi::Env env = info.Env();
     hp_blob_writer *w = Handle(env);
     auto buf = info[0].As<Napi::Uint8Array>();
-    auto hold =
-        std::make_unique<Hold<BlobWriter>>(this, env, info[1].As<Napi::Function>(), "hotpath.blobs.write");
-    // The bytes are copied before hp_blob_writer_write returns.
+    // The writer borrows the bytes until its callback: the buffer is kept
+    // alive until then instead of being copied.
+    struct Borrow : Hold<BlobWriter> {
+      Napi::Reference<Napi::Uint8Array> bytes;
+      Borrow(BlobWriter *w, Napi::Env env, Napi::Function fn, Napi::Uint8Array buf)
+          : Hold(w, env, fn, "hotpath.blobs.write"), bytes(Napi::Persistent(buf)) {}
+      ~Borrow() {
+        if (addon->tearing_down) bytes.SuppressDestruct();
+      }
+    };
+    auto hold = std::make_unique<Borrow>(this, env, info[1].As<Napi::Function>(), buf);
     int rc = hp_blob_writer_write(
         w, buf.Data(), buf.ByteLength(),
         [](int status, void *data) {
-          auto h = Own<Hold<BlobWriter>>(data);
+          auto h = Own<Borrow>(data);
           h->cb.CallStatus(status);
         },
         hold.get());
@@ -294,7 +302,8 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
   }
 
   // openWrite(writer, filename, contentType | null, metadataJson | null,
-  // chunkSize): opens the file on a new, empty BlobWriter.
+  // chunkSize, flags, bufferBytes): opens the file on a new, empty
+  // BlobWriter.
   Napi::Value OpenWrite(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_blobs *b = Handle(env);
@@ -305,6 +314,8 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     o.content_type = info[2].IsString() ? type.c_str() : nullptr;
     o.metadata_json = info[3].IsString() ? meta.c_str() : nullptr;
     o.chunk_size = info[4].As<Napi::Number>().Uint32Value();
+    o.flags = info[5].As<Napi::Number>().Uint32Value();
+    o.buffer_bytes = info[6].As<Napi::Number>().Uint32Value();
     hp_blob_writer *w = nullptr;
     Check(env, hp_blobs_open_write(&w, b, name.c_str(), &o));
     writer->Adopt(w);

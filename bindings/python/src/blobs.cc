@@ -43,7 +43,7 @@ py::dict stat_to_py(const StatCopy &s) {
   d["chunk_size"] = s.chunk_size;
   d["upload_date_ms"] = s.upload_date_ms;
   d["content_type"] = s.content_type;
-  d["sha256"] = s.sha256;
+  d["sha256"] = s.sha256.empty() ? py::object(py::none()) : py::object(py::str(s.sha256));
   d["metadata_json"] = s.metadata;
   d["revision"] = s.revision;
   return d;
@@ -273,12 +273,14 @@ class Blobs {
 
   std::unique_ptr<BlobWriter> open_write(const std::string &filename,
                                          const std::optional<std::string> &content_type,
-                                         const std::optional<std::string> &metadata_json,
-                                         uint32_t chunk_size) {
+                                         const std::optional<std::string> &metadata_json, uint32_t chunk_size,
+                                         bool sha256, uint32_t buffer_bytes) {
     hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
     o.content_type = content_type ? content_type->c_str() : nullptr;
     o.metadata_json = metadata_json ? metadata_json->c_str() : nullptr;
     o.chunk_size = chunk_size;
+    o.flags = sha256 ? 0 : HP_BLOB_WRITE_NO_SHA256;
+    o.buffer_bytes = buffer_bytes;
     hp_blob_writer *w = nullptr;
     check(hp_blobs_open_write(&w, handle(), filename.c_str(), &o));
     return std::make_unique<BlobWriter>(w);

@@ -46,6 +46,9 @@ typedef struct hp_blob_reader hp_blob_reader;
 #define HP_BLOBS_DEFAULT_CHUNK_SIZE 261120u
 /** Largest chunk size accepted (16 MiB). */
 #define HP_BLOBS_MAX_CHUNK_SIZE 16777216u
+/** Default `buffer_bytes` of a writer: the chunks it holds waiting,
+ *  hashing or being stored (see hp_blob_writer_write()). */
+#define HP_BLOBS_DEFAULT_WRITE_BUFFER 4194304u
 /** `end` of hp_blob_read_options meaning "to the end of the file". */
 #define HP_BLOB_EOF UINT64_MAX
 /** `revision` meaning the latest revision of a filename. */
@@ -86,7 +89,8 @@ typedef struct hp_blob_stat {
   uint32_t chunk_size;      /**< bytes per chunk (the last may be shorter) */
   int64_t upload_date_ms;   /**< commit time, ms since the Unix epoch */
   const char *content_type; /**< "application/octet-stream" unless given */
-  const char *sha256;       /**< 64 lowercase hex digits of the content */
+  const char *sha256;       /**< 64 lowercase hex digits of the content;
+                                 "" when written with HP_BLOB_WRITE_NO_SHA256 */
   const char *metadata_json;/**< user metadata, a JSON text; "{}" unless given */
   int64_t revision;         /**< 0 for the first revision of the filename */
 } hp_blob_stat;
@@ -150,10 +154,28 @@ typedef struct hp_blob_write_options {
                                   "{}"; at most 1 MiB; copied */
   uint32_t chunk_size;       /**< 0 means the store's; at most
                                   HP_BLOBS_MAX_CHUNK_SIZE */
+  unsigned flags;            /**< HP_BLOB_WRITE_* bits; 0 for none
+                                  (version 2 on) */
+  uint32_t buffer_bytes;     /**< memory for chunks on their way to the
+                                  backend; 0 means
+                                  HP_BLOBS_DEFAULT_WRITE_BUFFER; a deeper
+                                  buffer keeps hashing and storing busy on
+                                  fast input, a shallower one suits input
+                                  slower than the store (a network upload)
+                                  (version 2 on) */
 } hp_blob_write_options;
 
-#define HP_BLOB_WRITE_OPTIONS_VERSION 1
-#define HP_BLOB_WRITE_OPTIONS_INIT {HP_BLOB_WRITE_OPTIONS_VERSION, NULL, NULL, 0}
+/**
+ * Skip the file's SHA-256: its stat gives "" for sha256. One SHA-256 stream
+ * runs on one core (about 1.8 GB/s with SHA instructions), which bounds a
+ * single large write where the page cache takes bytes faster than that.
+ * Each chunk keeps its CRC32C either way, so damage is still detected.
+ */
+#define HP_BLOB_WRITE_NO_SHA256 (1u << 0)
+
+/* Version 1 (without flags) is still accepted. */
+#define HP_BLOB_WRITE_OPTIONS_VERSION 2
+#define HP_BLOB_WRITE_OPTIONS_INIT {HP_BLOB_WRITE_OPTIONS_VERSION, NULL, NULL, 0, 0, 0}
 
 /**
  * Start writing a new file. Nothing touches the backend until the first
@@ -175,14 +197,15 @@ HP_EXTERN int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b,
 HP_EXTERN const char *hp_blob_writer_id(const hp_blob_writer *w);
 
 /**
- * Append bytes. The bytes are copied before the call returns, so `buf` may
- * be reused at once. Writes are applied in call order. `cb` runs when the
- * writer is ready for more: every byte of this write is stored or sits in
- * the writer's buffer, which holds at most four full chunks waiting or being
- * stored plus the one filling. A caller that waits for `cb` before the next
- * write therefore holds at most its own write plus five chunks in memory
- * (1.3 MB with the default chunk size), whatever the file size.
- * @param buf   may be NULL when len is 0.
+ * Append bytes. Writes are applied in call order. The bytes are not copied
+ * by the call: as with uv_write(), `buf` must stay valid and unchanged until
+ * `cb` runs. `cb` runs when the writer is ready for more: every byte of this
+ * write is stored or sits in the writer's own buffer: the chunks waiting,
+ * hashing or being stored (at most `buffer_bytes` of them, and at least two
+ * chunks) plus the one filling. A caller that waits for `cb` before the
+ * next write therefore holds at most its own write plus that buffer in
+ * memory, whatever the file size.
+ * @param buf   borrowed until `cb`; may be NULL when len is 0.
  * @param cb    required; status 0, or the failure that spoiled the upload
  *              (HP_EIO, HP_EUNAVAILABLE, HP_ECANCELED after abort or close,
  *              ...): the writer then accepts only abort and close.

@@ -1,4 +1,5 @@
 // extern "C" definitions of the blobs subsystem.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -137,10 +138,18 @@ int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
     if (!filename) return set_error(HP_EINVAL, where, ": filename is NULL");
     hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
     if (opts) {
-      if (opts->version != HP_BLOB_WRITE_OPTIONS_VERSION)
+      if (opts->version == 1) {  // without flags
+        o.content_type = opts->content_type;
+        o.metadata_json = opts->metadata_json;
+        o.chunk_size = opts->chunk_size;
+      } else if (opts->version == HP_BLOB_WRITE_OPTIONS_VERSION) {
+        o = *opts;
+      } else {
         return set_error(HP_EINVAL, where, ": unknown hp_blob_write_options version ",
                          std::to_string(opts->version));
-      o = *opts;
+      }
+      if (o.flags & ~HP_BLOB_WRITE_NO_SHA256)
+        return set_error(HP_EINVAL, where, ": unknown flags ", std::to_string(o.flags));
     }
     std::string name, type = "application/octet-stream", meta = "{}";
     int rc = check_text(where, "filename", filename, 1, kFilenameMax, &name);
@@ -154,7 +163,12 @@ int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
                        " is over the 16 MiB limit");
     if (b->impl->engine()->closing()) return set_error(HP_ECLOSED, where, ": the engine is closing");
     uint32_t cs = o.chunk_size ? o.chunk_size : b->impl->chunk_size();
-    auto w = std::make_shared<Writer>(b->impl, std::move(name), std::move(type), std::move(meta), cs);
+    Writer::Options wo;
+    wo.chunk_size = cs;
+    wo.sha256 = !(o.flags & HP_BLOB_WRITE_NO_SHA256);
+    uint32_t buffer = o.buffer_bytes ? o.buffer_bytes : HP_BLOBS_DEFAULT_WRITE_BUFFER;
+    wo.held = std::max<size_t>(2, buffer / cs);
+    auto w = std::make_shared<Writer>(b->impl, std::move(name), std::move(type), std::move(meta), wo);
     *out = new hp_blob_writer{std::move(w)};
     return 0;
   });

@@ -11,8 +11,11 @@ namespace hp::blobs {
 using core::set_error;
 
 Writer::Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type,
-               std::string metadata, uint32_t chunk_size)
-    : store_(std::move(store)), sha_(std::make_unique<Sha256>()) {
+               std::string metadata, const Options &options)
+    : store_(std::move(store)),
+      sha_(options.sha256 ? std::make_unique<Sha256>() : nullptr),
+      held_(options.held) {
+  const uint32_t chunk_size = options.chunk_size;
   upload_.id = new_file_id();
   upload_.chunk_size = chunk_size;
   info_.id = upload_.id;
@@ -25,7 +28,7 @@ Writer::Writer(std::shared_ptr<Store> store, std::string filename, std::string c
 int Writer::write(const void *buf, size_t len, hp_blob_cb cb, void *data) {
   if (phase_.load() != Open)
     return set_error(HP_EINVAL, "blob_writer_write: the writer was committed or aborted");
-  PendingWrite w{std::string(static_cast<const char *>(buf ? buf : ""), len), 0, cb, data};
+  PendingWrite w{static_cast<const char *>(buf), len, 0, cb, data};
   auto self = shared_from_this();
   return store_->on_loop([self, w = std::move(w)](bool closing) mutable {
     if (closing) {
@@ -85,19 +88,19 @@ void Writer::close() {
 void Writer::pump() {
   auto self = shared_from_this();  // a callback may close the handle
   const size_t chunk = info_.chunk_size;
-  auto room = [&] { return sealed_.size() + in_flight_ < kMaxHeld; };
+  auto room = [&] { return sealed_.size() + in_flight_ < held_; };
   while (!writes_.empty()) {
     PendingWrite &w = writes_.front();
     if (failed_ == 0) {
-      while (w.off < w.bytes.size()) {
+      while (w.off < w.len) {
         if (filling_.size() == chunk) {
           if (!room()) break;
           sealed_.push_back(std::move(filling_));
           filling_ = fresh();
         }
         if (filling_.capacity() < chunk) filling_.reserve(chunk);
-        size_t take = std::min(chunk - filling_.size(), w.bytes.size() - w.off);
-        filling_.append(w.bytes, w.off, take);
+        size_t take = std::min(chunk - filling_.size(), w.len - w.off);
+        filling_.append(w.bytes + w.off, take);
         w.off += take;
         info_.length += take;
       }
@@ -105,7 +108,7 @@ void Writer::pump() {
         sealed_.push_back(std::move(filling_));
         filling_ = fresh();
       }
-      if (w.off < w.bytes.size()) break;
+      if (w.off < w.len) break;
     }
     hp_blob_cb cb = w.cb;
     void *data = w.data;
@@ -139,7 +142,7 @@ std::shared_ptr<Writer::Batch> Writer::take_sealed(bool with_filling) {
 void Writer::hash(Batch &b) {
   for (size_t i = b.crcs.size(); i < b.chunks.size(); i++) {
     const std::string &c = b.chunks[i];
-    sha_->update(c.data(), c.size());
+    if (sha_) sha_->update(c.data(), c.size());
     b.crcs.push_back(crc32c(0, c.data(), c.size()));
   }
 }
@@ -229,7 +232,7 @@ std::string Writer::fresh() {
 
 void Writer::recycle(std::vector<std::string> &chunks) {
   for (auto &c : chunks) {
-    if (spare_.size() >= kMaxHeld || c.capacity() < info_.chunk_size) break;
+    if (spare_.size() >= held_ || c.capacity() < info_.chunk_size) break;
     c.clear();
     spare_.push_back(std::move(c));
   }
@@ -320,7 +323,7 @@ void Writer::publish(std::shared_ptr<Batch> last) {
     cb(0, &st, self->commit_data_);
   };
   if (!last) {
-    info_.sha256 = sha_->hex();
+    info_.sha256 = sha_ ? sha_->hex() : "";
     store_->commit(upload_, info_, std::move(answer));
     return;
   }
@@ -329,7 +332,7 @@ void Writer::publish(std::shared_ptr<Batch> last) {
       [self, last, sql](FileInfo &out) {
         self->hash(*last);
         out = self->info_;
-        out.sha256 = self->sha_->hex();
+        out.sha256 = self->sha_ ? self->sha_->hex() : "";
         return sql->commit_with(self->upload_, last->first, last->chunks, last->crcs, &out);
       },
       std::move(answer));

@@ -4,7 +4,7 @@
 // or pipelined to Redis; one batch hashes while the one before it is
 // stored, and the next chunks fill meanwhile.
 // On SQLite the last batch is written in the commit's own transaction, so a
-// file of one chunk costs one transaction. At most kMaxHeld chunks (sealed,
+// file of one chunk costs one transaction. At most `held` chunks (sealed,
 // hashing, hashed or being stored) plus the one filling are held.
 #pragma once
 
@@ -21,10 +21,14 @@ namespace hp::blobs {
 
 class Writer : public std::enable_shared_from_this<Writer> {
  public:
-  static constexpr size_t kMaxHeld = 6;
+  struct Options {
+    uint32_t chunk_size = HP_BLOBS_DEFAULT_CHUNK_SIZE;
+    size_t held = 2;     // most chunks waiting, hashing or being stored
+    bool sha256 = true;  // without, the file's stat has an empty sha256
+  };
 
   Writer(std::shared_ptr<Store> store, std::string filename, std::string content_type, std::string metadata,
-         uint32_t chunk_size);
+         const Options &options);
 
   const std::string &id() const { return upload_.id; }
 
@@ -38,8 +42,11 @@ class Writer : public std::enable_shared_from_this<Writer> {
 
  private:
   enum Phase { Open, Committing, Aborting };
+  // The caller's bytes, borrowed until its callback: they are copied once,
+  // straight into chunks.
   struct PendingWrite {
-    std::string bytes;
+    const char *bytes;
+    size_t len;
     size_t off = 0;
     hp_blob_cb cb;
     void *data;
@@ -73,7 +80,8 @@ class Writer : public std::enable_shared_from_this<Writer> {
   FileInfo info_;
   std::atomic<int> phase_{Open};
   Upload upload_;
-  std::unique_ptr<Sha256> sha_;
+  std::unique_ptr<Sha256> sha_;  // null without a file hash
+  const size_t held_;
 
   std::deque<PendingWrite> writes_;
   std::string filling_;
