@@ -139,23 +139,38 @@ std::shared_ptr<Writer::Batch> Writer::take_sealed(bool with_filling) {
   return b;
 }
 
-void Writer::hash(Batch &b) {
-  for (size_t i = b.crcs.size(); i < b.chunks.size(); i++) {
-    const std::string &c = b.chunks[i];
-    if (sha_) sha_->update(c.data(), c.size());
-    b.crcs.push_back(crc32c(0, c.data(), c.size()));
-  }
+void Writer::sha(Batch &b) {
+  if (sha_)
+    for (size_t i = b.sha_done; i < b.chunks.size(); i++) sha_->update(b.chunks[i].data(), b.chunks[i].size());
+  b.sha_done = b.chunks.size();
+}
+
+void Writer::crc(Batch &b) {
+  for (size_t i = b.crcs.size(); i < b.chunks.size(); i++)
+    b.crcs.push_back(crc32c(0, b.chunks[i].data(), b.chunks[i].size()));
 }
 
 // Hashing and storing are two stages on the thread pool: the chunks of one
-// batch are hashed while the batch before them is being stored.
+// batch are hashed while the batch before them is being stored. SQLite jobs
+// take each chunk's CRC32C themselves, so without a file hash there is no
+// hashing stage; Redis chunks are sent from the loop and need theirs first.
 void Writer::hash_next() {
   if (hashing_ || sealed_.empty() || failed_) return;
-  hashing_ = true;
   auto batch = take_sealed(false);
   in_flight_ += batch->chunks.size();
+  SqliteBackend *sql = store_->sqlite();
+  if (sql && !sha_) {
+    batch->sha_done = batch->chunks.size();
+    hashed_.push_back(batch);
+    return;
+  }
+  hashing_ = true;
   auto self = shared_from_this();
-  store_->engine()->queue_work([self, batch] { self->hash(*batch); },
+  store_->engine()->queue_work(
+      [self, batch, sql] {
+        self->sha(*batch);
+        if (!sql) crc(*batch);
+      },
                                [self, batch](int status) {
                                  self->hashing_ = false;
                                  if (status < 0) {
@@ -174,8 +189,11 @@ std::shared_ptr<Writer::Batch> Writer::take_hashed() {
   hashed_.pop_front();
   for (; !hashed_.empty(); hashed_.pop_front()) {
     Batch &next = *hashed_.front();
+    // Only the last batch (a commit's rest) can have chunks not yet hashed
+    // or checksummed, so the counts still cover a prefix.
     for (auto &c : next.chunks) b->chunks.push_back(std::move(c));
     b->crcs.insert(b->crcs.end(), next.crcs.begin(), next.crcs.end());
+    b->sha_done += next.sha_done;
   }
   return b;
 }
@@ -194,6 +212,7 @@ void Writer::store_next() {
   if (sql) {
     store_->engine()->queue_work(
         [self, batch, sql] {
+          crc(*batch);
           batch->rc = sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
           if (batch->rc < 0) batch->why = hp_last_error();
         },
@@ -330,7 +349,8 @@ void Writer::publish(std::shared_ptr<Batch> last) {
   SqliteBackend *sql = store_->sqlite();
   store_->pool<FileInfo>(
       [self, last, sql](FileInfo &out) {
-        self->hash(*last);
+        self->sha(*last);
+        crc(*last);
         out = self->info_;
         out.sha256 = self->sha_ ? self->sha_->hex() : "";
         return sql->commit_with(self->upload_, last->first, last->chunks, last->crcs, &out);

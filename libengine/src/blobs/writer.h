@@ -1,8 +1,9 @@
 // A streaming upload: bytes are cut into chunks on the loop thread; sealed
-// chunks are hashed (SHA-256 of the file, CRC32C of each chunk) and then
-// stored in batches on the thread pool (SQLite: one transaction per batch)
-// or pipelined to Redis; one batch hashes while the one before it is
-// stored, and the next chunks fill meanwhile.
+// chunks are hashed (the file's SHA-256) and then stored in batches on the
+// thread pool (SQLite: one transaction per batch, which also takes each
+// chunk's CRC32C) or pipelined to Redis (CRC32C taken while hashing); one
+// batch hashes while the one before it is stored, and the next chunks fill
+// meanwhile.
 // On SQLite the last batch is written in the commit's own transaction, so a
 // file of one chunk costs one transaction. At most `held` chunks (sealed,
 // hashing, hashed or being stored) plus the one filling are held.
@@ -55,7 +56,8 @@ class Writer : public std::enable_shared_from_this<Writer> {
   struct Batch {
     uint64_t first = 0;
     std::vector<std::string> chunks;
-    std::vector<uint32_t> crcs;
+    std::vector<uint32_t> crcs;  // of the first chunks
+    size_t sha_done = 0;         // the first chunks in the file's SHA-256
     int rc = 0;
     std::string why;
   };
@@ -70,7 +72,10 @@ class Writer : public std::enable_shared_from_this<Writer> {
   void publish(std::shared_ptr<Batch> last);
   void fail(int rc, std::string why);
   std::shared_ptr<Batch> take_sealed(bool with_filling);
-  void hash(Batch &b);  // pool thread, one batch at a time; skips hashed chunks
+  // Pool thread. The file's SHA-256 over the chunks not yet in it (one batch
+  // at a time, in order), and the CRC32C of the chunks without one.
+  void sha(Batch &b);
+  static void crc(Batch &b);
   // Chunk buffers are reused: a long upload allocates a handful, not one
   // per chunk.
   std::string fresh();
