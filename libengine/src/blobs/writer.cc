@@ -141,7 +141,8 @@ std::shared_ptr<Writer::Batch> Writer::take_sealed(bool with_filling) {
 
 void Writer::sha(Batch &b) {
   if (sha_)
-    for (size_t i = b.sha_done; i < b.chunks.size(); i++) sha_->update(b.chunks[i].data(), b.chunks[i].size());
+    for (size_t i = b.sha_done; i < b.chunks.size(); i++)
+      sha_->update(b.chunks[i].data(), b.chunks[i].size());
   b.sha_done = b.chunks.size();
 }
 
@@ -171,15 +172,15 @@ void Writer::hash_next() {
         self->sha(*batch);
         if (!sql) crc(*batch);
       },
-                               [self, batch](int status) {
-                                 self->hashing_ = false;
-                                 if (status < 0) {
-                                   self->in_flight_ -= batch->chunks.size();
-                                   return self->fail(status, "blobs: the engine closed during the upload");
-                                 }
-                                 self->hashed_.push_back(batch);
-                                 self->pump();
-                               });
+      [self, batch](int status) {
+        self->hashing_ = false;
+        if (status < 0) {
+          self->in_flight_ -= batch->chunks.size();
+          return self->fail(status, "blobs: the engine closed during the upload");
+        }
+        self->hashed_.push_back(batch);
+        self->pump();
+      });
 }
 
 // Every hashed batch, as one.
