@@ -85,8 +85,17 @@ void Writer::close() {
   });
 }
 
+// Work for the pool is handed out before the write callbacks run: in Node
+// a callback runs the stream's JavaScript (and the next write) before it
+// returns, which would otherwise keep the hashing and storing stages idle.
 void Writer::pump() {
   auto self = shared_from_this();  // a callback may close the handle
+  dispatch();
+  struct Answer {
+    hp_blob_cb cb;
+    void *data;
+  };
+  std::vector<Answer> answers;
   const size_t chunk = info_.chunk_size;
   auto room = [&] { return sealed_.size() + in_flight_ < held_; };
   while (!writes_.empty()) {
@@ -110,18 +119,22 @@ void Writer::pump() {
       }
       if (w.off < w.len) break;
     }
-    hp_blob_cb cb = w.cb;
-    void *data = w.data;
+    answers.push_back({w.cb, w.data});
     writes_.pop_front();
-    if (failed_) core::set_error_text(failed_, fail_why_);
-    cb(failed_, data);
   }
-  // While a commit waits, the last chunks go with it (SQLite) instead.
-  if (!(commit_cb_ && writes_.empty() && store_->sqlite())) {
-    hash_next();
-    store_next();
+  dispatch();
+  for (const Answer &a : answers) {
+    if (failed_) core::set_error_text(failed_, fail_why_);
+    a.cb(failed_, a.data);
   }
   finish();
+}
+
+void Writer::dispatch() {
+  // While a commit waits, the last chunks go with it (SQLite) instead.
+  if (commit_cb_ && writes_.empty() && store_->sqlite()) return;
+  hash_next();
+  store_next();
 }
 
 std::shared_ptr<Writer::Batch> Writer::take_sealed(bool with_filling) {

@@ -64,6 +64,7 @@ class Writer : public std::enable_shared_from_this<Writer> {
 
   // Loop thread only from here on.
   void pump();        // moves pending writes into chunks, answers writes
+  void dispatch();    // starts the hashing and storing stages where idle
   void hash_next();   // starts hashing the sealed chunks as one batch
   void store_next();  // starts storing the hashed batches as one
   std::shared_ptr<Batch> take_hashed();
