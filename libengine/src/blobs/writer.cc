@@ -159,6 +159,10 @@ void Writer::sha(Batch &b) {
   b.sha_done = b.chunks.size();
 }
 
+std::string Writer::file_sha256() const {
+  return sha_ ? sha_->hex() : "";
+}
+
 void Writer::crc(Batch &b) {
   for (size_t i = b.crcs.size(); i < b.chunks.size(); i++)
     b.crcs.push_back(crc32c(0, b.chunks[i].data(), b.chunks[i].size()));
@@ -174,7 +178,6 @@ void Writer::hash_next() {
   in_flight_ += batch->chunks.size();
   SqliteBackend *sql = store_->sqlite();
   if (sql && !sha_) {
-    batch->sha_done = batch->chunks.size();
     hashed_.push_back(batch);
     return;
   }
@@ -356,7 +359,7 @@ void Writer::publish(std::shared_ptr<Batch> last) {
     cb(0, &st, self->commit_data_);
   };
   if (!last) {
-    info_.sha256 = sha_ ? sha_->hex() : "";
+    info_.sha256 = file_sha256();
     store_->commit(upload_, info_, std::move(answer));
     return;
   }
@@ -366,7 +369,7 @@ void Writer::publish(std::shared_ptr<Batch> last) {
         self->sha(*last);
         crc(*last);
         out = self->info_;
-        out.sha256 = self->sha_ ? self->sha_->hex() : "";
+        out.sha256 = self->file_sha256();
         return sql->commit_with(self->upload_, last->first, last->chunks, last->crcs, &out);
       },
       std::move(answer));

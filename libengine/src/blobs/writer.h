@@ -57,7 +57,7 @@ class Writer : public std::enable_shared_from_this<Writer> {
     uint64_t first = 0;
     std::vector<std::string> chunks;
     std::vector<uint32_t> crcs;  // of the first chunks
-    size_t sha_done = 0;         // the first chunks in the file's SHA-256
+    size_t sha_done = 0;         // the first chunks in the file's SHA-256 (with one)
     int rc = 0;
     std::string why;
   };
@@ -77,6 +77,7 @@ class Writer : public std::enable_shared_from_this<Writer> {
   // at a time, in order), and the CRC32C of the chunks without one.
   void sha(Batch &b);
   static void crc(Batch &b);
+  std::string file_sha256() const;  // "" without a file hash
   // Chunk buffers are reused: a long upload allocates a handful, not one
   // per chunk.
   std::string fresh();
