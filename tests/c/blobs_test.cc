@@ -138,6 +138,13 @@ Stat commit(hp_blob_writer *w) {
   return wait(f);
 }
 
+// Write options with their own chunk size and the rest as default.
+hp_blob_write_options chunked(uint32_t chunk_size) {
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = chunk_size;
+  return o;
+}
+
 // Writes `data` in pieces of `piece` bytes, waiting for each, then commits.
 Stat put(hp_blobs *b, const std::string &name, const std::string &data, size_t piece = 65536,
          const hp_blob_write_options *o = nullptr) {
@@ -350,8 +357,7 @@ void one_big_write(hp_blobs *b) {
 
 void write_options(hp_blobs *b) {
   std::string data = random_bytes(50000, 21);
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   o.flags = HP_BLOB_WRITE_NO_SHA256;
   Stat s = put(b, "no-hash", data, 3000, &o);
   REQUIRE(s.rc == 0);
@@ -362,8 +368,7 @@ void write_options(hp_blobs *b) {
   // The smallest buffer (two chunks) and a large one give the same file.
   for (uint32_t buffer : {1u, 64u * 1000u}) {
     CAPTURE(buffer);
-    o = HP_BLOB_WRITE_OPTIONS_INIT;
-    o.chunk_size = 1000;
+    o = chunked(1000);
     o.buffer_bytes = buffer;
     s = put(b, "buffered", data, 7000, &o);
     REQUIRE(s.rc == 0);
@@ -437,8 +442,7 @@ void borrowed_until_callback(hp_blobs *b) {
 }
 
 void ranges(hp_blobs *b) {
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   std::string data = random_bytes(10500, 7);
   Stat s = put(b, "ranges", data, 777, &o);
   REQUIRE(s.rc == 0);
@@ -689,8 +693,7 @@ void crash_mid_upload(const std::string &spec, const hp_blobs_options *opts) {
     hp_blobs *b = nullptr;
     if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, spec.c_str(), opts) != 0) _exit(2);
     hp_blob_writer *w = nullptr;
-    hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-    o.chunk_size = 1000;
+    hp_blob_write_options o = chunked(1000);
     if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
     std::string data(10000, 'c');
     std::promise<int> p;
@@ -748,8 +751,7 @@ TEST_CASE("blobs: SQLite keeps the bytes of large files in one chunk file per up
   TempDir dir;
   OwnedEngine eng;
   Store b(eng.e, dir.spec());
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   std::string data = random_bytes(40500, 8);
   Stat s = put(b, "large", data, 1000, &o);  // one chunk per write: many batches
   REQUIRE(s.rc == 0);
@@ -803,8 +805,7 @@ TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk")
   TempDir dir;
   OwnedEngine eng;
   Store b(eng.e, dir.spec());
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   std::string data = random_bytes(3500, 5);
   Stat s = put(b, "damaged", data, 3500, &o);
   REQUIRE(s.rc == 0);
@@ -897,8 +898,7 @@ TEST_CASE("blobs: Redis damaged chunk gives HP_ECORRUPT; deleted keys are reclai
   hp_test::RedisServer server;
   OwnedEngine eng;
   Store b(eng.e, server.url());
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   std::string data = random_bytes(3500, 6);
   Stat s = put(b, "damaged", data, 3500, &o);
   REQUIRE(s.rc == 0);
@@ -966,8 +966,7 @@ TEST_CASE("blobs: a file deleted while a reader is open fails the next fetch wit
   TempDir dir;
   OwnedEngine eng;
   Store b(eng.e, dir.spec());
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   Stat s = put(b, "soon-gone", random_bytes(20000, 8), 20000, &o);
   REQUIRE(s.rc == 0);
   struct Open {
@@ -1046,8 +1045,7 @@ TEST_CASE("blobs: a Redis upload whose lease ran out cannot commit") {
   opts.lease_ms = 100;
   Store b(eng.e, server.url(), &opts);
   hp_blob_writer *w = nullptr;
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   REQUIRE(hp_blobs_open_write(&w, b, "slow", &o) == 0);
   std::string data = random_bytes(5500, 4);
   REQUIRE(write_piece(w, data.data(), 5000) == 0);
@@ -1066,8 +1064,7 @@ TEST_CASE(
   TempDir dir;
   OwnedEngine eng;
   Store b(eng.e, dir.spec());
-  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
-  o.chunk_size = 1000;
+  hp_blob_write_options o = chunked(1000);
   std::string small = random_bytes(2500, 12), big = random_bytes(20500, 13);
   Stat s1 = put(b, "small", small, 2500, &o);  // fits the writer's buffer: one transaction
   Stat s2 = put(b, "big", big, 700, &o);       // stored in batches, then committed
