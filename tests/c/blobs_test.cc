@@ -1072,16 +1072,7 @@ TEST_CASE(
   REQUIRE(s2.rc == 0);
   CHECK(get(b, by_id(s1.id)).data == small);
   CHECK(get(b, by_id(s2.id)).data == big);
-  auto count = [&](const char *sql) {
-    sqlite3 *db = nullptr;
-    sqlite3_open(dir.db().c_str(), &db);
-    sqlite3_stmt *st = nullptr;
-    sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
-    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-  };
+  auto count = [&](const char *sql) { return sqlite_count(dir.db(), sql); };
   CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 3 + 21);
   CHECK(count("SELECT count(*) FROM hp_blob_uploads") == 0);
   CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_name(b, "small", cb, d); }) == 1);
