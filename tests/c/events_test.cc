@@ -396,7 +396,7 @@ TEST_CASE("events: a batcher on a caller's loop closes with the loop") {
   CHECK(closed.done);
   CHECK(closed.status == 0);
   bool engine_closed = false;
-  REQUIRE(hp_engine_close(e, [](void *d) { *static_cast<bool *>(d) = true; }, &engine_closed) == 0);
+  REQUIRE(hp_engine_close(e, [](int, void *d) { *static_cast<bool *>(d) = true; }, &engine_closed) == 0);
   loop.run();
   CHECK(engine_closed);
   CHECK(lines_of(path) == std::vector<std::string>{"a"});

@@ -145,7 +145,7 @@ int hp_events_stats_get(hp_events_stats *out, hp_events *b) {
   return 0;
 }
 
-int hp_events_close(hp_events *b, hp_events_cb cb, void *data) {
+int hp_events_close(hp_events *b, hp_close_cb cb, void *data) {
   if (!b) return 0;
   return hp::core::guard("events_close", [&] { return Batcher::from_c(b)->close(cb, data); });
 }
