@@ -3,15 +3,18 @@
 // subscribed on Redis, a Redis limiter with hits in flight and a blob upload
 // in flight, then end mid-work (terminated, or exiting on their own).
 // Prints one JSON line: {workers, rssStart, rssEnd}. The process must then
-// exit by itself: a handle left behind would keep it alive.
-// Usage: node --expose-gc main.js <redis url> <geo db> <dir> <workers>
+// exit by itself: a handle left behind would keep it alive. With "plain" as
+// a fifth argument the Workers only load hotpath and open nothing: the churn
+// of node and the module themselves, for scale.
+// Usage: node --expose-gc main.js <redis url> <geo db> <dir> <workers> [plain]
 const path = require('path');
 const { Worker } = require('worker_threads');
 
-const [redisUrl, geoDb, dir, total] = process.argv.slice(2);
+const [redisUrl, geoDb, dir, total, mode] = process.argv.slice(2);
 const root = path.resolve(__dirname, '..', '..', '..');
 const batch = 10;
 
+const plain = `require(${JSON.stringify(root)}); require('worker_threads').parentPort.postMessage('busy');`;
 const body = `
 const { parentPort, workerData } = require('worker_threads');
 const hp = require(${JSON.stringify(root)});
@@ -42,7 +45,7 @@ async function round(first) {
   for (let i = 0; i < batch; i++) {
     const n = first + i;
     workers.push(
-      new Worker(body, {
+      new Worker(mode === 'plain' ? plain : body, {
         eval: true,
         workerData: { redisUrl, geoDb, blobDb: path.join(dir, `w${n}.db`), selfExit: n % 2 === 1 },
       }),
@@ -67,7 +70,7 @@ async function main() {
   for (let n = batch; n < Number(total); n += batch) await round(n);
   await new Promise((resolve) => setTimeout(resolve, 200));
   const rssEnd = rss();
-  process.stdout.write(JSON.stringify({ workers: Number(total), rssStart, rssEnd, mem: process.memoryUsage() }) + "\n");
+  process.stdout.write(JSON.stringify({ workers: Number(total), rssStart, rssEnd }) + '\n');
 }
 
 main().catch((e) => {
