@@ -147,7 +147,9 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
     Handle *h = nullptr;
     int rc = Handle::open(&h, e ? hp::core::Engine::from_c(e) : nullptr, path, opts);
     if (rc != 0) return rc;
+    std::unique_ptr<Handle> owned(h);  // freed if the wrapper cannot be allocated
     *out = new hp_geo{h};
+    owned.release();
     return 0;
   });
 }
