@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <new>
 
 #include "core/error.h"
 #include "recipes/json_value.h"
@@ -43,14 +44,19 @@ bool Table::make_key(const hp_recipe_key &in, Key *out, char (&tmp)[24]) const {
 
 int Set::open(Set **out, core::Engine *engine) {
   auto *s = new Set(engine);
-  int rc = engine->post([s](bool closing) {
-    if (closing) {
-      s->release();
-      return;
-    }
-    s->engine_->add(s);
-    s->registered_ = true;
-  });
+  int rc;
+  try {
+    rc = engine->post([s](bool closing) {
+      if (closing) {
+        s->release();
+        return;
+      }
+      s->engine_->add(s);
+      s->registered_ = true;
+    });
+  } catch (const std::bad_alloc &) {
+    rc = core::set_error(HP_ENOMEM, "recipes_open: out of memory");  // nothing else has `s`
+  }
   if (rc != 0) {
     delete s;
     return rc;
