@@ -50,6 +50,18 @@ struct Wait {
   static void cb(int status, void *data) { static_cast<Wait *>(data)->set(status); }
 };
 
+// Closes a handle (NULL: nothing to close) and waits for its callback.
+template <class H>
+int close_wait(int (*close)(H *, hp_close_cb, void *), H *h) {
+  if (!h) return 0;
+  Wait closed;
+  int rc = close(h, &Wait::cb, &closed);
+  return rc == 0 ? closed.get() : rc;
+}
+
+// The first failure of an operation and its close.
+int first_of(int rc, int closing) { return rc != 0 ? rc : closing; }
+
 struct TempDir {
   fs::path path;
   TempDir() {
@@ -122,8 +134,7 @@ int geo_open_lookup(const char *path) {
     rc = rc == 1 ? (r.value ? 0 : kWrong) : rc < 0 ? rc : kWrong;
     hp_geo_result_clear(&r);
   }
-  hp_geo_close(g);
-  return rc;
+  return first_of(rc, close_wait(hp_geo_close, g));
 }
 
 struct LoadWait : Wait {
@@ -155,8 +166,7 @@ int recipes_load_update(hp_engine *e, const char *path) {
     if (rc == 0 && !(rec.len == sizeof kWant - 1 && std::memcmp(buf, kWant, sizeof kWant - 1) == 0)) rc = kWrong;
   }
   if (rc == 0 && hp_recipes_size(t) != 10) rc = kWrong;
-  hp_recipes_close(set);
-  return rc > 0 ? kWrong : rc;
+  return first_of(rc > 0 ? kWrong : rc, close_wait(hp_recipes_close, set));
 }
 
 struct StatWait : Wait {
@@ -211,18 +221,17 @@ int blobs_write_read(hp_engine *e, const char *spec) {
   if (rc == 0 && (rc = hp_blob_writer_write(w, data, sizeof data, &Wait::cb, &wrote)) == 0) rc = wrote.get();
   StatWait committed;
   if (rc == 0 && (rc = hp_blob_writer_commit(w, &StatWait::cb, &committed)) == 0) rc = committed.get();
-  hp_blob_writer_close(w);
+  rc = first_of(rc, close_wait(hp_blob_writer_close, w));
   if (rc == 0 && committed.length != sizeof data) rc = kWrong;
   ReadAll got;
   if (rc == 0) {
     hp_blob_read_options ro = HP_BLOB_READ_OPTIONS_INIT;
     ro.id = committed.id;
     if ((rc = hp_blobs_open_read(b, &ro, &ReadAll::on_open, &got)) == 0) rc = got.get();
-    hp_blob_reader_close(got.reader);
+    rc = first_of(rc, close_wait(hp_blob_reader_close, got.reader));
     if (rc == 0 && !(got.len == sizeof data && std::memcmp(got.data, data, sizeof data) == 0)) rc = kWrong;
   }
-  hp_blobs_close(b);
-  return rc;
+  return first_of(rc, close_wait(hp_blobs_close, b));
 }
 
 struct RateWait : Wait {
@@ -249,8 +258,7 @@ int limiter_acquire_hit(hp_engine *e, const char *spec) {
   RateWait hit;
   if (rc == 0 && (rc = hp_limiter_hit_async(l, "key", &rate, &RateWait::cb, &hit)) == 0) rc = hit.get();
   if (rc == 0 && hit.allowed != 1) rc = kWrong;
-  hp_limiter_close(l);
-  return rc;
+  return first_of(rc, close_wait(hp_limiter_close, l));
 }
 
 int events_append_flush(hp_engine *e, const char *path) {
@@ -267,11 +275,9 @@ int events_append_flush(hp_engine *e, const char *path) {
   event.received_ms = 1510826008003;
   rc = hp_events_append(ev, &event, nullptr);
   if (rc > 0) rc = 0;
-  Wait flushed, closed;
+  Wait flushed;
   if (rc == 0 && (rc = hp_events_flush(ev, &Wait::cb, &flushed)) == 0) rc = flushed.get();
-  int closing = hp_events_close(ev, &Wait::cb, &closed);
-  if (closing == 0) closing = closed.get();
-  return rc != 0 ? rc : closing;
+  return first_of(rc, close_wait(hp_events_close, ev));
 }
 
 }  // namespace

@@ -73,6 +73,15 @@ struct Calls {
   static void cb(int status, void *data) { static_cast<Calls *>(data)->done(status); }
 };
 
+// Closes a handle with its hp_*_close(h, cb, data) and waits for cb.
+template <class H>
+void close_wait(int (*close)(H *, hp_close_cb, void *), H *h) {
+  Calls closed;
+  CHECK(close(h, &Calls::cb, &closed) == 0);
+  CHECK(closed.wait(1));
+  CHECK(closed.failed == 0);
+}
+
 // Runs fn(t) on `n` threads at once and joins them.
 void on_threads(int n, const std::function<void(int)> &fn) {
   std::vector<std::thread> threads;
@@ -120,7 +129,7 @@ TEST_CASE("stress: geo lookups on several threads while two threads reload") {
   CHECK(wrong.load() == 0);
   CHECK(lookups.load() > 0);
   CHECK(hp_geo_generation(g) == 21);
-  hp_geo_close(g);
+  close_wait(hp_geo_close, g);
 }
 
 TEST_CASE("stress: a watched geo file replaced while threads look up reloads on the loop each time") {
@@ -176,7 +185,7 @@ TEST_CASE("stress: a watched geo file replaced while threads look up reloads on 
   hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
   REQUIRE(hp_geo_lookup(&e, g, "81.2.69.160", 11) == 1);
   CHECK(std::string(e.str[HP_GEO_CITY]) == "London");  // the City file is back
-  hp_geo_close(g);
+  close_wait(hp_geo_close, g);
 }
 
 // --------------------------------------------------------------- recipes
@@ -253,7 +262,7 @@ TEST_CASE("stress: recipe loads from two threads and point updates while readers
   CHECK(wrong.load() == 0);
   CHECK(reads.load() > 0);
   CHECK(hp_recipes_size(t) == static_cast<uint64_t>(kRecords));
-  hp_recipes_close(set);
+  close_wait(hp_recipes_close, set);
 }
 
 // ---------------------------------------------------------------- limits
@@ -341,7 +350,7 @@ TEST_CASE("stress: limiter contention from several threads, synchronous and asyn
     hp_limiter *l = nullptr;
     REQUIRE(hp_limiter_open(&l, eng.e, "memory:", nullptr) == 0);
     contend(l, true);
-    hp_limiter_close(l);
+    close_wait(hp_limiter_close, l);
   }
   SUBCASE("SQLite on the thread pool and inline") {
     TempDir dir;
@@ -354,7 +363,7 @@ TEST_CASE("stress: limiter contention from several threads, synchronous and asyn
       hp_limiter *l = nullptr;
       REQUIRE(hp_limiter_open(&l, eng.e, spec.c_str(), &o) == 0);
       contend(l, true);
-      hp_limiter_close(l);
+      close_wait(hp_limiter_close, l);
     }
   }
   SUBCASE("Redis, calls made the moment it opened from another thread") {
@@ -365,7 +374,7 @@ TEST_CASE("stress: limiter contention from several threads, synchronous and asyn
     hp_limiter *l = nullptr;
     REQUIRE(hp_limiter_open(&l, eng.e, server.url().c_str(), &o) == 0);
     contend(l, false);
-    hp_limiter_close(l);
+    close_wait(hp_limiter_close, l);
   }
 }
 
@@ -467,7 +476,7 @@ TEST_CASE("stress: blob writers on several threads pipeline their writes, then r
     CHECK(hp_blob_writer_commit(w, &Committed::cb, &c) == 0);
     CHECK(c.wait());
     CHECK(writes.wait(n));
-    hp_blob_writer_close(w);
+    close_wait(hp_blob_writer_close, w);
     CHECK(writes.failed == 0);
     CHECK(c.status == 0);
     CHECK(c.size == data.size());
@@ -481,9 +490,9 @@ TEST_CASE("stress: blob writers on several threads pipeline their writes, then r
     CHECK(rb.wait());
     CHECK(rb.status == 0);
     CHECK(rb.data == data);
-    hp_blob_reader_close(rb.reader);
+    close_wait(hp_blob_reader_close, rb.reader);
   });
-  hp_blobs_close(b);
+  close_wait(hp_blobs_close, b);
 }
 
 // ---------------------------------------------------------------- events
@@ -535,6 +544,6 @@ TEST_CASE("stress: events pushed from several threads while another flushes reac
 }
 
 // ---------------------------------------------------------- close vs call
-// One test per handle kind: a handle closed from one thread while others
-// still call it (every call answers once, with its result or HP_ECLOSED).
-// They come with the handle lifecycle in core.
+// A handle closed from one thread while others still call it, for each
+// kind of handle: tests/c/lifecycle_test.cc, with the lifecycle in core
+// (built and run under ThreadSanitizer like this file).
