@@ -142,7 +142,7 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
   return guard("geo_open", [&] {
     if (!out || !path) return set_error(HP_EINVAL, "geo_open: out or path is NULL");
     *out = nullptr;
-    if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
+    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
       return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
     Handle *h = nullptr;
     int rc = Handle::open(&h, e ? hp::core::Engine::from_c(e) : nullptr, path, opts);
@@ -174,6 +174,13 @@ size_t hp_geo_record_count(hp_geo *g, size_t db) {
   auto sec = g->h->begin();
   if (!sec.snap || db >= sec.snap->dbs.size()) return 0;
   return sec.snap->dbs[db]->record_count();
+}
+
+size_t hp_geo_cache_bytes(hp_geo *g, size_t db) {
+  if (!g) return 0;
+  auto sec = g->h->begin();
+  if (!sec.snap || db >= sec.snap->dbs.size()) return 0;
+  return sec.snap->dbs[db]->cache_bytes();
 }
 
 int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {

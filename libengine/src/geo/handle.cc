@@ -14,7 +14,12 @@ void release(Snapshot *s) {
 
 int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts) {
   std::unique_ptr<Handle> h(new Handle(e));
-  if (opts) std::memcpy(&h->opts_, opts, opts->version >= 2 ? sizeof *opts : offsetof(hp_geo_options, ipv4_index_bits));
+  if (opts) {
+    size_t n = opts->version >= 3   ? sizeof *opts
+               : opts->version == 2 ? offsetof(hp_geo_options, cache_bytes)
+                                    : offsetof(hp_geo_options, ipv4_index_bits);
+    std::memcpy(&h->opts_, opts, n);
+  }
   unsigned bits = h->opts_.ipv4_index_bits;
   if (bits != 0 && (bits < 16 || bits > 24))
     return core::set_error(HP_EINVAL, "geo_open: ipv4_index_bits must be 0 or 16..24, not ", std::to_string(bits));
@@ -53,7 +58,7 @@ int Handle::build(std::unique_ptr<Snapshot> *out) {
   auto snap = std::make_unique<Snapshot>();
   for (auto &p : paths_) {
     std::unique_ptr<Database> db;
-    int rc = Database::open(p, opts_.cache_records, opts_.ipv4_index_bits, &db);
+    int rc = Database::open(p, Limits::from(opts_), &db);
     if (rc != 0) return rc;
     snap->dbs.push_back(std::move(db));
   }
