@@ -50,7 +50,7 @@ void hp_recipes_close(hp_recipes *r) {
 
 int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name, const hp_recipe_table_options *opts) {
   if (!out || !r || !opts) return set_error(HP_EINVAL, "recipes_define: out, set or options is NULL");
-  if (opts->version != HP_RECIPE_TABLE_OPTIONS_VERSION)
+  if (opts->version < 1 || opts->version > HP_RECIPE_TABLE_OPTIONS_VERSION)
     return set_error(HP_EINVAL, "recipes_define: unknown options version ", std::to_string(opts->version));
   if (!field_name_ok(name)) return set_error(HP_EINVAL, "recipes_define: the name must be 1..255 bytes");
   if (!field_name_ok(opts->key_field)) return set_error(HP_EINVAL, "recipes_define: key_field must be 1..255 bytes");
@@ -70,6 +70,11 @@ int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name, co
     }
     spec.geo_field = opts->geo_rules_field ? opts->geo_rules_field : "geoRules";
     spec.target_field = opts->target_rules_field ? opts->target_rules_field : "targetRules";
+    if (opts->version >= 2) {
+      if (opts->max_json_bytes) spec.max_json_bytes = opts->max_json_bytes;
+      if (opts->max_items) spec.max_items = opts->max_items;
+      if (opts->max_item_bytes) spec.max_item_bytes = opts->max_item_bytes;
+    }
     std::string update_type = opts->update_type ? opts->update_type : name;
     Table *t = nullptr;
     int rc = Set::from_c(r)->define(&t, name, std::move(spec), std::move(update_type));
@@ -272,7 +277,7 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
                          hp_recipes_message_cb cb, void *data) {
   if (!r || !redis_url || !channel)
     return set_error(HP_EINVAL, "recipes_subscribe: set, redis_url or channel is NULL");
-  if (opts && opts->version != HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION)
+  if (opts && (opts->version < 1 || opts->version > HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION))
     return set_error(HP_EINVAL, "recipes_subscribe: unknown options version ", std::to_string(opts->version));
   if (!field_name_ok(channel))
     return set_error(HP_EINVAL, "recipes_subscribe: the channel must be 1..255 bytes");
@@ -285,7 +290,10 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
     ro.connect_timeout_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 1000;
     ro.reconnect_max_ms = opts && opts->reconnect_max_ms ? opts->reconnect_max_ms : 1000;
     if (ro.reconnect_min_ms > ro.reconnect_max_ms) ro.reconnect_min_ms = ro.reconnect_max_ms;
-    auto *sub = s->adopt(std::make_unique<hp::recipes::Subscription>(s, std::move(ro), channel, cb, data));
+    uint64_t max_message = opts && opts->version >= 2 && opts->max_message_bytes ? opts->max_message_bytes
+                                                                                   : HP_RECIPES_MAX_MESSAGE_BYTES;
+    auto *sub =
+        s->adopt(std::make_unique<hp::recipes::Subscription>(s, std::move(ro), channel, max_message, cb, data));
     rc = s->engine()->post([sub, s](bool closing) {
       if (closing || s->closed())
         sub->abandon();

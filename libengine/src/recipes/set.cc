@@ -331,6 +331,9 @@ int Set::update(std::string_view msg) {
     } else {
       return core::set_error(HP_EINVAL, "recipes update: 'body' must be the record as a JSON string or object");
     }
+    if (text.size() > t->spec.max_item_bytes)
+      return core::set_error(HP_ELIMIT, "recipes update: a body of ", std::to_string(text.size()),
+                             " bytes is over max_item_bytes (", std::to_string(t->spec.max_item_bytes), ")");
     text.push_back(' ');
     RecordParser parser(t->spec);
     const char *p = text.data(), *end = p + text.size();

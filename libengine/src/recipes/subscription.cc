@@ -4,9 +4,14 @@
 
 namespace hp::recipes {
 
-Subscription::Subscription(Set *set, redis::Options options, std::string channel, hp_recipes_message_cb cb,
-                           void *data)
-    : set_(set), options_(std::move(options)), channel_(std::move(channel)), cb_(cb), data_(data) {}
+Subscription::Subscription(Set *set, redis::Options options, std::string channel, uint64_t max_message,
+                           hp_recipes_message_cb cb, void *data)
+    : set_(set),
+      options_(std::move(options)),
+      channel_(std::move(channel)),
+      max_message_(max_message),
+      cb_(cb),
+      data_(data) {}
 
 void Subscription::start() {
   set_->subscription_started();
@@ -19,7 +24,11 @@ void Subscription::on_message(const std::string &msg) {
   messages_.fetch_add(1, std::memory_order_relaxed);
   int rc;
   try {
-    rc = set_->update(msg);
+    if (msg.size() > max_message_)
+      rc = core::set_error(HP_ELIMIT, "recipes: a message of ", std::to_string(msg.size()), " bytes on ", channel_,
+                           " is over max_message_bytes (", std::to_string(max_message_), ")");
+    else
+      rc = set_->update(msg);
   } catch (const std::bad_alloc &) {
     rc = core::set_error(HP_ENOMEM, "recipes: out of memory applying a message from ", channel_);
   }

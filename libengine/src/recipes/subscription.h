@@ -12,7 +12,8 @@ namespace hp::recipes {
 
 class Subscription {
  public:
-  Subscription(Set *set, redis::Options options, std::string channel, hp_recipes_message_cb cb, void *data);
+  Subscription(Set *set, redis::Options options, std::string channel, uint64_t max_message,
+               hp_recipes_message_cb cb, void *data);
 
   hp_recipes_subscription *as_c() { return reinterpret_cast<hp_recipes_subscription *>(this); }
   static Subscription *from_c(hp_recipes_subscription *s) { return reinterpret_cast<Subscription *>(s); }
@@ -34,6 +35,7 @@ class Subscription {
   Set *set_;
   redis::Options options_;
   std::string channel_;
+  uint64_t max_message_;  // longer messages are refused unparsed
   hp_recipes_message_cb cb_;
   void *data_;
   redis::Client *client_ = nullptr;
