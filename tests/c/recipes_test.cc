@@ -18,6 +18,7 @@
 
 #include "hotpath.h"
 #include "recipes/loader.h"
+#include "recipes/set.h"
 #include "support/loop.h"
 #include "support/redis_server.h"
 
@@ -1073,4 +1074,37 @@ TEST_CASE("recipes caps: a pub/sub message over max_message_bytes is refused unp
   REQUIRE(hp_recipes_subscribe(nullptr, f.set, redis.url().c_str(), "v1", &v1, nullptr, nullptr) == 0);
   hp_recipes_unsubscribe(sub);
   REQUIRE(m.wait_count(3));
+}
+
+TEST_CASE("recipes: point updates change the overlay in place, without a new snapshot or a copy of the others") {
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  auto *table = hp::recipes::Table::from_c(t);
+  const hp::recipes::Snapshot *snap = table->cur.load();
+  const hp::recipes::Overlay *overlay = snap->overlay.get();
+  // 20,000 distinct keys, then 1,000 rewrites of one: each update was a copy
+  // of all the updates before it (O(N^2) over N updates between loads).
+  for (int i = 1; i <= 20000; i++) {
+    std::string msg = offer_update(i, 1000, "n" + std::to_string(i));
+    REQUIRE(hp_recipes_update(f.set, msg.data(), msg.size()) == HP_RECIPES_APPLIED);
+  }
+  for (int i = 0; i < 1000; i++) {
+    std::string msg = offer_update(7, 2000 + i, "v" + std::to_string(i));
+    REQUIRE(hp_recipes_update(f.set, msg.data(), msg.size()) == HP_RECIPES_APPLIED);
+    // What a rewrite replaced is freed in batches after a grace period.
+    CHECK(overlay->index.retired() <= hp::recipes::Set::kRetireBatch);
+  }
+  CHECK(table->cur.load() == snap);
+  CHECK(snap->overlay.get() == overlay);
+  CHECK(hp_recipes_size(t) == 20000);
+  CHECK(get_json(t, 7) == "{\"offerId\":7,\"name\":\"v999\"}");
+  CHECK(get_json(t, 19999) == "{\"offerId\":19999,\"name\":\"n19999\"}");
+  std::string del = "{\"type\":\"offer\",\"id\":5,\"action\":\"delete\",\"timestamp\":5000}";
+  REQUIRE(hp_recipes_update(f.set, del.data(), del.size()) == HP_RECIPES_APPLIED);
+  CHECK(hp_recipes_size(t) == 19999);
+  hp_recipes_stats st = HP_RECIPES_STATS_INIT;
+  REQUIRE(hp_recipes_stats_get(t, &st) == 0);
+  CHECK(st.size == 19999);
+  CHECK(st.overlay_size == 20000);
+  CHECK(st.updates_applied == 21001);
 }

@@ -156,7 +156,7 @@ int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out)
 
 uint64_t hp_recipes_size(hp_recipe_table *t) {
   if (!t) return 0;
-  return with_snapshot(Table::from_c(t), [](const Snapshot &s) { return s.size; });
+  return with_snapshot(Table::from_c(t), [](const Snapshot &s) { return s.size.load(std::memory_order_relaxed); });
 }
 
 uint64_t hp_recipes_generation(hp_recipe_table *t) {
@@ -177,14 +177,12 @@ int hp_recipes_keys(hp_recipe_table *t, hp_recipes_key_cb cb, void *data) {
     };
     if (s.base) {
       s.base->index.each([&](const Rec *r) {
-        if (s.overlay) {
-          Key k = r->key(is_str);
-          if (s.overlay->index.find(k, hp::recipes::hash_key(k))) return;
-        }
+        Key k = r->key(is_str);
+        if (s.overlay->index.find(k, hp::recipes::hash_key(k))) return;
         visit(r);
       });
     }
-    if (s.overlay) s.overlay->index.each(visit);
+    s.overlay->index.each(visit);
     return n;
   });
 }

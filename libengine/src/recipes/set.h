@@ -84,6 +84,8 @@ class Set final : public core::Closable {
   void subscription_gone();
 
   Rcu rcu;
+  // Point updates free what they replaced after one grace period per batch.
+  static constexpr size_t kRetireBatch = 64;
 
  private:
   explicit Set(core::Engine *e);
@@ -95,7 +97,7 @@ class Set final : public core::Closable {
   // Swaps in a new snapshot and frees the old one after a grace period.
   // Caller holds write_mu_.
   void publish(Table *t, Snapshot *next);
-  Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<const Overlay> overlay, bool key_is_str);
+  Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<Overlay> overlay, bool key_is_str);
 
   core::EngineRef engine_;
   std::mutex write_mu_;
