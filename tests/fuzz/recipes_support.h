@@ -15,29 +15,38 @@ struct RecipeTables {
   hp_recipe_table *names = nullptr;   // string keys
 };
 
-inline RecipeTables &recipe_tables() {
-  static RecipeTables t = [] {
-    RecipeTables out;
-    if (!engine() || hp_recipes_open(&out.set, engine()) != 0) return out;
-    static const char *const json_fields[] = {"geoRules", "targetRules", "meta"};
-    hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
-    o.key_field = "offerId";
-    o.json_fields = json_fields;
-    o.json_field_count = 3;
-    o.update_type = "offer";
-    hp_recipes_define(&out.offers, out.set, "offers", &o);
-    o.update_type = "capped";
-    o.max_items = 8;
-    o.max_item_bytes = 512;
-    o.max_json_bytes = 4096;
-    hp_recipes_define(&out.capped, out.set, "capped", &o);
-    hp_recipe_table_options s = HP_RECIPE_TABLE_OPTIONS_INIT;
-    s.key_field = "name";
-    s.key_type = HP_RECIPE_KEY_STRING;
-    s.update_type = "name";
-    hp_recipes_define(&out.names, out.set, "names", &s);
-    return out;
-  }();
+inline RecipeTables open_recipe_tables() {
+  RecipeTables out;
+  if (!engine() || hp_recipes_open(&out.set, engine()) != 0) return out;
+  static const char *const json_fields[] = {"geoRules", "targetRules", "meta"};
+  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+  o.key_field = "offerId";
+  o.json_fields = json_fields;
+  o.json_field_count = 3;
+  o.update_type = "offer";
+  hp_recipes_define(&out.offers, out.set, "offers", &o);
+  o.update_type = "capped";
+  o.max_items = 8;
+  o.max_item_bytes = 512;
+  o.max_json_bytes = 4096;
+  hp_recipes_define(&out.capped, out.set, "capped", &o);
+  hp_recipe_table_options s = HP_RECIPE_TABLE_OPTIONS_INIT;
+  s.key_field = "name";
+  s.key_type = HP_RECIPE_KEY_STRING;
+  s.update_type = "name";
+  hp_recipes_define(&out.names, out.set, "names", &s);
+  return out;
+}
+
+// The process's set. Point updates accumulate in it, so every `renew`
+// calls it starts over with a new one (0: never).
+inline RecipeTables &recipe_tables(unsigned renew = 0) {
+  static RecipeTables t = open_recipe_tables();
+  static unsigned calls = 0;
+  if (renew && ++calls % renew == 0 && t.set) {
+    hp_recipes_close(t.set);
+    t = open_recipe_tables();
+  }
   return t;
 }
 

@@ -6,7 +6,7 @@
 #include "recipes_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  hp_fuzz::RecipeTables &tables = hp_fuzz::recipe_tables();
+  hp_fuzz::RecipeTables &tables = hp_fuzz::recipe_tables(10000);
   if (!tables.set) return 0;
   int rc = hp_recipes_update(tables.set, reinterpret_cast<const char *>(data), size);
   if (rc == HP_RECIPES_APPLIED) {
