@@ -40,7 +40,7 @@ class GeoReader {
   /**
    * @param {string} path
    * @param {{extraPaths?: string[], cacheRecords?: number, cache?: {max?: number}, watchIntervalMs?: number,
-   *   ipv4IndexBits?: number}} [opts]
+   *   ipv4IndexBits?: number, cacheBytes?: number, maxRecordBytes?: number, maxRecordNodes?: number}} [opts]
    */
   constructor(path, opts = {}) {
     if (typeof path !== 'string' || path === '') throw new TypeError('geo: path must be a non-empty string');
@@ -52,7 +52,17 @@ class GeoReader {
     const cacheObjects = opts.cache?.max ?? 1000000;
     const watch = opts.watchIntervalMs ?? 0;
     const indexBits = opts.ipv4IndexBits ?? 0;
-    for (const [name, v] of [['cacheRecords', cacheRecords], ['cache.max', cacheObjects], ['watchIntervalMs', watch]]) {
+    const cacheBytes = opts.cacheBytes ?? 0;
+    const maxRecordBytes = opts.maxRecordBytes ?? 0;
+    const maxRecordNodes = opts.maxRecordNodes ?? 0;
+    for (const [name, v] of [
+      ['cacheRecords', cacheRecords],
+      ['cache.max', cacheObjects],
+      ['watchIntervalMs', watch],
+      ['cacheBytes', cacheBytes],
+      ['maxRecordBytes', maxRecordBytes],
+      ['maxRecordNodes', maxRecordNodes],
+    ]) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`geo: ${name} must be a non-negative integer`);
     }
     if (!Number.isInteger(indexBits) || (indexBits !== 0 && (indexBits < 16 || indexBits > 24))) {
@@ -61,7 +71,7 @@ class GeoReader {
     // state[0] changes when a reload renumbers the records.
     this._state = new Int32Array(1);
     this._native = new native.GeoReader(path, extra, cacheRecords, Math.max(cacheObjects, 1), watch, indexBits,
-      this._state);
+      this._state, cacheBytes, maxRecordBytes, maxRecordNodes);
     this._count = this._native.count();
     this._max = Math.max(cacheObjects, 1);
     this._resetCaches();

@@ -39,7 +39,8 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   }
 
   // new GeoReader(path, extraPaths[], cacheRecords, cacheObjects, watchMs,
-  //               indexBits, state Int32Array(1))
+  //               indexBits, state Int32Array(1), cacheBytes, maxRecordBytes,
+  //               maxRecordNodes)
   GeoReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<GeoReader>(info) {
     Napi::Env env = info.Env();
     std::string path = info[0].As<Napi::String>();
@@ -55,6 +56,9 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     max_objects_ = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
     o.watch_interval_ms = info[4].As<Napi::Number>().Uint32Value();
     o.ipv4_index_bits = info[5].As<Napi::Number>().Uint32Value();
+    o.cache_bytes = static_cast<size_t>(info[7].As<Napi::Number>().Int64Value());
+    o.max_record_bytes = static_cast<uint64_t>(info[8].As<Napi::Number>().Int64Value());
+    o.max_record_nodes = static_cast<uint64_t>(info[9].As<Napi::Number>().Int64Value());
     auto state = info[6].As<Napi::Int32Array>();
     state_ = state.Data();
     state_ref_ = Napi::Persistent(state);
