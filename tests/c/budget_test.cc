@@ -116,27 +116,24 @@ TEST_CASE("geo budget: a crafted 3.5 MB file built for fan-out answers every loo
   // pointers to the one below, so record i expands to 256^(i+1) copies of
   // the string (without budgets: terabytes to validate and copy per lookup).
   TempDir dir;
-  std::string data = mmdb::str(std::string(7 << 19, 'z'));
+  std::string data;
   std::vector<uint32_t> records;
-  uint32_t below = 0;
-  for (int layer = 0; layer < 3; layer++) {
-    uint32_t at = static_cast<uint32_t>(data.size());
-    data += mmdb::array(256);
-    for (int i = 0; i < 256; i++) data += mmdb::pointer(below);
-    records.push_back(at);
-    below = at;
-  }
+  // Three layers over the value at `below`, each a record.
+  auto layers = [&](uint32_t below) {
+    for (int layer = 0; layer < 3; layer++) {
+      uint32_t at = static_cast<uint32_t>(data.size());
+      data += mmdb::array(256);
+      for (int i = 0; i < 256; i++) data += mmdb::pointer(below);
+      records.push_back(at);
+      below = at;
+    }
+  };
+  data = mmdb::str(std::string(7 << 19, 'z'));
+  layers(0);
   // And the same fan-out over a tiny string, which the value count stops.
   uint32_t tiny = static_cast<uint32_t>(data.size());
   data += mmdb::str("t");
-  below = tiny;
-  for (int layer = 0; layer < 3; layer++) {
-    uint32_t at = static_cast<uint32_t>(data.size());
-    data += mmdb::array(256);
-    for (int i = 0; i < 256; i++) data += mmdb::pointer(below);
-    records.push_back(at);
-    below = at;
-  }
+  layers(tiny);
   std::string file = mmdb::file(data, records);
   CHECK(file.size() > (7u << 19));
   CHECK(file.size() < (4u << 20));
