@@ -250,9 +250,10 @@ HP_EXTERN uint64_t hp_recipes_generation(hp_recipe_table *t);
 typedef int (*hp_recipes_key_cb)(const char *str, size_t len, int64_t num, void *data);
 
 /**
- * Call `cb` for every live key of one snapshot, in no particular order.
- * Writers to this set wait until it returns, so `cb` must not load, update
- * or close anything of the set.
+ * Call `cb` for every live key of one snapshot, in no particular order; a
+ * point update made while it runs may or may not be seen. Loads (and every
+ * 64th point update, which frees what earlier ones replaced) wait until it
+ * returns, so `cb` must not load, update or close anything of the set.
  * @return the number of keys visited, or HP_EINVAL.
  * Thread: any.
  */
@@ -343,7 +344,8 @@ HP_EXTERN int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, con
  *         message, unknown type or action), HP_ECORRUPT (body is not a JSON
  *         object), HP_ELIMIT (body over the table's max_item_bytes),
  *         HP_ENOMEM, HP_ECLOSED.
- * Thread: any; waits only for readers that are inside a call right now.
+ * Thread: any. Amortised O(1): one call in 64 waits for readers that are
+ * inside a call right now, to free what the earlier ones replaced.
  */
 HP_EXTERN int hp_recipes_update(hp_recipes *r, const char *msg, size_t len);
 
