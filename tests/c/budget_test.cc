@@ -48,7 +48,7 @@ struct Geo {
     INFO(std::string(hp_last_error()));
     REQUIRE(rc == 0);
   }
-  ~Geo() { hp_geo_close(g); }
+  ~Geo() { hp_geo_close(g, nullptr, nullptr); }
   // hp_geo_get of record i of a crafted file; the value stays in `r`.
   int get(unsigned i, hp_geo_result *r) {
     std::string ip = mmdb::address_of(i);

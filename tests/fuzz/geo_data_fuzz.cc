@@ -41,6 +41,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       hp_geo_lookup(&e, g, ip.data(), ip.size());
     }
   }
-  hp_geo_close(g);
+  hp_geo_close(g, nullptr, nullptr);
   return 0;
 }

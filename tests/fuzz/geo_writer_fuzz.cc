@@ -139,7 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = hp_geo_get(&r, g, 0, first_ip.data(), first_ip.size());
     if (inserted == 1 && (rc != 1 || !same(&first, r.value))) __builtin_trap();
     hp_geo_result_clear(&r);
-    hp_geo_close(g);
+    hp_geo_close(g, nullptr, nullptr);
   }
   hp_geo_writer_free(w);
   return 0;

@@ -44,7 +44,7 @@ inline RecipeTables &recipe_tables(unsigned renew = 0) {
   static RecipeTables t = open_recipe_tables();
   static unsigned calls = 0;
   if (renew && ++calls % renew == 0 && t.set) {
-    hp_recipes_close(t.set);
+    hp_recipes_close(t.set, nullptr, nullptr);
     t = open_recipe_tables();
   }
   return t;

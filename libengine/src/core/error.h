@@ -22,4 +22,17 @@ int set_error(int code, const Parts &...parts) {
 // Clears the message: a call that succeeds leaves "" behind.
 void clear_error();
 
+const char *last_error_text();
+
+// A result code with its message, carried from the thread that failed (a
+// pool job) to the one that reports it (the loop, in a callback).
+struct Status {
+  int code = 0;
+  std::string message;
+  // This thread's last failure, when `rc` is one.
+  static Status capture(int rc) { return {rc, rc < 0 ? std::string(last_error_text()) : std::string()}; }
+  // Makes the message this thread's last error again; returns the code.
+  int raise() const { return code < 0 ? set_error_text(code, message) : code; }
+};
+
 }  // namespace hp::core

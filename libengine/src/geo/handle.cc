@@ -12,8 +12,8 @@ void release(Snapshot *s) {
   if (s && s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
 }
 
-int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts) {
-  std::unique_ptr<Handle> h(new Handle(e));
+int Handle::open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts) {
+  std::unique_ptr<Handle> h(new Handle(e, rcu));
   if (opts) {
     size_t n = opts->version >= 3   ? sizeof *opts
                : opts->version == 2 ? offsetof(hp_geo_options, cache_bytes)
@@ -34,7 +34,7 @@ int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_o
   if (h->opts_.watch_interval_ms && !e) return core::set_error(HP_EINVAL, "geo_open: a file watch needs an engine");
   if (e && e->closing()) return core::set_error(HP_ECLOSED, "geo_open: the engine is closing");
   std::unique_ptr<Snapshot> snap;
-  int rc = h->build(&snap);
+  int rc = build(h->paths_, h->opts_, &snap);
   if (rc != 0) return rc;
   snap->generation = 1;
   h->generation_.store(1);
@@ -50,15 +50,15 @@ int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_o
 Handle::~Handle() {
   if (watch_) watch_->detach();
   Snapshot *s = current_.exchange(nullptr);
-  srcu_.synchronize();
+  rcu_.synchronize();
   release(s);
 }
 
-int Handle::build(std::unique_ptr<Snapshot> *out) {
+int Handle::build(const std::vector<std::string> &paths, const hp_geo_options &opts, std::unique_ptr<Snapshot> *out) {
   auto snap = std::make_unique<Snapshot>();
-  for (auto &p : paths_) {
+  for (auto &p : paths) {
     std::unique_ptr<Database> db;
-    int rc = Database::open(p, Limits::from(opts_), &db);
+    int rc = Database::open(p, Limits::from(opts), &db);
     if (rc != 0) return rc;
     snap->dbs.push_back(std::move(db));
   }
@@ -66,18 +66,22 @@ int Handle::build(std::unique_ptr<Snapshot> *out) {
   return 0;
 }
 
-int Handle::reload() {
+int Handle::reload(const core::Rcu::Token *self) {
   std::unique_ptr<Snapshot> snap;
-  int rc = build(&snap);
+  int rc = build(paths_, opts_, &snap);
   if (rc != 0) return rc;
+  publish(std::move(snap), self);
+  return 0;
+}
+
+void Handle::publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self) {
   std::lock_guard<std::mutex> lock(reload_mu_);
   uint64_t gen = generation_.load() + 1;
   snap->generation = gen;
   Snapshot *old = current_.exchange(snap.release(), std::memory_order_seq_cst);
   generation_.store(gen, std::memory_order_release);
-  srcu_.synchronize();
+  rcu_.synchronize(self);
   release(old);
-  return 0;
 }
 
 }  // namespace hp::geo

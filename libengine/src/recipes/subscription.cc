@@ -49,8 +49,10 @@ void Subscription::apply_queued() {
             if (msg.size() > max_message_)
               rc = core::set_error(HP_ELIMIT, "recipes: a message of ", std::to_string(msg.size()), " bytes on ",
                                    channel_, " is over max_message_bytes (", std::to_string(max_message_), ")");
+            else if (core::Handle::Call call(set_); call)
+              rc = set_->update(msg, call);
             else
-              rc = set_->update(msg);
+              rc = core::set_error(HP_ECLOSED, "recipes: closed");
           } catch (const std::bad_alloc &) {
             rc = core::set_error(HP_ENOMEM, "recipes: out of memory applying a message from ", channel_);
           }
