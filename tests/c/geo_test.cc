@@ -461,3 +461,16 @@ TEST_CASE("geo: find_many reports the first bad address; options version 1 and b
   CHECK(hp_geo_record_count(g, 1) == 0);
   hp_geo_close(g, NULL, NULL);
 }
+
+TEST_CASE("geo writer: a network with a NUL in it is refused, not cut at the NUL") {
+  hp_geo_writer *w = nullptr;
+  REQUIRE(hp_geo_writer_new(&w, nullptr) == 0);
+  hp_geo_value v{};
+  v.type = HP_GEO_STRING;
+  v.size = 1;
+  v.v.str = "x";
+  static const char net[] = "10.0.0.0\0junk/7";
+  CHECK(hp_geo_writer_insert(w, net, sizeof net - 1, &v) == HP_EINVAL);
+  CHECK(hp_geo_writer_insert(w, "10.0.0.0/7", 10, &v) == 0);
+  hp_geo_writer_free(w);
+}

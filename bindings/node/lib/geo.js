@@ -44,13 +44,32 @@ function checkOptions(path, opts) {
   const cacheObjects = opts.cache?.max ?? 1000000;
   const watch = opts.watchIntervalMs ?? 0;
   const indexBits = opts.ipv4IndexBits ?? 0;
-  for (const [name, v] of [['cacheRecords', cacheRecords], ['cache.max', cacheObjects], ['watchIntervalMs', watch]]) {
+  const cacheBytes = opts.cacheBytes ?? 0;
+  const maxRecordBytes = opts.maxRecordBytes ?? 0;
+  const maxRecordNodes = opts.maxRecordNodes ?? 0;
+  for (const [name, v] of [
+    ['cacheRecords', cacheRecords],
+    ['cache.max', cacheObjects],
+    ['watchIntervalMs', watch],
+    ['cacheBytes', cacheBytes],
+    ['maxRecordBytes', maxRecordBytes],
+    ['maxRecordNodes', maxRecordNodes],
+  ]) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`geo: ${name} must be a non-negative integer`);
   }
   if (!Number.isInteger(indexBits) || (indexBits !== 0 && (indexBits < 16 || indexBits > 24))) {
     throw new RangeError('geo: ipv4IndexBits must be 0 (automatic) or 16..24');
   }
-  return { extra, cacheRecords, cacheObjects: Math.max(cacheObjects, 1), watch, indexBits };
+  return {
+    extra,
+    cacheRecords,
+    cacheObjects: Math.max(cacheObjects, 1),
+    watch,
+    indexBits,
+    cacheBytes,
+    maxRecordBytes,
+    maxRecordNodes,
+  };
 }
 
 /**
@@ -62,14 +81,14 @@ class GeoReader {
   /**
    * @param {string} path
    * @param {{extraPaths?: string[], cacheRecords?: number, cache?: {max?: number}, watchIntervalMs?: number,
-   *   ipv4IndexBits?: number}} [opts]
+   *   ipv4IndexBits?: number, cacheBytes?: number, maxRecordBytes?: number, maxRecordNodes?: number}} [opts]
    */
   constructor(path, opts = {}) {
     const o = checkOptions(path, opts);
     // state[0] changes when a reload renumbers the records.
     this._state = new Int32Array(1);
     this._native = new native.GeoReader(opts[OPENED] ?? path, o.extra, o.cacheRecords, o.cacheObjects, o.watch,
-      o.indexBits, this._state);
+      o.indexBits, this._state, o.cacheBytes, o.maxRecordBytes, o.maxRecordNodes);
     this._count = this._native.count();
     this._max = o.cacheObjects;
     this._resetCaches();
@@ -222,7 +241,8 @@ class GeoReader {
  */
 async function open(path, opts = {}) {
   const o = checkOptions(path, opts);
-  const opened = await native.geoOpen(path, o.extra, o.cacheRecords, o.watch, o.indexBits);
+  const opened = await native.geoOpen(path, o.extra, o.cacheRecords, o.watch, o.indexBits, o.cacheBytes,
+    o.maxRecordBytes, o.maxRecordNodes);
   return new GeoReader(path, { ...opts, [OPENED]: opened });
 }
 

@@ -46,7 +46,8 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   }
 
   // new GeoReader(path, extraPaths[], cacheRecords, cacheObjects, watchMs,
-  //               indexBits, state Int32Array(1))
+  //               indexBits, state Int32Array(1), cacheBytes, maxRecordBytes,
+  //               maxRecordNodes)
   //   or new GeoReader(opened External from geoOpen, ..., state): adopts it.
   GeoReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<GeoReader>(info) {
     Napi::Env env = info.Env();
@@ -73,6 +74,9 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
     o.watch_interval_ms = info[4].As<Napi::Number>().Uint32Value();
     o.ipv4_index_bits = info[5].As<Napi::Number>().Uint32Value();
+    o.cache_bytes = static_cast<size_t>(info[7].As<Napi::Number>().Int64Value());
+    o.max_record_bytes = static_cast<uint64_t>(info[8].As<Napi::Number>().Int64Value());
+    o.max_record_nodes = static_cast<uint64_t>(info[9].As<Napi::Number>().Int64Value());
     Check(env, hp_geo_open(&geo_, o.watch_interval_ms ? GetAddon(env).engine : nullptr, path.c_str(), &o));
     generation_ = hp_geo_generation(geo_);
   }
@@ -594,7 +598,8 @@ struct Builder {
 
 // geoWrite(path, entries [[network, record], ...], ipVersion, recordSize,
 //          databaseType, description, languages[], buildEpoch)
-// geoOpen(path, extraPaths[], cacheRecords, watchMs, indexBits): a Promise
+// geoOpen(path, extraPaths[], cacheRecords, watchMs, indexBits, cacheBytes,
+// maxRecordBytes, maxRecordNodes): a Promise
 // of an opened handle for new GeoReader; the files are mapped, checked and
 // indexed on the thread pool.
 Napi::Value GeoOpen(const Napi::CallbackInfo &info) {
@@ -611,6 +616,9 @@ Napi::Value GeoOpen(const Napi::CallbackInfo &info) {
   o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
   o.watch_interval_ms = info[3].As<Napi::Number>().Uint32Value();
   o.ipv4_index_bits = info[4].As<Napi::Number>().Uint32Value();
+  o.cache_bytes = static_cast<size_t>(info[5].As<Napi::Number>().Int64Value());
+  o.max_record_bytes = static_cast<uint64_t>(info[6].As<Napi::Number>().Int64Value());
+  o.max_record_nodes = static_cast<uint64_t>(info[7].As<Napi::Number>().Int64Value());
   return StartPromise(env, "geoOpen", [&](Pending *p) {
     return hp_geo_open_async(
         GetAddon(env).engine, path.c_str(), &o,

@@ -630,7 +630,7 @@ PyMethodDef kFastGetPrefix = {"get_with_prefix_len",
 class GeoReader {
  public:
   GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records,
-            unsigned ipv4_index_bits)
+            unsigned ipv4_index_bits, size_t cache_bytes, uint64_t max_record_bytes, uint64_t max_record_nodes)
       : st_(std::make_shared<GeoState>(cache_records)) {
     std::vector<const char *> ptrs;
     for (auto &s : extra) ptrs.push_back(s.c_str());
@@ -639,6 +639,9 @@ class GeoReader {
     o.extra_count = ptrs.size();
     o.cache_records = cache_records;
     o.ipv4_index_bits = ipv4_index_bits;
+    o.cache_bytes = cache_bytes;
+    o.max_record_bytes = max_record_bytes;
+    o.max_record_nodes = max_record_nodes;
     int rc;
     hp_geo *g = nullptr;
     {
@@ -822,8 +825,10 @@ void geo_write(const std::string &path, py::iterable entries, unsigned ip_versio
 
 void init_geo(py::module_ &m) {
   py::class_<GeoReader>(m, "GeoReader")
-      .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned>(), py::arg("path"),
-           py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0)
+      .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned, size_t, uint64_t,
+                    uint64_t>(),
+           py::arg("path"), py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0,
+           py::arg("cache_bytes") = 0, py::arg("max_record_bytes") = 0, py::arg("max_record_nodes") = 0)
       .def("get", &GeoReader::get, py::arg("ip"), py::arg("db") = 0)
       .def("get_with_prefix_len", &GeoReader::get_with_prefix_len, py::arg("ip"), py::arg("db") = 0)
       .def("lookup", &GeoReader::lookup, py::arg("ip"))

@@ -157,7 +157,7 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
   return guard("geo_open", [&] {
     if (!out || !path) return set_error(HP_EINVAL, "geo_open: out or path is NULL");
     *out = nullptr;
-    if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
+    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
       return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
     hp::core::Engine *engine = e ? hp::core::Engine::from_c(e) : nullptr;
     auto g = std::make_unique<hp_geo>(engine);
@@ -173,7 +173,7 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
 int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts, hp_geo_open_cb cb, void *data) {
   return guard("geo_open_async", [&] {
     if (!e || !path || !cb) return set_error(HP_EINVAL, "geo_open_async: engine, path or cb is NULL");
-    if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
+    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
       return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
     // Everything the pool job reads is copied now.
     struct Job {
@@ -187,7 +187,7 @@ int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts
     auto job = std::make_shared<Job>();
     job->path = path;
     if (opts) {
-      std::memcpy(&job->opts, opts, opts->version >= 2 ? sizeof *opts : offsetof(hp_geo_options, ipv4_index_bits));
+      std::memcpy(&job->opts, opts, hp::geo::options_size(opts->version));
       job->opts.version = HP_GEO_OPTIONS_VERSION;
       for (size_t i = 0; i < opts->extra_count; i++) {
         if (!opts->extra_paths || !opts->extra_paths[i])
@@ -242,6 +242,14 @@ size_t hp_geo_record_count(hp_geo *g, size_t db) {
   hp::geo::Snapshot *s = g->h->current();
   if (!s || db >= s->dbs.size()) return 0;
   return s->dbs[db]->record_count();
+}
+
+size_t hp_geo_cache_bytes(hp_geo *g, size_t db) {
+  Call call(g);
+  if (!call) return 0;
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s || db >= s->dbs.size()) return 0;
+  return s->dbs[db]->cache_bytes();
 }
 
 int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {

@@ -12,9 +12,15 @@ void release(Snapshot *s) {
   if (s && s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
 }
 
+size_t options_size(unsigned version) {
+  return version >= 3   ? sizeof(hp_geo_options)
+         : version == 2 ? offsetof(hp_geo_options, cache_bytes)
+                        : offsetof(hp_geo_options, ipv4_index_bits);
+}
+
 int Handle::open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts) {
   std::unique_ptr<Handle> h(new Handle(e, rcu));
-  if (opts) std::memcpy(&h->opts_, opts, opts->version >= 2 ? sizeof *opts : offsetof(hp_geo_options, ipv4_index_bits));
+  if (opts) std::memcpy(&h->opts_, opts, options_size(opts->version));
   unsigned bits = h->opts_.ipv4_index_bits;
   if (bits != 0 && (bits < 16 || bits > 24))
     return core::set_error(HP_EINVAL, "geo_open: ipv4_index_bits must be 0 or 16..24, not ", std::to_string(bits));
@@ -53,7 +59,7 @@ int Handle::build(const std::vector<std::string> &paths, const hp_geo_options &o
   auto snap = std::make_unique<Snapshot>();
   for (auto &p : paths) {
     std::unique_ptr<Database> db;
-    int rc = Database::open(p, opts.cache_records, opts.ipv4_index_bits, &db);
+    int rc = Database::open(p, Limits::from(opts), &db);
     if (rc != 0) return rc;
     snap->dbs.push_back(std::move(db));
   }

@@ -22,6 +22,10 @@ struct Snapshot {
 
 void release(Snapshot *s);
 
+// The bytes of an hp_geo_options of `version` (older callers' structs are
+// shorter).
+size_t options_size(unsigned version);
+
 class Watch;
 
 class Handle {

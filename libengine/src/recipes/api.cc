@@ -55,7 +55,7 @@ int hp_recipes_close(hp_recipes *r, hp_close_cb cb, void *data) {
 
 int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name, const hp_recipe_table_options *opts) {
   if (!out || !r || !opts) return set_error(HP_EINVAL, "recipes_define: out, set or options is NULL");
-  if (opts->version != HP_RECIPE_TABLE_OPTIONS_VERSION)
+  if (opts->version < 1 || opts->version > HP_RECIPE_TABLE_OPTIONS_VERSION)
     return set_error(HP_EINVAL, "recipes_define: unknown options version ", std::to_string(opts->version));
   if (!field_name_ok(name)) return set_error(HP_EINVAL, "recipes_define: the name must be 1..255 bytes");
   if (!field_name_ok(opts->key_field)) return set_error(HP_EINVAL, "recipes_define: key_field must be 1..255 bytes");
@@ -75,6 +75,11 @@ int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name, co
     }
     spec.geo_field = opts->geo_rules_field ? opts->geo_rules_field : "geoRules";
     spec.target_field = opts->target_rules_field ? opts->target_rules_field : "targetRules";
+    if (opts->version >= 2) {
+      if (opts->max_json_bytes) spec.max_json_bytes = opts->max_json_bytes;
+      if (opts->max_items) spec.max_items = opts->max_items;
+      if (opts->max_item_bytes) spec.max_item_bytes = opts->max_item_bytes;
+    }
     std::string update_type = opts->update_type ? opts->update_type : name;
     Table *t = nullptr;
     int rc = Set::from_c(r)->define(&t, name, std::move(spec), std::move(update_type));
@@ -156,7 +161,8 @@ int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out)
 
 uint64_t hp_recipes_size(hp_recipe_table *t) {
   if (!t) return 0;
-  return with_snapshot(Table::from_c(t), uint64_t{0}, [](const Snapshot &s) { return s.size; });
+  return with_snapshot(Table::from_c(t), uint64_t{0},
+                       [](const Snapshot &s) { return s.size.load(std::memory_order_relaxed); });
 }
 
 uint64_t hp_recipes_generation(hp_recipe_table *t) {
@@ -177,14 +183,12 @@ int hp_recipes_keys(hp_recipe_table *t, hp_recipes_key_cb cb, void *data) {
     };
     if (s.base) {
       s.base->index.each([&](const Rec *r) {
-        if (s.overlay) {
-          Key k = r->key(is_str);
-          if (s.overlay->index.find(k, hp::recipes::hash_key(k))) return;
-        }
+        Key k = r->key(is_str);
+        if (s.overlay->index.find(k, hp::recipes::hash_key(k))) return;
         visit(r);
       });
     }
-    if (s.overlay) s.overlay->index.each(visit);
+    s.overlay->index.each(visit);
     return n;
   });
 }
@@ -280,7 +284,7 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
                          hp_recipes_message_cb cb, void *data) {
   if (!r || !redis_url || !channel)
     return set_error(HP_EINVAL, "recipes_subscribe: set, redis_url or channel is NULL");
-  if (opts && opts->version != HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION)
+  if (opts && (opts->version < 1 || opts->version > HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION))
     return set_error(HP_EINVAL, "recipes_subscribe: unknown options version ", std::to_string(opts->version));
   if (!field_name_ok(channel))
     return set_error(HP_EINVAL, "recipes_subscribe: the channel must be 1..255 bytes");
@@ -293,7 +297,10 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
     ro.connect_timeout_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 1000;
     ro.reconnect_max_ms = opts && opts->reconnect_max_ms ? opts->reconnect_max_ms : 1000;
     if (ro.reconnect_min_ms > ro.reconnect_max_ms) ro.reconnect_min_ms = ro.reconnect_max_ms;
-    auto *sub = s->adopt(std::make_unique<hp::recipes::Subscription>(s, std::move(ro), channel, cb, data));
+    uint64_t max_message = opts && opts->version >= 2 && opts->max_message_bytes ? opts->max_message_bytes
+                                                                                   : HP_RECIPES_MAX_MESSAGE_BYTES;
+    auto *sub =
+        s->adopt(std::make_unique<hp::recipes::Subscription>(s, std::move(ro), channel, max_message, cb, data));
     rc = s->engine()->post([sub, s](bool closing) {
       if (closing || s->closed())
         sub->abandon();

@@ -148,23 +148,22 @@ void Set::subscription_gone() {
   maybe_finish();
 }
 
-Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<const Overlay> overlay,
-                             bool key_is_str) {
+Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<Overlay> overlay, bool key_is_str) {
   auto *s = new Snapshot();
   uint64_t size = base ? base->index.size() : 0;
   if (overlay) {
-    for (const auto &o : overlay->recs) {
+    overlay->index.each_owned([&](const std::shared_ptr<const OwnedRec> &o) {
       Key k = o->rec->key(key_is_str);
       bool in_base = base && base->index.find(k, hash_key(k)) != nullptr;
       if (o->rec->tombstone)
         size -= in_base ? 1 : 0;
       else
         size += in_base ? 0 : 1;
-    }
+    });
+    s->overlay = std::move(overlay);
   }
   s->base = std::move(base);
-  s->overlay = overlay && !overlay->recs.empty() ? std::move(overlay) : nullptr;
-  s->size = size;
+  s->size.store(size, std::memory_order_relaxed);
   return s;
 }
 
@@ -173,8 +172,10 @@ void Set::publish(Table *t, Snapshot *next, const Call *self) {
   t->generation.fetch_add(1, std::memory_order_release);
   rcu().synchronize(self ? self->token() : nullptr);
   delete old;
-  t->stats.size = next->size;
-  t->stats.overlay_size = next->overlay ? next->overlay->recs.size() : 0;
+  // The grace period also covers what point updates replaced.
+  next->overlay->index.reclaim();
+  t->stats.size = next->size.load(std::memory_order_relaxed);
+  t->stats.overlay_size = next->overlay->index.size();
   t->stats.memory_bytes = (next->base ? next->base->bytes() : 0);
 }
 
@@ -231,17 +232,12 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
             std::lock_guard<std::mutex> lock(write_mu_);
             std::shared_ptr<const Base> base = std::move(outcome->base);
             // Point updates newer than the file survive the reload.
-            std::shared_ptr<Overlay> keep;
-            const Snapshot *old = t->cur.load();
-            if (old->overlay) {
-              keep = std::make_shared<Overlay>();
-              for (const auto &o : old->overlay->recs) {
-                if (o->rec->timestamp <= base->timestamp) continue;
-                keep->recs.push_back(o);
-                Key k = o->rec->key(t->spec.key_is_str);
-                keep->index.put(k, hash_key(k), o->rec);
-              }
-            }
+            auto keep = std::make_shared<Overlay>();
+            t->cur.load()->overlay->index.each_owned([&](const std::shared_ptr<const OwnedRec> &o) {
+              if (o->rec->timestamp <= base->timestamp) return;
+              Key k = o->rec->key(t->spec.key_is_str);
+              keep->index.put(k, hash_key(k), o);
+            });
             publish(t, make_snapshot(std::move(base), std::move(keep), t->spec.key_is_str));
             hp_recipes_stats &s = t->stats;
             s.loads++;
@@ -321,6 +317,9 @@ int Set::update(std::string_view msg, const Call &call) {
     } else {
       return core::set_error(HP_EINVAL, "recipes update: 'body' must be the record as a JSON string or object");
     }
+    if (text.size() > t->spec.max_item_bytes)
+      return core::set_error(HP_ELIMIT, "recipes update: a body of ", std::to_string(text.size()),
+                             " bytes is over max_item_bytes (", std::to_string(t->spec.max_item_bytes), ")");
     text.push_back(' ');
     RecordParser parser(t->spec);
     const char *p = text.data(), *end = p + text.size();
@@ -365,29 +364,31 @@ int Set::update(std::string_view msg, const Call &call) {
 
   std::lock_guard<std::mutex> lock(write_mu_);
   if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
-  const Snapshot *old = t->cur.load();
-  const Rec *newer = old->overlay ? old->overlay->index.find(k, h) : nullptr;
-  if ((newer && newer->timestamp >= ts) || (old->base && ts <= old->base->timestamp)) {
+  Snapshot *cur = t->cur.load();
+  OverlayIndex &overlay = cur->overlay->index;
+  const Rec *newer = overlay.find(k, h);
+  if ((newer && newer->timestamp >= ts) || (cur->base && ts <= cur->base->timestamp)) {
     t->stats.updates_stale++;
     return HP_RECIPES_STALE;
   }
-  const Rec *current = old->find(k, h);
+  const Rec *current = cur->find(k, h);
   rec->version = 0;
   if (current && !remove && current->json_len == json_len && std::memcmp(current->json(), rec->json(), json_len) == 0)
     rec->version = current->version;
   if (!rec->version) rec->version = next_record_version();
-  auto overlay = std::make_shared<Overlay>();
-  if (old->overlay) {
-    for (const auto &o : old->overlay->recs) {
-      if (o->rec->matches(k)) continue;
-      overlay->recs.push_back(o);
-      Key ok = o->rec->key(t->spec.key_is_str);
-      overlay->index.put(ok, hash_key(ok), o->rec);
-    }
+  // In place: no copy of the other updates, no new snapshot.
+  overlay.put(k, h, std::move(owned));
+  uint64_t size = cur->size.load(std::memory_order_relaxed) + (remove ? 0 : 1) - (current ? 1 : 0);
+  cur->size.store(size, std::memory_order_relaxed);
+  t->generation.fetch_add(1, std::memory_order_release);
+  // Replaced records wait for a grace period in batches, so the wait for
+  // readers is paid once per kRetireBatch updates, not on each.
+  if (overlay.retired() >= kRetireBatch) {
+    rcu().synchronize(call.token());
+    overlay.reclaim();
   }
-  overlay->recs.push_back(owned);
-  overlay->index.put(k, h, rec);
-  publish(t, make_snapshot(old->base, std::move(overlay), t->spec.key_is_str), &call);
+  t->stats.size = size;
+  t->stats.overlay_size = overlay.size();
   t->stats.updates_applied++;
   return HP_RECIPES_APPLIED;
 }

@@ -82,6 +82,9 @@ class Set final : public core::Handle, public core::Closable {
   void subscription_started() { subscriptions_++; }
   void subscription_gone();
 
+  // Point updates free what they replaced after one grace period per batch.
+  static constexpr size_t kRetireBatch = 64;
+
  private:
   explicit Set(core::Engine *e);
   void close_now() override;  // the engine is closing
@@ -93,7 +96,7 @@ class Set final : public core::Handle, public core::Closable {
   // `self` is the caller's call, when it is inside one. Caller holds
   // write_mu_.
   void publish(Table *t, Snapshot *next, const Call *self = nullptr);
-  Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<const Overlay> overlay, bool key_is_str);
+  Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<Overlay> overlay, bool key_is_str);
 
   core::EngineRef engine_;
   std::mutex write_mu_;
