@@ -2,7 +2,7 @@
 # `make dist`: builds into dist/
 #   hotpath-X.Y.Z.tar.gz                      the sdist (builds against the system's libraries)
 #   hotpath-X.Y.Z-cpXY-cpXY-manylinux_*.whl   the wheel; its extension links hiredis, libmaxminddb,
-#                                             SQLite, zlib, libdeflate and libstdc++ statically and
+#                                             SQLite, zlib, libdeflate, RE2 and libstdc++ statically and
 #                                             carries libuv in hotpath.libs/, so it needs only glibc
 #   hotpath-X.Y.Z.tgz                         the npm tarball with prebuilds/<platform>-<arch>/hotpath.node
 #                                             (static the same way, node's own libuv) and the

