@@ -13,7 +13,6 @@ void detect_engine(const Scan &s, hp_ua_result *out);
 void detect_os(const Scan &s, hp_ua_result *out);
 // Needs out->os (Android, iOS, ...) from detect_os.
 void detect_device(const Scan &s, hp_ua_result *out);
-bool detect_bot(const Scan &s);
 
 // True when the string is one of the common shapes whose every token the
 // detectors above read as ua-parser-js does; others go to the tables.
