@@ -52,9 +52,12 @@ struct Compiled {
   re2::FilteredRE2 filter{kMinAtomLen};
   std::vector<CompiledRule> rules;  // by filter id
   std::vector<int> cpu_rules;       // filter ids of the cpu rules, in order
-  // atoms: the filter's literals; cpu: the cpu rules alone (for the
-  // detectors' path, which reads everything else from tokens)
-  std::unique_ptr<RE2::Set> atoms, cpu, bots;
+  // atoms: the filter's literals; unfiltered: the rules without any, which
+  // the filter would pass for every string (by set index); cpu: the cpu
+  // rules alone (the detectors' path reads everything else from tokens)
+  std::unique_ptr<RE2::Set> atoms, unfiltered, cpu, bots;
+  std::vector<int> unfiltered_ids;
+  std::vector<bool> is_unfiltered;  // by filter id
   std::unordered_map<const char *, std::unique_ptr<RE2>> replace;
   int errors = 0;
 
@@ -70,6 +73,14 @@ struct Compiled {
     for (const std::string &a : literals)
       if (atoms->Add(RE2::QuoteMeta(a), nullptr) < 0) errors++;
     if (literals.empty() || !atoms->Compile()) atoms.reset();
+    filter.AllPotentials({}, &unfiltered_ids);
+    is_unfiltered.assign(rules.size(), false);
+    unfiltered = std::make_unique<RE2::Set>(options(32 << 20), RE2::UNANCHORED);
+    for (int id : unfiltered_ids) {
+      is_unfiltered[id] = true;
+      if (unfiltered->Add(rules[id].rule->re, nullptr) < 0) errors++;
+    }
+    if (!unfiltered->Compile()) errors++, unfiltered.reset();
     cpu = std::make_unique<RE2::Set>(options(8 << 20), RE2::UNANCHORED);
     for (int id : cpu_rules)
       if (cpu->Add(rules[id].rule->re, nullptr) < 0) errors++;
@@ -212,7 +223,15 @@ void candidates(const Compiled &c, re2::StringPiece text, std::vector<int> *ids)
   for (size_t i = 0; i < n; i++) low[i] = lower(text[i]);
   std::vector<int> found;
   if (c.atoms) c.atoms->Match(re2::StringPiece(low, n), &found);
-  c.filter.AllPotentials(found, ids);
+  std::vector<int> passed;
+  c.filter.AllPotentials(found, &passed);
+  ids->clear();
+  for (int id : passed)
+    if (!c.is_unfiltered[id]) ids->push_back(id);
+  // the rules without atoms: only those that match somewhere
+  std::vector<int> hits;
+  if (c.unfiltered && c.unfiltered->Match(text, &hits))
+    for (int h : hits) ids->push_back(c.unfiltered_ids[h]);
   std::sort(ids->begin(), ids->end());
 }
 
