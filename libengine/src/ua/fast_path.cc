@@ -1,6 +1,7 @@
 // Which strings the detectors answer instead of the tables: the common
-// shapes of Chrome, Edge, Firefox and Safari on Windows, macOS, desktop
-// Linux, Android (the reduced "Android 10; K" form) and iOS, every product
+// shapes of Chrome, Edge, Firefox, Opera and Safari on Windows, macOS,
+// desktop Linux, Android (the reduced "Android 10; K" form and Firefox's
+// "Mobile"/"Tablet") and iOS (Safari, Chrome, Firefox and Edge), every product
 // and comment item of which is one the detectors read as ua-parser-js does.
 // Anything else, even one unknown token, goes to the tables. (The ua tests
 // check the two paths agree on every corpus string this admits.)
@@ -30,7 +31,8 @@ bool wraps_version(Span t, const char (&prefix)[A], const char (&suffix)[B]) {
 
 bool known_item(Span t) {
   static const char *const words[] = {"win64", "x64", "wow64", "macintosh", "x11", "linux x86_64",
-                                      "linux", "k", "iphone", "ipad", "khtml, like gecko"};
+                                      "linux", "k", "iphone", "ipad", "khtml, like gecko", "mobile",
+                                      "tablet", "ubuntu", "linux i686"};
   for (const char *w : words) {
     size_t n = std::strlen(w);
     if (t.n == n && ieq_n(t.p, w, n)) return true;
@@ -51,6 +53,10 @@ bool known_product(const Product &p, int index) {
         if (!is_digit(p.ver.p[i]) && !is_alpha(p.ver.p[i])) return false;
       return true;
     case P_APPLEWEBKIT:
+    case P_CRIOS:
+    case P_FXIOS:
+    case P_EDGIOS:
+    case P_OPR:
     case P_CHROME:
     case P_SAFARI:
     case P_VERSION:

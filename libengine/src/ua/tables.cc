@@ -216,23 +216,32 @@ bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, 
   return false;
 }
 
-// The filter ids of the rules whose atoms the string holds, in order.
-void candidates(const Compiled &c, re2::StringPiece text, std::vector<int> *ids) {
+// Per-thread scratch lists, so a parse does not allocate them anew.
+struct Scratch {
+  std::vector<int> found, passed, hits, ids;
+};
+
+Scratch &scratch() {
+  static thread_local Scratch s;
+  return s;
+}
+
+// The filter ids of the rules whose atoms the string holds and of the rules
+// without atoms that match it, in order, into sc.ids.
+void candidates(const Compiled &c, re2::StringPiece text, Scratch &sc) {
   char low[kTableMaxLen];
   const size_t n = std::min<size_t>(text.size(), sizeof low);
   for (size_t i = 0; i < n; i++) low[i] = lower(text[i]);
-  std::vector<int> found;
-  if (c.atoms) c.atoms->Match(re2::StringPiece(low, n), &found);
-  std::vector<int> passed;
-  c.filter.AllPotentials(found, &passed);
-  ids->clear();
-  for (int id : passed)
-    if (!c.is_unfiltered[id]) ids->push_back(id);
-  // the rules without atoms: only those that match somewhere
-  std::vector<int> hits;
-  if (c.unfiltered && c.unfiltered->Match(text, &hits))
-    for (int h : hits) ids->push_back(c.unfiltered_ids[h]);
-  std::sort(ids->begin(), ids->end());
+  sc.found.clear();
+  if (c.atoms) c.atoms->Match(re2::StringPiece(low, n), &sc.found);
+  c.filter.AllPotentials(sc.found, &sc.passed);
+  sc.ids.clear();
+  for (int id : sc.passed)
+    if (!c.is_unfiltered[id]) sc.ids.push_back(id);
+  sc.hits.clear();
+  if (c.unfiltered && c.unfiltered->Match(text, &sc.hits))
+    for (int h : sc.hits) sc.ids.push_back(c.unfiltered_ids[h]);
+  std::sort(sc.ids.begin(), sc.ids.end());
 }
 
 re2::StringPiece table_text(const char *ua, uint32_t len) {
@@ -254,10 +263,10 @@ void match_tables(const char *ua, uint32_t len, LongTail *out) {
   *out = LongTail{};
   const Compiled &c = compiled();
   re2::StringPiece text = table_text(ua, len);
-  std::vector<int> ids;
-  candidates(c, text, &ids);
+  Scratch &sc = scratch();
+  candidates(c, text, sc);
   bool done[PART_COUNT] = {};
-  for (int id : ids) {
+  for (int id : sc.ids) {
     const CompiledRule &cr = c.rules[id];
     if (!cr.re || done[cr.part]) continue;
     done[cr.part] = run_rule(c, cr, text, out->part[cr.part]);
@@ -297,7 +306,8 @@ int device_type_of(const Field &f) {
 void match_cpu(const char *ua, uint32_t len, LongTail *out) {
   const Compiled &c = compiled();
   re2::StringPiece text = table_text(ua, len);
-  std::vector<int> hits;
+  std::vector<int> &hits = scratch().hits;
+  hits.clear();
   if (!c.cpu || !c.cpu->Match(text, &hits)) return;
   std::sort(hits.begin(), hits.end());
   for (int h : hits)
