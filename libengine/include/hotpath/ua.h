@@ -90,10 +90,11 @@ HP_EXTERN void hp_ua_free(hp_ua *p);
  * Parse a User-Agent header value. The answers are ua-parser-js 1.x's (the
  * same names, field by field) and isbot's for is_bot. Common browsers are
  * read by a tokenizer; other strings by ua-parser-js's rules, generated into
- * tables and run with RE2 over the first 500 bytes. Linear in `len`, no
- * global lock; the table path allocates small strings. An empty or
- * unrecognised string is a result (all fields "" and HP_UA_DESKTOP), not an
- * error.
+ * tables and run with RE2 over the first 500 bytes. Linear in `len`. The
+ * tables' automata are shared by all threads (RE2 read-locks them, and
+ * write-locks one briefly while adding states to its cache); the table path
+ * allocates small strings. An empty or unrecognised string is a result (all
+ * fields "" and HP_UA_DESKTOP), not an error.
  * @param[out] out  caller-owned; out->version must be HP_UA_RESULT_VERSION
  *                  (or 1, a struct without cpu). Overwritten completely.
  * @param p         a parser whose cache to use (borrowed), or NULL to parse
