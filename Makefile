@@ -4,9 +4,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 BUILD ?= build/dev
 ASAN_BUILD ?= build/asan
+TSAN_BUILD ?= build/tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node dist test test-c test-python test-node test-e2e test-asan fuzz bench demo clean
+.PHONY: all deps build build-c build-node dist test test-c test-python test-node test-e2e test-asan test-tsan fuzz bench demo clean
 
 all: build
 
@@ -59,19 +60,35 @@ test-asan: deps
 	  node packaging/build-node.js
 	@bash tests/run_all.sh $(ASAN_BUILD) asan
 
+# ThreadSanitizer: the engine and the C suite (with tests/c/stress_test.cc)
+# in their own build, against a libuv built with TSan; any report fails.
+test-tsan: deps
+	JOBS=$(JOBS) bash tests/tsan/run.sh $(TSAN_BUILD)
+
 # libFuzzer (clang, ASan + UBSan): each tests/fuzz/*_fuzz.cc target for
-# FUZZ_SECONDS, starting from its committed corpus; new inputs go to build/fuzz/corpus.
+# FUZZ_SECONDS, starting from its committed corpus; new inputs go to
+# build/fuzz/corpus/<target>, findings to build/fuzz/<target>-crash-*. Every
+# target runs even after one finds something; the run fails at the end.
+# FUZZ_TARGETS=geo_data limits it to some targets.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DHP_BUILD_FUZZ=ON -DHP_BUILD_TESTS=OFF -DHP_BUILD_PYTHON=OFF -DHP_SANITIZE=address,undefined
 	cmake --build build/fuzz --parallel $(JOBS)
-	@for f in build/fuzz/tests/fuzz/*_fuzzer; do \
-	  name=$$(basename $$f _fuzz_fuzzer); mkdir -p build/fuzz/corpus/$$name; \
+	@failed=""; \
+	for f in build/fuzz/tests/fuzz/*_fuzzer; do \
+	  name=$$(basename $$f _fuzz_fuzzer); \
+	  if [ -n "$(FUZZ_TARGETS)" ] && ! echo " $(FUZZ_TARGETS) " | grep -q " $$name "; then continue; fi; \
+	  mkdir -p build/fuzz/corpus/$$name; \
 	  echo "== $$name ($(FUZZ_SECONDS) s)"; \
 	  LSAN_OPTIONS=suppressions=$$PWD/tests/fuzz/lsan.supp $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-	    -artifact_prefix=build/fuzz/ build/fuzz/corpus/$$name tests/fuzz/corpus/$$name || exit 1; \
-	done
+	    -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/$$name- \
+	    build/fuzz/corpus/$$name tests/fuzz/corpus/$$name >build/fuzz/$$name.log 2>&1; \
+	  rc=$$?; grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ *DONE)' build/fuzz/$$name.log; \
+	  if [ $$rc -ne 0 ]; then failed="$$failed $$name"; tail -40 build/fuzz/$$name.log; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed"; exit 1; fi
 
 bench: build
 	@bash bench/run_all.sh

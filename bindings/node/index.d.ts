@@ -297,6 +297,14 @@ export interface GeoReaderOptions {
   /** Width of the IPv4 prefix table built at open, 16..24 (4 << bits bytes per
    *  database); 0 (default): 24 for a search tree of 2^20 nodes or more, else 16. */
   ipv4IndexBits?: number;
+  /** Memory of the decoded records kept per database, in bytes (0: 512 MiB). */
+  cacheBytes?: number;
+  /** Budget of one record: bytes of the data section it covers, a value reached
+   *  through several pointers counting once per reference (0: 4 MiB). A record
+   *  over it throws HP_ELIMIT. */
+  maxRecordBytes?: number;
+  /** Budget of one record: values produced, counted the same way (0: 65536). */
+  maxRecordNodes?: number;
 }
 
 /**
@@ -499,6 +507,12 @@ export class Recipes {
       updateType?: string;
       geoRulesField?: string;
       targetRulesField?: string;
+      /** Bytes of JSON one load may parse (gzip: inflated); 0: 1 GiB. Past it: HP_ELIMIT. */
+      maxJsonBytes?: number;
+      /** Array items of one file; 0: 16,777,216. */
+      maxItems?: number;
+      /** Bytes of one item, or of an update's body; 0: 16 MiB. */
+      maxItemBytes?: number;
     },
   ): RecipeTable<T>;
   /** The table called `name`, or undefined. */
@@ -522,7 +536,8 @@ export class Recipes {
   subscribe(
     url: string,
     channel: string,
-    options?: { connectTimeoutMs?: number; reconnectMaxMs?: number },
+    /** maxMessageBytes: longer messages reach onMessage as HP_ELIMIT, unparsed (0: 1 MiB). */
+    options?: { connectTimeoutMs?: number; reconnectMaxMs?: number; maxMessageBytes?: number },
     onMessage?: (err: HotpathError | null, result: 'applied' | 'stale' | null) => void,
   ): RecipeSubscription;
   /** Stop watches and subscriptions and free the tables; later calls throw HP_ECLOSED. */

@@ -90,7 +90,14 @@ class EventLog:
 class GeoReader:
     """Readers of one or more MaxMind DB files (hp_geo)."""
     def __init__(
-        self, path: str, extra_paths: Sequence[str], cache_records: int, ipv4_index_bits: int = 0
+        self,
+        path: str,
+        extra_paths: Sequence[str],
+        cache_records: int,
+        ipv4_index_bits: int = 0,
+        cache_bytes: int = 0,
+        max_record_bytes: int = 0,
+        max_record_nodes: int = 0,
     ) -> None: ...
     def get(self, ip: Any, db: int = 0) -> Any:
         """The full record of an address in database db, or None; keeps the GIL."""
@@ -145,6 +152,9 @@ class RecipeSet:
         update_type: str | None,
         geo_field: str | None,
         target_field: str | None,
+        max_json_bytes: int = 0,
+        max_items: int = 0,
+        max_item_bytes: int = 0,
     ) -> int:
         """Add a table; returns its index."""
     def load(self, table: int, path: str, timestamp: int, whole_max: int) -> dict[str, Any]:
@@ -193,6 +203,7 @@ class RecipeSet:
         connect_timeout_ms: int,
         reconnect_max_ms: int,
         callback: Callable[[Any, Any], None],
+        max_message_bytes: int = 0,
     ) -> int:
         """Apply every message of a Redis channel as a point update; callback(err, result) runs on the engine thread. Returns a subscription id."""
     def unsubscribe(self, id: int) -> None:

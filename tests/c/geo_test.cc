@@ -24,7 +24,7 @@ struct Geo {
     INFO(hp_last_error());
     REQUIRE(rc == 0);
   }
-  ~Geo() { hp_geo_close(g); }
+  ~Geo() { hp_geo_close(g, NULL, NULL); }
 };
 
 struct Result {
@@ -225,7 +225,7 @@ TEST_CASE("geo: every bad-data file and damaged copy gives HP_ECORRUPT, never a 
       CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL));
     }
     if (bad) corrupt++;
-    hp_geo_close(g);
+    hp_geo_close(g, NULL, NULL);
   }
   for (auto &p : made) unlink(p.c_str());
   rmdir(dir);
@@ -366,7 +366,7 @@ TEST_CASE("geo: a result keeps its record alive across a reload") {
 }
 
 TEST_CASE("geo: open and close accept NULL and report a missing file as HP_EIO") {
-  hp_geo_close(nullptr);
+  hp_geo_close(nullptr, NULL, NULL);
   hp_geo_result_clear(nullptr);
   hp_geo_writer_free(nullptr);
   hp_geo *g = nullptr;
@@ -459,5 +459,18 @@ TEST_CASE("geo: find_many reports the first bad address; options version 1 and b
   REQUIRE(hp_geo_open(&g, nullptr, db_path("GeoIP2-City-Test.mmdb").c_str(), &o) == 0);
   CHECK(hp_geo_record_count(g, 0) > 0);
   CHECK(hp_geo_record_count(g, 1) == 0);
-  hp_geo_close(g);
+  hp_geo_close(g, NULL, NULL);
+}
+
+TEST_CASE("geo writer: a network with a NUL in it is refused, not cut at the NUL") {
+  hp_geo_writer *w = nullptr;
+  REQUIRE(hp_geo_writer_new(&w, nullptr) == 0);
+  hp_geo_value v{};
+  v.type = HP_GEO_STRING;
+  v.size = 1;
+  v.v.str = "x";
+  static const char net[] = "10.0.0.0\0junk/7";
+  CHECK(hp_geo_writer_insert(w, net, sizeof net - 1, &v) == HP_EINVAL);
+  CHECK(hp_geo_writer_insert(w, "10.0.0.0/7", 10, &v) == 0);
+  hp_geo_writer_free(w);
 }

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "hotpath.h"
+#include "recipes/loader.h"
+#include "recipes/set.h"
 #include "support/loop.h"
 #include "support/redis_server.h"
 
@@ -73,6 +75,15 @@ struct Done {
     std::unique_lock<std::mutex> lock(mu);
     return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return calls >= n; });
   }
+  // Read while the loop thread may still call back.
+  int calls_now() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls;
+  }
+  int status_now() {
+    std::lock_guard<std::mutex> lock(mu);
+    return status;
+  }
   // A watch's last call; a reload may still report before it.
   bool wait_closed(int ms = 10000) {
     std::unique_lock<std::mutex> lock(mu);
@@ -89,7 +100,7 @@ struct Fixture {
     REQUIRE(hp_recipes_open(&set, engine) == 0);
   }
   ~Fixture() {
-    hp_recipes_close(set);
+    hp_recipes_close(set, NULL, NULL);
     CHECK(hp_engine_free(engine) == 0);
   }
   hp_recipe_table *offers(const char *const *json_fields = nullptr, size_t n = 0) {
@@ -503,7 +514,7 @@ TEST_CASE("recipes: a watched file reloads on change and the table survives its 
   hp_recipes_watch *w = nullptr;
   REQUIRE(hp_recipes_watch_file(&w, t, path.c_str(), &o, &Done::cb, &d) == 0);
   REQUIRE(d.wait_calls(1));
-  CHECK(d.status == 0);
+  CHECK(d.status_now() == 0);
   CHECK(hp_recipes_size(t) == 2);
   // Replaced by rename: reloads.
   write_file(path, offers_json(5));
@@ -513,19 +524,16 @@ TEST_CASE("recipes: a watched file reloads on change and the table survives its 
   };
   CHECK(until([&] { return hp_recipes_size(t) == 5; }));
   // Removed: reported, the table stays.
-  int before = d.calls;
+  int before = d.calls_now();
   fs::remove(path);
   REQUIRE(d.wait_calls(before + 1));
-  CHECK(d.status == HP_EIO);
+  CHECK(d.status_now() == HP_EIO);
   CHECK(hp_recipes_size(t) == 5);
   // A broken file: reported, the table stays.
-  before = d.calls;
+  before = d.calls_now();
   write_file(path, "[{\"offerId\":1},");
   REQUIRE(d.wait_calls(before + 1));
-  CHECK(until([&] {
-    std::lock_guard<std::mutex> lock(d.mu);
-    return d.status == HP_ECORRUPT;
-  }));
+  CHECK(until([&] { return d.status_now() == HP_ECORRUPT; }));
   CHECK(hp_recipes_size(t) == 5);
   // Fixed: reloads.
   write_file(path, offers_json(1));
@@ -542,7 +550,7 @@ TEST_CASE("recipes: closing with a load and a watch pending calls each back once
   REQUIRE(hp_recipes_load(f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &load) == 0);
   REQUIRE(hp_recipes_watch_file(nullptr, f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
   uv_run(&f.loop.loop, UV_RUN_NOWAIT);
-  hp_recipes_close(f.set);
+  hp_recipes_close(f.set, NULL, NULL);
   REQUIRE(hp_engine_close(f.e, nullptr, nullptr) == 0);
   f.loop.run();
   CHECK(load.calls == 1);
@@ -561,7 +569,7 @@ TEST_CASE("recipes: a watch stopped and its set closed before the loop ran eithe
   hp_recipes_watch *w = nullptr;
   REQUIRE(hp_recipes_watch_file(&w, f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
   hp_recipes_unwatch(w);
-  hp_recipes_close(f.set);
+  hp_recipes_close(f.set, NULL, NULL);
   REQUIRE(hp_engine_close(f.e, nullptr, nullptr) == 0);
   f.loop.run();
   CHECK(watch.calls == 1);
@@ -590,7 +598,7 @@ TEST_CASE("recipes: argument checks") {
   r.version = HP_RECIPE_VERSION;
   CHECK(hp_recipes_get(t, &k, &r) == HP_ENOTFOUND);
   CHECK(hp_recipes_size(t) == 0);
-  hp_recipes_close(nullptr);
+  hp_recipes_close(nullptr, NULL, NULL);
   hp_recipes_unwatch(nullptr);
   CHECK(hp_recipes_open(nullptr, f.engine) == HP_EINVAL);
 }
@@ -897,7 +905,7 @@ TEST_CASE("recipes: a subscription to a Redis that is down connects once it is u
   CHECK(m.at(0) == HP_RECIPES_APPLIED);
   CHECK(get_json(t, 3) == "{\"offerId\":3,\"name\":\"late\"}");
   // Closing the set stops the subscription: a last HP_ECLOSED.
-  hp_recipes_close(f.set);
+  hp_recipes_close(f.set, NULL, NULL);
   f.set = nullptr;
   REQUIRE(m.wait_count(2));
   CHECK(m.at(1) == HP_ECLOSED);
@@ -918,4 +926,191 @@ TEST_CASE("recipes: subscribe argument checks") {
   hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
   CHECK(hp_recipes_subscription_stats_get(nullptr, &st) == HP_EINVAL);
   hp_recipes_unsubscribe(nullptr);
+}
+
+// ------------------------------------------------------- Caps on hostile input
+
+namespace {
+
+hp_recipe_table *capped_table(hp_recipes *set, const char *name, uint64_t json_bytes, uint64_t items,
+                              uint64_t item_bytes) {
+  hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
+  o.key_field = "offerId";
+  o.update_type = name;
+  o.max_json_bytes = json_bytes;
+  o.max_items = items;
+  o.max_item_bytes = item_bytes;
+  hp_recipe_table *t = nullptr;
+  REQUIRE(hp_recipes_define(&t, set, name, &o) == 0);
+  return t;
+}
+
+// Loads `path` whole (in one buffer) and streamed; both must end alike.
+void load_both_ways(Fixture &f, hp_recipe_table *t, const std::string &path, int want, const char *limit) {
+  hp_recipes_load_options whole = HP_RECIPES_LOAD_OPTIONS_INIT;
+  hp_recipes_load_options streamed = HP_RECIPES_LOAD_OPTIONS_INIT;
+  streamed.whole_inflate_max = 1;
+  for (const hp_recipes_load_options *o : {&whole, &streamed}) {
+    Done d;
+    INFO("streamed: ", o == &streamed);
+    CHECK(f.load(t, path, &d, o) == want);
+    if (limit) CHECK(d.error.find(limit) != std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("recipes caps: a gzip bomb stops at max_json_bytes and the old table stays") {
+  TempDir dir;
+  Fixture f;
+  hp_recipe_table *t = capped_table(f.set, "offers", 1 << 20, 0, 0);
+  std::string good = dir.file("good.json");
+  write_file(good, offers_json(3));
+  Done d;
+  REQUIRE(f.load(t, good, &d) == 0);
+  // 64 MiB of JSON that compresses to about 64 KiB.
+  std::string bomb = "[" + std::string(64 << 20, ' ') + "]";
+  std::string path = dir.file("bomb.json.gz");
+  write_gzip(path, bomb);
+  CHECK(fs::file_size(path) < (1u << 20));
+  load_both_ways(f, t, path, HP_ELIMIT, "max_json_bytes");
+  CHECK(hp_recipes_size(t) == 3);
+  // The same cap holds for a plain file.
+  std::string plain = dir.file("big.json");
+  write_file(plain, offers_json(40000));
+  load_both_ways(f, t, plain, HP_ELIMIT, "max_json_bytes");
+  CHECK(hp_recipes_size(t) == 3);
+}
+
+TEST_CASE("recipes caps: max_items and max_item_bytes, whole and streamed") {
+  TempDir dir;
+  Fixture f;
+  hp_recipe_table *t = capped_table(f.set, "offers", 0, 5, 1 << 20);
+  std::string five = dir.file("five.json"), six = dir.file("six.json");
+  write_file(five, offers_json(5));
+  write_file(six, offers_json(6));
+  load_both_ways(f, t, five, 0, nullptr);
+  load_both_ways(f, t, six, HP_ELIMIT, "max_items");
+  std::string wide = dir.file("wide.json.gz");
+  write_gzip(wide, "[{\"offerId\":1,\"blob\":\"" + std::string((1 << 20) + 10, 'b') + "\"}]");
+  load_both_ways(f, t, wide, HP_ELIMIT, "max_item_bytes");
+  CHECK(hp_recipes_size(t) == 5);
+}
+
+TEST_CASE("recipes caps: an endless item stops at the default max_item_bytes instead of doubling to 512 MiB") {
+  TempDir dir;
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  std::string path = dir.file("endless.json.gz");
+  write_gzip(path, "[{\"offerId\":1,\"x\":\"" + std::string(HP_RECIPES_MAX_ITEM_BYTES + (8 << 20), 'x'));
+  hp_recipes_load_options o = HP_RECIPES_LOAD_OPTIONS_INIT;
+  o.whole_inflate_max = 1;
+  Done d;
+  CHECK(f.load(t, path, &d, &o) == HP_ELIMIT);
+  CHECK(d.error.find("16777216 bytes (max_item_bytes)") != std::string::npos);
+  // A syntax error inside the oversized item is reported as such.
+  write_gzip(path, "[{\"offerId\":1,\"x\":\"" + std::string(1 << 20, 'x') + "\"]" + std::string(20 << 20, ' '));
+  CHECK(f.load(t, path, &d, &o) == HP_ECORRUPT);
+  CHECK(d.error.find("expected ',' or '}'") != std::string::npos);
+}
+
+TEST_CASE("recipes caps: an item larger than a read is parsed once it is complete, not again on every read") {
+  // A 40 MiB item arrives in 4 MiB reads: before, each read parsed it again
+  // from its start (about 200 MiB of parsing); now it is parsed at most twice.
+  TempDir dir;
+  std::string path = dir.file("wide.json.gz");
+  std::string item = "{\"offerId\":1,\"x\":\"" + std::string(40 << 20, 'x') + "\",\"n\":[1,{\"a\":\"}\\\"]\"}]}";
+  write_gzip(path, "[" + item + ",{\"offerId\":2}]");
+  hp::recipes::TableSpec spec;
+  spec.key_field = "offerId";
+  spec.max_item_bytes = 64 << 20;
+  hp::recipes::LoadOutcome o = hp::recipes::load_file(spec, path, 1, 1, nullptr);
+  INFO(o.error);
+  REQUIRE(o.code == 0);
+  CHECK(o.items == 2);
+  CHECK(o.json_bytes == item.size() + 16);
+  CHECK(o.parsed_bytes <= 2 * o.json_bytes + (4 << 20));
+  // And the record is whole.
+  REQUIRE(o.base);
+  hp::recipes::Key k;
+  k.num = 1;
+  const hp::recipes::Rec *r = o.base->index.find(k, hp::recipes::hash_key(k));
+  REQUIRE(r);
+  CHECK(r->json_len == item.size());
+}
+
+TEST_CASE("recipes caps: a point update's body is capped by max_item_bytes") {
+  Fixture f;
+  hp_recipe_table *t = capped_table(f.set, "offers", 0, 0, 64);
+  std::string small = "{\"type\":\"offers\",\"id\":1,\"action\":\"updateOrCreate\",\"body\":{\"offerId\":1}}";
+  CHECK(hp_recipes_update(f.set, small.data(), small.size()) == HP_RECIPES_APPLIED);
+  std::string big = "{\"type\":\"offers\",\"id\":2,\"action\":\"updateOrCreate\",\"body\":{\"offerId\":2,\"x\":\"" +
+                    std::string(100, 'x') + "\"}}";
+  CHECK(hp_recipes_update(f.set, big.data(), big.size()) == HP_ELIMIT);
+  CHECK(std::string(hp_last_error()).find("max_item_bytes (64)") != std::string::npos);
+  CHECK(hp_recipes_size(t) == 1);
+}
+
+TEST_CASE("recipes caps: a pub/sub message over max_message_bytes is refused unparsed") {
+  hp_test::RedisServer redis;
+  Publisher pub(redis.port());
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Messages m;
+  hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
+  o.max_message_bytes = 256;
+  hp_recipes_subscription *sub = nullptr;
+  REQUIRE(hp_recipes_subscribe(&sub, f.set, redis.url().c_str(), "capped", &o, &Messages::cb, &m) == 0);
+  REQUIRE(pub.wait_subscribed("capped"));
+  CHECK(pub.publish("capped", offer_update(1, 1000, std::string(300, 'n'))) == 1);
+  CHECK(pub.publish("capped", offer_update(2, 1000, "short")) == 1);
+  REQUIRE(m.wait_count(2));
+  CHECK(m.at(0) == HP_ELIMIT);
+  CHECK(m.errors[0].find("max_message_bytes (256)") != std::string::npos);
+  CHECK(m.at(1) == HP_RECIPES_APPLIED);
+  CHECK(hp_recipes_size(t) == 1);
+  hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
+  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  CHECK(st.errors == 1);
+  CHECK(st.applied == 1);
+  // Options of version 1 (no max_message_bytes) are still taken.
+  hp_recipes_subscribe_options v1 = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
+  v1.version = 1;
+  v1.max_message_bytes = 1;  // not read
+  REQUIRE(hp_recipes_subscribe(nullptr, f.set, redis.url().c_str(), "v1", &v1, nullptr, nullptr) == 0);
+  hp_recipes_unsubscribe(sub);
+  REQUIRE(m.wait_count(3));
+}
+
+TEST_CASE("recipes: point updates change the overlay in place, without a new snapshot or a copy of the others") {
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  auto *table = hp::recipes::Table::from_c(t);
+  const hp::recipes::Snapshot *snap = table->cur.load();
+  const hp::recipes::Overlay *overlay = snap->overlay.get();
+  // 20,000 distinct keys, then 1,000 rewrites of one: each update was a copy
+  // of all the updates before it (O(N^2) over N updates between loads).
+  for (int i = 1; i <= 20000; i++) {
+    std::string msg = offer_update(i, 1000, "n" + std::to_string(i));
+    REQUIRE(hp_recipes_update(f.set, msg.data(), msg.size()) == HP_RECIPES_APPLIED);
+  }
+  for (int i = 0; i < 1000; i++) {
+    std::string msg = offer_update(7, 2000 + i, "v" + std::to_string(i));
+    REQUIRE(hp_recipes_update(f.set, msg.data(), msg.size()) == HP_RECIPES_APPLIED);
+    // What a rewrite replaced is freed in batches after a grace period.
+    CHECK(overlay->index.retired() <= hp::recipes::Set::kRetireBatch);
+  }
+  CHECK(table->cur.load() == snap);
+  CHECK(snap->overlay.get() == overlay);
+  CHECK(hp_recipes_size(t) == 20000);
+  CHECK(get_json(t, 7) == "{\"offerId\":7,\"name\":\"v999\"}");
+  CHECK(get_json(t, 19999) == "{\"offerId\":19999,\"name\":\"n19999\"}");
+  std::string del = "{\"type\":\"offer\",\"id\":5,\"action\":\"delete\",\"timestamp\":5000}";
+  REQUIRE(hp_recipes_update(f.set, del.data(), del.size()) == HP_RECIPES_APPLIED);
+  CHECK(hp_recipes_size(t) == 19999);
+  hp_recipes_stats st = HP_RECIPES_STATS_INIT;
+  REQUIRE(hp_recipes_stats_get(t, &st) == 0);
+  CHECK(st.size == 19999);
+  CHECK(st.overlay_size == 20000);
+  CHECK(st.updates_applied == 21001);
 }

@@ -215,8 +215,12 @@ class Recipes {
   /**
    * Add a table.
    * @param {string} name
+   * A load past maxJsonBytes of JSON (gzip: inflated; 0: 1 GiB), maxItems items (0: 16,777,216) or
+   * with an item over maxItemBytes (0: 16 MiB; also the cap on an update's body) rejects with
+   * HP_ELIMIT and keeps the old table.
    * @param {{key: string, keyType?: 'int'|'string', jsonFields?: string[], updateType?: string,
-   *          geoRulesField?: string, targetRulesField?: string}} options
+   *          geoRulesField?: string, targetRulesField?: string, maxJsonBytes?: number, maxItems?: number,
+   *          maxItemBytes?: number}} options
    * @returns {RecipeTable}
    */
   define(name, options) {
@@ -235,6 +239,7 @@ class Recipes {
         throw new TypeError(`define: ${opt} must be a string`);
       }
     }
+    const caps = ['maxJsonBytes', 'maxItems', 'maxItemBytes'].map((opt) => nonNegative(options[opt] ?? 0, opt, 'define'));
     const index = this._native().define(
       name,
       options.key,
@@ -243,6 +248,7 @@ class Recipes {
       options.updateType,
       options.geoRulesField,
       options.targetRulesField,
+      ...caps,
     );
     const gens = new Float64Array(index + 1);
     this._set.bindGenerations(gens);
@@ -279,7 +285,8 @@ class Recipes {
    * 'stale', or err (a HotpathError) for a message that was rejected.
    * @param {string} url redis://[:password@]host[:port][/db]
    * @param {string} channel
-   * @param {{connectTimeoutMs?: number, reconnectMaxMs?: number}} [options]
+   * A message over maxMessageBytes (0: 1 MiB) reaches onMessage as an HP_ELIMIT error, unparsed.
+   * @param {{connectTimeoutMs?: number, reconnectMaxMs?: number, maxMessageBytes?: number}} [options]
    * @param {(err: Error | null, result: 'applied' | 'stale' | null) => void} [onMessage]
    * @returns {{close(): void, stats(): {messages: number, applied: number, stale: number, errors: number}}}
    */
@@ -295,10 +302,11 @@ class Recipes {
     if (typeof onMessage !== 'function') throw new TypeError('subscribe: onMessage must be a function');
     const connect = nonNegative(options.connectTimeoutMs ?? 0, 'connectTimeoutMs', 'subscribe');
     const reconnect = nonNegative(options.reconnectMaxMs ?? 0, 'reconnectMaxMs', 'subscribe');
+    const maxMessage = nonNegative(options.maxMessageBytes ?? 0, 'maxMessageBytes', 'subscribe');
     const id = this._native().subscribe(url, channel, connect, reconnect, (err, status) => {
       if (err && err.code === 'HP_ECLOSED') return;
       onMessage(err, err ? null : status === 0 ? 'applied' : 'stale');
-    });
+    }, maxMessage);
     const set = this;
     let closed = false;
     return {

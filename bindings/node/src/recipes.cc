@@ -189,7 +189,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
       gens_->Sync();
       gens_->tables.clear();
       sub_ptrs_.clear();  // freed with the set
-      hp_recipes_close(set_);
+      hp_recipes_close(set_, nullptr, nullptr);
     }
     set_ = nullptr;
   }
@@ -206,7 +206,8 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     return *tables_[i];
   }
 
-  // define(name, keyField, keyIsString, jsonFields, updateType, geoField, targetField) -> index
+  // define(name, keyField, keyIsString, jsonFields, updateType, geoField, targetField,
+  //        maxJsonBytes, maxItems, maxItemBytes) -> index
   Napi::Value DefineTable(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_recipes *set = SetOrThrow(env);
@@ -234,6 +235,9 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     o.update_type = opt(4, &update_type);
     o.geo_rules_field = opt(5, &geo);
     o.target_rules_field = opt(6, &target);
+    o.max_json_bytes = static_cast<uint64_t>(info[7].As<Napi::Number>().Int64Value());
+    o.max_items = static_cast<uint64_t>(info[8].As<Napi::Number>().Int64Value());
+    o.max_item_bytes = static_cast<uint64_t>(info[9].As<Napi::Number>().Int64Value());
     auto state = std::make_unique<TableState>();
     Check(env, hp_recipes_define(&state->table, set, name.c_str(), &o));
     state->key_is_str = is_str;
@@ -441,7 +445,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     return info.Env().Undefined();
   }
 
-  // subscribe(url, channel, connectTimeoutMs, reconnectMaxMs, cb(err, status)) -> id
+  // subscribe(url, channel, connectTimeoutMs, reconnectMaxMs, cb(err, status), maxMessageBytes) -> id
   Napi::Value Subscribe(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_recipes *set = SetOrThrow(env);
@@ -450,6 +454,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
     o.connect_timeout_ms = info[2].As<Napi::Number>().Uint32Value();
     o.reconnect_max_ms = info[3].As<Napi::Number>().Uint32Value();
+    o.max_message_bytes = static_cast<uint64_t>(info[5].As<Napi::Number>().Int64Value());
     auto *st = new SubState(env, info[4].As<Napi::Function>(), "hotpath.recipes.subscribe");
     st->gens = gens_;
     int rc = hp_recipes_subscribe(&st->handle, set, url.c_str(), channel.c_str(), &o, &OnMessage, st);

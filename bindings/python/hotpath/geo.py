@@ -45,26 +45,46 @@ class GeoReader:
     ``extra_paths`` are merged by :meth:`lookup` after ``path`` (e.g. an ISP
     or ASN database next to a City one). ``cache_records`` bounds the decoded
     records kept per database and the Python objects made from them
-    (0: 1,048,576). ``ipv4_index_bits`` is the width of the IPv4 prefix table
-    built at open (16..24, 4 << bits bytes per database; 0: 24 for a search
-    tree of 2**20 nodes or more, else 16).
+    (0: 1,048,576), ``cache_bytes`` the memory of those records (0: 512 MiB).
+    ``ipv4_index_bits`` is the width of the IPv4 prefix table built at open
+    (16..24, 4 << bits bytes per database; 0: 24 for a search tree of 2**20
+    nodes or more, else 16). ``max_record_bytes`` (0: 4 MiB) and
+    ``max_record_nodes`` (0: 65,536) bound the work of decoding one record,
+    a value reached through several pointers counting once per reference: a
+    record over either raises :class:`hotpath.errors.LimitError`.
     """
 
     def __init__(
-        self, path: str, extra_paths: Iterable[str] = (), cache_records: int = 0, ipv4_index_bits: int = 0
+        self,
+        path: str,
+        extra_paths: Iterable[str] = (),
+        cache_records: int = 0,
+        ipv4_index_bits: int = 0,
+        *,
+        cache_bytes: int = 0,
+        max_record_bytes: int = 0,
+        max_record_nodes: int = 0,
     ) -> None:
         if not isinstance(path, str) or not path:
             raise TypeError("GeoReader: path must be a non-empty str")
         extra = list(extra_paths)
         if not all(isinstance(p, str) for p in extra):
             raise TypeError("GeoReader: extra_paths must be str")
-        if isinstance(cache_records, bool) or not isinstance(cache_records, int) or cache_records < 0:
-            raise ValueError("GeoReader: cache_records must be a non-negative int")
+        for name, value in (
+            ("cache_records", cache_records),
+            ("cache_bytes", cache_bytes),
+            ("max_record_bytes", max_record_bytes),
+            ("max_record_nodes", max_record_nodes),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+                raise ValueError(f"GeoReader: {name} must be a non-negative int")
         if isinstance(ipv4_index_bits, bool) or not isinstance(ipv4_index_bits, int):
             raise TypeError("GeoReader: ipv4_index_bits must be an int")
         if ipv4_index_bits != 0 and not 16 <= ipv4_index_bits <= 24:
             raise ValueError("GeoReader: ipv4_index_bits must be 0 (automatic) or 16..24")
-        self._native = _hotpath.GeoReader(path, extra, cache_records, ipv4_index_bits)
+        self._native = _hotpath.GeoReader(
+            path, extra, cache_records, ipv4_index_bits, cache_bytes, max_record_bytes, max_record_nodes
+        )
         # The native get functions, bound to this reader: no Python frame
         # and no argument-parsing layer on the hot path.
         fast_get, fast_prefix = self._native.fast_methods()

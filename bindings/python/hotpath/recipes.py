@@ -276,8 +276,15 @@ class Recipes:
         update_type: str | None = None,
         geo_rules_field: str | None = None,
         target_rules_field: str | None = None,
+        max_json_bytes: int = 0,
+        max_items: int = 0,
+        max_item_bytes: int = 0,
     ) -> RecipeTable:
-        """Add a table keyed by the top-level field ``key``."""
+        """Add a table keyed by the top-level field ``key``. A load past
+        ``max_json_bytes`` of JSON (gzip: inflated; 0: 1 GiB), ``max_items``
+        items (0: 16,777,216) or an item over ``max_item_bytes`` (0: 16 MiB;
+        also the cap on an update's body) raises
+        :class:`hotpath.errors.LimitError` and keeps the old table."""
         if not isinstance(name, str) or not name:
             raise TypeError("define: name must be a non-empty str")
         if not isinstance(key, str) or not key:
@@ -287,9 +294,13 @@ class Recipes:
         fields = list(json_fields)
         if not all(isinstance(f, str) and f for f in fields):
             raise TypeError("define: json_fields must be field names")
+        caps = [
+            _non_negative(v, n, "define")
+            for v, n in ((max_json_bytes, "max_json_bytes"), (max_items, "max_items"), (max_item_bytes, "max_item_bytes"))
+        ]
         with self._lock:
             index = self._n().define(
-                name, key, key_type == "string", fields, update_type, geo_rules_field, target_rules_field
+                name, key, key_type == "string", fields, update_type, geo_rules_field, target_rules_field, *caps
             )
             table = RecipeTable(self, index, name, key_type)
             self._tables[name] = table
@@ -314,25 +325,28 @@ class Recipes:
         *,
         connect_timeout_ms: int = 0,
         reconnect_max_ms: int = 0,
+        max_message_bytes: int = 0,
     ) -> Subscription:
         """Apply every message published on a Redis channel as a point
         update (the same path as :meth:`update`). Reconnects and subscribes
         again after Redis restarts; messages published while it is down are
         lost. ``on_message(error, result)`` runs on hotpath's loop thread
-        after each message."""
+        after each message; a message over ``max_message_bytes`` (0: 1 MiB)
+        gets a :class:`hotpath.errors.LimitError` there, unparsed."""
         if not isinstance(url, str) or not url:
             raise TypeError("subscribe: url must be a non-empty str")
         if not isinstance(channel, str) or not channel:
             raise TypeError("subscribe: channel must be a non-empty str")
         connect = _non_negative(connect_timeout_ms, "connect_timeout_ms", "subscribe")
         reconnect = _non_negative(reconnect_max_ms, "reconnect_max_ms", "subscribe")
+        max_message = _non_negative(max_message_bytes, "max_message_bytes", "subscribe")
         user = on_message
 
         def cb(err: Error | None, status: int | None) -> None:
             if user is not None:
                 user(err, None if err is not None else ("applied" if status == 0 else "stale"))
 
-        return Subscription(self, self._n().subscribe(url, channel, connect, reconnect, cb))
+        return Subscription(self, self._n().subscribe(url, channel, connect, reconnect, cb, max_message))
 
     def close(self) -> None:
         """Stop watches and subscriptions and free the tables; later calls

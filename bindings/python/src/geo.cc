@@ -31,22 +31,20 @@ class GeoState {
   explicit GeoState(size_t max_objects) : max_objects_(max_objects ? max_objects : (size_t(1) << 20)) {}
   ~GeoState() { close(); }
 
-  hp_geo *geo = nullptr;
+  // Batches and reloads run without the GIL, pinning the handle.
+  PinnedHandle<hp_geo, hp_geo_close> ref;
+  using Pin = PinnedHandle<hp_geo, hp_geo_close>::Pin;
 
   hp_geo *handle() {
-    if (!geo) raise_error(HP_ECLOSED, "Attempt to read from a closed MaxMind DB.");
-    return geo;
+    hp_geo *g = ref.get();
+    if (!g) raise_error(HP_ECLOSED, "Attempt to read from a closed MaxMind DB.");
+    return g;
   }
 
   void close() {
     clear_caches();
     clear_strings();
-    hp_geo *g = geo;
-    geo = nullptr;
-    if (g) {
-      py::gil_scoped_release release;
-      hp_geo_close(g);
-    }
+    ref.close();
   }
 
   // The record of `ip` in database `db` as a new object (None when absent);
@@ -73,7 +71,7 @@ class GeoState {
     check_generation(r.generation);
     Entry *slot = db == 0 ? slot_of(records_, r.record_id) : nullptr;
     if (slot && slot->obj) return copy_value(slot->obj, slot->nested);
-    rc = hp_geo_get(&r, geo, db, s, len);
+    rc = hp_geo_get(&r, handle(), db, s, len);
     if (rc < 0) raise_error(rc);
     if (rc == 0) Py_RETURN_NONE;  // a reload in between
     PyObject *v = convert(r.value);
@@ -147,6 +145,7 @@ class GeoState {
       int rc;
       std::string err;
       {
+        Pin pin(ref);
         py::gil_scoped_release release;
         rc = hp_geo_find_many(ids.data(), &gen, &bad, g, 0, ptrs.data(), lens.data(), n);
         if (rc < 0) err = hp_last_error();
@@ -243,7 +242,7 @@ class GeoState {
   template <class T>
   T *slot_of(std::vector<T> &v, uint32_t id) {
     if (id >= v.size()) {
-      size_t n = hp_geo_record_count(geo, 0);
+      size_t n = hp_geo_record_count(handle(), 0);
       if (id >= n) return nullptr;
       v.resize(n);
     }
@@ -304,7 +303,7 @@ class GeoState {
   // when it has no record.
   bool make_values(const char *s, size_t len, std::array<PyObject *, kColumns> *out) {
     hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
-    int rc = hp_geo_lookup(&e, geo, s, len);
+    int rc = hp_geo_lookup(&e, handle(), s, len);
     if (rc < 0) raise_error(rc);
     if (rc == 0) return false;
     auto none = [] {
@@ -380,6 +379,7 @@ class GeoState {
     size_t bad = 0;
     std::string err;
     {
+      Pin pin(ref);
       py::gil_scoped_release release;
       hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
       for (size_t i = 0; i < n; i++) {
@@ -630,7 +630,7 @@ PyMethodDef kFastGetPrefix = {"get_with_prefix_len",
 class GeoReader {
  public:
   GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records,
-            unsigned ipv4_index_bits)
+            unsigned ipv4_index_bits, size_t cache_bytes, uint64_t max_record_bytes, uint64_t max_record_nodes)
       : st_(std::make_shared<GeoState>(cache_records)) {
     std::vector<const char *> ptrs;
     for (auto &s : extra) ptrs.push_back(s.c_str());
@@ -639,6 +639,9 @@ class GeoReader {
     o.extra_count = ptrs.size();
     o.cache_records = cache_records;
     o.ipv4_index_bits = ipv4_index_bits;
+    o.cache_bytes = cache_bytes;
+    o.max_record_bytes = max_record_bytes;
+    o.max_record_nodes = max_record_nodes;
     int rc;
     hp_geo *g = nullptr;
     {
@@ -646,7 +649,7 @@ class GeoReader {
       rc = hp_geo_open(&g, nullptr, path.c_str(), &o);
     }
     check(rc);
-    st_->geo = g;
+    st_->ref.set(g);
   }
   ~GeoReader() { st_->close(); }
 
@@ -684,6 +687,7 @@ class GeoReader {
     hp_geo *g = st_->handle();
     int rc;
     {
+      GeoState::Pin pin(st_->ref);
       py::gil_scoped_release release;
       rc = hp_geo_reload(g);
     }
@@ -692,7 +696,7 @@ class GeoReader {
 
   uint64_t generation() { return hp_geo_generation(st_->handle()); }
   size_t count() { return hp_geo_count(st_->handle()); }
-  bool closed() const { return st_->geo == nullptr; }
+  bool closed() const { return st_->ref.get() == nullptr; }
   void close() { st_->close(); }
 
  private:
@@ -821,8 +825,10 @@ void geo_write(const std::string &path, py::iterable entries, unsigned ip_versio
 
 void init_geo(py::module_ &m) {
   py::class_<GeoReader>(m, "GeoReader")
-      .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned>(), py::arg("path"),
-           py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0)
+      .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned, size_t, uint64_t,
+                    uint64_t>(),
+           py::arg("path"), py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0,
+           py::arg("cache_bytes") = 0, py::arg("max_record_bytes") = 0, py::arg("max_record_nodes") = 0)
       .def("get", &GeoReader::get, py::arg("ip"), py::arg("db") = 0)
       .def("get_with_prefix_len", &GeoReader::get_with_prefix_len, py::arg("ip"), py::arg("db") = 0)
       .def("lookup", &GeoReader::lookup, py::arg("ip"))

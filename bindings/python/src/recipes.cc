@@ -75,14 +75,15 @@ class RecipeSet {
   ~RecipeSet() { close(); }
 
   void close() {
-    if (set_) hp_recipes_close(set_);
+    if (set_) hp_recipes_close(set_, nullptr, nullptr);
     set_ = nullptr;
     subs_.clear();  // freed with the set
   }
 
   size_t define(const std::string &name, const std::string &key, bool key_is_str,
                 const std::vector<std::string> &json_fields, std::optional<std::string> update_type,
-                std::optional<std::string> geo_field, std::optional<std::string> target_field) {
+                std::optional<std::string> geo_field, std::optional<std::string> target_field,
+                uint64_t max_json_bytes, uint64_t max_items, uint64_t max_item_bytes) {
     std::vector<const char *> ptrs;
     for (const auto &f : json_fields) ptrs.push_back(f.c_str());
     hp_recipe_table_options o = HP_RECIPE_TABLE_OPTIONS_INIT;
@@ -93,6 +94,9 @@ class RecipeSet {
     o.update_type = update_type ? update_type->c_str() : nullptr;
     o.geo_rules_field = geo_field ? geo_field->c_str() : nullptr;
     o.target_rules_field = target_field ? target_field->c_str() : nullptr;
+    o.max_json_bytes = max_json_bytes;
+    o.max_items = max_items;
+    o.max_item_bytes = max_item_bytes;
     hp_recipe_table *t = nullptr;
     check(hp_recipes_define(&t, set(), name.c_str(), &o));
     tables_.push_back(t);
@@ -270,10 +274,11 @@ class RecipeSet {
 
   // fn(error, status) runs on the loop thread after every message.
   int subscribe(const std::string &url, const std::string &channel, uint32_t connect_timeout_ms,
-                uint32_t reconnect_max_ms, py::function fn) {
+                uint32_t reconnect_max_ms, py::function fn, uint64_t max_message_bytes) {
     hp_recipes_subscribe_options o = HP_RECIPES_SUBSCRIBE_OPTIONS_INIT;
     o.connect_timeout_ms = connect_timeout_ms;
     o.reconnect_max_ms = reconnect_max_ms;
+    o.max_message_bytes = max_message_bytes;
     auto *st = new SubState{std::move(fn), nullptr};
     int rc = hp_recipes_subscribe(
         &st->sub, set(), url.c_str(), channel.c_str(), &o,
@@ -342,7 +347,8 @@ void init_recipes(py::module_ &m) {
       .def(py::init<Engine &>(), py::arg("engine"), py::keep_alive<1, 2>())
       .def("close", &RecipeSet::close)
       .def("define", &RecipeSet::define, py::arg("name"), py::arg("key"), py::arg("key_is_str"),
-           py::arg("json_fields"), py::arg("update_type"), py::arg("geo_field"), py::arg("target_field"))
+           py::arg("json_fields"), py::arg("update_type"), py::arg("geo_field"), py::arg("target_field"),
+           py::arg("max_json_bytes") = 0, py::arg("max_items") = 0, py::arg("max_item_bytes") = 0)
       .def("load", &RecipeSet::load, py::arg("table"), py::arg("path"), py::arg("timestamp"), py::arg("whole_max"))
       .def("load_cb", &RecipeSet::load_cb, py::arg("table"), py::arg("path"), py::arg("timestamp"),
            py::arg("whole_max"), py::arg("callback"))
@@ -357,7 +363,8 @@ void init_recipes(py::module_ &m) {
            py::arg("debounce_ms"), py::arg("load_now"), py::arg("callback"))
       .def("unwatch", &RecipeSet::unwatch, py::arg("id"))
       .def("subscribe", &RecipeSet::subscribe, py::arg("url"), py::arg("channel"),
-           py::arg("connect_timeout_ms"), py::arg("reconnect_max_ms"), py::arg("callback"))
+           py::arg("connect_timeout_ms"), py::arg("reconnect_max_ms"), py::arg("callback"),
+           py::arg("max_message_bytes") = 0)
       .def("unsubscribe", &RecipeSet::unsubscribe, py::arg("id"))
       .def("subscription_stats", &RecipeSet::subscription_stats, py::arg("id"));
   m.attr("RULES_NONE") = static_cast<int>(HP_RULES_NONE);

@@ -72,7 +72,7 @@ typedef struct hp_geo_options {
   const char *const *extra_paths;
   size_t extra_count;
   /** Decoded records kept per database; 0 means 1048576. Records beyond it
-   *  are decoded per call (correct, slower). */
+   *  (or beyond cache_bytes) are decoded per call (correct, slower). */
   size_t cache_records;
   /** Watch the files with uv_fs_poll every watch_interval_ms (0: no watch;
    *  needs an engine) and reload on change. */
@@ -85,10 +85,29 @@ typedef struct hp_geo_options {
    *  4 << bits bytes per database (24: 64 MiB). 0: automatic, 24 for a
    *  search tree of 2^20 nodes or more, 16 otherwise. */
   unsigned ipv4_index_bits;
+  /** (version >= 3) Bytes of decoded records kept per database (their
+   *  values, flat fields and bookkeeping); 0 means HP_GEO_CACHE_BYTES.
+   *  Caching stops at this or at cache_records, whichever comes first, so
+   *  a file of many distinct records cannot exhaust memory. */
+  size_t cache_bytes;
+  /** (version >= 3) Budget of one decoded record: bytes of the data
+   *  section it covers, a value reached through several pointers counting
+   *  once per reference (what a caller walking the result reads); 0 means
+   *  HP_GEO_MAX_RECORD_BYTES. A record over it fails with HP_ELIMIT. */
+  uint64_t max_record_bytes;
+  /** (version >= 3) Budget of one decoded record: values produced, counted
+   *  the same way; 0 means HP_GEO_MAX_RECORD_NODES. */
+  uint64_t max_record_nodes;
 } hp_geo_options;
 
-#define HP_GEO_OPTIONS_VERSION 2
-#define HP_GEO_OPTIONS_INIT {HP_GEO_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL, 0}
+#define HP_GEO_OPTIONS_VERSION 3
+#define HP_GEO_OPTIONS_INIT {HP_GEO_OPTIONS_VERSION, NULL, 0, 0, 0, NULL, NULL, 0, 0, 0, 0}
+/** Default cache_bytes: 512 MiB per database (DB-IP City Lite caches whole in ~100 MiB). */
+#define HP_GEO_CACHE_BYTES ((size_t)512 << 20)
+/** Default max_record_bytes: 4 MiB (real records are a few KiB). */
+#define HP_GEO_MAX_RECORD_BYTES ((uint64_t)4 << 20)
+/** Default max_record_nodes: 65536 values (a GeoIP2 City record has a few hundred). */
+#define HP_GEO_MAX_RECORD_NODES ((uint64_t)65536)
 
 /**
  * Open one or more MaxMind DB files.
@@ -98,7 +117,7 @@ typedef struct hp_geo_options {
  * @param path  the primary database; copied.
  * @param opts  NULL for defaults; copied.
  * @return 0; HP_EINVAL (NULL out/path, a watch without an engine,
- *         ipv4_index_bits not 0 or 16..24; options version 1 and 2 are read),
+ *         ipv4_index_bits not 0 or 16..24; options versions 1 to 3 are read),
  *         HP_EIO (a file cannot be read), HP_ECORRUPT (not a valid MaxMind
  *         DB: bad metadata, sizes, search tree or data section),
  *         HP_ENOMEM, HP_ECLOSED (engine closing).
@@ -106,12 +125,36 @@ typedef struct hp_geo_options {
  */
 HP_EXTERN int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_options *opts);
 
+/** Completion of hp_geo_open_async(): status 0 and a handle the callee now
+ *  owns (close it with hp_geo_close()), or a negative HP_E* code and NULL
+ *  (hp_last_error() has the detail). */
+typedef void (*hp_geo_open_cb)(int status, hp_geo *g, void *data);
+
 /**
- * Close a handle: stops the watch and unmaps the files once no lookup uses
- * them. Values returned by hp_geo_get() must be released first.
- * @param g  NULL is a no-op. Thread: any, once no other thread uses `g`.
+ * hp_geo_open() on the engine's thread pool: mapping, checking and
+ * indexing a large database takes long enough (about 0.4 s for 63 MB) to
+ * stall a host's loop. Arguments as hp_geo_open(); `cb` runs on the loop
+ * thread.
+ * @param e     required (its loop and pool run the open); borrowed.
+ * @param cb    required.
+ * @return 0 (cb will run), HP_EINVAL (NULL e, path or cb, bad options),
+ *         HP_ECLOSED (engine closing), HP_ENOMEM.
+ * Thread: any.
  */
-HP_EXTERN void hp_geo_close(hp_geo *g);
+HP_EXTERN int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts, hp_geo_open_cb cb,
+                                void *data);
+
+/**
+ * Close a handle (see hp_close_cb for the model every handle follows):
+ * lookups on other threads finish first, later calls get HP_ECLOSED; then
+ * the watch stops, the files are unmapped and `cb` runs. Values returned by
+ * hp_geo_get() stay valid until hp_geo_result_clear(), also after `cb`.
+ * @param g     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
+ * Thread: any.
+ */
+HP_EXTERN int hp_geo_close(hp_geo *g, hp_close_cb cb, void *data);
 
 /**
  * Re-open every file and publish the new snapshot atomically. Lookups in
@@ -133,6 +176,10 @@ HP_EXTERN uint64_t hp_geo_generation(const hp_geo *g);
  *  in the current generation (record ids are below it); 0 when `db` is out
  *  of range. Thread: any. */
 HP_EXTERN size_t hp_geo_record_count(hp_geo *g, size_t db);
+
+/** Bytes the record cache of database `db` holds in the current generation
+ *  (at most its cache_bytes); 0 when `db` is out of range. Thread: any. */
+HP_EXTERN size_t hp_geo_cache_bytes(hp_geo *g, size_t db);
 
 /* ---------------------------------------------------------- Full records */
 

@@ -41,15 +41,17 @@ typedef struct hp_recipe_table hp_recipe_table;
 HP_EXTERN int hp_recipes_open(hp_recipes **out, hp_engine *e);
 
 /**
- * Close a set: watches stop (their callbacks run once more with HP_ECLOSED),
- * loads still parsing complete with HP_ECLOSED, and the tables are freed
- * once nothing on the loop uses them. No call on the set or its tables may
- * start after this one; calls already running on other threads must have
- * returned (the bindings guarantee it).
- * @param r  NULL is a no-op.
+ * Close a set (see hp_close_cb for the model every handle follows): calls on
+ * the set and its tables made after it get HP_ECLOSED and those in flight
+ * finish; then watches stop (their callbacks run once more with
+ * HP_ECLOSED), loads still parsing complete with HP_ECLOSED, and `cb` runs
+ * on the loop thread once nothing on the loop uses the tables.
+ * @param r     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
  * Thread: any.
  */
-HP_EXTERN void hp_recipes_close(hp_recipes *r);
+HP_EXTERN int hp_recipes_close(hp_recipes *r, hp_close_cb cb, void *data);
 
 /* ---------------------------------------------------------------- Tables */
 
@@ -79,16 +81,34 @@ typedef struct hp_recipe_table_options {
   /** Field with campaign target rules {redirectTo, rules:[...]}; NULL means
    *  "targetRules", "" turns target rules off. */
   const char *target_rules_field;
+  /** (version >= 2) Caps on one load of a file, so that a hostile or broken
+   *  file (a gzip bomb, an endless item) costs bounded memory and time: a
+   *  load past one fails with HP_ELIMIT naming it, and the old table stays.
+   *  Bytes of JSON parsed (gzip: inflated); 0 means HP_RECIPES_MAX_JSON_BYTES. */
+  uint64_t max_json_bytes;
+  /** (version >= 2) Array items of one file; 0 means HP_RECIPES_MAX_ITEMS. */
+  uint64_t max_items;
+  /** (version >= 2) Bytes of one item (of a file, or the body of a point
+   *  update); 0 means HP_RECIPES_MAX_ITEM_BYTES. */
+  uint64_t max_item_bytes;
 } hp_recipe_table_options;
 
-#define HP_RECIPE_TABLE_OPTIONS_VERSION 1
-#define HP_RECIPE_TABLE_OPTIONS_INIT {HP_RECIPE_TABLE_OPTIONS_VERSION, NULL, HP_RECIPE_KEY_INT, NULL, 0, NULL, NULL, NULL}
+#define HP_RECIPE_TABLE_OPTIONS_VERSION 2
+#define HP_RECIPE_TABLE_OPTIONS_INIT \
+  {HP_RECIPE_TABLE_OPTIONS_VERSION, NULL, HP_RECIPE_KEY_INT, NULL, 0, NULL, NULL, NULL, 0, 0, 0}
+/** Default max_json_bytes: 1 GiB. */
+#define HP_RECIPES_MAX_JSON_BYTES ((uint64_t)1 << 30)
+/** Default max_items: 16,777,216. */
+#define HP_RECIPES_MAX_ITEMS ((uint64_t)1 << 24)
+/** Default max_item_bytes: 16 MiB. */
+#define HP_RECIPES_MAX_ITEM_BYTES ((uint64_t)16 << 20)
 
 /**
  * Add an empty table to a set.
  * @param[out] out  the table (borrowed from `r`, valid until hp_recipes_close).
  * @param name      1..255 bytes, unique in the set; copied.
  * @param opts      required (key_field); every string in it is copied.
+ *                  Versions 1 and 2 are read.
  * @return 0, HP_EINVAL (bad name, duplicate name, bad options), HP_ENOMEM.
  * Thread: any.
  */
@@ -170,6 +190,8 @@ typedef void (*hp_recipes_load_cb)(int status, const hp_recipes_stats *stats, vo
  * @param cb    required; runs exactly once on the loop thread unless this
  *              call returns < 0. Status 0, or HP_EIO (cannot read the file),
  *              HP_ECORRUPT (invalid JSON or gzip: byte offset and reason in
+ *              hp_last_error()), HP_ELIMIT (past the table's
+ *              max_json_bytes, max_items or max_item_bytes, named in
  *              hp_last_error()), HP_ENOMEM, HP_ECLOSED (closed first).
  * @param data  passed to cb unchanged.
  * @return 0, HP_EINVAL, HP_ECLOSED, HP_ENOMEM.
@@ -230,9 +252,10 @@ HP_EXTERN uint64_t hp_recipes_generation(hp_recipe_table *t);
 typedef int (*hp_recipes_key_cb)(const char *str, size_t len, int64_t num, void *data);
 
 /**
- * Call `cb` for every live key of one snapshot, in no particular order.
- * Writers to this set wait until it returns, so `cb` must not load, update
- * or close anything of the set.
+ * Call `cb` for every live key of one snapshot, in no particular order; a
+ * point update made while it runs may or may not be seen. Loads (and every
+ * 64th point update, which frees what earlier ones replaced) wait until it
+ * returns, so `cb` must not load, update or close anything of the set.
  * @return the number of keys visited, or HP_EINVAL.
  * Thread: any.
  */
@@ -321,8 +344,10 @@ HP_EXTERN int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, con
  * @param msg  borrowed for the call; `len` bytes of UTF-8 JSON.
  * @return HP_RECIPES_APPLIED, HP_RECIPES_STALE, HP_EINVAL (malformed
  *         message, unknown type or action), HP_ECORRUPT (body is not a JSON
- *         object), HP_ENOMEM, HP_ECLOSED.
- * Thread: any; waits only for readers that are inside a call right now.
+ *         object), HP_ELIMIT (body over the table's max_item_bytes),
+ *         HP_ENOMEM, HP_ECLOSED.
+ * Thread: any. Amortised O(1): one call in 64 waits for readers that are
+ * inside a call right now, to free what the earlier ones replaced.
  */
 HP_EXTERN int hp_recipes_update(hp_recipes *r, const char *msg, size_t len);
 
@@ -380,10 +405,16 @@ typedef struct hp_recipes_subscribe_options {
   unsigned version;            /**< HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION */
   uint32_t connect_timeout_ms; /**< a connect attempt gives up after this; 0 means 1000 */
   uint32_t reconnect_max_ms;   /**< longest wait between reconnect attempts; 0 means 1000 */
+  /** (version >= 2) A message longer than this is counted as an error
+   *  (HP_ELIMIT to the callback) without being parsed; 0 means
+   *  HP_RECIPES_MAX_MESSAGE_BYTES. */
+  uint64_t max_message_bytes;
 } hp_recipes_subscribe_options;
 
-#define HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION 1
-#define HP_RECIPES_SUBSCRIBE_OPTIONS_INIT {HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION, 0, 0}
+#define HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION 2
+#define HP_RECIPES_SUBSCRIBE_OPTIONS_INIT {HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION, 0, 0, 0}
+/** Default max_message_bytes: 1 MiB. */
+#define HP_RECIPES_MAX_MESSAGE_BYTES ((uint64_t)1 << 20)
 
 /** Counters of one subscription. */
 typedef struct hp_recipes_subscription_stats {
@@ -418,7 +449,7 @@ typedef void (*hp_recipes_message_cb)(int status, void *data);
  *                   until hp_recipes_close().
  * @param redis_url  redis://[:password@]host[:port][/db]; copied.
  * @param channel    1..255 bytes; copied.
- * @param opts       NULL for defaults.
+ * @param opts       NULL for defaults; versions 1 and 2 are read.
  * @param cb         may be NULL.
  * @param data       passed to cb unchanged.
  * @return 0, HP_EINVAL (bad URL, channel or options), HP_ECLOSED, HP_ENOMEM.

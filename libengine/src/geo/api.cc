@@ -1,9 +1,12 @@
 // extern "C" definitions of the geo subsystem.
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/handle.h"
 #include "geo/handle.h"
 #include "geo/writer.h"
 
@@ -12,14 +15,28 @@ using hp::core::set_error;
 using hp::geo::Address;
 using hp::geo::Handle;
 
-struct hp_geo {
-  Handle *h;
+// The public handle; the databases inside are read under its calls.
+struct hp_geo final : hp::core::Handle {
+  explicit hp_geo(hp::core::Engine *e) : hp::core::Handle(e) {}
+  ~hp_geo() override = default;
+  std::unique_ptr<hp::geo::Handle> h;
+
+ private:
+  // The watch stops and the mappings go once no lookup holds them.
+  void shutdown(std::function<void(int)> done) override {
+    h.reset();
+    done(0);
+  }
 };
 struct hp_geo_writer {
   hp::geo::Writer w;
 };
 
 namespace {
+
+using Call = hp::core::Handle::Call;
+
+int closed() { return set_error(HP_ECLOSED, "geo: handle closed"); }
 
 int bad_ip(const char *ip, size_t len) {
   std::string s = ip ? std::string(ip, len > 256 ? 256 : len) : std::string("(null)");
@@ -43,9 +60,8 @@ void reset(hp_geo_result *out) {
 
 // The record of `a` in database `db`: found (1), a miss (0) or an error.
 int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool decode, const char *ip, size_t len) {
-  auto sec = g->h->begin();
-  hp::geo::Snapshot *s = sec.snap;
-  if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s) return closed();
   if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
   const hp::geo::Database &d = *s->dbs[db];
   hp::geo::Hit hit;
@@ -82,9 +98,8 @@ int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, s
   unsigned version = out->version;
   std::memset(out, 0, offsetof(hp_geo_enrichment, buf_));
   out->version = version;
-  auto sec = g->h->begin();
-  hp::geo::Snapshot *s = sec.snap;
-  if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s) return closed();
   size_t used = 0;
   bool searched = false, found = false;
   thread_local std::unique_ptr<hp::geo::Record> scratch;
@@ -142,43 +157,106 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
   return guard("geo_open", [&] {
     if (!out || !path) return set_error(HP_EINVAL, "geo_open: out or path is NULL");
     *out = nullptr;
-    if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
+    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
       return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
+    hp::core::Engine *engine = e ? hp::core::Engine::from_c(e) : nullptr;
+    auto g = std::make_unique<hp_geo>(engine);
     Handle *h = nullptr;
-    int rc = Handle::open(&h, e ? hp::core::Engine::from_c(e) : nullptr, path, opts);
+    int rc = Handle::open(&h, engine, &g->rcu(), path, opts);
     if (rc != 0) return rc;
-    *out = new hp_geo{h};
+    g->h.reset(h);
+    *out = g.release();
     return 0;
   });
 }
 
-void hp_geo_close(hp_geo *g) {
-  if (!g) return;
-  delete g->h;
-  delete g;
+int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts, hp_geo_open_cb cb, void *data) {
+  return guard("geo_open_async", [&] {
+    if (!e || !path || !cb) return set_error(HP_EINVAL, "geo_open_async: engine, path or cb is NULL");
+    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
+      return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
+    // Everything the pool job reads is copied now.
+    struct Job {
+      std::string path;
+      std::vector<std::string> extras;
+      std::vector<const char *> extra_ptrs;
+      hp_geo_options opts = HP_GEO_OPTIONS_INIT;
+      hp_geo *g = nullptr;
+      hp::core::Status st;
+    };
+    auto job = std::make_shared<Job>();
+    job->path = path;
+    if (opts) {
+      std::memcpy(&job->opts, opts, hp::geo::options_size(opts->version));
+      job->opts.version = HP_GEO_OPTIONS_VERSION;
+      for (size_t i = 0; i < opts->extra_count; i++) {
+        if (!opts->extra_paths || !opts->extra_paths[i])
+          return set_error(HP_EINVAL, "geo_open: extra_paths[", std::to_string(i), "] is NULL");
+        job->extras.emplace_back(opts->extra_paths[i]);
+      }
+    }
+    for (auto &x : job->extras) job->extra_ptrs.push_back(x.c_str());
+    job->opts.extra_paths = job->extra_ptrs.data();
+    hp::core::Engine *engine = hp::core::Engine::from_c(e);
+    return engine->post([engine, e, job, cb, data](bool closing) {
+      if (closing) return cb(set_error(HP_ECLOSED, "geo_open: the engine closed first"), nullptr, data);
+      engine->queue_work(
+          [e, job] { job->st = hp::core::Status::capture(hp_geo_open(&job->g, e, job->path.c_str(), &job->opts)); },
+          [job, cb, data](int status) {
+            if (status < 0) {
+              hp_geo_close(job->g, nullptr, nullptr);
+              return cb(set_error(HP_ECLOSED, "geo_open: the engine closed first"), nullptr, data);
+            }
+            if (job->st.code < 0) return cb(job->st.raise(), nullptr, data);
+            hp::core::clear_error();
+            cb(0, job->g, data);
+          });
+    });
+  });
 }
+
+int hp_geo_close(hp_geo *g, hp_close_cb cb, void *data) { return g ? g->close(cb, data) : 0; }
 
 int hp_geo_reload(hp_geo *g) {
   return guard("geo_reload", [&] {
     if (!g) return set_error(HP_EINVAL, "geo_reload: handle is NULL");
-    return g->h->reload();
+    Call call(g);
+    if (!call) return closed();
+    return g->h->reload(call.token());
   });
 }
 
-size_t hp_geo_count(const hp_geo *g) { return g ? g->h->count() : 0; }
+size_t hp_geo_count(const hp_geo *g) {
+  Call call(const_cast<hp_geo *>(g));
+  return call ? g->h->count() : 0;
+}
 
-uint64_t hp_geo_generation(const hp_geo *g) { return g ? g->h->generation() : 0; }
+uint64_t hp_geo_generation(const hp_geo *g) {
+  Call call(const_cast<hp_geo *>(g));
+  return call ? g->h->generation() : 0;
+}
 
 size_t hp_geo_record_count(hp_geo *g, size_t db) {
-  if (!g) return 0;
-  auto sec = g->h->begin();
-  if (!sec.snap || db >= sec.snap->dbs.size()) return 0;
-  return sec.snap->dbs[db]->record_count();
+  Call call(g);
+  if (!call) return 0;
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s || db >= s->dbs.size()) return 0;
+  return s->dbs[db]->record_count();
+}
+
+size_t hp_geo_cache_bytes(hp_geo *g, size_t db) {
+  Call call(g);
+  if (!call) return 0;
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s || db >= s->dbs.size()) return 0;
+  return s->dbs[db]->cache_bytes();
 }
 
 int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
   return guard("geo_get", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
@@ -189,6 +267,8 @@ int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t 
 int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *addr, size_t addr_len) {
   return guard("geo_get", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
     Address a;
     if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
@@ -199,6 +279,8 @@ int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *ad
 int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
   return guard("geo_find", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_find: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
@@ -210,12 +292,13 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
                      const char *const *ips, const size_t *lens, size_t n) {
   return guard("geo_find_many", [&]() -> int {
     if (!g || (n && (!ids || !ips || !lens))) return set_error(HP_EINVAL, "geo_find_many: a NULL argument");
+    Call call(g);
+    if (!call) return closed();
     if (n > size_t(INT32_MAX)) return set_error(HP_EINVAL, "geo_find_many: too many addresses");
     size_t bad = 0;
     if (!failed) failed = &bad;
-    auto sec = g->h->begin();
-    hp::geo::Snapshot *s = sec.snap;
-    if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+    hp::geo::Snapshot *s = g->h->current();
+    if (!s) return closed();
     if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
     if (generation) *generation = s->generation;
     const hp::geo::Database &d = *s->dbs[db];
@@ -256,15 +339,17 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
 int hp_geo_metadata(hp_geo_result *out, hp_geo *g, size_t db) {
   return guard("geo_metadata", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_metadata: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
-    auto sec = g->h->begin();
-    if (!sec.snap) return set_error(HP_ECLOSED, "geo: handle closed");
-    if (db >= sec.snap->dbs.size())
+    hp::geo::Snapshot *s = g->h->current();
+    if (!s) return closed();
+    if (db >= s->dbs.size())
       return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
-    sec.snap->refs.fetch_add(1, std::memory_order_relaxed);
-    out->hold_ = sec.snap;
-    out->generation = sec.snap->generation;
-    out->value = sec.snap->dbs[db]->metadata();
+    s->refs.fetch_add(1, std::memory_order_relaxed);
+    out->hold_ = s;
+    out->generation = s->generation;
+    out->value = s->dbs[db]->metadata();
     out->found = 1;
     return 1;
   });
@@ -285,6 +370,8 @@ void hp_geo_result_clear(hp_geo_result *r) {
 int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len) {
   return guard("geo_lookup", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_lookup: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) {
       out->flags = 0;
@@ -297,6 +384,8 @@ int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len)
 int hp_geo_lookup_bytes(hp_geo_enrichment *out, hp_geo *g, const uint8_t *addr, size_t addr_len) {
   return guard("geo_lookup", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_lookup: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     Address a;
     if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
     return merge(out, g, a, "(binary IPv6)", 13);

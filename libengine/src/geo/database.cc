@@ -82,8 +82,19 @@ bool parse_address(const char *s, size_t n, Address *out) {
   return false;
 }
 
-int Database::open(const std::string &path, size_t cache_records, unsigned index_bits,
-                   std::unique_ptr<Database> *out) {
+Limits Limits::from(const hp_geo_options &o) {
+  Limits l;
+  if (o.cache_records) l.cache_records = o.cache_records;
+  l.index_bits = o.ipv4_index_bits;
+  if (o.version >= 3) {
+    if (o.cache_bytes) l.cache_bytes = o.cache_bytes;
+    if (o.max_record_bytes) l.record.max_bytes = o.max_record_bytes;
+    if (o.max_record_nodes) l.record.max_nodes = o.max_record_nodes;
+  }
+  return l;
+}
+
+int Database::open(const std::string &path, const Limits &limits, std::unique_ptr<Database> *out) {
   // Validate on a private mapping first: libmaxminddb 1.7.1 trusts some
   // metadata it should not, so it only sees files that pass this check.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -102,7 +113,7 @@ int Database::open(const std::string &path, size_t cache_records, unsigned index
   void *map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);
   if (map == MAP_FAILED) return core::set_error(HP_EIO, "geo: cannot map '", path, "': ", std::strerror(errno));
-  std::unique_ptr<Database> db(new Database(cache_records ? cache_records : (1u << 20)));
+  std::unique_ptr<Database> db(new Database(limits));
   db->path_ = path;
   int rc = db->layout(static_cast<const uint8_t *>(map), size, false);
   munmap(map, size);
@@ -122,7 +133,7 @@ int Database::open(const std::string &path, size_t cache_records, unsigned index
   // Automatic: a 2^24-entry table (64 MiB) pays for itself on a large IPv4
   // tree, where a walk is a chain of cache misses; small trees stay in
   // cache and get 2^16 entries (256 KiB).
-  unsigned bits = index_bits ? index_bits : (db->tree_.node_count >= (1u << 20) ? 24 : 16);
+  unsigned bits = limits.index_bits ? limits.index_bits : (db->tree_.node_count >= (1u << 20) ? 24 : 16);
   rc = db->index_.build(db->tree_, db->ipv4_start_, bits);
   if (rc != 0) return core::set_error(rc, "geo: '", path, "': out of memory indexing the search tree");
   size_t n = db->index_.count();
@@ -261,9 +272,9 @@ int Database::find_slow(const Address &a, Hit *hit) const {
 int Database::decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const {
   uint32_t offset = this->offset(h);
   std::string err;
-  Decoder dec(data_, tree_.data_size);
-  if (dec.decode(offset, tl_nodes, &err) != 0)
-    return core::set_error(HP_ECORRUPT, "geo: '", path_, "': record at offset ", std::to_string(offset), ": ", err);
+  Decoder dec(data_, tree_.data_size, limits_.record);
+  if (int rc = dec.decode(offset, tl_nodes, &err))
+    return core::set_error(rc, "geo: '", path_, "': record at offset ", std::to_string(offset), ": ", err);
   auto r = std::make_unique<Record>();
   r->offset = offset;
   r->id = h.id;
@@ -276,20 +287,36 @@ int Database::decode(const Hit &h, const Record **out, std::unique_ptr<Record> *
   }
   flatten(r->root(), &r->flat);
   if (tl_nodes.capacity() > 4096) std::vector<hp_geo_value>().swap(tl_nodes);
-  if (h.id != TreeIndex::kNoId && cached_.fetch_add(1, std::memory_order_relaxed) < max_cached_) {
+  if (h.id != TreeIndex::kNoId && take_cache_room(r->bytes())) {
     const Record *expected = nullptr;
     if (slots_[h.id].compare_exchange_strong(expected, r.get(), std::memory_order_acq_rel)) {
       *out = r.release();
     } else {
-      cached_.fetch_sub(1, std::memory_order_relaxed);
+      give_cache_room(r->bytes());
       *out = expected;  // another thread decoded it first
     }
     return 0;
   }
-  if (h.id != TreeIndex::kNoId) cached_.fetch_sub(1, std::memory_order_relaxed);
   *scratch = std::move(r);
   *out = scratch->get();
   return 0;
+}
+
+bool Database::take_cache_room(size_t bytes) const {
+  if (cached_.fetch_add(1, std::memory_order_relaxed) >= limits_.cache_records) {
+    cached_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (cached_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > limits_.cache_bytes) {
+    give_cache_room(bytes);
+    return false;
+  }
+  return true;
+}
+
+void Database::give_cache_room(size_t bytes) const {
+  cached_.fetch_sub(1, std::memory_order_relaxed);
+  cached_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
 }  // namespace hp::geo

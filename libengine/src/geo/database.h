@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "geo/decoder.h"
 #include "geo/record.h"
 #include "geo/tree.h"
 #include "geo/tree_index.h"
@@ -33,13 +34,22 @@ struct Hit {
   unsigned prefix = 0;
 };
 
+// What one database may spend: its record cache, its IPv4 table width
+// (0 for automatic, else 16..24) and the decode budget of one record.
+struct Limits {
+  size_t cache_records = 1u << 20;
+  size_t cache_bytes = HP_GEO_CACHE_BYTES;
+  unsigned index_bits = 0;
+  Budget record;
+  // The options' values, with 0 meaning the default.
+  static Limits from(const hp_geo_options &o);
+};
+
 class Database {
  public:
   // Opens and validates `path`, numbers its records and builds the IPv4
-  // table (index_bits: 0 for automatic, else 16..24). Returns 0 or HP_EIO /
-  // HP_ECORRUPT / HP_ENOMEM.
-  static int open(const std::string &path, size_t cache_records, unsigned index_bits,
-                  std::unique_ptr<Database> *out);
+  // table. Returns 0 or HP_EIO / HP_ECORRUPT / HP_ENOMEM.
+  static int open(const std::string &path, const Limits &limits, std::unique_ptr<Database> *out);
   ~Database();
 
   // The search tree: 1 with *hit, 0 for no record (hit->prefix set),
@@ -67,7 +77,8 @@ class Database {
   uint32_t offset(const Hit &h) const { return h.id == TreeIndex::kNoId ? h.raw_offset : index_.offset_of(h.id); }
 
   // The decoded record of a hit: cached, or decoded into `*scratch` when
-  // the cache is full. 0 or HP_ECORRUPT / HP_ENOMEM.
+  // the cache is full. 0 or HP_ECORRUPT / HP_ELIMIT (over the record
+  // budget) / HP_ENOMEM.
   int record(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const {
     if (h.id != TreeIndex::kNoId) {
       if (const Record *r = slots_[h.id].load(std::memory_order_acquire)) {
@@ -83,9 +94,11 @@ class Database {
   const hp_geo_value *metadata() const { return meta_.data(); }
   unsigned ip_version() const { return ip_version_; }
   const std::string &path() const { return path_; }
+  // Bytes held by cached records.
+  size_t cache_bytes() const { return cached_bytes_.load(std::memory_order_relaxed); }
 
  private:
-  Database(size_t cache_records) : max_cached_(cache_records) {}
+  explicit Database(const Limits &limits) : limits_(limits) {}
   int layout(const uint8_t *file, size_t size, bool keep);
   int walk4(uint32_t ip, uint32_t v, unsigned d, Hit *hit) const {
     for (; d < 32 && v < tree_.node_count; d++) v = tree_.child(v, (ip >> (31 - d)) & 1);
@@ -94,6 +107,9 @@ class Database {
   int find_slow(const Address &a, Hit *hit) const;
   int resolve(uint32_t value, unsigned depth, Hit *hit) const;
   int decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const;
+  // Reserves a place in the record cache for `bytes`, or says it is full.
+  bool take_cache_room(size_t bytes) const;
+  void give_cache_room(size_t bytes) const;
 
   std::string path_;
   MMDB_s mmdb_{};
@@ -106,8 +122,9 @@ class Database {
   std::vector<hp_geo_value> meta_;
   // Decoded records by id, filled on first use.
   std::unique_ptr<std::atomic<const Record *>[]> slots_;
-  size_t max_cached_;
+  Limits limits_;
   mutable std::atomic<size_t> cached_{0};
+  mutable std::atomic<size_t> cached_bytes_{0};
 };
 
 }  // namespace hp::geo

@@ -66,18 +66,104 @@ bool valid_utf8(const uint8_t *s, size_t n) {
   return true;
 }
 
+namespace {
+
+// Pointer targets already decoded in the current record, by offset: a
+// second reference copies the decoded value (sharing its subtree) instead
+// of following and validating the target again. One per thread, reused.
+class TargetMemo {
+ public:
+  struct Entry {
+    uint32_t stamp;   // equals stamp_ when the entry belongs to this record
+    uint32_t offset;
+    size_t slot;      // where the target's value was decoded
+    uint64_t nodes;   // values its subtree counted against the budget
+    uint64_t bytes;   // bytes it counted
+  };
+
+  void start() {
+    used_ = 0;
+    if (++stamp_ == 0) {  // wrapped: forget every stamp
+      for (Entry &e : table_) e.stamp = 0;
+      stamp_ = 1;
+    }
+    if (table_.size() > 4096) std::vector<Entry>(64).swap(table_);
+    if (table_.empty()) table_.resize(64);
+  }
+  const Entry *find(uint32_t offset) const {
+    size_t mask = table_.size() - 1;
+    for (size_t i = hash(offset) & mask;; i = (i + 1) & mask) {
+      const Entry &e = table_[i];
+      if (e.stamp != stamp_) return nullptr;
+      if (e.offset == offset) return &e;
+    }
+  }
+  void add(uint32_t offset, size_t slot, uint64_t nodes, uint64_t bytes) {
+    if ((used_ + 1) * 2 > table_.size()) grow();
+    insert(Entry{stamp_, offset, slot, nodes, bytes});
+    used_++;
+  }
+
+ private:
+  static size_t hash(uint32_t offset) { return (offset * 0x9E3779B1u) >> 7; }
+  void insert(const Entry &x) {
+    size_t mask = table_.size() - 1;
+    size_t i = hash(x.offset) & mask;
+    while (table_[i].stamp == stamp_) i = (i + 1) & mask;
+    table_[i] = x;
+  }
+  void grow() {
+    std::vector<Entry> old(table_.size() * 2);
+    old.swap(table_);
+    for (const Entry &e : old)
+      if (e.stamp == stamp_) insert(e);
+  }
+  std::vector<Entry> table_;
+  uint32_t stamp_ = 0;
+  size_t used_ = 0;
+};
+
+thread_local TargetMemo tl_memo;
+
+}  // namespace
+
 struct Decoder::Ctx {
   std::vector<hp_geo_value> &nodes;
   std::string *error;
+  const Budget &budget;
+  TargetMemo &memo;
+  int code = 0;
+  uint64_t nodes_used = 1;  // the root
+  uint64_t bytes_used = 0;
+
   bool fail(std::string msg) {
     if (error && error->empty()) *error = std::move(msg);
+    code = HP_ECORRUPT;
     return false;
+  }
+  bool spend(uint64_t n_nodes, uint64_t n_bytes) {
+    if (n_nodes > budget.max_nodes - nodes_used) {
+      code = HP_ELIMIT;
+      if (error && error->empty())
+        *error = "the record has more than " + std::to_string(budget.max_nodes) + " values (max_record_nodes)";
+      return false;
+    }
+    if (n_bytes > budget.max_bytes - bytes_used) {
+      code = HP_ELIMIT;
+      if (error && error->empty())
+        *error = "the record covers more than " + std::to_string(budget.max_bytes) + " bytes (max_record_bytes)";
+      return false;
+    }
+    nodes_used += n_nodes;
+    bytes_used += n_bytes;
+    return true;
   }
 };
 
 bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
   if (depth > kMaxDepth) return c.fail("data nested deeper than " + std::to_string(kMaxDepth) + " levels");
   if (pos >= size_) return c.fail("data offset " + std::to_string(pos) + " is past the end of the section");
+  const size_t start = pos;
   uint8_t ctrl = base_[pos++];
   uint32_t type = ctrl >> 5;
   if (type == kPointer) {
@@ -92,8 +178,18 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
       target = ((uint64_t)vvv << (8 * n)) + be(base_ + pos, n) + kAdd[ss];
     pos += n;
     if (target >= size_) return c.fail("pointer to " + std::to_string(target) + " is past the end of the section");
-    size_t at = static_cast<size_t>(target);
-    return value(c, slot, at, depth + 1);
+    if (!c.spend(0, pos - start)) return false;
+    uint32_t off = static_cast<uint32_t>(target);
+    if (const TargetMemo::Entry *seen = c.memo.find(off)) {
+      if (!c.spend(seen->nodes, seen->bytes)) return false;
+      c.nodes[slot] = c.nodes[seen->slot];
+      return true;
+    }
+    uint64_t nodes_before = c.nodes_used, bytes_before = c.bytes_used;
+    size_t at = off;
+    if (!value(c, slot, at, depth + 1)) return false;
+    c.memo.add(off, slot, c.nodes_used - nodes_before, c.bytes_used - bytes_before);
+    return true;
   }
   if (type == 0) {
     if (pos >= size_) return c.fail("extended type byte is missing");
@@ -115,6 +211,8 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
     case kString:
     case kBytes:
       if (!need(size)) return c.fail("string or bytes of " + std::to_string(size) + " bytes run past the section");
+      // Counted before the UTF-8 check, so an oversized string is never scanned.
+      if (!c.spend(0, pos - start + size)) return false;
       if (type == kString && !valid_utf8(base_ + pos, size)) return c.fail("string is not valid UTF-8");
       v.size = static_cast<uint32_t>(size);
       v.v.bytes = base_ + pos;
@@ -168,9 +266,10 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
     case kArray: {
       size_t per = type == kMap ? 2 : 1;
       // Every entry needs at least one byte per value.
-      if (size > (size_ - pos) || size * per > kMaxNodes - c.nodes.size())
+      if (size > (size_ - pos))
         return c.fail((type == kMap ? "map of " : "array of ") + std::to_string(size) +
                       " entries is larger than the data");
+      if (!c.spend(size * per, pos - start)) return false;
       size_t first = c.nodes.size();
       c.nodes.resize(first + size * per);
       v.size = static_cast<uint32_t>(size);
@@ -185,6 +284,8 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
     default:
       return c.fail("unexpected data type " + std::to_string(type));
   }
+  bool counted = type == kString || type == kBytes || type == kMap || type == kArray;
+  if (!counted && !c.spend(0, pos - start)) return false;
   c.nodes[slot] = v;
   return true;
 }
@@ -192,9 +293,10 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
 int Decoder::decode(uint32_t offset, std::vector<hp_geo_value> &nodes, std::string *error) const {
   nodes.clear();
   nodes.resize(1);
-  Ctx c{nodes, error};
+  tl_memo.start();
+  Ctx c{nodes, error, budget_, tl_memo};
   size_t pos = offset;
-  if (!value(c, 0, pos, 0)) return HP_ECORRUPT;
+  if (!value(c, 0, pos, 0)) return c.code ? c.code : HP_ECORRUPT;
   for (auto &n : nodes)
     if (n.type == kMap || n.type == kArray) n.v.items = nodes.data() + n.v.u64;
   return 0;

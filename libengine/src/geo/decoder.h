@@ -1,6 +1,7 @@
 // A bounded decoder for the MaxMind DB data section: every read is checked
-// against the section, nesting and pointer chains are limited, and the size
-// of one decoded record is capped, so a damaged file gives HP_ECORRUPT.
+// against the section, nesting and pointer chains are limited, and each
+// record is decoded within a budget of values and bytes, so a damaged file
+// gives HP_ECORRUPT and a hostile one HP_ELIMIT, never unbounded work.
 #pragma once
 
 #include <cstddef>
@@ -14,18 +15,26 @@ namespace hp::geo {
 
 // Deepest nesting of maps, arrays and pointers in one value.
 constexpr unsigned kMaxDepth = 128;
-// Most values in one decoded record (pointer fan-out cannot blow up).
-constexpr size_t kMaxNodes = 1u << 20;
+
+// The work one decoded value may cost. A value reached through several
+// pointers counts once per reference (what a caller walking the result
+// reads), though it is decoded and validated only once.
+struct Budget {
+  uint64_t max_bytes = HP_GEO_MAX_RECORD_BYTES;  // data-section bytes covered
+  uint64_t max_nodes = HP_GEO_MAX_RECORD_NODES;  // values produced
+};
 
 class Decoder {
  public:
   // `base` is where pointers count from (the data section, or the metadata
   // start); `size` is how many bytes after it may be read.
-  Decoder(const uint8_t *base, size_t size) : base_(base), size_(size) {}
+  Decoder(const uint8_t *base, size_t size, Budget budget = Budget()) : base_(base), size_(size), budget_(budget) {}
 
   // Decodes the value at `offset` into `nodes` (cleared first). nodes[0] is
   // the root; containers point into `nodes`, so it must not change after.
-  // Returns 0 or HP_ECORRUPT with `*error` set.
+  // A target reached through several pointers is decoded once and its
+  // subtree shared. Returns 0, HP_ECORRUPT or HP_ELIMIT (over the budget,
+  // naming the limit) with `*error` set.
   int decode(uint32_t offset, std::vector<hp_geo_value> &nodes, std::string *error) const;
 
  private:
@@ -33,6 +42,7 @@ class Decoder {
   bool value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const;
   const uint8_t *base_;
   size_t size_;
+  Budget budget_;
 };
 
 // True when [s, s+n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF).

@@ -28,6 +28,8 @@ struct Record {
   size_t count = 0;
   Flat flat;
   const hp_geo_value *root() const { return nodes.get(); }
+  // Memory it holds, as the record cache counts it.
+  size_t bytes() const { return sizeof(Record) + count * sizeof(hp_geo_value) + flat.text.capacity(); }
 };
 
 }  // namespace hp::geo

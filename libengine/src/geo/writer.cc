@@ -170,7 +170,9 @@ int Writer::insert(const char *network, size_t len, const hp_geo_value *record) 
   uint8_t bytes[16] = {};
   unsigned bits;
   char buf[64];
-  if (addr.size() >= sizeof buf) return core::set_error(HP_EINVAL, "geo_writer: '", net, "' is not a network");
+  // A NUL would end the text early for inet_pton: "10.0.0.0\0junk/7" is not a network.
+  if (addr.size() >= sizeof buf || addr.find('\0') != std::string::npos)
+    return core::set_error(HP_EINVAL, "geo_writer: '", net, "' is not a network");
   std::memcpy(buf, addr.c_str(), addr.size() + 1);
   if (inet_pton(AF_INET, buf, bytes + 12) == 1) {
     bits = 32;

@@ -12,7 +12,6 @@
 
 using hp::core::set_error;
 using hp::recipes::Key;
-using hp::recipes::ReadGuard;
 using hp::recipes::Rec;
 using hp::recipes::Set;
 using hp::recipes::Snapshot;
@@ -22,10 +21,16 @@ namespace {
 
 bool field_name_ok(const char *s) { return s && s[0] && std::strlen(s) < 256; }
 
-// A read section on the table's current snapshot.
-template <class Fn>
-auto with_snapshot(Table *t, Fn &&fn) {
-  ReadGuard guard(t->set->rcu);
+using Call = hp::core::Handle::Call;
+
+int closed() { return set_error(HP_ECLOSED, "recipes: closed"); }
+
+// A call on the table's set, reading its current snapshot: `fn(snapshot)`,
+// or `when_closed` once the set is closing.
+template <class Fn, class R>
+auto with_snapshot(Table *t, R when_closed, Fn &&fn) -> R {
+  Call call(t->set);
+  if (!call) return when_closed;
   const Snapshot *s = t->cur.load(std::memory_order_seq_cst);
   return fn(*s);
 }
@@ -44,13 +49,13 @@ int hp_recipes_open(hp_recipes **out, hp_engine *e) {
   });
 }
 
-void hp_recipes_close(hp_recipes *r) {
-  if (r) Set::from_c(r)->close();
+int hp_recipes_close(hp_recipes *r, hp_close_cb cb, void *data) {
+  return r ? Set::from_c(r)->close(cb, data) : 0;
 }
 
 int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name, const hp_recipe_table_options *opts) {
   if (!out || !r || !opts) return set_error(HP_EINVAL, "recipes_define: out, set or options is NULL");
-  if (opts->version != HP_RECIPE_TABLE_OPTIONS_VERSION)
+  if (opts->version < 1 || opts->version > HP_RECIPE_TABLE_OPTIONS_VERSION)
     return set_error(HP_EINVAL, "recipes_define: unknown options version ", std::to_string(opts->version));
   if (!field_name_ok(name)) return set_error(HP_EINVAL, "recipes_define: the name must be 1..255 bytes");
   if (!field_name_ok(opts->key_field)) return set_error(HP_EINVAL, "recipes_define: key_field must be 1..255 bytes");
@@ -70,6 +75,11 @@ int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name, co
     }
     spec.geo_field = opts->geo_rules_field ? opts->geo_rules_field : "geoRules";
     spec.target_field = opts->target_rules_field ? opts->target_rules_field : "targetRules";
+    if (opts->version >= 2) {
+      if (opts->max_json_bytes) spec.max_json_bytes = opts->max_json_bytes;
+      if (opts->max_items) spec.max_items = opts->max_items;
+      if (opts->max_item_bytes) spec.max_item_bytes = opts->max_item_bytes;
+    }
     std::string update_type = opts->update_type ? opts->update_type : name;
     Table *t = nullptr;
     int rc = Set::from_c(r)->define(&t, name, std::move(spec), std::move(update_type));
@@ -135,7 +145,7 @@ int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out)
   char tmp[24];
   if (!tb->make_key(*key, &k, tmp)) return HP_ENOTFOUND;
   uint64_t h = hp::recipes::hash_key(k);
-  return with_snapshot(tb, [&](const Snapshot &s) {
+  return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     const Rec *r = s.find(k, h);
     if (!r) return static_cast<int>(HP_ENOTFOUND);
     out->len = r->json_len;
@@ -151,7 +161,8 @@ int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out)
 
 uint64_t hp_recipes_size(hp_recipe_table *t) {
   if (!t) return 0;
-  return with_snapshot(Table::from_c(t), [](const Snapshot &s) { return s.size; });
+  return with_snapshot(Table::from_c(t), uint64_t{0},
+                       [](const Snapshot &s) { return s.size.load(std::memory_order_relaxed); });
 }
 
 uint64_t hp_recipes_generation(hp_recipe_table *t) {
@@ -162,7 +173,7 @@ int hp_recipes_keys(hp_recipe_table *t, hp_recipes_key_cb cb, void *data) {
   if (!t || !cb) return set_error(HP_EINVAL, "recipes_keys: table or cb is NULL");
   Table *tb = Table::from_c(t);
   bool is_str = tb->spec.key_is_str;
-  return with_snapshot(tb, [&](const Snapshot &s) {
+  return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     int n = 0;
     bool stop = false;
     auto visit = [&](const Rec *r) {
@@ -172,14 +183,12 @@ int hp_recipes_keys(hp_recipe_table *t, hp_recipes_key_cb cb, void *data) {
     };
     if (s.base) {
       s.base->index.each([&](const Rec *r) {
-        if (s.overlay) {
-          Key k = r->key(is_str);
-          if (s.overlay->index.find(k, hp::recipes::hash_key(k))) return;
-        }
+        Key k = r->key(is_str);
+        if (s.overlay->index.find(k, hp::recipes::hash_key(k))) return;
         visit(r);
       });
     }
-    if (s.overlay) s.overlay->index.each(visit);
+    s.overlay->index.each(visit);
     return n;
   });
 }
@@ -206,7 +215,7 @@ int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_reci
       if (dims[i]) v.dim[i] = std::string_view(dims[i]);
   }
   uint64_t h = hp::recipes::hash_key(k);
-  return with_snapshot(tb, [&](const Snapshot &s) {
+  return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     const Rec *r = s.find(k, h);
     if (!r) return static_cast<int>(HP_ENOTFOUND);
     if (!r->rules) return 0;
@@ -226,7 +235,10 @@ int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_reci
 
 int hp_recipes_update(hp_recipes *r, const char *msg, size_t len) {
   if (!r || (!msg && len)) return set_error(HP_EINVAL, "recipes_update: set or message is NULL");
-  return hp::core::guard("recipes_update", [&] { return Set::from_c(r)->update(std::string_view(msg ? msg : "", len)); });
+  Set *s = Set::from_c(r);
+  Call call(s);
+  if (!call) return closed();
+  return hp::core::guard("recipes_update", [&] { return s->update(std::string_view(msg ? msg : "", len), call); });
 }
 
 int hp_recipes_watch_file(hp_recipes_watch **out, hp_recipe_table *t, const char *path,
@@ -272,7 +284,7 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
                          hp_recipes_message_cb cb, void *data) {
   if (!r || !redis_url || !channel)
     return set_error(HP_EINVAL, "recipes_subscribe: set, redis_url or channel is NULL");
-  if (opts && opts->version != HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION)
+  if (opts && (opts->version < 1 || opts->version > HP_RECIPES_SUBSCRIBE_OPTIONS_VERSION))
     return set_error(HP_EINVAL, "recipes_subscribe: unknown options version ", std::to_string(opts->version));
   if (!field_name_ok(channel))
     return set_error(HP_EINVAL, "recipes_subscribe: the channel must be 1..255 bytes");
@@ -285,7 +297,10 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
     ro.connect_timeout_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 1000;
     ro.reconnect_max_ms = opts && opts->reconnect_max_ms ? opts->reconnect_max_ms : 1000;
     if (ro.reconnect_min_ms > ro.reconnect_max_ms) ro.reconnect_min_ms = ro.reconnect_max_ms;
-    auto *sub = s->adopt(std::make_unique<hp::recipes::Subscription>(s, std::move(ro), channel, cb, data));
+    uint64_t max_message = opts && opts->version >= 2 && opts->max_message_bytes ? opts->max_message_bytes
+                                                                                   : HP_RECIPES_MAX_MESSAGE_BYTES;
+    auto *sub =
+        s->adopt(std::make_unique<hp::recipes::Subscription>(s, std::move(ro), channel, max_message, cb, data));
     rc = s->engine()->post([sub, s](bool closing) {
       if (closing || s->closed())
         sub->abandon();

@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "hotpath.h"
+#include "recipes/value_end.h"
 
 namespace hp::recipes {
 
 namespace {
 
 constexpr size_t kChunk = 4 << 20;
-constexpr size_t kMaxItem = size_t(512) << 20;
 
 inline bool ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
@@ -69,7 +69,10 @@ void parse_part(const TableSpec &spec, const char *data, size_t size, size_t pos
   const char *stop_at = data + stop;
   try {
     for (;;) {
+      const char *start = p;
       p = parser.parse_item(p, end, &item);
+      // An item over the cap: the single-threaded pass reports it exactly.
+      if (uint64_t(p - start) > spec.max_item_bytes) return;
       part->items++;
       if (item.status == Item::kRecord) {
         part->recs.push_back(make_rec(part->arena, part->rules, previous, spec.key_is_str, &item, timestamp));
@@ -142,8 +145,12 @@ bool parse_parallel(const TableSpec &spec, const char *data, size_t size, const 
   }
   parse_part(spec, data, size, starts[0], starts[1], false, previous, timestamp, &parts[0]);
   for (auto &t : pool) t.join();
-  for (const Part &p : parts)
+  uint64_t items = 0;
+  for (const Part &p : parts) {
     if (!p.ok) return false;
+    items += p.items;
+  }
+  if (items > spec.max_items) return false;
   size_t total = 0;
   for (const Part &p : parts) total += p.recs.size();
   base->index.reserve(total);
@@ -176,16 +183,32 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
   LoadOutcome o;
   Buf buf;
   OpenedFile file;
-  o.code = open_source(path, whole_inflate_max, buf, &file, &o.error);
+  // More JSON than the cap never goes into one buffer: it streams, and fails
+  // when it reaches the cap.
+  uint64_t whole_max = whole_inflate_max < spec.max_json_bytes ? whole_inflate_max : spec.max_json_bytes;
+  o.code = open_source(path, whole_max, buf, &file, &o.error);
   if (o.code < 0) {
     o.error = path + ": " + o.error;
     return o;
   }
   o.sig = file.sig;
+  const char *what = file.gzip ? " (uncompressed)" : "";
+  auto fail = [&](int code, uint64_t at, const std::string &reason) {
+    o.code = code;
+    o.error = path + ": byte " + std::to_string(at) + what + ": " + reason;
+    o.base.reset();
+  };
+  auto over_json = [&](uint64_t at) {
+    fail(HP_ELIMIT, at, "more than " + std::to_string(spec.max_json_bytes) + " bytes of JSON (max_json_bytes)");
+  };
   if (!timestamp) timestamp = file.sig.mtime_ns / 1000000;
   auto base = std::make_shared<Base>();
   base->timestamp = timestamp;
   if (file.source->whole()) {
+    if (buf.size() > spec.max_json_bytes) {
+      over_json(spec.max_json_bytes);
+      return o;
+    }
     if (parse_parallel(spec, buf.data(), buf.size(), previous.get(), timestamp, base.get(), &o)) {
       o.json_bytes = buf.size();
       o.base = std::move(base);
@@ -204,13 +227,10 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
   size_t pos = 0;          // parse position in buf
   uint64_t buf_at = 0;     // offset of buf[0] in the JSON stream
   bool eof = file.source->whole();
-  const char *what = file.gzip ? " (uncompressed)" : "";
-
-  auto fail = [&](int code, uint64_t at, const std::string &reason) {
-    o.code = code;
-    o.error = path + ": byte " + std::to_string(at) + what + ": " + reason;
-    o.base.reset();
-  };
+  // An item cut by the end of the buffer is not parsed again on every read:
+  // `item_end` follows it as it streams in, and it is parsed once complete.
+  ValueEnd item_end;
+  bool resuming = false;
 
   for (;;) {
     char *data = buf.data();
@@ -252,8 +272,31 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
             p++;
             state = kTrailing;
           } else {
-            const char *q = parser.parse_item(p, end, &item);
-            o.items++;
+            if (resuming && !item_end.scan(p, end)) throw NeedMore{};
+            const char *q;
+            try {
+              q = parser.parse_item(p, end, &item);
+            } catch (const NeedMore &) {
+              o.parsed_bytes += static_cast<uint64_t>(end - p);
+              if (!resuming) {
+                resuming = true;
+                item_end.scan(p, end);
+              }
+              throw;
+            }
+            o.parsed_bytes += static_cast<uint64_t>(q - p);
+            resuming = false;
+            item_end.reset();
+            if (uint64_t(q - p) > spec.max_item_bytes) {
+              fail(HP_ELIMIT, buf_at + (p - data),
+                   "an array item is larger than " + std::to_string(spec.max_item_bytes) + " bytes (max_item_bytes)");
+              return o;
+            }
+            if (++o.items > spec.max_items) {
+              fail(HP_ELIMIT, buf_at + (p - data),
+                   "more than " + std::to_string(spec.max_items) + " array items (max_items)");
+              return o;
+            }
             switch (item.status) {
               case Item::kRecord:
                 if (store_item(base.get(), previous.get(), spec.key_is_str, &item, timestamp)) o.duplicates++;
@@ -287,8 +330,17 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
     buf_at += pos;
     buf.consume(pos);
     pos = 0;
-    if (buf.size() > kMaxItem) {
-      fail(HP_ECORRUPT, buf_at, "an array item is larger than 512 MiB");
+    if (buf.size() > spec.max_item_bytes) {
+      // A syntax error inside what arrived is the better message.
+      try {
+        parser.parse_item(buf.data(), buf.data() + buf.size(), &item);
+      } catch (const ParseError &e) {
+        fail(HP_ECORRUPT, buf_at + (e.pos - buf.data()), e.reason);
+        return o;
+      } catch (const NeedMore &) {
+      }
+      fail(HP_ELIMIT, buf_at,
+           "an array item is larger than " + std::to_string(spec.max_item_bytes) + " bytes (max_item_bytes)");
       return o;
     }
     int64_t r = file.source->read(buf, kChunk, &o.error);
@@ -299,6 +351,10 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
       return o;
     }
     if (r == 0) eof = true;
+    if (buf_at + buf.size() > spec.max_json_bytes) {
+      over_json(spec.max_json_bytes);
+      return o;
+    }
   }
   o.json_bytes += buf.size();
   o.base = std::move(base);

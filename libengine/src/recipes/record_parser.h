@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hotpath.h"
 #include "recipes/rules.h"
 
 namespace hp::recipes {
@@ -19,6 +20,10 @@ struct TableSpec {
   std::vector<std::string> json_fields;
   std::string geo_field;     // "" for none
   std::string target_field;  // "" for none
+  // Caps on one file load (and on an update's body, for max_item_bytes).
+  uint64_t max_json_bytes = HP_RECIPES_MAX_JSON_BYTES;
+  uint64_t max_items = HP_RECIPES_MAX_ITEMS;
+  uint64_t max_item_bytes = HP_RECIPES_MAX_ITEM_BYTES;
 };
 
 // Thrown when the input ends inside a value: the caller reads more input

@@ -42,29 +42,22 @@ bool Table::make_key(const hp_recipe_key &in, Key *out, char (&tmp)[24]) const {
 }
 
 int Set::open(Set **out, core::Engine *engine) {
-  auto *s = new Set(engine);
-  int rc = engine->post([s](bool closing) {
-    if (closing) {
-      s->release();
-      return;
-    }
-    s->engine_->add(s);
-    s->registered_ = true;
+  std::unique_ptr<Set> s(new Set(engine));
+  Set *raw = s.get();
+  // Until it runs, a close finds the set unregistered and waits for it in
+  // the queue (the loop runs posted work in order).
+  int rc = engine->post([raw](bool closing) {
+    if (closing || raw->shut_) return;
+    raw->engine_->add(raw);
+    raw->registered_ = true;
   });
-  if (rc != 0) {
-    delete s;
-    return rc;
-  }
-  *out = s;
+  if (rc != 0) return rc;
+  *out = s.release();
   return 0;
 }
 
-Set::Set(core::Engine *e) : engine_(e) {}
+Set::Set(core::Engine *e) : core::Handle(e), engine_(e) {}
 Set::~Set() = default;
-
-void Set::release() {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-}
 
 int Set::define(Table **out, const std::string &name, TableSpec spec, std::string update_type) {
   std::lock_guard<std::mutex> lock(tables_mu_);
@@ -90,22 +83,19 @@ Table *Set::find_for_update(std::string_view type) {
   return nullptr;
 }
 
-void Set::close() {
-  closed_.store(true, std::memory_order_release);
-  int rc = engine_->post([this](bool) {
-    shutdown();
-    release();  // the user's reference
-  });
-  // The engine is closing: it calls close_now() (or never registered us).
-  if (rc != 0) release();
+void Set::shutdown(std::function<void(int)> done) {
+  done_ = std::move(done);
+  stop();
 }
 
-void Set::close_now() { shutdown(); }
+void Set::close_now() { stop(); }
 
-void Set::shutdown() {
-  if (shut_) return;
+void Set::stop() {
+  if (shut_) {
+    maybe_finish();
+    return;
+  }
   shut_ = true;
-  closed_.store(true, std::memory_order_release);
   std::vector<Watch *> all;
   {
     std::lock_guard<std::mutex> lock(tables_mu_);
@@ -122,12 +112,13 @@ void Set::shutdown() {
 }
 
 void Set::maybe_finish() {
-  if (!shut_ || finished_ || loads_ > 0 || watches_ > 0 || subscriptions_ > 0) return;
-  finished_ = true;
+  if (!shut_ || loads_ > 0 || watches_ > 0 || subscriptions_ > 0) return;
   if (registered_) {
+    registered_ = false;
     engine_->remove(this);
-    release();  // the loop's reference
   }
+  // Once the user closed too: the set is freed inside done.
+  if (done_) std::exchange(done_, nullptr)(0);
 }
 
 void Set::watch_started(Table *t, Watch *w) {
@@ -157,33 +148,34 @@ void Set::subscription_gone() {
   maybe_finish();
 }
 
-Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<const Overlay> overlay,
-                             bool key_is_str) {
+Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<Overlay> overlay, bool key_is_str) {
   auto *s = new Snapshot();
   uint64_t size = base ? base->index.size() : 0;
   if (overlay) {
-    for (const auto &o : overlay->recs) {
+    overlay->index.each_owned([&](const std::shared_ptr<const OwnedRec> &o) {
       Key k = o->rec->key(key_is_str);
       bool in_base = base && base->index.find(k, hash_key(k)) != nullptr;
       if (o->rec->tombstone)
         size -= in_base ? 1 : 0;
       else
         size += in_base ? 0 : 1;
-    }
+    });
+    s->overlay = std::move(overlay);
   }
   s->base = std::move(base);
-  s->overlay = overlay && !overlay->recs.empty() ? std::move(overlay) : nullptr;
-  s->size = size;
+  s->size.store(size, std::memory_order_relaxed);
   return s;
 }
 
-void Set::publish(Table *t, Snapshot *next) {
+void Set::publish(Table *t, Snapshot *next, const Call *self) {
   Snapshot *old = t->cur.exchange(next, std::memory_order_seq_cst);
   t->generation.fetch_add(1, std::memory_order_release);
-  rcu.synchronize();
+  rcu().synchronize(self ? self->token() : nullptr);
   delete old;
-  t->stats.size = next->size;
-  t->stats.overlay_size = next->overlay ? next->overlay->recs.size() : 0;
+  // The grace period also covers what point updates replaced.
+  next->overlay->index.reclaim();
+  t->stats.size = next->size.load(std::memory_order_relaxed);
+  t->stats.overlay_size = next->overlay->index.size();
   t->stats.memory_bytes = (next->base ? next->base->bytes() : 0);
 }
 
@@ -222,9 +214,8 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
         }
       },
       [this, t, outcome, done = std::move(done)](int status) {
-        // `done` may end the last watch, which may free the set: hold it.
-        refs_.fetch_add(1, std::memory_order_relaxed);
-        loads_--;
+        // The load counts until the end: `done` may end the last watch,
+        // which must not free the set under this function.
         if (status < 0 || shut_) {
           core::set_error(HP_ECLOSED, "recipes: closed during the load of a table");
           done(HP_ECLOSED, nullptr, outcome->sig);
@@ -241,17 +232,12 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
             std::lock_guard<std::mutex> lock(write_mu_);
             std::shared_ptr<const Base> base = std::move(outcome->base);
             // Point updates newer than the file survive the reload.
-            std::shared_ptr<Overlay> keep;
-            const Snapshot *old = t->cur.load();
-            if (old->overlay) {
-              keep = std::make_shared<Overlay>();
-              for (const auto &o : old->overlay->recs) {
-                if (o->rec->timestamp <= base->timestamp) continue;
-                keep->recs.push_back(o);
-                Key k = o->rec->key(t->spec.key_is_str);
-                keep->index.put(k, hash_key(k), o->rec);
-              }
-            }
+            auto keep = std::make_shared<Overlay>();
+            t->cur.load()->overlay->index.each_owned([&](const std::shared_ptr<const OwnedRec> &o) {
+              if (o->rec->timestamp <= base->timestamp) return;
+              Key k = o->rec->key(t->spec.key_is_str);
+              keep->index.put(k, hash_key(k), o);
+            });
             publish(t, make_snapshot(std::move(base), std::move(keep), t->spec.key_is_str));
             hp_recipes_stats &s = t->stats;
             s.loads++;
@@ -270,8 +256,8 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
           core::clear_error();
           done(0, &copy, outcome->sig);
         }
+        loads_--;
         maybe_finish();
-        release();
       });
 }
 
@@ -293,7 +279,7 @@ bool key_from_json(const JValue *id, bool key_is_str, int64_t *num, std::string 
 
 }  // namespace
 
-int Set::update(std::string_view msg) {
+int Set::update(std::string_view msg, const Call &call) {
   if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
   JValue m;
   std::string err;
@@ -331,6 +317,9 @@ int Set::update(std::string_view msg) {
     } else {
       return core::set_error(HP_EINVAL, "recipes update: 'body' must be the record as a JSON string or object");
     }
+    if (text.size() > t->spec.max_item_bytes)
+      return core::set_error(HP_ELIMIT, "recipes update: a body of ", std::to_string(text.size()),
+                             " bytes is over max_item_bytes (", std::to_string(t->spec.max_item_bytes), ")");
     text.push_back(' ');
     RecordParser parser(t->spec);
     const char *p = text.data(), *end = p + text.size();
@@ -375,29 +364,31 @@ int Set::update(std::string_view msg) {
 
   std::lock_guard<std::mutex> lock(write_mu_);
   if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
-  const Snapshot *old = t->cur.load();
-  const Rec *newer = old->overlay ? old->overlay->index.find(k, h) : nullptr;
-  if ((newer && newer->timestamp >= ts) || (old->base && ts <= old->base->timestamp)) {
+  Snapshot *cur = t->cur.load();
+  OverlayIndex &overlay = cur->overlay->index;
+  const Rec *newer = overlay.find(k, h);
+  if ((newer && newer->timestamp >= ts) || (cur->base && ts <= cur->base->timestamp)) {
     t->stats.updates_stale++;
     return HP_RECIPES_STALE;
   }
-  const Rec *current = old->find(k, h);
+  const Rec *current = cur->find(k, h);
   rec->version = 0;
   if (current && !remove && current->json_len == json_len && std::memcmp(current->json(), rec->json(), json_len) == 0)
     rec->version = current->version;
   if (!rec->version) rec->version = next_record_version();
-  auto overlay = std::make_shared<Overlay>();
-  if (old->overlay) {
-    for (const auto &o : old->overlay->recs) {
-      if (o->rec->matches(k)) continue;
-      overlay->recs.push_back(o);
-      Key ok = o->rec->key(t->spec.key_is_str);
-      overlay->index.put(ok, hash_key(ok), o->rec);
-    }
+  // In place: no copy of the other updates, no new snapshot.
+  overlay.put(k, h, std::move(owned));
+  uint64_t size = cur->size.load(std::memory_order_relaxed) + (remove ? 0 : 1) - (current ? 1 : 0);
+  cur->size.store(size, std::memory_order_relaxed);
+  t->generation.fetch_add(1, std::memory_order_release);
+  // Replaced records wait for a grace period in batches, so the wait for
+  // readers is paid once per kRetireBatch updates, not on each.
+  if (overlay.retired() >= kRetireBatch) {
+    rcu().synchronize(call.token());
+    overlay.reclaim();
   }
-  overlay->recs.push_back(owned);
-  overlay->index.put(k, h, rec);
-  publish(t, make_snapshot(old->base, std::move(overlay), t->spec.key_is_str));
+  t->stats.size = size;
+  t->stats.overlay_size = overlay.size();
   t->stats.updates_applied++;
   return HP_RECIPES_APPLIED;
 }

@@ -89,4 +89,43 @@ const Rec *Index::put(const Key &k, uint64_t hash, const Rec *r) {
   }
 }
 
+void OverlayIndex::place(Table *t, uint64_t hash, std::shared_ptr<const OwnedRec> rec, size_t at) {
+  Slot &s = t->slots[at];
+  s.hash.store(hash, std::memory_order_relaxed);
+  s.rec.store(rec->rec, std::memory_order_release);
+  t->owners[at] = std::move(rec);
+}
+
+void OverlayIndex::put(const Key &k, uint64_t hash, std::shared_ptr<const OwnedRec> rec) {
+  Table *t = table_.load(std::memory_order_relaxed);
+  if ((t->count + 1) * 2 > t->mask + 1) {
+    // Grow into a new array, published whole; readers on the old one still
+    // find every record there until it is reclaimed.
+    auto bigger = std::make_unique<Table>((t->mask + 1) * 2);
+    for (size_t i = 0; i <= t->mask; i++) {
+      if (!t->owners[i]) continue;
+      uint64_t h = t->slots[i].hash.load(std::memory_order_relaxed);
+      size_t j = h & bigger->mask;
+      while (bigger->owners[j]) j = (j + 1) & bigger->mask;
+      place(bigger.get(), h, t->owners[i], j);
+    }
+    bigger->count = t->count;
+    table_.store(bigger.get(), std::memory_order_release);
+    retired_tables_.emplace_back(t);
+    t = bigger.release();
+  }
+  for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+    if (!t->owners[i]) {
+      place(t, hash, std::move(rec), i);
+      t->count++;
+      return;
+    }
+    if (t->slots[i].hash.load(std::memory_order_relaxed) == hash && t->owners[i]->rec->matches(k)) {
+      retired_recs_.push_back(std::move(t->owners[i]));
+      place(t, hash, std::move(rec), i);
+      return;
+    }
+  }
+}
+
 }  // namespace hp::recipes

@@ -3,6 +3,7 @@
 // table publishes with one pointer swap (Snapshot).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -122,23 +123,85 @@ struct OwnedRec {
   const Rec *rec = nullptr;
 };
 
-// Point updates on top of a Base. Immutable once published; an update makes
-// a new Overlay sharing the others' records.
-struct Overlay {
-  std::vector<std::shared_ptr<const OwnedRec>> recs;
-  Index index;
+// The index of point updates on top of a Base. One writer at a time (under
+// the set's write lock) changes it in place while readers look keys up
+// without a lock: a slot's hash is written before its record is published,
+// and a replaced record or outgrown slot array is kept until retired() is
+// reclaimed after a grace period. An update costs amortised O(1), however
+// many updates came before it.
+class OverlayIndex {
+ public:
+  OverlayIndex() : table_(new Table(8)) {}
+  ~OverlayIndex() { delete table_.load(std::memory_order_relaxed); }
+  OverlayIndex(const OverlayIndex &) = delete;
+  OverlayIndex &operator=(const OverlayIndex &) = delete;
+
+  // Readers, inside a read section.
+  const Rec *find(const Key &k, uint64_t hash) const {
+    const Table *t = table_.load(std::memory_order_acquire);
+    for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+      const Slot &s = t->slots[i];
+      const Rec *r = s.rec.load(std::memory_order_acquire);
+      if (!r) return nullptr;
+      if (s.hash.load(std::memory_order_relaxed) == hash && r->matches(k)) return r;
+    }
+  }
+  template <class Fn>
+  void each(Fn &&fn) const {
+    const Table *t = table_.load(std::memory_order_acquire);
+    for (size_t i = 0; i <= t->mask; i++)
+      if (const Rec *r = t->slots[i].rec.load(std::memory_order_acquire)) fn(r);
+  }
+
+  // The writer. Inserts or replaces the record of `rec`'s key.
+  void put(const Key &k, uint64_t hash, std::shared_ptr<const OwnedRec> rec);
+  // Records in the index, tombstones included.
+  size_t size() const { return table_.load(std::memory_order_relaxed)->count; }
+  template <class Fn>
+  void each_owned(Fn &&fn) const {
+    const Table *t = table_.load(std::memory_order_relaxed);
+    for (const auto &o : t->owners)
+      if (o) fn(o);
+  }
+  // What put() replaced: free it with reclaim() once no reader can hold it.
+  size_t retired() const { return retired_recs_.size() + retired_tables_.size(); }
+  void reclaim() {
+    retired_recs_.clear();
+    retired_tables_.clear();
+  }
+
+ private:
+  struct Slot {
+    std::atomic<uint64_t> hash{0};
+    std::atomic<const Rec *> rec{nullptr};
+  };
+  struct Table {
+    explicit Table(size_t cap) : mask(cap - 1), slots(new Slot[cap]), owners(cap) {}
+    size_t mask;
+    std::unique_ptr<Slot[]> slots;
+    std::vector<std::shared_ptr<const OwnedRec>> owners;  // by slot; the writer's
+    size_t count = 0;
+  };
+  static void place(Table *t, uint64_t hash, std::shared_ptr<const OwnedRec> rec, size_t at);
+  std::atomic<Table *> table_;
+  std::vector<std::shared_ptr<const OwnedRec>> retired_recs_;
+  std::vector<std::unique_ptr<Table>> retired_tables_;
 };
 
-// What readers of a table see.
+// Point updates on top of a Base.
+struct Overlay {
+  OverlayIndex index;
+};
+
+// What readers of a table see. A load publishes a new one; a point update
+// changes its overlay in place.
 struct Snapshot {
   std::shared_ptr<const Base> base;
-  std::shared_ptr<const Overlay> overlay;
-  uint64_t size = 0;
+  std::shared_ptr<Overlay> overlay = std::make_shared<Overlay>();
+  std::atomic<uint64_t> size{0};
 
   const Rec *find(const Key &k, uint64_t hash) const {
-    if (overlay) {
-      if (const Rec *r = overlay->index.find(k, hash)) return r->tombstone ? nullptr : r;
-    }
+    if (const Rec *r = overlay->index.find(k, hash)) return r->tombstone ? nullptr : r;
     return base ? base->index.find(k, hash) : nullptr;
   }
 };

@@ -4,9 +4,14 @@
 
 namespace hp::recipes {
 
-Subscription::Subscription(Set *set, redis::Options options, std::string channel, hp_recipes_message_cb cb,
-                           void *data)
-    : set_(set), options_(std::move(options)), channel_(std::move(channel)), cb_(cb), data_(data) {}
+Subscription::Subscription(Set *set, redis::Options options, std::string channel, uint64_t max_message,
+                           hp_recipes_message_cb cb, void *data)
+    : set_(set),
+      options_(std::move(options)),
+      channel_(std::move(channel)),
+      max_message_(max_message),
+      cb_(cb),
+      data_(data) {}
 
 void Subscription::start() {
   set_->subscription_started();
@@ -17,19 +22,66 @@ void Subscription::start() {
 void Subscription::on_message(const std::string &msg) {
   if (stopping_) return;
   messages_.fetch_add(1, std::memory_order_relaxed);
+  queued_.push_back(msg);
+  if (!applying_) apply_queued();
+}
+
+namespace {
+
+struct Outcome {
   int rc;
-  try {
-    rc = set_->update(msg);
-  } catch (const std::bad_alloc &) {
-    rc = core::set_error(HP_ENOMEM, "recipes: out of memory applying a message from ", channel_);
-  }
-  if (rc == HP_RECIPES_APPLIED)
-    applied_.fetch_add(1, std::memory_order_relaxed);
-  else if (rc == HP_RECIPES_STALE)
-    stale_.fetch_add(1, std::memory_order_relaxed);
-  else
-    errors_.fetch_add(1, std::memory_order_relaxed);
-  if (cb_) cb_(rc, data_);
+  std::string error;
+};
+
+}  // namespace
+
+void Subscription::apply_queued() {
+  applying_ = true;
+  auto batch = std::make_shared<std::vector<std::string>>();
+  batch->swap(queued_);
+  auto outcomes = std::make_shared<std::vector<Outcome>>();
+  set_->engine()->queue_work(
+      [this, batch, outcomes] {
+        outcomes->reserve(batch->size());
+        for (const std::string &msg : *batch) {
+          int rc;
+          try {
+            if (msg.size() > max_message_)
+              rc = core::set_error(HP_ELIMIT, "recipes: a message of ", std::to_string(msg.size()), " bytes on ",
+                                   channel_, " is over max_message_bytes (", std::to_string(max_message_), ")");
+            else if (core::Handle::Call call(set_); call)
+              rc = set_->update(msg, call);
+            else
+              rc = core::set_error(HP_ECLOSED, "recipes: closed");
+          } catch (const std::bad_alloc &) {
+            rc = core::set_error(HP_ENOMEM, "recipes: out of memory applying a message from ", channel_);
+          }
+          outcomes->push_back(Outcome{rc, rc < 0 ? hp_last_error() : ""});
+        }
+      },
+      [this, outcomes](int) {
+        // Status < 0: the engine closed before the batch ran; its messages
+        // are dropped as a closed subscription's are.
+        applying_ = false;
+        for (const Outcome &o : *outcomes) {
+          if (o.rc == HP_RECIPES_APPLIED)
+            applied_.fetch_add(1, std::memory_order_relaxed);
+          else if (o.rc == HP_RECIPES_STALE)
+            stale_.fetch_add(1, std::memory_order_relaxed);
+          else
+            errors_.fetch_add(1, std::memory_order_relaxed);
+          if (o.rc < 0)
+            core::set_error_text(o.rc, o.error);
+          else
+            core::clear_error();
+          if (cb_) cb_(o.rc, data_);
+        }
+        if (finish_after_batch_) {
+          finish();
+        } else if (!queued_.empty() && !stopping_) {
+          apply_queued();
+        }
+      });
 }
 
 void Subscription::stop() {
@@ -39,6 +91,11 @@ void Subscription::stop() {
 }
 
 void Subscription::finish() {
+  if (applying_) {  // the batch on the pool uses the set: wait for it
+    finish_after_batch_ = true;
+    return;
+  }
+  finish_after_batch_ = false;
   client_ = nullptr;
   core::set_error(HP_ECLOSED, "recipes: the subscription to ", channel_, " stopped");
   if (cb_) cb_(HP_ECLOSED, data_);

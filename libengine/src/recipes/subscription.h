@@ -1,9 +1,12 @@
 // Point updates from a Redis pub/sub channel: every message goes through
-// Set::update, the same path as hp_recipes_update.
+// Set::update, the same path as hp_recipes_update, on the thread pool (one
+// batch at a time, in arrival order), so parsing a message never stalls the
+// loop; the callback still runs on the loop, once per message.
 #pragma once
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "recipes/set.h"
 #include "redis/client.h"
@@ -12,7 +15,8 @@ namespace hp::recipes {
 
 class Subscription {
  public:
-  Subscription(Set *set, redis::Options options, std::string channel, hp_recipes_message_cb cb, void *data);
+  Subscription(Set *set, redis::Options options, std::string channel, uint64_t max_message,
+               hp_recipes_message_cb cb, void *data);
 
   hp_recipes_subscription *as_c() { return reinterpret_cast<hp_recipes_subscription *>(this); }
   static Subscription *from_c(hp_recipes_subscription *s) { return reinterpret_cast<Subscription *>(s); }
@@ -29,15 +33,23 @@ class Subscription {
 
  private:
   void on_message(const std::string &msg);
+  // Applies what is queued on the pool; loop thread.
+  void apply_queued();
   void finish();
 
   Set *set_;
   redis::Options options_;
   std::string channel_;
+  uint64_t max_message_;  // longer messages are refused unparsed
   hp_recipes_message_cb cb_;
   void *data_;
   redis::Client *client_ = nullptr;
   bool stopping_ = false;
+  // Loop thread only: messages waiting for the pool, whether a batch is
+  // there now, and whether finish() waits for it.
+  std::vector<std::string> queued_;
+  bool applying_ = false;
+  bool finish_after_batch_ = false;
   std::atomic<uint64_t> messages_{0}, applied_{0}, stale_{0}, errors_{0};
 };
 

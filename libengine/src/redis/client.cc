@@ -376,14 +376,12 @@ void Client::resubscribe() {
 }
 
 void Client::on_message(redisAsyncContext *, void *reply, void *privdata) {
-  auto *r = static_cast<redisReply *>(reply);
-  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) return;
-  if (r->element[0]->type != REDIS_REPLY_STRING || std::string(r->element[0]->str, r->element[0]->len) != "message")
-    return;
+  std::string_view channel_text, payload;
+  if (!pubsub_message(static_cast<redisReply *>(reply), &channel_text, &payload)) return;
   auto *c = static_cast<Client *>(privdata);
-  std::string channel(r->element[1]->str, r->element[1]->len);
+  std::string channel(channel_text);
   auto it = c->channels_.find(channel);
-  if (it != c->channels_.end()) it->second(channel, std::string(r->element[2]->str, r->element[2]->len));
+  if (it != c->channels_.end()) it->second(channel, std::string(payload));
 }
 
 void Client::close(std::function<void()> done) {

@@ -45,4 +45,14 @@ bool is_transient_error(std::string_view text) {
   return false;
 }
 
+bool pubsub_message(const redisReply *r, std::string_view *channel, std::string_view *payload) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) return false;
+  for (size_t i = 0; i < 3; i++)
+    if (r->element[i]->type != REDIS_REPLY_STRING) return false;
+  if (std::string_view(r->element[0]->str, r->element[0]->len) != "message") return false;
+  *channel = std::string_view(r->element[1]->str, r->element[1]->len);
+  *payload = std::string_view(r->element[2]->str, r->element[2]->len);
+  return true;
+}
+
 }  // namespace hp::redis

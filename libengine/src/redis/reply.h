@@ -30,4 +30,8 @@ bool is_error(const redisReply *r, std::string_view code);
 // HP_EUNAVAILABLE for these and HP_EIO for any other error.
 bool is_transient_error(std::string_view text);
 
+// Whether a reply on a subscribed connection is a published message
+// (["message", channel, payload], all strings); sets the two views into it.
+bool pubsub_message(const redisReply *r, std::string_view *channel, std::string_view *payload);
+
 }  // namespace hp::redis
