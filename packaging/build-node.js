@@ -65,7 +65,7 @@ for (const tool of ['cmake', 'pkg-config']) {
     fail(`${tool} is missing; run packaging/install-deps.sh (as root or with sudo)`);
   }
 }
-const missing = ['libuv', 'hiredis', 'libmaxminddb', 'sqlite3', 'zlib', 'libdeflate'].filter((lib) => {
+const missing = ['libuv', 'hiredis', 'libmaxminddb', 'sqlite3', 'zlib', 'libdeflate', 're2'].filter((lib) => {
   try {
     execFileSync('pkg-config', ['--exists', lib]);
     return false;

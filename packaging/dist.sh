@@ -2,7 +2,7 @@
 # `make dist`: builds into dist/
 #   hotpath-X.Y.Z.tar.gz                      the sdist (builds against the system's libraries)
 #   hotpath-X.Y.Z-cpXY-cpXY-manylinux_*.whl   the wheel; its extension links hiredis, libmaxminddb,
-#                                             SQLite, zlib, libdeflate and libstdc++ statically and
+#                                             SQLite, zlib, libdeflate, RE2 and libstdc++ statically and
 #                                             carries libuv in hotpath.libs/, so it needs only glibc
 #   hotpath-X.Y.Z.tgz                         the npm tarball with prebuilds/<platform>-<arch>/hotpath.node
 #                                             (static the same way, node's own libuv) and the
@@ -16,6 +16,9 @@ out_abs=$PWD/$out
 rm -rf "$out" && mkdir -p "$out"
 
 echo "== wheel and sdist =="
+# A PIC build of RE2 (Debian's archive cannot go into a shared object).
+bash packaging/build-re2-pic.sh
+export HOTPATH_RE2_PIC_ARCHIVE=$PWD/build/re2-pic/libre2.a
 # --no-isolation: the build tools come from packaging/install-deps.sh, offline.
 HOTPATH_STATIC_DEPS=ON "$py" -m build --no-isolation --sdist --wheel --outdir "$out" .
 # auditwheel bundles libuv's shared library into hotpath.libs/ (Debian's
@@ -28,6 +31,7 @@ ls "$out"/hotpath-*-manylinux*.whl >/dev/null
 
 echo "== npm tarball =="
 node packaging/build-node.js
+cmake -S . -B build/node >/dev/null # sees the PIC RE2 archive if build/node predates it
 cmake --build build/node --target hotpath_node_prebuild --parallel "${JOBS:-2}"
 stage=build/npm-stage
 rm -rf "$stage" && mkdir -p "$stage"

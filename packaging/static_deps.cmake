@@ -24,13 +24,25 @@ hp_static_archive(HP_MAXMINDDB "" libmaxminddb.a)
 hp_static_archive(HP_SQLITE "m;dl;pthread" libsqlite3.a)
 hp_static_archive(HP_ZLIB "" libz.a)
 hp_static_archive(HP_DEFLATE "" libdeflate.a)
+# RE2: Debian's libre2.a is PIE (local-exec TLS), which a shared object cannot
+# hold; packaging/build-re2-pic.sh builds a PIC archive from Debian's source
+# (HOTPATH_RE2_PIC_ARCHIVE names it, else build/re2-pic/libre2.a).
+set(_hp_re2_pic "$ENV{HOTPATH_RE2_PIC_ARCHIVE}")
+if(NOT _hp_re2_pic)
+  set(_hp_re2_pic ${PROJECT_SOURCE_DIR}/build/re2-pic/libre2.a)
+endif()
+if(EXISTS ${_hp_re2_pic})
+  set(HP_RE2_STATIC_LINK ${_hp_re2_pic} pthread)
+else()
+  set(HP_RE2_STATIC_LINK "")
+endif()
 hp_static_archive(HP_CRYPTO "dl;pthread" libcrypto.a)
 
 # What the prebuilt Node addon links, in link order (not libuv or libcrypto,
 # which node provides); empty if an archive is missing.
 set(HP_STATIC_DEPS_LINK "")
 set(HP_STATIC_DEPS_MISSING "")
-foreach(prefix HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE)
+foreach(prefix HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE HP_RE2)
   if(${prefix}_STATIC_LINK)
     list(APPEND HP_STATIC_DEPS_LINK ${${prefix}_STATIC_LINK})
   else()
@@ -45,14 +57,15 @@ endif()
 if(HP_STATIC_DEPS)
   if(HP_STATIC_DEPS_MISSING)
     message(FATAL_ERROR "HP_STATIC_DEPS: no static archive for ${HP_STATIC_DEPS_MISSING}; install the "
-                        "-dev packages that ship them or configure with -DHP_STATIC_DEPS=OFF")
+                        "-dev packages that ship them (for HP_RE2 run packaging/build-re2-pic.sh) or "
+                        "configure with -DHP_STATIC_DEPS=OFF")
   endif()
   set(_hp_static "")
   if(HP_UV_STATIC_ARCHIVE)
     set(HP_UV_STATIC_LINK ${HP_UV_STATIC_ARCHIVE} pthread dl rt)
     list(APPEND _hp_static HP_UV)
   endif()
-  foreach(prefix ${_hp_static} HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE HP_CRYPTO)
+  foreach(prefix ${_hp_static} HP_HIREDIS HP_MAXMINDDB HP_SQLITE HP_ZLIB HP_DEFLATE HP_RE2 HP_CRYPTO)
     set_target_properties(PkgConfig::${prefix} PROPERTIES
       INTERFACE_LINK_LIBRARIES "${${prefix}_STATIC_LINK}" INTERFACE_LINK_DIRECTORIES "")
     message(STATUS "HP_STATIC_DEPS: ${${prefix}_STATIC_LINK}")

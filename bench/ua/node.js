@@ -1,11 +1,15 @@
 'use strict';
-// bench/ua (Node): hotpath ua.parse vs ua-parser-js (1.x, and 2.x) and
-// device-detector-js on the same 100,000 User-Agent strings drawn from the
-// `user-agents` corpus by its weights (fixed seed), so repeats occur as
-// they do in real traffic. Prints JSON on stdout.
+// bench/ua (Node): hotpath ua.parse (and its ua-parser-js drop-in) vs
+// ua-parser-js (1.x, and 2.x) and device-detector-js on the same 100,000
+// User-Agent strings drawn from the `user-agents` corpus by its weights
+// (fixed seed), so repeats occur as they do in real traffic; then the
+// agreement with ua-parser-js and isbot over the committed corpora. Prints
+// JSON on stdout.
 const fs = require('fs');
 const path = require('path');
 const hotpath = require('../..');
+const HotpathUAParser = require('hotpath/ua-parser-js');
+const { report, format } = require('../../tests/node/ua-compare');
 const UAParser = require('ua-parser-js');
 const UAParser2 = require('ua-parser-js-2');
 const DeviceDetector = require('device-detector-js');
@@ -65,6 +69,7 @@ const distinct = new Set(strings).size;
 const dd = new DeviceDetector();
 const parsers = {
   hotpath: (s) => hotpath.ua.parse(s),
+  'hotpath/ua-parser-js': (s) => HotpathUAParser(s),
   'ua-parser-js': (s) => UAParser(s),
   'ua-parser-js@2': (s) => UAParser2(s),
   'device-detector-js': (s) => dd.parse(s),
@@ -87,6 +92,9 @@ const unique = strings.slice(0, 20000).map((s, i) => `${s} u${i}`);
 results.hotpath.cold = time(unique, parsers.hotpath);
 results['ua-parser-js'].cold = time(unique, parsers['ua-parser-js']);
 
+const agreement = report(hotpath);
+process.stderr.write(format(agreement, 5) + '\n');
 process.stdout.write(
-  JSON.stringify({ strings: N, distinct, seed: 42, node: process.version, results }, null, 2) + '\n',
+  JSON.stringify({ strings: N, distinct, seed: 42, node: process.version, results, agreement: {
+    rows: agreement.rows, bots: agreement.bots, versions: agreement.versions } }, null, 2) + '\n',
 );

@@ -86,7 +86,7 @@ export namespace host {
   function sample(options?: { windowMs?: number }): Promise<HostInfo>;
 }
 
-/** What ua.parse returns. Names follow ua-parser-js; unknown fields are undefined. */
+/** What ua.parse returns. Names are ua-parser-js 1.x's; unknown fields are undefined. */
 export interface UAResult {
   /** 'Chrome', 'Mobile Safari', 'Firefox', 'Edge', 'Samsung Internet', ... */
   browser?: string;
@@ -106,8 +106,10 @@ export interface UAResult {
   vendor?: string;
   /** 'iPhone', 'SM-G991B', 'Pixel 7', ... where known */
   model?: string;
-  /** Crawlers, link-preview fetchers, monitors, HTTP libraries and CLIs. */
+  /** Where isbot's patterns match: crawlers, link-preview fetchers, monitors, HTTP libraries and CLIs. */
   isBot: boolean;
+  /** ua-parser-js's cpu.architecture: 'amd64', 'arm64', 'ia32', 'arm', ... where known */
+  cpu?: string;
 }
 
 /** User-agent parsing (docs/ua.md); synchronous, thread-safe, cached per thread. */

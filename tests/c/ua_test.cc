@@ -9,6 +9,8 @@
 
 #include "hotpath.h"
 #include "support/fixtures.h"
+#include "ua/detect.h"
+#include "ua/long_tail.h"
 
 namespace {
 
@@ -241,9 +243,136 @@ TEST_CASE("ua: empty, truncated and random input parse without harm") {
   std::string many;
   for (int i = 0; i < 500; i++) many += "A/1 (x; y; z) ";
   CHECK(hp_ua_parse(&r, nullptr, many.data(), many.size()) == 0);
-  std::string huge_field = "Mozilla/5.0 (Linux; Android " + std::string(300, '9') + "; " + std::string(300, 'M') +
-                           ") AppleWebKit/537.36 Chrome/" + std::string(300, '1') + " Mobile Safari/537.36";
+  // (within the 500 bytes the tables read)
+  std::string huge_field = "Mozilla/5.0 (Linux; Android " + std::string(100, '9') + "; " + std::string(100, 'M') +
+                           ") AppleWebKit/537.36 Chrome/" + std::string(100, '1') + " Mobile Safari/537.36";
   CHECK(hp_ua_parse(&r, nullptr, huge_field.data(), huge_field.size()) == 0);
   CHECK(std::strlen(r.browser_version) == sizeof r.browser_version - 1);
   CHECK(std::strlen(r.model) == sizeof r.model - 1);
+}
+
+namespace {
+
+std::vector<std::string> corpus(const char *name) {
+  std::istringstream in(hp_test::read_file(hp_test::fixture(name)));
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> with_cpu(const hp_ua_result &r) {
+  auto f = fields_of(r);
+  f.push_back(r.cpu);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("ua: the generated tables compile") { CHECK(hp::ua::tables_ready()); }
+
+TEST_CASE("ua: the detectors and the tables agree on every corpus string the detectors take") {
+  size_t taken = 0, total = 0, bad = 0;
+  for (const char *name : {"ua-corpus-user-agents.txt", "ua-corpus-fake-ua.txt", "ua-corpus-crawlers.txt",
+                           "ua-extra.txt", "ua-golden.tsv"})
+    for (std::string ua : corpus(name)) {
+      ua = ua.substr(0, ua.find('\t'));
+      total++;
+      hp::ua::Scan s;
+      hp::ua::scan(s, ua.data(), static_cast<uint32_t>(ua.size()));
+      if (!hp::ua::fast_path(s)) continue;
+      taken++;
+      hp_ua_result fast = HP_UA_RESULT_INIT, tables = HP_UA_RESULT_INIT;
+      hp::ua::parse(ua.data(), static_cast<uint32_t>(ua.size()), &fast);
+      hp::ua::parse(ua.data(), static_cast<uint32_t>(ua.size()), &tables, true);
+      if (with_cpu(fast) != with_cpu(tables)) {
+        bad++;
+        std::string msg = ua + "\n  detectors:";
+        for (auto &f : with_cpu(fast)) msg += " [" + f + "]";
+        msg += "\n  tables:   ";
+        for (auto &f : with_cpu(tables)) msg += " [" + f + "]";
+        FAIL_CHECK(msg);
+      }
+    }
+  MESSAGE("detectors took " << taken << " of " << total << " corpus strings");
+  CHECK(taken > total / 8);
+  CHECK(bad == 0);
+}
+
+TEST_CASE("ua: long-tail strings get ua-parser-js 1.x's answers") {
+  struct Case {
+    const char *ua, *browser, *os;
+    int type;
+    const char *vendor, *model;
+  };
+  const Case cases[] = {
+      {"NokiaC1-02i/2.0 (03.10) Profile/MIDP-2.1 Configuration/CLDC-1.1 Mozilla/5.0 AppleWebKit/420+ (KHTML, like Gecko) Safari/420+",
+       "Safari", "", HP_UA_MOBILE, "Nokia", "C1-02i"},
+      {"SAMSUNG-SGH-E747/E747JCHE1 NetFront/3.4 Profile/MIDP-2.0 Configuration/CLDC-1.1", "NetFront", "", HP_UA_MOBILE,
+       "Samsung", "SGH-E747"},
+      {"LG-S310/V100 Obigo/WAP2.0 Profile/MIDP-2.1 Configuration/CLDC-1.1", "Obigo", "", HP_UA_MOBILE, "LG", "S310"},
+      {"Mozilla/5.0 (Series40; Nokia311/03.81; Profile/MIDP-2.1 Configuration/CLDC-1.1) Gecko/20100401 S40OviBrowser/2.2.0.0.31",
+       "OviBrowser", "Series40", HP_UA_MOBILE, "Nokia", "311"},
+      {"Mozilla/5.0 (Symbian/3; Series60/5.2 NokiaN8-00/012.002; Profile/MIDP-2.1 Configuration/CLDC-1.1 ) AppleWebKit/533.4 "
+       "(KHTML, like Gecko) NokiaBrowser/7.3.0 Mobile Safari/533.4 3gpp-gba",
+       "NokiaBrowser", "Symbian", HP_UA_MOBILE, "Nokia", "N8-00"},
+      {"BlackBerry9700/5.0.0.351 Profile/MIDP-2.1 Configuration/CLDC-1.1 VendorID/123", "", "BlackBerry", HP_UA_MOBILE,
+       "BlackBerry", "9700"},
+      {"Dalvik/1.6.0 (Linux; U; Android 4.4.4; MI PAD Build/KTU84P)", "", "Android", HP_UA_TABLET, "Xiaomi", "MI PAD"},
+      {"Luminary/1.0.2 build 57/Android SDK 28", "", "Android", HP_UA_DESKTOP, "", ""},
+      {"UCWEB/2.0 (MIDP-2.0; U; Adr 2.3.6; en-US; GT-S5360) U2/1.0.0 UCBrowser/9.0.2.389 U2/1.0.0 Mobile", "UCBrowser", "",
+       HP_UA_MOBILE, "Samsung", "GT-S5360"},
+      {"Mozilla/5.0 (Windows Phone 8.1; ARM; Trident/7.0; Touch; rv:11.0; IEMobile/11.0; NOKIA; Lumia 635) like Gecko",
+       "IEMobile", "Windows Phone", HP_UA_MOBILE, "Nokia", "Lumia 635"},
+      {"Mozilla/5.0 (Linux; Android 9; AFTMM Build/PS7233) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/91.0.4472.120 "
+       "Mobile Safari/537.36",
+       "Chrome", "Android", HP_UA_SMARTTV, "Amazon", "MM"},
+  };
+  for (const Case &c : cases) {
+    auto r = parse(c.ua);
+    INFO(c.ua);
+    CHECK(std::string(r.browser) == c.browser);
+    CHECK(std::string(r.os) == c.os);
+    CHECK(r.device_type == c.type);
+    CHECK(std::string(r.vendor) == c.vendor);
+    CHECK(std::string(r.model) == c.model);
+  }
+  CHECK(std::string(parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36").cpu) == "amd64");
+  CHECK(std::string(parse("Mozilla/5.0 (X11; Linux aarch64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36").cpu) == "arm64");
+  for (const char *bot : {"Yahoo-Newscrawler/3.9 (news-search-crawler at yahoo-inc dot com)", "IMVU Client/498.0 Python-urllib/2.7",
+                          "Mozilla/5.0 (compatible; Yahoo! Slurp/3.0; http://help.yahoo.com/help/us/ysearch/slurp)"})
+    CHECK_MESSAGE(parse(bot).is_bot == 1, bot);
+}
+
+TEST_CASE("ua: a version 1 result (without cpu) is filled up to its end") {
+  // A version 1 caller's struct ends where cpu starts; fill the rest with a
+  // canary and check it stays.
+  hp_ua_result r;
+  std::memset(&r, 0x5a, sizeof r);
+  r.version = 1;
+  const std::string ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+  CHECK(hp_ua_parse(&r, nullptr, ua.data(), ua.size()) == 0);
+  CHECK(r.version == 1);
+  CHECK(std::string(r.browser) == "Chrome");
+  CHECK(r.is_bot == 0);
+  for (size_t i = 0; i < sizeof r.cpu; i++) CHECK(static_cast<unsigned char>(r.cpu[i]) == 0x5a);
+}
+
+TEST_CASE("ua: hostile strings (4 KiB of what the rules look for) parse") {
+  const char *pieces[] = {"Mozilla/5.0 (", "Linux; Android ", "; ", " Build/", "AppleWebKit/537.36 ", "droid ",
+                          "xbox; ", "samsung sm-l", "fban/fbios", "windows ", "(((", "   ", "\xff\xfe", "moto ", "a"};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200; i++) {
+    std::string s;
+    while (s.size() < HP_UA_MAX_LEN) s += pieces[rng() % (sizeof pieces / sizeof pieces[0])];
+    hp_ua_result r = HP_UA_RESULT_INIT;
+    REQUIRE(hp_ua_parse(&r, nullptr, s.data(), s.size()) == 0);
+  }
+  for (const char *one : {" ", "a", "(", ";", "\x80"}) {
+    std::string s(1 << 20, one[0]);
+    hp_ua_result r = HP_UA_RESULT_INIT;
+    REQUIRE(hp_ua_parse(&r, nullptr, s.data(), s.size()) == 0);
+    CHECK(r.browser[0] == 0);
+  }
 }

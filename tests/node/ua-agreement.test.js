@@ -1,114 +1,34 @@
 'use strict';
-// Agreement of ua.parse with ua-parser-js over the most common User-Agent
-// strings of the `user-agents` package's corpus: browser name, OS name and
-// device type (ua-parser-js leaves desktops untyped: read as 'desktop'), and
-// bot detection against ua-parser-js 2's isBot. Prints the figures and
-// writes every disagreement to tests/node/ua-disagreements.txt.
+// Agreement of ua.parse with ua-parser-js 1.x (2.x reported beside it) field
+// by field, and of its bot flag with isbot, over the committed corpora
+// (tests/fixtures/ua-gen-corpora.js): every corpus whole and its held-out
+// fifth must reach the floors below. Prints the table and the most frequent
+// disagreements.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('fs');
-const path = require('path');
-const { hotpath, root } = require('../support/fixtures');
+const { hotpath } = require('../support/fixtures');
+const { report, format, libraries } = require('./ua-compare');
 
 const hp = hotpath();
-const TOP = 10000;
-const FLOOR = 0.97;
+const libs = libraries();
 
-function load(name) {
-  try {
-    return require(name);
-  } catch {
-    return null;
-  }
-}
+// Floors of issue 15, against ua-parser-js 1.x alone.
+const FLOORS = { browser: 0.97, os: 0.97, device: 0.93 };
+const BOT_RECALL = 0.99;
+const BOT_FALSE_POSITIVES = 0.005;
 
-// The corpus ships as dist/user-agents.json next to the package's entry.
-function corpus() {
-  const entry = require.resolve('user-agents');
-  const file = path.join(path.dirname(entry), 'user-agents.json');
-  const all = JSON.parse(fs.readFileSync(file, 'utf8'));
-  // Most common first (by the corpus's weight; ties keep corpus order).
-  return all
-    .map((e, i) => ({ ua: e.userAgent, weight: e.weight, i }))
-    .sort((a, b) => b.weight - a.weight || a.i - b.i)
-    .slice(0, TOP);
-}
-
-function extra() {
-  return fs
-    .readFileSync(path.join(root, 'tests', 'fixtures', 'ua-extra.txt'), 'utf8')
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'));
-}
-
-const UAParser = load('ua-parser-js');
-const bots = load('ua-parser-js-2/helpers');
-const haveCorpus = load('user-agents') !== null;
-
-test('ua agrees with ua-parser-js on browser, OS and device type (>= 97%)', { skip: !UAParser || !haveCorpus }, () => {
-  const entries = corpus();
-  assert.equal(entries.length, TOP);
-  const fields = ['browser', 'os', 'device'];
-  const agree = { browser: 0, os: 0, device: 0 };
-  const agreeUnique = { browser: 0, os: 0, device: 0 };
-  const lines = [];
-  const seen = new Set();
-  for (const { ua } of entries) {
-    const theirs = UAParser(ua);
-    const ours = hp.ua.parse(ua);
-    const pairs = {
-      browser: [theirs.browser.name ?? '', ours.browser ?? ''],
-      os: [theirs.os.name ?? '', ours.os ?? ''],
-      device: [theirs.device.type ?? 'desktop', ours.deviceType],
-    };
-    const first = !seen.has(ua);
-    seen.add(ua);
-    for (const f of fields) {
-      const [a, b] = pairs[f];
-      if (a === b) {
-        agree[f]++;
-        if (first) agreeUnique[f]++;
-      } else if (first) {
-        lines.push(`${f}\tua-parser-js=${a}\thotpath=${b}\t${ua}`);
-      }
+test('ua agrees with ua-parser-js 1.x and isbot on every corpus', { skip: !libs.UAParser || !libs.isbot }, () => {
+  const r = report(hp, libs);
+  console.log(format(r));
+  for (const row of r.rows) {
+    for (const [field, floor] of Object.entries(FLOORS)) {
+      const s = row.stats[field];
+      if (s.n === 0) continue;
+      assert.ok(s.v1 / s.n >= floor, `${row.corpus} (${row.part}) ${field}: ${s.v1} of ${s.n} agree with 1.x`);
     }
   }
-  const report = [];
-  for (const f of fields) {
-    report.push(
-      `${f}: ${((100 * agree[f]) / entries.length).toFixed(2)}% of ${entries.length} entries, ` +
-        `${((100 * agreeUnique[f]) / seen.size).toFixed(2)}% of ${seen.size} distinct strings`,
-    );
-  }
-  const out = path.join(__dirname, 'ua-disagreements.txt');
-  fs.writeFileSync(
-    out,
-    [`# ua vs ua-parser-js ${UAParser.VERSION}, user-agents corpus top ${TOP}`, ...report.map((r) => `# ${r}`),
-      '# field\tua-parser-js\thotpath\tuser agent', ...lines].join('\n') + '\n',
-  );
-  console.log(report.join('\n'));
-  console.log(`${lines.length} disagreements written to ${path.relative(root, out)}`);
-  for (const f of fields) {
-    assert.ok(agree[f] / entries.length >= FLOOR, `${f}: ${agree[f]} of ${entries.length}`);
-    assert.ok(agreeUnique[f] / seen.size >= FLOOR, `${f}: ${agreeUnique[f]} of ${seen.size} distinct`);
-  }
-});
-
-test('ua bot detection agrees with ua-parser-js isBot (>= 97%)', { skip: !bots || !haveCorpus }, () => {
-  const strings = [...new Set([...corpus().map((e) => e.ua), ...extra()])];
-  let agree = 0;
-  let flagged = 0;
-  const lines = [];
-  for (const ua of strings) {
-    const theirs = bots.isBot(ua);
-    const ours = hp.ua.parse(ua).isBot;
-    if (theirs) flagged++;
-    if (theirs === ours) agree++;
-    else lines.push(`bot\tua-parser-js=${theirs}\thotpath=${ours}\t${ua}`);
-  }
-  console.log(`bots: ${((100 * agree) / strings.length).toFixed(2)}% of ${strings.length} strings (${flagged} bots)`);
-  const out = path.join(__dirname, 'ua-disagreements.txt');
-  if (lines.length) fs.appendFileSync(out, lines.join('\n') + '\n');
-  assert.ok(flagged >= 20, 'the extra fixtures hold bots');
-  assert.ok(agree / strings.length >= FLOOR);
+  assert.ok(r.rows.every((row) => row.strings > 0), 'every corpus and held-out part has strings');
+  assert.ok(r.bots.crawlers.ours >= BOT_RECALL, `bot recall ${r.bots.crawlers.ours}`);
+  assert.ok(r.bots.crawlersHeldOut.ours >= BOT_RECALL, `held-out bot recall ${r.bots.crawlersHeldOut.ours}`);
+  assert.ok(r.bots.browsers.falsePositives <= BOT_FALSE_POSITIVES, `false positives ${r.bots.browsers.falsePositives}`);
 });

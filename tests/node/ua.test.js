@@ -34,6 +34,7 @@ test('ua.parse returns a plain object with ua-parser-js names', () => {
       vendor: 'Apple',
       model: 'Macintosh',
       isBot: false,
+      cpu: undefined,
     },
   );
   assert.deepEqual(JSON.parse(JSON.stringify(r)).browser, 'Safari');

@@ -29,8 +29,27 @@ def test_parse_returns_ua_parser_js_names() -> None:
     assert r == {
         "browser": "Edge", "browser_version": "120.0.0.0", "engine": "Blink", "engine_version": "120.0.0.0",
         "os": "Windows", "os_version": "10", "device_type": "desktop", "vendor": None, "model": None,
-        "is_bot": False,
+        "is_bot": False, "browser_major": "120", "cpu": "amd64",
     }
+
+
+def test_long_tail_gets_ua_parser_js_answers() -> None:
+    # ua-parser-js 1.x's answers for handsets, old OSes and app strings
+    cases = [
+        ("Mozilla/5.0 (Series40; Nokia311/03.81; Profile/MIDP-2.1 Configuration/CLDC-1.1) Gecko/20100401 "
+         "S40OviBrowser/2.2.0.0.31", "OviBrowser", "Series40", "mobile", "Nokia", "311"),
+        ("LG-S310/V100 Obigo/WAP2.0 Profile/MIDP-2.1 Configuration/CLDC-1.1", "Obigo", None, "mobile", "LG", "S310"),
+        ("Dalvik/1.6.0 (Linux; U; Android 4.4.4; MI PAD Build/KTU84P)", None, "Android", "tablet", "Xiaomi", "MI PAD"),
+        ("Mozilla/5.0 (Windows Phone 8.1; ARM; Trident/7.0; Touch; rv:11.0; IEMobile/11.0; NOKIA; Lumia 635) like Gecko",
+         "IEMobile", "Windows Phone", "mobile", "Nokia", "Lumia 635"),
+    ]
+    for s, browser, os_name, device, vendor, model in cases:
+        r = ua.parse(s)
+        assert (r["browser"], r["os"], r["device_type"], r["vendor"], r["model"]) == (
+            browser, os_name, device, vendor, model), s
+    r = ua.parse("Mozilla/5.0 (X11; Linux aarch64; rv:120.0) Gecko/20100101 Firefox/120.0")
+    assert (r["browser_major"], r["cpu"]) == ("120", "arm64")
+    assert ua.parse("IMVU Client/498.0 Python-urllib/2.7")["is_bot"] is True
 
 
 def test_golden_strings(fixtures: Path) -> None:

@@ -7,7 +7,7 @@ const native = require('./native');
  * Unknown fields are undefined.
  */
 class UAResult {
-  constructor(browser, browserVersion, engine, engineVersion, os, osVersion, deviceType, vendor, model, isBot) {
+  constructor(browser, browserVersion, engine, engineVersion, os, osVersion, deviceType, vendor, model, isBot, cpu) {
     this.browser = browser;
     this.browserVersion = browserVersion;
     this.engine = engine;
@@ -18,15 +18,17 @@ class UAResult {
     this.vendor = vendor;
     this.model = model;
     this.isBot = isBot;
+    this.cpu = cpu;
   }
 }
 native.uaSetResultClass(UAResult);
 
 /**
- * Parse a User-Agent string. Names follow ua-parser-js ('Chrome',
+ * Parse a User-Agent string. Names are ua-parser-js 1.x's ('Chrome',
  * 'Mobile Safari', 'Mac OS', 'Windows', 'iOS', 'Android'); unknown fields
  * are undefined; deviceType is one of 'desktop', 'mobile', 'tablet',
- * 'smarttv', 'console', 'wearable', 'embedded', 'bot'. Each call returns a
+ * 'smarttv', 'console', 'wearable', 'embedded', 'bot' ('bot' where isbot
+ * flags the string); cpu is ua-parser-js's architecture ('amd64', 'arm64'). Each call returns a
  * new object (a plain data class, JSON-serialisable); repeated strings are
  * answered from the native cache.
  * @param {string} userAgent  undefined or null parse as ''.

@@ -32,13 +32,13 @@ napi_value Str(napi_env env, const char *s, napi_value undef) {
   return v;
 }
 
-// The result object, made by lib/ua.js's constructor from ten arguments, so
-// V8 builds it with one shape instead of ten property definitions.
+// The result object, made by lib/ua.js's constructor from eleven arguments,
+// so V8 builds it with one shape instead of eleven property definitions.
 napi_value ToObject(napi_env env, UaState *st, const hp_ua_result &r) {
   napi_value undef, is_bot, out;
   napi_get_undefined(env, &undef);
   napi_get_boolean(env, r.is_bot != 0, &is_bot);
-  napi_value args[10] = {Str(env, r.browser, undef),
+  napi_value args[11] = {Str(env, r.browser, undef),
                          Str(env, r.browser_version, undef),
                          Str(env, r.engine, undef),
                          Str(env, r.engine_version, undef),
@@ -47,8 +47,9 @@ napi_value ToObject(napi_env env, UaState *st, const hp_ua_result &r) {
                          Str(env, hp_ua_device_type_name(r.device_type), undef),
                          Str(env, r.vendor, undef),
                          Str(env, r.model, undef),
-                         is_bot};
-  if (napi_new_instance(env, st->make.Value(), 10, args, &out) != napi_ok) throw Napi::Error::New(env);
+                         is_bot,
+                         Str(env, r.cpu, undef)};
+  if (napi_new_instance(env, st->make.Value(), 11, args, &out) != napi_ok) throw Napi::Error::New(env);
   return out;
 }
 

@@ -1,8 +1,10 @@
-"""User-agent parsing: browser, engine, OS, device type and bots.
+"""User-agent parsing: browser, engine, OS, device, CPU and bots.
 
-Names follow ua-parser-js ("Chrome", "Mobile Safari", "Mac OS", "Windows",
-"iOS", "Android"); unknown fields are ``None``. Repeated strings are served
-from a bounded native cache shared by all threads.
+The answers are ua-parser-js 1.x's, field by field ("Chrome", "Mobile
+Safari", "Mac OS", "Windows", "iOS", "Android"; ``cpu`` is its
+cpu.architecture, ``browser_major`` its browser.major), and ``is_bot`` is
+isbot's; unknown fields are ``None``. Repeated strings are served from a
+bounded native cache shared by all threads.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ DeviceType = Literal["desktop", "mobile", "tablet", "smarttv", "console", "weara
 
 
 class UAResult(TypedDict):
-    """What parse() returns; names follow ua-parser-js, None where unknown."""
+    """What parse() returns; ua-parser-js 1.x's names, None where unknown.
+    device_type is "desktop" where ua-parser-js leaves it unset and "bot"
+    where isbot flags the string."""
     browser: str | None
     browser_version: str | None
+    browser_major: str | None
     engine: str | None
     engine_version: str | None
     os: str | None
@@ -27,6 +32,7 @@ class UAResult(TypedDict):
     vendor: str | None
     model: str | None
     is_bot: bool
+    cpu: str | None
 
 
 class UAStats(TypedDict):

@@ -16,10 +16,22 @@ py::object str_or_none(const char *s) {
   return py::str(s);
 }
 
+// ua-parser-js's browser.major: the version without characters other than
+// digits and dots, up to its first dot.
+py::object major_of(const char *version) {
+  if (!version[0]) return py::none();
+  std::string major;
+  for (const char *c = version; *c && *c != '.'; c++)
+    if (*c >= '0' && *c <= '9') major += *c;
+    else if (*c == '.') break;
+  return py::str(major);
+}
+
 py::dict to_dict(const hp_ua_result &r) {
   py::dict d;
   d["browser"] = str_or_none(r.browser);
   d["browser_version"] = str_or_none(r.browser_version);
+  d["browser_major"] = major_of(r.browser_version);
   d["engine"] = str_or_none(r.engine);
   d["engine_version"] = str_or_none(r.engine_version);
   d["os"] = str_or_none(r.os);
@@ -28,6 +40,7 @@ py::dict to_dict(const hp_ua_result &r) {
   d["vendor"] = str_or_none(r.vendor);
   d["model"] = str_or_none(r.model);
   d["is_bot"] = py::bool_(r.is_bot != 0);
+  d["cpu"] = str_or_none(r.cpu);
   return d;
 }
 

@@ -37,12 +37,15 @@ typedef struct hp_ua_result {
   int device_type;           /**< an hp_ua_device_type */
   char vendor[24];           /**< "Apple", "Samsung", "Google" */
   char model[40];            /**< "iPhone", "SM-G991B", "Pixel 7" */
-  int is_bot;                /**< 1 for crawlers, fetchers, HTTP libraries and CLIs */
+  int is_bot;                /**< 1 where isbot's patterns say so: crawlers,
+                                  fetchers, HTTP libraries, CLIs */
+  char cpu[16];              /**< "amd64", "arm64", "ia32" (version 2) */
 } hp_ua_result;
 
-#define HP_UA_RESULT_VERSION 1
+/** Version 2 added cpu; a version 1 struct (without it) is still filled. */
+#define HP_UA_RESULT_VERSION 2
 #define HP_UA_RESULT_INIT \
-  {HP_UA_RESULT_VERSION, {0}, {0}, {0}, {0}, {0}, {0}, 0, {0}, {0}, 0}
+  {HP_UA_RESULT_VERSION, {0}, {0}, {0}, {0}, {0}, {0}, 0, {0}, {0}, 0, {0}}
 
 /** Longest user-agent string parsed; bytes beyond it are ignored. */
 #define HP_UA_MAX_LEN 4096
@@ -84,11 +87,16 @@ HP_EXTERN int hp_ua_new(hp_ua **out, const hp_ua_options *opts);
 HP_EXTERN void hp_ua_free(hp_ua *p);
 
 /**
- * Parse a User-Agent header value. Linear in `len`, no allocation, no
- * global lock. An empty or unrecognised string is a result (all fields ""
- * and HP_UA_DESKTOP), not an error.
- * @param[out] out  caller-owned; out->version must be HP_UA_RESULT_VERSION.
- *                  Overwritten completely.
+ * Parse a User-Agent header value. The answers are ua-parser-js 1.x's (the
+ * same names, field by field) and isbot's for is_bot. Common browsers are
+ * read by a tokenizer; other strings by ua-parser-js's rules, generated into
+ * tables and run with RE2 over the first 500 bytes. Linear in `len`. The
+ * tables' automata are shared by all threads (RE2 read-locks them, and
+ * write-locks one briefly while adding states to its cache); the table path
+ * allocates small strings. An empty or unrecognised string is a result (all
+ * fields "" and HP_UA_DESKTOP), not an error.
+ * @param[out] out  caller-owned; out->version must be HP_UA_RESULT_VERSION
+ *                  (or 1, a struct without cpu). Overwritten completely.
  * @param p         a parser whose cache to use (borrowed), or NULL to parse
  *                  without a cache.
  * @param ua        the string, borrowed for the call; need not be

@@ -1,4 +1,6 @@
 // extern "C" definitions of the ua subsystem.
+#include <cstddef>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -39,8 +41,20 @@ int hp_ua_new(hp_ua **out, const hp_ua_options *opts) {
 
 void hp_ua_free(hp_ua *p) { delete p; }
 
+// A version 1 result is a version 2 one without its last field, cpu.
+static int parse_v1(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
+  hp_ua_result full = HP_UA_RESULT_INIT;
+  int rc = hp_ua_parse(&full, p, ua, len);
+  if (rc >= 0) {
+    std::memcpy(out, &full, offsetof(hp_ua_result, cpu));
+    out->version = 1;
+  }
+  return rc;
+}
+
 int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
   if (!out) return set_error(HP_EINVAL, "ua_parse: out is NULL");
+  if (out->version == 1) return parse_v1(out, p, ua, len);
   if (out->version != HP_UA_RESULT_VERSION)
     return set_error(HP_EINVAL, "ua_parse: unknown hp_ua_result version ", dec(out->version));
   if (!ua && len > 0) return set_error(HP_EINVAL, "ua_parse: ua is NULL but len is ", dec(len));

@@ -13,9 +13,13 @@ void detect_engine(const Scan &s, hp_ua_result *out);
 void detect_os(const Scan &s, hp_ua_result *out);
 // Needs out->os (Android, iOS, ...) from detect_os.
 void detect_device(const Scan &s, hp_ua_result *out);
-bool detect_bot(const Scan &s);
+
+// True when the string is one of the common shapes whose every token the
+// detectors above read as ua-parser-js does; others go to the tables.
+bool fast_path(const Scan &s);
 
 // The whole parse, uncached: fills every field of *out (version kept).
-void parse(const char *ua, uint32_t len, hp_ua_result *out);
+// tables_only skips the detectors (the tests compare the two paths).
+void parse(const char *ua, uint32_t len, hp_ua_result *out, bool tables_only = false);
 
 }  // namespace hp::ua

@@ -2,6 +2,7 @@
 // published types must describe the API as the examples use it.
 import * as hotpath from 'hotpath';
 import * as maxmind from 'hotpath/maxmind';
+import UAParser = require('hotpath/ua-parser-js');
 
 const fp: number = hotpath.fingerprint32('hello world');
 const many: Uint32Array = hotpath.fingerprint32Many(['a', 'b']);
@@ -67,3 +68,15 @@ async function blobUsage(): Promise<void> {
   store.close();
 }
 void blobUsage;
+
+// hotpath/ua-parser-js: ua-parser-js 1.x's interface
+const uaResult: UAParser.IResult = UAParser('Mozilla/5.0');
+const uaParser = new UAParser('Mozilla/5.0');
+const uaMajor: string | undefined = uaParser.setUA('curl/8.4.0').getBrowser().major;
+const uaType: string | undefined = uaParser.getDevice().type ?? uaResult.cpu.architecture;
+const uaBot: boolean = UAParser.isBot('curl/8.4.0') && UAParser.DEVICE.MOBILE === 'mobile';
+const uaCpu: string | undefined = hotpath.ua.parse('Mozilla/5.0').cpu;
+void uaMajor;
+void uaType;
+void uaBot;
+void uaCpu;

@@ -1,0 +1,45 @@
+// The long-tail path of the parser: the generated tables run with RE2, for
+// strings the tokenizer's detectors do not vouch for, and the bot patterns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "hotpath/ua.h"
+#include "ua/tables.h"
+
+namespace hp::ua {
+
+// ua-parser-js reads this many characters of a string (UA_MAX_LENGTH).
+constexpr uint32_t kTableMaxLen = 500;
+
+// A field as ua-parser-js leaves it: unset, or a (possibly empty) value.
+struct Field {
+  bool set = false;
+  std::string value;
+};
+
+enum Part { PART_BROWSER, PART_CPU, PART_DEVICE, PART_ENGINE, PART_OS, PART_COUNT };
+
+struct LongTail {
+  Field part[PART_COUNT][tables::F_COUNT];
+};
+
+// Runs every category's rules over the string (its first kTableMaxLen
+// bytes). Linear in len; allocates.
+void match_tables(const char *ua, uint32_t len, LongTail *out);
+
+// Runs only the cpu rules (the detectors leave the architecture to them).
+void match_cpu(const char *ua, uint32_t len, LongTail *out);
+
+// Fills the result's browser, engine, os, device and cpu fields from lt.
+void fill_result(const LongTail &lt, hp_ua_result *out);
+
+// True when the string matches one of isbot's patterns.
+bool match_bot(const char *ua, uint32_t len);
+
+// False when a table pattern failed to compile (a generator bug; tests
+// check it).
+bool tables_ready();
+
+}  // namespace hp::ua
