@@ -10,8 +10,14 @@ namespace {
 py::object error_for(int code, const char *detail) {
   const char *text = detail && detail[0] ? detail : hp_last_error();
   if (!text[0]) text = hp_strerror(code);
+  const char *syscall = "";
+  const char *path = "";
+  int sys_errno = hp_last_errno(&syscall, &path);
   py::object from_code = py::module_::import("hotpath.errors").attr("from_code");
-  return from_code(code, hp_err_name(code), text);
+  // A detail passed in (a callback's saved message) is not this thread's
+  // last failure, so its system error is not either.
+  if (detail && detail[0]) sys_errno = 0;
+  return from_code(code, hp_err_name(code), text, sys_errno, syscall, path);
 }
 
 }  // namespace

@@ -3,16 +3,48 @@
 namespace hp::core {
 
 namespace {
-thread_local std::string last_error;
-}
+struct LastError {
+  std::string text;
+  int sys_errno = 0;
+  std::string syscall;
+  std::string path;
+};
+thread_local LastError last_error;
+}  // namespace
 
 int set_error_text(int code, std::string text) {
-  last_error = std::move(text);
+  last_error.text = std::move(text);
+  last_error.sys_errno = 0;
+  last_error.syscall.clear();
+  last_error.path.clear();
   return code;
 }
 
-void clear_error() { last_error.clear(); }
+int set_sys_error_text(int code, int sys_errno, const char *syscall, std::string path, std::string text) {
+  last_error.text = std::move(text);
+  last_error.sys_errno = sys_errno;
+  last_error.syscall = syscall ? syscall : "";
+  last_error.path = std::move(path);
+  return code;
+}
 
-const char *last_error_text() { return last_error.c_str(); }
+void clear_error() { set_error_text(0, std::string()); }
+
+const char *last_error_text() { return last_error.text.c_str(); }
+
+int last_errno(const char **syscall, const char **path) {
+  if (syscall) *syscall = last_error.syscall.c_str();
+  if (path) *path = last_error.path.c_str();
+  return last_error.sys_errno;
+}
+
+Failure Failure::last(int code) {
+  return Failure{code, last_error.text, last_error.sys_errno, last_error.syscall, last_error.path};
+}
+
+int Failure::raise() const {
+  if (sys_errno) return set_sys_error_text(code, sys_errno, syscall.c_str(), path, text);
+  return set_error_text(code, text);
+}
 
 }  // namespace hp::core

@@ -10,6 +10,7 @@ namespace hp::core {
 
 // Sets this thread's last-error message and returns `code`, so a failure
 // reads `return set_error(HP_EINVAL, "geo: ", ip, " is not an IP address");`.
+// It clears the system error of hp_last_errno().
 int set_error_text(int code, std::string text);
 
 template <class... Parts>
@@ -19,7 +20,37 @@ int set_error(int code, const Parts &...parts) {
   return set_error_text(code, std::move(text));
 }
 
+// A failed system call: sets the message as set_error() does and keeps
+// `sys_errno`, the call's name ("open") and the path for hp_last_errno(),
+// so the bindings can raise what their platform raises (ENOENT,
+// FileNotFoundError). Returns `code` (HP_EIO, or HP_ENOTFOUND where a
+// missing file is an expected answer).
+int set_sys_error_text(int code, int sys_errno, const char *syscall, std::string path, std::string text);
+
+template <class... Parts>
+int set_sys_error(int code, int sys_errno, const char *syscall, const std::string &path, const Parts &...parts) {
+  std::string text;
+  (text.append(std::string_view(parts)), ...);
+  return set_sys_error_text(code, sys_errno, syscall, path, std::move(text));
+}
+
 // Clears the message: a call that succeeds leaves "" behind.
 void clear_error();
+
+// A failure carried from the thread that saw it to the one that reports it
+// (a pool job to the loop): the message and the system error together.
+struct Failure {
+  int code = 0;
+  std::string text;
+  int sys_errno = 0;
+  std::string syscall;
+  std::string path;
+
+  // This thread's last failure, with `code`.
+  static Failure last(int code);
+  // Makes it this thread's last failure again; returns code.
+  int raise() const;
+  explicit operator bool() const { return code < 0; }
+};
 
 }  // namespace hp::core

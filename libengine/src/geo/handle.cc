@@ -12,13 +12,24 @@ void release(Snapshot *s) {
   if (s && s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
 }
 
-int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts) {
-  std::unique_ptr<Handle> h(new Handle(e));
-  if (opts) std::memcpy(&h->opts_, opts, opts->version >= 2 ? sizeof *opts : offsetof(hp_geo_options, ipv4_index_bits));
-  unsigned bits = h->opts_.ipv4_index_bits;
+int Handle::set_options(const hp_geo_options *opts) {
+  if (opts) std::memcpy(&opts_, opts, opts->version >= 2 ? sizeof *opts : offsetof(hp_geo_options, ipv4_index_bits));
+  unsigned bits = opts_.ipv4_index_bits;
   if (bits != 0 && (bits < 16 || bits > 24))
     return core::set_error(HP_EINVAL, "geo_open: ipv4_index_bits must be 0 or 16..24, not ", std::to_string(bits));
-  h->opts_.extra_paths = nullptr;
+  opts_.extra_paths = nullptr;
+  return 0;
+}
+
+void Handle::publish(std::unique_ptr<Snapshot> snap) {
+  snap->generation = 1;
+  generation_.store(1);
+  current_.store(snap.release());
+}
+
+int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts) {
+  std::unique_ptr<Handle> h(new Handle(e));
+  if (int rc = h->set_options(opts)) return rc;
   h->paths_.emplace_back(path);
   if (opts)
     for (size_t i = 0; i < opts->extra_count; i++) {
@@ -31,13 +42,29 @@ int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_o
   std::unique_ptr<Snapshot> snap;
   int rc = h->build(&snap);
   if (rc != 0) return rc;
-  snap->generation = 1;
-  h->generation_.store(1);
-  h->current_.store(snap.release());
+  h->publish(std::move(snap));
   if (h->opts_.watch_interval_ms) {
     rc = Watch::start(e, h.get(), h->paths_, h->opts_.watch_interval_ms, &h->watch_);
     if (rc != 0) return core::set_error(rc, "geo_open: the engine is closing");
   }
+  *out = h.release();
+  return 0;
+}
+
+int Handle::open_buffer(Handle **out, const uint8_t *data, size_t size, const char *name,
+                        const hp_geo_options *opts) {
+  std::unique_ptr<Handle> h(new Handle(nullptr));
+  if (int rc = h->set_options(opts)) return rc;
+  if (h->opts_.extra_count || h->opts_.watch_interval_ms)
+    return core::set_error(HP_EINVAL, "geo_open_buffer: extra_paths and watch_interval_ms need files");
+  h->paths_.emplace_back(name);
+  h->in_memory_ = true;
+  auto snap = std::make_unique<Snapshot>();
+  std::unique_ptr<Database> db;
+  int rc = Database::open_buffer(data, size, name, h->opts_.cache_records, h->opts_.ipv4_index_bits, &db);
+  if (rc != 0) return rc;
+  snap->dbs.push_back(std::move(db));
+  h->publish(std::move(snap));
   *out = h.release();
   return 0;
 }
@@ -62,6 +89,7 @@ int Handle::build(std::unique_ptr<Snapshot> *out) {
 }
 
 int Handle::reload() {
+  if (in_memory_) return core::set_error(HP_EINVAL, "geo_reload: '", paths_[0], "' was opened from memory");
   std::unique_ptr<Snapshot> snap;
   int rc = build(&snap);
   if (rc != 0) return rc;

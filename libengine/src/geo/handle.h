@@ -27,6 +27,9 @@ class Watch;
 class Handle {
  public:
   static int open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts);
+  // One database from bytes in memory (copied); never reloads.
+  static int open_buffer(Handle **out, const uint8_t *data, size_t size, const char *name,
+                         const hp_geo_options *opts);
   ~Handle();
   int reload();
   size_t count() const { return paths_.size(); }
@@ -50,6 +53,8 @@ class Handle {
   friend class Watch;
   explicit Handle(core::Engine *e) : engine_(e) {}
   int build(std::unique_ptr<Snapshot> *out);
+  int set_options(const hp_geo_options *opts);
+  void publish(std::unique_ptr<Snapshot> snap);
   std::vector<std::string> paths_;
   hp_geo_options opts_{};
   core::EngineRef engine_;
@@ -58,6 +63,7 @@ class Handle {
   std::mutex reload_mu_;
   Srcu srcu_;
   Watch *watch_ = nullptr;
+  bool in_memory_ = false;  // open_buffer(): nothing to reload from
 };
 
 }  // namespace hp::geo
