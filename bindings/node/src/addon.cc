@@ -3,6 +3,8 @@
 
 #include <uv.h>
 
+#include <string>
+
 namespace hp_node {
 
 Addon &GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
@@ -11,6 +13,20 @@ Napi::Error MakeError(Napi::Env env, int code, const char *detail) {
   Addon &addon = GetAddon(env);
   const char *text = detail ? detail : hp_last_error();
   if (!text[0]) text = hp_strerror(code);
+  // A failed system call: an error shaped as fs makes it ("ENOENT: no such
+  // file or directory, open '/x'"). A detail passed in is a saved message,
+  // not this thread's last failure, so it has no system error.
+  const char *syscall = "";
+  const char *path = "";
+  int sys = detail ? 0 : hp_last_errno(&syscall, &path);
+  if (sys && code == HP_EIO && !addon.error_class.IsEmpty()) {
+    std::string msg = std::string(uv_err_name(-sys)) + ": " + uv_strerror(-sys) + ", " + syscall;
+    if (path[0]) msg += std::string(" '") + path + "'";
+    Napi::Value obj = addon.error_class.New({Napi::String::New(env, msg), Napi::String::New(env, uv_err_name(-sys)),
+                                             Napi::Number::New(env, -sys), Napi::String::New(env, syscall),
+                                             Napi::String::New(env, path), Napi::String::New(env, hp_err_name(code))});
+    return Napi::Error(env, obj);
+  }
   if (addon.error_class.IsEmpty()) {
     auto err = Napi::Error::New(env, text);
     err.Set("code", hp_err_name(code));

@@ -42,7 +42,12 @@ class CorruptError(Error, RuntimeError):
 
 
 class HotpathIOError(Error, OSError):
-    """HP_EIO: reading or writing failed."""
+    """HP_EIO: reading or writing failed. After a failed system call
+    ``errno``/``strerror``/``filename`` are set as Python sets them, ``syscall``
+    names the call and ``detail`` keeps hotpath's message."""
+
+    syscall: str = ""
+    detail: str = ""
 
 
 class HotpathFileNotFoundError(HotpathIOError, FileNotFoundError):
