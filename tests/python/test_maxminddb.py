@@ -145,9 +145,3 @@ def test_a_map_key_that_is_not_utf8_is_a_unicode_decode_error() -> None:
             reader.get("163.254.149.39")
     assert isinstance(info.value, hpmaxminddb.InvalidDatabaseError)
     assert "UTF-8" in str(info.value)
-
-
-def test_io_errors_of_other_subsystems_keep_their_errno(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError) as info:
-        hotpath.geo.write_database(str(tmp_path / "no" / "such" / "dir.mmdb"), [("1.2.3.0/24", {"a": 1})])
-    assert info.value.errno == errno.ENOENT and isinstance(info.value, errors.HotpathIOError)
