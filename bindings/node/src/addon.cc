@@ -3,6 +3,7 @@
 
 #include <uv.h>
 
+#include <cstring>
 #include <string>
 
 namespace hp_node {
@@ -14,11 +15,11 @@ Napi::Error MakeError(Napi::Env env, int code, const char *detail) {
   const char *text = detail ? detail : hp_last_error();
   if (!text[0]) text = hp_strerror(code);
   // A failed system call: an error shaped as fs makes it ("ENOENT: no such
-  // file or directory, open '/x'"). A detail passed in is a saved message,
-  // not this thread's last failure, so it has no system error.
+  // file or directory, open '/x'"). A detail passed in has this thread's
+  // system error only when it is this thread's last failure.
   const char *syscall = "";
   const char *path = "";
-  int sys = detail ? 0 : hp_last_errno(&syscall, &path);
+  int sys = (!detail || std::strcmp(detail, hp_last_error()) == 0) ? hp_last_errno(&syscall, &path) : 0;
   if (sys && code == HP_EIO && !addon.error_class.IsEmpty()) {
     std::string msg = std::string(uv_err_name(-sys)) + ": " + uv_strerror(-sys) + ", " + syscall;
     if (path[0]) msg += std::string(" '") + path + "'";
