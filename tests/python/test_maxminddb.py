@@ -145,3 +145,21 @@ def test_a_map_key_that_is_not_utf8_is_a_unicode_decode_error() -> None:
             reader.get("163.254.149.39")
     assert isinstance(info.value, hpmaxminddb.InvalidDatabaseError)
     assert "UTF-8" in str(info.value)
+
+
+def test_decode_budget_errors_read_as_maxminddb_words() -> None:
+    # The native get functions of a drop-in reader make their exceptions
+    # with this function; a record over hotpath's decode budgets (HP_ELIMIT)
+    # gets maxminddb's exact message, which its users match on.
+    make = dropin_errors.lookup_error
+    cases = {
+        "geo: 'x.mmdb': the record covers more than 2097152 bytes (max_record_bytes)": "maximum payload size",
+        "geo: 'x.mmdb': the record has more than 65536 values (max_record_nodes)": "maximum number of values",
+    }
+    for detail, words in cases.items():
+        exc = make(-6, "HP_ELIMIT", detail, 0, "", "")
+        assert isinstance(exc, hpmaxminddb.InvalidDatabaseError)
+        assert str(exc) == f"The MaxMind DB file's data section exceeds the {words}"
+    other = make(-3, "HP_ECORRUPT", "geo: 'x.mmdb': record at offset 3: a double of 4 bytes", 0, "", "")
+    assert str(other).startswith("The MaxMind DB file's data section contains bad data (unknown data type or corrupt data)")
+    assert isinstance(make(-1, "HP_EINVAL", "bad", 0, "", ""), ValueError)

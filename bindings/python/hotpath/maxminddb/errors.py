@@ -15,11 +15,21 @@ InvalidDatabaseError = CorruptError
 
 # maxminddb's wording for a record that its decoder refuses; users match on it.
 _BAD_DATA = "The MaxMind DB file's data section contains bad data (unknown data type or corrupt data)"
+# A record over a decode budget (HP_ELIMIT, or HP_ECORRUPT naming a limit)
+# in maxminddb's words, by the budget the detail names.
 _LIMITS = (
-    (("payload", "bytes examined"), "The MaxMind DB file's data section exceeds the maximum payload size"),
-    (("values", "nodes"), "The MaxMind DB file's data section exceeds the maximum number of values"),
-    (("depth", "deep", "nested"), "The MaxMind DB file's data section exceeds the maximum depth"),
+    (("max_record_bytes", "payload"), "The MaxMind DB file's data section exceeds the maximum payload size"),
+    (("max_record_nodes", "values"), "The MaxMind DB file's data section exceeds the maximum number of values"),
+    (("depth", "deep", "nest"), "The MaxMind DB file's data section exceeds the maximum depth"),
 )
+
+
+def _limit_text(message: str) -> str | None:
+    lowered = message.lower()
+    for words, text in _LIMITS:
+        if any(w in lowered for w in words):
+            return text
+    return None
 
 
 class InvalidUnicodeError(CorruptError, UnicodeDecodeError):
@@ -36,21 +46,25 @@ class InvalidUnicodeError(CorruptError, UnicodeDecodeError):
 def lookup_error(number: int, code: str, message: str, sys_errno: int, syscall: str, path: str) -> Error:
     """The exception of a failed lookup, as maxminddb raises it (used by the
     native get functions of a drop-in reader)."""
+    if code == "HP_ELIMIT":
+        return InvalidDatabaseError(_limit_text(message) or message, code, number)
     if code != "HP_ECORRUPT":
         return from_code(number, code, message, sys_errno, syscall, path)
-    lowered = message.lower()
-    if "utf-8" in lowered:
+    if "utf-8" in message.lower():
         return InvalidUnicodeError(message)
-    if "limit" in lowered or "budget" in lowered:
-        for words, text in _LIMITS:
-            if any(w in lowered for w in words):
-                return InvalidDatabaseError(text, code, number)
+    if "limit" in message.lower():
+        text = _limit_text(message)
+        if text:
+            return InvalidDatabaseError(text, code, number)
     return InvalidDatabaseError(f"{_BAD_DATA}: {message}", code, number)
 
 
-def open_error(exc: CorruptError, filename: object) -> CorruptError:
-    """A failed open in maxminddb's words where users match on them."""
+def open_error(exc: Error, filename: object) -> Error:
+    """A failed open (HP_ECORRUPT or HP_ELIMIT) in maxminddb's words where
+    users match on them."""
     message = str(exc)
+    if exc.code == "HP_ELIMIT":
+        return InvalidDatabaseError(_limit_text(message) or message, exc.code, exc.number)
     if "no metadata section" in message:
         text = f"Error opening database file ({filename}). Is this a valid MaxMind DB file?"
     elif "search tree is larger than the file" in message:

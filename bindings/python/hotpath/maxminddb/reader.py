@@ -11,7 +11,7 @@ from typing import IO, Any, Tuple, Union
 
 import _hotpath
 
-from ..errors import CorruptError, HotpathIOError, io_error
+from ..errors import CorruptError, HotpathIOError, LimitError, io_error
 from . import errors as _errors
 from .const import MODE_AUTO, MODE_FD, MODE_FILE, MODE_MEMORY, MODE_MMAP, MODE_MMAP_EXT
 
@@ -95,7 +95,7 @@ class Reader(_hotpath.GeoReader):
             path = os.fsdecode(os.fspath(database))  # type: ignore[arg-type]
             try:
                 super().__init__(path, [], 0)
-            except CorruptError as exc:
+            except (CorruptError, LimitError) as exc:
                 raise _errors.open_error(exc, path) from None
         self.set_error_factory(_errors.lookup_error)
         # maxminddb keeps the metadata after close().
@@ -109,7 +109,7 @@ class Reader(_hotpath.GeoReader):
     def _open_bytes(self, data: bytes, name: object) -> None:
         try:
             super().__init__(data=data, name=str(name), cache_records=0)
-        except CorruptError as exc:
+        except (CorruptError, LimitError) as exc:
             raise _errors.open_error(exc, name) from None
 
     def metadata(self) -> Metadata:  # type: ignore[override]
