@@ -140,9 +140,8 @@ def test_a_map_key_that_is_not_utf8_is_a_unicode_decode_error() -> None:
     bad = TEST_DATA.parent / "bad-data" / "maxminddb-python" / "bad-unicode-in-map-key.mmdb"
     if not bad.exists():
         pytest.skip("fixture not vendored")
-    with hpmaxminddb.open_database(bad) as reader:
-        with pytest.raises(UnicodeDecodeError) as info:
-            reader.get("163.254.149.39")
+    with hpmaxminddb.open_database(bad) as reader, pytest.raises(UnicodeDecodeError) as info:
+        reader.get("163.254.149.39")
     assert isinstance(info.value, hpmaxminddb.InvalidDatabaseError)
     assert "UTF-8" in str(info.value)
 

@@ -10,9 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
 import hotpath.maxminddb as dropin
+import pytest
 
 sys.modules["maxminddb"] = dropin
 for _name in ("const", "errors", "extension", "reader", "types"):

@@ -12,15 +12,13 @@ same names. Invalid IP strings raise ``ValueError``; a closed reader raises
 
 from __future__ import annotations
 
-from typing import Optional
-
 from . import const, errors, extension, reader, types
 from .const import MODE_AUTO, MODE_FD, MODE_FILE, MODE_MEMORY, MODE_MMAP, MODE_MMAP_EXT
 from .errors import InvalidDatabaseError
 from .reader import Database, Metadata, Reader
 
 # maxminddb's name for its C reader module; MODE_MMAP_EXT needs it.
-_extension: Optional[object] = extension
+_extension: object | None = extension
 
 
 def open_database(database: Database, mode: int = MODE_AUTO) -> Reader:

@@ -7,7 +7,7 @@ import ipaddress
 import os
 from collections.abc import Iterator
 from types import TracebackType
-from typing import IO, Any, Tuple, Union
+from typing import IO, Any, Union
 
 import _hotpath
 
@@ -117,7 +117,7 @@ class Reader(_hotpath.GeoReader):
         assert self._metadata is not None
         return self._metadata
 
-    def __iter__(self) -> Iterator[Tuple[Network, Any]]:
+    def __iter__(self) -> Iterator[tuple[Network, Any]]:
         """``(network, record)`` for every network with a record, in address
         order, as ``ipaddress`` networks (IPv4 ones for the IPv4 part of an
         IPv6 database)."""

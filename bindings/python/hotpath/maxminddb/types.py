@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Union
+from typing import Union
 
 Primitive = Union[str, bytes, bool, float, int]
-RecordList = List["Record"]
-RecordDict = Dict[str, "Record"]
+RecordList = list["Record"]
+RecordDict = dict[str, "Record"]
 Record = Union[Primitive, RecordList, RecordDict]
 
 __all__ = ["Primitive", "Record", "RecordDict", "RecordList"]
