@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
   printf("{\"libmaxminddb_lookup_2_get_value\": {\"opsPerSec\": %.0f, \"nsPerOp\": %.1f}, "
          "\"hotpath_lookup\": {\"opsPerSec\": %.0f, \"nsPerOp\": %.1f}, \"sink\": %ld}\n",
          n / best_mmdb, best_mmdb * 1e9 / n, n / best_hp, best_hp * 1e9 / n, sink);
-  hp_geo_close(g);
+  hp_geo_close(g, NULL, NULL);
   MMDB_close(&mmdb);
   free(ips);
   return 0;

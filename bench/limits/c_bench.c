@@ -98,7 +98,7 @@ static int memory(void) {
   printf("{\"acquire_release_calls_per_sec\": %.0f, \"acquire_held_per_sec\": %.0f, \"gcra_hits_per_sec\": %.0f,"
          " \"gcra_2_threads_total_per_sec\": %.0f}\n",
          ar, held, g, jobs[0].rate + jobs[1].rate);
-  hp_limiter_close(l);
+  hp_limiter_close(l, NULL, NULL);
   return 0;
 }
 
@@ -126,7 +126,7 @@ static int sqlite_procs(const char *path, int procs, double seconds) {
       }
       long out[2] = {n, errors};
       if (write(fds[p][1], out, sizeof out) != sizeof out) _exit(3);
-      hp_limiter_close(l);
+      hp_limiter_close(l, NULL, NULL);
       _exit(0);
     }
     close(fds[p][1]);

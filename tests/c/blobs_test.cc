@@ -63,7 +63,7 @@ struct Store {
     INFO(hp_last_error());
     REQUIRE(rc == 0);
   }
-  ~Store() { hp_blobs_close(b); }
+  ~Store() { hp_blobs_close(b, NULL, NULL); }
   operator hp_blobs *() const { return b; }
 };
 
@@ -154,12 +154,12 @@ Stat put(hp_blobs *b, const std::string &name, const std::string &data, size_t p
   for (size_t off = 0; off < data.size(); off += piece) {
     rc = write_piece(w, data.data() + off, std::min(piece, data.size() - off));
     if (rc != 0) {
-      hp_blob_writer_close(w);
+      hp_blob_writer_close(w, NULL, NULL);
       return copy_stat(rc, nullptr);
     }
   }
   Stat s = commit(w);
-  hp_blob_writer_close(w);
+  hp_blob_writer_close(w, NULL, NULL);
   return s;
 }
 
@@ -239,7 +239,7 @@ Got get(hp_blobs *b, const hp_blob_read_options &o) {
     g.pieces++;
     g.data += piece.bytes;
   }
-  hp_blob_reader_close(open.r);
+  hp_blob_reader_close(open.r, NULL, NULL);
   return g;
 }
 
@@ -433,7 +433,7 @@ void borrowed_until_callback(hp_blobs *b) {
                 p) == 0);
   }
   Stat s = commit(w);
-  hp_blob_writer_close(w);
+  hp_blob_writer_close(w, NULL, NULL);
   REQUIRE(s.rc == 0);
   CHECK(left.load() == 0);
   CHECK(failed.load() == 0);
@@ -549,13 +549,13 @@ void abort_leaves_nothing(hp_blobs *b) {
   CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blob_writer_abort(w, cb, d); }) == 0);
   CHECK(hp_blob_writer_write(w, "x", 1, [](int, void *) {}, nullptr) == HP_EINVAL);
   CHECK(hp_blob_writer_commit(w, [](int, const hp_blob_stat *, void *) {}, nullptr) == HP_EINVAL);
-  hp_blob_writer_close(w);
+  hp_blob_writer_close(w, NULL, NULL);
   CHECK(get(b, by_name("aborted")).rc == HP_ENOTFOUND);
 
   // Closing a writer without commit aborts it too.
   REQUIRE(hp_blobs_open_write(&w, b, "closed-early", &o) == 0);
   REQUIRE(write_piece(w, data.data(), data.size()) == 0);
-  hp_blob_writer_close(w);
+  hp_blob_writer_close(w, NULL, NULL);
   CHECK(get(b, by_name("closed-early")).rc == HP_ENOTFOUND);
 }
 
@@ -575,7 +575,7 @@ void bad_arguments(hp_engine *e, hp_blobs *b) {
   bad.chunk_size = HP_BLOBS_MAX_CHUNK_SIZE + 1;
   CHECK(hp_blobs_open(&x, e, "sqlite:/tmp/x.db", &bad) == HP_EINVAL);
   CHECK(x == nullptr);
-  hp_blobs_close(nullptr);
+  hp_blobs_close(nullptr, NULL, NULL);
 
   hp_blob_writer *w = nullptr;
   CHECK(hp_blobs_open_write(&w, nullptr, "a", nullptr) == HP_EINVAL);
@@ -588,12 +588,12 @@ void bad_arguments(hp_engine *e, hp_blobs *b) {
   CHECK(hp_blob_writer_write(nullptr, "x", 1, [](int, void *) {}, nullptr) == HP_EINVAL);
   CHECK(hp_blob_writer_commit(nullptr, [](int, const hp_blob_stat *, void *) {}, nullptr) == HP_EINVAL);
   CHECK(hp_blob_writer_abort(nullptr, nullptr, nullptr) == HP_EINVAL);
-  hp_blob_writer_close(nullptr);
+  hp_blob_writer_close(nullptr, NULL, NULL);
   REQUIRE(hp_blobs_open_write(&w, b, "a", nullptr) == 0);
   CHECK(strlen(hp_blob_writer_id(w)) == 24);
   CHECK(hp_blob_writer_write(w, nullptr, 3, [](int, void *) {}, nullptr) == HP_EINVAL);
   CHECK(hp_blob_writer_write(w, "x", 1, nullptr, nullptr) == HP_EINVAL);
-  hp_blob_writer_close(w);
+  hp_blob_writer_close(w, NULL, NULL);
 
   auto noop_open = [](int, hp_blob_reader *, const hp_blob_stat *, void *) {};
   hp_blob_read_options ro = HP_BLOB_READ_OPTIONS_INIT;
@@ -605,7 +605,7 @@ void bad_arguments(hp_engine *e, hp_blobs *b) {
   ro = by_name("a");
   CHECK(hp_blobs_open_read(b, &ro, nullptr, nullptr) == HP_EINVAL);
   CHECK(hp_blob_reader_read(nullptr, [](int, const void *, size_t, void *) {}, nullptr) == HP_EINVAL);
-  hp_blob_reader_close(nullptr);
+  hp_blob_reader_close(nullptr, NULL, NULL);
   CHECK(hp_blobs_delete_id(b, "short", nullptr, nullptr) == HP_EINVAL);
   CHECK(hp_blobs_delete_name(b, "", nullptr, nullptr) == HP_EINVAL);
   hp_blob_list_options lo = HP_BLOB_LIST_OPTIONS_INIT;
@@ -871,7 +871,7 @@ TEST_CASE("blobs: an upload in progress in a live process is not reclaimed") {
   }
   REQUIRE(write_piece(w, data.data() + 600, 450) == 0);
   Stat s = commit(w);
-  hp_blob_writer_close(w);
+  hp_blob_writer_close(w, NULL, NULL);
   REQUIRE(s.rc == 0);
   CHECK(get(b, by_id(s.id)).data == data);
 }
@@ -1004,7 +1004,7 @@ TEST_CASE("blobs: a file deleted while a reader is open fails the next fetch wit
   }
   CHECK(last == HP_ENOTFOUND);
   CHECK(error.find(s.id) != std::string::npos);
-  hp_blob_reader_close(r);
+  hp_blob_reader_close(r, NULL, NULL);
 }
 
 TEST_CASE("blobs: closing the engine answers pending calls with HP_ECLOSED, each exactly once") {
@@ -1032,8 +1032,8 @@ TEST_CASE("blobs: closing the engine answers pending calls with HP_ECLOSED, each
     if (hp_blobs_gc(b, on_code, &count) == 0) started++;
     writers.push_back(w);
   }
-  for (auto *w : writers) hp_blob_writer_close(w);
-  hp_blobs_close(b);
+  for (auto *w : writers) hp_blob_writer_close(w, NULL, NULL);
+  hp_blobs_close(b, NULL, NULL);
   CHECK(hp_engine_free(e) == 0);
   CHECK(calls.load() == started);  // every callback ran, none twice
 }
@@ -1053,7 +1053,7 @@ TEST_CASE("blobs: a Redis upload whose lease ran out cannot commit") {
   REQUIRE(call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); }) == 1);
   REQUIRE(write_piece(w, data.data() + 5000, 500) == 0);
   Stat s = commit(w);
-  hp_blob_writer_close(w);
+  hp_blob_writer_close(w, NULL, NULL);
   CHECK(s.rc == HP_EIO);
   CHECK(s.error.find("reclaimed") != std::string::npos);
   CHECK(get(b, by_name("slow")).rc == HP_ENOTFOUND);

@@ -61,7 +61,7 @@ TEST_CASE("core: an engine on a caller's loop closes asynchronously and calls ba
   CHECK(hp_engine_loop(e) == &t.loop);
   CHECK(hp_engine_free(e) == HP_EINVAL);  // not an owned loop
   int calls = 0;
-  REQUIRE(hp_engine_close(e, [](void *d) { ++*static_cast<int *>(d); }, &calls) == 0);
+  REQUIRE(hp_engine_close(e, [](int, void *d) { ++*static_cast<int *>(d); }, &calls) == 0);
   CHECK(hp_engine_close(e, nullptr, nullptr) == HP_ECLOSED);
   t.run();
   CHECK(calls == 1);
@@ -71,7 +71,7 @@ TEST_CASE("core: an owned engine closed with hp_engine_close calls back on its t
   hp_engine *e = nullptr;
   REQUIRE(hp_engine_new(&e, nullptr) == 0);
   std::atomic<int> calls{0};
-  REQUIRE(hp_engine_close(e, [](void *d) { static_cast<std::atomic<int> *>(d)->fetch_add(1); }, &calls) == 0);
+  REQUIRE(hp_engine_close(e, [](int, void *d) { static_cast<std::atomic<int> *>(d)->fetch_add(1); }, &calls) == 0);
   for (int i = 0; i < 200 && calls.load() == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(calls.load() == 1);
 }

@@ -364,7 +364,7 @@ TEST_CASE("events: a failing sink buffers up to max_pending, then refuses and co
   REQUIRE(hp_engine_free(e) == 0);
 }
 
-TEST_CASE("events: closing the engine writes what is buffered; a later close returns HP_ECLOSED") {
+TEST_CASE("events: closing the engine writes what is buffered; the user's close still frees the batcher") {
   TempDir dir;
   hp_engine *e = nullptr;
   REQUIRE(hp_engine_new(&e, nullptr) == 0);
@@ -378,7 +378,19 @@ TEST_CASE("events: closing the engine writes what is buffered; a later close ret
   REQUIRE(hp_engine_free(e) == 0);
   CHECK(lines_of(path).size() == 100);
   CHECK(hp_events_push(b, "late", 4) == HP_ECLOSED);
-  CHECK(hp_events_close(b, nullptr, nullptr) == HP_ECLOSED);  // and b is freed
+  // The loop is gone: the close completes on this thread, exactly once.
+  int calls = 0, status = -1;
+  std::pair<int *, int *> out{&calls, &status};
+  CHECK(hp_events_close(
+            b,
+            [](int st, void *d) {
+              auto *o = static_cast<std::pair<int *, int *> *>(d);
+              ++*o->first;
+              *o->second = st;
+            },
+            &out) == 0);
+  CHECK(calls == 1);
+  CHECK(status == 0);
 }
 
 TEST_CASE("events: a batcher on a caller's loop closes with the loop") {
@@ -396,7 +408,7 @@ TEST_CASE("events: a batcher on a caller's loop closes with the loop") {
   CHECK(closed.done);
   CHECK(closed.status == 0);
   bool engine_closed = false;
-  REQUIRE(hp_engine_close(e, [](void *d) { *static_cast<bool *>(d) = true; }, &engine_closed) == 0);
+  REQUIRE(hp_engine_close(e, [](int, void *d) { *static_cast<bool *>(d) = true; }, &engine_closed) == 0);
   loop.run();
   CHECK(engine_closed);
   CHECK(lines_of(path) == std::vector<std::string>{"a"});

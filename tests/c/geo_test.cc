@@ -28,7 +28,7 @@ struct Geo {
     INFO(hp_last_error());
     REQUIRE(rc == 0);
   }
-  ~Geo() { hp_geo_close(g); }
+  ~Geo() { hp_geo_close(g, NULL, NULL); }
 };
 
 struct Result {
@@ -229,7 +229,7 @@ TEST_CASE("geo: every bad-data file and damaged copy gives HP_ECORRUPT, never a 
       CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL));
     }
     if (bad) corrupt++;
-    hp_geo_close(g);
+    hp_geo_close(g, NULL, NULL);
   }
   for (auto &p : made) unlink(p.c_str());
   rmdir(dir);
@@ -370,7 +370,7 @@ TEST_CASE("geo: a result keeps its record alive across a reload") {
 }
 
 TEST_CASE("geo: open and close accept NULL and report a missing file as HP_EIO") {
-  hp_geo_close(nullptr);
+  hp_geo_close(nullptr, NULL, NULL);
   hp_geo_result_clear(nullptr);
   hp_geo_writer_free(nullptr);
   hp_geo *g = nullptr;
@@ -463,7 +463,7 @@ TEST_CASE("geo: find_many reports the first bad address; options version 1 and b
   REQUIRE(hp_geo_open(&g, nullptr, db_path("GeoIP2-City-Test.mmdb").c_str(), &o) == 0);
   CHECK(hp_geo_record_count(g, 0) > 0);
   CHECK(hp_geo_record_count(g, 1) == 0);
-  hp_geo_close(g);
+  hp_geo_close(g, NULL, NULL);
 }
 
 TEST_CASE("geo: a missing or unreadable file keeps its errno, call and path") {
@@ -512,7 +512,7 @@ TEST_CASE("geo: a database opened from memory is a copy and gives the file's rec
   }
   CHECK(hp_geo_reload(g) == HP_EINVAL);
   CHECK(std::string(hp_last_error()).find("memory") != std::string::npos);
-  hp_geo_close(g);
+  hp_geo_close(g, NULL, NULL);
 
   hp_geo_options o = HP_GEO_OPTIONS_INIT;
   o.watch_interval_ms = 10;
@@ -552,7 +552,7 @@ TEST_CASE("geo: metadata errors name the bad value; an empty search tree opens a
   size_t len = 0;
   CHECK(hp_geo_iter_next(&r.r, addr, &len, it) == 0);
   hp_geo_iter_free(it);
-  hp_geo_close(g);
+  hp_geo_close(g, NULL, NULL);
 }
 
 TEST_CASE("geo: a walk lists every network with its record, IPv4 once in an IPv6 database") {
@@ -579,7 +579,7 @@ TEST_CASE("geo: a walk lists every network with its record, IPv4 once in an IPv6
       REQUIRE(r.r.value != nullptr);
     }
     CHECK(rc == 0);
-    hp_geo_close(geo.g);  // the walk holds its snapshot
+    hp_geo_close(geo.g, NULL, NULL);  // the walk holds its snapshot
     geo.g = nullptr;
     CHECK(hp_geo_iter_next(&r.r, a, &len, it) == 0);
     hp_geo_iter_free(it);

@@ -51,7 +51,7 @@ struct Limiter {
     INFO(hp_last_error());
     REQUIRE(rc == 0);
   }
-  ~Limiter() { hp_limiter_close(l); }
+  ~Limiter() { hp_limiter_close(l, NULL, NULL); }
   operator hp_limiter *() const { return l; }
 };
 
@@ -323,7 +323,7 @@ TEST_CASE("limits: bad specs and arguments are clear errors") {
   hp_limiter_options bad = HP_LIMITER_OPTIONS_INIT;
   bad.version = 99;
   CHECK(hp_limiter_open(&l, nullptr, "memory:", &bad) == HP_EINVAL);
-  hp_limiter_close(nullptr);
+  hp_limiter_close(nullptr, NULL, NULL);
 
   Limiter m(nullptr, "memory:");
   CHECK(hp_limiter_backend(m) == HP_LIMITER_MEMORY);
@@ -609,7 +609,7 @@ TEST_CASE("limits: SQLite hammer from 6 processes on one file") {
         else if (rr.allowed)
           granted += 1000;
       }
-      hp_limiter_close(l);
+      hp_limiter_close(l, NULL, NULL);
       int out[2] = {granted, errors};
       ssize_t n = write(fds[1], out, sizeof out);
       _exit(n == sizeof out ? 0 : 3);
@@ -897,7 +897,7 @@ TEST_CASE("limits: Redis hammer from 8 threads and closing with calls in flight"
   std::atomic<int> called{0};
   for (int i = 0; i < 20; i++)
     REQUIRE(hp_limiter_ping_async(l2, [](int, void *d) { (*static_cast<std::atomic<int> *>(d))++; }, &called) == 0);
-  hp_limiter_close(l2);
+  hp_limiter_close(l2, NULL, NULL);
   for (int i = 0; i < 200 && called < 20; i++) sleep_ms(10);
   CHECK(called == 20);
 }
@@ -924,6 +924,6 @@ TEST_CASE("limits: closing the engine fails pending Redis calls with HP_ECLOSED"
   CHECK(hp_engine_free(e) == 0);
   CHECK(closed + other == 10);
   CHECK(hp_limiter_ping_async(l, [](int, void *) {}, nullptr) == HP_ECLOSED);
-  hp_limiter_close(l);
+  hp_limiter_close(l, NULL, NULL);
   server.resume();
 }

@@ -89,7 +89,7 @@ struct Fixture {
     REQUIRE(hp_recipes_open(&set, engine) == 0);
   }
   ~Fixture() {
-    hp_recipes_close(set);
+    hp_recipes_close(set, NULL, NULL);
     CHECK(hp_engine_free(engine) == 0);
   }
   hp_recipe_table *offers(const char *const *json_fields = nullptr, size_t n = 0) {
@@ -542,7 +542,7 @@ TEST_CASE("recipes: closing with a load and a watch pending calls each back once
   REQUIRE(hp_recipes_load(f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &load) == 0);
   REQUIRE(hp_recipes_watch_file(nullptr, f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
   uv_run(&f.loop.loop, UV_RUN_NOWAIT);
-  hp_recipes_close(f.set);
+  hp_recipes_close(f.set, NULL, NULL);
   REQUIRE(hp_engine_close(f.e, nullptr, nullptr) == 0);
   f.loop.run();
   CHECK(load.calls == 1);
@@ -561,7 +561,7 @@ TEST_CASE("recipes: a watch stopped and its set closed before the loop ran eithe
   hp_recipes_watch *w = nullptr;
   REQUIRE(hp_recipes_watch_file(&w, f.t, dir.file("o.json").c_str(), nullptr, &Done::cb, &watch) == 0);
   hp_recipes_unwatch(w);
-  hp_recipes_close(f.set);
+  hp_recipes_close(f.set, NULL, NULL);
   REQUIRE(hp_engine_close(f.e, nullptr, nullptr) == 0);
   f.loop.run();
   CHECK(watch.calls == 1);
@@ -590,7 +590,7 @@ TEST_CASE("recipes: argument checks") {
   r.version = HP_RECIPE_VERSION;
   CHECK(hp_recipes_get(t, &k, &r) == HP_ENOTFOUND);
   CHECK(hp_recipes_size(t) == 0);
-  hp_recipes_close(nullptr);
+  hp_recipes_close(nullptr, NULL, NULL);
   hp_recipes_unwatch(nullptr);
   CHECK(hp_recipes_open(nullptr, f.engine) == HP_EINVAL);
 }
@@ -897,7 +897,7 @@ TEST_CASE("recipes: a subscription to a Redis that is down connects once it is u
   CHECK(m.at(0) == HP_RECIPES_APPLIED);
   CHECK(get_json(t, 3) == "{\"offerId\":3,\"name\":\"late\"}");
   // Closing the set stops the subscription: a last HP_ECLOSED.
-  hp_recipes_close(f.set);
+  hp_recipes_close(f.set, NULL, NULL);
   f.set = nullptr;
   REQUIRE(m.wait_count(2));
   CHECK(m.at(1) == HP_ECLOSED);

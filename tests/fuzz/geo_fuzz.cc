@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     hp_geo_result m = HP_GEO_RESULT_INIT;
     hp_geo_metadata(&m, g, 0);
     hp_geo_result_clear(&m);
-    hp_geo_close(g);
+    hp_geo_close(g, NULL, NULL);
   }
   close(fd);
   return 0;

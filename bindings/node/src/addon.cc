@@ -76,7 +76,7 @@ void OnCleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   addon->tearing_down = true;
   int rc = hp_engine_close(
       addon->engine,
-      [](void *data) {
+      [](int, void *data) {
         auto *a = static_cast<Addon *>(data);
         a->engine = nullptr;
         napi_remove_async_cleanup_hook(a->cleanup);

@@ -121,10 +121,10 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
   }
 
   explicit BlobWriter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobWriter>(info) {}
-  ~BlobWriter() override { hp_blob_writer_close(w_); }
+  ~BlobWriter() override { hp_blob_writer_close(w_, nullptr, nullptr); }
 
   void Adopt(hp_blob_writer *w) {
-    hp_blob_writer_close(w_);
+    hp_blob_writer_close(w_, nullptr, nullptr);
     w_ = w;
   }
 
@@ -203,7 +203,7 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    hp_blob_writer_close(w_);
+    hp_blob_writer_close(w_, nullptr, nullptr);
     w_ = nullptr;
     return info.Env().Undefined();
   }
@@ -220,10 +220,10 @@ class BlobReader : public Napi::ObjectWrap<BlobReader> {
   }
 
   explicit BlobReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobReader>(info) {}
-  ~BlobReader() override { hp_blob_reader_close(r_); }
+  ~BlobReader() override { hp_blob_reader_close(r_, nullptr, nullptr); }
 
   void Adopt(hp_blob_reader *r) {
-    hp_blob_reader_close(r_);
+    hp_blob_reader_close(r_, nullptr, nullptr);
     r_ = r;
   }
 
@@ -251,7 +251,7 @@ class BlobReader : public Napi::ObjectWrap<BlobReader> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    hp_blob_reader_close(r_);
+    hp_blob_reader_close(r_, nullptr, nullptr);
     r_ = nullptr;
     return info.Env().Undefined();
   }
@@ -284,7 +284,7 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     o.lease_ms = info[4].As<Napi::Number>().Uint32Value();
     Check(env, hp_blobs_open(&b_, GetAddon(env).engine, spec.c_str(), &o));
   }
-  ~BlobStore() override { hp_blobs_close(b_); }
+  ~BlobStore() override { hp_blobs_close(b_, nullptr, nullptr); }
 
  private:
   hp_blobs *Handle(Napi::Env env) {
@@ -336,7 +336,10 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
         [](int status, hp_blob_reader *r, const hp_blob_stat *s, void *data) {
           auto h = Own<Hold<BlobReader>>(data);
           if (status >= 0) {
-            if (h->addon->tearing_down) return hp_blob_reader_close(r);
+            if (h->addon->tearing_down) {
+              hp_blob_reader_close(r, nullptr, nullptr);
+              return;
+            }
             h->self->Adopt(r);
           }
           h->cb.Call([status, s](Napi::Env e) -> std::vector<napi_value> {
@@ -419,7 +422,7 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    hp_blobs_close(b_);
+    hp_blobs_close(b_, nullptr, nullptr);
     b_ = nullptr;
     return info.Env().Undefined();
   }

@@ -70,7 +70,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   ~GeoReader() override {
     ClearCaches();
     if (string_table_) napi_delete_reference(Env(), string_table_);
-    hp_geo_close(geo_);
+    hp_geo_close(geo_, nullptr, nullptr);
   }
 
  private:
@@ -487,7 +487,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
     ClearCaches();
-    hp_geo_close(geo_);
+    hp_geo_close(geo_, nullptr, nullptr);
     geo_ = nullptr;
     return info.Env().Undefined();
   }

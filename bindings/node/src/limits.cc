@@ -105,7 +105,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     out_ = out.Data();
     out_ref_ = Napi::Persistent(out);
   }
-  ~Limiter() override { hp_limiter_close(l_); }
+  ~Limiter() override { hp_limiter_close(l_, nullptr, nullptr); }
 
  private:
   hp_limiter *Handle(Napi::Env env) {
@@ -254,7 +254,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    hp_limiter_close(l_);
+    hp_limiter_close(l_, nullptr, nullptr);
     l_ = nullptr;
     return info.Env().Undefined();
   }

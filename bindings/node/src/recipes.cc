@@ -189,7 +189,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
       gens_->Sync();
       gens_->tables.clear();
       sub_ptrs_.clear();  // freed with the set
-      hp_recipes_close(set_);
+      hp_recipes_close(set_, nullptr, nullptr);
     }
     set_ = nullptr;
   }

@@ -166,7 +166,7 @@ struct Select {
 class BlobWriter {
  public:
   explicit BlobWriter(hp_blob_writer *w) : w_(w) {}
-  ~BlobWriter() { hp_blob_writer_close(w_); }
+  ~BlobWriter() { hp_blob_writer_close(w_, nullptr, nullptr); }
 
   std::string id() { return hp_blob_writer_id(handle()); }
 
@@ -191,7 +191,7 @@ class BlobWriter {
   void close() {
     hp_blob_writer *w = w_;
     w_ = nullptr;
-    hp_blob_writer_close(w);
+    hp_blob_writer_close(w, nullptr, nullptr);
   }
   bool closed() const { return w_ == nullptr; }
 
@@ -213,7 +213,7 @@ void on_piece(int status, const void *buf, size_t len, void *data) {
 class BlobReader {
  public:
   explicit BlobReader(hp_blob_reader *r) : r_(r) {}
-  ~BlobReader() { hp_blob_reader_close(r_); }
+  ~BlobReader() { hp_blob_reader_close(r_, nullptr, nullptr); }
 
   py::dict stat() { return stat_to_py(copy_stat(hp_blob_reader_stat(handle()))); }
   // The next piece of the range (at most one chunk); b"" at its end.
@@ -225,7 +225,7 @@ class BlobReader {
   void close() {
     hp_blob_reader *r = r_;
     r_ = nullptr;
-    hp_blob_reader_close(r);
+    hp_blob_reader_close(r, nullptr, nullptr);
   }
   bool closed() const { return r_ == nullptr; }
 
@@ -261,12 +261,12 @@ class Blobs {
     }
     check(rc);
   }
-  ~Blobs() { hp_blobs_close(b_); }
+  ~Blobs() { hp_blobs_close(b_, nullptr, nullptr); }
 
   std::string backend() { return hp_blobs_backend(handle()) == HP_BLOBS_SQLITE ? "sqlite" : "redis"; }
   uint32_t chunk_size() { return hp_blobs_chunk_size(handle()); }
   void close() {
-    hp_blobs_close(b_);
+    hp_blobs_close(b_, nullptr, nullptr);
     b_ = nullptr;
   }
   bool closed() const { return b_ == nullptr; }

@@ -31,7 +31,9 @@ class GeoState {
   explicit GeoState(size_t max_objects) : max_objects_(max_objects ? max_objects : (size_t(1) << 20)) {}
   ~GeoState() { close(); }
 
-  hp_geo *geo = nullptr;
+  // Batches and reloads run without the GIL, pinning the handle.
+  PinnedHandle<hp_geo, hp_geo_close> ref;
+  using Pin = PinnedHandle<hp_geo, hp_geo_close>::Pin;
   // Makes the exception of a failed get (the maxminddb drop-in's classes
   // and messages); None: hotpath.errors.from_code.
   py::object error_factory;
@@ -47,19 +49,15 @@ class GeoState {
   }
 
   hp_geo *handle() {
-    if (!geo) raise_error(HP_ECLOSED, "Attempt to read from a closed MaxMind DB.");
-    return geo;
+    hp_geo *g = ref.get();
+    if (!g) raise_error(HP_ECLOSED, "Attempt to read from a closed MaxMind DB.");
+    return g;
   }
 
   void close() {
     clear_caches();
     clear_strings();
-    hp_geo *g = geo;
-    geo = nullptr;
-    if (g) {
-      py::gil_scoped_release release;
-      hp_geo_close(g);
-    }
+    ref.close();
   }
 
   // The record of `ip` in database `db` as a new object (None when absent);
@@ -86,7 +84,7 @@ class GeoState {
     check_generation(r.generation);
     Entry *slot = db == 0 ? slot_of(records_, r.record_id) : nullptr;
     if (slot && slot->obj) return copy_value(slot->obj, slot->nested);
-    rc = hp_geo_get(&r, geo, db, s, len);
+    rc = hp_geo_get(&r, handle(), db, s, len);
     if (rc < 0) fail(rc);
     if (rc == 0) Py_RETURN_NONE;  // a reload in between
     PyObject *v = convert(r.value);
@@ -160,6 +158,7 @@ class GeoState {
       int rc;
       std::string err;
       {
+        Pin pin(ref);
         py::gil_scoped_release release;
         rc = hp_geo_find_many(ids.data(), &gen, &bad, g, 0, ptrs.data(), lens.data(), n);
         if (rc < 0) err = hp_last_error();
@@ -256,7 +255,7 @@ class GeoState {
   template <class T>
   T *slot_of(std::vector<T> &v, uint32_t id) {
     if (id >= v.size()) {
-      size_t n = hp_geo_record_count(geo, 0);
+      size_t n = hp_geo_record_count(handle(), 0);
       if (id >= n) return nullptr;
       v.resize(n);
     }
@@ -317,7 +316,7 @@ class GeoState {
   // when it has no record.
   bool make_values(const char *s, size_t len, std::array<PyObject *, kColumns> *out) {
     hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
-    int rc = hp_geo_lookup(&e, geo, s, len);
+    int rc = hp_geo_lookup(&e, handle(), s, len);
     if (rc < 0) raise_error(rc);
     if (rc == 0) return false;
     auto none = [] {
@@ -393,6 +392,7 @@ class GeoState {
     size_t bad = 0;
     std::string err;
     {
+      Pin pin(ref);
       py::gil_scoped_release release;
       hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
       for (size_t i = 0; i < n; i++) {
@@ -689,7 +689,7 @@ class GeoReader {
       rc = hp_geo_open(&g, nullptr, path.c_str(), &o);
     }
     check(rc);
-    st_->geo = g;
+    st_->ref.set(g);
   }
   // One database from bytes in memory (copied by the C library).
   GeoReader(const py::buffer &data, const std::string &name, size_t cache_records)
@@ -705,7 +705,7 @@ class GeoReader {
       rc = hp_geo_open_buffer(&g, info.ptr, size, name.c_str(), &o);
     }
     check(rc);
-    st_->geo = g;
+    st_->ref.set(g);
   }
   ~GeoReader() { st_->close(); }
 
@@ -754,6 +754,7 @@ class GeoReader {
     hp_geo *g = st_->handle();
     int rc;
     {
+      GeoState::Pin pin(st_->ref);
       py::gil_scoped_release release;
       rc = hp_geo_reload(g);
     }
@@ -762,7 +763,7 @@ class GeoReader {
 
   uint64_t generation() { return hp_geo_generation(st_->handle()); }
   size_t count() { return hp_geo_count(st_->handle()); }
-  bool closed() const { return st_->geo == nullptr; }
+  bool closed() const { return st_->ref.get() == nullptr; }
   void close() { st_->close(); }
 
  private:

@@ -169,24 +169,22 @@ class Limiter {
     o.sqlite_inline = inline_ ? 1 : 0;
     hp_engine *e = engine.get();
     int rc;
+    hp_limiter *l = nullptr;
     {
       py::gil_scoped_release release;
-      rc = hp_limiter_open(&l_, e, spec.c_str(), &o);
+      rc = hp_limiter_open(&l, e, spec.c_str(), &o);
     }
     check(rc);
-    kind_ = hp_limiter_backend(l_);
+    ref_.set(l);
+    kind_ = hp_limiter_backend(l);
   }
-  ~Limiter() { hp_limiter_close(l_); }
 
   std::string backend() {
     handle();
     return kind_ == HP_LIMITER_MEMORY ? "memory" : kind_ == HP_LIMITER_SQLITE ? "sqlite" : "redis";
   }
-  void close() {
-    hp_limiter_close(l_);
-    l_ = nullptr;
-  }
-  bool closed() const { return l_ == nullptr; }
+  void close() { ref_.close(); }
+  bool closed() const { return ref_.get() == nullptr; }
 
   // Blocking calls: memory with the GIL, SQLite without it, Redis through
   // the loop (waiting without the GIL).
@@ -297,13 +295,16 @@ class Limiter {
 
  private:
   hp_limiter *handle() {
-    if (!l_) raise_error(HP_ECLOSED, "limits: the limiter is closed");
-    return l_;
+    hp_limiter *l = ref_.get();
+    if (!l) raise_error(HP_ECLOSED, "limits: the limiter is closed");
+    return l;
   }
 
   template <class F>
   int sync(F &&f) {
     if (kind_ == HP_LIMITER_MEMORY) return f();
+    // SQLite waits on its lock without the GIL; a close meanwhile waits for it.
+    Ref::Pin pin(ref_);
     py::gil_scoped_release release;
     return f();
   }
@@ -331,7 +332,8 @@ class Limiter {
     }
   }
 
-  hp_limiter *l_ = nullptr;
+  using Ref = PinnedHandle<hp_limiter, hp_limiter_close>;
+  Ref ref_;
   int kind_ = 0;
 };
 

@@ -40,6 +40,53 @@ inline int check(int rc) {
   return rc;
 }
 
+// A handle that Python threads call with the GIL released. Python code may
+// close it meanwhile: close() refuses new calls at once (get() is NULL) and
+// hands the C close to the last call still running, so hp_*_close never
+// frees the handle under one. Every member is touched with the GIL held.
+template <class H, int (*Close)(H *, hp_close_cb, void *)>
+class PinnedHandle {
+ public:
+  PinnedHandle() = default;
+  PinnedHandle(const PinnedHandle &) = delete;
+  PinnedHandle &operator=(const PinnedHandle &) = delete;
+  ~PinnedHandle() { close(); }
+
+  H *get() const { return h_; }
+  void set(H *h) { h_ = h; }
+  void close() {
+    if (!h_) return;
+    closing_ = h_;
+    h_ = nullptr;
+    if (busy_ == 0) finish();
+  }
+
+  // Made before the GIL is released and destroyed after it is taken again
+  // (declare it before the py::gil_scoped_release).
+  class Pin {
+   public:
+    explicit Pin(PinnedHandle &p) : p_(p) { p_.busy_++; }
+    ~Pin() {
+      if (--p_.busy_ == 0 && p_.closing_) p_.finish();
+    }
+    Pin(const Pin &) = delete;
+    Pin &operator=(const Pin &) = delete;
+
+   private:
+    PinnedHandle &p_;
+  };
+
+ private:
+  void finish() {
+    H *h = closing_;
+    closing_ = nullptr;
+    Close(h, nullptr, nullptr);
+  }
+  H *h_ = nullptr;
+  H *closing_ = nullptr;
+  int busy_ = 0;
+};
+
 // The engine behind the Python API: an owned loop on one background thread.
 class Engine {
  public:

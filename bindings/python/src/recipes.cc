@@ -75,7 +75,7 @@ class RecipeSet {
   ~RecipeSet() { close(); }
 
   void close() {
-    if (set_) hp_recipes_close(set_);
+    if (set_) hp_recipes_close(set_, nullptr, nullptr);
     set_ = nullptr;
     subs_.clear();  // freed with the set
   }

@@ -111,7 +111,7 @@ typedef void (*hp_blob_stat_cb)(int status, const hp_blob_stat *stat,
  * a Redis store opens without waiting for the server (calls made while it
  * is unreachable answer HP_EUNAVAILABLE within timeout_ms). Opening starts
  * a reclaim of crashed uploads in the background (see hp_blobs_gc()).
- * @param[out] out  the store; free with hp_blobs_close().
+ * @param[out] out  the store; close with hp_blobs_close().
  * @param e         the engine that runs the store's work and callbacks
  *                  (borrowed; the store keeps it alive). Required.
  * @param spec      "sqlite:/path/store.db" or
@@ -126,15 +126,17 @@ HP_EXTERN int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec,
                             const hp_blobs_options *opts);
 
 /**
- * Close a store. Calls still pending complete and run their callback as
- * usual; writers and readers opened on the store keep working until they
- * are closed. The store's memory (and its Redis connection) is freed after
- * the last of them. Closing the engine instead fails what is pending with
- * HP_ECLOSED.
- * @param b  NULL is a no-op. Do not pass `b` to any call after this one.
+ * Close a store (see hp_close_cb for the model every handle follows): later
+ * calls get HP_ECLOSED; calls still pending complete and run their callback
+ * as usual; writers and readers opened on the store keep working until they
+ * are closed (the store's connection and database go after the last of
+ * them). Closing the engine instead fails what is pending with HP_ECLOSED.
+ * @param b     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
  * Thread: any.
  */
-HP_EXTERN void hp_blobs_close(hp_blobs *b);
+HP_EXTERN int hp_blobs_close(hp_blobs *b, hp_close_cb cb, void *data);
 
 /** The store's hp_blobs_backend_kind. Thread: any. */
 HP_EXTERN int hp_blobs_backend(const hp_blobs *b);
@@ -180,7 +182,7 @@ typedef struct hp_blob_write_options {
 /**
  * Start writing a new file. Nothing touches the backend until the first
  * chunk is full or the file is committed, so this returns at once.
- * @param[out] out   the writer; free with hp_blob_writer_close().
+ * @param[out] out   the writer; close with hp_blob_writer_close().
  * @param b          the store (the writer keeps it alive).
  * @param filename   NUL-terminated, 1..1024 bytes, no NUL inside; copied.
  * @param opts       NULL for defaults; copied.
@@ -242,12 +244,15 @@ HP_EXTERN int hp_blob_writer_abort(hp_blob_writer *w, hp_blob_cb cb,
                                    void *data);
 
 /**
- * Free a writer. A writer neither committed nor aborted is aborted. Pending
- * callbacks still run exactly once; the memory is freed after the last.
- * @param w  NULL is a no-op. Do not use `w` after this call.
+ * Close a writer (see hp_close_cb). A writer neither committed nor aborted
+ * is aborted. Later calls get HP_ECLOSED; pending callbacks still run
+ * exactly once.
+ * @param w     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
  * Thread: any.
  */
-HP_EXTERN void hp_blob_writer_close(hp_blob_writer *w);
+HP_EXTERN int hp_blob_writer_close(hp_blob_writer *w, hp_close_cb cb, void *data);
 
 /* ---------------------------------------------------------------- Reading */
 
@@ -272,7 +277,7 @@ typedef struct hp_blob_read_options {
   {HP_BLOB_READ_OPTIONS_VERSION, NULL, NULL, HP_BLOB_LATEST, 0, HP_BLOB_EOF}
 
 /** Completion of hp_blobs_open_read(): status 0 with a reader the callee
- *  now owns (free it with hp_blob_reader_close()) and the file's metadata
+ *  now owns (close it with hp_blob_reader_close()) and the file's metadata
  *  (borrowed for the callback; hp_blob_reader_stat() keeps it), or a
  *  negative code (HP_ENOTFOUND: no such file) with both NULL. */
 typedef void (*hp_blob_open_cb)(int status, hp_blob_reader *reader,
@@ -318,12 +323,14 @@ HP_EXTERN int hp_blob_reader_read(hp_blob_reader *r, hp_blob_data_cb cb,
                                   void *data);
 
 /**
- * Free a reader. A pending read still runs its callback (HP_ECANCELED
- * unless it completed); the memory is freed after it.
- * @param r  NULL is a no-op. Do not use `r` after this call.
+ * Close a reader (see hp_close_cb). Later calls get HP_ECLOSED; a pending
+ * read still runs its callback (HP_ECANCELED unless it completed).
+ * @param r     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
  * Thread: any.
  */
-HP_EXTERN void hp_blob_reader_close(hp_blob_reader *r);
+HP_EXTERN int hp_blob_reader_close(hp_blob_reader *r, hp_close_cb cb, void *data);
 
 /* ------------------------------------------------------------- Managing */
 

@@ -98,8 +98,23 @@ typedef struct hp_engine hp_engine;
 /** libuv's loop type, named without including <uv.h>. */
 struct uv_loop_s;
 
-/** Completion of hp_engine_close(). */
-typedef void (*hp_engine_close_cb)(void *data);
+/**
+ * Completion of every close: hp_engine_close(), hp_geo_close(),
+ * hp_recipes_close(), hp_limiter_close(), hp_blobs_close(),
+ * hp_blob_writer_close(), hp_blob_reader_close(), hp_events_close() and
+ * hp_ua_close(). Runs exactly once; the handle's memory is freed after it
+ * returns. `status` is 0, or for hp_events_close() the error of the final
+ * flush when some events could not be written.
+ *
+ * Every handle closes the same way: the close call returns at once; calls
+ * made after it get HP_ECLOSED; calls in flight on other threads finish
+ * first (or complete with HP_ECLOSED where they wait on I/O); then the
+ * handle stops its loop work and `cb` runs, on the engine's loop thread
+ * when the handle has a running engine, else on the thread that ended the
+ * last call in flight (which may be the close call itself). Calling
+ * anything on a handle after its `cb` ran is a use after free.
+ */
+typedef void (*hp_close_cb)(int status, void *data);
 
 /**
  * Create an engine.
@@ -126,7 +141,7 @@ HP_EXTERN int hp_engine_new(hp_engine **out, struct uv_loop_s *loop);
  *         never called).
  * Thread: any; with a caller's loop, `cb` runs on that loop during uv_run.
  */
-HP_EXTERN int hp_engine_close(hp_engine *e, hp_engine_close_cb cb, void *data);
+HP_EXTERN int hp_engine_close(hp_engine *e, hp_close_cb cb, void *data);
 
 /**
  * Close and free an engine that owns its loop, blocking until every pending

@@ -288,7 +288,7 @@ HP_EXTERN int hp_events_stats_get(hp_events_stats *out, hp_events *b);
  * Thread: any. After cb runs (or, with cb NULL, after the engine's loop has
  * run the close) `b` is freed.
  */
-HP_EXTERN int hp_events_close(hp_events *b, hp_events_cb cb, void *data);
+HP_EXTERN int hp_events_close(hp_events *b, hp_close_cb cb, void *data);
 
 #ifdef __cplusplus
 }

@@ -126,11 +126,16 @@ HP_EXTERN int hp_geo_open_buffer(hp_geo **out, const void *data, size_t size, co
                                  const hp_geo_options *opts);
 
 /**
- * Close a handle: stops the watch and unmaps the files once no lookup uses
- * them. Values returned by hp_geo_get() must be released first.
- * @param g  NULL is a no-op. Thread: any, once no other thread uses `g`.
+ * Close a handle (see hp_close_cb for the model every handle follows):
+ * lookups on other threads finish first, later calls get HP_ECLOSED; then
+ * the watch stops, the files are unmapped and `cb` runs. Values returned by
+ * hp_geo_get() stay valid until hp_geo_result_clear(), also after `cb`.
+ * @param g     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
+ * Thread: any.
  */
-HP_EXTERN void hp_geo_close(hp_geo *g);
+HP_EXTERN int hp_geo_close(hp_geo *g, hp_close_cb cb, void *data);
 
 /**
  * Re-open every file and publish the new snapshot atomically. Lookups in

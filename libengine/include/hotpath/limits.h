@@ -111,7 +111,7 @@ typedef struct hp_rate_spec {
 
 /**
  * Open a limiter.
- * @param[out] out  the limiter; free with hp_limiter_close().
+ * @param[out] out  the limiter; close with hp_limiter_close().
  * @param e         the engine that runs asynchronous calls and their
  *                  callbacks (borrowed; the limiter keeps it alive). Required
  *                  for Redis; may be NULL for memory and SQLite, which then
@@ -130,13 +130,16 @@ HP_EXTERN int hp_limiter_open(hp_limiter **out, hp_engine *e, const char *spec,
                               const hp_limiter_options *opts);
 
 /**
- * Close a limiter. Pending asynchronous calls still run their callback
- * exactly once (Redis calls not yet answered get HP_ECLOSED); the limiter's
- * memory is freed after the last of them.
- * @param l  NULL is a no-op. Do not use `l` after this call.
+ * Close a limiter (see hp_close_cb for the model every handle follows):
+ * later calls get HP_ECLOSED, synchronous calls in flight on other threads
+ * finish first, pending asynchronous calls still run their callback exactly
+ * once (Redis calls not yet answered get HP_ECLOSED), then `cb` runs.
+ * @param l     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
  * Thread: any.
  */
-HP_EXTERN void hp_limiter_close(hp_limiter *l);
+HP_EXTERN int hp_limiter_close(hp_limiter *l, hp_close_cb cb, void *data);
 
 /** The limiter's hp_limiter_backend_kind (0 or positive), or HP_EINVAL
  *  for NULL. Thread: any. */

@@ -41,15 +41,17 @@ typedef struct hp_recipe_table hp_recipe_table;
 HP_EXTERN int hp_recipes_open(hp_recipes **out, hp_engine *e);
 
 /**
- * Close a set: watches stop (their callbacks run once more with HP_ECLOSED),
- * loads still parsing complete with HP_ECLOSED, and the tables are freed
- * once nothing on the loop uses them. No call on the set or its tables may
- * start after this one; calls already running on other threads must have
- * returned (the bindings guarantee it).
- * @param r  NULL is a no-op.
+ * Close a set (see hp_close_cb for the model every handle follows): calls on
+ * the set and its tables made after it get HP_ECLOSED and those in flight
+ * finish; then watches stop (their callbacks run once more with
+ * HP_ECLOSED), loads still parsing complete with HP_ECLOSED, and `cb` runs
+ * on the loop thread once nothing on the loop uses the tables.
+ * @param r     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
  * Thread: any.
  */
-HP_EXTERN void hp_recipes_close(hp_recipes *r);
+HP_EXTERN int hp_recipes_close(hp_recipes *r, hp_close_cb cb, void *data);
 
 /* ---------------------------------------------------------------- Tables */
 

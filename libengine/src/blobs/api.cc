@@ -12,6 +12,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/handle.h"
 
 using hp::blobs::FileInfo;
 using hp::blobs::ListPage;
@@ -24,17 +25,36 @@ using hp::core::guard;
 using hp::core::set_error;
 
 // Handles: references to objects that pending work shares.
-struct hp_blobs {
-  std::shared_ptr<Store> impl;
+// The public handles. Pending work holds the implementations (shared), so
+// a handle's shutdown only lets go of its own reference, after closing the
+// writer or reader.
+template <class Impl, bool kCloseImpl>
+struct BlobHandle : hp::core::Handle {
+  BlobHandle(hp::core::Engine *e, std::shared_ptr<Impl> i) : hp::core::Handle(e), impl(std::move(i)) {}
+  std::shared_ptr<Impl> impl;
+
+ private:
+  void shutdown(std::function<void(int)> done) override {
+    if constexpr (kCloseImpl) guard("blobs_close", [&] { return impl->close(), 0; });
+    impl.reset();
+    done(0);
+  }
 };
-struct hp_blob_writer {
-  std::shared_ptr<Writer> impl;
+struct hp_blobs final : BlobHandle<Store, false> {
+  using BlobHandle::BlobHandle;
 };
-struct hp_blob_reader {
-  std::shared_ptr<Reader> impl;
+struct hp_blob_writer final : BlobHandle<Writer, true> {
+  using BlobHandle::BlobHandle;
+};
+struct hp_blob_reader final : BlobHandle<Reader, true> {
+  using BlobHandle::BlobHandle;
 };
 
 namespace {
+
+using Call = hp::core::Handle::Call;
+
+int closed(const char *where) { return set_error(HP_ECLOSED, where, ": closed"); }
 
 constexpr size_t kFilenameMax = 1024;
 constexpr size_t kContentTypeMax = 255;
@@ -110,22 +130,23 @@ int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec, const hp_blobs
     std::shared_ptr<Store> store;
     int rc = Store::open(&store, engine, spec, o);
     if (rc != 0) return rc;
-    *out = new hp_blobs{std::move(store)};
+    *out = new hp_blobs(engine, std::move(store));
     hp::core::clear_error();
     return 0;
   });
 }
 
-void hp_blobs_close(hp_blobs *b) {
-  delete b;
-}
+int hp_blobs_close(hp_blobs *b, hp_close_cb cb, void *data) { return b ? b->close(cb, data) : 0; }
 
 int hp_blobs_backend(const hp_blobs *b) {
-  return b ? b->impl->kind() : set_error(HP_EINVAL, "blobs_backend: store is NULL");
+  if (!b) return set_error(HP_EINVAL, "blobs_backend: store is NULL");
+  Call call(const_cast<hp_blobs *>(b));
+  return call ? b->impl->kind() : closed("blobs_backend");
 }
 
 uint32_t hp_blobs_chunk_size(const hp_blobs *b) {
-  return b ? b->impl->chunk_size() : 0;
+  Call call(const_cast<hp_blobs *>(b));
+  return call ? b->impl->chunk_size() : 0;
 }
 
 int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
@@ -169,18 +190,21 @@ int hp_blobs_open_write(hp_blob_writer **out, hp_blobs *b, const char *filename,
     uint32_t buffer = o.buffer_bytes ? o.buffer_bytes : HP_BLOBS_DEFAULT_WRITE_BUFFER;
     wo.held = std::max<size_t>(2, buffer / cs);
     auto w = std::make_shared<Writer>(b->impl, std::move(name), std::move(type), std::move(meta), wo);
-    *out = new hp_blob_writer{std::move(w)};
+    *out = new hp_blob_writer(b->engine(), std::move(w));
     return 0;
   });
 }
 
 const char *hp_blob_writer_id(const hp_blob_writer *w) {
-  return w ? w->impl->id().c_str() : "";
+  Call call(const_cast<hp_blob_writer *>(w));
+  return call ? w->impl->id().c_str() : "";
 }
 
 int hp_blob_writer_write(hp_blob_writer *w, const void *buf, size_t len, hp_blob_cb cb, void *data) {
   return guard("blob_writer_write", [&] {
     if (!w) return set_error(HP_EINVAL, "blob_writer_write: writer is NULL");
+    Call call(w);
+    if (!call) return closed("blob_writer_write");
     if (!cb) return set_error(HP_EINVAL, "blob_writer_write: cb is NULL");
     if (!buf && len)
       return set_error(HP_EINVAL, "blob_writer_write: buf is NULL but len is ", std::to_string(len));
@@ -191,6 +215,8 @@ int hp_blob_writer_write(hp_blob_writer *w, const void *buf, size_t len, hp_blob
 int hp_blob_writer_commit(hp_blob_writer *w, hp_blob_stat_cb cb, void *data) {
   return guard("blob_writer_commit", [&] {
     if (!w) return set_error(HP_EINVAL, "blob_writer_commit: writer is NULL");
+    Call call(w);
+    if (!call) return closed("blob_writer_commit");
     if (!cb) return set_error(HP_EINVAL, "blob_writer_commit: cb is NULL");
     return w->impl->commit(cb, data);
   });
@@ -199,22 +225,19 @@ int hp_blob_writer_commit(hp_blob_writer *w, hp_blob_stat_cb cb, void *data) {
 int hp_blob_writer_abort(hp_blob_writer *w, hp_blob_cb cb, void *data) {
   return guard("blob_writer_abort", [&] {
     if (!w) return set_error(HP_EINVAL, "blob_writer_abort: writer is NULL");
+    Call call(w);
+    if (!call) return closed("blob_writer_abort");
     return w->impl->abort(cb, data);
   });
 }
 
-void hp_blob_writer_close(hp_blob_writer *w) {
-  if (!w) return;
-  guard("blob_writer_close", [&] {
-    w->impl->close();
-    return 0;
-  });
-  delete w;
-}
+int hp_blob_writer_close(hp_blob_writer *w, hp_close_cb cb, void *data) { return w ? w->close(cb, data) : 0; }
 
 int hp_blobs_open_read(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_open_cb cb, void *data) {
   return guard("blobs_open_read", [&] {
     if (!b) return set_error(HP_EINVAL, "blobs_open_read: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_open_read");
     if (!cb) return set_error(HP_EINVAL, "blobs_open_read: cb is NULL");
     Query q;
     int rc = to_query("blobs_open_read", opts, &q);
@@ -225,7 +248,7 @@ int hp_blobs_open_read(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_op
       if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, nullptr, data);
       store->find(q, [store, start, end, cb, data](int rc, FileInfo info) {
         if (rc < 0) return cb(rc, nullptr, nullptr, data);
-        auto *r = new hp_blob_reader{std::make_shared<Reader>(store, std::move(info), start, end)};
+        auto *r = new hp_blob_reader(store->engine(), std::make_shared<Reader>(store, std::move(info), start, end));
         cb(0, r, r->impl->stat(), data);
       });
     });
@@ -233,29 +256,27 @@ int hp_blobs_open_read(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_op
 }
 
 const hp_blob_stat *hp_blob_reader_stat(const hp_blob_reader *r) {
-  return r ? r->impl->stat() : nullptr;
+  Call call(const_cast<hp_blob_reader *>(r));
+  return call ? r->impl->stat() : nullptr;
 }
 
 int hp_blob_reader_read(hp_blob_reader *r, hp_blob_data_cb cb, void *data) {
   return guard("blob_reader_read", [&] {
     if (!r) return set_error(HP_EINVAL, "blob_reader_read: reader is NULL");
+    Call call(r);
+    if (!call) return closed("blob_reader_read");
     if (!cb) return set_error(HP_EINVAL, "blob_reader_read: cb is NULL");
     return r->impl->read(cb, data);
   });
 }
 
-void hp_blob_reader_close(hp_blob_reader *r) {
-  if (!r) return;
-  guard("blob_reader_close", [&] {
-    r->impl->close();
-    return 0;
-  });
-  delete r;
-}
+int hp_blob_reader_close(hp_blob_reader *r, hp_close_cb cb, void *data) { return r ? r->close(cb, data) : 0; }
 
 int hp_blobs_stat(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_stat_cb cb, void *data) {
   return guard("blobs_stat", [&] {
     if (!b) return set_error(HP_EINVAL, "blobs_stat: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_stat");
     if (!cb) return set_error(HP_EINVAL, "blobs_stat: cb is NULL");
     Query q;
     int rc = to_query("blobs_stat", opts, &q);
@@ -275,6 +296,8 @@ int hp_blobs_stat(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_stat_cb
 int hp_blobs_exists(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_cb cb, void *data) {
   return guard("blobs_exists", [&] {
     if (!b) return set_error(HP_EINVAL, "blobs_exists: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_exists");
     if (!cb) return set_error(HP_EINVAL, "blobs_exists: cb is NULL");
     Query q;
     int rc = to_query("blobs_exists", opts, &q);
@@ -296,6 +319,8 @@ int hp_blobs_exists(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_cb cb
 int hp_blobs_list(hp_blobs *b, const hp_blob_list_options *opts, hp_blob_list_cb cb, void *data) {
   return guard("blobs_list", [&] {
     if (!b) return set_error(HP_EINVAL, "blobs_list: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_list");
     if (!cb) return set_error(HP_EINVAL, "blobs_list: cb is NULL");
     hp_blob_list_options o = HP_BLOB_LIST_OPTIONS_INIT;
     if (opts) {
@@ -331,6 +356,8 @@ int hp_blobs_list(hp_blobs *b, const hp_blob_list_options *opts, hp_blob_list_cb
 int hp_blobs_delete_id(hp_blobs *b, const char *id, hp_blob_cb cb, void *data) {
   return guard("blobs_delete_id", [&] {
     if (!b) return set_error(HP_EINVAL, "blobs_delete_id: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_delete_id");
     if (!id) return set_error(HP_EINVAL, "blobs_delete_id: id is NULL");
     size_t n = strnlen(id, 25);
     if (!hp::blobs::valid_file_id(std::string_view(id, n)))
@@ -343,6 +370,8 @@ int hp_blobs_delete_id(hp_blobs *b, const char *id, hp_blob_cb cb, void *data) {
 int hp_blobs_delete_name(hp_blobs *b, const char *filename, hp_blob_cb cb, void *data) {
   return guard("blobs_delete_name", [&] {
     if (!b) return set_error(HP_EINVAL, "blobs_delete_name: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_delete_name");
     if (!filename) return set_error(HP_EINVAL, "blobs_delete_name: filename is NULL");
     std::string name;
     int rc = check_text("blobs_delete_name", "filename", filename, 1, kFilenameMax, &name);
@@ -354,6 +383,8 @@ int hp_blobs_delete_name(hp_blobs *b, const char *filename, hp_blob_cb cb, void 
 int hp_blobs_gc(hp_blobs *b, hp_blob_cb cb, void *data) {
   return guard("blobs_gc", [&] {
     if (!b) return set_error(HP_EINVAL, "blobs_gc: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_gc");
     std::shared_ptr<Store> store = b->impl;
     return post(b, [store, cb, data](bool closing) {
       if (closing) {

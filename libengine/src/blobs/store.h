@@ -59,7 +59,7 @@ template <class T>
 void Store::pool(std::function<int(T &)> work, std::function<void(int, T)> done) {
   struct State {
     int rc = 0;
-    core::Failure failure;  // message and system error, carried to the loop
+    core::Status failure;  // message and system error, carried to the loop
     T value{};
   };
   auto st = std::make_shared<State>();
@@ -67,7 +67,7 @@ void Store::pool(std::function<int(T &)> work, std::function<void(int, T)> done)
   engine_->queue_work(
       [st, work = std::move(work)] {
         st->rc = work(st->value);
-        if (st->rc < 0) st->failure = core::Failure::last(st->rc);
+        if (st->rc < 0) st->failure = core::Status::capture(st->rc);
       },
       [self, st, done = std::move(done)](int status) {
         if (status < 0) {

@@ -5,11 +5,6 @@
 #include "core/error.h"
 #include "core/guard.h"
 
-namespace hp::core {
-const char *last_error_text();
-int last_errno(const char **syscall, const char **path);
-}
-
 using hp::core::Engine;
 
 #define HP__STR2(x) #x
@@ -66,7 +61,7 @@ int hp_engine_new(hp_engine **out, struct uv_loop_s *loop) {
   });
 }
 
-int hp_engine_close(hp_engine *e, hp_engine_close_cb cb, void *data) {
+int hp_engine_close(hp_engine *e, hp_close_cb cb, void *data) {
   if (!e) return 0;
   return Engine::from_c(e)->close(cb, data);
 }

@@ -62,6 +62,19 @@ int Engine::post(std::function<void(bool)> fn) {
   return 0;
 }
 
+void Engine::run_soon(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!loop_done_) {
+      posted_.push_back([fn = std::move(fn)](bool) { fn(); });
+      // Sent under the lock: the wakeup is not closed while it is held.
+      wake();
+      return;
+    }
+  }
+  fn();
+}
+
 void Engine::wake() {
   // On a host loop the idle wakeup is unref'd; posted work and a close must
   // keep the loop alive until they have run. Only the loop thread may touch
@@ -128,7 +141,7 @@ void Engine::queue_work(std::function<void()> work, std::function<void(int)> aft
   w.release();
 }
 
-int Engine::close(hp_engine_close_cb cb, void *data) {
+int Engine::close(hp_close_cb cb, void *data) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_.load(std::memory_order_relaxed))
@@ -156,10 +169,17 @@ void Engine::begin_close() {
 void Engine::maybe_finish_close() {
   if (!closables_.empty() || wakeup_closed_) return;
   wakeup_closed_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loop_done_ = true;
+  }
+  // What run_soon() queued since the last drain runs now; later ones run on
+  // their caller's thread.
+  drain_posted();
   uv_close(reinterpret_cast<uv_handle_t *>(&wakeup_), [](uv_handle_t *h) {
     auto *e = static_cast<Engine *>(h->data);
     e->finished_ = true;
-    if (e->close_cb_) e->close_cb_(e->close_data_);
+    if (e->close_cb_) e->close_cb_(0, e->close_data_);
     // An owned loop's thread returns from uv_run now; free_blocking() joins
     // it. A caller's loop has no thread of ours: drop the engine's own ref.
     if (!e->owned_) e->release();

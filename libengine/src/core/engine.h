@@ -46,6 +46,12 @@ class Engine {
   // call that fails. Thread: any.
   int post(std::function<void(bool closing)> fn);
 
+  // Runs fn on the loop thread soon, also while the engine closes (then
+  // after what was posted before), or here and now once its loop has
+  // finished for good. For a handle's last steps after its close: they
+  // must run, and never beside the loop's own. Thread: any.
+  void run_soon(std::function<void()> fn);
+
   // Track something that must be closed with the engine. Loop thread only.
   void add(Closable *c);
   void remove(Closable *c);
@@ -60,7 +66,7 @@ class Engine {
   void release();
 
   // Asynchronous close (any loop). After it, do not call free_blocking().
-  int close(hp_engine_close_cb cb, void *data);
+  int close(hp_close_cb cb, void *data);
   // Close and join an owned loop's thread, then drop the engine's reference.
   int free_blocking();
 
@@ -87,9 +93,10 @@ class Engine {
   std::atomic<bool> freeing_{false};
   bool close_started_ = false;  // loop thread
   bool wakeup_closed_ = false;  // loop thread
+  bool loop_done_ = false;      // guarded by mu_: the wakeup is closing
   bool finished_ = false;       // loop thread
   std::unordered_set<Closable *> closables_;
-  hp_engine_close_cb close_cb_ = nullptr;
+  hp_close_cb close_cb_ = nullptr;
   void *close_data_ = nullptr;
   std::atomic<int> refs_{1};
 };

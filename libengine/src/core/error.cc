@@ -38,13 +38,15 @@ int last_errno(const char **syscall, const char **path) {
   return last_error.sys_errno;
 }
 
-Failure Failure::last(int code) {
-  return Failure{code, last_error.text, last_error.sys_errno, last_error.syscall, last_error.path};
+Status Status::capture(int rc) {
+  if (rc >= 0) return Status{rc, std::string(), 0, std::string(), std::string()};
+  return Status{rc, last_error.text, last_error.sys_errno, last_error.syscall, last_error.path};
 }
 
-int Failure::raise() const {
-  if (sys_errno) return set_sys_error_text(code, sys_errno, syscall.c_str(), path, text);
-  return set_error_text(code, text);
+int Status::raise() const {
+  if (code >= 0) return code;
+  if (sys_errno) return set_sys_error_text(code, sys_errno, syscall.c_str(), path, message);
+  return set_error_text(code, message);
 }
 
 }  // namespace hp::core

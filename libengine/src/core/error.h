@@ -37,20 +37,25 @@ int set_sys_error(int code, int sys_errno, const char *syscall, const std::strin
 // Clears the message: a call that succeeds leaves "" behind.
 void clear_error();
 
-// A failure carried from the thread that saw it to the one that reports it
-// (a pool job to the loop): the message and the system error together.
-struct Failure {
+const char *last_error_text();
+// The system error behind this thread's last failure (0 when none); see
+// hp_last_errno().
+int last_errno(const char **syscall, const char **path);
+
+// A result code with its message and system error, carried from the thread
+// that failed (a pool job) to the one that reports it (the loop, in a
+// callback).
+struct Status {
   int code = 0;
-  std::string text;
+  std::string message;
   int sys_errno = 0;
   std::string syscall;
   std::string path;
-
-  // This thread's last failure, with `code`.
-  static Failure last(int code);
-  // Makes it this thread's last failure again; returns code.
+  // This thread's last failure, when `rc` is one.
+  static Status capture(int rc);
+  // Makes the message (and system error) this thread's last error again;
+  // returns the code.
   int raise() const;
-  explicit operator bool() const { return code < 0; }
 };
 
 }  // namespace hp::core

@@ -6,6 +6,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/handle.h"
 #include "events/batcher.h"
 #include "events/events.h"
 #include "events/file_sink.h"
@@ -15,6 +16,38 @@
 using hp::core::set_error;
 using hp::events::Batcher;
 using hp::events::dec;
+
+// The public handle. Its shutdown closes the batcher, which writes what is
+// buffered and frees itself once its loop work is done; the close callback
+// gets the final write's status.
+struct hp_events final : hp::core::Handle {
+  hp_events(hp::core::Engine *e, Batcher *b) : hp::core::Handle(e), batcher(b) {}
+  Batcher *batcher;
+
+ private:
+  void shutdown(std::function<void(int)> done) override {
+    auto *fn = new std::function<void(int)>(std::move(done));
+    int rc = batcher->close(
+        [](int status, void *data) {
+          std::unique_ptr<std::function<void(int)>> f(static_cast<std::function<void(int)> *>(data));
+          (*f)(status);
+        },
+        fn);
+    if (rc != 0) {
+      // The engine closed it first (and wrote what was buffered).
+      std::unique_ptr<std::function<void(int)>> f(fn);
+      (*f)(0);
+    }
+  }
+};
+
+namespace {
+
+using Call = hp::core::Handle::Call;
+
+int closed() { return set_error(HP_ECLOSED, "events: the batcher is closed"); }
+
+}  // namespace
 
 extern "C" {
 
@@ -74,7 +107,7 @@ int hp_events_open_file(hp_events **out, hp_engine *e, const char *path, const h
     Batcher *b = nullptr;
     int rc = Batcher::open(&b, engine, std::move(sink), o);
     if (rc < 0) return rc;
-    *out = b->as_c();
+    *out = new hp_events(engine, b);
     return 0;
   });
 }
@@ -112,7 +145,7 @@ int hp_events_open_redis(hp_events **out, hp_engine *e, const char *url, const h
     Batcher *b = nullptr;
     rc = Batcher::open(&b, engine, std::move(sink), o);
     if (rc < 0) return rc;
-    *out = b->as_c();
+    *out = new hp_events(engine, b);
     return 0;
   });
 }
@@ -120,7 +153,9 @@ int hp_events_open_redis(hp_events **out, hp_engine *e, const char *url, const h
 int hp_events_push(hp_events *b, const char *msg, size_t len) {
   if (!b || !msg || len == 0) return set_error(HP_EINVAL, "events_push: batcher or message is NULL or empty");
   if (std::memchr(msg, '\n', len)) return set_error(HP_EINVAL, "events_push: the message contains a newline");
-  return hp::core::guard("events_push", [&] { return Batcher::from_c(b)->push(msg, len); });
+  Call call(b);
+  if (!call) return closed();
+  return hp::core::guard("events_push", [&] { return b->batcher->push(msg, len); });
 }
 
 int hp_events_append(hp_events *b, const hp_event *ev, hp_ua *ua) {
@@ -128,26 +163,29 @@ int hp_events_append(hp_events *b, const hp_event *ev, hp_ua *ua) {
   char msg[HP_EVENTS_MAX_MESSAGE];
   int n = hp::events::format(msg, sizeof msg, *ev, ua);
   if (n < 0) return n;
-  int rc = hp::core::guard("events_append", [&] { return Batcher::from_c(b)->push(msg, static_cast<size_t>(n)); });
+  Call call(b);
+  if (!call) return closed();
+  int rc = hp::core::guard("events_append", [&] { return b->batcher->push(msg, static_cast<size_t>(n)); });
   return rc < 0 ? rc : n;
 }
 
 int hp_events_flush(hp_events *b, hp_events_cb cb, void *data) {
   if (!b || !cb) return set_error(HP_EINVAL, "events_flush: batcher or cb is NULL");
-  return hp::core::guard("events_flush", [&] { return Batcher::from_c(b)->flush(cb, data); });
+  Call call(b);
+  if (!call) return closed();
+  return hp::core::guard("events_flush", [&] { return b->batcher->flush(cb, data); });
 }
 
 int hp_events_stats_get(hp_events_stats *out, hp_events *b) {
   if (!out || !b) return set_error(HP_EINVAL, "events_stats_get: out or batcher is NULL");
   if (out->version != HP_EVENTS_STATS_VERSION)
     return set_error(HP_EINVAL, "events_stats_get: unknown hp_events_stats version ", dec(out->version));
-  Batcher::from_c(b)->stats(out);
+  Call call(b);
+  if (!call) return closed();
+  b->batcher->stats(out);
   return 0;
 }
 
-int hp_events_close(hp_events *b, hp_events_cb cb, void *data) {
-  if (!b) return 0;
-  return hp::core::guard("events_close", [&] { return Batcher::from_c(b)->close(cb, data); });
-}
+int hp_events_close(hp_events *b, hp_close_cb cb, void *data) { return b ? b->close(cb, data) : 0; }
 
 }  // extern "C"

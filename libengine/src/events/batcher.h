@@ -21,9 +21,6 @@ class Batcher final : public core::Closable {
  public:
   static int open(Batcher **out, core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_options &o);
 
-  hp_events *as_c() { return reinterpret_cast<hp_events *>(this); }
-  static Batcher *from_c(hp_events *b) { return reinterpret_cast<Batcher *>(b); }
-
   int push(const char *msg, size_t len);
   int flush(hp_events_cb cb, void *data);
   int close(hp_events_cb cb, void *data);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/handle.h"
 #include "geo/handle.h"
 #include "geo/iterate.h"
 #include "geo/writer.h"
@@ -13,8 +14,18 @@ using hp::core::set_error;
 using hp::geo::Address;
 using hp::geo::Handle;
 
-struct hp_geo {
-  Handle *h;
+// The public handle; the databases inside are read under its calls.
+struct hp_geo final : hp::core::Handle {
+  explicit hp_geo(hp::core::Engine *e) : hp::core::Handle(e) {}
+  ~hp_geo() override = default;
+  std::unique_ptr<hp::geo::Handle> h;
+
+ private:
+  // The watch stops and the mappings go once no lookup holds them.
+  void shutdown(std::function<void(int)> done) override {
+    h.reset();
+    done(0);
+  }
 };
 struct hp_geo_iter {
   hp::geo::Snapshot *snap;  // held: one reference
@@ -26,6 +37,10 @@ struct hp_geo_writer {
 };
 
 namespace {
+
+using Call = hp::core::Handle::Call;
+
+int closed() { return set_error(HP_ECLOSED, "geo: handle closed"); }
 
 int bad_ip(const char *ip, size_t len) {
   std::string s = ip ? std::string(ip, len > 256 ? 256 : len) : std::string("(null)");
@@ -83,9 +98,8 @@ int hold_record(hp_geo_result *out, hp::geo::Snapshot *s, const hp::geo::Databas
 
 // The record of `a` in database `db`: found (1), a miss (0) or an error.
 int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool decode, const char *ip, size_t len) {
-  auto sec = g->h->begin();
-  hp::geo::Snapshot *s = sec.snap;
-  if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s) return closed();
   if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
   const hp::geo::Database &d = *s->dbs[db];
   hp::geo::Hit hit;
@@ -105,9 +119,8 @@ int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, s
   unsigned version = out->version;
   std::memset(out, 0, offsetof(hp_geo_enrichment, buf_));
   out->version = version;
-  auto sec = g->h->begin();
-  hp::geo::Snapshot *s = sec.snap;
-  if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s) return closed();
   size_t used = 0;
   bool searched = false, found = false;
   thread_local std::unique_ptr<hp::geo::Record> scratch;
@@ -167,10 +180,13 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
     *out = nullptr;
     if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
       return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
+    hp::core::Engine *engine = e ? hp::core::Engine::from_c(e) : nullptr;
+    auto g = std::make_unique<hp_geo>(engine);
     Handle *h = nullptr;
-    int rc = Handle::open(&h, e ? hp::core::Engine::from_c(e) : nullptr, path, opts);
+    int rc = Handle::open(&h, engine, &g->rcu(), path, opts);
     if (rc != 0) return rc;
-    *out = new hp_geo{h};
+    g->h.reset(h);
+    *out = g.release();
     return 0;
   });
 }
@@ -182,41 +198,50 @@ int hp_geo_open_buffer(hp_geo **out, const void *data, size_t size, const char *
     *out = nullptr;
     if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
       return set_error(HP_EINVAL, "geo_open_buffer: unknown options version ", std::to_string(opts->version));
+    auto g = std::make_unique<hp_geo>(nullptr);
     Handle *h = nullptr;
-    int rc = Handle::open_buffer(&h, static_cast<const uint8_t *>(data), size, name, opts);
+    int rc = Handle::open_buffer(&h, &g->rcu(), static_cast<const uint8_t *>(data), size, name, opts);
     if (rc != 0) return rc;
-    *out = new hp_geo{h};
+    g->h.reset(h);
+    *out = g.release();
     return 0;
   });
 }
 
-void hp_geo_close(hp_geo *g) {
-  if (!g) return;
-  delete g->h;
-  delete g;
-}
+int hp_geo_close(hp_geo *g, hp_close_cb cb, void *data) { return g ? g->close(cb, data) : 0; }
 
 int hp_geo_reload(hp_geo *g) {
   return guard("geo_reload", [&] {
     if (!g) return set_error(HP_EINVAL, "geo_reload: handle is NULL");
-    return g->h->reload();
+    Call call(g);
+    if (!call) return closed();
+    return g->h->reload(call.token());
   });
 }
 
-size_t hp_geo_count(const hp_geo *g) { return g ? g->h->count() : 0; }
+size_t hp_geo_count(const hp_geo *g) {
+  Call call(const_cast<hp_geo *>(g));
+  return call ? g->h->count() : 0;
+}
 
-uint64_t hp_geo_generation(const hp_geo *g) { return g ? g->h->generation() : 0; }
+uint64_t hp_geo_generation(const hp_geo *g) {
+  Call call(const_cast<hp_geo *>(g));
+  return call ? g->h->generation() : 0;
+}
 
 size_t hp_geo_record_count(hp_geo *g, size_t db) {
-  if (!g) return 0;
-  auto sec = g->h->begin();
-  if (!sec.snap || db >= sec.snap->dbs.size()) return 0;
-  return sec.snap->dbs[db]->record_count();
+  Call call(g);
+  if (!call) return 0;
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s || db >= s->dbs.size()) return 0;
+  return s->dbs[db]->record_count();
 }
 
 int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
   return guard("geo_get", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
@@ -227,6 +252,8 @@ int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t 
 int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *addr, size_t addr_len) {
   return guard("geo_get", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
     Address a;
     if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
@@ -237,6 +264,8 @@ int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *ad
 int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
   return guard("geo_find", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_find: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
@@ -248,12 +277,13 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
                      const char *const *ips, const size_t *lens, size_t n) {
   return guard("geo_find_many", [&]() -> int {
     if (!g || (n && (!ids || !ips || !lens))) return set_error(HP_EINVAL, "geo_find_many: a NULL argument");
+    Call call(g);
+    if (!call) return closed();
     if (n > size_t(INT32_MAX)) return set_error(HP_EINVAL, "geo_find_many: too many addresses");
     size_t bad = 0;
     if (!failed) failed = &bad;
-    auto sec = g->h->begin();
-    hp::geo::Snapshot *s = sec.snap;
-    if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+    hp::geo::Snapshot *s = g->h->current();
+    if (!s) return closed();
     if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
     if (generation) *generation = s->generation;
     const hp::geo::Database &d = *s->dbs[db];
@@ -294,15 +324,17 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
 int hp_geo_metadata(hp_geo_result *out, hp_geo *g, size_t db) {
   return guard("geo_metadata", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_metadata: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     reset(out);
-    auto sec = g->h->begin();
-    if (!sec.snap) return set_error(HP_ECLOSED, "geo: handle closed");
-    if (db >= sec.snap->dbs.size())
+    hp::geo::Snapshot *s = g->h->current();
+    if (!s) return closed();
+    if (db >= s->dbs.size())
       return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
-    sec.snap->refs.fetch_add(1, std::memory_order_relaxed);
-    out->hold_ = sec.snap;
-    out->generation = sec.snap->generation;
-    out->value = sec.snap->dbs[db]->metadata();
+    s->refs.fetch_add(1, std::memory_order_relaxed);
+    out->hold_ = s;
+    out->generation = s->generation;
+    out->value = s->dbs[db]->metadata();
     out->found = 1;
     return 1;
   });
@@ -323,6 +355,8 @@ void hp_geo_result_clear(hp_geo_result *r) {
 int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len) {
   return guard("geo_lookup", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_lookup: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) {
       out->flags = 0;
@@ -335,6 +369,8 @@ int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len)
 int hp_geo_lookup_bytes(hp_geo_enrichment *out, hp_geo *g, const uint8_t *addr, size_t addr_len) {
   return guard("geo_lookup", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_lookup: out or handle is NULL");
+    Call call(g);
+    if (!call) return closed();
     Address a;
     if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
     return merge(out, g, a, "(binary IPv6)", 13);
@@ -375,9 +411,10 @@ int hp_geo_iter_new(hp_geo_iter **out, hp_geo *g, size_t db) {
   return guard("geo_iter_new", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_iter_new: out or handle is NULL");
     *out = nullptr;
-    auto sec = g->h->begin();
-    hp::geo::Snapshot *s = sec.snap;
-    if (!s) return set_error(HP_ECLOSED, "geo: handle closed");
+    Call call(g);
+    if (!call) return closed();
+    hp::geo::Snapshot *s = g->h->current();
+    if (!s) return closed();
     if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
     const hp::geo::Database *d = s->dbs[db].get();
     s->refs.fetch_add(1, std::memory_order_relaxed);

@@ -21,14 +21,14 @@ int Handle::set_options(const hp_geo_options *opts) {
   return 0;
 }
 
-void Handle::publish(std::unique_ptr<Snapshot> snap) {
+void Handle::start(std::unique_ptr<Snapshot> snap) {
   snap->generation = 1;
   generation_.store(1);
   current_.store(snap.release());
 }
 
-int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts) {
-  std::unique_ptr<Handle> h(new Handle(e));
+int Handle::open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts) {
+  std::unique_ptr<Handle> h(new Handle(e, rcu));
   if (int rc = h->set_options(opts)) return rc;
   h->paths_.emplace_back(path);
   if (opts)
@@ -40,9 +40,9 @@ int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_o
   if (h->opts_.watch_interval_ms && !e) return core::set_error(HP_EINVAL, "geo_open: a file watch needs an engine");
   if (e && e->closing()) return core::set_error(HP_ECLOSED, "geo_open: the engine is closing");
   std::unique_ptr<Snapshot> snap;
-  int rc = h->build(&snap);
+  int rc = build(h->paths_, h->opts_, &snap);
   if (rc != 0) return rc;
-  h->publish(std::move(snap));
+  h->start(std::move(snap));
   if (h->opts_.watch_interval_ms) {
     rc = Watch::start(e, h.get(), h->paths_, h->opts_.watch_interval_ms, &h->watch_);
     if (rc != 0) return core::set_error(rc, "geo_open: the engine is closing");
@@ -51,9 +51,9 @@ int Handle::open(Handle **out, core::Engine *e, const char *path, const hp_geo_o
   return 0;
 }
 
-int Handle::open_buffer(Handle **out, const uint8_t *data, size_t size, const char *name,
+int Handle::open_buffer(Handle **out, core::Rcu *rcu, const uint8_t *data, size_t size, const char *name,
                         const hp_geo_options *opts) {
-  std::unique_ptr<Handle> h(new Handle(nullptr));
+  std::unique_ptr<Handle> h(new Handle(nullptr, rcu));
   if (int rc = h->set_options(opts)) return rc;
   if (h->opts_.extra_count || h->opts_.watch_interval_ms)
     return core::set_error(HP_EINVAL, "geo_open_buffer: extra_paths and watch_interval_ms need files");
@@ -64,7 +64,7 @@ int Handle::open_buffer(Handle **out, const uint8_t *data, size_t size, const ch
   int rc = Database::open_buffer(data, size, name, h->opts_.cache_records, h->opts_.ipv4_index_bits, &db);
   if (rc != 0) return rc;
   snap->dbs.push_back(std::move(db));
-  h->publish(std::move(snap));
+  h->start(std::move(snap));
   *out = h.release();
   return 0;
 }
@@ -72,15 +72,15 @@ int Handle::open_buffer(Handle **out, const uint8_t *data, size_t size, const ch
 Handle::~Handle() {
   if (watch_) watch_->detach();
   Snapshot *s = current_.exchange(nullptr);
-  srcu_.synchronize();
+  rcu_.synchronize();
   release(s);
 }
 
-int Handle::build(std::unique_ptr<Snapshot> *out) {
+int Handle::build(const std::vector<std::string> &paths, const hp_geo_options &opts, std::unique_ptr<Snapshot> *out) {
   auto snap = std::make_unique<Snapshot>();
-  for (auto &p : paths_) {
+  for (auto &p : paths) {
     std::unique_ptr<Database> db;
-    int rc = Database::open(p, opts_.cache_records, opts_.ipv4_index_bits, &db);
+    int rc = Database::open(p, opts.cache_records, opts.ipv4_index_bits, &db);
     if (rc != 0) return rc;
     snap->dbs.push_back(std::move(db));
   }
@@ -88,19 +88,23 @@ int Handle::build(std::unique_ptr<Snapshot> *out) {
   return 0;
 }
 
-int Handle::reload() {
+int Handle::reload(const core::Rcu::Token *self) {
   if (in_memory_) return core::set_error(HP_EINVAL, "geo_reload: '", paths_[0], "' was opened from memory");
   std::unique_ptr<Snapshot> snap;
-  int rc = build(&snap);
+  int rc = build(paths_, opts_, &snap);
   if (rc != 0) return rc;
+  publish(std::move(snap), self);
+  return 0;
+}
+
+void Handle::publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self) {
   std::lock_guard<std::mutex> lock(reload_mu_);
   uint64_t gen = generation_.load() + 1;
   snap->generation = gen;
   Snapshot *old = current_.exchange(snap.release(), std::memory_order_seq_cst);
   generation_.store(gen, std::memory_order_release);
-  srcu_.synchronize();
+  rcu_.synchronize(self);
   release(old);
-  return 0;
 }
 
 }  // namespace hp::geo

@@ -10,7 +10,7 @@
 
 #include "core/engine.h"
 #include "geo/database.h"
-#include "geo/srcu.h"
+#include "core/rcu.h"
 
 namespace hp::geo {
 
@@ -26,42 +26,40 @@ class Watch;
 
 class Handle {
  public:
-  static int open(Handle **out, core::Engine *e, const char *path, const hp_geo_options *opts);
-  // One database from bytes in memory (copied); never reloads.
-  static int open_buffer(Handle **out, const uint8_t *data, size_t size, const char *name,
+  // `rcu` is the public handle's: lookups read current() inside its calls.
+  static int open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts);
+  // One database from bytes in memory (copied); it never reloads.
+  static int open_buffer(Handle **out, core::Rcu *rcu, const uint8_t *data, size_t size, const char *name,
                          const hp_geo_options *opts);
   ~Handle();
-  int reload();
+  // Builds and publishes a new snapshot on the calling thread; `self` is
+  // the caller's read section, if it is inside one.
+  int reload(const core::Rcu::Token *self);
+  // The two halves of a reload, for a build on the thread pool: build()
+  // reads only its arguments; publish() swaps the result in.
+  static int build(const std::vector<std::string> &paths, const hp_geo_options &opts, std::unique_ptr<Snapshot> *out);
+  void publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self = nullptr);
+  const std::vector<std::string> &paths() const { return paths_; }
   size_t count() const { return paths_.size(); }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
-  // A read section: the snapshot stays valid until end().
-  struct Section {
-    Handle *h;
-    unsigned token;
-    Snapshot *snap;
-    ~Section() { h->srcu_.unlock(token); }
-  };
-  Section begin() {
-    unsigned t = srcu_.lock();
-    return Section{this, t, current_.load(std::memory_order_seq_cst)};
-  }
+  // The snapshot; valid until the read section of the caller ends.
+  Snapshot *current() const { return current_.load(std::memory_order_seq_cst); }
 
   const hp_geo_options &options() const { return opts_; }
 
  private:
   friend class Watch;
-  explicit Handle(core::Engine *e) : engine_(e) {}
-  int build(std::unique_ptr<Snapshot> *out);
+  Handle(core::Engine *e, core::Rcu *rcu) : engine_(e), rcu_(*rcu) {}
   int set_options(const hp_geo_options *opts);
-  void publish(std::unique_ptr<Snapshot> snap);
+  void start(std::unique_ptr<Snapshot> snap);
   std::vector<std::string> paths_;
   hp_geo_options opts_{};
   core::EngineRef engine_;
   std::atomic<Snapshot *> current_{nullptr};
   std::atomic<uint64_t> generation_{0};
   std::mutex reload_mu_;
-  Srcu srcu_;
+  core::Rcu &rcu_;
   Watch *watch_ = nullptr;
   bool in_memory_ = false;  // open_buffer(): nothing to reload from
 };

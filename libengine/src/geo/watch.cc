@@ -44,14 +44,9 @@ void Watch::begin(std::vector<std::string> paths, unsigned interval_ms) {
     uv_fs_poll_start(
         poll,
         [](uv_fs_poll_t *p, int status, const uv_stat_t *, const uv_stat_t *) {
-          auto *w = static_cast<Watch *>(p->data);
-          if (status < 0 && status != UV_ENOENT) return;
-          if (status == UV_ENOENT) return;  // the file is being replaced; wait for it
-          std::lock_guard<std::mutex> lock(w->mu_);
-          if (!w->handle_) return;
-          int rc = w->handle_->reload();
-          const hp_geo_options &o = w->handle_->options();
-          if (o.on_reload) o.on_reload(rc, o.on_reload_data);
+          // UV_ENOENT: the file is being replaced; wait for the new one.
+          if (status < 0) return;
+          static_cast<Watch *>(p->data)->changed();
         },
         p.c_str(), interval_ms);
   }
@@ -59,6 +54,53 @@ void Watch::begin(std::vector<std::string> paths, unsigned interval_ms) {
     engine_->remove(this);
     unref();
   }
+}
+
+// Loop thread. The new snapshot is built on the thread pool (opening and
+// indexing a large database takes long enough to stall a host's loop) and
+// swapped in here; one reload at a time, one more if a file changed again.
+void Watch::changed() {
+  if (closing_) return;
+  if (reloading_) {
+    again_ = true;
+    return;
+  }
+  std::vector<std::string> paths;
+  hp_geo_options opts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!handle_) return;
+    paths = handle_->paths();
+    opts = handle_->options();
+  }
+  reloading_ = true;
+  owners_.fetch_add(1, std::memory_order_relaxed);  // for the job
+  auto built = std::make_shared<std::pair<core::Status, std::unique_ptr<Snapshot>>>();
+  engine_->queue_work([built, paths = std::move(paths),
+                       opts] { built->first = core::Status::capture(Handle::build(paths, opts, &built->second)); },
+                      [this, built](int status) {
+                        reloading_ = false;
+                        if (status == 0) finish_reload(built->first, std::move(built->second));
+                        if (again_ && status == 0) {
+                          again_ = false;
+                          changed();
+                        }
+                        unref();
+                      });
+}
+
+void Watch::finish_reload(const core::Status &st, std::unique_ptr<Snapshot> snap) {
+  hp_geo_reload_cb cb = nullptr;
+  void *data = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!handle_) return;
+    if (st.code == 0) handle_->publish(std::move(snap));
+    cb = handle_->options().on_reload;
+    data = handle_->options().on_reload_data;
+  }
+  // Outside the lock: the callback may close the handle.
+  if (cb) cb(st.raise(), data);
 }
 
 void Watch::detach() {

@@ -1,17 +1,21 @@
 // Polls the files of a geo handle on the engine's loop and reloads the
-// handle when one changes.
+// handle when one changes: the build runs on the thread pool, the swap on
+// the loop.
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/engine.h"
+#include "core/error.h"
 
 namespace hp::geo {
 
 class Handle;
+struct Snapshot;
 
 class Watch final : public core::Closable {
  public:
@@ -26,6 +30,8 @@ class Watch final : public core::Closable {
   Watch(core::Engine *e, Handle *h) : engine_(e), handle_(h) {}
   void begin(std::vector<std::string> paths, unsigned interval_ms);
   void closed_one();
+  void changed();
+  void finish_reload(const core::Status &st, std::unique_ptr<Snapshot> snap);
   void unref() {
     if (owners_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
@@ -37,6 +43,8 @@ class Watch final : public core::Closable {
   size_t open_ = 0;
   bool closing_ = false;  // loop thread
   bool added_ = false;    // loop thread
+  bool reloading_ = false;  // loop thread: a build is on the pool
+  bool again_ = false;      // loop thread: a file changed during it
 };
 
 }  // namespace hp::geo

@@ -7,6 +7,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/handle.h"
 #include "limits/limiter.h"
 
 using hp::core::set_error;
@@ -20,11 +21,24 @@ using hp::limits::RedisBackend;
 using hp::limits::SyncBackend;
 
 // The handle: a reference to the limiter, which pending calls share.
-struct hp_limiter {
+struct hp_limiter final : hp::core::Handle {
+  hp_limiter(hp::core::Engine *e, std::shared_ptr<Limiter> l) : hp::core::Handle(e), impl(std::move(l)) {}
   std::shared_ptr<Limiter> impl;
+
+ private:
+  // Asynchronous calls still pending hold the limiter themselves.
+  void shutdown(std::function<void(int)> done) override {
+    impl->close();
+    impl.reset();
+    done(0);
+  }
 };
 
 namespace {
+
+using Call = hp::core::Handle::Call;
+
+int closed() { return set_error(HP_ECLOSED, "limits: limiter closed"); }
 
 constexpr size_t kNameMax = 512;
 constexpr uint64_t kTtlMax = 1ull << 40;
@@ -134,19 +148,17 @@ int hp_limiter_open(hp_limiter **out, hp_engine *e, const char *spec, const hp_l
     std::shared_ptr<Limiter> impl;
     int rc = Limiter::open(&impl, e ? hp::core::Engine::from_c(e) : nullptr, spec, o);
     if (rc != 0) return rc;
-    *out = new hp_limiter{std::move(impl)};
+    *out = new hp_limiter(e ? hp::core::Engine::from_c(e) : nullptr, std::move(impl));
     return 0;
   });
 }
 
-void hp_limiter_close(hp_limiter *l) {
-  if (!l) return;
-  l->impl->close();
-  delete l;
-}
+int hp_limiter_close(hp_limiter *l, hp_close_cb cb, void *data) { return l ? l->close(cb, data) : 0; }
 
 int hp_limiter_backend(const hp_limiter *l) {
   if (!l) return set_error(HP_EINVAL, "limiter_backend: limiter is NULL");
+  Call call(const_cast<hp_limiter *>(l));
+  if (!call) return closed();
   return l->impl->kind();
 }
 
@@ -159,6 +171,8 @@ int hp_limiter_acquire(hp_limiter *l, const char *subject, const char *resource,
     return set_error(HP_EINVAL, "limiter_acquire: out is NULL or of an unknown version");
   if (limit == 0) return set_error(HP_EINVAL, "limiter_acquire: limit must be >= 1");
   if ((rc = check_ttl("limiter_acquire", ttl_ms)) != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
   SyncBackend *b = sync_of("limiter_acquire", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_acquire", [&] {
@@ -173,6 +187,8 @@ int hp_limiter_release(hp_limiter *l, const char *subject, const char *resource)
   std::string_view sub, res;
   int rc = check_lease_args("limiter_release", l, subject, resource ? resource : "", &sub, &res);
   if (rc != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
   SyncBackend *b = sync_of("limiter_release", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_release", [&] { return b->release(sub, res); });
@@ -183,6 +199,8 @@ int hp_limiter_renew(hp_limiter *l, const char *subject, const char *resource, u
   int rc = check_lease_args("limiter_renew", l, subject, resource ? resource : "", &sub, &res);
   if (rc == 0) rc = check_ttl("limiter_renew", ttl_ms);
   if (rc != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
   SyncBackend *b = sync_of("limiter_renew", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_renew", [&] { return b->renew(sub, res, ttl_ms); });
@@ -194,6 +212,8 @@ int hp_limiter_holders(hp_limiter *l, const char *subject, const hp_lease_info *
   if (rc != 0) return rc;
   if (!out) return set_error(HP_EINVAL, "limiter_holders: out is NULL");
   *out = nullptr;
+  Call call(l);
+  if (!call) return closed();
   SyncBackend *b = sync_of("limiter_holders", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_holders", [&] {
@@ -213,6 +233,8 @@ int hp_limiter_hit(hp_limiter *l, const char *key, const hp_rate_spec *spec, hp_
   if ((rc = check_rate("limiter_hit", spec, &rate)) != 0) return rc;
   if (!out || out->version != HP_RATE_RESULT_VERSION)
     return set_error(HP_EINVAL, "limiter_hit: out is NULL or of an unknown version");
+  Call call(l);
+  if (!call) return closed();
   SyncBackend *b = sync_of("limiter_hit", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_hit", [&] { return b->hit(k, rate, out); });
@@ -222,6 +244,8 @@ int hp_limiter_set_add(hp_limiter *l, const char *set, const char *member) {
   std::string_view s, m;
   int rc = check_lease_args("limiter_set_add", l, set, member ? member : "", &s, &m);
   if (rc != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
   SyncBackend *b = sync_of("limiter_set_add", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_set_add", [&] { return b->set_add(s, m); });
@@ -231,6 +255,8 @@ int hp_limiter_set_has(hp_limiter *l, const char *set, const char *member) {
   std::string_view s, m;
   int rc = check_lease_args("limiter_set_has", l, set, member ? member : "", &s, &m);
   if (rc != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
   SyncBackend *b = sync_of("limiter_set_has", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_set_has", [&] { return b->set_has(s, m); });
@@ -244,6 +270,8 @@ int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *res
   if (!cb) return set_error(HP_EINVAL, "limiter_acquire_async: cb is NULL");
   if (limit == 0) return set_error(HP_EINVAL, "limiter_acquire_async: limit must be >= 1");
   if ((rc = check_ttl("limiter_acquire_async", ttl_ms)) != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_acquire_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
       r->acquire(sv, rv, limit, ttl_ms, [cb, data](Outcome &&o) {
@@ -274,6 +302,8 @@ int hp_limiter_release_async(hp_limiter *l, const char *subject, const char *res
   int rc = check_lease_args("limiter_release_async", l, subject, resource ? resource : "", &sv, &rv);
   if (rc != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_release_async: cb is NULL");
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_release_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
       r->release(sv, rv, code_done(cb, data));
@@ -293,6 +323,8 @@ int hp_limiter_renew_async(hp_limiter *l, const char *subject, const char *resou
   if (rc == 0) rc = check_ttl("limiter_renew_async", ttl_ms);
   if (rc != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_renew_async: cb is NULL");
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_renew_async", [&] {
     std::string sub(sv), res(rv);
     return l->impl->async([sub, res, ttl_ms](SyncBackend &b, Outcome &) { return b.renew(sub, res, ttl_ms); },
@@ -306,6 +338,8 @@ int hp_limiter_holders_async(hp_limiter *l, const char *subject, hp_holders_cb c
   int rc = check_lease_args("limiter_holders_async", l, subject, nullptr, &sv, &rv);
   if (rc != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_holders_async: cb is NULL");
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_holders_async", [&] {
     std::string sub(sv);
     return l->impl->async([sub](SyncBackend &b, Outcome &o) { return b.holders(sub, &o.holders); },
@@ -326,6 +360,8 @@ int hp_limiter_hit_async(hp_limiter *l, const char *key, const hp_rate_spec *spe
   Rate rate;
   if ((rc = check_rate("limiter_hit_async", spec, &rate)) != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_hit_async: cb is NULL");
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_hit_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
       r->hit(kv, rate, [cb, data](Outcome &&o) {
@@ -346,6 +382,8 @@ int hp_limiter_set_add_async(hp_limiter *l, const char *set, const char *member,
   int rc = check_lease_args("limiter_set_add_async", l, set, member ? member : "", &sv, &mv);
   if (rc != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_set_add_async: cb is NULL");
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_set_add_async", [&] {
     std::string s(sv), m(mv);
     return l->impl->async([s, m](SyncBackend &b, Outcome &) { return b.set_add(s, m); },
@@ -358,6 +396,8 @@ int hp_limiter_set_has_async(hp_limiter *l, const char *set, const char *member,
   int rc = check_lease_args("limiter_set_has_async", l, set, member ? member : "", &sv, &mv);
   if (rc != 0) return rc;
   if (!cb) return set_error(HP_EINVAL, "limiter_set_has_async: cb is NULL");
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_set_has_async", [&] {
     std::string s(sv), m(mv);
     return l->impl->async([s, m](SyncBackend &b, Outcome &) { return b.set_has(s, m); },
@@ -368,6 +408,8 @@ int hp_limiter_set_has_async(hp_limiter *l, const char *set, const char *member,
 int hp_limiter_ping_async(hp_limiter *l, hp_limiter_cb cb, void *data) {
   if (!l) return set_error(HP_EINVAL, "limiter_ping_async: limiter is NULL");
   if (!cb) return set_error(HP_EINVAL, "limiter_ping_async: cb is NULL");
+  Call call(l);
+  if (!call) return closed();
   return hp::core::guard("limiter_ping_async", [&] {
     return l->impl->async([](SyncBackend &b, Outcome &) { return b.ping(); },
                           [](RedisBackend &r, Done d) { r.ping(std::move(d)); }, code_done(cb, data));

@@ -3,30 +3,11 @@
 #include <cstring>
 #include <functional>
 #include <new>
-#include <thread>
 #include <vector>
 
 #include "limits/gcra.h"
 
 namespace hp::limits {
-
-namespace {
-
-// Holds a shard's reader counter for the lifetime of one lookup.
-template <class Shard>
-class ReadSide {
- public:
-  explicit ReadSide(Shard &s) : s_(s), side_(s.epoch.load() & 1) { s_.readers[side_].fetch_add(1); }
-  ~ReadSide() { s_.readers[side_].fetch_sub(1, std::memory_order_release); }
-  ReadSide(const ReadSide &) = delete;
-  ReadSide &operator=(const ReadSide &) = delete;
-
- private:
-  Shard &s_;
-  uint32_t side_;
-};
-
-}  // namespace
 
 RateTable::RateTable() {
   for (auto &s : shards_) s.table.store(new Table(kFirstBuckets));
@@ -73,7 +54,7 @@ bool RateTable::update(Node &n, uint64_t now, const Rate &rate, hp_rate_result *
 
 bool RateTable::try_hit(Shard &s, uint64_t hash, std::string_view key, uint64_t now, const Rate &rate,
                         hp_rate_result *out) {
-  ReadSide<Shard> guard(s);
+  core::BasicReadGuard<1> guard(s.rcu);
   for (Node *n = s.table.load()->head(hash).load(); n; n = n->next.load())
     if (n->hash == hash && n->key() == key) return update(*n, now, rate, out);
   return false;
@@ -102,15 +83,6 @@ void RateTable::hit(std::string_view key, uint64_t now, const Rate &rate, hp_rat
   if (++s.size > s.table.load()->mask + 1) grow(s);
 }
 
-void RateTable::synchronize(Shard &s) {
-  for (int round = 0; round < 2; round++) {
-    uint32_t e = s.epoch.load();
-    s.epoch.store(e + 1);
-    // Readers never block while counted, so this wait is short.
-    while (s.readers[e & 1].load() != 0) std::this_thread::yield();
-  }
-}
-
 // A key whose TAT has passed is back to a full burst: the same as absent.
 void RateTable::sweep(Shard &s, uint64_t now) {
   s.since_sweep = 0;
@@ -132,7 +104,7 @@ void RateTable::sweep(Shard &s, uint64_t now) {
   }
   if (gone.empty()) return;
   s.size -= gone.size();
-  synchronize(s);
+  s.rcu.synchronize();
   for (Node *n : gone) free_node(n);
 }
 
@@ -151,7 +123,7 @@ void RateTable::grow(Shard &s) {
     }
   }
   s.table.store(t);
-  synchronize(s);
+  s.rcu.synchronize();
   delete old;
 }
 

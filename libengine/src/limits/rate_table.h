@@ -2,11 +2,10 @@
 // no lock. A hit on a known key is one compare-and-swap on the key's TAT
 // word; it allocates nothing and never waits for another thread.
 //
-// Readers announce themselves on one of two counters of their shard (the
-// shard's epoch picks which). Writers (insert, sweep, growth) hold the
-// shard's mutex; a node or bucket array they unlink is freed only after
-// both counters were seen at zero with new readers steered to the other
-// one, so no reader can still hold it. A swept node is first marked dead
+// Readers enter the shard's read section (core/rcu.h, one counter pair per
+// shard). Writers (insert, sweep, growth) hold the shard's mutex; a node or
+// bucket array they unlink is freed only after a grace period, so no reader
+// can still hold it. A swept node is first marked dead
 // with a compare-and-swap on its TAT, so a hit racing the sweep either
 // lands before it (and the node stays) or sees the mark and retries under
 // the mutex: no hit is ever lost.
@@ -17,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+
+#include "core/rcu.h"
 
 #include "limits/types.h"
 
@@ -54,8 +55,7 @@ class RateTable {
   };
   struct alignas(64) Shard {
     // What a hit touches.
-    std::atomic<uint32_t> epoch{0};
-    std::atomic<uint32_t> readers[2]{};
+    core::BasicRcu<1> rcu;
     std::atomic<Table *> table{nullptr};
     // Writers only.
     alignas(64) std::mutex mu;
@@ -69,8 +69,6 @@ class RateTable {
   static bool update(Node &n, uint64_t now, const Rate &rate, hp_rate_result *out);
   static bool try_hit(Shard &s, uint64_t hash, std::string_view key, uint64_t now, const Rate &rate,
                       hp_rate_result *out);
-  // The writer's half: returns once no reader can hold what was unlinked.
-  static void synchronize(Shard &s);
   static void sweep(Shard &s, uint64_t now);
   static void grow(Shard &s);
 

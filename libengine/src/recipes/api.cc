@@ -12,7 +12,6 @@
 
 using hp::core::set_error;
 using hp::recipes::Key;
-using hp::recipes::ReadGuard;
 using hp::recipes::Rec;
 using hp::recipes::Set;
 using hp::recipes::Snapshot;
@@ -22,10 +21,16 @@ namespace {
 
 bool field_name_ok(const char *s) { return s && s[0] && std::strlen(s) < 256; }
 
-// A read section on the table's current snapshot.
-template <class Fn>
-auto with_snapshot(Table *t, Fn &&fn) {
-  ReadGuard guard(t->set->rcu);
+using Call = hp::core::Handle::Call;
+
+int closed() { return set_error(HP_ECLOSED, "recipes: closed"); }
+
+// A call on the table's set, reading its current snapshot: `fn(snapshot)`,
+// or `when_closed` once the set is closing.
+template <class Fn, class R>
+auto with_snapshot(Table *t, R when_closed, Fn &&fn) -> R {
+  Call call(t->set);
+  if (!call) return when_closed;
   const Snapshot *s = t->cur.load(std::memory_order_seq_cst);
   return fn(*s);
 }
@@ -44,8 +49,8 @@ int hp_recipes_open(hp_recipes **out, hp_engine *e) {
   });
 }
 
-void hp_recipes_close(hp_recipes *r) {
-  if (r) Set::from_c(r)->close();
+int hp_recipes_close(hp_recipes *r, hp_close_cb cb, void *data) {
+  return r ? Set::from_c(r)->close(cb, data) : 0;
 }
 
 int hp_recipes_define(hp_recipe_table **out, hp_recipes *r, const char *name, const hp_recipe_table_options *opts) {
@@ -135,7 +140,7 @@ int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out)
   char tmp[24];
   if (!tb->make_key(*key, &k, tmp)) return HP_ENOTFOUND;
   uint64_t h = hp::recipes::hash_key(k);
-  return with_snapshot(tb, [&](const Snapshot &s) {
+  return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     const Rec *r = s.find(k, h);
     if (!r) return static_cast<int>(HP_ENOTFOUND);
     out->len = r->json_len;
@@ -151,7 +156,7 @@ int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out)
 
 uint64_t hp_recipes_size(hp_recipe_table *t) {
   if (!t) return 0;
-  return with_snapshot(Table::from_c(t), [](const Snapshot &s) { return s.size; });
+  return with_snapshot(Table::from_c(t), uint64_t{0}, [](const Snapshot &s) { return s.size; });
 }
 
 uint64_t hp_recipes_generation(hp_recipe_table *t) {
@@ -162,7 +167,7 @@ int hp_recipes_keys(hp_recipe_table *t, hp_recipes_key_cb cb, void *data) {
   if (!t || !cb) return set_error(HP_EINVAL, "recipes_keys: table or cb is NULL");
   Table *tb = Table::from_c(t);
   bool is_str = tb->spec.key_is_str;
-  return with_snapshot(tb, [&](const Snapshot &s) {
+  return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     int n = 0;
     bool stop = false;
     auto visit = [&](const Rec *r) {
@@ -206,7 +211,7 @@ int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_reci
       if (dims[i]) v.dim[i] = std::string_view(dims[i]);
   }
   uint64_t h = hp::recipes::hash_key(k);
-  return with_snapshot(tb, [&](const Snapshot &s) {
+  return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     const Rec *r = s.find(k, h);
     if (!r) return static_cast<int>(HP_ENOTFOUND);
     if (!r->rules) return 0;
@@ -226,7 +231,10 @@ int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_reci
 
 int hp_recipes_update(hp_recipes *r, const char *msg, size_t len) {
   if (!r || (!msg && len)) return set_error(HP_EINVAL, "recipes_update: set or message is NULL");
-  return hp::core::guard("recipes_update", [&] { return Set::from_c(r)->update(std::string_view(msg ? msg : "", len)); });
+  Set *s = Set::from_c(r);
+  Call call(s);
+  if (!call) return closed();
+  return hp::core::guard("recipes_update", [&] { return s->update(std::string_view(msg ? msg : "", len), call); });
 }
 
 int hp_recipes_watch_file(hp_recipes_watch **out, hp_recipe_table *t, const char *path,

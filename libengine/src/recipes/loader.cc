@@ -180,8 +180,8 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
   o.code = open_source(path, whole_inflate_max, buf, &file, &o.error);
   if (o.code < 0) {
     o.error = path + ": " + o.error;
-    o.failure = core::Failure::last(o.code);
-    o.failure.text = o.error;
+    o.failure = core::Status::capture(o.code);
+    o.failure.message = o.error;
     if (o.failure.sys_errno) o.failure.path = path;
     return o;
   }

@@ -42,29 +42,22 @@ bool Table::make_key(const hp_recipe_key &in, Key *out, char (&tmp)[24]) const {
 }
 
 int Set::open(Set **out, core::Engine *engine) {
-  auto *s = new Set(engine);
-  int rc = engine->post([s](bool closing) {
-    if (closing) {
-      s->release();
-      return;
-    }
-    s->engine_->add(s);
-    s->registered_ = true;
+  std::unique_ptr<Set> s(new Set(engine));
+  Set *raw = s.get();
+  // Until it runs, a close finds the set unregistered and waits for it in
+  // the queue (the loop runs posted work in order).
+  int rc = engine->post([raw](bool closing) {
+    if (closing || raw->shut_) return;
+    raw->engine_->add(raw);
+    raw->registered_ = true;
   });
-  if (rc != 0) {
-    delete s;
-    return rc;
-  }
-  *out = s;
+  if (rc != 0) return rc;
+  *out = s.release();
   return 0;
 }
 
-Set::Set(core::Engine *e) : engine_(e) {}
+Set::Set(core::Engine *e) : core::Handle(e), engine_(e) {}
 Set::~Set() = default;
-
-void Set::release() {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-}
 
 int Set::define(Table **out, const std::string &name, TableSpec spec, std::string update_type) {
   std::lock_guard<std::mutex> lock(tables_mu_);
@@ -90,22 +83,19 @@ Table *Set::find_for_update(std::string_view type) {
   return nullptr;
 }
 
-void Set::close() {
-  closed_.store(true, std::memory_order_release);
-  int rc = engine_->post([this](bool) {
-    shutdown();
-    release();  // the user's reference
-  });
-  // The engine is closing: it calls close_now() (or never registered us).
-  if (rc != 0) release();
+void Set::shutdown(std::function<void(int)> done) {
+  done_ = std::move(done);
+  stop();
 }
 
-void Set::close_now() { shutdown(); }
+void Set::close_now() { stop(); }
 
-void Set::shutdown() {
-  if (shut_) return;
+void Set::stop() {
+  if (shut_) {
+    maybe_finish();
+    return;
+  }
   shut_ = true;
-  closed_.store(true, std::memory_order_release);
   std::vector<Watch *> all;
   {
     std::lock_guard<std::mutex> lock(tables_mu_);
@@ -122,12 +112,13 @@ void Set::shutdown() {
 }
 
 void Set::maybe_finish() {
-  if (!shut_ || finished_ || loads_ > 0 || watches_ > 0 || subscriptions_ > 0) return;
-  finished_ = true;
+  if (!shut_ || loads_ > 0 || watches_ > 0 || subscriptions_ > 0) return;
   if (registered_) {
+    registered_ = false;
     engine_->remove(this);
-    release();  // the loop's reference
   }
+  // Once the user closed too: the set is freed inside done.
+  if (done_) std::exchange(done_, nullptr)(0);
 }
 
 void Set::watch_started(Table *t, Watch *w) {
@@ -177,10 +168,10 @@ Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<c
   return s;
 }
 
-void Set::publish(Table *t, Snapshot *next) {
+void Set::publish(Table *t, Snapshot *next, const Call *self) {
   Snapshot *old = t->cur.exchange(next, std::memory_order_seq_cst);
   t->generation.fetch_add(1, std::memory_order_release);
-  rcu.synchronize();
+  rcu().synchronize(self ? self->token() : nullptr);
   delete old;
   t->stats.size = next->size;
   t->stats.overlay_size = next->overlay ? next->overlay->recs.size() : 0;
@@ -222,9 +213,8 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
         }
       },
       [this, t, outcome, done = std::move(done)](int status) {
-        // `done` may end the last watch, which may free the set: hold it.
-        refs_.fetch_add(1, std::memory_order_relaxed);
-        loads_--;
+        // The load counts until the end: `done` may end the last watch,
+        // which must not free the set under this function.
         if (status < 0 || shut_) {
           core::set_error(HP_ECLOSED, "recipes: closed during the load of a table");
           done(HP_ECLOSED, nullptr, outcome->sig);
@@ -273,8 +263,8 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
           core::clear_error();
           done(0, &copy, outcome->sig);
         }
+        loads_--;
         maybe_finish();
-        release();
       });
 }
 
@@ -296,7 +286,7 @@ bool key_from_json(const JValue *id, bool key_is_str, int64_t *num, std::string 
 
 }  // namespace
 
-int Set::update(std::string_view msg) {
+int Set::update(std::string_view msg, const Call &call) {
   if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
   JValue m;
   std::string err;
@@ -400,7 +390,7 @@ int Set::update(std::string_view msg) {
   }
   overlay->recs.push_back(owned);
   overlay->index.put(k, h, rec);
-  publish(t, make_snapshot(old->base, std::move(overlay), t->spec.key_is_str));
+  publish(t, make_snapshot(old->base, std::move(overlay), t->spec.key_is_str), &call);
   t->stats.updates_applied++;
   return HP_RECIPES_APPLIED;
 }

@@ -11,7 +11,7 @@
 
 #include "core/engine.h"
 #include "recipes/loader.h"
-#include "recipes/rcu.h"
+#include "core/handle.h"
 #include "recipes/store.h"
 
 namespace hp::recipes {
@@ -47,16 +47,17 @@ class Table {
 
 using LoadDone = std::function<void(int status, const hp_recipes_stats *stats, const FileSig &sig)>;
 
-class Set final : public core::Closable {
+class Set final : public core::Handle, public core::Closable {
  public:
   // Creates a set and registers it with the engine's loop.
   static int open(Set **out, core::Engine *engine);
+  ~Set() override;
 
   hp_recipes *as_c() { return reinterpret_cast<hp_recipes *>(this); }
   static Set *from_c(hp_recipes *r) { return reinterpret_cast<Set *>(r); }
   core::Engine *engine() const { return engine_.get(); }
-  bool closed() const { return closed_.load(std::memory_order_acquire); }
-  // Loop thread: whether shutdown() ran. closed() turns true earlier, on the
+  bool closed() const { return closing(); }
+  // Loop thread: whether stop() ran. closed() turns true earlier, on the
   // thread that calls close, while work posted before it is still queued.
   bool shut_down() const { return shut_; }
 
@@ -65,10 +66,8 @@ class Set final : public core::Closable {
   // The table whose update type (or name) is `type`.
   Table *find_for_update(std::string_view type);
 
-  // From the user: stop everything, free when nothing is left on the loop.
-  void close();
-  // Point update from any thread (hp_recipes_update).
-  int update(std::string_view msg);
+  // Point update from any thread (hp_recipes_update), inside `call`.
+  int update(std::string_view msg, const Call &call);
   // Starts a load; `done` runs on the loop thread. Loop thread only.
   void start_load(Table *t, const std::string &path, int64_t timestamp, uint64_t whole_max, LoadDone done);
   // Copies the table's counters (any thread).
@@ -83,18 +82,17 @@ class Set final : public core::Closable {
   void subscription_started() { subscriptions_++; }
   void subscription_gone();
 
-  Rcu rcu;
-
  private:
   explicit Set(core::Engine *e);
-  ~Set() override;
   void close_now() override;  // the engine is closing
-  void shutdown();            // loop thread, idempotent
-  void maybe_finish();        // loop thread
-  void release();
-  // Swaps in a new snapshot and frees the old one after a grace period.
-  // Caller holds write_mu_.
-  void publish(Table *t, Snapshot *next);
+  // hp_recipes_close: stop, then `done` once nothing is left on the loop.
+  void shutdown(std::function<void(int)> done) override;
+  void stop();          // loop thread, idempotent
+  void maybe_finish();  // loop thread
+  // Swaps in a new snapshot and frees the old one after a grace period;
+  // `self` is the caller's call, when it is inside one. Caller holds
+  // write_mu_.
+  void publish(Table *t, Snapshot *next, const Call *self = nullptr);
   Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<const Overlay> overlay, bool key_is_str);
 
   core::EngineRef engine_;
@@ -102,12 +100,10 @@ class Set final : public core::Closable {
   std::mutex tables_mu_;
   std::vector<std::unique_ptr<Table>> tables_;
   std::vector<std::unique_ptr<Subscription>> subs_;  // guarded by tables_mu_
-  std::atomic<bool> closed_{false};
-  std::atomic<int> refs_{2};  // the user's and the loop's
+  std::function<void(int)> done_;  // set by shutdown()
   // Loop thread only.
   bool registered_ = false;
   bool shut_ = false;
-  bool finished_ = false;
   int loads_ = 0;
   int watches_ = 0;
   int subscriptions_ = 0;

@@ -55,7 +55,7 @@ int64_t read_some(int fd, char *dst, size_t n) {
   }
 }
 
-// Also keeps the system error on this thread (core::Failure::last picks
+// Also keeps the system error on this thread (core::Status::capture picks
 // it up with the path the caller adds).
 int io_error(std::string *error, const char *what, int err) {
   *error = std::string(what) + ": " + std::strerror(err);

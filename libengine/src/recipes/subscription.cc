@@ -19,7 +19,8 @@ void Subscription::on_message(const std::string &msg) {
   messages_.fetch_add(1, std::memory_order_relaxed);
   int rc;
   try {
-    rc = set_->update(msg);
+    core::Handle::Call call(set_);
+    rc = call ? set_->update(msg, call) : core::set_error(HP_ECLOSED, "recipes: closed");
   } catch (const std::bad_alloc &) {
     rc = core::set_error(HP_ENOMEM, "recipes: out of memory applying a message from ", channel_);
   }

@@ -1,0 +1,54 @@
+#include "core/handle.h"
+
+#include "core/error.h"
+
+namespace hp::core {
+
+// Every access is sequentially consistent: a leaving call either sees the
+// closing flag or is seen by close()'s count (the Dekker pattern), so the
+// last one out never goes unnoticed.
+bool Handle::enter(Rcu::Token *t) {
+  *t = rcu_.enter();
+  if (!closing_.load(std::memory_order_seq_cst)) return true;
+  leave(*t);
+  return false;
+}
+
+void Handle::leave(Rcu::Token t) {
+  rcu_.leave(t);
+  if (closing_.load(std::memory_order_seq_cst)) maybe_finish();
+}
+
+int Handle::close(hp_close_cb cb, void *data) {
+  if (close_requested_.exchange(true, std::memory_order_acq_rel))
+    return set_error(HP_ECLOSED, "close: the handle is already closing");
+  cb_ = cb;
+  cb_data_ = data;
+  closing_.store(true, std::memory_order_seq_cst);
+  maybe_finish();
+  return 0;
+}
+
+void Handle::maybe_finish() {
+  // A call may enter and back off after the count reached zero: the flag
+  // makes the finish happen once.
+  if (rcu_.readers() != 0 || finished_.exchange(true, std::memory_order_acq_rel)) return;
+  finish();
+}
+
+void Handle::finish() {
+  auto run = [this] {
+    shutdown([this](int status) {
+      hp_close_cb cb = cb_;
+      void *data = cb_data_;
+      if (cb) cb(status, data);
+      delete this;
+    });
+  };
+  if (engine_.get())
+    engine_->run_soon(run);
+  else
+    run();
+}
+
+}  // namespace hp::core
