@@ -190,8 +190,10 @@ int FileSink::drain_and_close() {
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) {
-    if (::close(fd_) != 0 && final_status_ == 0)
-      final_status_ = core::set_error(HP_EIO, "events: close '", path_, "': ", strerror(errno));
+    if (::close(fd_) != 0 && final_status_ == 0) {
+      int err = errno;
+      final_status_ = core::set_sys_error(HP_EIO, err, "close", path_, "events: close '", path_, "': ", strerror(err));
+    }
     fd_ = -1;
   }
   return final_status_;
