@@ -54,6 +54,11 @@ test('blobs: a SQLite store in a missing directory', (t) => {
   assert.throws(() => hp.blobs.open(`sqlite:${file}`), isMissing(file));
 });
 
+test('limits: a SQLite limiter in a missing directory', (t) => {
+  const file = path.join(tempDir(t), 'nowhere', 'limits.db');
+  assert.throws(() => hp.openLimiter(`sqlite:${file}`), isMissing(file));
+});
+
 test('other errors keep hotpath\'s code in code and hpCode', () => {
   assert.throws(() => hp.blobs.open('nosuch:/x'), (err) => err.code === 'HP_EINVAL' && err.hpCode === 'HP_EINVAL' && err.syscall === undefined);
 });

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hotpath import errors, events, geo
 from hotpath.blobs import Blobs
+from hotpath.limits import open_limiter
 from hotpath.recipes import Recipes
 
 
@@ -56,4 +57,11 @@ def test_blob_store_in_a_missing_directory(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "store.db"
     with pytest.raises(FileNotFoundError) as info:
         Blobs.open(f"sqlite:{missing}")
+    check_missing(info.value, missing)
+
+
+def test_sqlite_limiter_in_a_missing_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "limits.db"
+    with pytest.raises(FileNotFoundError) as info:
+        open_limiter(f"sqlite:{missing}")
     check_missing(info.value, missing)
