@@ -25,8 +25,12 @@ class BasicRcu {
     uint32_t side;
   };
 
-  Token enter() {
-    Token t{stripe(), epoch_.load(std::memory_order_seq_cst) & 1u};
+  Token enter() { return enter_on(epoch()); }
+  // enter() in its two steps, so a test can replay a reader preempted
+  // between them.
+  uint32_t epoch() const { return epoch_.load(std::memory_order_seq_cst); }
+  Token enter_on(uint32_t epoch) {
+    Token t{stripe(), epoch & 1u};
     counters_[t.stripe].n[t.side].fetch_add(1, std::memory_order_seq_cst);
     return t;
   }
