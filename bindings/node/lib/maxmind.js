@@ -10,7 +10,7 @@
 // 5 returns a record for "1.2.3").
 const fs = require('fs');
 const net = require('net');
-const { GeoReader } = require('./geo');
+const { GeoReader, open: openGeo } = require('./geo');
 
 // maxmind's own text (its spelling included): users match on it.
 const legacyErrorMessage =
@@ -134,7 +134,9 @@ async function open(path, opts, cb) {
   if (cb !== undefined) throw new Error(legacyErrorMessage);
   let geo;
   try {
-    geo = new GeoReader(path, readerOptions(opts));
+    // Mapped, checked and indexed on the thread pool, as maxmind reads the
+    // file asynchronously.
+    geo = await openGeo(path, readerOptions(opts));
   } catch (err) {
     if (err.hpCode !== 'HP_ECORRUPT') throw err;
     throw openError(err, ...headAndTail(path));

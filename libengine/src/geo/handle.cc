@@ -93,18 +93,18 @@ int Handle::reload(const core::Rcu::Token *self) {
   std::unique_ptr<Snapshot> snap;
   int rc = build(paths_, opts_, &snap);
   if (rc != 0) return rc;
-  publish(std::move(snap), self);
+  release(publish(std::move(snap), self));
   return 0;
 }
 
-void Handle::publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self) {
+Snapshot *Handle::publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self) {
   std::lock_guard<std::mutex> lock(reload_mu_);
   uint64_t gen = generation_.load() + 1;
   snap->generation = gen;
   Snapshot *old = current_.exchange(snap.release(), std::memory_order_seq_cst);
   generation_.store(gen, std::memory_order_release);
   rcu_.synchronize(self);
-  release(old);
+  return old;
 }
 
 }  // namespace hp::geo
