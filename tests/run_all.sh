@@ -51,6 +51,24 @@ p_pass=$(grep -oE '[0-9]+ passed' "$log/py.txt" | tail -1 | grep -oE '[0-9]+' ||
 p_fail=$(grep -oE '[0-9]+ (failed|error)' "$log/py.txt" | awk '{s+=$1} END {print s+0}')
 passed=$((passed + p_pass)); failed=$((failed + p_fail))
 
+# maxminddb's own test suite against hotpath.maxminddb (downloads the pinned
+# sdist; without network it fails).
+echo "== Python (upstream maxminddb suite) =="
+env "${env_for_bindings[@]}" "$py" tests/python/upstream/run_maxminddb.py --build "$build" 2>&1 | tee "$log/upstream.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+u_pass=$(grep -oE '^upstream maxminddb [0-9.]+: [0-9]+ passed' "$log/upstream.txt" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+u_fail=$(grep -oE '^upstream maxminddb [0-9.]+: [0-9]+ passed, [0-9]+ failed' "$log/upstream.txt" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 1)
+passed=$((passed + u_pass)); failed=$((failed + u_fail))
+
+# The maxmind drop-in's suite under jest too: each test file in its own realm.
+echo "== Node (maxmind drop-in under jest) =="
+env "${env_for_bindings[@]}" npx --no-install jest --config tests/node/jest.config.js 2>&1 | tee "$log/jest.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+j_pass=$(grep -oE '^Tests: .*[0-9]+ passed' "$log/jest.txt" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+j_fail=$(grep -oE '^Tests: .*[0-9]+ failed' "$log/jest.txt" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
+[ "$j_pass" -gt 0 ] || { echo "jest: no test ran"; status=1; }
+passed=$((passed + j_pass)); failed=$((failed + j_fail))
+
 for suite in node e2e; do
   [ -d "tests/$suite" ] || continue
   echo "== Node ($suite, node --test) =="

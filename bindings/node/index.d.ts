@@ -5,12 +5,23 @@
 
 import { Readable, Writable } from 'stream';
 
-/** Every error hotpath raises; `code` names the C error ('HP_ENOTFOUND'). */
+/**
+ * Every error hotpath raises; `code` names the C error ('HP_ENOTFOUND'). A
+ * failed system call (HP_EIO) looks like an fs error instead: `code` is the
+ * system's ('ENOENT', 'EACCES', ...), `errno` libuv's negative number, with
+ * `syscall` and `path`; `hpCode` is always hotpath's own code.
+ */
 export class HotpathError extends Error {
-  /** The C error's name, e.g. 'HP_EUNAVAILABLE'; `message` holds the detail. */
-  readonly code: ErrorCode;
-  /** The C library's negative code, e.g. -2 for HP_ENOTFOUND. */
+  /** The C error's name, e.g. 'HP_EUNAVAILABLE' (`message` holds the detail), or the system's code. */
+  readonly code: ErrorCode | string;
+  /** The C library's negative code, e.g. -2 for HP_ENOTFOUND; libuv's negative errno for a system error. */
   readonly errno: number;
+  /** hotpath's code, also for a system error ('HP_EIO'). */
+  readonly hpCode: ErrorCode;
+  /** The failed system call ('open', 'read', ...), for a system error. */
+  readonly syscall?: string;
+  /** The file concerned, for a system error. */
+  readonly path?: string;
 }
 
 /** The C library's error names (docs/errors.md says when each occurs). */

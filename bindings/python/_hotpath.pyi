@@ -3,7 +3,7 @@ public, documented API is the hotpath package; these name what each native
 entry point does for readers of the package's code."""
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
 __version__: str
 version_hex: int
@@ -87,8 +87,15 @@ class EventLog:
     def closed(self) -> bool:
         """Whether close() was called."""
 
+class GeoWalk:
+    """A walk over the networks of one database (hp_geo_iter)."""
+    def __iter__(self) -> GeoWalk: ...
+    def __next__(self) -> tuple[bytes, int, Any]:
+        """(network address, prefix length, record)."""
+
 class GeoReader:
     """Readers of one or more MaxMind DB files (hp_geo)."""
+    @overload
     def __init__(
         self,
         path: str,
@@ -99,6 +106,12 @@ class GeoReader:
         max_record_bytes: int = 0,
         max_record_nodes: int = 0,
     ) -> None: ...
+    @overload
+    def __init__(self, data: bytes | bytearray | memoryview, name: str, cache_records: int) -> None: ...
+    def networks(self, db: int = 0) -> GeoWalk:
+        """Every network of database db with its record, in address order."""
+    def set_error_factory(self, factory: Callable[[int, str, str, int, str, str], BaseException] | None) -> None:
+        """Make the exceptions of failed gets with factory (number, code, message, errno, syscall, path)."""
     def get(self, ip: Any, db: int = 0) -> Any:
         """The full record of an address in database db, or None; keeps the GIL."""
     def get_with_prefix_len(self, ip: Any, db: int = 0) -> tuple[Any, int]:

@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <maxminddb.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -473,4 +477,133 @@ TEST_CASE("geo writer: a network with a NUL in it is refused, not cut at the NUL
   CHECK(hp_geo_writer_insert(w, net, sizeof net - 1, &v) == HP_EINVAL);
   CHECK(hp_geo_writer_insert(w, "10.0.0.0/7", 10, &v) == 0);
   hp_geo_writer_free(w);
+}
+
+TEST_CASE("geo: a missing or unreadable file keeps its errno, call and path") {
+  hp_geo *g = nullptr;
+  const char *syscall = nullptr;
+  const char *path = nullptr;
+  REQUIRE(hp_geo_open(&g, nullptr, "/nonexistent/x.mmdb", nullptr) == HP_EIO);
+  CHECK(hp_last_errno(&syscall, &path) == ENOENT);
+  CHECK(std::string(syscall) == "open");
+  CHECK(std::string(path) == "/nonexistent/x.mmdb");
+  CHECK(hp_last_errno(nullptr, nullptr) == ENOENT);
+  REQUIRE(hp_geo_open(&g, nullptr, "/tmp", nullptr) == HP_EIO);
+  CHECK(hp_last_errno(&syscall, &path) == EISDIR);
+  CHECK(std::string(path) == "/tmp");
+  // A failure without a system cause clears it.
+  REQUIRE(hp_geo_open(&g, nullptr, db_path("../LICENSE-MIT").c_str(), nullptr) == HP_ECORRUPT);
+  CHECK(hp_last_errno(&syscall, &path) == 0);
+  CHECK(std::string(syscall).empty());
+  CHECK(std::string(path).empty());
+}
+
+namespace {
+std::vector<uint8_t> read_file(const std::string &path) {
+  std::vector<uint8_t> out;
+  FILE *f = std::fopen(path.c_str(), "rb");
+  REQUIRE(f);
+  uint8_t buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+  std::fclose(f);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("geo: a database opened from memory is a copy and gives the file's records") {
+  std::vector<uint8_t> bytes = read_file(db_path("GeoIP2-City-Test.mmdb"));
+  hp_geo *g = nullptr;
+  REQUIRE(hp_geo_open_buffer(&g, bytes.data(), bytes.size(), "<memory>", nullptr) == 0);
+  std::fill(bytes.begin(), bytes.end(), 0);  // copied: changing the caller's bytes changes nothing
+  Geo file(db_path("GeoIP2-City-Test.mmdb"));
+  for (const char *ip : {"81.2.69.160", "175.16.199.1", "2a02:cf40::1", "1.1.1.1"}) {
+    Result a, b;
+    CHECK(get(g, ip, &a.r) == get(file.g, ip, &b.r));
+    CHECK(a.r.offset == b.r.offset);
+    CHECK(a.r.prefix_len == b.r.prefix_len);
+  }
+  CHECK(hp_geo_reload(g) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("memory") != std::string::npos);
+  hp_geo_close(g, NULL, NULL);
+
+  hp_geo_options o = HP_GEO_OPTIONS_INIT;
+  o.watch_interval_ms = 10;
+  CHECK(hp_geo_open_buffer(&g, "x", 1, "<memory>", &o) == HP_EINVAL);
+  CHECK(hp_geo_open_buffer(&g, nullptr, 3, "<memory>", nullptr) == HP_EINVAL);
+  CHECK(hp_geo_open_buffer(&g, "not a database", 14, "<memory>", nullptr) == HP_ECORRUPT);
+  CHECK(std::string(hp_last_error()).find("<memory>") != std::string::npos);
+  CHECK(hp_geo_open_buffer(&g, nullptr, 0, "<memory>", nullptr) == HP_ECORRUPT);
+  CHECK(g == nullptr);
+}
+
+TEST_CASE("geo: metadata errors name the bad value; an empty search tree opens and finds nothing") {
+  std::vector<uint8_t> bytes = read_file(db_path("MaxMind-DB-test-ipv4-24.mmdb"));
+  auto replace = [&](std::vector<uint8_t> data, const std::string &from, const std::string &to) {
+    auto it = std::search(data.begin(), data.end(), from.begin(), from.end(),
+                          [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
+    REQUIRE(it != data.end());
+    size_t at = static_cast<size_t>(it - data.begin());
+    data.erase(data.begin() + at, data.begin() + at + from.size());
+    data.insert(data.begin() + at, to.begin(), to.end());
+    return data;
+  };
+  hp_geo *g = nullptr;
+  auto bad = replace(bytes, std::string("record_size\xa1\x18", 13), std::string("record_size\xa1\x1e", 13));
+  CHECK(hp_geo_open_buffer(&g, bad.data(), bad.size(), "m", nullptr) == HP_ECORRUPT);
+  CHECK(std::string(hp_last_error()).find("Unknown record size: 30") != std::string::npos);
+  bad = replace(bytes, std::string("node_count\xc1\xa3", 12), std::string("node_count\x04\x01\xff\xff\xff\xff", 16));
+  CHECK(hp_geo_open_buffer(&g, bad.data(), bad.size(), "m", nullptr) == HP_ECORRUPT);
+  CHECK(std::string(hp_last_error()).find("Invalid node count: -1") != std::string::npos);
+  auto empty = replace(bytes, std::string("node_count\xc1\xa3", 12), std::string("node_count\xc0", 11));
+  REQUIRE(hp_geo_open_buffer(&g, empty.data(), empty.size(), "m", nullptr) == 0);
+  Result r;
+  CHECK(get(g, "1.1.1.1", &r.r) == 0);
+  hp_geo_iter *it = nullptr;
+  REQUIRE(hp_geo_iter_new(&it, g, 0) == 0);
+  uint8_t addr[16];
+  size_t len = 0;
+  CHECK(hp_geo_iter_next(&r.r, addr, &len, it) == 0);
+  hp_geo_iter_free(it);
+  hp_geo_close(g, NULL, NULL);
+}
+
+TEST_CASE("geo: a walk lists every network with its record, IPv4 once in an IPv6 database") {
+  auto walk = [](const std::string &name) {
+    Geo geo(db_path(name));
+    hp_geo_iter *it = nullptr;
+    REQUIRE(hp_geo_iter_new(&it, geo.g, 0) == 0);
+    hp_geo_iter *none = nullptr;
+    CHECK(hp_geo_iter_new(&none, geo.g, 1) == HP_EINVAL);
+    CHECK(none == nullptr);
+    std::vector<std::string> nets;
+    Result r;
+    uint8_t a[16];
+    size_t len = 0;
+    int rc;
+    while ((rc = hp_geo_iter_next(&r.r, a, &len, it)) == 1) {
+      char text[64];
+      inet_ntop(len == 4 ? AF_INET : AF_INET6, a, text, sizeof text);
+      nets.push_back(std::string(text) + "/" + std::to_string(r.r.prefix_len));
+      // The record is the one a lookup of the network's address gives.
+      Result same;
+      REQUIRE(hp_geo_get_bytes(&same.r, geo.g, 0, a, len) == 1);
+      CHECK(same.r.offset == r.r.offset);
+      REQUIRE(r.r.value != nullptr);
+    }
+    CHECK(rc == 0);
+    hp_geo_close(geo.g, NULL, NULL);  // the walk holds its snapshot
+    geo.g = nullptr;
+    CHECK(hp_geo_iter_next(&r.r, a, &len, it) == 0);
+    hp_geo_iter_free(it);
+    hp_geo_iter_free(nullptr);
+    return nets;
+  };
+  CHECK(walk("MaxMind-DB-test-ipv4-24.mmdb") ==
+        std::vector<std::string>{"1.1.1.1/32", "1.1.1.2/31", "1.1.1.4/30", "1.1.1.8/29", "1.1.1.16/28", "1.1.1.32/32"});
+  CHECK(walk("MaxMind-DB-test-mixed-28.mmdb") ==
+        std::vector<std::string>{"::1.1.1.1/128", "::1.1.1.2/127", "::1.1.1.4/126", "::1.1.1.8/125", "::1.1.1.16/124",
+                                 "::1.1.1.32/128", "::1:ffff:ffff/128", "::2:0:0/122", "::2:0:40/124", "::2:0:50/125",
+                                 "::2:0:58/127"});
+  CHECK(walk("GeoIP2-City-Test.mmdb").size() > 100);
 }

@@ -6,6 +6,35 @@ function checkIp(ip) {
   if (typeof ip !== 'string') throw new TypeError(`geo: ip must be a string, got ${typeof ip}`);
 }
 
+/**
+ * A record from the native tape (see Tape in src/geo.cc): the objects and
+ * arrays are made here, in the caller's realm, so they equal literals under
+ * `assert.deepStrictEqual` and jest's `toStrictEqual` in any context.
+ */
+function fromTape(t) {
+  if (t === null) return null;
+  let i = 0;
+  const value = () => {
+    const tag = t[i++];
+    if (tag === 0) return t[i++];
+    const n = t[i++];
+    if (tag === 1) {
+      const o = {};
+      for (let k = 0; k < n; k++) {
+        const key = t[i++];
+        const v = value();
+        if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+        else o[key] = v;
+      }
+      return o;
+    }
+    const a = [];
+    for (let k = 0; k < n; k++) a.push(value());
+    return a;
+  };
+  return value();
+}
+
 function bigToNumber(v) {
   return typeof v === 'bigint' ? Number(v) : v;
 }
@@ -35,7 +64,10 @@ const OPENED = Symbol('opened');
 
 // The native constructor's arguments, checked.
 function checkOptions(path, opts) {
-  if (typeof path !== 'string' || path === '') throw new TypeError('geo: path must be a non-empty string');
+  const fromMemory = Buffer.isBuffer(path);
+  if (!fromMemory && (typeof path !== 'string' || path === '')) {
+    throw new TypeError('geo: path must be a non-empty string or a Buffer');
+  }
   const extra = opts.extraPaths ?? [];
   if (!Array.isArray(extra) || extra.some((p) => typeof p !== 'string')) {
     throw new TypeError('geo: extraPaths must be an array of strings');
@@ -60,6 +92,7 @@ function checkOptions(path, opts) {
   if (!Number.isInteger(indexBits) || (indexBits !== 0 && (indexBits < 16 || indexBits > 24))) {
     throw new RangeError('geo: ipv4IndexBits must be 0 (automatic) or 16..24');
   }
+  if (fromMemory && (extra.length || watch)) throw new TypeError('geo: a database in a Buffer has no extraPaths or watch');
   return {
     extra,
     cacheRecords,
@@ -79,16 +112,17 @@ function checkOptions(path, opts) {
  */
 class GeoReader {
   /**
-   * @param {string} path
+   * @param {string | Buffer} path  a file, or the bytes of a database (copied; `opts.name` names it in messages)
    * @param {{extraPaths?: string[], cacheRecords?: number, cache?: {max?: number}, watchIntervalMs?: number,
-   *   ipv4IndexBits?: number, cacheBytes?: number, maxRecordBytes?: number, maxRecordNodes?: number}} [opts]
+   *   ipv4IndexBits?: number, cacheBytes?: number, maxRecordBytes?: number, maxRecordNodes?: number,
+   *   name?: string}} [opts]
    */
   constructor(path, opts = {}) {
     const o = checkOptions(path, opts);
     // state[0] changes when a reload renumbers the records.
     this._state = new Int32Array(1);
     this._native = new native.GeoReader(opts[OPENED] ?? path, o.extra, o.cacheRecords, o.cacheObjects, o.watch,
-      o.indexBits, this._state, o.cacheBytes, o.maxRecordBytes, o.maxRecordNodes);
+      o.indexBits, this._state, o.cacheBytes, o.maxRecordBytes, o.maxRecordNodes, String(opts.name ?? '<buffer>'));
     this._count = this._native.count();
     this._max = o.cacheObjects;
     this._resetCaches();
@@ -129,12 +163,12 @@ class GeoReader {
   get(ip) {
     checkIp(ip);
     const k = this._native.find(ip, 0);
-    if (k < 0) return k > -1000 ? null : this._native.record(ip, 0);
+    if (k < 0) return k > -1000 ? null : fromTape(this._native.record(ip, 0));
     if (this._state[0] !== this._epoch) this._resetCaches();
     const id = (k - (k % 256)) / 256;
     let rec = this._objects[id];
     if (rec === undefined) {
-      rec = this._native.record(ip, 0);
+      rec = fromTape(this._native.record(ip, 0));
       this._store(this._objects, id, rec);
     }
     return rec;
@@ -144,7 +178,7 @@ class GeoReader {
   getWithPrefixLength(ip) {
     checkIp(ip);
     const k = this._native.find(ip, 0);
-    if (k < 0) return k > -1000 ? [null, -1 - k] : [this._native.record(ip, 0), -1000 - k];
+    if (k < 0) return k > -1000 ? [null, -1 - k] : [fromTape(this._native.record(ip, 0)), -1000 - k];
     return [this.get(ip), k % 256];
   }
 
@@ -202,18 +236,18 @@ class GeoReader {
 
   /** Metadata of database `index` (0: primary), `maxmind` package shape. */
   metadataOf(index = 0) {
-    return shapeMetadata(this._native.metadata(index));
+    return shapeMetadata(fromTape(this._native.metadata(index)));
   }
 
   /** The raw metadata map of database `index`, as stored in the file. */
   rawMetadata(index = 0) {
-    return this._native.metadata(index);
+    return fromTape(this._native.metadata(index));
   }
 
   get metadata() {
     const gen = this._native.generation();
     if (!this._metadata || gen !== this._metadataGeneration) {
-      this._metadata = shapeMetadata(this._native.metadata(0));
+      this._metadata = shapeMetadata(fromTape(this._native.metadata(0)));
       this._metadataGeneration = gen;
     }
     return this._metadata;
@@ -240,6 +274,7 @@ class GeoReader {
  * @returns {Promise<GeoReader>}
  */
 async function open(path, opts = {}) {
+  if (Buffer.isBuffer(path)) return new GeoReader(path, opts); // a copy: nothing to wait for
   const o = checkOptions(path, opts);
   const opened = await native.geoOpen(path, o.extra, o.cacheRecords, o.watch, o.indexBits, o.cacheBytes,
     o.maxRecordBytes, o.maxRecordNodes);

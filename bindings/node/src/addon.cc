@@ -7,6 +7,9 @@
 
 #include <uv.h>
 
+#include <cstring>
+#include <string>
+
 namespace hp_node {
 
 Addon &GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
@@ -15,6 +18,20 @@ Napi::Error MakeError(Napi::Env env, int code, const char *detail) {
   Addon &addon = GetAddon(env);
   const char *text = detail ? detail : hp_last_error();
   if (!text[0]) text = hp_strerror(code);
+  // A failed system call: an error shaped as fs makes it ("ENOENT: no such
+  // file or directory, open '/x'"). A detail passed in has this thread's
+  // system error only when it is this thread's last failure.
+  const char *syscall = "";
+  const char *path = "";
+  int sys = (!detail || std::strcmp(detail, hp_last_error()) == 0) ? hp_last_errno(&syscall, &path) : 0;
+  if (sys && code == HP_EIO && !addon.error_class.IsEmpty()) {
+    std::string msg = std::string(uv_err_name(-sys)) + ": " + uv_strerror(-sys) + ", " + syscall;
+    if (path[0]) msg += std::string(" '") + path + "'";
+    Napi::Value obj = addon.error_class.New({Napi::String::New(env, msg), Napi::String::New(env, uv_err_name(-sys)),
+                                             Napi::Number::New(env, -sys), Napi::String::New(env, syscall),
+                                             Napi::String::New(env, path), Napi::String::New(env, hp_err_name(code))});
+    return Napi::Error(env, obj);
+  }
   if (addon.error_class.IsEmpty()) {
     auto err = Napi::Error::New(env, text);
     err.Set("code", hp_err_name(code));

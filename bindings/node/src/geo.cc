@@ -45,9 +45,9 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
                         InstanceMethod<&GeoReader::Close>("close")});
   }
 
-  // new GeoReader(path, extraPaths[], cacheRecords, cacheObjects, watchMs,
-  //               indexBits, state Int32Array(1), cacheBytes, maxRecordBytes,
-  //               maxRecordNodes)
+  // new GeoReader(path or Buffer, extraPaths[], cacheRecords, cacheObjects,
+  //               watchMs, indexBits, state Int32Array(1), cacheBytes,
+  //               maxRecordBytes, maxRecordNodes[, name of a Buffer])
   //   or new GeoReader(opened External from geoOpen, ..., state): adopts it.
   GeoReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<GeoReader>(info) {
     Napi::Env env = info.Env();
@@ -62,7 +62,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       generation_ = hp_geo_generation(geo_);
       return;
     }
-    std::string path = info[0].As<Napi::String>();
+    std::string path = info[0].IsBuffer() ? std::string() : std::string(info[0].As<Napi::String>());
     auto extra = info[1].As<Napi::Array>();
     std::vector<std::string> extras;
     for (uint32_t i = 0; i < extra.Length(); i++) extras.push_back(extra.Get(i).As<Napi::String>());
@@ -77,7 +77,13 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     o.cache_bytes = static_cast<size_t>(info[7].As<Napi::Number>().Int64Value());
     o.max_record_bytes = static_cast<uint64_t>(info[8].As<Napi::Number>().Int64Value());
     o.max_record_nodes = static_cast<uint64_t>(info[9].As<Napi::Number>().Int64Value());
-    Check(env, hp_geo_open(&geo_, o.watch_interval_ms ? GetAddon(env).engine : nullptr, path.c_str(), &o));
+    if (info[0].IsBuffer()) {  // one database from memory, copied; info[10] names it
+      auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+      std::string name = info[10].As<Napi::String>();
+      Check(env, hp_geo_open_buffer(&geo_, buf.Data(), buf.Length(), name.c_str(), &o));
+    } else {
+      Check(env, hp_geo_open(&geo_, o.watch_interval_ms ? GetAddon(env).engine : nullptr, path.c_str(), &o));
+    }
     generation_ = hp_geo_generation(geo_);
   }
   ~GeoReader() override {
@@ -204,6 +210,47 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     }
   }
 
+  // A value as a flat array that JavaScript makes objects from (lib/geo.js
+  // fromTape): objects made there belong to the caller's realm, so a record
+  // equals a literal under jest or in a vm context. Each value is a tag, 0
+  // then a primitive (string, number, boolean, bigint, Buffer), 1 then a
+  // count and that many key/value pairs, or 2 then a count and the items.
+  void Tape(napi_env env, napi_value arr, uint32_t *n, const hp_geo_value *v) {
+    auto push = [&](napi_value x) { napi_set_element(env, arr, (*n)++, x); };
+    auto tag = [&](int t) {
+      napi_value x;
+      napi_create_int32(env, t, &x);
+      push(x);
+    };
+    if (v->type == HP_GEO_MAP || v->type == HP_GEO_ARRAY) {
+      bool map = v->type == HP_GEO_MAP;
+      tag(map ? 1 : 2);
+      napi_value count;
+      napi_create_uint32(env, v->size, &count);
+      push(count);
+      for (uint32_t i = 0; i < v->size; i++) {
+        if (map) {
+          const hp_geo_value *k = &v->v.items[2 * i];
+          push(Str(env, k->v.str, k->size));
+          Tape(env, arr, n, &v->v.items[2 * i + 1]);
+        } else {
+          Tape(env, arr, n, &v->v.items[i]);
+        }
+      }
+      return;
+    }
+    tag(0);
+    push(Convert(env, v));
+  }
+
+  napi_value TapeOf(napi_env env, const hp_geo_value *v) {
+    napi_value arr;
+    napi_create_array(env, &arr);
+    uint32_t n = 0;
+    Tape(env, arr, &n, v);
+    return arr;
+  }
+
   // A reload happened: the record ids changed. The JS side sees state[0]
   // change and drops its caches.
   void CheckGeneration(uint64_t gen) {
@@ -238,7 +285,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     return Napi::Value(env, out);
   }
 
-  // record(ip, db): the record of `ip` as a new JS value, or null.
+  // record(ip, db): the record of `ip` as a tape (see Tape), or null.
   Napi::Value RecordOf(const Napi::CallbackInfo &info) {
     napi_env env = info.Env();
     char ip[kIpMax + 2];
@@ -254,7 +301,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       return Napi::Value(env, out);
     }
     CheckGeneration(r.generation);
-    out = Convert(env, r.value);
+    out = TapeOf(env, r.value);
     hp_geo_result_clear(&r);
     return Napi::Value(env, out);
   }
@@ -439,7 +486,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     hp_geo_result r = HP_GEO_RESULT_INIT;
     int rc = hp_geo_metadata(&r, Handle(env), db);
     if (rc < 0) ThrowError(env, rc);
-    napi_value out = Convert(env, r.value);
+    napi_value out = TapeOf(env, r.value);
     hp_geo_result_clear(&r);
     return Napi::Value(env, out);
   }

@@ -2,10 +2,16 @@
 
 Every error is a :class:`Error` with ``code`` (``"HP_ENOTFOUND"``) and
 ``number`` (the C library's negative code, -2). Each class also inherits the builtin that
-fits, so ``except ValueError`` catches an invalid argument.
+fits, so ``except ValueError`` catches an invalid argument. A failed system call raises
+the ``OSError`` subclass Python itself would (``FileNotFoundError``, ``PermissionError``,
+...) with ``errno``, ``strerror`` and ``filename`` set, which is also a
+:class:`HotpathIOError`.
 """
 
 from __future__ import annotations
+
+import errno as _errno
+import os
 
 
 class Error(Exception):
@@ -30,12 +36,38 @@ class NotFoundError(Error, LookupError):
     """HP_ENOTFOUND: the thing asked for does not exist."""
 
 
-class CorruptError(Error):
-    """HP_ECORRUPT: a file or record is damaged."""
+class CorruptError(Error, RuntimeError):
+    """HP_ECORRUPT: a file or record is damaged (a RuntimeError, as maxminddb's
+    InvalidDatabaseError is)."""
 
 
 class HotpathIOError(Error, OSError):
-    """HP_EIO: reading or writing failed."""
+    """HP_EIO: reading or writing failed. After a failed system call
+    ``errno``/``strerror``/``filename`` are set as Python sets them, ``syscall``
+    names the call and ``detail`` keeps hotpath's message."""
+
+    syscall: str = ""
+    detail: str = ""
+
+
+class HotpathFileNotFoundError(HotpathIOError, FileNotFoundError):
+    """HP_EIO from ENOENT: the file does not exist."""
+
+
+class HotpathPermissionError(HotpathIOError, PermissionError):
+    """HP_EIO from EACCES or EPERM: the file may not be read or written."""
+
+
+class HotpathIsADirectoryError(HotpathIOError, IsADirectoryError):
+    """HP_EIO from EISDIR: a directory where a file was expected."""
+
+
+class HotpathNotADirectoryError(HotpathIOError, NotADirectoryError):
+    """HP_EIO from ENOTDIR: a path goes through something that is not a directory."""
+
+
+class HotpathFileExistsError(HotpathIOError, FileExistsError):
+    """HP_EIO from EEXIST: the file exists already."""
 
 
 class UnavailableError(Error, ConnectionError):
@@ -76,7 +108,36 @@ _BY_CODE: dict[str, type[Error]] = {
 }
 
 
-def from_code(number: int, code: str, message: str) -> Error:
-    """The exception for a C error code (used by the native module)."""
+_BY_ERRNO: dict[int, type[HotpathIOError]] = {
+    _errno.ENOENT: HotpathFileNotFoundError,
+    _errno.EACCES: HotpathPermissionError,
+    _errno.EPERM: HotpathPermissionError,
+    _errno.EISDIR: HotpathIsADirectoryError,
+    _errno.ENOTDIR: HotpathNotADirectoryError,
+    _errno.EEXIST: HotpathFileExistsError,
+}
+
+
+def from_code(
+    number: int, code: str, message: str, sys_errno: int = 0, syscall: str = "", path: str = ""
+) -> Error:
+    """The exception for a C error code (used by the native module); ``sys_errno``,
+    ``syscall`` and ``path`` describe the system call behind an I/O error."""
+    if sys_errno and code == "HP_EIO":
+        return io_error(sys_errno, path, message, syscall)
     cls = _BY_CODE.get(code, Error)
     return cls(message, code, number)
+
+
+def io_error(sys_errno: int, path: str = "", detail: str = "", syscall: str = "") -> HotpathIOError:
+    """The HP_EIO exception for a failed system call: the matching ``OSError``
+    subclass, with ``errno``, ``strerror`` and ``filename`` as Python sets them;
+    ``detail`` keeps hotpath's message and ``syscall`` the call that failed."""
+    cls = _BY_ERRNO.get(sys_errno, HotpathIOError)
+    exc = cls(detail or os.strerror(sys_errno), "HP_EIO", -4)
+    exc.errno = sys_errno
+    exc.strerror = os.strerror(sys_errno)
+    exc.filename = path or None
+    exc.detail = detail
+    exc.syscall = syscall
+    return exc

@@ -34,6 +34,19 @@ class GeoState {
   // Batches and reloads run without the GIL, pinning the handle.
   PinnedHandle<hp_geo, hp_geo_close> ref;
   using Pin = PinnedHandle<hp_geo, hp_geo_close>::Pin;
+  // Makes the exception of a failed get (the maxminddb drop-in's classes
+  // and messages); None: hotpath.errors.from_code.
+  py::object error_factory;
+
+  [[noreturn]] void fail(int rc) {
+    if (!error_factory || error_factory.is_none()) raise_error(rc);
+    const char *syscall = "";
+    const char *path = "";
+    int sys_errno = hp_last_errno(&syscall, &path);
+    py::object exc = error_factory(rc, hp_err_name(rc), hp_last_error(), sys_errno, syscall, path);
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
+    throw py::error_already_set();
+  }
 
   hp_geo *handle() {
     hp_geo *g = ref.get();
@@ -65,14 +78,14 @@ class GeoState {
       return v;
     }
     int rc = hp_geo_find(&r, handle(), db, s, len);
-    if (rc < 0) raise_error(rc);
+    if (rc < 0) fail(rc);
     if (prefix) *prefix = r.prefix_len;
     if (rc == 0) Py_RETURN_NONE;
     check_generation(r.generation);
     Entry *slot = db == 0 ? slot_of(records_, r.record_id) : nullptr;
     if (slot && slot->obj) return copy_value(slot->obj, slot->nested);
     rc = hp_geo_get(&r, handle(), db, s, len);
-    if (rc < 0) raise_error(rc);
+    if (rc < 0) fail(rc);
     if (rc == 0) Py_RETURN_NONE;  // a reload in between
     PyObject *v = convert(r.value);
     uint64_t gen = r.generation;
@@ -466,15 +479,17 @@ class GeoState {
       rc = hp_geo_get_bytes(r, handle(), db, reinterpret_cast<const uint8_t *>(PyBytes_AS_STRING(ip)),
                             static_cast<size_t>(PyBytes_GET_SIZE(ip)));
     } else if (PyObject_HasAttrString(ip, "packed")) {  // ipaddress.IPv4Address / IPv6Address
+      // As text, so an error names the address as the caller wrote it.
       py::object packed = py::reinterpret_borrow<py::object>(ip).attr("packed");
       if (!PyBytes_Check(packed.ptr())) throw py::type_error("argument 1 must be a string or ipaddress object");
-      return query(packed.ptr(), db, r);
+      py::str text = py::str(py::reinterpret_borrow<py::object>(ip));
+      return query(text.ptr(), db, r);
     } else {
       throw py::type_error("argument 1 must be a string or ipaddress object");
     }
     if (rc < 0) {
       hp_geo_result_clear(r);
-      raise_error(rc);
+      fail(rc);
     }
     return rc;
   }
@@ -627,6 +642,34 @@ PyMethodDef kFastGetPrefix = {"get_with_prefix_len",
                               reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(fast_get_with_prefix_len)),
                               METH_FASTCALL, "(record or None, prefix length)."};
 
+// A walk over the networks of one database (hp_geo_iter); holds the
+// snapshot it started on, so a close or reload during the walk is safe.
+class GeoWalk {
+ public:
+  GeoWalk(std::shared_ptr<GeoState> st, hp_geo_iter *it) : st_(std::move(st)), it_(it) {}
+  ~GeoWalk() { hp_geo_iter_free(it_); }
+  GeoWalk(const GeoWalk &) = delete;
+  GeoWalk &operator=(const GeoWalk &) = delete;
+
+  py::tuple next() {
+    hp_geo_result r = HP_GEO_RESULT_INIT;
+    uint8_t addr[16];
+    size_t len = 0;
+    int rc = hp_geo_iter_next(&r, addr, &len, it_);
+    if (rc < 0) st_->fail(rc);
+    if (rc == 0) throw py::stop_iteration();
+    PyObject *v = st_->convert(r.value);
+    hp_geo_result_clear(&r);
+    if (!v) throw py::error_already_set();
+    py::object record = py::reinterpret_steal<py::object>(v);
+    return py::make_tuple(py::bytes(reinterpret_cast<const char *>(addr), len), r.prefix_len, record);
+  }
+
+ private:
+  std::shared_ptr<GeoState> st_;
+  hp_geo_iter *it_;
+};
+
 class GeoReader {
  public:
   GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records,
@@ -651,7 +694,38 @@ class GeoReader {
     check(rc);
     st_->ref.set(g);
   }
+  // One database from bytes in memory (copied by the C library).
+  GeoReader(const py::buffer &data, const std::string &name, size_t cache_records, size_t cache_bytes,
+            uint64_t max_record_bytes, uint64_t max_record_nodes)
+      : st_(std::make_shared<GeoState>(cache_records)) {
+    py::buffer_info info = data.request();
+    hp_geo_options o = HP_GEO_OPTIONS_INIT;
+    o.cache_records = cache_records;
+    o.cache_bytes = cache_bytes;
+    o.max_record_bytes = max_record_bytes;
+    o.max_record_nodes = max_record_nodes;
+    size_t size = static_cast<size_t>(info.size) * static_cast<size_t>(info.itemsize);
+    int rc;
+    hp_geo *g = nullptr;
+    {
+      py::gil_scoped_release release;
+      rc = hp_geo_open_buffer(&g, info.ptr, size, name.c_str(), &o);
+    }
+    check(rc);
+    st_->ref.set(g);
+  }
   ~GeoReader() { st_->close(); }
+
+  void set_error_factory(py::object f) { st_->error_factory = std::move(f); }
+
+  // (address bytes, prefix length, record) for every network of database
+  // `db`, from the snapshot current when the walk starts.
+  py::object networks(size_t db) {
+    hp_geo_iter *it = nullptr;
+    int rc = hp_geo_iter_new(&it, st_->handle(), db);
+    if (rc < 0) st_->fail(rc);
+    return py::cast(new GeoWalk(st_, it), py::return_value_policy::take_ownership);
+  }
 
   py::tuple get_with_prefix_len(py::handle ip, size_t db) {
     unsigned prefix = 0;
@@ -824,11 +898,19 @@ void geo_write(const std::string &path, py::iterable entries, unsigned ip_versio
 }  // namespace
 
 void init_geo(py::module_ &m) {
+  py::class_<GeoWalk>(m, "GeoWalk")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__", &GeoWalk::next);
   py::class_<GeoReader>(m, "GeoReader")
       .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned, size_t, uint64_t,
                     uint64_t>(),
            py::arg("path"), py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0,
            py::arg("cache_bytes") = 0, py::arg("max_record_bytes") = 0, py::arg("max_record_nodes") = 0)
+      .def(py::init<const py::buffer &, const std::string &, size_t, size_t, uint64_t, uint64_t>(), py::arg("data"),
+           py::arg("name"), py::arg("cache_records"), py::arg("cache_bytes") = 0, py::arg("max_record_bytes") = 0,
+           py::arg("max_record_nodes") = 0)
+      .def("networks", &GeoReader::networks, py::arg("db") = 0)
+      .def("set_error_factory", &GeoReader::set_error_factory, py::arg("factory"))
       .def("get", &GeoReader::get, py::arg("ip"), py::arg("db") = 0)
       .def("get_with_prefix_len", &GeoReader::get_with_prefix_len, py::arg("ip"), py::arg("db") = 0)
       .def("lookup", &GeoReader::lookup, py::arg("ip"))

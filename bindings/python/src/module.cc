@@ -1,23 +1,29 @@
 // _hotpath: the private native module; the public API is the hotpath package.
 #include "module.h"
 
+#include <cstring>
 #include <string>
 
 namespace hp_py {
 
 namespace {
 
-py::object error_for(int code, const char *detail) {
+py::object error_for(int code, const char *detail, const SysError *saved) {
   const char *text = detail && detail[0] ? detail : hp_last_error();
   if (!text[0]) text = hp_strerror(code);
+  // A detail passed in is this thread's last failure only when it is the
+  // same text (a callback passing hp_last_error() on); else its system
+  // error is the one saved with it, if any.
+  SysError sys = saved ? *saved : SysError{};
+  if (!saved && (!detail || !detail[0] || std::strcmp(detail, hp_last_error()) == 0)) sys = SysError::last();
   py::object from_code = py::module_::import("hotpath.errors").attr("from_code");
-  return from_code(code, hp_err_name(code), text);
+  return from_code(code, hp_err_name(code), text, sys.number, sys.syscall, sys.path);
 }
 
 }  // namespace
 
-void raise_error(int code, const char *detail) {
-  py::object exc = error_for(code, detail);
+void raise_error(int code, const char *detail, const SysError *sys) {
+  py::object exc = error_for(code, detail, sys);
   PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc.ptr())), exc.ptr());
   throw py::error_already_set();
 }
@@ -26,7 +32,7 @@ void call_back(const py::object &fn, int status, const char *detail, py::object 
   py::gil_scoped_acquire gil;
   try {
     if (status < 0)
-      fn(error_for(status, detail), py::none());
+      fn(error_for(status, detail, nullptr), py::none());
     else
       fn(py::none(), value);
   } catch (py::error_already_set &err) {

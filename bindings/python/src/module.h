@@ -15,9 +15,24 @@ namespace hp_py {
 
 namespace py = pybind11;
 
+// The system error of this thread's last failure (hp_last_errno), kept to
+// raise later on another thread.
+struct SysError {
+  int number = 0;
+  std::string syscall, path;
+  static SysError last() {
+    const char *syscall = "";
+    const char *path = "";
+    int n = hp_last_errno(&syscall, &path);
+    return SysError{n, syscall, path};
+  }
+};
+
 // Raises the hotpath.errors class for `code` with hp_last_error() (or
-// `detail`) as message. Never returns.
-[[noreturn]] void raise_error(int code, const char *detail = nullptr);
+// `detail`) as message: with `sys` (or, for this thread's own last failure,
+// hp_last_errno()) an I/O error is the OSError subclass of its errno.
+// Never returns.
+[[noreturn]] void raise_error(int code, const char *detail = nullptr, const SysError *sys = nullptr);
 
 // Raises when rc < 0; returns rc otherwise.
 inline int check(int rc) {
@@ -89,8 +104,11 @@ class Engine {
 template <class T>
 class Waiter {
  public:
+  // Called in the C callback, where hp_last_errno() is that call's.
   void set(int status, T value, std::string error) {
+    SysError sys = status < 0 ? SysError::last() : SysError{};
     std::lock_guard<std::mutex> lock(mu_);
+    sys_ = std::move(sys);
     status_ = status;
     value_ = std::move(value);
     error_ = std::move(error);
@@ -104,7 +122,7 @@ class Waiter {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return done_; });
     }
-    if (status_ < 0) raise_error(status_, error_.c_str());
+    if (status_ < 0) raise_error(status_, error_.c_str(), &sys_);
     return std::move(*value_);
   }
 
@@ -115,6 +133,7 @@ class Waiter {
   int status_ = 0;
   std::optional<T> value_;
   std::string error_;
+  SysError sys_;
 };
 
 // Calls a Python callable from the loop thread as fn(error, value): error is

@@ -75,6 +75,21 @@ HP_EXTERN const char *hp_err_name(int err);
  *  Thread: any (thread-local). */
 HP_EXTERN const char *hp_last_error(void);
 
+/** The system error behind the last failure on the calling thread, when a
+ *  system call caused it (the call still returns HP_EIO, or HP_ENOTFOUND
+ *  where hotpath treats a missing file as an answer): the errno value
+ *  (ENOENT, EACCES, ...), or 0 when the failure had no system cause.
+ *  Bindings raise from it what their platform raises: Node's fs error
+ *  codes, Python's FileNotFoundError / PermissionError.
+ *  @param[out] syscall  may be NULL; set to the failed call ("open",
+ *              "read", "stat", "mmap", ...) or "".
+ *  @param[out] path     may be NULL; set to the file concerned or "".
+ *  Both strings are owned by the library and valid until the next hp_*
+ *  call on this thread. Like hp_last_error(), inside a callback that
+ *  receives status < 0 it describes that request's failure.
+ *  Thread: any (thread-local). */
+HP_EXTERN int hp_last_errno(const char **syscall, const char **path);
+
 /* ----------------------------------------------------------------- Engine */
 
 /** An engine binds hotpath's asynchronous work to one libuv loop. */

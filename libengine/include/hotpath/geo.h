@@ -145,6 +145,25 @@ HP_EXTERN int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_opt
                                 void *data);
 
 /**
+ * Open one MaxMind DB from bytes in memory (a database read from a file
+ * descriptor, a download, a test fixture). The bytes are copied before
+ * return, so the caller may free or reuse them at once, and an overwrite of
+ * the file they came from cannot reach the handle.
+ * @param[out] out  the handle; caller closes it with hp_geo_close().
+ * @param data  `size` bytes, borrowed for the call.
+ * @param name  stands for the path in messages (e.g. "<memory>"); copied.
+ * @param opts  NULL for defaults; copied. extra_paths and
+ *              watch_interval_ms must be empty: such a handle has no files
+ *              and hp_geo_reload() on it gives HP_EINVAL.
+ * @return 0; HP_EINVAL (NULL out/name, NULL data with size > 0, extra
+ *         paths or a watch), HP_ECORRUPT (not a valid MaxMind DB),
+ *         HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_geo_open_buffer(hp_geo **out, const void *data, size_t size, const char *name,
+                                 const hp_geo_options *opts);
+
+/**
  * Close a handle (see hp_close_cb for the model every handle follows):
  * lookups on other threads finish first, later calls get HP_ECLOSED; then
  * the watch stops, the files are unmapped and `cb` runs. Values returned by
@@ -259,6 +278,36 @@ HP_EXTERN int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *fail
  *  ip_version, database_type, languages, description, build_epoch, ...).
  *  Release with hp_geo_result_clear(). @return 1, or HP_EINVAL. Thread: any. */
 HP_EXTERN int hp_geo_metadata(hp_geo_result *out, hp_geo *g, size_t db);
+
+/** A walk over every network of one database that has a record. */
+typedef struct hp_geo_iter hp_geo_iter;
+
+/**
+ * Start a walk over the networks of database `db`, in address order, on
+ * the snapshot current now (a reload during the walk does not change what
+ * it lists). In an IPv6 database the IPv4 subtree is listed once, as
+ * ::a.b.c.d/96+n, not again under its aliases (::ffff:0:0/96, 2002::/16).
+ * @param[out] out  free with hp_geo_iter_free().
+ * @return 0, HP_EINVAL (db out of range, NULL arguments), HP_ECLOSED,
+ *         HP_ENOMEM. Thread: any; the walk itself is used by one thread at a
+ *         time.
+ */
+HP_EXTERN int hp_geo_iter_new(hp_geo_iter **out, hp_geo *g, size_t db);
+
+/**
+ * The next network and its record.
+ * @param[out] out   as hp_geo_get() fills it (prefix_len, offset,
+ *                   record_id, value); release with hp_geo_result_clear().
+ * @param[out] addr  the network address, big-endian: 16 bytes in an IPv6
+ *                   database, 4 in an IPv4 one (*addr_len says which).
+ * @return 1 (a network), 0 (the end), HP_ECORRUPT (the search tree loops,
+ *         is deeper than its addresses, or a record is damaged),
+ *         HP_ENOMEM. Thread: the walk's user.
+ */
+HP_EXTERN int hp_geo_iter_next(hp_geo_result *out, uint8_t addr[16], size_t *addr_len, hp_geo_iter *it);
+
+/** Free a walk (and its hold on the snapshot). NULL is a no-op. */
+HP_EXTERN void hp_geo_iter_free(hp_geo_iter *it);
 
 /** Releases what a result holds and resets it to "not found". NULL and
  *  cleared results are no-ops. Thread: any. */

@@ -17,8 +17,9 @@ using core::set_error;
 
 namespace {
 
-int io_error(const char *what, const std::string &path) {
-  return set_error(HP_EIO, "blobs: ", what, " ", path, ": ", std::strerror(errno));
+int io_error(const char *what, const std::string &path, const char *syscall) {
+  int err = errno;
+  return core::set_sys_error(HP_EIO, err, syscall, path, "blobs: ", what, " ", path, ": ", std::strerror(err));
 }
 
 }  // namespace
@@ -26,12 +27,12 @@ int io_error(const char *what, const std::string &path) {
 int ChunkFiles::write(int64_t ukey, uint64_t first, uint32_t chunk_size,
                       const std::vector<std::string> &chunks) {
   if (!made_) {
-    if (mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) return io_error("cannot create", dir_);
+    if (mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) return io_error("cannot create", dir_, "mkdir");
     made_ = true;
   }
   std::string p = path(ukey);
   int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("cannot open", p);
+  if (fd < 0) return io_error("cannot open", p, "open");
   for (size_t i = 0; i < chunks.size(); i++) {
     const char *at = chunks[i].data();
     size_t left = chunks[i].size();
@@ -40,7 +41,7 @@ int ChunkFiles::write(int64_t ukey, uint64_t first, uint32_t chunk_size,
       ssize_t n = pwrite(fd, at, left, off);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        int rc = io_error("cannot write", p);
+        int rc = io_error("cannot write", p, "write");
         ::close(fd);
         return rc;
       }
@@ -49,7 +50,7 @@ int ChunkFiles::write(int64_t ukey, uint64_t first, uint32_t chunk_size,
       off += n;
     }
   }
-  if (::close(fd) != 0) return io_error("cannot write", p);
+  if (::close(fd) != 0) return io_error("cannot write", p, "write");
   return 0;
 }
 
@@ -64,7 +65,10 @@ int ChunkFiles::Reader::read(uint64_t n, uint32_t chunk_size, size_t len, std::s
   while (got < len) {
     ssize_t r = pread(fd_, out->data() + got, len - got, off + static_cast<off_t>(got));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return set_error(HP_EIO, "blobs: cannot read a chunk file: ", std::strerror(errno));
+    if (r < 0) {
+      int err = errno;
+      return core::set_sys_error(HP_EIO, err, "read", "", "blobs: cannot read a chunk file: ", std::strerror(err));
+    }
     if (r == 0) return HP_ECORRUPT;  // the caller names file and chunk
     got += static_cast<size_t>(r);
   }
@@ -76,7 +80,7 @@ int ChunkFiles::open(int64_t ukey, Reader *out) const {
   out->fd_ = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (out->fd_ >= 0) return 0;
   if (errno == ENOENT) return set_error(HP_ENOTFOUND, "blobs: no chunk file ", p);
-  return io_error("cannot open", p);
+  return io_error("cannot open", p, "open");
 }
 
 void ChunkFiles::remove(int64_t ukey) const {

@@ -59,7 +59,7 @@ template <class T>
 void Store::pool(std::function<int(T &)> work, std::function<void(int, T)> done) {
   struct State {
     int rc = 0;
-    std::string error;
+    core::Status failure;  // message and system error, carried to the loop
     T value{};
   };
   auto st = std::make_shared<State>();
@@ -67,14 +67,14 @@ void Store::pool(std::function<int(T &)> work, std::function<void(int, T)> done)
   engine_->queue_work(
       [st, work = std::move(work)] {
         st->rc = work(st->value);
-        if (st->rc < 0) st->error = hp_last_error();
+        if (st->rc < 0) st->failure = core::Status::capture(st->rc);
       },
       [self, st, done = std::move(done)](int status) {
         if (status < 0) {
           core::set_error(status, "blobs: the engine closed before the call ran");
           return done(status, T{});
         }
-        if (st->rc < 0) core::set_error_text(st->rc, st->error);
+        if (st->rc < 0) st->failure.raise();
         done(st->rc, std::move(st->value));
       });
 }

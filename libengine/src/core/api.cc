@@ -48,6 +48,8 @@ const char *hp_err_name(int err) {
 
 const char *hp_last_error(void) { return hp::core::last_error_text(); }
 
+int hp_last_errno(const char **syscall, const char **path) { return hp::core::last_errno(syscall, path); }
+
 int hp_engine_new(hp_engine **out, struct uv_loop_s *loop) {
   if (!out) return hp::core::set_error(HP_EINVAL, "engine_new: out is NULL");
   *out = nullptr;

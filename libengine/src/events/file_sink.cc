@@ -21,7 +21,10 @@ FileSink::~FileSink() { drain_and_close(); }
 
 int FileSink::open_file() {
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return core::set_error(HP_EIO, "events: cannot open '", path_, "': ", strerror(errno));
+  if (fd < 0) {
+    int err = errno;
+    return core::set_sys_error(HP_EIO, err, "open", path_, "events: cannot open '", path_, "': ", strerror(err));
+  }
   struct stat st;
   size_ = (fstat(fd, &st) == 0) ? static_cast<uint64_t>(st.st_size) : 0;
   fd_ = fd;
@@ -48,7 +51,10 @@ void FileSink::submit(Batch batch) {
 
 int FileSink::sync_now() {
   if (!dirty_ || fd_ < 0) return 0;
-  if (::fsync(fd_) != 0) return core::set_error(HP_EIO, "events: fsync '", path_, "': ", strerror(errno));
+  if (::fsync(fd_) != 0) {
+    int err = errno;
+    return core::set_sys_error(HP_EIO, err, "fsync", path_, "events: fsync '", path_, "': ", strerror(err));
+  }
   dirty_ = false;
   last_sync_ms_ = now_ms();
   return 0;
@@ -69,8 +75,10 @@ int FileSink::rotate() {
       std::string to = path_ + "." + dec(k);
       ::rename(from.c_str(), to.c_str());  // a missing one is fine
     }
-    if (::rename(path_.c_str(), (path_ + ".1").c_str()) != 0 && errno != ENOENT)
-      return core::set_error(HP_EIO, "events: rotate '", path_, "': ", strerror(errno));
+    if (::rename(path_.c_str(), (path_ + ".1").c_str()) != 0 && errno != ENOENT) {
+      int err = errno;
+      return core::set_sys_error(HP_EIO, err, "rename", path_, "events: rotate '", path_, "': ", strerror(err));
+    }
   }
   progress_->rotations.fetch_add(1, std::memory_order_relaxed);
   return open_file();
@@ -95,7 +103,7 @@ int FileSink::write_batch(const Batch &b) {
       // A partial batch was appended: cut the file back so a retry does not
       // duplicate lines.
       if (left != b.data.size()) (void)!::ftruncate(fd_, static_cast<off_t>(size_));
-      return core::set_error(HP_EIO, "events: write '", path_, "': ", strerror(err));
+      return core::set_sys_error(HP_EIO, err, "write", path_, "events: write '", path_, "': ", strerror(err));
     }
     p += n;
     left -= static_cast<size_t>(n);
@@ -182,8 +190,10 @@ int FileSink::drain_and_close() {
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) {
-    if (::close(fd_) != 0 && final_status_ == 0)
-      final_status_ = core::set_error(HP_EIO, "events: close '", path_, "': ", strerror(errno));
+    if (::close(fd_) != 0 && final_status_ == 0) {
+      int err = errno;
+      final_status_ = core::set_sys_error(HP_EIO, err, "close", path_, "events: close '", path_, "': ", strerror(err));
+    }
     fd_ = -1;
   }
   return final_status_;

@@ -8,6 +8,7 @@
 #include "core/guard.h"
 #include "core/handle.h"
 #include "geo/handle.h"
+#include "geo/iterate.h"
 #include "geo/writer.h"
 
 using hp::core::guard;
@@ -28,6 +29,11 @@ struct hp_geo final : hp::core::Handle {
     done(0);
   }
 };
+struct hp_geo_iter {
+  hp::geo::Snapshot *snap;  // held: one reference
+  const hp::geo::Database *db;
+  hp::geo::Walk walk;
+};
 struct hp_geo_writer {
   hp::geo::Writer w;
 };
@@ -40,12 +46,13 @@ int closed() { return set_error(HP_ECLOSED, "geo: handle closed"); }
 
 int bad_ip(const char *ip, size_t len) {
   std::string s = ip ? std::string(ip, len > 256 ? 256 : len) : std::string("(null)");
-  return set_error(HP_EINVAL, "geo: '", s, "' is not an IP address");
+  // ipaddress's wording, which maxminddb users see and match on.
+  return set_error(HP_EINVAL, "geo: '", s, "' does not appear to be an IPv4 or IPv6 address");
 }
 
 int ipv6_in_ipv4(const char *ip, size_t len) {
-  return set_error(HP_EINVAL, "geo: error looking up '", std::string(ip, len),
-                   "': an IPv6 address in an IPv4-only database");
+  return set_error(HP_EINVAL, "geo: Error looking up ", std::string(ip, len),
+                   ". You attempted to look up an IPv6 address in an IPv4-only database.");
 }
 
 void reset(hp_geo_result *out) {
@@ -58,25 +65,22 @@ void reset(hp_geo_result *out) {
   if (out->version >= 2) out->record_id = HP_GEO_NO_RECORD_ID;
 }
 
-// The record of `a` in database `db`: found (1), a miss (0) or an error.
-int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool decode, const char *ip, size_t len) {
-  hp::geo::Snapshot *s = g->h->current();
-  if (!s) return closed();
-  if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
-  const hp::geo::Database &d = *s->dbs[db];
-  hp::geo::Hit hit;
-  int rc = d.find(a, &hit);
-  out->generation = s->generation;
-  out->prefix_len = hit.prefix;
-  if (rc == HP_EINVAL) return ipv6_in_ipv4(ip, len);
-  if (rc <= 0) return rc;
+// Where the record of `hit` is (found, offset, record id), without it.
+void locate(hp_geo_result *out, const hp::geo::Database &d, const hp::geo::Hit &hit) {
   out->offset = d.offset(hit);
   if (out->version >= 2) out->record_id = hit.id == hp::geo::TreeIndex::kNoId ? HP_GEO_NO_RECORD_ID : hit.id;
   out->found = 1;
-  if (!decode) return 1;
+}
+
+// Fills `out` with the record of `hit` and the hold that keeps it alive:
+// the snapshot for a cached record, else the decoded copy.
+int hold_record(hp_geo_result *out, hp::geo::Snapshot *s, const hp::geo::Database &d, const hp::geo::Hit &hit) {
+  out->prefix_len = hit.prefix;
+  out->generation = s->generation;
+  locate(out, d, hit);
   const hp::geo::Record *rec = nullptr;
   std::unique_ptr<hp::geo::Record> scratch;
-  rc = d.record(hit, &rec, &scratch);
+  int rc = d.record(hit, &rec, &scratch);
   if (rc != 0) {
     out->found = 0;
     return rc;
@@ -92,6 +96,25 @@ int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool de
     out->hold_ = s;
   }
   return 1;
+}
+
+// The record of `a` in database `db`: found (1), a miss (0) or an error.
+int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool decode, const char *ip, size_t len) {
+  hp::geo::Snapshot *s = g->h->current();
+  if (!s) return closed();
+  if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
+  const hp::geo::Database &d = *s->dbs[db];
+  hp::geo::Hit hit;
+  int rc = d.find(a, &hit);
+  out->generation = s->generation;
+  out->prefix_len = hit.prefix;
+  if (rc == HP_EINVAL) return ipv6_in_ipv4(ip, len);
+  if (rc <= 0) return rc;
+  if (!decode) {
+    locate(out, d, hit);
+    return 1;
+  }
+  return hold_record(out, s, d, hit);
 }
 
 int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, size_t len) {
@@ -163,6 +186,23 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
     auto g = std::make_unique<hp_geo>(engine);
     Handle *h = nullptr;
     int rc = Handle::open(&h, engine, &g->rcu(), path, opts);
+    if (rc != 0) return rc;
+    g->h.reset(h);
+    *out = g.release();
+    return 0;
+  });
+}
+
+int hp_geo_open_buffer(hp_geo **out, const void *data, size_t size, const char *name,
+                       const hp_geo_options *opts) {
+  return guard("geo_open_buffer", [&] {
+    if (!out || !name || (!data && size)) return set_error(HP_EINVAL, "geo_open_buffer: out, name or data is NULL");
+    *out = nullptr;
+    if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
+      return set_error(HP_EINVAL, "geo_open_buffer: unknown options version ", std::to_string(opts->version));
+    auto g = std::make_unique<hp_geo>(nullptr);
+    Handle *h = nullptr;
+    int rc = Handle::open_buffer(&h, &g->rcu(), static_cast<const uint8_t *>(data), size, name, opts);
     if (rc != 0) return rc;
     g->h.reset(h);
     *out = g.release();
@@ -421,5 +461,41 @@ int hp_geo_writer_write(hp_geo_writer *w, const char *path) {
 }
 
 void hp_geo_writer_free(hp_geo_writer *w) { delete w; }
+
+int hp_geo_iter_new(hp_geo_iter **out, hp_geo *g, size_t db) {
+  return guard("geo_iter_new", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_iter_new: out or handle is NULL");
+    *out = nullptr;
+    Call call(g);
+    if (!call) return closed();
+    hp::geo::Snapshot *s = g->h->current();
+    if (!s) return closed();
+    if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
+    const hp::geo::Database *d = s->dbs[db].get();
+    s->refs.fetch_add(1, std::memory_order_relaxed);
+    *out = new hp_geo_iter{s, d, hp::geo::Walk(*d)};
+    return 0;
+  });
+}
+
+int hp_geo_iter_next(hp_geo_result *out, uint8_t addr[16], size_t *addr_len, hp_geo_iter *it) {
+  return guard("geo_iter_next", [&] {
+    if (!out || !addr || !addr_len || !it) return set_error(HP_EINVAL, "geo_iter_next: NULL argument");
+    reset(out);
+    hp::geo::Hit hit;
+    unsigned prefix = 0;
+    int rc = it->walk.next(addr, &prefix, &hit);
+    if (rc <= 0) return rc;
+    *addr_len = it->db->ip_version() == 6 ? 16 : 4;
+    hit.prefix = prefix;
+    return hold_record(out, it->snap, *it->db, hit);
+  });
+}
+
+void hp_geo_iter_free(hp_geo_iter *it) {
+  if (!it) return;
+  hp::geo::release(it->snap);
+  delete it;
+}
 
 }  // extern "C"

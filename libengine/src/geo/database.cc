@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/error.h"
 #include "geo/decoder.h"
@@ -98,12 +99,19 @@ int Database::open(const std::string &path, const Limits &limits, std::unique_pt
   // Validate on a private mapping first: libmaxminddb 1.7.1 trusts some
   // metadata it should not, so it only sees files that pass this check.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return core::set_error(HP_EIO, "geo: cannot open '", path, "': ", std::strerror(errno));
+  if (fd < 0) {
+    int err = errno;
+    return core::set_sys_error(HP_EIO, err, "open", path, "geo: cannot open '", path, "': ", std::strerror(err));
+  }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int err = errno;
     ::close(fd);
-    return core::set_error(HP_EIO, "geo: cannot stat '", path, "': ", std::strerror(err));
+    return core::set_sys_error(HP_EIO, err, "fstat", path, "geo: cannot stat '", path, "': ", std::strerror(err));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return core::set_sys_error(HP_EIO, EISDIR, "read", path, "geo: cannot read '", path, "': ", std::strerror(EISDIR));
   }
   if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
     ::close(fd);
@@ -111,8 +119,12 @@ int Database::open(const std::string &path, const Limits &limits, std::unique_pt
   }
   size_t size = static_cast<size_t>(st.st_size);
   void *map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) {
+    int err = errno;
+    ::close(fd);
+    return core::set_sys_error(HP_EIO, err, "mmap", path, "geo: cannot map '", path, "': ", std::strerror(err));
+  }
   ::close(fd);
-  if (map == MAP_FAILED) return core::set_error(HP_EIO, "geo: cannot map '", path, "': ", std::strerror(errno));
   std::unique_ptr<Database> db(new Database(limits));
   db->path_ = path;
   int rc = db->layout(static_cast<const uint8_t *>(map), size, false);
@@ -124,22 +136,42 @@ int Database::open(const std::string &path, const Limits &limits, std::unique_pt
     int code = mrc == MMDB_FILE_OPEN_ERROR || mrc == MMDB_IO_ERROR ? HP_EIO
                : mrc == MMDB_OUT_OF_MEMORY_ERROR                   ? HP_ENOMEM
                                                                    : HP_ECORRUPT;
+    if (code == HP_EIO && errno)
+      return core::set_sys_error(code, errno, "open", path, "geo: '", path, "': ", MMDB_strerror(mrc));
     return core::set_error(code, "geo: '", path, "': ", MMDB_strerror(mrc));
   }
   db->mmdb_open_ = true;
   rc = db->layout(reinterpret_cast<const uint8_t *>(db->mmdb_.file_content), static_cast<size_t>(db->mmdb_.file_size),
                   true);
-  if (rc != 0) return rc;
+  if (rc == 0) rc = db->index();
+  if (rc == 0) *out = std::move(db);
+  return rc;
+}
+
+int Database::open_buffer(const uint8_t *data, size_t size, const std::string &name, const Limits &limits,
+                          std::unique_ptr<Database> *out) {
+  std::unique_ptr<Database> db(new Database(limits));
+  db->path_ = name;
+  db->owned_.reset(new (std::nothrow) uint8_t[size ? size : 1]);
+  if (!db->owned_) return core::set_error(HP_ENOMEM, "geo: '", name, "': out of memory copying ", std::to_string(size), " bytes");
+  if (size) std::memcpy(db->owned_.get(), data, size);
+  int rc = db->layout(db->owned_.get(), size, true);
+  if (rc == 0) rc = db->index();
+  if (rc == 0) *out = std::move(db);
+  return rc;
+}
+
+// The tree index and the record slots, once the layout is known.
+int Database::index() {
   // Automatic: a 2^24-entry table (64 MiB) pays for itself on a large IPv4
   // tree, where a walk is a chain of cache misses; small trees stay in
   // cache and get 2^16 entries (256 KiB).
-  unsigned bits = limits.index_bits ? limits.index_bits : (db->tree_.node_count >= (1u << 20) ? 24 : 16);
-  rc = db->index_.build(db->tree_, db->ipv4_start_, bits);
-  if (rc != 0) return core::set_error(rc, "geo: '", path, "': out of memory indexing the search tree");
-  size_t n = db->index_.count();
-  db->slots_.reset(new std::atomic<const Record *>[n ? n : 1]);
-  for (size_t i = 0; i < n; i++) db->slots_[i].store(nullptr, std::memory_order_relaxed);
-  *out = std::move(db);
+  unsigned bits = limits_.index_bits ? limits_.index_bits : (tree_.node_count >= (1u << 20) ? 24 : 16);
+  int rc = index_.build(tree_, ipv4_start_, bits);
+  if (rc != 0) return core::set_error(rc, "geo: '", path_, "': out of memory indexing the search tree");
+  size_t n = index_.count();
+  slots_.reset(new std::atomic<const Record *>[n ? n : 1]);
+  for (size_t i = 0; i < n; i++) slots_[i].store(nullptr, std::memory_order_relaxed);
   return 0;
 }
 
@@ -174,11 +206,16 @@ int Database::layout(const uint8_t *file, size_t size, bool keep) {
   if (md.decode(0, meta, &err) != 0) return bad("metadata: " + err);
   if (meta[0].type != HP_GEO_MAP) return bad("the metadata is not a map");
   uint64_t node_count, record_size, ip_version, major;
-  if (!meta_uint(meta.data(), "node_count", &node_count) || node_count == 0 || node_count > 0xffffffffu)
+  // The value itself goes into the message: readers match on "Unknown
+  // record size: 30" and "Invalid node count: -1".
+  if (!meta_uint(meta.data(), "node_count", &node_count) || node_count > 0xffffffffu) {
+    const hp_geo_value *v = map_get(meta.data(), "node_count");
+    if (v && v->type == HP_GEO_INT32) return bad("Invalid node count: " + std::to_string(v->v.i64));
     return bad("metadata node_count is missing or invalid");
-  if (!meta_uint(meta.data(), "record_size", &record_size) ||
-      (record_size != 24 && record_size != 28 && record_size != 32))
-    return bad("metadata record_size is missing or not 24, 28 or 32");
+  }
+  if (!meta_uint(meta.data(), "record_size", &record_size)) return bad("metadata record_size is missing");
+  if (record_size != 24 && record_size != 28 && record_size != 32)
+    return bad("Unknown record size: " + std::to_string(record_size));
   if (!meta_uint(meta.data(), "ip_version", &ip_version) || (ip_version != 4 && ip_version != 6))
     return bad("metadata ip_version is missing or not 4 or 6");
   if (!meta_uint(meta.data(), "binary_format_major_version", &major) || major != 2)

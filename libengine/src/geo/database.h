@@ -50,6 +50,10 @@ class Database {
   // Opens and validates `path`, numbers its records and builds the IPv4
   // table. Returns 0 or HP_EIO / HP_ECORRUPT / HP_ENOMEM.
   static int open(const std::string &path, const Limits &limits, std::unique_ptr<Database> *out);
+  // The same from bytes in memory, copied; `name` stands for the path in
+  // messages.
+  static int open_buffer(const uint8_t *data, size_t size, const std::string &name, const Limits &limits,
+                         std::unique_ptr<Database> *out);
   ~Database();
 
   // The search tree: 1 with *hit, 0 for no record (hit->prefix set),
@@ -97,15 +101,22 @@ class Database {
   // Bytes held by cached records.
   size_t cache_bytes() const { return cached_bytes_.load(std::memory_order_relaxed); }
 
+  // The search tree and the node IPv4 addresses start from, for a walk
+  // over every network (geo/iterate.h).
+  const Tree &tree() const { return tree_; }
+  uint32_t ipv4_start() const { return ipv4_start_; }
+  // Where a record value found at `depth` leads: as find().
+  int resolve(uint32_t value, unsigned depth, Hit *hit) const;
+
  private:
   explicit Database(const Limits &limits) : limits_(limits) {}
   int layout(const uint8_t *file, size_t size, bool keep);
+  int index();
   int walk4(uint32_t ip, uint32_t v, unsigned d, Hit *hit) const {
     for (; d < 32 && v < tree_.node_count; d++) v = tree_.child(v, (ip >> (31 - d)) & 1);
     return resolve(v, d, hit);
   }
   int find_slow(const Address &a, Hit *hit) const;
-  int resolve(uint32_t value, unsigned depth, Hit *hit) const;
   int decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const;
   // Reserves a place in the record cache for `bytes`, or says it is full.
   bool take_cache_room(size_t bytes) const;
@@ -114,6 +125,7 @@ class Database {
   std::string path_;
   MMDB_s mmdb_{};
   bool mmdb_open_ = false;
+  std::unique_ptr<uint8_t[]> owned_;  // open_buffer(): the copied file
   Tree tree_;
   unsigned ip_version_ = 0;
   const uint8_t *data_ = nullptr;

@@ -18,13 +18,24 @@ size_t options_size(unsigned version) {
                         : offsetof(hp_geo_options, ipv4_index_bits);
 }
 
-int Handle::open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts) {
-  std::unique_ptr<Handle> h(new Handle(e, rcu));
-  if (opts) std::memcpy(&h->opts_, opts, options_size(opts->version));
-  unsigned bits = h->opts_.ipv4_index_bits;
+int Handle::set_options(const hp_geo_options *opts) {
+  if (opts) std::memcpy(&opts_, opts, options_size(opts->version));
+  unsigned bits = opts_.ipv4_index_bits;
   if (bits != 0 && (bits < 16 || bits > 24))
     return core::set_error(HP_EINVAL, "geo_open: ipv4_index_bits must be 0 or 16..24, not ", std::to_string(bits));
-  h->opts_.extra_paths = nullptr;
+  opts_.extra_paths = nullptr;
+  return 0;
+}
+
+void Handle::start(std::unique_ptr<Snapshot> snap) {
+  snap->generation = 1;
+  generation_.store(1);
+  current_.store(snap.release());
+}
+
+int Handle::open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts) {
+  std::unique_ptr<Handle> h(new Handle(e, rcu));
+  if (int rc = h->set_options(opts)) return rc;
   h->paths_.emplace_back(path);
   if (opts)
     for (size_t i = 0; i < opts->extra_count; i++) {
@@ -37,13 +48,29 @@ int Handle::open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path
   std::unique_ptr<Snapshot> snap;
   int rc = build(h->paths_, h->opts_, &snap);
   if (rc != 0) return rc;
-  snap->generation = 1;
-  h->generation_.store(1);
-  h->current_.store(snap.release());
+  h->start(std::move(snap));
   if (h->opts_.watch_interval_ms) {
     rc = Watch::start(e, h.get(), h->paths_, h->opts_.watch_interval_ms, &h->watch_);
     if (rc != 0) return core::set_error(rc, "geo_open: the engine is closing");
   }
+  *out = h.release();
+  return 0;
+}
+
+int Handle::open_buffer(Handle **out, core::Rcu *rcu, const uint8_t *data, size_t size, const char *name,
+                        const hp_geo_options *opts) {
+  std::unique_ptr<Handle> h(new Handle(nullptr, rcu));
+  if (int rc = h->set_options(opts)) return rc;
+  if (h->opts_.extra_count || h->opts_.watch_interval_ms)
+    return core::set_error(HP_EINVAL, "geo_open_buffer: extra_paths and watch_interval_ms need files");
+  h->paths_.emplace_back(name);
+  h->in_memory_ = true;
+  auto snap = std::make_unique<Snapshot>();
+  std::unique_ptr<Database> db;
+  int rc = Database::open_buffer(data, size, name, Limits::from(h->opts_), &db);
+  if (rc != 0) return rc;
+  snap->dbs.push_back(std::move(db));
+  h->start(std::move(snap));
   *out = h.release();
   return 0;
 }
@@ -68,6 +95,7 @@ int Handle::build(const std::vector<std::string> &paths, const hp_geo_options &o
 }
 
 int Handle::reload(const core::Rcu::Token *self) {
+  if (in_memory_) return core::set_error(HP_EINVAL, "geo_reload: '", paths_[0], "' was opened from memory");
   std::unique_ptr<Snapshot> snap;
   int rc = build(paths_, opts_, &snap);
   if (rc != 0) return rc;

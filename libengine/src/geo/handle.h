@@ -32,6 +32,9 @@ class Handle {
  public:
   // `rcu` is the public handle's: lookups read current() inside its calls.
   static int open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts);
+  // One database from bytes in memory (copied); it never reloads.
+  static int open_buffer(Handle **out, core::Rcu *rcu, const uint8_t *data, size_t size, const char *name,
+                         const hp_geo_options *opts);
   ~Handle();
   // Builds and publishes a new snapshot on the calling thread; `self` is
   // the caller's read section, if it is inside one.
@@ -54,6 +57,8 @@ class Handle {
  private:
   friend class Watch;
   Handle(core::Engine *e, core::Rcu *rcu) : engine_(e), rcu_(*rcu) {}
+  int set_options(const hp_geo_options *opts);
+  void start(std::unique_ptr<Snapshot> snap);
   std::vector<std::string> paths_;
   hp_geo_options opts_{};
   core::EngineRef engine_;
@@ -62,6 +67,7 @@ class Handle {
   std::mutex reload_mu_;
   core::Rcu &rcu_;
   Watch *watch_ = nullptr;
+  bool in_memory_ = false;  // open_buffer(): nothing to reload from
 };
 
 }  // namespace hp::geo

@@ -42,6 +42,7 @@ uint32_t TreeIndex::add(uint32_t offset) {
 // Every node reachable from the root once (a damaged tree may share or loop
 // nodes); every valid data pointer gets the next id.
 void TreeIndex::number(const Tree &t) {
+  if (t.node_count == 0) return;  // an empty tree: every address is a miss
   std::vector<uint64_t> seen((size_t(t.node_count) + 63) / 64, 0);
   std::vector<uint32_t> stack;
   stack.push_back(0);

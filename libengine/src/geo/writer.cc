@@ -296,13 +296,17 @@ int Writer::write(const std::string &path) {
 
   std::string tmp = path + ".tmp" + std::to_string(::getpid());
   FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return core::set_error(HP_EIO, "geo_writer: cannot create '", tmp, "': ", std::strerror(errno));
+  if (!f) {
+    int err = errno;
+    return core::set_sys_error(HP_EIO, err, "open", tmp, "geo_writer: cannot create '", tmp, "': ", std::strerror(err));
+  }
   bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
   ok = (std::fclose(f) == 0) && ok;
+  const char *call = ok ? "rename" : "write";
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     std::remove(tmp.c_str());
-    return core::set_error(HP_EIO, "geo_writer: cannot write '", path, "': ", std::strerror(err));
+    return core::set_sys_error(HP_EIO, err, call, path, "geo_writer: cannot write '", path, "': ", std::strerror(err));
   }
   return 0;
 }

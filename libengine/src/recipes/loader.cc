@@ -186,9 +186,13 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
   // More JSON than the cap never goes into one buffer: it streams, and fails
   // when it reaches the cap.
   uint64_t whole_max = whole_inflate_max < spec.max_json_bytes ? whole_inflate_max : spec.max_json_bytes;
+  core::clear_error();
   o.code = open_source(path, whole_max, buf, &file, &o.error);
   if (o.code < 0) {
     o.error = path + ": " + o.error;
+    o.failure = core::Status::capture(o.code);
+    o.failure.message = o.error;
+    if (o.failure.sys_errno) o.failure.path = path;
     return o;
   }
   o.sig = file.sig;

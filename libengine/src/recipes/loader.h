@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "core/error.h"
 #include "recipes/record_parser.h"
 #include "recipes/source.h"
 #include "recipes/store.h"
@@ -14,6 +15,7 @@ namespace hp::recipes {
 struct LoadOutcome {
   int code = 0;        // 0 or HP_E*
   std::string error;   // detail when code < 0
+  core::Status failure;  // with the system error of a failed read, when there was one
   std::shared_ptr<Base> base;
   FileSig sig;
   uint64_t items = 0, skipped = 0, duplicates = 0, embedded_errors = 0, rule_errors = 0;

@@ -224,7 +224,10 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
             std::lock_guard<std::mutex> lock(write_mu_);
             t->stats.load_failures++;
           }
-          core::set_error_text(outcome->code, outcome->error);
+          if (outcome->failure.sys_errno)
+            outcome->failure.raise();
+          else
+            core::set_error_text(outcome->code, outcome->error);
           done(outcome->code, nullptr, outcome->sig);
         } else {
           hp_recipes_stats copy;

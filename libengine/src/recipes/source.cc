@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/error.h"
 #include "hotpath.h"
 
 namespace hp::recipes {
@@ -54,9 +55,11 @@ int64_t read_some(int fd, char *dst, size_t n) {
   }
 }
 
+// Also keeps the system error on this thread (core::Status::capture picks
+// it up with the path the caller adds).
 int io_error(std::string *error, const char *what, int err) {
   *error = std::string(what) + ": " + std::strerror(err);
-  return HP_EIO;
+  return core::set_sys_error(HP_EIO, err, what, "", *error);
 }
 
 class PlainSource final : public Source {

@@ -130,7 +130,9 @@ void Watch::check_now() {
 void Watch::vanished(int err) {
   if (gone_) return;
   gone_ = true;
-  core::set_error(HP_EIO, path_, ": ", uv_strerror(err), "; the table loaded before stays in service");
+  // libuv's codes are negative errnos.
+  core::set_sys_error(HP_EIO, -err, "stat", path_, path_, ": ", uv_strerror(err),
+                      "; the table loaded before stays in service");
   cb_(HP_EIO, nullptr, data_);
 }
 

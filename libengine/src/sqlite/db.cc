@@ -51,7 +51,14 @@ int Db::open(const std::string &path, const OpenOptions &options, std::unique_pt
   db->path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX | (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path.c_str(), &db->db_, flags, nullptr);
-  if (rc != SQLITE_OK) return fail(db->db_, rc, "sqlite: open " + path);
+  if (rc != SQLITE_OK) {
+    int code = fail(db->db_, rc, "sqlite: open " + path);
+    // The system error behind SQLITE_CANTOPEN (a missing directory, no
+    // permission) for hp_last_errno().
+    int sys = db->db_ ? sqlite3_system_errno(db->db_) : 0;
+    if (code == HP_EIO && sys) return core::set_sys_error_text(code, sys, "open", path, hp_last_error());
+    return code;
+  }
   sqlite3_extended_result_codes(db->db_, 1);
   sqlite3_busy_timeout(db->db_, static_cast<int>(options.busy_timeout_ms));
   db->busy_timeout_ms_ = options.busy_timeout_ms;

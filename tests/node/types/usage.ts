@@ -15,12 +15,23 @@ async function main(): Promise<void> {
   const load: number | undefined = s.cpuLoad;
   const reader = await maxmind.open('db.mmdb');
   const rec = reader.get('1.2.3.4');
+  const city = await maxmind.open<maxmind.CityResponse>('city.mmdb', { watchForUpdates: true, watchForUpdatesNonPersistent: true, watchForUpdatesHook: () => {} });
+  const iso: string | undefined = city.get('1.2.3.4')?.country?.iso_code;
+  const fromMemory = new maxmind.Reader<maxmind.AsnResponse>(Buffer.alloc(0));
+  fromMemory.load(Buffer.alloc(0));
+  const asn: number | undefined = fromMemory.getWithPrefixLength('1.2.3.4')[0]?.autonomous_system_number;
+  void iso;
+  void asn;
   try {
     hotpath.sticky.pick('x', 1, 'jump');
   } catch (err) {
     if (err instanceof hotpath.HotpathError) {
-      const code: hotpath.ErrorCode = err.code;
+      const code: hotpath.ErrorCode = err.hpCode;
+      const shown: string = err.code;
+      const call: string | undefined = err.syscall;
       void code;
+      void shown;
+      void call;
     }
   }
   void load;
