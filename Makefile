@@ -4,9 +4,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 BUILD ?= build/dev
 ASAN_BUILD ?= build/asan
+TSAN_BUILD ?= build/tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node dist test test-c test-python test-node test-e2e test-asan fuzz bench demo clean
+.PHONY: all deps build build-c build-node dist test test-c test-python test-node test-e2e test-asan test-tsan fuzz bench demo clean
 
 all: build
 
@@ -58,6 +59,11 @@ test-asan: deps
 	HOTPATH_NODE_BUILD_DIR=$(ASAN_BUILD)-node HOTPATH_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Debug -DHP_SANITIZE=address,undefined" \
 	  node packaging/build-node.js
 	@bash tests/run_all.sh $(ASAN_BUILD) asan
+
+# ThreadSanitizer: the engine and the C suite (with tests/c/stress_test.cc)
+# in their own build, against a libuv built with TSan; any report fails.
+test-tsan: deps
+	JOBS=$(JOBS) bash tests/tsan/run.sh $(TSAN_BUILD)
 
 # libFuzzer (clang, ASan + UBSan): each tests/fuzz/*_fuzz.cc target for
 # FUZZ_SECONDS, starting from its committed corpus; new inputs go to

@@ -16,6 +16,28 @@ debs=(
   chromium            # headless browser for the Perfload page's end-to-end test (driven by playwright-core)
 )
 
+# --libuv-source DIR: unpacks the source of the installed libuv1 package
+# into DIR/libuv1-<version> (once), for the ThreadSanitizer build, which
+# needs an instrumented libuv (tests/tsan/run.sh). A deb-src list of its own
+# under DIR: the system's apt configuration is left as it is.
+if [ "${1:-}" = --libuv-source ]; then
+  dir=$(mkdir -p "$2" && cd "$2" && pwd)
+  ver=$(dpkg-query -W -f='${Version}' libuv1)
+  upstream=${ver%%-*}
+  if [ ! -f "$dir/libuv1-$upstream/CMakeLists.txt" ]; then
+    apt=("$dir/apt")
+    mkdir -p "$apt/lists/partial" "$apt/parts"
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/*.sources > "$apt/parts/src.sources" 2>/dev/null || true
+    [ -f /etc/apt/sources.list ] && sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > "$apt/parts/src.list"
+    opts=(-q -o APT::Sandbox::User=root -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt/parts" -o "Dir::State::Lists=$apt/lists")
+    echo "install-deps: fetching the source of libuv1 $ver"
+    apt-get "${opts[@]}" update >/dev/null
+    (cd "$dir" && apt-get "${opts[@]}" source "libuv1=$ver" >/dev/null)
+  fi
+  echo "$dir/libuv1-$upstream"
+  exit 0
+fi
+
 sudo_cmd=()
 if [ "$(id -u)" != 0 ]; then
   if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else

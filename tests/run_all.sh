@@ -19,12 +19,28 @@ if [ "$mode" = asan ]; then
                     HOTPATH_NODE_ADDON="$PWD/${build}-node/hotpath.node")
 fi
 
+# Adds the totals of a ctest run logged in $1 (a run that printed none failed).
+count_ctest() {
+  local total failures
+  total=$(grep -oE 'out of [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  failures=$(grep -oE '[0-9]+ tests failed' "$1" | tail -1 | grep -oE '^[0-9]+' || echo 0)
+  [ "$total" -gt 0 ] || { echo "ctest: no test ran ($1)"; status=1; failures=1; }
+  passed=$((passed + total - failures)); failed=$((failed + failures))
+}
+
 echo "== C (ctest) =="
 (cd "$build" && ctest --output-on-failure 2>&1) | tee "$log/c.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
-c_total=$(grep -oE 'out of [0-9]+' "$log/c.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
-c_failed=$(grep -oE '[0-9]+ tests failed' "$log/c.txt" | tail -1 | grep -oE '^[0-9]+' || echo 0)
-passed=$((passed + c_total - c_failed)); failed=$((failed + c_failed))
+count_ctest "$log/c.txt"
+
+# The C suite again under ThreadSanitizer, in its own build (build/tsan);
+# the sanitizer run builds with ASan instead.
+if [ "$mode" != asan ]; then
+  echo "== C under ThreadSanitizer (tests/tsan/run.sh) =="
+  bash tests/tsan/run.sh 2>&1 | tee "$log/tsan.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  count_ctest "$log/tsan.txt"
+fi
 
 echo "== Python (pytest) =="
 env "${env_for_bindings[@]}" PYTHONPATH="bindings/python:$build/python" "$py" -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$log/py.txt"

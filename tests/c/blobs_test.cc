@@ -23,6 +23,7 @@
 
 #include "blobs/crc32c.h"
 #include "hotpath.h"
+#include "support/child.h"
 #include "support/redis_server.h"
 
 namespace fs = std::filesystem;
@@ -683,32 +684,34 @@ int sqlite_count(const std::string &path, const char *sql) {
   return n;
 }
 
-// A child process writes part of "crashed" to the store at `spec` and dies
-// without committing; returns once it is gone.
-void crash_mid_upload(const std::string &spec, const hp_blobs_options *opts) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    hp_engine *e = nullptr;
-    hp_blobs *b = nullptr;
-    if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, spec.c_str(), opts) != 0) _exit(2);
-    hp_blob_writer *w = nullptr;
-    hp_blob_write_options o = chunked(1000);
-    if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
-    std::string data(10000, 'c');
-    std::promise<int> p;
-    auto f = p.get_future();
-    hp_blob_writer_write(
-        w, data.data(), data.size(),
-        [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
-    if (f.get() != 0) _exit(4);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the stored chunks land
-    _exit(0);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+// A child process writes part of "crashed" to the store at `spec` (leases
+// of `lease_ms`, 0 for the default) and dies without committing; returns
+// once it is gone.
+void crash_mid_upload(const std::string &spec, uint32_t lease_ms = 0) {
+  int status = hp_test::spawn_child("crash_mid_upload", {spec, std::to_string(lease_ms)});
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+HP_TEST_CHILD(crash_mid_upload) {
+  if (argc != 2) return 1;
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.lease_ms = static_cast<uint32_t>(std::stoul(argv[1]));
+  hp_engine *e = nullptr;
+  hp_blobs *b = nullptr;
+  if (hp_engine_new(&e, nullptr) != 0 || hp_blobs_open(&b, e, argv[0], opts.lease_ms ? &opts : nullptr) != 0)
+    _exit(2);
+  hp_blob_writer *w = nullptr;
+  hp_blob_write_options o = chunked(1000);
+  if (hp_blobs_open_write(&w, b, "crashed", &o) != 0) _exit(3);
+  std::string data(10000, 'c');
+  std::promise<int> p;
+  auto f = p.get_future();
+  hp_blob_writer_write(
+      w, data.data(), data.size(), [](int s, void *d) { static_cast<std::promise<int> *>(d)->set_value(s); }, &p);
+  if (f.get() != 0) _exit(4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the stored chunks land
+  _exit(0);
 }
 
 }  // namespace
@@ -839,7 +842,7 @@ TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk")
 
 TEST_CASE("blobs: SQLite upload of a crashed process is reclaimed on the next open") {
   TempDir dir;
-  crash_mid_upload(dir.spec(), nullptr);
+  crash_mid_upload(dir.spec());
   auto count = [&](const char *sql) { return sqlite_count(dir.db(), sql); };
   CHECK(count("SELECT count(*) FROM hp_blob_chunks") > 0);
   CHECK(count("SELECT count(*) FROM hp_blob_uploads") == 1);
@@ -922,7 +925,7 @@ TEST_CASE("blobs: Redis upload of a crashed process is reclaimed once its lease 
   hp_test::RedisServer server;
   hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
   opts.lease_ms = 300;
-  crash_mid_upload(server.url(), &opts);
+  crash_mid_upload(server.url(), opts.lease_ms);
   redisContext *c = redisConnect("127.0.0.1", server.port());
   REQUIRE(c);
   auto keys = [&](const char *pattern) {

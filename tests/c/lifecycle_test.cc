@@ -280,3 +280,47 @@ TEST_CASE("geo: the reload callback of a watch may close the handle") {
   CHECK(hp_engine_free(e) == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("geo: open_async opens on the pool and reports a failure with its message") {
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  struct Opened {
+    std::mutex mu;
+    std::condition_variable cv;
+    int calls = 0;
+    int status = 1;
+    hp_geo *g = nullptr;
+    std::string error;
+  };
+  auto cb = [](int status, hp_geo *g, void *data) {
+    auto *o = static_cast<Opened *>(data);
+    std::lock_guard<std::mutex> lock(o->mu);
+    o->calls++;
+    o->status = status;
+    o->g = g;
+    if (status < 0) o->error = hp_last_error();
+    o->cv.notify_all();
+  };
+  auto wait = [](Opened &o) {
+    std::unique_lock<std::mutex> lock(o.mu);
+    return o.cv.wait_for(lock, 10s, [&] { return o.calls > 0; });
+  };
+  Opened ok, missing;
+  std::string path = hp_test::fixture("maxmind/test-data/GeoIP2-City-Test.mmdb");
+  REQUIRE(hp_geo_open_async(e, path.c_str(), nullptr, cb, &ok) == 0);
+  REQUIRE(hp_geo_open_async(e, "/nonexistent/city.mmdb", nullptr, cb, &missing) == 0);
+  REQUIRE(wait(ok));
+  REQUIRE(wait(missing));
+  REQUIRE(ok.status == 0);
+  hp_geo_enrichment en = HP_GEO_ENRICHMENT_INIT;
+  CHECK(hp_geo_lookup(&en, ok.g, "81.2.69.160", 11) == 1);
+  CHECK(std::string(en.str[HP_GEO_CITY]) == "London");
+  CHECK(missing.status == HP_EIO);
+  CHECK(missing.g == nullptr);
+  CHECK(missing.error.find("/nonexistent/city.mmdb") != std::string::npos);
+  CHECK(hp_geo_open_async(nullptr, path.c_str(), nullptr, cb, &ok) == HP_EINVAL);
+  Closed closed;
+  REQUIRE(hp_geo_close(ok.g, &Closed::cb, &closed) == 0);
+  REQUIRE(closed.wait());
+  CHECK(hp_engine_free(e) == 0);
+}

@@ -75,6 +75,15 @@ struct Done {
     std::unique_lock<std::mutex> lock(mu);
     return cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return calls >= n; });
   }
+  // Read while the loop thread may still call back.
+  int calls_now() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls;
+  }
+  int status_now() {
+    std::lock_guard<std::mutex> lock(mu);
+    return status;
+  }
   // A watch's last call; a reload may still report before it.
   bool wait_closed(int ms = 10000) {
     std::unique_lock<std::mutex> lock(mu);
@@ -505,7 +514,7 @@ TEST_CASE("recipes: a watched file reloads on change and the table survives its 
   hp_recipes_watch *w = nullptr;
   REQUIRE(hp_recipes_watch_file(&w, t, path.c_str(), &o, &Done::cb, &d) == 0);
   REQUIRE(d.wait_calls(1));
-  CHECK(d.status == 0);
+  CHECK(d.status_now() == 0);
   CHECK(hp_recipes_size(t) == 2);
   // Replaced by rename: reloads.
   write_file(path, offers_json(5));
@@ -515,19 +524,16 @@ TEST_CASE("recipes: a watched file reloads on change and the table survives its 
   };
   CHECK(until([&] { return hp_recipes_size(t) == 5; }));
   // Removed: reported, the table stays.
-  int before = d.calls;
+  int before = d.calls_now();
   fs::remove(path);
   REQUIRE(d.wait_calls(before + 1));
-  CHECK(d.status == HP_EIO);
+  CHECK(d.status_now() == HP_EIO);
   CHECK(hp_recipes_size(t) == 5);
   // A broken file: reported, the table stays.
-  before = d.calls;
+  before = d.calls_now();
   write_file(path, "[{\"offerId\":1},");
   REQUIRE(d.wait_calls(before + 1));
-  CHECK(until([&] {
-    std::lock_guard<std::mutex> lock(d.mu);
-    return d.status == HP_ECORRUPT;
-  }));
+  CHECK(until([&] { return d.status_now() == HP_ECORRUPT; }));
   CHECK(hp_recipes_size(t) == 5);
   // Fixed: reloads.
   write_file(path, offers_json(1));

@@ -266,3 +266,11 @@ test('readers work inside worker_threads and go away with them', async () => {
     await w.terminate();
   }
 });
+
+test('openGeo() opens on the thread pool and adopts the handle; a failure rejects with the path', async () => {
+  const r = await hp.openGeo(testData('GeoIP2-City-Test.mmdb'));
+  assert.equal(r.get('81.2.69.160').city.names.en, 'London');
+  r.close();
+  assert.throws(() => r.get('81.2.69.160'), (e) => e.code === 'HP_ECLOSED');
+  await assert.rejects(hp.openGeo('/nonexistent/city.mmdb'), (e) => /nonexistent\/city\.mmdb/.test(e.message));
+});

@@ -1,6 +1,5 @@
 'use strict';
 
-const fs = require('fs');
 const native = require('./native');
 
 function checkIp(ip) {
@@ -31,6 +30,48 @@ function shapeMetadata(raw) {
   };
 }
 
+// A handle opened off the loop by open(), handed to the constructor.
+const OPENED = Symbol('opened');
+
+// The native constructor's arguments, checked.
+function checkOptions(path, opts) {
+  if (typeof path !== 'string' || path === '') throw new TypeError('geo: path must be a non-empty string');
+  const extra = opts.extraPaths ?? [];
+  if (!Array.isArray(extra) || extra.some((p) => typeof p !== 'string')) {
+    throw new TypeError('geo: extraPaths must be an array of strings');
+  }
+  const cacheRecords = opts.cacheRecords ?? 0;
+  const cacheObjects = opts.cache?.max ?? 1000000;
+  const watch = opts.watchIntervalMs ?? 0;
+  const indexBits = opts.ipv4IndexBits ?? 0;
+  const cacheBytes = opts.cacheBytes ?? 0;
+  const maxRecordBytes = opts.maxRecordBytes ?? 0;
+  const maxRecordNodes = opts.maxRecordNodes ?? 0;
+  for (const [name, v] of [
+    ['cacheRecords', cacheRecords],
+    ['cache.max', cacheObjects],
+    ['watchIntervalMs', watch],
+    ['cacheBytes', cacheBytes],
+    ['maxRecordBytes', maxRecordBytes],
+    ['maxRecordNodes', maxRecordNodes],
+  ]) {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`geo: ${name} must be a non-negative integer`);
+  }
+  if (!Number.isInteger(indexBits) || (indexBits !== 0 && (indexBits < 16 || indexBits > 24))) {
+    throw new RangeError('geo: ipv4IndexBits must be 0 (automatic) or 16..24');
+  }
+  return {
+    extra,
+    cacheRecords,
+    cacheObjects: Math.max(cacheObjects, 1),
+    watch,
+    indexBits,
+    cacheBytes,
+    maxRecordBytes,
+    maxRecordNodes,
+  };
+}
+
 /**
  * A MaxMind DB reader over one or more files (memory-mapped, decoded natively).
  * `get` reads the primary file; `lookup` merges every file into one flat,
@@ -43,41 +84,18 @@ class GeoReader {
    *   ipv4IndexBits?: number, cacheBytes?: number, maxRecordBytes?: number, maxRecordNodes?: number}} [opts]
    */
   constructor(path, opts = {}) {
-    if (typeof path !== 'string' || path === '') throw new TypeError('geo: path must be a non-empty string');
-    const extra = opts.extraPaths ?? [];
-    if (!Array.isArray(extra) || extra.some((p) => typeof p !== 'string')) {
-      throw new TypeError('geo: extraPaths must be an array of strings');
-    }
-    const cacheRecords = opts.cacheRecords ?? 0;
-    const cacheObjects = opts.cache?.max ?? 1000000;
-    const watch = opts.watchIntervalMs ?? 0;
-    const indexBits = opts.ipv4IndexBits ?? 0;
-    const cacheBytes = opts.cacheBytes ?? 0;
-    const maxRecordBytes = opts.maxRecordBytes ?? 0;
-    const maxRecordNodes = opts.maxRecordNodes ?? 0;
-    for (const [name, v] of [
-      ['cacheRecords', cacheRecords],
-      ['cache.max', cacheObjects],
-      ['watchIntervalMs', watch],
-      ['cacheBytes', cacheBytes],
-      ['maxRecordBytes', maxRecordBytes],
-      ['maxRecordNodes', maxRecordNodes],
-    ]) {
-      if (!Number.isInteger(v) || v < 0) throw new RangeError(`geo: ${name} must be a non-negative integer`);
-    }
-    if (!Number.isInteger(indexBits) || (indexBits !== 0 && (indexBits < 16 || indexBits > 24))) {
-      throw new RangeError('geo: ipv4IndexBits must be 0 (automatic) or 16..24');
-    }
+    const o = checkOptions(path, opts);
     // state[0] changes when a reload renumbers the records.
     this._state = new Int32Array(1);
-    this._native = new native.GeoReader(path, extra, cacheRecords, Math.max(cacheObjects, 1), watch, indexBits,
-      this._state, cacheBytes, maxRecordBytes, maxRecordNodes);
+    this._native = new native.GeoReader(opts[OPENED] ?? path, o.extra, o.cacheRecords, o.cacheObjects, o.watch,
+      o.indexBits, this._state, o.cacheBytes, o.maxRecordBytes, o.maxRecordNodes);
     this._count = this._native.count();
-    this._max = Math.max(cacheObjects, 1);
+    this._max = o.cacheObjects;
     this._resetCaches();
     this._metadata = null;
     this._metadataGeneration = 0;
   }
+
 
   // Records and enrichments made into JS values, by record id: a hit is one
   // native call that walks the index and one array read.
@@ -217,12 +235,15 @@ class GeoReader {
 }
 
 /**
- * Open databases asynchronously (the files are checked before mapping).
+ * Open databases asynchronously: the files are mapped, checked and indexed
+ * on the thread pool, so the event loop keeps running meanwhile.
  * @returns {Promise<GeoReader>}
  */
 async function open(path, opts = {}) {
-  await fs.promises.access(path, fs.constants.R_OK).catch(() => {});
-  return new GeoReader(path, opts);
+  const o = checkOptions(path, opts);
+  const opened = await native.geoOpen(path, o.extra, o.cacheRecords, o.watch, o.indexBits, o.cacheBytes,
+    o.maxRecordBytes, o.maxRecordNodes);
+  return new GeoReader(path, { ...opts, [OPENED]: opened });
 }
 
 function normaliseValue(v) {

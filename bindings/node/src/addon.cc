@@ -1,6 +1,10 @@
 // Module entry: one engine per environment on that environment's own loop.
 #include "addon.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <uv.h>
 
 namespace hp_node {
@@ -48,7 +52,17 @@ void SettleBool(int status, void *data) {
   p->Resolve([status](Napi::Env e) { return Napi::Boolean::New(e, status > 0); });
 }
 
+// A Worker's environment kept SQLite caches, Redis buffers and reader
+// caches in its thread's malloc arena; without this, a service that churns
+// Workers keeps what each one used.
+void ReleaseFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 namespace {
+
 
 // The environment is going away (process exit or a Worker ending): close
 // the engine, which fails pending work with HP_ECLOSED, and tell node when

@@ -12,7 +12,12 @@ namespace hp_node {
 
 // One per Node environment (main thread or worker): the engine on that
 // environment's loop and the HotpathError class from lib/errors.js.
+// Gives pages freed by this thread's allocations back to the system.
+void ReleaseFreedMemory();
+
 struct Addon {
+  // Deleted by node once the environment is gone: its objects are freed.
+  ~Addon() { ReleaseFreedMemory(); }
   hp_engine *engine = nullptr;
   Napi::FunctionReference error_class;
   napi_async_cleanup_hook_handle cleanup = nullptr;

@@ -26,6 +26,13 @@ size_t IpArg(napi_env env, napi_value v, char *buf) {
   return len;
 }
 
+// A handle opened off the loop by geoOpen, until a GeoReader adopts it (or
+// the collector drops it unadopted).
+struct Opened {
+  hp_geo *g = nullptr;
+  ~Opened() { hp_geo_close(g, nullptr, nullptr); }
+};
+
 class GeoReader : public Napi::ObjectWrap<GeoReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -41,8 +48,20 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   // new GeoReader(path, extraPaths[], cacheRecords, cacheObjects, watchMs,
   //               indexBits, state Int32Array(1), cacheBytes, maxRecordBytes,
   //               maxRecordNodes)
+  //   or new GeoReader(opened External from geoOpen, ..., state): adopts it.
   GeoReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<GeoReader>(info) {
     Napi::Env env = info.Env();
+    max_objects_ = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
+    auto state = info[6].As<Napi::Int32Array>();
+    state_ = state.Data();
+    state_ref_ = Napi::Persistent(state);
+    if (info[0].IsExternal()) {
+      Opened *o = info[0].As<Napi::External<Opened>>().Data();
+      if (!o->g) throw Napi::Error::New(env, "geo: an opened handle is adopted once");
+      geo_ = std::exchange(o->g, nullptr);
+      generation_ = hp_geo_generation(geo_);
+      return;
+    }
     std::string path = info[0].As<Napi::String>();
     auto extra = info[1].As<Napi::Array>();
     std::vector<std::string> extras;
@@ -53,15 +72,11 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     o.extra_paths = ptrs.data();
     o.extra_count = ptrs.size();
     o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
-    max_objects_ = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
     o.watch_interval_ms = info[4].As<Napi::Number>().Uint32Value();
     o.ipv4_index_bits = info[5].As<Napi::Number>().Uint32Value();
     o.cache_bytes = static_cast<size_t>(info[7].As<Napi::Number>().Int64Value());
     o.max_record_bytes = static_cast<uint64_t>(info[8].As<Napi::Number>().Int64Value());
     o.max_record_nodes = static_cast<uint64_t>(info[9].As<Napi::Number>().Int64Value());
-    auto state = info[6].As<Napi::Int32Array>();
-    state_ = state.Data();
-    state_ref_ = Napi::Persistent(state);
     Check(env, hp_geo_open(&geo_, o.watch_interval_ms ? GetAddon(env).engine : nullptr, path.c_str(), &o));
     generation_ = hp_geo_generation(geo_);
   }
@@ -583,6 +598,42 @@ struct Builder {
 
 // geoWrite(path, entries [[network, record], ...], ipVersion, recordSize,
 //          databaseType, description, languages[], buildEpoch)
+// geoOpen(path, extraPaths[], cacheRecords, watchMs, indexBits, cacheBytes,
+// maxRecordBytes, maxRecordNodes): a Promise
+// of an opened handle for new GeoReader; the files are mapped, checked and
+// indexed on the thread pool.
+Napi::Value GeoOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  auto extra = info[1].As<Napi::Array>();
+  std::vector<std::string> extras;
+  for (uint32_t i = 0; i < extra.Length(); i++) extras.push_back(extra.Get(i).As<Napi::String>());
+  std::vector<const char *> ptrs;
+  for (auto &x : extras) ptrs.push_back(x.c_str());
+  hp_geo_options o = HP_GEO_OPTIONS_INIT;
+  o.extra_paths = ptrs.data();
+  o.extra_count = ptrs.size();
+  o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+  o.watch_interval_ms = info[3].As<Napi::Number>().Uint32Value();
+  o.ipv4_index_bits = info[4].As<Napi::Number>().Uint32Value();
+  o.cache_bytes = static_cast<size_t>(info[5].As<Napi::Number>().Int64Value());
+  o.max_record_bytes = static_cast<uint64_t>(info[6].As<Napi::Number>().Int64Value());
+  o.max_record_nodes = static_cast<uint64_t>(info[7].As<Napi::Number>().Int64Value());
+  return StartPromise(env, "geoOpen", [&](Pending *p) {
+    return hp_geo_open_async(
+        GetAddon(env).engine, path.c_str(), &o,
+        [](int status, hp_geo *g, void *data) {
+          auto pending = Own<Pending>(data);
+          if (status < 0) return pending->Reject(status);
+          pending->Resolve([g](Napi::Env e) -> Napi::Value {
+            auto *opened = new Opened{g};
+            return Napi::External<Opened>::New(e, opened, [](Napi::Env, Opened *x) { delete x; });
+          });
+        },
+        p);
+  });
+}
+
 Napi::Value GeoWrite(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>();
@@ -625,6 +676,7 @@ Napi::Value GeoWrite(const Napi::CallbackInfo &info) {
 void InitGeo(Napi::Env env, Napi::Object exports) {
   exports.Set("GeoReader", GeoReader::Define(env));
   exports.Set("geoWrite", Napi::Function::New(env, GeoWrite, "geoWrite"));
+  exports.Set("geoOpen", Napi::Function::New(env, GeoOpen, "geoOpen"));
 }
 
 }  // namespace hp_node

@@ -125,6 +125,25 @@ typedef struct hp_geo_options {
  */
 HP_EXTERN int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_options *opts);
 
+/** Completion of hp_geo_open_async(): status 0 and a handle the callee now
+ *  owns (close it with hp_geo_close()), or a negative HP_E* code and NULL
+ *  (hp_last_error() has the detail). */
+typedef void (*hp_geo_open_cb)(int status, hp_geo *g, void *data);
+
+/**
+ * hp_geo_open() on the engine's thread pool: mapping, checking and
+ * indexing a large database takes long enough (about 0.4 s for 63 MB) to
+ * stall a host's loop. Arguments as hp_geo_open(); `cb` runs on the loop
+ * thread.
+ * @param e     required (its loop and pool run the open); borrowed.
+ * @param cb    required.
+ * @return 0 (cb will run), HP_EINVAL (NULL e, path or cb, bad options),
+ *         HP_ECLOSED (engine closing), HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts, hp_geo_open_cb cb,
+                                void *data);
+
 /**
  * Close a handle (see hp_close_cb for the model every handle follows):
  * lookups on other threads finish first, later calls get HP_ECLOSED; then

@@ -103,7 +103,12 @@ int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::uniqu
 SqliteBackend::ReaderLease::~ReaderLease() {
   if (!db) return;
   std::lock_guard<std::mutex> lock(owner->readers_mu_);
-  owner->idle_readers_.push_back(std::move(db));
+  // Kept for the next reader; without memory for the list it closes here
+  // (a destructor must not throw).
+  try {
+    owner->idle_readers_.push_back(std::move(db));
+  } catch (const std::bad_alloc &) {
+  }
 }
 
 int SqliteBackend::reader(std::unique_ptr<ReaderLease> *out) {

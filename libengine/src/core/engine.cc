@@ -1,10 +1,29 @@
 #include "core/engine.h"
 
 #include <memory>
+#include <new>
 
 #include "core/error.h"
 
 namespace hp::core {
+
+namespace {
+
+// Runs `fn` on a thread of the engine's (loop or pool), where no caller
+// could catch: an exception becomes HP_ENOMEM or HP_EINTERNAL.
+template <class Fn>
+int run_caught(Fn &&fn) noexcept {
+  try {
+    fn();
+    return 0;
+  } catch (const std::bad_alloc &) {
+    return set_error(HP_ENOMEM, "engine: out of memory");
+  } catch (...) {
+    return set_error(HP_EINTERNAL, "engine: unexpected exception");
+  }
+}
+
+}  // namespace
 
 int Engine::create(Engine **out, uv_loop_t *loop) {
   std::unique_ptr<Engine> e(new Engine());
@@ -56,7 +75,13 @@ int Engine::post(std::function<void(bool)> fn) {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_.load(std::memory_order_relaxed))
       return set_error(HP_ECLOSED, "engine: closed");
-    posted_.push_back(std::move(fn));
+    // A failure here is an answer, not an exception: threads of the engine's
+    // own (writers, checkpoints) post too, with nobody above them to catch.
+    try {
+      posted_.push_back(std::move(fn));
+    } catch (const std::bad_alloc &) {
+      return set_error(HP_ENOMEM, "engine: out of memory");
+    }
   }
   wake();
   return 0;
@@ -96,7 +121,9 @@ void Engine::drain_posted() {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(posted_);
   }
-  for (auto &fn : batch) fn(close_started_);
+  // A task that throws (out of memory) must not end the host's process;
+  // the task itself reports what it can.
+  for (auto &fn : batch) run_caught([&] { fn(close_started_); });
 }
 
 void Engine::add(Closable *c) { closables_.insert(c); }
@@ -113,14 +140,18 @@ struct Work final : Closable {
   Engine *engine;
   std::function<void()> work;
   std::function<void(int)> after;
+  int status = 0;  // HP_ENOMEM or HP_EINTERNAL when `work` threw
 
   explicit Work(Engine *e) : engine(e) {}
   void close_now() override { uv_cancel(reinterpret_cast<uv_req_t *>(&req)); }
 
-  static void run(uv_work_t *r) { static_cast<Work *>(r->data)->work(); }
+  static void run(uv_work_t *r) {
+    auto *w = static_cast<Work *>(r->data);
+    w->status = run_caught([w] { w->work(); });
+  }
   static void done(uv_work_t *r, int status) {
     std::unique_ptr<Work> w(static_cast<Work *>(r->data));
-    w->after(status == UV_ECANCELED ? HP_ECLOSED : 0);
+    run_caught([&] { w->after(status == UV_ECANCELED ? HP_ECLOSED : w->status); });
     w->engine->remove(w.get());
   }
 };

@@ -43,7 +43,8 @@ class Engine {
 
   // Runs fn(closing) on the loop thread, soon. Returns HP_ECLOSED (and drops
   // fn) once close has been requested, so a callback is never promised by a
-  // call that fails. Thread: any.
+  // call that fails; HP_ENOMEM (dropping fn) without memory to queue it.
+  // Thread: any.
   int post(std::function<void(bool closing)> fn);
 
   // Runs fn on the loop thread soon, also while the engine closes (then

@@ -10,13 +10,19 @@ namespace hp::core {
 
 // Sets this thread's last-error message and returns `code`, so a failure
 // reads `return set_error(HP_EINVAL, "geo: ", ip, " is not an IP address");`.
-int set_error_text(int code, std::string text);
+// Never throws: out of memory for the text, the message says only that.
+int set_error_text(int code, std::string text) noexcept;
+int set_error_out_of_memory(int code) noexcept;
 
 template <class... Parts>
-int set_error(int code, const Parts &...parts) {
-  std::string text;
-  (text.append(std::string_view(parts)), ...);
-  return set_error_text(code, std::move(text));
+int set_error(int code, const Parts &...parts) noexcept {
+  try {
+    std::string text;
+    (text.append(std::string_view(parts)), ...);
+    return set_error_text(code, std::move(text));
+  } catch (...) {
+    return set_error_out_of_memory(code);
+  }
 }
 
 // Clears the message: a call that succeeds leaves "" behind.

@@ -1,6 +1,8 @@
 // extern "C" definitions of the geo subsystem.
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/guard.h"
@@ -165,6 +167,51 @@ int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_optio
     g->h.reset(h);
     *out = g.release();
     return 0;
+  });
+}
+
+int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts, hp_geo_open_cb cb, void *data) {
+  return guard("geo_open_async", [&] {
+    if (!e || !path || !cb) return set_error(HP_EINVAL, "geo_open_async: engine, path or cb is NULL");
+    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
+      return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
+    // Everything the pool job reads is copied now.
+    struct Job {
+      std::string path;
+      std::vector<std::string> extras;
+      std::vector<const char *> extra_ptrs;
+      hp_geo_options opts = HP_GEO_OPTIONS_INIT;
+      hp_geo *g = nullptr;
+      hp::core::Status st;
+    };
+    auto job = std::make_shared<Job>();
+    job->path = path;
+    if (opts) {
+      std::memcpy(&job->opts, opts, hp::geo::options_size(opts->version));
+      job->opts.version = HP_GEO_OPTIONS_VERSION;
+      for (size_t i = 0; i < opts->extra_count; i++) {
+        if (!opts->extra_paths || !opts->extra_paths[i])
+          return set_error(HP_EINVAL, "geo_open: extra_paths[", std::to_string(i), "] is NULL");
+        job->extras.emplace_back(opts->extra_paths[i]);
+      }
+    }
+    for (auto &x : job->extras) job->extra_ptrs.push_back(x.c_str());
+    job->opts.extra_paths = job->extra_ptrs.data();
+    hp::core::Engine *engine = hp::core::Engine::from_c(e);
+    return engine->post([engine, e, job, cb, data](bool closing) {
+      if (closing) return cb(set_error(HP_ECLOSED, "geo_open: the engine closed first"), nullptr, data);
+      engine->queue_work(
+          [e, job] { job->st = hp::core::Status::capture(hp_geo_open(&job->g, e, job->path.c_str(), &job->opts)); },
+          [job, cb, data](int status) {
+            if (status < 0) {
+              hp_geo_close(job->g, nullptr, nullptr);
+              return cb(set_error(HP_ECLOSED, "geo_open: the engine closed first"), nullptr, data);
+            }
+            if (job->st.code < 0) return cb(job->st.raise(), nullptr, data);
+            hp::core::clear_error();
+            cb(0, job->g, data);
+          });
+    });
   });
 }
 

@@ -12,14 +12,15 @@ void release(Snapshot *s) {
   if (s && s->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete s;
 }
 
+size_t options_size(unsigned version) {
+  return version >= 3   ? sizeof(hp_geo_options)
+         : version == 2 ? offsetof(hp_geo_options, cache_bytes)
+                        : offsetof(hp_geo_options, ipv4_index_bits);
+}
+
 int Handle::open(Handle **out, core::Engine *e, core::Rcu *rcu, const char *path, const hp_geo_options *opts) {
   std::unique_ptr<Handle> h(new Handle(e, rcu));
-  if (opts) {
-    size_t n = opts->version >= 3   ? sizeof *opts
-               : opts->version == 2 ? offsetof(hp_geo_options, cache_bytes)
-                                    : offsetof(hp_geo_options, ipv4_index_bits);
-    std::memcpy(&h->opts_, opts, n);
-  }
+  if (opts) std::memcpy(&h->opts_, opts, options_size(opts->version));
   unsigned bits = h->opts_.ipv4_index_bits;
   if (bits != 0 && (bits < 16 || bits > 24))
     return core::set_error(HP_EINVAL, "geo_open: ipv4_index_bits must be 0 or 16..24, not ", std::to_string(bits));
@@ -70,18 +71,18 @@ int Handle::reload(const core::Rcu::Token *self) {
   std::unique_ptr<Snapshot> snap;
   int rc = build(paths_, opts_, &snap);
   if (rc != 0) return rc;
-  publish(std::move(snap), self);
+  release(publish(std::move(snap), self));
   return 0;
 }
 
-void Handle::publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self) {
+Snapshot *Handle::publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self) {
   std::lock_guard<std::mutex> lock(reload_mu_);
   uint64_t gen = generation_.load() + 1;
   snap->generation = gen;
   Snapshot *old = current_.exchange(snap.release(), std::memory_order_seq_cst);
   generation_.store(gen, std::memory_order_release);
   rcu_.synchronize(self);
-  release(old);
+  return old;
 }
 
 }  // namespace hp::geo

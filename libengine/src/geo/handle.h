@@ -22,6 +22,10 @@ struct Snapshot {
 
 void release(Snapshot *s);
 
+// The bytes of an hp_geo_options of `version` (older callers' structs are
+// shorter).
+size_t options_size(unsigned version);
+
 class Watch;
 
 class Handle {
@@ -35,7 +39,9 @@ class Handle {
   // The two halves of a reload, for a build on the thread pool: build()
   // reads only its arguments; publish() swaps the result in.
   static int build(const std::vector<std::string> &paths, const hp_geo_options &opts, std::unique_ptr<Snapshot> *out);
-  void publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self = nullptr);
+  // Swaps `snap` in and returns the old snapshot once no lookup reads it;
+  // the caller releases it (freeing a large index takes a while).
+  Snapshot *publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self = nullptr);
   const std::vector<std::string> &paths() const { return paths_; }
   size_t count() const { return paths_.size(); }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }

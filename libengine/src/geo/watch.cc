@@ -92,13 +92,20 @@ void Watch::changed() {
 void Watch::finish_reload(const core::Status &st, std::unique_ptr<Snapshot> snap) {
   hp_geo_reload_cb cb = nullptr;
   void *data = nullptr;
+  Snapshot *old = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!handle_) return;
-    if (st.code == 0) handle_->publish(std::move(snap));
+    if (st.code == 0) old = handle_->publish(std::move(snap));
     cb = handle_->options().on_reload;
     data = handle_->options().on_reload_data;
   }
+  // The old databases are unmapped and their index freed on the pool too.
+  if (old)
+    engine_->queue_work([old] { release(old); },
+                        [old](int status) {
+                          if (status < 0) release(old);  // cancelled: the job never ran
+                        });
   // Outside the lock: the callback may close the handle.
   if (cb) cb(st.raise(), data);
 }

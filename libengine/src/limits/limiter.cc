@@ -74,9 +74,11 @@ void Limiter::deliver(const Done &done, Outcome &&o) {
 }
 
 RedisBackend *Limiter::redis_now() const {
-  if (!redis_ || !redis_->started()) return nullptr;
+  if (!redis_) return nullptr;
   core::Engine *e = engine_.get();
-  return e && e->on_loop_thread() && !e->closing() ? redis_.get() : nullptr;
+  // started() only on the loop thread: start() runs there, maybe right now.
+  if (!e || !e->on_loop_thread() || e->closing()) return nullptr;
+  return redis_->started() ? redis_.get() : nullptr;
 }
 
 void Limiter::close() {

@@ -22,7 +22,7 @@ class RedisBackend {
 
   void start();  // opens the client
   void close();  // closes it; pending calls finish with HP_ECLOSED
-  bool started() const { return client_ != nullptr; }
+  bool started() const { return client_ != nullptr; }  // loop thread only, like start()
 
   // Each call is one EVALSHA (set_* and ping: one command), except hits:
   // the hits of one loop turn share one EVALSHA (up to kBatchMax; one each

@@ -1,0 +1,344 @@
+// The allocation-failure sweep: each operation runs again and again with
+// its 1st, 2nd, 3rd ... allocation failing (support/failing_alloc.h counts
+// every thread's allocations while the operation runs), until a run reaches
+// no failure. Every run must end in success or a clean negative HP_E* code,
+// call back each callback it was promised, give right answers when it
+// succeeds and, under ASan (make test-asan), leak nothing.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "hotpath.h"
+#include "support/failing_alloc.h"
+#include "support/fixtures.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define HP_LEAK_CHECK() (__lsan_do_recoverable_leak_check() != 0)
+#else
+#define HP_LEAK_CHECK() false
+#endif
+
+namespace fs = std::filesystem;
+namespace fa = hp_test::failing_alloc;
+
+namespace {
+
+// Outcomes that are not HP_E* codes: each fails the sweep.
+constexpr int kNoCallback = 1000;  // a promised callback never came
+constexpr int kWrong = 1001;       // a call succeeded with a wrong answer
+
+// A callback's status, waited for without allocating.
+struct Wait {
+  std::atomic<int> status{0};
+  std::atomic<int> calls{0};
+  void set(int s) {
+    status = s;
+    calls++;
+  }
+  int get() {
+    for (int i = 0; i < 5000 && calls.load() == 0; i++) usleep(1000);
+    return calls.load() == 1 ? status.load() : kNoCallback;
+  }
+  static void cb(int status, void *data) { static_cast<Wait *>(data)->set(status); }
+};
+
+// Closes a handle (NULL: nothing to close) and waits for its callback.
+template <class H>
+int close_wait(int (*close)(H *, hp_close_cb, void *), H *h) {
+  if (!h) return 0;
+  Wait closed;
+  int rc = close(h, &Wait::cb, &closed);
+  return rc == 0 ? closed.get() : rc;
+}
+
+// The first failure of an operation and its close.
+int first_of(int rc, int closing) { return rc != 0 ? rc : closing; }
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/hp-sweep-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct OwnedEngine {
+  hp_engine *e = nullptr;
+  OwnedEngine() { REQUIRE(hp_engine_new(&e, nullptr) == 0); }
+  ~OwnedEngine() { CHECK(hp_engine_free(e) == 0); }
+};
+
+// Runs `op` once as it is, then with allocation n = 1, 2, ... failing
+// until a run reaches no failure. `prepare(n)` runs before each run, with
+// nothing counted (fresh file names).
+void sweep(const char *what, const std::function<int()> &op, const std::function<void(uint64_t)> &prepare = {}) {
+  if (prepare) prepare(0);
+  int first = op();
+  INFO(std::string(what) << " without failures: " << first << " " << std::string(hp_err_name(first)) << " "
+                          << std::string(hp_last_error()));
+  REQUIRE(first == 0);
+  const uint64_t kMaxRuns = 100000;
+  // HP_SWEEP_FROM=n starts at the nth allocation, to look into one failure.
+  const char *from = std::getenv("HP_SWEEP_FROM");
+  uint64_t n = from ? std::strtoull(from, nullptr, 10) : 1, enomem = 0, other = 0;
+  // LSan reports a leak again at every later check: only the first counts.
+  static bool leaked_before = false;
+  for (; n < kMaxRuns; n++) {
+    if (prepare) prepare(n);
+    fa::arm(n);
+    int rc = op();
+    uint64_t count = fa::disarm();
+    bool failed = fa::failed();
+    bool leaked = !leaked_before && HP_LEAK_CHECK();
+    leaked_before = leaked_before || leaked;
+    INFO(std::string(what) << ": allocation " << n << " failed (" << count << " in the run): " << rc << " "
+                           << std::string(hp_err_name(rc)));
+    CHECK(rc != kNoCallback);
+    CHECK(rc != kWrong);
+    CHECK(rc <= 0);
+    CHECK(std::string(hp_err_name(rc)) != "HP_EUNKNOWN");
+    CHECK_FALSE(leaked);
+    if (rc == HP_ENOMEM) enomem++;
+    if (rc < 0 && rc != HP_ENOMEM) other++;
+    if (!failed) {
+      CHECK(rc == 0);
+      break;
+    }
+  }
+  CHECK(n < kMaxRuns);
+  MESSAGE(std::string(what) << ": " << n << " runs; " << enomem << " ended in HP_ENOMEM, " << other << " in another code");
+}
+
+// ------------------------------------------------------------ operations
+
+int geo_open_lookup(const char *path) {
+  hp_geo *g = nullptr;
+  int rc = hp_geo_open(&g, nullptr, path, nullptr);
+  if (rc != 0) return rc;
+  hp_geo_enrichment en = HP_GEO_ENRICHMENT_INIT;
+  rc = hp_geo_lookup(&en, g, "81.2.69.160", 11);
+  if (rc == 1) rc = std::strcmp(en.str[HP_GEO_CITY], "London") == 0 ? 0 : kWrong;
+  if (rc == 0) {
+    hp_geo_result r = HP_GEO_RESULT_INIT;
+    rc = hp_geo_get(&r, g, 0, "2001:218::1", 11);
+    rc = rc == 1 ? (r.value ? 0 : kWrong) : rc < 0 ? rc : kWrong;
+    hp_geo_result_clear(&r);
+  }
+  return first_of(rc, close_wait(hp_geo_close, g));
+}
+
+struct LoadWait : Wait {
+  static void cb(int status, const hp_recipes_stats *, void *data) { static_cast<LoadWait *>(data)->set(status); }
+};
+
+int recipes_load_update(hp_engine *e, const char *path) {
+  static const char kUpdate[] =
+      R"({"type":"offer","id":7,"action":"updateOrCreate","timestamp":4102444800000,"body":"{\"offerId\":7,\"gen\":9}"})";
+  hp_recipes *set = nullptr;
+  int rc = hp_recipes_open(&set, e);
+  if (rc != 0) return rc;
+  hp_recipe_table_options to = HP_RECIPE_TABLE_OPTIONS_INIT;
+  to.key_field = "offerId";
+  to.update_type = "offer";
+  hp_recipe_table *t = nullptr;
+  rc = hp_recipes_define(&t, set, "offers", &to);
+  LoadWait load;
+  if (rc == 0 && (rc = hp_recipes_load(t, path, nullptr, &LoadWait::cb, &load)) == 0) rc = load.get();
+  if (rc == 0) rc = hp_recipes_update(set, kUpdate, sizeof kUpdate - 1);
+  if (rc == 0) {
+    char buf[64];
+    hp_recipe rec = HP_RECIPE_INIT;
+    rec.buf = buf;
+    rec.cap = sizeof buf;
+    hp_recipe_key k = {nullptr, 0, 7};
+    rc = hp_recipes_get(t, &k, &rec);
+    static const char kWant[] = "{\"offerId\":7,\"gen\":9}";
+    if (rc == 0 && !(rec.len == sizeof kWant - 1 && std::memcmp(buf, kWant, sizeof kWant - 1) == 0)) rc = kWrong;
+  }
+  if (rc == 0 && hp_recipes_size(t) != 10) rc = kWrong;
+  return first_of(rc > 0 ? kWrong : rc, close_wait(hp_recipes_close, set));
+}
+
+struct StatWait : Wait {
+  char id[32] = {0};
+  uint64_t length = 0;
+  static void cb(int status, const hp_blob_stat *st, void *data) {
+    auto *w = static_cast<StatWait *>(data);
+    if (status == 0 && st) {
+      std::snprintf(w->id, sizeof w->id, "%s", st->id);
+      w->length = st->length;
+    }
+    w->set(status);
+  }
+};
+
+// Reads a whole file into a fixed buffer, one read after another.
+struct ReadAll : Wait {
+  hp_blob_reader *reader = nullptr;
+  char data[8192];
+  size_t len = 0;
+  static void on_open(int status, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+    auto *ra = static_cast<ReadAll *>(d);
+    if (status < 0) return ra->set(status);
+    ra->reader = r;
+    ra->next();
+  }
+  static void on_data(int status, const void *buf, size_t len, void *d) {
+    auto *ra = static_cast<ReadAll *>(d);
+    if (status <= 0) return ra->set(status);
+    if (ra->len + len > sizeof ra->data) return ra->set(kWrong);
+    std::memcpy(ra->data + ra->len, buf, len);
+    ra->len += len;
+    ra->next();
+  }
+  void next() {
+    int rc = hp_blob_reader_read(reader, &ReadAll::on_data, this);
+    if (rc < 0) set(rc);
+  }
+};
+
+int blobs_write_read(hp_engine *e, const char *spec) {
+  static char data[5000];
+  for (size_t i = 0; i < sizeof data; i++) data[i] = static_cast<char>(i * 7);
+  hp_blobs *b = nullptr;
+  int rc = hp_blobs_open(&b, e, spec, nullptr);
+  if (rc != 0) return rc;
+  hp_blob_write_options o = HP_BLOB_WRITE_OPTIONS_INIT;
+  o.chunk_size = 2000;
+  hp_blob_writer *w = nullptr;
+  rc = hp_blobs_open_write(&w, b, "swept", &o);
+  Wait wrote;
+  if (rc == 0 && (rc = hp_blob_writer_write(w, data, sizeof data, &Wait::cb, &wrote)) == 0) rc = wrote.get();
+  StatWait committed;
+  if (rc == 0 && (rc = hp_blob_writer_commit(w, &StatWait::cb, &committed)) == 0) rc = committed.get();
+  rc = first_of(rc, close_wait(hp_blob_writer_close, w));
+  if (rc == 0 && committed.length != sizeof data) rc = kWrong;
+  ReadAll got;
+  if (rc == 0) {
+    hp_blob_read_options ro = HP_BLOB_READ_OPTIONS_INIT;
+    ro.id = committed.id;
+    if ((rc = hp_blobs_open_read(b, &ro, &ReadAll::on_open, &got)) == 0) rc = got.get();
+    rc = first_of(rc, close_wait(hp_blob_reader_close, got.reader));
+    if (rc == 0 && !(got.len == sizeof data && std::memcmp(got.data, data, sizeof data) == 0)) rc = kWrong;
+  }
+  return first_of(rc, close_wait(hp_blobs_close, b));
+}
+
+struct RateWait : Wait {
+  int allowed = -1;
+  static void cb(int status, const hp_rate_result *r, void *data) {
+    auto *w = static_cast<RateWait *>(data);
+    if (status == 0) w->allowed = r->allowed;
+    w->set(status);
+  }
+};
+
+int limiter_acquire_hit(hp_engine *e, const char *spec) {
+  hp_limiter *l = nullptr;
+  int rc = hp_limiter_open(&l, e, spec, nullptr);
+  if (rc != 0) return rc;
+  hp_lease_result lease = HP_LEASE_RESULT_INIT;
+  rc = hp_limiter_acquire(l, "subject", "resource", 2, 60000, &lease);
+  if (rc == 0 && lease.status != HP_LEASE_GRANTED) rc = kWrong;
+  hp_rate_spec rate = HP_RATE_SPEC_INIT;
+  rate.rate = 10;
+  rate.period_ms = 60000;
+  hp_rate_result r = HP_RATE_RESULT_INIT;
+  if (rc == 0 && (rc = hp_limiter_hit(l, "key", &rate, &r)) == 0 && !r.allowed) rc = kWrong;
+  RateWait hit;
+  if (rc == 0 && (rc = hp_limiter_hit_async(l, "key", &rate, &RateWait::cb, &hit)) == 0) rc = hit.get();
+  if (rc == 0 && hit.allowed != 1) rc = kWrong;
+  return first_of(rc, close_wait(hp_limiter_close, l));
+}
+
+int events_append_flush(hp_engine *e, const char *path) {
+  hp_events *ev = nullptr;
+  int rc = hp_events_open_file(&ev, e, path, nullptr, nullptr);
+  if (rc != 0) return rc;
+  hp_event event = HP_EVENT_INIT;
+  event.event_type = "app_open";
+  event.event_type_len = 8;
+  event.query = "deviceid=abc";
+  event.query_len = 12;
+  event.ip = "1.2.3.4";
+  event.ip_len = 7;
+  event.received_ms = 1510826008003;
+  rc = hp_events_append(ev, &event, nullptr);
+  if (rc > 0) rc = 0;
+  Wait flushed;
+  if (rc == 0 && (rc = hp_events_flush(ev, &Wait::cb, &flushed)) == 0) rc = flushed.get();
+  return first_of(rc, close_wait(hp_events_close, ev));
+}
+
+}  // namespace
+
+TEST_CASE("alloc sweep: geo open and lookup") {
+  std::string path = hp_test::fixture("maxmind/test-data/GeoIP2-City-Test.mmdb");
+  sweep("geo", [&] { return geo_open_lookup(path.c_str()); });
+}
+
+// Skipped (run them with --no-skip) until a completion survives an
+// allocation that fails on the loop thread: a task posted there that runs
+// out of memory is dropped now (core::Engine catches it so the process
+// lives), with the callback it carried. Found by these sweeps: the load
+// callback of recipes (allocations 11 to 27 of the run; the engine then
+// never finishes closing), limits' asynchronous hit on the pool path
+// (make_shared<Outcome> in the posted task, allocations 142 to 146), blobs
+// (write and commit callbacks from allocation 1183 on), events (flush and
+// close callbacks, allocations 14 and 21 to 25).
+TEST_CASE("alloc sweep: recipe load and point update" * doctest::skip()) {
+  TempDir dir;
+  std::string path = (dir.path / "offers.json").string();
+  std::string json = "[";
+  for (int i = 1; i <= 10; i++) json += (i > 1 ? "," : "") + ("{\"offerId\":" + std::to_string(i) + ",\"gen\":1}");
+  json += "]";
+  FILE *f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f);
+  std::fwrite(json.data(), 1, json.size(), f);
+  std::fclose(f);
+  OwnedEngine eng;
+  sweep("recipes", [&] { return recipes_load_update(eng.e, path.c_str()); });
+}
+
+TEST_CASE("alloc sweep: blob write and read" * doctest::skip()) {
+  TempDir dir;
+  OwnedEngine eng;
+  std::string spec;
+  // A new SQLite file each run.
+  sweep(
+      "blobs", [&] { return blobs_write_read(eng.e, spec.c_str()); },
+      [&](uint64_t n) { spec = "sqlite:" + (dir.path / ("blobs" + std::to_string(n) + ".db")).string(); });
+}
+
+TEST_CASE("alloc sweep: limiter acquire and hit" * doctest::skip()) {
+  TempDir dir;
+  OwnedEngine eng;
+  std::string spec;
+  SUBCASE("memory") {
+    sweep("limits memory", [&] { return limiter_acquire_hit(eng.e, "memory:"); });
+  }
+  SUBCASE("SQLite") {
+    sweep(
+        "limits sqlite", [&] { return limiter_acquire_hit(eng.e, spec.c_str()); },
+        [&](uint64_t n) { spec = "sqlite:" + (dir.path / ("limits" + std::to_string(n) + ".db")).string(); });
+  }
+}
+
+TEST_CASE("alloc sweep: events append and flush" * doctest::skip()) {
+  TempDir dir;
+  OwnedEngine eng;
+  std::string path;
+  sweep(
+      "events", [&] { return events_append_flush(eng.e, path.c_str()); },
+      [&](uint64_t n) { path = (dir.path / ("events" + std::to_string(n) + ".log")).string(); });
+}
