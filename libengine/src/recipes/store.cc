@@ -118,6 +118,7 @@ void OverlayIndex::put(const Key &k, uint64_t hash, std::shared_ptr<const OwnedR
     if (!t->owners[i]) {
       place(t, hash, std::move(rec), i);
       t->count++;
+      used_.store(true, std::memory_order_release);
       return;
     }
     if (t->slots[i].hash.load(std::memory_order_relaxed) == hash && t->owners[i]->rec->matches(k)) {

@@ -138,6 +138,7 @@ class OverlayIndex {
 
   // Readers, inside a read section.
   const Rec *find(const Key &k, uint64_t hash) const {
+    if (!used_.load(std::memory_order_acquire)) return nullptr;  // most tables: no updates since the load
     const Table *t = table_.load(std::memory_order_acquire);
     for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
       const Slot &s = t->slots[i];
@@ -184,6 +185,7 @@ class OverlayIndex {
   };
   static void place(Table *t, uint64_t hash, std::shared_ptr<const OwnedRec> rec, size_t at);
   std::atomic<Table *> table_;
+  std::atomic<bool> used_{false};  // set by the first put()
   std::vector<std::shared_ptr<const OwnedRec>> retired_recs_;
   std::vector<std::unique_ptr<Table>> retired_tables_;
 };
