@@ -107,7 +107,15 @@ class GeoReader:
         max_record_nodes: int = 0,
     ) -> None: ...
     @overload
-    def __init__(self, data: bytes | bytearray | memoryview, name: str, cache_records: int) -> None: ...
+    def __init__(
+        self,
+        data: bytes | bytearray | memoryview,
+        name: str,
+        cache_records: int,
+        cache_bytes: int = 0,
+        max_record_bytes: int = 0,
+        max_record_nodes: int = 0,
+    ) -> None: ...
     def networks(self, db: int = 0) -> GeoWalk:
         """Every network of database db with its record, in address order."""
     def set_error_factory(self, factory: Callable[[int, str, str, int, str, str], BaseException] | None) -> None:

@@ -61,6 +61,12 @@ def _read_all(source: Any) -> bytes:
     return bytes(data)
 
 
+# maxminddb's own resource limits on one decoded record: the bytes it may
+# span and the values it may hold.
+_MAX_RECORD_BYTES = 2 * 1024 * 1024
+_MAX_RECORD_NODES = 65536
+
+
 class Reader(_hotpath.GeoReader):
     """A MaxMind DB reader; ``get`` and ``get_with_prefix_len`` are native.
 
@@ -94,7 +100,7 @@ class Reader(_hotpath.GeoReader):
         else:
             path = os.fsdecode(os.fspath(database))  # type: ignore[arg-type]
             try:
-                super().__init__(path, [], 0)
+                super().__init__(path, [], 0, max_record_bytes=_MAX_RECORD_BYTES, max_record_nodes=_MAX_RECORD_NODES)
             except (CorruptError, LimitError) as exc:
                 raise _errors.open_error(exc, path) from None
         self.set_error_factory(_errors.lookup_error)
@@ -108,7 +114,13 @@ class Reader(_hotpath.GeoReader):
 
     def _open_bytes(self, data: bytes, name: object) -> None:
         try:
-            super().__init__(data=data, name=str(name), cache_records=0)
+            super().__init__(
+                data=data,
+                name=str(name),
+                cache_records=0,
+                max_record_bytes=_MAX_RECORD_BYTES,
+                max_record_nodes=_MAX_RECORD_NODES,
+            )
         except (CorruptError, LimitError) as exc:
             raise _errors.open_error(exc, name) from None
 
