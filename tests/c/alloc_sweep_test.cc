@@ -70,6 +70,10 @@ struct TempDir {
     path = tmpl;
   }
   ~TempDir() { fs::remove_all(path); }
+  // A new file name for run n: <dir>/<stem><n><ext>.
+  std::string numbered(const char *stem, uint64_t n, const char *ext) const {
+    return (path / (stem + std::to_string(n) + ext)).string();
+  }
 };
 
 struct OwnedEngine {
@@ -317,7 +321,7 @@ TEST_CASE("alloc sweep: blob write and read" * doctest::skip()) {
   // A new SQLite file each run.
   sweep(
       "blobs", [&] { return blobs_write_read(eng.e, spec.c_str()); },
-      [&](uint64_t n) { spec = "sqlite:" + (dir.path / ("blobs" + std::to_string(n) + ".db")).string(); });
+      [&](uint64_t n) { spec = "sqlite:" + dir.numbered("blobs", n, ".db"); });
 }
 
 TEST_CASE("alloc sweep: limiter acquire and hit" * doctest::skip()) {
@@ -330,7 +334,7 @@ TEST_CASE("alloc sweep: limiter acquire and hit" * doctest::skip()) {
   SUBCASE("SQLite") {
     sweep(
         "limits sqlite", [&] { return limiter_acquire_hit(eng.e, spec.c_str()); },
-        [&](uint64_t n) { spec = "sqlite:" + (dir.path / ("limits" + std::to_string(n) + ".db")).string(); });
+        [&](uint64_t n) { spec = "sqlite:" + dir.numbered("limits", n, ".db"); });
   }
 }
 
@@ -340,5 +344,5 @@ TEST_CASE("alloc sweep: events append and flush" * doctest::skip()) {
   std::string path;
   sweep(
       "events", [&] { return events_append_flush(eng.e, path.c_str()); },
-      [&](uint64_t n) { path = (dir.path / ("events" + std::to_string(n) + ".log")).string(); });
+      [&](uint64_t n) { path = dir.numbered("events", n, ".log"); });
 }

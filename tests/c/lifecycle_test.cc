@@ -256,7 +256,7 @@ TEST_CASE("geo: the reload callback of a watch may close the handle") {
   hp_engine *e = nullptr;
   REQUIRE(hp_engine_new(&e, nullptr) == 0);
   struct State {
-    hp_geo *g = nullptr;
+    std::atomic<hp_geo *> g{nullptr};  // set on this thread, read on the loop's
     Closed closed;
     std::atomic<int> reloads{0};
     std::atomic<int> close_rc{1};
@@ -268,7 +268,9 @@ TEST_CASE("geo: the reload callback of a watch may close the handle") {
     if (s->reloads++ == 0) s->close_rc = hp_geo_close(s->g, &Closed::cb, &s->closed);
   };
   o.on_reload_data = &st;
-  REQUIRE(hp_geo_open(&st.g, e, path.c_str(), &o) == 0);
+  hp_geo *g = nullptr;
+  REQUIRE(hp_geo_open(&g, e, path.c_str(), &o) == 0);
+  st.g = g;
   std::this_thread::sleep_for(100ms);  // the poll's first stat
   std::string tmp = path + ".new";
   fs::copy_file(hp_test::fixture("maxmind/test-data/GeoIP2-City-Test.mmdb"), tmp);
