@@ -112,7 +112,10 @@ TEST_CASE("rcu: readers on many threads never see a freed snapshot while writers
         reads++;
       }
     });
-  for (int i = 0; i < 2000; i++) {
+  // Swaps start once the readers run, and go on until they have read
+  // across many of them.
+  while (reads.load() == 0) std::this_thread::yield();
+  for (int i = 0; i < 2000 || reads.load() < 10000; i++) {
     Boxed *old = ptr.exchange(new Boxed());
     rcu.synchronize();
     old->magic = 0;  // a reader that still held it would see this (and ASan the free)

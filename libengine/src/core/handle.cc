@@ -19,6 +19,18 @@ void Handle::leave(Rcu::Token t) {
   if (closing_.load(std::memory_order_seq_cst)) maybe_finish();
 }
 
+bool Handle::enter_writer() {
+  writers_.fetch_add(1, std::memory_order_seq_cst);
+  if (!closing_.load(std::memory_order_seq_cst)) return true;
+  leave_writer();
+  return false;
+}
+
+void Handle::leave_writer() {
+  writers_.fetch_sub(1, std::memory_order_seq_cst);
+  if (closing_.load(std::memory_order_seq_cst)) maybe_finish();
+}
+
 int Handle::close(hp_close_cb cb, void *data) {
   if (close_requested_.exchange(true, std::memory_order_acq_rel))
     return set_error(HP_ECLOSED, "close: the handle is already closing");
@@ -32,7 +44,7 @@ int Handle::close(hp_close_cb cb, void *data) {
 void Handle::maybe_finish() {
   // A call may enter and back off after the count reached zero: the flag
   // makes the finish happen once.
-  if (rcu_.readers() != 0 || finished_.exchange(true, std::memory_order_acq_rel)) return;
+  if (rcu_.readers() != 0 || writers_.load(std::memory_order_seq_cst) != 0 || finished_.exchange(true, std::memory_order_acq_rel)) return;
   finish();
 }
 

@@ -46,11 +46,28 @@ class Handle {
     Call(const Call &) = delete;
     Call &operator=(const Call &) = delete;
     explicit operator bool() const { return h_ != nullptr; }
-    // For rcu().synchronize() from inside this call.
-    const Rcu::Token *token() const { return &t_; }
 
    private:
     Rcu::Token t_;  // declared first: enter() fills it while h_ is made
+    Handle *h_;
+  };
+
+  // A writer's call (a reload, a point update): counted in flight, so
+  // close waits for it, but not a reader of rcu(), so it may swap a
+  // snapshot and wait in rcu().synchronize(). Two writers that were
+  // readers would wait for each other there. Writers read snapshots under
+  // their own lock, not through the RCU.
+  class Writer {
+   public:
+    explicit Writer(Handle *h) : h_(h && h->enter_writer() ? h : nullptr) {}
+    ~Writer() {
+      if (h_) h_->leave_writer();
+    }
+    Writer(const Writer &) = delete;
+    Writer &operator=(const Writer &) = delete;
+    explicit operator bool() const { return h_ != nullptr; }
+
+   private:
     Handle *h_;
   };
 
@@ -73,10 +90,13 @@ class Handle {
   virtual void shutdown(std::function<void(int status)> done) { done(0); }
 
  private:
+  bool enter_writer();
+  void leave_writer();
   void maybe_finish();
   void finish();
 
   Rcu rcu_;
+  std::atomic<int64_t> writers_{0};
   std::atomic<bool> closing_{false};
   std::atomic<bool> close_requested_{false};
   std::atomic<bool> finished_{false};

@@ -44,16 +44,14 @@ class BasicRcu {
   }
 
   // Returns once every reader that entered before the call has left.
-  // Writers call it one at a time. A writer inside a read section of its
-  // own passes that section's token, which is not waited for (the writer
-  // does not read across its own swap).
-  void synchronize(const Token *self = nullptr) {
+  // Writers call it one at a time, never from inside a read section (it
+  // would wait for itself, or for another writer waiting on it).
+  void synchronize() {
     for (int phase = 0; phase < 2; phase++) {
       uint32_t old = epoch_.fetch_add(1, std::memory_order_seq_cst) & 1u;
       for (uint32_t i = 0; i < Stripes; i++) {
         std::atomic<int64_t> &n = counters_[i].n[old];
-        int64_t mine = self && self->stripe == i && self->side == old ? 1 : 0;
-        for (unsigned spins = 0; n.load(std::memory_order_seq_cst) != mine; spins++) {
+        for (unsigned spins = 0; n.load(std::memory_order_seq_cst) != 0; spins++) {
           // Readers never block while counted; a long wait means one was
           // preempted, so stop burning the core it needs.
           if (spins < 64)

@@ -260,9 +260,9 @@ int hp_geo_close(hp_geo *g, hp_close_cb cb, void *data) { return g ? g->close(cb
 int hp_geo_reload(hp_geo *g) {
   return guard("geo_reload", [&] {
     if (!g) return set_error(HP_EINVAL, "geo_reload: handle is NULL");
-    Call call(g);
-    if (!call) return closed();
-    return g->h->reload(call.token());
+    hp::core::Handle::Writer writer(g);
+    if (!writer) return closed();
+    return g->h->reload();
   });
 }
 

@@ -94,22 +94,22 @@ int Handle::build(const std::vector<std::string> &paths, const hp_geo_options &o
   return 0;
 }
 
-int Handle::reload(const core::Rcu::Token *self) {
+int Handle::reload() {
   if (in_memory_) return core::set_error(HP_EINVAL, "geo_reload: '", paths_[0], "' was opened from memory");
   std::unique_ptr<Snapshot> snap;
   int rc = build(paths_, opts_, &snap);
   if (rc != 0) return rc;
-  release(publish(std::move(snap), self));
+  release(publish(std::move(snap)));
   return 0;
 }
 
-Snapshot *Handle::publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self) {
+Snapshot *Handle::publish(std::unique_ptr<Snapshot> snap) {
   std::lock_guard<std::mutex> lock(reload_mu_);
   uint64_t gen = generation_.load() + 1;
   snap->generation = gen;
   Snapshot *old = current_.exchange(snap.release(), std::memory_order_seq_cst);
   generation_.store(gen, std::memory_order_release);
-  rcu_.synchronize(self);
+  rcu_.synchronize();
   return old;
 }
 

@@ -36,15 +36,15 @@ class Handle {
   static int open_buffer(Handle **out, core::Rcu *rcu, const uint8_t *data, size_t size, const char *name,
                          const hp_geo_options *opts);
   ~Handle();
-  // Builds and publishes a new snapshot on the calling thread; `self` is
-  // the caller's read section, if it is inside one.
-  int reload(const core::Rcu::Token *self);
+  // Builds and publishes a new snapshot on the calling thread (a writer,
+  // never inside a read section).
+  int reload();
   // The two halves of a reload, for a build on the thread pool: build()
   // reads only its arguments; publish() swaps the result in.
   static int build(const std::vector<std::string> &paths, const hp_geo_options &opts, std::unique_ptr<Snapshot> *out);
   // Swaps `snap` in and returns the old snapshot once no lookup reads it;
   // the caller releases it (freeing a large index takes a while).
-  Snapshot *publish(std::unique_ptr<Snapshot> snap, const core::Rcu::Token *self = nullptr);
+  Snapshot *publish(std::unique_ptr<Snapshot> snap);
   const std::vector<std::string> &paths() const { return paths_; }
   size_t count() const { return paths_.size(); }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }

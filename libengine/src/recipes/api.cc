@@ -236,9 +236,9 @@ int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_reci
 int hp_recipes_update(hp_recipes *r, const char *msg, size_t len) {
   if (!r || (!msg && len)) return set_error(HP_EINVAL, "recipes_update: set or message is NULL");
   Set *s = Set::from_c(r);
-  Call call(s);
-  if (!call) return closed();
-  return hp::core::guard("recipes_update", [&] { return s->update(std::string_view(msg ? msg : "", len), call); });
+  hp::core::Handle::Writer writer(s);
+  if (!writer) return closed();
+  return hp::core::guard("recipes_update", [&] { return s->update(std::string_view(msg ? msg : "", len)); });
 }
 
 int hp_recipes_watch_file(hp_recipes_watch **out, hp_recipe_table *t, const char *path,

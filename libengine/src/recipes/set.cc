@@ -167,10 +167,10 @@ Snapshot *Set::make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<O
   return s;
 }
 
-void Set::publish(Table *t, Snapshot *next, const Call *self) {
+void Set::publish(Table *t, Snapshot *next) {
   Snapshot *old = t->cur.exchange(next, std::memory_order_seq_cst);
   t->generation.fetch_add(1, std::memory_order_release);
-  rcu().synchronize(self ? self->token() : nullptr);
+  rcu().synchronize();
   delete old;
   // The grace period also covers what point updates replaced.
   next->overlay->index.reclaim();
@@ -282,7 +282,7 @@ bool key_from_json(const JValue *id, bool key_is_str, int64_t *num, std::string 
 
 }  // namespace
 
-int Set::update(std::string_view msg, const Call &call) {
+int Set::update(std::string_view msg) {
   if (closed()) return core::set_error(HP_ECLOSED, "recipes: closed");
   JValue m;
   std::string err;
@@ -387,7 +387,7 @@ int Set::update(std::string_view msg, const Call &call) {
   // Replaced records wait for a grace period in batches, so the wait for
   // readers is paid once per kRetireBatch updates, not on each.
   if (overlay.retired() >= kRetireBatch) {
-    rcu().synchronize(call.token());
+    rcu().synchronize();
     overlay.reclaim();
   }
   t->stats.size = size;

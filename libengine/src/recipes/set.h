@@ -67,7 +67,7 @@ class Set final : public core::Handle, public core::Closable {
   Table *find_for_update(std::string_view type);
 
   // Point update from any thread (hp_recipes_update), inside `call`.
-  int update(std::string_view msg, const Call &call);
+  int update(std::string_view msg);
   // Starts a load; `done` runs on the loop thread. Loop thread only.
   void start_load(Table *t, const std::string &path, int64_t timestamp, uint64_t whole_max, LoadDone done);
   // Copies the table's counters (any thread).
@@ -95,7 +95,7 @@ class Set final : public core::Handle, public core::Closable {
   // Swaps in a new snapshot and frees the old one after a grace period;
   // `self` is the caller's call, when it is inside one. Caller holds
   // write_mu_.
-  void publish(Table *t, Snapshot *next, const Call *self = nullptr);
+  void publish(Table *t, Snapshot *next);
   Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<Overlay> overlay, bool key_is_str);
 
   core::EngineRef engine_;

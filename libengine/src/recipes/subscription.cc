@@ -49,8 +49,8 @@ void Subscription::apply_queued() {
             if (msg.size() > max_message_)
               rc = core::set_error(HP_ELIMIT, "recipes: a message of ", std::to_string(msg.size()), " bytes on ",
                                    channel_, " is over max_message_bytes (", std::to_string(max_message_), ")");
-            else if (core::Handle::Call call(set_); call)
-              rc = set_->update(msg, call);
+            else if (core::Handle::Writer writer(set_); writer)
+              rc = set_->update(msg);
             else
               rc = core::set_error(HP_ECLOSED, "recipes: closed");
           } catch (const std::bad_alloc &) {
