@@ -310,7 +310,7 @@ export interface GeoReaderOptions {
   ipv4IndexBits?: number;
   /** Memory of the decoded records kept per database, in bytes (0: 512 MiB). */
   cacheBytes?: number;
-  /** Budget of one record: bytes of the data section it covers, a value reached
+  /** Budget of one record: bytes of string and bytes payload, a value reached
    *  through several pointers counting once per reference (0: 4 MiB). A record
    *  over it throws HP_ELIMIT. */
   maxRecordBytes?: number;

@@ -171,7 +171,7 @@ TEST_CASE("geo budget: a crafted 3.5 MB file built for fan-out answers every loo
 TEST_CASE("geo budget: max_record_nodes and max_record_bytes apply to ordinary records too") {
   TempDir dir;
   std::string data = mmdb::map(3) + mmdb::str("a") + mmdb::str("x") + mmdb::str("b") + mmdb::array(2) +
-                     mmdb::uint32(1) + mmdb::uint32(2) + mmdb::str("c") + mmdb::str(std::string(100, 'c'));
+                     mmdb::uint32(1) + mmdb::uint32(2) + mmdb::str("c") + mmdb::str(std::string(5000, 'c'));
   std::string path = dir.write("small.mmdb", mmdb::file(data, {0}));
   hp_geo_result r = HP_GEO_RESULT_INIT;
   {
@@ -191,11 +191,11 @@ TEST_CASE("geo budget: max_record_nodes and max_record_bytes apply to ordinary r
   }
   {
     hp_geo_options o = HP_GEO_OPTIONS_INIT;
-    o.max_record_bytes = data.size();  // every byte of the record once
+    o.max_record_bytes = 5004;  // the strings' bytes: a, x, b, c and 5,000 c's
     Geo geo(path, &o);
     CHECK(geo.get(0, &r) == 1);
     hp_geo_result_clear(&r);
-    o.max_record_bytes = data.size() - 1;
+    o.max_record_bytes = 5003;
     Geo tight(path, &o);
     CHECK(tight.get(0, &r) == HP_ELIMIT);
     CHECK(error_names("max_record_bytes"));

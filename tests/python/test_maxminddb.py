@@ -152,7 +152,7 @@ def test_decode_budget_errors_read_as_maxminddb_words() -> None:
     # gets maxminddb's exact message, which its users match on.
     make = dropin_errors.lookup_error
     cases = {
-        "geo: 'x.mmdb': the record covers more than 2097152 bytes (max_record_bytes)": "maximum payload size",
+        "geo: 'x.mmdb': the record holds more than 2097152 bytes of strings and bytes (max_record_bytes)": "maximum payload size",
         "geo: 'x.mmdb': the record has more than 65536 values (max_record_nodes)": "maximum number of values",
     }
     for detail, words in cases.items():

@@ -20,7 +20,7 @@ extern "C" {
 /* ---------------------------------------------------------------- Version */
 
 #define HP_VERSION_MAJOR 0
-#define HP_VERSION_MINOR 1
+#define HP_VERSION_MINOR 2
 #define HP_VERSION_PATCH 0
 #define HP_VERSION_HEX \
   ((HP_VERSION_MAJOR << 16) | (HP_VERSION_MINOR << 8) | HP_VERSION_PATCH)

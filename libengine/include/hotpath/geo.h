@@ -90,10 +90,11 @@ typedef struct hp_geo_options {
    *  Caching stops at this or at cache_records, whichever comes first, so
    *  a file of many distinct records cannot exhaust memory. */
   size_t cache_bytes;
-  /** (version >= 3) Budget of one decoded record: bytes of the data
-   *  section it covers, a value reached through several pointers counting
-   *  once per reference (what a caller walking the result reads); 0 means
-   *  HP_GEO_MAX_RECORD_BYTES. A record over it fails with HP_ELIMIT. */
+  /** (version >= 3) Budget of one decoded record (and of the metadata):
+   *  bytes of string and bytes payload, as libmaxminddb, the Go reader and
+   *  maxminddb count them, a value reached through several pointers
+   *  counting once per reference (what a caller walking the result reads);
+   *  0 means HP_GEO_MAX_RECORD_BYTES. Over it: HP_ELIMIT. */
   uint64_t max_record_bytes;
   /** (version >= 3) Budget of one decoded record: values produced, counted
    *  the same way; 0 means HP_GEO_MAX_RECORD_NODES. */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -201,9 +202,16 @@ int Database::layout(const uint8_t *file, size_t size, bool keep) {
   size_t meta_at = marker + kMarkerLen;
   std::vector<hp_geo_value> meta;
   std::string err;
-  Decoder md(file + meta_at, size - meta_at);
+  // The metadata is decoded within a record's payload budget (a small
+  // values budget, meant for records, does not apply to it).
+  Budget meta_budget = limits_.record;
+  meta_budget.max_nodes = std::max<uint64_t>(meta_budget.max_nodes, HP_GEO_MAX_RECORD_NODES);
+  Decoder md(file + meta_at, size - meta_at, meta_budget);
   if (size == meta_at) return bad("the metadata is empty");
-  if (md.decode(0, meta, &err) != 0) return bad("metadata: " + err);
+  if (int rc = md.decode(0, meta, &err); rc != 0) {
+    if (rc == HP_ELIMIT) return core::set_error(HP_ELIMIT, "geo: '", path_, "': metadata: ", err);
+    return bad("metadata: " + err);
+  }
   if (meta[0].type != HP_GEO_MAP) return bad("the metadata is not a map");
   uint64_t node_count, record_size, ip_version, major;
   // The value itself goes into the message: readers match on "Unknown

@@ -151,7 +151,8 @@ struct Decoder::Ctx {
     if (n_bytes > budget.max_bytes - bytes_used) {
       code = HP_ELIMIT;
       if (error && error->empty())
-        *error = "the record covers more than " + std::to_string(budget.max_bytes) + " bytes (max_record_bytes)";
+        *error = "the record holds more than " + std::to_string(budget.max_bytes) +
+                 " bytes of strings and bytes (max_record_bytes)";
       return false;
     }
     nodes_used += n_nodes;
@@ -163,7 +164,6 @@ struct Decoder::Ctx {
 bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
   if (depth > kMaxDepth) return c.fail("data nested deeper than " + std::to_string(kMaxDepth) + " levels");
   if (pos >= size_) return c.fail("data offset " + std::to_string(pos) + " is past the end of the section");
-  const size_t start = pos;
   uint8_t ctrl = base_[pos++];
   uint32_t type = ctrl >> 5;
   if (type == kPointer) {
@@ -178,7 +178,6 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
       target = ((uint64_t)vvv << (8 * n)) + be(base_ + pos, n) + kAdd[ss];
     pos += n;
     if (target >= size_) return c.fail("pointer to " + std::to_string(target) + " is past the end of the section");
-    if (!c.spend(0, pos - start)) return false;
     uint32_t off = static_cast<uint32_t>(target);
     if (const TargetMemo::Entry *seen = c.memo.find(off)) {
       if (!c.spend(seen->nodes, seen->bytes)) return false;
@@ -212,7 +211,7 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
     case kBytes:
       if (!need(size)) return c.fail("string or bytes of " + std::to_string(size) + " bytes run past the section");
       // Counted before the UTF-8 check, so an oversized string is never scanned.
-      if (!c.spend(0, pos - start + size)) return false;
+      if (!c.spend(0, size)) return false;
       if (type == kString && !valid_utf8(base_ + pos, size)) return c.fail("string is not valid UTF-8");
       v.size = static_cast<uint32_t>(size);
       v.v.bytes = base_ + pos;
@@ -269,7 +268,7 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
       if (size > (size_ - pos))
         return c.fail((type == kMap ? "map of " : "array of ") + std::to_string(size) +
                       " entries is larger than the data");
-      if (!c.spend(size * per, pos - start)) return false;
+      if (!c.spend(size * per, 0)) return false;
       size_t first = c.nodes.size();
       c.nodes.resize(first + size * per);
       v.size = static_cast<uint32_t>(size);
@@ -284,8 +283,6 @@ bool Decoder::value(Ctx &c, size_t slot, size_t &pos, unsigned depth) const {
     default:
       return c.fail("unexpected data type " + std::to_string(type));
   }
-  bool counted = type == kString || type == kBytes || type == kMap || type == kArray;
-  if (!counted && !c.spend(0, pos - start)) return false;
   c.nodes[slot] = v;
   return true;
 }

@@ -16,11 +16,13 @@ namespace hp::geo {
 // Deepest nesting of maps, arrays and pointers in one value.
 constexpr unsigned kMaxDepth = 128;
 
-// The work one decoded value may cost. A value reached through several
-// pointers counts once per reference (what a caller walking the result
-// reads), though it is decoded and validated only once.
+// The work one decoded value may cost, as libmaxminddb, the Go reader and
+// maxminddb count it: the values produced and the bytes of string and bytes
+// payload. A value reached through several pointers counts once per
+// reference (what a caller walking the result reads), though it is decoded
+// and validated only once.
 struct Budget {
-  uint64_t max_bytes = HP_GEO_MAX_RECORD_BYTES;  // data-section bytes covered
+  uint64_t max_bytes = HP_GEO_MAX_RECORD_BYTES;  // string and bytes payload
   uint64_t max_nodes = HP_GEO_MAX_RECORD_NODES;  // values produced
 };
 
