@@ -26,6 +26,32 @@ size_t IpArg(napi_env env, napi_value v, char *buf) {
   return len;
 }
 
+// The options of new GeoReader and geoOpen from their arguments: extra
+// paths at [1], cache records at [2], then watch interval and index bits
+// from `watch_at`, the three budgets (cache bytes, record bytes, record
+// values) from `budgets_at`.
+struct FileOptions {
+  std::vector<std::string> extras;
+  std::vector<const char *> ptrs;
+  hp_geo_options o = HP_GEO_OPTIONS_INIT;
+
+  FileOptions(const Napi::CallbackInfo &info, uint32_t watch_at, uint32_t budgets_at) {
+    auto extra = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < extra.Length(); i++) extras.push_back(extra.Get(i).As<Napi::String>());
+    for (auto &x : extras) ptrs.push_back(x.c_str());
+    o.extra_paths = ptrs.data();
+    o.extra_count = ptrs.size();
+    o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
+    o.watch_interval_ms = info[watch_at].As<Napi::Number>().Uint32Value();
+    o.ipv4_index_bits = info[watch_at + 1].As<Napi::Number>().Uint32Value();
+    o.cache_bytes = static_cast<size_t>(info[budgets_at].As<Napi::Number>().Int64Value());
+    o.max_record_bytes = static_cast<uint64_t>(info[budgets_at + 1].As<Napi::Number>().Int64Value());
+    o.max_record_nodes = static_cast<uint64_t>(info[budgets_at + 2].As<Napi::Number>().Int64Value());
+  }
+  FileOptions(const FileOptions &) = delete;
+  FileOptions &operator=(const FileOptions &) = delete;
+};
+
 // A handle opened off the loop by geoOpen, until a GeoReader adopts it (or
 // the collector drops it unadopted).
 struct Opened {
@@ -63,20 +89,8 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       return;
     }
     std::string path = info[0].IsBuffer() ? std::string() : std::string(info[0].As<Napi::String>());
-    auto extra = info[1].As<Napi::Array>();
-    std::vector<std::string> extras;
-    for (uint32_t i = 0; i < extra.Length(); i++) extras.push_back(extra.Get(i).As<Napi::String>());
-    std::vector<const char *> ptrs;
-    for (auto &s : extras) ptrs.push_back(s.c_str());
-    hp_geo_options o = HP_GEO_OPTIONS_INIT;
-    o.extra_paths = ptrs.data();
-    o.extra_count = ptrs.size();
-    o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
-    o.watch_interval_ms = info[4].As<Napi::Number>().Uint32Value();
-    o.ipv4_index_bits = info[5].As<Napi::Number>().Uint32Value();
-    o.cache_bytes = static_cast<size_t>(info[7].As<Napi::Number>().Int64Value());
-    o.max_record_bytes = static_cast<uint64_t>(info[8].As<Napi::Number>().Int64Value());
-    o.max_record_nodes = static_cast<uint64_t>(info[9].As<Napi::Number>().Int64Value());
+    FileOptions fo(info, 4, 7);
+    hp_geo_options &o = fo.o;
     if (info[0].IsBuffer()) {  // one database from memory, copied; info[10] names it
       auto buf = info[0].As<Napi::Buffer<uint8_t>>();
       std::string name = info[10].As<Napi::String>();
@@ -652,23 +666,10 @@ struct Builder {
 Napi::Value GeoOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>();
-  auto extra = info[1].As<Napi::Array>();
-  std::vector<std::string> extras;
-  for (uint32_t i = 0; i < extra.Length(); i++) extras.push_back(extra.Get(i).As<Napi::String>());
-  std::vector<const char *> ptrs;
-  for (auto &x : extras) ptrs.push_back(x.c_str());
-  hp_geo_options o = HP_GEO_OPTIONS_INIT;
-  o.extra_paths = ptrs.data();
-  o.extra_count = ptrs.size();
-  o.cache_records = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
-  o.watch_interval_ms = info[3].As<Napi::Number>().Uint32Value();
-  o.ipv4_index_bits = info[4].As<Napi::Number>().Uint32Value();
-  o.cache_bytes = static_cast<size_t>(info[5].As<Napi::Number>().Int64Value());
-  o.max_record_bytes = static_cast<uint64_t>(info[6].As<Napi::Number>().Int64Value());
-  o.max_record_nodes = static_cast<uint64_t>(info[7].As<Napi::Number>().Int64Value());
+  FileOptions fo(info, 3, 5);
   return StartPromise(env, "geoOpen", [&](Pending *p) {
     return hp_geo_open_async(
-        GetAddon(env).engine, path.c_str(), &o,
+        GetAddon(env).engine, path.c_str(), &fo.o,
         [](int status, hp_geo *g, void *data) {
           auto pending = Own<Pending>(data);
           if (status < 0) return pending->Reject(status);
