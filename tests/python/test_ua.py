@@ -36,8 +36,13 @@ def test_parse_returns_ua_parser_js_names() -> None:
 def test_long_tail_gets_ua_parser_js_answers() -> None:
     # ua-parser-js 1.x's answers for handsets, old OSes and app strings
     cases = [
-        ("Mozilla/5.0 (Series40; Nokia311/03.81; Profile/MIDP-2.1 Configuration/CLDC-1.1) Gecko/20100401 "
-         "S40OviBrowser/2.2.0.0.31", "OviBrowser", "Series40", "mobile", "Nokia", "311"),
+        (
+            (
+                "Mozilla/5.0 (Series40; Nokia311/03.81; Profile/MIDP-2.1 Configuration/CLDC-1.1) Gecko/20100401 "
+                "S40OviBrowser/2.2.0.0.31"
+            ),
+            "OviBrowser", "Series40", "mobile", "Nokia", "311",
+        ),
         ("LG-S310/V100 Obigo/WAP2.0 Profile/MIDP-2.1 Configuration/CLDC-1.1", "Obigo", None, "mobile", "LG", "S310"),
         ("Dalvik/1.6.0 (Linux; U; Android 4.4.4; MI PAD Build/KTU84P)", None, "Android", "tablet", "Xiaomi", "MI PAD"),
         ("Mozilla/5.0 (Windows Phone 8.1; ARM; Trident/7.0; Touch; rv:11.0; IEMobile/11.0; NOKIA; Lumia 635) like Gecko",
