@@ -15,12 +15,18 @@ namespace hp::core {
 int set_error_text(int code, std::string text) noexcept;
 int set_error_out_of_memory(int code) noexcept;
 
+// The parts of a message, joined (may throw std::bad_alloc).
+template <class... Parts>
+std::string join_parts(const Parts &...parts) {
+  std::string text;
+  (text.append(std::string_view(parts)), ...);
+  return text;
+}
+
 template <class... Parts>
 int set_error(int code, const Parts &...parts) noexcept {
   try {
-    std::string text;
-    (text.append(std::string_view(parts)), ...);
-    return set_error_text(code, std::move(text));
+    return set_error_text(code, join_parts(parts...));
   } catch (...) {
     return set_error_out_of_memory(code);
   }
@@ -37,9 +43,7 @@ template <class... Parts>
 int set_sys_error(int code, int sys_errno, const char *syscall, const std::string &path,
                   const Parts &...parts) noexcept {
   try {
-    std::string text;
-    (text.append(std::string_view(parts)), ...);
-    return set_sys_error_text(code, sys_errno, syscall, path, std::move(text));
+    return set_sys_error_text(code, sys_errno, syscall, path, join_parts(parts...));
   } catch (...) {
     return set_error_out_of_memory(code);
   }

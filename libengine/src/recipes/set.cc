@@ -48,7 +48,7 @@ int Set::open(Set **out, core::Engine *engine) {
   // the queue (the loop runs posted work in order).
   int rc = engine->post([raw](bool closing) {
     if (closing || raw->shut_) return;
-    raw->engine_->add(raw);
+    raw->engine()->add(raw);
     raw->registered_ = true;
   });
   if (rc != 0) return rc;
@@ -56,7 +56,7 @@ int Set::open(Set **out, core::Engine *engine) {
   return 0;
 }
 
-Set::Set(core::Engine *e) : core::Handle(e), engine_(e) {}
+Set::Set(core::Engine *e) : core::Handle(e) {}
 Set::~Set() = default;
 
 int Set::define(Table **out, const std::string &name, TableSpec spec, std::string update_type) {
@@ -115,7 +115,7 @@ void Set::maybe_finish() {
   if (!shut_ || loads_ > 0 || watches_ > 0 || subscriptions_ > 0) return;
   if (registered_) {
     registered_ = false;
-    engine_->remove(this);
+    engine()->remove(this);
   }
   // Once the user closed too: the set is freed inside done.
   if (done_) std::exchange(done_, nullptr)(0);
@@ -199,7 +199,7 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
   }
   auto outcome = std::make_shared<LoadOutcome>();
   loads_++;
-  engine_->queue_work(
+  engine()->queue_work(
       [outcome, t, path, timestamp, whole_max, previous]() mutable {
         try {
           *outcome = load_file(t->spec, path, timestamp, whole_max, std::move(previous));

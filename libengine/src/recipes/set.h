@@ -55,7 +55,6 @@ class Set final : public core::Handle, public core::Closable {
 
   hp_recipes *as_c() { return reinterpret_cast<hp_recipes *>(this); }
   static Set *from_c(hp_recipes *r) { return reinterpret_cast<Set *>(r); }
-  core::Engine *engine() const { return engine_.get(); }
   bool closed() const { return closing(); }
   // Loop thread: whether stop() ran. closed() turns true earlier, on the
   // thread that calls close, while work posted before it is still queued.
@@ -98,7 +97,6 @@ class Set final : public core::Handle, public core::Closable {
   void publish(Table *t, Snapshot *next);
   Snapshot *make_snapshot(std::shared_ptr<const Base> base, std::shared_ptr<Overlay> overlay, bool key_is_str);
 
-  core::EngineRef engine_;
   std::mutex write_mu_;
   std::mutex tables_mu_;
   std::vector<std::unique_ptr<Table>> tables_;
