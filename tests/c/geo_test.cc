@@ -607,3 +607,24 @@ TEST_CASE("geo: a walk lists every network with its record, IPv4 once in an IPv6
                                  "::2:0:58/127"});
   CHECK(walk("GeoIP2-City-Test.mmdb").size() > 100);
 }
+
+TEST_CASE("geo: open, open_buffer and open_async read options of every version and refuse unknown ones") {
+  std::string path = db_path("GeoIP2-City-Test.mmdb");
+  std::string bytes = hp_test::read_file(path);
+  for (unsigned v : {1u, 2u, 3u}) {
+    hp_geo_options o = HP_GEO_OPTIONS_INIT;
+    o.version = v;
+    hp_geo *g = nullptr;
+    CHECK(hp_geo_open(&g, nullptr, path.c_str(), &o) == 0);
+    hp_geo_close(g, NULL, NULL);
+    g = nullptr;
+    CHECK(hp_geo_open_buffer(&g, bytes.data(), bytes.size(), "<memory>", &o) == 0);
+    hp_geo_close(g, NULL, NULL);
+  }
+  hp_geo_options bad = HP_GEO_OPTIONS_INIT;
+  bad.version = HP_GEO_OPTIONS_VERSION + 1;
+  hp_geo *g = nullptr;
+  CHECK(hp_geo_open(&g, nullptr, path.c_str(), &bad) == HP_EINVAL);
+  CHECK(hp_geo_open_buffer(&g, bytes.data(), bytes.size(), "<memory>", &bad) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("geo_open_buffer: unknown options version") != std::string::npos);
+}

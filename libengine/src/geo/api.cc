@@ -174,14 +174,24 @@ bool to_address(const uint8_t *addr, size_t n, Address *a) {
 
 }  // namespace
 
+namespace {
+
+// Options of any version this library reads (older ones are shorter).
+int check_options(const char *where, const hp_geo_options *opts) {
+  if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
+    return set_error(HP_EINVAL, where, ": unknown options version ", std::to_string(opts->version));
+  return 0;
+}
+
+}  // namespace
+
 extern "C" {
 
 int hp_geo_open(hp_geo **out, hp_engine *e, const char *path, const hp_geo_options *opts) {
   return guard("geo_open", [&] {
     if (!out || !path) return set_error(HP_EINVAL, "geo_open: out or path is NULL");
     *out = nullptr;
-    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
-      return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
+    if (int rc = check_options("geo_open", opts)) return rc;
     hp::core::Engine *engine = e ? hp::core::Engine::from_c(e) : nullptr;
     auto g = std::make_unique<hp_geo>(engine);
     Handle *h = nullptr;
@@ -198,8 +208,7 @@ int hp_geo_open_buffer(hp_geo **out, const void *data, size_t size, const char *
   return guard("geo_open_buffer", [&] {
     if (!out || !name || (!data && size)) return set_error(HP_EINVAL, "geo_open_buffer: out, name or data is NULL");
     *out = nullptr;
-    if (opts && opts->version != 1 && opts->version != HP_GEO_OPTIONS_VERSION)
-      return set_error(HP_EINVAL, "geo_open_buffer: unknown options version ", std::to_string(opts->version));
+    if (int rc = check_options("geo_open_buffer", opts)) return rc;
     auto g = std::make_unique<hp_geo>(nullptr);
     Handle *h = nullptr;
     int rc = Handle::open_buffer(&h, &g->rcu(), static_cast<const uint8_t *>(data), size, name, opts);
@@ -213,8 +222,7 @@ int hp_geo_open_buffer(hp_geo **out, const void *data, size_t size, const char *
 int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts, hp_geo_open_cb cb, void *data) {
   return guard("geo_open_async", [&] {
     if (!e || !path || !cb) return set_error(HP_EINVAL, "geo_open_async: engine, path or cb is NULL");
-    if (opts && (opts->version < 1 || opts->version > HP_GEO_OPTIONS_VERSION))
-      return set_error(HP_EINVAL, "geo_open: unknown options version ", std::to_string(opts->version));
+    if (int rc = check_options("geo_open_async", opts)) return rc;
     // Everything the pool job reads is copied now.
     struct Job {
       std::string path;
@@ -243,9 +251,11 @@ int hp_geo_open_async(hp_engine *e, const char *path, const hp_geo_options *opts
       engine->queue_work(
           [e, job] { job->st = hp::core::Status::capture(hp_geo_open(&job->g, e, job->path.c_str(), &job->opts)); },
           [job, cb, data](int status) {
-            if (status < 0) {
+            if (status < 0) {  // cancelled, or the job threw (out of memory)
               hp_geo_close(job->g, nullptr, nullptr);
-              return cb(set_error(HP_ECLOSED, "geo_open: the engine closed first"), nullptr, data);
+              return cb(set_error(status, status == HP_ECLOSED ? "geo_open: the engine closed first"
+                                                               : "geo_open: the open job failed"),
+                        nullptr, data);
             }
             if (job->st.code < 0) return cb(job->st.raise(), nullptr, data);
             hp::core::clear_error();
