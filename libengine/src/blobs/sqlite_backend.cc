@@ -134,7 +134,7 @@ int SqliteBackend::reader(std::unique_ptr<ReaderLease> *out) {
 
 int SqliteBackend::register_upload(const std::string &id, int64_t *ukey) {
   sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_uploads(id, owner) VALUES(?1, ?2)");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   s->bind(1, id).bind(2, owner_);
   int rc = s->step();
   s->reset();
@@ -146,7 +146,7 @@ int SqliteBackend::register_upload(const std::string &id, int64_t *ukey) {
 int SqliteBackend::insert_chunks(int64_t ukey, uint64_t first, const std::vector<std::string> &chunks,
                                  const std::vector<uint32_t> &crcs) {
   sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_chunks(key, crc, data) VALUES(?1, ?2, ?3)");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   for (size_t i = 0; i < chunks.size(); i++) {
     // Bound without a copy: the chunk outlives the step.
     sqlite3_bind_int64(s->raw(), 1, chunk_key(ukey, first + i));
@@ -164,7 +164,7 @@ int SqliteBackend::insert_external(const Upload &u, uint64_t first, const std::v
   int rc = files_->write(u.ukey, first, u.chunk_size, chunks);
   if (rc != 0) return rc;
   sqlite::Stmt *s = writer_->prepare("INSERT INTO hp_blob_chunks(key, crc, data) VALUES(?1, ?2, x'')");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   for (size_t i = 0; i < chunks.size(); i++) {
     s->bind(1, chunk_key(u.ukey, first + i)).bind(2, static_cast<int64_t>(crcs[i]));
     rc = s->step();
@@ -209,7 +209,7 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
     if (rc != 0) return rc;
   }
   if (ukey) {
-    if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1 AND aborted = 0"))) return HP_EIO;
+    if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1 AND aborted = 0"))) return writer_->prepare_error();
     s->bind(1, ukey);
     rc = s->step();
     s->reset();
@@ -239,7 +239,7 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   if (direct) {
     ukey = info->ukey = -info->seq;
     if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
-    if (!(s = writer_->prepare("UPDATE hp_blob_files SET ukey = ?1 WHERE seq = ?2"))) return HP_EIO;
+    if (!(s = writer_->prepare("UPDATE hp_blob_files SET ukey = ?1 WHERE seq = ?2"))) return writer_->prepare_error();
     s->bind(1, ukey).bind(2, info->seq);
     rc = s->step();
     s->reset();
@@ -260,7 +260,7 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
 
 int SqliteBackend::delete_chunks(int64_t ukey) {
   sqlite::Stmt *s = writer_->prepare("DELETE FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   s->bind(1, chunk_key(ukey, 0)).bind(2, chunk_key(ukey, 0xffffffffu));
   int rc = s->step();
   s->reset();
@@ -277,7 +277,7 @@ int SqliteBackend::abort(const Upload &u) {
     if (rc == 0) rc = delete_chunks(u.ukey);
     if (rc == 0) {
       sqlite::Stmt *s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1");
-      if (!s) return HP_EIO;
+      if (!s) return writer_->prepare_error();
       s->bind(1, u.ukey);
       rc = s->step();
       s->reset();
@@ -311,7 +311,7 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
   else
     sql += "WHERE f.filename = ?1 ORDER BY f.seq DESC LIMIT 1 OFFSET ?2";
   sqlite::Stmt *s = r->db->prepare(sql);
-  if (!s) return HP_EIO;
+  if (!s) return r->db->prepare_error();
   if (!q.id.empty()) {
     s->bind(1, q.id);
   } else {
@@ -436,7 +436,7 @@ int SqliteBackend::list(const ListQuery &q, ListPage *out) {
     sql += " AND f.seq = (SELECT max(f3.seq) FROM hp_blob_files f3 WHERE f3.filename = f.filename)";
   sql += " ORDER BY f.filename, f.seq LIMIT ?5";
   sqlite::Stmt *s = r->db->prepare(sql);
-  if (!s) return HP_EIO;
+  if (!s) return r->db->prepare_error();
   s->bind(1, q.prefix).bind(2, upper).bind(3, after_name).bind(4, after_seq).bind(5, int64_t{q.limit} + 1);
   out->files.clear();
   out->next_cursor.clear();
@@ -459,7 +459,7 @@ int SqliteBackend::list(const ListQuery &q, ListPage *out) {
 
 int SqliteBackend::delete_file_rows(int64_t seq, int64_t ukey) {
   sqlite::Stmt *s = writer_->prepare("DELETE FROM hp_blob_files WHERE seq = ?1");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   s->bind(1, seq);
   int rc = s->step();
   s->reset();
@@ -473,7 +473,7 @@ int SqliteBackend::remove_id(const std::string &id) {
   int rc = txn.begin();
   if (rc != 0) return rc;
   sqlite::Stmt *s = writer_->prepare("SELECT seq, ukey FROM hp_blob_files WHERE id = ?1");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   s->bind(1, id);
   rc = s->step();
   int64_t seq = rc == SQLITE_ROW ? s->int64(0) : 0, ukey = rc == SQLITE_ROW ? s->int64(1) : 0;
@@ -492,7 +492,7 @@ int SqliteBackend::remove_name(const std::string &name) {
   int rc = txn.begin();
   if (rc != 0) return rc;
   sqlite::Stmt *s = writer_->prepare("SELECT seq, ukey FROM hp_blob_files WHERE filename = ?1");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   s->bind(1, name);
   std::vector<std::pair<int64_t, int64_t>> rows;
   while ((rc = s->step()) == SQLITE_ROW) rows.emplace_back(s->int64(0), s->int64(1));
@@ -509,7 +509,7 @@ int SqliteBackend::remove_name(const std::string &name) {
 int SqliteBackend::gc() {
   std::lock_guard<std::mutex> lock(write_mu_);
   sqlite::Stmt *s = writer_->prepare("SELECT ukey, owner, aborted FROM hp_blob_uploads");
-  if (!s) return HP_EIO;
+  if (!s) return writer_->prepare_error();
   std::vector<int64_t> dead;
   int rc;
   while ((rc = s->step()) == SQLITE_ROW)
@@ -521,7 +521,7 @@ int SqliteBackend::gc() {
     sqlite::Txn txn(*writer_);
     if ((rc = txn.begin()) != 0) return rc;
     if ((rc = delete_chunks(ukey)) != 0) return rc;
-    if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1"))) return HP_EIO;
+    if (!(s = writer_->prepare("DELETE FROM hp_blob_uploads WHERE ukey = ?1"))) return writer_->prepare_error();
     s->bind(1, ukey);
     rc = s->step();
     s->reset();

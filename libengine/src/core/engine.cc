@@ -63,6 +63,12 @@ int Engine::create(Engine **out, uv_loop_t *loop) {
 }
 
 Engine::~Engine() {
+  // Tasks posted after the loop's last turn never run, as with uv_close.
+  while (posted_head_) {
+    Task *next = posted_head_->next;
+    delete posted_head_;
+    posted_head_ = next;
+  }
   if (owned_) uv_loop_close(&own_loop_);
 }
 
@@ -70,34 +76,48 @@ void Engine::release() {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
 }
 
+void Engine::enqueue_locked(Task *t) {
+  t->next = nullptr;
+  if (posted_tail_)
+    posted_tail_->next = t;
+  else
+    posted_head_ = t;
+  posted_tail_ = t;
+}
+
 int Engine::post(std::function<void(bool)> fn) {
+  // A failure here is an answer, not an exception: threads of the engine's
+  // own (writers, checkpoints) post too, with nobody above them to catch.
+  std::unique_ptr<Task> t(new (std::nothrow) Task);
+  if (!t) return set_error(HP_ENOMEM, "engine: out of memory");
+  t->fn = std::move(fn);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_.load(std::memory_order_relaxed))
       return set_error(HP_ECLOSED, "engine: closed");
-    // A failure here is an answer, not an exception: threads of the engine's
-    // own (writers, checkpoints) post too, with nobody above them to catch.
-    try {
-      posted_.push_back(std::move(fn));
-    } catch (const std::bad_alloc &) {
-      return set_error(HP_ENOMEM, "engine: out of memory");
-    }
+    enqueue_locked(t.release());
   }
   wake();
   return 0;
 }
 
 void Engine::run_soon(std::function<void()> fn) {
+  auto t = std::make_unique<Task>();
+  t->fn = [fn = std::move(fn)](bool) { fn(); };
+  run_soon(std::move(t));
+}
+
+void Engine::run_soon(std::unique_ptr<Task> t) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!loop_done_) {
-      posted_.push_back([fn = std::move(fn)](bool) { fn(); });
+      enqueue_locked(t.release());
       // Sent under the lock: the wakeup is not closed while it is held.
       wake();
       return;
     }
   }
-  fn();
+  run_caught([&] { t->fn(true); });
 }
 
 void Engine::wake() {
@@ -116,20 +136,39 @@ void Engine::on_async(uv_async_t *h) {
 }
 
 void Engine::drain_posted() {
-  std::vector<std::function<void(bool)>> batch;
+  Task *batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    batch.swap(posted_);
+    batch = posted_head_;
+    posted_head_ = posted_tail_ = nullptr;
   }
-  // A task that throws (out of memory) must not end the host's process;
-  // the task itself reports what it can.
-  for (auto &fn : batch) run_caught([&] { fn(close_started_); });
+  // A task that throws (out of memory) must not end the host's process.
+  // Tasks that carry a caller's callback catch their own failures and call
+  // back with them (the allocation sweep checks it); this is the last net.
+  while (batch) {
+    std::unique_ptr<Task> t(batch);
+    batch = t->next;
+    run_caught([&] { t->fn(close_started_); });
+  }
 }
 
-void Engine::add(Closable *c) { closables_.insert(c); }
+void Engine::add(Closable *c) {
+  if (c->tracked_) return;
+  c->tracked_ = true;
+  c->prev_ = nullptr;
+  c->next_ = closables_;
+  if (closables_) closables_->prev_ = c;
+  closables_ = c;
+}
 
 void Engine::remove(Closable *c) {
-  closables_.erase(c);
+  if (c->tracked_) {
+    if (c->prev_) c->prev_->next_ = c->next_;
+    else closables_ = c->next_;
+    if (c->next_) c->next_->prev_ = c->prev_;
+    c->prev_ = c->next_ = nullptr;
+    c->tracked_ = false;
+  }
   if (close_started_) maybe_finish_close();
 }
 
@@ -190,15 +229,22 @@ void Engine::begin_close() {
   // Work posted between on_async's drain and this point would otherwise
   // never run: the wakeup closes below. post() refuses new work by now.
   drain_posted();
-  // Closing one thing may remove others: iterate over a copy.
-  std::vector<Closable *> all(closables_.begin(), closables_.end());
-  for (Closable *c : all)
-    if (closables_.count(c)) c->close_now();
+  // Closing one thing may remove (and free) others, so after each
+  // close_now() the walk starts again from the head, past those done.
+  for (Closable *c = closables_; c;) {
+    if (c->close_called_) {
+      c = c->next_;
+      continue;
+    }
+    c->close_called_ = true;
+    c->close_now();
+    c = closables_;
+  }
   maybe_finish_close();
 }
 
 void Engine::maybe_finish_close() {
-  if (!closables_.empty() || wakeup_closed_) return;
+  if (closables_ || wakeup_closed_) return;
   wakeup_closed_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -9,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include "hotpath.h"
@@ -27,6 +26,15 @@ class Closable {
   // with HP_ECLOSED, start closing handles, and call Engine::remove(this)
   // once nothing of it is left on the loop.
   virtual void close_now() = 0;
+
+ private:
+  friend class Engine;
+  // The engine's list of closables runs through them, so tracking one never
+  // allocates: a failed allocation there would lose the work it tracks.
+  Closable *prev_ = nullptr;
+  Closable *next_ = nullptr;
+  bool tracked_ = false;
+  bool close_called_ = false;
 };
 
 class Engine {
@@ -53,7 +61,17 @@ class Engine {
   // must run, and never beside the loop's own. Thread: any.
   void run_soon(std::function<void()> fn);
 
-  // Track something that must be closed with the engine. Loop thread only.
+  // A queued task. Allocated ahead by what must run later whatever memory
+  // is left then: a handle allocates its last step with itself.
+  struct Task {
+    Task *next = nullptr;
+    std::function<void(bool closing)> fn;
+  };
+  // run_soon() with a task allocated ahead: never allocates, never fails.
+  void run_soon(std::unique_ptr<Task> t);
+
+  // Track something that must be closed with the engine; never allocates.
+  // Loop thread only.
   void add(Closable *c);
   void remove(Closable *c);
 
@@ -88,15 +106,19 @@ class Engine {
   std::atomic<std::thread::id> loop_thread_{};
   uv_async_t wakeup_{};
 
-  std::mutex mu_;  // guards posted_ and the closing_ transition
-  std::vector<std::function<void(bool)>> posted_;
+  std::mutex mu_;  // guards the posted tasks and the closing_ transition
+  // Posted tasks, oldest first; a list of nodes, so queueing an allocated
+  // task cannot fail.
+  Task *posted_head_ = nullptr;
+  Task *posted_tail_ = nullptr;
+  void enqueue_locked(Task *t);
   std::atomic<bool> closing_{false};
   std::atomic<bool> freeing_{false};
   bool close_started_ = false;  // loop thread
   bool wakeup_closed_ = false;  // loop thread
   bool loop_done_ = false;      // guarded by mu_: the wakeup is closing
   bool finished_ = false;       // loop thread
-  std::unordered_set<Closable *> closables_;
+  Closable *closables_ = nullptr;  // loop thread: an intrusive list
   hp_close_cb close_cb_ = nullptr;
   void *close_data_ = nullptr;
   std::atomic<int> refs_{1};

@@ -49,7 +49,8 @@ void Handle::maybe_finish() {
 }
 
 void Handle::finish() {
-  auto run = [this] {
+  // Captures only `this`: std::function keeps it inline, without allocating.
+  auto run = [this](bool) {
     shutdown([this](int status) {
       hp_close_cb cb = cb_;
       void *data = cb_data_;
@@ -57,10 +58,12 @@ void Handle::finish() {
       delete this;
     });
   };
-  if (engine_.get())
-    engine_->run_soon(run);
-  else
-    run();
+  if (last_step_) {
+    last_step_->fn = run;
+    engine_->run_soon(std::move(last_step_));
+  } else {
+    run(true);
+  }
 }
 
 }  // namespace hp::core

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "core/engine.h"
 #include "core/rcu.h"
@@ -80,7 +81,9 @@ class Handle {
   int close(hp_close_cb cb, void *data);
 
  protected:
-  explicit Handle(Engine *e) : engine_(e) {}
+  // Allocates the close's last step now, so that the close cannot run out
+  // of memory on its way to the callback.
+  explicit Handle(Engine *e) : last_step_(e ? new Engine::Task : nullptr), engine_(e) {}
   virtual ~Handle() = default;
   // Runs once, after close() and with no call in flight: stop what the
   // handle runs (watches, subscriptions, pending requests fail with
@@ -100,6 +103,7 @@ class Handle {
   std::atomic<bool> closing_{false};
   std::atomic<bool> close_requested_{false};
   std::atomic<bool> finished_{false};
+  std::unique_ptr<Engine::Task> last_step_;
   hp_close_cb cb_ = nullptr;
   void *cb_data_ = nullptr;
   EngineRef engine_;

@@ -1,10 +1,11 @@
 #include "events/batcher.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "core/error.h"
-#include "events/events.h"
+#include "core/guard.h"
 #include "events/events.h"
 
 namespace hp::events {
@@ -114,10 +115,22 @@ void Batcher::notify_loop() {
 void Batcher::check_flushes(bool closing) {
   uint64_t done = progress_.written_seq.load(std::memory_order_acquire);
   int last = progress_.last_status.load(std::memory_order_relaxed);
-  std::vector<Waiter> keep;
-  std::vector<Waiter> ready;
-  for (const Waiter &w : flushes_) (w.seq <= done || closing || last < 0 ? ready : keep).push_back(w);
-  flushes_.swap(keep);
+  auto ready = [&](const Waiter &w) { return w.seq <= done || closing || last < 0; };
+  // One waiter at a time, taken out before its callback: never allocates
+  // (a flush must complete also when memory is short), and a callback that
+  // flushes again finds the list consistent. Waiters are few.
+  for (;;) {
+    auto it = std::find_if(flushes_.begin(), flushes_.end(), ready);
+    if (it == flushes_.end()) break;
+    Waiter w = *it;
+    flushes_.erase(it);
+    int status = 0;
+    if (w.seq > done) {
+      status = closing ? HP_ECLOSED : last;
+      core::set_error(status, closing ? "events: closed before the flush completed" : "events: the write failed");
+    }
+    w.cb(status, w.data);
+  }
   // A pending flush keeps the loop alive (a Node process waits for it); an
   // idle batcher does not.
   if (started_ && !finished_) {
@@ -125,14 +138,6 @@ void Batcher::check_flushes(bool closing) {
       uv_unref(reinterpret_cast<uv_handle_t *>(&timer_));
     else
       uv_ref(reinterpret_cast<uv_handle_t *>(&timer_));
-  }
-  for (const Waiter &w : ready) {
-    int status = 0;
-    if (w.seq > done) {
-      status = closing ? HP_ECLOSED : last;
-      core::set_error(status, closing ? "events: closed before the flush completed" : "events: the write failed");
-    }
-    w.cb(status, w.data);
   }
 }
 
@@ -150,8 +155,14 @@ int Batcher::flush(hp_events_cb cb, void *data) {
       core::set_error(HP_ECLOSED, "events: closed before the flush completed");
       cb(HP_ECLOSED, data);
     } else {
-      flushes_.push_back(Waiter{target, cb, data});
-      check_flushes(false);
+      int rc = core::guard("events_flush", [&] {
+        flushes_.push_back(Waiter{target, cb, data});
+        return 0;
+      });
+      if (rc < 0)
+        cb(rc, data);
+      else
+        check_flushes(false);
     }
     release();
   });

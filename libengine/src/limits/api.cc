@@ -122,6 +122,22 @@ void fail(const Outcome &o, Call &&call) {
   call();
 }
 
+// The completion of an acquire: the lease result, or HP_ENOMEM when its
+// holder list cannot be built (the callback comes either way).
+Done lease_done(hp_lease_cb cb, void *data) {
+  return [cb, data](Outcome &&o) {
+    if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
+    hp_lease_result res = HP_LEASE_RESULT_INIT;
+    std::vector<hp_lease_info> infos;
+    int rc = hp::core::guard("limiter_acquire_async", [&] {
+      to_result(o.lease, &infos, &res);
+      return 0;
+    });
+    if (rc < 0) return cb(rc, nullptr, data);
+    cb(0, &res, data);
+  };
+}
+
 Done code_done(hp_limiter_cb cb, void *data) {
   return [cb, data](Outcome &&o) {
     if (o.status < 0) hp::core::set_error_text(o.status, o.error);
@@ -274,26 +290,14 @@ int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *res
   if (!call) return closed();
   return hp::core::guard("limiter_acquire_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
-      r->acquire(sv, rv, limit, ttl_ms, [cb, data](Outcome &&o) {
-        if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
-        hp_lease_result res = HP_LEASE_RESULT_INIT;
-        std::vector<hp_lease_info> infos;
-        to_result(o.lease, &infos, &res);
-        cb(0, &res, data);
-      });
+      r->acquire(sv, rv, limit, ttl_ms, lease_done(cb, data));
       return 0;
     }
     std::string sub(sv), res(rv);
     return l->impl->async(
         [sub, res, limit, ttl_ms](SyncBackend &b, Outcome &o) { return b.acquire(sub, res, limit, ttl_ms, &o.lease); },
         [sub, res, limit, ttl_ms](RedisBackend &r, Done d) { r.acquire(sub, res, limit, ttl_ms, std::move(d)); },
-        [cb, data](Outcome &&o) {
-          if (o.status < 0) return cb(o.status, nullptr, data);
-          hp_lease_result r = HP_LEASE_RESULT_INIT;
-          std::vector<hp_lease_info> infos;
-          to_result(o.lease, &infos, &r);
-          cb(0, &r, data);
-        });
+        lease_done(cb, data));
   });
 }
 
@@ -347,7 +351,13 @@ int hp_limiter_holders_async(hp_limiter *l, const char *subject, hp_holders_cb c
                           [cb, data](Outcome &&o) {
                             if (o.status < 0) return cb(o.status, nullptr, data);
                             std::vector<hp_lease_info> infos;
-                            cb(o.status, to_infos(o.holders, &infos), data);
+                            const hp_lease_info *list = nullptr;
+                            int rc = hp::core::guard("limiter_holders_async", [&] {
+                              list = to_infos(o.holders, &infos);
+                              return 0;
+                            });
+                            if (rc < 0) return cb(rc, nullptr, data);
+                            cb(o.status, list, data);
                           });
   });
 }

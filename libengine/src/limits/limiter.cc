@@ -1,6 +1,7 @@
 #include "limits/limiter.h"
 
 #include "core/error.h"
+#include "core/guard.h"
 #include "limits/memory.h"
 #include "limits/sqlite_store.h"
 #include "redis/url.h"
@@ -11,12 +12,6 @@ using core::set_error;
 
 namespace {
 
-Outcome failure(int status, std::string why) {
-  Outcome o;
-  o.status = status;
-  o.error = std::move(why);
-  return o;
-}
 
 }  // namespace
 
@@ -73,6 +68,13 @@ void Limiter::deliver(const Done &done, Outcome &&o) {
   done(std::move(o));
 }
 
+void Limiter::fail(const Done &done, int status, const char *why) {
+  core::set_error(status, why);
+  Outcome o;
+  o.status = status;
+  done(std::move(o));
+}
+
 RedisBackend *Limiter::redis_now() const {
   if (!redis_) return nullptr;
   core::Engine *e = engine_.get();
@@ -106,7 +108,7 @@ int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {
         // loop's next turn, so this call goes behind it.
         return e->post([self, redis_op = std::move(redis_op), done = std::move(done)](bool closing) mutable {
           if (closing || !self->redis_->started())
-            return deliver(done, failure(HP_ECLOSED, "limits: limiter closed"));
+            return fail(done, HP_ECLOSED, "limits: limiter closed");
           redis_op(*self->redis_, [done](Outcome &&o) { deliver(done, std::move(o)); });
         });
       }
@@ -115,23 +117,29 @@ int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {
     }
     return e->post([self, redis_op = std::move(redis_op), done = std::move(done)](bool closing) mutable {
       if (closing || !self->redis_->started())
-        return deliver(done, failure(HP_ECLOSED, "limits: limiter closed"));
+        return fail(done, HP_ECLOSED, "limits: limiter closed");
       redis_op(*self->redis_, [done](Outcome &&o) { deliver(done, std::move(o)); });
     });
   }
   if (on_pool_) {
     return e->post([self, sync_op = std::move(sync_op), done = std::move(done)](bool closing) mutable {
-      if (closing) return deliver(done, failure(HP_ECLOSED, "limits: the engine closed before the call ran"));
-      auto o = std::make_shared<Outcome>();
-      self->engine_->queue_work(
-          [self, sync_op = std::move(sync_op), o] {
-            o->status = sync_op(*self->sync_, *o);
-            if (o->status < 0) o->error = hp_last_error();
-          },
-          [o, done = std::move(done)](int status) {
-            if (status < 0) *o = failure(status, "limits: the engine closed before the call ran");
-            deliver(done, std::move(*o));
-          });
+      if (closing) return fail(done, HP_ECLOSED, "limits: the engine closed before the call ran");
+      // `done` is copied in, so that it is still here if queueing fails.
+      int rc = core::guard("limits", [&] {
+        auto o = std::make_shared<Outcome>();
+        self->engine_->queue_work(
+            [self, sync_op = std::move(sync_op), o] {
+              o->status = sync_op(*self->sync_, *o);
+              if (o->status < 0) o->error = hp_last_error();
+            },
+            [o, done](int status) {
+              if (status == HP_ECLOSED) return fail(done, status, "limits: the engine closed before the call ran");
+              if (status < 0) return fail(done, status, "limits: out of memory");
+              deliver(done, std::move(*o));
+            });
+        return 0;
+      });
+      if (rc < 0) fail(done, rc, "limits: out of memory");
     });
   }
   Outcome o;

@@ -36,6 +36,9 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   RedisBackend *redis_now() const;
   // Sets the thread's error text of a failed outcome, then hands it on.
   static void deliver(const Done &done, Outcome &&o);
+  // Hands on a failed outcome without allocating (out of memory may be
+  // why it failed).
+  static void fail(const Done &done, int status, const char *why);
 
   // Stops the Redis client (pending calls get HP_ECLOSED). Thread: any.
   void close();

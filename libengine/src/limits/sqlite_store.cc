@@ -49,7 +49,7 @@ int SqliteBackend::open(const std::string &path, const std::string &ns, uint32_t
 
 int SqliteBackend::purge(std::string_view subject, int64_t now_ms) {
   sqlite::Stmt *st = db_->prepare("DELETE FROM hp_leases WHERE ns=?1 AND subject=?2 AND expires_ms<=?3");
-  if (!st) return HP_EIO;
+  if (!st) return db_->prepare_error();
   st->bind(1, std::string_view(ns_)).bind(2, subject).bind(3, static_cast<int64_t>(now_ms));
   int rc = st->step();
   st->reset();
@@ -60,7 +60,7 @@ int SqliteBackend::list(std::string_view subject, int64_t now_ms, std::vector<Le
   out->clear();
   sqlite::Stmt *st = db_->prepare(
       "SELECT resource, id, expires_ms FROM hp_leases WHERE ns=?1 AND subject=?2 AND expires_ms>?3 ORDER BY id");
-  if (!st) return HP_EIO;
+  if (!st) return db_->prepare_error();
   st->bind(1, std::string_view(ns_)).bind(2, subject).bind(3, static_cast<int64_t>(now_ms));
   int rc;
   while ((rc = st->step()) == SQLITE_ROW)
@@ -82,7 +82,7 @@ int SqliteBackend::acquire(std::string_view subject, std::string_view resource, 
 
   sqlite::Stmt *held = db_->prepare("UPDATE hp_leases SET expires_ms=?4 WHERE ns=?1 AND subject=?2 AND resource=?3"
                                     " RETURNING id");
-  if (!held) return HP_EIO;
+  if (!held) return db_->prepare_error();
   held->bind(1, std::string_view(ns_)).bind(2, subject).bind(3, resource).bind(4, static_cast<int64_t>(expires));
   rc = held->step();
   int64_t held_id = rc == SQLITE_ROW ? held->int64(0) : 0;
@@ -91,7 +91,7 @@ int SqliteBackend::acquire(std::string_view subject, std::string_view resource, 
   if (rc < 0) return rc;
 
   sqlite::Stmt *count = db_->prepare("SELECT count(*) FROM hp_leases WHERE ns=?1 AND subject=?2");
-  if (!count) return HP_EIO;
+  if (!count) return db_->prepare_error();
   count->bind(1, std::string_view(ns_)).bind(2, subject);
   rc = count->step();
   int64_t n = rc == SQLITE_ROW ? count->int64(0) : 0;
@@ -110,14 +110,14 @@ int SqliteBackend::acquire(std::string_view subject, std::string_view resource, 
     if ((rc = list(subject, now, &out->holders)) < 0) return rc;
   } else {
     sqlite::Stmt *seq = db_->prepare("UPDATE hp_meta SET value=value+1 WHERE name='lease_seq' RETURNING value");
-    if (!seq) return HP_EIO;
+    if (!seq) return db_->prepare_error();
     rc = seq->step();
     int64_t id = rc == SQLITE_ROW ? seq->int64(0) : 0;
     if (rc == SQLITE_ROW) rc = seq->step();
     seq->reset();
     if (rc < 0) return rc;
     sqlite::Stmt *ins = db_->prepare("INSERT INTO hp_leases(ns, subject, resource, id, expires_ms) VALUES(?1,?2,?3,?4,?5)");
-    if (!ins) return HP_EIO;
+    if (!ins) return db_->prepare_error();
     ins->bind(1, std::string_view(ns_)).bind(2, subject).bind(3, resource).bind(4, id).bind(5, static_cast<int64_t>(expires));
     rc = ins->step();
     ins->reset();
@@ -133,7 +133,7 @@ int SqliteBackend::release(std::string_view subject, std::string_view resource) 
   std::lock_guard<std::mutex> lock(mu_);
   int64_t now = wall_ns() / 1000000;
   sqlite::Stmt *st = db_->prepare("DELETE FROM hp_leases WHERE ns=?1 AND subject=?2 AND resource=?3 RETURNING expires_ms");
-  if (!st) return HP_EIO;
+  if (!st) return db_->prepare_error();
   st->bind(1, std::string_view(ns_)).bind(2, subject).bind(3, resource);
   int rc = st->step();
   int released = rc == SQLITE_ROW && st->int64(0) > now ? 1 : 0;
@@ -147,7 +147,7 @@ int SqliteBackend::renew(std::string_view subject, std::string_view resource, ui
   int64_t now = wall_ns() / 1000000;
   sqlite::Stmt *st = db_->prepare(
       "UPDATE hp_leases SET expires_ms=?5 WHERE ns=?1 AND subject=?2 AND resource=?3 AND expires_ms>?4 RETURNING id");
-  if (!st) return HP_EIO;
+  if (!st) return db_->prepare_error();
   st->bind(1, std::string_view(ns_)).bind(2, subject).bind(3, resource).bind(4, static_cast<int64_t>(now));
   st->bind(5, static_cast<int64_t>(now + static_cast<int64_t>(ttl_ms)));
   int rc = st->step();
@@ -169,7 +169,7 @@ int SqliteBackend::hit(std::string_view key, const Rate &rate, hp_rate_result *o
   if (rc != 0) return rc;
   uint64_t now = static_cast<uint64_t>(wall_ns());
   sqlite::Stmt *get = db_->prepare("SELECT tat FROM hp_rates WHERE ns=?1 AND key=?2");
-  if (!get) return HP_EIO;
+  if (!get) return db_->prepare_error();
   get->bind(1, std::string_view(ns_)).bind(2, key);
   rc = get->step();
   uint64_t stored = rc == SQLITE_ROW ? static_cast<uint64_t>(get->int64(0)) : 0;
@@ -178,7 +178,7 @@ int SqliteBackend::hit(std::string_view key, const Rate &rate, hp_rate_result *o
   uint64_t next = gcra(now, stored, rate, out);
   if (next != stored) {
     sqlite::Stmt *put = db_->prepare("INSERT OR REPLACE INTO hp_rates(ns, key, tat) VALUES(?1,?2,?3)");
-    if (!put) return HP_EIO;
+    if (!put) return db_->prepare_error();
     put->bind(1, std::string_view(ns_)).bind(2, key).bind(3, static_cast<int64_t>(next));
     rc = put->step();
     put->reset();
@@ -190,7 +190,7 @@ int SqliteBackend::hit(std::string_view key, const Rate &rate, hp_rate_result *o
 int SqliteBackend::set_add(std::string_view set, std::string_view member) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite::Stmt *st = db_->prepare("INSERT OR IGNORE INTO hp_sets(ns, name, member) VALUES(?1,?2,?3)");
-  if (!st) return HP_EIO;
+  if (!st) return db_->prepare_error();
   st->bind(1, std::string_view(ns_)).bind(2, set).bind(3, member);
   int rc = st->step();
   st->reset();
@@ -201,7 +201,7 @@ int SqliteBackend::set_add(std::string_view set, std::string_view member) {
 int SqliteBackend::set_has(std::string_view set, std::string_view member) {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite::Stmt *st = db_->prepare("SELECT 1 FROM hp_sets WHERE ns=?1 AND name=?2 AND member=?3");
-  if (!st) return HP_EIO;
+  if (!st) return db_->prepare_error();
   st->bind(1, std::string_view(ns_)).bind(2, set).bind(3, member);
   int rc = st->step();
   st->reset();
@@ -211,7 +211,7 @@ int SqliteBackend::set_has(std::string_view set, std::string_view member) {
 int SqliteBackend::ping() {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite::Stmt *st = db_->prepare("SELECT value FROM hp_meta WHERE name='lease_seq'");
-  if (!st) return HP_EIO;
+  if (!st) return db_->prepare_error();
   int rc = st->step();
   st->reset();
   return rc < 0 ? rc : 0;

@@ -132,7 +132,12 @@ int hp_recipes_load(hp_recipe_table *t, const char *path, const hp_recipes_load_
         done(HP_ECLOSED, nullptr, {});
         return;
       }
-      s->start_load(tb, p, ts, whole, done);
+      // Out of memory before the load is under way: the callback still comes.
+      int rc = hp::core::guard("recipes_load", [&] {
+        s->start_load(tb, p, ts, whole, done);
+        return 0;
+      });
+      if (rc < 0) done(rc, nullptr, {});
     });
   });
 }

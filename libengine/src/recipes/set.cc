@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/guard.h"
 #include "recipes/json_value.h"
 #include "recipes/subscription.h"
 #include "recipes/watch.h"
@@ -199,6 +200,13 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
   }
   auto outcome = std::make_shared<LoadOutcome>();
   loads_++;
+  // queue_work() throws only before it queued anything (out of memory).
+  struct Uncount {
+    int *loads;
+    ~Uncount() {
+      if (loads) (*loads)--;
+    }
+  } uncount{&loads_};
   engine()->queue_work(
       [outcome, t, path, timestamp, whole_max, previous]() mutable {
         try {
@@ -216,9 +224,13 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
       [this, t, outcome, done = std::move(done)](int status) {
         // The load counts until the end: `done` may end the last watch,
         // which must not free the set under this function.
-        if (status < 0 || shut_) {
+        if (status == HP_ECLOSED || shut_) {
           core::set_error(HP_ECLOSED, "recipes: closed during the load of a table");
           done(HP_ECLOSED, nullptr, outcome->sig);
+        } else if (status < 0) {
+          // The pool job threw (out of memory in its own handler).
+          core::set_error(status, "recipes_load: out of memory");
+          done(status, nullptr, outcome->sig);
         } else if (outcome->code < 0) {
           {
             std::lock_guard<std::mutex> lock(write_mu_);
@@ -231,7 +243,7 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
           done(outcome->code, nullptr, outcome->sig);
         } else {
           hp_recipes_stats copy;
-          {
+          int rc = core::guard("recipes_load", [&] {
             std::lock_guard<std::mutex> lock(write_mu_);
             std::shared_ptr<const Base> base = std::move(outcome->base);
             // Point updates newer than the file survive the reload.
@@ -255,13 +267,16 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
             s.embedded_errors = outcome->embedded_errors;
             s.rule_errors = outcome->rule_errors;
             copy = s;
-          }
-          core::clear_error();
-          done(0, &copy, outcome->sig);
+            return 0;
+          });
+          // Out of memory before publish: the table keeps what it had.
+          if (rc == 0) core::clear_error();
+          done(rc, rc == 0 ? &copy : nullptr, outcome->sig);
         }
         loads_--;
         maybe_finish();
       });
+  uncount.loads = nullptr;  // queued: its completion uncounts it
 }
 
 namespace {

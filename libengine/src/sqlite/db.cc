@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/guard.h"
 
 namespace hp::sqlite {
 
@@ -110,11 +111,26 @@ Stmt *Db::prepare(const std::string &sql) {
   sqlite3_stmt *stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) {
-    fail(db_, rc, "sqlite: prepare");
+    prepare_error_ = fail(db_, rc, "sqlite: prepare");
     return nullptr;
   }
-  auto *raw = new Stmt(db_, stmt);
-  cache_.emplace(sql, std::unique_ptr<Stmt>(raw));
+  // Out of memory for the cache entry: the statement is finalized, and the
+  // caller gets HP_ENOMEM from prepare_error().
+  Stmt *raw = nullptr;
+  int code = core::guard("sqlite: prepare", [&] {
+    std::unique_ptr<Stmt> owned(new (std::nothrow) Stmt(db_, stmt));
+    if (!owned) {
+      sqlite3_finalize(stmt);
+      throw std::bad_alloc();
+    }
+    raw = owned.get();
+    cache_.emplace(sql, std::move(owned));
+    return 0;
+  });
+  if (code < 0) {
+    prepare_error_ = code;
+    return nullptr;
+  }
   return raw;
 }
 

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "hotpath.h"
+
 namespace hp::sqlite {
 
 struct OpenOptions {
@@ -99,6 +101,9 @@ class Db {
   // A cached prepared statement, reset and ready to bind; nullptr on error
   // (message set). The cache is keyed by the SQL text.
   Stmt *prepare(const std::string &sql);
+  // The code of the last failed prepare() (HP_ENOMEM, HP_EIO, ...), its
+  // message set then.
+  int prepare_error() const { return prepare_error_; }
 
   // BEGIN IMMEDIATE: takes the write lock at once, so a read-then-write
   // inside is atomic across processes. Waits up to the busy timeout.
@@ -112,6 +117,7 @@ class Db {
   std::string path_;
   uint32_t busy_timeout_ms_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
+  int prepare_error_ = HP_EIO;
 };
 
 // Rolls back on scope exit unless committed.
