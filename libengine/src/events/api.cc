@@ -25,19 +25,13 @@ struct hp_events final : hp::core::Handle {
   Batcher *batcher;
 
  private:
+  std::function<void(int)> done_;
+
+  // Allocates nothing: a close must reach its callback when memory is short.
   void shutdown(std::function<void(int)> done) override {
-    auto *fn = new std::function<void(int)>(std::move(done));
-    int rc = batcher->close(
-        [](int status, void *data) {
-          std::unique_ptr<std::function<void(int)>> f(static_cast<std::function<void(int)> *>(data));
-          (*f)(status);
-        },
-        fn);
-    if (rc != 0) {
-      // The engine closed it first (and wrote what was buffered).
-      std::unique_ptr<std::function<void(int)>> f(fn);
-      (*f)(0);
-    }
+    done_ = std::move(done);
+    int rc = batcher->close([](int status, void *self) { static_cast<hp_events *>(self)->done_(status); }, this);
+    if (rc != 0) done_(0);  // the engine closed it first (and wrote what was buffered)
   }
 };
 

@@ -11,7 +11,7 @@
 namespace hp::events {
 
 Batcher::Batcher(core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_options &o)
-    : engine_(e), sink_(std::move(sink)), opts_(o) {}
+    : engine_(e), sink_(std::move(sink)), opts_(o), close_task_(std::make_unique<core::Engine::Task>()) {}
 
 int Batcher::open(Batcher **out, core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_options &o) {
   auto *b = new Batcher(e, std::move(sink), o);
@@ -73,9 +73,20 @@ void Batcher::handoff_locked() {
   batch.data.swap(buf_);
   batch.count = count_;
   batch.seq_end = seq_;
+  size_t size = batch.data.size();
+  try {
+    sink_->submit(std::move(batch));
+  } catch (const std::bad_alloc &) {
+    // No memory to queue it: the events stay buffered for the next handoff
+    // (or are counted as dropped by a close that cannot hand them off).
+    buf_.swap(batch.data);
+    return;
+  }
   count_ = 0;
-  buf_.reserve(batch.data.size());
-  sink_->submit(std::move(batch));
+  try {
+    buf_.reserve(size);
+  } catch (const std::bad_alloc &) {  // only a hint
+  }
 }
 
 void Batcher::handoff() {
@@ -175,38 +186,46 @@ int Batcher::flush(hp_events_cb cb, void *data) {
 
 int Batcher::close(hp_events_cb cb, void *data) {
   if (closed_.exchange(true, std::memory_order_acq_rel)) {
-    // Closed already (by the engine): drop the user's reference.
+    // Closed already (by the engine, which wrote what was buffered): drop
+    // the user's reference.
     release();
     return core::set_error(HP_ECLOSED, "events: close was already requested");
   }
   handoff();
+  close_cb_ = cb;
+  close_data_ = data;
   retain();
-  int rc = engine_->post([this, cb, data](bool closing) {
+  // Behind the batches just handed off (a sink may queue them on the
+  // loop), in a task allocated with the batcher: it cannot fail to run.
+  close_task_->fn = [this](bool closing) {
     if (closing || finished_) {
-      // The engine's close does the final write (close_now); report it.
+      // The engine's close does the final write (close_now).
       if (!finished_) close_now();
-      if (cb) cb(progress_.last_status.load() < 0 ? HP_EIO : 0, data);
       release();
       return;
     }
-    close_cb_ = cb;
-    close_data_ = data;
-    sink_->close(engine_.get(), [this](int status) {
-      if (!finished_) {
-        if (status == HP_ECLOSED)
-          close_now();  // the engine closed first: finish here
-        else
-          finish(status < 0 ? status : 0);
-      }
-      release();
+    retain();  // the sink's close callback's
+    int rc = core::guard("events_close", [&] {
+      sink_->close(engine_.get(), [this](int status) {
+        if (!finished_) {
+          if (status == HP_ECLOSED)
+            close_now();  // the engine closed first: finish here
+          else
+            finish(status < 0 ? status : 0);
+        }
+        release();
+      });
+      return 0;
     });
-  });
-  release();  // the user's reference
-  if (rc != 0) {
-    // The engine is closing: its close_now writes what is buffered.
+    if (rc < 0) {
+      // No memory to close in the background: write the rest here.
+      close_now();
+      release();
+    }
     release();
-    return core::set_error(HP_ECLOSED, "events: the engine is closing");
-  }
+  };
+  engine_->run_soon(std::move(close_task_));
+  release();  // the user's reference
   return 0;
 }
 
@@ -214,8 +233,18 @@ void Batcher::close_now() {
   if (finished_) return;
   closed_.store(true, std::memory_order_release);
   handoff();
+  int lost = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (count_ > 0) {  // no memory to hand them off: counted, reported
+      progress_.dropped.fetch_add(count_, std::memory_order_relaxed);
+      count_ = 0;
+      buf_.clear();
+      lost = core::set_error(HP_ENOMEM, "events: out of memory; buffered events were dropped");
+    }
+  }
   int status = sink_->drain_and_close();
-  finish(status < 0 ? status : 0);
+  finish(status < 0 ? status : lost);
 }
 
 void Batcher::finish(int status) {

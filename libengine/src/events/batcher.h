@@ -68,6 +68,7 @@ class Batcher final : public core::Closable {
   uv_timer_t timer_{};
   bool started_ = false;
   bool finished_ = false;
+  std::unique_ptr<core::Engine::Task> close_task_;  // allocated ahead: see close()
   hp_events_cb close_cb_ = nullptr;
   void *close_data_ = nullptr;
 };

@@ -40,12 +40,13 @@ int FileSink::start(Progress *progress) {
   return 0;
 }
 
-void FileSink::submit(Batch batch) {
-  progress_->queued.fetch_add(batch.count, std::memory_order_relaxed);
+void FileSink::submit(Batch &&batch) {
+  uint64_t count = batch.count;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(batch));
+    queue_.push_back(std::move(batch));  // strong guarantee: a throw leaves batch
   }
+  progress_->queued.fetch_add(count, std::memory_order_relaxed);
   cv_.notify_one();
 }
 

@@ -19,7 +19,7 @@ class FileSink final : public Sink {
   ~FileSink() override;
 
   int start(Progress *progress) override;
-  void submit(Batch batch) override;
+  void submit(Batch &&batch) override;
   int drain_and_close() override;
 
  private:

@@ -20,10 +20,10 @@ int RedisSink::start(Progress *progress) {
 
 void RedisSink::attach(core::Engine *engine) { core_->client = redis::Client::open(engine, options_); }
 
-void RedisSink::submit(Batch batch) {
-  progress_->queued.fetch_add(batch.count, std::memory_order_relaxed);
+void RedisSink::submit(Batch &&batch) {
   auto core = core_;
   auto holder = std::make_shared<Batch>(std::move(batch));
+  progress_->queued.fetch_add(holder->count, std::memory_order_relaxed);
   progress_->on_loop([core, holder](bool closing) {
     if (!core->progress) return;
     if (closing || !core->client) {

@@ -21,7 +21,7 @@ class RedisSink final : public Sink {
   int start(Progress *progress) override;
   void attach(core::Engine *engine) override;
   void tick() override;
-  void submit(Batch batch) override;
+  void submit(Batch &&batch) override;
   void close(core::Engine *engine, std::function<void(int status)> done) override;
   int drain_and_close() override;
 

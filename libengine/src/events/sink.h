@@ -51,8 +51,9 @@ class Sink {
   virtual void attach(core::Engine *) {}
   // Every batch_ms on the loop thread (retries, housekeeping).
   virtual void tick() {}
-  // Takes a batch. Never blocks on I/O. Any thread, in batch order.
-  virtual void submit(Batch batch) = 0;
+  // Takes a batch. Never blocks on I/O. Any thread, in batch order. When
+  // it throws (out of memory), `batch` is as it was.
+  virtual void submit(Batch &&batch) = 0;
   // Write everything submitted, then release the resources; `done(status)`
   // on the loop thread: 0, the code of a failed final write (its events
   // counted as dropped), or HP_ECLOSED when the engine closed first (the
