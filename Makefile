@@ -7,7 +7,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node dist test test-c test-python test-node test-e2e test-asan test-tsan fuzz bench demo clean
+.PHONY: all deps build build-c build-node dist test test-c test-python test-pythons test-node test-e2e test-asan test-tsan fuzz bench demo clean
 
 all: build
 
@@ -42,6 +42,12 @@ test-c: build-c
 
 test-python: build-c
 	PYTHONPATH=bindings/python:$(BUILD)/python $(PYTHON) -m pytest -q tests/python
+
+# The Python suite under each supported Python, 3.9 to 3.13 (its own module
+# build per version; PYTHONS="3.9 3.13" picks some). make test runs the
+# oldest and the newest.
+test-pythons: deps
+	JOBS=$(JOBS) bash tests/python/run_versions.sh
 
 test-node: build-node
 	node --test tests/node/

@@ -70,7 +70,7 @@ wheel_installs_and_runs() {
 wheel_needs_only_glibc() {
   local site so lib
   site=$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])') || return 1
-  so=$(ls "$site"/_hotpath*.so) || return 1
+  so=$(ls "$site"/hotpath/_hotpath*.so) || return 1
   ldd "$so"
   if ldd "$so" | grep -E 'hiredis|maxminddb|sqlite|libz\.|deflate|farmhash|stdc\+\+|gcc_s|not found'; then
     echo "the extension needs the above"; return 1
@@ -88,7 +88,7 @@ sdist_has_the_sources() {
   local list
   list=$(tar -tzf "$sdist") || return 1
   for f in pyproject.toml CMakeLists.txt packaging/static_deps.cmake libengine/include/hotpath.h \
-    bindings/python/_hotpath.pyi bindings/python/hotpath/__init__.py; do
+    bindings/python/hotpath/_hotpath.pyi bindings/python/hotpath/__init__.py; do
     echo "$list" | grep "^hotpath-[^/]*/$f\$" >/dev/null || { echo "sdist lacks $f"; return 1; }
   done
 }
