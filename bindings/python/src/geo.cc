@@ -858,9 +858,9 @@ struct Builder {
         py::int_ big = py::reinterpret_borrow<py::int_>(v);
         if (py::int_(0) > big || big >= py::int_(py::module_::import("builtins").attr("pow")(2, 128)))
           throw py::value_error("write_database: an int must be in -2**31 .. 2**128-1");
-        unsigned char bytes[16];
-        if (_PyLong_AsByteArray(reinterpret_cast<PyLongObject *>(o), bytes, 16, 0, 0) != 0)
-          throw py::error_already_set();
+        // int.to_bytes, not _PyLong_AsByteArray (whose arguments changed in 3.13).
+        std::string be = py::bytes(big.attr("to_bytes")(16, "big"));
+        const unsigned char *bytes = reinterpret_cast<const unsigned char *>(be.data());
         uint64_t hi = 0, lo = 0;
         for (int i = 0; i < 8; i++) {
           hi = hi << 8 | bytes[i];
