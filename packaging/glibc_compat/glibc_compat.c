@@ -102,40 +102,35 @@ extern int __lxstat64(int ver, const char *path, struct stat *buf);
 extern int __fxstat64(int ver, int fd, struct stat *buf);
 extern int __fxstatat64(int ver, int dirfd, const char *path, struct stat *buf, int flags);
 
+#define HP_COMPAT_STAT(sym, xstat)                                                                   \
+  __attribute__((visibility("hidden"))) int __wrap_##sym(const char *path, struct stat *buf) {       \
+    return xstat(HP_STAT_VER, path, buf);                                                           \
+  }
+#define HP_COMPAT_FSTAT(sym)                                                                         \
+  __attribute__((visibility("hidden"))) int __wrap_##sym(int fd, struct stat *buf) {                 \
+    return __fxstat64(HP_STAT_VER, fd, buf);                                                        \
+  }
+#define HP_COMPAT_FSTATAT(sym)                                                                       \
+  __attribute__((visibility("hidden"))) int __wrap_##sym(int dirfd, const char *path, struct stat *buf, \
+                                                         int flags) {                               \
+    return __fxstatat64(HP_STAT_VER, dirfd, path, buf, flags);                                      \
+  }
 HP_COMPAT_WRAP(stat)
-__attribute__((visibility("hidden"))) int __wrap_stat(const char *path, struct stat *buf) {
-  return __xstat64(HP_STAT_VER, path, buf);
-}
+HP_COMPAT_STAT(stat, __xstat64)
 HP_COMPAT_WRAP(stat64)
-__attribute__((visibility("hidden"))) int __wrap_stat64(const char *path, struct stat *buf) {
-  return __xstat64(HP_STAT_VER, path, buf);
-}
+HP_COMPAT_STAT(stat64, __xstat64)
 HP_COMPAT_WRAP(lstat)
-__attribute__((visibility("hidden"))) int __wrap_lstat(const char *path, struct stat *buf) {
-  return __lxstat64(HP_STAT_VER, path, buf);
-}
+HP_COMPAT_STAT(lstat, __lxstat64)
 HP_COMPAT_WRAP(lstat64)
-__attribute__((visibility("hidden"))) int __wrap_lstat64(const char *path, struct stat *buf) {
-  return __lxstat64(HP_STAT_VER, path, buf);
-}
+HP_COMPAT_STAT(lstat64, __lxstat64)
 HP_COMPAT_WRAP(fstat)
-__attribute__((visibility("hidden"))) int __wrap_fstat(int fd, struct stat *buf) {
-  return __fxstat64(HP_STAT_VER, fd, buf);
-}
+HP_COMPAT_FSTAT(fstat)
 HP_COMPAT_WRAP(fstat64)
-__attribute__((visibility("hidden"))) int __wrap_fstat64(int fd, struct stat *buf) {
-  return __fxstat64(HP_STAT_VER, fd, buf);
-}
+HP_COMPAT_FSTAT(fstat64)
 HP_COMPAT_WRAP(fstatat)
-__attribute__((visibility("hidden"))) int __wrap_fstatat(int dirfd, const char *path, struct stat *buf,
-                                                         int flags) {
-  return __fxstatat64(HP_STAT_VER, dirfd, path, buf, flags);
-}
+HP_COMPAT_FSTATAT(fstatat)
 HP_COMPAT_WRAP(fstatat64)
-__attribute__((visibility("hidden"))) int __wrap_fstatat64(int dirfd, const char *path, struct stat *buf,
-                                                           int flags) {
-  return __fxstatat64(HP_STAT_VER, dirfd, path, buf, flags);
-}
+HP_COMPAT_FSTATAT(fstatat64)
 
 /* The pthread_*_clock* functions (2.30) wait until a deadline on a given
  * clock; the timed ones of 2.28 take a CLOCK_REALTIME deadline. This turns
@@ -165,30 +160,20 @@ __attribute__((visibility("hidden"))) int __wrap_pthread_cond_clockwait(pthread_
   struct timespec deadline = hp_realtime_deadline(clock, abstime);
   return pthread_cond_timedwait(cond, mutex, &deadline);
 }
+/* A pthread lock's clocked form, from its timed one. */
+#define HP_COMPAT_CLOCKED_LOCK(sym, timed, type)                                                    \
+  __attribute__((visibility("hidden"))) int __wrap_##sym(type *lock, clockid_t clock,              \
+                                                         const struct timespec *abstime) {         \
+    if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;                        \
+    struct timespec deadline = hp_realtime_deadline(clock, abstime);                               \
+    return timed(lock, &deadline);                                                                 \
+  }
 HP_COMPAT_WRAP(pthread_mutex_clocklock)
-__attribute__((visibility("hidden"))) int __wrap_pthread_mutex_clocklock(pthread_mutex_t *mutex,
-                                                                         clockid_t clock,
-                                                                         const struct timespec *abstime) {
-  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
-  struct timespec deadline = hp_realtime_deadline(clock, abstime);
-  return pthread_mutex_timedlock(mutex, &deadline);
-}
+HP_COMPAT_CLOCKED_LOCK(pthread_mutex_clocklock, pthread_mutex_timedlock, pthread_mutex_t)
 HP_COMPAT_WRAP(pthread_rwlock_clockrdlock)
-__attribute__((visibility("hidden"))) int __wrap_pthread_rwlock_clockrdlock(pthread_rwlock_t *lock,
-                                                                            clockid_t clock,
-                                                                            const struct timespec *abstime) {
-  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
-  struct timespec deadline = hp_realtime_deadline(clock, abstime);
-  return pthread_rwlock_timedrdlock(lock, &deadline);
-}
+HP_COMPAT_CLOCKED_LOCK(pthread_rwlock_clockrdlock, pthread_rwlock_timedrdlock, pthread_rwlock_t)
 HP_COMPAT_WRAP(pthread_rwlock_clockwrlock)
-__attribute__((visibility("hidden"))) int __wrap_pthread_rwlock_clockwrlock(pthread_rwlock_t *lock,
-                                                                            clockid_t clock,
-                                                                            const struct timespec *abstime) {
-  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
-  struct timespec deadline = hp_realtime_deadline(clock, abstime);
-  return pthread_rwlock_timedwrlock(lock, &deadline);
-}
+HP_COMPAT_CLOCKED_LOCK(pthread_rwlock_clockwrlock, pthread_rwlock_timedwrlock, pthread_rwlock_t)
 HP_COMPAT_WRAP(sem_clockwait)
 __attribute__((visibility("hidden"))) int __wrap_sem_clockwait(sem_t *sem, clockid_t clock,
                                                                const struct timespec *abstime) {
