@@ -97,6 +97,13 @@ wheel_needs_only_glibc_2_28() { # VENV
   only_glibc "$so" && glibc_at_most_2_28 "$so" || return 1
   [ ! -e "$site/hotpath.libs" ] || { echo "the wheel bundles libraries: $(ls "$site/hotpath.libs")"; return 1; }
 }
+# The console script and python -m hotpath look an address up.
+wheel_command_runs() { # VENV
+  local out
+  out=$(cd "$work" && env -u PYTHONPATH "$1/bin/hotpath" geo lookup --db data/GeoIP2-City-Test.mmdb 81.2.69.160) &&
+    echo "$out" | grep -F '"iso_code":"GB"' >/dev/null &&
+    [ "$(cd "$work" && env -u PYTHONPATH "$1/bin/python" -m hotpath geo lookup --db data/GeoIP2-City-Test.mmdb 81.2.69.160)" = "$out" ]
+}
 sdist_has_the_sources() {
   local list
   list=$(tar -tzf "$sdist") || return 1
@@ -121,6 +128,7 @@ for v in "${dist_versions[@]}"; do
   check "wheel $tag: the installed extension needs only glibc, at most 2.28" \
     wheel_needs_only_glibc_2_28 "$work/venv-$tag"
   name=$(basename "$wheel")
+  check "wheel $tag: installs the hotpath command" wheel_command_runs "$work/venv-$tag"
   check "wheel $tag: carries LICENSE and THIRD_PARTY_NOTICES" \
     has_the_notices unzip_file "${name%%-cp*}.dist-info/licenses/" "$wheel"
 done
@@ -138,7 +146,7 @@ platform=$(node -p 'process.platform + "-" + process.arch')-glibc
 tarball_contents() {
   local list
   list=$(tar -tzf "$tarball") || return 1
-  for f in package.json bindings/node/index.d.ts bindings/node/index.mjs bindings/node/index.d.mts \
+  for f in package.json bindings/node/index.d.ts bindings/node/index.mjs bindings/node/index.d.mts bindings/node/bin/hotpath.js \
     bindings/node/maxmind.mjs bindings/node/lib/index.js bindings/node/lib/prebuild.js packaging/build-node.js \
     packaging/static_deps.cmake packaging/glibc_compat.cmake packaging/glibc_compat/glibc_compat.c \
     bindings/node/CMakeLists.txt libengine/include/hotpath.h "prebuilds/$platform/hotpath.node"; do
@@ -164,6 +172,10 @@ npm_project() {
 }
 tarball_installs_and_runs() {
   npm_project "$work/npm" && cp "$work/smoke.js" "$work/npm/" && (cd "$work/npm" && node smoke.js "$work/data")
+}
+npm_command_runs() {
+  (cd "$work/npm" && npx --no-install hotpath geo lookup --db "$work/data/GeoIP2-City-Test.mmdb" 81.2.69.160) |
+    grep -F '"iso_code":"GB"' >/dev/null
 }
 # Where no prebuild fits and the build tools are missing, loading and
 # rebuilding both say what to do: the error names the platform and `npm
@@ -194,6 +206,7 @@ if [ -n "$tarball" ]; then
   check "npm: the tarball carries LICENSE and THIRD_PARTY_NOTICES" has_the_notices untar_file package/ "$tarball"
   check "npm: the prebuilt addon needs only glibc and node's own libuv" prebuild_is_self_contained
   check "npm: installs into a fresh project and passes the smoke script there" tarball_installs_and_runs
+  check "npm: installs the hotpath command (npx hotpath)" npm_command_runs
   check "npm: without a prebuild that fits or the build tools, it says what to install" fallback_explains_itself
   if [ "${HOTPATH_DIST_SOURCE_BUILD:-}" = 1 ]; then
     check "npm: without the prebuild, builds from the tarball's sources and passes the smoke script" \
