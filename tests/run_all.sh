@@ -51,6 +51,17 @@ p_pass=$(grep -oE '[0-9]+ passed' "$log/py.txt" | tail -1 | grep -oE '[0-9]+' ||
 p_fail=$(grep -oE '[0-9]+ (failed|error)' "$log/py.txt" | awk '{s+=$1} END {print s+0}')
 passed=$((passed + p_pass)); failed=$((failed + p_fail))
 
+# The same suite under the oldest and the newest supported Python, each
+# against its own build of the module (make test-pythons runs all five).
+if [ "$mode" != asan ]; then
+  echo "== Python 3.9 and 3.13 (tests/python/run_versions.sh) =="
+  PYTHONS="${HOTPATH_TEST_PYTHONS:-3.9 3.13}" bash tests/python/run_versions.sh 2>&1 | tee "$log/pythons.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  v_pass=$(grep -oE '^ok - Python [0-9.]+ \(.*\): [0-9]+ passed' "$log/pythons.txt" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  v_fail=$(grep -cE '^not ok - Python' "$log/pythons.txt" || true)
+  passed=$((passed + v_pass)); failed=$((failed + v_fail))
+fi
+
 # maxminddb's own test suite against hotpath.maxminddb (downloads the pinned
 # sdist; without network it fails).
 echo "== Python (upstream maxminddb suite) =="

@@ -20,7 +20,7 @@ function checkInstalled() {
   const addons = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
   assert.equal(addons.length, 1, addons.join(', '));
   const expected = process.env.HOTPATH_SMOKE_EXPECT_ADDON ||
-    path.join('prebuilds', `${process.platform}-${process.arch}`, 'hotpath.node');
+    path.join('prebuilds', `${process.platform}-${process.arch}-glibc`, 'hotpath.node');
   assert.equal(addons[0], path.join(pkgDir, expected));
   assert.equal(hotpath.version, require('hotpath/package.json').version);
   console.log(`installed: hotpath ${hotpath.version}, addon ${addons[0]}`);

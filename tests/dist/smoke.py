@@ -18,7 +18,7 @@ WORK = Path(tempfile.mkdtemp(prefix="hotpath-smoke-"))
 
 def check_installed() -> None:
     # The package and its native module come from the venv, not a checkout.
-    import _hotpath
+    from hotpath import _hotpath
 
     prefix = Path(sys.prefix).resolve()
     for module in (hotpath, _hotpath):

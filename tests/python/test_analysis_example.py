@@ -48,6 +48,15 @@ def _device(agent: str) -> str:
     return kinds[0]
 
 
+def _insert_a_malformed_line(log: Path) -> list[str]:
+    """Puts a line whose address is not an IP address (a curl request, so
+    a bot) after the 100th; returns the lines as they were."""
+    lines = log.read_text().splitlines(keepends=True)
+    bad = 'not-an-ip - - [01/Mar/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.4.0"\n'
+    log.write_text("".join(lines[:100] + [bad] + lines[100:]))
+    return lines
+
+
 def _independent_count(log: Path) -> Counter[tuple[str, str]]:
     counts: Counter[tuple[str, str]] = Counter()
     with maxminddb.open_database(str(DB)) as reader:
@@ -103,11 +112,52 @@ def test_a_malformed_line_is_counted_as_invalid_and_the_rest_still_counts(tmp_pa
     generate, analyze = _load("generate_log"), _load("analyze")
     log = tmp_path / "access.log"
     generate.generate(log, 500, seed=5)
-    lines = log.read_text().splitlines(keepends=True)
-    bad = 'not-an-ip - - [01/Mar/2024:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.4.0"\n'
-    log.write_text("".join(lines[:100] + [bad] + lines[100:]))
+    _insert_a_malformed_line(log)
     assert analyze.main([str(log), "--db", str(DB), "--out", str(tmp_path), "--no-progress"]) == 0
     with (tmp_path / "summary.csv").open(newline="") as f:
         got = Counter({(r["country"], r["device_type"]): int(r["requests"]) for r in csv.DictReader(f)})
     assert got[("invalid", "bot")] == 1
     assert sum(got.values()) == 501
+
+
+def test_the_pandas_workflow_groups_like_an_independent_count_and_plots(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+
+    generate, frame = _load("generate_log"), _load("frame")
+    log = tmp_path / "access.log"
+    generate.generate(log, 20_000, seed=11)
+    # A line whose address is malformed: no country (counted as unknown), and the rest still enriched.
+    lines = _insert_a_malformed_line(log)
+    assert frame.main([str(log), "--db", str(DB), "--out", str(tmp_path / "out")]) == 0
+
+    with (tmp_path / "out" / "by_country_device.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    got = Counter({(r["country"], r["device_type"]): int(r["requests"]) for r in rows})
+    log.write_text("".join(lines))
+    want = _independent_count(log)
+    want[("unknown", "bot")] += 1
+    assert got == want
+    assert [int(r["requests"]) for r in rows] == sorted((int(r["requests"]) for r in rows), reverse=True)
+    image = matplotlib.image.imread(str(tmp_path / "out" / "by_country_device.png"))
+    assert image.shape[0] >= 400 and image.shape[1] >= 800  # 10 x 5.5 inches at 100 dpi
+
+
+def test_the_pandas_enrichment_has_its_columns(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    from hotpath.geo import GeoReader
+
+    generate, frame = _load("generate_log"), _load("frame")
+    log = tmp_path / "access.log"
+    generate.generate(log, 300, seed=2)
+    with GeoReader(str(DB)) as geo:
+        df = frame.enrich(frame.read_log(log), geo)
+    assert list(df.columns) == ["ip", "status", "bytes", "user_agent", "country", "city", "asn", "device_type"]
+    assert len(df) == 300
+    assert str(df["status"].dtype) == "Int64" and df["status"].between(100, 599).all()
+    london = df[df["city"] == "London"]
+    assert len(london) > 0 and (london["country"] == "GB").all()
+    assert df["country"].isna().any()  # addresses the test database does not know
+    assert set(df["device_type"]) == {"desktop", "mobile", "tablet", "bot"}
+    assert isinstance(df, pd.DataFrame)

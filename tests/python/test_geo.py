@@ -249,3 +249,35 @@ def test_lookup_many_twice_and_with_non_ascii_and_bad_items() -> None:
             r.lookup_many(["81.2.69.160", "8\u0661.2.69.160"])
         with pytest.raises(TypeError):
             r.lookup_many(["81.2.69.160", 5])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("extra", [[], [str(TEST_DATA / "GeoIP2-ISP-Test.mmdb")]], ids=["one-db", "merged"])
+def test_lookup_many_coerce_gives_none_rows_for_bad_items(extra: list[str]) -> None:
+    good = ["81.2.69.160", "10.0.0.1", "2.125.160.216", "1.128.0.1"]
+    bad: list[object] = ["nope", "", None, float("nan"), "8\u0661.2.69.160", "1.2.3.4.5", b"1.2.3.4"]
+    rng = random.Random(7)
+    # Bad items first, last, in runs and alone, among 2,000 good ones.
+    items: list[object] = [bad[0]] + [rng.choice(good) for _ in range(2000)] + [bad[1], bad[2]]
+    for k in range(60):
+        items.insert(rng.randrange(len(items)), bad[k % len(bad)])
+    items.append(bad[-1])
+    with GeoReader(str(TEST_DATA / "GeoIP2-City-Test.mmdb"), extra) as r:
+        with pytest.raises((errors.InvalidArgumentError, TypeError)):
+            r.lookup_many(items)
+        cols = r.lookup_many(items, errors="coerce")
+        assert set(cols) >= {"country_code", "city", "asn", "latitude"}
+        for name, column in cols.items():
+            assert len(column) == len(items), name
+        for i, item in enumerate(items):
+            if isinstance(item, str) and item in good:
+                want = r.lookup(item)
+                row = {name: column[i] for name, column in cols.items()}
+                assert row == ({name: None for name in cols} if want is None else
+                               {name: want[name] for name in cols}), (i, item)
+            else:
+                assert all(column[i] is None for column in cols.values()), (i, item)
+        # Only bad items, and none: no error either.
+        assert r.lookup_many(["x", None], errors="coerce")["city"] == [None, None]
+        assert r.lookup_many([], errors="coerce")["city"] == []
+        with pytest.raises(ValueError, match="errors must be"):
+            r.lookup_many(good, errors="ignore")

@@ -3,7 +3,15 @@ chunked storage) for services and analysis scripts."""
 
 from __future__ import annotations
 
-import _hotpath
+try:
+    from . import _hotpath
+except ImportError:
+    # A checkout: the build puts the native module in <build>/python/hotpath/,
+    # a second `hotpath` folder on sys.path (PYTHONPATH=bindings/python:<build>/python).
+    from pkgutil import extend_path
+
+    __path__ = extend_path(__path__, __name__)
+    from . import _hotpath
 
 from . import blobs, errors, events, geo, host, limits, maxminddb, recipes, sticky, ua
 from .errors import Error

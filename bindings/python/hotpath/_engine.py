@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import threading
 
-import _hotpath
+from . import _hotpath
 
 _lock = threading.Lock()
 _engine: _hotpath.Engine | None = None

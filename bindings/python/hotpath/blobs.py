@@ -19,11 +19,9 @@ import asyncio
 import io
 import json
 from types import TracebackType
-from typing import Any, Self, TypedDict, Union
+from typing import Any, TypedDict, Union
 
-import _hotpath
-
-from . import _aio
+from . import _aio, _hotpath
 from ._engine import engine
 
 Buffer = Union[bytes, bytearray, memoryview]
@@ -135,7 +133,7 @@ class BlobWriter(io.RawIOBase):
             self._native.close()
         super().close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> BlobWriter:
         return self
 
     def __exit__(
@@ -187,7 +185,7 @@ class BlobReader(io.RawIOBase):
             self._native.close()
         super().close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> BlobReader:
         return self
 
 
@@ -230,7 +228,7 @@ class Blobs:
         """Close the store; open writers and readers keep working."""
         self._native.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> Blobs:
         return self
 
     def __exit__(

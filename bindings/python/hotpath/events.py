@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Literal, TypedDict
 
-import _hotpath
-
-from . import _aio
+from . import _aio, _hotpath
 from ._engine import engine
 
 Fsync = Literal["none", "batch", "interval"]

@@ -12,11 +12,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, Union
 
-import _hotpath
+from . import _hotpath
 
-Address = str | bytes | ipaddress.IPv4Address | ipaddress.IPv6Address
+Address = Union[str, bytes, ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 #: Keys of :meth:`GeoReader.lookup` and the columns of :meth:`GeoReader.lookup_many`.
 FIELDS = (
@@ -104,11 +104,18 @@ class GeoReader:
         no database has a record. Absent fields are None."""
         return self._native.lookup(ip)
 
-    def lookup_many(self, ips: Iterable[str]) -> dict[str, list[Any]]:
+    def lookup_many(self, ips: Iterable[Any], errors: str = "raise") -> dict[str, list[Any]]:
         """Enrichments of many addresses as columns (a dict of lists, None
-        where a field is absent). Raises InvalidArgumentError naming the first
-        bad item."""
-        return self._native.lookup_many(ips if isinstance(ips, list) else list(ips))
+        where a field is absent).
+
+        ``errors="raise"`` (the default): InvalidArgumentError naming the
+        first item that is not an IP address, TypeError for one that is not
+        a str. ``errors="coerce"``: such an item gets None in every column,
+        as a missing value (None, NaN) does, like ``pandas.to_numeric``'s
+        ``errors="coerce"``; the rest of the batch is enriched."""
+        if errors not in ("raise", "coerce"):
+            raise ValueError(f"lookup_many: errors must be 'raise' or 'coerce', not {errors!r}")
+        return self._native.lookup_many(ips if isinstance(ips, list) else list(ips), errors == "coerce")
 
     def metadata(self, db: int = 0) -> dict[str, Any]:
         """The raw metadata map of database ``db``."""

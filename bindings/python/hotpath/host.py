@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-import _hotpath
-
-from . import _aio
+from . import _aio, _hotpath
 from ._engine import engine
 
 

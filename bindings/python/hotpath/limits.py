@@ -13,9 +13,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Literal, TypedDict
 
-import _hotpath
-
-from . import _aio
+from . import _aio, _hotpath
 from ._engine import engine
 
 _NAME_MAX = 512

@@ -18,9 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, TypedDict
 
-import _hotpath
-
-from . import _aio
+from . import _aio, _hotpath
 from ._engine import engine
 from .errors import Error
 

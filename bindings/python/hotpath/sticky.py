@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-import _hotpath
+from . import _hotpath
 
 Mode = Literal["modulo", "jump"]
 _MODES = {"modulo": _hotpath.STICKY_MODULO, "jump": _hotpath.STICKY_JUMP}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal, TypedDict
 
-import _hotpath
+from . import _hotpath
 
 DeviceType = Literal["desktop", "mobile", "tablet", "smarttv", "console", "wearable", "embedded", "bot"]
 

@@ -137,7 +137,9 @@ class GeoState {
   // column values of each distinct record are made once (and kept for later
   // calls), then every list is filled from them. Several databases: one
   // hp_geo_lookup per address without the GIL.
-  py::dict lookup_many(py::handle ips) {
+  // coerce: an item that is not an IP address (or not a str: None, NaN)
+  // gets a row of None instead of failing the batch, as pandas' errors="coerce".
+  py::dict lookup_many(py::handle ips, bool coerce) {
     py::tuple items = py::reinterpret_steal<py::tuple>(PySequence_Tuple(ips.ptr()));
     if (!items) throw py::error_already_set();
     size_t n = static_cast<size_t>(PyTuple_GET_SIZE(items.ptr()));
@@ -146,24 +148,28 @@ class GeoState {
     for (size_t i = 0; i < n; i++) {
       if (!text_of(PyTuple_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(i)), &ptrs[i], &lens[i])) {
         if (PyErr_Occurred()) throw py::error_already_set();
-        throw py::type_error("lookup_many: item " + std::to_string(i) + " is not a str");
+        if (!coerce) throw py::type_error("lookup_many: item " + std::to_string(i) + " is not a str");
+        ptrs[i] = "";  // not an address: HP_EINVAL below, a row of None
+        lens[i] = 0;
       }
     }
     hp_geo *g = handle();
-    if (hp_geo_count(g) != 1) return lookup_many_merged(ptrs, lens);
+    if (hp_geo_count(g) != 1) return lookup_many_merged(ptrs, lens, coerce);
     std::vector<uint32_t> ids(n);
     for (int attempt = 0; attempt < 3; attempt++) {
       uint64_t gen = 0;
       size_t bad = 0;
       int rc;
+      bool one_snapshot = true;
       std::string err;
       {
         Pin pin(ref);
         py::gil_scoped_release release;
-        rc = hp_geo_find_many(ids.data(), &gen, &bad, g, 0, ptrs.data(), lens.data(), n);
+        rc = find_ids(ids, &gen, &bad, &one_snapshot, g, ptrs, lens, coerce);
         if (rc < 0) err = hp_last_error();
       }
       if (rc < 0) raise_error(rc, (err + " (item " + std::to_string(bad) + ")").c_str());
+      if (!one_snapshot) continue;  // a reload between two runs of a coerced batch
       check_generation(gen);
       // Values of records met for the first time, and of rows whose record
       // has no id (kept apart, per row).
@@ -198,7 +204,42 @@ class GeoState {
       if (!ok || hp_geo_generation(g) != gen) continue;
       return fill_columns(ids, loose, loose_rows);
     }
-    return lookup_many_merged(ptrs, lens);
+    return lookup_many_merged(ptrs, lens, coerce);
+  }
+
+  // hp_geo_find_many over the whole batch. Coerced, a bad address ends a run:
+  // the run's good prefix is found again (ids are only defined for a run that
+  // succeeds), the bad one gets no record, and the next run starts after it;
+  // each address is searched at most twice. Called without the GIL.
+  static int find_ids(std::vector<uint32_t> &ids, uint64_t *gen, size_t *bad, bool *one_snapshot, hp_geo *g,
+                      const std::vector<const char *> &ptrs, const std::vector<size_t> &lens, bool coerce) {
+    size_t n = ids.size(), start = 0;
+    bool first = true;
+    auto run = [&](size_t from, size_t count, size_t *failed) {
+      uint64_t run_gen = 0;
+      int rc = hp_geo_find_many(ids.data() + from, &run_gen, failed, g, 0, ptrs.data() + from, lens.data() + from,
+                                count);
+      if (rc >= 0) {
+        if (!first && run_gen != *gen) *one_snapshot = false;
+        *gen = run_gen;
+        first = false;
+      }
+      return rc;
+    };
+    for (;;) {
+      size_t failed = 0;
+      int rc = run(start, n - start, &failed);
+      if (rc >= 0) return rc;
+      *bad = start + failed;
+      if (!coerce || rc != HP_EINVAL) return rc;
+      if (failed > 0 && (rc = run(start, failed, nullptr)) < 0) return rc;
+      ids[*bad] = HP_GEO_NO_RECORD_ID;
+      start = *bad + 1;
+      if (start == n) {
+        if (first) *gen = hp_geo_generation(g);
+        return 0;
+      }
+    }
   }
 
   py::object metadata(size_t db) {
@@ -375,7 +416,7 @@ class GeoState {
 
   // Several databases: hp_geo_lookup per address without the GIL; strings
   // are collected as indexes into a per-column table, then made once each.
-  py::dict lookup_many_merged(const std::vector<const char *> &ips, const std::vector<size_t> &lens) {
+  py::dict lookup_many_merged(const std::vector<const char *> &ips, const std::vector<size_t> &lens, bool coerce) {
     size_t n = ips.size();
     hp_geo *g = handle();
     struct Column {
@@ -397,6 +438,13 @@ class GeoState {
       hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
       for (size_t i = 0; i < n; i++) {
         rc = hp_geo_lookup(&e, g, ips[i], lens[i]);
+        if (rc == HP_EINVAL && coerce) {
+          for (auto &c : cols) c.idx[i] = -1;  // not an address: a row of None
+          has_loc[i] = 0;
+          acc[i] = asn[i] = -1;
+          rc = 0;
+          continue;
+        }
         if (rc < 0) {
           bad = i;
           err = hp_last_error();
@@ -734,7 +782,7 @@ class GeoReader {
   }
   py::object get(py::handle ip, size_t db) { return py::reinterpret_steal<py::object>(st_->get(ip.ptr(), db, nullptr)); }
   py::object lookup(py::handle ip) { return st_->lookup(ip); }
-  py::dict lookup_many(py::handle ips) { return st_->lookup_many(ips); }
+  py::dict lookup_many(py::handle ips, bool coerce) { return st_->lookup_many(ips, coerce); }
   py::object metadata(size_t db) { return st_->metadata(db); }
 
   // (get, get_with_prefix_len) as builtins bound to this reader's state:
@@ -810,9 +858,9 @@ struct Builder {
         py::int_ big = py::reinterpret_borrow<py::int_>(v);
         if (py::int_(0) > big || big >= py::int_(py::module_::import("builtins").attr("pow")(2, 128)))
           throw py::value_error("write_database: an int must be in -2**31 .. 2**128-1");
-        unsigned char bytes[16];
-        if (_PyLong_AsByteArray(reinterpret_cast<PyLongObject *>(o), bytes, 16, 0, 0) != 0)
-          throw py::error_already_set();
+        // int.to_bytes, not _PyLong_AsByteArray (whose arguments changed in 3.13).
+        std::string be = py::bytes(big.attr("to_bytes")(16, "big"));
+        const unsigned char *bytes = reinterpret_cast<const unsigned char *>(be.data());
         uint64_t hi = 0, lo = 0;
         for (int i = 0; i < 8; i++) {
           hi = hi << 8 | bytes[i];
@@ -914,7 +962,7 @@ void init_geo(py::module_ &m) {
       .def("get", &GeoReader::get, py::arg("ip"), py::arg("db") = 0)
       .def("get_with_prefix_len", &GeoReader::get_with_prefix_len, py::arg("ip"), py::arg("db") = 0)
       .def("lookup", &GeoReader::lookup, py::arg("ip"))
-      .def("lookup_many", &GeoReader::lookup_many, py::arg("ips"))
+      .def("lookup_many", &GeoReader::lookup_many, py::arg("ips"), py::arg("coerce") = false)
       .def("fast_methods", &GeoReader::fast_methods)
       .def("metadata", &GeoReader::metadata, py::arg("db") = 0)
       .def("reload", &GeoReader::reload)

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import IO, Any, Union
 
-import _hotpath
-
+from .. import _hotpath
 from ..errors import CorruptError, HotpathIOError, LimitError, io_error
 from . import errors as _errors
 from .const import MODE_AUTO, MODE_FD, MODE_FILE, MODE_MEMORY, MODE_MMAP, MODE_MMAP_EXT

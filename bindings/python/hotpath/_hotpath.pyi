@@ -126,7 +126,7 @@ class GeoReader:
         """(record or None, prefix length)."""
     def lookup(self, ip: Any) -> dict[str, Any] | None:
         """The flat enrichment merged from every database, or None."""
-    def lookup_many(self, ips: Sequence[str]) -> dict[str, list[Any]]:
+    def lookup_many(self, ips: Sequence[Any], coerce: bool = False) -> dict[str, list[Any]]:
         """Enrichments as columns (dict of lists); without the GIL."""
     def fast_methods(self) -> tuple[Callable[[Any], Any], Callable[[Any], tuple[Any, int]]]:
         """get and get_with_prefix_len bound as METH_FASTCALL functions."""
