@@ -24,6 +24,31 @@ export class HotpathError extends Error {
   readonly path?: string;
 }
 
+/**
+ * The rejection of a call whose `signal` aborted, shaped like node's own:
+ * `cause` is the signal's reason.
+ */
+export class AbortError extends Error {
+  readonly name: 'AbortError';
+  readonly code: 'ABORT_ERR';
+  readonly cause: unknown;
+}
+
+/** `signal`: aborting it rejects the call's promise with an AbortError (at once if already aborted). */
+export interface Abortable {
+  signal?: AbortSignal;
+}
+
+/** A handle that `using` closes (Symbol.dispose, Symbol.for('nodejs.dispose') on Node 18). */
+export interface Disposable {
+  [Symbol.dispose](): void;
+}
+
+/** A handle that `await using` closes. */
+export interface AsyncDisposable {
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /** The C library's error names (docs/errors.md says when each occurs). */
 export type ErrorCode =
   | 'HP_EINVAL'
@@ -94,7 +119,7 @@ export namespace host {
   /** Metrics now, without cpuLoad. */
   function snapshot(): HostInfo;
   /** Metrics with cpuLoad measured over windowMs (default 100) on the event loop. */
-  function sample(options?: { windowMs?: number }): Promise<HostInfo>;
+  function sample(options?: { windowMs?: number } & Abortable): Promise<HostInfo>;
 }
 
 /** What ua.parse returns. Names are ua-parser-js 1.x's; unknown fields are undefined. */
@@ -234,11 +259,13 @@ export namespace events {
     /** Format and append; returns the message length. */
     append(event: TrackEvent): number;
     /** Resolves once everything appended so far is written. */
-    flush(): Promise<void>;
+    flush(options?: Abortable): Promise<void>;
     /** Counters since the log was opened. */
     stats(): EventLogStats;
-    /** Writes what is buffered and closes the file. */
-    close(): Promise<void>;
+    /** Writes what is buffered and closes the file (`signal` stops the wait, not the close). */
+    close(options?: Abortable): Promise<void>;
+    [Symbol.dispose](): void;
+    [Symbol.asyncDispose](): Promise<void>;
   }
 }
 /** A flat, normalised enrichment (frozen); absent fields are missing. */
@@ -346,6 +373,8 @@ export class GeoReader {
   readonly generation: number;
   /** Unmaps the files; later calls throw HP_ECLOSED. */
   close(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Options of writeGeoDatabase(). */
@@ -368,12 +397,12 @@ export interface GeoWriterOptions {
 export namespace geo {
   export { GeoReader };
   /** As new GeoReader(path, opts), as a Promise (rejects with the HotpathError). */
-  function open(path: string, opts?: GeoReaderOptions): Promise<GeoReader>;
+  function open(path: string | Buffer, opts?: GeoReaderOptions & Abortable): Promise<GeoReader>;
   /** As the top-level writeGeoDatabase(). */
   function writeDatabase(path: string, entries: Iterable<[string, unknown]>, opts?: GeoWriterOptions): void;
 }
 /** As new GeoReader(path, opts), as a Promise (rejects with the HotpathError). */
-export function openGeo(path: string, opts?: GeoReaderOptions): Promise<GeoReader>;
+export function openGeo(path: string | Buffer, opts?: GeoReaderOptions & Abortable): Promise<GeoReader>;
 /**
  * Writes a MaxMind DB file from [network CIDR, record] pairs (records: JSON-like
  * values), replacing `path` atomically. Throws HP_EINVAL (bad network or value), HP_EIO.
@@ -466,7 +495,7 @@ export class RecipeTable<T = any> {
    * read) or HP_ECORRUPT (byte offset and reason), leaving the old table.
    * `timestamp`: Unix ms the file is current as of (default its mtime).
    */
-  load(path: string, options?: { timestamp?: number; wholeInflateMax?: number }): Promise<RecipeStats>;
+  load(path: string, options?: { timestamp?: number; wholeInflateMax?: number } & Abortable): Promise<RecipeStats>;
   /** A deeply frozen record, the same object until it changes; null when missing. */
   get(key: number | string): Readonly<T> | null;
   /** Whether the key exists. */
@@ -497,7 +526,14 @@ export class RecipeTable<T = any> {
     path: string,
     options?: { intervalMs?: number; debounceMs?: number; loadNow?: boolean; persistent?: boolean },
     onReload?: (err: HotpathError | null, stats: RecipeStats | null) => void,
-  ): { close(): void };
+  ): RecipeWatch;
+}
+
+/** A file watch of a recipe table; `using` stops it. */
+export interface RecipeWatch {
+  /** Stop watching; idempotent. */
+  close(): void;
+  [Symbol.dispose](): void;
 }
 
 /** A set of named recipe tables with live updates. */
@@ -553,12 +589,15 @@ export class Recipes {
   ): RecipeSubscription;
   /** Stop watches and subscriptions and free the tables; later calls throw HP_ECLOSED. */
   close(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** A Redis pub/sub subscription of a recipe set. */
+/** A Redis pub/sub subscription of a recipe set; `using` unsubscribes. */
 export interface RecipeSubscription {
   /** Unsubscribe; idempotent. */
   close(): void;
+  [Symbol.dispose](): void;
   /** Messages received, applied, ignored as stale, and rejected. */
   stats(): { messages: number; applied: number; stale: number; errors: number };
 }
@@ -604,7 +643,7 @@ export interface LeaseResult {
 }
 
 /** Options of acquire(). */
-export interface LeaseOptions {
+export interface LeaseOptions extends Abortable {
   /** Leases a subject may hold at once (at least 1). */
   limit: number;
   /** Lease lifetime without a renew (default 60000). `ttl` is an alias. */
@@ -614,7 +653,7 @@ export interface LeaseOptions {
 }
 
 /** Options of hit(): a GCRA rate limit. */
-export interface RateOptions {
+export interface RateOptions extends Abortable {
   /** Hits per period. */
   rate: number;
   /** Default 1000. `period` is an alias. */
@@ -656,15 +695,15 @@ export class Limiter {
   /** Synchronous acquire (memory and SQLite). */
   acquireSync(subject: string, resource: string, options: LeaseOptions): LeaseResult;
   /** Give a lease back: true if it was held. */
-  release(subject: string, resource: string): Promise<boolean>;
+  release(subject: string, resource: string, options?: Abortable): Promise<boolean>;
   /** Synchronous release (memory and SQLite). */
   releaseSync(subject: string, resource: string): boolean;
   /** Extend a lease to expire ttlMs (a number, or the option) from now: false if it had expired. */
-  renew(subject: string, resource: string, options?: number | { ttlMs?: number; ttl?: number }): Promise<boolean>;
+  renew(subject: string, resource: string, options?: number | ({ ttlMs?: number; ttl?: number } & Abortable)): Promise<boolean>;
   /** Synchronous renew (memory and SQLite). */
   renewSync(subject: string, resource: string, options?: number | { ttlMs?: number; ttl?: number }): boolean;
   /** The subject's live leases, oldest grant first. */
-  holders(subject: string): Promise<LeaseInfo[]>;
+  holders(subject: string, options?: Abortable): Promise<LeaseInfo[]>;
   /** Synchronous holders (memory and SQLite). */
   holdersSync(subject: string): LeaseInfo[];
   /** One GCRA hit on `key`; a cost over the burst throws HP_EINVAL. */
@@ -672,13 +711,15 @@ export class Limiter {
   /** Synchronous hit (memory and SQLite). */
   hitSync(key: string, options: RateOptions): RateResult;
   /** Add a member to a named set kept in the same backend: true if it was new. */
-  setAdd(set: string, member: string): Promise<boolean>;
+  setAdd(set: string, member: string, options?: Abortable): Promise<boolean>;
   /** Whether a member is in a named set. */
-  setHas(set: string, member: string): Promise<boolean>;
+  setHas(set: string, member: string, options?: Abortable): Promise<boolean>;
   /** Resolves when the backend answers; rejects with HP_EUNAVAILABLE. */
-  ping(): Promise<void>;
+  ping(options?: Abortable): Promise<void>;
   /** Frees the limiter; Redis calls not yet answered reject with HP_ECLOSED. */
   close(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Concurrency leases and rate limits (docs/limits.md). */
@@ -725,7 +766,7 @@ export interface BlobFile {
 /** A file: a filename (its latest revision unless `revision` says) or an id, e.g. a BlobFile. */
 export type BlobRef = string | { id: string };
 
-export interface BlobWriteOptions {
+export interface BlobWriteOptions extends Abortable {
   /** Default 'application/octet-stream'; at most 255 bytes. */
   contentType?: string;
   /** Any JSON-serialisable value, kept with the file (at most 1 MiB as JSON). */
@@ -748,7 +789,7 @@ export interface BlobWriteOptions {
   highWaterMark?: number;
 }
 
-export interface BlobReadOptions {
+export interface BlobReadOptions extends Abortable {
   /** First byte (default 0). */
   start?: number;
   /** Last byte, inclusive as in fs.createReadStream (default the end of the file). */
@@ -759,7 +800,7 @@ export interface BlobReadOptions {
   highWaterMark?: number;
 }
 
-export interface BlobListOptions {
+export interface BlobListOptions extends Abortable {
   /** Only filenames starting with this. */
   prefix?: string;
   /** The `cursor` of the previous page. */
@@ -807,18 +848,20 @@ export class BlobStore {
   /** A whole file or a range of it; rejects with HP_ENOTFOUND. */
   get(file: BlobRef, options?: BlobReadOptions): Promise<Buffer>;
   /** A file's metadata, or null when there is no such file. */
-  stat(file: BlobRef, options?: { revision?: number }): Promise<BlobFile | null>;
-  exists(file: BlobRef, options?: { revision?: number }): Promise<boolean>;
+  stat(file: BlobRef, options?: { revision?: number } & Abortable): Promise<BlobFile | null>;
+  exists(file: BlobRef, options?: { revision?: number } & Abortable): Promise<boolean>;
   /** One page of files ordered by filename then revision; cursor is null on the last page. */
   list(options?: BlobListOptions): Promise<{ files: BlobFile[]; cursor: string | null }>;
   /** Every file, page after page. */
   files(options?: Omit<BlobListOptions, 'cursor'>): AsyncIterableIterator<BlobFile>;
   /** Delete one file ({id}) or every revision of a filename (string): resolves with the count deleted. */
-  delete(file: BlobRef): Promise<number>;
+  delete(file: BlobRef, options?: Abortable): Promise<number>;
   /** Reclaim the chunks of uploads that will never commit: resolves with their count. */
-  gc(): Promise<number>;
+  gc(options?: Abortable): Promise<number>;
   /** Streams already open keep working until they end. */
   close(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export namespace blobs {

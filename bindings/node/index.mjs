@@ -10,6 +10,7 @@ export const {
   version,
   codes,
   HotpathError,
+  AbortError,
   fingerprint32,
   fingerprint32Many,
   sticky,

@@ -175,6 +175,8 @@ export class Reader<T extends Response = any> {
   lookup(ip: string): GeoEnrichment | null;
   /** Unmaps the file and stops a watch. */
   close(): void;
+  [Symbol.dispose](): void;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Opens a .mmdb file. A missing file rejects as fs does (code 'ENOENT', errno, syscall, path);

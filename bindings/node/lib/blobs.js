@@ -2,6 +2,7 @@
 
 const { Readable, Writable } = require('stream');
 const native = require('./native');
+const { abortable, signalOf, disposable } = require('./abort');
 
 const NAME_MAX = 1024;
 const CHUNK_MAX = 16777216;
@@ -250,15 +251,27 @@ class BlobStore {
     return new BlobReadStream(this, ref, options(opts));
   }
 
-  /** Store a whole buffer as a new file; resolves with the file. */
+  /**
+   * Store a whole buffer as a new file; resolves with the file. Every
+   * Promise method takes `{signal}` in its options: an aborted signal
+   * rejects with an AbortError (put aborts the upload, get stops reading).
+   */
   async put(filename, data, opts) {
     if (typeof data === 'string') data = Buffer.from(data);
     if (!ArrayBuffer.isView(data)) throw new TypeError('blobs: data must be a Buffer, a typed array or a string');
     opts = options(opts);
     const args = writeArgs(opts);
+    const signal = signalOf(opts);
+    if (signal?.aborted) return abortable(signal);
     // One native write and a commit: no stream machinery for a whole buffer.
     const writer = new native.BlobWriter();
     this._native.openWrite(writer, filenameArg(filename), ...args);
+    // An abort closes the writer, which aborts the upload unless it has
+    // committed already (then the file stays, as with a finished fs write).
+    return abortable(signal, () => this._put(writer, data), { onAbort: () => writer.close() });
+  }
+
+  async _put(writer, data) {
     try {
       // Writes apply in order, so the commit can be queued right behind the
       // write. The bytes are read from `data` itself until the write's
@@ -281,8 +294,15 @@ class BlobStore {
   /** A whole file (or a range of it) as one Buffer; rejects with HP_ENOTFOUND. */
   async get(ref, opts) {
     opts = options(opts);
-    const reader = new native.BlobReader();
     const args = readArgs(ref, opts);
+    const signal = signalOf(opts);
+    if (signal?.aborted) return abortable(signal);
+    const reader = new native.BlobReader();
+    // An abort closes the reader: no further chunks are fetched.
+    return abortable(signal, () => this._get(reader, args), { onAbort: () => reader.close() });
+  }
+
+  async _get(reader, args) {
     await new Promise((resolve, reject) =>
       this._native.openRead(reader, ...args, (err) => (err ? reject(err) : resolve())),
     );
@@ -303,17 +323,23 @@ class BlobStore {
 
   /** A file's metadata, or null when there is no such file. */
   async stat(ref, opts) {
-    try {
-      return file(await this._native.stat(...fileRef(ref, options(opts))));
-    } catch (err) {
-      if (err.code === 'HP_ENOTFOUND') return null;
-      throw err;
-    }
+    opts = options(opts);
+    const args = fileRef(ref, opts);
+    return abortable(signalOf(opts), async () => {
+      try {
+        return file(await this._native.stat(...args));
+      } catch (err) {
+        if (err.code === 'HP_ENOTFOUND') return null;
+        throw err;
+      }
+    });
   }
 
   /** Whether the file exists. */
   async exists(ref, opts) {
-    return this._native.exists(...fileRef(ref, options(opts)));
+    opts = options(opts);
+    const args = fileRef(ref, opts);
+    return abortable(signalOf(opts), () => this._native.exists(...args));
   }
 
   /**
@@ -329,7 +355,9 @@ class BlobStore {
       throw new TypeError('blobs: prefix and cursor must be strings');
     }
     const limit = integer('limit', opts.limit ?? 100, 1, 10000);
-    const page = await this._native.list(prefix, cursor, limit, Boolean(opts.latestOnly));
+    const page = await abortable(signalOf(opts), () =>
+      this._native.list(prefix, cursor, limit, Boolean(opts.latestOnly)),
+    );
     return { files: page.files.map(file), cursor: page.cursor };
   }
 
@@ -347,14 +375,15 @@ class BlobStore {
    * Delete one file ({id}) or every revision of a filename (string).
    * @returns {Promise<number>} files deleted
    */
-  async delete(ref) {
+  async delete(ref, opts) {
+    opts = options(opts);
     const [id, filename] = fileRef(ref, {});
-    return id ? this._native.deleteId(id) : this._native.deleteName(filename);
+    return abortable(signalOf(opts), () => (id ? this._native.deleteId(id) : this._native.deleteName(filename)));
   }
 
   /** Reclaim the chunks of uploads that will never commit; resolves with their count. */
-  async gc() {
-    return this._native.gc();
+  async gc(opts) {
+    return abortable(signalOf(options(opts)), () => this._native.gc());
   }
 
   /** Streams already open keep working until they end. */
@@ -371,5 +400,7 @@ class BlobStore {
 function open(spec, opts) {
   return new BlobStore(spec, opts);
 }
+
+disposable(BlobStore);
 
 module.exports = { BlobStore, BlobWriteStream, BlobReadStream, open, LATEST, DEFAULT_CHUNK_SIZE: 261120 };

@@ -1,6 +1,7 @@
 'use strict';
 
 const native = require('./native');
+const { abortable, signalOf, disposable } = require('./abort');
 
 const FSYNC = Object.freeze({
   none: native.EVENTS_FSYNC_NONE,
@@ -183,9 +184,12 @@ class EventLog {
     return this._log.append(...eventArgs(event));
   }
 
-  /** Resolves once everything appended so far is written (and fsynced per policy). */
-  flush() {
-    return this._log.flush();
+  /**
+   * Resolves once everything appended so far is written (and fsynced per
+   * policy). `{signal}`: stop waiting (the batches are still written).
+   */
+  flush(options) {
+    return abortable(signalOf(options), () => this._log.flush());
   }
 
   /** Counters: appended, written, dropped, pending, batches, errors, rotations. */
@@ -193,10 +197,15 @@ class EventLog {
     return this._log.stats();
   }
 
-  /** Writes what is buffered, closes the file; later calls throw HP_ECLOSED. */
-  close() {
-    return this._log.close();
+  /**
+   * Writes what is buffered, closes the file; later calls throw HP_ECLOSED.
+   * `{signal}`: stop waiting (the log still closes).
+   */
+  close(options) {
+    return abortable(signalOf(options), () => this._log.close());
   }
 }
+
+disposable(EventLog);
 
 module.exports = { clientIp, ipHex, format, EventLog };

@@ -1,6 +1,7 @@
 'use strict';
 
 const native = require('./native');
+const { abortable, signalOf, disposable } = require('./abort');
 
 function checkIp(ip) {
   if (typeof ip !== 'string') throw new TypeError(`geo: ip must be a string, got ${typeof ip}`);
@@ -271,14 +272,25 @@ class GeoReader {
 /**
  * Open databases asynchronously: the files are mapped, checked and indexed
  * on the thread pool, so the event loop keeps running meanwhile.
+ * `opts.signal` (an AbortSignal) rejects the promise with an AbortError.
  * @returns {Promise<GeoReader>}
  */
 async function open(path, opts = {}) {
-  if (Buffer.isBuffer(path)) return new GeoReader(path, opts); // a copy: nothing to wait for
+  const signal = signalOf(opts);
+  // A Buffer is copied: nothing to wait for.
+  if (Buffer.isBuffer(path)) return abortable(signal, async () => new GeoReader(path, opts));
   const o = checkOptions(path, opts);
-  const opened = await native.geoOpen(path, o.extra, o.cacheRecords, o.watch, o.indexBits, o.cacheBytes,
-    o.maxRecordBytes, o.maxRecordNodes);
-  return new GeoReader(path, { ...opts, [OPENED]: opened });
+  return abortable(
+    signal,
+    async () => {
+      const opened = await native.geoOpen(path, o.extra, o.cacheRecords, o.watch, o.indexBits, o.cacheBytes,
+        o.maxRecordBytes, o.maxRecordNodes);
+      return new GeoReader(path, { ...opts, [OPENED]: opened });
+    },
+    // The open itself runs to its end on the thread pool; a reader nobody
+    // will get is closed at once.
+    { discard: (reader) => reader.close() },
+  );
 }
 
 function normaliseValue(v) {
@@ -316,5 +328,7 @@ function writeDatabase(path, entries, opts = {}) {
     bigToNumber(opts.buildEpoch ?? 0),
   );
 }
+
+disposable(GeoReader);
 
 module.exports = { GeoReader, open, writeDatabase, shapeMetadata };

@@ -1,6 +1,7 @@
 'use strict';
 
 const native = require('./native');
+const { abortable, signalOf } = require('./abort');
 
 /**
  * The host's metrics now (no cpuLoad: that needs a window).
@@ -13,7 +14,8 @@ function snapshot() {
 /**
  * The host's metrics with cpuLoad measured over `windowMs` on the event loop
  * (a timer, never a blocking sleep).
- * @param {{windowMs?: number}} [options]
+ * `options.signal` rejects with an AbortError.
+ * @param {{windowMs?: number, signal?: AbortSignal}} [options]
  * @returns {Promise<import('../index').HostInfo>}
  */
 function sample(options = {}) {
@@ -21,7 +23,7 @@ function sample(options = {}) {
   if (!Number.isInteger(windowMs) || windowMs < 1 || windowMs > 60000) {
     throw new RangeError('sample: windowMs must be an integer in 1..60000');
   }
-  return native.hostSample(windowMs);
+  return abortable(signalOf(options), () => native.hostSample(windowMs));
 }
 
 module.exports = { snapshot, sample };

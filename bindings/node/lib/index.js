@@ -2,6 +2,7 @@
 
 const native = require('./native');
 const { HotpathError } = require('./errors');
+const { AbortError } = require('./abort');
 const sticky = require('./sticky');
 const host = require('./host');
 const ua = require('./ua');
@@ -15,6 +16,7 @@ module.exports = {
   version: native.version,
   codes: Object.freeze({ ...native.codes }),
   HotpathError,
+  AbortError,
   fingerprint32: sticky.fingerprint32,
   fingerprint32Many: sticky.fingerprint32Many,
   sticky,

@@ -1,6 +1,7 @@
 'use strict';
 
 const native = require('./native');
+const { abortable, signalOf, disposable } = require('./abort');
 
 const NAME_MAX = 512;
 
@@ -52,7 +53,9 @@ function rateArgs(options) {
  * Concurrency leases and GCRA rate limits over one backend:
  * `memory:` (this process), `sqlite:/path/file.db` (every process of this
  * host) or `redis://host:port/db` (many hosts). Every method returns a
- * Promise; memory and SQLite limiters also have `*Sync` variants.
+ * Promise and takes `{signal}` in its options (an aborted signal rejects
+ * with an AbortError; a lease granted after the abort is released); memory
+ * and SQLite limiters also have `*Sync` variants. `using` closes a limiter.
  */
 class Limiter {
   /**
@@ -87,8 +90,11 @@ class Limiter {
   acquire(subject, resource, options) {
     const [limit, ttl] = leaseArgs(options);
     const args = [name('subject', subject), name('resource', resource), limit, ttl];
-    if (this._memory) return settled(() => this._acquireSync(args));
-    return this._native.acquire(...args);
+    // A lease granted after the caller gave up is given back.
+    const discard = (r) => {
+      if (r.status === 'granted') this.release(args[0], args[1]).catch(() => {});
+    };
+    return this._run(options, () => (this._memory ? this._acquireSync(args) : this._native.acquire(...args)), discard);
   }
 
   /** Synchronous acquire (memory and SQLite). */
@@ -106,10 +112,9 @@ class Limiter {
   }
 
   /** Give a lease back: true if it was held. */
-  release(subject, resource) {
+  release(subject, resource, options) {
     const args = [name('subject', subject), name('resource', resource)];
-    if (this._memory) return settled(() => this._native.releaseSync(...args));
-    return this._native.release(...args);
+    return this._run(options, () => (this._memory ? this._native.releaseSync(...args) : this._native.release(...args)));
   }
 
   releaseSync(subject, resource) {
@@ -119,8 +124,7 @@ class Limiter {
   /** Extend a lease to expire `ttlMs` from now: false if it had expired. */
   renew(subject, resource, options) {
     const args = [name('subject', subject), name('resource', resource), ttlArg(options)];
-    if (this._memory) return settled(() => this._native.renewSync(...args));
-    return this._native.renew(...args);
+    return this._run(options, () => (this._memory ? this._native.renewSync(...args) : this._native.renew(...args)));
   }
 
   renewSync(subject, resource, options) {
@@ -128,10 +132,9 @@ class Limiter {
   }
 
   /** The subject's live leases, oldest grant first. */
-  holders(subject) {
+  holders(subject, options) {
     const who = name('subject', subject);
-    if (this._memory) return settled(() => this._native.holdersSync(who));
-    return this._native.holders(who);
+    return this._run(options, () => (this._memory ? this._native.holdersSync(who) : this._native.holders(who)));
   }
 
   holdersSync(subject) {
@@ -145,8 +148,9 @@ class Limiter {
   hit(key, options) {
     const [rate, period, burst, cost] = rateArgs(options);
     const k = name('key', key);
-    if (this._memory) return settled(() => this._hitSync(k, rate, period, burst, cost));
-    return this._native.hit(k, rate, period, burst, cost);
+    return this._run(options, () =>
+      this._memory ? this._hitSync(k, rate, period, burst, cost) : this._native.hit(k, rate, period, burst, cost),
+    );
   }
 
   /** Synchronous hit (memory and SQLite). */
@@ -162,18 +166,29 @@ class Limiter {
   }
 
   /** Add a member to a named set kept in the same backend: true if new. */
-  setAdd(set, member) {
-    return this._native.setAdd(name('set', set), name('member', member));
+  setAdd(set, member, options) {
+    const args = [name('set', set), name('member', member)];
+    return this._run(options, () => this._native.setAdd(...args));
   }
 
   /** Whether a member is in a named set. */
-  setHas(set, member) {
-    return this._native.setHas(name('set', set), name('member', member));
+  setHas(set, member, options) {
+    const args = [name('set', set), name('member', member)];
+    return this._run(options, () => this._native.setHas(...args));
   }
 
   /** Resolves when the backend answers; rejects with HP_EUNAVAILABLE. */
-  ping() {
-    return this._native.ping();
+  ping(options) {
+    return this._run(options, () => this._native.ping());
+  }
+
+  // The promise of `call()` under `options.signal`: an aborted signal
+  // rejects with an AbortError; the backend's answer, when it comes, is
+  // dropped (or handed to `discard`).
+  _run(options, call, discard) {
+    const signal = signalOf(options);
+    if (signal === undefined) return settled(call);
+    return abortable(signal, call, { discard });
   }
 
   /** Pending calls still settle (Redis ones not yet answered reject with HP_ECLOSED). */
@@ -199,5 +214,7 @@ function settled(fn) {
 function openLimiter(spec, options) {
   return new Limiter(spec, options);
 }
+
+disposable(Limiter);
 
 module.exports = { Limiter, openLimiter };

@@ -9,6 +9,7 @@
 // an invalid IP string throws a HotpathError with code 'HP_EINVAL' (maxmind
 // 5 returns a record for "1.2.3").
 const fs = require('fs');
+const { disposable } = require('./abort');
 const net = require('net');
 const { GeoReader, open: openGeo } = require('./geo');
 
@@ -180,5 +181,7 @@ function init() {
 function validate(ip) {
   return typeof ip === 'string' && net.isIP(ip.split('%')[0]) !== 0;
 }
+
+disposable(Reader);
 
 module.exports = { open, openSync, init, validate, Reader, default: { open, openSync, init, validate } };

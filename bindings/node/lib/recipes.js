@@ -1,6 +1,7 @@
 'use strict';
 
 const native = require('./native');
+const { abortable, signalOf, disposable, dispose } = require('./abort');
 
 const OUTCOME = ['none', 'pass', 'fail'];
 const DIMENSIONS = ['country', 'region', 'city', 'isp', 'os', 'browser', 'deviceType'];
@@ -46,13 +47,15 @@ class RecipeTable {
    * failure the old table stays and the promise rejects with a HotpathError
    * whose message names the byte offset and the reason.
    * @param {string} path
-   * @param {{timestamp?: number, wholeInflateMax?: number}} [options]
+   * `options.signal` stops the wait with an AbortError; a parse already
+   * running finishes and swaps the table in if it succeeds.
+   * @param {{timestamp?: number, wholeInflateMax?: number, signal?: AbortSignal}} [options]
    */
   load(path, options = {}) {
     if (typeof path !== 'string' || path === '') throw new TypeError('load: path must be a non-empty string');
     const timestamp = nonNegative(options.timestamp ?? 0, 'timestamp', 'load');
     const whole = nonNegative(options.wholeInflateMax ?? 0, 'wholeInflateMax', 'load');
-    return this._set._native().load(this._index, path, timestamp, whole);
+    return abortable(signalOf(options), () => this._set._native().load(this._index, path, timestamp, whole));
   }
 
   /**
@@ -182,6 +185,9 @@ class RecipeTable {
         if (closed || set._closed) return;
         closed = true;
         set._native().unwatch(id);
+      },
+      [dispose]() {
+        this.close();
       },
     };
   }
@@ -318,6 +324,9 @@ class Recipes {
       stats() {
         return set._native().subscriptionStats(id);
       },
+      [dispose]() {
+        this.close();
+      },
     };
   }
 
@@ -332,5 +341,7 @@ class Recipes {
 }
 
 const DIMENSION_NAMES = Object.freeze([...DIMENSIONS]);
+
+disposable(Recipes);
 
 module.exports = { Recipes, RecipeTable, DIMENSIONS: DIMENSION_NAMES };

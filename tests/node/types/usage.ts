@@ -91,3 +91,34 @@ void uaMajor;
 void uaType;
 void uaBot;
 void uaCpu;
+
+// Idioms: { signal } on Promise APIs, using / await using on handles.
+async function idiomUsage(signal: AbortSignal): Promise<void> {
+  const reader = await hotpath.openGeo('db.mmdb', { signal });
+  reader[Symbol.dispose]();
+  const limiter = hotpath.openLimiter('memory:');
+  const lease: hotpath.LeaseResult = await limiter.acquire('s', 'r', { limit: 1, signal });
+  const hit: hotpath.RateResult = await limiter.hit('k', { rate: 5, signal });
+  await limiter.ping({ signal });
+  const store = hotpath.openBlobs('sqlite:/tmp/b.db');
+  const data: Buffer = await store.get('f', { signal });
+  await store.delete('f', { signal });
+  await store[Symbol.asyncDispose]();
+  const recipes = new hotpath.Recipes();
+  const watch: hotpath.RecipeWatch = recipes.define('t', { key: 'id' }).watch('t.json');
+  watch[Symbol.dispose]();
+  recipes[Symbol.dispose]();
+  const log = new hotpath.events.EventLog('events.log');
+  await log.flush({ signal });
+  await log[Symbol.asyncDispose]();
+  try {
+    await hotpath.host.sample({ windowMs: 10, signal });
+  } catch (err) {
+    if (err instanceof hotpath.AbortError) void err.cause;
+  }
+  void lease;
+  void hit;
+  void data;
+  limiter[Symbol.dispose]();
+}
+void idiomUsage;
