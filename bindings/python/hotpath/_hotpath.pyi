@@ -105,6 +105,8 @@ class GeoReader:
         cache_bytes: int = 0,
         max_record_bytes: int = 0,
         max_record_nodes: int = 0,
+        watch_interval_ms: int = 0,
+        engine: Engine | None = None,
     ) -> None: ...
     @overload
     def __init__(

@@ -18,11 +18,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 from types import TracebackType
-from typing import Any, TypedDict, Union
+from typing import Any, Callable, TypedDict, TypeVar, Union
 
 from . import _aio, _hotpath
+from ._aio import AsyncClosing
 from ._engine import engine
+from ._paths import StrPath, store_spec
+
+T = TypeVar("T")
 
 Buffer = Union[bytes, bytearray, memoryview]
 """What ``write`` and ``put`` take: any bytes-like object."""
@@ -189,13 +194,27 @@ class BlobReader(io.RawIOBase):
         return self
 
 
-class Blobs:
+class _Stopped(Exception):
+    """A cancelled put_async or get_async stopping its worker thread."""
+
+
+async def _stoppable(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``work(stop, *args, **kwargs)`` on a worker thread; cancelling the
+    await sets ``stop``, which the work checks between pieces."""
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(work, stop, *args, **kwargs)
+    except asyncio.CancelledError:
+        stop.set()
+        raise
+
+
+class Blobs(AsyncClosing):
     """A blob store; see the module docstring. Use :meth:`Blobs.open`."""
 
-    def __init__(self, spec: str, *, chunk_size: int = 0, timeout_ms: int = 2000, prefix: str = "hp:blobs",
+    def __init__(self, spec: StrPath, *, chunk_size: int = 0, timeout_ms: int = 2000, prefix: str = "hp:blobs",
                  lease_ms: int = 600000) -> None:
-        if not isinstance(spec, str):
-            raise TypeError("blobs: spec must be a str")
+        spec = store_spec(spec, "blobs: spec")
         _int("chunk_size", chunk_size, 0, 16 * 1024 * 1024)
         _int("timeout_ms", timeout_ms, 1, 600000)
         _int("lease_ms", lease_ms, 1, 2**32 - 1)
@@ -205,7 +224,7 @@ class Blobs:
         self._native = _hotpath.Blobs(engine(), spec, chunk_size, timeout_ms, prefix, lease_ms)
 
     @classmethod
-    def open(cls, spec: str, *, chunk_size: int = 0, timeout_ms: int = 2000, prefix: str = "hp:blobs",
+    def open(cls, spec: StrPath, *, chunk_size: int = 0, timeout_ms: int = 2000, prefix: str = "hp:blobs",
              lease_ms: int = 600000) -> Blobs:
         """Open ``"sqlite:/path/store.db"`` (created when missing) or
         ``"redis://host:port/db"``. ``chunk_size`` 0 means 261120 bytes."""
@@ -267,13 +286,32 @@ class Blobs:
     def put(self, name: str, data: Buffer, *, content_type: str | None = None, metadata: Any = None,
             chunk_size: int = 0, sha256: bool = True, buffer_bytes: int = 0) -> BlobStat:
         """Store ``data`` as a new file (revision) and return its metadata."""
+        return self._put(None, name, data, content_type=content_type, metadata=metadata, chunk_size=chunk_size,
+                         sha256=sha256, buffer_bytes=buffer_bytes)
+
+    def _put(self, stop: threading.Event | None, name: str, data: Buffer, **options: Any) -> BlobStat:
+        # `stop` (set when a put_async is cancelled) aborts the upload
+        # between pieces: nothing is committed.
         mv = _bytes_view(data)
-        with self.open_write(name, content_type=content_type, metadata=metadata, chunk_size=chunk_size,
-                             sha256=sha256, buffer_bytes=buffer_bytes) as w:
+        with self.open_write(name, **options) as w:
             for off in range(0, len(mv), _PIECE):
+                if stop is not None and stop.is_set():
+                    raise _Stopped
                 w.write(mv[off : off + _PIECE])
         assert w.stat is not None
         return w.stat
+
+    def _get(self, stop: threading.Event | None, name: str | None, **options: Any) -> bytes:
+        # As get(), checking `stop` between chunks.
+        parts = []
+        with self.open_read(name, **options) as r:
+            while True:
+                if stop is not None and stop.is_set():
+                    raise _Stopped
+                part = r.read(_PIECE)
+                if not part:
+                    return b"".join(parts)
+                parts.append(part)
 
     def get(self, name: str | None = None, *, id: str | None = None, revision: int = -1, start: int = 0,
             end: int | None = None) -> bytes:
@@ -315,12 +353,14 @@ class Blobs:
     async def put_async(self, name: str, data: Buffer, *, content_type: str | None = None,
                         metadata: Any = None, chunk_size: int = 0, sha256: bool = True,
                         buffer_bytes: int = 0) -> BlobStat:
-        return await asyncio.to_thread(self.put, name, data, content_type=content_type, metadata=metadata,
-                                       chunk_size=chunk_size, sha256=sha256, buffer_bytes=buffer_bytes)
+        """:meth:`put` on a worker thread; cancelling it aborts the upload."""
+        return await _stoppable(self._put, name, data, content_type=content_type, metadata=metadata,
+                                chunk_size=chunk_size, sha256=sha256, buffer_bytes=buffer_bytes)
 
     async def get_async(self, name: str | None = None, *, id: str | None = None, revision: int = -1,
                         start: int = 0, end: int | None = None) -> bytes:
-        return await asyncio.to_thread(self.get, name, id=id, revision=revision, start=start, end=end)
+        """:meth:`get` on a worker thread; cancelling it stops reading."""
+        return await _stoppable(self._get, name, id=id, revision=revision, start=start, end=end)
 
     async def stat_async(self, name: str | None = None, *, id: str | None = None,
                          revision: int = -1) -> BlobStat:

@@ -17,7 +17,9 @@ from types import TracebackType
 from typing import Literal, TypedDict
 
 from . import _aio, _hotpath
+from ._aio import AsyncClosing
 from ._engine import engine
+from ._paths import StrPath, fspath
 
 Fsync = Literal["none", "batch", "interval"]
 _FSYNC = {
@@ -143,7 +145,7 @@ def _u32(name: str, value: int, minimum: int) -> int:
     return value
 
 
-class EventLog:
+class EventLog(AsyncClosing):
     """Appends consumer messages to a log file, one a line, in batches of
     ``batch_events`` or every ``batch_ms`` milliseconds, written and fsynced
     on a writer thread. Appends never wait; :meth:`close` (or leaving a
@@ -151,7 +153,7 @@ class EventLog:
 
     def __init__(
         self,
-        path: str,
+        path: StrPath,
         *,
         batch_events: int = 500,
         batch_ms: int = 100,
@@ -161,8 +163,7 @@ class EventLog:
         rotate_bytes: int = 0,
         keep_files: int = 5,
     ) -> None:
-        if not isinstance(path, str) or not path:
-            raise TypeError("EventLog: path must be a non-empty str")
+        path = fspath(path, "EventLog: path")
         if fsync not in _FSYNC:
             raise ValueError("EventLog: fsync must be 'none', 'batch' or 'interval'")
         if isinstance(rotate_bytes, bool) or not isinstance(rotate_bytes, int) or rotate_bytes < 0:

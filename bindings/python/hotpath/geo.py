@@ -15,6 +15,9 @@ from types import TracebackType
 from typing import Any, Union
 
 from . import _hotpath
+from ._aio import AsyncClosing
+from ._engine import engine
+from ._paths import StrPath, fspath
 
 Address = Union[str, bytes, ipaddress.IPv4Address, ipaddress.IPv6Address]
 
@@ -39,7 +42,7 @@ FIELDS = (
 )
 
 
-class GeoReader:
+class GeoReader(AsyncClosing):
     """Readers of one or more MaxMind DB files.
 
     ``extra_paths`` are merged by :meth:`lookup` after ``path`` (e.g. an ISP
@@ -52,29 +55,35 @@ class GeoReader:
     ``max_record_nodes`` (0: 65,536) bound the work of decoding one record,
     a value reached through several pointers counting once per reference: a
     record over either raises :class:`hotpath.errors.LimitError`.
+
+    ``watch_interval_ms`` (0: no watch) polls the files on hotpath's loop
+    thread and reloads them when one changes, as Node's ``watchIntervalMs``:
+    a file replaced by rename is picked up, lookups in flight finish on the
+    old data, :attr:`generation` counts the reloads, and a broken new file
+    leaves the old data in service. ``path`` and ``extra_paths`` may be
+    ``pathlib.Path``.
     """
 
     def __init__(
         self,
-        path: str,
-        extra_paths: Iterable[str] = (),
+        path: StrPath,
+        extra_paths: Iterable[StrPath] = (),
         cache_records: int = 0,
         ipv4_index_bits: int = 0,
         *,
         cache_bytes: int = 0,
         max_record_bytes: int = 0,
         max_record_nodes: int = 0,
+        watch_interval_ms: int = 0,
     ) -> None:
-        if not isinstance(path, str) or not path:
-            raise TypeError("GeoReader: path must be a non-empty str")
-        extra = list(extra_paths)
-        if not all(isinstance(p, str) for p in extra):
-            raise TypeError("GeoReader: extra_paths must be str")
+        path = fspath(path, "GeoReader: path")
+        extra = [fspath(p, "GeoReader: extra_paths") for p in extra_paths]
         for name, value in (
             ("cache_records", cache_records),
             ("cache_bytes", cache_bytes),
             ("max_record_bytes", max_record_bytes),
             ("max_record_nodes", max_record_nodes),
+            ("watch_interval_ms", watch_interval_ms),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
                 raise ValueError(f"GeoReader: {name} must be a non-negative int")
@@ -82,8 +91,11 @@ class GeoReader:
             raise TypeError("GeoReader: ipv4_index_bits must be an int")
         if ipv4_index_bits != 0 and not 16 <= ipv4_index_bits <= 24:
             raise ValueError("GeoReader: ipv4_index_bits must be 0 (automatic) or 16..24")
+        if watch_interval_ms >= 2**32:
+            raise ValueError("GeoReader: watch_interval_ms must be below 2**32")
         self._native = _hotpath.GeoReader(
-            path, extra, cache_records, ipv4_index_bits, cache_bytes, max_record_bytes, max_record_nodes
+            path, extra, cache_records, ipv4_index_bits, cache_bytes, max_record_bytes, max_record_nodes,
+            watch_interval_ms, engine() if watch_interval_ms else None,
         )
         # The native get functions, bound to this reader: no Python frame
         # and no argument-parsing layer on the hot path.
@@ -145,7 +157,7 @@ class GeoReader:
 
 
 def write_database(
-    path: str,
+    path: StrPath,
     entries: Iterable[tuple[str, Any]],
     *,
     ip_version: int = 6,
@@ -166,7 +178,7 @@ def write_database(
     if record_size not in (0, 24, 28, 32):
         raise ValueError("write_database: record_size must be 24, 28 or 32")
     _hotpath.geo_write(
-        path,
+        fspath(path, "write_database: path"),
         [(str(n), r) for n, r in entries],
         ip_version,
         record_size,

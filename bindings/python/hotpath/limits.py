@@ -14,7 +14,9 @@ from types import TracebackType
 from typing import Any, Literal, TypedDict
 
 from . import _aio, _hotpath
+from ._aio import AsyncClosing
 from ._engine import engine
+from ._paths import StrPath, store_spec
 
 _NAME_MAX = 512
 
@@ -86,14 +88,13 @@ def _check_rate(rate: int, period_ms: int, burst: int | None, cost: int) -> tupl
     return r, _int("period_ms", period_ms, 1, 2**32), b, _int("cost", cost, 0, b)
 
 
-class Limiter:
+class Limiter(AsyncClosing):
     """A limiter over one backend; see the module docstring."""
 
     def __init__(
-        self, spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim", sqlite_inline: bool = False
+        self, spec: StrPath, *, timeout_ms: int = 200, prefix: str = "hp:lim", sqlite_inline: bool = False
     ) -> None:
-        if not isinstance(spec, str):
-            raise TypeError("limits: spec must be a str")
+        spec = store_spec(spec, "limits: spec")
         _int("timeout_ms", timeout_ms, 1, 600000)
         if not isinstance(prefix, str) or not 1 <= len(prefix.encode()) <= 128:
             raise ValueError("limits: prefix must be a str of 1..128 bytes")
@@ -219,8 +220,8 @@ class Limiter:
         await self._call("ping")
 
 
-def open_limiter(spec: str, *, timeout_ms: int = 200, prefix: str = "hp:lim",
+def open_limiter(spec: StrPath, *, timeout_ms: int = 200, prefix: str = "hp:lim",
                  sqlite_inline: bool = False) -> Limiter:
-    """Open a limiter: ``"memory:"``, ``"sqlite:/path/file.db"`` or
-    ``"redis://host:port/db"``."""
+    """Open a limiter: ``"memory:"``, ``"sqlite:/path/file.db"`` (or a
+    ``pathlib.Path`` of that file) or ``"redis://host:port/db"``."""
     return Limiter(spec, timeout_ms=timeout_ms, prefix=prefix, sqlite_inline=sqlite_inline)

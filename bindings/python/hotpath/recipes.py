@@ -19,7 +19,9 @@ from types import MappingProxyType
 from typing import Any, Literal, TypedDict
 
 from . import _aio, _hotpath
+from ._aio import AsyncClosing
 from ._engine import engine
+from ._paths import StrPath, fspath
 from .errors import Error
 
 KeyType = Literal["int", "string"]
@@ -93,6 +95,12 @@ class Watch:
             if not self._table._set._closed:
                 self._table._set._native.unwatch(self._id)
 
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class SubscriptionStats(TypedDict):
     messages: int
@@ -122,6 +130,12 @@ class Subscription:
             if not self._set._closed:
                 self._set._native.unsubscribe(self._id)
 
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class RecipeTable:
     """One table of a :class:`Recipes` set."""
@@ -133,22 +147,23 @@ class RecipeTable:
         self.key_type = key_type
         self._cache: dict[int | str, tuple[int, Mapping[str, Any]]] = {}
 
-    def load(self, path: str, *, timestamp: int = 0, whole_inflate_max: int = 0) -> RecipeStats:
+    def load(self, path: StrPath, *, timestamp: int = 0, whole_inflate_max: int = 0) -> RecipeStats:
         """Load (or reload) from a JSON array file, plain or gzip, parsing off
         the Python thread without the GIL. The new table replaces the old one
         atomically; on failure the old one stays and
         :class:`~hotpath.errors.CorruptError` names the byte offset."""
         ts = _non_negative(timestamp, "timestamp", "load")
         whole = _non_negative(whole_inflate_max, "whole_inflate_max", "load")
-        return self._set._n().load(self._index, str(path), ts, whole)  # type: ignore[return-value]
+        return self._set._n().load(self._index, fspath(path, "load: path"), ts, whole)  # type: ignore[return-value]
 
-    async def load_async(self, path: str, *, timestamp: int = 0, whole_inflate_max: int = 0) -> RecipeStats:
+    async def load_async(self, path: StrPath, *, timestamp: int = 0, whole_inflate_max: int = 0) -> RecipeStats:
         """:meth:`load` for asyncio."""
         ts = _non_negative(timestamp, "timestamp", "load")
         whole = _non_negative(whole_inflate_max, "whole_inflate_max", "load")
+        file = fspath(path, "load: path")
         native = self._set._n()
         index = self._index
-        return await _aio.run(lambda cb: native.load_cb(index, str(path), ts, whole, cb))  # type: ignore[no-any-return]
+        return await _aio.run(lambda cb: native.load_cb(index, file, ts, whole, cb))  # type: ignore[no-any-return]
 
     def get(self, key: int | str) -> Mapping[str, Any] | None:
         """The record as a read-only mapping (nested values read-only too; the
@@ -231,7 +246,7 @@ class RecipeTable:
 
     def watch(
         self,
-        path: str,
+        path: StrPath,
         on_reload: Callable[[Error | None, RecipeStats | None], None] | None = None,
         *,
         interval_ms: int = 1000,
@@ -244,11 +259,11 @@ class RecipeTable:
         interval = _non_negative(interval_ms, "interval_ms", "watch")
         debounce = _non_negative(debounce_ms, "debounce_ms", "watch")
         cb = on_reload or (lambda _e, _s: None)
-        wid = self._set._n().watch(self._index, str(path), interval, debounce, bool(load_now), cb)
+        wid = self._set._n().watch(self._index, fspath(path, "watch: path"), interval, debounce, bool(load_now), cb)
         return Watch(self, wid)
 
 
-class Recipes:
+class Recipes(AsyncClosing):
     """A set of named recipe tables."""
 
     def __init__(self) -> None:

@@ -720,9 +720,14 @@ class GeoWalk {
 
 class GeoReader {
  public:
+  // With watch_interval_ms, `engine`'s loop polls the files and reloads on
+  // change (lookups see the new data at their next call, as after reload()).
   GeoReader(const std::string &path, const std::vector<std::string> &extra, size_t cache_records,
-            unsigned ipv4_index_bits, size_t cache_bytes, uint64_t max_record_bytes, uint64_t max_record_nodes)
+            unsigned ipv4_index_bits, size_t cache_bytes, uint64_t max_record_bytes, uint64_t max_record_nodes,
+            unsigned watch_interval_ms, Engine *engine)
       : st_(std::make_shared<GeoState>(cache_records)) {
+    if (watch_interval_ms && !engine) raise_error(HP_EINVAL, "GeoReader: a watch needs the engine");
+    hp_engine *e = watch_interval_ms ? engine->get() : nullptr;
     std::vector<const char *> ptrs;
     for (auto &s : extra) ptrs.push_back(s.c_str());
     hp_geo_options o = HP_GEO_OPTIONS_INIT;
@@ -733,11 +738,12 @@ class GeoReader {
     o.cache_bytes = cache_bytes;
     o.max_record_bytes = max_record_bytes;
     o.max_record_nodes = max_record_nodes;
+    o.watch_interval_ms = watch_interval_ms;
     int rc;
     hp_geo *g = nullptr;
     {
       py::gil_scoped_release release;
-      rc = hp_geo_open(&g, nullptr, path.c_str(), &o);
+      rc = hp_geo_open(&g, e, path.c_str(), &o);
     }
     check(rc);
     st_->ref.set(g);
@@ -951,9 +957,11 @@ void init_geo(py::module_ &m) {
       .def("__next__", &GeoWalk::next);
   py::class_<GeoReader>(m, "GeoReader")
       .def(py::init<const std::string &, const std::vector<std::string> &, size_t, unsigned, size_t, uint64_t,
-                    uint64_t>(),
+                    uint64_t, unsigned, Engine *>(),
            py::arg("path"), py::arg("extra_paths"), py::arg("cache_records"), py::arg("ipv4_index_bits") = 0,
-           py::arg("cache_bytes") = 0, py::arg("max_record_bytes") = 0, py::arg("max_record_nodes") = 0)
+           py::arg("cache_bytes") = 0, py::arg("max_record_bytes") = 0, py::arg("max_record_nodes") = 0,
+           py::arg("watch_interval_ms") = 0, py::arg("engine") = static_cast<Engine *>(nullptr),
+           py::keep_alive<1, 10>())
       .def(py::init<const py::buffer &, const std::string &, size_t, size_t, uint64_t, uint64_t>(), py::arg("data"),
            py::arg("name"), py::arg("cache_records"), py::arg("cache_bytes") = 0, py::arg("max_record_bytes") = 0,
            py::arg("max_record_nodes") = 0)
