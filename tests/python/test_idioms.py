@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from conftest import RedisServer
-
 from hotpath import blobs, errors, events, geo, limits, maxminddb, recipes
 
 CITY = Path(__file__).resolve().parent.parent / "fixtures" / "maxmind" / "test-data" / "GeoIP2-City-Test.mmdb"
@@ -94,9 +93,9 @@ def test_async_with_closes_every_handle(tmp_path: Path) -> None:
 
 
 def test_a_cancelled_call_holds_neither_its_future_nor_its_loop(silent_server: int) -> None:
-    # The server never answers: the native call runs to its 1.5 s timeout
+    # The server never answers: the native call runs to its 3 s timeout
     # long after the await was cancelled and the loop closed.
-    lim = limits.open_limiter(f"redis://127.0.0.1:{silent_server}", timeout_ms=1500)
+    lim = limits.open_limiter(f"redis://127.0.0.1:{silent_server}", timeout_ms=3000)
     loop = asyncio.new_event_loop()
     unraisable: list[object] = []
     old_hook = sys.unraisablehook
@@ -112,13 +111,13 @@ def test_a_cancelled_call_holds_neither_its_future_nor_its_loop(silent_server: i
     try:
         started = time.monotonic()
         loop.run_until_complete(main())
-        assert time.monotonic() - started < 1.0, "the cancel did not wait for the backend"
+        assert time.monotonic() - started < 2.5, "the cancel did not wait for the backend"
         loop.close()
         ref = weakref.ref(loop)
         del loop
         gc.collect()
         assert ref() is None, "the pending native call still holds the loop"
-        time.sleep(2.0)  # the native timeout fires into a closed, collected loop: nothing happens
+        time.sleep(3.5)  # the native timeout fires into a closed, collected loop: nothing happens
         assert unraisable == []
     finally:
         sys.unraisablehook = old_hook
@@ -192,6 +191,7 @@ def test_forked_children_get_a_working_engine(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"

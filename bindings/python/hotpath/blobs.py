@@ -303,7 +303,7 @@ class Blobs(AsyncClosing):
 
     def _get(self, stop: threading.Event | None, name: str | None, **options: Any) -> bytes:
         # As get(), checking `stop` between chunks.
-        parts = []
+        parts: list[bytes] = []
         with self.open_read(name, **options) as r:
             while True:
                 if stop is not None and stop.is_set():
