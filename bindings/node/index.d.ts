@@ -2,6 +2,9 @@
 // memory limits, fingerprints) are synchronous; anything touching disk or the
 // network returns a Promise settled on the event loop. Every failure is a
 // HotpathError; argument mistakes throw TypeError or RangeError first.
+// Promise calls take `signal` (see Abortable); handles declare
+// [Symbol.dispose] / [Symbol.asyncDispose], typed by @types/node 18.18+ or
+// TypeScript's esnext.disposable lib.
 
 import { Readable, Writable } from 'stream';
 
@@ -37,16 +40,6 @@ export class AbortError extends Error {
 /** `signal`: aborting it rejects the call's promise with an AbortError (at once if already aborted). */
 export interface Abortable {
   signal?: AbortSignal;
-}
-
-/** A handle that `using` closes (Symbol.dispose, Symbol.for('nodejs.dispose') on Node 18). */
-export interface Disposable {
-  [Symbol.dispose](): void;
-}
-
-/** A handle that `await using` closes. */
-export interface AsyncDisposable {
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The C library's error names (docs/errors.md says when each occurs). */
