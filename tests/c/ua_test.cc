@@ -1,16 +1,23 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <re2/re2.h>
+
 #include "hotpath.h"
 #include "support/fixtures.h"
+#include "ua/atoms.h"
 #include "ua/detect.h"
 #include "ua/long_tail.h"
+#include "ua/prefilter.h"
+#include "ua/tables.h"
 
 namespace {
 
@@ -298,6 +305,60 @@ TEST_CASE("ua: the detectors and the tables agree on every corpus string the det
   MESSAGE("detectors took " << taken << " of " << total << " corpus strings");
   CHECK(taken > total / 8);
   CHECK(bad == 0);
+}
+
+TEST_CASE("ua: the atom scan finds every occurrence of every literal, case folded") {
+  hp::ua::Atoms atoms;
+  const uint32_t he = atoms.add("he"), she = atoms.add("She"), hers = atoms.add("hers"), bar = atoms.add("|");
+  CHECK(atoms.add("he") == he);  // the same literal, the same id
+  REQUIRE(atoms.build());
+  std::vector<uint32_t> found;
+  const std::string text = "uSHErs|He";
+  atoms.scan(text.data(), static_cast<uint32_t>(text.size()), [&](uint32_t id) { found.push_back(id); });
+  std::sort(found.begin(), found.end());
+  std::vector<uint32_t> want = {he, he, she, hers, bar};
+  std::sort(want.begin(), want.end());
+  CHECK(found == want);
+  found.clear();
+  atoms.scan("xyz", 3, [&](uint32_t id) { found.push_back(id); });
+  CHECK(found.empty());
+}
+
+TEST_CASE("ua: the prefilter passes every table and bot pattern that matches a corpus string") {
+  // The parse runs only the patterns the prefilter passes, so one it
+  // dropped while RE2 finds it would change an answer.
+  using namespace hp::ua::tables;
+  hp::ua::Prefilter filter;
+  std::vector<std::unique_ptr<RE2>> patterns;
+  RE2::Options o;
+  o.set_log_errors(false);
+  auto add = [&](const char *re) {
+    REQUIRE(filter.add(re, o));
+    patterns.push_back(std::make_unique<RE2>(re, o));
+  };
+  for (const Category *c : {&kBrowser, &kCpu, &kDevice, &kEngine, &kOs})
+    for (uint32_t i = 0; i < c->n; i++) add(c->rules[i].re);
+  for (uint32_t i = 0; i < kBots.n; i++) add(kBots.items[i]);
+  REQUIRE(filter.build());
+  size_t matches = 0, dropped = 0, passed = 0;
+  std::vector<int> ids;
+  for (const char *name : {"ua-corpus-user-agents.txt", "ua-corpus-fake-ua.txt", "ua-corpus-crawlers.txt", "ua-extra.txt"})
+    for (const std::string &ua : corpus(name)) {
+      filter.candidates(ua.data(), static_cast<uint32_t>(ua.size()), &ids);
+      CHECK(std::is_sorted(ids.begin(), ids.end()));
+      passed += ids.size();
+      for (size_t p = 0; p < patterns.size(); p++) {
+        if (!RE2::PartialMatch(ua, *patterns[p])) continue;
+        matches++;
+        if (!std::binary_search(ids.begin(), ids.end(), static_cast<int>(p))) {
+          dropped++;
+          FAIL_CHECK(ua << "\n  dropped: " << patterns[p]->pattern());
+        }
+      }
+    }
+  MESSAGE(matches << " pattern matches, " << passed << " patterns passed, " << dropped << " dropped");
+  CHECK(matches > 1000);
+  CHECK(dropped == 0);
 }
 
 TEST_CASE("ua: long-tail strings get ua-parser-js 1.x's answers") {

@@ -23,20 +23,16 @@ enum Part { PART_BROWSER, PART_CPU, PART_DEVICE, PART_ENGINE, PART_OS, PART_COUN
 
 struct LongTail {
   Field part[PART_COUNT][tables::F_COUNT];
+  bool bot = false;  // one of isbot's patterns matches
 };
 
 // Runs every category's rules over the string (its first kTableMaxLen
-// bytes). Linear in len; allocates.
-void match_tables(const char *ua, uint32_t len, LongTail *out);
-
-// Runs only the cpu rules (the detectors leave the architecture to them).
-void match_cpu(const char *ua, uint32_t len, LongTail *out);
+// bytes), or only the cpu rules (the detectors leave the architecture to
+// them), and the bot patterns over all of it. Linear in len; allocates.
+void match_tables(const char *ua, uint32_t len, bool cpu_only, LongTail *out);
 
 // Fills the result's browser, engine, os, device and cpu fields from lt.
 void fill_result(const LongTail &lt, hp_ua_result *out);
-
-// True when the string matches one of isbot's patterns.
-bool match_bot(const char *ua, uint32_t len);
 
 // False when a table pattern failed to compile (a generator bug; tests
 // check it).

@@ -21,14 +21,14 @@ void parse(const char *ua, uint32_t len, hp_ua_result *out, bool tables_only) {
     detect_engine(s, out);
     detect_os(s, out);
     detect_device(s, out);
-    match_cpu(ua, len, &lt);
+    match_tables(ua, len, true, &lt);
     put(out->cpu, Span{lt.part[PART_CPU][tables::F_ARCH].value.data(),
                        static_cast<uint32_t>(lt.part[PART_CPU][tables::F_ARCH].value.size())});
   } else {
-    match_tables(ua, len, &lt);
+    match_tables(ua, len, false, &lt);
     fill_result(lt, out);
   }
-  out->is_bot = match_bot(ua, len) ? 1 : 0;
+  out->is_bot = lt.bot ? 1 : 0;
   if (out->is_bot) out->device_type = HP_UA_BOT;
 }
 

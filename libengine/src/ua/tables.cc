@@ -1,14 +1,12 @@
 // The long-tail path: ua-parser-js 1.x's rules (tables_data.cc) run with
-// RE2. Every rule of every category sits in one FilteredRE2, whose atoms
-// (literals a rule cannot match without) one RE2::Set finds in one linear
-// pass over the lower-cased string; the rules whose atoms are all there are
-// then tried in ua-parser-js's order, each category stopping at its first
-// match, whose captures set the fields as the rule's properties say.
+// RE2. One prefilter over every rule and every bot pattern (ua/prefilter.h)
+// finds, in one linear pass, the patterns whose literals the string holds;
+// those rules are then tried in ua-parser-js's order, each category stopping
+// at its first match, whose captures set the fields as the rule's
+// properties say, and those bot patterns until one matches.
 #include "ua/tables.h"
 
-#include <re2/filtered_re2.h>
 #include <re2/re2.h>
-#include <re2/set.h>
 
 #include <algorithm>
 #include <cstring>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "ua/long_tail.h"
+#include "ua/prefilter.h"
 #include "ua/text.h"
 
 namespace hp::ua {
@@ -31,8 +30,9 @@ using tables::Rule;
 // constant number of tries keeps the time linear.
 constexpr int kMaxRetries = 4;
 
-// Shorter atoms would pass too many rules to be worth the filter.
-constexpr int kMinAtomLen = 3;
+// Each pattern's RE2 memory budget (its program and the DFA states it
+// caches). 1 MiB is well over what the largest of them use on the corpora.
+constexpr int64_t kPatternMaxMem = 1 << 20;
 
 RE2::Options options(int64_t max_mem) {
   RE2::Options o;
@@ -44,56 +44,34 @@ RE2::Options options(int64_t max_mem) {
 struct CompiledRule {
   int part = 0;
   const Rule *rule = nullptr;
-  const RE2 *re = nullptr;  // owned by the filter
-  std::unique_ptr<RE2> unless, clear_if;
+  std::unique_ptr<RE2> re, unless, clear_if;
 };
 
 struct Compiled {
-  re2::FilteredRE2 filter{kMinAtomLen};
-  std::vector<CompiledRule> rules;  // by filter id
-  std::vector<int> cpu_rules;       // filter ids of the cpu rules, in order
-  // atoms: the filter's literals; unfiltered: the rules without any, which
-  // the filter would pass for every string (by set index); cpu: the cpu
-  // rules alone (the detectors' path reads everything else from tokens)
-  std::unique_ptr<RE2::Set> atoms, unfiltered, cpu, bots;
-  std::vector<int> unfiltered_ids;
-  std::vector<bool> is_unfiltered;  // by filter id
+  // ids: the rules of every part in order (browser, cpu, device, engine,
+  // os), then the bot patterns
+  Prefilter filter;
+  std::vector<CompiledRule> rules;
+  std::vector<std::unique_ptr<RE2>> bots;
   std::unordered_map<const char *, std::unique_ptr<RE2>> replace;
   int errors = 0;
 
   Compiled() {
     const Category *all[PART_COUNT] = {&tables::kBrowser, &tables::kCpu, &tables::kDevice,
                                        &tables::kEngine, &tables::kOs};
+    const RE2::Options o = options(kPatternMaxMem);
     for (int part = 0; part < PART_COUNT; part++)
       for (uint32_t i = 0; i < all[part]->n; i++) add(part, all[part]->rules[i]);
-    std::vector<std::string> literals;
-    filter.Compile(&literals);
-    for (const CompiledRule &r : rules) errors += !r.re;
-    atoms = std::make_unique<RE2::Set>(options(32 << 20), RE2::UNANCHORED);
-    for (const std::string &a : literals)
-      if (atoms->Add(RE2::QuoteMeta(a), nullptr) < 0) errors++;
-    if (literals.empty() || !atoms->Compile()) atoms.reset();
-    filter.AllPotentials({}, &unfiltered_ids);
-    is_unfiltered.assign(rules.size(), false);
-    unfiltered = std::make_unique<RE2::Set>(options(32 << 20), RE2::UNANCHORED);
-    for (int id : unfiltered_ids) {
-      is_unfiltered[id] = true;
-      if (unfiltered->Add(rules[id].rule->re, nullptr) < 0) errors++;
+    for (uint32_t i = 0; i < tables::kBots.n; i++) {
+      bots.push_back(one(tables::kBots.items[i]));
+      if (!filter.add(tables::kBots.items[i], o)) errors++;
     }
-    if (!unfiltered->Compile()) errors++, unfiltered.reset();
-    cpu = std::make_unique<RE2::Set>(options(8 << 20), RE2::UNANCHORED);
-    for (int id : cpu_rules)
-      if (cpu->Add(rules[id].rule->re, nullptr) < 0) errors++;
-    if (!cpu->Compile()) errors++, cpu.reset();
-    bots = std::make_unique<RE2::Set>(options(64 << 20), RE2::UNANCHORED);
-    for (uint32_t i = 0; i < tables::kBots.n; i++)
-      if (bots->Add(tables::kBots.items[i], nullptr) < 0) errors++;
-    if (!bots->Compile()) errors++, bots.reset();
+    if (!filter.build()) errors++;
   }
 
-  std::unique_ptr<RE2> one(const char *pattern) {
+std::unique_ptr<RE2> one(const char *pattern) {
     if (!pattern) return nullptr;
-    auto re = std::make_unique<RE2>(pattern, options(8 << 20));
+    auto re = std::make_unique<RE2>(pattern, options(kPatternMaxMem));
     if (!re->ok()) {
       errors++;
       return nullptr;
@@ -102,20 +80,14 @@ struct Compiled {
   }
 
   void add(int part, const Rule &r) {
-    int id = -1;
-    if (filter.Add(r.re, options(8 << 20), &id) != RE2::NoError) {
-      errors++;
-      return;
-    }
     CompiledRule c;
     c.part = part;
     c.rule = &r;
-    c.re = &filter.GetRE2(id);
+    c.re = one(r.re);
+    if (!filter.add(r.re, options(kPatternMaxMem))) errors++;
     c.unless = one(r.unless);
     c.clear_if = one(r.clear_if);
-    rules.resize(static_cast<size_t>(id) + 1);
-    rules[id] = std::move(c);
-    if (part == PART_CPU) cpu_rules.push_back(id);
+    rules.push_back(std::move(c));
     for (uint8_t p = 0; p < r.nprops; p++)
       if (r.props[p].op >= tables::OP_REPLACE && !replace.count(r.props[p].a))
         replace[r.props[p].a] = one(r.props[p].a);
@@ -195,7 +167,7 @@ void apply(const Compiled &c, const Rule &r, const re2::StringPiece *groups, int
 // Runs a rule at the first place it matches and is not rejected; false
 // when there is none.
 bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, Field *fields) {
-  const RE2 *re = cr.re;
+  const RE2 *re = cr.re.get();
   const Rule &r = *cr.rule;
   const int ngroups = std::min(re->NumberOfCapturingGroups(), 15) + 1;
   re2::StringPiece groups[16];
@@ -216,34 +188,6 @@ bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, 
   return false;
 }
 
-// Per-thread scratch lists, so a parse does not allocate them anew.
-struct Scratch {
-  std::vector<int> found, passed, hits, ids;
-};
-
-Scratch &scratch() {
-  static thread_local Scratch s;
-  return s;
-}
-
-// The filter ids of the rules whose atoms the string holds and of the rules
-// without atoms that match it, in order, into sc.ids.
-void candidates(const Compiled &c, re2::StringPiece text, Scratch &sc) {
-  char low[kTableMaxLen];
-  const size_t n = std::min<size_t>(text.size(), sizeof low);
-  for (size_t i = 0; i < n; i++) low[i] = lower(text[i]);
-  sc.found.clear();
-  if (c.atoms) c.atoms->Match(re2::StringPiece(low, n), &sc.found);
-  c.filter.AllPotentials(sc.found, &sc.passed);
-  sc.ids.clear();
-  for (int id : sc.passed)
-    if (!c.is_unfiltered[id]) sc.ids.push_back(id);
-  sc.hits.clear();
-  if (c.unfiltered && c.unfiltered->Match(text, &sc.hits))
-    for (int h : sc.hits) sc.ids.push_back(c.unfiltered_ids[h]);
-  std::sort(sc.ids.begin(), sc.ids.end());
-}
-
 re2::StringPiece table_text(const char *ua, uint32_t len) {
   // ua-parser-js reads at most UA_MAX_LENGTH characters, after leading
   // white space when the string is longer than that.
@@ -259,24 +203,31 @@ re2::StringPiece table_text(const char *ua, uint32_t len) {
 
 bool tables_ready() { return compiled().errors == 0; }
 
-void match_tables(const char *ua, uint32_t len, LongTail *out) {
+void match_tables(const char *ua, uint32_t len, bool cpu_only, LongTail *out) {
   *out = LongTail{};
   const Compiled &c = compiled();
-  re2::StringPiece text = table_text(ua, len);
-  Scratch &sc = scratch();
-  candidates(c, text, sc);
+  const re2::StringPiece text = table_text(ua, len);
+  static thread_local std::vector<int> ids;
+  c.filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids);
   bool done[PART_COUNT] = {};
-  for (int id : sc.ids) {
+  const int nrules = static_cast<int>(c.rules.size());
+  for (int id : ids) {
+    if (id >= nrules) break;
     const CompiledRule &cr = c.rules[id];
-    if (!cr.re || done[cr.part]) continue;
+    if (!cr.re || done[cr.part] || (cpu_only && cr.part != PART_CPU)) continue;
     done[cr.part] = run_rule(c, cr, text, out->part[cr.part]);
   }
-}
-
-bool match_bot(const char *ua, uint32_t len) {
-  const Compiled &c = compiled();
-  if (!c.bots) return false;
-  return c.bots->Match(re2::StringPiece(ua, len), nullptr);
+  // The bot patterns read the whole string; the tables' text may be less.
+  if (text.data() != ua || text.size() != len) c.filter.candidates(ua, len, &ids);
+  const re2::StringPiece all(ua, len);
+  for (int id : ids) {
+    if (id < nrules) continue;
+    const RE2 *re = c.bots[id - nrules].get();
+    if (re && re->Match(all, 0, len, RE2::UNANCHORED, nullptr, 0)) {
+      out->bot = true;
+      break;
+    }
+  }
 }
 
 }  // namespace hp::ua
@@ -302,17 +253,6 @@ int device_type_of(const Field &f) {
 }
 
 }  // namespace
-
-void match_cpu(const char *ua, uint32_t len, LongTail *out) {
-  const Compiled &c = compiled();
-  re2::StringPiece text = table_text(ua, len);
-  std::vector<int> &hits = scratch().hits;
-  hits.clear();
-  if (!c.cpu || !c.cpu->Match(text, &hits)) return;
-  std::sort(hits.begin(), hits.end());
-  for (int h : hits)
-    if (run_rule(c, c.rules[c.cpu_rules[h]], text, out->part[PART_CPU])) return;
-}
 
 void fill_result(const LongTail &lt, hp_ua_result *out) {
   using namespace tables;
