@@ -26,13 +26,15 @@ struct LongTail {
   bool bot = false;  // one of isbot's patterns matches
 };
 
-// Runs every category's rules over the string (its first kTableMaxLen
-// bytes), or only the cpu rules (the detectors leave the architecture to
-// them), and the bot patterns over all of it. Linear in len; allocates.
-void match_tables(const char *ua, uint32_t len, bool cpu_only, LongTail *out);
+// Runs the rules of the parts in `parts` (bits 1 << PART_*) over the
+// string (its first kTableMaxLen bytes), and the bot patterns over all of
+// it. Linear in len; allocates.
+constexpr unsigned kAllParts = (1u << PART_COUNT) - 1;
+void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out);
 
-// Fills the result's browser, engine, os, device and cpu fields from lt.
-void fill_result(const LongTail &lt, hp_ua_result *out);
+// Fills the result's fields of the parts in `parts` (browser, engine, os,
+// device, cpu) from lt.
+void fill_parts(const LongTail &lt, unsigned parts, hp_ua_result *out);
 
 // False when a table pattern failed to compile (a generator bug; tests
 // check it).

@@ -203,7 +203,7 @@ re2::StringPiece table_text(const char *ua, uint32_t len) {
 
 bool tables_ready() { return compiled().errors == 0; }
 
-void match_tables(const char *ua, uint32_t len, bool cpu_only, LongTail *out) {
+void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out) {
   *out = LongTail{};
   const Compiled &c = compiled();
   const re2::StringPiece text = table_text(ua, len);
@@ -214,7 +214,7 @@ void match_tables(const char *ua, uint32_t len, bool cpu_only, LongTail *out) {
   for (int id : ids) {
     if (id >= nrules) break;
     const CompiledRule &cr = c.rules[id];
-    if (!cr.re || done[cr.part] || (cpu_only && cr.part != PART_CPU)) continue;
+    if (!cr.re || done[cr.part] || !(parts & (1u << cr.part))) continue;
     done[cr.part] = run_rule(c, cr, text, out->part[cr.part]);
   }
   // The bot patterns read the whole string; the tables' text may be less.
@@ -254,18 +254,26 @@ int device_type_of(const Field &f) {
 
 }  // namespace
 
-void fill_result(const LongTail &lt, hp_ua_result *out) {
+void fill_parts(const LongTail &lt, unsigned parts, hp_ua_result *out) {
   using namespace tables;
-  put_field(out->browser, lt.part[PART_BROWSER][F_NAME]);
-  put_field(out->browser_version, lt.part[PART_BROWSER][F_VERSION]);
-  put_field(out->engine, lt.part[PART_ENGINE][F_NAME]);
-  put_field(out->engine_version, lt.part[PART_ENGINE][F_VERSION]);
-  put_field(out->os, lt.part[PART_OS][F_NAME]);
-  put_field(out->os_version, lt.part[PART_OS][F_VERSION]);
-  put_field(out->vendor, lt.part[PART_DEVICE][F_VENDOR]);
-  put_field(out->model, lt.part[PART_DEVICE][F_MODEL]);
-  out->device_type = device_type_of(lt.part[PART_DEVICE][F_TYPE]);
-  put_field(out->cpu, lt.part[PART_CPU][F_ARCH]);
+  if (parts & (1u << PART_BROWSER)) {
+    put_field(out->browser, lt.part[PART_BROWSER][F_NAME]);
+    put_field(out->browser_version, lt.part[PART_BROWSER][F_VERSION]);
+  }
+  if (parts & (1u << PART_ENGINE)) {
+    put_field(out->engine, lt.part[PART_ENGINE][F_NAME]);
+    put_field(out->engine_version, lt.part[PART_ENGINE][F_VERSION]);
+  }
+  if (parts & (1u << PART_OS)) {
+    put_field(out->os, lt.part[PART_OS][F_NAME]);
+    put_field(out->os_version, lt.part[PART_OS][F_VERSION]);
+  }
+  if (parts & (1u << PART_DEVICE)) {
+    put_field(out->vendor, lt.part[PART_DEVICE][F_VENDOR]);
+    put_field(out->model, lt.part[PART_DEVICE][F_MODEL]);
+    out->device_type = device_type_of(lt.part[PART_DEVICE][F_TYPE]);
+  }
+  if (parts & (1u << PART_CPU)) put_field(out->cpu, lt.part[PART_CPU][F_ARCH]);
 }
 
 }  // namespace hp::ua
