@@ -3,10 +3,13 @@
 // finds, in one linear pass, the patterns whose literals the string holds;
 // those rules are then tried in ua-parser-js's order, each category stopping
 // at its first match, whose captures set the fields as the rule's
-// properties say, and those bot patterns until one matches.
+// properties say, and those bot patterns until one matches. The bot
+// patterns anchored at the start (a third of them) sit in one RE2::Set
+// anchored there instead, which rejects most strings in a few bytes.
 #include "ua/tables.h"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 #include <cstring>
@@ -34,6 +37,9 @@ constexpr int kMaxRetries = 4;
 // caches). 1 MiB is well over what the largest of them use on the corpora.
 constexpr int64_t kPatternMaxMem = 1 << 20;
 
+// The budget of the set of bot patterns anchored at the start.
+constexpr int64_t kAnchoredBotsMaxMem = 8 << 20;
+
 RE2::Options options(int64_t max_mem) {
   RE2::Options o;
   o.set_log_errors(false);
@@ -49,10 +55,11 @@ struct CompiledRule {
 
 struct Compiled {
   // ids: the rules of every part in order (browser, cpu, device, engine,
-  // os), then the bot patterns
+  // os), then the bot patterns not anchored at the start
   Prefilter filter;
   std::vector<CompiledRule> rules;
-  std::vector<std::unique_ptr<RE2>> bots;
+  std::vector<std::unique_ptr<RE2>> bots;  // by filter id - rules.size()
+  std::unique_ptr<RE2::Set> anchored_bots;
   std::unordered_map<const char *, std::unique_ptr<RE2>> replace;
   int errors = 0;
 
@@ -62,10 +69,17 @@ struct Compiled {
     const RE2::Options o = options(kPatternMaxMem);
     for (int part = 0; part < PART_COUNT; part++)
       for (uint32_t i = 0; i < all[part]->n; i++) add(part, all[part]->rules[i]);
+    anchored_bots = std::make_unique<RE2::Set>(options(kAnchoredBotsMaxMem), RE2::ANCHOR_START);
     for (uint32_t i = 0; i < tables::kBots.n; i++) {
-      bots.push_back(one(tables::kBots.items[i]));
-      if (!filter.add(tables::kBots.items[i], o)) errors++;
+      const char *re = tables::kBots.items[i];
+      if (std::strncmp(re, "(?i)^", 5) == 0) {
+        if (anchored_bots->Add(re, nullptr) < 0) errors++;
+        continue;
+      }
+      bots.push_back(one(re));
+      if (!filter.add(re, o)) errors++;
     }
+    if (!anchored_bots->Compile()) errors++, anchored_bots.reset();
     if (!filter.build()) errors++;
   }
 
@@ -225,9 +239,10 @@ void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out) {
     const RE2 *re = c.bots[id - nrules].get();
     if (re && re->Match(all, 0, len, RE2::UNANCHORED, nullptr, 0)) {
       out->bot = true;
-      break;
+      return;
     }
   }
+  out->bot = c.anchored_bots && c.anchored_bots->Match(all, nullptr);
 }
 
 }  // namespace hp::ua
