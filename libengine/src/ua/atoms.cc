@@ -1,5 +1,6 @@
 #include "ua/atoms.h"
 
+#include <algorithm>
 #include <deque>
 
 #include "ua/text.h"
@@ -23,8 +24,11 @@ size_t Atoms::memory() const {
 bool Atoms::build() {
   // 16-bit states keep the table small enough to stay in cache.
   size_t chars = 1;
-  for (const std::string &l : literals_) chars += l.size();
-  if (chars > UINT16_MAX) {
+  for (const std::string &l : literals_) {
+    chars += l.size();
+    longest_ = std::max(longest_, static_cast<uint32_t>(l.size()));
+  }
+  if (chars >= kEnds) {
     literals_.clear();
     next_.assign(classes_, 0);
     out_begin_.assign(2, 0);
@@ -86,6 +90,8 @@ bool Atoms::build() {
     out_.insert(out_.end(), ids[s].begin(), ids[s].end());
   }
   out_begin_[nstates] = static_cast<uint32_t>(out_.size());
+  for (uint16_t &t : next_)
+    if (!ids[t].empty()) t = static_cast<uint16_t>(t | kEnds);
   return true;
 }
 

@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "ua/text.h"
 
 namespace hp::ua {
 
 namespace {
+
+// Literals are looked for by at most their first this many bytes.
+constexpr size_t kMaxAtomLen = 8;
 
 // A prefilter over more literals than this is not expanded (2^n probes).
 constexpr size_t kMaxExpanded = 12;
@@ -34,10 +38,10 @@ bool expand(const std::string &pattern, const RE2::Options &options, int min_len
   one.Compile(literals);
   const uint32_t n = static_cast<uint32_t>(literals->size());
   if (n > kMaxExpanded) return false;
-  // A single letter or digit is in nearly every string: no filter, only
-  // work for each time it occurs.
+  // A single letter, digit or separator is in nearly every User-Agent: no
+  // filter, only work each time it occurs.
   for (const std::string &l : *literals)
-    if (l.size() == 1 && (is_alpha(l[0]) || is_digit(l[0]))) return false;
+    if (l.size() == 1 && (is_word(l[0]) || std::strchr(" ()-./;:,", l[0]))) return false;
   // Smallest sets first: one that holds a smaller passing set is not
   // minimal; one the prefilter passes is.
   std::vector<uint32_t> masks;
@@ -78,7 +82,9 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
     return true;
   }
   std::vector<uint32_t> atom(literals.size());
-  for (size_t i = 0; i < literals.size(); i++) atom[i] = atoms_.add(literals[i]);
+  // A literal's first bytes are in every string the literal is in; cut to
+  // kMaxAtomLen they make a smaller automaton with shorter reach.
+  for (size_t i = 0; i < literals.size(); i++) atom[i] = atoms_.add(literals[i].substr(0, kMaxAtomLen));
   for (uint32_t m : minimal) {
     Minterm t{id, static_cast<uint32_t>(literals_.size()), 0};
     uint32_t trigger = 0;
