@@ -311,21 +311,33 @@ TEST_CASE("ua: the detectors and the tables agree on every corpus string the det
   CHECK(bad == 0);
 }
 
-TEST_CASE("ua: the atom scan finds every occurrence of every literal, case folded") {
+TEST_CASE("ua: the atom scan finds every literal, case folded, wherever it is in the string") {
   hp::ua::Atoms atoms;
-  const uint32_t he = atoms.add("he"), she = atoms.add("She"), hers = atoms.add("hers"), bar = atoms.add("|");
+  const uint32_t he = atoms.add("he"), she = atoms.add("She"), hers = atoms.add("hers"), bar = atoms.add("|"),
+                 mid = atoms.add("middle");
   CHECK(atoms.add("he") == he);  // the same literal, the same id
   REQUIRE(atoms.build());
-  std::vector<uint32_t> found;
-  const std::string text = "uSHErs|He";
-  atoms.scan(text.data(), static_cast<uint32_t>(text.size()), [&](uint32_t id) { found.push_back(id); });
-  std::sort(found.begin(), found.end());
-  std::vector<uint32_t> want = {he, he, she, hers, bar};
-  std::sort(want.begin(), want.end());
-  CHECK(found == want);
-  found.clear();
-  atoms.scan("xyz", 3, [&](uint32_t id) { found.push_back(id); });
-  CHECK(found.empty());
+  auto found = [&](const std::string &text) {
+    std::vector<uint32_t> ids;
+    atoms.scan(text.data(), static_cast<uint32_t>(text.size()), [&](uint32_t id) { ids.push_back(id); });
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  };
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CHECK(found("uSHErs|") == sorted({he, she, hers, bar}));
+  CHECK(found("xyz").empty());
+  // The scan walks the two halves side by side: a literal across the
+  // middle, at either end, or only in the second half is found all the same.
+  const std::string pad(40, 'x');
+  CHECK(found(pad + "MIDDLE" + pad) == sorted({mid}));
+  CHECK(found(pad.substr(0, 37) + "MIDDLE" + pad) == sorted({mid}));
+  CHECK(found(pad.substr(0, 43) + "MIDDLE" + pad) == sorted({mid}));
+  CHECK(found("he" + pad + pad + "|") == sorted({he, bar}));
+  CHECK(found(pad + pad + "hers") == sorted({he, hers}));
 }
 
 TEST_CASE("ua: the prefilter passes every table and bot pattern that matches a corpus string") {
