@@ -28,7 +28,7 @@ struct LongTail {
 
 // Runs the rules of the parts in `parts` (bits 1 << PART_*) over the
 // string (its first kTableMaxLen bytes), and the bot patterns over all of
-// it. Linear in len; allocates.
+// it, into *out (a LongTail as constructed). Linear in len; allocates.
 constexpr unsigned kAllParts = (1u << PART_COUNT) - 1;
 void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out);
 

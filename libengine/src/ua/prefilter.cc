@@ -24,38 +24,71 @@ struct Scratch {
   std::vector<uint8_t> passed;  // by pattern
 };
 
+// A single letter, digit or separator is in nearly every User-Agent: as a
+// literal it filters nothing and costs work each time it occurs, so it is
+// taken to be always there.
+bool common(const std::string &literal) {
+  return literal.size() == 1 && (is_word(literal[0]) || std::strchr(" ()-./;:,", literal[0]));
+}
+
+using Sets = std::vector<std::vector<uint32_t>>;
+
 // The prefilter's literals, each at least min_len bytes (shorter ones count
-// as always there), into *literals; the minimal sets of them it passes (bit
-// masks over *literals) into *minimal. False when there are too many
-// literals to expand.
+// as always there, and so do common() ones), into *literals; the minimal
+// sets of them it passes (indices into *literals) into *sets; both empty
+// when it passes every string. False when there are too many literals to
+// expand (*literals still filled).
 bool expand(const std::string &pattern, const RE2::Options &options, int min_len,
-            std::vector<std::string> *literals, std::vector<uint32_t> *minimal) {
+            std::vector<std::string> *literals, Sets *sets) {
   re2::FilteredRE2 one(min_len);
   int unused = 0;
   one.Add(pattern, options, &unused);
+  std::vector<std::string> all;
+  one.Compile(&all);
   literals->clear();
-  minimal->clear();
-  one.Compile(literals);
+  sets->clear();
+  std::vector<int> assumed, index;  // filter atom indices: common ones, the others
+  for (size_t i = 0; i < all.size(); i++) {
+    if (common(all[i])) {
+      assumed.push_back(static_cast<int>(i));
+    } else {
+      index.push_back(static_cast<int>(i));
+      literals->push_back(all[i]);
+    }
+  }
   const uint32_t n = static_cast<uint32_t>(literals->size());
-  if (n > kMaxExpanded) return false;
-  // A single letter, digit or separator is in nearly every User-Agent: no
-  // filter, only work each time it occurs.
-  for (const std::string &l : *literals)
-    if (l.size() == 1 && (is_word(l[0]) || std::strchr(" ()-./;:,", l[0]))) return false;
+  std::vector<int> set, passed;
+  if (n > kMaxExpanded) {
+    // Not expanded: each literal alone will pass it, which holds only when
+    // the common bytes alone do not.
+    one.AllPotentials(assumed, &passed);
+    if (passed.empty()) return false;
+    literals->clear();
+    return true;
+  }
   // Smallest sets first: one that holds a smaller passing set is not
   // minimal; one the prefilter passes is.
   std::vector<uint32_t> masks;
-  for (uint32_t m = 1; m < (1u << n); m++) masks.push_back(m);
+  for (uint32_t m = 0; m < (1u << n); m++) masks.push_back(m);
   std::stable_sort(masks.begin(), masks.end(),
                    [](uint32_t a, uint32_t b) { return std::popcount(a) < std::popcount(b); });
-  std::vector<int> set, passed;
+  std::vector<uint32_t> minimal;
   for (uint32_t m : masks) {
-    if (std::any_of(minimal->begin(), minimal->end(), [m](uint32_t k) { return (m & k) == k; })) continue;
-    set.clear();
+    if (std::any_of(minimal.begin(), minimal.end(), [m](uint32_t k) { return (m & k) == k; })) continue;
+    set = assumed;
     for (uint32_t i = 0; i < n; i++)
-      if (m & (1u << i)) set.push_back(static_cast<int>(i));
+      if (m & (1u << i)) set.push_back(index[i]);
+    std::sort(set.begin(), set.end());
     one.AllPotentials(set, &passed);
-    if (!passed.empty()) minimal->push_back(m);
+    if (passed.empty()) continue;
+    if (m == 0) {  // passes on common bytes alone
+      literals->clear();
+      return true;
+    }
+    minimal.push_back(m);
+    sets->emplace_back();
+    for (uint32_t i = 0; i < n; i++)
+      if (m & (1u << i)) sets->back().push_back(i);
   }
   return true;
 }
@@ -66,17 +99,15 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
   const uint32_t id = patterns_++;
   if (!RE2(pattern, options).ok()) return false;
   // Single bytes make the tightest filter ("|" or "@" are rare in a
-  // User-Agent); a pattern with too many of them, or with letters alone, is
-  // expanded over longer literals instead, and with too many of those each
-  // literal alone passes it (looser, but it never drops a string the
-  // pattern matches).
+  // User-Agent); a pattern with too many of them is expanded over longer
+  // literals instead, and with too many of those each literal alone passes
+  // it (looser, but it never drops a string the pattern matches).
   std::vector<std::string> literals;
-  std::vector<uint32_t> minimal;
+  Sets sets;
   bool exact = false;
-  for (int min_len = 1; min_len <= 3 && !exact; min_len++)
-    exact = expand(pattern, options, min_len, &literals, &minimal);
+  for (int min_len = 1; min_len <= 3 && !exact; min_len++) exact = expand(pattern, options, min_len, &literals, &sets);
   if (!exact)
-    for (uint32_t i = 0; i < literals.size(); i++) minimal.push_back(1u << i);
+    for (uint32_t i = 0; i < literals.size(); i++) sets.push_back({i});
   if (literals.empty()) {
     always_.push_back(static_cast<int>(id));
     return true;
@@ -85,13 +116,12 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
   // A literal's first bytes are in every string the literal is in; cut to
   // kMaxAtomLen they make a smaller automaton with shorter reach.
   for (size_t i = 0; i < literals.size(); i++) atom[i] = atoms_.add(literals[i].substr(0, kMaxAtomLen));
-  for (uint32_t m : minimal) {
+  for (const std::vector<uint32_t> &set : sets) {
     Minterm t{id, static_cast<uint32_t>(literals_.size()), 0};
-    uint32_t trigger = 0;
-    for (uint32_t i = 0; i < literals.size(); i++) {
-      if (!(m & (1u << i))) continue;
+    uint32_t trigger = set[0];
+    for (uint32_t i : set) {
       literals_.push_back(atom[i]);
-      if (!(m & (1u << trigger)) || literals[i].size() > literals[trigger].size()) trigger = i;
+      if (literals[i].size() > literals[trigger].size()) trigger = i;
     }
     t.end = static_cast<uint32_t>(literals_.size());
     minterms_.push_back(t);

@@ -218,7 +218,6 @@ re2::StringPiece table_text(const char *ua, uint32_t len) {
 bool tables_ready() { return compiled().errors == 0; }
 
 void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out) {
-  *out = LongTail{};
   const Compiled &c = compiled();
   const re2::StringPiece text = table_text(ua, len);
   static thread_local std::vector<int> ids;
