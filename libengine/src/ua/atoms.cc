@@ -37,9 +37,11 @@ bool Atoms::build() {
   // Byte classes: one per byte a literal holds (upper case sharing its lower
   // case class), class 0 for every other byte.
   for (const std::string &l : literals_)
-    for (char c : l)
-      if (!class_of_[static_cast<uint8_t>(c)]) class_of_[static_cast<uint8_t>(c)] = static_cast<uint8_t>(classes_++);
-  for (int b = 'A'; b <= 'Z'; b++) class_of_[b] = class_of_[static_cast<uint8_t>(lower(static_cast<char>(b)))];
+    for (char c : l) {
+      uint8_t &cls = class_of_[static_cast<uint8_t>(c)];
+      if (!cls) cls = static_cast<uint8_t>(classes_++);
+    }
+  for (int b = 'A'; b <= 'Z'; b++) class_of_[b] = class_of_[b - 'A' + 'a'];
 
   // The trie, then its failure links breadth first, filling in the missing
   // transitions from the failure state's so the table is a complete DFA.

@@ -105,7 +105,8 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
   std::vector<std::string> literals;
   Sets sets;
   bool exact = false;
-  for (int min_len = 1; min_len <= 3 && !exact; min_len++) exact = expand(pattern, options, min_len, &literals, &sets);
+  for (int min_len = 1; min_len <= 3 && !exact; min_len++)
+    exact = expand(pattern, options, min_len, &literals, &sets);
   if (!exact)
     for (uint32_t i = 0; i < literals.size(); i++) sets.push_back({i});
   if (literals.empty()) {
