@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     printf(",\n  \"%s\": {\"opsPerSec\": %.0f, \"nsPerOp\": %.1f}", names[k], count / best, best * 1e9 / count);
   }
   printf("\n}\n");
-  hp_ua_free(parsers[1]);
+  hp_ua_close(parsers[1], NULL, NULL);
   free(buf);
   free(starts);
   free(lens);

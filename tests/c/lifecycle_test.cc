@@ -202,6 +202,18 @@ TEST_CASE("handle: closing NULL does nothing; a handle without an engine closes 
   CHECK(closed.count() == 1);
 }
 
+// How a close waits for calls on other threads is core::Handle's, tested
+// above with a probe; a parse cannot be held open from outside.
+TEST_CASE("ua: a parser closes like every handle") {
+  CHECK(hp_ua_close(nullptr, &Closed::cb, nullptr) == 0);
+  hp_ua *p = nullptr;
+  REQUIRE(hp_ua_new(&p, nullptr) == 0);
+  Closed idle;
+  REQUIRE(hp_ua_close(p, &Closed::cb, &idle) == 0);
+  CHECK(idle.count() == 1);  // no engine, no call in flight: on this thread
+  CHECK(idle.status == 0);
+}
+
 TEST_CASE("recipes: close during a call on another thread waits for it; calls after it get HP_ECLOSED") {
   hp_engine *e = nullptr;
   REQUIRE(hp_engine_new(&e, nullptr) == 0);

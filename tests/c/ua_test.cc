@@ -150,7 +150,7 @@ TEST_CASE("ua: the cache returns the parsed result for a repeated string") {
     CHECK(hp_ua_parse(&b, p, long_ua.data(), long_ua.size()) == 0);
     CHECK(std::string(b.browser) == "Chrome");
   }
-  hp_ua_free(p);
+  hp_ua_close(p, nullptr, nullptr);
 }
 
 TEST_CASE("ua: a parser without a cache and a tiny cache agree with the uncached parse") {
@@ -172,8 +172,8 @@ TEST_CASE("ua: a parser without a cache and a tiny cache agree with the uncached
     REQUIRE(hp_ua_parse(&b, p1, g.ua.data(), g.ua.size()) == 1);
     CHECK(same(a, b));
   }
-  hp_ua_free(p0);
-  hp_ua_free(p1);
+  hp_ua_close(p0, nullptr, nullptr);
+  hp_ua_close(p1, nullptr, nullptr);
 }
 
 TEST_CASE("ua: many threads share one parser and a cache that keeps evicting") {
@@ -198,7 +198,7 @@ TEST_CASE("ua: many threads share one parser and a cache that keeps evicting") {
     });
   for (auto &th : threads) th.join();
   for (size_t m : mismatches) CHECK(m == 0);
-  hp_ua_free(p);
+  hp_ua_close(p, nullptr, nullptr);
 }
 
 TEST_CASE("ua: bad arguments give HP_EINVAL with a message") {
@@ -220,7 +220,7 @@ TEST_CASE("ua: bad arguments give HP_EINVAL with a message") {
   CHECK(hp_ua_new(&p, &o) == HP_EINVAL);
   hp_ua_stats st = HP_UA_STATS_INIT;
   CHECK(hp_ua_stats_get(&st, nullptr) == HP_EINVAL);
-  hp_ua_free(nullptr);
+  hp_ua_close(nullptr, nullptr, nullptr);
   CHECK(std::string(hp_ua_device_type_name(HP_UA_SMARTTV)) == "smarttv");
   CHECK(std::string(hp_ua_device_type_name(42)).empty());
 }

@@ -237,7 +237,7 @@ void InitEvents(Napi::Env env, Napi::Object exports) {
       env,
       [](void *arg) {
         auto *s = static_cast<EventsState *>(arg);
-        hp_ua_free(s->parser);
+        hp_ua_close(s->parser, nullptr, nullptr);
         delete s;
       },
       st);

@@ -121,7 +121,7 @@ void InitUa(Napi::Env env, Napi::Object exports) {
       env,
       [](void *arg) {
         auto *s = static_cast<UaState *>(arg);
-        hp_ua_free(s->parser);
+        hp_ua_close(s->parser, nullptr, nullptr);
         delete s;
       },
       st);

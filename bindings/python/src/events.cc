@@ -212,7 +212,7 @@ void init_events(py::module_ &m) {
   uo.cache_entries = 1024;
   check(hp_ua_new(&g_events_ua, &uo));
   m.attr("_events_ua_parser") = py::capsule(g_events_ua, [](void *p) {
-    hp_ua_free(static_cast<hp_ua *>(p));
+    hp_ua_close(static_cast<hp_ua *>(p), nullptr, nullptr);
     if (g_events_ua == p) g_events_ua = nullptr;
   });
   m.def("events_client_ip", &client_ip, py::arg("push_ip"), py::arg("forwarded_for"), py::arg("real_ip"),

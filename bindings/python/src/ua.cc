@@ -98,7 +98,7 @@ void init_ua(py::module_ &m) {
   check(hp_ua_new(&g_parser, nullptr));
   // Freed with the module.
   m.attr("_ua_parser") = py::capsule(g_parser, [](void *p) {
-    hp_ua_free(static_cast<hp_ua *>(p));
+    hp_ua_close(static_cast<hp_ua *>(p), nullptr, nullptr);
     if (g_parser == p) g_parser = nullptr;
   });
   m.def("ua_parse", &parse, py::arg("ua"));

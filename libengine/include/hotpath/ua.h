@@ -74,7 +74,7 @@ typedef struct hp_ua_options {
 /**
  * Create a parser. The cache memory (about 800 bytes an entry) is allocated
  * here, once; parsing never allocates.
- * @param[out] out  the parser; free it with hp_ua_free().
+ * @param[out] out  the parser; caller closes it with hp_ua_close().
  * @param opts      copied; NULL means HP_UA_OPTIONS_INIT.
  * @return 0, HP_EINVAL (out NULL, unknown options version, cache_entries
  *         over HP_UA_MAX_CACHE), HP_ENOMEM.
@@ -82,9 +82,18 @@ typedef struct hp_ua_options {
  */
 HP_EXTERN int hp_ua_new(hp_ua **out, const hp_ua_options *opts);
 
-/** Free a parser; NULL is a no-op. No hp_ua_parse() on it may be running.
- *  Thread: any. */
-HP_EXTERN void hp_ua_free(hp_ua *p);
+/**
+ * Close a parser (see hp_close_cb for the model every handle follows):
+ * parses in flight on other threads finish first, later calls get
+ * HP_ECLOSED; then `cb` runs and the parser is freed. A parser has no
+ * engine, so `cb` runs on the thread that ends the last call in flight,
+ * which is this one when none is.
+ * @param p     NULL is a no-op that returns 0 and never calls cb.
+ * @param cb    may be NULL. @param data  passed to cb unchanged.
+ * @return 0, or HP_ECLOSED when close was already called (cb never runs).
+ * Thread: any.
+ */
+HP_EXTERN int hp_ua_close(hp_ua *p, hp_close_cb cb, void *data);
 
 /**
  * Parse a User-Agent header value. The answers are ua-parser-js 1.x's (the
@@ -103,7 +112,8 @@ HP_EXTERN void hp_ua_free(hp_ua *p);
  *                  NUL-terminated; may be NULL only when len is 0.
  * @param len       its length in bytes; bytes past HP_UA_MAX_LEN are ignored.
  * @return 1 when the result came from the cache, 0 when it was parsed,
- *         HP_EINVAL (out NULL, unknown result version, ua NULL with len > 0).
+ *         HP_EINVAL (out NULL, unknown result version, ua NULL with len > 0),
+ *         HP_ECLOSED (p is closing).
  * Thread: any; many threads may share one parser.
  */
 HP_EXTERN int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua,
@@ -124,7 +134,7 @@ typedef struct hp_ua_stats {
  * Read a parser's cache counters (approximate while other threads parse).
  * @param[out] out  caller-owned; out->version must be HP_UA_STATS_VERSION.
  * @param p         the parser (borrowed).
- * @return 0 or HP_EINVAL. Thread: any.
+ * @return 0, HP_EINVAL or HP_ECLOSED. Thread: any.
  */
 HP_EXTERN int hp_ua_stats_get(hp_ua_stats *out, const hp_ua *p);
 

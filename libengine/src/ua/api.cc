@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/handle.h"
 #include "ua/cache.h"
 #include "ua/detect.h"
 #include "ua/text.h"
@@ -13,9 +14,16 @@
 using hp::core::set_error;
 using hp::ua::dec;
 
-struct hp_ua {
+// A parser has no engine: its close finishes on the thread that ends the
+// last parse in flight.
+struct hp_ua : hp::core::Handle {
+  hp_ua() : Handle(nullptr) {}
   std::unique_ptr<hp::ua::Cache> cache;  // null: caching disabled
 };
+
+using Call = hp::core::Handle::Call;
+
+static int closed(const char *what) { return set_error(HP_ECLOSED, what, ": the parser is closed"); }
 
 extern "C" {
 
@@ -39,7 +47,7 @@ int hp_ua_new(hp_ua **out, const hp_ua_options *opts) {
   });
 }
 
-void hp_ua_free(hp_ua *p) { delete p; }
+int hp_ua_close(hp_ua *p, hp_close_cb cb, void *data) { return p ? p->close(cb, data) : 0; }
 
 // A version 1 result is a version 2 one without its last field, cpu.
 static int parse_v1(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
@@ -59,6 +67,8 @@ int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
     return set_error(HP_EINVAL, "ua_parse: unknown hp_ua_result version ", dec(out->version));
   if (!ua && len > 0) return set_error(HP_EINVAL, "ua_parse: ua is NULL but len is ", dec(len));
   uint32_t n = len > HP_UA_MAX_LEN ? HP_UA_MAX_LEN : static_cast<uint32_t>(len);
+  Call call(p);
+  if (p && !call) return closed("ua_parse");
   hp::ua::Cache *cache = p ? p->cache.get() : nullptr;
   if (!cache || n > HP_UA_CACHE_KEY_MAX) {
     hp::ua::parse(ua, n, out);
@@ -75,6 +85,8 @@ int hp_ua_stats_get(hp_ua_stats *out, const hp_ua *p) {
   if (!out || !p) return set_error(HP_EINVAL, "ua_stats_get: out or parser is NULL");
   if (out->version != HP_UA_STATS_VERSION)
     return set_error(HP_EINVAL, "ua_stats_get: unknown hp_ua_stats version ", dec(out->version));
+  Call call(const_cast<hp_ua *>(p));
+  if (!call) return closed("ua_stats_get");
   out->hits = p->cache ? p->cache->hits() : 0;
   out->misses = p->cache ? p->cache->misses() : 0;
   out->capacity = p->cache ? p->cache->capacity() : 0;
