@@ -33,8 +33,8 @@ using tables::Rule;
 // constant number of tries keeps the time linear.
 constexpr int kMaxRetries = 4;
 
-// Each pattern's RE2 memory budget (its program and the DFA states it
-// caches). 1 MiB is well over what the largest of them use on the corpora.
+// Each pattern's RE2 memory budget: its program and the DFA states it
+// caches (a DFA that would need more is dropped for RE2's slower NFA).
 constexpr int64_t kPatternMaxMem = 1 << 20;
 
 // The budget of the set of bot patterns anchored at the start.
@@ -59,7 +59,10 @@ struct Compiled {
   Prefilter filter;
   std::vector<CompiledRule> rules;
   std::vector<std::unique_ptr<RE2>> bots;  // by filter id - rules.size()
+  // the bot patterns anchored at the start, as one set and one by one (for
+  // a string the set's DFA runs out of memory on)
   std::unique_ptr<RE2::Set> anchored_bots;
+  std::vector<std::unique_ptr<RE2>> anchored_bot_list;
   std::unordered_map<const char *, std::unique_ptr<RE2>> replace;
   int errors = 0;
 
@@ -74,6 +77,7 @@ struct Compiled {
       const char *re = tables::kBots.items[i];
       if (std::strncmp(re, "(?i)^", 5) == 0) {
         if (anchored_bots->Add(re, nullptr) < 0) errors++;
+        anchored_bot_list.push_back(one(re));
         continue;
       }
       bots.push_back(one(re));
@@ -83,7 +87,7 @@ struct Compiled {
     if (!filter.build()) errors++;
   }
 
-std::unique_ptr<RE2> one(const char *pattern) {
+  std::unique_ptr<RE2> one(const char *pattern) {
     if (!pattern) return nullptr;
     auto re = std::make_unique<RE2>(pattern, options(kPatternMaxMem));
     if (!re->ok()) {
@@ -241,7 +245,17 @@ void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out) {
       return;
     }
   }
-  out->bot = c.anchored_bots && c.anchored_bots->Match(all, nullptr);
+  RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+  if (c.anchored_bots && c.anchored_bots->Match(all, nullptr, &error)) {
+    out->bot = true;
+    return;
+  }
+  if (c.anchored_bots && error.kind == RE2::Set::kNoError) return;
+  for (const auto &re : c.anchored_bot_list)
+    if (re && re->Match(all, 0, len, RE2::ANCHOR_START, nullptr, 0)) {
+      out->bot = true;
+      return;
+    }
 }
 
 }  // namespace hp::ua
@@ -270,24 +284,20 @@ int device_type_of(const Field &f) {
 
 void fill_parts(const LongTail &lt, unsigned parts, hp_ua_result *out) {
   using namespace tables;
-  if (parts & (1u << PART_BROWSER)) {
-    put_field(out->browser, lt.part[PART_BROWSER][F_NAME]);
-    put_field(out->browser_version, lt.part[PART_BROWSER][F_VERSION]);
-  }
-  if (parts & (1u << PART_ENGINE)) {
-    put_field(out->engine, lt.part[PART_ENGINE][F_NAME]);
-    put_field(out->engine_version, lt.part[PART_ENGINE][F_VERSION]);
-  }
-  if (parts & (1u << PART_OS)) {
-    put_field(out->os, lt.part[PART_OS][F_NAME]);
-    put_field(out->os_version, lt.part[PART_OS][F_VERSION]);
-  }
-  if (parts & (1u << PART_DEVICE)) {
+  auto has = [parts](int part) { return (parts & (1u << part)) != 0; };
+  auto name_version = [&lt](int part, auto &name, auto &version) {
+    put_field(name, lt.part[part][F_NAME]);
+    put_field(version, lt.part[part][F_VERSION]);
+  };
+  if (has(PART_BROWSER)) name_version(PART_BROWSER, out->browser, out->browser_version);
+  if (has(PART_ENGINE)) name_version(PART_ENGINE, out->engine, out->engine_version);
+  if (has(PART_OS)) name_version(PART_OS, out->os, out->os_version);
+  if (has(PART_DEVICE)) {
     put_field(out->vendor, lt.part[PART_DEVICE][F_VENDOR]);
     put_field(out->model, lt.part[PART_DEVICE][F_MODEL]);
     out->device_type = device_type_of(lt.part[PART_DEVICE][F_TYPE]);
   }
-  if (parts & (1u << PART_CPU)) put_field(out->cpu, lt.part[PART_CPU][F_ARCH]);
+  if (has(PART_CPU)) put_field(out->cpu, lt.part[PART_CPU][F_ARCH]);
 }
 
 }  // namespace hp::ua
