@@ -311,6 +311,23 @@ TEST_CASE("ua: the detectors and the tables agree on every corpus string the det
   CHECK(bad == 0);
 }
 
+TEST_CASE("ua: an Android model item the browser, engine or OS rules read keeps the string on the tables") {
+  auto shape = [](const std::string &model) {
+    const std::string ua = "Mozilla/5.0 (Linux; Android 9; " + model +
+                           ") AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
+    hp::ua::Scan s;
+    hp::ua::scan(s, ua.data(), static_cast<uint32_t>(ua.size()));
+    return std::make_pair(hp::ua::fast_path(s), parse(ua));
+  };
+  auto [plain, plain_result] = shape("Pixel 3 Build/PQ3A.190801.002");
+  CHECK(plain == hp::ua::FAST_BUT_DEVICE);
+  CHECK(std::string(plain_result.model) == "Pixel 3");
+  // ua-parser-js reads "Android-x86" as the OS name; the detectors would not
+  auto [x86, x86_result] = shape("Android-x86 Build/PI");
+  CHECK(x86 == hp::ua::FAST_NONE);
+  CHECK(std::string(x86_result.os) == "Android-x86");
+}
+
 TEST_CASE("ua: the atom scan finds every literal, case folded, wherever it is in the string") {
   hp::ua::Atoms atoms;
   const uint32_t he = atoms.add("he"), she = atoms.add("She"), hers = atoms.add("hers"), bar = atoms.add("|"),

@@ -21,6 +21,7 @@ class Atoms {
   bool build();
 
   uint32_t size() const { return static_cast<uint32_t>(literals_.size()); }
+  uint32_t length(uint32_t id) const { return static_cast<uint32_t>(literals_[id].size()); }
   // Bytes held by the automaton (reported with the RE2 budgets).
   size_t memory() const;
 

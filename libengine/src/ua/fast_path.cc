@@ -4,12 +4,14 @@
 // "Mobile"/"Tablet") and iOS (Safari, Chrome, Firefox and Edge), every product
 // and comment item of which is one the detectors read as ua-parser-js does;
 // on Android also with a "<model> Build/<id>" item, whose device the tables
-// read (the detectors still answer browser, engine and OS). Anything else,
+// read (the detectors still answer browser, engine and OS; so the item may
+// hold nothing the browser, engine and OS rules look for). Anything else,
 // even one unknown token, goes to the tables. (The ua tests check the two
 // paths agree on every corpus string this admits.)
 #include <cstring>
 
 #include "ua/detect.h"
+#include "ua/long_tail.h"
 
 namespace hp::ua {
 
@@ -98,7 +100,8 @@ FastPath fast_path(const Scan &s) {
     if (s.item[i].comment > 1) return FAST_NONE;
     if (known_item(s.item[i].text)) {
       android = android || istarts(s.item[i].text, "android ");
-    } else if (!model && model_item(s.item[i].text)) {
+    } else if (!model && model_item(s.item[i].text) &&
+               only_device_rules_read(s.item[i].text.p, s.item[i].text.n)) {
       model = true;
     } else {
       return FAST_NONE;

@@ -36,6 +36,11 @@ void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out);
 // device, cpu) from lt.
 void fill_parts(const LongTail &lt, unsigned parts, hp_ua_result *out);
 
+// False when the text holds a literal (of 3 bytes or more) of a browser,
+// engine or OS rule: those rules may read it, so the detectors, which pass
+// it over, cannot answer for a string that holds it.
+bool only_device_rules_read(const char *text, uint32_t len);
+
 // False when a table pattern failed to compile (a generator bug; tests
 // check it).
 bool tables_ready();

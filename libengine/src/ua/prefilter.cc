@@ -146,6 +146,12 @@ bool Prefilter::build() {
   return ok;
 }
 
+bool Prefilter::any_literal(const char *text, uint32_t len, uint32_t min_len) const {
+  bool any = false;
+  atoms_.scan(text, len, [&](uint32_t atom) { any = any || atoms_.length(atom) >= min_len; });
+  return any;
+}
+
 size_t Prefilter::memory() const {
   return atoms_.memory() + sizeof(Minterm) * minterms_.size() +
          sizeof(uint32_t) * (literals_.size() + atom_begin_.size() + atom_minterms_.size());

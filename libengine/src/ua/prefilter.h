@@ -28,6 +28,10 @@ class Prefilter {
   // Linear in len.
   void candidates(const char *text, uint32_t len, std::vector<int> *out) const;
 
+  // True when the string holds a literal of one of the patterns at least
+  // min_len bytes long.
+  bool any_literal(const char *text, uint32_t len, uint32_t min_len) const;
+
   size_t memory() const;
 
  private:

@@ -57,6 +57,8 @@ struct Compiled {
   // ids: the rules of every part in order (browser, cpu, device, engine,
   // os), then the bot patterns not anchored at the start
   Prefilter filter;
+  // the browser, engine and OS rules alone (only_device_rules_read)
+  Prefilter not_device;
   std::vector<CompiledRule> rules;
   std::vector<std::unique_ptr<RE2>> bots;  // by filter id - rules.size()
   // the bot patterns anchored at the start, as one set and one by one (for
@@ -85,6 +87,7 @@ struct Compiled {
     }
     if (!anchored_bots->Compile()) errors++, anchored_bots.reset();
     if (!filter.build()) errors++;
+    if (!not_device.build()) errors++;
   }
 
   std::unique_ptr<RE2> one(const char *pattern) {
@@ -103,6 +106,8 @@ struct Compiled {
     c.rule = &r;
     c.re = one(r.re);
     if (!filter.add(r.re, options(kPatternMaxMem))) errors++;
+    if (part == PART_BROWSER || part == PART_ENGINE || part == PART_OS)
+      not_device.add(r.re, options(kPatternMaxMem));
     c.unless = one(r.unless);
     c.clear_if = one(r.clear_if);
     rules.push_back(std::move(c));
@@ -220,6 +225,12 @@ re2::StringPiece table_text(const char *ua, uint32_t len) {
 }  // namespace
 
 bool tables_ready() { return compiled().errors == 0; }
+
+bool only_device_rules_read(const char *text, uint32_t len) {
+  // Two-byte literals ("op" of "opx/") are parts of longer matches that
+  // would hold a longer literal too.
+  return !compiled().not_device.any_literal(text, len, 3);
+}
 
 void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out) {
   const Compiled &c = compiled();
