@@ -243,13 +243,18 @@ void Client::on_retry(uv_timer_t *t) {
   for (Routed *r : batch) c->send(r, r->ask ? r->ask : c->route(r->slot), r->ask != nullptr);
 }
 
+uint64_t Client::deadline() {
+  uv_update_time(engine_->loop());  // the loop's cached clock may be stale
+  return uv_now(engine_->loop()) + options_.command_timeout_ms;
+}
+
 void Client::command(std::vector<std::string> args, ReplyCb cb) {
   if (single_) return single_->command(args, std::move(cb));
   auto *r = new Routed(this);
   append_header(r->cmd, '*', args.size());
   for (const auto &a : args) append_bulk(r->cmd, a);
   r->slot = args.size() > 1 ? key_slot(args[1]) : -1;
-  r->deadline = uv_now(engine_->loop()) + options_.command_timeout_ms;
+  r->deadline = deadline();
   r->cb = std::move(cb);
   if (closing_) return finish(r, HP_ECLOSED, nullptr);  // never here: subsystems check first
   send(r, route(r->slot), false);
@@ -265,7 +270,7 @@ void Client::eval(const Script &script, const std::vector<std::string> &keys, co
   r->script = &script;
   r->cmd = format_eval(script, keys.size(), argv.data(), argv.size(), &r->tail);
   r->slot = !keys.empty() && cluster() ? key_slot(keys[0]) : -1;
-  r->deadline = uv_now(engine_->loop()) + options_.command_timeout_ms;
+  r->deadline = deadline();
   r->cb = std::move(cb);
   Connection *to = single_ ? single_ : route(r->slot);
   if (single_) {
@@ -287,7 +292,7 @@ void Client::eval(const Script &script, size_t nkeys, const std::string_view *ar
   r->script = &script;
   r->tail = tail;
   r->slot = nkeys > 0 ? key_slot(argv[0]) : -1;
-  r->deadline = uv_now(engine_->loop()) + options_.command_timeout_ms;
+  r->deadline = deadline();
   r->raw = fn;
   r->ctx = ctx;
   send(r, route(r->slot), false);

@@ -81,6 +81,7 @@ class Client final : public core::Closable {
   static void finish(Routed *r, int status, const redisReply *reply);
   void refresh_map();
   void apply_map(const Reply &r, const std::string &asked_host);
+  uint64_t deadline();
   void retry_later(Routed *r);
   static void on_retry(uv_timer_t *t);
   void release();

@@ -100,6 +100,10 @@ Connection *Connection::open(core::Engine *engine, const Options &options) {
 // One attempt: the connect timer covers the name lookup too.
 void Connection::connect() {
   const Address &a = options_.address;
+  // The loop's clock is cached: after a host that blocked its loop (Node
+  // code that ran synchronously), a timer started on the stale time would
+  // fire at once.
+  uv_update_time(engine_->loop());
   uv_timer_start(&state_timer_, &Connection::on_state_timer, options_.connect_timeout_ms, 0);
   state_ = State::Connecting;
   if (!a.unix_path.empty()) {
@@ -177,6 +181,10 @@ void Connection::attach(redisAsyncContext *ac) {
   ac_ = ac;
   redisAsyncSetConnectCallback(ac, &Connection::on_connect);
   redisAsyncSetDisconnectCallback(ac, &Connection::on_disconnect);
+  // hiredis learns that the connect finished when the socket turns
+  // writable, which it watches only once a command is queued: a connection
+  // with nothing to send yet (a cluster node, a subscriber) must ask.
+  if (ac->ev.addWrite) ac->ev.addWrite(ac->ev.data);
   handshake();
   // What came while the name resolved, after the handshake.
   std::vector<std::pair<Request *, std::string>> waiting;
@@ -371,6 +379,7 @@ bool Connection::queue(Request *req, const std::string &cmd) {
   commands_sent_++;
   want_flush();
   req->done = false;
+  uv_update_time(engine_->loop());  // a stale clock would cut the deadline short
   req->deadline = uv_now(engine_->loop()) + options_.command_timeout_ms;
   pending_.push(req);
   arm_sweep();
