@@ -1110,22 +1110,30 @@ std::vector<std::pair<std::string, long long>> keys_with_ttl(int port, const cha
   return out;
 }
 
+// An upload of `data` in 1000-byte chunks, left open once at least
+// `chunks` chunk keys are stored; `pending` gets them with their PTTL.
+hp_blob_writer *open_upload(hp_blobs *b, const char *name, const std::string &data, int port, size_t chunks,
+                            std::vector<std::pair<std::string, long long>> *pending) {
+  hp_blob_write_options o = chunked(1000);
+  hp_blob_writer *w = nullptr;
+  REQUIRE(hp_blobs_open_write(&w, b, name, &o) == 0);
+  REQUIRE(write_piece(w, data.data(), data.size()) == 0);
+  CHECK(eventually([&] {
+    *pending = keys_with_ttl(port, "*:c:*");
+    return pending->size() >= chunks;
+  }));
+  return w;
+}
+
 }  // namespace
 
 TEST_CASE("blobs: Redis chunk keys carry a TTL until their commit, none after") {
   hp_test::RedisServer server;
   OwnedEngine eng;
   Store b(eng.e, server.url());
-  hp_blob_write_options o = chunked(1000);
-  hp_blob_writer *w = nullptr;
-  REQUIRE(hp_blobs_open_write(&w, b, "ttl", &o) == 0);
   std::string data = random_bytes(3500, 21);
-  REQUIRE(write_piece(w, data.data(), data.size()) == 0);
   std::vector<std::pair<std::string, long long>> pending;
-  CHECK(eventually([&] {
-    pending = keys_with_ttl(server.port(), "*:c:*");
-    return pending.size() >= 3;
-  }));
+  hp_blob_writer *w = open_upload(b, "ttl", data, server.port(), 3, &pending);
   for (auto &[key, ttl] : pending) {
     INFO(key);
     CHECK(ttl > 0);
@@ -1147,16 +1155,8 @@ TEST_CASE("blobs: a Redis upload whose chunk expired cannot commit") {
   hp_test::RedisServer server;
   OwnedEngine eng;
   Store b(eng.e, server.url());
-  hp_blob_write_options o = chunked(1000);
-  hp_blob_writer *w = nullptr;
-  REQUIRE(hp_blobs_open_write(&w, b, "expired", &o) == 0);
-  std::string data = random_bytes(2500, 22);
-  REQUIRE(write_piece(w, data.data(), data.size()) == 0);
   std::vector<std::pair<std::string, long long>> pending;
-  CHECK(eventually([&] {
-    pending = keys_with_ttl(server.port(), "*:c:*");
-    return pending.size() >= 2;
-  }));
+  hp_blob_writer *w = open_upload(b, "expired", random_bytes(2500, 22), server.port(), 2, &pending);
   redisContext *c = redisConnect("127.0.0.1", server.port());
   REQUIRE(c);
   freeReplyObject(redisCommand(c, "DEL %s", pending[0].first.c_str()));  // as if its TTL ran out

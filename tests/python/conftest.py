@@ -22,6 +22,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_port(port: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("redis-server did not start")
+
+
 class RedisServer:
     def __init__(self) -> None:
         self.port = free_port()
@@ -39,14 +50,7 @@ class RedisServer:
              "--appendonly", "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
+        wait_port(self.port)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -84,7 +88,7 @@ class RedisCluster:
         ]
         try:
             for p in self.ports:
-                self._wait_port(p)
+                wait_port(p)
             subprocess.run(
                 ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
                  "--cluster-replicas", "0", "--cluster-yes"],
@@ -100,19 +104,9 @@ class RedisCluster:
             raise
 
     @staticmethod
-    def _wait_port(port: int) -> None:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    @staticmethod
     def _ok(port: int) -> bool:
-        out = subprocess.run(["redis-cli", "-p", str(port), "CLUSTER", "INFO"], capture_output=True, text=True)
+        out = subprocess.run(["redis-cli", "-p", str(port), "CLUSTER", "INFO"], check=False, capture_output=True,
+                             text=True)
         return "cluster_state:ok" in out.stdout
 
     @property

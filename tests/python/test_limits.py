@@ -220,5 +220,5 @@ def test_redis_cluster(redis_cluster: RedisCluster) -> None:
         for i in range(30):
             lim.acquire(f"spread{i}", "a", limit=1)
         for port in redis_cluster.ports:
-            out = subprocess.run(["redis-cli", "-p", str(port), "DBSIZE"], capture_output=True, text=True)
+            out = subprocess.run(["redis-cli", "-p", str(port), "DBSIZE"], check=True, capture_output=True, text=True)
             assert int(out.stdout) > 0

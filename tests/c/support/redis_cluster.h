@@ -125,17 +125,8 @@ class RedisCluster {
     std::vector<std::string> args = {"redis-cli", "--cluster", "create"};
     for (size_t i = 0; i < size(); i++) args.push_back("127.0.0.1:" + std::to_string(port(i)));
     args.insert(args.end(), {"--cluster-replicas", "0", "--cluster-yes"});
-    std::vector<char *> argv;
-    for (auto &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = -1;
     int status = -1;
-    if (posix_spawnp(&pid, "redis-cli", &fa, nullptr, argv.data(), environ) == 0) waitpid(pid, &status, 0);
-    posix_spawn_file_actions_destroy(&fa);
+    if (pid_t pid = spawn_quiet(args, true); pid > 0) waitpid(pid, &status, 0);
     // Every node must see every slot served before the tests start.
     for (int attempt = 0; attempt < 400 && !ok_; attempt++) {
       ok_ = status == 0;
