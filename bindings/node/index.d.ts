@@ -591,8 +591,9 @@ export interface RecipeSubscription {
   /** Unsubscribe; idempotent. */
   close(): void;
   [Symbol.dispose](): void;
-  /** Messages received, applied, ignored as stale, and rejected. */
-  stats(): { messages: number; applied: number; stale: number; errors: number };
+  /** Messages received, applied, ignored as stale, and rejected; resyncs:
+   *  reconnects after which every table reloaded its file. */
+  stats(): { messages: number; applied: number; stale: number; errors: number; resyncs: number };
 }
 
 /** Recipe tables (docs/recipes.md). */
@@ -722,7 +723,7 @@ export namespace limits {
   export function openLimiter(spec: string, options?: LimiterOptions): Limiter;
 }
 
-/** 'memory:', 'sqlite:/path/file.db' or 'redis://host:port/db'. */
+/** 'memory:', 'sqlite:/path/file.db', 'redis://[[user]:pass@]host:port/db', 'redis+cluster://host:port,...' or 'unix:///path/redis.sock' (docs/redis.md). */
 export function openLimiter(spec: string, options?: LimiterOptions): Limiter;
 
 /** Options of blobs.open(). */
@@ -859,12 +860,12 @@ export class BlobStore {
 
 export namespace blobs {
   export { BlobStore, BlobWriteStream, BlobReadStream };
-  /** 'sqlite:/path/store.db' or 'redis://host:port/db'. */
+  /** 'sqlite:/path/store.db' or a Redis URL: 'redis://host:port/db', 'redis+cluster://host:port,...', 'unix:///path' (docs/redis.md). */
   export function open(spec: string, options?: BlobStoreOptions): BlobStore;
   /** `revision` of the latest revision. */
   export const LATEST: -1;
   export const DEFAULT_CHUNK_SIZE: 261120;
 }
 
-/** 'sqlite:/path/store.db' or 'redis://host:port/db'. */
+/** 'sqlite:/path/store.db' or a Redis URL: 'redis://host:port/db', 'redis+cluster://host:port,...', 'unix:///path' (docs/redis.md). */
 export function openBlobs(spec: string, options?: BlobStoreOptions): BlobStore;

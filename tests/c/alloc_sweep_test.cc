@@ -305,9 +305,7 @@ TEST_CASE("alloc sweep: recipe load and point update") {
   sweep("recipes", [&] { return recipes_load_update(eng.e, path.c_str()); });
 }
 
-// Skipped (run it with --no-skip): blobs' write and commit callbacks are
-// lost from about allocation 2,000 of the run on.
-TEST_CASE("alloc sweep: blob write and read" * doctest::skip()) {
+TEST_CASE("alloc sweep: blob write and read") {
   TempDir dir;
   OwnedEngine eng;
   std::string spec;

@@ -16,6 +16,8 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <map>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -23,7 +25,9 @@
 
 #include "blobs/crc32c.h"
 #include "hotpath.h"
+#include "redis/client.h"
 #include "support/child.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 
 namespace fs = std::filesystem;
@@ -1085,4 +1089,164 @@ TEST_CASE(
   CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 21);
   CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s2.id.c_str(), cb, d); }) == 1);
   CHECK(count("SELECT count(*) FROM hp_blob_chunks") == 0);
+}
+
+namespace {
+
+// Keys matching `pattern` on the server at `port`, with their PTTL.
+std::vector<std::pair<std::string, long long>> keys_with_ttl(int port, const char *pattern) {
+  std::vector<std::pair<std::string, long long>> out;
+  redisContext *c = redisConnect("127.0.0.1", port);
+  REQUIRE(c);
+  auto *r = static_cast<redisReply *>(redisCommand(c, "KEYS %s", pattern));
+  for (size_t i = 0; r && i < r->elements; i++) {
+    std::string k(r->element[i]->str, r->element[i]->len);
+    auto *t = static_cast<redisReply *>(redisCommand(c, "PTTL %b", k.data(), k.size()));
+    out.emplace_back(k, t ? t->integer : -3);
+    freeReplyObject(t);
+  }
+  freeReplyObject(r);
+  redisFree(c);
+  return out;
+}
+
+// An upload of `data` in 1000-byte chunks, left open once at least
+// `chunks` chunk keys are stored; `pending` gets them with their PTTL.
+hp_blob_writer *open_upload(hp_blobs *b, const char *name, const std::string &data, int port, size_t chunks,
+                            std::vector<std::pair<std::string, long long>> *pending) {
+  hp_blob_write_options o = chunked(1000);
+  hp_blob_writer *w = nullptr;
+  REQUIRE(hp_blobs_open_write(&w, b, name, &o) == 0);
+  REQUIRE(write_piece(w, data.data(), data.size()) == 0);
+  CHECK(eventually([&] {
+    *pending = keys_with_ttl(port, "*:c:*");
+    return pending->size() >= chunks;
+  }));
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("blobs: Redis chunk keys carry a TTL until their commit, none after") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  Store b(eng.e, server.url());
+  std::string data = random_bytes(3500, 21);
+  std::vector<std::pair<std::string, long long>> pending;
+  hp_blob_writer *w = open_upload(b, "ttl", data, server.port(), 3, &pending);
+  for (auto &[key, ttl] : pending) {
+    INFO(key);
+    CHECK(ttl > 0);
+    CHECK(ttl <= 24ll * 3600 * 1000);
+  }
+  Stat s = commit(w);
+  hp_blob_writer_close(w, NULL, NULL);
+  REQUIRE(s.rc == 0);
+  auto kept = keys_with_ttl(server.port(), "*:c:*");
+  CHECK(kept.size() == 4);
+  for (auto &[key, ttl] : kept) {
+    INFO(key);
+    CHECK(ttl == -1);  // committed: kept for good
+  }
+  CHECK(get(b, by_id(s.id)).data == data);
+}
+
+TEST_CASE("blobs: a Redis upload whose chunk expired cannot commit") {
+  hp_test::RedisServer server;
+  OwnedEngine eng;
+  Store b(eng.e, server.url());
+  std::vector<std::pair<std::string, long long>> pending;
+  hp_blob_writer *w = open_upload(b, "expired", random_bytes(2500, 22), server.port(), 2, &pending);
+  redisContext *c = redisConnect("127.0.0.1", server.port());
+  REQUIRE(c);
+  freeReplyObject(redisCommand(c, "DEL %s", pending[0].first.c_str()));  // as if its TTL ran out
+  redisFree(c);
+  Stat s = commit(w);
+  hp_blob_writer_close(w, NULL, NULL);
+  CHECK(s.rc == HP_EIO);
+  CHECK(s.error.find("expired before the commit") != std::string::npos);
+  CHECK(stat_of(b, by_name("expired")).rc == HP_ENOTFOUND);
+}
+
+TEST_CASE("blobs: Redis store on a 3-master Redis Cluster") {
+  auto &cluster = hp_test::RedisCluster::shared();
+  REQUIRE(cluster.ok());
+  OwnedEngine eng;
+  // Each subcase runs the test again on the same cluster: a fresh store.
+  static int run = 0;
+  std::string prefix = "hp:blobs:shared" + std::to_string(run++);
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.prefix = prefix.c_str();
+  opts.timeout_ms = 2000;
+  Store b(eng.e, cluster.url(), &opts);
+  CHECK(hp_blobs_backend(b) == HP_BLOBS_REDIS);
+  shared_behaviour(eng.e, b, [&] {
+    std::string pattern = "{" + prefix + "}:*";
+    CHECK(eventually([&] {  // no chunk, no upload entry, on any node
+      size_t n = 0;
+      for (size_t i = 0; i < cluster.size(); i++) n += keys_with_ttl(cluster.port(i), pattern.c_str()).size();
+      return n == 0;
+    }));
+  });
+  CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); }) >= 0);
+}
+
+TEST_CASE("blobs: no lost or mixed blob while the store's slot migrates between Redis Cluster masters") {
+  auto &cluster = hp_test::RedisCluster::shared();
+  REQUIRE(cluster.ok());
+  OwnedEngine eng;
+  hp_blobs_options opts = HP_BLOBS_OPTIONS_INIT;
+  opts.prefix = "hp:blobs:moving";
+  opts.timeout_ms = 3000;
+  Store b(eng.e, cluster.url(), &opts);
+  hp_blob_write_options o = chunked(1000);
+  // Files already there, so the move has keys to carry.
+  std::map<std::string, std::string> committed;  // id -> bytes
+  for (int i = 0; i < 10; i++) {
+    std::string data = random_bytes(4500, 100 + i);
+    Stat s = put(b, "before-" + std::to_string(i), data, 1000, &o);
+    REQUIRE(s.rc == 0);
+    committed[s.id] = data;
+  }
+  int slot = hp::redis::key_slot("{hp:blobs:moving}");
+  std::atomic<bool> moving{true};
+  std::atomic<int> moved{0};
+  std::thread mover([&] {
+    moved = cluster.migrate(slot, (cluster.owner(slot) + 1) % cluster.size(), 5, 5);
+    moving = false;
+  });
+  std::mutex mu;
+  std::atomic<int> errors{0}, writes{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; t++)
+    writers.emplace_back([&, t] {
+      for (int i = 0; moving || i < 3; i++) {
+        std::string data = random_bytes(3000 + 700 * (i % 4), 1000 * (t + 1) + i);
+        Stat s = put(b, "during-" + std::to_string(t) + "-" + std::to_string(i), data, 1000, &o);
+        writes++;
+        std::lock_guard<std::mutex> lock(mu);
+        if (s.rc != 0) {
+          errors++;
+          MESSAGE("write failed: ", s.error);
+        } else {
+          committed[s.id] = data;
+        }
+      }
+    });
+  for (auto &t : writers) t.join();
+  mover.join();
+  MESSAGE("migrated ", moved.load(), " keys with ", writes.load(), " files written meanwhile");
+  CHECK(moved > 40);
+  CHECK(errors == 0);
+  // Every committed file reads back whole, byte for byte.
+  int lost = 0, mixed = 0;
+  for (auto &[id, data] : committed) {
+    Got g = get(b, by_id(id));
+    if (g.rc != 0)
+      lost++;
+    else if (g.data != data || g.stat.sha256 != sha256_hex(data))
+      mixed++;
+  }
+  CHECK(lost == 0);
+  CHECK(mixed == 0);
 }

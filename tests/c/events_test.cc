@@ -484,6 +484,8 @@ TEST_CASE("events: bad arguments") {
 
 #include <hiredis/hiredis.h>
 
+#include "redis/client.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 
 namespace {
@@ -599,5 +601,30 @@ TEST_CASE("events: a Redis sink closed during an outage drops and reports what i
   hp_events *bad = nullptr;
   REQUIRE(hp_engine_new(&e, nullptr) == 0);
   CHECK(hp_events_open_redis(&bad, e, "http://nope", nullptr, nullptr) == HP_EINVAL);
+  REQUIRE(hp_engine_free(e) == 0);
+}
+
+TEST_CASE("events: the Redis sink on a 3-master Redis Cluster pushes to the master of its list's slot") {
+  auto &cluster = hp_test::RedisCluster::shared();
+  REQUIRE(cluster.ok());
+  hp_engine *e = nullptr;
+  REQUIRE(hp_engine_new(&e, nullptr) == 0);
+  hp_events_options o = HP_EVENTS_OPTIONS_INIT;
+  o.batch_events = 50;
+  hp_events_redis_options r = HP_EVENTS_REDIS_OPTIONS_INIT;
+  r.key = "tracker:cluster-events";
+  hp_events *b = nullptr;
+  REQUIRE(hp_events_open_redis(&b, e, cluster.url().c_str(), &r, &o) == 0);
+  for (int i = 0; i < 500; i++) {
+    std::string m = "c" + std::to_string(i);
+    REQUIRE(hp_events_push(b, m.data(), m.size()) == 0);
+  }
+  Done closed;
+  REQUIRE(hp_events_close(b, Done::cb, &closed) == 0);
+  CHECK(closed.wait() == 0);
+  size_t owner = cluster.owner(hp::redis::key_slot(r.key));
+  auto list = lrange(cluster.port(owner), r.key);
+  REQUIRE(list.size() == 500);
+  for (int i = 0; i < 500; i++) CHECK(list[i] == "c" + std::to_string(i));
   REQUIRE(hp_engine_free(e) == 0);
 }

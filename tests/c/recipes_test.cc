@@ -20,6 +20,7 @@
 #include "recipes/loader.h"
 #include "recipes/set.h"
 #include "support/loop.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 
 namespace fs = std::filesystem;
@@ -1113,4 +1114,52 @@ TEST_CASE("recipes: point updates change the overlay in place, without a new sna
   CHECK(st.size == 19999);
   CHECK(st.overlay_size == 20000);
   CHECK(st.updates_applied == 21001);
+}
+
+TEST_CASE("recipes: after a resubscribe the set reloads its files, so updates missed meanwhile are not lost") {
+  TempDir dir;
+  write_file(dir.file("offers.json"), "[{\"offerId\": 7, \"name\": \"v1\"}]\n");
+  hp_test::RedisServer redis;
+  Publisher pub(redis.port());
+  Messages m;  // outlives the set, whose close reports HP_ECLOSED to it
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  REQUIRE(f.load(t, dir.file("offers.json"), &d) == 0);
+  hp_recipes_subscription *sub = nullptr;
+  REQUIRE(hp_recipes_subscribe(&sub, f.set, redis.url().c_str(), "resync", nullptr, &Messages::cb, &m) == 0);
+  REQUIRE(pub.wait_subscribed("resync"));
+  CHECK(get_json(t, 7) == "{\"offerId\":7,\"name\":\"v1\"}");
+  // While Redis is away, the source changes (and its update message,
+  // published then, reaches nobody).
+  redis.stop();
+  write_file(dir.file("offers.json"), "[{\"offerId\": 7, \"name\": \"v2\"}]\n");
+  redis.start();
+  REQUIRE(pub.wait_subscribed("resync"));
+  std::string now;
+  for (int i = 0; i < 500 && (now = get_json(t, 7)) != "{\"offerId\":7,\"name\":\"v2\"}"; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(now == "{\"offerId\":7,\"name\":\"v2\"}");
+  hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
+  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  CHECK(st.resyncs == 1);
+  hp_recipes_subscription_stats v1 = {1, 0, 0, 0, 0, 99};  // an older caller's struct
+  REQUIRE(hp_recipes_subscription_stats_get(sub, &v1) == 0);
+  CHECK(v1.resyncs == 99);  // version 1 has no such field: left alone
+}
+
+TEST_CASE("recipes: a subscription through a redis+cluster:// URL hears PUBLISH on any master") {
+  auto &cluster = hp_test::RedisCluster::shared();
+  REQUIRE(cluster.ok());
+  Publisher first(cluster.port(0)), last(cluster.port(cluster.size() - 1));
+  Messages m;  // outlives the set, whose close reports HP_ECLOSED to it
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  REQUIRE(hp_recipes_subscribe(nullptr, f.set, cluster.url().c_str(), "cluster-recipes", nullptr, &Messages::cb,
+                               &m) == 0);
+  REQUIRE(first.wait_subscribed("cluster-recipes"));  // the first seed
+  CHECK(last.publish("cluster-recipes", offer_update(9, 1000, "from another master")) == 0);  // 0 local subscribers
+  REQUIRE(m.wait_count(1));
+  CHECK(m.at(0) == HP_RECIPES_APPLIED);
+  CHECK(get_json(t, 9) == "{\"offerId\":9,\"name\":\"from another master\"}");
 }

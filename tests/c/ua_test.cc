@@ -1,16 +1,23 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <re2/re2.h>
+
 #include "hotpath.h"
 #include "support/fixtures.h"
+#include "ua/atoms.h"
 #include "ua/detect.h"
 #include "ua/long_tail.h"
+#include "ua/prefilter.h"
+#include "ua/tables.h"
 
 namespace {
 
@@ -273,7 +280,7 @@ std::vector<std::string> with_cpu(const hp_ua_result &r) {
 TEST_CASE("ua: the generated tables compile") { CHECK(hp::ua::tables_ready()); }
 
 TEST_CASE("ua: the detectors and the tables agree on every corpus string the detectors take") {
-  size_t taken = 0, total = 0, bad = 0;
+  size_t taken = 0, but_device = 0, total = 0, bad = 0;
   for (const char *name : {"ua-corpus-user-agents.txt", "ua-corpus-fake-ua.txt", "ua-corpus-crawlers.txt",
                            "ua-extra.txt", "ua-golden.tsv"})
     for (std::string ua : corpus(name)) {
@@ -281,8 +288,10 @@ TEST_CASE("ua: the detectors and the tables agree on every corpus string the det
       total++;
       hp::ua::Scan s;
       hp::ua::scan(s, ua.data(), static_cast<uint32_t>(ua.size()));
-      if (!hp::ua::fast_path(s)) continue;
+      const hp::ua::FastPath fast_path = hp::ua::fast_path(s);
+      if (fast_path == hp::ua::FAST_NONE) continue;
       taken++;
+      but_device += fast_path == hp::ua::FAST_BUT_DEVICE;
       hp_ua_result fast = HP_UA_RESULT_INIT, tables = HP_UA_RESULT_INIT;
       hp::ua::parse(ua.data(), static_cast<uint32_t>(ua.size()), &fast);
       hp::ua::parse(ua.data(), static_cast<uint32_t>(ua.size()), &tables, true);
@@ -295,9 +304,94 @@ TEST_CASE("ua: the detectors and the tables agree on every corpus string the det
         FAIL_CHECK(msg);
       }
     }
-  MESSAGE("detectors took " << taken << " of " << total << " corpus strings");
+  MESSAGE("detectors took " << taken << " of " << total << " corpus strings (" << but_device
+                             << " of them with the device from the tables)");
   CHECK(taken > total / 8);
+  CHECK(but_device > 0);
   CHECK(bad == 0);
+}
+
+TEST_CASE("ua: an Android model item the browser, engine or OS rules read keeps the string on the tables") {
+  auto shape = [](const std::string &model) {
+    const std::string ua = "Mozilla/5.0 (Linux; Android 9; " + model +
+                           ") AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
+    hp::ua::Scan s;
+    hp::ua::scan(s, ua.data(), static_cast<uint32_t>(ua.size()));
+    return std::make_pair(hp::ua::fast_path(s), parse(ua));
+  };
+  auto [plain, plain_result] = shape("Pixel 3 Build/PQ3A.190801.002");
+  CHECK(plain == hp::ua::FAST_BUT_DEVICE);
+  CHECK(std::string(plain_result.model) == "Pixel 3");
+  // ua-parser-js reads "Android-x86" as the OS name; the detectors would not
+  auto [x86, x86_result] = shape("Android-x86 Build/PI");
+  CHECK(x86 == hp::ua::FAST_NONE);
+  CHECK(std::string(x86_result.os) == "Android-x86");
+}
+
+TEST_CASE("ua: the atom scan finds every literal, case folded, wherever it is in the string") {
+  hp::ua::Atoms atoms;
+  const uint32_t he = atoms.add("he"), she = atoms.add("She"), hers = atoms.add("hers"), bar = atoms.add("|"),
+                 mid = atoms.add("middle");
+  CHECK(atoms.add("he") == he);  // the same literal, the same id
+  REQUIRE(atoms.build());
+  auto found = [&](const std::string &text) {
+    std::vector<uint32_t> ids;
+    atoms.scan(text.data(), static_cast<uint32_t>(text.size()), [&](uint32_t id) { ids.push_back(id); });
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  };
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CHECK(found("uSHErs|") == sorted({he, she, hers, bar}));
+  CHECK(found("xyz").empty());
+  // The scan walks the two halves side by side: a literal across the
+  // middle, at either end, or only in the second half is found all the same.
+  const std::string pad(40, 'x');
+  CHECK(found(pad + "MIDDLE" + pad) == sorted({mid}));
+  CHECK(found(pad.substr(0, 37) + "MIDDLE" + pad) == sorted({mid}));
+  CHECK(found(pad.substr(0, 43) + "MIDDLE" + pad) == sorted({mid}));
+  CHECK(found("he" + pad + pad + "|") == sorted({he, bar}));
+  CHECK(found(pad + pad + "hers") == sorted({he, hers}));
+}
+
+TEST_CASE("ua: the prefilter passes every table and bot pattern that matches a corpus string") {
+  // The parse runs only the patterns the prefilter passes, so one it
+  // dropped while RE2 finds it would change an answer.
+  using namespace hp::ua::tables;
+  hp::ua::Prefilter filter;
+  std::vector<std::unique_ptr<RE2>> patterns;
+  RE2::Options o;
+  o.set_log_errors(false);
+  auto add = [&](const char *re) {
+    REQUIRE(filter.add(re, o));
+    patterns.push_back(std::make_unique<RE2>(re, o));
+  };
+  for (const Category *c : {&kBrowser, &kCpu, &kDevice, &kEngine, &kOs})
+    for (uint32_t i = 0; i < c->n; i++) add(c->rules[i].re);
+  for (uint32_t i = 0; i < kBots.n; i++) add(kBots.items[i]);
+  REQUIRE(filter.build());
+  size_t matches = 0, dropped = 0, passed = 0;
+  std::vector<int> ids;
+  for (const char *name : {"ua-corpus-user-agents.txt", "ua-corpus-fake-ua.txt", "ua-corpus-crawlers.txt", "ua-extra.txt"})
+    for (const std::string &ua : corpus(name)) {
+      filter.candidates(ua.data(), static_cast<uint32_t>(ua.size()), &ids);
+      CHECK(std::is_sorted(ids.begin(), ids.end()));
+      passed += ids.size();
+      for (size_t p = 0; p < patterns.size(); p++) {
+        if (!RE2::PartialMatch(ua, *patterns[p])) continue;
+        matches++;
+        if (!std::binary_search(ids.begin(), ids.end(), static_cast<int>(p))) {
+          dropped++;
+          FAIL_CHECK(ua << "\n  dropped: " << patterns[p]->pattern());
+        }
+      }
+    }
+  MESSAGE(matches << " pattern matches, " << passed << " patterns passed, " << dropped << " dropped");
+  CHECK(matches > 1000);
+  CHECK(dropped == 0);
 }
 
 TEST_CASE("ua: long-tail strings get ua-parser-js 1.x's answers") {

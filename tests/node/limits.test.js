@@ -7,7 +7,7 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const { hotpath } = require('../support/fixtures');
-const { startRedis } = require('../support/redis');
+const { startRedis, startRedisCluster } = require('../support/redis');
 
 const hp = hotpath();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -211,4 +211,22 @@ test('bad arguments throw TypeError, RangeError or HotpathError', () => {
   assert.throws(() => l.hitSync('k', { rate: 2, burst: 2, cost: 3 }), RangeError);
   l.close();
   l.close();
+});
+
+test('limits on a 3-master Redis Cluster (redis+cluster://)', async () => {
+  const cluster = await startRedisCluster();
+  try {
+    const l = hp.openLimiter(cluster.url, { timeoutMs: 1000 });
+    assert.equal(l.backend, 'redis');
+    await semantics(l);
+    // Subjects spread over the masters: each holds some keys.
+    await Promise.all(Array.from({ length: 30 }, (_, i) => l.acquire(`spread${i}`, 'a', { limit: 1 })));
+    for (const port of cluster.ports) {
+      const n = Number(execFileSync('redis-cli', ['-p', String(port), 'DBSIZE']).toString());
+      assert.ok(n > 0, `master ${port} holds no key`);
+    }
+    l.close();
+  } finally {
+    await cluster.cleanup();
+  }
 });

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer
+from conftest import RedisCluster, RedisServer
 from hotpath import errors
 from hotpath.blobs import Blobs
 
@@ -186,6 +186,14 @@ def test_sqlite(tmp_path: Path, suite) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.__name__)
 def test_redis(redis_server: RedisServer, suite) -> None:  # type: ignore[no-untyped-def]
     with Blobs.open(redis_server.url) as b:
+        assert b.backend == "redis"
+        suite(b)
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.__name__)
+def test_redis_cluster(redis_cluster: RedisCluster, suite) -> None:  # type: ignore[no-untyped-def]
+    # One cluster for the session: a store (prefix) per suite.
+    with Blobs.open(redis_cluster.url, timeout_ms=2000, prefix=f"hp:blobs:{suite.__name__}") as b:
         assert b.backend == "redis"
         suite(b)
 

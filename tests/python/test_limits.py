@@ -11,7 +11,7 @@ from pathlib import Path
 
 import hotpath
 import pytest
-from conftest import RedisServer
+from conftest import RedisCluster, RedisServer
 from hotpath import errors
 from hotpath.limits import Limiter, RateResult, open_limiter
 
@@ -210,3 +210,15 @@ def test_bad_arguments() -> None:
     lim.close()
     lim.close()
     assert hotpath.limits.Limiter is Limiter
+
+
+def test_redis_cluster(redis_cluster: RedisCluster) -> None:
+    with open_limiter(redis_cluster.url, timeout_ms=1000, prefix="hp:lim:py") as lim:
+        assert lim.backend == "redis"
+        semantics(lim)
+        asyncio.run(semantics_async(lim))
+        for i in range(30):
+            lim.acquire(f"spread{i}", "a", limit=1)
+        for port in redis_cluster.ports:
+            out = subprocess.run(["redis-cli", "-p", str(port), "DBSIZE"], check=True, capture_output=True, text=True)
+            assert int(out.stdout) > 0

@@ -1,6 +1,7 @@
 'use strict';
-// Starts a real redis-server on a free loopback port for a test, and stops it.
-const { spawn } = require('child_process');
+// Starts a real redis-server (or a 3-master Redis Cluster) on free loopback
+// ports for a test, and stops it.
+const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -72,4 +73,46 @@ async function startRedis(port) {
   };
 }
 
-module.exports = { startRedis, freePort, waitForPort };
+/**
+ * Starts a 3-master Redis Cluster: three redis-server --cluster-enabled yes
+ * on free loopback ports, joined by redis-cli --cluster create.
+ * @returns {Promise<{ports: number[], url: string, cleanup: () => Promise<void>}>}
+ */
+async function startRedisCluster() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-cluster-'));
+  const procs = [];
+  const ports = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const bus = await freePort();
+    ports.push(port);
+    procs.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+      '--cluster-port', String(bus)], { stdio: 'ignore' }));
+    await waitForPort(port);
+  }
+  const cleanup = async () => {
+    await Promise.all(procs.map((p) => new Promise((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve();
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    })));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0',
+      '--cluster-yes'], { stdio: 'ignore' });
+    const deadline = Date.now() + 10000;
+    const ok = (p) => execFileSync('redis-cli', ['-p', String(p), 'CLUSTER', 'INFO']).toString().includes('cluster_state:ok');
+    while (!ports.every(ok)) {
+      if (Date.now() > deadline) throw new Error('the cluster did not come up');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { ports, url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, cleanup };
+}
+
+module.exports = { startRedis, startRedisCluster, freePort, waitForPort };

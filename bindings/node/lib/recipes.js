@@ -294,7 +294,7 @@ class Recipes {
    * A message over maxMessageBytes (0: 1 MiB) reaches onMessage as an HP_ELIMIT error, unparsed.
    * @param {{connectTimeoutMs?: number, reconnectMaxMs?: number, maxMessageBytes?: number}} [options]
    * @param {(err: Error | null, result: 'applied' | 'stale' | null) => void} [onMessage]
-   * @returns {{close(): void, stats(): {messages: number, applied: number, stale: number, errors: number}}}
+   * @returns {{close(): void, stats(): {messages: number, applied: number, stale: number, errors: number, resyncs: number}}}
    */
   subscribe(url, channel, options = {}, onMessage = () => {}) {
     if (typeof options === 'function') {

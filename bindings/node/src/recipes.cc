@@ -479,7 +479,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     return info.Env().Undefined();
   }
 
-  // subscriptionStats(id) -> {messages, applied, stale, errors}
+  // subscriptionStats(id) -> {messages, applied, stale, errors, resyncs}
   Napi::Value SubscriptionStats(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     SetOrThrow(env);
@@ -492,6 +492,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     o.Set("applied", Napi::Number::New(env, static_cast<double>(s.applied)));
     o.Set("stale", Napi::Number::New(env, static_cast<double>(s.stale)));
     o.Set("errors", Napi::Number::New(env, static_cast<double>(s.errors)));
+    o.Set("resyncs", Napi::Number::New(env, static_cast<double>(s.resyncs)));
     return o;
   }
 

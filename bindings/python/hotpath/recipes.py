@@ -107,6 +107,7 @@ class SubscriptionStats(TypedDict):
     applied: int
     stale: int
     errors: int
+    resyncs: int
 
 
 class Subscription:
@@ -118,10 +119,15 @@ class Subscription:
         self._closed = False
 
     def stats(self) -> SubscriptionStats:
-        """Messages received, applied, stale and rejected so far."""
+        """Messages received, applied, stale and rejected so far, and resyncs
+        (reconnects after which every table reloaded its file)."""
         s = self._set._n().subscription_stats(self._id)
         return SubscriptionStats(
-            messages=s["messages"], applied=s["applied"], stale=s["stale"], errors=s["errors"]
+            messages=s["messages"],
+            applied=s["applied"],
+            stale=s["stale"],
+            errors=s["errors"],
+            resyncs=s["resyncs"],
         )
 
     def close(self) -> None:

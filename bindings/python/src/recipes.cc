@@ -320,6 +320,7 @@ class RecipeSet {
     d["applied"] = s.applied;
     d["stale"] = s.stale;
     d["errors"] = s.errors;
+    d["resyncs"] = s.resyncs;
     return d;
   }
 

@@ -19,6 +19,9 @@ extern "C" {
  *                             present, -chunks) together
  *   "redis://host:port/db"    many hosts; keys under one hash tag
  *                             ({prefix}) so they live in one Cluster slot
+ *                             (redis+cluster://h:p[,h:p...] too); chunk keys
+ *                             expire a day (or two leases) after they are
+ *                             written unless a commit keeps them
  *
  * Files are written through a writer (bounded memory whatever the size) and
  * become visible atomically at commit, with a new id. Several files may
@@ -115,7 +118,9 @@ typedef void (*hp_blob_stat_cb)(int status, const hp_blob_stat *stat,
  * @param e         the engine that runs the store's work and callbacks
  *                  (borrowed; the store keeps it alive). Required.
  * @param spec      "sqlite:/path/store.db" or
- *                  "redis://[:password@]host[:port][/db]"; copied.
+ *                  "redis://[[user]:password@]host[:port][/db]",
+ *                  "redis+cluster://host:port[,host:port...]",
+ *                  "unix:///path/redis.sock"; copied.
  * @param opts      NULL for defaults; copied.
  * @return 0, HP_EINVAL (NULL argument, bad spec or options), HP_EIO /
  *         HP_ECORRUPT / HP_EUNAVAILABLE (SQLite could not open or set up

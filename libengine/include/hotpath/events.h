@@ -211,7 +211,9 @@ typedef struct hp_events_redis_options {
  * dropped. hp_events_close() waits for the last replies (one attempt per
  * waiting batch; what fails then is dropped and reported). An engine close
  * without hp_events_close() drops what is unwritten (counted).
- * @param url  redis://[:password@]host[:port][/db], copied.
+ * @param url  redis://[[user]:password@]host[:port][/db],
+ *             redis+cluster://host:port[,host:port...] or
+ *             unix:///path/redis.sock; copied.
  * @param ropts, opts  copied; NULL means the *_INIT defaults.
  * @return 0, HP_EINVAL (bad URL or options), HP_ECLOSED, HP_ENOMEM. The
  *         connection is made in the background: an unreachable server is not

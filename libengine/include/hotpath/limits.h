@@ -17,7 +17,13 @@ extern "C" {
  *                             BEGIN IMMEDIATE transaction per check
  *   "redis://host:port/db"    many hosts; one EVALSHA round trip per check,
  *                             keys hash-tagged per subject ({subject}) so
- *                             they work on Redis Cluster, server time only
+ *                             they work on Redis Cluster, server time only;
+ *                             also redis+cluster://h:p[,h:p...], unix:///path
+ *                             and redis://user:pass@ (docs/redis.md). A call
+ *                             that fails HP_EUNAVAILABLE after it was sent
+ *                             has an unknown outcome: retry it (an acquire
+ *                             of the same subject and resource answers
+ *                             ALREADY_HELD with the first grant's lease id)
  *
  * Concurrency leases: a subject (a user) holds at most `limit` resources (a
  * stream) at once. Acquiring a resource the subject already holds succeeds
@@ -117,7 +123,9 @@ typedef struct hp_rate_spec {
  *                  for Redis; may be NULL for memory and SQLite, which then
  *                  offer only the synchronous calls.
  * @param spec      "memory:", "sqlite:/path/file.db" or
- *                  "redis://[:password@]host[:port][/db]"; copied.
+ *                  "redis://[[user]:password@]host[:port][/db]",
+ *                  "redis+cluster://host:port[,host:port...]",
+ *                  "unix:///path/redis.sock"; copied.
  * @param opts      NULL for defaults; copied.
  * @return 0, HP_EINVAL (bad spec or options), HP_EIO / HP_ECORRUPT /
  *         HP_EUNAVAILABLE (SQLite could not open or set up the file),

@@ -423,10 +423,14 @@ typedef struct hp_recipes_subscription_stats {
   uint64_t applied;  /**< of them, point updates applied */
   uint64_t stale;    /**< of them, point updates older than the data (ignored) */
   uint64_t errors;   /**< of them, messages rejected (bad JSON, unknown type, ...) */
+  /** (version >= 2) Times the connection came back and subscribed again,
+   *  each followed by a reload of every table from the file it last
+   *  loaded (updates published while it was down are lost). */
+  uint64_t resyncs;
 } hp_recipes_subscription_stats;
 
-#define HP_RECIPES_SUBSCRIPTION_STATS_VERSION 1
-#define HP_RECIPES_SUBSCRIPTION_STATS_INIT {HP_RECIPES_SUBSCRIPTION_STATS_VERSION, 0, 0, 0, 0}
+#define HP_RECIPES_SUBSCRIPTION_STATS_VERSION 2
+#define HP_RECIPES_SUBSCRIPTION_STATS_INIT {HP_RECIPES_SUBSCRIPTION_STATS_VERSION, 0, 0, 0, 0, 0}
 
 /** Runs on the loop thread after each message with hp_recipes_update()'s
  *  result (HP_RECIPES_APPLIED, HP_RECIPES_STALE or a negative code; while
@@ -441,13 +445,18 @@ typedef void (*hp_recipes_message_cb)(int status, void *data);
  * rule), so every host and worker subscribed to the channel converges on
  * the same data. The connection lives on the engine's loop, reconnects with
  * backoff and subscribes again after Redis restarts; messages published
- * while it is down are lost (Redis pub/sub keeps nothing), so a reload of
- * the files remains the source of truth. While it runs, its connection keeps
+ * while it is down are lost (Redis pub/sub keeps nothing), so after each
+ * resubscribe every table of the set reloads the file it last loaded (the
+ * files remain the source of truth). It PINGs every second and reconnects
+ * when no answer comes within connect_timeout_ms, so a half-open connection
+ * is noticed; TCP keepalive is on. While it runs, its connection keeps
  * the loop alive. Publish with any Redis client:
  * PUBLISH <channel> '{"type":"offer","id":1,...}'.
  * @param[out] out   the subscription (may be NULL); owned by the set, valid
  *                   until hp_recipes_close().
- * @param redis_url  redis://[:password@]host[:port][/db]; copied.
+ * @param redis_url  redis://[[user]:password@]host[:port][/db],
+ *                   redis+cluster://host:port[,host:port...],
+ *                   unix:///path/redis.sock or redis+unix:///path; copied.
  * @param channel    1..255 bytes; copied.
  * @param opts       NULL for defaults; versions 1 and 2 are read.
  * @param cb         may be NULL.

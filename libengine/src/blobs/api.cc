@@ -88,24 +88,27 @@ int to_query(const char *where, const hp_blob_read_options *o, Query *q) {
   return check_text(where, "filename", o->filename, 1, kFilenameMax, &q->filename);
 }
 
-// Completes `cb` with HP_ECLOSED when the engine closes before the call ran.
-template <class Fn>
-int post(hp_blobs *b, Fn fn) {
-  return b->impl->on_loop(std::move(fn));
+// Runs `fn` on the loop. `fail(status)` calls the caller's callback
+// instead when the engine closed before the call ran (HP_ECLOSED) or `fn`
+// ran out of memory before it handed the callback on.
+template <class Fail, class Fn>
+int post(hp_blobs *b, Fail fail, Fn fn) {
+  return b->impl->on_loop([fail, fn = std::move(fn)](bool closing) mutable {
+    if (closing) return fail(set_error(HP_ECLOSED, "blobs: the engine closed"));
+    int rc = guard("blobs", [&] {
+      fn();
+      return 0;
+    });
+    if (rc < 0) fail(rc);
+  });
 }
 
 int remove_file(hp_blobs *b, std::string id, std::string name, hp_blob_cb cb, void *data) {
   std::shared_ptr<Store> store = b->impl;
-  return post(b, [store, id, name, cb, data](bool closing) {
-    if (closing) {
-      int rc = set_error(HP_ECLOSED, "blobs: the engine closed");
-      if (cb) cb(rc, data);
-      return;
-    }
-    store->remove(id, name, [cb, data](int rc) {
-      if (cb) cb(rc, data);
-    });
-  });
+  auto done = [cb, data](int rc) {
+    if (cb) cb(rc, data);
+  };
+  return post(b, done, [store, id, name, done] { store->remove(id, name, done); });
 }
 
 }  // namespace
@@ -244,11 +247,16 @@ int hp_blobs_open_read(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_op
     if (rc != 0) return rc;
     uint64_t start = opts->start, end = opts->end;
     std::shared_ptr<Store> store = b->impl;
-    return post(b, [store, q, start, end, cb, data](bool closing) {
-      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, nullptr, data);
-      store->find(q, [store, start, end, cb, data](int rc, FileInfo info) {
-        if (rc < 0) return cb(rc, nullptr, nullptr, data);
-        auto *r = new hp_blob_reader(store->engine(), std::make_shared<Reader>(store, std::move(info), start, end));
+    auto fail = [cb, data](int rc) { cb(rc, nullptr, nullptr, data); };
+    return post(b, fail, [store, q, start, end, cb, data, fail] {
+      store->find(q, [store, start, end, cb, data, fail](int rc, FileInfo info) {
+        if (rc < 0) return fail(rc);
+        hp_blob_reader *r = nullptr;
+        if ((rc = guard("blobs_open_read", [&] {
+               r = new hp_blob_reader(store->engine(), std::make_shared<Reader>(store, std::move(info), start, end));
+               return 0;
+             })) < 0)
+          return fail(rc);
         cb(0, r, r->impl->stat(), data);
       });
     });
@@ -282,8 +290,8 @@ int hp_blobs_stat(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_stat_cb
     int rc = to_query("blobs_stat", opts, &q);
     if (rc != 0) return rc;
     std::shared_ptr<Store> store = b->impl;
-    return post(b, [store, q, cb, data](bool closing) {
-      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, data);
+    auto fail = [cb, data](int rc) { cb(rc, nullptr, data); };
+    return post(b, fail, [store, q, cb, data] {
       store->find(q, [cb, data](int rc, FileInfo info) {
         if (rc < 0) return cb(rc, nullptr, data);
         hp_blob_stat st = info.stat();
@@ -303,8 +311,8 @@ int hp_blobs_exists(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_cb cb
     int rc = to_query("blobs_exists", opts, &q);
     if (rc != 0) return rc;
     std::shared_ptr<Store> store = b->impl;
-    return post(b, [store, q, cb, data](bool closing) {
-      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), data);
+    auto fail = [cb, data](int rc) { cb(rc, data); };
+    return post(b, fail, [store, q, cb, data] {
       store->find(q, [cb, data](int rc, FileInfo) {
         if (rc == HP_ENOTFOUND) {
           hp::core::clear_error();
@@ -339,12 +347,16 @@ int hp_blobs_list(hp_blobs *b, const hp_blob_list_options *opts, hp_blob_list_cb
     q.limit = o.limit ? o.limit : 100;
     q.latest_only = o.latest_only != 0;
     std::shared_ptr<Store> store = b->impl;
-    return post(b, [store, q, cb, data](bool closing) {
-      if (closing) return cb(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, 0, nullptr, data);
-      store->list(q, [cb, data](int rc, ListPage page) {
-        if (rc < 0) return cb(rc, nullptr, 0, nullptr, data);
+    auto fail = [cb, data](int rc) { cb(rc, nullptr, 0, nullptr, data); };
+    return post(b, fail, [store, q, cb, data, fail] {
+      store->list(q, [cb, data, fail](int rc, ListPage page) {
+        if (rc < 0) return fail(rc);
         std::vector<hp_blob_stat> stats;
-        stats.reserve(page.files.size());
+        if ((rc = guard("blobs_list", [&] {
+               stats.reserve(page.files.size());
+               return 0;
+             })) < 0)
+          return fail(rc);
         for (const auto &f : page.files) stats.push_back(f.stat());
         cb(static_cast<int>(stats.size()), stats.data(), stats.size(),
            page.next_cursor.empty() ? nullptr : page.next_cursor.c_str(), data);
@@ -386,16 +398,10 @@ int hp_blobs_gc(hp_blobs *b, hp_blob_cb cb, void *data) {
     Call call(b);
     if (!call) return closed("blobs_gc");
     std::shared_ptr<Store> store = b->impl;
-    return post(b, [store, cb, data](bool closing) {
-      if (closing) {
-        int rc = set_error(HP_ECLOSED, "blobs: the engine closed");
-        if (cb) cb(rc, data);
-        return;
-      }
-      store->gc([cb, data](int rc) {
-        if (cb) cb(rc, data);
-      });
-    });
+    auto done = [cb, data](int rc) {
+      if (cb) cb(rc, data);
+    };
+    return post(b, done, [store, done] { store->gc(done); });
   });
 }
 

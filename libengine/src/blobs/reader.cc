@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/guard.h"
 
 namespace hp::blobs {
 
@@ -27,7 +28,7 @@ int Reader::read(hp_blob_data_cb cb, void *data) {
     self->cb_ = cb;
     self->cb_data_ = data;
     if (closing) return self->deliver(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, 0);
-    self->serve();
+    self->serve_guarded();
   });
   if (rc != 0) reading_.store(false);
   return rc;
@@ -45,13 +46,24 @@ void Reader::close() {
   });
 }
 
+void Reader::serve_guarded() {
+  int rc = core::guard("blob_reader_read", [&] {
+    serve();
+    return 0;
+  });
+  if (rc < 0 && cb_) deliver(rc, nullptr, 0);  // out of memory: this read fails
+}
+
 void Reader::serve() {
   if (!cb_) return;
   if (closed_.load()) return deliver(set_error(HP_ECANCELED, "blobs: the reader was closed"), nullptr, 0);
   if (pos_ >= end_) return deliver(0, nullptr, 0);
   if (ready_.empty()) {
     if (fetch_rc_ < 0) {
-      core::set_error_text(fetch_rc_, fetch_why_);
+      if (fetch_why_.empty())
+        set_error(fetch_rc_, "blobs: out of memory");
+      else
+        core::set_error_text(fetch_rc_, fetch_why_);
       return deliver(fetch_rc_, nullptr, 0);
     }
     return fetch_ahead();  // serve() runs again when it lands
@@ -72,28 +84,52 @@ void Reader::fetch_ahead() {
   uint64_t count = std::min(kBatch, last_chunk_ - next_fetch_ + 1);
   fetching_ = true;
   auto self = shared_from_this();
-  store_->get_chunks(info_, next_fetch_, count, [self](int rc, std::vector<std::string> chunks) {
-    self->fetching_ = false;
-    if (rc < 0) {
-      self->fetch_rc_ = rc;
-      self->fetch_why_ = hp_last_error();
-    } else {
-      self->next_fetch_ += chunks.size();
-      for (auto &c : chunks) self->ready_.push_back(std::move(c));
-    }
-    self->serve();
-    self->fetch_ahead();
+  int queued = core::guard("blob_reader_read", [&] {
+    store_->get_chunks(info_, next_fetch_, count, [self](int rc, std::vector<std::string> chunks) {
+      self->fetching_ = false;
+      if (rc >= 0) {
+        rc = core::guard("blob_reader_read", [&] {
+          for (auto &c : chunks) self->ready_.push_back(std::move(c));
+          self->next_fetch_ += chunks.size();
+          return 0;
+        });
+      }
+      if (rc < 0) self->fetch_failed(rc);
+      self->serve_guarded();
+      if (self->fetch_rc_ == 0) self->fetch_ahead_guarded();
+    });
+    return 0;
   });
+  if (queued < 0) {
+    fetching_ = false;
+    fetch_failed(queued);
+    serve();  // a read waiting for this fetch gets the failure
+  }
+}
+
+void Reader::fetch_ahead_guarded() {
+  int rc = core::guard("blob_reader_read", [&] {
+    fetch_ahead();
+    return 0;
+  });
+  if (rc < 0) fetch_failed(rc);
+}
+
+void Reader::fetch_failed(int rc) {
+  fetch_rc_ = rc;
+  try {
+    fetch_why_ = hp_last_error();
+  } catch (const std::bad_alloc &) {
+    fetch_why_.clear();  // serve() names out of memory
+  }
 }
 
 void Reader::deliver(int status, const char *buf, size_t len) {
   hp_blob_data_cb cb = cb_;
   void *data = cb_data_;
   cb_ = nullptr;
-  std::string why = status < 0 ? hp_last_error() : "";
   reading_.store(false);
-  if (status < 0) core::set_error_text(status, why);
-  cb(status, buf, len, data);
+  cb(status, buf, len, data);  // a failure's message is set by the caller
 }
 
 }  // namespace hp::blobs

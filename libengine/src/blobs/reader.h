@@ -27,6 +27,9 @@ class Reader : public std::enable_shared_from_this<Reader> {
  private:
   // Loop thread only.
   void serve();
+  void serve_guarded();        // serve(); out of memory fails the pending read
+  void fetch_ahead_guarded();  // fetch_ahead(); out of memory fails later reads
+  void fetch_failed(int rc);   // keeps rc and the thread's message for serve()
   void fetch_ahead();
   void deliver(int status, const char *buf, size_t len);
 

@@ -1,5 +1,6 @@
 #include "blobs/redis_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -13,6 +14,9 @@ namespace hp::blobs {
 using core::set_error;
 
 namespace {
+
+// A chunk not yet committed lives a day (or two leases, if longer).
+constexpr uint64_t kChunkTtlMs = 24ull * 3600 * 1000;
 
 int64_t as_i64(const redis::Reply &r) {
   if (r.type == redis::Reply::Integer) return r.integer;
@@ -74,9 +78,12 @@ void RedisBackend::put_chunk(Upload &u, uint64_t n, const std::string &data, uin
   value.append(data);
   for (int i = 0; i < 4; i++) value.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
   Upload *up = &u;  // the writer keeps it alive until done runs
+  // Until the commit, a chunk expires: an upload nobody finishes or
+  // reclaims cannot keep its keys forever.
+  uint64_t ttl = std::max<uint64_t>(kChunkTtlMs, 2ull * lease_ms_);
   client_->eval(
-      scripts::put_chunk(), {},
-      {base_, u.id, std::to_string(n + 1), std::to_string(lease_ms_), chunk_key(u.id, n), std::move(value)},
+      scripts::put_chunk(), {base_ + "uploads", chunk_key(u.id, n)},
+      {u.id, std::to_string(n + 1), std::to_string(lease_ms_), std::move(value), std::to_string(ttl)},
       [up, n, done](int status, redis::Reply r) {
         int rc = failed(status, r);
         if (rc == 0) up->chunks = n + 1;
@@ -86,8 +93,10 @@ void RedisBackend::put_chunk(Upload &u, uint64_t n, const std::string &data, uin
 
 void RedisBackend::commit(const Upload &u, FileInfo info, InfoDone done) {
   if (!usable([&](int rc) { done(rc, FileInfo{}); })) return;
-  std::vector<std::string> args = {base_,
-                                   info.id,
+  std::vector<std::string> keys = {base_ + "uploads", base_ + "seq", base_ + "f:" + info.id,
+                                   base_ + "n:" + info.filename, base_ + "names"};
+  for (uint64_t n = 0; n < u.chunks; n++) keys.push_back(chunk_key(info.id, n));
+  std::vector<std::string> args = {info.id,
                                    info.filename,
                                    std::to_string(info.length),
                                    std::to_string(info.chunk_size),
@@ -95,7 +104,7 @@ void RedisBackend::commit(const Upload &u, FileInfo info, InfoDone done) {
                                    info.sha256,
                                    info.metadata,
                                    std::to_string(u.chunks)};
-  client_->eval(scripts::commit(), {}, args,
+  client_->eval(scripts::commit(), keys, args,
                 [info = std::move(info), done](int status, redis::Reply r) mutable {
                   int rc = failed(status, r);
                   if (rc == 0 && (r.type != redis::Reply::Array || r.elements.size() != 3))
@@ -110,19 +119,18 @@ void RedisBackend::commit(const Upload &u, FileInfo info, InfoDone done) {
 
 void RedisBackend::abort(const Upload &u, Done done) {
   if (!usable(done)) return;
-  if (u.chunks == 0) {
-    // Nothing stored, but the upload may have registered: drop it too.
-    client_->eval(scripts::abort(), {}, {base_, u.id, "0"},
-                  [done](int status, redis::Reply r) { done(failed(status, r)); });
-    return;
-  }
-  client_->eval(scripts::abort(), {}, {base_, u.id, std::to_string(u.chunks)},
-                [done](int status, redis::Reply r) { done(failed(status, r)); });
+  // With no chunk stored the upload may still have registered: dropped too.
+  std::vector<std::string> keys = {base_ + "uploads"};
+  for (uint64_t n = 0; n < u.chunks; n++) keys.push_back(chunk_key(u.id, n));
+  client_->eval(scripts::abort(), keys, {u.id}, [done](int status, redis::Reply r) { done(failed(status, r)); });
 }
 
 void RedisBackend::find(const Query &q, InfoDone done) {
   if (!usable([&](int rc) { done(rc, FileInfo{}); })) return;
-  client_->eval(scripts::find(), {}, {base_, q.id, q.filename, std::to_string(q.revision)},
+  // The script reads the keys the first one names (same hash tag, so the
+  // same slot).
+  std::string first = q.id.empty() ? base_ + "n:" + q.filename : base_ + "f:" + q.id;
+  client_->eval(scripts::find(), {first}, {base_, q.id, q.filename, std::to_string(q.revision)},
                 [q, done](int status, redis::Reply r) {
                   int rc = failed(status, r);
                   if (rc != 0) return done(rc, FileInfo{});
@@ -202,7 +210,7 @@ void RedisBackend::list(const ListQuery &q, ListDone done) {
     if (!end.empty()) max = "(" + end;
   }
   if (!usable([&](int rc) { done(rc, ListPage{}); })) return;
-  client_->eval(scripts::list(), {}, {base_, min, max, std::to_string(q.limit), q.latest_only ? "1" : "0"},
+  client_->eval(scripts::list(), {base_ + "names"}, {base_, min, max, std::to_string(q.limit), q.latest_only ? "1" : "0"},
                 [done](int status, redis::Reply r) {
                   int rc = failed(status, r);
                   if (rc != 0) return done(rc, ListPage{});
@@ -223,7 +231,8 @@ void RedisBackend::list(const ListQuery &q, ListDone done) {
 
 void RedisBackend::remove(const std::string &id, const std::string &name, Done done) {
   if (!usable(done)) return;
-  client_->eval(scripts::remove(), {}, {base_, id, name}, [done](int status, redis::Reply r) {
+  std::string first = id.empty() ? base_ + "n:" + name : base_ + "f:" + id;
+  client_->eval(scripts::remove(), {first}, {base_, id, name}, [done](int status, redis::Reply r) {
     int rc = failed(status, r);
     done(rc != 0 ? rc : static_cast<int>(as_i64(r)));
   });
@@ -231,7 +240,7 @@ void RedisBackend::remove(const std::string &id, const std::string &name, Done d
 
 void RedisBackend::gc(Done done) {
   if (!usable(done)) return;
-  client_->eval(scripts::gc(), {}, {base_}, [done](int status, redis::Reply r) {
+  client_->eval(scripts::gc(), {base_ + "uploads"}, {base_}, [done](int status, redis::Reply r) {
     int rc = failed(status, r);
     done(rc != 0 ? rc : static_cast<int>(as_i64(r)));
   });

@@ -29,44 +29,54 @@ redis::Script make(const char *body) {
 
 }  // namespace
 
-// ARGV: base, id, chunks after this one, lease ms, chunk key, chunk value.
+// KEYS: uploads, chunk key. ARGV: id, chunks after this one, lease ms,
+// chunk value, chunk TTL ms (the chunk expires unless a commit keeps it).
 const redis::Script &put_chunk() {
   static const redis::Script s = make(R"lua(
-local ups = ARGV[1] .. 'uploads'
-if ARGV[3] ~= '1' and not redis.call('HGET', ups, ARGV[2]) then
-  return redis.error_reply('HPRECLAIMED upload ' .. ARGV[2] .. ' was reclaimed (its lease ran out)')
+local ups = KEYS[1]
+if ARGV[2] ~= '1' and not redis.call('HGET', ups, ARGV[1]) then
+  return redis.error_reply('HPRECLAIMED upload ' .. ARGV[1] .. ' was reclaimed (its lease ran out)')
 end
-redis.call('HSET', ups, ARGV[2], (now_ms() + tonumber(ARGV[4])) .. ':' .. ARGV[3])
-redis.call('SET', ARGV[5], ARGV[6])
+redis.call('HSET', ups, ARGV[1], (now_ms() + tonumber(ARGV[3])) .. ':' .. ARGV[2])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 return 1
 )lua");
   return s;
 }
 
-// ARGV: base, id, filename, length, chunk_size, content_type, sha256,
-// metadata, chunks. Returns {seq, upload date, revision}.
+// KEYS: uploads, seq, f:<id>, n:<filename>, names, then every chunk key.
+// ARGV: id, filename, length, chunk_size, content_type, sha256, metadata,
+// chunks. Every chunk must still be there; they lose their TTL. Returns
+// {seq, upload date, revision}.
 const redis::Script &commit() {
   static const redis::Script s = make(R"lua(
-local base, id, name = ARGV[1], ARGV[2], ARGV[3]
-if tonumber(ARGV[9]) > 0 and redis.call('HDEL', base .. 'uploads', id) == 0 then
+local id, name = ARGV[1], ARGV[2]
+if tonumber(ARGV[8]) > 0 and not redis.call('HGET', KEYS[1], id) then
   return redis.error_reply('HPRECLAIMED upload ' .. id .. ' was reclaimed before its commit')
 end
-local seq = redis.call('INCR', base .. 'seq')
+for i = 6, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    return redis.error_reply('HPRECLAIMED upload ' .. id .. ': chunk ' .. (i - 6) .. ' expired before the commit')
+  end
+end
+redis.call('HDEL', KEYS[1], id)
+for i = 6, #KEYS do redis.call('PERSIST', KEYS[i]) end
+local seq = redis.call('INCR', KEYS[2])
 local now = now_ms()
-redis.call('HSET', base .. 'f:' .. id, 'filename', name, 'length', ARGV[4], 'chunk_size', ARGV[5],
-           'upload_date', now, 'content_type', ARGV[6], 'sha256', ARGV[7], 'metadata', ARGV[8], 'seq', seq)
-redis.call('ZADD', base .. 'n:' .. name, seq, id)
-redis.call('ZADD', base .. 'names', 0, name .. '\0' .. string.format('%016x', seq) .. '\0' .. id)
-return {seq, now, redis.call('ZRANK', base .. 'n:' .. name, id)}
+redis.call('HSET', KEYS[3], 'filename', name, 'length', ARGV[3], 'chunk_size', ARGV[4],
+           'upload_date', now, 'content_type', ARGV[5], 'sha256', ARGV[6], 'metadata', ARGV[7], 'seq', seq)
+redis.call('ZADD', KEYS[4], seq, id)
+redis.call('ZADD', KEYS[5], 0, name .. '\0' .. string.format('%016x', seq) .. '\0' .. id)
+return {seq, now, redis.call('ZRANK', KEYS[4], id)}
 )lua");
   return s;
 }
 
-// ARGV: base, id, chunks written.
+// KEYS: uploads, then every chunk key written. ARGV: id.
 const redis::Script &abort() {
   static const redis::Script s = make(R"lua(
-for c = 0, tonumber(ARGV[3]) - 1 do redis.call('UNLINK', ARGV[1] .. 'c:' .. ARGV[2] .. ':' .. c) end
-redis.call('HDEL', ARGV[1] .. 'uploads', ARGV[2])
+for i = 2, #KEYS do redis.call('UNLINK', KEYS[i]) end
+redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 )lua");
   return s;

@@ -25,7 +25,7 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
       return set_error(HP_EINVAL, "blobs_open: '", spec, "' names no file (sqlite:/path/store.db)");
     int rc = SqliteBackend::open(path, timeout, &s->sqlite_);
     if (rc != 0) return rc;
-  } else if (spec.rfind("redis://", 0) == 0) {
+  } else if (redis::is_url(spec)) {
     redis::Options ro;
     int rc = redis::parse_url(spec, &ro.address);
     if (rc != 0) return rc;
@@ -38,8 +38,8 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
     });
     if (rc != 0) return rc;
   } else {
-    return set_error(HP_EINVAL, "blobs_open: unknown spec '", spec,
-                     "' (expected sqlite:/path/store.db or redis://host:port/db)");
+    return set_error(HP_EINVAL, "blobs_open: unknown spec '", redis::redact(spec),
+                     "' (expected sqlite:/path/store.db redis://host:port/db, redis+cluster://host:port,... or unix:///path)");
   }
   // Reclaim what crashed uploads left behind; failures show up on use.
   s->on_loop([s](bool closing) {

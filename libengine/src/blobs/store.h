@@ -11,6 +11,7 @@
 #include "blobs/types.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/guard.h"
 
 namespace hp::blobs {
 
@@ -70,12 +71,22 @@ void Store::pool(std::function<int(T &)> work, std::function<void(int, T)> done)
         if (st->rc < 0) st->failure = core::Status::capture(st->rc);
       },
       [self, st, done = std::move(done)](int status) {
-        if (status < 0) {
+        if (status == HP_ECLOSED) {
           core::set_error(status, "blobs: the engine closed before the call ran");
           return done(status, T{});
         }
-        if (st->rc < 0) st->failure.raise();
-        done(st->rc, std::move(st->value));
+        if (status < 0) {  // the job threw: out of memory
+          core::set_error(status, "blobs: out of memory");
+          return done(status, T{});
+        }
+        // `done` allocates only before it calls back (out of memory there
+        // is its answer).
+        int rc = core::guard("blobs", [&] {
+          if (st->rc < 0) st->failure.raise();
+          done(st->rc, std::move(st->value));
+          return 0;
+        });
+        if (rc < 0) done(rc, T{});
       });
 }
 

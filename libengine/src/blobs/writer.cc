@@ -35,8 +35,12 @@ int Writer::write(const void *buf, size_t len, hp_blob_cb cb, void *data) {
       set_error(HP_ECLOSED, "blobs: the engine closed");
       return w.cb(HP_ECLOSED, w.data);
     }
-    self->writes_.push_back(std::move(w));
-    self->pump();
+    if (core::guard("blob_writer_write", [&] {
+          self->writes_.push_back(w);
+          return 0;
+        }) < 0)
+      return w.cb(HP_ENOMEM, w.data);
+    self->guarded([&] { self->pump(); });
   });
 }
 
@@ -52,7 +56,7 @@ int Writer::commit(hp_blob_stat_cb cb, void *data) {
     }
     self->commit_cb_ = cb;
     self->commit_data_ = data;
-    self->pump();
+    self->guarded([&] { self->pump(); });
   });
 }
 
@@ -70,7 +74,7 @@ int Writer::abort(hp_blob_cb cb, void *data) {
     self->abort_cb_ = cb;
     self->abort_data_ = data;
     self->abort_requested_ = true;
-    self->fail(HP_ECANCELED, "blobs: upload " + self->upload_.id + " was aborted");
+    self->guarded([&] { self->fail(HP_ECANCELED, "blobs: upload " + self->upload_.id + " was aborted"); });
   });
 }
 
@@ -81,7 +85,7 @@ void Writer::close() {
   store_->on_loop([self](bool closing) {
     if (closing) return;
     self->abort_requested_ = true;
-    self->fail(HP_ECANCELED, "blobs: upload " + self->upload_.id + " was closed before its commit");
+    self->guarded([&] { self->fail(HP_ECANCELED, "blobs: upload " + self->upload_.id + " was closed before its commit"); });
   });
 }
 
@@ -96,6 +100,8 @@ void Writer::pump() {
     void *data;
   };
   std::vector<Answer> answers;
+  // Reserved first: a write taken off the queue always gets its answer.
+  answers.reserve(writes_.size());
   const size_t chunk = info_.chunk_size;
   auto room = [&] { return sealed_.size() + in_flight_ < held_; };
   while (!writes_.empty()) {
@@ -122,11 +128,19 @@ void Writer::pump() {
     answers.push_back({w.cb, w.data});
     writes_.pop_front();
   }
-  dispatch();
+  // The writes taken off the queue are answered whatever happens here.
+  bool no_memory = false;
+  try {
+    dispatch();
+  } catch (const std::bad_alloc &) {
+    no_memory = true;
+    if (!failed_) failed_ = HP_ENOMEM;
+  }
   for (const Answer &a : answers) {
-    if (failed_) core::set_error_text(failed_, fail_why_);
+    if (failed_) report_failure();
     a.cb(failed_, a.data);
   }
+  if (no_memory) return out_of_memory();
   finish();
 }
 
@@ -183,20 +197,26 @@ void Writer::hash_next() {
   }
   hashing_ = true;
   auto self = shared_from_this();
-  store_->engine()->queue_work(
-      [self, batch, sql] {
-        self->sha(*batch);
-        if (!sql) crc(*batch);
-      },
-      [self, batch](int status) {
-        self->hashing_ = false;
-        if (status < 0) {
-          self->in_flight_ -= batch->chunks.size();
-          return self->fail(status, "blobs: the engine closed during the upload");
-        }
-        self->hashed_.push_back(batch);
-        self->pump();
-      });
+  try {
+    store_->engine()->queue_work(
+        [self, batch, sql] {
+          self->sha(*batch);
+          if (!sql) crc(*batch);
+        },
+        [self, batch](int status) {
+          self->hashing_ = false;
+          if (status < 0) self->in_flight_ -= batch->chunks.size();
+          self->guarded([&] {
+            if (status < 0) return self->fail(status, "blobs: the engine closed during the upload");
+            self->hashed_.push_back(batch);
+            self->pump();
+          });
+        });
+  } catch (...) {  // not queued
+    hashing_ = false;
+    in_flight_ -= batch->chunks.size();
+    throw;
+  }
 }
 
 // Every hashed batch, as one.
@@ -217,28 +237,44 @@ std::shared_ptr<Writer::Batch> Writer::take_hashed() {
 
 void Writer::store_next() {
   if (storing_ || hashed_.empty() || failed_) return;
-  storing_ = true;
   auto batch = take_hashed();
   auto self = shared_from_this();
   SqliteBackend *sql = store_->sqlite();
   auto stored = [self, batch](int rc, const std::string &why) {
+    self->storing_ = false;
     self->in_flight_ -= batch->chunks.size();
-    self->recycle(batch->chunks);
-    self->batch_stored(rc, why);
+    self->guarded([&] {
+      self->recycle(batch->chunks);
+      self->batch_stored(rc, why);
+    });
   };
   if (sql) {
-    store_->engine()->queue_work(
-        [self, batch, sql] {
-          crc(*batch);
-          batch->rc = sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
-          if (batch->rc < 0) batch->why = hp_last_error();
-        },
-        [batch, stored](int status) {
-          if (status < 0) return stored(status, "blobs: the engine closed during the upload");
-          stored(batch->rc, batch->why);
-        });
+    storing_ = true;
+    try {
+      store_->engine()->queue_work(
+          [self, batch, sql] {
+            crc(*batch);
+            batch->rc = sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
+            if (batch->rc < 0) batch->why = hp_last_error();
+          },
+          [batch, stored](int status) {
+            if (status < 0) {
+              batch->rc = status;
+              try {
+                batch->why = "blobs: the engine closed during the upload";
+              } catch (const std::bad_alloc &) {  // the code says enough
+              }
+            }
+            stored(batch->rc, batch->why);
+          });
+    } catch (...) {  // not queued
+      storing_ = false;
+      in_flight_ -= batch->chunks.size();
+      throw;
+    }
     return;
   }
+  storing_ = true;
   // Redis: pipeline every chunk of the batch, then report once.
   struct Count {
     size_t left = 0;
@@ -276,7 +312,6 @@ void Writer::recycle(std::vector<std::string> &chunks) {
 }
 
 void Writer::batch_stored(int rc, const std::string &why) {
-  storing_ = false;
   if (rc < 0) {
     fail(rc, why);
     return;
@@ -296,6 +331,45 @@ void Writer::fail(int rc, std::string why) {
   pump();
 }
 
+void Writer::report_failure() const noexcept {
+  try {
+    if (!fail_why_.empty()) {
+      core::set_error_text(failed_, fail_why_);
+      return;
+    }
+  } catch (const std::bad_alloc &) {  // no memory for a copy of the text
+  }
+  core::set_error(failed_, "blobs: the upload failed (out of memory)");
+}
+
+void Writer::out_of_memory() {
+  if (!failed_) failed_ = HP_ENOMEM;
+  fail_why_.clear();  // report_failure() then names out of memory
+  sealed_.clear();
+  for (auto &b : hashed_) in_flight_ -= b->chunks.size();
+  hashed_.clear();
+  filling_ = std::string();
+  while (!writes_.empty()) {
+    PendingWrite w = writes_.front();
+    writes_.pop_front();
+    report_failure();
+    w.cb(failed_, w.data);
+  }
+  // A job still in flight comes back through pump() and finish(); a commit
+  // or abort asked for later is answered by finish().
+  if (finishing_ || storing_ || hashing_ || (!commit_cb_ && !abort_requested_)) return;
+  finishing_ = true;
+  if (hp_blob_stat_cb cb = commit_cb_) {
+    commit_cb_ = nullptr;
+    report_failure();
+    cb(failed_, nullptr, commit_data_);
+  }
+  if (hp_blob_cb cb = abort_cb_) {
+    abort_cb_ = nullptr;
+    cb(0, abort_data_);
+  }
+}
+
 void Writer::finish() {
   if (finishing_ || storing_ || hashing_) return;
   if (failed_) {
@@ -305,10 +379,16 @@ void Writer::finish() {
     if (!answer_commit && !abort_requested_) return;
     finishing_ = true;
     auto self = shared_from_this();
+    struct Unfinish {  // abort() throws only before it queued anything
+      bool *flag;
+      ~Unfinish() {
+        if (flag) *flag = false;
+      }
+    } unfinish{&finishing_};
     store_->abort(upload_, [self](int rc) {
       std::string why = rc < 0 ? hp_last_error() : "";
       if (self->commit_cb_) {
-        core::set_error_text(self->failed_, self->fail_why_);
+        self->report_failure();
         self->commit_cb_(self->failed_, nullptr, self->commit_data_);
         self->commit_cb_ = nullptr;
       }
@@ -318,6 +398,7 @@ void Writer::finish() {
         self->abort_cb_ = nullptr;
       }
     });
+    unfinish.flag = nullptr;
     return;
   }
   if (!commit_cb_ || !writes_.empty()) return;
@@ -325,9 +406,14 @@ void Writer::finish() {
   if (store_->sqlite()) {
     // The last chunks and the file row in one transaction: those hashed
     // already, then the rest (hashed in the commit's job).
-    auto rest = take_sealed(true);
-    hashed_.push_back(rest);
-    publish(take_hashed());
+    try {
+      auto rest = take_sealed(true);
+      hashed_.push_back(rest);
+      publish(take_hashed());
+    } catch (...) {  // nothing queued: out_of_memory() answers the commit
+      finishing_ = false;
+      throw;
+    }
     return;
   }
   if (!filling_.empty()) sealed_.push_back(std::move(filling_));
@@ -347,12 +433,17 @@ void Writer::publish(std::shared_ptr<Batch> last) {
     hp_blob_stat_cb cb = self->commit_cb_;
     self->commit_cb_ = nullptr;
     if (rc < 0) {
-      std::string why = hp_last_error();
-      // Failed to publish: its chunks must not stay behind.
-      self->store_->abort(self->upload_, [self, cb, rc, why](int) {
-        core::set_error_text(rc, why);
-        cb(rc, nullptr, self->commit_data_);
+      // Failed to publish: its chunks must not stay behind (when memory
+      // allows; otherwise they wait for the collector).
+      int queued = core::guard("blob_writer_commit", [&] {
+        std::string why = hp_last_error();
+        self->store_->abort(self->upload_, [self, cb, rc, why](int) {
+          core::set_error_text(rc, why);
+          cb(rc, nullptr, self->commit_data_);
+        });
+        return 0;
       });
+      if (queued < 0) cb(rc, nullptr, self->commit_data_);
       return;
     }
     hp_blob_stat st = info.stat();

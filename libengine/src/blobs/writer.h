@@ -17,6 +17,7 @@
 
 #include "blobs/sha256.h"
 #include "blobs/store.h"
+#include "core/guard.h"
 
 namespace hp::blobs {
 
@@ -72,6 +73,21 @@ class Writer : public std::enable_shared_from_this<Writer> {
   void finish();  // commit or clean up once nothing is in flight
   void publish(std::shared_ptr<Batch> last);
   void fail(int rc, std::string why);
+  // Runs `fn` (loop work that may allocate); out of memory there fails the
+  // upload with HP_ENOMEM through out_of_memory().
+  template <class Fn>
+  void guarded(Fn &&fn) {
+    if (core::guard("blobs", [&] {
+          fn();
+          return 0;
+        }) < 0)
+      out_of_memory();
+  }
+  // Fails the upload and answers every callback it owes, without
+  // allocating; what was stored stays for the collector (hp_blobs_gc).
+  void out_of_memory();
+  // Sets the thread's error to the upload's failure; never throws.
+  void report_failure() const noexcept;
   std::shared_ptr<Batch> take_sealed(bool with_filling);
   // Pool thread. The file's SHA-256 over the chunks not yet in it (one batch
   // at a time, in order), and the CRC32C of the chunks without one.

@@ -35,7 +35,7 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
     if (rc != 0) return rc;
     l->kind_ = HP_LIMITER_SQLITE;
     l->sync_ = std::move(b);
-  } else if (spec.rfind("redis://", 0) == 0) {
+  } else if (redis::is_url(spec)) {
     if (!engine) return set_error(HP_EINVAL, "limiter_open: a Redis limiter needs an engine");
     redis::Options ro;
     int rc = redis::parse_url(spec, &ro.address);
@@ -54,8 +54,8 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
       if (rc != 0) return set_error(rc, "limiter_open: the engine is closing");
     }
   } else {
-    return set_error(HP_EINVAL, "limiter_open: unknown spec '", spec,
-                     "' (expected memory:, sqlite:/path/file.db or redis://host:port/db)");
+    return set_error(HP_EINVAL, "limiter_open: unknown spec '", redis::redact(spec),
+                     "' (expected memory:, sqlite:/path/file.db redis://host:port/db, redis+cluster://host:port,... or unix:///path)");
   }
   *out = std::move(l);
   return 0;

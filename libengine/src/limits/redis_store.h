@@ -18,7 +18,10 @@ using Done = std::function<void(Outcome &&)>;
 class RedisBackend {
  public:
   RedisBackend(core::Engine *engine, const redis::Options &options, std::string prefix)
-      : engine_(engine), options_(options), prefix_(std::move(prefix)) {}
+      : engine_(engine),
+        options_(options),
+        prefix_(std::move(prefix)),
+        batch_max_(options.address.cluster ? 1 : kBatchMax) {}
 
   void start();  // opens the client
   void close();  // closes it; pending calls finish with HP_ECLOSED
@@ -27,6 +30,10 @@ class RedisBackend {
   // Each call is one EVALSHA (set_* and ping: one command), except hits:
   // the hits of one loop turn share one EVALSHA (up to kBatchMax; one each
   // on Redis Cluster, which refuses keys of several slots in one script).
+  // A call that fails with HP_EUNAVAILABLE after it was sent has an unknown
+  // outcome: the script may still have run. Acquire is idempotent for a
+  // subject and resource, so the caller retries the same acquire (it
+  // answers ALREADY_HELD with the first grant's lease id if that landed).
   // `done` runs once on the loop. The arguments are read during the call
   // only.
   void acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms, Done done);
@@ -64,7 +71,7 @@ class RedisBackend {
   std::string prefix_;
   redis::Client *client_ = nullptr;
   std::vector<PendingHit> hits_;  // gathered this loop turn
-  size_t batch_max_ = kBatchMax;
+  size_t batch_max_;  // 1 on a cluster: the keys of a batch span slots
 };
 
 }  // namespace hp::limits

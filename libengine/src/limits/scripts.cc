@@ -17,10 +17,11 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local zkey, hkey = KEYS[1], KEYS[2]
 local gone = redis.call('ZRANGEBYSCORE', zkey, '-inf', now)
-if #gone > 0 then
-  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now)
-  redis.call('HDEL', hkey, unpack(gone))
+-- unpack() of a long list overflows Lua's stack: the ids go in slices.
+for i = 1, #gone, 256 do
+  redis.call('HDEL', hkey, unpack(gone, i, math.min(i + 255, #gone)))
 end
+if #gone > 0 then redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now) end
 local function keep()
   local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
   if last[2] then

@@ -301,6 +301,7 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
     if (rc < 0) return rc;
     ro.connect_timeout_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 1000;
     ro.reconnect_max_ms = opts && opts->reconnect_max_ms ? opts->reconnect_max_ms : 1000;
+    ro.command_timeout_ms = ro.connect_timeout_ms;  // the wait for a PING's answer
     if (ro.reconnect_min_ms > ro.reconnect_max_ms) ro.reconnect_min_ms = ro.reconnect_max_ms;
     uint64_t max_message = opts && opts->version >= 2 && opts->max_message_bytes ? opts->max_message_bytes
                                                                                    : HP_RECIPES_MAX_MESSAGE_BYTES;
@@ -320,7 +321,7 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
 
 int hp_recipes_subscription_stats_get(hp_recipes_subscription *s, hp_recipes_subscription_stats *out) {
   if (!s || !out) return set_error(HP_EINVAL, "recipes_subscription_stats_get: subscription or out is NULL");
-  if (out->version != HP_RECIPES_SUBSCRIPTION_STATS_VERSION)
+  if (out->version < 1 || out->version > HP_RECIPES_SUBSCRIPTION_STATS_VERSION)
     return set_error(HP_EINVAL, "recipes_subscription_stats_get: unknown stats version ",
                      std::to_string(out->version));
   hp::recipes::Subscription::from_c(s)->stats(out);

@@ -187,6 +187,18 @@ void Set::stats(Table *t, hp_recipes_stats *out) {
   out->version = v;
 }
 
+void Set::resync() {
+  std::vector<Table *> tables;
+  {
+    std::lock_guard<std::mutex> lock(tables_mu_);
+    for (auto &t : tables_)
+      if (!t->source_path.empty()) tables.push_back(t.get());
+  }
+  for (Table *t : tables)
+    start_load(t, t->source_path, t->source_timestamp, t->source_whole_max,
+               [](int, const hp_recipes_stats *, const FileSig &) {});
+}
+
 void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint64_t whole_max, LoadDone done) {
   if (shut_) {
     core::set_error(HP_ECLOSED, "recipes: closed before the load started");
@@ -221,7 +233,7 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
           outcome->base.reset();
         }
       },
-      [this, t, outcome, done = std::move(done)](int status) {
+      [this, t, outcome, path, timestamp, whole_max, done = std::move(done)](int status) {
         // The load counts until the end: `done` may end the last watch,
         // which must not free the set under this function.
         if (status == HP_ECLOSED || shut_) {
@@ -254,6 +266,9 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
               keep->index.put(k, hash_key(k), o);
             });
             publish(t, make_snapshot(std::move(base), std::move(keep), t->spec.key_is_str));
+            t->source_path = path;
+            t->source_timestamp = timestamp;
+            t->source_whole_max = whole_max;
             hp_recipes_stats &s = t->stats;
             s.loads++;
             s.last_load_at = now_ms();

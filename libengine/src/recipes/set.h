@@ -43,6 +43,10 @@ class Table {
   hp_recipes_stats stats = HP_RECIPES_STATS_INIT;
   // Loop thread only.
   std::vector<Watch *> watches;
+  // The last file loaded, reloaded when a subscription resyncs.
+  std::string source_path;
+  int64_t source_timestamp = 0;
+  uint64_t source_whole_max = 0;
 };
 
 using LoadDone = std::function<void(int status, const hp_recipes_stats *stats, const FileSig &sig)>;
@@ -69,6 +73,9 @@ class Set final : public core::Handle, public core::Closable {
   int update(std::string_view msg);
   // Starts a load; `done` runs on the loop thread. Loop thread only.
   void start_load(Table *t, const std::string &path, int64_t timestamp, uint64_t whole_max, LoadDone done);
+  // Reloads every table from the file it last loaded (a subscription came
+  // back and may have missed updates). Loop thread only.
+  void resync();
   // Copies the table's counters (any thread).
   void stats(Table *t, hp_recipes_stats *out);
 

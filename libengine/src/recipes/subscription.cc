@@ -16,6 +16,13 @@ Subscription::Subscription(Set *set, redis::Options options, std::string channel
 void Subscription::start() {
   set_->subscription_started();
   client_ = redis::Client::open(set_->engine(), options_);
+  // Updates published while the connection was down are lost: the files
+  // are the source of truth, so every table reloads its own.
+  client_->on_resubscribe([this] {
+    if (stopping_) return;
+    resyncs_.fetch_add(1, std::memory_order_relaxed);
+    set_->resync();
+  });
   client_->subscribe(channel_, [this](const std::string &, const std::string &msg) { on_message(msg); });
 }
 
@@ -120,6 +127,7 @@ void Subscription::stats(hp_recipes_subscription_stats *out) const {
   out->applied = applied_.load(std::memory_order_relaxed);
   out->stale = stale_.load(std::memory_order_relaxed);
   out->errors = errors_.load(std::memory_order_relaxed);
+  if (out->version >= 2) out->resyncs = resyncs_.load(std::memory_order_relaxed);
 }
 
 }  // namespace hp::recipes

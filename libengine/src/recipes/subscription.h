@@ -50,7 +50,7 @@ class Subscription {
   std::vector<std::string> queued_;
   bool applying_ = false;
   bool finish_after_batch_ = false;
-  std::atomic<uint64_t> messages_{0}, applied_{0}, stale_{0}, errors_{0};
+  std::atomic<uint64_t> messages_{0}, applied_{0}, stale_{0}, errors_{0}, resyncs_{0};
 };
 
 }  // namespace hp::recipes

@@ -1,227 +1,263 @@
 #include "redis/client.h"
 
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include <algorithm>
-#include <charconv>
-#include <cstring>
+#include <array>
 #include <memory>
 
 #include "core/error.h"
-#include "redis/sha1.h"
 
 namespace hp::redis {
 
 namespace {
 
-// The Redis wire format (RESP) of a command, appended to `out`.
-void append_header(std::string &out, char kind, size_t n) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  out.push_back(kind);
-  out.append(digits, end);
-  out.append("\r\n", 2);
+constexpr int kSlots = 16384;
+constexpr int kMaxRedirects = 5;
+constexpr uint64_t kRetryMs = 10;
+
+// CRC16-CCITT (XMODEM), as Redis Cluster hashes keys.
+constexpr std::array<uint16_t, 256> make_crc16_table() {
+  std::array<uint16_t, 256> t{};
+  for (int i = 0; i < 256; i++) {
+    uint16_t c = static_cast<uint16_t>(i << 8);
+    for (int b = 0; b < 8; b++) c = static_cast<uint16_t>(c & 0x8000 ? (c << 1) ^ 0x1021 : c << 1);
+    t[i] = c;
+  }
+  return t;
+}
+constexpr auto kCrc16 = make_crc16_table();
+
+uint16_t crc16(std::string_view s) {
+  uint16_t crc = 0;
+  for (unsigned char ch : s) crc = static_cast<uint16_t>((crc << 8) ^ kCrc16[((crc >> 8) ^ ch) & 0xff]);
+  return crc;
 }
 
-void append_bulk(std::string &out, std::string_view arg) {
-  append_header(out, '$', arg.size());
-  out.append(arg);
-  out.append("\r\n", 2);
+// "MOVED 3999 127.0.0.1:6381" into slot, host and port.
+bool parse_redirect(std::string_view text, int *slot, std::string *host, int *port) {
+  auto sp1 = text.find(' ');
+  auto sp2 = text.find(' ', sp1 + 1);
+  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) return false;
+  std::string_view where = text.substr(sp2 + 1);
+  auto colon = where.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  *slot = std::atoi(std::string(text.substr(sp1 + 1, sp2 - sp1 - 1)).c_str());
+  *host = std::string(where.substr(0, colon));
+  *port = std::atoi(std::string(where.substr(colon + 1)).c_str());
+  return *slot >= 0 && *slot < kSlots && *port > 0 && *port < 65536;
+}
+
+bool error_starts(const redisReply *r, std::string_view code) {
+  return r && r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).substr(0, code.size()) == code;
 }
 
 }  // namespace
 
-void Client::PendingList::push(Request *r) {
-  r->next = nullptr;
-  r->prev = tail;
-  if (tail)
-    tail->next = r;
-  else
-    head = r;
-  tail = r;
+int key_slot(std::string_view key) {
+  auto open = key.find('{');
+  if (open != std::string_view::npos) {
+    auto close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+  }
+  return crc16(key) & (kSlots - 1);
 }
 
-void Client::PendingList::erase(Request *r) {
-  (r->prev ? r->prev->next : head) = r->next;
-  (r->next ? r->next->prev : tail) = r->prev;
-  r->prev = r->next = nullptr;
-}
+// A cluster command until its final reply: kept to be sent again after a
+// redirect or a TRYAGAIN.
+struct Client::Routed {
+  explicit Routed(Client *c) : client(c) {}
+  Client *client;
+  std::string cmd;
+  const Script *script = nullptr;
+  size_t tail = 0;
+  int slot = -1;  // -1: no key, any node
+  int redirects = 0;
+  Connection *ask = nullptr;  // a retry goes there with ASKING
+  uint64_t deadline = 0;      // of redirects and retries
+  ReplyCb cb;             // or
+  RawReplyFn raw = nullptr;
+  void *ctx = nullptr;
+};
 
-Script::Script(std::string src) : source(std::move(src)), sha(sha1_hex(source)) {}
-
-Client::Client(core::Engine *engine, const Options &options)
-    : engine_(engine), options_(options), backoff_ms_(options.reconnect_min_ms) {}
+Client::Client(core::Engine *engine, const Options &options) : engine_(engine), options_(options) {}
 
 Client *Client::open(core::Engine *engine, const Options &options) {
   auto *c = new Client(engine, options);
-  uv_loop_t *loop = engine->loop();
-  for (uv_timer_t *t : {&c->state_timer_, &c->sweep_timer_, &c->defer_timer_}) {
-    uv_timer_init(loop, t);
-    t->data = c;
-    c->open_handles_++;
-  }
-  uv_check_init(loop, &c->flush_check_);
-  uv_prepare_init(loop, &c->flush_prepare_);
-  c->flush_check_.data = c->flush_prepare_.data = c;
-  c->open_handles_ += 2;
   engine->add(c);
-  c->connect();
+  if (!options.address.cluster) {
+    c->single_ = Connection::open(engine, options);
+    c->open_ = 1;
+    return c;
+  }
+  uv_timer_init(engine->loop(), &c->retry_timer_);
+  c->retry_timer_.data = c;
+  c->seed_ = Connection::open(engine, options);  // rotates through the seeds
+  c->open_ = 1;
+  c->refresh_map();
   return c;
 }
 
-void Client::connect() {
-  state_ = State::Connecting;
-  redisAsyncContext *ac = redisAsyncConnect(options_.address.host.c_str(), options_.address.port);
-  if (!ac || ac->err) {
-    last_error_ = ac ? ac->errstr : "out of memory";
-    if (ac) redisAsyncFree(ac);
-    state_ = State::Down;
-    schedule_reconnect();
-    return;
-  }
-  if (redisLibuvAttach(ac, engine_->loop()) != REDIS_OK) {
-    redisAsyncFree(ac);
-    last_error_ = "cannot attach to the loop";
-    state_ = State::Down;
-    schedule_reconnect();
-    return;
-  }
-  ac->data = this;
-  ac_ = ac;
-  redisAsyncSetConnectCallback(ac, &Client::on_connect);
-  redisAsyncSetDisconnectCallback(ac, &Client::on_disconnect);
-  uv_timer_start(&state_timer_, &Client::on_state_timer, options_.connect_timeout_ms, 0);
-  // Queued ahead of everything else on the connection.
-  if (!options_.address.password.empty()) {
-    command({"AUTH", options_.address.password}, [this](int status, Reply r) {
-      if (status == 0 && r.is_error()) drop("AUTH failed: " + r.str);
-    });
-  }
-  if (options_.address.db != 0) {
-    command({"SELECT", std::to_string(options_.address.db)}, [this](int status, Reply r) {
-      if (status == 0 && r.is_error()) drop("SELECT failed: " + r.str);
-    });
-  }
+std::vector<Connection *> Client::connections() const {
+  std::vector<Connection *> all;
+  for (Connection *c : {single_, seed_, subscriber_})
+    if (c) all.push_back(c);
+  for (auto &[name, c] : nodes_) all.push_back(c);
+  return all;
 }
 
-void Client::on_connect(const redisAsyncContext *ac, int status) {
-  auto *c = static_cast<Client *>(ac->data);
-  if (!c || c->ac_ != ac) return;
-  uv_timer_stop(&c->state_timer_);
-  if (status != REDIS_OK) {
-    // hiredis frees the context after this callback.
-    c->last_error_ = ac->errstr;
-    c->ac_ = nullptr;
-    c->state_ = State::Down;
-    c->fail_all(HP_EUNAVAILABLE, "redis: cannot connect to " + c->options_.address.host + ":" +
-                                     std::to_string(c->options_.address.port) + ": " + c->last_error_);
-    c->schedule_reconnect();
-    return;
+bool Client::connected() const {
+  if (single_) return single_->connected();
+  for (Connection *c : connections())
+    if (c != subscriber_ && c->connected()) return true;
+  return false;
+}
+
+uint64_t Client::commands_sent() const {
+  uint64_t n = 0;
+  for (Connection *c : connections()) n += c->commands_sent();
+  return n;
+}
+
+uint64_t Client::reconnects() const {
+  uint64_t n = 0;
+  for (Connection *c : connections()) n += c->reconnects();
+  return n;
+}
+
+// The connection to a master, made on first use (it keeps the seeds'
+// credentials; a cluster has database 0 only).
+Connection *Client::node(const std::string &host, int port) {
+  std::string name = host + ":" + std::to_string(port);
+  auto it = nodes_.find(name);
+  if (it != nodes_.end()) return it->second;
+  Options o = options_;
+  o.address.seeds.clear();
+  o.address.host = host;
+  o.address.port = port;
+  Connection *c = Connection::open(engine_, o);
+  nodes_[name] = c;
+  open_++;
+  return c;
+}
+
+Connection *Client::route(int slot) {
+  if (slot >= 0 && !slots_.empty() && slots_[slot]) return slots_[slot];
+  // No map yet (or no key): any master, else the seed; MOVED corrects it.
+  if (slot < 0 && !nodes_.empty()) return nodes_.begin()->second;
+  return seed_;
+}
+
+void Client::refresh_map() {
+  if (refreshing_ || closing_) return;
+  refreshing_ = true;
+  map_refreshes_++;
+  // Asked of a master that is up, else of the seed connection.
+  Connection *to = seed_;
+  for (auto &[name, c] : nodes_)
+    if (c->connected()) to = c;
+  std::string host = to->options().address.host;
+  to->command({"CLUSTER", "SLOTS"}, [this, host](int status, Reply r) {
+    refreshing_ = false;
+    if (status == 0 && r.type == Reply::Array) apply_map(r, host);
+  });
+}
+
+// CLUSTER SLOTS: {start, end, {host, port, id}, replicas...} per range.
+void Client::apply_map(const Reply &r, const std::string &asked_host) {
+  if (closing_) return;
+  std::vector<Connection *> slots(kSlots, nullptr);
+  for (const Reply &range : r.elements) {
+    if (range.type != Reply::Array || range.elements.size() < 3) continue;
+    const Reply &master = range.elements[2];
+    if (master.type != Reply::Array || master.elements.size() < 2) continue;
+    int64_t from = range.elements[0].integer, to = range.elements[1].integer;
+    if (from < 0 || to >= kSlots || from > to) continue;
+    // An empty host means "the node you asked".
+    std::string host = master.elements[0].str.empty() ? asked_host : master.elements[0].str;
+    Connection *c = node(host, static_cast<int>(master.elements[1].integer));
+    for (int64_t s = from; s <= to; s++) slots[s] = c;
   }
-  c->state_ = State::Connected;
-  c->backoff_ms_ = c->options_.reconnect_min_ms;
-  c->resubscribe();
+  slots_.swap(slots);
 }
 
-void Client::on_disconnect(const redisAsyncContext *ac, int) {
-  auto *c = static_cast<Client *>(ac->data);
-  if (!c || c->ac_ != ac) return;
-  c->last_error_ = ac->err ? ac->errstr : "connection closed";
-  c->ac_ = nullptr;
-  c->state_ = State::Down;
-  c->fail_all(HP_EUNAVAILABLE, "redis: connection lost: " + c->last_error_);
-  c->schedule_reconnect();
+void Client::send(Routed *r, Connection *to, bool asking) {
+  to->formatted(r->cmd, r->script, r->tail, asking, &Client::on_routed, r);
 }
 
-void Client::schedule_reconnect() {
-  if (state_ == State::Closing) return;
-  reconnects_++;
-  uv_timer_start(&state_timer_, &Client::on_state_timer, backoff_ms_, 0);
-  backoff_ms_ = std::min(backoff_ms_ * 2, options_.reconnect_max_ms);
-}
-
-void Client::on_state_timer(uv_timer_t *t) {
-  auto *c = static_cast<Client *>(t->data);
-  if (c->state_ == State::Connecting) {
-    c->drop("redis: connect to " + c->options_.address.host + ":" + std::to_string(c->options_.address.port) +
-            " timed out after " + std::to_string(c->options_.connect_timeout_ms) + " ms");
-    c->schedule_reconnect();
-  } else if (c->state_ == State::Down) {
-    c->connect();
-  }
-}
-
-// Lets go of the connection; hiredis answers its pending callbacks with a
-// NULL reply, which fail_all has already settled.
-void Client::drop(const std::string &why, int status) {
-  last_error_ = why;
-  fail_all(status, why);
-  if (ac_) {
-    redisAsyncContext *ac = ac_;
-    ac_ = nullptr;
-    ac->data = nullptr;
-    redisAsyncFree(ac);
-  }
-  if (state_ != State::Closing) state_ = State::Down;
-}
-
-// hiredis still owns the failed requests: it frees them through on_reply
-// (with a NULL reply) when the context goes.
-void Client::fail_all(int status, const std::string &why) {
-  PendingList failing = pending_;
-  pending_ = PendingList{};
-  for (Request *r = failing.head; r;) {
-    Request *next = r->next;
-    r->done = true;
-    core::set_error_text(status, why);
-    deliver(r, status, nullptr);
-    r = next;
-  }
-  if (pending_.empty()) uv_timer_stop(&sweep_timer_);
-}
-
-void Client::deliver(Request *req, int status, const redisReply *reply) {
-  if (req->raw)
-    req->raw(req->ctx, status, reply);
+void Client::finish(Routed *r, int status, const redisReply *reply) {
+  std::unique_ptr<Routed> owned(r);
+  if (r->raw)
+    r->raw(r->ctx, status, reply);
   else
-    req->cb(status, reply ? Reply::from(reply) : Reply{});
+    r->cb(status, reply ? Reply::from(reply) : Reply{});
 }
 
-// For a request hiredis never took: delivered on the next loop turn, then freed.
-void Client::fail_later(Request *req, int status, std::string why) {
-  deferred_.push_back({req, status, std::move(why)});
-  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&defer_timer_)))
-    uv_timer_start(&defer_timer_, &Client::on_defer, 0, 0);
-}
-
-void Client::on_defer(uv_timer_t *t) {
-  auto *c = static_cast<Client *>(t->data);
-  std::vector<Deferred> batch;
-  batch.swap(c->deferred_);
-  for (auto &d : batch) {
-    std::unique_ptr<Request> req(d.req);
-    core::set_error_text(d.status, d.why);
-    deliver(req.get(), d.status, nullptr);
+void Client::on_routed(void *ctx, int status, const redisReply *reply) {
+  auto *r = static_cast<Routed *>(ctx);
+  Client *c = r->client;
+  if (status < 0 || c->closing_ || c->single_ || reply->type != REDIS_REPLY_ERROR) {
+    // A node that went away may mean a failover: ask for the map again.
+    if (status == HP_EUNAVAILABLE && !c->closing_ && !c->single_) c->refresh_map();
+    return finish(r, status, reply);
   }
+  // Redirects and retries go on until the command's time is up; a
+  // migration can bounce a command between its two nodes (ASK, then
+  // TRYAGAIN) until it ends.
+  bool in_time = uv_now(c->engine_->loop()) < r->deadline;
+  bool moved = error_starts(reply, "MOVED "), ask = error_starts(reply, "ASK ");
+  int slot, port;
+  std::string host;
+  if ((moved || ask) && in_time && parse_redirect(std::string_view(reply->str, reply->len), &slot, &host, &port)) {
+    r->redirects++;
+    c->redirects_++;
+    Connection *to = c->node(host, port);
+    if (moved) {
+      if (c->slots_.empty()) c->slots_.assign(kSlots, nullptr);
+      c->slots_[slot] = to;
+      c->refresh_map();
+    }
+    // Past a few hops (nodes that disagree while a move settles), wait a
+    // little between them.
+    if (r->redirects <= kMaxRedirects) return c->send(r, to, ask);
+    r->ask = ask ? to : nullptr;
+    return c->retry_later(r);
+  }
+  // The slot is moving (TRYAGAIN) or the cluster is electing (CLUSTERDOWN).
+  if ((error_starts(reply, "TRYAGAIN") || error_starts(reply, "CLUSTERDOWN")) && in_time) {
+    r->ask = nullptr;
+    return c->retry_later(r);
+  }
+  finish(r, status, reply);
 }
 
-std::string Client::not_connected() const {
-  return "redis: not connected to " + options_.address.host + ":" + std::to_string(options_.address.port) + " (" +
-         last_error_ + ")";
+void Client::retry_later(Routed *r) {
+  retry_.push_back(r);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t *>(&retry_timer_)))
+    uv_timer_start(&retry_timer_, &Client::on_retry, kRetryMs, 0);
+}
+
+void Client::on_retry(uv_timer_t *t) {
+  auto *c = static_cast<Client *>(t->data);
+  std::vector<Routed *> batch;
+  batch.swap(c->retry_);
+  for (Routed *r : batch) c->send(r, r->ask ? r->ask : c->route(r->slot), r->ask != nullptr);
+}
+
+uint64_t Client::deadline() {
+  uv_update_time(engine_->loop());  // the loop's cached clock may be stale
+  return uv_now(engine_->loop()) + options_.command_timeout_ms;
 }
 
 void Client::command(std::vector<std::string> args, ReplyCb cb) {
-  auto *req = new Request;
-  req->client = this;
-  req->cb = std::move(cb);
-  if (state_ == State::Closing) return fail_later(req, HP_ECLOSED, "redis: client closed");
-  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
-  scratch_.clear();
-  append_header(scratch_, '*', args.size());
-  for (const auto &a : args) append_bulk(scratch_, a);
-  send(req, scratch_);
+  if (single_) return single_->command(args, std::move(cb));
+  auto *r = new Routed(this);
+  append_header(r->cmd, '*', args.size());
+  for (const auto &a : args) append_bulk(r->cmd, a);
+  r->slot = args.size() > 1 ? key_slot(args[1]) : -1;
+  r->deadline = deadline();
+  r->cb = std::move(cb);
+  if (closing_) return finish(r, HP_ECLOSED, nullptr);  // never here: subsystems check first
+  send(r, route(r->slot), false);
 }
 
 void Client::eval(const Script &script, const std::vector<std::string> &keys, const std::vector<std::string> &args,
@@ -230,163 +266,60 @@ void Client::eval(const Script &script, const std::vector<std::string> &keys, co
   argv.reserve(keys.size() + args.size());
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  auto *req = new Request;
-  req->client = this;
-  req->cb = std::move(cb);
-  req->script = &script;
-  if (state_ == State::Closing) return fail_later(req, HP_ECLOSED, "redis: client closed");
-  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
-  append_header(req->cmd, '*', 3 + argv.size());
-  append_bulk(req->cmd, "EVALSHA");
-  append_bulk(req->cmd, script.sha);
-  req->tail = req->cmd.size();
-  append_bulk(req->cmd, std::to_string(keys.size()));
-  for (auto a : argv) append_bulk(req->cmd, a);
-  send(req, req->cmd);
+  auto *r = new Routed(this);
+  r->script = &script;
+  r->cmd = format_eval(script, keys.size(), argv.data(), argv.size(), &r->tail);
+  r->slot = !keys.empty() && cluster() ? key_slot(keys[0]) : -1;
+  r->deadline = deadline();
+  r->cb = std::move(cb);
+  Connection *to = single_ ? single_ : route(r->slot);
+  if (single_) {
+    // One server: no redirects to follow.
+    auto cmd = std::move(r->cmd);
+    size_t tail = r->tail;
+    return to->formatted(std::move(cmd), &script, tail, false, &Client::on_routed, r);
+  }
+  send(r, to, false);
 }
 
 void Client::eval(const Script &script, size_t nkeys, const std::string_view *argv, size_t argc, RawReplyFn fn,
                   void *ctx) {
-  auto *req = new Request;
-  req->client = this;
-  req->raw = fn;
-  req->ctx = ctx;
-  req->script = &script;
-  if (state_ == State::Closing) return fail_later(req, HP_ECLOSED, "redis: client closed");
-  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
-  size_t size = 64 + script.sha.size();
-  for (size_t i = 0; i < argc; i++) size += argv[i].size() + 16;
-  req->cmd.reserve(size);
-  append_header(req->cmd, '*', 3 + argc);
-  append_bulk(req->cmd, "EVALSHA");
-  append_bulk(req->cmd, script.sha);
-  req->tail = req->cmd.size();
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, nkeys);
-  append_bulk(req->cmd, std::string_view(digits, static_cast<size_t>(end - digits)));
-  for (size_t i = 0; i < argc; i++) append_bulk(req->cmd, argv[i]);
-  send(req, req->cmd);
-}
-
-bool Client::queue(Request *req, const std::string &cmd) {
-  if (redisAsyncFormattedCommand(ac_, &Client::on_reply, req, cmd.data(), cmd.size()) != REDIS_OK) return false;
-  commands_sent_++;
-  want_flush();
-  req->done = false;
-  req->deadline = uv_now(engine_->loop()) + options_.command_timeout_ms;
-  pending_.push(req);
-  arm_sweep();
-  return true;
-}
-
-void Client::send(Request *req, const std::string &cmd) {
-  if (!queue(req, cmd)) fail_later(req, HP_EUNAVAILABLE, "redis: cannot queue the command");
-}
-
-// The server lost the script (restart, SCRIPT FLUSH): the same command with
-// the source in place of the SHA, which also caches it again.
-void Client::resend_as_eval(Request *req) {
-  std::string eval;
-  std::string_view args = std::string_view(req->cmd).substr(req->tail);
-  size_t argc = std::strtoul(req->cmd.c_str() + 1, nullptr, 10);
-  append_header(eval, '*', argc);
-  append_bulk(eval, "EVAL");
-  append_bulk(eval, req->script->source);
-  eval.append(args);
-  req->script = nullptr;  // once: a second NOSCRIPT is the caller's answer
-  req->cmd.clear();
-  if (!ac_) return fail_later(req, HP_EUNAVAILABLE, not_connected());
-  send(req, eval);
-}
-
-void Client::on_reply(redisAsyncContext *, void *reply, void *privdata) {
-  std::unique_ptr<Request> req(static_cast<Request *>(privdata));
-  if (req->done) return;
-  Client *c = req->client;
-  c->pending_.erase(req.get());
-  req->done = true;
-  auto *r = static_cast<const redisReply *>(reply);
-  if (!r) {
-    core::set_error_text(HP_EUNAVAILABLE, "redis: connection lost: " + c->last_error_);
-    deliver(req.get(), HP_EUNAVAILABLE, nullptr);
-    return;
-  }
-  if (req->script && is_error(r, "NOSCRIPT")) return c->resend_as_eval(req.release());
-  deliver(req.get(), 0, r);
-}
-
-void Client::want_flush() {
-  if (uv_is_active(reinterpret_cast<uv_handle_t *>(&flush_check_))) return;
-  uv_check_start(&flush_check_, [](uv_check_t *h) { static_cast<Client *>(h->data)->flush(); });
-  uv_prepare_start(&flush_prepare_, [](uv_prepare_t *h) { static_cast<Client *>(h->data)->flush(); });
+  size_t tail = 0;
+  std::string cmd = format_eval(script, nkeys, argv, argc, &tail);
+  if (single_) return single_->formatted(std::move(cmd), &script, tail, false, fn, ctx);
+  auto *r = new Routed(this);
+  r->cmd = std::move(cmd);
+  r->script = &script;
+  r->tail = tail;
+  r->slot = nkeys > 0 ? key_slot(argv[0]) : -1;
+  r->deadline = deadline();
+  r->raw = fn;
+  r->ctx = ctx;
+  send(r, route(r->slot), false);
 }
 
 bool Client::before_flush(std::function<void()> fn) {
-  if (state_ == State::Closing) return false;
-  before_flush_.push_back(std::move(fn));
-  want_flush();
-  return true;
-}
-
-void Client::run_before_flush() {
-  while (!before_flush_.empty()) {
-    std::vector<std::function<void()>> hooks;
-    hooks.swap(before_flush_);
-    for (auto &fn : hooks) fn();
-  }
-}
-
-void Client::flush() {
-  run_before_flush();  // first: what it queues goes out in this write
-  uv_check_stop(&flush_check_);
-  uv_prepare_stop(&flush_prepare_);
-  // Before the connection is up, hiredis writes when it comes up.
-  if (state_ == State::Connected && ac_ && ac_->c.obuf && sdslen(ac_->c.obuf) > 0) redisAsyncHandleWrite(ac_);
-}
-
-void Client::arm_sweep() {
-  if (uv_is_active(reinterpret_cast<uv_handle_t *>(&sweep_timer_))) return;
-  uint64_t tick = std::max<uint64_t>(5, options_.command_timeout_ms / 4);
-  uv_timer_start(&sweep_timer_, &Client::on_sweep, tick, tick);
-}
-
-// Replies come in order, so the oldest command decides: if it is overdue,
-// the server is stuck or gone, and every command behind it fails too.
-void Client::on_sweep(uv_timer_t *t) {
-  auto *c = static_cast<Client *>(t->data);
-  if (c->pending_.empty()) {
-    uv_timer_stop(t);
-    return;
-  }
-  if (uv_now(c->engine_->loop()) < c->pending_.head->deadline) return;
-  c->drop("redis: no reply from " + c->options_.address.host + ":" + std::to_string(c->options_.address.port) +
-          " within " + std::to_string(c->options_.command_timeout_ms) + " ms");
-  c->schedule_reconnect();
+  if (closing_) return false;
+  return (single_ ? single_ : seed_)->before_flush(std::move(fn));
 }
 
 void Client::subscribe(const std::string &channel, MessageCb cb) {
-  channels_[channel] = std::move(cb);
-  if (state_ == State::Connected)
-    redisAsyncCommand(ac_, &Client::on_message, this, "SUBSCRIBE %b", channel.data(), channel.size());
+  if (single_) return single_->subscribe(channel, std::move(cb));
+  if (!subscriber_) {
+    subscriber_ = Connection::open(engine_, options_);
+    open_++;
+    if (on_resubscribe_) subscriber_->on_resubscribe(on_resubscribe_);
+  }
+  subscriber_->subscribe(channel, std::move(cb));
 }
 
-void Client::resubscribe() {
-  for (auto &[channel, cb] : channels_)
-    redisAsyncCommand(ac_, &Client::on_message, this, "SUBSCRIBE %b", channel.data(), channel.size());
-}
-
-void Client::on_message(redisAsyncContext *, void *reply, void *privdata) {
-  std::string_view channel_text, payload;
-  if (!pubsub_message(static_cast<redisReply *>(reply), &channel_text, &payload)) return;
-  auto *c = static_cast<Client *>(privdata);
-  std::string channel(channel_text);
-  auto it = c->channels_.find(channel);
-  if (it != c->channels_.end()) it->second(channel, std::string(payload));
+void Client::on_resubscribe(std::function<void()> fn) {
+  on_resubscribe_ = fn;
+  if (Connection *c = single_ ? single_ : subscriber_) c->on_resubscribe(std::move(fn));
 }
 
 void Client::close(std::function<void()> done) {
-  if (state_ == State::Closing) {
-    // Closed already (say by the engine): `done` still runs when it is gone.
+  if (closing_) {
     if (done) {
       on_closed_ = [first = std::move(on_closed_), then = std::move(done)] {
         if (first) first();
@@ -395,23 +328,28 @@ void Client::close(std::function<void()> done) {
     }
     return;
   }
-  run_before_flush();  // gathered calls are queued, then fail below
-  state_ = State::Closing;
+  closing_ = true;
   on_closed_ = std::move(done);
-  drop("redis: client closed", HP_ECLOSED);
-  for (auto &d : deferred_) d.status = HP_ECLOSED;
-  on_defer(&defer_timer_);
-  channels_.clear();
-  auto closed = [](uv_handle_t *h) {
-    auto *c = static_cast<Client *>(h->data);
-    if (--c->open_handles_ > 0) return;
-    c->engine_->remove(c);
-    if (c->on_closed_) c->on_closed_();
-    delete c;
-  };
-  for (uv_timer_t *t : {&state_timer_, &sweep_timer_, &defer_timer_}) uv_close(reinterpret_cast<uv_handle_t *>(t), closed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&flush_check_), closed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&flush_prepare_), closed);
+  std::vector<Routed *> waiting;
+  waiting.swap(retry_);
+  for (Routed *r : waiting) {
+    core::set_error_text(HP_ECLOSED, "redis: client closed");
+    finish(r, HP_ECLOSED, nullptr);
+  }
+  if (cluster()) {
+    open_++;
+    uv_close(reinterpret_cast<uv_handle_t *>(&retry_timer_),
+             [](uv_handle_t *h) { static_cast<Client *>(h->data)->release(); });
+  }
+  for (Connection *c : connections()) c->close([this] { release(); });
+}
+
+// One connection or handle fewer; the client goes with the last.
+void Client::release() {
+  if (--open_ > 0) return;
+  engine_->remove(this);
+  if (on_closed_) on_closed_();
+  delete this;
 }
 
 }  // namespace hp::redis

@@ -14,9 +14,12 @@ void detect_os(const Scan &s, hp_ua_result *out);
 // Needs out->os (Android, iOS, ...) from detect_os.
 void detect_device(const Scan &s, hp_ua_result *out);
 
-// True when the string is one of the common shapes whose every token the
-// detectors above read as ua-parser-js does; others go to the tables.
-bool fast_path(const Scan &s);
+// Which parts the detectors above answer: none (the tables answer all),
+// all (the string is one of the common shapes whose every token they read
+// as ua-parser-js does), or all but the device (the same shapes with an
+// Android "<model> Build/<id>" item, whose model the device tables read).
+enum FastPath { FAST_NONE, FAST_ALL, FAST_BUT_DEVICE };
+FastPath fast_path(const Scan &s);
 
 // The whole parse, uncached: fills every field of *out (version kept).
 // tables_only skips the detectors (the tests compare the two paths).

@@ -2,12 +2,16 @@
 // shapes of Chrome, Edge, Firefox, Opera and Safari on Windows, macOS,
 // desktop Linux, Android (the reduced "Android 10; K" form and Firefox's
 // "Mobile"/"Tablet") and iOS (Safari, Chrome, Firefox and Edge), every product
-// and comment item of which is one the detectors read as ua-parser-js does.
-// Anything else, even one unknown token, goes to the tables. (The ua tests
-// check the two paths agree on every corpus string this admits.)
+// and comment item of which is one the detectors read as ua-parser-js does;
+// on Android also with a "<model> Build/<id>" item, whose device the tables
+// read (the detectors still answer browser, engine and OS; so the item may
+// hold nothing the browser, engine and OS rules look for). Anything else,
+// even one unknown token, goes to the tables. (The ua tests check the two
+// paths agree on every corpus string this admits.)
 #include <cstring>
 
 #include "ua/detect.h"
+#include "ua/long_tail.h"
 
 namespace hp::ua {
 
@@ -44,6 +48,22 @@ bool known_item(Span t) {
   return wraps_version(t, "cpu iphone os ", " like mac os x") || wraps_version(t, "cpu os ", " like mac os x");
 }
 
+// "Pixel 7 Build/TQ3A.230805.001": an Android model name (letters, digits,
+// spaces, '-', '_', '.') and its build id.
+bool model_item(Span t) {
+  const int build = ifind(t, " build/");
+  if (build <= 0 || (!is_alpha(t.p[0]) && !is_digit(t.p[0]))) return false;
+  for (int i = 0; i < build; i++) {
+    const char c = t.p[i];
+    if (!is_word(c) && c != ' ' && c != '-' && c != '.') return false;
+  }
+  Span id = sub(t, static_cast<uint32_t>(build) + 7);
+  if (id.empty()) return false;
+  for (uint32_t i = 0; i < id.n; i++)
+    if (!is_word(id.p[i]) && id.p[i] != '.' && id.p[i] != '-') return false;
+  return true;
+}
+
 bool known_product(const Product &p, int index) {
   switch (p.id) {
     case P_MOZILLA:
@@ -71,13 +91,24 @@ bool known_product(const Product &p, int index) {
 
 }  // namespace
 
-bool fast_path(const Scan &s) {
-  if (s.nprod < 2 || s.nprod >= kMaxProducts || s.nitem >= kMaxItems) return false;
+FastPath fast_path(const Scan &s) {
+  if (s.nprod < 2 || s.nprod >= kMaxProducts || s.nitem >= kMaxItems) return FAST_NONE;
   for (int i = 0; i < s.nprod; i++)
-    if (!known_product(s.prod[i], i)) return false;
-  for (int i = 0; i < s.nitem; i++)
-    if (s.item[i].comment > 1 || !known_item(s.item[i].text)) return false;
-  return true;
+    if (!known_product(s.prod[i], i)) return FAST_NONE;
+  bool android = false, model = false;
+  for (int i = 0; i < s.nitem; i++) {
+    if (s.item[i].comment > 1) return FAST_NONE;
+    if (known_item(s.item[i].text)) {
+      android = android || istarts(s.item[i].text, "android ");
+    } else if (!model && model_item(s.item[i].text) &&
+               only_device_rules_read(s.item[i].text.p, s.item[i].text.n)) {
+      model = true;
+    } else {
+      return FAST_NONE;
+    }
+  }
+  if (!model) return FAST_ALL;
+  return android ? FAST_BUT_DEVICE : FAST_NONE;
 }
 
 }  // namespace hp::ua

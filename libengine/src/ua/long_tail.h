@@ -23,20 +23,23 @@ enum Part { PART_BROWSER, PART_CPU, PART_DEVICE, PART_ENGINE, PART_OS, PART_COUN
 
 struct LongTail {
   Field part[PART_COUNT][tables::F_COUNT];
+  bool bot = false;  // one of isbot's patterns matches
 };
 
-// Runs every category's rules over the string (its first kTableMaxLen
-// bytes). Linear in len; allocates.
-void match_tables(const char *ua, uint32_t len, LongTail *out);
+// Runs the rules of the parts in `parts` (bits 1 << PART_*) over the
+// string (its first kTableMaxLen bytes), and the bot patterns over all of
+// it, into *out (a LongTail as constructed). Linear in len; allocates.
+constexpr unsigned kAllParts = (1u << PART_COUNT) - 1;
+void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out);
 
-// Runs only the cpu rules (the detectors leave the architecture to them).
-void match_cpu(const char *ua, uint32_t len, LongTail *out);
+// Fills the result's fields of the parts in `parts` (browser, engine, os,
+// device, cpu) from lt.
+void fill_parts(const LongTail &lt, unsigned parts, hp_ua_result *out);
 
-// Fills the result's browser, engine, os, device and cpu fields from lt.
-void fill_result(const LongTail &lt, hp_ua_result *out);
-
-// True when the string matches one of isbot's patterns.
-bool match_bot(const char *ua, uint32_t len);
+// False when the text holds a literal (of 3 bytes or more) of a browser,
+// engine or OS rule: those rules may read it, so the detectors, which pass
+// it over, cannot answer for a string that holds it.
+bool only_device_rules_read(const char *text, uint32_t len);
 
 // False when a table pattern failed to compile (a generator bug; tests
 // check it).

@@ -1,6 +1,7 @@
 // One uncached parse: tokenize once; strings whose tokens the detectors
-// vouch for are read from the tokens, all others by the generated tables.
-// Bots are the bot patterns' answer either way.
+// vouch for are read from the tokens (the device of an Android model and
+// the cpu by the generated tables), all others by the tables. Bots are the
+// bot patterns' answer either way.
 #include <cstring>
 
 #include "ua/detect.h"
@@ -16,19 +17,23 @@ void parse(const char *ua, uint32_t len, hp_ua_result *out, bool tables_only) {
   Scan s;
   scan(s, ua, len);
   LongTail lt;
-  if (!tables_only && fast_path(s)) {
+  const FastPath fast = tables_only ? FAST_NONE : fast_path(s);
+  if (fast == FAST_NONE) {
+    match_tables(ua, len, kAllParts, &lt);
+    fill_parts(lt, kAllParts, out);
+  } else {
     detect_browser(s, out);
     detect_engine(s, out);
     detect_os(s, out);
-    detect_device(s, out);
-    match_cpu(ua, len, &lt);
-    put(out->cpu, Span{lt.part[PART_CPU][tables::F_ARCH].value.data(),
-                       static_cast<uint32_t>(lt.part[PART_CPU][tables::F_ARCH].value.size())});
-  } else {
-    match_tables(ua, len, &lt);
-    fill_result(lt, out);
+    unsigned parts = 1u << PART_CPU;
+    if (fast == FAST_ALL)
+      detect_device(s, out);
+    else
+      parts |= 1u << PART_DEVICE;
+    match_tables(ua, len, parts, &lt);
+    fill_parts(lt, parts, out);
   }
-  out->is_bot = match_bot(ua, len) ? 1 : 0;
+  out->is_bot = lt.bot ? 1 : 0;
   if (out->is_bot) out->device_type = HP_UA_BOT;
 }
 

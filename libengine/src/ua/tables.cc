@@ -1,12 +1,13 @@
 // The long-tail path: ua-parser-js 1.x's rules (tables_data.cc) run with
-// RE2. Every rule of every category sits in one FilteredRE2, whose atoms
-// (literals a rule cannot match without) one RE2::Set finds in one linear
-// pass over the lower-cased string; the rules whose atoms are all there are
-// then tried in ua-parser-js's order, each category stopping at its first
-// match, whose captures set the fields as the rule's properties say.
+// RE2. One prefilter over every rule and every bot pattern (ua/prefilter.h)
+// finds, in one linear pass, the patterns whose literals the string holds;
+// those rules are then tried in ua-parser-js's order, each category stopping
+// at its first match, whose captures set the fields as the rule's
+// properties say, and those bot patterns until one matches. The bot
+// patterns anchored at the start (a third of them) sit in one RE2::Set
+// anchored there instead, which rejects most strings in a few bytes.
 #include "ua/tables.h"
 
-#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "ua/long_tail.h"
+#include "ua/prefilter.h"
 #include "ua/text.h"
 
 namespace hp::ua {
@@ -31,8 +33,12 @@ using tables::Rule;
 // constant number of tries keeps the time linear.
 constexpr int kMaxRetries = 4;
 
-// Shorter atoms would pass too many rules to be worth the filter.
-constexpr int kMinAtomLen = 3;
+// Each pattern's RE2 memory budget: its program and the DFA states it
+// caches (a DFA that would need more is dropped for RE2's slower NFA).
+constexpr int64_t kPatternMaxMem = 1 << 20;
+
+// The budget of the set of bot patterns anchored at the start.
+constexpr int64_t kAnchoredBotsMaxMem = 8 << 20;
 
 RE2::Options options(int64_t max_mem) {
   RE2::Options o;
@@ -44,56 +50,49 @@ RE2::Options options(int64_t max_mem) {
 struct CompiledRule {
   int part = 0;
   const Rule *rule = nullptr;
-  const RE2 *re = nullptr;  // owned by the filter
-  std::unique_ptr<RE2> unless, clear_if;
+  std::unique_ptr<RE2> re, unless, clear_if;
 };
 
 struct Compiled {
-  re2::FilteredRE2 filter{kMinAtomLen};
-  std::vector<CompiledRule> rules;  // by filter id
-  std::vector<int> cpu_rules;       // filter ids of the cpu rules, in order
-  // atoms: the filter's literals; unfiltered: the rules without any, which
-  // the filter would pass for every string (by set index); cpu: the cpu
-  // rules alone (the detectors' path reads everything else from tokens)
-  std::unique_ptr<RE2::Set> atoms, unfiltered, cpu, bots;
-  std::vector<int> unfiltered_ids;
-  std::vector<bool> is_unfiltered;  // by filter id
+  // ids: the rules of every part in order (browser, cpu, device, engine,
+  // os), then the bot patterns not anchored at the start
+  Prefilter filter;
+  // the browser, engine and OS rules alone (only_device_rules_read)
+  Prefilter not_device;
+  std::vector<CompiledRule> rules;
+  std::vector<std::unique_ptr<RE2>> bots;  // by filter id - rules.size()
+  // the bot patterns anchored at the start, as one set and one by one (for
+  // a string the set's DFA runs out of memory on)
+  std::unique_ptr<RE2::Set> anchored_bots;
+  std::vector<std::unique_ptr<RE2>> anchored_bot_list;
   std::unordered_map<const char *, std::unique_ptr<RE2>> replace;
   int errors = 0;
 
   Compiled() {
     const Category *all[PART_COUNT] = {&tables::kBrowser, &tables::kCpu, &tables::kDevice,
                                        &tables::kEngine, &tables::kOs};
+    const RE2::Options o = options(kPatternMaxMem);
     for (int part = 0; part < PART_COUNT; part++)
       for (uint32_t i = 0; i < all[part]->n; i++) add(part, all[part]->rules[i]);
-    std::vector<std::string> literals;
-    filter.Compile(&literals);
-    for (const CompiledRule &r : rules) errors += !r.re;
-    atoms = std::make_unique<RE2::Set>(options(32 << 20), RE2::UNANCHORED);
-    for (const std::string &a : literals)
-      if (atoms->Add(RE2::QuoteMeta(a), nullptr) < 0) errors++;
-    if (literals.empty() || !atoms->Compile()) atoms.reset();
-    filter.AllPotentials({}, &unfiltered_ids);
-    is_unfiltered.assign(rules.size(), false);
-    unfiltered = std::make_unique<RE2::Set>(options(32 << 20), RE2::UNANCHORED);
-    for (int id : unfiltered_ids) {
-      is_unfiltered[id] = true;
-      if (unfiltered->Add(rules[id].rule->re, nullptr) < 0) errors++;
+    anchored_bots = std::make_unique<RE2::Set>(options(kAnchoredBotsMaxMem), RE2::ANCHOR_START);
+    for (uint32_t i = 0; i < tables::kBots.n; i++) {
+      const char *re = tables::kBots.items[i];
+      if (std::strncmp(re, "(?i)^", 5) == 0) {
+        if (anchored_bots->Add(re, nullptr) < 0) errors++;
+        anchored_bot_list.push_back(one(re));
+        continue;
+      }
+      bots.push_back(one(re));
+      if (!filter.add(re, o)) errors++;
     }
-    if (!unfiltered->Compile()) errors++, unfiltered.reset();
-    cpu = std::make_unique<RE2::Set>(options(8 << 20), RE2::UNANCHORED);
-    for (int id : cpu_rules)
-      if (cpu->Add(rules[id].rule->re, nullptr) < 0) errors++;
-    if (!cpu->Compile()) errors++, cpu.reset();
-    bots = std::make_unique<RE2::Set>(options(64 << 20), RE2::UNANCHORED);
-    for (uint32_t i = 0; i < tables::kBots.n; i++)
-      if (bots->Add(tables::kBots.items[i], nullptr) < 0) errors++;
-    if (!bots->Compile()) errors++, bots.reset();
+    if (!anchored_bots->Compile()) errors++, anchored_bots.reset();
+    if (!filter.build()) errors++;
+    if (!not_device.build()) errors++;
   }
 
   std::unique_ptr<RE2> one(const char *pattern) {
     if (!pattern) return nullptr;
-    auto re = std::make_unique<RE2>(pattern, options(8 << 20));
+    auto re = std::make_unique<RE2>(pattern, options(kPatternMaxMem));
     if (!re->ok()) {
       errors++;
       return nullptr;
@@ -102,20 +101,16 @@ struct Compiled {
   }
 
   void add(int part, const Rule &r) {
-    int id = -1;
-    if (filter.Add(r.re, options(8 << 20), &id) != RE2::NoError) {
-      errors++;
-      return;
-    }
     CompiledRule c;
     c.part = part;
     c.rule = &r;
-    c.re = &filter.GetRE2(id);
+    c.re = one(r.re);
+    if (!filter.add(r.re, options(kPatternMaxMem))) errors++;
+    if (part == PART_BROWSER || part == PART_ENGINE || part == PART_OS)
+      not_device.add(r.re, options(kPatternMaxMem));
     c.unless = one(r.unless);
     c.clear_if = one(r.clear_if);
-    rules.resize(static_cast<size_t>(id) + 1);
-    rules[id] = std::move(c);
-    if (part == PART_CPU) cpu_rules.push_back(id);
+    rules.push_back(std::move(c));
     for (uint8_t p = 0; p < r.nprops; p++)
       if (r.props[p].op >= tables::OP_REPLACE && !replace.count(r.props[p].a))
         replace[r.props[p].a] = one(r.props[p].a);
@@ -195,7 +190,7 @@ void apply(const Compiled &c, const Rule &r, const re2::StringPiece *groups, int
 // Runs a rule at the first place it matches and is not rejected; false
 // when there is none.
 bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, Field *fields) {
-  const RE2 *re = cr.re;
+  const RE2 *re = cr.re.get();
   const Rule &r = *cr.rule;
   const int ngroups = std::min(re->NumberOfCapturingGroups(), 15) + 1;
   re2::StringPiece groups[16];
@@ -216,34 +211,6 @@ bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, 
   return false;
 }
 
-// Per-thread scratch lists, so a parse does not allocate them anew.
-struct Scratch {
-  std::vector<int> found, passed, hits, ids;
-};
-
-Scratch &scratch() {
-  static thread_local Scratch s;
-  return s;
-}
-
-// The filter ids of the rules whose atoms the string holds and of the rules
-// without atoms that match it, in order, into sc.ids.
-void candidates(const Compiled &c, re2::StringPiece text, Scratch &sc) {
-  char low[kTableMaxLen];
-  const size_t n = std::min<size_t>(text.size(), sizeof low);
-  for (size_t i = 0; i < n; i++) low[i] = lower(text[i]);
-  sc.found.clear();
-  if (c.atoms) c.atoms->Match(re2::StringPiece(low, n), &sc.found);
-  c.filter.AllPotentials(sc.found, &sc.passed);
-  sc.ids.clear();
-  for (int id : sc.passed)
-    if (!c.is_unfiltered[id]) sc.ids.push_back(id);
-  sc.hits.clear();
-  if (c.unfiltered && c.unfiltered->Match(text, &sc.hits))
-    for (int h : sc.hits) sc.ids.push_back(c.unfiltered_ids[h]);
-  std::sort(sc.ids.begin(), sc.ids.end());
-}
-
 re2::StringPiece table_text(const char *ua, uint32_t len) {
   // ua-parser-js reads at most UA_MAX_LENGTH characters, after leading
   // white space when the string is longer than that.
@@ -259,24 +226,47 @@ re2::StringPiece table_text(const char *ua, uint32_t len) {
 
 bool tables_ready() { return compiled().errors == 0; }
 
-void match_tables(const char *ua, uint32_t len, LongTail *out) {
-  *out = LongTail{};
-  const Compiled &c = compiled();
-  re2::StringPiece text = table_text(ua, len);
-  Scratch &sc = scratch();
-  candidates(c, text, sc);
-  bool done[PART_COUNT] = {};
-  for (int id : sc.ids) {
-    const CompiledRule &cr = c.rules[id];
-    if (!cr.re || done[cr.part]) continue;
-    done[cr.part] = run_rule(c, cr, text, out->part[cr.part]);
-  }
+bool only_device_rules_read(const char *text, uint32_t len) {
+  // Two-byte literals ("op" of "opx/") are parts of longer matches that
+  // would hold a longer literal too.
+  return !compiled().not_device.any_literal(text, len, 3);
 }
 
-bool match_bot(const char *ua, uint32_t len) {
+void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out) {
   const Compiled &c = compiled();
-  if (!c.bots) return false;
-  return c.bots->Match(re2::StringPiece(ua, len), nullptr);
+  const re2::StringPiece text = table_text(ua, len);
+  static thread_local std::vector<int> ids;
+  c.filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids);
+  bool done[PART_COUNT] = {};
+  const int nrules = static_cast<int>(c.rules.size());
+  for (int id : ids) {
+    if (id >= nrules) break;
+    const CompiledRule &cr = c.rules[id];
+    if (!cr.re || done[cr.part] || !(parts & (1u << cr.part))) continue;
+    done[cr.part] = run_rule(c, cr, text, out->part[cr.part]);
+  }
+  // The bot patterns read the whole string; the tables' text may be less.
+  if (text.data() != ua || text.size() != len) c.filter.candidates(ua, len, &ids);
+  const re2::StringPiece all(ua, len);
+  for (int id : ids) {
+    if (id < nrules) continue;
+    const RE2 *re = c.bots[id - nrules].get();
+    if (re && re->Match(all, 0, len, RE2::UNANCHORED, nullptr, 0)) {
+      out->bot = true;
+      return;
+    }
+  }
+  RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+  if (c.anchored_bots && c.anchored_bots->Match(all, nullptr, &error)) {
+    out->bot = true;
+    return;
+  }
+  if (c.anchored_bots && error.kind == RE2::Set::kNoError) return;
+  for (const auto &re : c.anchored_bot_list)
+    if (re && re->Match(all, 0, len, RE2::ANCHOR_START, nullptr, 0)) {
+      out->bot = true;
+      return;
+    }
 }
 
 }  // namespace hp::ua
@@ -303,29 +293,22 @@ int device_type_of(const Field &f) {
 
 }  // namespace
 
-void match_cpu(const char *ua, uint32_t len, LongTail *out) {
-  const Compiled &c = compiled();
-  re2::StringPiece text = table_text(ua, len);
-  std::vector<int> &hits = scratch().hits;
-  hits.clear();
-  if (!c.cpu || !c.cpu->Match(text, &hits)) return;
-  std::sort(hits.begin(), hits.end());
-  for (int h : hits)
-    if (run_rule(c, c.rules[c.cpu_rules[h]], text, out->part[PART_CPU])) return;
-}
-
-void fill_result(const LongTail &lt, hp_ua_result *out) {
+void fill_parts(const LongTail &lt, unsigned parts, hp_ua_result *out) {
   using namespace tables;
-  put_field(out->browser, lt.part[PART_BROWSER][F_NAME]);
-  put_field(out->browser_version, lt.part[PART_BROWSER][F_VERSION]);
-  put_field(out->engine, lt.part[PART_ENGINE][F_NAME]);
-  put_field(out->engine_version, lt.part[PART_ENGINE][F_VERSION]);
-  put_field(out->os, lt.part[PART_OS][F_NAME]);
-  put_field(out->os_version, lt.part[PART_OS][F_VERSION]);
-  put_field(out->vendor, lt.part[PART_DEVICE][F_VENDOR]);
-  put_field(out->model, lt.part[PART_DEVICE][F_MODEL]);
-  out->device_type = device_type_of(lt.part[PART_DEVICE][F_TYPE]);
-  put_field(out->cpu, lt.part[PART_CPU][F_ARCH]);
+  auto has = [parts](int part) { return (parts & (1u << part)) != 0; };
+  auto name_version = [&lt](int part, auto &name, auto &version) {
+    put_field(name, lt.part[part][F_NAME]);
+    put_field(version, lt.part[part][F_VERSION]);
+  };
+  if (has(PART_BROWSER)) name_version(PART_BROWSER, out->browser, out->browser_version);
+  if (has(PART_ENGINE)) name_version(PART_ENGINE, out->engine, out->engine_version);
+  if (has(PART_OS)) name_version(PART_OS, out->os, out->os_version);
+  if (has(PART_DEVICE)) {
+    put_field(out->vendor, lt.part[PART_DEVICE][F_VENDOR]);
+    put_field(out->model, lt.part[PART_DEVICE][F_MODEL]);
+    out->device_type = device_type_of(lt.part[PART_DEVICE][F_TYPE]);
+  }
+  if (has(PART_CPU)) put_field(out->cpu, lt.part[PART_CPU][F_ARCH]);
 }
 
 }  // namespace hp::ua

@@ -42,6 +42,22 @@ inline bool port_open(int port) {
   return ok;
 }
 
+// Starts `args` (argv[0] looked up on PATH) with stdout, and stderr too
+// when `quiet_stderr`, on /dev/null. Returns the pid, or -1.
+inline pid_t spawn_quiet(std::vector<std::string> args, bool quiet_stderr = false) {
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (quiet_stderr) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
 class RedisServer {
  public:
   RedisServer() : port_(free_port()) { start(); }
@@ -59,14 +75,7 @@ class RedisServer {
     std::vector<std::string> args = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
                                      "--appendonly", "no", "--dir", "/tmp"};
     args.insert(args.end(), extra_.begin(), extra_.end());
-    std::vector<char *> argv;
-    for (auto &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawnp(&pid_, "redis-server", &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = spawn_quiet(args);
     for (int i = 0; i < 250 && !port_open(port_); i++) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   void stop() {
