@@ -27,7 +27,14 @@ int Batcher::open(Batcher **out, core::Engine *e, std::unique_ptr<Sink> sink, co
       b->release();
     }
   };
-  int rc = b->sink_->start(&b->progress_);
+  int rc;
+  try {
+    rc = b->sink_->start(&b->progress_);
+  } catch (...) {  // out of memory part way: stop what started, free the rest
+    b->sink_->drain_and_close();
+    delete b;
+    throw;
+  }
   if (rc < 0) {
     delete b;
     return rc;

@@ -61,8 +61,10 @@ int MemoryBackend::acquire(std::string_view subject, std::string_view resource, 
     drop_expired(s, *sub, now);
   } else {
     if (s.idle >= kIdleMax) drop_idle(s);
-    sub = new Subject(subject);
+    auto owned = std::make_unique<Subject>(subject);
+    sub = owned.get();
     s.map.emplace(Named{sub->name, key.hash}, sub);
+    owned.release();  // the map owns it now
     s.idle++;  // until its first lease below
   }
   for (auto &l : sub->leases) {

@@ -10,7 +10,12 @@
 namespace hp::limits {
 
 RateTable::RateTable() {
-  for (auto &s : shards_) s.table.store(new Table(kFirstBuckets));
+  try {
+    for (auto &s : shards_) s.table.store(new Table(kFirstBuckets));
+  } catch (...) {  // no destructor runs for a constructor that throws
+    for (auto &s : shards_) delete s.table.load();
+    throw;
+  }
 }
 
 RateTable::~RateTable() {

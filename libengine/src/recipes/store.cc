@@ -41,7 +41,8 @@ void *Arena::alloc(size_t n) {
   n = (n + 7) & ~size_t(7);
   if (n > left_) {
     size_t block = n > (1u << 20) ? n : (1u << 20);
-    blocks_.emplace_back(new char[block]);
+    std::unique_ptr<char[]> b(new char[block]);
+    blocks_.push_back(std::move(b));  // a throw here leaves `b` owning it
     cur_ = blocks_.back().get();
     left_ = block;
     bytes_ += block;

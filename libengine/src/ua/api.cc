@@ -66,6 +66,7 @@ int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
   if (out->version != HP_UA_RESULT_VERSION)
     return set_error(HP_EINVAL, "ua_parse: unknown hp_ua_result version ", dec(out->version));
   if (!ua && len > 0) return set_error(HP_EINVAL, "ua_parse: ua is NULL but len is ", dec(len));
+  if (!ua) ua = "";  // the parser and the cache may read (and copy) zero bytes from it
   uint32_t n = len > HP_UA_MAX_LEN ? HP_UA_MAX_LEN : static_cast<uint32_t>(len);
   Call call(p);
   if (p && !call) return closed("ua_parse");
