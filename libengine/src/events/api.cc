@@ -98,10 +98,12 @@ int hp_events_open_file(hp_events **out, hp_engine *e, const char *path, const h
   if (engine->closing()) return set_error(HP_ECLOSED, "events_open_file: the engine is closing");
   return hp::core::guard("events_open_file", [&] {
     auto sink = std::make_unique<hp::events::FileSink>(path, f, o.batch_ms);
-    Batcher *b = nullptr;
-    int rc = Batcher::open(&b, engine, std::move(sink), o);
+    // The handle first: once the batcher runs, nothing may fail before the
+    // handle that closes it exists.
+    auto h = std::make_unique<hp_events>(engine, nullptr);
+    int rc = Batcher::open(&h->batcher, engine, std::move(sink), o);
     if (rc < 0) return rc;
-    *out = new hp_events(engine, b);
+    *out = h.release();
     return 0;
   });
 }
@@ -136,10 +138,10 @@ int hp_events_open_redis(hp_events **out, hp_engine *e, const char *url, const h
     ro.command_timeout_ms = r.command_timeout_ms;
     std::string key = r.key && r.key[0] ? r.key : "hotpath:events";
     auto sink = std::make_unique<hp::events::RedisSink>(ro, key, r.max_inflight);
-    Batcher *b = nullptr;
-    rc = Batcher::open(&b, engine, std::move(sink), o);
+    auto h = std::make_unique<hp_events>(engine, nullptr);  // first: see hp_events_open_file
+    rc = Batcher::open(&h->batcher, engine, std::move(sink), o);
     if (rc < 0) return rc;
-    *out = new hp_events(engine, b);
+    *out = h.release();
     return 0;
   });
 }
