@@ -379,26 +379,24 @@ void Writer::finish() {
     if (!answer_commit && !abort_requested_) return;
     finishing_ = true;
     auto self = shared_from_this();
-    struct Unfinish {  // abort() throws only before it queued anything
-      bool *flag;
-      ~Unfinish() {
-        if (flag) *flag = false;
-      }
-    } unfinish{&finishing_};
-    store_->abort(upload_, [self](int rc) {
-      std::string why = rc < 0 ? hp_last_error() : "";
-      if (self->commit_cb_) {
-        self->report_failure();
-        self->commit_cb_(self->failed_, nullptr, self->commit_data_);
-        self->commit_cb_ = nullptr;
-      }
-      if (self->abort_cb_) {
-        if (rc < 0) core::set_error_text(rc, why);
-        self->abort_cb_(rc < 0 ? rc : 0, self->abort_data_);
-        self->abort_cb_ = nullptr;
-      }
-    });
-    unfinish.flag = nullptr;
+    try {
+      store_->abort(upload_, [self](int rc) {
+        std::string why = rc < 0 ? hp_last_error() : "";
+        if (self->commit_cb_) {
+          self->report_failure();
+          self->commit_cb_(self->failed_, nullptr, self->commit_data_);
+          self->commit_cb_ = nullptr;
+        }
+        if (self->abort_cb_) {
+          if (rc < 0) core::set_error_text(rc, why);
+          self->abort_cb_(rc < 0 ? rc : 0, self->abort_data_);
+          self->abort_cb_ = nullptr;
+        }
+      });
+    } catch (...) {  // abort() throws only before it queued anything
+      finishing_ = false;
+      throw;
+    }
     return;
   }
   if (!commit_cb_ || !writes_.empty()) return;

@@ -212,86 +212,83 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
   }
   auto outcome = std::make_shared<LoadOutcome>();
   loads_++;
-  // queue_work() throws only before it queued anything (out of memory).
-  struct Uncount {
-    int *loads;
-    ~Uncount() {
-      if (loads) (*loads)--;
-    }
-  } uncount{&loads_};
-  engine()->queue_work(
-      [outcome, t, path, timestamp, whole_max, previous]() mutable {
-        try {
-          *outcome = load_file(t->spec, path, timestamp, whole_max, std::move(previous));
-        } catch (const std::bad_alloc &) {
-          outcome->code = HP_ENOMEM;
-          outcome->error = path + ": out of memory";
-          outcome->base.reset();
-        } catch (const std::exception &e) {
-          outcome->code = HP_EINTERNAL;
-          outcome->error = path + ": " + e.what();
-          outcome->base.reset();
-        }
-      },
-      [this, t, outcome, path, timestamp, whole_max, done = std::move(done)](int status) {
-        // The load counts until the end: `done` may end the last watch,
-        // which must not free the set under this function.
-        if (status == HP_ECLOSED || shut_) {
-          core::set_error(HP_ECLOSED, "recipes: closed during the load of a table");
-          done(HP_ECLOSED, nullptr, outcome->sig);
-        } else if (status < 0) {
-          // The pool job threw (out of memory in its own handler).
-          core::set_error(status, "recipes_load: out of memory");
-          done(status, nullptr, outcome->sig);
-        } else if (outcome->code < 0) {
-          {
-            std::lock_guard<std::mutex> lock(write_mu_);
-            t->stats.load_failures++;
+  try {
+    engine()->queue_work(
+        [outcome, t, path, timestamp, whole_max, previous]() mutable {
+          try {
+            *outcome = load_file(t->spec, path, timestamp, whole_max, std::move(previous));
+          } catch (const std::bad_alloc &) {
+            outcome->code = HP_ENOMEM;
+            outcome->error = path + ": out of memory";
+            outcome->base.reset();
+          } catch (const std::exception &e) {
+            outcome->code = HP_EINTERNAL;
+            outcome->error = path + ": " + e.what();
+            outcome->base.reset();
           }
-          if (outcome->failure.sys_errno)
-            outcome->failure.raise();
-          else
-            core::set_error_text(outcome->code, outcome->error);
-          done(outcome->code, nullptr, outcome->sig);
-        } else {
-          hp_recipes_stats copy;
-          int rc = core::guard("recipes_load", [&] {
-            std::lock_guard<std::mutex> lock(write_mu_);
-            std::shared_ptr<const Base> base = std::move(outcome->base);
-            // Point updates newer than the file survive the reload.
-            auto keep = std::make_shared<Overlay>();
-            t->cur.load()->overlay->index.each_owned([&](const std::shared_ptr<const OwnedRec> &o) {
-              if (o->rec->timestamp <= base->timestamp) return;
-              Key k = o->rec->key(t->spec.key_is_str);
-              keep->index.put(k, hash_key(k), o);
+        },
+        [this, t, outcome, path, timestamp, whole_max, done = std::move(done)](int status) {
+          // The load counts until the end: `done` may end the last watch,
+          // which must not free the set under this function.
+          if (status == HP_ECLOSED || shut_) {
+            core::set_error(HP_ECLOSED, "recipes: closed during the load of a table");
+            done(HP_ECLOSED, nullptr, outcome->sig);
+          } else if (status < 0) {
+            // The pool job threw (out of memory in its own handler).
+            core::set_error(status, "recipes_load: out of memory");
+            done(status, nullptr, outcome->sig);
+          } else if (outcome->code < 0) {
+            {
+              std::lock_guard<std::mutex> lock(write_mu_);
+              t->stats.load_failures++;
+            }
+            if (outcome->failure.sys_errno)
+              outcome->failure.raise();
+            else
+              core::set_error_text(outcome->code, outcome->error);
+            done(outcome->code, nullptr, outcome->sig);
+          } else {
+            hp_recipes_stats copy;
+            int rc = core::guard("recipes_load", [&] {
+              std::lock_guard<std::mutex> lock(write_mu_);
+              std::shared_ptr<const Base> base = std::move(outcome->base);
+              // Point updates newer than the file survive the reload.
+              auto keep = std::make_shared<Overlay>();
+              t->cur.load()->overlay->index.each_owned([&](const std::shared_ptr<const OwnedRec> &o) {
+                if (o->rec->timestamp <= base->timestamp) return;
+                Key k = o->rec->key(t->spec.key_is_str);
+                keep->index.put(k, hash_key(k), o);
+              });
+              publish(t, make_snapshot(std::move(base), std::move(keep), t->spec.key_is_str));
+              t->source_path = path;
+              t->source_timestamp = timestamp;
+              t->source_whole_max = whole_max;
+              hp_recipes_stats &s = t->stats;
+              s.loads++;
+              s.last_load_at = now_ms();
+              s.last_load_ms = outcome->ms;
+              s.file_timestamp = t->cur.load()->base->timestamp;
+              s.file_bytes = outcome->sig.size;
+              s.json_bytes = outcome->json_bytes;
+              s.items = outcome->items;
+              s.skipped = outcome->skipped;
+              s.duplicates = outcome->duplicates;
+              s.embedded_errors = outcome->embedded_errors;
+              s.rule_errors = outcome->rule_errors;
+              copy = s;
+              return 0;
             });
-            publish(t, make_snapshot(std::move(base), std::move(keep), t->spec.key_is_str));
-            t->source_path = path;
-            t->source_timestamp = timestamp;
-            t->source_whole_max = whole_max;
-            hp_recipes_stats &s = t->stats;
-            s.loads++;
-            s.last_load_at = now_ms();
-            s.last_load_ms = outcome->ms;
-            s.file_timestamp = t->cur.load()->base->timestamp;
-            s.file_bytes = outcome->sig.size;
-            s.json_bytes = outcome->json_bytes;
-            s.items = outcome->items;
-            s.skipped = outcome->skipped;
-            s.duplicates = outcome->duplicates;
-            s.embedded_errors = outcome->embedded_errors;
-            s.rule_errors = outcome->rule_errors;
-            copy = s;
-            return 0;
-          });
-          // Out of memory before publish: the table keeps what it had.
-          if (rc == 0) core::clear_error();
-          done(rc, rc == 0 ? &copy : nullptr, outcome->sig);
-        }
-        loads_--;
-        maybe_finish();
-      });
-  uncount.loads = nullptr;  // queued: its completion uncounts it
+            // Out of memory before publish: the table keeps what it had.
+            if (rc == 0) core::clear_error();
+            done(rc, rc == 0 ? &copy : nullptr, outcome->sig);
+          }
+          loads_--;
+          maybe_finish();
+        });
+  } catch (...) {  // queue_work() throws only before it queued anything
+    loads_--;
+    throw;
+  }
 }
 
 namespace {
