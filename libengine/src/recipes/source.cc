@@ -94,10 +94,51 @@ class WholeSource final : public Source {
   bool whole() const override { return true; }
 };
 
+// The compressed side of a gzip stream, for either inflater: refills the
+// input when it is used up and checks what follows a member.
+class GzipInput {
+ public:
+  enum { kEnd = 0, kReady = 1, kNewMember = 2 };
+  explicit GzipInput(std::shared_ptr<Fd> fd) : fd_(std::move(fd)), in_(new unsigned char[kIn]) {}
+  // Returns kReady, kNewMember (the caller resets its inflater first),
+  // kEnd, or a negative HP_E* code with *error set.
+  template <class Ptr, class Count>
+  int next(Ptr *next_in, Count *avail_in, std::string *error) {
+    if (*avail_in == 0) {
+      int64_t r = read_some(fd_->get(), reinterpret_cast<char *>(in_.get()), kIn);
+      if (r < 0) return io_error(error, "read", static_cast<int>(-r));
+      if (r == 0) {
+        if (in_member) {
+          *error = "gzip: the file ends in the middle of compressed data (byte " + std::to_string(consumed) + ")";
+          return HP_ECORRUPT;
+        }
+        return kEnd;
+      }
+      *next_in = in_.get();
+      *avail_in = static_cast<Count>(r);
+    }
+    if (in_member) return kReady;
+    // Another gzip member follows (concatenated files), or padding.
+    if ((*next_in)[0] != 0x1f) {
+      *error = "gzip: unexpected bytes after the compressed data (byte " + std::to_string(consumed) + ")";
+      return HP_ECORRUPT;
+    }
+    in_member = true;
+    return kNewMember;
+  }
+  bool in_member = true;
+  uint64_t consumed = 0;
+
+ private:
+  static constexpr size_t kIn = 1 << 20;
+  std::shared_ptr<Fd> fd_;
+  std::unique_ptr<unsigned char[]> in_;
+};
+
 #if !HP_HAVE_ISAL
 class GzipStream final : public Source {
  public:
-  explicit GzipStream(std::shared_ptr<Fd> fd) : fd_(std::move(fd)), in_(new unsigned char[kIn]) {
+  explicit GzipStream(std::shared_ptr<Fd> fd) : input_(std::move(fd)) {
     std::memset(&zs_, 0, sizeof zs_);
     ok_ = inflateInit2(&zs_, 15 + 16) == Z_OK;
   }
@@ -114,39 +155,23 @@ class GzipStream final : public Source {
     zs_.next_out = reinterpret_cast<Bytef *>(buf.data() + old);
     zs_.avail_out = static_cast<uInt>(want);
     while (zs_.avail_out > 0 && !done_) {
-      if (zs_.avail_in == 0) {
-        int64_t r = read_some(fd_->get(), reinterpret_cast<char *>(in_.get()), kIn);
-        if (r < 0) return io_error(error, "read", static_cast<int>(-r));
-        if (r == 0) {
-          if (in_member_) {
-            *error = "gzip: the file ends in the middle of compressed data (byte " + std::to_string(consumed_) + ")";
-            return HP_ECORRUPT;
-          }
-          done_ = true;
-          break;
-        }
-        zs_.next_in = in_.get();
-        zs_.avail_in = static_cast<uInt>(r);
+      int step = input_.next(&zs_.next_in, &zs_.avail_in, error);
+      if (step < 0) return step;
+      if (step == GzipInput::kEnd) {
+        done_ = true;
+        break;
       }
-      if (!in_member_) {
-        // Another gzip member follows (concatenated files), or padding.
-        if (zs_.next_in[0] != 0x1f) {
-          *error = "gzip: unexpected bytes after the compressed data (byte " + std::to_string(consumed_) + ")";
-          return HP_ECORRUPT;
-        }
-        inflateReset(&zs_);
-        in_member_ = true;
-      }
+      if (step == GzipInput::kNewMember) inflateReset(&zs_);
       uInt before = zs_.avail_in;
       int rc = inflate(&zs_, Z_NO_FLUSH);
-      consumed_ += before - zs_.avail_in;
+      input_.consumed += before - zs_.avail_in;
       if (rc == Z_STREAM_END) {
-        in_member_ = false;
+        input_.in_member = false;
       } else if (rc == Z_BUF_ERROR) {
         continue;
       } else if (rc != Z_OK) {
         *error = std::string("gzip: ") + (zs_.msg ? zs_.msg : "corrupt data") + " (compressed byte " +
-                 std::to_string(consumed_) + ")";
+                 std::to_string(input_.consumed) + ")";
         return rc == Z_MEM_ERROR ? HP_ENOMEM : HP_ECORRUPT;
       }
     }
@@ -156,14 +181,10 @@ class GzipStream final : public Source {
   }
 
  private:
-  static constexpr size_t kIn = 1 << 20;
-  std::shared_ptr<Fd> fd_;
-  std::unique_ptr<unsigned char[]> in_;
+  GzipInput input_;
   z_stream zs_;
   bool ok_ = false;
-  bool in_member_ = true;
   bool done_ = false;
-  uint64_t consumed_ = 0;
 };
 
 #endif
@@ -175,7 +196,7 @@ class GzipStream final : public Source {
 // but another member after one).
 class IsalStream final : public Source {
  public:
-  explicit IsalStream(std::shared_ptr<Fd> fd) : fd_(std::move(fd)), in_(new uint8_t[kIn]) { start_member(); }
+  explicit IsalStream(std::shared_ptr<Fd> fd) : input_(std::move(fd)) { start_member(); }
   int64_t read(Buf &buf, size_t want, std::string *error) override {
     size_t old = buf.size();
     buf.reserve(old + want);
@@ -183,39 +204,24 @@ class IsalStream final : public Source {
     st_.avail_out = static_cast<uint32_t>(want);
     int idle = 0;  // calls in a row that moved nothing: a guard, never expected
     while (st_.avail_out > 0 && !done_) {
-      if (st_.avail_in == 0) {
-        int64_t r = read_some(fd_->get(), reinterpret_cast<char *>(in_.get()), kIn);
-        if (r < 0) return io_error(error, "read", static_cast<int>(-r));
-        if (r == 0) {
-          if (in_member_) {
-            *error = "gzip: the file ends in the middle of compressed data (byte " + std::to_string(consumed_) + ")";
-            return HP_ECORRUPT;
-          }
-          done_ = true;
-          break;
-        }
-        st_.next_in = in_.get();
-        st_.avail_in = static_cast<uint32_t>(r);
+      int step = input_.next(&st_.next_in, &st_.avail_in, error);
+      if (step < 0) return step;
+      if (step == GzipInput::kEnd) {
+        done_ = true;
+        break;
       }
-      if (!in_member_) {
-        // Another gzip member follows (concatenated files), or padding.
-        if (st_.next_in[0] != 0x1f) {
-          *error = "gzip: unexpected bytes after the compressed data (byte " + std::to_string(consumed_) + ")";
-          return HP_ECORRUPT;
-        }
-        start_member();
-      }
+      if (step == GzipInput::kNewMember) start_member();
       uint32_t in_before = st_.avail_in, out_before = st_.avail_out;
       int rc = isal_inflate(&st_);
-      consumed_ += in_before - st_.avail_in;
+      input_.consumed += in_before - st_.avail_in;
       if (rc < 0 || rc == ISAL_NEED_DICT) {
-        *error = std::string("gzip: ") + reason(rc) + " (compressed byte " + std::to_string(consumed_) + ")";
+        *error = std::string("gzip: ") + reason(rc) + " (compressed byte " + std::to_string(input_.consumed) + ")";
         return HP_ECORRUPT;
       }
       if (st_.block_state == ISAL_BLOCK_FINISH) {
-        in_member_ = false;
+        input_.in_member = false;
       } else if (st_.avail_in == in_before && st_.avail_out == out_before && st_.avail_in > 0 && ++idle > 2) {
-        *error = "gzip: the compressed data is corrupt (compressed byte " + std::to_string(consumed_) + ")";
+        *error = "gzip: the compressed data is corrupt (compressed byte " + std::to_string(input_.consumed) + ")";
         return HP_ECORRUPT;
       }
     }
@@ -225,7 +231,6 @@ class IsalStream final : public Source {
   }
 
  private:
-  static constexpr size_t kIn = 1 << 20;
   void start_member() {
     // Keeps the input not yet consumed across the reset.
     uint8_t *next = st_.next_in;
@@ -234,7 +239,6 @@ class IsalStream final : public Source {
     st_.crc_flag = ISAL_GZIP;
     st_.next_in = next;
     st_.avail_in = avail;
-    in_member_ = true;
   }
   static const char *reason(int rc) {
     switch (rc) {
@@ -246,12 +250,9 @@ class IsalStream final : public Source {
       default: return "invalid block";
     }
   }
-  std::shared_ptr<Fd> fd_;
-  std::unique_ptr<uint8_t[]> in_;
+  GzipInput input_;
   inflate_state st_{};
-  bool in_member_ = true;
   bool done_ = false;
-  uint64_t consumed_ = 0;
 };
 #endif
 
