@@ -16,7 +16,7 @@ const path = require('path');
 const zlib = require('zlib');
 const { settings, userAgents, load, bestOf, printHeading, printTable, writeResults } = require('../support/autocannon');
 const { startTraffic, request } = require('../../tests/support/traffic');
-const { DEMO_KEY, parseKey, encrypt } = require('../../examples/traffic/token');
+const { parseKey, encrypt } = require('../../examples/traffic/token');
 
 const data = path.join(__dirname, '..', '..', 'examples', 'traffic', 'data');
 
@@ -26,7 +26,9 @@ function ids(file, key) {
 
 const offerIds = ids('offersRecipe.json.gz', 'offerId');
 const campaignIds = ids('campaignsRecipe.json.gz', 'campaignId');
-const key = parseKey(DEMO_KEY);
+// The bench's own key, handed to both variants.
+const KEY_HEX = '5be1c0a2'.repeat(8);
+const key = parseKey(KEY_HEX);
 const TOKENS = Array.from({ length: 2000 }, (_, i) =>
   encrypt(key, { offerId: offerIds[(i * 7919) % offerIds.length], campaignId: campaignIds[(i * 104729) % campaignIds.length] }),
 );
@@ -45,7 +47,7 @@ const REQUESTS = Array.from({ length: 4096 }, (_, i) => requestFor(i));
 async function sameDecisions() {
   const got = {};
   for (const impl of ['hotpath', 'js']) {
-    const s = await startTraffic({ impl, workers: 1 });
+    const s = await startTraffic({ impl, workers: 1, env: { TRAFFIC_KEY: KEY_HEX } });
     got[impl] = [];
     for (let i = 0; i < 300; i++) {
       const r = REQUESTS[i];
@@ -62,7 +64,7 @@ async function sameDecisions() {
 }
 
 async function measure(impl) {
-  const s = await startTraffic({ impl, workers: settings.workers });
+  const s = await startTraffic({ impl, workers: settings.workers, env: { TRAFFIC_KEY: KEY_HEX } });
   await load(s.port, 2, REQUESTS); // warm-up: JIT, caches, connections
   const r = await load(s.port, settings.seconds, REQUESTS);
   await s.stop();

@@ -3,7 +3,9 @@
 //   GET  /ad?offer=<token>[&debugging=debugging]
 //   GET  /getRecipeData?debugging=debugging&offerId=N | &campaignId=M
 //   GET  /health
-//   POST /admin/update   (loopback only) a point update {type, id, action, timestamp, body}
+//   POST /admin/update   (authorization: Bearer <TRAFFIC_ADMIN_TOKEN>) a point
+//                        update {type, id, action, timestamp, body}
+// The debugging answers are off with cfg.debugging false.
 const crypto = require('crypto');
 const http = require('http');
 const { decide, CapCounter } = require('./decide');
@@ -11,6 +13,7 @@ const { createDecoder, TokenError } = require('./token');
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 const MAX_ADMIN_BODY = 1 << 20;
+const BAD_TOKEN = JSON.stringify({ status: 'error', reason: 'invalid offer token' });
 
 function send(res, status, body, headers = JSON_TYPE) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -18,8 +21,11 @@ function send(res, status, body, headers = JSON_TYPE) {
   res.end(text);
 }
 
-function isLoopback(addr) {
-  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
+/** Whether the request carries `authorization: Bearer <token>`, compared in constant time. */
+function bearer(req, token) {
+  if (!token) return false;
+  const given = crypto.createHash('sha256').update(String(req.headers.authorization || '')).digest();
+  return crypto.timingSafeEqual(given, crypto.createHash('sha256').update(`Bearer ${token}`).digest());
 }
 
 /**
@@ -40,7 +46,7 @@ function createApp(cfg, backend, broadcast) {
     try {
       ids = decode(query.get('offer'));
     } catch (err) {
-      if (err instanceof TokenError) return send(res, 400, { status: 'error', reason: err.message });
+      if (err instanceof TokenError) return send(res, 400, BAD_TOKEN);
       throw err;
     }
     const offer = backend.offer(ids.offerId);
@@ -52,7 +58,7 @@ function createApp(cfg, backend, broadcast) {
     const lid = crypto.randomUUID();
     const now = Date.now();
     const result = decide({ offer, campaign, visitor, rules, lid, now, counter, fallbackUrl: cfg.fallbackUrl });
-    if (query.get('debugging') === 'debugging') {
+    if (cfg.debugging && query.get('debugging') === 'debugging') {
       return send(res, 200, {
         offerId: ids.offerId,
         campaignId: ids.campaignId,
@@ -68,7 +74,9 @@ function createApp(cfg, backend, broadcast) {
   }
 
   function recipeData(res, query) {
-    if (query.get('debugging') !== 'debugging') return send(res, 400, { status: 'error', reason: 'debugging only' });
+    if (!cfg.debugging || query.get('debugging') !== 'debugging') {
+      return send(res, 400, { status: 'error', reason: 'debugging only' });
+    }
     const offerId = query.get('offerId');
     const campaignId = query.get('campaignId');
     if (!offerId && !campaignId) return send(res, 400, { status: 'error', reason: 'give offerId or campaignId' });
@@ -81,7 +89,11 @@ function createApp(cfg, backend, broadcast) {
   }
 
   function adminUpdate(req, res) {
-    if (!isLoopback(req.socket.remoteAddress)) return send(res, 403, { status: 'error', reason: 'loopback only' });
+    if (!bearer(req, cfg.adminToken)) {
+      req.resume();
+      const reason = cfg.adminToken ? 'needs authorization: Bearer <TRAFFIC_ADMIN_TOKEN>' : 'off (no TRAFFIC_ADMIN_TOKEN)';
+      return send(res, 403, { status: 'error', reason });
+    }
     const chunks = [];
     let size = 0;
     req.on('data', (c) => {
