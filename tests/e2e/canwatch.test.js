@@ -84,6 +84,11 @@ async function contract(base) {
     const r = await call(base, 'POST', route, who);
     assert.deepEqual([r.status, r.body], [404, 'Invalid Data.'], route);
   }
+  // A malformed % escape is the client's error, not the store's.
+  for (const id of ['%', '%zz', 'a%e0%a4%a']) {
+    const r = await call(base, 'PATCH', `/streams/${id}/activate`, user);
+    assert.deepEqual([r.status, r.body], [400, 'Invalid Data.'], id);
+  }
   // Deactivate frees a slot, with either method.
   assert.deepEqual((await call(base, 'POST', `/streams/${streams[1]}/deactivate`, user)).body, ok);
   assert.equal((await call(base, 'PATCH', `/streams/${streams[3]}/activate`, user)).status, 200);
