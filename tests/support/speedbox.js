@@ -48,6 +48,7 @@ async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = 
     PORT: String(port),
     SPEEDBOX_SERVERS: nodes.map((n) => `http://127.0.0.1:${n.port}`).join(','),
     HEALTH_INTERVAL_MS: String(healthIntervalMs),
+    ...env,
   }, nodeArgs);
   await waitForPort(port, 15000);
   return {
@@ -160,4 +161,4 @@ function download(base, route, headers = {}, { keep = false, method = 'GET' } = 
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
-module.exports = { startSpeedbox, upload, download, sha256, freePort };
+module.exports = { startSpeedbox, startProcess, upload, download, sha256, freePort };
