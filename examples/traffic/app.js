@@ -8,7 +8,8 @@
 // The debugging answers are off with cfg.debugging false.
 const crypto = require('crypto');
 const http = require('http');
-const { decide, CapCounter } = require('./decide');
+const { decide, capped, landsBarringCaps } = require('./decide');
+const { Caps } = require('./caps');
 const { createDecoder, TokenError } = require('./token');
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
@@ -38,10 +39,11 @@ function bearer(req, token) {
  */
 function createApp(cfg, backend, broadcast) {
   const decode = createDecoder(cfg.key);
-  const counter = new CapCounter();
+  const limiter = require('../..').openLimiter(cfg.capsStore, { prefix: 'traffic:caps' });
+  const caps = new Caps(limiter);
   const applyEverywhere = broadcast || (async (msg) => backend.update(msg));
 
-  function ad(req, res, query) {
+  async function ad(req, res, query) {
     let ids;
     try {
       ids = decode(query.get('offer'));
@@ -57,7 +59,8 @@ function createApp(cfg, backend, broadcast) {
     const rules = backend.rules(offer, campaign, visitor);
     const lid = crypto.randomUUID();
     const now = Date.now();
-    const result = decide({ offer, campaign, visitor, rules, lid, now, counter, fallbackUrl: cfg.fallbackUrl });
+    const cap = capped(offer) ? await caps.check(offer, now, landsBarringCaps(offer, rules, now)) : null;
+    const result = decide({ offer, campaign, visitor, rules, lid, now, cap, fallbackUrl: cfg.fallbackUrl });
     if (cfg.debugging && query.get('debugging') === 'debugging') {
       return send(res, 200, {
         offerId: ids.offerId,
@@ -121,7 +124,12 @@ function createApp(cfg, backend, broadcast) {
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     try {
-      if (req.method === 'GET' && path === '/ad') return ad(req, res, query);
+      if (req.method === 'GET' && path === '/ad') {
+        // HP_EUNAVAILABLE: the caps store is down or slow; say so rather than guess.
+        return ad(req, res, query).catch((err) => {
+          if (!res.headersSent) send(res, err.code === 'HP_EUNAVAILABLE' ? 503 : 500, { status: 'error', reason: err.message });
+        });
+      }
       if (req.method === 'GET' && path === '/health') return send(res, 200, 'Ok', { 'content-type': 'text/plain' });
       if (req.method === 'GET' && path === '/getRecipeData') return recipeData(res, query);
       if (req.method === 'POST' && path === '/admin/update') return adminUpdate(req, res);
@@ -148,12 +156,12 @@ function createApp(cfg, backend, broadcast) {
     const lands = (offer, campaign, visitor) => {
       const rules = backend.rules(offer, campaign, visitor);
       const fallbackUrl = cfg.fallbackUrl;
-      const r = decide({ offer, campaign, visitor, rules, lid: 'x', now, counter, fallbackUrl, dryRun: true });
+      const r = decide({ offer, campaign, visitor, rules, lid: 'x', now, cap: null, fallbackUrl });
       return r.decidedBy === 'default' || r.decidedBy === 'customLp';
     };
     for (const offerId of backend.offerIds()) {
       const offer = backend.offer(offerId);
-      if (offer.caps && offer.caps.capEnabled) continue;
+      if (capped(offer)) continue;
       for (const campaignId of campaignIds) {
         const campaign = backend.campaign(campaignId);
         if (visitors.every((v) => lands(offer, campaign, v))) return encrypt(cfg.key, { offerId, campaignId });
@@ -162,7 +170,14 @@ function createApp(cfg, backend, broadcast) {
     return null;
   }
 
-  return { server, demoToken, close: () => backend.close() };
+  return {
+    server,
+    demoToken,
+    close: () => {
+      limiter.close();
+      backend.close();
+    },
+  };
 }
 
 module.exports = { createApp };

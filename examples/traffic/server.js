@@ -14,10 +14,13 @@
 // GEO_ISP are aliases; default: the MaxMind test databases in
 // tests/fixtures/maxmind/test-data),
 // REDIS_URL (unset: no pub/sub), REDIS_CHANNEL (co-traffic:recipes),
+// TRAFFIC_CAPS_STORE (where offer caps are counted, a limits spec: REDIS_URL
+// when set, else sqlite:$TMPDIR/traffic/caps.db),
 // WATCH_INTERVAL_MS (1000), FALLBACK_URL (https://example.com/).
 // TRAFFIC_IMPL=js (or server-js.js) runs the pure-JS variant.
 const cluster = require('cluster');
 const crypto = require('crypto');
+const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { parseKey } = require('./token');
@@ -71,6 +74,7 @@ function config() {
     geoCity: env.MAXMIND_PATH || env.GEO_CITY || path.join(FIXTURES, 'GeoIP2-City-Test.mmdb'),
     geoIsp: env.MAXMIND_PATH_ISP ?? env.GEO_ISP ?? path.join(FIXTURES, 'GeoIP2-ISP-Test.mmdb'),
     redisUrl: process.env.REDIS_URL || '',
+    capsStore: env.TRAFFIC_CAPS_STORE || env.REDIS_URL || `sqlite:${path.join(os.tmpdir(), 'traffic', 'caps.db')}`,
     redisChannel: process.env.REDIS_CHANNEL || 'co-traffic:recipes',
     watchIntervalMs: int('WATCH_INTERVAL_MS', 1000, 1),
     fallbackUrl: process.env.FALLBACK_URL || 'https://example.com/',
@@ -78,6 +82,11 @@ function config() {
 }
 
 function primary(cfg) {
+  if (cfg.capsStore.startsWith('sqlite:')) {
+    fs.mkdirSync(path.dirname(cfg.capsStore.slice(7)), { recursive: true, mode: 0o700 });
+    // Make the schema once, before the workers race for it.
+    require('../..').openLimiter(cfg.capsStore).close();
+  }
   const slots = new Array(cfg.workers).fill(null);
   const waits = new Map(); // update id -> {from, want, got, result, timer}
   let stopping = false;

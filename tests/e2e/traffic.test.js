@@ -101,6 +101,7 @@ function setup(t) {
     CAMPAIGNS_RECIPE_PATH: campaignsPath,
     FALLBACK_URL: FALLBACK,
     WATCH_INTERVAL_MS: '100',
+    TRAFFIC_CAPS_STORE: `sqlite:${path.join(dir, 'caps.db')}`,
   };
   return { dir, offers, campaigns, offersPath, campaignsPath, env };
 }
@@ -286,7 +287,7 @@ test('hotpath: point updates through Redis pub/sub reach every worker', async (t
   const redis = await startRedis();
   t.after(() => redis.cleanup());
   const s = setup(t);
-  const srv = await startTraffic({ workers: 2, env: { ...s.env, REDIS_URL: redis.url, REDIS_CHANNEL: 'traffic-test' } });
+  const srv = await startTraffic({ workers: 2, env: { ...s.env, REDIS_URL: redis.url, REDIS_CHANNEL: 'traffic-test', TRAFFIC_CAPS_STORE: '' } });
   t.after(() => srv.stop());
   const pub = new Redis(redis.url);
   t.after(() => pub.disconnect());
@@ -299,6 +300,11 @@ test('hotpath: point updates through Redis pub/sub reach every worker', async (t
     for (let i = 0; i < 4; i++) if ((await landing(srv.url, 1, 100)) !== 'https://lp.test/1/from-redis') return false;
     return true;
   }, 'the update to reach both workers');
+  // Caps are counted in Redis too: two clicks a day over both workers.
+  const capped = [];
+  for (let i = 0; i < 4; i++) capped.push(await landing(srv.url, 5, 100, { ip: US }));
+  assert.deepEqual(capped.sort(), ['https://lp.test/5/capped', 'https://lp.test/5/capped', 'https://lp.test/5/default', 'https://lp.test/5/default']);
+  assert.ok((await pub.keys('*traffic:caps*')).length > 0);
 });
 
 test('hotpath: a demo run prints a fresh key and an /ad link that redirects on the bundled sample data', async (t) => {
@@ -352,4 +358,28 @@ test('hotpath: MAXMIND_PATH and MAXMIND_PATH_ISP name the databases, ahead of GE
   const withIsp = await startTraffic({ env: { ...s.env, MAXMIND_PATH: city, MAXMIND_PATH_ISP: isp } });
   t.after(() => withIsp.stop());
   assert.equal(JSON.parse((await ad(withIsp.url, 1, 100, { ip: US, debug: true })).body).visitor.isp, 'Century Link');
+});
+
+test('hotpath: offer caps hold across 2 workers and a restart (counted in SQLite)', async (t) => {
+  const s = setup(t);
+  const clicks = async (base, n) => {
+    const out = { landed: 0, capped: 0 };
+    for (let i = 0; i < n; i++) {
+      const url = await landing(base, 5, 100, { ip: US });
+      if (url === 'https://lp.test/5/default') out.landed++;
+      else if (url === 'https://lp.test/5/capped') out.capped++;
+    }
+    return out;
+  };
+  // Fresh connections spread over both workers; the cap is 2 a day in all.
+  let srv = await startTraffic({ workers: 2, env: s.env });
+  // A visitor the target rules send elsewhere is not counted.
+  assert.equal(await landing(srv.url, 5, 200, { ip: GB, ua: IPHONE }), 'https://alt.test/c/200');
+  assert.deepEqual(await clicks(srv.url, 6), { landed: 2, capped: 4 });
+  const steps = JSON.parse((await ad(srv.url, 5, 100, { ip: US, debug: true })).body).steps;
+  assert.deepEqual(steps[3], { step: 'caps', result: 'fail', daily: 2, monthly: 2, dailyClicks: 2, monthlyClicks: 100 });
+  await srv.stop();
+  srv = await startTraffic({ workers: 2, env: s.env });
+  t.after(() => srv.stop());
+  assert.deepEqual(await clicks(srv.url, 3), { landed: 0, capped: 3 });
 });
