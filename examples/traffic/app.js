@@ -33,7 +33,7 @@ function bearer(req, token) {
  * @param {object} cfg
  * @param {Buffer} cfg.key  the AES-256 key
  * @param {string} cfg.fallbackUrl
- * @param {object} backend  from backend-hotpath.js or backend-js.js
+ * @param {object} backend  from backend-hotpath.js (or bench/traffic/backend-js.js)
  * @param {(msg: object) => Promise<string>} [broadcast]  spreads a point
  *        update to every worker; resolves with this worker's result
  */

@@ -17,7 +17,7 @@
 // TRAFFIC_CAPS_STORE (where offer caps are counted, a limits spec: REDIS_URL
 // when set, else sqlite:$TMPDIR/traffic/caps.db),
 // WATCH_INTERVAL_MS (1000), FALLBACK_URL (https://example.com/).
-// TRAFFIC_IMPL=js (or server-js.js) runs the pure-JS variant.
+// bench/traffic/server-js.js runs the same service on a pure-JS backend.
 const cluster = require('cluster');
 const crypto = require('crypto');
 const fs = require('fs');
@@ -46,7 +46,7 @@ function demoSecrets(env) {
   if (!env.TRAFFIC_ADMIN_TOKEN) env.TRAFFIC_ADMIN_TOKEN = crypto.randomBytes(16).toString('hex');
 }
 
-function config() {
+function config(impl) {
   const env = process.env;
   demoSecrets(env);
   if (!env.TRAFFIC_KEY) {
@@ -61,7 +61,7 @@ function config() {
     process.exit(2);
   }
   return {
-    impl: process.env.TRAFFIC_IMPL === 'js' ? 'js' : 'hotpath',
+    impl,
     port: int('PORT', 5000),
     host: process.env.HOST || '127.0.0.1',
     workers: int('WORKERS', os.cpus().length || 1, 1),
@@ -161,10 +161,9 @@ function primary(cfg) {
   process.on('SIGTERM', stop);
 }
 
-async function worker(cfg) {
+async function worker(cfg, createBackend) {
   const index = Number(process.env.TRAFFIC_WORKER_INDEX || 0);
   const log = (m) => console.error(`traffic: worker ${index}: ${m}`);
-  const { createBackend } = require(cfg.impl === 'js' ? './backend-js' : './backend-hotpath');
   const { createApp } = require('./app');
   let backend;
   try {
@@ -224,6 +223,16 @@ async function worker(cfg) {
   process.on('disconnect', stop);
 }
 
-const cfg = config();
-if (cluster.isPrimary) primary(cfg);
-else worker(cfg);
+/**
+ * Runs the service (the primary, or a worker: cluster workers run the same
+ * script) on `createBackend`, named `impl` in the banner.
+ */
+function run(impl, createBackend) {
+  const cfg = config(impl);
+  if (cluster.isPrimary) primary(cfg);
+  else worker(cfg, createBackend);
+}
+
+if (require.main === module) run('hotpath', require('./backend-hotpath').createBackend);
+
+module.exports = { run };
