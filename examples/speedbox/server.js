@@ -13,6 +13,8 @@ const { pipeline } = require('node:stream');
 // files and no buffering of whole parts, which is what a bounded-memory
 // upload needs; multer and formidable buffer to memory or disk.
 const busboy = require('busboy');
+// Conditional requests (If-None-Match, If-Modified-Since) as express reads them.
+const fresh = require('fresh');
 const { collectWhileStreaming } = require('./gc-hint');
 
 const UPLOAD_FIELD = 'filename';
@@ -67,15 +69,8 @@ function guardedServer(handler, { headersTimeoutMs, idleTimeoutMs }) {
 // buffer (6 default chunks) keeps each upload's memory small.
 const UPLOAD_BUFFER = 6 * 261120;
 
-/**
- * Open the store named by `spec`: 'dir:/path' (plain files, for comparison),
- * or any hotpath blob store spec ('sqlite:/path/store.db', 'redis://...').
- */
+/** Open the hotpath blob store named by `spec` ('sqlite:/path/store.db', 'redis://...'). */
 function openStore(spec, options = {}) {
-  if (spec.startsWith('dir:')) {
-    const { DirStore } = require('./dir-store');
-    return new DirStore(spec.slice(4));
-  }
   return require('../..').blobs.open(spec, options);
 }
 
@@ -136,12 +131,6 @@ function statusOf(err) {
   if (err.code === 'HP_EUNAVAILABLE') return 503;
   if (err.code === 'HP_EINVAL' || err instanceof RangeError || err instanceof TypeError) return 400;
   return 500;
-}
-
-function etagMatches(header, etag) {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
 function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
@@ -256,7 +245,7 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
       'last-modified': new Date(file.uploadDate).toUTCString(),
     };
     if (ACTIVE_TYPES.has(type)) headers['content-disposition'] = `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`;
-    if (etagMatches(req.headers['if-none-match'], etag)) {
+    if (fresh(req.headers, headers)) {
       res.writeHead(304, headers);
       return res.end();
     }
@@ -339,12 +328,17 @@ async function startServer({ port, host = '127.0.0.1', spec, store, limits = lim
   return { server, store, close, port: server.address().port };
 }
 
-if (require.main === module) {
+/**
+ * Run one server as the environment says (SERVER_PORT, HOST, the store and
+ * limit variables), on `store` when given (bench/blobs/dir-server.js gives
+ * the plain-directory baseline).
+ */
+function main(store) {
   const port = Number(process.env.SERVER_PORT || process.env.PORT || 8001);
   const host = process.env.HOST || '127.0.0.1';
   const spec = storeSpecFromEnv(process.env);
   privateStoreDir(spec);
-  startServer({ port, host, spec, limits: limitsFromEnv(process.env) }).then(
+  startServer({ port, host, spec, store: store && store(spec), limits: limitsFromEnv(process.env) }).then(
     ({ close }) => {
       console.log(`speedbox server on http://${host}:${port}, store ${spec}`);
       const stop = () => close().then(() => process.exit(0));
@@ -358,6 +352,8 @@ if (require.main === module) {
   );
 }
 
+if (require.main === module) main();
+
 module.exports = {
-  startServer, createHandler, openStore, storeSpecFromEnv, privateStoreDir, limitsFromEnv, guardedServer, parseRange,
+  main, startServer, createHandler, openStore, storeSpecFromEnv, privateStoreDir, limitsFromEnv, guardedServer, parseRange,
 };

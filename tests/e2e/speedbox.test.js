@@ -143,6 +143,12 @@ for (const backend of backends()) {
       const stale = await download(box.base, query('ranges.bin'), { 'if-none-match': '"0000"' });
       assert.equal(stale.status, 200);
       assert.equal(stale.sha256, sha256(data));
+      // If-Modified-Since, and If-None-Match winning over it.
+      const since = { 'if-modified-since': cached.headers['last-modified'] };
+      assert.equal((await download(box.base, query('ranges.bin'), since)).status, 304);
+      assert.equal((await download(box.base, query('ranges.bin'), { ...since, 'if-none-match': '"0000"' })).status, 200);
+      const before = { 'if-modified-since': new Date(Date.parse(cached.headers['last-modified']) - 2000).toUTCString() };
+      assert.equal((await download(box.base, query('ranges.bin'), before)).status, 200);
     });
 
     await t.test('unknown files, bad requests and the list', async () => {
