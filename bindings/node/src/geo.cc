@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "observe.h"
 
 namespace hp_node {
 
@@ -68,6 +69,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
                         InstanceMethod<&GeoReader::Lookup>("lookup"), InstanceMethod<&GeoReader::LookupMany>("lookupMany"),
                         InstanceMethod<&GeoReader::Metadata>("metadata"), InstanceMethod<&GeoReader::Reload>("reload"),
                         InstanceMethod<&GeoReader::Generation>("generation"), InstanceMethod<&GeoReader::Count>("count"),
+                        InstanceMethod<&GeoReader::Stats>("stats"),
                         InstanceMethod<&GeoReader::Close>("close")});
   }
 
@@ -512,6 +514,12 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
 
   Napi::Value Generation(const Napi::CallbackInfo &info) {
     return Napi::Number::New(info.Env(), static_cast<double>(hp_geo_generation(Handle(info.Env()))));
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
+    hp_geo_stats s = HP_GEO_STATS_INIT;
+    Check(info.Env(), hp_geo_stats_get(&s, Handle(info.Env())));
+    return GeoStatsObject(info.Env(), s);
   }
 
   Napi::Value Count(const Napi::CallbackInfo &info) {

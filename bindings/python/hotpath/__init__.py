@@ -13,7 +13,7 @@ except ImportError:
     __path__ = extend_path(__path__, __name__)
     from . import _hotpath
 
-from . import blobs, errors, events, geo, host, limits, maxminddb, recipes, sticky, ua
+from . import _log, blobs, errors, events, geo, host, limits, maxminddb, recipes, stats, sticky, ua
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -32,6 +32,7 @@ __all__ = [
     "limits",
     "maxminddb",
     "recipes",
+    "stats",
     "sticky",
     "ua",
 ]
