@@ -187,7 +187,9 @@ TEST_CASE("observe: geo counts lookups and cache use, and a watched file's reloa
   for (auto &t : threads) t.join();
   CHECK(geo_stats(g).lookups == 8005);
 
-  // A new file: one reload, seen by the hook and the counters.
+  // A new file: one reload, seen by the hook and the counters (once the
+  // watch has read the first one).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   replace_file(db, test_db("GeoIP2-Country-Test.mmdb"));
   Event ev;
   REQUIRE(eng.events.wait_for(HP_EVENT_RELOAD, HP_HANDLE_GEO, &ev));
@@ -321,6 +323,7 @@ TEST_CASE("observe: without a receiver, events are only counted; clearing the re
   o.watch_interval_ms = 20;
   hp_geo *g = nullptr;
   REQUIRE(hp_geo_open(&g, eng.e, db.c_str(), &o) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   replace_file(db, test_db("GeoIP2-Country-Test.mmdb"));
   for (int i = 0; i < 500 && geo_stats(g).reloads == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(geo_stats(g).reloads == 1);

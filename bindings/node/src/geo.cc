@@ -381,7 +381,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     std::string key;
     if (count > 1) key.reserve(5 * count);
     hp_geo_result r = HP_GEO_RESULT_INIT;
-    bool any = false;
+    bool any = false, searched = false;
     uint64_t gen = 0;
     for (size_t db = 0; db < count; db++) {
       int rc = hp_geo_find(&r, g, db, ip, len);
@@ -390,6 +390,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
         continue;
       }
       if (rc < 0) ThrowError(env, rc);
+      searched = true;
       gen = r.generation;
       uint32_t part = rc ? r.offset : 0xfffffffeu;
       any |= rc == 1;
@@ -400,9 +401,11 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     }
     napi_value out;
     if (!any) {
-      hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
-      int rc = hp_geo_lookup(&e, g, ip, len);
-      if (rc < 0) ThrowError(env, rc);
+      if (!searched) {  // an IPv6 address and only IPv4 files: the lookup's own error
+        hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+        int rc = hp_geo_lookup(&e, g, ip, len);
+        if (rc < 0) ThrowError(env, rc);
+      }
       napi_get_null(env, &out);
       return Napi::Value(env, out);
     }

@@ -24,9 +24,9 @@ void OnEvent(const hp_engine_event *ev, void *data) {
   auto *sink = static_cast<EventSink *>(data);
   if (sink->addon->tearing_down) return;
   Napi::Env env = sink->fn.Env();
+  Napi::HandleScope scope(env);
   try {
-    Napi::HandleScope scope(env);
-    sink->fn.MakeCallback(env.Undefined(),
+    sink->fn.MakeCallback(env.Global(),
                           {Napi::String::New(env, hp_event_kind_name(ev->kind)),
                            Napi::String::New(env, hp_handle_kind_name(ev->handle_kind)),
                            Napi::Number::New(env, ev->status),
