@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-from typing import Optional
 
 from . import _hotpath
 
@@ -34,7 +33,7 @@ def _logger_for(kind: str, handle: str) -> logging.Logger:
     return logger.getChild("redis" if kind.startswith("redis_") else handle)
 
 
-def emit(kind: str, handle: str, status: int, code: Optional[str], message: str, source: str) -> None:
+def emit(kind: str, handle: str, status: int, code: str | None, message: str, source: str) -> None:
     """Called by the engine's thread (with the GIL) for each event."""
     level = _LEVELS.get(kind, logging.WARNING)
     if handle == "events" and kind == "error":

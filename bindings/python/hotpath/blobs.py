@@ -243,7 +243,7 @@ class Blobs(AsyncClosing):
     def stats(self) -> BlobStoreStats:
         """Counters: bytes in and out, commits, corrupt reads and the Redis
         client's figures (docs/observability.md)."""
-        return self._native.stats()  # type: ignore[no-any-return]
+        return self._native.stats()  # type: ignore[return-value]
 
     @property
     def closed(self) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Literal, Optional, TypedDict
+from typing import Literal, TypedDict
 
 from . import _aio, _hotpath
 from ._aio import AsyncClosing
@@ -40,7 +40,7 @@ class EventLogStats(TypedDict):
     batches: int
     errors: int
     rotations: int
-    redis: Optional[RedisStats]
+    redis: RedisStats | None
     """The Redis client's figures for a Redis list; None for a file."""
 
 

@@ -147,7 +147,7 @@ class GeoReader(AsyncClosing):
     def stats(self) -> GeoStats:
         """Counters: lookups, cache use, reloads and the latest reload's
         error (docs/observability.md)."""
-        return self._native.stats()  # type: ignore[no-any-return]
+        return self._native.stats()  # type: ignore[return-value]
 
     def close(self) -> None:
         """Unmap the files; later calls raise ClosedError. Idempotent."""

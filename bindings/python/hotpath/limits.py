@@ -113,7 +113,7 @@ class Limiter(AsyncClosing):
     def stats(self) -> LimiterStats:
         """Counters: checks, grants, denials, backend failures and the Redis
         client's figures (docs/observability.md)."""
-        return self._native.stats()  # type: ignore[no-any-return]
+        return self._native.stats()  # type: ignore[return-value]
 
     @property
     def closed(self) -> bool:

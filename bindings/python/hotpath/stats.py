@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, TypedDict
+from typing import TypedDict
 
 
 class RedisStats(TypedDict):
@@ -40,9 +40,9 @@ class GeoStats(TypedDict):
     reloads: int
     reload_failures: int
     generation: int
-    last_reload_at: Optional[int]
+    last_reload_at: int | None
     """Time (ms since the epoch) of the latest reload attempt, or None."""
-    last_reload_error: Optional[ReloadError]
+    last_reload_error: ReloadError | None
     """Why the latest reload attempt failed; None when it succeeded or there was none."""
 
 
@@ -55,7 +55,7 @@ class LimiterStats(TypedDict):
     denied: int
     store_errors: int
     """Calls of any kind the backend failed (unavailable, I/O, ...)."""
-    redis: Optional[RedisStats]
+    redis: RedisStats | None
     """The Redis client's figures; None for memory and SQLite."""
 
 
@@ -69,7 +69,7 @@ class BlobStoreStats(TypedDict):
     commits: int
     corrupt_reads: int
     """Reads that failed with CorruptError."""
-    redis: Optional[RedisStats]
+    redis: RedisStats | None
     """The Redis client's figures; None for SQLite."""
 
 
