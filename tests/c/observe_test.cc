@@ -93,6 +93,16 @@ void replace_file(const fs::path &to, const std::string &bytes) {
 
 std::string test_db(const char *name) { return hp_test::read_file(hp_test::fixture(std::string("maxmind/test-data/") + name)); }
 
+// A reader of a copy of GeoIP2-City-Test at `db`, polled every 20 ms.
+hp_geo *open_watched(hp_engine *e, const fs::path &db) {
+  replace_file(db, test_db("GeoIP2-City-Test.mmdb"));
+  hp_geo_options o = HP_GEO_OPTIONS_INIT;
+  o.watch_interval_ms = 20;
+  hp_geo *g = nullptr;
+  REQUIRE(hp_geo_open(&g, e, db.c_str(), &o) == 0);
+  return g;
+}
+
 hp_geo_stats geo_stats(hp_geo *g) {
   hp_geo_stats s = HP_GEO_STATS_INIT;
   REQUIRE(hp_geo_stats_get(&s, g) == 0);
@@ -154,11 +164,7 @@ TEST_CASE("observe: geo counts lookups and cache use, and a watched file's reloa
   OwnedEngine eng;
   TempDir dir;
   fs::path db = dir.path / "city.mmdb";
-  replace_file(db, test_db("GeoIP2-City-Test.mmdb"));
-  hp_geo_options o = HP_GEO_OPTIONS_INIT;
-  o.watch_interval_ms = 20;
-  hp_geo *g = nullptr;
-  REQUIRE(hp_geo_open(&g, eng.e, db.c_str(), &o) == 0);
+  hp_geo *g = open_watched(eng.e, db);
 
   hp_geo_stats s = geo_stats(g);
   CHECK(s.lookups == 0);
@@ -318,11 +324,7 @@ TEST_CASE("observe: without a receiver, events are only counted; clearing the re
   REQUIRE(hp_engine_set_event_cb(eng.e, nullptr, nullptr) == 0);
   TempDir dir;
   fs::path db = dir.path / "city.mmdb";
-  replace_file(db, test_db("GeoIP2-City-Test.mmdb"));
-  hp_geo_options o = HP_GEO_OPTIONS_INIT;
-  o.watch_interval_ms = 20;
-  hp_geo *g = nullptr;
-  REQUIRE(hp_geo_open(&g, eng.e, db.c_str(), &o) == 0);
+  hp_geo *g = open_watched(eng.e, db);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   replace_file(db, test_db("GeoIP2-Country-Test.mmdb"));
   for (int i = 0; i < 500 && geo_stats(g).reloads == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));

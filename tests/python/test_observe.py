@@ -38,6 +38,12 @@ def replace_file(to: Path, data: bytes) -> None:
     os.replace(tmp, to)
 
 
+def watched_reader(fixtures: Path, db: Path) -> GeoReader:
+    """A reader of a copy of GeoIP2-City-Test at ``db``, polled every 20 ms."""
+    replace_file(db, (fixtures / "maxmind/test-data/GeoIP2-City-Test.mmdb").read_bytes())
+    return GeoReader(db, watch_interval_ms=20)
+
+
 def records(caplog: pytest.LogCaptureFixture, name: str) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == name]
 
@@ -46,8 +52,7 @@ def test_geo_stats_and_reloads_on_the_logger(fixtures: Path, tmp_path: Path,
                                              caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="hotpath")
     db = tmp_path / "city.mmdb"
-    replace_file(db, (fixtures / "maxmind/test-data/GeoIP2-City-Test.mmdb").read_bytes())
-    with GeoReader(db, watch_interval_ms=20) as reader:
+    with watched_reader(fixtures, db) as reader:
         s = reader.stats()
         assert s["lookups"] == 0
         assert s["generation"] == 1
@@ -155,8 +160,7 @@ def test_a_disabled_logger_costs_no_record(fixtures: Path, tmp_path: Path,
                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.CRITICAL, logger="hotpath")
     db = tmp_path / "city.mmdb"
-    replace_file(db, (fixtures / "maxmind/test-data/GeoIP2-City-Test.mmdb").read_bytes())
-    with GeoReader(db, watch_interval_ms=20) as reader:
+    with watched_reader(fixtures, db) as reader:
         time.sleep(0.1)
         replace_file(db, (fixtures / "maxmind/test-data/GeoIP2-Country-Test.mmdb").read_bytes())
         until(lambda: reader.stats()["reloads"] == 1, "the reload")
@@ -168,9 +172,8 @@ def test_a_logging_handler_that_calls_hotpath_does_not_deadlock(fixtures: Path, 
     """The handler runs on the engine's thread and calls back into a handle
     (taking the GIL there while a Python thread waits in a blocking call)."""
     seen: list[int] = []
+    reader = watched_reader(fixtures, tmp_path / "city.mmdb")
     db = tmp_path / "city.mmdb"
-    replace_file(db, (fixtures / "maxmind/test-data/GeoIP2-City-Test.mmdb").read_bytes())
-    reader = GeoReader(db, watch_interval_ms=20)
 
     class Calls(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

@@ -3,11 +3,23 @@
 // them on diagnostics_channel.
 #include "observe.h"
 
+#include <initializer_list>
+#include <utility>
+
 namespace hp_node {
 
 namespace {
 
 Napi::Number Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+
+// {name: count, ..., redis}: the shape of the limiter's and the store's stats.
+Napi::Object Counters(Napi::Env env, std::initializer_list<std::pair<const char *, uint64_t>> counts,
+                      Napi::Value redis) {
+  auto o = Napi::Object::New(env);
+  for (auto &[name, n] : counts) o.Set(name, Num(env, n));
+  o.Set("redis", redis);
+  return o;
+}
 
 // The receiver set by lib/diagnostics.js: fn(kind, handleKind, status,
 // code, message, source), called on the JS thread (the engine runs on
@@ -88,23 +100,15 @@ Napi::Object GeoStatsObject(Napi::Env env, const hp_geo_stats &s) {
 }
 
 Napi::Object LimiterStatsObject(Napi::Env env, const hp_limiter_stats &s, bool redis) {
-  auto o = Napi::Object::New(env);
-  o.Set("checks", Num(env, s.checks));
-  o.Set("granted", Num(env, s.granted));
-  o.Set("denied", Num(env, s.denied));
-  o.Set("storeErrors", Num(env, s.store_errors));
-  o.Set("redis", RedisStatsObject(env, s.redis, redis));
-  return o;
+  return Counters(env, {{"checks", s.checks}, {"granted", s.granted}, {"denied", s.denied}, {"storeErrors", s.store_errors}},
+                  RedisStatsObject(env, s.redis, redis));
 }
 
 Napi::Object BlobsStatsObject(Napi::Env env, const hp_blobs_stats &s, bool redis) {
-  auto o = Napi::Object::New(env);
-  o.Set("bytesIn", Num(env, s.bytes_in));
-  o.Set("bytesOut", Num(env, s.bytes_out));
-  o.Set("commits", Num(env, s.commits));
-  o.Set("corruptReads", Num(env, s.corrupt_reads));
-  o.Set("redis", RedisStatsObject(env, s.redis, redis));
-  return o;
+  return Counters(env,
+                  {{"bytesIn", s.bytes_in}, {"bytesOut", s.bytes_out}, {"commits", s.commits},
+                   {"corruptReads", s.corrupt_reads}},
+                  RedisStatsObject(env, s.redis, redis));
 }
 
 void InitObserve(Napi::Env env, Napi::Object exports) {

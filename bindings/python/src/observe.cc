@@ -4,6 +4,8 @@
 #include "observe.h"
 
 #include <atomic>
+#include <initializer_list>
+#include <utility>
 
 namespace hp_py {
 
@@ -27,6 +29,14 @@ void on_event(const hp_engine_event *ev, void *) {
   } catch (py::error_already_set &err) {
     err.discard_as_unraisable("hotpath event");
   }
+}
+
+// {name: count, ..., "redis": ...}: the shape of the limiter's and the store's stats.
+py::dict counters(std::initializer_list<std::pair<const char *, uint64_t>> counts, py::object redis) {
+  py::dict d;
+  for (auto &[name, n] : counts) d[name] = n;
+  d["redis"] = std::move(redis);
+  return d;
 }
 
 }  // namespace
@@ -74,23 +84,14 @@ py::dict geo_stats_dict(const hp_geo_stats &s) {
 }
 
 py::dict limiter_stats_dict(const hp_limiter_stats &s, bool redis) {
-  py::dict d;
-  d["checks"] = s.checks;
-  d["granted"] = s.granted;
-  d["denied"] = s.denied;
-  d["store_errors"] = s.store_errors;
-  d["redis"] = redis_stats_dict(s.redis, redis);
-  return d;
+  return counters({{"checks", s.checks}, {"granted", s.granted}, {"denied", s.denied}, {"store_errors", s.store_errors}},
+                  redis_stats_dict(s.redis, redis));
 }
 
 py::dict blobs_stats_dict(const hp_blobs_stats &s, bool redis) {
-  py::dict d;
-  d["bytes_in"] = s.bytes_in;
-  d["bytes_out"] = s.bytes_out;
-  d["commits"] = s.commits;
-  d["corrupt_reads"] = s.corrupt_reads;
-  d["redis"] = redis_stats_dict(s.redis, redis);
-  return d;
+  return counters({{"bytes_in", s.bytes_in}, {"bytes_out", s.bytes_out}, {"commits", s.commits},
+                   {"corrupt_reads", s.corrupt_reads}},
+                  redis_stats_dict(s.redis, redis));
 }
 
 void init_observe(py::module_ &m) {
