@@ -107,7 +107,10 @@ function primary() {
         if (wait.got.length === wait.want) {
           statsWaits.delete(msg.id);
           const sum = {};
-          for (const s of wait.got) for (const [k, v] of Object.entries(s)) sum[k] = (sum[k] || 0) + v;
+          // The counters add up; the Redis client's figures (an object) stay per worker.
+          for (const s of wait.got) {
+            for (const [k, v] of Object.entries(s)) if (typeof v === 'number') sum[k] = (sum[k] || 0) + v;
+          }
           sum.workers = wait.got.length;
           if (wait.from.isConnected()) wait.from.send({ t: 'tracker:stats!', id: msg.id, stats: sum });
         }

@@ -158,7 +158,9 @@ c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(2)`]);
 
 test('canwatch on Redis across 4 workers; Redis stopped mid-run gives 503, then recovers', async () => {
   const redis = await startRedis();
-  const cw = await startCanwatch({ REDIS_URL: redis.url });
+  // 1 s per store call: the hammer's 640 concurrent calls fit on a loaded
+  // (or sanitizer-built) machine; the outage below is a refused connection.
+  const cw = await startCanwatch({ REDIS_URL: redis.url, STORE_TIMEOUT_MS: '1000' });
   try {
     assert.match(cw.banner(), /store redis:\/\//);
     const { user, streams } = await contract(cw.base);

@@ -93,6 +93,11 @@ class Database {
     return decode(h, out, scratch);
   }
 
+  // Whether the record of a hit is decoded in the cache already.
+  bool cached(const Hit &h) const {
+    return h.id != TreeIndex::kNoId && slots_[h.id].load(std::memory_order_relaxed) != nullptr;
+  }
+
   // Records the tree points to (ids are below this).
   size_t record_count() const { return index_.count(); }
   const hp_geo_value *metadata() const { return meta_.data(); }
