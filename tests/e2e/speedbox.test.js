@@ -434,14 +434,15 @@ test('secure by default: allowed content types, nosniff, attachments, upload lim
 
   // Slow headers and a stalled upload are cut off, on the balancer and on the server.
   for (const port of [box.port, box.servers[0].port]) {
-    const slow = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', 5000);
+    // Generous waits for a loaded machine: the exchange ends as soon as the peer closes.
+    const slow = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', 15000);
     assert.ok(slow.closed, `headers timeout on port ${port}`);
     const stalled = await rawExchange(
       port,
       `POST /upload HTTP/1.1\r\nHost: x\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: 100000\r\n\r\n--${boundary}\r\n`,
-      5000,
+      15000,
     );
-    assert.ok(stalled.closed, `idle timeout on port ${port}`);
+    assert.ok(stalled.closed, `idle timeout on port ${port} (balancer ${box.port}): ${JSON.stringify(stalled)}`);
   }
 
   // The store's directory and files are this user's only.
