@@ -32,6 +32,13 @@ function openStore(spec, options = {}) {
   return require('../..').blobs.open(spec, options);
 }
 
+// BLOBS_DURABLE=1: a SQLite store whose commits survive a power loss
+// (chunk files and the WAL synced before an upload's 200); docs/blobs.md
+// gives the cost. Redis stores are as durable as the server's appendfsync.
+function storeOptionsFromEnv(env) {
+  return env.BLOBS_DURABLE === '1' ? { durable: true } : {};
+}
+
 function storeSpecFromEnv(env) {
   if (env.SPEEDBOX_STORE) return env.SPEEDBOX_STORE;
   if (env.REDIS_URL) return env.REDIS_URL;
@@ -242,8 +249,8 @@ function createHandler(store, { port } = {}) {
  * Start one file server.
  * @returns {Promise<{server: http.Server, store: object, close: () => Promise<void>}>}
  */
-async function startServer({ port, host = '127.0.0.1', spec, store }) {
-  store = store || openStore(spec);
+async function startServer({ port, host = '127.0.0.1', spec, store, storeOptions }) {
+  store = store || openStore(spec, storeOptions);
   const server = http.createServer(createHandler(store, { port }));
   // Large uploads may take longer than the default request timeout.
   server.requestTimeout = 0;
@@ -267,9 +274,10 @@ if (require.main === module) {
   const host = process.env.HOST || '127.0.0.1';
   const spec = storeSpecFromEnv(process.env);
   if (spec.startsWith('sqlite:')) require('node:fs').mkdirSync(path.dirname(spec.slice(7)), { recursive: true });
-  startServer({ port, host, spec }).then(
+  const storeOptions = storeOptionsFromEnv(process.env);
+  startServer({ port, host, spec, storeOptions }).then(
     ({ close }) => {
-      console.log(`speedbox server on http://${host}:${port}, store ${spec}`);
+      console.log(`speedbox server on http://${host}:${port}, store ${spec}${storeOptions.durable ? ' (durable)' : ''}`);
       const stop = () => close().then(() => process.exit(0));
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
@@ -281,4 +289,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { startServer, createHandler, openStore, storeSpecFromEnv, parseRange };
+module.exports = { startServer, createHandler, openStore, storeSpecFromEnv, storeOptionsFromEnv, parseRange };

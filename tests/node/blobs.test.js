@@ -474,6 +474,25 @@ test('a store closed with streams open lets them finish', async (t) => {
   assert.ok((await reopened.get('late.bin')).equals(data));
 });
 
+test('durable: true opens a SQLite store whose commits are synced; Redis refuses it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-durable-'));
+  const store = hp.blobs.open(`sqlite:${path.join(dir, 'store.db')}`, { chunkSize: 1000, durable: true });
+  t.after(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const data = crypto.randomBytes(40500);
+  const f = await store.put('durable.bin', data);
+  assert.ok((await store.get(f)).equals(data));
+  // The large file's bytes went to its chunk file (synced before the commit).
+  assert.equal(fs.readdirSync(path.join(dir, 'store.db-chunks')).length, 1);
+  assert.throws(() => hp.blobs.open('redis://127.0.0.1:1', { durable: true }), {
+    code: 'HP_EINVAL',
+    message: /appendfsync/,
+  });
+  assert.throws(() => hp.blobs.open(`sqlite:${path.join(dir, 'x.db')}`, { durable: 1 }), TypeError);
+});
+
 test('a file copied between stores with stream.pipeline (sqlite to redis)', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-copy-'));
   const redis = await startRedis();
