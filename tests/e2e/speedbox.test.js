@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startRedis } = require('../support/redis');
+const { startRedis, startRedisCluster } = require('../support/redis');
 const { startSpeedbox, upload, download, sha256 } = require('../support/speedbox');
 
 const CHUNK = 261120;
@@ -49,6 +49,19 @@ function backends() {
       },
     },
     {
+      name: 'a 3-master Redis Cluster',
+      async setup() {
+        const cluster = await startRedisCluster();
+        return { spec: cluster.url, revisions: true, cleanup: () => cluster.cleanup() };
+      },
+    },
+    {
+      name: 'sqlite with BLOBS_DURABLE=1',
+      async setup(dir) {
+        return { spec: `sqlite:${path.join(dir, 'speedbox.db')}`, revisions: true, env: { BLOBS_DURABLE: '1' } };
+      },
+    },
+    {
       name: 'dir',
       async setup(dir) {
         return { spec: `dir:${path.join(dir, 'files')}`, revisions: false };
@@ -62,7 +75,7 @@ for (const backend of backends()) {
   test(`speedbox on ${backend.name}`, async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `speedbox-e2e-${backend.name}-`));
     const env = await backend.setup(dir);
-    let box = await startSpeedbox({ spec: env.spec });
+    let box = await startSpeedbox({ spec: env.spec, env: env.env });
     // The store as the servers see it, for what HTTP does not show.
     const store = env.revisions ? require('../..').blobs.open(env.spec) : null;
     t.after(async () => {
@@ -255,7 +268,7 @@ for (const backend of backends()) {
     assert.equal(box.crashes(), 0);
     // A restarted deployment on the same store still serves every file.
     await box.stop();
-    box = await startSpeedbox({ spec: env.spec, servers: 2 });
+    box = await startSpeedbox({ spec: env.spec, servers: 2, env: env.env });
     const again = await download(box.base, query('ranges.bin'));
     assert.equal(again.status, 200);
   });
