@@ -16,6 +16,7 @@ export HOTPATH_TEST_REDIS=cluster
 passed=0
 failed=0
 status=0
+source tests/support/counts.sh
 
 # The Node and end-to-end files that start Redis; perfload's Redis is
 # socket.io's adapter, not hotpath's, and stays one server.
@@ -26,10 +27,7 @@ if [[ $suites == *" python "* ]]; then
   echo "== Python on a Redis Cluster (tests that use Redis) =="
   PYTHONPATH="bindings/python:$build/python" "$py" -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$log/py.txt"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
-  p_pass=$(grep -oE '[0-9]+ passed' "$log/py.txt" | tail -1 | grep -oE '[0-9]+' || echo 0)
-  p_fail=$(grep -oE '[0-9]+ (failed|error)' "$log/py.txt" | awk '{s+=$1} END {print s+0}')
-  [ "$p_pass" -gt 0 ] || { echo "python on a cluster: no test ran"; status=1; }
-  passed=$((passed + p_pass)); failed=$((failed + p_fail))
+  count_pytest "$log/py.txt" "python on a cluster"
 fi
 
 for suite in node e2e; do
@@ -40,12 +38,7 @@ for suite in node e2e; do
   # shellcheck disable=SC2086
   node --test --test-concurrency=1 ${!files} 2>&1 | tee "$log/$suite.txt"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
-  n_pass=$(grep -oE '^# pass [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
-  n_fail=$(grep -oE '^# fail [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
-  n_cancelled=$(grep -oE '^# cancelled [0-9]+' "$log/$suite.txt" | grep -oE '[0-9]+' || echo 0)
-  n_fail=$((n_fail + n_cancelled))
-  [ "$n_pass" -gt 0 ] || { echo "node $suite: no test ran"; status=1; }
-  passed=$((passed + n_pass)); failed=$((failed + n_fail))
+  count_node "$log/$suite.txt" "node $suite on a cluster"
 done
 
 echo

@@ -1390,7 +1390,8 @@ TEST_CASE("blobs: no lost or mixed blob while the store's slot migrates between 
       started(kDelete);
       const std::string &id = doomed[i].first, &name = doomed[i].second;
       int deleted = call([&](hp_blob_cb cb, void *d) {
-        return i % 2 ? hp_blobs_delete_id(b, id.c_str(), cb, d) : hp_blobs_delete_name(b, name.c_str(), cb, d);
+        return i % 2 ? hp_blobs_delete_id(b, id.c_str(), cb, d)
+                     : hp_blobs_delete_name(b, name.c_str(), cb, d);
       });
       if (deleted != 1) fail("delete", std::to_string(deleted) + " deleted");
       if (stat_of(b, by_id(id)).rc != HP_ENOTFOUND) fail("stat after delete", "still there");
@@ -1417,9 +1418,10 @@ TEST_CASE("blobs: no lost or mixed blob while the store's slot migrates between 
   });
   for (auto &t : writers) t.join();
   mover.join();
-  MESSAGE("migrated ", moved.load(), " keys with ", writes.load(), " files written meanwhile; calls started mid-move: ",
-          mid_move[kFind].load(), " find, ", mid_move[kList].load(), " list, ", mid_move[kDelete].load(), " delete, ",
-          mid_move[kGc].load(), " gc");
+  MESSAGE("migrated ", moved.load(), " keys with ", writes.load(),
+          " files written meanwhile; calls started mid-move: ", mid_move[kFind].load(), " find, ",
+          mid_move[kList].load(), " list, ", mid_move[kDelete].load(), " delete, ", mid_move[kGc].load(),
+          " gc");
   CHECK(moved > 40);
   for (auto &n : mid_move) CHECK(n > 0);
   CHECK(reclaimed > 0);

@@ -131,8 +131,8 @@ int RedisBackend::not_found(const Query &q) {
 }
 
 int RedisBackend::stale(const char *what) {
-  return set_error(HP_EUNAVAILABLE, "blobs: ", what, ": the store kept changing under ", std::to_string(kMaxStale),
-                   " attempts");
+  return set_error(HP_EUNAVAILABLE, "blobs: ", what, ": the store kept changing under ",
+                   std::to_string(kMaxStale), " attempts");
 }
 
 void RedisBackend::find(const Query &q, InfoDone done, int attempt) {
@@ -147,7 +147,8 @@ void RedisBackend::find(const Query &q, InfoDone done, int attempt) {
                   [this, q, done, attempt](int status, redis::Reply r) {
                     int rc = failed(status, r);
                     if (rc != 0) return done(rc, FileInfo{});
-                    if (r.type == redis::Reply::String && r.str == "HPSTALE") return find(q, done, attempt + 1);
+                    if (r.type == redis::Reply::String && r.str == "HPSTALE")
+                      return find(q, done, attempt + 1);
                     if (r.type == redis::Reply::Nil) return done(not_found(q), FileInfo{});
                     FileInfo f;
                     if (!parse_info(r, &f))
@@ -231,8 +232,9 @@ void RedisBackend::list(const ListQuery &q, ListDone done) {
   if (!q.cursor.empty()) {
     std::string member;
     if (!from_hex(q.cursor, &member) || member.size() < 24)
-      return st->done(set_error(HP_EINVAL, "blobs: list: cursor '", q.cursor, "' is not one this store gave out"),
-                      ListPage{});
+      return st->done(
+          set_error(HP_EINVAL, "blobs: list: cursor '", q.cursor, "' is not one this store gave out"),
+          ListPage{});
     st->min = "(" + member;
   }
   if (!q.prefix.empty()) {
@@ -256,7 +258,8 @@ void RedisBackend::list_batch(std::shared_ptr<Listing> st) {
         std::vector<std::string> keys = {base_ + "names"}, args = {st->q.latest_only ? "1" : "0"};
         for (auto &m : r.elements) {
           // "<filename>\0<seq, 16 hex digits>\0<id, 24 hex digits>"
-          if (m.str.size() < 42) return st->done(set_error(HP_EIO, "blobs: redis: a names entry is damaged"), ListPage{});
+          if (m.str.size() < 42)
+            return st->done(set_error(HP_EIO, "blobs: redis: a names entry is damaged"), ListPage{});
           keys.push_back(base_ + "f:" + m.str.substr(m.str.size() - 24));
           keys.push_back(base_ + "n:" + m.str.substr(0, m.str.size() - 42));
           args.push_back(std::move(m.str));
@@ -277,7 +280,8 @@ void RedisBackend::list_batch(std::shared_ptr<Listing> st) {
             if (parse_info(files.elements[i], &f)) st->page.files.push_back(std::move(f));
             st->last = args[i + 1];
           }
-          if (files.elements.size() < want) return st->done(static_cast<int>(st->page.files.size()), std::move(st->page));
+          if (files.elements.size() < want)
+            return st->done(static_cast<int>(st->page.files.size()), std::move(st->page));
           st->min = "(" + st->last;
           list_batch(st);
         });
@@ -302,41 +306,45 @@ void RedisBackend::remove(const std::string &id, const std::string &name, Done d
                      [this, id, done](int status, redis::Reply r) {
                        int rc = failed(status, r);
                        if (rc != 0) return done(rc);
-                       if (r.elements.size() != 3 || r.elements[0].type != redis::Reply::String) return done(0);
-                       remove_files(r.elements[0].str, {id}, {chunk_count(r.elements[1], r.elements[2])}, "", done,
-                                    [](int, Done) {});
+                       if (r.elements.size() != 3 || r.elements[0].type != redis::Reply::String)
+                         return done(0);
+                       remove_files(r.elements[0].str, {id}, {chunk_count(r.elements[1], r.elements[2])}, "",
+                                    done, [](int, Done) {});
                      });
     return;
   }
   // Every revision: the ids, then each one's chunk count.
-  client_->command({"ZRANGE", base_ + "n:" + name, "0", "-1"}, [this, name, done, attempt](int status,
-                                                                                         redis::Reply r) {
-    int rc = failed(status, r);
-    if (rc != 0) return done(rc);
-    if (r.type != redis::Reply::Array || r.elements.empty()) return done(0);
-    struct Gather {
-      std::vector<std::string> ids;
-      std::vector<uint64_t> chunks;
-      size_t left;
-      int rc = 0;
-    };
-    auto g = std::make_shared<Gather>();
-    for (auto &e : r.elements) g->ids.push_back(std::move(e.str));
-    g->chunks.assign(g->ids.size(), 0);
-    g->left = g->ids.size();
-    for (size_t i = 0; i < g->ids.size(); i++) {
-      if (!usable(done)) return;
-      client_->command({"HMGET", base_ + "f:" + g->ids[i], "length", "chunk_size"},
-                       [this, g, i, name, done, attempt](int st, redis::Reply h) {
-                         if (int code = failed(st, h); code != 0 && g->rc == 0) g->rc = code;
-                         if (g->rc == 0 && h.elements.size() == 2) g->chunks[i] = chunk_count(h.elements[0], h.elements[1]);
-                         if (--g->left > 0) return;
-                         if (g->rc != 0) return done(g->rc);
-                         remove_files(name, g->ids, g->chunks, std::to_string(g->ids.size()), done,
-                                      [this, name, attempt](int, Done again) { remove("", name, again, attempt + 1); });
-                       });
-    }
-  });
+  client_->command({"ZRANGE", base_ + "n:" + name, "0", "-1"},
+                   [this, name, done, attempt](int status, redis::Reply r) {
+                     int rc = failed(status, r);
+                     if (rc != 0) return done(rc);
+                     if (r.type != redis::Reply::Array || r.elements.empty()) return done(0);
+                     struct Gather {
+                       std::vector<std::string> ids;
+                       std::vector<uint64_t> chunks;
+                       size_t left;
+                       int rc = 0;
+                     };
+                     auto g = std::make_shared<Gather>();
+                     for (auto &e : r.elements) g->ids.push_back(std::move(e.str));
+                     g->chunks.assign(g->ids.size(), 0);
+                     g->left = g->ids.size();
+                     for (size_t i = 0; i < g->ids.size(); i++) {
+                       if (!usable(done)) return;
+                       client_->command({"HMGET", base_ + "f:" + g->ids[i], "length", "chunk_size"},
+                                        [this, g, i, name, done, attempt](int st, redis::Reply h) {
+                                          if (int code = failed(st, h); code != 0 && g->rc == 0) g->rc = code;
+                                          if (g->rc == 0 && h.elements.size() == 2)
+                                            g->chunks[i] = chunk_count(h.elements[0], h.elements[1]);
+                                          if (--g->left > 0) return;
+                                          if (g->rc != 0) return done(g->rc);
+                                          remove_files(name, g->ids, g->chunks, std::to_string(g->ids.size()),
+                                                       done, [this, name, attempt](int, Done again) {
+                                                         remove("", name, again, attempt + 1);
+                                                       });
+                                        });
+                     }
+                   });
 }
 
 void RedisBackend::remove_files(const std::string &name, const std::vector<std::string> &ids,
@@ -361,24 +369,26 @@ void RedisBackend::remove_files(const std::string &name, const std::vector<std::
 void RedisBackend::gc(Done done) {
   if (!usable(done)) return;
   // The uploads whose lease ran out, then their chunks, declared.
-  client_->eval(scripts::expired_uploads(), {base_ + "uploads"}, {}, [this, done](int status, redis::Reply r) {
-    int rc = failed(status, r);
-    if (rc != 0) return done(rc);
-    if (r.type != redis::Reply::Array || r.elements.size() < 2) return done(0);
-    std::vector<std::string> keys = {base_ + "uploads"}, args;
-    for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
-      const std::string &id = r.elements[i].str, &entry = r.elements[i + 1].str;
-      size_t colon = entry.find(':');
-      uint64_t chunks = colon == std::string::npos ? 0 : std::strtoull(entry.c_str() + colon + 1, nullptr, 10);
-      for (uint64_t c = 0; c < chunks; c++) keys.push_back(chunk_key(id, c));
-      args.insert(args.end(), {id, entry, std::to_string(chunks)});
-    }
-    if (!usable(done)) return;
-    client_->eval(scripts::gc(), keys, args, [done](int st, redis::Reply n) {
-      int code = failed(st, n);
-      done(code != 0 ? code : static_cast<int>(as_i64(n)));
-    });
-  });
+  client_->eval(
+      scripts::expired_uploads(), {base_ + "uploads"}, {}, [this, done](int status, redis::Reply r) {
+        int rc = failed(status, r);
+        if (rc != 0) return done(rc);
+        if (r.type != redis::Reply::Array || r.elements.size() < 2) return done(0);
+        std::vector<std::string> keys = {base_ + "uploads"}, args;
+        for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+          const std::string &id = r.elements[i].str, &entry = r.elements[i + 1].str;
+          size_t colon = entry.find(':');
+          uint64_t chunks =
+              colon == std::string::npos ? 0 : std::strtoull(entry.c_str() + colon + 1, nullptr, 10);
+          for (uint64_t c = 0; c < chunks; c++) keys.push_back(chunk_key(id, c));
+          args.insert(args.end(), {id, entry, std::to_string(chunks)});
+        }
+        if (!usable(done)) return;
+        client_->eval(scripts::gc(), keys, args, [done](int st, redis::Reply n) {
+          int code = failed(st, n);
+          done(code != 0 ? code : static_cast<int>(as_i64(n)));
+        });
+      });
 }
 
 }  // namespace hp::blobs

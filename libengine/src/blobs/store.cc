@@ -27,9 +27,10 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
     if (rc != 0) return rc;
   } else if (redis::is_url(spec)) {
     if (options.flags & HP_BLOBS_DURABLE)
-      return set_error(HP_EINVAL,
-                       "blobs_open: HP_BLOBS_DURABLE applies to a SQLite store (a Redis server's durability is its "
-                       "appendfsync setting)");
+      return set_error(
+          HP_EINVAL,
+          "blobs_open: HP_BLOBS_DURABLE applies to a SQLite store (a Redis server's durability is its "
+          "appendfsync setting)");
     redis::Options ro;
     int rc = redis::parse_url(spec, &ro.address);
     if (rc != 0) return rc;
