@@ -11,6 +11,7 @@ debs=(
   libfarmhash-dev     # Google FarmHash: Fingerprint32 bit-exact with the farmhash npm package
   libssl-dev          # blobs: libcrypto's SHA-256 (SHA-NI paths) for whole-file digests
   libdeflate-dev      # recipes: whole-buffer gzip inflate about twice as fast as zlib
+  libisal-dev         # recipes: ISA-L streaming gzip inflate, several times zlib's speed, for loads without a whole inflated buffer
   libre2-dev          # ua: linear-time matching of the long-tail tables (RE2::Set)
   unicode-data        # packaging/build-re2-pic.sh: the Unicode tables of RE2's source, for a PIC RE2 in dist builds
   redis-server        # tests and demo only

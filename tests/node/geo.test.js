@@ -199,6 +199,26 @@ test('lookup merges City and ISP; lookupMany returns columns', () => {
   reader.close();
 });
 
+test('lookupMany on one database: columns equal lookup() item by item, across a cache reset', () => {
+  const reader = new hp.GeoReader(testData('GeoIP2-City-Test.mmdb'), { cache: { max: 3 } });
+  const ips = ['81.2.69.160', '10.0.0.1', '2.125.160.216', '81.2.69.160', '::ffff:81.2.69.142', '89.160.20.112', '175.16.199.1'];
+  for (let round = 0; round < 2; round++) {
+    const cols = reader.lookupMany(ips);
+    const names = Object.keys(cols);
+    assert.ok(names.includes('countryCode') && names.includes('latitude') && names.includes('asn'));
+    ips.forEach((ip, i) => {
+      const e = reader.lookup(ip);
+      for (const name of names) assert.equal(cols[name][i], e === null || e[name] === undefined ? null : e[name], `${ip} ${name}`);
+    });
+  }
+  assert.deepEqual(reader.lookupMany([]).city, []);
+  assert.deepEqual(reader.lookupMany(new Set(['81.2.69.160'])).city, ['London']);
+  assert.throws(() => reader.lookupMany(['1.1.1.1', 'bad']), (err) => err.code === 'HP_EINVAL' && /item 1/.test(err.message));
+  assert.throws(() => reader.lookupMany(['1.1.1.1', '1.1.1.\u0131']), (err) => err.code === 'HP_EINVAL' && /item 1/.test(err.message));
+  assert.throws(() => reader.lookupMany(['1.1.1.1', 7]), TypeError);
+  reader.close();
+});
+
 test('every bad-data file and garbage gives HP_ECORRUPT, never a crash', () => {
   const dirs = ['libmaxminddb', 'maxminddb-golang', 'maxminddb-python'].map((d) => fixture('maxmind', 'bad-data', d));
   const files = dirs.flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f)));

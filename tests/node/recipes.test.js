@@ -89,6 +89,50 @@ test('a second get of an unchanged record returns the same object, also across a
   assert.equal(table.get(2).name, 'renamed');
 });
 
+test('a change is seen by the very next get, whatever JS runs first; other tables keep their objects', async (t) => {
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const recipes = new hp.Recipes();
+  t.after(() => recipes.close());
+  const table = offerTable(recipes);
+  const other = recipes.define('campaigns', { key: 'campaignId' });
+  const file = path.join(dir, 'o.json');
+  const cfile = path.join(dir, 'c.json');
+  fs.writeFileSync(file, JSON.stringify(offers(2)));
+  fs.writeFileSync(cfile, JSON.stringify([{ campaignId: 7, name: 'c' }]));
+  await table.load(file);
+  await other.load(cfile);
+  const c = other.get(7);
+  assert.equal(table.get(1).name, 'Offer 1');
+  // A point update: the next get sees it, the other table's object stays.
+  const body = { offerId: 1, name: 'updated' };
+  const stamp = Date.now() + 1000;
+  assert.equal(recipes.update({ type: 'offer', id: 1, action: 'updateOrCreate', timestamp: stamp, body }), 'applied');
+  assert.equal(table.get(1).name, 'updated');
+  assert.equal(other.get(7), c);
+  // A reload by a watch: its callback already sees the new records.
+  assert.equal(table.get(2).name, 'Offer 2');
+  const seen = await new Promise((resolve, reject) => {
+    let calls = 0;
+    const w = table.watch(file, { intervalMs: 20, debounceMs: 0 }, (err) => {
+      if (err) {
+        w.close();
+        reject(err);
+      } else if (++calls === 1) {
+        // The first load (same content): the old object is still current.
+        assert.equal(table.get(2).name, 'Offer 2');
+        writeAtomic(file, JSON.stringify(offers(2, { name: 'reloaded' })));
+      } else {
+        w.close();
+        resolve(table.get(2).name);
+      }
+    });
+  });
+  assert.equal(seen, 'reloaded');
+  assert.equal(table.get(1).name, 'updated', 'the newer point update survives the reload');
+  assert.equal(other.get(7), c);
+});
+
 test('malformed files reject with the byte offset and keep the old table', async (t) => {
   const dir = tempDir();
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -75,3 +75,17 @@ test('fingerprint32Many agrees with farmhash across chunk borders, long and non-
   // A second call reuses the buffers and still gives the same answers.
   assert.deepEqual(Array.from(hp.fingerprint32Many(inputs.slice(0, 50))), Array.from(many.slice(0, 50)));
 });
+
+test('fingerprint32Many: surrogate pairs, lone surrogates and halves that meet across items', () => {
+  const inputs = ['a\uD83D', '\uDE00b', '😀', '\uD83D', '\uDE00', 'x\uDE00', '\uD83Dy', '1.2.3.4', '😀'.repeat(3)];
+  const many = hp.fingerprint32Many(inputs);
+  inputs.forEach((s, i) => assert.equal(many[i], hp.fingerprint32(s), `item ${i}`));
+  // Lone halves, no neighbour to fuse with: the joined path.
+  const lone = ['x\uDE00', '\uD83Dy', 'é', '1.2.3.4'];
+  const out = hp.fingerprint32Many(lone);
+  lone.forEach((s, i) => assert.equal(out[i], hp.fingerprint32(s), `lone item ${i}`));
+  // Many short strings across several native calls.
+  const ips = Array.from({ length: 10000 }, (_, i) => `10.${i >> 8}.${i & 255}.${i % 7}`);
+  const all = hp.fingerprint32Many(ips);
+  ips.forEach((s, i) => assert.equal(all[i], farmhash.fingerprint32(s), `ip ${i}`));
+});

@@ -35,8 +35,14 @@ class RecipeTable {
     this._index = index;
     this.name = name;
     this.keyType = keyType;
-    // key -> {gen, ver, obj}: the frozen record of version `ver`, known to
-    // be current while the table's generation is still `gen`.
+    // String(key) -> frozen record, current: the addon empties it (before
+    // any JS runs) whenever the table's generation moves, so a hit is one
+    // property read. A plain object: V8 keeps integer keys as elements, a
+    // faster read than a Map. 12 and '12' name the same record in either
+    // key type, so sharing a slot is right.
+    this._fresh = Object.create(null);
+    // key -> {ver, obj}: the frozen record of version `ver`, reused when a
+    // change elsewhere in the table left this record as it was.
     this._cache = new Map();
     this._limit = 1024;
   }
@@ -64,35 +70,45 @@ class RecipeTable {
    * @param {number | string} key
    */
   get(key) {
-    const e = this._cache.get(key);
-    if (e !== undefined && e.gen === this._set._gens[this._index]) return e.obj;
-    return this._revalidate(key, e);
+    if (typeof key === 'number' || typeof key === 'string') {
+      const obj = this._fresh[key];
+      if (obj !== undefined) return obj;
+    }
+    return this._revalidate(key);
   }
 
-  _revalidate(key, e) {
+  _revalidate(key) {
     checkKey(key, 'get');
     const n = this._set._native();
-    const gen = this._set._gens[this._index];
+    const e = this._cache.get(key);
     const ver = n.version(this._index, key);
     if (ver === 0) {
       if (e !== undefined) this._cache.delete(key);
       return null;
     }
+    let obj;
     if (e !== undefined && e.ver === ver) {
-      e.gen = gen;
-      return e.obj;
+      obj = e.obj;
+    } else {
+      // '12' and 12 name the same record of an integer table: share its object.
+      const other = typeof key === 'string' && this.keyType === 'int' ? this._cache.get(Number(key)) : undefined;
+      obj = other !== undefined && other.ver === ver ? other.obj : deepFreeze(JSON.parse(n.json(this._index, key)));
+      if (this._cache.size >= this._limit) this._sweep();
+      this._cache.set(key, { ver, obj });
     }
-    // '12' and 12 name the same record of an integer table: share its object.
-    const other = typeof key === 'string' && this.keyType === 'int' ? this._cache.get(Number(key)) : undefined;
-    const obj = other !== undefined && other.ver === ver ? other.obj : deepFreeze(JSON.parse(n.json(this._index, key)));
-    if (this._cache.size >= this._limit) this._sweep();
-    this._cache.set(key, { gen, ver, obj });
+    this._fresh[key] = obj;
     return obj;
+  }
+
+  // The addon's word that the table changed: every record revalidates once.
+  _changed() {
+    this._fresh = Object.create(null);
   }
 
   // Drops cached records that changed or vanished.
   _sweep() {
     const n = this._set._native();
+    this._fresh = Object.create(null);
     for (const [k, e] of this._cache) {
       if (n.version(this._index, k) !== e.ver) this._cache.delete(k);
     }
@@ -206,8 +222,14 @@ class Recipes {
     this._set = new native.RecipeSet();
     this._tables = new Map();
     this._closed = false;
-    // Each table's generation, kept current by the addon.
-    this._gens = new Float64Array(0);
+    // Tables by index, for the addon's change calls.
+    this._byIndex = [];
+    // The addon holds it weakly: kept alive here, with the set.
+    this._onChange = (index) => {
+      const t = this._byIndex[index];
+      if (t !== undefined) t._changed();
+    };
+    this._set.bindGenerations(this._onChange);
   }
 
   _native() {
@@ -256,10 +278,8 @@ class Recipes {
       options.targetRulesField,
       ...caps,
     );
-    const gens = new Float64Array(index + 1);
-    this._set.bindGenerations(gens);
-    this._gens = gens;
     const table = new RecipeTable(this, index, name, keyType);
+    this._byIndex[index] = table;
     this._tables.set(name, table);
     return table;
   }
@@ -335,8 +355,10 @@ class Recipes {
     if (this._closed) return;
     this._set.close();
     this._closed = true;
-    this._gens.fill(-1);
-    for (const t of this._tables.values()) t._cache.clear();
+    for (const t of this._tables.values()) {
+      t._changed();
+      t._cache.clear();
+    }
   }
 }
 

@@ -18,6 +18,9 @@ function fingerprint32(input) {
   return native.fingerprint32(input);
 }
 
+// UTF-16 units per native call: the UTF-8 text of one call stays in cache.
+const CHUNK_UNITS = 1 << 15;
+
 /**
  * Fingerprint32 of many strings in one native call.
  * @param {string[]} inputs
@@ -25,7 +28,30 @@ function fingerprint32(input) {
  */
 function fingerprint32Many(inputs) {
   if (!Array.isArray(inputs)) throw new TypeError('fingerprint32Many: inputs must be an array of strings');
-  return native.fingerprint32Many(inputs);
+  // One string table in per chunk: the strings joined, and their lengths.
+  const n = inputs.length;
+  const lengths = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = inputs[i];
+    if (typeof s !== 'string') return native.fingerprint32Many(inputs);  // throws, naming the item
+    lengths[i] = s.length;
+  }
+  let out = null;
+  for (let first = 0; first < n || first === 0; ) {
+    let end = first;
+    let units = 0;
+    while (end < n && (end === first || units + lengths[end] <= CHUNK_UNITS)) units += lengths[end++];
+    const part = native.fingerprint32Joined(
+      end - first === n ? inputs.join('') : inputs.slice(first, end).join(''),
+      lengths.subarray(first, end),
+    );
+    if (part === null) return native.fingerprint32Many(inputs);  // lone surrogates fused by joining
+    if (end - first === n) return part;
+    if (out === null) out = new Uint32Array(n);
+    out.set(part, first);
+    first = end;
+  }
+  return out;
 }
 
 /**

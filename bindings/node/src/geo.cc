@@ -66,6 +66,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
                        {InstanceMethod<&GeoReader::Find>("find"), InstanceMethod<&GeoReader::RecordOf>("record"),
                         InstanceMethod<&GeoReader::RecordCount>("recordCount"),
                         InstanceMethod<&GeoReader::Lookup>("lookup"), InstanceMethod<&GeoReader::LookupMany>("lookupMany"),
+                        InstanceMethod<&GeoReader::FindMany>("findMany"),
                         InstanceMethod<&GeoReader::Metadata>("metadata"), InstanceMethod<&GeoReader::Reload>("reload"),
                         InstanceMethod<&GeoReader::Generation>("generation"), InstanceMethod<&GeoReader::Count>("count"),
                         InstanceMethod<&GeoReader::Close>("close")});
@@ -445,6 +446,44 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       lookups_.emplace(std::move(key), ref);
     }
     return Napi::Value(env, out);
+  }
+
+  // findMany(joined, lengths) -> Uint32Array of record ids in the primary
+  // database (hp_geo_find_many), or null when an address is bad (the caller
+  // then takes the per-item path, which names it). One crossing for the
+  // batch: the addresses come as one string and their lengths.
+  Napi::Value FindMany(const Napi::CallbackInfo &info) {
+    napi_env env = info.Env();
+    auto lengths = info[1].As<Napi::Uint32Array>();
+    size_t n = lengths.ElementLength();
+    size_t units = 0;
+    napi_get_value_string_utf16(env, info[0], nullptr, 0, &units);
+    thread_local std::vector<char16_t> wide;
+    thread_local std::vector<char> text;
+    thread_local std::vector<const char *> ptrs;
+    thread_local std::vector<size_t> lens;
+    wide.resize(units + 1);
+    napi_get_value_string_utf16(env, info[0], wide.data(), wide.size(), &units);
+    // Addresses are ASCII: anything else becomes a byte no address holds.
+    text.resize(units);
+    for (size_t i = 0; i < units; i++) text[i] = wide[i] < 0x80 ? static_cast<char>(wide[i]) : '\x7f';
+    ptrs.resize(n);
+    lens.resize(n);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+      size_t len = lengths[i];
+      if (len > units - at) throw Napi::RangeError::New(env, "geo: findMany lengths exceed the text");
+      ptrs[i] = text.data() + at;
+      lens[i] = len;
+      at += len;
+    }
+    auto out = Napi::Uint32Array::New(env, n);
+    uint64_t gen = 0;
+    int rc = hp_geo_find_many(out.Data(), &gen, nullptr, Handle(env), 0, ptrs.data(), lens.data(), n);
+    if (rc == HP_EINVAL) return Napi::Env(env).Null();
+    if (rc < 0) ThrowError(env, rc);
+    CheckGeneration(gen);
+    return out;
   }
 
   // Columns: { countryCode: [...], ..., latitude: [...], found: [...] }.

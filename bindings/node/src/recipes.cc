@@ -1,7 +1,8 @@
 // Recipe tables: a RecipeSet wraps one hp_recipes. lib/recipes.js caches a
-// frozen object per record version; this side mirrors every table's
-// generation (hp_recipes_generation) into a Float64Array the cache reads, so
-// a get of an unchanged record is a Map lookup with no native call.
+// frozen object per record version; this side watches every table's
+// generation (hp_recipes_generation) and tells the cache which tables
+// changed before any other JS runs, so a get of an unchanged record is one
+// Map lookup with no generation check and no native call.
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -18,18 +19,27 @@ struct TableState {
   bool key_is_str = false;
 };
 
-// The generations mirror, shared by the set and its pending callbacks (a
-// callback may outlive the set's wrapper).
+// The generations last seen, shared by the set and its pending callbacks (a
+// callback may outlive the set's wrapper). Sync() calls onChange(index) for
+// each table whose generation moved; the set's close clears the caches on
+// the JS side itself.
 struct Generations {
   std::vector<hp_recipe_table *> tables;
-  Napi::Reference<Napi::Float64Array> array;
-  double *data = nullptr;
-  size_t length = 0;
+  std::vector<uint64_t> seen;
+  Napi::FunctionReference on_change;
   bool closed = false;
 
-  void Sync() {
-    for (size_t i = 0; i < tables.size() && i < length; i++)
-      data[i] = closed ? -1 : static_cast<double>(hp_recipes_generation(tables[i]));
+  void Sync(Napi::Env env) {
+    if (closed || on_change.IsEmpty() || GetAddon(env).tearing_down) return;
+    for (size_t i = 0; i < tables.size(); i++) {
+      uint64_t g = hp_recipes_generation(tables[i]);
+      if (i < seen.size() && seen[i] == g) continue;
+      if (i >= seen.size()) seen.resize(i + 1, 0);
+      seen[i] = g;
+      Napi::HandleScope scope(env);
+      Napi::Value fn = on_change.Value();
+      if (fn.IsFunction()) fn.As<Napi::Function>().Call({Napi::Number::New(env, static_cast<double>(i))});
+    }
   }
 };
 
@@ -121,8 +131,8 @@ struct Listener {
         }
       }
     }
-    gens->Sync();
     if (!GetAddon(env).tearing_down) {
+      gens->Sync(env);
       try {
         Napi::HandleScope scope(env);
         Napi::CallbackScope cb_scope(env, context);
@@ -186,7 +196,6 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
   void CloseSet() {
     if (set_) {
       gens_->closed = true;
-      gens_->Sync();
       gens_->tables.clear();
       sub_ptrs_.clear();  // freed with the set
       hp_recipes_close(set_, nullptr, nullptr);
@@ -260,7 +269,10 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
         t.table, path.c_str(), &o,
         [](int status, const hp_recipes_stats *s, void *data) {
           std::unique_ptr<LoadState> st(static_cast<LoadState *>(data));
-          st->gens->Sync();  // before any JS runs
+          try {
+            st->gens->Sync(st->pending.Env());  // before any JS runs
+          } catch (const Napi::Error &) {
+          }
           if (status < 0)
             st->pending.Reject(status);
           else
@@ -286,13 +298,12 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     return Napi::Number::New(env, static_cast<double>(r.record_version));
   }
 
-  // bindGenerations(Float64Array): one slot per table, kept current.
+  // bindGenerations(onChange(tableIndex)): called (on this thread, before
+  // any other JS) whenever a table's generation moves. Held weakly: the
+  // caller keeps it, so the set and its caches can still be collected.
   Napi::Value BindGenerations(const Napi::CallbackInfo &info) {
-    auto arr = info[0].As<Napi::Float64Array>();
-    gens_->array = Napi::Persistent(arr);
-    gens_->data = arr.Data();
-    gens_->length = arr.ElementLength();
-    gens_->Sync();
+    gens_->on_change = Napi::Weak(info[0].As<Napi::Function>());
+    gens_->Sync(info.Env());
     return info.Env().Undefined();
   }
 
@@ -408,7 +419,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     hp_recipes *set = SetOrThrow(env);
     std::string msg = info[0].As<Napi::String>();
     int rc = hp_recipes_update(set, msg.data(), msg.size());
-    gens_->Sync();
+    gens_->Sync(env);
     return Napi::Number::New(env, Check(env, rc));
   }
 

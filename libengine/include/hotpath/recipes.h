@@ -164,9 +164,12 @@ typedef struct hp_recipes_load_options {
   /** Time (Unix ms) the file's data is current as of; point updates newer
    *  than it survive the load. 0 means the file's mtime. */
   int64_t timestamp;
-  /** Files whose JSON is at most this many bytes (gzip: uncompressed) are
-   *  read or inflated into one buffer and parsed on several threads
-   *  (fastest); larger ones are streamed with bounded extra memory. 0 means
+  /** Plain files of at most this many bytes are read into one buffer and
+   *  parsed on several threads; larger ones are streamed with bounded extra
+   *  memory. Gzip files stream, inflated on a thread of their own while the
+   *  JSON is parsed, when the library is built with ISA-L (libisal found
+   *  at build time); without it this cap (uncompressed) also picks between
+   *  a whole-buffer inflate and streaming. 0 means
    *  HP_RECIPES_WHOLE_INFLATE_MAX. */
   uint64_t whole_inflate_max;
 } hp_recipes_load_options;

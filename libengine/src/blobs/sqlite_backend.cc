@@ -226,7 +226,7 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   if (!(s = writer_->prepare("INSERT INTO hp_blob_files(id, filename, ukey, length, chunk_size, upload_date, "
                              "content_type, sha256, "
                              "metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")))
-    return HP_EIO;
+    return writer_->prepare_error();
   s->bind(1, info->id)
       .bind(2, info->filename)
       .bind(3, info->ukey)
@@ -250,7 +250,7 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
     if (rc < 0) return rc;
   }
   if (!(s = writer_->prepare("SELECT count(*) FROM hp_blob_files WHERE filename = ?1 AND seq < ?2")))
-    return HP_EIO;
+    return writer_->prepare_error();
   s->bind(1, info->filename).bind(2, info->seq);
   rc = s->step();
   info->revision = rc == SQLITE_ROW ? s->int64(0) : 0;
@@ -340,8 +340,10 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
   if (rc != 0) return rc;
   sqlite::Db &db = *r->db;
   // One snapshot for the batch: the rows, then their bytes read straight
-  // into our buffers (no copy inside SQLite).
-  if ((rc = db.exec("BEGIN")) != 0) return rc;
+  // into our buffers (no copy inside SQLite). It ends, and the blob handle
+  // closes, however this returns: the connection goes back to the pool.
+  sqlite::Txn snapshot(db);
+  if ((rc = snapshot.begin_read()) != 0) return rc;
   struct Row {
     int64_t key;
     uint32_t crc;
@@ -350,17 +352,17 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
   std::vector<Row> rows;
   sqlite::Stmt *s =
       db.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
-  if (!s) {
-    db.exec("ROLLBACK");
-    return HP_EIO;
-  }
+  if (!s) return db.prepare_error();
   s->bind(1, chunk_key(f.ukey, first)).bind(2, chunk_key(f.ukey, first + count - 1));
   while ((rc = s->step()) == SQLITE_ROW)
     rows.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
   s->reset();
   out->clear();
   uint64_t n = first;
-  sqlite3_blob *blob = nullptr;
+  struct BlobClose {
+    void operator()(sqlite3_blob *b) const { sqlite3_blob_close(b); }
+  };
+  std::unique_ptr<sqlite3_blob, BlobClose> blob;
   ChunkFiles::Reader file;
   bool file_open = false;
   const char *damage = nullptr;
@@ -386,10 +388,16 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
         damage = "wrong length";
         break;
       }
-      int brc = blob ? sqlite3_blob_reopen(blob, row.key)
-                     : sqlite3_blob_open(db.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &blob);
+      int brc = SQLITE_OK;
+      if (blob) {
+        brc = sqlite3_blob_reopen(blob.get(), row.key);
+      } else {
+        sqlite3_blob *opened = nullptr;
+        brc = sqlite3_blob_open(db.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &opened);
+        blob.reset(opened);
+      }
       data.resize(static_cast<size_t>(row.size));
-      if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob, data.data(), static_cast<int>(row.size), 0);
+      if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob.get(), data.data(), static_cast<int>(row.size), 0);
       if (brc != SQLITE_OK) {
         rc = sqlite::fail(db.raw(), brc, "blobs: read chunk");
         break;
@@ -402,9 +410,10 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
     out->push_back(std::move(data));
     n++;
   }
-  if (blob) sqlite3_blob_close(blob);
+  blob.reset();
   std::string why = rc < 0 ? hp_last_error() : "";
-  db.exec("COMMIT");
+  // Ended here: the lease may go back to the pool below.
+  if (snapshot.commit() != 0) snapshot.rollback();
   if (rc < 0) return core::set_error_text(rc, why);
   if (!out->empty()) return 0;  // the good chunks first; the next fetch names the damage or hole
   if (damage) return corrupt_chunk(f.id, n, damage);
@@ -539,7 +548,7 @@ int SqliteBackend::gc() {
   for (int64_t ukey : files_->list()) {
     if (!(s = writer_->prepare("SELECT (SELECT count(*) FROM hp_blob_files WHERE ukey = ?1) + "
                                "(SELECT count(*) FROM hp_blob_uploads WHERE ukey = ?1)")))
-      return HP_EIO;
+      return writer_->prepare_error();
     s->bind(1, ukey);
     rc = s->step();
     bool named = rc == SQLITE_ROW && s->int64(0) > 0;

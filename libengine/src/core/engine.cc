@@ -85,12 +85,11 @@ void Engine::enqueue_locked(Task *t) {
   posted_tail_ = t;
 }
 
-int Engine::post(std::function<void(bool)> fn) {
-  // A failure here is an answer, not an exception: threads of the engine's
-  // own (writers, checkpoints) post too, with nobody above them to catch.
-  std::unique_ptr<Task> t(new (std::nothrow) Task);
-  if (!t) return set_error(HP_ENOMEM, "engine: out of memory");
-  t->fn = std::move(fn);
+// A failure to post is an answer, not an exception: threads of the engine's
+// own (writers, checkpoints) post too, with nobody above them to catch.
+int Engine::post_failed_no_memory() { return set_error(HP_ENOMEM, "engine: out of memory"); }
+
+int Engine::post_task(std::unique_ptr<Task> t) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_.load(std::memory_order_relaxed))

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -49,12 +50,6 @@ class Engine {
   bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_.load(); }
   bool closing() const { return closing_.load(std::memory_order_acquire); }
 
-  // Runs fn(closing) on the loop thread, soon. Returns HP_ECLOSED (and drops
-  // fn) once close has been requested, so a callback is never promised by a
-  // call that fails; HP_ENOMEM (dropping fn) without memory to queue it.
-  // Thread: any.
-  int post(std::function<void(bool closing)> fn);
-
   // Runs fn on the loop thread soon, also while the engine closes (then
   // after what was posted before), or here and now once its loop has
   // finished for good. For a handle's last steps after its close: they
@@ -69,6 +64,24 @@ class Engine {
   };
   // run_soon() with a task allocated ahead: never allocates, never fails.
   void run_soon(std::unique_ptr<Task> t);
+
+  // Runs fn(closing) on the loop thread, soon. Returns HP_ECLOSED (and drops
+  // fn) once close has been requested, so a callback is never promised by a
+  // call that fails; HP_ENOMEM (dropping fn) without memory to queue it.
+  // The std::function is made in here, so that a caller that took a
+  // reference for the task gives it back on any non-zero return, even when
+  // it is making the function that ran out of memory. Thread: any.
+  template <class Fn>
+  int post(Fn &&fn) {
+    std::unique_ptr<Task> t(new (std::nothrow) Task);
+    if (!t) return post_failed_no_memory();
+    try {
+      t->fn = std::forward<Fn>(fn);
+    } catch (const std::bad_alloc &) {
+      return post_failed_no_memory();
+    }
+    return post_task(std::move(t));
+  }
 
   // Track something that must be closed with the engine; never allocates.
   // Loop thread only.
@@ -93,6 +106,8 @@ class Engine {
   friend struct std::default_delete<Engine>;
   Engine() = default;
   ~Engine();
+  int post_task(std::unique_ptr<Task> t);
+  static int post_failed_no_memory();
   void wake();
   void drain_posted();
   void begin_close();

@@ -186,7 +186,7 @@ int Batcher::flush(hp_events_cb cb, void *data) {
   });
   if (rc != 0) {
     release();
-    return core::set_error(HP_ECLOSED, "events: the engine is closing");
+    return rc;
   }
   return 0;
 }

@@ -1,5 +1,6 @@
-// The bytes of a recipe file: plain, or gzip inflated in one buffer
-// (libdeflate) or streamed with bounded memory (zlib).
+// The bytes of a recipe file: plain, or gzip streamed with bounded memory
+// (ISA-L, or zlib) on a read-ahead thread, or, without ISA-L, inflated in
+// one buffer (libdeflate) when small enough.
 #pragma once
 
 #include <cstdint>
@@ -59,9 +60,10 @@ struct OpenedFile {
   bool gzip = false;
 };
 
-// Opens `path`. A gzip file whose uncompressed size is at most
-// `whole_inflate_max` is inflated at once into `buf`; other files are read
-// as they are parsed. Returns 0 or a negative HP_E* code with `*error` set.
+// Opens `path`. A plain file of at most `whole_inflate_max` bytes is read
+// at once into `buf`, and so is (in builds without ISA-L) a gzip file whose
+// uncompressed size is at most that; other files are read as they are
+// parsed. Returns 0 or a negative HP_E* code with `*error` set.
 int open_source(const std::string &path, uint64_t whole_inflate_max, Buf &buf, OpenedFile *out,
                 std::string *error);
 

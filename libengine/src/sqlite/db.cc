@@ -40,6 +40,11 @@ int fail(sqlite3 *db, int rc, std::string_view what) {
 }
 
 int Stmt::step() {
+  if (bind_rc_ != SQLITE_OK) {
+    int code = fail(nullptr, bind_rc_, "sqlite: bind");
+    reset();
+    return code;
+  }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc;
   int code = fail(db_, rc, "sqlite");
@@ -135,6 +140,7 @@ Stmt *Db::prepare(const std::string &sql) {
 }
 
 int Db::begin() { return exec("BEGIN IMMEDIATE;"); }
+int Db::begin_read() { return exec("BEGIN;"); }
 int Db::commit() { return exec("COMMIT;"); }
 void Db::rollback() { sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr); }
 

@@ -36,31 +36,34 @@ class Stmt {
   Stmt &operator=(const Stmt &) = delete;
 
   Stmt &bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
+    note(sqlite3_bind_int64(stmt_, i, v));
     return *this;
   }
   Stmt &bind(int i, double v) {
-    sqlite3_bind_double(stmt_, i, v);
+    note(sqlite3_bind_double(stmt_, i, v));
     return *this;
   }
   Stmt &bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    note(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
     return *this;
   }
   Stmt &bind_blob(int i, const void *data, size_t len) {
-    sqlite3_bind_blob64(stmt_, i, data, len, SQLITE_TRANSIENT);
+    note(sqlite3_bind_blob64(stmt_, i, data, len, SQLITE_TRANSIENT));
     return *this;
   }
   Stmt &bind_null(int i) {
-    sqlite3_bind_null(stmt_, i);
+    note(sqlite3_bind_null(stmt_, i));
     return *this;
   }
 
-  // SQLITE_ROW, SQLITE_DONE, or a negative HP_E* code (message set).
+  // SQLITE_ROW, SQLITE_DONE, or a negative HP_E* code (message set); a
+  // bind that failed (out of memory copying a value) fails the step, which
+  // would otherwise run with NULL in its place.
   int step();
   void reset() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
+    bind_rc_ = SQLITE_OK;
   }
 
   int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -77,8 +80,12 @@ class Stmt {
   sqlite3_stmt *raw() { return stmt_; }
 
  private:
+  void note(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
   sqlite3 *db_;
   sqlite3_stmt *stmt_;
+  int bind_rc_ = SQLITE_OK;  // the first failed bind since the last reset
 };
 
 class Db {
@@ -108,6 +115,8 @@ class Db {
   // BEGIN IMMEDIATE: takes the write lock at once, so a read-then-write
   // inside is atomic across processes. Waits up to the busy timeout.
   int begin();
+  // BEGIN (deferred): one read snapshot from the first read to the end.
+  int begin_read();
   int commit();
   void rollback();
 
@@ -124,21 +133,24 @@ class Db {
 class Txn {
  public:
   explicit Txn(Db &db) : db_(db) {}
-  ~Txn() {
-    if (open_) db_.rollback();
-  }
-  int begin() {
-    int rc = db_.begin();
-    open_ = rc == 0;
-    return rc;
-  }
+  ~Txn() { rollback(); }
+  int begin() { return opened(db_.begin()); }
+  int begin_read() { return opened(db_.begin_read()); }
   int commit() {
     int rc = db_.commit();
     if (rc == 0) open_ = false;
     return rc;
   }
+  void rollback() {
+    if (open_) db_.rollback();
+    open_ = false;
+  }
 
  private:
+  int opened(int rc) {
+    open_ = rc == 0;
+    return rc;
+  }
   Db &db_;
   bool open_ = false;
 };
