@@ -7,7 +7,7 @@ ASAN_BUILD ?= build/asan
 TSAN_BUILD ?= build/tsan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build build-c build-node dist test test-c test-python test-pythons test-node test-node-versions test-e2e test-asan test-tsan fuzz bench demo clean
+.PHONY: all deps build build-c build-node dist test test-c test-python test-pythons test-node test-node-versions test-e2e test-cluster test-asan test-tsan fuzz bench demo clean
 
 all: build
 
@@ -59,6 +59,11 @@ test-node-versions: build-node
 
 test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/
+
+# Every Redis-backed Python, Node and end-to-end test again on a 3-master
+# Redis Cluster (HOTPATH_TEST_REDIS=cluster; tests/run_cluster.sh).
+test-cluster: build
+	@bash tests/run_cluster.sh $(BUILD)
 
 # ASan + UBSan: the C suite, then the Python and Node suites against
 # sanitizer builds of the module and addon.

@@ -10,6 +10,11 @@
 //          fs.createReadStream)
 //   small: 10,000 files of 16 KiB (store.put/get vs fs.writeFile/readFile),
 //          32 in flight
+//   durable: the same store opened with {durable: true} (chunk files and
+//          the WAL synced before each commit) beside the default one, on a
+//          BLOBS_DURABLE_MB (256) file and BLOBS_DURABLE_COUNT (2000) files
+//          of 16 KiB, and plain files written then fsync()ed (filehandle.sync)
+//          for the same guarantee
 //   http:  upload and download MB/s through the SpeedBox example (load
 //          balancer + 3 servers) on the SQLite store vs its directory variant,
 //          and the peak resident memory of the server that took a 1 GiB upload
@@ -35,6 +40,8 @@ const BIG_MB = Number(process.env.BLOBS_BIG_MB || 1024);
 const SMALL_COUNT = Number(process.env.BLOBS_SMALL_COUNT || 10000);
 const SMALL_SIZE = 16 * 1024;
 const HTTP_MB = Number(process.env.BLOBS_HTTP_MB || 256);
+const DURABLE_MB = Number(process.env.BLOBS_DURABLE_MB || 256);
+const DURABLE_COUNT = Number(process.env.BLOBS_DURABLE_COUNT || 2000);
 const IN_FLIGHT = 32;
 
 const pieces = Array.from({ length: 16 }, () => crypto.randomBytes(MiB));
@@ -146,6 +153,64 @@ async function small(dir) {
   };
 }
 
+// A plain file written, then fsync()ed: what a durable write costs without
+// a store.
+async function writeSynced(file, data) {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+// The default store against a durable one (and plain files with fsync), on
+// one big file (best of 2 alternating rounds) and many small ones.
+async function durability(dir) {
+  const stores = {
+    default: hp.blobs.open(`sqlite:${path.join(dir, 'plain.db')}`),
+    durable: hp.blobs.open(`sqlite:${path.join(dir, 'durable.db')}`, { durable: true }),
+  };
+  const bytes = DURABLE_MB * MiB;
+  const file = path.join(dir, 'durable.bin');
+  const bigBest = {};
+  const best = (key, t) => (bigBest[key] = !bigBest[key] || t.s < bigBest[key].s ? t : bigBest[key]);
+  for (let r = 0; r < 2; r++) {
+    for (const [kind, store] of Object.entries(stores)) {
+      execFileSync('sync');
+      best(kind, await timed(() => pipeline(Readable.from(bigSource(DURABLE_MB)), store.createWriteStream('big.bin'))));
+      await store.delete('big.bin');
+    }
+    execFileSync('sync');
+    best('fsWriteFileSync', await timed(() => writeSynced(file, bigSource(DURABLE_MB))));
+    fs.rmSync(file, { force: true });
+  }
+  const data = Array.from({ length: 64 }, () => crypto.randomBytes(SMALL_SIZE));
+  const small = {};
+  for (const [kind, store] of Object.entries(stores)) {
+    execFileSync('sync');
+    small[kind] = (await timed(() => inFlight(DURABLE_COUNT, (i) => store.put(`d${i}`, data[i % 64])))).s;
+  }
+  const files = path.join(dir, 'durable-small');
+  fs.mkdirSync(files);
+  execFileSync('sync');
+  small.fsWriteFileSync = (await timed(() => inFlight(DURABLE_COUNT, (i) => writeSynced(path.join(files, `d${i}`), data[i % 64])))).s;
+  fs.rmSync(files, { recursive: true, force: true });
+  for (const store of Object.values(stores)) store.close();
+  const per = (x) => DURABLE_COUNT / x;
+  return {
+    mb: DURABLE_MB,
+    count: DURABLE_COUNT,
+    bigWriteMBps: {
+      default: mbps(bytes, bigBest.default.s),
+      durable: mbps(bytes, bigBest.durable.s),
+      fsWriteFileSync: mbps(bytes, bigBest.fsWriteFileSync.s),
+    },
+    smallWritesPerS: { default: per(small.default), durable: per(small.durable), fsWriteFileSync: per(small.fsWriteFileSync) },
+  };
+}
+
 // Resident set (VmRSS) or its peak so far (VmHWM) of a process, in MiB.
 function rss(pid, field = 'VmHWM') {
   try {
@@ -220,6 +285,15 @@ async function main() {
     console.log(
       `small  read  files/s  store ${round(s.read.store, 0)}  fs.readFile ${round(s.read.fsReadFile, 0)}  ratio ${round(s.read.store / s.read.fsReadFile, 2)}`,
     );
+    const d = await durability(dir);
+    console.log(
+      `durable ${d.mb} MiB write MB/s  default ${round(d.bigWriteMBps.default)}  durable ${round(d.bigWriteMBps.durable)}` +
+        `  ratio ${round(d.bigWriteMBps.durable / d.bigWriteMBps.default, 2)}  (fs.writeFile + fsync ${round(d.bigWriteMBps.fsWriteFileSync)})`,
+    );
+    console.log(
+      `durable 16 KiB puts/s  default ${round(d.smallWritesPerS.default, 0)}  durable ${round(d.smallWritesPerS.durable, 0)}` +
+        `  ratio ${round(d.smallWritesPerS.durable / d.smallWritesPerS.default, 2)}  (fs.writeFile + fsync ${round(d.smallWritesPerS.fsWriteFileSync, 0)})`,
+    );
     const hs = await http(dir, `sqlite:${path.join(dir, 'http.db')}`);
     const hd = await http(dir, `dir:${path.join(dir, 'http-files')}`);
     console.log(
@@ -243,6 +317,7 @@ async function main() {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
       big: b,
       small: s,
+      durable: d,
       http: { sqlite: hs, dir: hd },
       uploadMemory: memory,
       ratios: {
@@ -252,6 +327,8 @@ async function main() {
         bigRead: b.read.store / b.read.fsReadFile,
         smallWrite: s.write.store / s.write.fsWriteFile,
         smallRead: s.read.store / s.read.fsReadFile,
+        durableBigWrite: d.bigWriteMBps.durable / d.bigWriteMBps.default,
+        durableSmallWrite: d.smallWritesPerS.durable / d.smallWritesPerS.default,
         httpUpload: hs.upload / hd.upload,
         httpDownload: hs.download / hd.download,
       },

@@ -1,8 +1,10 @@
 'use strict';
 // hotpath limits on a 3-master Redis Cluster beside one redis-server, same
 // run, same machine: rate hits and lease acquires with 64 calls in flight.
-// Prints a table and writes bench/results/limits-cluster.json.
-// Usage: node bench/limits/cluster.js
+// Prints a table and writes its JSON to OUT (bench/run.sh passes one and
+// folds it into bench/results/limits.json), else
+// bench/results/limits-cluster.json.
+// Usage: node bench/limits/cluster.js [OUT]
 const fs = require('fs');
 const path = require('path');
 const { hotpath } = require('../../tests/support/fixtures');
@@ -37,7 +39,7 @@ async function measure(url) {
 }
 
 (async () => {
-  const single = await startRedis();
+  const single = await startRedis(undefined, { single: true });
   const cluster = await startRedisCluster();
   try {
     // Alternated, twice each, so neither gets a warmer machine.
@@ -56,7 +58,7 @@ async function measure(url) {
     for (const r of rows)
       console.log(`${r.name.padEnd(32)} one server ${r.single_ops_per_sec.toFixed(0).padStart(8)}/s   3-master cluster ` +
         `${r.cluster_ops_per_sec.toFixed(0).padStart(8)}/s   ${r.ratio.toFixed(2)}x`);
-    const out = path.join(__dirname, '..', 'results', 'limits-cluster.json');
+    const out = process.argv[2] || path.join(__dirname, '..', 'results', 'limits-cluster.json');
     fs.writeFileSync(out, JSON.stringify({ in_flight: IN_FLIGHT, seconds: SECONDS, rows }, null, 2) + '\n');
   } finally {
     await single.cleanup();

@@ -3,7 +3,8 @@
 # Node and Python per-call cost, SQLite checks/s from 4 processes on one file,
 # SQLite async inline vs thread pool, and Redis checks/s against
 # rate-limiter-flexible on the same redis-server in the same run (sequential
-# and 64 in flight). Writes bench/results/limits.json.
+# and 64 in flight), and hotpath on a 3-master Redis Cluster beside one
+# redis-server (bench/limits/cluster.js). Writes bench/results/limits.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${BUILD:-build/dev}
@@ -21,6 +22,7 @@ cc -O2 -std=c99 -pthread -Ilibengine/include bench/limits/c_bench.c -o "$tmp/c_b
 "$tmp/c_bench" sqlite "$tmp/one.db" 1 3 >"$tmp/sqlite1.json"
 node bench/limits/node.js "redis://127.0.0.1:$port/0" "$tmp/node.db" >"$tmp/node.json"
 PYTHONPATH="bindings/python:$build/python" "$py" bench/limits/python_bench.py >"$tmp/py.json"
+node bench/limits/cluster.js "$tmp/cluster.json"
 "$py" - "$tmp" <<'PY'
 import json, os, platform, sys
 tmp = sys.argv[1]
@@ -55,12 +57,17 @@ row("Node Redis hit, sequential", n["redis_hotpath_hit_seq"]["opsPerSec"],
 row("Node Redis hit, 64 in flight (pipelined)", n["redis_hotpath_hit_c64"]["opsPerSec"],
     "rate-limiter-flexible consume", n["redis_rlf_consume_c64"]["opsPerSec"], 1.0)
 row("Node Redis acquire, 64 in flight", n["redis_hotpath_acquire_c64"]["opsPerSec"])
+cl = json.load(open(os.path.join(tmp, "cluster.json")))
+for r in cl["rows"]:
+    row(r["name"].replace("Node ", "Node Redis Cluster "), r["cluster_ops_per_sec"],
+        "same, one redis-server", r["single_ops_per_sec"])
 hc, rc = n["redis_cpu_hotpath_hit"], n["redis_cpu_rlf_consume"]
 print(f"CPU per Redis check (64 in flight): hotpath {hc['clientUsPerCheck']:.1f} us in Node + "
       f"{hc['serverUsPerCheck']} us in redis-server; rate-limiter-flexible {rc['clientUsPerCheck']:.1f} us + "
       f"{rc['serverUsPerCheck']} us")
 out = {"benchmark": "limits", "machine": platform.machine(), "cpus": os.cpu_count(), "results": results,
-       "raw": {"c": c, "sqlite_4_processes": s4, "sqlite_1_process": s1, "node": n, "python": p}}
+       "raw": {"c": c, "sqlite_4_processes": s4, "sqlite_1_process": s1, "node": n, "python": p,
+               "redis_cluster": cl}}
 os.makedirs("bench/results", exist_ok=True)
 json.dump(out, open("bench/results/limits.json", "w"), indent=2)
 print("wrote bench/results/limits.json")

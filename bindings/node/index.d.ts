@@ -743,6 +743,12 @@ export interface BlobStoreOptions {
   prefix?: string;
   /** Redis: an upload silent for this long counts as crashed (0: 10 minutes). */
   leaseMs?: number;
+  /**
+   * SQLite: a commit survives a power loss, not only a crash (chunk files
+   * and the WAL synced before it returns; docs/blobs.md gives the cost).
+   * Default false. A Redis store throws HP_EINVAL.
+   */
+  durable?: boolean;
 }
 
 /** A committed file. */

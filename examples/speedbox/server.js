@@ -82,6 +82,13 @@ function privateStoreDir(spec) {
   if (dir) require('node:fs').mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+// BLOBS_DURABLE=1: a SQLite store whose commits survive a power loss
+// (chunk files and the WAL synced before an upload's 200); docs/blobs.md
+// gives the cost. Redis stores are as durable as the server's appendfsync.
+function storeOptionsFromEnv(env) {
+  return env.BLOBS_DURABLE === '1' ? { durable: true } : {};
+}
+
 function storeSpecFromEnv(env) {
   if (env.SPEEDBOX_STORE) return env.SPEEDBOX_STORE;
   if (env.REDIS_URL) return env.REDIS_URL;
@@ -310,8 +317,8 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
  * Start one file server.
  * @returns {Promise<{server: http.Server, store: object, close: () => Promise<void>}>}
  */
-async function startServer({ port, host = '127.0.0.1', spec, store, limits = limitsFromEnv({}) }) {
-  store = store || openStore(spec);
+async function startServer({ port, host = '127.0.0.1', spec, store, storeOptions, limits = limitsFromEnv({}) }) {
+  store = store || openStore(spec, storeOptions);
   const server = guardedServer(createHandler(store, { port, limits }), limits);
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -338,9 +345,10 @@ function main(store) {
   const host = process.env.HOST || '127.0.0.1';
   const spec = storeSpecFromEnv(process.env);
   privateStoreDir(spec);
-  startServer({ port, host, spec, store: store && store(spec), limits: limitsFromEnv(process.env) }).then(
+  const storeOptions = storeOptionsFromEnv(process.env);
+  startServer({ port, host, spec, storeOptions, store: store && store(spec), limits: limitsFromEnv(process.env) }).then(
     ({ close }) => {
-      console.log(`speedbox server on http://${host}:${port}, store ${spec}`);
+      console.log(`speedbox server on http://${host}:${port}, store ${spec}${storeOptions.durable ? ' (durable)' : ''}`);
       const stop = () => close().then(() => process.exit(0));
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
@@ -355,5 +363,5 @@ function main(store) {
 if (require.main === module) main();
 
 module.exports = {
-  main, startServer, createHandler, openStore, storeSpecFromEnv, privateStoreDir, limitsFromEnv, guardedServer, parseRange,
+  main, startServer, createHandler, openStore, storeSpecFromEnv, storeOptionsFromEnv, privateStoreDir, limitsFromEnv, guardedServer, parseRange,
 };

@@ -29,6 +29,7 @@
 #include "support/child.h"
 #include "support/redis_cluster.h"
 #include "support/redis_server.h"
+#include "support/sync_recorder.h"
 
 namespace fs = std::filesystem;
 
@@ -754,6 +755,106 @@ TEST_CASE("blobs: SQLite store") {
   });
 }
 
+// Writes a file of 41 chunks through a durable store or a default one,
+// recording every write and sync the process makes meanwhile.
+std::vector<hp_test::sync_recorder::Event> record_large_put(const TempDir &dir, unsigned flags) {
+  OwnedEngine eng;
+  hp_blobs_options so = HP_BLOBS_OPTIONS_INIT;
+  so.flags = flags;
+  Store b(eng.e, dir.spec(), &so);
+  hp_blob_write_options o = chunked(1000);
+  o.buffer_bytes = 2000;  // many batches, each its own transaction
+  std::string data = random_bytes(40500, 9);
+  hp_test::sync_recorder::record(true);
+  Stat s = put(b, "large", data, 1000, &o);
+  hp_test::sync_recorder::record(false);
+  REQUIRE(s.rc == 0);
+  CHECK(get(b, by_id(s.id)).data == data);
+  REQUIRE(dir.chunk_files().size() == 1);
+  return hp_test::sync_recorder::events();
+}
+
+TEST_CASE("blobs: a durable SQLite store syncs chunk files and their directory before each commit") {
+  using Event = hp_test::sync_recorder::Event;
+  TempDir dir;
+  auto events = record_large_put(dir, HP_BLOBS_DURABLE);
+  std::string file = dir.chunk_files()[0].string(), chunk_dir = dir.chunk_dir().string(),
+              wal = dir.db() + "-wal";
+  auto is = [&](size_t i, Event::Kind k, const std::string &path) {
+    return events[i].kind == k && events[i].path == path;
+  };
+  auto is_sync = [&](size_t i, const std::string &path) {
+    return is(i, Event::kDataSync, path) || is(i, Event::kSync, path);
+  };
+  // Every write to the chunk file is synced before the WAL gets its next
+  // write (the frames of the transaction that names the chunks), and that
+  // transaction's frames are synced in turn (synchronous=FULL) before the
+  // next chunk is written.
+  size_t writes = 0, data_syncs = 0, dir_syncs = 0, wal_syncs = 0;
+  bool file_dirty = false, wal_dirty = false, named = false;
+  for (size_t i = 0; i < events.size(); i++) {
+    INFO("event " << i << ": " << events[i].kind << " " << events[i].path);
+    if (is(i, Event::kWrite, file)) {
+      CHECK_FALSE(wal_dirty);
+      writes++;
+      file_dirty = true;
+    } else if (is(i, Event::kDataSync, file)) {
+      data_syncs++;
+      file_dirty = false;
+    } else if (is_sync(i, chunk_dir)) {
+      dir_syncs++;
+      named = true;
+    } else if (is(i, Event::kWrite, wal)) {
+      CHECK_FALSE(file_dirty);
+      if (writes > 0) CHECK(named);
+      wal_dirty = true;
+    } else if (is_sync(i, wal)) {
+      wal_syncs++;
+      wal_dirty = false;
+    }
+  }
+  CHECK(writes > 30);
+  CHECK(data_syncs > 0);
+  CHECK(dir_syncs == 1);
+  CHECK_FALSE(file_dirty);
+  CHECK_FALSE(wal_dirty);  // the commit's frames were synced
+  CHECK(wal_syncs > data_syncs);
+
+  // Without the flag: no chunk file or directory sync, and commits do not
+  // sync the WAL (NORMAL syncs it at checkpoints, none of which a file this
+  // small starts).
+  TempDir plain;
+  auto quick = record_large_put(plain, 0);
+  std::string plain_file = plain.chunk_files()[0].string(), plain_wal = plain.db() + "-wal";
+  size_t plain_writes = 0, plain_syncs = 0;
+  for (auto &ev : quick) {
+    if (ev.kind == Event::kWrite && ev.path == plain_file) plain_writes++;
+    if (ev.kind != Event::kWrite &&
+        (ev.path == plain_file || ev.path == plain.chunk_dir().string() || ev.path == plain_wal))
+      plain_syncs++;
+  }
+  CHECK(plain_writes > 30);
+  CHECK(plain_syncs == 0);
+}
+
+TEST_CASE("blobs: HP_BLOBS_DURABLE is for SQLite; unknown store flags are refused") {
+  OwnedEngine eng;
+  hp_blobs *x = nullptr;
+  hp_blobs_options o = HP_BLOBS_OPTIONS_INIT;
+  o.flags = HP_BLOBS_DURABLE;
+  CHECK(hp_blobs_open(&x, eng.e, "redis://127.0.0.1:1", &o) == HP_EINVAL);
+  CHECK(std::string(hp_last_error()).find("appendfsync") != std::string::npos);
+  o.flags = 1u << 7;
+  CHECK(hp_blobs_open(&x, eng.e, "sqlite:/tmp/x.db", &o) == HP_EINVAL);
+  CHECK(x == nullptr);
+  // Version 1 of the options (before flags) still opens.
+  TempDir dir;
+  hp_blobs_options v1 = HP_BLOBS_OPTIONS_INIT;
+  v1.version = 1;
+  Store b(eng.e, dir.spec(), &v1);
+  CHECK(put(b, "v1", "bytes").rc == 0);
+}
+
 TEST_CASE("blobs: SQLite keeps the bytes of large files in one chunk file per upload") {
   TempDir dir;
   OwnedEngine eng;
@@ -1238,11 +1339,19 @@ TEST_CASE("blobs: no lost or mixed blob while the store's slot migrates between 
     REQUIRE(s.rc == 0);
     committed[s.id] = data;
   }
+  // Files the move will see deleted.
+  std::vector<std::pair<std::string, std::string>> doomed;  // id, name
+  for (int i = 0; i < 12; i++) {
+    Stat s = put(b, "doomed-" + std::to_string(i), random_bytes(2500, 200 + i), 1000, &o);
+    REQUIRE(s.rc == 0);
+    doomed.emplace_back(s.id, s.filename);
+  }
   int slot = hp::redis::key_slot("{hp:blobs:moving}");
   std::atomic<bool> moving{true};
   std::atomic<int> moved{0};
   std::thread mover([&] {
-    moved = cluster.migrate(slot, (cluster.owner(slot) + 1) % cluster.size(), 5, 5);
+    // Two keys every 20 ms: long enough for every script to run mid-move.
+    moved = cluster.migrate(slot, (cluster.owner(slot) + 1) % cluster.size(), 20, 2);
     moving = false;
   });
   std::mutex mu;
@@ -1263,10 +1372,95 @@ TEST_CASE("blobs: no lost or mixed blob while the store's slot migrates between 
         }
       }
     });
+  // Meanwhile every other script of the store, on the same slot, one
+  // thread each, counting the calls it starts while the slot moves (a
+  // script whose keys the move splits waits, TRYAGAIN, until it ends): find
+  // and read by name and by id, list (paged, latest only), delete by name
+  // and by id (of files written before the move), and gc of uploads whose
+  // lease ran out (on a second handle of the store with a 50 ms lease).
+  enum { kFind, kList, kDelete, kGc, kKinds };
+  std::atomic<int> mid_move[kKinds] = {}, reclaimed{0};
+  auto fail = [&](const char *what, const std::string &detail) {
+    errors++;
+    MESSAGE(what, ": ", detail);
+  };
+  auto started = [&](int kind) {
+    if (moving) mid_move[kind]++;
+  };
+  writers.emplace_back([&] {
+    for (int i = 0; moving || i < 3; i++) {
+      started(kFind);
+      std::string name = "before-" + std::to_string(i % 10);
+      Got g = get(b, by_name(name));
+      Stat s = stat_of(b, by_id(g.stat.id));
+      std::lock_guard<std::mutex> lock(mu);
+      if (g.rc != 0 || g.data != committed[g.stat.id]) fail("read by name", g.error);
+      if (s.rc != 0 || s.filename != name) fail("stat by id", s.error);
+    }
+  });
+  writers.emplace_back([&] {
+    for (int i = 0; moving || i < 3; i++) {
+      started(kList);
+      size_t listed = 0;
+      std::string cursor;
+      do {
+        Page pg = list(b, "before-", cursor, 3, 1);
+        if (pg.rc < 0) {
+          fail("list", std::to_string(pg.rc));
+          break;
+        }
+        listed += pg.files.size();
+        cursor = pg.next;
+      } while (!cursor.empty());
+      if (listed != 10) fail("list", std::to_string(listed) + " of 10 files listed");
+    }
+  });
+  writers.emplace_back([&] {
+    for (size_t i = 0; i < doomed.size(); i++) {
+      started(kDelete);
+      const std::string &id = doomed[i].first, &name = doomed[i].second;
+      int deleted = call([&](hp_blob_cb cb, void *d) {
+        return i % 2 ? hp_blobs_delete_id(b, id.c_str(), cb, d)
+                     : hp_blobs_delete_name(b, name.c_str(), cb, d);
+      });
+      if (deleted != 1) fail("delete", std::to_string(deleted) + " deleted");
+      if (stat_of(b, by_id(id)).rc != HP_ENOTFOUND) fail("stat after delete", "still there");
+    }
+  });
+  writers.emplace_back([&] {
+    hp_blobs_options short_lease = opts;
+    short_lease.lease_ms = 50;
+    Store quick(eng.e, cluster.url(), &short_lease);
+    std::string data = random_bytes(2000, 77);
+    for (int i = 0; moving || i < 2; i++) {
+      hp_blob_writer *w = nullptr;
+      REQUIRE(hp_blobs_open_write(&w, quick, ("abandoned-" + std::to_string(i)).c_str(), &o) == 0);
+      write_piece(w, data.data(), data.size());
+      // The upload registers with its first stored chunk (which a move in
+      // progress holds back too), then its lease runs out: gc until it
+      // reclaims it.
+      for (int tries = 0; tries < 50; tries++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        started(kGc);
+        int n = call([&](hp_blob_cb cb, void *d) { return hp_blobs_gc(b, cb, d); });
+        if (n < 0) fail("gc", std::to_string(n));
+        if (n != 0) {
+          reclaimed += std::max(n, 0);
+          break;
+        }
+      }
+      hp_blob_writer_close(w, NULL, NULL);
+    }
+  });
   for (auto &t : writers) t.join();
   mover.join();
-  MESSAGE("migrated ", moved.load(), " keys with ", writes.load(), " files written meanwhile");
+  MESSAGE("migrated ", moved.load(), " keys with ", writes.load(),
+          " files written meanwhile; calls started mid-move: ", mid_move[kFind].load(), " find, ",
+          mid_move[kList].load(), " list, ", mid_move[kDelete].load(), " delete, ", mid_move[kGc].load(),
+          " gc");
   CHECK(moved > 40);
+  for (auto &n : mid_move) CHECK(n > 0);
+  CHECK(reclaimed > 0);
   CHECK(errors == 0);
   // Every committed file reads back whole, byte for byte.
   int lost = 0, mixed = 0;

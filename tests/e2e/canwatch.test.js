@@ -1,15 +1,14 @@
 'use strict';
 // canWatch over real HTTP on 127.0.0.1: every route and status on memory,
-// SQLite and a real redis-server (stopped mid-run), and the over-grant
-// hammer across cluster workers.
+// SQLite, a real redis-server (stopped mid-run) and a 3-master Redis Cluster,
+// and the over-grant hammer across cluster workers.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort } = require('../support/redis');
-const { startRedis } = require('../support/redis');
+const { freePort, startRedis, startRedisCluster } = require('../support/redis');
 
 const SERVER = path.resolve(__dirname, '..', '..', 'examples', 'canwatch', 'server.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -162,7 +161,7 @@ test('canwatch on Redis across 4 workers; Redis stopped mid-run gives 503, then 
   // (or sanitizer-built) machine; the outage below is a refused connection.
   const cw = await startCanwatch({ REDIS_URL: redis.url, STORE_TIMEOUT_MS: '1000' });
   try {
-    assert.match(cw.banner(), /store redis:\/\//);
+    assert.match(cw.banner(), redis.cluster ? /store redis\+cluster:\/\// : /store redis:\/\//);
     const { user, streams } = await contract(cw.base);
     await hammer(cw.base);
 
@@ -195,5 +194,19 @@ test('canwatch on Redis across 4 workers; Redis stopped mid-run gives 503, then 
   } finally {
     await cw.stop();
     await redis.cleanup();
+  }
+});
+
+test('canwatch on a 3-master Redis Cluster across 4 workers: the contract and the hammer', async () => {
+  const cluster = await startRedisCluster();
+  const cw = await startCanwatch({ REDIS_URL: cluster.url });
+  try {
+    assert.match(cw.banner(), /store redis\+cluster:\/\//);
+    await contract(cw.base);
+    await hammer(cw.base);
+    await hammer(cw.base);
+  } finally {
+    await cw.stop();
+    await cluster.cleanup();
   }
 });

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { startRedis, waitForPort } = require('../support/redis');
+const { startRedis, startRedisCluster, waitForPort } = require('../support/redis');
 const { startSpeedbox, startProcess, upload, download, sha256, freePort } = require('../support/speedbox');
 
 const CHUNK = 261120;
@@ -50,6 +50,19 @@ function backends() {
       },
     },
     {
+      name: 'a 3-master Redis Cluster',
+      async setup() {
+        const cluster = await startRedisCluster();
+        return { spec: cluster.url, revisions: true, cleanup: () => cluster.cleanup() };
+      },
+    },
+    {
+      name: 'sqlite with BLOBS_DURABLE=1',
+      async setup(dir) {
+        return { spec: `sqlite:${path.join(dir, 'speedbox.db')}`, revisions: true, env: { BLOBS_DURABLE: '1' } };
+      },
+    },
+    {
       name: 'dir',
       async setup(dir) {
         return { spec: `dir:${path.join(dir, 'files')}`, revisions: false };
@@ -63,7 +76,7 @@ for (const backend of backends()) {
   test(`speedbox on ${backend.name}`, async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `speedbox-e2e-${backend.name}-`));
     const env = await backend.setup(dir);
-    let box = await startSpeedbox({ spec: env.spec });
+    let box = await startSpeedbox({ spec: env.spec, env: env.env });
     // The store as the servers see it, for what HTTP does not show.
     const store = env.revisions ? require('../..').blobs.open(env.spec) : null;
     t.after(async () => {
@@ -262,7 +275,7 @@ for (const backend of backends()) {
     assert.equal(box.crashes(), 0);
     // A restarted deployment on the same store still serves every file.
     await box.stop();
-    box = await startSpeedbox({ spec: env.spec, servers: 2 });
+    box = await startSpeedbox({ spec: env.spec, servers: 2, env: env.env });
     const again = await download(box.base, query('ranges.bin'));
     assert.equal(again.status, 200);
   });

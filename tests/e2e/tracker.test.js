@@ -7,8 +7,7 @@
 // and counts.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { createClient } = require('redis');
-const { startRedis } = require('../support/redis');
+const { startRedis, nodeRedisClient } = require('../support/redis');
 const { startTracker, request, stats, until, LIVE_USER, LIVE_PASSWORD } = require('../support/tracker');
 
 const FIREFOX_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.13; rv:56.0) Gecko/20100101 Firefox/56.0';
@@ -135,12 +134,9 @@ function cleanups(t) {
   return (fn) => fns.push(fn);
 }
 
-async function redisClient(url) {
-  const client = createClient({ url });
-  client.on('error', () => {}); // the outage test stops the server under it
-  await client.connect();
-  return client;
-}
+// A client of the test's server or cluster; errors are ignored (the
+// outage test stops the server under it).
+const redisClient = nodeRedisClient;
 
 test('batches by FLUSH_EVENTS, and SIGTERM writes out everything still buffered', { timeout: 60000 }, async (t) => {
   // One worker, batches of 10, no timer flush within the test.
@@ -228,7 +224,7 @@ test('REDIS_URL: messages go to a Redis list', { timeout: 60000 }, async (t) => 
   defer(() => redis.cleanup());
   const tracker = await startTracker({ workers: 2, env: { REDIS_URL: redis.url, REDIS_KEY: 'pushtech:events', FLUSH_MS: '20' } });
   defer(() => tracker.cleanup());
-  const client = await redisClient(redis.url);
+  const client = await redisClient(redis);
   defer(() => client.quit());
   assert.match(tracker.out.text, /events -> redis list 'pushtech:events'/);
 
@@ -253,7 +249,7 @@ test('REDIS_URL: a Redis outage buffers up to MAX_PENDING, then drops and counts
     env: { REDIS_URL: redis.url, FLUSH_EVENTS: '10', FLUSH_MS: '10', MAX_PENDING: '40' },
   });
   defer(() => tracker.cleanup());
-  let client = await redisClient(redis.url);
+  let client = await redisClient(redis);
 
   await fire(tracker.port, 5, { type: 'before' });
   await until(async () => (await client.lLen('tracker:events')) === 5, 10000, 'the first events in Redis');
@@ -272,7 +268,7 @@ test('REDIS_URL: a Redis outage buffers up to MAX_PENDING, then drops and counts
 
   // Redis is back: the 40 buffered events arrive, none of the dropped ones.
   await redis.restart();
-  client = await redisClient(redis.url);
+  client = await redisClient(redis);
   defer(() => client.quit());
   await until(async () => (await stats(tracker.port)).pending === 0, 20000, 'the buffer written out');
   const list = await client.lRange('tracker:events', 0, -1);

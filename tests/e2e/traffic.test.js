@@ -10,7 +10,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { startTraffic, request, writeRecipe } = require('../support/traffic');
-const { startRedis } = require('../support/redis');
+const { startRedis, subscribers } = require('../support/redis');
 const { encrypt, parseKey, createDecoder } = require('../../examples/traffic/token');
 const { startService } = require('../support/service');
 
@@ -289,13 +289,14 @@ test('hotpath: point updates through Redis pub/sub reach every worker', async (t
   const s = setup(t);
   const srv = await startTraffic({ workers: 2, env: { ...s.env, REDIS_URL: redis.url, REDIS_CHANNEL: 'traffic-test', TRAFFIC_CAPS_STORE: '' } });
   t.after(() => srv.stop());
-  const pub = new Redis(redis.url);
+  // PUBLISH on any node of a cluster reaches every subscriber.
+  const pub = new Redis(redis.nodeUrls[0]);
   t.after(() => pub.disconnect());
-  await until(async () => Number((await pub.pubsub('NUMSUB', 'traffic-test'))[1]) === 2, 'both workers to subscribe');
+  await until(async () => subscribers(redis, 'traffic-test') === 2, 'both workers to subscribe');
 
   const body = JSON.stringify(offer(1, { defaultLpUrl: 'https://lp.test/1/from-redis' }));
   const n = await pub.publish('traffic-test', JSON.stringify({ type: 'offer', id: 1, action: 'updateOrCreate', timestamp: Date.now() + 60000, body }));
-  assert.equal(n, 2);
+  if (!redis.cluster) assert.equal(n, 2); // a cluster node counts only its own subscribers
   await until(async () => {
     for (let i = 0; i < 4; i++) if ((await landing(srv.url, 1, 100)) !== 'https://lp.test/1/from-redis') return false;
     return true;

@@ -380,7 +380,7 @@ function corruptSqlite(file, needle) {
   return hits > 0;
 }
 
-async function corruptRedis(url, needle) {
+async function corruptRedisNode(url, needle) {
   const Redis = require('ioredis');
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await client.connect();
@@ -418,7 +418,13 @@ async function corruptRedis(url, needle) {
   }
 }
 
-// Damage is done with a plain client on one server.
+// Every node of the test's server or cluster (a chunk lives on one of them).
+async function corruptRedis(redis, needle) {
+  for (const url of redis.nodeUrls) if (await corruptRedisNode(url, needle)) return true;
+  return false;
+}
+
+// Damage is done with a plain client on each node.
 for (const backend of backends.filter((b) => !b.cluster)) {
   test(`a damaged chunk is HP_ECORRUPT, never wrong bytes (${backend.name})`, async (t) => {
     const env = await backend.open();
@@ -428,7 +434,7 @@ for (const backend of backends.filter((b) => !b.cluster)) {
     const f = await store.put('victim.bin', data);
     store.close();
     const needle = data.subarray(2 * CHUNK + 100, 2 * CHUNK + 132); // inside chunk 2
-    const hit = env.file ? corruptSqlite(env.file, needle) : await corruptRedis(env.spec, needle);
+    const hit = env.file ? corruptSqlite(env.file, needle) : await corruptRedis(env.redis, needle);
     assert.ok(hit, 'chunk 2 found in the backend');
     const again = hp.blobs.open(env.spec);
     t.after(() => again.close());
@@ -472,6 +478,27 @@ test('a store closed with streams open lets them finish', async (t) => {
   const reopened = hp.blobs.open(spec);
   t.after(() => reopened.close());
   assert.ok((await reopened.get('late.bin')).equals(data));
+});
+
+test('durable: true opens a SQLite store whose commits are synced; Redis refuses it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-durable-'));
+  const store = hp.blobs.open(`sqlite:${path.join(dir, 'store.db')}`, { chunkSize: 1000, durable: true });
+  t.after(() => {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const data = crypto.randomBytes(40500);
+  const f = await store.put('durable.bin', data);
+  assert.ok((await store.get(f)).equals(data));
+  // (tests/c/blobs_test.cc checks the syncs themselves.)
+  const again = hp.blobs.open(`sqlite:${path.join(dir, 'store.db')}`, { durable: true });
+  t.after(() => again.close());
+  assert.equal((await again.stat('durable.bin')).sha256, f.sha256);
+  assert.throws(() => hp.blobs.open('redis://127.0.0.1:1', { durable: true }), {
+    code: 'HP_EINVAL',
+    message: /appendfsync/,
+  });
+  assert.throws(() => hp.blobs.open(`sqlite:${path.join(dir, 'x.db')}`, { durable: 1 }), TypeError);
 });
 
 test('a file copied between stores with stream.pipeline (sqlite to redis)', async (t) => {

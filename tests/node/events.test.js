@@ -129,10 +129,10 @@ test('an EventLog left open in a worker is written when the worker exits', async
 });
 
 test('EventLog.redis RPUSHes batches to a list; an outage is bounded and reported', async () => {
-  const { startRedis, freePort } = require('../support/redis');
-  const { createClient } = require('redis');
+  const { startRedis, freePort, nodeRedisClient, clusterMode } = require('../support/redis');
   const port = await freePort();
-  const log = events.EventLog.redis(`redis://127.0.0.1:${port}`, {
+  // The server (or the cluster's first node) comes up on this port later.
+  const log = events.EventLog.redis(`${clusterMode ? 'redis+cluster' : 'redis'}://127.0.0.1:${port}`, {
     key: 'tracker:events',
     batchEvents: 10,
     batchMs: 10,
@@ -158,8 +158,7 @@ test('EventLog.redis RPUSHes batches to a list; an outage is bounded and reporte
     while (log.stats().written < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     log.push('last');
     await log.close();
-    const client = createClient({ url: server.url });
-    await client.connect();
+    const client = await nodeRedisClient(server);
     const list = await client.lRange('tracker:events', 0, -1);
     await client.quit();
     assert.equal(list.length, 51);

@@ -219,14 +219,11 @@ def test_sqlite_damaged_chunk_raises_corrupt(tmp_path: Path) -> None:
 
 
 def test_redis_damaged_chunk_and_server_down(redis_server: RedisServer) -> None:
-    import subprocess
-
     # 1 s: room for the put and get on a loaded machine; the outage below
     # is a refused connection, answered at once.
     with Blobs.open(redis_server.url, timeout_ms=1000) as b:
         st = b.put("damaged", os.urandom(3000), chunk_size=1000)
-        subprocess.run(["redis-cli", "-p", str(redis_server.port), "SETRANGE",
-                        f"{{hp:blobs}}:c:{st['id']}:0", "5", "Z"], check=True, capture_output=True)
+        redis_server.cli("SETRANGE", f"{{hp:blobs}}:c:{st['id']}:0", "5", "Z")
         with pytest.raises(errors.CorruptError, match=f"file {st['id']} chunk 0"):
             b.get(id=st["id"])
         redis_server.stop()
@@ -234,6 +231,20 @@ def test_redis_damaged_chunk_and_server_down(redis_server: RedisServer) -> None:
             b.stat("damaged")
         with pytest.raises(ConnectionError):
             b.put("down", b"x" * 300_000)
+
+
+def test_durable_sqlite_store(tmp_path: Path) -> None:
+    data = os.urandom(40500)
+    with Blobs.open(f"sqlite:{tmp_path / 'store.db'}", chunk_size=1000, durable=True) as b:
+        st = b.put("durable.bin", data)
+        assert b.get(id=st["id"]) == data
+    # (tests/c/blobs_test.cc checks the syncs themselves.)
+    with Blobs.open(f"sqlite:{tmp_path / 'store.db'}", durable=True) as again:
+        assert again.stat(id=st["id"])["sha256"] == st["sha256"]
+    with pytest.raises(errors.InvalidArgumentError, match="appendfsync"):
+        Blobs.open("redis://127.0.0.1:1", durable=True)
+    with pytest.raises(TypeError):
+        Blobs.open(f"sqlite:{tmp_path / 'x.db'}", durable=1)  # type: ignore[arg-type]
 
 
 def test_closed_store(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import struct
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -150,10 +149,6 @@ def test_recipes_caps_on_items_bytes_and_item_size(recipes: Recipes, tmp_path: P
         recipes.define("bad", key="id", max_items=-1)
 
 
-def _redis_cli(port: int, *args: str) -> str:
-    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True, check=True).stdout
-
-
 def test_recipes_subscription_refuses_messages_over_max_message_bytes(
     recipes: Recipes, redis_server: RedisServer
 ) -> None:
@@ -168,13 +163,13 @@ def test_recipes_subscription_refuses_messages_over_max_message_bytes(
 
     sub = recipes.subscribe(redis_server.url, "capped", on_message, max_message_bytes=200)
     deadline = time.monotonic() + 10
-    while "capped\n1" not in _redis_cli(redis_server.port, "PUBSUB", "NUMSUB", "capped"):
+    while redis_server.subscribers("capped") != 1:
         assert time.monotonic() < deadline
         time.sleep(0.02)
     for name in ("n" * 300, "short"):
         body = json.dumps({"offerId": len(name), "name": name})
         msg = json.dumps({"type": "offer", "id": len(name), "action": "updateOrCreate", "body": body})
-        _redis_cli(redis_server.port, "PUBLISH", "capped", msg)
+        redis_server.cli("PUBLISH", "capped", msg)
     with cond:
         assert cond.wait_for(lambda: len(seen) >= 2, timeout=10)
     assert seen[0] == ("LimitError", None)

@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import RedisServer
 from hotpath import errors, events
 
 FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.12; rv:56.0) Gecko/20100101 Firefox/56.0"
@@ -126,19 +127,14 @@ def test_event_log_bad_options(tmp_path: Path) -> None:
         events.EventLog(str(tmp_path / "missing" / "x.log"))
 
 
-def test_event_log_redis(redis_server: object) -> None:
-    import socket
-
-    port = redis_server.port  # type: ignore[attr-defined]
-    log = events.EventLog.redis(f"redis://127.0.0.1:{port}/0", key="tracker:events", batch_events=10)
+def test_event_log_redis(redis_server: RedisServer) -> None:
+    log = events.EventLog.redis(redis_server.url, key="tracker:events", batch_events=10)
     for i in range(95):
         log.append("open", f"i={i}", user_agent=FIREFOX_MAC)
     log.flush()
     log.push("last")
     log.close()
-    with socket.create_connection(("127.0.0.1", port)) as s:
-        s.sendall(b"LLEN tracker:events\r\n")
-        assert s.recv(64) == b":96\r\n"
+    assert redis_server.cli("LLEN", "tracker:events") == "96"
 
 
 def test_event_log_redis_outage_is_bounded() -> None:

@@ -242,11 +242,7 @@ def test_watch_is_a_context_manager(tmp_path: Path) -> None:
 
 def test_subscription_is_a_context_manager(redis_server: RedisServer) -> None:
     def numsub() -> str:
-        out = subprocess.run(
-            ["redis-cli", "-p", str(redis_server.port), "PUBSUB", "NUMSUB", "ch"],
-            capture_output=True, text=True, check=True,
-        ).stdout
-        return out.split()[-1]
+        return str(redis_server.subscribers("ch"))
 
     with recipes.Recipes() as rs:
         rs.define("offers", key="offerId", update_type="offer")

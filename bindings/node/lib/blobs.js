@@ -203,7 +203,7 @@ class BlobReadStream extends Readable {
 class BlobStore {
   /**
    * @param {string} spec
-   * @param {{chunkSize?: number, timeoutMs?: number, prefix?: string, leaseMs?: number}} [opts]
+   * @param {{chunkSize?: number, timeoutMs?: number, prefix?: string, leaseMs?: number, durable?: boolean}} [opts]
    */
   constructor(spec, opts) {
     if (typeof spec !== 'string') throw new TypeError('blobs: spec must be a string');
@@ -211,11 +211,13 @@ class BlobStore {
     const chunkSize = integer('chunkSize', opts.chunkSize ?? 0, 0, CHUNK_MAX);
     const timeoutMs = integer('timeoutMs', opts.timeoutMs ?? 0, 0, 0xffffffff);
     const leaseMs = integer('leaseMs', opts.leaseMs ?? 0, 0, 0xffffffff);
+    const durable = opts.durable ?? false;
+    if (typeof durable !== 'boolean') throw new TypeError('blobs: durable must be a boolean');
     const prefix = opts.prefix ?? 'hp:blobs';
     if (typeof prefix !== 'string' || prefix.length === 0 || Buffer.byteLength(prefix) > 128) {
       throw new RangeError('blobs: prefix must be a string of 1..128 bytes');
     }
-    this._native = new native.BlobStore(spec, chunkSize, timeoutMs, prefix, leaseMs);
+    this._native = new native.BlobStore(spec, chunkSize, timeoutMs, prefix, leaseMs, durable);
     this.spec = spec;
   }
 
@@ -404,7 +406,7 @@ class BlobStore {
 /**
  * Open a blob store.
  * @param {string} spec  'sqlite:/path/store.db' or 'redis://host:port/db'
- * @param {{chunkSize?: number, timeoutMs?: number, prefix?: string, leaseMs?: number}} [opts]
+ * @param {{chunkSize?: number, timeoutMs?: number, prefix?: string, leaseMs?: number, durable?: boolean}} [opts]
  */
 function open(spec, opts) {
   return new BlobStore(spec, opts);

@@ -274,7 +274,7 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
          InstanceMethod<&BlobStore::Close>("close")});
   }
 
-  // new BlobStore(spec, chunkSize, timeoutMs, prefix, leaseMs)
+  // new BlobStore(spec, chunkSize, timeoutMs, prefix, leaseMs, durable)
   explicit BlobStore(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobStore>(info) {
     Napi::Env env = info.Env();
     std::string spec = info[0].As<Napi::String>();
@@ -284,6 +284,7 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     o.timeout_ms = info[2].As<Napi::Number>().Uint32Value();
     o.prefix = prefix.c_str();
     o.lease_ms = info[4].As<Napi::Number>().Uint32Value();
+    if (info[5].As<Napi::Boolean>().Value()) o.flags |= HP_BLOBS_DURABLE;
     Check(env, hp_blobs_open(&b_, GetAddon(env).engine, spec.c_str(), &o));
   }
   ~BlobStore() override { hp_blobs_close(b_, nullptr, nullptr); }

@@ -303,7 +303,8 @@ class BlobReader:
 
 class Blobs:
     def __init__(
-        self, engine: Engine, spec: str, chunk_size: int, timeout_ms: int, prefix: str, lease_ms: int
+        self, engine: Engine, spec: str, chunk_size: int, timeout_ms: int, prefix: str, lease_ms: int,
+        durable: bool
     ) -> None: ...
     def backend(self) -> str: ...
     def chunk_size(self) -> int: ...

@@ -214,22 +214,27 @@ class Blobs(AsyncClosing):
     """A blob store; see the module docstring. Use :meth:`Blobs.open`."""
 
     def __init__(self, spec: StrPath, *, chunk_size: int = 0, timeout_ms: int = 2000, prefix: str = "hp:blobs",
-                 lease_ms: int = 600000) -> None:
+                 lease_ms: int = 600000, durable: bool = False) -> None:
         spec = store_spec(spec, "blobs: spec")
+        if not isinstance(durable, bool):
+            raise TypeError("blobs: durable must be a bool")
         _int("chunk_size", chunk_size, 0, 16 * 1024 * 1024)
         _int("timeout_ms", timeout_ms, 1, 600000)
         _int("lease_ms", lease_ms, 1, 2**32 - 1)
         if not isinstance(prefix, str) or not 1 <= len(prefix.encode()) <= 128:
             raise ValueError("blobs: prefix must be a str of 1..128 bytes")
         self.spec = spec
-        self._native = _hotpath.Blobs(engine(), spec, chunk_size, timeout_ms, prefix, lease_ms)
+        self._native = _hotpath.Blobs(engine(), spec, chunk_size, timeout_ms, prefix, lease_ms, durable)
 
     @classmethod
     def open(cls, spec: StrPath, *, chunk_size: int = 0, timeout_ms: int = 2000, prefix: str = "hp:blobs",
-             lease_ms: int = 600000) -> Blobs:
+             lease_ms: int = 600000, durable: bool = False) -> Blobs:
         """Open ``"sqlite:/path/store.db"`` (created when missing) or
-        ``"redis://host:port/db"``. ``chunk_size`` 0 means 261120 bytes."""
-        return cls(spec, chunk_size=chunk_size, timeout_ms=timeout_ms, prefix=prefix, lease_ms=lease_ms)
+        ``"redis://host:port/db"``. ``chunk_size`` 0 means 261120 bytes.
+        ``durable=True`` (SQLite): a commit survives a power loss, not only
+        a crash (docs/blobs.md gives the cost); a Redis store raises."""
+        return cls(spec, chunk_size=chunk_size, timeout_ms=timeout_ms, prefix=prefix, lease_ms=lease_ms,
+                   durable=durable)
 
     @property
     def backend(self) -> str:

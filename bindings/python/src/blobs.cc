@@ -248,8 +248,9 @@ void on_open(int status, hp_blob_reader *r, const hp_blob_stat *, void *data) {
 class Blobs {
  public:
   Blobs(Engine &engine, const std::string &spec, uint32_t chunk_size, uint32_t timeout_ms,
-        const std::string &prefix, uint32_t lease_ms) {
+        const std::string &prefix, uint32_t lease_ms, bool durable) {
     hp_blobs_options o = HP_BLOBS_OPTIONS_INIT;
+    if (durable) o.flags |= HP_BLOBS_DURABLE;
     o.chunk_size = chunk_size;
     o.timeout_ms = timeout_ms;
     o.prefix = prefix.c_str();
@@ -401,9 +402,9 @@ void init_blobs(py::module_ &m) {
       .def("close", &BlobReader::close)
       .def_property_readonly("closed", &BlobReader::closed);
   py::class_<Blobs>(m, "Blobs")
-      .def(py::init<Engine &, const std::string &, uint32_t, uint32_t, const std::string &, uint32_t>(),
+      .def(py::init<Engine &, const std::string &, uint32_t, uint32_t, const std::string &, uint32_t, bool>(),
            py::arg("engine"), py::arg("spec"), py::arg("chunk_size"), py::arg("timeout_ms"),
-           py::arg("prefix"), py::arg("lease_ms"))
+           py::arg("prefix"), py::arg("lease_ms"), py::arg("durable"))
       .def("backend", &Blobs::backend)
       .def("chunk_size", &Blobs::chunk_size)
       .def("stats", &Blobs::stats)

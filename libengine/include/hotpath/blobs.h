@@ -71,10 +71,21 @@ typedef struct hp_blobs_options {
   uint32_t lease_ms;   /**< Redis: an upload with no chunk written for this
                             long counts as crashed and may be reclaimed;
                             0 means 600000 (10 minutes) */
+  unsigned flags;      /**< HP_BLOBS_* bits; 0 for none (version 2 on) */
 } hp_blobs_options;
 
-#define HP_BLOBS_OPTIONS_VERSION 1
-#define HP_BLOBS_OPTIONS_INIT {HP_BLOBS_OPTIONS_VERSION, 0, 0, NULL, 0}
+/** SQLite store: a commit survives a power loss, not only a crash of the
+ *  process. Chunk files are fdatasync()ed before the transaction that names
+ *  them commits, the chunk directory is fsync()ed after a file is created,
+ *  and every transaction commits with PRAGMA synchronous=FULL (the WAL is
+ *  synced at each commit). Off by default: a commit then survives a crash
+ *  of the process but may be lost, whole, with the machine's power (see
+ *  docs/blobs.md for the cost measured). A Redis store's durability is the
+ *  server's (appendfsync); it answers HP_EINVAL to this flag. */
+#define HP_BLOBS_DURABLE (1u << 0)
+
+#define HP_BLOBS_OPTIONS_VERSION 2
+#define HP_BLOBS_OPTIONS_INIT {HP_BLOBS_OPTIONS_VERSION, 0, 0, NULL, 0, 0}
 
 /** Backend kinds, from hp_blobs_backend(). */
 typedef enum hp_blobs_backend_kind {

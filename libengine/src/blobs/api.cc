@@ -123,10 +123,19 @@ int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec, const hp_blobs
     if (!spec) return set_error(HP_EINVAL, "blobs_open: spec is NULL");
     hp_blobs_options o = HP_BLOBS_OPTIONS_INIT;
     if (opts) {
-      if (opts->version != HP_BLOBS_OPTIONS_VERSION)
+      if (opts->version == 1) {  // without flags
+        o.chunk_size = opts->chunk_size;
+        o.timeout_ms = opts->timeout_ms;
+        o.prefix = opts->prefix;
+        o.lease_ms = opts->lease_ms;
+      } else if (opts->version == HP_BLOBS_OPTIONS_VERSION) {
+        o = *opts;
+      } else {
         return set_error(HP_EINVAL, "blobs_open: unknown hp_blobs_options version ",
                          std::to_string(opts->version));
-      o = *opts;
+      }
+      if (o.flags & ~HP_BLOBS_DURABLE)
+        return set_error(HP_EINVAL, "blobs_open: unknown flags ", std::to_string(o.flags));
     }
     auto *engine = hp::core::Engine::from_c(e);
     if (engine->closing()) return set_error(HP_ECLOSED, "blobs_open: the engine is closing");

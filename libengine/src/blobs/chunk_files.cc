@@ -27,11 +27,24 @@ int io_error(const char *what, const std::string &path, const char *syscall) {
 int ChunkFiles::write(int64_t ukey, uint64_t first, uint32_t chunk_size,
                       const std::vector<std::string> &chunks) {
   if (!made_) {
-    if (mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) return io_error("cannot create", dir_, "mkdir");
+    if (mkdir(dir_.c_str(), 0755) == 0) {
+      if (durable_) {
+        std::string parent = dir_.substr(0, dir_.rfind('/') + 1);
+        int rc = sync_dir(parent.empty() ? "." : parent);
+        if (rc != 0) return rc;
+      }
+    } else if (errno != EEXIST) {
+      return io_error("cannot create", dir_, "mkdir");
+    }
     made_ = true;
   }
   std::string p = path(ukey);
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  // Durable: told apart from an existing file, so that only a new name
+  // costs a directory sync.
+  bool created = false;
+  int fd = durable_ ? ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+  if (fd >= 0) created = true;
+  if (fd < 0 && (!durable_ || errno == EEXIST)) fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("cannot open", p, "open");
   for (size_t i = 0; i < chunks.size(); i++) {
     const char *at = chunks[i].data();
@@ -50,8 +63,21 @@ int ChunkFiles::write(int64_t ukey, uint64_t first, uint32_t chunk_size,
       off += n;
     }
   }
+  if (durable_ && fdatasync(fd) != 0) {
+    int rc = io_error("cannot sync", p, "fdatasync");
+    ::close(fd);
+    return rc;
+  }
   if (::close(fd) != 0) return io_error("cannot write", p, "write");
-  return 0;
+  return created ? sync_dir(dir_) : 0;
+}
+
+int ChunkFiles::sync_dir(const std::string &dir) const {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open", dir, "open");
+  int rc = fsync(fd) == 0 ? 0 : io_error("cannot sync", dir, "fsync");
+  ::close(fd);
+  return rc;
 }
 
 ChunkFiles::Reader::~Reader() {

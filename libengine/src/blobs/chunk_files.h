@@ -6,6 +6,10 @@
 // the WAL and its checkpoint. A file appears only after its upload's row
 // committed, and goes after the rows that name it, so an orphan is always
 // safe to delete (gc does, on the next open at the latest).
+//
+// Durable (HP_BLOBS_DURABLE): write() returns only once the bytes are on
+// the disk (fdatasync), and once a new file's name is (fsync of the
+// directory), so the transaction that names them can commit after it.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +20,10 @@ namespace hp::blobs {
 
 class ChunkFiles {
  public:
-  explicit ChunkFiles(std::string dir) : dir_(std::move(dir)) {}
+  ChunkFiles(std::string dir, bool durable) : dir_(std::move(dir)), durable_(durable) {}
 
-  // Writes chunks first.. of upload `ukey`; 0 or an HP_E* code.
+  // Writes chunks first.. of upload `ukey` (synced when durable); 0 or an
+  // HP_E* code.
   int write(int64_t ukey, uint64_t first, uint32_t chunk_size, const std::vector<std::string> &chunks);
 
   // An open upload file for reading chunks; HP_ENOTFOUND if it is gone.
@@ -41,7 +46,11 @@ class ChunkFiles {
 
  private:
   std::string path(int64_t ukey) const { return dir_ + "/" + std::to_string(ukey); }
+  // fsync of a directory, so that the names just made in it last.
+  int sync_dir(const std::string &dir) const;
+
   std::string dir_;
+  bool durable_;
   bool made_ = false;
 };
 

@@ -125,29 +125,56 @@ void RedisBackend::abort(const Upload &u, Done done) {
   client_->eval(scripts::abort(), keys, {u.id}, [done](int status, redis::Reply r) { done(failed(status, r)); });
 }
 
-void RedisBackend::find(const Query &q, InfoDone done) {
+int RedisBackend::not_found(const Query &q) {
+  if (!q.id.empty()) return set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
+  return set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '", q.filename, "'");
+}
+
+int RedisBackend::stale(const char *what) {
+  return set_error(HP_EUNAVAILABLE, "blobs: ", what, ": the store kept changing under ",
+                   std::to_string(kMaxStale), " attempts");
+}
+
+void RedisBackend::find(const Query &q, InfoDone done, int attempt) {
   if (!usable([&](int rc) { done(rc, FileInfo{}); })) return;
-  // The script reads the keys the first one names (same hash tag, so the
-  // same slot).
-  std::string first = q.id.empty() ? base_ + "n:" + q.filename : base_ + "f:" + q.id;
-  client_->eval(scripts::find(), {first}, {base_, q.id, q.filename, std::to_string(q.revision)},
-                [q, done](int status, redis::Reply r) {
-                  int rc = failed(status, r);
-                  if (rc != 0) return done(rc, FileInfo{});
-                  FileInfo f;
-                  if (r.type == redis::Reply::Nil) {
-                    if (!q.id.empty())
-                      rc = set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
-                    else
-                      rc = set_error(HP_ENOTFOUND, "blobs: no revision ", std::to_string(q.revision), " of '",
-                                     q.filename, "'");
-                    return done(rc, FileInfo{});
-                  }
-                  if (!parse_info(r, &f))
-                    return done(set_error(HP_EIO, "blobs: redis: unexpected reply to the find script"),
-                                FileInfo{});
-                  done(0, std::move(f));
-                });
+  if (attempt >= kMaxStale) return done(stale("find"), FileInfo{});
+  // First the names the script's keys need: the file's filename, or the id
+  // at the filename's revision.
+  auto found = [this, q, done, attempt](const std::string &id, const std::string &name) {
+    if (!usable([&](int rc) { done(rc, FileInfo{}); })) return;
+    std::string index = q.id.empty() ? std::to_string(q.revision) : "";
+    client_->eval(scripts::find(), {base_ + "f:" + id, base_ + "n:" + name}, {id, index},
+                  [this, q, done, attempt](int status, redis::Reply r) {
+                    int rc = failed(status, r);
+                    if (rc != 0) return done(rc, FileInfo{});
+                    if (r.type == redis::Reply::String && r.str == "HPSTALE")
+                      return find(q, done, attempt + 1);
+                    if (r.type == redis::Reply::Nil) return done(not_found(q), FileInfo{});
+                    FileInfo f;
+                    if (!parse_info(r, &f))
+                      return done(set_error(HP_EIO, "blobs: redis: unexpected reply to the find script"),
+                                  FileInfo{});
+                    done(0, std::move(f));
+                  });
+  };
+  if (!q.id.empty()) {
+    client_->command({"HGET", base_ + "f:" + q.id, "filename"}, [q, done, found](int status, redis::Reply r) {
+      int rc = failed(status, r);
+      if (rc != 0) return done(rc, FileInfo{});
+      if (r.type != redis::Reply::String) return done(not_found(q), FileInfo{});
+      found(q.id, r.str);
+    });
+  } else {
+    std::string index = std::to_string(q.revision);
+    client_->command({"ZRANGE", base_ + "n:" + q.filename, index, index},
+                     [q, done, found](int status, redis::Reply r) {
+                       int rc = failed(status, r);
+                       if (rc != 0) return done(rc, FileInfo{});
+                       if (r.type != redis::Reply::Array || r.elements.empty())
+                         return done(not_found(q), FileInfo{});
+                       found(r.elements[0].str, q.filename);
+                     });
+  }
 }
 
 void RedisBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done) {
@@ -197,53 +224,171 @@ void RedisBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
 }
 
 void RedisBackend::list(const ListQuery &q, ListDone done) {
-  std::string min = "[" + q.prefix, max = "+";
+  auto st = std::make_shared<Listing>();
+  st->q = q;
+  st->done = std::move(done);
+  st->min = "[" + q.prefix;
+  st->max = "+";
   if (!q.cursor.empty()) {
     std::string member;
     if (!from_hex(q.cursor, &member) || member.size() < 24)
-      return done(set_error(HP_EINVAL, "blobs: list: cursor '", q.cursor, "' is not one this store gave out"),
-                  ListPage{});
-    min = "(" + member;
+      return st->done(
+          set_error(HP_EINVAL, "blobs: list: cursor '", q.cursor, "' is not one this store gave out"),
+          ListPage{});
+    st->min = "(" + member;
   }
   if (!q.prefix.empty()) {
     std::string end = prefix_end(q.prefix);
-    if (!end.empty()) max = "(" + end;
+    if (!end.empty()) st->max = "(" + end;
   }
-  if (!usable([&](int rc) { done(rc, ListPage{}); })) return;
-  client_->eval(scripts::list(), {base_ + "names"}, {base_, min, max, std::to_string(q.limit), q.latest_only ? "1" : "0"},
-                [done](int status, redis::Reply r) {
-                  int rc = failed(status, r);
-                  if (rc != 0) return done(rc, ListPage{});
-                  ListPage page;
-                  if (r.type != redis::Reply::Array || r.elements.size() != 2 ||
-                      r.elements[1].type != redis::Reply::Array)
-                    return done(set_error(HP_EIO, "blobs: redis: unexpected reply to the list script"),
-                                ListPage{});
-                  if (!r.elements[0].str.empty()) page.next_cursor = to_hex(r.elements[0].str);
-                  for (const auto &e : r.elements[1].elements) {
-                    FileInfo f;
-                    if (parse_info(e, &f)) page.files.push_back(std::move(f));
-                  }
-                  int count = static_cast<int>(page.files.size());
-                  done(count, std::move(page));
-                });
+  list_batch(st);
 }
 
-void RedisBackend::remove(const std::string &id, const std::string &name, Done done) {
+// One batch of names: the members first, then their files in one script
+// that declares each member's keys. Batches go on until the page is full
+// (one member more says whether there is a next page) or the names end.
+void RedisBackend::list_batch(std::shared_ptr<Listing> st) {
+  if (!usable([&](int rc) { st->done(rc, ListPage{}); })) return;
+  size_t want = std::max<size_t>(st->q.limit - st->page.files.size() + 1, 16);
+  client_->command(
+      {"ZRANGEBYLEX", base_ + "names", st->min, st->max, "LIMIT", "0", std::to_string(want)},
+      [this, st, want](int status, redis::Reply r) {
+        int rc = failed(status, r);
+        if (rc != 0) return st->done(rc, ListPage{});
+        std::vector<std::string> keys = {base_ + "names"}, args = {st->q.latest_only ? "1" : "0"};
+        for (auto &m : r.elements) {
+          // "<filename>\0<seq, 16 hex digits>\0<id, 24 hex digits>"
+          if (m.str.size() < 42)
+            return st->done(set_error(HP_EIO, "blobs: redis: a names entry is damaged"), ListPage{});
+          keys.push_back(base_ + "f:" + m.str.substr(m.str.size() - 24));
+          keys.push_back(base_ + "n:" + m.str.substr(0, m.str.size() - 42));
+          args.push_back(std::move(m.str));
+        }
+        if (args.size() == 1) return st->done(static_cast<int>(st->page.files.size()), std::move(st->page));
+        if (!usable([&](int code) { st->done(code, ListPage{}); })) return;
+        client_->eval(scripts::list(), keys, args, [this, st, want, args](int status2, redis::Reply files) {
+          int rc2 = failed(status2, files);
+          if (rc2 == 0 && (files.type != redis::Reply::Array || files.elements.size() != args.size() - 1))
+            rc2 = set_error(HP_EIO, "blobs: redis: unexpected reply to the list script");
+          if (rc2 != 0) return st->done(rc2, ListPage{});
+          for (size_t i = 0; i < files.elements.size(); i++) {
+            if (st->page.files.size() >= st->q.limit) {
+              st->page.next_cursor = to_hex(st->last);
+              return st->done(static_cast<int>(st->page.files.size()), std::move(st->page));
+            }
+            FileInfo f;
+            if (parse_info(files.elements[i], &f)) st->page.files.push_back(std::move(f));
+            st->last = args[i + 1];
+          }
+          if (files.elements.size() < want)
+            return st->done(static_cast<int>(st->page.files.size()), std::move(st->page));
+          st->min = "(" + st->last;
+          list_batch(st);
+        });
+      });
+}
+
+namespace {
+
+// A file's chunk count, from its metadata's length and chunk size.
+uint64_t chunk_count(const redis::Reply &length, const redis::Reply &chunk_size) {
+  auto len = static_cast<uint64_t>(as_i64(length)), cs = static_cast<uint64_t>(as_i64(chunk_size));
+  return cs ? (len + cs - 1) / cs : 0;
+}
+
+}  // namespace
+
+void RedisBackend::remove(const std::string &id, const std::string &name, Done done, int attempt) {
   if (!usable(done)) return;
-  std::string first = id.empty() ? base_ + "n:" + name : base_ + "f:" + id;
-  client_->eval(scripts::remove(), {first}, {base_, id, name}, [done](int status, redis::Reply r) {
+  if (attempt >= kMaxStale) return done(stale("delete"));
+  if (!id.empty()) {
+    client_->command({"HMGET", base_ + "f:" + id, "filename", "length", "chunk_size"},
+                     [this, id, done](int status, redis::Reply r) {
+                       int rc = failed(status, r);
+                       if (rc != 0) return done(rc);
+                       if (r.elements.size() != 3 || r.elements[0].type != redis::Reply::String)
+                         return done(0);
+                       remove_files(r.elements[0].str, {id}, {chunk_count(r.elements[1], r.elements[2])}, "",
+                                    done, [](int, Done) {});
+                     });
+    return;
+  }
+  // Every revision: the ids, then each one's chunk count.
+  client_->command({"ZRANGE", base_ + "n:" + name, "0", "-1"},
+                   [this, name, done, attempt](int status, redis::Reply r) {
+                     int rc = failed(status, r);
+                     if (rc != 0) return done(rc);
+                     if (r.type != redis::Reply::Array || r.elements.empty()) return done(0);
+                     struct Gather {
+                       std::vector<std::string> ids;
+                       std::vector<uint64_t> chunks;
+                       size_t left;
+                       int rc = 0;
+                     };
+                     auto g = std::make_shared<Gather>();
+                     for (auto &e : r.elements) g->ids.push_back(std::move(e.str));
+                     g->chunks.assign(g->ids.size(), 0);
+                     g->left = g->ids.size();
+                     for (size_t i = 0; i < g->ids.size(); i++) {
+                       if (!usable(done)) return;
+                       client_->command({"HMGET", base_ + "f:" + g->ids[i], "length", "chunk_size"},
+                                        [this, g, i, name, done, attempt](int st, redis::Reply h) {
+                                          if (int code = failed(st, h); code != 0 && g->rc == 0) g->rc = code;
+                                          if (g->rc == 0 && h.elements.size() == 2)
+                                            g->chunks[i] = chunk_count(h.elements[0], h.elements[1]);
+                                          if (--g->left > 0) return;
+                                          if (g->rc != 0) return done(g->rc);
+                                          remove_files(name, g->ids, g->chunks, std::to_string(g->ids.size()),
+                                                       done, [this, name, attempt](int, Done again) {
+                                                         remove("", name, again, attempt + 1);
+                                                       });
+                                        });
+                     }
+                   });
+}
+
+void RedisBackend::remove_files(const std::string &name, const std::vector<std::string> &ids,
+                                const std::vector<uint64_t> &chunks, const std::string &expect, Done done,
+                                std::function<void(int, Done)> retry) {
+  if (!usable(done)) return;
+  std::vector<std::string> keys = {base_ + "n:" + name, base_ + "names"}, args = {expect};
+  for (size_t i = 0; i < ids.size(); i++) {
+    keys.push_back(base_ + "f:" + ids[i]);
+    for (uint64_t c = 0; c < chunks[i]; c++) keys.push_back(chunk_key(ids[i], c));
+    args.push_back(ids[i]);
+    args.push_back(std::to_string(chunks[i]));
+  }
+  client_->eval(scripts::remove(), keys, args, [done, retry](int status, redis::Reply r) {
     int rc = failed(status, r);
-    done(rc != 0 ? rc : static_cast<int>(as_i64(r)));
+    if (rc != 0) return done(rc);
+    if (r.type == redis::Reply::String && r.str == "HPSTALE") return retry(0, done);
+    done(static_cast<int>(as_i64(r)));
   });
 }
 
 void RedisBackend::gc(Done done) {
   if (!usable(done)) return;
-  client_->eval(scripts::gc(), {base_ + "uploads"}, {base_}, [done](int status, redis::Reply r) {
-    int rc = failed(status, r);
-    done(rc != 0 ? rc : static_cast<int>(as_i64(r)));
-  });
+  // The uploads whose lease ran out, then their chunks, declared.
+  client_->eval(
+      scripts::expired_uploads(), {base_ + "uploads"}, {}, [this, done](int status, redis::Reply r) {
+        int rc = failed(status, r);
+        if (rc != 0) return done(rc);
+        if (r.type != redis::Reply::Array || r.elements.size() < 2) return done(0);
+        std::vector<std::string> keys = {base_ + "uploads"}, args;
+        for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+          const std::string &id = r.elements[i].str, &entry = r.elements[i + 1].str;
+          size_t colon = entry.find(':');
+          uint64_t chunks =
+              colon == std::string::npos ? 0 : std::strtoull(entry.c_str() + colon + 1, nullptr, 10);
+          for (uint64_t c = 0; c < chunks; c++) keys.push_back(chunk_key(id, c));
+          args.insert(args.end(), {id, entry, std::to_string(chunks)});
+        }
+        if (!usable(done)) return;
+        client_->eval(scripts::gc(), keys, args, [done](int st, redis::Reply n) {
+          int code = failed(st, n);
+          done(code != 0 ? code : static_cast<int>(as_i64(n)));
+        });
+      });
 }
 
 }  // namespace hp::blobs

@@ -23,13 +23,32 @@ class RedisBackend {
   void put_chunk(Upload &u, uint64_t n, const std::string &data, uint32_t crc, Done done);
   void commit(const Upload &u, FileInfo info, InfoDone done);
   void abort(const Upload &u, Done done);
-  void find(const Query &q, InfoDone done);
+  // `attempt`: reads of the keys' names so far (see scripts.h, HPSTALE).
+  void find(const Query &q, InfoDone done, int attempt = 0);
   void get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done);
   void list(const ListQuery &q, ListDone done);
-  void remove(const std::string &id, const std::string &name, Done done);
+  void remove(const std::string &id, const std::string &name, Done done, int attempt = 0);
   void gc(Done done);
 
  private:
+  // Reads of the keys' names before a script gives up on a store that
+  // keeps changing under it.
+  static constexpr int kMaxStale = 8;
+  struct Listing {
+    ListQuery q;
+    ListDone done;
+    std::string min, max, last;
+    ListPage page;
+  };
+  void list_batch(std::shared_ptr<Listing> st);
+  // Deletes `ids` (each with its chunk count) of filename `name`; `expect`
+  // is the number of files the name must still have ("" for any), else
+  // `retry` runs.
+  void remove_files(const std::string &name, const std::vector<std::string> &ids,
+                    const std::vector<uint64_t> &chunks, const std::string &expect, Done done,
+                    std::function<void(int, Done)> retry);
+  static int not_found(const Query &q);
+  static int stale(const char *what);
   // Calls `fn(client)` unless the client is gone; then fails `fail`.
   bool usable(const std::function<void(int)> &fail);
   // A transport failure or an error reply as an HP_E* code (message set).

@@ -8,17 +8,18 @@ namespace {
 
 // Shared by the scripts that return files: the server's clock in ms, and a
 // file as {id, filename, length, chunk_size, upload_date, content_type,
-// sha256, metadata, seq, revision}, or nil.
+// sha256, metadata, seq, revision}, or nil, from its f:<id> and
+// n:<filename> keys (both declared by the caller).
 const char *const kCommon = R"lua(
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function info(base, id)
-  local h = redis.call('HMGET', base .. 'f:' .. id, 'filename', 'length', 'chunk_size', 'upload_date',
+local function info(fkey, nkey, id)
+  local h = redis.call('HMGET', fkey, 'filename', 'length', 'chunk_size', 'upload_date',
                        'content_type', 'sha256', 'metadata', 'seq')
   if not h[1] then return nil end
-  local rank = redis.call('ZRANK', base .. 'n:' .. h[1], id)
+  local rank = redis.call('ZRANK', nkey, id)
   return {id, h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], rank}
 end
 )lua";
@@ -82,84 +83,99 @@ return 1
   return s;
 }
 
-// ARGV: base, id or '', filename, revision (ZRANGE index: -1 the latest).
+// The scripts below read keys whose names come from other keys (a file's
+// filename, a filename's ids): the caller reads those names first and
+// declares every key, so that on a Redis Cluster a slot migration answers
+// ASK or TRYAGAIN instead of letting a script read a key that moved as
+// missing. Where the names may have changed in between, a script answers
+// "HPSTALE" and the caller reads them again.
+
+// KEYS: f:<id>, n:<filename>. ARGV: id, revision ('' when found by id;
+// else the ZRANGE index the id was read at, -1 the latest).
 const redis::Script &find() {
   static const redis::Script s = make(R"lua(
-local id = ARGV[2]
-if id == '' then
-  local r = tonumber(ARGV[4])
-  local ids = redis.call('ZRANGE', ARGV[1] .. 'n:' .. ARGV[3], r, r)
-  if #ids == 0 then return false end
-  id = ids[1]
+if ARGV[2] ~= '' then
+  local r = tonumber(ARGV[2])
+  local ids = redis.call('ZRANGE', KEYS[2], r, r)
+  if ids[1] ~= ARGV[1] then return 'HPSTALE' end
 end
-return info(ARGV[1], id) or false
+return info(KEYS[1], KEYS[2], ARGV[1]) or false
 )lua");
   return s;
 }
 
-// ARGV: base, ZRANGEBYLEX min, max, limit, latest only ('1'/'0').
-// Returns {cursor member or '', {file, ...}}.
+// KEYS: names, then f:<id>, n:<filename> of each member. ARGV: latest only
+// ('1'/'0'), then the members, read from names just before. Returns, per
+// member, its file, or 0 when it is gone or (latest only) not the latest.
 const redis::Script &list() {
   static const redis::Script s = make(R"lua(
-local base, min, max, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local out, last, more = {}, '', false
-while not more do
-  local batch = redis.call('ZRANGEBYLEX', base .. 'names', min, max, 'LIMIT', 0, limit + 1)
-  for _, m in ipairs(batch) do
-    if #out >= limit then
-      more = true
-      break
-    end
-    local f = info(base, string.sub(m, -24))
-    if f and (ARGV[5] == '0' or f[10] == redis.call('ZCARD', base .. 'n:' .. f[2]) - 1) then
-      table.insert(out, f)
-    end
-    last = m
-  end
-  if #batch < limit + 1 then break end
-  min = '(' .. last
+local out = {}
+for i = 2, #ARGV do
+  local k = 2 * (i - 1)
+  local f = redis.call('ZSCORE', KEYS[1], ARGV[i]) and info(KEYS[k], KEYS[k + 1], string.sub(ARGV[i], -24))
+  if f and ARGV[1] == '1' and f[10] ~= redis.call('ZCARD', KEYS[k + 1]) - 1 then f = nil end
+  table.insert(out, f or 0)
 end
-if not more then last = '' end
-return {last, out}
+return out
 )lua");
   return s;
 }
 
-// ARGV: base, id or '', filename. Returns the number of files deleted.
+// KEYS: n:<filename>, names, then per file f:<id> and its chunk keys.
+// ARGV: files the name must have ('' for any), then per file: id, chunk
+// keys. Deletes those files; returns how many.
 const redis::Script &remove() {
   static const redis::Script s = make(R"lua(
-local function del(base, id)
-  local h = redis.call('HMGET', base .. 'f:' .. id, 'filename', 'seq', 'length', 'chunk_size')
-  if not h[1] then return 0 end
-  redis.call('DEL', base .. 'f:' .. id)
-  redis.call('ZREM', base .. 'n:' .. h[1], id)
-  redis.call('ZREM', base .. 'names', h[1] .. '\0' .. string.format('%016x', tonumber(h[2])) .. '\0' .. id)
-  local cs, n = tonumber(h[4]), 0
-  if cs > 0 then n = math.ceil(tonumber(h[3]) / cs) end
-  for c = 0, n - 1 do redis.call('UNLINK', base .. 'c:' .. id .. ':' .. c) end
-  return 1
+if ARGV[1] ~= '' and redis.call('ZCARD', KEYS[1]) ~= tonumber(ARGV[1]) then return 'HPSTALE' end
+local n, k = 0, 3
+for a = 2, #ARGV, 2 do
+  local id, chunks = ARGV[a], tonumber(ARGV[a + 1])
+  local h = redis.call('HMGET', KEYS[k], 'filename', 'seq')
+  if h[1] then
+    redis.call('DEL', KEYS[k])
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], h[1] .. '\0' .. string.format('%016x', tonumber(h[2])) .. '\0' .. id)
+    for c = k + 1, k + chunks do redis.call('UNLINK', KEYS[c]) end
+    n = n + 1
+  end
+  k = k + 1 + chunks
 end
-if ARGV[2] ~= '' then return del(ARGV[1], ARGV[2]) end
-local n = 0
-for _, id in ipairs(redis.call('ZRANGE', ARGV[1] .. 'n:' .. ARGV[3], 0, -1)) do n = n + del(ARGV[1], id) end
 return n
 )lua");
   return s;
 }
 
-// ARGV: base. Reclaims uploads whose lease ran out; returns how many.
+// KEYS: uploads. Returns {id, entry, ...} of the uploads whose lease ran out.
+const redis::Script &expired_uploads() {
+  static const redis::Script s = make(R"lua(
+local now, out = now_ms(), {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local d = string.match(all[i + 1], '^(%d+):%d+$')
+  if not d or tonumber(d) < now then
+    table.insert(out, all[i])
+    table.insert(out, all[i + 1])
+  end
+end
+return out
+)lua");
+  return s;
+}
+
+// KEYS: uploads, then the chunk keys of each upload. ARGV: per upload: id,
+// its entry as expired_uploads() read it, chunk keys. Reclaims those whose
+// entry did not change since (a write renews the lease); returns how many.
 const redis::Script &gc() {
   static const redis::Script s = make(R"lua(
-local ups = ARGV[1] .. 'uploads'
-local now, n = now_ms(), 0
-local all = redis.call('HGETALL', ups)
-for i = 1, #all, 2 do
-  local d, c = string.match(all[i + 1], '^(%d+):(%d+)$')
-  if not d or tonumber(d) < now then
-    for k = 0, (tonumber(c) or 0) - 1 do redis.call('UNLINK', ARGV[1] .. 'c:' .. all[i] .. ':' .. k) end
-    redis.call('HDEL', ups, all[i])
+local n, k = 0, 2
+for a = 1, #ARGV, 3 do
+  local chunks = tonumber(ARGV[a + 2])
+  if redis.call('HGET', KEYS[1], ARGV[a]) == ARGV[a + 1] then
+    for c = k, k + chunks - 1 do redis.call('UNLINK', KEYS[c]) end
+    redis.call('HDEL', KEYS[1], ARGV[a])
     n = n + 1
   end
+  k = k + chunks
 end
 return n
 )lua");

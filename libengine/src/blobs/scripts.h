@@ -1,5 +1,6 @@
 // The Lua scripts of the Redis backend. Each runs atomically on the server,
-// so a file is published, found, listed or deleted in one step.
+// so a file is published, found, listed or deleted in one step, and
+// declares in KEYS every key it touches.
 //
 // Keys, all under the hash tag {prefix} (one Redis Cluster slot):
 //   {p}:seq            commit counter
@@ -23,6 +24,7 @@ const redis::Script &abort();
 const redis::Script &find();
 const redis::Script &list();
 const redis::Script &remove();
+const redis::Script &expired_uploads();
 const redis::Script &gc();
 
 }  // namespace hp::blobs::scripts

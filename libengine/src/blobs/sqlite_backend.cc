@@ -74,7 +74,8 @@ int64_t now_ms() {
 
 }  // namespace
 
-int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::unique_ptr<SqliteBackend> *out) {
+int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, bool durable,
+                        std::unique_ptr<SqliteBackend> *out) {
   std::unique_ptr<SqliteBackend> b(new SqliteBackend());
   b->path_ = path;
   b->options_.busy_timeout_ms = timeout_ms;
@@ -93,8 +94,11 @@ int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, std::uniqu
   // background; past 4096 the writer waits for one that restarts the log,
   // and a restart trims the file to 16 MiB.
   if ((rc = b->writer_->exec("PRAGMA journal_size_limit=16777216;")) != 0) return rc;
+  // Durable: each commit syncs the WAL (NORMAL syncs it only at checkpoints,
+  // so the last commits may go with the power, never with the process).
+  if (durable && (rc = b->writer_->exec("PRAGMA synchronous=FULL;")) != 0) return rc;
   b->checkpointer_ = std::make_unique<sqlite::Checkpointer>(b->writer_.get(), b->options_, 1024, 4096);
-  b->files_ = std::make_unique<ChunkFiles>(path + "-chunks");
+  b->files_ = std::make_unique<ChunkFiles>(path + "-chunks", durable);
   b->owner_ = this_process();
   *out = std::move(b);
   return 0;

@@ -29,7 +29,9 @@ namespace hp::blobs {
 
 class SqliteBackend {
  public:
-  static int open(const std::string &path, uint32_t timeout_ms, std::unique_ptr<SqliteBackend> *out);
+  // durable: HP_BLOBS_DURABLE (synced chunk files, synchronous=FULL).
+  static int open(const std::string &path, uint32_t timeout_ms, bool durable,
+                  std::unique_ptr<SqliteBackend> *out);
 
   // Stores chunks first.. of `u` in one transaction; the first batch
   // registers the upload (u.ukey is set once that commits).

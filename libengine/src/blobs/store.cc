@@ -23,9 +23,14 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
     if (path.rfind("//", 0) == 0) path = path.substr(2);
     if (path.empty())
       return set_error(HP_EINVAL, "blobs_open: '", spec, "' names no file (sqlite:/path/store.db)");
-    int rc = SqliteBackend::open(path, timeout, &s->sqlite_);
+    int rc = SqliteBackend::open(path, timeout, (options.flags & HP_BLOBS_DURABLE) != 0, &s->sqlite_);
     if (rc != 0) return rc;
   } else if (redis::is_url(spec)) {
+    if (options.flags & HP_BLOBS_DURABLE)
+      return set_error(
+          HP_EINVAL,
+          "blobs_open: HP_BLOBS_DURABLE applies to a SQLite store (a Redis server's durability is its "
+          "appendfsync setting)");
     redis::Options ro;
     int rc = redis::parse_url(spec, &ro.address);
     if (rc != 0) return rc;
