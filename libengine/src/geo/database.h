@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "geo/decoder.h"
+#include "geo/flat_cache.h"
 #include "geo/record.h"
 #include "geo/tree.h"
 #include "geo/tree_index.h"
@@ -93,6 +94,20 @@ class Database {
     return decode(h, out, scratch);
   }
 
+  // hp_geo_lookup's view of the record of a hit: cached, else packed from
+  // the decoded record (and cached when there is room, else written into
+  // *buf). 0 or record()'s errors.
+  int packed(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch,
+             std::vector<uint64_t> *buf) const {
+    if (h.id != TreeIndex::kNoId) {
+      if (const Packed *p = flats_.find(h.id)) {
+        *out = p;
+        return 0;
+      }
+    }
+    return pack(h, out, scratch, buf);
+  }
+
   // Records the tree points to (ids are below this).
   size_t record_count() const { return index_.count(); }
   const hp_geo_value *metadata() const { return meta_.data(); }
@@ -118,9 +133,13 @@ class Database {
   }
   int find_slow(const Address &a, Hit *hit) const;
   int decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const;
+  int pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch,
+           std::vector<uint64_t> *buf) const;
   // Reserves a place in the record cache for `bytes`, or says it is full.
   bool take_cache_room(size_t bytes) const;
   void give_cache_room(size_t bytes) const;
+  // The same for bytes only (packed blocks do not count as records).
+  bool take_cache_bytes(size_t bytes) const;
 
   std::string path_;
   MMDB_s mmdb_{};
@@ -134,6 +153,7 @@ class Database {
   std::vector<hp_geo_value> meta_;
   // Decoded records by id, filled on first use.
   std::unique_ptr<std::atomic<const Record *>[]> slots_;
+  FlatCache flats_;
   Limits limits_;
   mutable std::atomic<size_t> cached_{0};
   mutable std::atomic<size_t> cached_bytes_{0};
