@@ -173,7 +173,10 @@ int Database::index() {
   size_t n = index_.count();
   slots_.reset(new std::atomic<const Record *>[n ? n : 1]);
   for (size_t i = 0; i < n; i++) slots_[i].store(nullptr, std::memory_order_relaxed);
-  flats_.init(n, limits_.cache_bytes);
+  // Packed blocks average well under 512 bytes (about 150 on DB-IP City):
+  // address space for that, within the byte cap. Past it, lookups pack
+  // per call.
+  flats_.init(n, std::min(limits_.cache_bytes, n * 512 + (size_t(1) << 20)));
   return 0;
 }
 
