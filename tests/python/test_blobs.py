@@ -221,7 +221,9 @@ def test_sqlite_damaged_chunk_raises_corrupt(tmp_path: Path) -> None:
 def test_redis_damaged_chunk_and_server_down(redis_server: RedisServer) -> None:
     import subprocess
 
-    with Blobs.open(redis_server.url, timeout_ms=300) as b:
+    # 1 s: room for the put and get on a loaded machine; the outage below
+    # is a refused connection, answered at once.
+    with Blobs.open(redis_server.url, timeout_ms=1000) as b:
         st = b.put("damaged", os.urandom(3000), chunk_size=1000)
         subprocess.run(["redis-cli", "-p", str(redis_server.port), "SETRANGE",
                         f"{{hp:blobs}}:c:{st['id']}:0", "5", "Z"], check=True, capture_output=True)
