@@ -136,13 +136,14 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     double latitude, longitude;
   };
 
-  napi_value ColumnTable(napi_env env) {
+  // The JS array `*ref` holds, made on first use (string tables).
+  static napi_value HeldArray(napi_env env, napi_ref *ref) {
     napi_value table;
-    if (!column_table_) {
+    if (!*ref) {
       napi_create_array(env, &table);
-      napi_create_reference(env, table, 1, &column_table_);
+      napi_create_reference(env, table, 1, ref);
     } else {
-      napi_get_reference_value(env, column_table_, &table);
+      napi_get_reference_value(env, *ref, &table);
     }
     return table;
   }
@@ -191,13 +192,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   napi_value Str(napi_env env, const char *s, size_t n) {
     napi_value out;
     if (n <= 32) {
-      napi_value table;
-      if (!string_table_) {
-        napi_create_array(env, &table);
-        napi_create_reference(env, table, 1, &string_table_);
-      } else {
-        napi_get_reference_value(env, string_table_, &table);
-      }
+      napi_value table = HeldArray(env, &string_table_);
       auto it = strings_.find(std::string_view(s, n));
       if (it != strings_.end()) {
         napi_get_element(env, table, it->second, &out);
@@ -547,7 +542,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     if (rc < 0) ThrowError(env, rc);
     CheckGeneration(gen);
     if (rows_.size() < hp_geo_record_count(g, 0)) rows_.resize(hp_geo_record_count(g, 0));
-    napi_value table = ColumnTable(env);
+    napi_value table = HeldArray(env, &column_table_);
     uint32_t *out = cells.Data();
     double *num = numbers.Data();
     uint32_t present = 0;
