@@ -1,6 +1,7 @@
 // The geo reader and writer. Records become JS objects once per (snapshot
 // generation, data offset) and are reused on later hits, as the maxmind
 // package's own record cache does; one N-API crossing per call.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -541,7 +542,12 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     if (rc == HP_EINVAL) return Napi::Env(env).Null();
     if (rc < 0) ThrowError(env, rc);
     CheckGeneration(gen);
-    if (rows_.size() < hp_geo_record_count(g, 0)) rows_.resize(hp_geo_record_count(g, 0));
+    // Rows by id, grown to the batch's largest id (doubling), not to every
+    // record at once: a few lookups of a large file stay small.
+    size_t top = 0, records = hp_geo_record_count(g, 0);
+    for (size_t i = 0; i < n; i++)
+      if (ids[i] < records && ids[i] + 1 > top) top = ids[i] + 1;
+    if (top > rows_.size()) rows_.resize(std::min(records, std::max(top, 2 * rows_.size())));
     napi_value table = HeldArray(env, &column_table_);
     uint32_t *out = cells.Data();
     double *num = numbers.Data();
