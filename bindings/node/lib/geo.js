@@ -264,18 +264,20 @@ class GeoReader {
     const present = cells[16 * n];
     const out = {};
     for (let c = 0; c < COLUMNS.length; c++) {
-      const col = new Array(n).fill(null);
       const base = c * n;
+      let col;
       if (!(present & (1 << c))) {
-        // nothing in this column
+        col = new Array(n).fill(null);
       } else if (c < STRING_COLUMNS) {
+        col = new Array(n);
         for (let i = 0; i < n; i++) {
           const s = cells[base + i];
-          if (s !== 0) col[i] = table[s - 1];
+          col[i] = s === 0 ? null : table[s - 1];
         }
       } else {
+        col = new Array(n);
         const from = (c - STRING_COLUMNS) * n;
-        for (let i = 0; i < n; i++) if (cells[base + i] !== 0) col[i] = numbers[from + i];
+        for (let i = 0; i < n; i++) col[i] = cells[base + i] === 0 ? null : numbers[from + i];
       }
       out[COLUMNS[c]] = col;
     }
