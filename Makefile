@@ -106,7 +106,7 @@ bench: build
 
 # The traffic service on its bundled sample data, no Redis; prints an /ad link.
 demo: build
-	node examples/traffic/server.js
+	TRAFFIC_DEMO=1 node examples/traffic/server.js
 
 clean:
 	rm -rf build

@@ -12,11 +12,12 @@
 // Env: BENCH_WORKERS (1), BENCH_CONNECTIONS (64), BENCH_SECONDS (10),
 // BENCH_ROUNDS (2: alternating runs per variant, the best kept).
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const zlib = require('zlib');
 const { settings, userAgents, load, bestOf, printHeading, printTable, writeResults } = require('../support/autocannon');
 const { startTraffic, request } = require('../../tests/support/traffic');
-const { DEMO_KEY, parseKey, encrypt } = require('../../examples/traffic/token');
+const { parseKey, encrypt } = require('../../examples/traffic/token');
 
 const data = path.join(__dirname, '..', '..', 'examples', 'traffic', 'data');
 
@@ -26,7 +27,14 @@ function ids(file, key) {
 
 const offerIds = ids('offersRecipe.json.gz', 'offerId');
 const campaignIds = ids('campaignsRecipe.json.gz', 'campaignId');
-const key = parseKey(DEMO_KEY);
+// The bench's own key, handed to both variants; each run counts offer caps
+// in a fresh SQLite file, so no run starts with another's clicks.
+const KEY_HEX = '5be1c0a2'.repeat(8);
+const key = parseKey(KEY_HEX);
+const runEnv = () => ({
+  TRAFFIC_KEY: KEY_HEX,
+  TRAFFIC_CAPS_STORE: `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'traffic-bench-')), 'caps.db')}`,
+});
 const TOKENS = Array.from({ length: 2000 }, (_, i) =>
   encrypt(key, { offerId: offerIds[(i * 7919) % offerIds.length], campaignId: campaignIds[(i * 104729) % campaignIds.length] }),
 );
@@ -45,7 +53,7 @@ const REQUESTS = Array.from({ length: 4096 }, (_, i) => requestFor(i));
 async function sameDecisions() {
   const got = {};
   for (const impl of ['hotpath', 'js']) {
-    const s = await startTraffic({ impl, workers: 1 });
+    const s = await startTraffic({ impl, workers: 1, env: runEnv() });
     got[impl] = [];
     for (let i = 0; i < 300; i++) {
       const r = REQUESTS[i];
@@ -62,7 +70,7 @@ async function sameDecisions() {
 }
 
 async function measure(impl) {
-  const s = await startTraffic({ impl, workers: settings.workers });
+  const s = await startTraffic({ impl, workers: settings.workers, env: runEnv() });
   await load(s.port, 2, REQUESTS); // warm-up: JIT, caches, connections
   const r = await load(s.port, settings.seconds, REQUESTS);
   await s.stop();

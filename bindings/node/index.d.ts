@@ -225,6 +225,8 @@ export interface EventLogStats {
   errors: number;
   /** File rotations. */
   rotations: number;
+  /** The Redis client's figures for a Redis list; null for a file. */
+  redis: RedisStats | null;
 }
 
 /** The tracker's event pipeline (docs/events.md). */
@@ -364,6 +366,8 @@ export class GeoReader {
   reload(): void;
   /** Increases by one on every successful reload (starts at 1). */
   readonly generation: number;
+  /** Counters: lookups, cache use, reloads (docs/observability.md). */
+  stats(): GeoStats;
   /** Unmaps the files; later calls throw HP_ECLOSED. */
   close(): void;
   [Symbol.dispose](): void;
@@ -592,8 +596,9 @@ export interface RecipeSubscription {
   close(): void;
   [Symbol.dispose](): void;
   /** Messages received, applied, ignored as stale, and rejected; resyncs:
-   *  reconnects after which every table reloaded its file. */
-  stats(): { messages: number; applied: number; stale: number; errors: number; resyncs: number };
+   *  reconnects after which every table reloaded its file; the Redis
+   *  client's figures. */
+  stats(): { messages: number; applied: number; stale: number; errors: number; resyncs: number; redis: RedisStats };
 }
 
 /** Recipe tables (docs/recipes.md). */
@@ -684,6 +689,8 @@ export class Limiter {
   readonly spec: string;
   /** Which backend the spec chose. */
   readonly backend: 'memory' | 'sqlite' | 'redis';
+  /** Counters: checks and their outcomes, backend failures (docs/observability.md). */
+  stats(): LimiterStats;
   /** Take a slot for `resource` unless `subject` already holds `limit` leases. */
   acquire(subject: string, resource: string, options: LeaseOptions): Promise<LeaseResult>;
   /** Synchronous acquire (memory and SQLite). */
@@ -835,6 +842,8 @@ export class BlobStore {
   readonly backend: 'sqlite' | 'redis';
   /** Default chunk size of new files in bytes. */
   readonly chunkSize: number;
+  /** Counters: bytes in and out, commits, corrupt reads (docs/observability.md). */
+  stats(): BlobStoreStats;
   createWriteStream(filename: string, options?: BlobWriteOptions): BlobWriteStream;
   createReadStream(file: BlobRef, options?: BlobReadOptions): BlobReadStream;
   /** Store a whole buffer (or string) as a new file. `data` must not change until the promise settles. */
@@ -869,3 +878,91 @@ export namespace blobs {
 
 /** 'sqlite:/path/store.db' or a Redis URL: 'redis://host:port/db', 'redis+cluster://host:port,...', 'unix:///path' (docs/redis.md). */
 export function openBlobs(spec: string, options?: BlobStoreOptions): BlobStore;
+
+/** The figures of a handle's Redis client (docs/observability.md). */
+export interface RedisStats {
+  /** Commands written to the server. */
+  commands: number;
+  /** Commands waiting for their reply now. */
+  inFlight: number;
+  /** Connects, replies and keepalive PINGs that did not come in time. */
+  timeouts: number;
+  /** Established connections that were lost. */
+  disconnects: number;
+  /** Connections established again after one was lost. */
+  reconnects: number;
+  /** Connections up now (a cluster has one per master). */
+  connected: number;
+}
+
+/** GeoReader.stats(). */
+export interface GeoStats {
+  /** Addresses looked up (get, lookup, lookupMany: each address). */
+  lookups: number;
+  /** Records served from the decoded-record cache. */
+  cacheHits: number;
+  /** Records decoded on the call (first use, or a full cache). */
+  cacheMisses: number;
+  /** Successful reloads (watched or reload()). */
+  reloads: number;
+  /** Failed reloads; the old data stayed in service. */
+  reloadFailures: number;
+  generation: number;
+  /** Time (ms since the epoch) of the latest reload attempt, or null. */
+  lastReloadAt: number | null;
+  /** Why the latest reload attempt failed; null when it succeeded or there was none. */
+  lastReloadError: { code: ErrorCode; message: string } | null;
+}
+
+/** Limiter.stats(). */
+export interface LimiterStats {
+  /** Acquires and hits that reached the backend. */
+  checks: number;
+  /** Of them, acquires granted (or already held) and hits allowed. */
+  granted: number;
+  /** Of them, acquires and hits denied. */
+  denied: number;
+  /** Calls of any kind the backend failed (HP_EUNAVAILABLE, HP_EIO, ...). */
+  storeErrors: number;
+  /** The Redis client's figures; null for memory and SQLite. */
+  redis: RedisStats | null;
+}
+
+/** BlobStore.stats(). */
+export interface BlobStoreStats {
+  /** Bytes of the files committed. */
+  bytesIn: number;
+  /** Bytes handed to readers. */
+  bytesOut: number;
+  /** Files committed. */
+  commits: number;
+  /** Reads that failed HP_ECORRUPT. */
+  corruptReads: number;
+  /** The Redis client's figures; null for SQLite. */
+  redis: RedisStats | null;
+}
+
+/** A message on the diagnostics_channel channels of `diagnostics.channels`. */
+export interface HotpathDiagnosticEvent {
+  kind: 'reload' | 'reload_failed' | 'redis_disconnect' | 'redis_reconnect' | 'error';
+  handle: 'geo' | 'recipes' | 'limiter' | 'blobs' | 'events';
+  ok: boolean;
+  /** The error code of a failure, else null. */
+  code: ErrorCode | null;
+  message: string;
+  /** The file, Redis address or channel concerned ('' when none). */
+  source: string;
+  /** A HotpathError for a failure, else null. */
+  error: HotpathError | null;
+}
+
+/** Background events on diagnostics_channel (docs/observability.md). */
+export namespace diagnostics {
+  const channels: {
+    readonly geoReload: 'hotpath:geo:reload';
+    readonly recipesReload: 'hotpath:recipes:reload';
+    readonly redisDisconnect: 'hotpath:redis:disconnect';
+    readonly redisReconnect: 'hotpath:redis:reconnect';
+    readonly error: 'hotpath:error';
+  };
+}

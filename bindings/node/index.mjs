@@ -32,4 +32,5 @@ export const {
   BlobWriteStream,
   BlobReadStream,
   openBlobs,
+  diagnostics,
 } = hotpath;

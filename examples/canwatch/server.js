@@ -74,7 +74,13 @@ function serve() {
     }
     if ((req.method === 'POST' || req.method === 'PATCH') && parts.length === 3 && parts[0] === 'streams' &&
         (parts[2] === 'activate' || parts[2] === 'deactivate')) {
-      return stream(req, res, decodeURIComponent(parts[1]), parts[2]);
+      let streamId;
+      try {
+        streamId = decodeURIComponent(parts[1]);
+      } catch {
+        return send(res, 400, 'Invalid Data.'); // a malformed % escape
+      }
+      return stream(req, res, streamId, parts[2]);
     }
     return send(res, 404, 'Invalid Data.');
   }

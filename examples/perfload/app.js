@@ -4,6 +4,7 @@
 // web page) connect as 'ui' and receive every machine's metrics, whichever
 // worker the machine is connected to: the adapter (cluster or Redis)
 // carries the broadcasts between workers.
+const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
@@ -18,6 +19,13 @@ const STATIC = {
 };
 const NUMBERS = ['freeMem', 'totalMem', 'usedMem', 'memUsage', 'upTime', 'numCores', 'cpuSpeed', 'cpuLoad'];
 const STRINGS = ['osType', 'cpuModel', 'macA'];
+
+/** Whether `given` is `want`, in time that does not depend on where they differ. */
+function sameSecret(given, want) {
+  if (typeof given !== 'string') return false;
+  const digest = (s) => crypto.createHash('sha256').update(s).digest();
+  return crypto.timingSafeEqual(digest(given), digest(want));
+}
 
 function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -39,7 +47,7 @@ function cleanMetrics(data) {
  * Builds the worker's HTTP server and socket.io server; resolves with the
  * HTTP server (not listening: the primary hands connections to it).
  */
-async function start({ redisUrl, token }) {
+async function start({ redisUrl, token, uiToken }) {
   const worker = workerIndex();
   const pages = {};
   for (const [route, [file, type]] of Object.entries(STATIC)) {
@@ -51,6 +59,7 @@ async function start({ redisUrl, token }) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
     if (url.pathname === '/worker') return json(res, 200, { worker, pid: process.pid });
     if (url.pathname === '/machines') {
+      if (!sameSecret(req.headers.authorization, `Bearer ${uiToken}`)) return json(res, 401, { error: 'unauthorized' });
       try {
         return json(res, 200, await onlineMachines());
       } catch (err) {
@@ -85,8 +94,8 @@ async function start({ redisUrl, token }) {
 
   io.use((socket, next) => {
     const auth = socket.handshake.auth || {};
-    if (auth.role === 'ui') return next();
-    if (auth.token !== token) return next(new Error('unauthorized'));
+    // Dashboards and machines each prove themselves with their own token.
+    if (!sameSecret(auth.token, auth.role === 'ui' ? uiToken : token)) return next(new Error('unauthorized'));
     next();
   });
 

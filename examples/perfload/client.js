@@ -2,8 +2,8 @@
 // Perfload machine client: sends this host's metrics (hotpath.host.sample)
 // to the Perfload server every second over socket.io, reconnecting on its own.
 //
-// Env: PERFLOAD_URL (http://127.0.0.1:8000), PERFLOAD_TOKEN
-// (perfload-dev-token, the server's default), MACHINE_ID (default: the MAC
+// Env: PERFLOAD_URL (http://127.0.0.1:8000), PERFLOAD_TOKEN (required: the
+// machine token the server was given or printed), MACHINE_ID (default: the MAC
 // address of the first network interface, else the host name), INTERVAL_MS
 // (1000), LOCAL_ADDRESS (source address to connect from; unset: the system's
 // choice), TRANSPORTS (polling,websocket).
@@ -13,7 +13,11 @@ const { io } = require('socket.io-client');
 const hotpath = require('../..');
 
 const url = process.env.PERFLOAD_URL || 'http://127.0.0.1:8000';
-const token = process.env.PERFLOAD_TOKEN || 'perfload-dev-token';
+const token = process.env.PERFLOAD_TOKEN;
+if (!token) {
+  console.error('perfload client: set PERFLOAD_TOKEN to the machine token the server printed');
+  process.exit(2);
+}
 const intervalMs = Number(process.env.INTERVAL_MS || 1000);
 const transports = (process.env.TRANSPORTS || 'polling,websocket').split(',').filter(Boolean);
 const localAddress = process.env.LOCAL_ADDRESS || undefined;

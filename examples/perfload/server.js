@@ -7,8 +7,10 @@
 //
 // Env: PORT (8000), HOST (127.0.0.1), WORKERS (CPU count), REDIS_URL (unset:
 // broadcast between workers through the cluster adapter; set: through Redis),
-// PERFLOAD_TOKEN (perfload-dev-token), STICKY_MODE (modulo).
+// PERFLOAD_TOKEN (machines) and PERFLOAD_UI_TOKEN (dashboards; unset: the
+// primary makes them and prints them), STICKY_MODE (modulo).
 const cluster = require('cluster');
+const crypto = require('crypto');
 const os = require('os');
 // `hotpath/cluster` resolves to this checkout (the package refers to itself).
 const sticky = require('hotpath/cluster');
@@ -19,6 +21,13 @@ const workers = Number(process.env.WORKERS || os.cpus().length || 1);
 const redisUrl = process.env.REDIS_URL || '';
 
 if (cluster.isPrimary) {
+  // Tokens made here reach the workers through the environment.
+  const made = [];
+  for (const name of ['PERFLOAD_TOKEN', 'PERFLOAD_UI_TOKEN']) {
+    if (process.env[name]) continue;
+    process.env[name] = crypto.randomBytes(18).toString('base64url');
+    made.push(name);
+  }
   if (!redisUrl) require('@socket.io/cluster-adapter').setupPrimary();
   const primary = sticky.setupPrimary({
     port,
@@ -34,7 +43,9 @@ if (cluster.isPrimary) {
       const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       console.log(
         `perfload: ${workers} workers, adapter ${redisUrl ? 'redis' : 'cluster'}, primary pid ${process.pid}\n` +
-          `perfload: open http://${shown}:${addr.port}/ in a browser, then run ` +
+          `perfload: open http://${shown}:${addr.port}/${made.includes('PERFLOAD_UI_TOKEN') ? `#ui=${process.env.PERFLOAD_UI_TOKEN}` : '#ui=<PERFLOAD_UI_TOKEN>'} ` +
+          `in a browser, then run ` +
+          `${made.includes('PERFLOAD_TOKEN') ? `PERFLOAD_TOKEN=${process.env.PERFLOAD_TOKEN} ` : ''}` +
           `PERFLOAD_URL=http://${shown}:${addr.port} node examples/perfload/client.js`,
       );
     },
@@ -48,7 +59,7 @@ if (cluster.isPrimary) {
   process.once('SIGTERM', stop);
 } else {
   require('./app')
-    .start({ redisUrl, token: process.env.PERFLOAD_TOKEN || 'perfload-dev-token' })
+    .start({ redisUrl, token: process.env.PERFLOAD_TOKEN, uiToken: process.env.PERFLOAD_UI_TOKEN })
     .then((server) => sticky.setupWorker(server))
     .catch((err) => {
       console.error(`perfload: worker ${sticky.workerIndex()} failed to start: ${err.message}`);

@@ -7,6 +7,7 @@
 const http = require('node:http');
 const { pipeline } = require('node:stream');
 const { collectWhileStreaming } = require('./gc-hint');
+const { guardedServer, limitsFromEnv } = require('./server');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
 // 7.6.1).
@@ -184,13 +185,11 @@ function proxy(pool, req, res) {
  * @param {{port: number, host?: string, servers: string[], healthIntervalMs?: number}} opts
  * @returns {Promise<{server: http.Server, pool: Pool, close: () => Promise<void>}>}
  */
-async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthIntervalMs = 1000 }) {
+async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthIntervalMs = 1000, limits = limitsFromEnv({}) }) {
   const pool = new Pool(servers, { intervalMs: healthIntervalMs });
   await pool.start();
-  const server = http.createServer((req, res) => proxy(pool, req, res));
+  const server = guardedServer((req, res) => proxy(pool, req, res), limits);
   server.keepAliveTimeout = 5000;
-  // A large upload may take longer than node's default request timeout (5 minutes).
-  server.requestTimeout = 0;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -213,10 +212,12 @@ function serversFromEnv(env) {
 }
 
 if (require.main === module) {
-  const port = Number(process.env.PORT || 3000);
+  // SERVER_PORT: the seed's pm2 file gives the balancer its port that way.
+  const port = Number(process.env.PORT || process.env.SERVER_PORT || 3000);
   const host = process.env.HOST || '127.0.0.1';
   const servers = serversFromEnv(process.env);
-  startLoadBalancer({ port, host, servers, healthIntervalMs: Number(process.env.HEALTH_INTERVAL_MS || 1000) }).then(
+  const healthIntervalMs = Number(process.env.HEALTH_INTERVAL_MS || 1000);
+  startLoadBalancer({ port, host, servers, healthIntervalMs, limits: limitsFromEnv(process.env) }).then(
     ({ close }) => {
       console.log(`speedbox load balancer on http://${host}:${port} -> ${servers.join(' ')}`);
       const stop = () => close().then(() => process.exit(0));

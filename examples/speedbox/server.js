@@ -13,23 +13,73 @@ const { pipeline } = require('node:stream');
 // files and no buffering of whole parts, which is what a bounded-memory
 // upload needs; multer and formidable buffer to memory or disk.
 const busboy = require('busboy');
+// Conditional requests (If-None-Match, If-Modified-Since) as express reads them.
+const fresh = require('fresh');
 const { collectWhileStreaming } = require('./gc-hint');
 
 const UPLOAD_FIELD = 'filename';
+// Content types a download is served with; any other is stored as
+// application/octet-stream, so an upload cannot make the service answer a
+// type of its choosing.
+const ALLOWED_TYPES = new Set([
+  'application/json', 'application/octet-stream', 'application/pdf', 'application/zip', 'application/gzip',
+  'audio/mpeg', 'audio/ogg', 'image/gif', 'image/jpeg', 'image/png', 'image/webp', 'image/svg+xml',
+  'text/csv', 'text/html', 'text/plain', 'video/mp4', 'video/webm',
+]);
+// Types a browser runs (script in the page): served as attachments.
+const ACTIVE_TYPES = new Set(['text/html', 'image/svg+xml']);
+
+function storedType(mimeType) {
+  const type = String(mimeType || '').toLowerCase();
+  return ALLOWED_TYPES.has(type) ? type : 'application/octet-stream';
+}
+
+/**
+ * Upload limits and timeouts from the environment (defaults): SPEEDBOX_MAX_FILE_BYTES
+ * (8 GiB), SPEEDBOX_MAX_PARTS (16), SPEEDBOX_MAX_FILES (4), SPEEDBOX_HEADERS_TIMEOUT_MS
+ * (20000), SPEEDBOX_IDLE_TIMEOUT_MS (60000: a connection silent that long is closed).
+ */
+function limitsFromEnv(env) {
+  const n = (name, def) => {
+    const v = Number(env[name] || def);
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer`);
+    return v;
+  };
+  return {
+    fileSize: n('SPEEDBOX_MAX_FILE_BYTES', 8 * 1024 ** 3),
+    parts: n('SPEEDBOX_MAX_PARTS', 16),
+    files: n('SPEEDBOX_MAX_FILES', 4),
+    headersTimeoutMs: n('SPEEDBOX_HEADERS_TIMEOUT_MS', 20000),
+    idleTimeoutMs: n('SPEEDBOX_IDLE_TIMEOUT_MS', 60000),
+  };
+}
+
+/** An http.Server that drops connections slow to send their headers or silent for too long. */
+function guardedServer(handler, { headersTimeoutMs, idleTimeoutMs }) {
+  const server = http.createServer({ connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) }, handler);
+  server.headersTimeout = headersTimeoutMs;
+  // Large uploads may take longer than any request timeout; a stalled one is
+  // caught by the idle timeout instead.
+  server.requestTimeout = 0;
+  server.setTimeout(idleTimeoutMs);
+  return server;
+}
+
 // Network uploads arrive slower than the store takes them: a shallow store
 // buffer (6 default chunks) keeps each upload's memory small.
 const UPLOAD_BUFFER = 6 * 261120;
 
-/**
- * Open the store named by `spec`: 'dir:/path' (plain files, for comparison),
- * or any hotpath blob store spec ('sqlite:/path/store.db', 'redis://...').
- */
+/** Open the hotpath blob store named by `spec` ('sqlite:/path/store.db', 'redis://...'). */
 function openStore(spec, options = {}) {
-  if (spec.startsWith('dir:')) {
-    const { DirStore } = require('./dir-store');
-    return new DirStore(spec.slice(4));
-  }
   return require('../..').blobs.open(spec, options);
+}
+
+// The store's files are readable by this user only: new files get mode 0600
+// and the store's directory 0700.
+function privateStoreDir(spec) {
+  process.umask(0o077);
+  const dir = spec.startsWith('sqlite:') ? path.dirname(spec.slice(7)) : spec.startsWith('dir:') ? spec.slice(4) : null;
+  if (dir) require('node:fs').mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
 function storeSpecFromEnv(env) {
@@ -77,22 +127,21 @@ function parseRange(header, length) {
 }
 
 function statusOf(err) {
+  if (err.status) return err.status;
   if (err.code === 'HP_EUNAVAILABLE') return 503;
   if (err.code === 'HP_EINVAL' || err instanceof RangeError || err instanceof TypeError) return 400;
   return 500;
 }
 
-function etagMatches(header, etag) {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
-}
-
-function createHandler(store, { port } = {}) {
+function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
   async function upload(req, res) {
     let parser;
     try {
-      parser = busboy({ headers: req.headers });
+      parser = busboy({
+        headers: req.headers,
+        // busboy calls a file that reaches fileSize too large: one byte more is.
+        limits: { fileSize: limits.fileSize + 1, parts: limits.parts, files: limits.files, fields: limits.parts, fieldSize: 64 * 1024 },
+      });
     } catch (err) {
       return json(res, 400, { message: err.message });
     }
@@ -110,11 +159,25 @@ function createHandler(store, { port } = {}) {
     // Parts that are skipped are drained; a parser destroyed meanwhile
     // fails them with an error nobody needs to hear.
     const skip = (file) => file.on('error', () => {}).resume();
+    // busboy reports a limit from inside its parse loop: the upload stops
+    // once that returns, or when the form ends first.
+    let limitError = null;
+    const refuse = () => {
+      if (writer) writer.destroy(limitError);
+      failEarly(limitError);
+    };
+    const tooLarge = (what) => {
+      if (limitError) return;
+      limitError = Object.assign(new RangeError(what), { status: 413 });
+      setImmediate(refuse);
+    };
+    parser.on('partsLimit', () => tooLarge(`more than ${limits.parts} parts`));
+    parser.on('filesLimit', () => tooLarge(`more than ${limits.files} files`));
     parser.on('file', (field, file, info) => {
       if (field !== UPLOAD_FIELD || writer || !info.filename) return skip(file);
       try {
         writer = store.createWriteStream(info.filename, {
-          contentType: info.mimeType || 'application/octet-stream',
+          contentType: storedType(info.mimeType),
           bufferBytes: UPLOAD_BUFFER,
         });
       } catch (err) {
@@ -125,6 +188,7 @@ function createHandler(store, { port } = {}) {
         skip(file);
         return failEarly(err);
       }
+      file.on('limit', () => tooLarge(`file over ${limits.fileSize} bytes`));
       stored = new Promise((resolve, reject) => pipeline(file, writer, (err) => (err ? reject(err) : resolve())));
       stored.catch((err) => {
         if (!parser.writableFinished) failEarly(err);
@@ -146,6 +210,7 @@ function createHandler(store, { port } = {}) {
     parser.on('finish', () => formDone());
     req.pipe(parser);
     const onFormDone = async (err) => {
+      if (limitError) return refuse();
       // A client that went away, or a malformed form, destroys the parser,
       // which destroys the file stream and the writer: the store aborts the
       // upload and nothing becomes visible.
@@ -171,13 +236,16 @@ function createHandler(store, { port } = {}) {
     const file = name ? await store.stat(name).catch((err) => (err instanceof RangeError ? null : Promise.reject(err))) : null;
     if (!file) return json(res, 400, { message: 'File not found' });
     const etag = `"${file.sha256}"`;
+    const type = storedType(file.contentType);
     const headers = {
-      'content-type': file.contentType || 'application/octet-stream',
+      'content-type': type,
+      'x-content-type-options': 'nosniff',
       etag,
       'accept-ranges': 'bytes',
       'last-modified': new Date(file.uploadDate).toUTCString(),
     };
-    if (etagMatches(req.headers['if-none-match'], etag)) {
+    if (ACTIVE_TYPES.has(type)) headers['content-disposition'] = `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`;
+    if (fresh(req.headers, headers)) {
       res.writeHead(304, headers);
       return res.end();
     }
@@ -242,11 +310,9 @@ function createHandler(store, { port } = {}) {
  * Start one file server.
  * @returns {Promise<{server: http.Server, store: object, close: () => Promise<void>}>}
  */
-async function startServer({ port, host = '127.0.0.1', spec, store }) {
+async function startServer({ port, host = '127.0.0.1', spec, store, limits = limitsFromEnv({}) }) {
   store = store || openStore(spec);
-  const server = http.createServer(createHandler(store, { port }));
-  // Large uploads may take longer than the default request timeout.
-  server.requestTimeout = 0;
+  const server = guardedServer(createHandler(store, { port, limits }), limits);
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -262,12 +328,17 @@ async function startServer({ port, host = '127.0.0.1', spec, store }) {
   return { server, store, close, port: server.address().port };
 }
 
-if (require.main === module) {
+/**
+ * Run one server as the environment says (SERVER_PORT, HOST, the store and
+ * limit variables), on `store` when given (bench/blobs/dir-server.js gives
+ * the plain-directory baseline).
+ */
+function main(store) {
   const port = Number(process.env.SERVER_PORT || process.env.PORT || 8001);
   const host = process.env.HOST || '127.0.0.1';
   const spec = storeSpecFromEnv(process.env);
-  if (spec.startsWith('sqlite:')) require('node:fs').mkdirSync(path.dirname(spec.slice(7)), { recursive: true });
-  startServer({ port, host, spec }).then(
+  privateStoreDir(spec);
+  startServer({ port, host, spec, store: store && store(spec), limits: limitsFromEnv(process.env) }).then(
     ({ close }) => {
       console.log(`speedbox server on http://${host}:${port}, store ${spec}`);
       const stop = () => close().then(() => process.exit(0));
@@ -281,4 +352,8 @@ if (require.main === module) {
   );
 }
 
-module.exports = { startServer, createHandler, openStore, storeSpecFromEnv, parseRange };
+if (require.main === module) main();
+
+module.exports = {
+  main, startServer, createHandler, openStore, storeSpecFromEnv, privateStoreDir, limitsFromEnv, guardedServer, parseRange,
+};

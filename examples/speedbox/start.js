@@ -4,10 +4,9 @@
 // each in its own process (the seed ran them under pm2; any process manager
 // will do the same). A server that exits is started again.
 const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
 const { NODE_ARGS, launchEnv } = require('./launch');
-const { storeSpecFromEnv, serversFromEnv } = {
+const { storeSpecFromEnv, privateStoreDir, serversFromEnv } = {
   ...require('./server'),
   ...require('./load-balancer'),
 };
@@ -15,7 +14,7 @@ const { storeSpecFromEnv, serversFromEnv } = {
 const count = Number(process.env.SERVERS || 3);
 const first = Number(process.env.FIRST_SERVER_PORT || 8001);
 const spec = storeSpecFromEnv(process.env);
-if (spec.startsWith('sqlite:')) fs.mkdirSync(path.dirname(spec.slice(7)), { recursive: true });
+privateStoreDir(spec);
 
 const children = new Set();
 let stopping = false;
@@ -38,7 +37,8 @@ console.log(`speedbox: ${count} servers on ports ${first}..${first + count - 1},
 for (let i = 0; i < count; i++) {
   run('server.js', { SERVER_PORT: String(first + i), SPEEDBOX_STORE: spec }, `server-${i + 1}`);
 }
-run('load-balancer.js', { SPEEDBOX_SERVERS: serversFromEnv(process.env).join(',') }, 'load-balancer');
+const balancer = { PORT: process.env.PORT || '3000', SPEEDBOX_SERVERS: serversFromEnv(process.env).join(',') };
+run('load-balancer.js', balancer, 'load-balancer');
 
 const stop = () => {
   stopping = true;

@@ -19,6 +19,28 @@ const OK_BODY = '{"status":"ok"}';
 const OK_HEADERS = { 'content-type': 'application/json', 'content-length': String(OK_BODY.length) };
 const LIVE_PAGE = fs.readFileSync(path.join(__dirname, 'live.html'));
 const FORWARD_MS = 50;
+const LIVE_COOKIE = 'tracker_live';
+
+function cookie(req, name) {
+  for (const part of String(req.headers.cookie || '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return '';
+}
+
+// A browser names the page that opens a WebSocket in Origin: only the live
+// page itself may (another site's page would ride on the viewer's
+// credentials). Clients that are not browsers send none.
+function sameOrigin(req) {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
 
 /** The event type of `/t/<eventType>?...`, or '' for any other path. */
 function eventTypeOf(url) {
@@ -137,10 +159,15 @@ function createApp(cfg) {
 
   function serveLive(req, res) {
     if (!authorized(req)) return deny(res);
+    // The page's WebSocket proves itself with a cookie, not a token in the
+    // URL (URLs end up in logs and histories).
     const expires = Date.now() + 3600 * 1000;
-    const page = LIVE_PAGE.toString().replace('%%TOKEN%%', `${expires}.${liveToken(expires)}`);
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(page);
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'set-cookie': `${LIVE_COOKIE}=${expires}.${liveToken(expires)}; Path=/live; HttpOnly; SameSite=Strict; Max-Age=3600`,
+    });
+    res.end(LIVE_PAGE);
   }
 
   const pendingStats = new Map();
@@ -179,11 +206,11 @@ function createApp(cfg) {
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     const u = new URL(req.url, 'http://tracker');
-    const [expires, mac] = (u.searchParams.get('token') || '').split('.');
+    const [expires, mac] = cookie(req, LIVE_COOKIE).split('.');
     const tokenOk = Number(expires) > Date.now() && mac && safeEqual(mac, liveToken(expires));
+    if (!sameOrigin(req)) return socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     if (u.pathname !== '/live/ws' || !(tokenOk || authorized(req))) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
+      return socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.filter = u.searchParams.get('filter') || '';

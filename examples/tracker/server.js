@@ -9,10 +9,16 @@
 // GEO_DB (data/GeoIP2-City-Test.mmdb), REDIS_URL (unset: log files),
 // REDIS_KEY (tracker:events), EVENTS_DIR (./tracker-events),
 // FLUSH_EVENTS (500), FLUSH_MS (100), MAX_PENDING (1000000),
-// ROTATE_BYTES (0: never), LIVE_USER (admin), LIVE_PASSWORD (tracker).
+// ROTATE_BYTES (0: never), LIVE_USER (admin), LIVE_PASSWORD (unset: the
+// primary makes one and prints it).
 const cluster = require('cluster');
+const crypto = require('crypto');
 const os = require('os');
 const path = require('path');
+
+// The workers inherit a password made here through the environment.
+const madePassword = cluster.isPrimary && !process.env.LIVE_PASSWORD;
+if (madePassword) process.env.LIVE_PASSWORD = crypto.randomBytes(12).toString('base64url');
 
 function int(name, def, min = 0) {
   const raw = process.env[name];
@@ -38,7 +44,7 @@ const cfg = {
   maxPending: int('MAX_PENDING', 1000000, 1),
   rotateBytes: int('ROTATE_BYTES', 0),
   liveUser: process.env.LIVE_USER || 'admin',
-  livePassword: process.env.LIVE_PASSWORD || 'tracker',
+  livePassword: process.env.LIVE_PASSWORD,
 };
 
 const logPath = (index) => path.join(cfg.eventsDir, `events-${index}.log`);
@@ -79,7 +85,8 @@ function primary() {
           console.log(
             `tracker: ${cfg.workers} workers on http://${cfg.host}:${msg.port}, primary pid ${process.pid}\n` +
               `tracker: events -> ${sink}\n` +
-              `tracker: live viewer http://${cfg.host}:${msg.port}/live (user ${cfg.liveUser})`,
+              `tracker: live viewer http://${cfg.host}:${msg.port}/live (user ${cfg.liveUser}` +
+              `${madePassword ? `, password ${cfg.livePassword}` : ''})`,
           );
         }
       } else if (msg.t === 'tracker:viewers') {
@@ -100,7 +107,10 @@ function primary() {
         if (wait.got.length === wait.want) {
           statsWaits.delete(msg.id);
           const sum = {};
-          for (const s of wait.got) for (const [k, v] of Object.entries(s)) sum[k] = (sum[k] || 0) + v;
+          // The counters add up; the Redis client's figures (an object) stay per worker.
+          for (const s of wait.got) {
+            for (const [k, v] of Object.entries(s)) if (typeof v === 'number') sum[k] = (sum[k] || 0) + v;
+          }
           sum.workers = wait.got.length;
           if (wait.from.isConnected()) wait.from.send({ t: 'tracker:stats!', id: msg.id, stats: sum });
         }

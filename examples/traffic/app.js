@@ -3,14 +3,18 @@
 //   GET  /ad?offer=<token>[&debugging=debugging]
 //   GET  /getRecipeData?debugging=debugging&offerId=N | &campaignId=M
 //   GET  /health
-//   POST /admin/update   (loopback only) a point update {type, id, action, timestamp, body}
+//   POST /admin/update   (authorization: Bearer <TRAFFIC_ADMIN_TOKEN>) a point
+//                        update {type, id, action, timestamp, body}
+// The debugging answers are off with cfg.debugging false.
 const crypto = require('crypto');
 const http = require('http');
-const { decide, CapCounter } = require('./decide');
+const { decide, capped, landsBarringCaps } = require('./decide');
+const { Caps } = require('./caps');
 const { createDecoder, TokenError } = require('./token');
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 const MAX_ADMIN_BODY = 1 << 20;
+const BAD_TOKEN = JSON.stringify({ status: 'error', reason: 'invalid offer token' });
 
 function send(res, status, body, headers = JSON_TYPE) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -18,29 +22,33 @@ function send(res, status, body, headers = JSON_TYPE) {
   res.end(text);
 }
 
-function isLoopback(addr) {
-  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1';
+/** Whether the request carries `authorization: Bearer <token>`, compared in constant time. */
+function bearer(req, token) {
+  if (!token) return false;
+  const given = crypto.createHash('sha256').update(String(req.headers.authorization || '')).digest();
+  return crypto.timingSafeEqual(given, crypto.createHash('sha256').update(`Bearer ${token}`).digest());
 }
 
 /**
  * @param {object} cfg
  * @param {Buffer} cfg.key  the AES-256 key
  * @param {string} cfg.fallbackUrl
- * @param {object} backend  from backend-hotpath.js or backend-js.js
+ * @param {object} backend  from backend-hotpath.js (or bench/traffic/backend-js.js)
  * @param {(msg: object) => Promise<string>} [broadcast]  spreads a point
  *        update to every worker; resolves with this worker's result
  */
 function createApp(cfg, backend, broadcast) {
   const decode = createDecoder(cfg.key);
-  const counter = new CapCounter();
+  const limiter = require('../..').openLimiter(cfg.capsStore, { prefix: 'traffic:caps' });
+  const caps = new Caps(limiter);
   const applyEverywhere = broadcast || (async (msg) => backend.update(msg));
 
-  function ad(req, res, query) {
+  async function ad(req, res, query) {
     let ids;
     try {
       ids = decode(query.get('offer'));
     } catch (err) {
-      if (err instanceof TokenError) return send(res, 400, { status: 'error', reason: err.message });
+      if (err instanceof TokenError) return send(res, 400, BAD_TOKEN);
       throw err;
     }
     const offer = backend.offer(ids.offerId);
@@ -51,8 +59,9 @@ function createApp(cfg, backend, broadcast) {
     const rules = backend.rules(offer, campaign, visitor);
     const lid = crypto.randomUUID();
     const now = Date.now();
-    const result = decide({ offer, campaign, visitor, rules, lid, now, counter, fallbackUrl: cfg.fallbackUrl });
-    if (query.get('debugging') === 'debugging') {
+    const cap = capped(offer) ? await caps.check(offer, now, landsBarringCaps(offer, rules, now)) : null;
+    const result = decide({ offer, campaign, visitor, rules, lid, now, cap, fallbackUrl: cfg.fallbackUrl });
+    if (cfg.debugging && query.get('debugging') === 'debugging') {
       return send(res, 200, {
         offerId: ids.offerId,
         campaignId: ids.campaignId,
@@ -68,7 +77,9 @@ function createApp(cfg, backend, broadcast) {
   }
 
   function recipeData(res, query) {
-    if (query.get('debugging') !== 'debugging') return send(res, 400, { status: 'error', reason: 'debugging only' });
+    if (!cfg.debugging || query.get('debugging') !== 'debugging') {
+      return send(res, 400, { status: 'error', reason: 'debugging only' });
+    }
     const offerId = query.get('offerId');
     const campaignId = query.get('campaignId');
     if (!offerId && !campaignId) return send(res, 400, { status: 'error', reason: 'give offerId or campaignId' });
@@ -81,7 +92,11 @@ function createApp(cfg, backend, broadcast) {
   }
 
   function adminUpdate(req, res) {
-    if (!isLoopback(req.socket.remoteAddress)) return send(res, 403, { status: 'error', reason: 'loopback only' });
+    if (!bearer(req, cfg.adminToken)) {
+      req.resume();
+      const reason = cfg.adminToken ? 'needs authorization: Bearer <TRAFFIC_ADMIN_TOKEN>' : 'off (no TRAFFIC_ADMIN_TOKEN)';
+      return send(res, 403, { status: 'error', reason });
+    }
     const chunks = [];
     let size = 0;
     req.on('data', (c) => {
@@ -109,7 +124,12 @@ function createApp(cfg, backend, broadcast) {
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     try {
-      if (req.method === 'GET' && path === '/ad') return ad(req, res, query);
+      if (req.method === 'GET' && path === '/ad') {
+        // HP_EUNAVAILABLE: the caps store is down or slow; say so rather than guess.
+        return ad(req, res, query).catch((err) => {
+          if (!res.headersSent) send(res, err.code === 'HP_EUNAVAILABLE' ? 503 : 500, { status: 'error', reason: err.message });
+        });
+      }
       if (req.method === 'GET' && path === '/health') return send(res, 200, 'Ok', { 'content-type': 'text/plain' });
       if (req.method === 'GET' && path === '/getRecipeData') return recipeData(res, query);
       if (req.method === 'POST' && path === '/admin/update') return adminUpdate(req, res);
@@ -136,12 +156,12 @@ function createApp(cfg, backend, broadcast) {
     const lands = (offer, campaign, visitor) => {
       const rules = backend.rules(offer, campaign, visitor);
       const fallbackUrl = cfg.fallbackUrl;
-      const r = decide({ offer, campaign, visitor, rules, lid: 'x', now, counter, fallbackUrl, dryRun: true });
+      const r = decide({ offer, campaign, visitor, rules, lid: 'x', now, cap: null, fallbackUrl });
       return r.decidedBy === 'default' || r.decidedBy === 'customLp';
     };
     for (const offerId of backend.offerIds()) {
       const offer = backend.offer(offerId);
-      if (offer.caps && offer.caps.capEnabled) continue;
+      if (capped(offer)) continue;
       for (const campaignId of campaignIds) {
         const campaign = backend.campaign(campaignId);
         if (visitors.every((v) => lands(offer, campaign, v))) return encrypt(cfg.key, { offerId, campaignId });
@@ -150,7 +170,14 @@ function createApp(cfg, backend, broadcast) {
     return null;
   }
 
-  return { server, demoToken, close: () => backend.close() };
+  return {
+    server,
+    demoToken,
+    close: () => {
+      limiter.close();
+      backend.close();
+    },
+  };
 }
 
 module.exports = { createApp };

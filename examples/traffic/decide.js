@@ -11,8 +11,6 @@
 //   6. default      the landing page: custom LP, else defaultLpUrl, else offerUrl
 // The redirect gets offer_id, campaign_id and lid appended.
 
-const DAY_MS = 86400000;
-
 function withParams(url, offerId, campaignId, lid) {
   const sep = url.includes('?') ? '&' : '?';
   return `${url}${sep}offer_id=${offerId}&campaign_id=${campaignId}&lid=${lid}`;
@@ -49,54 +47,24 @@ function customLp(rules, visitor) {
   return { step: 'customLp', result: list.length ? 'fail' : 'none' };
 }
 
-/**
- * Click counts per offer for caps, per UTC day and month, in this process
- * (each cluster worker counts its own share).
- */
-class CapCounter {
-  constructor() {
-    this.day = -1;
-    this.month = -1;
-    this.daily = new Map();
-    this.monthly = new Map();
-  }
-
-  _roll(now) {
-    const day = Math.floor(now / DAY_MS);
-    if (day !== this.day) {
-      this.day = day;
-      this.daily.clear();
-      const d = new Date(now);
-      const month = d.getUTCFullYear() * 12 + d.getUTCMonth();
-      if (month !== this.month) {
-        this.month = month;
-        this.monthly.clear();
-      }
-    }
-  }
-
-  counts(offerId, now) {
-    this._roll(now);
-    return { daily: this.daily.get(offerId) || 0, monthly: this.monthly.get(offerId) || 0 };
-  }
-
-  hit(offerId, now) {
-    this._roll(now);
-    this.daily.set(offerId, (this.daily.get(offerId) || 0) + 1);
-    this.monthly.set(offerId, (this.monthly.get(offerId) || 0) + 1);
-  }
+/** Whether the offer has caps to count. */
+function capped(offer) {
+  return Boolean(offer.caps && offer.caps.capEnabled);
 }
 
-function caps(offer, counter, now) {
+/** Whether every step but the caps lets the visitor through to the landing page. */
+function landsBarringCaps(offer, rules, now) {
+  return dateWindow(offer, now).result !== 'fail' && rules.geo !== 'fail' && rules.target !== 'fail';
+}
+
+function caps(offer, cap) {
   const c = offer.caps;
-  if (!c || !c.capEnabled) return { step: 'caps', result: 'none' };
-  const { daily, monthly } = counter.counts(offer.offerId, now);
-  const reached = (c.dailyClicks > 0 && daily >= c.dailyClicks) || (c.monthlyClicks > 0 && monthly >= c.monthlyClicks);
+  if (!capped(offer)) return { step: 'caps', result: 'none' };
   return {
     step: 'caps',
-    result: reached ? 'fail' : 'pass',
-    daily,
-    monthly,
+    result: cap.reached ? 'fail' : 'pass',
+    daily: cap.daily,
+    monthly: cap.monthly,
     dailyClicks: c.dailyClicks,
     monthlyClicks: c.monthlyClicks,
   };
@@ -105,9 +73,10 @@ function caps(offer, counter, now) {
 /**
  * Runs every step and returns {url, steps}. `rules` is what the variant
  * computes its own way: {geo: 'none'|'pass'|'fail', target: 'none'|'pass'|'fail',
- * redirectTo, customLpRules}. A dry run counts no click.
+ * redirectTo, customLpRules}. `cap` is what caps.js answered for a capped
+ * offer (it counted the click when landsBarringCaps said it would land).
  */
-function decide({ offer, campaign, visitor, rules, lid, now, counter, fallbackUrl, dryRun = false }) {
+function decide({ offer, campaign, visitor, rules, lid, now, cap, fallbackUrl }) {
   const steps = [];
   const fallback = rules.redirectTo || fallbackUrl;
   let url = null;
@@ -130,9 +99,9 @@ function decide({ offer, campaign, visitor, rules, lid, now, counter, fallbackUr
   const lp = customLp(rules.customLpRules, visitor);
   steps.push(lp);
 
-  const cap = caps(offer, counter, now);
-  steps.push(cap);
-  if (url === null && cap.result === 'fail') {
+  const capStep = caps(offer, cap);
+  steps.push(capStep);
+  if (url === null && capStep.result === 'fail') {
     url = offer.caps.capRedirectUrl || fallback;
     decidedBy = 'caps';
   }
@@ -154,9 +123,8 @@ function decide({ offer, campaign, visitor, rules, lid, now, counter, fallbackUr
   if (url === null) {
     url = landing;
     if (lp.lpUrl) decidedBy = 'customLp';
-    if (!dryRun) counter.hit(offer.offerId, now);
   }
   return { decidedBy, url: withParams(url, offer.offerId, campaign.campaignId, lid), steps };
 }
 
-module.exports = { decide, CapCounter, dimensionMatches, withParams };
+module.exports = { decide, capped, landsBarringCaps, dimensionMatches, withParams };

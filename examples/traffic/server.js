@@ -6,16 +6,24 @@
 // the answer (the primary relays it).
 //
 // Env (defaults): PORT (5000), HOST (127.0.0.1), WORKERS (CPU count),
-// TRAFFIC_KEY (token.js DEMO_KEY), OFFERS_RECIPE_PATH / CAMPAIGNS_RECIPE_PATH
-// (data/offersRecipe.json.gz, data/campaignsRecipe.json.gz), GEO_CITY /
-// GEO_ISP (the MaxMind test databases in tests/fixtures/maxmind/test-data),
+// TRAFFIC_KEY (required unless TRAFFIC_DEMO=1, which makes a fresh one and
+// prints it), TRAFFIC_ADMIN_TOKEN (unset: /admin/update is off; a demo makes
+// one), TRAFFIC_DEBUGGING (1; 0 turns the debugging=debugging answers off),
+// OFFERS_RECIPE_PATH / CAMPAIGNS_RECIPE_PATH (data/offersRecipe.json.gz,
+// data/campaignsRecipe.json.gz), MAXMIND_PATH / MAXMIND_PATH_ISP (GEO_CITY /
+// GEO_ISP are aliases; default: the MaxMind test databases in
+// tests/fixtures/maxmind/test-data),
 // REDIS_URL (unset: no pub/sub), REDIS_CHANNEL (co-traffic:recipes),
+// TRAFFIC_CAPS_STORE (where offer caps are counted, a limits spec: REDIS_URL
+// when set, else sqlite:$TMPDIR/traffic/caps.db),
 // WATCH_INTERVAL_MS (1000), FALLBACK_URL (https://example.com/).
-// TRAFFIC_IMPL=js (or server-js.js) runs the pure-JS variant.
+// bench/traffic/server-js.js runs the same service on a pure-JS backend.
 const cluster = require('cluster');
+const crypto = require('crypto');
+const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { DEMO_KEY, parseKey } = require('./token');
+const { parseKey } = require('./token');
 
 const FIXTURES = path.join(__dirname, '..', '..', 'tests', 'fixtures', 'maxmind', 'test-data');
 
@@ -30,26 +38,43 @@ function int(name, def, min = 0) {
   return v;
 }
 
-function config() {
+// A demo run makes its secrets in the primary; the workers inherit them
+// through the environment.
+function demoSecrets(env) {
+  if (env.TRAFFIC_DEMO !== '1' || !cluster.isPrimary) return;
+  if (!env.TRAFFIC_KEY) env.TRAFFIC_KEY = crypto.randomBytes(32).toString('hex');
+  if (!env.TRAFFIC_ADMIN_TOKEN) env.TRAFFIC_ADMIN_TOKEN = crypto.randomBytes(16).toString('hex');
+}
+
+function config(impl) {
+  const env = process.env;
+  demoSecrets(env);
+  if (!env.TRAFFIC_KEY) {
+    console.error('traffic: set TRAFFIC_KEY to 64 hex digits (or TRAFFIC_DEMO=1 for a demo with a fresh key)');
+    process.exit(2);
+  }
   let key;
   try {
-    key = parseKey(process.env.TRAFFIC_KEY || DEMO_KEY);
+    key = parseKey(env.TRAFFIC_KEY);
   } catch (err) {
     console.error(`traffic: ${err.message}`);
     process.exit(2);
   }
   return {
-    impl: process.env.TRAFFIC_IMPL === 'js' ? 'js' : 'hotpath',
+    impl,
     port: int('PORT', 5000),
     host: process.env.HOST || '127.0.0.1',
     workers: int('WORKERS', os.cpus().length || 1, 1),
     key,
-    demoKey: !process.env.TRAFFIC_KEY,
+    demo: env.TRAFFIC_DEMO === '1',
+    adminToken: env.TRAFFIC_ADMIN_TOKEN || '',
+    debugging: env.TRAFFIC_DEBUGGING !== '0',
     offersPath: process.env.OFFERS_RECIPE_PATH || path.join(__dirname, 'data', 'offersRecipe.json.gz'),
     campaignsPath: process.env.CAMPAIGNS_RECIPE_PATH || path.join(__dirname, 'data', 'campaignsRecipe.json.gz'),
-    geoCity: process.env.GEO_CITY || path.join(FIXTURES, 'GeoIP2-City-Test.mmdb'),
-    geoIsp: process.env.GEO_ISP ?? path.join(FIXTURES, 'GeoIP2-ISP-Test.mmdb'),
+    geoCity: env.MAXMIND_PATH || env.GEO_CITY || path.join(FIXTURES, 'GeoIP2-City-Test.mmdb'),
+    geoIsp: env.MAXMIND_PATH_ISP ?? env.GEO_ISP ?? path.join(FIXTURES, 'GeoIP2-ISP-Test.mmdb'),
     redisUrl: process.env.REDIS_URL || '',
+    capsStore: env.TRAFFIC_CAPS_STORE || env.REDIS_URL || `sqlite:${path.join(os.tmpdir(), 'traffic', 'caps.db')}`,
     redisChannel: process.env.REDIS_CHANNEL || 'co-traffic:recipes',
     watchIntervalMs: int('WATCH_INTERVAL_MS', 1000, 1),
     fallbackUrl: process.env.FALLBACK_URL || 'https://example.com/',
@@ -57,6 +82,11 @@ function config() {
 }
 
 function primary(cfg) {
+  if (cfg.capsStore.startsWith('sqlite:')) {
+    fs.mkdirSync(path.dirname(cfg.capsStore.slice(7)), { recursive: true, mode: 0o700 });
+    // Make the schema once, before the workers race for it.
+    require('../..').openLimiter(cfg.capsStore).close();
+  }
   const slots = new Array(cfg.workers).fill(null);
   const waits = new Map(); // update id -> {from, want, got, result, timer}
   let stopping = false;
@@ -73,7 +103,10 @@ function primary(cfg) {
         if (++listening === cfg.workers) {
           const base = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${msg.port}`;
           console.log(`traffic (${cfg.impl}): ${cfg.workers} workers on ${base}, primary pid ${process.pid}`);
-          if (cfg.demoKey) console.log('traffic: tokens use the demo key (set TRAFFIC_KEY to 64 hex digits)');
+          if (cfg.demo) {
+            console.log(`traffic: demo key TRAFFIC_KEY=${process.env.TRAFFIC_KEY}`);
+            console.log(`traffic: demo admin token TRAFFIC_ADMIN_TOKEN=${cfg.adminToken}`);
+          }
           if (demoToken) {
             console.log(`traffic: try ${base}/ad?offer=${demoToken}`);
             console.log(`traffic: steps ${base}/ad?offer=${demoToken}&debugging=debugging`);
@@ -128,10 +161,9 @@ function primary(cfg) {
   process.on('SIGTERM', stop);
 }
 
-async function worker(cfg) {
+async function worker(cfg, createBackend) {
   const index = Number(process.env.TRAFFIC_WORKER_INDEX || 0);
   const log = (m) => console.error(`traffic: worker ${index}: ${m}`);
-  const { createBackend } = require(cfg.impl === 'js' ? './backend-js' : './backend-hotpath');
   const { createApp } = require('./app');
   let backend;
   try {
@@ -191,6 +223,16 @@ async function worker(cfg) {
   process.on('disconnect', stop);
 }
 
-const cfg = config();
-if (cluster.isPrimary) primary(cfg);
-else worker(cfg);
+/**
+ * Runs the service (the primary, or a worker: cluster workers run the same
+ * script) on `createBackend`, named `impl` in the banner.
+ */
+function run(impl, createBackend) {
+  const cfg = config(impl);
+  if (cluster.isPrimary) primary(cfg);
+  else worker(cfg, createBackend);
+}
+
+if (require.main === module) run('hotpath', require('./backend-hotpath').createBackend);
+
+module.exports = { run };

@@ -845,6 +845,18 @@ TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk")
   hp_blob_read_options ro = by_id(s.id);
   ro.start = 3000;
   CHECK(get(b, ro).data == data.substr(3000));  // other chunks still read
+
+  // The store's counters saw one commit, the bytes read and the damage.
+  hp_blobs_stats st = HP_BLOBS_STATS_INIT;
+  REQUIRE(hp_blobs_stats_get(&st, b) == 0);
+  CHECK(st.commits == 1);
+  CHECK(st.bytes_in == 3500);
+  CHECK(st.bytes_out == 2000 + 500);
+  CHECK(st.corrupt_reads == 1);
+  CHECK(st.redis.commands == 0);
+  st.version = 0;
+  CHECK(hp_blobs_stats_get(&st, b) == HP_EINVAL);
+  CHECK(hp_blobs_stats_get(nullptr, b) == HP_EINVAL);
 }
 
 TEST_CASE("blobs: SQLite upload of a crashed process is reclaimed on the next open") {
@@ -902,6 +914,24 @@ TEST_CASE("blobs: Redis store on a real server") {
     }));
     redisFree(c);
   });
+  {
+    hp_blobs_stats before = HP_BLOBS_STATS_INIT;
+    REQUIRE(hp_blobs_stats_get(&before, b) == 0);
+    std::string data = random_bytes(2500, 3);
+    hp_blob_write_options o = chunked(1000);
+    Stat s = put(b, "counted", data, 2500, &o);
+    REQUIRE(s.rc == 0);
+    CHECK(get(b, by_id(s.id)).data == data);
+    CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
+    hp_blobs_stats st = HP_BLOBS_STATS_INIT;
+    REQUIRE(hp_blobs_stats_get(&st, b) == 0);
+    // This file, on top of what the shared checks wrote and read.
+    CHECK(st.commits == before.commits + 1);
+    CHECK(st.bytes_in == before.bytes_in + 2500);
+    CHECK(st.bytes_out == before.bytes_out + 2500);
+    CHECK(st.redis.connected == 1);
+    CHECK(st.redis.commands >= before.redis.commands + 3);
+  }
 }
 
 TEST_CASE("blobs: Redis damaged chunk gives HP_ECORRUPT; deleted keys are reclaimed") {

@@ -294,7 +294,7 @@ TEST_CASE("recipes: malformed files are rejected with the byte offset and the ol
   CHECK(d.error.find("missing.json") != std::string::npos);
   CHECK(hp_recipes_size(t) == 2);
   hp_recipes_stats st = HP_RECIPES_STATS_INIT;
-  REQUIRE(hp_recipes_stats_get(t, &st) == 0);
+  REQUIRE(hp_recipes_stats_get(&st, t) == 0);
   CHECK(st.loads == 1);
   CHECK(st.load_failures == 14);
 }
@@ -867,13 +867,13 @@ TEST_CASE("recipes: a Redis subscription applies point updates and resubscribes 
   CHECK(get_json(t, 7) == "{\"offerId\":7,\"name\":\"after restart\"}");
 
   hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
-  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  REQUIRE(hp_recipes_subscription_stats_get(&st, sub) == 0);
   CHECK(st.messages == 5);
   CHECK(st.applied == 2);
   CHECK(st.stale == 1);
   CHECK(st.errors == 2);
   hp_recipes_stats ts = HP_RECIPES_STATS_INIT;
-  REQUIRE(hp_recipes_stats_get(t, &ts) == 0);
+  REQUIRE(hp_recipes_stats_get(&ts, t) == 0);
   CHECK(ts.updates_applied == 2);
   CHECK(ts.updates_stale == 1);
 
@@ -884,7 +884,7 @@ TEST_CASE("recipes: a Redis subscription applies point updates and resubscribes 
   for (int i = 0; i < 500 && pub.command({"PUBSUB", "NUMSUB", "recipes"}) != 0; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(pub.command({"PUBSUB", "NUMSUB", "recipes"}) == 0);
-  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  REQUIRE(hp_recipes_subscription_stats_get(&st, sub) == 0);
   CHECK(st.messages == 5);
 }
 
@@ -925,7 +925,7 @@ TEST_CASE("recipes: subscribe argument checks") {
   o.version = 99;
   CHECK(hp_recipes_subscribe(&sub, f.set, "redis://127.0.0.1", "c", &o, nullptr, nullptr) == HP_EINVAL);
   hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
-  CHECK(hp_recipes_subscription_stats_get(nullptr, &st) == HP_EINVAL);
+  CHECK(hp_recipes_subscription_stats_get(&st, nullptr) == HP_EINVAL);
   hp_recipes_unsubscribe(nullptr);
 }
 
@@ -1071,7 +1071,7 @@ TEST_CASE("recipes caps: a pub/sub message over max_message_bytes is refused unp
   CHECK(m.at(1) == HP_RECIPES_APPLIED);
   CHECK(hp_recipes_size(t) == 1);
   hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
-  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  REQUIRE(hp_recipes_subscription_stats_get(&st, sub) == 0);
   CHECK(st.errors == 1);
   CHECK(st.applied == 1);
   // Options of version 1 (no max_message_bytes) are still taken.
@@ -1110,7 +1110,7 @@ TEST_CASE("recipes: point updates change the overlay in place, without a new sna
   REQUIRE(hp_recipes_update(f.set, del.data(), del.size()) == HP_RECIPES_APPLIED);
   CHECK(hp_recipes_size(t) == 19999);
   hp_recipes_stats st = HP_RECIPES_STATS_INIT;
-  REQUIRE(hp_recipes_stats_get(t, &st) == 0);
+  REQUIRE(hp_recipes_stats_get(&st, t) == 0);
   CHECK(st.size == 19999);
   CHECK(st.overlay_size == 20000);
   CHECK(st.updates_applied == 21001);
@@ -1141,10 +1141,13 @@ TEST_CASE("recipes: after a resubscribe the set reloads its files, so updates mi
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(now == "{\"offerId\":7,\"name\":\"v2\"}");
   hp_recipes_subscription_stats st = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
-  REQUIRE(hp_recipes_subscription_stats_get(sub, &st) == 0);
+  REQUIRE(hp_recipes_subscription_stats_get(&st, sub) == 0);
   CHECK(st.resyncs == 1);
-  hp_recipes_subscription_stats v1 = {1, 0, 0, 0, 0, 99};  // an older caller's struct
-  REQUIRE(hp_recipes_subscription_stats_get(sub, &v1) == 0);
+  CHECK(st.redis.disconnects == 1);  // version 3: the client's figures
+  CHECK(st.redis.reconnects == 1);
+  CHECK(st.redis.connected == 1);
+  hp_recipes_subscription_stats v1 = {1, 0, 0, 0, 0, 99, {}};  // an older caller's struct
+  REQUIRE(hp_recipes_subscription_stats_get(&v1, sub) == 0);
   CHECK(v1.resyncs == 99);  // version 1 has no such field: left alone
 }
 

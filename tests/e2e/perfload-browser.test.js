@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { launchChromium } = require('../support/browser');
 const { hotpath } = require('../support/fixtures');
-const { startServer, startClient, get } = require('../support/perfload');
+const { startServer, startClient, get, UI_TOKEN, UI_AUTH } = require('../support/perfload');
 
 const hp = hotpath();
 const launch = () => launchChromium();
@@ -24,7 +24,7 @@ test('the page shows a machine live with its metrics, then offline', { timeout: 
   const errors = [];
   page.on('pageerror', (err) => errors.push(err.message));
 
-  await page.goto(`${server.url}/`);
+  await page.goto(`${server.url}/#ui=${UI_TOKEN}`);
   assert.equal(await page.title(), 'Perfload');
   await page.waitForSelector('#status[data-state="connected"]', { timeout: 20000 });
   await page.waitForSelector('#machines[data-synced="yes"]', { state: 'attached', timeout: 20000 });
@@ -66,7 +66,7 @@ test('the page shows a machine live with its metrics, then offline', { timeout: 
   assert.equal(shown.os, host.osType);
   assert.equal(shown.worker, String(hp.sticky.pick(source, workers)));
   assert.equal(await page.isVisible('#empty'), false);
-  assert.equal((await get(server.port, '/machines', source)).body.length, 1);
+  assert.equal((await get(server.port, '/machines', source, UI_AUTH)).body.length, 1);
 
   await client.kill();
   await page.waitForSelector(`${card}[data-state="offline"]`, { timeout: 20000 });

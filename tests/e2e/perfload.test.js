@@ -7,10 +7,9 @@ const assert = require('node:assert/strict');
 const { createClient } = require('redis');
 const { hotpath } = require('../support/fixtures');
 const { startRedis } = require('../support/redis');
-const { startServer, startClient, get, connect } = require('../support/perfload');
+const { startServer, startClient, get, connect, TOKEN, UI_TOKEN, UI_AUTH } = require('../support/perfload');
 
 const hp = hotpath();
-const TOKEN = 'perfload-dev-token';
 const sources = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
 
 async function metrics(id) {
@@ -48,7 +47,7 @@ test('cluster adapter: sticky workers, socket.io sessions and cross-worker metri
   // A dashboard on one worker, machines on the others, over every transport.
   const uiSource = sources[0];
   const uiWorker = expected.get(uiSource);
-  const ui = await connect(server.url, { localAddress: uiSource, auth: { role: 'ui' } });
+  const ui = await connect(server.url, { localAddress: uiSource, auth: { role: 'ui', token: UI_TOKEN } });
   open.push(ui);
   assert.equal(ui.welcome.worker, uiWorker);
 
@@ -86,14 +85,14 @@ test('cluster adapter: sticky workers, socket.io sessions and cross-worker metri
   assert.ok(polling.length >= 2, 'some sessions stay on long-polling');
 
   // Every machine, whichever worker holds it, is listed by any worker.
-  const listed = await get(server.port, '/machines', sources[7]);
+  const listed = await get(server.port, '/machines', sources[7], UI_AUTH);
   assert.deepEqual(listed.body.map((m) => m.id).sort(), machines.map((m) => m.id).sort());
 
   // A dashboard that connects later gets the machines online now.
   const late = await connect(server.url, {
     localAddress: elsewhere(uiWorker, workers)[0],
     transports: ['polling'],
-    auth: { role: 'ui' },
+    auth: { role: 'ui', token: UI_TOKEN },
   });
   open.push(late);
   const snapshot = await late.next('machines');
@@ -115,10 +114,34 @@ test('cluster adapter: sticky workers, socket.io sessions and cross-worker metri
   );
 });
 
+test('no role without its token: dashboards, machines and /machines each need theirs', async (t) => {
+  const server = await startServer({ workers: 1, env: { PERFLOAD_TOKEN: '', PERFLOAD_UI_TOKEN: '' } });
+  t.after(() => server.stop());
+  // Unset, both tokens are made and printed.
+  const ui = /open http:\S+\/#ui=(\S+) /.exec(server.out.text);
+  const machine = /PERFLOAD_TOKEN=(\S+) /.exec(server.out.text);
+  assert.ok(ui && machine, server.out.text);
+  assert.notEqual(ui[1], machine[1]);
+  const refused = (auth) => assert.rejects(connect(server.url, { localAddress: '127.0.0.1', auth }), /unauthorized/);
+  await refused({ role: 'ui' });
+  await refused({ role: 'ui', token: machine[1] });
+  await refused({ role: 'ui', token: `${ui[1]}x` });
+  await refused({ role: 'machine', token: 'perfload-dev-token' });
+  await refused({ role: 'machine', token: ui[1] });
+  await refused({});
+  const dash = await connect(server.url, { localAddress: '127.0.0.1', auth: { role: 'ui', token: ui[1] } });
+  dash.close();
+  const box = await connect(server.url, { localAddress: '127.0.0.1', auth: { role: 'machine', token: machine[1] } });
+  box.close();
+  assert.equal((await get(server.port, '/machines', '127.0.0.1')).status, 401);
+  assert.equal((await get(server.port, '/machines', '127.0.0.1', { authorization: `Bearer ${machine[1]}` })).status, 401);
+  assert.equal((await get(server.port, '/machines', '127.0.0.1', { authorization: `Bearer ${ui[1]}` })).status, 200);
+});
+
 test('the machine client (client.js) appears live, then offline when killed', { timeout: 60000 }, async (t) => {
   const workers = 2;
   const server = await startServer({ workers });
-  const ui = await connect(server.url, { localAddress: '127.0.0.1', auth: { role: 'ui' } });
+  const ui = await connect(server.url, { localAddress: '127.0.0.1', auth: { role: 'ui', token: UI_TOKEN } });
   const source = elsewhere(ui.welcome.worker, workers)[0];
   const client = startClient({ url: server.url, id: 'e2e-client', localAddress: source });
   t.after(async () => {
@@ -170,7 +193,7 @@ test('redis adapter (REDIS_URL): metrics cross workers through a real redis-serv
   assert.match(server.out.text, /adapter redis/);
 
   const uiSource = sources[0];
-  const ui = await connect(server.url, { localAddress: uiSource, auth: { role: 'ui' } });
+  const ui = await connect(server.url, { localAddress: uiSource, auth: { role: 'ui', token: UI_TOKEN } });
   open.push(ui);
   const ip = elsewhere(ui.welcome.worker, workers)[0];
   const m = await connect(server.url, { localAddress: ip, transports: ['polling'], auth: { role: 'machine', token: TOKEN } });
@@ -190,6 +213,6 @@ test('redis adapter (REDIS_URL): metrics cross workers through a real redis-serv
   const subs = await rc.sendCommand(['PUBSUB', 'NUMSUB', channels.find((c) => c.endsWith('#/#')) || channels[0]]);
   assert.equal(Number(subs[1]), workers);
 
-  const listed = await get(server.port, '/machines', uiSource);
+  const listed = await get(server.port, '/machines', uiSource, UI_AUTH);
   assert.deepEqual(listed.body.map((x) => x.id), ['redis-machine']);
 });

@@ -6,10 +6,11 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { startRedis } = require('../support/redis');
-const { startSpeedbox, upload, download, sha256 } = require('../support/speedbox');
+const { startRedis, waitForPort } = require('../support/redis');
+const { startSpeedbox, startProcess, upload, download, sha256, freePort } = require('../support/speedbox');
 
 const CHUNK = 261120;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -142,6 +143,12 @@ for (const backend of backends()) {
       const stale = await download(box.base, query('ranges.bin'), { 'if-none-match': '"0000"' });
       assert.equal(stale.status, 200);
       assert.equal(stale.sha256, sha256(data));
+      // If-Modified-Since, and If-None-Match winning over it.
+      const since = { 'if-modified-since': cached.headers['last-modified'] };
+      assert.equal((await download(box.base, query('ranges.bin'), since)).status, 304);
+      assert.equal((await download(box.base, query('ranges.bin'), { ...since, 'if-none-match': '"0000"' })).status, 200);
+      const before = { 'if-modified-since': new Date(Date.parse(cached.headers['last-modified']) - 2000).toUTCString() };
+      assert.equal((await download(box.base, query('ranges.bin'), before)).status, 200);
     });
 
     await t.test('unknown files, bad requests and the list', async () => {
@@ -350,4 +357,111 @@ test('a store that goes down answers 503 at once, and the service recovers', asy
   }
   assert.equal(served, 4);
   assert.equal(box.crashes(), 0);
+});
+
+// A raw HTTP exchange on one socket: what came back and whether the peer
+// closed, within `waitMs`.
+function rawExchange(port, text, waitMs) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    let got = '';
+    const started = Date.now();
+    socket.on('data', (d) => (got += d));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, got, afterMs: Date.now() - started });
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ closed: false, got });
+    }, waitMs);
+  });
+}
+
+test('secure by default: allowed content types, nosniff, attachments, upload limits, timeouts, private files', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'speedbox-e2e-secure-'));
+  const storeDir = path.join(dir, 'store');
+  const env = {
+    SPEEDBOX_MAX_FILE_BYTES: '1000',
+    SPEEDBOX_MAX_PARTS: '3',
+    SPEEDBOX_MAX_FILES: '2',
+    SPEEDBOX_HEADERS_TIMEOUT_MS: '400',
+    SPEEDBOX_IDLE_TIMEOUT_MS: '800',
+  };
+  const box = await startSpeedbox({ spec: `sqlite:${path.join(storeDir, 'speedbox.db')}`, servers: 1, env });
+  t.after(async () => {
+    await box.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const stored = async (name, type, data = Buffer.from('<script>alert(1)</script>')) => {
+    assert.equal((await upload(box.base, name, data, { contentType: type })).status, 200, name);
+    const r = await download(box.base, query(name), {}, { keep: true });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    return r.headers;
+  };
+  // Active types are attachments; types off the allowlist are octet-stream.
+  const html = await stored('page.html', 'text/html');
+  assert.equal(html['content-type'], 'text/html');
+  assert.equal(html['content-disposition'], "attachment; filename*=UTF-8''page.html");
+  assert.equal((await stored('logo.svg', 'image/svg+xml'))['content-disposition'], "attachment; filename*=UTF-8''logo.svg");
+  for (const type of ['application/x-evil', 'text/javascript', 'application/xhtml+xml']) {
+    const h = await stored(`x-${type.replace('/', '_')}`, type);
+    assert.equal(h['content-type'], 'application/octet-stream', type);
+  }
+  const png = await stored('a.png', 'image/png');
+  assert.equal(png['content-type'], 'image/png');
+  assert.equal(png['content-disposition'], undefined);
+
+  // A file over the size limit is refused and never becomes visible.
+  const big = await upload(box.base, 'big.bin', Buffer.alloc(1001, 1));
+  assert.equal(big.status, 413, big.body);
+  assert.equal((await download(box.base, query('big.bin'))).status, 400);
+  assert.equal((await upload(box.base, 'fits.bin', Buffer.alloc(1000, 1))).status, 200);
+  // More parts than allowed.
+  const boundary = 'xxBOUNDARYxx';
+  const part = (name) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\nv\r\n`;
+  const form = `${part('a')}${part('b')}${part('c')}${part('d')}--${boundary}--\r\n`;
+  const parts = await rawExchange(
+    box.port,
+    `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\n` +
+      `content-length: ${form.length}\r\n\r\n${form}`,
+    5000,
+  );
+  assert.match(parts.got, /^HTTP\/1\.1 413 /);
+
+  // Slow headers and a stalled upload are cut off, on the balancer and on the server.
+  for (const port of [box.port, box.servers[0].port]) {
+    // Generous waits for a loaded machine: the exchange ends as soon as the peer closes.
+    const slow = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n', 15000);
+    assert.ok(slow.closed, `headers timeout on port ${port}`);
+    const stalled = await rawExchange(
+      port,
+      `POST /upload HTTP/1.1\r\nHost: x\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: 100000\r\n\r\n--${boundary}\r\n`,
+      15000,
+    );
+    assert.ok(stalled.closed, `idle timeout on port ${port} (balancer ${box.port}): ${JSON.stringify(stalled)}`);
+  }
+
+  // The store's directory and files are this user's only.
+  assert.equal(fs.statSync(storeDir).mode & 0o777, 0o700);
+  const files = fs.readdirSync(storeDir);
+  assert.ok(files.includes('speedbox.db'), files.join(' '));
+  for (const f of files) assert.equal(fs.statSync(path.join(storeDir, f)).mode & 0o077, 0, f);
+});
+
+test("the balancer takes its port from the seed's SERVER_PORT", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'speedbox-e2e-seed-'));
+  const box = await startSpeedbox({ spec: `dir:${path.join(dir, 'files')}`, servers: 1 });
+  const port = await freePort();
+  const lb = startProcess('load-balancer.js', { PORT: '', SERVER_PORT: String(port), SPEEDBOX_SERVERS: `http://127.0.0.1:${box.servers[0].port}` });
+  t.after(async () => {
+    await Promise.all([box.stop(), lb.kill()]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await waitForPort(port, 15000);
+  const r = await download(`http://127.0.0.1:${port}`, '/health', {}, { keep: true });
+  assert.equal(r.status, 200);
 });

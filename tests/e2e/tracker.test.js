@@ -175,6 +175,53 @@ test('/live/stats needs the live credentials', async (t) => {
   assert.equal((await request(tracker.port, '/live/stats', { auth: `${LIVE_USER}:${LIVE_PASSWORD}` })).status, 200);
 });
 
+test('no default live password: one is made and printed when LIVE_PASSWORD is unset', async (t) => {
+  const tracker = await startTracker({ workers: 2, env: { LIVE_PASSWORD: '' } });
+  t.after(() => tracker.cleanup());
+  const made = /\/live \(user admin, password (\S{16})\)/.exec(tracker.out.text);
+  assert.ok(made, tracker.out.text);
+  assert.equal((await request(tracker.port, '/live/stats', { auth: `${LIVE_USER}:tracker` })).status, 401);
+  // Both workers know it.
+  for (let i = 0; i < 4; i++) assert.equal((await request(tracker.port, '/live/stats', { auth: `${LIVE_USER}:${made[1]}` })).status, 200);
+});
+
+test('the live WebSocket: same origin only, credentials from basic auth or the page cookie, no token in the URL', async (t) => {
+  const WebSocket = require('ws');
+  const tracker = await startTracker({ workers: 1 });
+  t.after(() => tracker.cleanup());
+  const basic = `Basic ${Buffer.from(`${LIVE_USER}:${LIVE_PASSWORD}`).toString('base64')}`;
+  // The status the upgrade answers, or 101 when it opened.
+  const open = (headers, query = '') =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${tracker.port}/live/ws${query}`, { headers });
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('unexpected-response', (req, res) => resolve(res.statusCode));
+      ws.on('error', () => resolve('error'));
+    });
+  const self = `http://127.0.0.1:${tracker.port}`;
+
+  const page = await request(tracker.port, '/live', { auth: `${LIVE_USER}:${LIVE_PASSWORD}` });
+  assert.equal(page.status, 200);
+  assert.doesNotMatch(page.body, /token/);
+  const setCookie = [].concat(page.headers['set-cookie'])[0];
+  assert.match(setCookie, /^tracker_live=\d+\.[0-9a-f]{64}; Path=\/live; HttpOnly; SameSite=Strict/);
+  const cookie = setCookie.split(';')[0];
+
+  assert.equal(await open({ authorization: basic }), 101);
+  assert.equal(await open({ authorization: basic, origin: self }), 101);
+  assert.equal(await open({ cookie, origin: self }), 101);
+  assert.equal(await open({}), 401);
+  assert.equal(await open({ origin: self }, `?token=${cookie.split('=')[1]}`), 401);
+  assert.equal(await open({ cookie: 'tracker_live=1.00' }), 401);
+  for (const origin of ['http://evil.example', `http://127.0.0.1:${tracker.port + 1}`, 'null']) {
+    assert.equal(await open({ authorization: basic, origin }), 403, origin);
+    assert.equal(await open({ cookie, origin }), 403, origin);
+  }
+});
+
 test('REDIS_URL: messages go to a Redis list', { timeout: 60000 }, async (t) => {
   const defer = cleanups(t);
   const redis = await startRedis();

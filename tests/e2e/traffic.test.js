@@ -5,15 +5,18 @@
 // rule tests run against the hotpath service and its pure-JS variant.
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { startTraffic, request, writeRecipe } = require('../support/traffic');
 const { startRedis } = require('../support/redis');
-const { encrypt, parseKey } = require('../../examples/traffic/token');
+const { encrypt, parseKey, createDecoder } = require('../../examples/traffic/token');
+const { startService } = require('../support/service');
 
 const KEY_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 const KEY = parseKey(KEY_HEX);
+const ADMIN_TOKEN = 'test-admin-token';
 const FALLBACK = 'https://fallback.test/';
 const DAY = 86400000;
 
@@ -93,10 +96,12 @@ function setup(t) {
   writeRecipe(campaignsPath, campaigns);
   const env = {
     TRAFFIC_KEY: KEY_HEX,
+    TRAFFIC_ADMIN_TOKEN: ADMIN_TOKEN,
     OFFERS_RECIPE_PATH: offersPath,
     CAMPAIGNS_RECIPE_PATH: campaignsPath,
     FALLBACK_URL: FALLBACK,
     WATCH_INTERVAL_MS: '100',
+    TRAFFIC_CAPS_STORE: `sqlite:${path.join(dir, 'caps.db')}`,
   };
   return { dir, offers, campaigns, offersPath, campaignsPath, env };
 }
@@ -207,18 +212,28 @@ for (const impl of ['hotpath', 'js']) {
     assert.equal(health.status, 200);
     assert.equal(health.body, 'Ok');
 
-    const bad = async (query, reason) => {
-      const r = await request(`${base}/ad${query}`);
-      assert.equal(r.status, 400, query);
-      assert.match(JSON.parse(r.body).reason, reason);
+    // Every bad token gets the same answer, byte for byte: whether it failed
+    // to decrypt or decrypted to something else must not show.
+    const raw = (text) => {
+      const iv = crypto.randomBytes(16);
+      const c = crypto.createCipheriv('aes-256-cbc', KEY, iv);
+      return `${iv.toString('hex')}:${Buffer.concat([c.update(text), c.final()]).toString('hex')}`;
     };
-    await bad('', /missing offer token/);
-    await bad('?offer=', /missing offer token/);
-    await bad('?offer=nothex:zz', /must be <32 hex digits IV>/);
-    await bad(`?offer=${'a'.repeat(32)}:${'b'.repeat(31)}`, /must be <32 hex digits IV>/);
-    await bad(`?offer=${encrypt(parseKey('11'.repeat(32)), { offerId: 1, campaignId: 100 })}`, /does not decrypt|does not hold JSON|must hold/);
-    await bad(`?offer=${encrypt(KEY, { offerId: 'x' })}`, /must hold \{"offerId"/);
-    await bad(`?offer=${encrypt(KEY, [1, 2])}`, /must hold/);
+    const badTokens = [
+      '',
+      '?offer=',
+      '?offer=nothex:zz',
+      `?offer=${'a'.repeat(32)}:${'b'.repeat(31)}`,
+      `?offer=${'a'.repeat(32)}:${'b'.repeat(32)}`,
+      `?offer=${encrypt(parseKey('11'.repeat(32)), { offerId: 1, campaignId: 100 })}`,
+      `?offer=${raw('not json at all')}`,
+      `?offer=${encrypt(KEY, { offerId: 'x' })}`,
+      `?offer=${encrypt(KEY, [1, 2])}`,
+    ];
+    for (const query of badTokens) {
+      const r = await request(`${base}/ad${query}`);
+      assert.deepEqual([r.status, r.body], [400, '{"status":"error","reason":"invalid offer token"}'], query);
+    }
     const missing = await ad(base, 999, 100);
     assert.equal(missing.status, 404);
     assert.match(JSON.parse(missing.body).reason, /offer 999 not found/);
@@ -230,10 +245,18 @@ for (const impl of ['hotpath', 'js']) {
     const srv = await startTraffic({ impl, workers: 2, env: s.env });
     t.after(() => srv.stop());
     const base = srv.url;
-    const post = (msg) =>
-      request(`${base}/admin/update`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(msg) });
+    const post = (msg, token = ADMIN_TOKEN) =>
+      request(`${base}/admin/update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(msg),
+      });
 
     const body = JSON.stringify(offer(1, { defaultLpUrl: 'https://lp.test/1/v2' }));
+    // Without the admin token nothing changes.
+    const update = { type: 'offer', id: 1, action: 'updateOrCreate', timestamp: Date.now() + 60000, body };
+    for (const token of ['', 'test-admin-tokeN', `${ADMIN_TOKEN}x`]) assert.equal((await post(update, token)).status, 403);
+    assert.equal(await landing(base, 1, 100), 'https://lp.test/1/default');
     const r = await post({ type: 'offer', id: 1, action: 'updateOrCreate', timestamp: Date.now() + 60000, body });
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(JSON.parse(r.body), { status: 'applied' });
@@ -264,7 +287,7 @@ test('hotpath: point updates through Redis pub/sub reach every worker', async (t
   const redis = await startRedis();
   t.after(() => redis.cleanup());
   const s = setup(t);
-  const srv = await startTraffic({ workers: 2, env: { ...s.env, REDIS_URL: redis.url, REDIS_CHANNEL: 'traffic-test' } });
+  const srv = await startTraffic({ workers: 2, env: { ...s.env, REDIS_URL: redis.url, REDIS_CHANNEL: 'traffic-test', TRAFFIC_CAPS_STORE: '' } });
   t.after(() => srv.stop());
   const pub = new Redis(redis.url);
   t.after(() => pub.disconnect());
@@ -277,11 +300,21 @@ test('hotpath: point updates through Redis pub/sub reach every worker', async (t
     for (let i = 0; i < 4; i++) if ((await landing(srv.url, 1, 100)) !== 'https://lp.test/1/from-redis') return false;
     return true;
   }, 'the update to reach both workers');
+  // Caps are counted in Redis too: two clicks a day over both workers.
+  const capped = [];
+  for (let i = 0; i < 4; i++) capped.push(await landing(srv.url, 5, 100, { ip: US }));
+  assert.deepEqual(capped.sort(), ['https://lp.test/5/capped', 'https://lp.test/5/capped', 'https://lp.test/5/default', 'https://lp.test/5/default']);
+  assert.ok((await pub.keys('*traffic:caps*')).length > 0);
 });
 
-test('hotpath: on the bundled sample data the printed /ad link redirects to a landing page', async (t) => {
-  const srv = await startTraffic({ workers: 2 });
+test('hotpath: a demo run prints a fresh key and an /ad link that redirects on the bundled sample data', async (t) => {
+  const srv = await startTraffic({ workers: 2, env: { TRAFFIC_DEMO: '1', TRAFFIC_KEY: '', TRAFFIC_ADMIN_TOKEN: '' } });
   t.after(() => srv.stop());
+  const printed = /traffic: demo key TRAFFIC_KEY=([0-9a-f]{64})\n/.exec(srv.out.text);
+  assert.ok(printed, srv.out.text);
+  assert.notEqual(printed[1], KEY_HEX);
+  const demoToken = /\/ad\?offer=(\S+)/.exec(srv.out.text)[1];
+  assert.ok(createDecoder(parseKey(printed[1]))(demoToken).offerId > 0);
   const link = /traffic: try (http:\/\/\S+)/.exec(srv.out.text);
   assert.ok(link, srv.out.text);
   assert.ok(link[1].startsWith(`${srv.url}/ad?offer=`));
@@ -290,4 +323,63 @@ test('hotpath: on the bundled sample data the printed /ad link redirects to a la
   assert.match(res.headers.location, /^https:\/\/lp\.[a-z]+\.example\/.+[?&]offer_id=\d+&campaign_id=\d+&lid=/);
   const steps = JSON.parse((await request(`${link[1]}&debugging=debugging`)).body);
   assert.ok(['default', 'customLp'].includes(steps.decidedBy), JSON.stringify(steps));
+});
+
+test('hotpath: refuses to start without TRAFFIC_KEY unless a demo is asked for', async () => {
+  const script = require.resolve('../../examples/traffic/server.js');
+  await assert.rejects(
+    startService(script, { name: 'traffic', workers: 1, env: { TRAFFIC_KEY: '', TRAFFIC_DEMO: '' }, ready: () => true }),
+    /exited \(2\):\ntraffic: set TRAFFIC_KEY to 64 hex digits/,
+  );
+});
+
+test('hotpath: TRAFFIC_DEBUGGING=0 turns the debugging answers off', async (t) => {
+  const s = setup(t);
+  const srv = await startTraffic({ env: { ...s.env, TRAFFIC_DEBUGGING: '0' } });
+  t.after(() => srv.stop());
+  const res = await ad(srv.url, 1, 100, { ip: GB, debug: true });
+  assert.equal(res.status, 302);
+  assert.equal(res.body, '');
+  assert.equal((await request(`${srv.url}/getRecipeData?debugging=debugging&offerId=1`)).status, 400);
+});
+
+test('hotpath: MAXMIND_PATH and MAXMIND_PATH_ISP name the databases, ahead of GEO_CITY and GEO_ISP', async (t) => {
+  const s = setup(t);
+  const fixtures = path.join(__dirname, '..', 'fixtures', 'maxmind', 'test-data');
+  const city = path.join(fixtures, 'GeoIP2-City-Test.mmdb');
+  const isp = path.join(fixtures, 'GeoIP2-ISP-Test.mmdb');
+  const missing = path.join(s.dir, 'no-such-city.mmdb');
+  // The seed's names win over the aliases (a missing city database would
+  // keep the workers from starting): no ISP database, so no ISP.
+  const srv = await startTraffic({ env: { ...s.env, MAXMIND_PATH: city, MAXMIND_PATH_ISP: '', GEO_CITY: missing, GEO_ISP: isp } });
+  t.after(() => srv.stop());
+  const visitor = JSON.parse((await ad(srv.url, 1, 100, { ip: US, debug: true })).body).visitor;
+  assert.deepEqual([visitor.country, visitor.isp], ['US', '']);
+  const withIsp = await startTraffic({ env: { ...s.env, MAXMIND_PATH: city, MAXMIND_PATH_ISP: isp } });
+  t.after(() => withIsp.stop());
+  assert.equal(JSON.parse((await ad(withIsp.url, 1, 100, { ip: US, debug: true })).body).visitor.isp, 'Century Link');
+});
+
+test('hotpath: offer caps hold across 2 workers and a restart (counted in SQLite)', async (t) => {
+  const s = setup(t);
+  const clicks = async (base, n) => {
+    const out = { landed: 0, capped: 0 };
+    for (let i = 0; i < n; i++) {
+      const url = await landing(base, 5, 100, { ip: US });
+      if (url === 'https://lp.test/5/default') out.landed++;
+      else if (url === 'https://lp.test/5/capped') out.capped++;
+    }
+    return out;
+  };
+  // Fresh connections spread over both workers; the cap is 2 a day in all.
+  let srv = await startTraffic({ workers: 2, env: s.env });
+  // A visitor the target rules send elsewhere is not counted.
+  assert.equal(await landing(srv.url, 5, 200, { ip: GB, ua: IPHONE }), 'https://alt.test/c/200');
+  assert.deepEqual(await clicks(srv.url, 6), { landed: 2, capped: 4 });
+  const steps = JSON.parse((await ad(srv.url, 5, 100, { ip: US, debug: true })).body).steps;
+  assert.deepEqual(steps[3], { step: 'caps', result: 'fail', daily: 2, monthly: 2, dailyClicks: 2, monthlyClicks: 100 });
+  await srv.stop();
+  srv = await startTraffic({ workers: 2, env: s.env });
+  t.after(() => srv.stop());
+  assert.deepEqual(await clicks(srv.url, 3), { landed: 0, capped: 3 });
 });

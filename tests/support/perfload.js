@@ -9,6 +9,10 @@ const { io } = require('socket.io-client');
 const { startService, collect, stopProcess } = require('./service');
 
 const example = path.resolve(__dirname, '..', '..', 'examples', 'perfload');
+// The tokens the tests start the server with: machines, dashboards.
+const TOKEN = 'perfload-test-machine-token';
+const UI_TOKEN = 'perfload-test-ui-token';
+const UI_AUTH = { authorization: `Bearer ${UI_TOKEN}` };
 
 /**
  * Starts the Perfload server; resolves once it printed the URL to open
@@ -18,7 +22,7 @@ async function startServer({ workers = 3, env = {} } = {}) {
   return startService(path.join(example, 'server.js'), {
     name: 'server',
     workers,
-    env,
+    env: { PERFLOAD_TOKEN: TOKEN, PERFLOAD_UI_TOKEN: UI_TOKEN, ...env },
     ready: (text, url) => text.includes(`open ${url}/`),
   });
 }
@@ -29,6 +33,7 @@ function startClient({ url, id, localAddress, intervalMs = 200, transports, env 
     env: {
       ...process.env,
       PERFLOAD_URL: url,
+      PERFLOAD_TOKEN: TOKEN,
       MACHINE_ID: id,
       LOCAL_ADDRESS: localAddress,
       INTERVAL_MS: String(intervalMs),
@@ -42,9 +47,9 @@ function startClient({ url, id, localAddress, intervalMs = 200, transports, env 
 }
 
 /** GET `path` on a fresh connection from `localAddress`; resolves {status, body}. */
-function get(port, urlPath, localAddress) {
+function get(port, urlPath, localAddress, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, localAddress, agent: false }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, localAddress, headers, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));
@@ -98,4 +103,4 @@ function connect(url, { localAddress, transports = ['polling', 'websocket'], aut
   );
 }
 
-module.exports = { startServer, startClient, get, connect, stopProcess };
+module.exports = { startServer, startClient, get, connect, stopProcess, TOKEN, UI_TOKEN, UI_AUTH };

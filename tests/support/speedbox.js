@@ -11,9 +11,12 @@ const { freePort, waitForPort } = require('./redis');
 const DIR = path.resolve(__dirname, '..', '..', 'examples', 'speedbox');
 const { NODE_ARGS, launchEnv } = require(path.join(DIR, 'launch'));
 
+// The plain-directory baseline's server (dir: specs).
+const DIR_SERVER = path.resolve(__dirname, '..', '..', 'bench', 'blobs', 'dir-server.js');
+
 // As start.js runs them (examples/speedbox/launch.js), unless nodeArgs says otherwise.
 function startProcess(script, env, nodeArgs = NODE_ARGS) {
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(DIR, script)], {
+  const proc = spawn(process.execPath, [...nodeArgs, path.resolve(DIR, script)], {
     env: launchEnv({ ...process.env, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -34,12 +37,13 @@ function startProcess(script, env, nodeArgs = NODE_ARGS) {
  * @param {{spec: string, servers?: number, healthIntervalMs?: number}} opts
  */
 async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = {}, nodeArgs }) {
+  const serverScript = spec.startsWith('dir:') ? DIR_SERVER : 'server.js';
   const nodes = [];
   for (let i = 0; i < servers; i++) {
     const port = await freePort();
     nodes.push({
       port,
-      ...startProcess('server.js', { SERVER_PORT: String(port), SPEEDBOX_STORE: spec, ...env }, nodeArgs),
+      ...startProcess(serverScript, { SERVER_PORT: String(port), SPEEDBOX_STORE: spec, ...env }, nodeArgs),
     });
   }
   await Promise.all(nodes.map((n) => waitForPort(n.port, 15000)));
@@ -48,6 +52,7 @@ async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = 
     PORT: String(port),
     SPEEDBOX_SERVERS: nodes.map((n) => `http://127.0.0.1:${n.port}`).join(','),
     HEALTH_INTERVAL_MS: String(healthIntervalMs),
+    ...env,
   }, nodeArgs);
   await waitForPort(port, 15000);
   return {
@@ -58,7 +63,7 @@ async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = 
     // Start server i again on its port, after it was killed.
     restart: async (i) => {
       const { port: p } = nodes[i];
-      nodes[i] = { port: p, ...startProcess('server.js', { SERVER_PORT: String(p), SPEEDBOX_STORE: spec, ...env }, nodeArgs) };
+      nodes[i] = { port: p, ...startProcess(serverScript, { SERVER_PORT: String(p), SPEEDBOX_STORE: spec, ...env }, nodeArgs) };
       await waitForPort(p, 15000);
     },
     // Processes that died on their own so far.
@@ -160,4 +165,4 @@ function download(base, route, headers = {}, { keep = false, method = 'GET' } = 
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
-module.exports = { startSpeedbox, upload, download, sha256, freePort };
+module.exports = { startSpeedbox, startProcess, upload, download, sha256, freePort };

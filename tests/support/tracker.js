@@ -10,7 +10,7 @@ const { startService } = require('./service');
 const server = path.resolve(__dirname, '..', '..', 'examples', 'tracker', 'server.js');
 
 const LIVE_USER = 'admin';
-const LIVE_PASSWORD = 'tracker';
+const LIVE_PASSWORD = 'tracker-test-password';
 
 /**
  * Starts the tracker; resolves once every worker listens.
@@ -22,7 +22,7 @@ async function startTracker({ workers = 2, env = {} } = {}) {
   const service = await startService(server, {
     name: 'tracker',
     workers,
-    env: { EVENTS_DIR: dir, ...env },
+    env: { EVENTS_DIR: dir, LIVE_PASSWORD, ...env },
     ready: (text) => text.includes('/live (user'),
   });
   const { stop } = service;

@@ -1,5 +1,6 @@
 'use strict';
-// Runs examples/traffic (server.js or server-js.js) for the end-to-end tests
+// Runs examples/traffic/server.js (or bench/traffic/server-js.js, the same
+// service without hotpath) for the end-to-end tests
 // and the bench on 127.0.0.1:<free port>, and writes recipe fixture files.
 const fs = require('fs');
 const http = require('http');
@@ -14,7 +15,7 @@ const dir = path.resolve(__dirname, '..', '..', 'examples', 'traffic');
  * @param {{impl?: 'hotpath'|'js', workers?: number, env?: object}} [opts]
  */
 async function startTraffic({ impl = 'hotpath', workers = 1, env = {} } = {}) {
-  const script = path.join(dir, impl === 'js' ? 'server-js.js' : 'server.js');
+  const script = impl === 'js' ? path.join(__dirname, '..', '..', 'bench', 'traffic', 'server-js.js') : path.join(dir, 'server.js');
   return startService(script, { name: 'traffic', workers, env, ready: (text) => text.includes('traffic: health ') });
 }
 

@@ -234,6 +234,15 @@ class BlobStore {
   }
 
   /**
+   * Counters: bytes in and out, commits, corrupt reads and the Redis
+   * client's figures (docs/observability.md).
+   * @returns {import('..').BlobStoreStats}
+   */
+  stats() {
+    return this._native.stats();
+  }
+
+  /**
    * A Writable storing a new file, committed when the stream ends.
    * @param {string} filename
    * @param {{contentType?: string, metadata?: any, chunkSize?: number}} [opts]

@@ -313,6 +313,15 @@ class GeoReader {
     return this._native.generation();
   }
 
+  /**
+   * Counters: lookups, cache use, reloads and the latest reload's error
+   * (docs/observability.md).
+   * @returns {import('..').GeoStats}
+   */
+  stats() {
+    return this._native.stats();
+  }
+
   close() {
     this._native.close();
   }

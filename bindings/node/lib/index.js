@@ -11,6 +11,7 @@ const geo = require('./geo');
 const recipes = require('./recipes');
 const limits = require('./limits');
 const blobs = require('./blobs');
+const diagnostics = require('./diagnostics');
 
 module.exports = {
   version: native.version,
@@ -38,4 +39,5 @@ module.exports = {
   BlobWriteStream: blobs.BlobWriteStream,
   BlobReadStream: blobs.BlobReadStream,
   openBlobs: blobs.open,
+  diagnostics,
 };

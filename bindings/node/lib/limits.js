@@ -83,6 +83,15 @@ class Limiter {
   }
 
   /**
+   * Counters: checks, grants, denials, backend failures and the Redis
+   * client's figures (docs/observability.md).
+   * @returns {import('..').LimiterStats}
+   */
+  stats() {
+    return this._native.stats();
+  }
+
+  /**
    * Take a slot for `resource` unless `subject` already holds `limit`.
    * Re-acquiring a held resource uses no slot and extends its TTL.
    * @returns {Promise<{status: 'granted'|'already_held'|'denied', ok: boolean, count: number, leaseId: number, holders?: object[]}>}

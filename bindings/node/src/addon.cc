@@ -1,5 +1,6 @@
 // Module entry: one engine per environment on that environment's own loop.
 #include "addon.h"
+#include "observe.h"
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -132,6 +133,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRecipes(env, exports);
   InitLimits(env, exports);
   InitBlobs(env, exports);
+  InitObserve(env, exports);
   return exports;
 }
 

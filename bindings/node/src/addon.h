@@ -22,6 +22,7 @@ struct Addon {
   Napi::FunctionReference error_class;
   napi_async_cleanup_hook_handle cleanup = nullptr;
   bool tearing_down = false;  // the environment is exiting: settle nothing
+  std::shared_ptr<void> event_sink;  // the receiver of engine events (observe.cc)
 };
 
 Addon &GetAddon(Napi::Env env);

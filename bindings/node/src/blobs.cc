@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "observe.h"
 
 namespace hp_node {
 
@@ -269,6 +270,7 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
          InstanceMethod<&BlobStore::Stat>("stat"), InstanceMethod<&BlobStore::Exists>("exists"),
          InstanceMethod<&BlobStore::List>("list"), InstanceMethod<&BlobStore::DeleteId>("deleteId"),
          InstanceMethod<&BlobStore::DeleteName>("deleteName"), InstanceMethod<&BlobStore::Gc>("gc"),
+         InstanceMethod<&BlobStore::Stats>("stats"),
          InstanceMethod<&BlobStore::Close>("close")});
   }
 
@@ -295,6 +297,13 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
   Napi::Value Backend(const Napi::CallbackInfo &info) {
     int kind = hp_blobs_backend(Handle(info.Env()));
     return Napi::String::New(info.Env(), kind == HP_BLOBS_REDIS ? "redis" : "sqlite");
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blobs_stats s = HP_BLOBS_STATS_INIT;
+    Check(env, hp_blobs_stats_get(&s, Handle(env)));
+    return BlobsStatsObject(env, s, hp_blobs_backend(Handle(env)) == HP_BLOBS_REDIS);
   }
 
   Napi::Value ChunkSize(const Napi::CallbackInfo &info) {

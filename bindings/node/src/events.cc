@@ -4,6 +4,7 @@
 #include <string>
 
 #include "addon.h"
+#include "observe.h"
 
 namespace hp_node {
 
@@ -134,6 +135,7 @@ class EventLog : public Napi::ObjectWrap<EventLog> {
     Napi::Env env = info.Env();
     state_ = static_cast<EventsState *>(info.Data());
     int kind = info[0].As<Napi::Number>().Int32Value();
+    redis_ = kind == 1;
     std::string target = info[1].As<Napi::String>().Utf8Value();
     hp_events_options o = HP_EVENTS_OPTIONS_INIT;
     o.batch_events = info[2].As<Napi::Number>().Uint32Value();
@@ -207,6 +209,7 @@ class EventLog : public Napi::ObjectWrap<EventLog> {
     o.Set("batches", Napi::Number::New(env, static_cast<double>(s.batches)));
     o.Set("errors", Napi::Number::New(env, static_cast<double>(s.errors)));
     o.Set("rotations", Napi::Number::New(env, static_cast<double>(s.rotations)));
+    o.Set("redis", RedisStatsObject(env, s.redis, redis_));
     return o;
   }
 
@@ -220,6 +223,7 @@ class EventLog : public Napi::ObjectWrap<EventLog> {
 
   EventsState *state_ = nullptr;
   hp_events *b_ = nullptr;
+  bool redis_ = false;  // a Redis list sink: stats() has its client's figures
 };
 
 }  // namespace

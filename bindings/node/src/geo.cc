@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "observe.h"
 
 namespace hp_node {
 
@@ -70,7 +71,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
          InstanceMethod<&GeoReader::LookupMany>("lookupMany"), InstanceMethod<&GeoReader::Columns>("columns"),
          InstanceMethod<&GeoReader::Metadata>("metadata"), InstanceMethod<&GeoReader::Reload>("reload"),
          InstanceMethod<&GeoReader::Generation>("generation"), InstanceMethod<&GeoReader::Count>("count"),
-         InstanceMethod<&GeoReader::Close>("close")});
+         InstanceMethod<&GeoReader::Stats>("stats"), InstanceMethod<&GeoReader::Close>("close")});
   }
 
   // new GeoReader(path or Buffer, extraPaths[], cacheRecords, cacheObjects,
@@ -426,7 +427,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     std::string key;
     if (count > 1) key.reserve(5 * count);
     hp_geo_result r = HP_GEO_RESULT_INIT;
-    bool any = false;
+    bool any = false, searched = false;
     uint64_t gen = 0;
     for (size_t db = 0; db < count; db++) {
       int rc = hp_geo_find(&r, g, db, ip, len);
@@ -435,6 +436,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
         continue;
       }
       if (rc < 0) ThrowError(env, rc);
+      searched = true;
       gen = r.generation;
       uint32_t part = rc ? r.offset : 0xfffffffeu;
       any |= rc == 1;
@@ -445,9 +447,11 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     }
     napi_value out;
     if (!any) {
-      hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
-      int rc = hp_geo_lookup(&e, g, ip, len);
-      if (rc < 0) ThrowError(env, rc);
+      if (!searched) {  // an IPv6 address and only IPv4 files: the lookup's own error
+        hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+        int rc = hp_geo_lookup(&e, g, ip, len);
+        if (rc < 0) ThrowError(env, rc);
+      }
       napi_get_null(env, &out);
       return Napi::Value(env, out);
     }
@@ -657,6 +661,12 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
 
   Napi::Value Generation(const Napi::CallbackInfo &info) {
     return Napi::Number::New(info.Env(), static_cast<double>(hp_geo_generation(Handle(info.Env()))));
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
+    hp_geo_stats s = HP_GEO_STATS_INIT;
+    Check(info.Env(), hp_geo_stats_get(&s, Handle(info.Env())));
+    return GeoStatsObject(info.Env(), s);
   }
 
   Napi::Value Count(const Napi::CallbackInfo &info) {

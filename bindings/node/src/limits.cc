@@ -4,6 +4,7 @@
 #include <string>
 
 #include "addon.h"
+#include "observe.h"
 
 namespace hp_node {
 
@@ -85,6 +86,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
                         InstanceMethod<&Limiter::Hit>("hit"), InstanceMethod<&Limiter::HitSync>("hitSync"),
                         InstanceMethod<&Limiter::SetAdd>("setAdd"), InstanceMethod<&Limiter::SetHas>("setHas"),
                         InstanceMethod<&Limiter::Ping>("ping"), InstanceMethod<&Limiter::Backend>("backend"),
+                        InstanceMethod<&Limiter::Stats>("stats"),
                         InstanceMethod<&Limiter::Close>("close")});
   }
 
@@ -251,6 +253,13 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     static const char *names[] = {"", "memory", "sqlite", "redis"};
     int kind = Check(info.Env(), hp_limiter_backend(Handle(info.Env())));
     return Napi::String::New(info.Env(), names[kind]);
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_limiter_stats s = HP_LIMITER_STATS_INIT;
+    Check(env, hp_limiter_stats_get(&s, Handle(env)));
+    return LimiterStatsObject(env, s, hp_limiter_backend(Handle(env)) == HP_LIMITER_REDIS);
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "observe.h"
 
 namespace hp_node {
 
@@ -369,7 +370,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
   Napi::Value Stats(const Napi::CallbackInfo &info) {
     TableState &t = TableArg(info);
     hp_recipes_stats s = HP_RECIPES_STATS_INIT;
-    Check(info.Env(), hp_recipes_stats_get(t.table, &s));
+    Check(info.Env(), hp_recipes_stats_get(&s, t.table));
     return StatsObject(info.Env(), s);
   }
 
@@ -497,13 +498,14 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     auto it = sub_ptrs_.find(info[0].As<Napi::Number>().Uint32Value());
     if (it == sub_ptrs_.end()) throw Napi::RangeError::New(env, "recipes: unknown subscription");
     hp_recipes_subscription_stats s = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
-    Check(env, hp_recipes_subscription_stats_get(it->second, &s));
+    Check(env, hp_recipes_subscription_stats_get(&s, it->second));
     auto o = Napi::Object::New(env);
     o.Set("messages", Napi::Number::New(env, static_cast<double>(s.messages)));
     o.Set("applied", Napi::Number::New(env, static_cast<double>(s.applied)));
     o.Set("stale", Napi::Number::New(env, static_cast<double>(s.stale)));
     o.Set("errors", Napi::Number::New(env, static_cast<double>(s.errors)));
     o.Set("resyncs", Napi::Number::New(env, static_cast<double>(s.resyncs)));
+    o.Set("redis", RedisStatsObject(env, s.redis, true));
     return o;
   }
 

@@ -13,7 +13,20 @@ except ImportError:
     __path__ = extend_path(__path__, __name__)
     from . import _hotpath
 
-from . import blobs, errors, events, geo, host, limits, maxminddb, recipes, sticky, ua
+from . import (
+    _log,  # noqa: F401  (events on the "hotpath" logger; stops them at exit)
+    blobs,
+    errors,
+    events,
+    geo,
+    host,
+    limits,
+    maxminddb,
+    recipes,
+    stats,
+    sticky,
+    ua,
+)
 from .errors import Error
 from .sticky import fingerprint32, fingerprint32_many
 
@@ -32,6 +45,7 @@ __all__ = [
     "limits",
     "maxminddb",
     "recipes",
+    "stats",
     "sticky",
     "ua",
 ]

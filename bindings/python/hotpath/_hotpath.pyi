@@ -38,6 +38,8 @@ def ua_parse(ua: str) -> dict[str, Any]:
     """Parse one User-Agent string; keeps the GIL (cached, sub-microsecond)."""
 def ua_parse_many(items: list[str]) -> list[dict[str, Any]]:
     """Parse many strings without the GIL."""
+def stop_event_logging() -> None:
+    """Stop handing engine events to hotpath._log (at exit)."""
 def ua_stats() -> dict[str, Any]:
     """Counters of the calling thread's parse cache."""
 EVENTS_FSYNC_NONE: int
@@ -138,6 +140,8 @@ class GeoReader:
         """Re-open the files and swap atomically; the old data stays on failure."""
     def generation(self) -> int:
         """Increases by one on every successful reload."""
+    def stats(self) -> dict[str, Any]:
+        """Lookups, cache use, reloads and the latest reload's error."""
     def count(self) -> int:
         """Number of databases."""
     def close(self) -> None:
@@ -231,14 +235,16 @@ class RecipeSet:
         """Apply every message of a Redis channel as a point update; callback(err, result) runs on the engine thread. Returns a subscription id."""
     def unsubscribe(self, id: int) -> None:
         """Stop a subscription."""
-    def subscription_stats(self, id: int) -> dict[str, int]:
-        """Messages received, applied, stale and rejected by a subscription."""
+    def subscription_stats(self, id: int) -> dict[str, Any]:
+        """Messages received, applied, stale and rejected by a subscription, and its Redis figures."""
 
 class Limiter:
     """Leases and rate limits on a 'memory:', 'sqlite:' or 'redis://' backend (hp_limiter)."""
     def __init__(self, engine: Engine, spec: str, timeout_ms: int, prefix: str, sqlite_inline: bool) -> None: ...
     def backend(self) -> str:
         """'memory', 'sqlite' or 'redis'."""
+    def stats(self) -> dict[str, Any]:
+        """Checks, grants, denials, backend failures and Redis figures."""
     def close(self) -> None:
         """Close; pending callbacks still run."""
     @property
@@ -301,6 +307,7 @@ class Blobs:
     ) -> None: ...
     def backend(self) -> str: ...
     def chunk_size(self) -> int: ...
+    def stats(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...

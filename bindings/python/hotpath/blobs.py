@@ -26,6 +26,7 @@ from . import _aio, _hotpath
 from ._aio import AsyncClosing
 from ._engine import engine
 from ._paths import StrPath, store_spec
+from .stats import BlobStoreStats
 
 T = TypeVar("T")
 
@@ -238,6 +239,11 @@ class Blobs(AsyncClosing):
     @property
     def chunk_size(self) -> int:
         return self._native.chunk_size()
+
+    def stats(self) -> BlobStoreStats:
+        """Counters: bytes in and out, commits, corrupt reads and the Redis
+        client's figures (docs/observability.md)."""
+        return self._native.stats()  # type: ignore[return-value]
 
     @property
     def closed(self) -> bool:

@@ -20,6 +20,7 @@ from . import _aio, _hotpath
 from ._aio import AsyncClosing
 from ._engine import engine
 from ._paths import StrPath, fspath
+from .stats import RedisStats
 
 Fsync = Literal["none", "batch", "interval"]
 _FSYNC = {
@@ -39,6 +40,8 @@ class EventLogStats(TypedDict):
     batches: int
     errors: int
     rotations: int
+    redis: RedisStats | None
+    """The Redis client's figures for a Redis list; None for a file."""
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -252,7 +255,8 @@ class EventLog(AsyncClosing):
         await _aio.run(self._log.flush_cb)
 
     def stats(self) -> EventLogStats:
-        """Counters: appended, written, dropped, pending, batches, errors, rotations."""
+        """Counters: appended, written, dropped, pending, batches, errors,
+        rotations, and the Redis client's figures (docs/observability.md)."""
         return self._log.stats()  # type: ignore[return-value]
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from . import _hotpath
 from ._aio import AsyncClosing
 from ._engine import engine
 from ._paths import StrPath, fspath
+from .stats import GeoStats
 
 Address = Union[str, bytes, ipaddress.IPv4Address, ipaddress.IPv6Address]
 
@@ -142,6 +143,11 @@ class GeoReader(AsyncClosing):
     def generation(self) -> int:
         """Increases on every reload (starts at 1)."""
         return self._native.generation()
+
+    def stats(self) -> GeoStats:
+        """Counters: lookups, cache use, reloads and the latest reload's
+        error (docs/observability.md)."""
+        return self._native.stats()  # type: ignore[return-value]
 
     def close(self) -> None:
         """Unmap the files; later calls raise ClosedError. Idempotent."""

@@ -17,6 +17,7 @@ from . import _aio, _hotpath
 from ._aio import AsyncClosing
 from ._engine import engine
 from ._paths import StrPath, store_spec
+from .stats import LimiterStats
 
 _NAME_MAX = 512
 
@@ -108,6 +109,11 @@ class Limiter(AsyncClosing):
     def backend(self) -> str:
         """``"memory"``, ``"sqlite"`` or ``"redis"``."""
         return self._native.backend()
+
+    def stats(self) -> LimiterStats:
+        """Counters: checks, grants, denials, backend failures and the Redis
+        client's figures (docs/observability.md)."""
+        return self._native.stats()  # type: ignore[return-value]
 
     @property
     def closed(self) -> bool:

@@ -23,6 +23,7 @@ from ._aio import AsyncClosing
 from ._engine import engine
 from ._paths import StrPath, fspath
 from .errors import Error
+from .stats import RedisStats
 
 KeyType = Literal["int", "string"]
 Outcome = Literal["none", "pass", "fail"]
@@ -108,6 +109,7 @@ class SubscriptionStats(TypedDict):
     stale: int
     errors: int
     resyncs: int
+    redis: RedisStats
 
 
 class Subscription:
@@ -128,6 +130,7 @@ class Subscription:
             stale=s["stale"],
             errors=s["errors"],
             resyncs=s["resyncs"],
+            redis=s["redis"],
         )
 
     def close(self) -> None:

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "module.h"
+#include "observe.h"
 
 namespace hp_py {
 
@@ -265,6 +266,11 @@ class Blobs {
 
   std::string backend() { return hp_blobs_backend(handle()) == HP_BLOBS_SQLITE ? "sqlite" : "redis"; }
   uint32_t chunk_size() { return hp_blobs_chunk_size(handle()); }
+  py::dict stats() {
+    hp_blobs_stats s = HP_BLOBS_STATS_INIT;
+    check(hp_blobs_stats_get(&s, handle()));
+    return blobs_stats_dict(s, hp_blobs_backend(handle()) == HP_BLOBS_REDIS);
+  }
   void close() {
     hp_blobs_close(b_, nullptr, nullptr);
     b_ = nullptr;
@@ -400,6 +406,7 @@ void init_blobs(py::module_ &m) {
            py::arg("prefix"), py::arg("lease_ms"))
       .def("backend", &Blobs::backend)
       .def("chunk_size", &Blobs::chunk_size)
+      .def("stats", &Blobs::stats)
       .def("close", &Blobs::close)
       .def_property_readonly("closed", &Blobs::closed)
       .def("open_write", &Blobs::open_write)

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "module.h"
+#include "observe.h"
 
 namespace hp_py {
 
@@ -138,6 +139,7 @@ class EventLog {
     r.connect_timeout_ms = connect_timeout_ms;
     r.command_timeout_ms = command_timeout_ms;
     check(hp_events_open_redis(&b_, engine.get(), url.c_str(), &r, &o));
+    redis_ = true;
   }
   ~EventLog() {
     if (b_) hp_events_close(b_, nullptr, nullptr);
@@ -178,6 +180,7 @@ class EventLog {
     d["batches"] = s.batches;
     d["errors"] = s.errors;
     d["rotations"] = s.rotations;
+    d["redis"] = redis_stats_dict(s.redis, redis_);
     return d;
   }
 
@@ -203,6 +206,7 @@ class EventLog {
     return b_;
   }
   hp_events *b_ = nullptr;
+  bool redis_ = false;  // a Redis list sink: stats() has its client's figures
 };
 
 }  // namespace

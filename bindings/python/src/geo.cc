@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "module.h"
+#include "observe.h"
 
 namespace hp_py {
 
@@ -823,6 +824,11 @@ class GeoReader {
   }
 
   uint64_t generation() { return hp_geo_generation(st_->handle()); }
+  py::dict stats() {
+    hp_geo_stats s = HP_GEO_STATS_INIT;
+    check(hp_geo_stats_get(&s, st_->handle()));
+    return geo_stats_dict(s);
+  }
   size_t count() { return hp_geo_count(st_->handle()); }
   bool closed() const { return st_->ref.get() == nullptr; }
   void close() { st_->close(); }
@@ -975,6 +981,7 @@ void init_geo(py::module_ &m) {
       .def("metadata", &GeoReader::metadata, py::arg("db") = 0)
       .def("reload", &GeoReader::reload)
       .def("generation", &GeoReader::generation)
+      .def("stats", &GeoReader::stats)
       .def("count", &GeoReader::count)
       .def("close", &GeoReader::close)
       .def_property_readonly("closed", &GeoReader::closed);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "module.h"
+#include "observe.h"
 
 namespace hp_py {
 
@@ -185,6 +186,11 @@ class Limiter {
   }
   void close() { ref_.close(); }
   bool closed() const { return ref_.get() == nullptr; }
+  py::dict stats() {
+    hp_limiter_stats s = HP_LIMITER_STATS_INIT;
+    check(hp_limiter_stats_get(&s, handle()));
+    return limiter_stats_dict(s, kind_ == HP_LIMITER_REDIS);
+  }
 
   // Blocking calls: memory with the GIL, SQLite without it, Redis through
   // the loop (waiting without the GIL).
@@ -344,6 +350,7 @@ void init_limits(py::module_ &m) {
       .def(py::init<Engine &, const std::string &, uint32_t, const std::string &, bool>(), py::arg("engine"),
            py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"), py::arg("sqlite_inline"))
       .def("backend", &Limiter::backend)
+      .def("stats", &Limiter::stats)
       .def("close", &Limiter::close)
       .def_property_readonly("closed", &Limiter::closed)
       .def("acquire", &Limiter::acquire)

@@ -1,5 +1,6 @@
 // _hotpath: the private native module; the public API is the hotpath package.
 #include "module.h"
+#include "observe.h"
 
 #include <cstring>
 #include <string>
@@ -41,7 +42,10 @@ void call_back(const py::object &fn, int status, const char *detail, py::object 
   }
 }
 
-Engine::Engine() { check(hp_engine_new(&engine_, nullptr)); }
+Engine::Engine() {
+  check(hp_engine_new(&engine_, nullptr));
+  watch_events(engine_);
+}
 
 Engine::~Engine() {
   if (engine_) {
@@ -91,4 +95,5 @@ PYBIND11_MODULE(_hotpath, m) {
   hp_py::init_recipes(m);
   hp_py::init_limits(m);
   hp_py::init_blobs(m);
+  hp_py::init_observe(m);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "module.h"
+#include "observe.h"
 
 namespace hp_py {
 
@@ -205,7 +206,7 @@ class RecipeSet {
 
   py::dict stats(size_t idx) {
     hp_recipes_stats s = HP_RECIPES_STATS_INIT;
-    check(hp_recipes_stats_get(table(idx), &s));
+    check(hp_recipes_stats_get(&s, table(idx)));
     return stats_dict(s);
   }
 
@@ -314,13 +315,14 @@ class RecipeSet {
 
   py::dict subscription_stats(int id) {
     hp_recipes_subscription_stats s = HP_RECIPES_SUBSCRIPTION_STATS_INIT;
-    check(hp_recipes_subscription_stats_get(subscription(id), &s));
+    check(hp_recipes_subscription_stats_get(&s, subscription(id)));
     py::dict d;
     d["messages"] = s.messages;
     d["applied"] = s.applied;
     d["stale"] = s.stale;
     d["errors"] = s.errors;
     d["resyncs"] = s.resyncs;
+    d["redis"] = redis_stats_dict(s.redis, true);
     return d;
   }
 

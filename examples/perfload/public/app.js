@@ -51,7 +51,13 @@
     set(card, '.worker', m.worker ?? '?');
   }
 
-  const socket = io({ auth: { role: 'ui' } });
+  // The dashboard token comes in the link's fragment, which never reaches a server log.
+  const uiToken = new URLSearchParams(location.hash.slice(1)).get('ui') || '';
+  const socket = io({ auth: { role: 'ui', token: uiToken } });
+  socket.on('connect_error', function (err) {
+    status.dataset.state = 'disconnected';
+    status.textContent = err.message === 'unauthorized' ? 'the link lacks the dashboard token (#ui=…)' : err.message;
+  });
   socket.on('welcome', function (w) {
     status.dataset.state = 'connected';
     status.textContent = 'live, served by worker ' + w.worker + ' (pid ' + w.pid + ')';

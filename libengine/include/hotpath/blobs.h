@@ -149,6 +149,29 @@ HP_EXTERN int hp_blobs_backend(const hp_blobs *b);
 /** The store's default chunk size in bytes. Thread: any. */
 HP_EXTERN uint32_t hp_blobs_chunk_size(const hp_blobs *b);
 
+/** Counters of a store (see "Observability" in hotpath/common.h). */
+typedef struct hp_blobs_stats {
+  unsigned version;       /**< HP_BLOBS_STATS_VERSION */
+  uint64_t bytes_in;      /**< bytes of the files committed */
+  uint64_t bytes_out;     /**< bytes handed to readers' callbacks */
+  uint64_t commits;       /**< files committed */
+  uint64_t corrupt_reads; /**< reads that failed HP_ECORRUPT: a chunk whose
+                               CRC, length or presence did not match */
+  hp_redis_stats redis;   /**< the Redis client's figures; zeros for SQLite */
+} hp_blobs_stats;
+
+#define HP_BLOBS_STATS_VERSION 1
+#define HP_BLOBS_STATS_INIT {HP_BLOBS_STATS_VERSION, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}
+
+/**
+ * Read a store's counters (its writers' and readers' included).
+ * @param[out] out  caller-owned; out->version 1..HP_BLOBS_STATS_VERSION.
+ * @param b         the store (borrowed).
+ * @return 0, HP_EINVAL (NULL argument, unknown version), HP_ECLOSED.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_stats_get(hp_blobs_stats *out, const hp_blobs *b);
+
 /* ---------------------------------------------------------------- Writing */
 
 /** Options of hp_blobs_open_write(). */

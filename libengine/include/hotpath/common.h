@@ -159,6 +159,98 @@ HP_EXTERN int hp_engine_free(hp_engine *e);
  *  NULL when `e` is NULL. Never fails. Thread: any. */
 HP_EXTERN struct uv_loop_s *hp_engine_loop(const hp_engine *e);
 
+/* ---------------------------------------------------------- Observability */
+
+/* Every handle kind has a stats call that reads the same way:
+ *   int hp_<kind>_stats_get(hp_<kind>_stats *out, const hp_<kind> *h);
+ * `out` is caller-owned and starts with `unsigned version`, set by the
+ * HP_*_STATS_INIT macro; a stats struct only grows, its version says which
+ * fields the caller knows, and the call fills those (any version from 1 up
+ * to the library's). Counters are uint64_t and only grow; gauges say so.
+ * Counters are read without stopping the threads that move them, so two
+ * fields read together may be a few events apart. Thread: any. */
+
+/** The figures of a Redis client (a limiter's, a store's, a recipe
+ *  subscription's or an events sink's), inside their stats. All zero for
+ *  a handle without Redis. */
+typedef struct hp_redis_stats {
+  uint64_t commands;    /**< commands written to the server */
+  uint64_t in_flight;   /**< gauge: commands waiting for their reply now */
+  uint64_t timeouts;    /**< connects, replies and keepalive PINGs that
+                             did not come within their timeout */
+  uint64_t disconnects; /**< established connections that were lost */
+  uint64_t reconnects;  /**< connections established again after one was lost */
+  uint64_t connected;   /**< gauge: connections up now (a cluster has one
+                             per master) */
+} hp_redis_stats;
+
+/** What happened in the background (hp_engine_event.kind). */
+typedef enum hp_event_kind {
+  HP_EVENT_RELOAD = 1,          /**< a watched file changed and the handle
+                                     reloaded it (status 0) */
+  HP_EVENT_RELOAD_FAILED = 2,   /**< a reload failed (status < 0); the
+                                     old data stays */
+  HP_EVENT_REDIS_DISCONNECT = 3,/**< an established Redis connection was
+                                     lost (status HP_EUNAVAILABLE) */
+  HP_EVENT_REDIS_RECONNECT = 4, /**< a lost Redis connection is back */
+  HP_EVENT_ERROR = 5            /**< a background failure with no caller to
+                                     tell: a subscription message refused, a
+                                     batch of events that could not be
+                                     written (it is retried) */
+} hp_event_kind;
+
+/** Which kind of handle an event comes from (hp_engine_event.handle_kind). */
+typedef enum hp_handle_kind {
+  HP_HANDLE_GEO = 1,
+  HP_HANDLE_RECIPES = 2,
+  HP_HANDLE_LIMITER = 3,
+  HP_HANDLE_BLOBS = 4,
+  HP_HANDLE_EVENTS = 5
+} hp_handle_kind;
+
+/** One background event; every pointer is borrowed for the callback. */
+typedef struct hp_engine_event {
+  unsigned version;    /**< HP_ENGINE_EVENT_VERSION */
+  int kind;            /**< hp_event_kind */
+  int handle_kind;     /**< hp_handle_kind */
+  int status;          /**< 0 or a negative HP_E* code */
+  const char *message; /**< what happened, never NULL ("" for none) */
+  const char *source;  /**< the file, Redis address or channel concerned,
+                            never NULL ("" for none) */
+} hp_engine_event;
+
+#define HP_ENGINE_EVENT_VERSION 1
+
+/** Name of an event kind ("reload", "reload_failed", "redis_disconnect",
+ *  "redis_reconnect", "error"), or "" outside the enum. Static.
+ *  Thread: any. */
+HP_EXTERN const char *hp_event_kind_name(int kind);
+
+/** Name of a handle kind ("geo", "recipes", "limiter", "blobs", "events"),
+ *  or "" outside the enum. Static. Thread: any. */
+HP_EXTERN const char *hp_handle_kind_name(int kind);
+
+/** Receives the engine's background events. Runs on the engine's loop
+ *  thread, one event at a time, with no hotpath lock held, so it may call
+ *  any hp_* function (a binding may take its interpreter's lock here). It
+ *  must not block for long: the loop waits for it. */
+typedef void (*hp_engine_event_cb)(const hp_engine_event *ev, void *data);
+
+/**
+ * Set (or with cb NULL, clear) the one receiver of the engine's background
+ * events: reloads of watched files, Redis connections lost and back, and
+ * background failures (see hp_event_kind). Events happen whether or not
+ * anyone listens; without a receiver they are only counted in the stats.
+ * @param e     the engine (borrowed).
+ * @param cb    may be NULL; replaces the previous receiver.
+ * @param data  passed to cb unchanged.
+ * @return 0, HP_EINVAL (e is NULL).
+ * Thread: any. A callback already running on the loop thread when this
+ * returns may still finish with the old receiver; set it from the loop
+ * thread (or before any handle exists) for a clean switch.
+ */
+HP_EXTERN int hp_engine_set_event_cb(hp_engine *e, hp_engine_event_cb cb, void *data);
+
 #ifdef __cplusplus
 }
 #endif

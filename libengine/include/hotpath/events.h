@@ -269,13 +269,17 @@ typedef struct hp_events_stats {
   uint64_t batches;  /**< successful batch writes */
   uint64_t errors;   /**< failed write attempts */
   uint64_t rotations;
+  /** (version >= 2) The Redis client's figures; zeros for a file sink. */
+  hp_redis_stats redis;
 } hp_events_stats;
 
-#define HP_EVENTS_STATS_VERSION 1
-#define HP_EVENTS_STATS_INIT {HP_EVENTS_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0}
+#define HP_EVENTS_STATS_VERSION 2
+#define HP_EVENTS_STATS_INIT {HP_EVENTS_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}
 
-/** Read the counters. @return 0 or HP_EINVAL. Thread: any. */
-HP_EXTERN int hp_events_stats_get(hp_events_stats *out, hp_events *b);
+/** Read the counters (see "Observability" in hotpath/common.h).
+ *  @param[out] out  caller-owned; out->version 1..HP_EVENTS_STATS_VERSION.
+ *  @return 0, HP_EINVAL, HP_ECLOSED. Thread: any. */
+HP_EXTERN int hp_events_stats_get(hp_events_stats *out, const hp_events *b);
 
 /**
  * Close: refuse new appends (HP_ECLOSED), write everything buffered, fsync,

@@ -201,6 +201,41 @@ HP_EXTERN size_t hp_geo_record_count(hp_geo *g, size_t db);
  *  (at most its cache_bytes); 0 when `db` is out of range. Thread: any. */
 HP_EXTERN size_t hp_geo_cache_bytes(hp_geo *g, size_t db);
 
+/** Bytes of hp_geo_stats.last_reload_message, NUL included. */
+#define HP_GEO_STATS_MESSAGE 256
+
+/** Counters of a geo handle (see "Observability" in hotpath/common.h). */
+typedef struct hp_geo_stats {
+  unsigned version;          /**< HP_GEO_STATS_VERSION */
+  uint64_t lookups;          /**< addresses looked up (get, find, lookup and
+                                  their _bytes forms; find_many: each address) */
+  uint64_t cache_hits;       /**< records served from the decoded-record cache */
+  uint64_t cache_misses;     /**< records decoded on the call (first use, or
+                                  a full cache) */
+  uint64_t reloads;          /**< successful reloads (watched or hp_geo_reload) */
+  uint64_t reload_failures;  /**< failed reloads (the old snapshot stayed) */
+  uint64_t generation;       /**< as hp_geo_generation() */
+  int64_t last_reload_at_ms; /**< Unix ms of the latest reload attempt, 0 if none */
+  int last_reload_error;     /**< HP_E* code of the latest reload attempt;
+                                  0 when it succeeded or there was none */
+  /** Its message (hp_last_error() of the failure), NUL-terminated and cut
+   *  to fit; "" when last_reload_error is 0. */
+  char last_reload_message[HP_GEO_STATS_MESSAGE];
+} hp_geo_stats;
+
+#define HP_GEO_STATS_VERSION 1
+#define HP_GEO_STATS_INIT {HP_GEO_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, {0}}
+
+/**
+ * Read a handle's counters. Counting costs a lookup no shared write: each
+ * thread bumps its own slot, and the sums are made here.
+ * @param[out] out  caller-owned; out->version 1..HP_GEO_STATS_VERSION.
+ * @param g         the handle (borrowed).
+ * @return 0, HP_EINVAL (NULL argument, unknown version), HP_ECLOSED.
+ * Thread: any, concurrently with lookups and reloads.
+ */
+HP_EXTERN int hp_geo_stats_get(hp_geo_stats *out, const hp_geo *g);
+
 /* ---------------------------------------------------------- Full records */
 
 /** The record of one address in one database. */

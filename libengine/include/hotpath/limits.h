@@ -153,6 +153,34 @@ HP_EXTERN int hp_limiter_close(hp_limiter *l, hp_close_cb cb, void *data);
  *  for NULL. Thread: any. */
 HP_EXTERN int hp_limiter_backend(const hp_limiter *l);
 
+/** Counters of a limiter (see "Observability" in hotpath/common.h). */
+typedef struct hp_limiter_stats {
+  unsigned version;      /**< HP_LIMITER_STATS_VERSION */
+  uint64_t checks;       /**< acquires and rate-limit hits that reached the
+                              backend, synchronous and asynchronous */
+  uint64_t granted;      /**< of them, acquires granted (or already held)
+                              and hits allowed */
+  uint64_t denied;       /**< of them, acquires and hits denied */
+  uint64_t store_errors; /**< calls of any kind the backend failed
+                              (HP_EUNAVAILABLE, HP_EIO, HP_ECORRUPT,
+                              HP_ENOMEM, ...; not HP_EINVAL or HP_ECLOSED) */
+  hp_redis_stats redis;  /**< the Redis client's figures; zeros for memory
+                              and SQLite */
+} hp_limiter_stats;
+
+#define HP_LIMITER_STATS_VERSION 1
+#define HP_LIMITER_STATS_INIT {HP_LIMITER_STATS_VERSION, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}
+
+/**
+ * Read a limiter's counters. Counting costs a memory rate-limit check no
+ * shared write: each thread bumps its own slot.
+ * @param[out] out  caller-owned; out->version 1..HP_LIMITER_STATS_VERSION.
+ * @param l         the limiter (borrowed).
+ * @return 0, HP_EINVAL (NULL argument, unknown version), HP_ECLOSED.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_stats_get(hp_limiter_stats *out, const hp_limiter *l);
+
 /* --------------------------------------------------- Synchronous calls
  * Memory and SQLite only (a Redis limiter answers HP_EINVAL: use the
  * asynchronous calls). Results point into storage owned by the calling

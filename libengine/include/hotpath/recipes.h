@@ -152,11 +152,13 @@ typedef struct hp_recipes_stats {
 #define HP_RECIPES_STATS_INIT {HP_RECIPES_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /**
- * Fill `out` with the table's counters.
+ * Fill `out` with the table's counters (see "Observability" in
+ * hotpath/common.h).
  * @param[out] out  caller-owned; out->version must be HP_RECIPES_STATS_VERSION.
+ * @param t         the table (borrowed).
  * @return 0, HP_EINVAL.   Thread: any.
  */
-HP_EXTERN int hp_recipes_stats_get(hp_recipe_table *t, hp_recipes_stats *out);
+HP_EXTERN int hp_recipes_stats_get(hp_recipes_stats *out, const hp_recipe_table *t);
 
 /** Options of hp_recipes_load(). */
 typedef struct hp_recipes_load_options {
@@ -430,10 +432,12 @@ typedef struct hp_recipes_subscription_stats {
    *  each followed by a reload of every table from the file it last
    *  loaded (updates published while it was down are lost). */
   uint64_t resyncs;
+  /** (version >= 3) The Redis client's figures. */
+  hp_redis_stats redis;
 } hp_recipes_subscription_stats;
 
-#define HP_RECIPES_SUBSCRIPTION_STATS_VERSION 2
-#define HP_RECIPES_SUBSCRIPTION_STATS_INIT {HP_RECIPES_SUBSCRIPTION_STATS_VERSION, 0, 0, 0, 0, 0}
+#define HP_RECIPES_SUBSCRIPTION_STATS_VERSION 3
+#define HP_RECIPES_SUBSCRIPTION_STATS_INIT {HP_RECIPES_SUBSCRIPTION_STATS_VERSION, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0}}
 
 /** Runs on the loop thread after each message with hp_recipes_update()'s
  *  result (HP_RECIPES_APPLIED, HP_RECIPES_STALE or a negative code; while
@@ -472,13 +476,15 @@ HP_EXTERN int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r,
                                    hp_recipes_message_cb cb, void *data);
 
 /**
- * Fill `out` with the subscription's counters.
- * @param[out] out  caller-owned; out->version must be HP_RECIPES_SUBSCRIPTION_STATS_VERSION.
+ * Fill `out` with the subscription's counters (see "Observability" in
+ * hotpath/common.h).
+ * @param[out] out  caller-owned; out->version 1..HP_RECIPES_SUBSCRIPTION_STATS_VERSION.
+ * @param s         the subscription (borrowed).
  * @return 0, HP_EINVAL.   Thread: any, until hp_recipes_close() (also after
  *         hp_recipes_unsubscribe(): the counters stay readable).
  */
-HP_EXTERN int hp_recipes_subscription_stats_get(hp_recipes_subscription *s,
-                                                hp_recipes_subscription_stats *out);
+HP_EXTERN int hp_recipes_subscription_stats_get(hp_recipes_subscription_stats *out,
+                                                const hp_recipes_subscription *s);
 
 /**
  * Stop a subscription: it disconnects, and its callback runs once more with

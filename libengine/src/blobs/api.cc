@@ -147,6 +147,16 @@ int hp_blobs_backend(const hp_blobs *b) {
   return call ? b->impl->kind() : closed("blobs_backend");
 }
 
+int hp_blobs_stats_get(hp_blobs_stats *out, const hp_blobs *b) {
+  if (!out || !b) return set_error(HP_EINVAL, "blobs_stats_get: out or store is NULL");
+  if (out->version < 1 || out->version > HP_BLOBS_STATS_VERSION)
+    return set_error(HP_EINVAL, "blobs_stats_get: unknown hp_blobs_stats version ", std::to_string(out->version));
+  Call call(const_cast<hp_blobs *>(b));
+  if (!call) return closed("blobs_stats_get");
+  b->impl->counters().fill(out);
+  return 0;
+}
+
 uint32_t hp_blobs_chunk_size(const hp_blobs *b) {
   Call call(const_cast<hp_blobs *>(b));
   return call ? b->impl->chunk_size() : 0;

@@ -129,6 +129,9 @@ void Reader::deliver(int status, const char *buf, size_t len) {
   void *data = cb_data_;
   cb_ = nullptr;
   reading_.store(false);
+  auto &n = store_->counters();
+  if (status >= 0) n.bytes_out.fetch_add(len, std::memory_order_relaxed);
+  if (status == HP_ECORRUPT) n.corrupt_reads.fetch_add(1, std::memory_order_relaxed);
   cb(status, buf, len, data);  // a failure's message is set by the caller
 }
 

@@ -31,6 +31,8 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
     if (rc != 0) return rc;
     ro.connect_timeout_ms = timeout;
     ro.command_timeout_ms = timeout;
+    ro.figures = s->counters_.redis = std::make_shared<redis::Figures>();
+    ro.owner = HP_HANDLE_BLOBS;
     s->redis_ =
         std::make_unique<RedisBackend>(engine, ro, prefix, options.lease_ms ? options.lease_ms : 600000);
     rc = s->on_loop([s](bool closing) {
@@ -121,6 +123,14 @@ void Store::gc(Done done) {
   if (redis_) return redis_->gc(std::move(done));
   pool<int>([self = shared_from_this()](int &) { return self->sqlite_->gc(); },
             [done = std::move(done)](int rc, int) { done(rc); });
+}
+
+void Store::Counters::fill(hp_blobs_stats *out) const {
+  out->bytes_in = bytes_in.load(std::memory_order_relaxed);
+  out->bytes_out = bytes_out.load(std::memory_order_relaxed);
+  out->commits = commits.load(std::memory_order_relaxed);
+  out->corrupt_reads = corrupt_reads.load(std::memory_order_relaxed);
+  redis::Figures::fill(redis.get(), &out->redis);
 }
 
 }  // namespace hp::blobs

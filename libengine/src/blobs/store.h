@@ -3,6 +3,7 @@
 // libuv thread pool, Redis on the loop itself).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/guard.h"
+#include "redis/figures.h"
 
 namespace hp::blobs {
 
@@ -27,6 +29,15 @@ class Store : public std::enable_shared_from_this<Store> {
   // The blocking backend (SQLite), for work that is already on the pool.
   SqliteBackend *sqlite() const { return sqlite_.get(); }
   RedisBackend *redis() const { return redis_.get(); }
+
+  // What hp_blobs_stats_get() reports; bumped by writers and readers on
+  // the loop thread, read from any.
+  struct Counters {
+    std::atomic<uint64_t> bytes_in{0}, bytes_out{0}, commits{0}, corrupt_reads{0};
+    std::shared_ptr<redis::Figures> redis;  // Redis stores only
+    void fill(hp_blobs_stats *out) const;
+  };
+  Counters &counters() { return counters_; }
 
   // Runs fn on the loop thread on a later turn (never inside the caller's
   // call), or fn(true) when the engine closes first. Returns HP_ECLOSED
@@ -54,6 +65,7 @@ class Store : public std::enable_shared_from_this<Store> {
   uint32_t chunk_size_ = HP_BLOBS_DEFAULT_CHUNK_SIZE;
   std::unique_ptr<SqliteBackend> sqlite_;
   std::unique_ptr<RedisBackend> redis_;
+  Counters counters_;
 };
 
 template <class T>

@@ -445,6 +445,9 @@ void Writer::publish(std::shared_ptr<Batch> last) {
       return;
     }
     hp_blob_stat st = info.stat();
+    auto &n = self->store_->counters();
+    n.commits.fetch_add(1, std::memory_order_relaxed);
+    n.bytes_in.fetch_add(st.length, std::memory_order_relaxed);
     cb(0, &st, self->commit_data_);
   };
   if (!last) {

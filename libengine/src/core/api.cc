@@ -75,4 +75,44 @@ struct uv_loop_s *hp_engine_loop(const hp_engine *e) {
   return e ? Engine::from_c(const_cast<hp_engine *>(e))->loop() : nullptr;
 }
 
+int hp_engine_set_event_cb(hp_engine *e, hp_engine_event_cb cb, void *data) {
+  if (!e) return hp::core::set_error(HP_EINVAL, "engine_set_event_cb: engine is NULL");
+  Engine::from_c(e)->set_event_cb(cb, data);
+  return 0;
+}
+
+const char *hp_event_kind_name(int kind) {
+  switch (kind) {
+    case HP_EVENT_RELOAD:
+      return "reload";
+    case HP_EVENT_RELOAD_FAILED:
+      return "reload_failed";
+    case HP_EVENT_REDIS_DISCONNECT:
+      return "redis_disconnect";
+    case HP_EVENT_REDIS_RECONNECT:
+      return "redis_reconnect";
+    case HP_EVENT_ERROR:
+      return "error";
+    default:
+      return "";
+  }
+}
+
+const char *hp_handle_kind_name(int kind) {
+  switch (kind) {
+    case HP_HANDLE_GEO:
+      return "geo";
+    case HP_HANDLE_RECIPES:
+      return "recipes";
+    case HP_HANDLE_LIMITER:
+      return "limiter";
+    case HP_HANDLE_BLOBS:
+      return "blobs";
+    case HP_HANDLE_EVENTS:
+      return "events";
+    default:
+      return "";
+  }
+}
+
 }  // extern "C"

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -93,6 +94,14 @@ class Engine {
   // started. Loop thread only.
   void queue_work(std::function<void()> work, std::function<void(int status)> after);
 
+  // The host's receiver of background events (hp_engine_set_event_cb).
+  // Thread: any.
+  void set_event_cb(hp_engine_event_cb cb, void *data);
+  // Hands an event to the receiver on the loop thread (posted when called
+  // from another thread; dropped once the engine closes or when there is
+  // no memory to carry it). Never throws. Thread: any.
+  void emit(int kind, int handle_kind, int status, const std::string &message, const std::string &source);
+
   // Handles (geo readers, limiters, ...) keep their engine alive.
   void retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release();
@@ -137,6 +146,9 @@ class Engine {
   hp_close_cb close_cb_ = nullptr;
   void *close_data_ = nullptr;
   std::atomic<int> refs_{1};
+  std::mutex event_mu_;  // guards the receiver
+  hp_engine_event_cb event_cb_ = nullptr;
+  void *event_data_ = nullptr;
 };
 
 // A scoped reference to an engine, held by every handle built on it.

@@ -23,6 +23,7 @@ using hp::events::dec;
 struct hp_events final : hp::core::Handle {
   hp_events(hp::core::Engine *e, Batcher *b) : hp::core::Handle(e), batcher(b) {}
   Batcher *batcher;
+  std::shared_ptr<hp::redis::Figures> redis;  // a Redis sink's client
 
  private:
   std::function<void(int)> done_;
@@ -136,9 +137,12 @@ int hp_events_open_redis(hp_events **out, hp_engine *e, const char *url, const h
     if (rc < 0) return rc;
     ro.connect_timeout_ms = r.connect_timeout_ms;
     ro.command_timeout_ms = r.command_timeout_ms;
+    auto figures = ro.figures = std::make_shared<hp::redis::Figures>();
+    ro.owner = HP_HANDLE_EVENTS;
     std::string key = r.key && r.key[0] ? r.key : "hotpath:events";
     auto sink = std::make_unique<hp::events::RedisSink>(ro, key, r.max_inflight);
     auto h = std::make_unique<hp_events>(engine, nullptr);  // first: see hp_events_open_file
+    h->redis = figures;
     rc = Batcher::open(&h->batcher, engine, std::move(sink), o);
     if (rc < 0) return rc;
     *out = h.release();
@@ -172,13 +176,14 @@ int hp_events_flush(hp_events *b, hp_events_cb cb, void *data) {
   return hp::core::guard("events_flush", [&] { return b->batcher->flush(cb, data); });
 }
 
-int hp_events_stats_get(hp_events_stats *out, hp_events *b) {
+int hp_events_stats_get(hp_events_stats *out, const hp_events *b) {
   if (!out || !b) return set_error(HP_EINVAL, "events_stats_get: out or batcher is NULL");
-  if (out->version != HP_EVENTS_STATS_VERSION)
+  if (out->version < 1 || out->version > HP_EVENTS_STATS_VERSION)
     return set_error(HP_EINVAL, "events_stats_get: unknown hp_events_stats version ", dec(out->version));
-  Call call(b);
+  Call call(const_cast<hp_events *>(b));
   if (!call) return closed();
   b->batcher->stats(out);
+  if (out->version >= 2) hp::redis::Figures::fill(b->redis.get(), &out->redis);
   return 0;
 }
 

@@ -16,6 +16,10 @@ Batcher::Batcher(core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_op
 int Batcher::open(Batcher **out, core::Engine *e, std::unique_ptr<Sink> sink, const hp_events_options &o) {
   auto *b = new Batcher(e, std::move(sink), o);
   b->progress_.notify = [b] { b->notify_loop(); };
+  b->progress_.report = [e](int code) {
+    e->emit(HP_EVENT_ERROR, HP_HANDLE_EVENTS, code,
+            std::string("events: a batch could not be written (retried): ") + core::last_error_text(), "");
+  };
   b->progress_.on_loop = [b](std::function<void(bool)> fn) {
     b->retain();
     int rc = b->engine_->post([b, fn = std::move(fn)](bool closing) {

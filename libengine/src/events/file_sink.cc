@@ -151,8 +151,7 @@ void FileSink::run() {
       progress_->written_seq.store(done.seq_end, std::memory_order_release);
       progress_->last_status.store(0, std::memory_order_relaxed);
     } else {
-      progress_->errors.fetch_add(1, std::memory_order_relaxed);
-      progress_->last_status.store(rc, std::memory_order_relaxed);
+      progress_->failed(rc);
       if (stopping) {
         // Closing: one more try was made; what is left is lost, and counted.
         final_status_ = rc;

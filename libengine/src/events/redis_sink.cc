@@ -72,8 +72,7 @@ void RedisSink::Core::pump(const std::shared_ptr<Core> &self) {
       } else {
         int code = status < 0 ? status : HP_EIO;
         if (code == HP_ECLOSED) code = HP_EUNAVAILABLE;
-        self->progress->errors.fetch_add(1, std::memory_order_relaxed);
-        self->progress->last_status.store(code, std::memory_order_relaxed);
+        self->progress->failed(code);
         if (self->closing) {
           // Closing: one attempt was made; the batch is lost, and counted.
           self->close_status = code;

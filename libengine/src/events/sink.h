@@ -34,6 +34,15 @@ struct Progress {
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> rotations{0};
   std::atomic<int> last_status{0};  // 0, or the code of the latest failed write
+  // Records a failed write: the first failure after a success is reported
+  // to the engine's host as an HP_EVENT_ERROR with this thread's message
+  // (later retries of the same outage are only counted). Any thread.
+  void failed(int code) {
+    errors.fetch_add(1, std::memory_order_relaxed);
+    if (last_status.exchange(code, std::memory_order_relaxed) == 0 && report) report(code);
+  }
+  // Set by the batcher: hands a failure to the engine's events.
+  std::function<void(int code)> report;
   // Set by the batcher: tells the loop that written_seq moved (any thread).
   std::function<void()> notify;
   // Set by the batcher: runs fn(closing) on the loop thread, keeping the

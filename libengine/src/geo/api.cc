@@ -114,6 +114,7 @@ int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool de
     locate(out, d, hit);
     return 1;
   }
+  g->h->count_record(d, hit);
   return hold_record(out, s, d, hit);
 }
 
@@ -138,7 +139,9 @@ int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, s
     if (!found) out->prefix_len = hit.prefix;
     found = true;
     const hp::geo::Packed *p;
-    rc = d.packed(hit, &p, &scratch, &buf);
+    bool was_cached = false;
+    rc = d.packed(hit, &p, &scratch, &buf, &was_cached);
+    g->h->count(was_cached ? Handle::kCacheHits : Handle::kCacheMisses);
     if (rc != 0) return rc;
     uint32_t add = p->flags & ~out->flags;
     if (out->flags == 0 && used + p->text_len <= HP_GEO_ENRICHMENT_BUF) {
@@ -309,6 +312,16 @@ size_t hp_geo_cache_bytes(hp_geo *g, size_t db) {
   return s->dbs[db]->cache_bytes();
 }
 
+int hp_geo_stats_get(hp_geo_stats *out, const hp_geo *g) {
+  if (!out || !g) return set_error(HP_EINVAL, "geo_stats_get: out or handle is NULL");
+  if (out->version < 1 || out->version > HP_GEO_STATS_VERSION)
+    return set_error(HP_EINVAL, "geo_stats_get: unknown hp_geo_stats version ", std::to_string(out->version));
+  Call call(const_cast<hp_geo *>(g));
+  if (!call) return closed();
+  g->h->stats(out);
+  return 0;
+}
+
 int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
   return guard("geo_get", [&] {
     if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
@@ -317,6 +330,7 @@ int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t 
     reset(out);
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
+    g->h->count(Handle::kLookups);
     return get_impl(out, g, db, a, true, ip, len);
   });
 }
@@ -329,6 +343,7 @@ int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *ad
     reset(out);
     Address a;
     if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
+    g->h->count(Handle::kLookups);
     return get_impl(out, g, db, a, true, "(binary IPv6)", 13);
   });
 }
@@ -341,6 +356,7 @@ int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t
     reset(out);
     Address a;
     if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
+    g->h->count(Handle::kLookups);
     return get_impl(out, g, db, a, false, ip, len);
   });
 }
@@ -358,6 +374,7 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
     if (!s) return closed();
     if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
     if (generation) *generation = s->generation;
+    g->h->count(Handle::kLookups, n);
     const hp::geo::Database &d = *s->dbs[db];
     // IPv4 runs go through the table in groups; anything else one by one.
     constexpr size_t kRun = 256;
@@ -434,6 +451,7 @@ int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len)
       out->flags = 0;
       return bad_ip(ip, len);
     }
+    g->h->count(Handle::kLookups);
     return merge(out, g, a, ip, len);
   });
 }
@@ -445,6 +463,7 @@ int hp_geo_lookup_bytes(hp_geo_enrichment *out, hp_geo *g, const uint8_t *addr, 
     if (!call) return closed();
     Address a;
     if (!to_address(addr, addr_len, &a)) return set_error(HP_EINVAL, "geo: a binary address is 4 or 16 bytes");
+    g->h->count(Handle::kLookups);
     return merge(out, g, a, "(binary IPv6)", 13);
   });
 }

@@ -96,16 +96,24 @@ class Database {
 
   // hp_geo_lookup's view of the record of a hit: cached, else packed from
   // the decoded record (and cached when there is room, else written into
-  // *buf). 0 or record()'s errors.
-  int packed(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch,
-             std::vector<uint64_t> *buf) const {
+  // *buf). *was_cached: the block or the decoded record was in the cache.
+  // 0 or record()'s errors.
+  int packed(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch, std::vector<uint64_t> *buf,
+             bool *was_cached) const {
     if (h.id != TreeIndex::kNoId) {
       if (const Packed *p = flats_.find(h.id)) {
         *out = p;
+        *was_cached = true;
         return 0;
       }
     }
+    *was_cached = cached(h);
     return pack(h, out, scratch, buf);
+  }
+
+  // Whether the record of a hit is decoded in the cache already.
+  bool cached(const Hit &h) const {
+    return h.id != TreeIndex::kNoId && slots_[h.id].load(std::memory_order_relaxed) != nullptr;
   }
 
   // Records the tree points to (ids are below this).

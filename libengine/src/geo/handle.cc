@@ -98,6 +98,7 @@ int Handle::reload() {
   if (in_memory_) return core::set_error(HP_EINVAL, "geo_reload: '", paths_[0], "' was opened from memory");
   std::unique_ptr<Snapshot> snap;
   int rc = build(paths_, opts_, &snap);
+  note_reload(rc);
   if (rc != 0) return rc;
   release(publish(std::move(snap)));
   return 0;

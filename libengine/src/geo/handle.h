@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/engine.h"
+#include "core/thread_counters.h"
 #include "geo/database.h"
 #include "core/rcu.h"
 
@@ -54,6 +55,14 @@ class Handle {
 
   const hp_geo_options &options() const { return opts_; }
 
+  // Counters (geo/stats.cc). Lookups count on the calling thread's slot.
+  enum Counter { kLookups, kCacheHits, kCacheMisses, kCounters };
+  void count(Counter c, uint64_t n = 1) { counters_.add(c, n); }
+  void count_record(const Database &d, const Hit &hit) { counters_.add(d.cached(hit) ? kCacheHits : kCacheMisses); }
+  // A reload attempt's outcome: 0, or a code with this thread's message.
+  void note_reload(int status);
+  void stats(hp_geo_stats *out);
+
  private:
   friend class Watch;
   Handle(core::Engine *e, core::Rcu *rcu) : engine_(e), rcu_(*rcu) {}
@@ -68,6 +77,13 @@ class Handle {
   core::Rcu &rcu_;
   Watch *watch_ = nullptr;
   bool in_memory_ = false;  // open_buffer(): nothing to reload from
+  core::ThreadCounters<kCounters> counters_;
+  std::atomic<uint64_t> reloads_{0};
+  std::atomic<uint64_t> reload_failures_{0};
+  std::mutex stats_mu_;  // guards the latest reload's outcome
+  int64_t last_reload_at_ms_ = 0;
+  int last_reload_error_ = 0;
+  std::string last_reload_message_;
 };
 
 }  // namespace hp::geo

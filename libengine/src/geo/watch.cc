@@ -93,13 +93,23 @@ void Watch::finish_reload(const core::Status &st, std::unique_ptr<Snapshot> snap
   hp_geo_reload_cb cb = nullptr;
   void *data = nullptr;
   Snapshot *old = nullptr;
+  std::string source;
+  uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!handle_) return;
     if (st.code == 0) old = handle_->publish(std::move(snap));
+    handle_->note_reload(st.raise());
     cb = handle_->options().on_reload;
     data = handle_->options().on_reload_data;
+    source = handle_->paths()[0];
+    generation = handle_->generation();
   }
+  if (st.code == 0)
+    engine_->emit(HP_EVENT_RELOAD, HP_HANDLE_GEO, 0, "geo: reloaded, generation " + std::to_string(generation),
+                  source);
+  else
+    engine_->emit(HP_EVENT_RELOAD_FAILED, HP_HANDLE_GEO, st.code, st.message, source);
   // The old databases are unmapped and their index freed on the pool too.
   if (old)
     engine_->queue_work([old] { release(old); },

@@ -11,6 +11,7 @@
 #include "limits/limiter.h"
 
 using hp::core::set_error;
+using hp::limits::Counts;
 using hp::limits::Done;
 using hp::limits::Lease;
 using hp::limits::LeaseOutcome;
@@ -122,10 +123,19 @@ void fail(const Outcome &o, Call &&call) {
   call();
 }
 
+using CountsRef = std::shared_ptr<Counts>;
+
+// A synchronous call's result, counted.
+int counted(hp_limiter *l, int rc) {
+  l->impl->counts()->call(rc);
+  return rc;
+}
+
 // The completion of an acquire: the lease result, or HP_ENOMEM when its
 // holder list cannot be built (the callback comes either way).
-Done lease_done(hp_lease_cb cb, void *data) {
-  return [cb, data](Outcome &&o) {
+Done lease_done(CountsRef counts, hp_lease_cb cb, void *data) {
+  return [counts, cb, data](Outcome &&o) {
+    counts->check(o.status, o.status >= 0 && o.lease.status != HP_LEASE_DENIED);
     if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
     hp_lease_result res = HP_LEASE_RESULT_INIT;
     std::vector<hp_lease_info> infos;
@@ -138,8 +148,9 @@ Done lease_done(hp_lease_cb cb, void *data) {
   };
 }
 
-Done code_done(hp_limiter_cb cb, void *data) {
-  return [cb, data](Outcome &&o) {
+Done code_done(CountsRef counts, hp_limiter_cb cb, void *data) {
+  return [counts, cb, data](Outcome &&o) {
+    counts->call(o.status);
     if (o.status < 0) hp::core::set_error_text(o.status, o.error);
     cb(o.status, data);
   };
@@ -193,6 +204,7 @@ int hp_limiter_acquire(hp_limiter *l, const char *subject, const char *resource,
   if (!b) return rc;
   return hp::core::guard("limiter_acquire", [&] {
     int r = b->acquire(sub, res, limit, ttl_ms, &tls.lease);
+    l->impl->counts()->check(r, r >= 0 && tls.lease.status != HP_LEASE_DENIED);
     if (r < 0) return r;
     to_result(tls.lease, &tls.infos, out);
     return 0;
@@ -207,7 +219,7 @@ int hp_limiter_release(hp_limiter *l, const char *subject, const char *resource)
   if (!call) return closed();
   SyncBackend *b = sync_of("limiter_release", l, &rc);
   if (!b) return rc;
-  return hp::core::guard("limiter_release", [&] { return b->release(sub, res); });
+  return hp::core::guard("limiter_release", [&] { return counted(l, b->release(sub, res)); });
 }
 
 int hp_limiter_renew(hp_limiter *l, const char *subject, const char *resource, uint64_t ttl_ms) {
@@ -219,7 +231,7 @@ int hp_limiter_renew(hp_limiter *l, const char *subject, const char *resource, u
   if (!call) return closed();
   SyncBackend *b = sync_of("limiter_renew", l, &rc);
   if (!b) return rc;
-  return hp::core::guard("limiter_renew", [&] { return b->renew(sub, res, ttl_ms); });
+  return hp::core::guard("limiter_renew", [&] { return counted(l, b->renew(sub, res, ttl_ms)); });
 }
 
 int hp_limiter_holders(hp_limiter *l, const char *subject, const hp_lease_info **out) {
@@ -233,7 +245,7 @@ int hp_limiter_holders(hp_limiter *l, const char *subject, const hp_lease_info *
   SyncBackend *b = sync_of("limiter_holders", l, &rc);
   if (!b) return rc;
   return hp::core::guard("limiter_holders", [&] {
-    int n = b->holders(sub, &tls.holders);
+    int n = counted(l, b->holders(sub, &tls.holders));
     if (n < 0) return n;
     *out = to_infos(tls.holders, &tls.infos);
     return n;
@@ -253,7 +265,11 @@ int hp_limiter_hit(hp_limiter *l, const char *key, const hp_rate_spec *spec, hp_
   if (!call) return closed();
   SyncBackend *b = sync_of("limiter_hit", l, &rc);
   if (!b) return rc;
-  return hp::core::guard("limiter_hit", [&] { return b->hit(k, rate, out); });
+  return hp::core::guard("limiter_hit", [&] {
+    int r = b->hit(k, rate, out);
+    l->impl->counts()->check(r, r >= 0 && out->allowed);
+    return r;
+  });
 }
 
 int hp_limiter_set_add(hp_limiter *l, const char *set, const char *member) {
@@ -264,7 +280,7 @@ int hp_limiter_set_add(hp_limiter *l, const char *set, const char *member) {
   if (!call) return closed();
   SyncBackend *b = sync_of("limiter_set_add", l, &rc);
   if (!b) return rc;
-  return hp::core::guard("limiter_set_add", [&] { return b->set_add(s, m); });
+  return hp::core::guard("limiter_set_add", [&] { return counted(l, b->set_add(s, m)); });
 }
 
 int hp_limiter_set_has(hp_limiter *l, const char *set, const char *member) {
@@ -275,7 +291,7 @@ int hp_limiter_set_has(hp_limiter *l, const char *set, const char *member) {
   if (!call) return closed();
   SyncBackend *b = sync_of("limiter_set_has", l, &rc);
   if (!b) return rc;
-  return hp::core::guard("limiter_set_has", [&] { return b->set_has(s, m); });
+  return hp::core::guard("limiter_set_has", [&] { return counted(l, b->set_has(s, m)); });
 }
 
 int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *resource, uint32_t limit, uint64_t ttl_ms,
@@ -290,14 +306,14 @@ int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *res
   if (!call) return closed();
   return hp::core::guard("limiter_acquire_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
-      r->acquire(sv, rv, limit, ttl_ms, lease_done(cb, data));
+      r->acquire(sv, rv, limit, ttl_ms, lease_done(l->impl->counts(), cb, data));
       return 0;
     }
     std::string sub(sv), res(rv);
     return l->impl->async(
         [sub, res, limit, ttl_ms](SyncBackend &b, Outcome &o) { return b.acquire(sub, res, limit, ttl_ms, &o.lease); },
         [sub, res, limit, ttl_ms](RedisBackend &r, Done d) { r.acquire(sub, res, limit, ttl_ms, std::move(d)); },
-        lease_done(cb, data));
+        lease_done(l->impl->counts(), cb, data));
   });
 }
 
@@ -310,13 +326,13 @@ int hp_limiter_release_async(hp_limiter *l, const char *subject, const char *res
   if (!call) return closed();
   return hp::core::guard("limiter_release_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
-      r->release(sv, rv, code_done(cb, data));
+      r->release(sv, rv, code_done(l->impl->counts(), cb, data));
       return 0;
     }
     std::string sub(sv), res(rv);
     return l->impl->async([sub, res](SyncBackend &b, Outcome &) { return b.release(sub, res); },
                           [sub, res](RedisBackend &r, Done d) { r.release(sub, res, std::move(d)); },
-                          code_done(cb, data));
+                          code_done(l->impl->counts(), cb, data));
   });
 }
 
@@ -333,7 +349,7 @@ int hp_limiter_renew_async(hp_limiter *l, const char *subject, const char *resou
     std::string sub(sv), res(rv);
     return l->impl->async([sub, res, ttl_ms](SyncBackend &b, Outcome &) { return b.renew(sub, res, ttl_ms); },
                           [sub, res, ttl_ms](RedisBackend &r, Done d) { r.renew(sub, res, ttl_ms, std::move(d)); },
-                          code_done(cb, data));
+                          code_done(l->impl->counts(), cb, data));
   });
 }
 
@@ -348,7 +364,8 @@ int hp_limiter_holders_async(hp_limiter *l, const char *subject, hp_holders_cb c
     std::string sub(sv);
     return l->impl->async([sub](SyncBackend &b, Outcome &o) { return b.holders(sub, &o.holders); },
                           [sub](RedisBackend &r, Done d) { r.holders(sub, std::move(d)); },
-                          [cb, data](Outcome &&o) {
+                          [counts = l->impl->counts(), cb, data](Outcome &&o) {
+                            counts->call(o.status);
                             if (o.status < 0) return cb(o.status, nullptr, data);
                             std::vector<hp_lease_info> infos;
                             const hp_lease_info *list = nullptr;
@@ -374,7 +391,8 @@ int hp_limiter_hit_async(hp_limiter *l, const char *key, const hp_rate_spec *spe
   if (!call) return closed();
   return hp::core::guard("limiter_hit_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
-      r->hit(kv, rate, [cb, data](Outcome &&o) {
+      r->hit(kv, rate, [counts = l->impl->counts(), cb, data](Outcome &&o) {
+        counts->check(o.status, o.status >= 0 && o.rate.allowed);
         if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
         cb(0, &o.rate, data);
       });
@@ -383,7 +401,10 @@ int hp_limiter_hit_async(hp_limiter *l, const char *key, const hp_rate_spec *spe
     std::string k(kv);
     return l->impl->async([k, rate](SyncBackend &b, Outcome &o) { return b.hit(k, rate, &o.rate); },
                           [k, rate](RedisBackend &r, Done d) { r.hit(k, rate, std::move(d)); },
-                          [cb, data](Outcome &&o) { cb(o.status, o.status < 0 ? nullptr : &o.rate, data); });
+                          [counts = l->impl->counts(), cb, data](Outcome &&o) {
+                            counts->check(o.status, o.status >= 0 && o.rate.allowed);
+                            cb(o.status, o.status < 0 ? nullptr : &o.rate, data);
+                          });
   });
 }
 
@@ -397,7 +418,7 @@ int hp_limiter_set_add_async(hp_limiter *l, const char *set, const char *member,
   return hp::core::guard("limiter_set_add_async", [&] {
     std::string s(sv), m(mv);
     return l->impl->async([s, m](SyncBackend &b, Outcome &) { return b.set_add(s, m); },
-                          [s, m](RedisBackend &r, Done d) { r.set_add(s, m, std::move(d)); }, code_done(cb, data));
+                          [s, m](RedisBackend &r, Done d) { r.set_add(s, m, std::move(d)); }, code_done(l->impl->counts(), cb, data));
   });
 }
 
@@ -411,8 +432,18 @@ int hp_limiter_set_has_async(hp_limiter *l, const char *set, const char *member,
   return hp::core::guard("limiter_set_has_async", [&] {
     std::string s(sv), m(mv);
     return l->impl->async([s, m](SyncBackend &b, Outcome &) { return b.set_has(s, m); },
-                          [s, m](RedisBackend &r, Done d) { r.set_has(s, m, std::move(d)); }, code_done(cb, data));
+                          [s, m](RedisBackend &r, Done d) { r.set_has(s, m, std::move(d)); }, code_done(l->impl->counts(), cb, data));
   });
+}
+
+int hp_limiter_stats_get(hp_limiter_stats *out, const hp_limiter *l) {
+  if (!out || !l) return set_error(HP_EINVAL, "limiter_stats_get: out or limiter is NULL");
+  if (out->version < 1 || out->version > HP_LIMITER_STATS_VERSION)
+    return set_error(HP_EINVAL, "limiter_stats_get: unknown hp_limiter_stats version ", std::to_string(out->version));
+  Call call(const_cast<hp_limiter *>(l));
+  if (!call) return closed();
+  l->impl->counts()->fill(out);
+  return 0;
 }
 
 int hp_limiter_ping_async(hp_limiter *l, hp_limiter_cb cb, void *data) {
@@ -422,7 +453,7 @@ int hp_limiter_ping_async(hp_limiter *l, hp_limiter_cb cb, void *data) {
   if (!call) return closed();
   return hp::core::guard("limiter_ping_async", [&] {
     return l->impl->async([](SyncBackend &b, Outcome &) { return b.ping(); },
-                          [](RedisBackend &r, Done d) { r.ping(std::move(d)); }, code_done(cb, data));
+                          [](RedisBackend &r, Done d) { r.ping(std::move(d)); }, code_done(l->impl->counts(), cb, data));
   });
 }
 

@@ -42,6 +42,8 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
     if (rc != 0) return rc;
     ro.connect_timeout_ms = timeout;
     ro.command_timeout_ms = timeout;
+    ro.figures = l->counts_->redis = std::make_shared<redis::Figures>();
+    ro.owner = HP_HANDLE_LIMITER;
     l->kind_ = HP_LIMITER_REDIS;
     l->redis_ = std::make_unique<RedisBackend>(engine, ro, prefix);
     if (engine->on_loop_thread()) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/engine.h"
+#include "limits/counts.h"
 #include "limits/redis_store.h"
 #include "limits/types.h"
 
@@ -21,6 +22,7 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   ~Limiter();
 
   int kind() const { return kind_; }
+  const std::shared_ptr<Counts> &counts() const { return counts_; }
   // The synchronous backend, or nullptr for Redis.
   SyncBackend *sync() const { return sync_.get(); }
 
@@ -50,6 +52,7 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   bool on_pool_ = false;
   std::unique_ptr<SyncBackend> sync_;
   std::unique_ptr<RedisBackend> redis_;
+  std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
 };
 
 }  // namespace hp::limits

@@ -102,11 +102,11 @@ const char *hp_recipes_table_name(const hp_recipe_table *t) {
   return t ? reinterpret_cast<const Table *>(t)->name.c_str() : "";
 }
 
-int hp_recipes_stats_get(hp_recipe_table *t, hp_recipes_stats *out) {
+int hp_recipes_stats_get(hp_recipes_stats *out, const hp_recipe_table *t) {
   if (!t || !out) return set_error(HP_EINVAL, "recipes_stats: table or out is NULL");
   if (out->version != HP_RECIPES_STATS_VERSION)
     return set_error(HP_EINVAL, "recipes_stats: unknown hp_recipes_stats version ", std::to_string(out->version));
-  Table *tb = Table::from_c(t);
+  Table *tb = Table::from_c(const_cast<hp_recipe_table *>(t));
   tb->set->stats(tb, out);
   return 0;
 }
@@ -319,12 +319,12 @@ int hp_recipes_subscribe(hp_recipes_subscription **out, hp_recipes *r, const cha
   });
 }
 
-int hp_recipes_subscription_stats_get(hp_recipes_subscription *s, hp_recipes_subscription_stats *out) {
+int hp_recipes_subscription_stats_get(hp_recipes_subscription_stats *out, const hp_recipes_subscription *s) {
   if (!s || !out) return set_error(HP_EINVAL, "recipes_subscription_stats_get: subscription or out is NULL");
   if (out->version < 1 || out->version > HP_RECIPES_SUBSCRIPTION_STATS_VERSION)
     return set_error(HP_EINVAL, "recipes_subscription_stats_get: unknown stats version ",
                      std::to_string(out->version));
-  hp::recipes::Subscription::from_c(s)->stats(out);
+  hp::recipes::Subscription::from_c(const_cast<hp_recipes_subscription *>(s))->stats(out);
   return 0;
 }
 

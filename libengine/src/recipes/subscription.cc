@@ -11,7 +11,10 @@ Subscription::Subscription(Set *set, redis::Options options, std::string channel
       channel_(std::move(channel)),
       max_message_(max_message),
       cb_(cb),
-      data_(data) {}
+      data_(data) {
+  if (!options_.figures) options_.figures = std::make_shared<redis::Figures>();
+  options_.owner = HP_HANDLE_RECIPES;
+}
 
 void Subscription::start() {
   set_->subscription_started();
@@ -77,6 +80,9 @@ void Subscription::apply_queued() {
             stale_.fetch_add(1, std::memory_order_relaxed);
           else
             errors_.fetch_add(1, std::memory_order_relaxed);
+          if (o.rc < 0 && o.rc != HP_ECLOSED)
+            set_->engine()->emit(HP_EVENT_ERROR, HP_HANDLE_RECIPES, o.rc, "recipes: a message was refused: " + o.error,
+                                 channel_);
           if (o.rc < 0)
             core::set_error_text(o.rc, o.error);
           else
@@ -128,6 +134,7 @@ void Subscription::stats(hp_recipes_subscription_stats *out) const {
   out->stale = stale_.load(std::memory_order_relaxed);
   out->errors = errors_.load(std::memory_order_relaxed);
   if (out->version >= 2) out->resyncs = resyncs_.load(std::memory_order_relaxed);
+  if (out->version >= 3) redis::Figures::fill(options_.figures.get(), &out->redis);
 }
 
 }  // namespace hp::recipes

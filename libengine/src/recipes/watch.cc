@@ -133,7 +133,10 @@ void Watch::vanished(int err) {
   // libuv's codes are negative errnos.
   core::set_sys_error(HP_EIO, -err, "stat", path_, path_, ": ", uv_strerror(err),
                       "; the table loaded before stays in service");
-  cb_(HP_EIO, nullptr, data_);
+  // The host's receiver may make calls of its own: the failure is kept.
+  core::Status failure = core::Status::capture(HP_EIO);
+  set_->engine()->emit(HP_EVENT_RELOAD_FAILED, HP_HANDLE_RECIPES, HP_EIO, failure.message, path_);
+  cb_(failure.raise(), nullptr, data_);
 }
 
 void Watch::check(const uv_stat_t *st) {
@@ -162,7 +165,15 @@ void Watch::reload() {
       maybe_delete();
       return;
     }
-    if (status != HP_ECLOSED) cb_(status, stats, data_);
+    if (status != HP_ECLOSED) {
+      core::Status failure = core::Status::capture(status);
+      if (status < 0)
+        set_->engine()->emit(HP_EVENT_RELOAD_FAILED, HP_HANDLE_RECIPES, status, failure.message, path_);
+      else
+        set_->engine()->emit(HP_EVENT_RELOAD, HP_HANDLE_RECIPES, 0, "recipes: reloaded " + path_, path_);
+      if (status < 0) failure.raise();
+      cb_(status, stats, data_);
+    }
     if (dirty_) {
       dirty_ = false;
       check_now();

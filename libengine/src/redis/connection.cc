@@ -76,6 +76,7 @@ struct Connection::Resolve {
 
 Connection::Connection(core::Engine *engine, const Options &options)
     : engine_(engine), options_(options), backoff_ms_(options.reconnect_min_ms) {
+  if (!options_.figures) options_.figures = std::make_shared<Figures>();
   char name[64];
   std::snprintf(name, sizeof name, "__hotpath:alive:%p", static_cast<void *>(this));
   keepalive_ = name;
@@ -229,6 +230,7 @@ void Connection::on_connect(const redisAsyncContext *ac, int status) {
   if (c->options_.address.unix_path.empty()) redisEnableKeepAlive(const_cast<redisContext *>(&ac->c));
   c->state_ = State::Connected;
   c->backoff_ms_ = c->options_.reconnect_min_ms;
+  c->went_up();
   c->resubscribe();
 }
 
@@ -237,6 +239,7 @@ void Connection::on_disconnect(const redisAsyncContext *ac, int) {
   if (!c || c->ac_ != ac) return;
   c->last_error_ = ac->err ? ac->errstr : "connection closed";
   c->ac_ = nullptr;
+  c->went_down("redis: connection to " + c->where_ + " lost: " + c->last_error_);
   c->state_ = State::Down;
   c->fail_all(HP_EUNAVAILABLE, "redis: connection to " + c->where_ + " lost: " + c->last_error_);
   c->schedule_reconnect();
@@ -253,6 +256,7 @@ void Connection::schedule_reconnect() {
 void Connection::on_state_timer(uv_timer_t *t) {
   auto *c = static_cast<Connection *>(t->data);
   if (c->state_ == State::Connecting || c->state_ == State::Resolving) {
+    c->timed_out();
     c->drop("redis: connect to " + c->where_ + " timed out after " + std::to_string(c->options_.connect_timeout_ms) +
             " ms");
     c->schedule_reconnect();
@@ -265,6 +269,7 @@ void Connection::on_state_timer(uv_timer_t *t) {
 // NULL reply, which fail_all has already settled.
 void Connection::drop(const std::string &why, int status) {
   last_error_ = why;
+  went_down(why);
   if (resolving_) {
     resolving_->conn = nullptr;
     resolving_ = nullptr;
@@ -304,6 +309,7 @@ void Connection::fail_all(int status, const std::string &why) {
 }
 
 void Connection::deliver(Request *req, int status, const redisReply *reply) {
+  req->in_flight.done();
   if (req->raw)
     req->raw(req->ctx, status, reply);
   else
@@ -377,6 +383,7 @@ bool Connection::queue(Request *req, const std::string &cmd) {
   if (redisAsyncFormattedCommand(ac_, &Connection::on_reply, req, cmd.data(), cmd.size()) != REDIS_OK)
     return false;
   commands_sent_++;
+  options_.figures->bump(options_.figures->commands);
   want_flush();
   req->done = false;
   uv_update_time(engine_->loop());  // a stale clock would cut the deadline short
@@ -387,6 +394,7 @@ bool Connection::queue(Request *req, const std::string &cmd) {
 }
 
 void Connection::send(Request *req, const std::string &cmd) {
+  req->in_flight.count(options_.figures);
   if (state_ == State::Closing) return fail_later(req, HP_ECLOSED, "redis: client closed");
   if (state_ == State::Resolving && !ac_) {
     waiting_.emplace_back(req, cmd);
@@ -473,6 +481,7 @@ void Connection::on_sweep(uv_timer_t *t) {
   auto *c = static_cast<Connection *>(t->data);
   if (c->pending_.empty()) return;
   if (uv_now(c->engine_->loop()) < c->pending_.head->deadline) return c->arm_sweep();
+  c->timed_out();
   c->drop("redis: no reply from " + c->where_ + " within " + std::to_string(c->options_.command_timeout_ms) + " ms");
   c->schedule_reconnect();
 }
@@ -533,6 +542,7 @@ void Connection::on_ping(uv_timer_t *t) {
   uint64_t now = uv_now(c->engine_->loop());
   if (c->awaiting_pong_) {
     if (now - c->ping_sent_ < c->options_.command_timeout_ms) return;
+    c->timed_out();
     c->drop("redis: no answer to PING from " + c->where_ + " within " +
             std::to_string(c->options_.command_timeout_ms) + " ms");
     return c->schedule_reconnect();

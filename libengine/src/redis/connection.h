@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/engine.h"
+#include "redis/figures.h"
 #include "redis/reply.h"
 #include "redis/url.h"
 
@@ -38,6 +40,11 @@ struct Options {
   // Subscribers PING this often and reconnect when no answer comes within
   // the command timeout; 0: never.
   uint32_t ping_interval_ms = 1000;
+  // Shared by the client's connections and read by the owner's stats;
+  // made by the connection when the owner gives none.
+  std::shared_ptr<Figures> figures;
+  // The hp_handle_kind that owns the client, named in engine events.
+  int owner = 0;
 };
 
 // status 0: `reply` is Redis's answer (which may be an Error reply);
@@ -112,6 +119,7 @@ class Connection {
     std::string cmd;
     size_t tail = 0;
     bool asking = false;  // the resend needs its ASKING too
+    InFlight in_flight;   // from the first send until freed
   };
   // Requests hiredis holds, oldest first (replies come in order).
   struct PendingList {
@@ -143,6 +151,10 @@ class Connection {
   void arm_sweep();
   void resubscribe();
   void send_ping();
+  // Figures and engine events (redis/figures.cc).
+  void went_up();
+  void went_down(const std::string &why);
+  void timed_out();
 
   static void on_connect(const redisAsyncContext *ac, int status);
   static void on_disconnect(const redisAsyncContext *ac, int status);
@@ -196,6 +208,8 @@ class Connection {
   std::function<void()> on_closed_;
   uint64_t commands_sent_ = 0;
   uint64_t reconnects_ = 0;
+  bool up_ = false;      // counted in figures.connected
+  bool was_up_ = false;  // came up at least once: the next up is a reconnect
 };
 
 }  // namespace hp::redis

@@ -7,7 +7,7 @@ const fs = require('fs');
 const zlib = require('zlib');
 const maxmind = require('maxmind');
 const UAParser = require('ua-parser-js');
-const { dimensionMatches } = require('./decide');
+const { dimensionMatches } = require('../../examples/traffic/decide');
 
 function loadTable(path, keyField) {
   const raw = fs.readFileSync(path);
