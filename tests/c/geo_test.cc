@@ -628,3 +628,104 @@ TEST_CASE("geo: open, open_buffer and open_async read options of every version a
   CHECK(hp_geo_open_buffer(&g, bytes.data(), bytes.size(), "<memory>", &bad) == HP_EINVAL);
   CHECK(std::string(hp_last_error()).find("geo_open_buffer: unknown options version") != std::string::npos);
 }
+
+namespace {
+
+// An enrichment as text, every field and number, for comparing two lookups.
+std::string describe(int rc, const hp_geo_enrichment &e) {
+  std::string s =
+      std::to_string(rc) + " flags=" + std::to_string(e.flags) + " prefix=" + std::to_string(e.prefix_len);
+  for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) s += e.str[i] ? std::string(" [") + e.str[i] + "]" : " -";
+  if (e.flags & HP_GEO_HAS_LOCATION)
+    s += " " + std::to_string(e.latitude) + "," + std::to_string(e.longitude);
+  if (e.flags & HP_GEO_HAS_ACCURACY_RADIUS) s += " r" + std::to_string(e.accuracy_radius);
+  if (e.flags & HP_GEO_HAS_ASN) s += " as" + std::to_string(e.asn);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("geo: lookups from the packed record cache equal lookups packed per call, on every test database") {
+  std::mt19937 rng(7);
+  hp_geo_options none = HP_GEO_OPTIONS_INIT;
+  none.cache_bytes = 1;  // nothing fits: every lookup decodes and packs anew
+  int compared = 0;
+  for (const std::string &path : list_dir(hp_test::fixture("maxmind/test-data"))) {
+    hp_geo *cached = nullptr, *uncached = nullptr;
+    if (hp_geo_open(&cached, nullptr, path.c_str(), nullptr) != 0) continue;
+    REQUIRE(hp_geo_open(&uncached, nullptr, path.c_str(), &none) == 0);
+    for (int i = 0; i < 600; i++) {
+      std::string ip = random_ip(rng, i % 3 == 0);
+      for (int pass = 0; pass < 2; pass++) {  // the second pass reads the cache
+        hp_geo_enrichment a = HP_GEO_ENRICHMENT_INIT, b = HP_GEO_ENRICHMENT_INIT;
+        int ra = hp_geo_lookup(&a, cached, ip.data(), ip.size());
+        int rb = hp_geo_lookup(&b, uncached, ip.data(), ip.size());
+        if (ra < 0 && rb < 0) continue;
+        INFO(path, " ", ip);
+        CHECK(describe(ra, a) == describe(rb, b));
+        compared += ra == 1;
+      }
+    }
+    hp_geo_close(cached, nullptr, nullptr);
+    hp_geo_close(uncached, nullptr, nullptr);
+  }
+  CHECK(compared > 1000);
+}
+
+TEST_CASE("geo: merged strings past the enrichment buffer are left out field by field, in field order") {
+  char path1[] = "/tmp/hp_geo_long1_XXXXXX", path2[] = "/tmp/hp_geo_long2_XXXXXX";
+  for (char *p : {path1, path2}) {
+    int fd = mkstemp(p);
+    REQUIRE(fd >= 0);
+    close(fd);
+  }
+  std::string city(400, 'c'), state(300, 's'), org(500, 'o'), org1(500, 'p'), isp(200, 'i');
+  auto s = [](const std::string &t) {
+    hp_geo_value v{};
+    v.type = HP_GEO_STRING;
+    v.size = (uint32_t)t.size();
+    v.v.str = t.data();
+    return v;
+  };
+  auto write = [&](const char *path, std::vector<hp_geo_value> kv) {
+    hp_geo_writer *w = nullptr;
+    hp_geo_writer_options wo = HP_GEO_WRITER_OPTIONS_INIT;
+    wo.ip_version = 4;
+    REQUIRE(hp_geo_writer_new(&w, &wo) == 0);
+    hp_geo_value rec{};
+    rec.type = HP_GEO_MAP;
+    rec.size = (uint32_t)kv.size() / 2;
+    rec.v.items = kv.data();
+    REQUIRE(hp_geo_writer_insert(w, "2.0.0.0/8", 9, &rec) == 0);
+    REQUIRE(hp_geo_writer_write(w, path) == 0);
+    hp_geo_writer_free(w);
+  };
+  std::string k_city = "city", k_state = "state1", k_cc = "country_code", fr = "FR", k_org = "organization",
+              k_isp = "isp";
+  write(path1, {s(k_cc), s(fr), s(k_state), s(state), s(k_city), s(city), s(k_org), s(org1)});
+  write(path2, {s(k_org), s(org), s(k_isp), s(isp), s(k_city), s(std::string("other"))});
+  const char *extra[] = {path2};
+  for (size_t cache : {size_t(0), size_t(1)}) {
+    hp_geo_options o = HP_GEO_OPTIONS_INIT;
+    o.extra_paths = extra;
+    o.extra_count = 1;
+    o.cache_bytes = cache;
+    Geo geo(path1, &o);
+    for (int pass = 0; pass < 2; pass++) {
+      hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+      REQUIRE(hp_geo_lookup(&e, geo.g, "2.1.2.3", 7) == 1);
+      // Of the first file, 3 + 301 + 401 bytes fit and its organization (501)
+      // does not; of the second, isp (201) fits, its organization does not
+      // either, and its city is already set.
+      CHECK(std::string(e.str[HP_GEO_COUNTRY_CODE]) == "FR");
+      CHECK(std::string(e.str[HP_GEO_SUBDIVISION_NAME]) == state);
+      CHECK(std::string(e.str[HP_GEO_CITY]) == city);
+      CHECK(std::string(e.str[HP_GEO_ISP]) == isp);
+      CHECK(e.str[HP_GEO_ORG] == nullptr);
+      CHECK(!(e.flags & HP_GEO_HAS_ORG));
+      CHECK((e.flags & HP_GEO_HAS_ISP));
+    }
+  }
+  unlink(path1);
+  unlink(path2);
+}

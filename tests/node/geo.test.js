@@ -219,6 +219,34 @@ test('lookupMany on one database: columns equal lookup() item by item, across a 
   reader.close();
 });
 
+test('lookupMany after a reload answers from the new file (rows and strings of the old one dropped)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hp-geo-many-'));
+  const file = path.join(dir, 'db.mmdb');
+  fs.copyFileSync(testData('GeoIP2-City-Test.mmdb'), file);
+  const reader = new hp.GeoReader(file);
+  const ips = ['81.2.69.160', '1.128.0.1', '2.125.160.216', '81.2.69.160', '10.0.0.1'];
+  const same = (cols) =>
+    ips.forEach((ip, i) => {
+      const e = reader.lookup(ip);
+      for (const name of Object.keys(cols)) {
+        assert.equal(cols[name][i], e === null || e[name] === undefined ? null : e[name], `${ip} ${name}`);
+      }
+    });
+  const before = reader.lookupMany(ips);
+  same(before);
+  assert.equal(before.city[0], 'London');
+  fs.copyFileSync(testData('GeoIP2-ISP-Test.mmdb'), file + '.new');
+  fs.renameSync(file + '.new', file);
+  reader.reload();
+  const after = reader.lookupMany(ips);
+  same(after);
+  assert.deepStrictEqual(after.city, [null, null, null, null, null]);
+  assert.equal(after.asn[1], 1221);
+  assert.equal(after.isp[1], 'Telstra Internet');
+  reader.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('every bad-data file and garbage gives HP_ECORRUPT, never a crash', () => {
   const dirs = ['libmaxminddb', 'maxminddb-golang', 'maxminddb-python'].map((d) => fixture('maxmind', 'bad-data', d));
   const files = dirs.flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f)));

@@ -3,14 +3,12 @@
 const native = require('./native');
 const { abortable, signalOf, disposable } = require('./abort');
 
-// lookupMany()'s columns, in order; hp_geo_find_many's markers.
+// lookupMany()'s columns, in order: the strings, then the numbers.
 const COLUMNS = Object.freeze([
   'countryCode', 'countryName', 'continentCode', 'continentName', 'subdivisionCode', 'subdivisionName',
   'city', 'postalCode', 'timeZone', 'asOrg', 'isp', 'org', 'latitude', 'longitude', 'accuracyRadius', 'asn',
 ]);
-const NO_ROW = Object.freeze([...COLUMNS.map(() => null), 0]);
-const NO_RECORD_ID = 0xffffffff;
-const UNNUMBERED = 0xfffffffe;
+const STRING_COLUMNS = 12;
 
 function checkIp(ip) {
   if (typeof ip !== 'string') throw new TypeError(`geo: ip must be a string, got ${typeof ip}`);
@@ -135,6 +133,9 @@ class GeoReader {
       o.indexBits, this._state, o.cacheBytes, o.maxRecordBytes, o.maxRecordNodes, String(opts.name ?? '<buffer>'));
     this._count = this._native.count();
     this._max = o.cacheObjects;
+    // lookupMany(): buffers the native side writes the columns into.
+    this._cells = new Uint32Array(0);
+    this._numbers = new Float64Array(0);
     this._resetCaches();
     this._metadata = null;
     this._metadataGeneration = 0;
@@ -153,8 +154,6 @@ class GeoReader {
     this._lookups = [];
     this._lookupPrefix = null;
     this._lookupsOther = new Map();
-    // lookupMany(): column values by record id.
-    this._rows = [];
     this._cached = 0;
   }
 
@@ -244,10 +243,9 @@ class GeoReader {
   lookupMany(ips) {
     const list = Array.isArray(ips) ? ips : Array.from(ips);
     if (this._count !== 1) return this._native.lookupMany(list);
-    // One crossing for the tree walks of the whole batch (overlapped
-    // natively): the addresses as one string and their lengths in, record
-    // ids out. Each distinct record becomes a row of column values once
-    // and stays cached; the columns are filled here.
+    // One crossing for the batch: the addresses as one string and their
+    // lengths in; the columns out as string-table indexes and numbers
+    // (see columns() in src/geo.cc), turned into arrays here.
     const n = list.length;
     const lengths = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
@@ -255,39 +253,35 @@ class GeoReader {
       if (typeof ip !== 'string') return this._native.lookupMany(list);  // throws, naming the item
       lengths[i] = ip.length;
     }
-    const ids = this._native.findMany(list.join(''), lengths);
-    if (ids === null) return this._native.lookupMany(list);  // a bad address: throws, naming the item
-    if (this._state[0] !== this._epoch) this._resetCaches();
-    const rows = new Array(n).fill(NO_ROW);
-    const width = COLUMNS.length;
-    let present = 0;  // columns some row of the batch has a value in
-    for (let i = 0; i < n; i++) {
-      const id = ids[i];
-      if (id === NO_RECORD_ID) continue;
-      let row = id === UNNUMBERED ? undefined : this._rows[id];
-      if (row === undefined) row = this._rowOf(list[i], id);
-      rows[i] = row;
-      present |= row[width];
+    if (this._cells.length < 16 * n + 1) {
+      this._cells = new Uint32Array(16 * n + 1);
+      this._numbers = new Float64Array(4 * n);
     }
-    // Column by column, and only the columns that hold something (a City
-    // database fills about half): the rest stay all null.
+    const cells = this._cells;
+    const numbers = this._numbers;
+    const table = this._native.columns(list.join(''), lengths, cells, numbers);
+    if (table === null) return this._native.lookupMany(list);  // a bad address: throws, naming the item
+    const present = cells[16 * n];
     const out = {};
-    for (let c = 0; c < width; c++) {
-      const col = new Array(n).fill(null);
-      if (present & (1 << c)) for (let i = 0; i < n; i++) col[i] = rows[i][c];
+    for (let c = 0; c < COLUMNS.length; c++) {
+      const base = c * n;
+      let col;
+      if (!(present & (1 << c))) {
+        col = new Array(n).fill(null);
+      } else if (c < STRING_COLUMNS) {
+        col = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const s = cells[base + i];
+          col[i] = s === 0 ? null : table[s - 1];
+        }
+      } else {
+        col = new Array(n);
+        const from = (c - STRING_COLUMNS) * n;
+        for (let i = 0; i < n; i++) col[i] = cells[base + i] === 0 ? null : numbers[from + i];
+      }
       out[COLUMNS[c]] = col;
     }
     return out;
-  }
-
-  // The column values of the record `id` of `ip`, then a bit mask of the
-  // columns that are not null; cached by id.
-  _rowOf(ip, id) {
-    const e = this._native.lookup(ip);
-    const row = COLUMNS.map((f) => (e === null || e[f] === undefined ? null : e[f]));
-    row.push(row.reduce((mask, v, c) => (v === null ? mask : mask | (1 << c)), 0));
-    if (id !== UNNUMBERED) this._store(this._rows, id, row);
-    return row;
   }
 
   /** Metadata of database `index` (0: primary), `maxmind` package shape. */

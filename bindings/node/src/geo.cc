@@ -1,6 +1,7 @@
 // The geo reader and writer. Records become JS objects once per (snapshot
 // generation, data offset) and are reused on later hits, as the maxmind
 // package's own record cache does; one N-API crossing per call.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -63,15 +64,14 @@ struct Opened {
 class GeoReader : public Napi::ObjectWrap<GeoReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "GeoReader",
-                       {InstanceMethod<&GeoReader::Find>("find"), InstanceMethod<&GeoReader::RecordOf>("record"),
-                        InstanceMethod<&GeoReader::RecordCount>("recordCount"),
-                        InstanceMethod<&GeoReader::Lookup>("lookup"), InstanceMethod<&GeoReader::LookupMany>("lookupMany"),
-                        InstanceMethod<&GeoReader::FindMany>("findMany"),
-                        InstanceMethod<&GeoReader::Metadata>("metadata"), InstanceMethod<&GeoReader::Reload>("reload"),
-                        InstanceMethod<&GeoReader::Generation>("generation"), InstanceMethod<&GeoReader::Count>("count"),
-                        InstanceMethod<&GeoReader::Stats>("stats"),
-                        InstanceMethod<&GeoReader::Close>("close")});
+    return DefineClass(
+        env, "GeoReader",
+        {InstanceMethod<&GeoReader::Find>("find"), InstanceMethod<&GeoReader::RecordOf>("record"),
+         InstanceMethod<&GeoReader::RecordCount>("recordCount"), InstanceMethod<&GeoReader::Lookup>("lookup"),
+         InstanceMethod<&GeoReader::LookupMany>("lookupMany"), InstanceMethod<&GeoReader::Columns>("columns"),
+         InstanceMethod<&GeoReader::Metadata>("metadata"), InstanceMethod<&GeoReader::Reload>("reload"),
+         InstanceMethod<&GeoReader::Generation>("generation"), InstanceMethod<&GeoReader::Count>("count"),
+         InstanceMethod<&GeoReader::Stats>("stats"), InstanceMethod<&GeoReader::Close>("close")});
   }
 
   // new GeoReader(path or Buffer, extraPaths[], cacheRecords, cacheObjects,
@@ -123,6 +123,57 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     for (auto &kv : lookups_) napi_delete_reference(env, kv.second);
     lookups_.clear();
     cached_ = 0;
+    rows_.clear();
+    column_ids_.clear();
+    if (column_table_) napi_delete_reference(env, column_table_);
+    column_table_ = nullptr;
+  }
+
+  // columns(): one record's enrichment as indexes into the column table.
+  struct Row {
+    uint32_t cell[HP_GEO_STRING_FIELDS];
+    uint32_t flags;
+    bool filled;
+    uint32_t accuracy_radius, asn;
+    double latitude, longitude;
+  };
+
+  // The JS array `*ref` holds, made on first use (string tables).
+  static napi_value HeldArray(napi_env env, napi_ref *ref) {
+    napi_value table;
+    if (!*ref) {
+      napi_create_array(env, &table);
+      napi_create_reference(env, table, 1, ref);
+    } else {
+      napi_get_reference_value(env, *ref, &table);
+    }
+    return table;
+  }
+
+  void FillRow(napi_env env, napi_value table, Row *row, const char *ip, size_t len) {
+    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+    int rc = hp_geo_lookup(&e, Handle(env), ip, len);
+    if (rc < 0) ThrowError(env, rc);
+    *row = Row{};
+    row->flags = rc == 1 ? e.flags : 0;
+    for (int c = 0; c < HP_GEO_STRING_FIELDS; c++) {
+      if (!e.str[c]) continue;
+      std::string s(e.str[c]);
+      auto it = column_ids_.find(s);
+      if (it == column_ids_.end()) {
+        napi_value v;
+        napi_create_string_utf8(env, s.data(), s.size(), &v);
+        uint32_t index = static_cast<uint32_t>(column_ids_.size());
+        napi_set_element(env, table, index, v);
+        it = column_ids_.emplace(std::move(s), index + 1).first;
+      }
+      row->cell[c] = it->second;
+    }
+    row->accuracy_radius = e.accuracy_radius;
+    row->asn = e.asn;
+    row->latitude = e.latitude;
+    row->longitude = e.longitude;
+    row->filled = true;
   }
 
   // The cache slot of record `id` of database `db` (ids are dense per
@@ -143,13 +194,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   napi_value Str(napi_env env, const char *s, size_t n) {
     napi_value out;
     if (n <= 32) {
-      napi_value table;
-      if (!string_table_) {
-        napi_create_array(env, &table);
-        napi_create_reference(env, table, 1, &string_table_);
-      } else {
-        napi_get_reference_value(env, string_table_, &table);
-      }
+      napi_value table = HeldArray(env, &string_table_);
       auto it = strings_.find(std::string_view(s, n));
       if (it != strings_.end()) {
         napi_get_element(env, table, it->second, &out);
@@ -453,20 +498,32 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     return Napi::Value(env, out);
   }
 
-  // findMany(joined, lengths) -> Uint32Array of record ids in the primary
-  // database (hp_geo_find_many), or null when an address is bad (the caller
-  // then takes the per-item path, which names it). One crossing for the
-  // batch: the addresses come as one string and their lengths.
-  Napi::Value FindMany(const Napi::CallbackInfo &info) {
+  // columns(joined, lengths, cells Uint32Array(16n + 1), numbers
+  // Float64Array(4n)) -> the string table, or null when an address is bad
+  // (the caller then takes the per-item path, which names it). One
+  // database only. One crossing for the batch: the addresses come as one
+  // string and their lengths; the tree walks are overlapped
+  // (hp_geo_find_many). Out, column by column (c * n + i): cells of the 12
+  // string columns hold 1 + an index into the table (0: null), of the 4
+  // number columns 1 where a value is in numbers[(c - 12) * n + i]; cells[16n]
+  // has bit c set when column c holds a value. Each distinct record is
+  // enriched once and kept as a row of string indexes by record id.
+  Napi::Value Columns(const Napi::CallbackInfo &info) {
     napi_env env = info.Env();
+    hp_geo *g = Handle(env);
     auto lengths = info[1].As<Napi::Uint32Array>();
+    auto cells = info[2].As<Napi::Uint32Array>();
+    auto numbers = info[3].As<Napi::Float64Array>();
     size_t n = lengths.ElementLength();
+    if (cells.ElementLength() < 16 * n + 1 || numbers.ElementLength() < 4 * n)
+      throw Napi::RangeError::New(env, "geo: columns buffers are too small");
     size_t units = 0;
     napi_get_value_string_utf16(env, info[0], nullptr, 0, &units);
     thread_local std::vector<char16_t> wide;
     thread_local std::vector<char> text;
     thread_local std::vector<const char *> ptrs;
     thread_local std::vector<size_t> lens;
+    thread_local std::vector<uint32_t> ids;
     wide.resize(units + 1);
     napi_get_value_string_utf16(env, info[0], wide.data(), wide.size(), &units);
     // Addresses are ASCII: anything else becomes a byte no address holds.
@@ -474,21 +531,69 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     for (size_t i = 0; i < units; i++) text[i] = wide[i] < 0x80 ? static_cast<char>(wide[i]) : '\x7f';
     ptrs.resize(n);
     lens.resize(n);
+    ids.resize(n);
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
       size_t len = lengths[i];
-      if (len > units - at) throw Napi::RangeError::New(env, "geo: findMany lengths exceed the text");
+      if (len > units - at) throw Napi::RangeError::New(env, "geo: columns: lengths exceed the text");
       ptrs[i] = text.data() + at;
       lens[i] = len;
       at += len;
     }
-    auto out = Napi::Uint32Array::New(env, n);
+    if (cached_ >= max_objects_) ClearCaches();
     uint64_t gen = 0;
-    int rc = hp_geo_find_many(out.Data(), &gen, nullptr, Handle(env), 0, ptrs.data(), lens.data(), n);
+    int rc = hp_geo_find_many(ids.data(), &gen, nullptr, g, 0, ptrs.data(), lens.data(), n);
     if (rc == HP_EINVAL) return Napi::Env(env).Null();
     if (rc < 0) ThrowError(env, rc);
     CheckGeneration(gen);
-    return out;
+    // Rows by id, grown to the batch's largest id (doubling), not to every
+    // record at once: a few lookups of a large file stay small.
+    size_t top = 0, records = hp_geo_record_count(g, 0);
+    for (size_t i = 0; i < n; i++)
+      if (ids[i] < records && ids[i] + 1 > top) top = ids[i] + 1;
+    if (top > rows_.size()) rows_.resize(std::min(records, std::max(top, 2 * rows_.size())));
+    napi_value table = HeldArray(env, &column_table_);
+    uint32_t *out = cells.Data();
+    double *num = numbers.Data();
+    uint32_t present = 0;
+    Row unnumbered;
+    constexpr size_t kAhead = 8;  // rows are read at random: fetch ahead
+    for (size_t i = 0; i < n; i++) {
+      if (i + kAhead < n && ids[i + kAhead] < rows_.size()) __builtin_prefetch(&rows_[ids[i + kAhead]]);
+      uint32_t id = ids[i];
+      const Row *row = nullptr;
+      if (id != HP_GEO_NO_RECORD_ID) {
+        Row *r = id < rows_.size() ? &rows_[id] : &unnumbered;
+        if (r == &unnumbered) {
+          FillRow(env, table, r, ptrs[i], lens[i]);
+        } else if (!r->filled) {
+          FillRow(env, table, r, ptrs[i], lens[i]);
+          cached_++;
+        }
+        row = r;
+      }
+      for (int c = 0; c < HP_GEO_STRING_FIELDS; c++) out[c * n + i] = row ? row->cell[c] : 0;
+      uint32_t has[4] = {0, 0, 0, 0};
+      if (row) {
+        has[0] = has[1] = (row->flags & HP_GEO_HAS_LOCATION) != 0;
+        has[2] = (row->flags & HP_GEO_HAS_ACCURACY_RADIUS) != 0;
+        has[3] = (row->flags & HP_GEO_HAS_ASN) != 0;
+        num[i] = row->latitude;
+        num[n + i] = row->longitude;
+        num[2 * n + i] = row->accuracy_radius;
+        num[3 * n + i] = row->asn;
+        present |= row->flags;
+      }
+      for (int k = 0; k < 4; k++) out[(HP_GEO_STRING_FIELDS + k) * n + i] = has[k];
+    }
+    uint32_t mask = present & ((1u << HP_GEO_STRING_FIELDS) - 1);
+    if (present & HP_GEO_HAS_LOCATION) mask |= 3u << HP_GEO_STRING_FIELDS;
+    if (present & HP_GEO_HAS_ACCURACY_RADIUS) mask |= 1u << (HP_GEO_STRING_FIELDS + 2);
+    if (present & HP_GEO_HAS_ASN) mask |= 1u << (HP_GEO_STRING_FIELDS + 3);
+    out[16 * n] = mask;
+    // A reload during the batch: rows made now may be of the newer files.
+    if (hp_geo_generation(g) != gen) ClearCaches();
+    return Napi::Value(env, table);
   }
 
   // Columns: { countryCode: [...], ..., latitude: [...], found: [...] }.
@@ -588,6 +693,9 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
   std::deque<std::string> string_store_;
   std::unordered_map<std::string_view, uint32_t> strings_;
   napi_ref string_table_ = nullptr;
+  std::vector<Row> rows_;                                 // columns(): by record id
+  std::unordered_map<std::string, uint32_t> column_ids_;  // columns(): 1 + index in the table
+  napi_ref column_table_ = nullptr;
   int32_t *state_ = nullptr;  // state[0]: bumped when the generation changes
   Napi::Reference<Napi::Int32Array> state_ref_;
 };

@@ -127,6 +127,7 @@ int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, s
   size_t used = 0;
   bool searched = false, found = false;
   thread_local std::unique_ptr<hp::geo::Record> scratch;
+  thread_local std::vector<uint64_t> buf;
   for (auto &dbp : s->dbs) {
     const hp::geo::Database &d = *dbp;
     if (a.len == 16 && d.ip_version() == 4) continue;
@@ -137,30 +138,37 @@ int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, s
     if (rc == 0) continue;
     if (!found) out->prefix_len = hit.prefix;
     found = true;
-    const hp::geo::Record *rec;
-    g->h->count_record(d, hit);
-    rc = d.record(hit, &rec, &scratch);
+    const hp::geo::Packed *p;
+    bool was_cached = false;
+    rc = d.packed(hit, &p, &scratch, &buf, &was_cached);
+    g->h->count(was_cached ? Handle::kCacheHits : Handle::kCacheMisses);
     if (rc != 0) return rc;
-    const hp::geo::Flat &f = rec->flat;
-    uint32_t add = f.flags & ~out->flags;
-    for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) {
-      if (!(add & (1u << i))) continue;
-      size_t n = f.len[i];
-      if (used + n + 1 > HP_GEO_ENRICHMENT_BUF) {
-        add &= ~(1u << i);
-        continue;
+    uint32_t add = p->flags & ~out->flags;
+    if (out->flags == 0 && used + p->text_len <= HP_GEO_ENRICHMENT_BUF) {
+      // Every string fits: one copy, laid out as the loop below would.
+      std::memcpy(out->buf_ + used, p->text(), p->text_len);
+      for (int i = 0; i < HP_GEO_STRING_FIELDS; i++)
+        if (add & (1u << i)) out->str[i] = out->buf_ + used + p->off[i];
+      used += p->text_len;
+    } else {
+      for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) {
+        if (!(add & (1u << i))) continue;
+        size_t n = p->len[i];
+        if (used + n + 1 > HP_GEO_ENRICHMENT_BUF) {
+          add &= ~(1u << i);
+          continue;
+        }
+        std::memcpy(out->buf_ + used, p->text() + p->off[i], n + 1);
+        out->str[i] = out->buf_ + used;
+        used += n + 1;
       }
-      std::memcpy(out->buf_ + used, f.text.data() + f.off[i], n);
-      out->buf_[used + n] = 0;
-      out->str[i] = out->buf_ + used;
-      used += n + 1;
     }
     if (add & HP_GEO_HAS_LOCATION) {
-      out->latitude = f.latitude;
-      out->longitude = f.longitude;
+      out->latitude = p->latitude;
+      out->longitude = p->longitude;
     }
-    if (add & HP_GEO_HAS_ACCURACY_RADIUS) out->accuracy_radius = f.accuracy_radius;
-    if (add & HP_GEO_HAS_ASN) out->asn = f.asn;
+    if (add & HP_GEO_HAS_ACCURACY_RADIUS) out->accuracy_radius = p->accuracy_radius;
+    if (add & HP_GEO_HAS_ASN) out->asn = p->asn;
     out->flags |= add;
   }
   if (!searched) return ipv6_in_ipv4(ip, len);

@@ -173,6 +173,10 @@ int Database::index() {
   size_t n = index_.count();
   slots_.reset(new std::atomic<const Record *>[n ? n : 1]);
   for (size_t i = 0; i < n; i++) slots_[i].store(nullptr, std::memory_order_relaxed);
+  // Packed blocks average well under 512 bytes (about 150 on DB-IP City):
+  // address space for that, within the byte cap. Past it, lookups pack
+  // per call.
+  flats_.init(n, std::min(limits_.cache_bytes, n * 512 + (size_t(1) << 20)));
   return 0;
 }
 
@@ -345,6 +349,28 @@ int Database::decode(const Hit &h, const Record **out, std::unique_ptr<Record> *
   *scratch = std::move(r);
   *out = scratch->get();
   return 0;
+}
+
+int Database::pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch,
+                   std::vector<uint64_t> *buf) const {
+  const Record *rec = nullptr;
+  if (int rc = record(h, &rec, scratch)) return rc;
+  size_t size = Packed::size_of(rec->flat);
+  if (h.id != TreeIndex::kNoId && take_cache_bytes(size)) {
+    if ((*out = flats_.put(h.id, rec->flat))) return 0;
+    cached_bytes_.fetch_sub(size, std::memory_order_relaxed);
+  }
+  buf->resize(size / 8);
+  *out = Packed::write(rec->flat, buf->data());
+  return 0;
+}
+
+bool Database::take_cache_bytes(size_t bytes) const {
+  if (cached_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > limits_.cache_bytes) {
+    cached_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
 }
 
 bool Database::take_cache_room(size_t bytes) const {

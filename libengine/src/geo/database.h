@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "geo/decoder.h"
+#include "geo/flat_cache.h"
 #include "geo/record.h"
 #include "geo/tree.h"
 #include "geo/tree_index.h"
@@ -93,6 +94,23 @@ class Database {
     return decode(h, out, scratch);
   }
 
+  // hp_geo_lookup's view of the record of a hit: cached, else packed from
+  // the decoded record (and cached when there is room, else written into
+  // *buf). *was_cached: the block or the decoded record was in the cache.
+  // 0 or record()'s errors.
+  int packed(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch, std::vector<uint64_t> *buf,
+             bool *was_cached) const {
+    if (h.id != TreeIndex::kNoId) {
+      if (const Packed *p = flats_.find(h.id)) {
+        *out = p;
+        *was_cached = true;
+        return 0;
+      }
+    }
+    *was_cached = cached(h);
+    return pack(h, out, scratch, buf);
+  }
+
   // Whether the record of a hit is decoded in the cache already.
   bool cached(const Hit &h) const {
     return h.id != TreeIndex::kNoId && slots_[h.id].load(std::memory_order_relaxed) != nullptr;
@@ -123,9 +141,13 @@ class Database {
   }
   int find_slow(const Address &a, Hit *hit) const;
   int decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const;
+  int pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch,
+           std::vector<uint64_t> *buf) const;
   // Reserves a place in the record cache for `bytes`, or says it is full.
   bool take_cache_room(size_t bytes) const;
   void give_cache_room(size_t bytes) const;
+  // The same for bytes only (packed blocks do not count as records).
+  bool take_cache_bytes(size_t bytes) const;
 
   std::string path_;
   MMDB_s mmdb_{};
@@ -139,6 +161,7 @@ class Database {
   std::vector<hp_geo_value> meta_;
   // Decoded records by id, filled on first use.
   std::unique_ptr<std::atomic<const Record *>[]> slots_;
+  FlatCache flats_;
   Limits limits_;
   mutable std::atomic<size_t> cached_{0};
   mutable std::atomic<size_t> cached_bytes_{0};
