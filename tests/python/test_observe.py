@@ -23,6 +23,15 @@ from hotpath.geo import GeoReader
 from hotpath.limits import Limiter
 
 
+def once(redis_server: RedisServer, n: int) -> bool:
+    """Once on a server; on a cluster the client holds a connection per node
+    (and loses and regains each), so at least once."""
+    return n == 1 or (redis_server.cluster and n >= 1)
+
+
+def node_addresses(redis_server: RedisServer) -> set[str]:
+    return {f"127.0.0.1:{p}" for p in getattr(redis_server, "ports", [redis_server.port])}
+
 def until(cond: Callable[[], bool], what: str, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not cond():
@@ -111,7 +120,7 @@ def test_limiter_stats_and_a_restarted_redis_server_on_the_logger(redis_server: 
         s = limiter.stats()
         assert s["checks"] == 1 and s["granted"] == 1
         assert s["redis"] is not None
-        assert s["redis"]["connected"] == 1
+        assert once(redis_server, s["redis"]["connected"])
         assert s["redis"]["commands"] >= 1
         assert s["redis"]["in_flight"] == 0
 
@@ -121,19 +130,22 @@ def test_limiter_stats_and_a_restarted_redis_server_on_the_logger(redis_server: 
         assert lost.levelno == logging.WARNING
         assert lost.hotpath_event == "redis_disconnect"  # type: ignore[attr-defined]
         assert lost.hotpath_handle == "limiter"  # type: ignore[attr-defined]
-        assert lost.hotpath_source == f"127.0.0.1:{redis_server.port}"  # type: ignore[attr-defined]
+        assert lost.hotpath_source in node_addresses(redis_server)  # type: ignore[attr-defined]
         with pytest.raises(errors.UnavailableError):
             limiter.acquire("u", "b", limit=1)
 
         redis_server.start()
-        until(lambda: len(records(caplog, "hotpath.redis")) == 2, "the reconnect on the logger")
-        back = records(caplog, "hotpath.redis")[1]
+        def reconnects() -> list[logging.LogRecord]:
+            return [r for r in records(caplog, "hotpath.redis") if r.hotpath_event == "redis_reconnect"]  # type: ignore[attr-defined]
+
+        until(lambda: bool(reconnects()), "the reconnect on the logger")
+        back = reconnects()[0]
         assert back.levelno == logging.INFO
         assert back.hotpath_event == "redis_reconnect"  # type: ignore[attr-defined]
         s = limiter.stats()
         assert s["redis"] is not None
-        assert s["redis"]["disconnects"] == 1
-        assert s["redis"]["reconnects"] == 1
+        assert once(redis_server, s["redis"]["disconnects"])
+        assert once(redis_server, s["redis"]["reconnects"])
         assert s["store_errors"] >= 1
 
 
@@ -153,7 +165,7 @@ def test_event_log_stats_have_redis_figures(tmp_path: Path, redis_server: RedisS
         s = remote.stats()
         assert s["written"] == 1
         assert s["redis"] is not None
-        assert s["redis"]["connected"] == 1
+        assert once(redis_server, s["redis"]["connected"])
 
 
 def test_a_disabled_logger_costs_no_record(fixtures: Path, tmp_path: Path,

@@ -274,7 +274,9 @@ def test_subscribe_applies_messages_and_survives_a_redis_restart(
     rec = t.get(5)
     assert rec is not None and rec["name"] == "after restart"
     stats = sub.stats()
-    assert stats["redis"]["disconnects"] == 1 and stats["redis"]["reconnects"] == 1
+    # Once on a server; on a cluster the subscriber may move between nodes.
+    lost, back = stats["redis"]["disconnects"], stats["redis"]["reconnects"]
+    assert (lost, back) == (1, 1) or (redis_server.cluster and lost >= 1 and back >= 1)
     del stats["redis"]  # type: ignore[misc]
     assert stats == {"messages": 4, "applied": 2, "stale": 1, "errors": 1, "resyncs": 1}
 
