@@ -43,6 +43,13 @@ function replaceFile(to, bytes) {
   fs.renameSync(`${to}.new`, to);
 }
 
+
+// Once on a server; a cluster client holds a connection per node (and
+// loses and regains each), so at least once there.
+function once(redis, n, what) {
+  assert.ok(n === 1 || (redis.cluster && n >= 1), `${what}: ${n}`);
+}
+
 test('diagnostics names its channels', () => {
   assert.deepEqual({ ...hp.diagnostics.channels }, {
     geoReload: 'hotpath:geo:reload',
@@ -143,25 +150,25 @@ test('Limiter.stats() counts checks; a killed and restarted redis-server reaches
   let s = limiter.stats();
   assert.equal(s.checks, 1);
   assert.equal(s.granted, 1);
-  assert.equal(s.redis.connected, 1);
+  once(redis, s.redis.connected, 'connected');
   assert.ok(s.redis.commands >= 1);
   assert.equal(s.redis.inFlight, 0);
 
   await redis.stop();
-  await until(() => lost.length === 1, 'the disconnect');
+  await until(() => lost.length >= 1, 'the disconnect');
   assert.equal(lost[0].handle, 'limiter');
   assert.equal(lost[0].code, 'HP_EUNAVAILABLE');
-  assert.equal(lost[0].source, `127.0.0.1:${redis.port}`);
+  assert.ok(redis.ports.map((p) => `127.0.0.1:${p}`).includes(lost[0].source), lost[0].source);
   assert.ok(errors.includes(lost[0]));
   await assert.rejects(limiter.acquire('u', 'b', { limit: 1, ttlMs: 60000 }), { code: 'HP_EUNAVAILABLE' });
 
   await redis.restart();
-  await until(() => back.length === 1, 'the reconnect');
+  await until(() => back.length >= 1, 'the reconnect');
   assert.equal(back[0].kind, 'redis_reconnect');
   assert.equal(back[0].ok, true);
   s = limiter.stats();
-  assert.equal(s.redis.disconnects, 1);
-  assert.equal(s.redis.reconnects, 1);
+  once(redis, s.redis.disconnects, 'disconnects');
+  once(redis, s.redis.reconnects, 'reconnects');
   assert.ok(s.storeErrors >= 1);
 });
 
@@ -189,7 +196,7 @@ test('EventLog.stats() has the Redis figures of a Redis list, null for a file', 
   const s = list.stats();
   assert.equal(s.written, 1);
   assert.ok(s.redis.commands >= 1);
-  assert.equal(s.redis.connected, 1);
+  once(redis, s.redis.connected, 'connected');
   await list.close();
 });
 

@@ -373,8 +373,9 @@ test('subscribe applies every message of a Redis channel and resubscribes after 
   assert.equal(table.get(2).name, 'after restart');
   const { redis: figures, ...counts } = sub.stats();
   assert.deepEqual(counts, { messages: 4, applied: 2, stale: 1, errors: 1, resyncs: 1 });
-  assert.equal(figures.disconnects, 1);
-  assert.equal(figures.reconnects, 1);
+  // Once on a server; on a cluster the subscriber may move between nodes.
+  const once = (n) => n === 1 || (redis.cluster && n >= 1);
+  assert.ok(once(figures.disconnects) && once(figures.reconnects), JSON.stringify(figures));
 
   sub.close();
   while (subscribers(redis, 'recipes') !== 0) await new Promise((resolve) => setTimeout(resolve, 20));
