@@ -152,7 +152,8 @@ test('Limiter.stats() counts checks; a killed and restarted redis-server reaches
   assert.equal(s.granted, 1);
   once(redis, s.redis.connected, 'connected');
   assert.ok(s.redis.commands >= 1);
-  assert.equal(s.redis.inFlight, 0);
+  // Nothing of ours in flight; a cluster client may be refreshing its slot map.
+  assert.ok(s.redis.inFlight === 0 || redis.cluster, `inFlight ${s.redis.inFlight}`);
 
   await redis.stop();
   await until(() => lost.length >= 1, 'the disconnect');

@@ -122,7 +122,8 @@ def test_limiter_stats_and_a_restarted_redis_server_on_the_logger(redis_server: 
         assert s["redis"] is not None
         assert once(redis_server, s["redis"]["connected"])
         assert s["redis"]["commands"] >= 1
-        assert s["redis"]["in_flight"] == 0
+        # Nothing of ours in flight; a cluster client may be refreshing its slot map.
+        assert s["redis"]["in_flight"] == 0 or redis_server.cluster
 
         redis_server.stop()
         until(lambda: bool(records(caplog, "hotpath.redis")), "the disconnect on the logger")
