@@ -143,7 +143,8 @@ test('redis: the contract, one round trip per check, down then recovery', async 
   const redis = await startRedis();
   try {
     // 500 ms: short enough to see the outage answered quickly, long enough
-    // for the checks before it on a loaded machine.
+    // for the checks before it on a loaded machine. The outage itself is a
+    // refused connection: answered within the 2 s it always had.
     const l = hp.openLimiter(redis.url, { timeoutMs: 500 });
     assert.equal(l.backend, 'redis');
     assert.throws(() => l.acquireSync('u', 'a', { limit: 1 }), { code: 'HP_EINVAL' });
@@ -185,7 +186,7 @@ test('redis: the contract, one round trip per check, down then recovery', async 
     const t0 = Date.now();
     await assert.rejects(l.acquire('u9', 'a', { limit: 3 }), { code: 'HP_EUNAVAILABLE' });
     await assert.rejects(l.ping(), { code: 'HP_EUNAVAILABLE' });
-    assert.ok(Date.now() - t0 < 3000);
+    assert.ok(Date.now() - t0 < 2000);
     await redis.restart();
     let ok = false;
     for (let i = 0; i < 100 && !ok; i++) {
