@@ -14,11 +14,13 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "hotpath.h"
 #include "support/failing_alloc.h"
 #include "support/fixtures.h"
+#include "support/redis_server.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -87,9 +89,13 @@ struct OwnedEngine {
 // Runs `op` once as it is, then with allocation n = 1, 2, ... failing
 // until a run reaches no failure. `prepare(n)` runs before each run, with
 // nothing counted (fresh file names).
-void sweep(const char *what, const std::function<int()> &op, const std::function<void(uint64_t)> &prepare = {}) {
+// `settle()`, when given, runs after each run with nothing counted: 0 when
+// what the run left behind is as it should be (say its connections closed).
+void sweep(const char *what, const std::function<int()> &op, const std::function<void(uint64_t)> &prepare = {},
+           const std::function<int()> &settle = {}) {
   if (prepare) prepare(0);
   int first = op();
+  if (first == 0 && settle) first = settle();
   INFO(std::string(what) << " without failures: " << first << " " << std::string(hp_err_name(first)) << " "
                           << std::string(hp_last_error()));
   REQUIRE(first == 0);
@@ -109,6 +115,10 @@ void sweep(const char *what, const std::function<int()> &op, const std::function
     int rc = op();
     uint64_t count = fa::disarm();
     bool failed = fa::failed();
+    if (settle && rc <= 0) {
+      int left = settle();
+      if (left != 0) rc = left;
+    }
     bool leaked = !leaked_before && (!failed || n % kLeakCheckEvery == 0) && HP_LEAK_CHECK();
     leaked_before = leaked_before || leaked;
     INFO(std::string(what) << ": allocation " << n << " failed (" << count << " in the run): " << rc << " "
@@ -300,6 +310,105 @@ int events_append_flush(hp_engine *e, const char *path) {
   return first_of(rc, close_wait(hp_events_close, ev));
 }
 
+// A stop asked for from another thread must happen whatever memory is left:
+// each of these closes or stops a handle while allocations fail, and the
+// stop's callback, or the Redis connection closing, shows it happened.
+
+// The number of clients connected to a Redis server on loopback port
+// `port`, not counting the one that asks; -1 when it cannot tell.
+int redis_clients(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  static const char kInfo[] = "*2\r\n$4\r\nINFO\r\n$7\r\nclients\r\n";
+  char buf[4096];
+  ssize_t got = 0;
+  if (connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0 && write(fd, kInfo, sizeof kInfo - 1) > 0)
+    got = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (got <= 0) return -1;
+  buf[got] = 0;
+  const char *at = std::strstr(buf, "connected_clients:");
+  return at ? std::atoi(at + std::strlen("connected_clients:")) - 1 : -1;
+}
+
+// 0 once no client is connected to the server (within 3 s), else kWrong.
+int redis_connections_closed(int port) {
+  for (int i = 0; i < 300; i++) {
+    if (redis_clients(port) == 0) return 0;
+    usleep(10000);
+  }
+  return kWrong;
+}
+
+// The callback of a watch or subscription: the stop's HP_ECLOSED, once.
+struct StopWait {
+  std::atomic<int> closed{0};
+  void set(int status) {
+    if (status == HP_ECLOSED) closed++;
+  }
+  int get() {
+    for (int i = 0; i < 5000 && closed.load() == 0; i++) usleep(1000);
+    return closed.load() == 1 ? 0 : kNoCallback;
+  }
+  static void on_load(int status, const hp_recipes_stats *, void *data) {
+    static_cast<StopWait *>(data)->set(status);
+  }
+  static void on_message(int status, void *data) { static_cast<StopWait *>(data)->set(status); }
+};
+
+int recipes_watch_unwatch(hp_engine *e, const char *path) {
+  hp_recipes *set = nullptr;
+  int rc = hp_recipes_open(&set, e);
+  if (rc != 0) return rc;
+  hp_recipe_table_options to = HP_RECIPE_TABLE_OPTIONS_INIT;
+  to.key_field = "offerId";
+  hp_recipe_table *t = nullptr;
+  rc = hp_recipes_define(&t, set, "offers", &to);
+  hp_recipes_watch_options wo = HP_RECIPES_WATCH_OPTIONS_INIT;
+  wo.load_now = 0;
+  StopWait stopped;
+  hp_recipes_watch *w = nullptr;
+  if (rc == 0 && (rc = hp_recipes_watch_file(&w, t, path, &wo, &StopWait::on_load, &stopped)) == 0) {
+    hp_recipes_unwatch(w);
+    rc = stopped.get();  // before the set's close, which would stop it too
+  }
+  return first_of(rc, close_wait(hp_recipes_close, set));
+}
+
+// A recipe set subscribed on Redis, made with nothing counted; the sweep
+// fails the allocations of its stop and close only.
+struct Subscribed {
+  hp_recipes *set = nullptr;
+  hp_recipes_subscription *sub = nullptr;
+  StopWait stopped;
+  void open(hp_engine *e, const char *url) {
+    REQUIRE(hp_recipes_open(&set, e) == 0);
+    REQUIRE(hp_recipes_subscribe(&sub, set, url, "offers", nullptr, &StopWait::on_message, &stopped) == 0);
+  }
+  int unsubscribe_close() {
+    hp_recipes_unsubscribe(sub);
+    int rc = stopped.get();  // before the set's close, which would stop it too
+    return first_of(rc, close_wait(hp_recipes_close, set));
+  }
+};
+
+// A Redis limiter that answered a hit, made with nothing counted; the
+// sweep fails the allocations of its close only.
+hp_limiter *redis_limiter(hp_engine *e, const char *url) {
+  hp_limiter *l = nullptr;
+  REQUIRE(hp_limiter_open(&l, e, url, nullptr) == 0);
+  hp_rate_spec rate = HP_RATE_SPEC_INIT;
+  rate.rate = 1000000;
+  rate.period_ms = 60000;
+  RateWait hit;
+  REQUIRE(hp_limiter_hit_async(l, "key", &rate, &RateWait::cb, &hit) == 0);
+  REQUIRE(hit.get() == 0);
+  return l;
+}
+
 }  // namespace
 
 TEST_CASE("alloc sweep: geo open and lookup") {
@@ -352,4 +461,38 @@ TEST_CASE("alloc sweep: events append and flush") {
   sweep(
       "events", [&] { return events_append_flush(eng.e, path.c_str()); },
       [&](uint64_t n) { path = dir.numbered("events", n, ".log"); });
+}
+
+TEST_CASE("alloc sweep: a recipe watch stopped from another thread") {
+  TempDir dir;
+  std::string path = (dir.path / "offers.json").string();
+  FILE *f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f);
+  std::fputs("[{\"offerId\":1}]", f);
+  std::fclose(f);
+  OwnedEngine eng;
+  sweep("recipes watch", [&] { return recipes_watch_unwatch(eng.e, path.c_str()); });
+}
+
+TEST_CASE("alloc sweep: a recipe subscription and a Redis limiter stopped from another thread") {
+  hp_test::RedisServer server;
+  std::string url = server.url();
+  OwnedEngine eng;
+  auto closed = [&] { return redis_connections_closed(server.port()); };
+  SUBCASE("subscription") {
+    std::unique_ptr<Subscribed> s;
+    sweep(
+        "recipes subscription stop", [&] { return s->unsubscribe_close(); },
+        [&](uint64_t) {
+          s = std::make_unique<Subscribed>();
+          s->open(eng.e, url.c_str());
+        },
+        closed);
+  }
+  SUBCASE("limiter") {
+    hp_limiter *l = nullptr;
+    sweep(
+        "limits redis close", [&] { return close_wait(hp_limiter_close, l); },
+        [&](uint64_t) { l = redis_limiter(eng.e, url.c_str()); }, closed);
+  }
 }

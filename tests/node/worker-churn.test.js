@@ -2,9 +2,9 @@
 // 100 Workers, each with a watched geo reader, a recipe set subscribed on
 // Redis, a Redis limiter with hits in flight and a blob upload in flight,
 // end mid-work: no crash, the process exits by itself (no handle left),
-// and its RSS comes back within 10% of where it started, beyond what the
-// same churn of Workers that load hotpath and open nothing grows (measured
-// beside it: node's own Worker churn leaves memory in malloc's arenas).
+// and its RSS comes back within 10% of where it started. The start is
+// taken after as many Workers that only load hotpath (node's own Worker
+// churn grows RSS by a third or more before it levels off: churn/main.js).
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { execFile } = require('node:child_process');
@@ -20,22 +20,23 @@ test('100 Workers ending mid-work leave no crash, no handle and no growth', { ti
   try {
     const geoDb = path.join(dir, 'city.mmdb');
     fs.copyFileSync(fixture('maxmind', 'test-data', 'GeoIP2-City-Test.mmdb'), geoDb);
-    const churn = (...extra) =>
+    const churn = () =>
       new Promise((resolve, reject) => {
         execFile(
           process.execPath,
-          ['--expose-gc', path.join(__dirname, 'churn', 'main.js'), redis.url, geoDb, dir, '100', ...extra],
+          ['--expose-gc', path.join(__dirname, 'churn', 'main.js'), redis.url, geoDb, dir, '100'],
           { timeout: 200000, env: process.env },
           (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(JSON.parse(out))),
         );
       });
     const r = await churn();
-    const plain = await churn('plain');
     assert.equal(r.workers, 100);
     const mb = (n) => (n / 1e6).toFixed(1);
-    console.log(`worker churn: RSS ${mb(r.rssStart)} -> ${mb(r.rssEnd)} MB (Workers opening nothing: ${mb(plain.rssStart)} -> ${mb(plain.rssEnd)} MB)`);
-    const ours = r.rssEnd - r.rssStart - Math.max(0, plain.rssEnd - plain.rssStart);
-    assert.ok(ours < 0.1 * r.rssStart, `RSS grew ${mb(ours)} MB beyond Workers that open nothing`);
+    console.log(
+      `worker churn: RSS ${mb(r.rssStart)} -> ${mb(r.rssEnd)} MB ` +
+        `(before it, Workers opening nothing: ${mb(r.rssBeforePlain)} -> ${mb(r.rssStart)} MB)`,
+    );
+    assert.ok(r.rssEnd < 1.1 * r.rssStart, `RSS grew from ${mb(r.rssStart)} to ${mb(r.rssEnd)} MB`);
   } finally {
     await redis.stop();
     fs.rmSync(dir, { recursive: true, force: true });

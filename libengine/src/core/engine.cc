@@ -119,6 +119,20 @@ void Engine::run_soon(std::unique_ptr<Task> t) {
   run_caught([&] { t->fn(true); });
 }
 
+PreparedStep::PreparedStep(std::function<void(bool closing)> fn) : task_(nullptr) {
+  auto t = std::make_unique<Engine::Task>();
+  t->fn = std::move(fn);
+  task_.store(t.release());
+}
+
+PreparedStep::~PreparedStep() {
+  delete task_.load();
+}
+
+void PreparedStep::run_soon(Engine *e) {
+  if (Engine::Task *t = task_.exchange(nullptr)) e->run_soon(std::unique_ptr<Engine::Task>(t));
+}
+
 void Engine::wake() {
   // On a host loop the idle wakeup is unref'd; posted work and a close must
   // keep the loop alive until they have run. Only the loop thread may touch

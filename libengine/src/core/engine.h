@@ -151,6 +151,26 @@ class Engine {
   void *event_data_ = nullptr;
 };
 
+// A step allocated ahead, for what another thread asks of the loop and must
+// happen whatever memory is left then (stopping a watch, a subscription, a
+// Redis client). It is queued at most once; later requests are no-ops.
+class PreparedStep {
+ public:
+  // fn(closing) runs on the loop thread; `closing`: the engine's own close
+  // has begun (or is over), and stops everything itself. Throws bad_alloc.
+  explicit PreparedStep(std::function<void(bool closing)> fn);
+  PreparedStep(const PreparedStep &) = delete;
+  PreparedStep &operator=(const PreparedStep &) = delete;
+  ~PreparedStep();
+  // Engine::run_soon() with the step: never allocates, never fails, runs
+  // the step on e's loop soon (or here, once that loop is over for good).
+  // Thread: any.
+  void run_soon(Engine *e);
+
+ private:
+  std::atomic<Engine::Task *> task_;
+};
+
 // A scoped reference to an engine, held by every handle built on it.
 class EngineRef {
  public:

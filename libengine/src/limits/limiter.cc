@@ -46,6 +46,11 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
     ro.owner = HP_HANDLE_LIMITER;
     l->kind_ = HP_LIMITER_REDIS;
     l->redis_ = std::make_unique<RedisBackend>(engine, ro, prefix);
+    Limiter *raw = l.get();
+    l->close_step_ = std::make_unique<core::PreparedStep>([raw](bool closing) {
+      std::shared_ptr<Limiter> self = std::move(raw->closing_self_);
+      if (!closing) self->redis_->close();
+    });
     if (engine->on_loop_thread()) {
       if (engine->closing()) return set_error(HP_ECLOSED, "limiter_open: the engine is closing");
       l->redis_->start();
@@ -53,7 +58,7 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
       rc = engine->post([l](bool closing) {
         if (!closing) l->redis_->start();
       });
-      if (rc != 0) return set_error(rc, "limiter_open: the engine is closing");
+      if (rc != 0) return rc;
     }
   } else {
     return set_error(HP_EINVAL, "limiter_open: unknown spec '", redis::redact(spec),
@@ -86,16 +91,14 @@ RedisBackend *Limiter::redis_now() const {
 }
 
 void Limiter::close() {
-  if (!redis_ || !engine_.get()) return;
+  if (!redis_ || !engine_.get() || close_asked_.exchange(true)) return;
   core::Engine *e = engine_.get();
   if (e->on_loop_thread()) {
     if (!e->closing()) redis_->close();
     return;
   }
-  auto self = shared_from_this();
-  e->post([self](bool closing) {
-    if (!closing) self->redis_->close();
-  });
+  closing_self_ = shared_from_this();
+  close_step_->run_soon(e);
 }
 
 int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {

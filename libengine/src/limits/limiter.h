@@ -2,6 +2,7 @@
 // calls asynchronously with callbacks on the engine's loop.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -42,7 +43,9 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   // why it failed).
   static void fail(const Done &done, int status, const char *why);
 
-  // Stops the Redis client (pending calls get HP_ECLOSED). Thread: any.
+  // Stops the Redis client (pending calls get HP_ECLOSED). Never fails:
+  // from another thread it queues a step allocated with the client.
+  // Thread: any.
   void close();
 
  private:
@@ -52,6 +55,9 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   bool on_pool_ = false;
   std::unique_ptr<SyncBackend> sync_;
   std::unique_ptr<RedisBackend> redis_;
+  std::unique_ptr<core::PreparedStep> close_step_;  // with redis_
+  std::shared_ptr<Limiter> closing_self_;           // held until that step ran
+  std::atomic<bool> close_asked_{false};
   std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
 };
 

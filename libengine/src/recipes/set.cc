@@ -97,18 +97,23 @@ void Set::stop() {
     return;
   }
   shut_ = true;
-  std::vector<Watch *> all;
   {
+    // stop() only begins closing a watch's handles: none leaves its list here.
     std::lock_guard<std::mutex> lock(tables_mu_);
-    for (auto &t : tables_) all.insert(all.end(), t->watches.begin(), t->watches.end());
+    for (auto &t : tables_)
+      for (Watch *w = t->watches; w; w = w->next_in_table_) w->stop();
   }
-  for (Watch *w : all) w->stop();
-  std::vector<Subscription *> subs;
-  {
-    std::lock_guard<std::mutex> lock(tables_mu_);
-    for (auto &s : subs_) subs.push_back(s.get());
+  // One at a time, without the lock (a stop may call back into the set)
+  // and without a copy of the list (stopping must not need memory).
+  for (size_t i = 0;; i++) {
+    Subscription *s;
+    {
+      std::lock_guard<std::mutex> lock(tables_mu_);
+      if (i >= subs_.size()) break;
+      s = subs_[i].get();
+    }
+    s->stop();
   }
-  for (Subscription *s : subs) s->stop();
   maybe_finish();
 }
 
@@ -123,17 +128,19 @@ void Set::maybe_finish() {
 }
 
 void Set::watch_started(Table *t, Watch *w) {
-  t->watches.push_back(w);
+  w->prev_in_table_ = nullptr;
+  w->next_in_table_ = t->watches;
+  if (t->watches) t->watches->prev_in_table_ = w;
+  t->watches = w;
   watches_++;
 }
 
 void Set::watch_gone(Table *t, Watch *w) {
-  for (size_t i = 0; i < t->watches.size(); i++) {
-    if (t->watches[i] == w) {
-      t->watches.erase(t->watches.begin() + static_cast<long>(i));
-      break;
-    }
-  }
+  if (w->prev_in_table_)
+    w->prev_in_table_->next_in_table_ = w->next_in_table_;
+  else
+    t->watches = w->next_in_table_;
+  if (w->next_in_table_) w->next_in_table_->prev_in_table_ = w->prev_in_table_;
   watches_--;
   maybe_finish();
 }

@@ -41,8 +41,9 @@ class Table {
 
   // Guarded by the set's write lock.
   hp_recipes_stats stats = HP_RECIPES_STATS_INIT;
-  // Loop thread only.
-  std::vector<Watch *> watches;
+  // Loop thread only: a list through the watches themselves, so that
+  // starting one never allocates (it could not report the failure).
+  Watch *watches = nullptr;
   // The last file loaded, reloaded when a subscription resyncs.
   std::string source_path;
   int64_t source_timestamp = 0;

@@ -11,22 +11,39 @@ Subscription::Subscription(Set *set, redis::Options options, std::string channel
       channel_(std::move(channel)),
       max_message_(max_message),
       cb_(cb),
-      data_(data) {
+      data_(data),
+      // When the engine is closing, the set's close stops the subscription.
+      stop_step_([this](bool closing) {
+        if (!closing) stop();
+      }) {
   if (!options_.figures) options_.figures = std::make_shared<redis::Figures>();
   options_.owner = HP_HANDLE_RECIPES;
 }
 
 void Subscription::start() {
   set_->subscription_started();
-  client_ = redis::Client::open(set_->engine(), options_);
-  // Updates published while the connection was down are lost: the files
-  // are the source of truth, so every table reloads its own.
-  client_->on_resubscribe([this] {
-    if (stopping_) return;
-    resyncs_.fetch_add(1, std::memory_order_relaxed);
-    set_->resync();
-  });
-  client_->subscribe(channel_, [this](const std::string &, const std::string &msg) { on_message(msg); });
+  try {
+    client_ = redis::Client::open(set_->engine(), options_);
+    // Updates published while the connection was down are lost: the files
+    // are the source of truth, so every table reloads its own.
+    client_->on_resubscribe([this] {
+      if (stopping_) return;
+      resyncs_.fetch_add(1, std::memory_order_relaxed);
+      set_->resync();
+    });
+    client_->subscribe(channel_, [this](const std::string &, const std::string &msg) { on_message(msg); });
+  } catch (const std::bad_alloc &) {
+    // A subscription that cannot start ends at once: its callback gets
+    // HP_ENOMEM, then the HP_ECLOSED of every stop.
+    core::set_error(HP_ENOMEM, "recipes: out of memory subscribing to ", channel_);
+    if (cb_) cb_(HP_ENOMEM, data_);
+    if (client_) {
+      stop();
+    } else {
+      stopping_ = true;
+      finish();
+    }
+  }
 }
 
 void Subscription::on_message(const std::string &msg) {
@@ -122,10 +139,7 @@ void Subscription::abandon() {
 }
 
 void Subscription::post_stop() {
-  // When the engine is closing, the set's close stops the subscription.
-  set_->engine()->post([this](bool closing) {
-    if (!closing) stop();
-  });
+  stop_step_.run_soon(set_->engine());
 }
 
 void Subscription::stats(hp_recipes_subscription_stats *out) const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/engine.h"
 #include "recipes/set.h"
 #include "redis/client.h"
 
@@ -27,7 +28,8 @@ class Subscription {
   void stop();
   // Reports HP_ECLOSED for a subscription that never started.
   void abandon();
-  // stop() from any thread.
+  // stop() from any thread; never fails (the step is allocated with the
+  // subscription).
   void post_stop();
   void stats(hp_recipes_subscription_stats *out) const;
 
@@ -51,6 +53,7 @@ class Subscription {
   bool applying_ = false;
   bool finish_after_batch_ = false;
   std::atomic<uint64_t> messages_{0}, applied_{0}, stale_{0}, errors_{0}, resyncs_{0};
+  core::PreparedStep stop_step_;
 };
 
 }  // namespace hp::recipes

@@ -26,7 +26,11 @@ Watch::Watch(Set *set, Table *t, std::string path, const hp_recipes_watch_option
       load_now_(opts.load_now != 0),
       persistent_(opts.persistent != 0),
       cb_(cb),
-      data_(data) {
+      data_(data),
+      // When the engine is closing, its close stops the watch instead.
+      stop_step_([this](bool closing) {
+        if (!closing) stop();
+      }) {
   size_t slash = path_.rfind('/');
   dir_ = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
   file_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
@@ -39,10 +43,7 @@ void Watch::abandon() {
 }
 
 void Watch::post_stop() {
-  // When the engine is closing, its close stops the watch instead.
-  set_->engine()->post([this](bool closing) {
-    if (!closing) stop();
-  });
+  stop_step_.run_soon(set_->engine());
 }
 
 void Watch::start() {

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "core/engine.h"
 #include "recipes/set.h"
 
 namespace hp::recipes {
@@ -24,7 +25,8 @@ class Watch {
   void stop();
   // Reports HP_ECLOSED and frees a watch that never started.
   void abandon();
-  // stop() from any thread.
+  // stop() from any thread; never fails (the step is allocated with the
+  // watch).
   void post_stop();
 
  private:
@@ -59,6 +61,11 @@ class Watch {
   bool gone_ = false;
   bool have_sig_ = false;
   FileSig sig_;
+  core::PreparedStep stop_step_;
+  // The table's list of watches (Set::watch_started).
+  friend class Set;
+  Watch *prev_in_table_ = nullptr;
+  Watch *next_in_table_ = nullptr;
 };
 
 }  // namespace hp::recipes

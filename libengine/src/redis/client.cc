@@ -84,16 +84,23 @@ Client::Client(core::Engine *engine, const Options &options) : engine_(engine), 
 Client *Client::open(core::Engine *engine, const Options &options) {
   auto *c = new Client(engine, options);
   engine->add(c);
-  if (!options.address.cluster) {
-    c->single_ = Connection::open(engine, options);
-    c->open_ = 1;
-    return c;
+  try {
+    // The seed rotates through the addresses of a cluster.
+    (options.address.cluster ? c->seed_ : c->single_) = Connection::open(engine, options);
+  } catch (...) {
+    engine->remove(c);
+    delete c;
+    throw;
   }
+  c->open_ = 1;
+  if (!options.address.cluster) return c;
   uv_timer_init(engine->loop(), &c->retry_timer_);
   c->retry_timer_.data = c;
-  c->seed_ = Connection::open(engine, options);  // rotates through the seeds
-  c->open_ = 1;
-  c->refresh_map();
+  try {
+    c->refresh_map();
+  } catch (const std::bad_alloc &) {
+    // Commands go to the seed until a MOVED asks for the map again.
+  }
   return c;
 }
 
@@ -155,11 +162,16 @@ void Client::refresh_map() {
   Connection *to = seed_;
   for (auto &[name, c] : nodes_)
     if (c->connected()) to = c;
-  std::string host = to->options().address.host;
-  to->command({"CLUSTER", "SLOTS"}, [this, host](int status, Reply r) {
-    refreshing_ = false;
-    if (status == 0 && r.type == Reply::Array) apply_map(r, host);
-  });
+  try {
+    std::string host = to->options().address.host;
+    to->command({"CLUSTER", "SLOTS"}, [this, host](int status, Reply r) {
+      refreshing_ = false;
+      if (status == 0 && r.type == Reply::Array) apply_map(r, host);
+    });
+  } catch (...) {
+    refreshing_ = false;  // a later MOVED asks again
+    throw;
+  }
 }
 
 // CLUSTER SLOTS: {start, end, {host, port, id}, replicas...} per range.
@@ -341,7 +353,10 @@ void Client::close(std::function<void()> done) {
     uv_close(reinterpret_cast<uv_handle_t *>(&retry_timer_),
              [](uv_handle_t *h) { static_cast<Client *>(h->data)->release(); });
   }
-  for (Connection *c : connections()) c->close([this] { release(); });
+  // Without a list of them: closing must not need memory.
+  for (Connection *c : {single_, seed_, subscriber_})
+    if (c) c->close([this] { release(); });
+  for (auto &[name, c] : nodes_) c->close([this] { release(); });
 }
 
 // One connection or handle fewer; the client goes with the last.

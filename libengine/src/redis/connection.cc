@@ -173,6 +173,9 @@ void Connection::connect_to(const std::string &ip, int port) {
 void Connection::attach(redisAsyncContext *ac) {
   if (!ac || ac->err || redisLibuvAttach(ac, engine_->loop()) != REDIS_OK) {
     std::string why = !ac ? "out of memory" : ac->err ? ac->errstr : "cannot attach to the loop";
+    // hiredis 0.14's adapter sets its cleanup hook before it allocates its
+    // state: when that allocation fails, the hook would run on NULL.
+    if (ac && !ac->ev.data) ac->ev.cleanup = nullptr;
     if (ac) redisAsyncFree(ac);
     uv_timer_stop(&state_timer_);
     drop("redis: cannot connect to " + where_ + ": " + why);
@@ -268,7 +271,13 @@ void Connection::on_state_timer(uv_timer_t *t) {
 // Lets go of the connection; hiredis answers its pending callbacks with a
 // NULL reply, which fail_all has already settled.
 void Connection::drop(const std::string &why, int status) {
-  last_error_ = why;
+  // What follows must happen also without memory: a close that stopped
+  // here would leave the connection open and its requests waiting.
+  try {
+    last_error_ = why;
+  } catch (const std::bad_alloc &) {
+    last_error_.clear();
+  }
   went_down(why);
   if (resolving_) {
     resolving_->conn = nullptr;
@@ -550,6 +559,11 @@ void Connection::on_ping(uv_timer_t *t) {
   c->send_ping();
 }
 
+namespace {
+// Made once, at load: closing must not need memory.
+const std::string kClientClosed = "redis: client closed";
+}  // namespace
+
 void Connection::close(std::function<void()> done) {
   if (state_ == State::Closing) {
     // Closed already (say by the engine): `done` still runs when it is gone.
@@ -564,7 +578,7 @@ void Connection::close(std::function<void()> done) {
   run_before_flush();  // gathered calls are queued, then fail below
   state_ = State::Closing;
   on_closed_ = std::move(done);
-  drop("redis: client closed", HP_ECLOSED);
+  drop(kClientClosed, HP_ECLOSED);
   for (auto &d : deferred_) d.status = HP_ECLOSED;
   on_defer(&defer_timer_);
   channels_.clear();

@@ -2,15 +2,17 @@
 // Worker churn: Workers that open a watched geo reader, a recipe set
 // subscribed on Redis, a Redis limiter with hits in flight and a blob upload
 // in flight, then end mid-work (terminated, or exiting on their own).
-// Prints one JSON line: {workers, rssStart, rssEnd}. The process must then
-// exit by itself: a handle left behind would keep it alive. With "plain" as
-// a fifth argument the Workers only load hotpath and open nothing: the churn
-// of node and the module themselves, for scale.
-// Usage: node --expose-gc main.js <redis url> <geo db> <dir> <workers> [plain]
+// Node's own Worker churn grows RSS by a third or more before it levels off
+// (thread stacks and malloc arenas kept for the next Workers), so the same
+// number of Workers that only load hotpath and open nothing run first; RSS
+// is measured from there. Prints one JSON line: {workers, rssBeforePlain,
+// rssStart, rssEnd}. The process must then exit by itself: a handle left
+// behind would keep it alive.
+// Usage: node --expose-gc main.js <redis url> <geo db> <dir> <workers>
 const path = require('path');
 const { Worker } = require('worker_threads');
 
-const [redisUrl, geoDb, dir, total, mode] = process.argv.slice(2);
+const [redisUrl, geoDb, dir, total] = process.argv.slice(2);
 const root = path.resolve(__dirname, '..', '..', '..');
 const batch = 10;
 
@@ -40,12 +42,12 @@ function rss() {
   return process.memoryUsage().rss;
 }
 
-async function round(first) {
+async function round(first, plainOnly) {
   const workers = [];
   for (let i = 0; i < batch; i++) {
     const n = first + i;
     workers.push(
-      new Worker(mode === 'plain' ? plain : body, {
+      new Worker(plainOnly ? plain : body, {
         eval: true,
         workerData: { redisUrl, geoDb, blobDb: path.join(dir, `w${n}.db`), selfExit: n % 2 === 1 },
       }),
@@ -66,11 +68,13 @@ async function round(first) {
 async function main() {
   // Warm-up: the first Workers load the addon and grow the heap once.
   await round(0);
+  const rssBeforePlain = rss();
+  for (let n = 0; n < Number(total); n += batch) await round(n, true);
   const rssStart = rss();
   for (let n = batch; n < Number(total); n += batch) await round(n);
   await new Promise((resolve) => setTimeout(resolve, 200));
   const rssEnd = rss();
-  process.stdout.write(JSON.stringify({ workers: Number(total), rssStart, rssEnd }) + '\n');
+  process.stdout.write(JSON.stringify({ workers: Number(total), rssBeforePlain, rssStart, rssEnd }) + '\n');
 }
 
 main().catch((e) => {
