@@ -145,8 +145,10 @@ def test_invalid_ips_raise_value_error_and_a_miss_is_none() -> None:
     assert reader.get("10.0.0.1") is None
     assert reader.get(ipaddress.ip_address("81.2.69.160"))["city"]["names"]["en"] == "London"
     v4 = hpmaxminddb.open_database(TEST_DATA / "MaxMind-DB-test-ipv4-24.mmdb")
-    with pytest.raises(ValueError, match="IPv4-only"):
+    with pytest.raises(ValueError, match="IPv4-only") as family:
         v4.get("::1")
+    assert isinstance(family.value, errors.AddressFamilyError)
+    assert family.value.code == "HP_EFAMILY" and not isinstance(family.value, errors.InvalidArgumentError)
     reader.close()
     reader.close()
     with pytest.raises(ValueError, match="closed"):

@@ -232,7 +232,7 @@ class GeoState {
       int rc = run(start, n - start, &failed);
       if (rc >= 0) return rc;
       *bad = start + failed;
-      if (!coerce || rc != HP_EINVAL) return rc;
+      if (!coerce || (rc != HP_EINVAL && rc != HP_EFAMILY)) return rc;
       if (failed > 0 && (rc = run(start, failed, nullptr)) < 0) return rc;
       ids[*bad] = HP_GEO_NO_RECORD_ID;
       start = *bad + 1;
@@ -439,8 +439,8 @@ class GeoState {
       hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
       for (size_t i = 0; i < n; i++) {
         rc = hp_geo_lookup(&e, g, ips[i], lens[i]);
-        if (rc == HP_EINVAL && coerce) {
-          for (auto &c : cols) c.idx[i] = -1;  // not an address: a row of None
+        if ((rc == HP_EINVAL || rc == HP_EFAMILY) && coerce) {
+          for (auto &c : cols) c.idx[i] = -1;  // not an address (of the file's family): a row of None
           has_loc[i] = 0;
           acc[i] = asn[i] = -1;
           rc = 0;
