@@ -322,17 +322,26 @@ int hp_geo_stats_get(hp_geo_stats *out, const hp_geo *g) {
   return 0;
 }
 
-int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
-  return guard("geo_get", [&] {
-    if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+namespace {
+
+// hp_geo_get (decode) and hp_geo_find (the search tree only) of text.
+int get_text(const char *where, bool decode, hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
+  return guard(where, [&] {
+    if (!out || !g) return set_error(HP_EINVAL, where, ": out or handle is NULL");
     Call call(g);
     if (!call) return closed();
     reset(out);
     Address a;
     if (!hp::core::parse_ip(ip, len, &a)) return bad_ip(ip, len);
     g->h->count(Handle::kLookups);
-    return get_impl(out, g, db, a, true, ip, len);
+    return get_impl(out, g, db, a, decode, ip, len);
   });
+}
+
+}  // namespace
+
+int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
+  return get_text("geo_get", true, out, g, db, ip, len);
 }
 
 int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *addr, size_t addr_len) {
@@ -349,16 +358,7 @@ int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *ad
 }
 
 int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
-  return guard("geo_find", [&] {
-    if (!out || !g) return set_error(HP_EINVAL, "geo_find: out or handle is NULL");
-    Call call(g);
-    if (!call) return closed();
-    reset(out);
-    Address a;
-    if (!hp::core::parse_ip(ip, len, &a)) return bad_ip(ip, len);
-    g->h->count(Handle::kLookups);
-    return get_impl(out, g, db, a, false, ip, len);
-  });
+  return get_text("geo_find", false, out, g, db, ip, len);
 }
 
 int hp_geo_find_all(hp_geo_result *out, size_t cap, hp_geo *g, const char *ip, size_t len) {
