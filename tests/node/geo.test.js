@@ -304,6 +304,13 @@ test('every bad-data file and garbage gives HP_ECORRUPT, never a crash', () => {
 test('a watched file is reloaded when it is replaced', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hp-geo-watch-'));
   const file = path.join(dir, 'w.mmdb');
+  // Options left out are the C library's defaults: IPv6, database type 'hotpath'.
+  hp.writeGeoDatabase(file, [['1.0.0.0/8', { city: 'defaults' }]]);
+  const plain = new hp.GeoReader(file);
+  assert.equal(plain.metadata.ipVersion, 6);
+  assert.equal(plain.metadata.databaseType, 'hotpath');
+  assert.equal(plain.get('1.2.3.4').city, 'defaults');
+  plain.close();
   hp.writeGeoDatabase(file, [['1.0.0.0/8', { city: 'before' }]], { ipVersion: 4 });
   const reader = new hp.GeoReader(file, { watchIntervalMs: 20 });
   assert.equal(reader.get('1.2.3.4').city, 'before');

@@ -843,7 +843,7 @@ Napi::Value GeoWrite(const Napi::CallbackInfo &info) {
   for (uint32_t i = 0; i < langs.Length(); i++) lang_store.push_back(langs.Get(i).As<Napi::String>());
   std::vector<const char *> lang_ptrs;
   for (auto &l : lang_store) lang_ptrs.push_back(l.c_str());
-  o.database_type = type.c_str();
+  o.database_type = type.empty() ? nullptr : type.c_str();  // NULL: the library's "hotpath"
   o.description = desc.empty() ? nullptr : desc.c_str();
   o.languages = lang_ptrs.data();
   o.language_count = lang_ptrs.size();

@@ -931,7 +931,7 @@ void geo_write(const std::string &path, py::iterable entries, unsigned ip_versio
   hp_geo_writer_options o = HP_GEO_WRITER_OPTIONS_INIT;
   o.ip_version = ip_version;
   o.record_size = record_size;
-  o.database_type = database_type.c_str();
+  o.database_type = database_type.empty() ? nullptr : database_type.c_str();  // NULL: the library's "hotpath"
   o.description = description.empty() ? nullptr : description.c_str();
   o.languages = langs.data();
   o.language_count = langs.size();
