@@ -138,8 +138,10 @@ TEST_CASE("geo: an IPv6 address in an IPv4-only database is HP_EFAMILY, not a ba
   size_t lens[] = {7, 3};
   uint32_t ids[2];
   size_t failed = 9;
-  CHECK(hp_geo_find_many(ids, nullptr, &failed, v4.g, 0, ips, lens, 2) == HP_EFAMILY);
+  CHECK(hp_geo_find_many(ids, nullptr, &failed, v4.g, 0, ips, lens, 2, 0) == HP_EFAMILY);
   CHECK(failed == 1);
+  REQUIRE(hp_geo_find_many(ids, nullptr, nullptr, v4.g, 0, ips, lens, 2, HP_GEO_SKIP_INVALID) == 2);
+  CHECK(ids[1] == HP_GEO_NO_RECORD_ID);
 }
 
 TEST_CASE("geo: the decoder test database gives every type") {
@@ -463,8 +465,8 @@ TEST_CASE("geo: every IPv4 table width and hp_geo_find_many agree with libmaxmin
       std::vector<uint32_t> ids(ips.size());
       uint64_t gen = 0;
       size_t failed = 99;
-      REQUIRE(hp_geo_find_many(ids.data(), &gen, &failed, geo.g, 0, ptrs.data(), lens.data(), ips.size()) ==
-              int(ips.size()));
+      REQUIRE(hp_geo_find_many(ids.data(), &gen, &failed, geo.g, 0, ptrs.data(), lens.data(), ips.size(),
+                               0) == int(ips.size()));
       CHECK(gen == 1);
       std::vector<int64_t> offset_of(records, -1);
       for (size_t i = 0; i < ips.size(); i++) {
@@ -497,13 +499,20 @@ TEST_CASE("geo: find_many reports the first bad address; options version 1 and b
   size_t lens[] = {11, 3, 4, 7};
   uint32_t ids[4];
   size_t failed = 0;
-  CHECK(hp_geo_find_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 4) == HP_EINVAL);
+  CHECK(hp_geo_find_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 4, 0) == HP_EINVAL);
   CHECK(failed == 2);
   CHECK(std::string(hp_last_error()).find("'nope'") != std::string::npos);
-  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2) == 2);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2, 0) == 2);
   CHECK(ids[0] != HP_GEO_NO_RECORD_ID);
-  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 5, ips, lens, 2) == HP_EINVAL);
-  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 0) == 0);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 5, ips, lens, 2, 0) == HP_EINVAL);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 0, 0) == 0);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2, 2) == HP_EINVAL);  // unknown flag
+  // Coerced, a bad address is a row without a record and the rest is found.
+  uint32_t want = ids[0];
+  REQUIRE(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 4, HP_GEO_SKIP_INVALID) == 4);
+  CHECK((ids[0] == want && ids[2] == HP_GEO_NO_RECORD_ID));
+  hp_geo_result r3 = HP_GEO_RESULT_INIT;
+  CHECK(hp_geo_find(&r3, geo.g, 0, ips[3], lens[3]) == (ids[3] == HP_GEO_NO_RECORD_ID ? 0 : 1));
 
   hp_geo *g = nullptr;
   hp_geo_options o = HP_GEO_OPTIONS_INIT;

@@ -117,7 +117,7 @@ TEST_CASE("stress: geo lookups on several threads while two threads reload") {
         uint32_t ids[3];
         uint64_t gen = 0;
         size_t failed = 0;
-        if (hp_geo_find_many(ids, &gen, &failed, g, 0, ips, lens, 3) < 0 || gen == 0) wrong++;
+        if (hp_geo_find_many(ids, &gen, &failed, g, 0, ips, lens, 3, 0) < 0 || gen == 0) wrong++;
         lookups++;
       }
     });

@@ -283,3 +283,13 @@ def test_lookup_many_coerce_gives_none_rows_for_bad_items(extra: list[str]) -> N
         assert r.lookup_many([], errors="coerce")["city"] == []
         with pytest.raises(ValueError, match="errors must be"):
             r.lookup_many(good, errors="ignore")
+
+
+def test_lookup_many_on_an_ipv4_only_database_coerces_ipv6_addresses() -> None:
+    with GeoReader(str(TEST_DATA / "MaxMind-DB-test-ipv4-24.mmdb")) as r:
+        with pytest.raises(errors.AddressFamilyError, match="item 1"):
+            r.lookup_many(["1.1.1.1", "::1"])
+        cols = r.lookup_many(["1.1.1.1", "::1", "nope"], errors="coerce")
+        assert all(column[1] is None and column[2] is None for column in cols.values())
+        want = r.lookup("1.1.1.1")
+        assert [column[0] for column in cols.values()] == [None if want is None else want[name] for name in cols]

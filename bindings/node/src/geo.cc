@@ -530,7 +530,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     }
     if (cached_ >= max_objects_) ClearCaches();
     uint64_t gen = 0;
-    int rc = hp_geo_find_many(ids.data(), &gen, nullptr, g, 0, ptrs.data(), lens.data(), n);
+    int rc = hp_geo_find_many(ids.data(), &gen, nullptr, g, 0, ptrs.data(), lens.data(), n, 0);
     if (rc == HP_EINVAL || rc == HP_EFAMILY) return Napi::Env(env).Null();
     if (rc < 0) ThrowError(env, rc);
     CheckGeneration(gen);

@@ -310,6 +310,11 @@ HP_EXTERN int hp_geo_find_all(hp_geo_result *out, size_t cap, hp_geo *g, const c
  *  database of more than 2^26 records); look it up one by one. */
 #define HP_GEO_UNNUMBERED 0xfffffffeu
 
+/** hp_geo_find_many() flag: an address that is not one, or an IPv6 address
+ *  in an IPv4-only database, gets HP_GEO_NO_RECORD_ID instead of failing the
+ *  batch (pandas' errors="coerce"). */
+#define HP_GEO_SKIP_INVALID 1u
+
 /**
  * The search tree for many addresses at once: the record id of each in
  * database `db`, all from one snapshot, with the memory reads of several
@@ -321,13 +326,14 @@ HP_EXTERN int hp_geo_find_all(hp_geo_result *out, size_t cap, hp_geo *g, const c
  *                       may be NULL.
  * @param[out] failed    on error, the index of the bad address; may be NULL.
  * @param ips, lens      n addresses as text (borrowed for the call).
+ * @param flags          0 or HP_GEO_SKIP_INVALID.
  * @return n, or HP_EINVAL (an address is not an IP address, db out of
- *         range), HP_EFAMILY (an IPv6 address in an IPv4-only database),
- *         HP_ECORRUPT.
+ *         range, an unknown flag), HP_EFAMILY (an IPv6 address in an
+ *         IPv4-only database), HP_ECORRUPT.
  * Thread: any, concurrently; blocks nothing (call it without the GIL).
  */
 HP_EXTERN int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
-                               const char *const *ips, const size_t *lens, size_t n);
+                               const char *const *ips, const size_t *lens, size_t n, unsigned flags);
 
 /** The metadata map of database `db` (format keys: node_count, record_size,
  *  ip_version, database_type, languages, description, build_epoch, ...).

@@ -396,12 +396,15 @@ int hp_geo_find_all(hp_geo_result *out, size_t cap, hp_geo *g, const char *ip, s
 }
 
 int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
-                     const char *const *ips, const size_t *lens, size_t n) {
+                     const char *const *ips, const size_t *lens, size_t n, unsigned flags) {
   return guard("geo_find_many", [&]() -> int {
     if (!g || (n && (!ids || !ips || !lens))) return set_error(HP_EINVAL, "geo_find_many: a NULL argument");
     Call call(g);
     if (!call) return closed();
     if (n > size_t(INT32_MAX)) return set_error(HP_EINVAL, "geo_find_many: too many addresses");
+    if (flags & ~HP_GEO_SKIP_INVALID)
+      return set_error(HP_EINVAL, "geo_find_many: unknown flags ", std::to_string(flags));
+    const bool skip = flags & HP_GEO_SKIP_INVALID;
     size_t bad = 0;
     if (!failed) failed = &bad;
     hp::geo::Snapshot *s = g->h->current();
@@ -432,9 +435,10 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
         continue;
       }
       *failed = i;
-      if (!hp::core::parse_ip(ips[i], lens[i], &a)) return bad_ip(ips[i], lens[i]);
       hp::geo::Hit hit;
-      int rc = d.find(a, &hit);
+      int rc = hp::core::parse_ip(ips[i], lens[i], &a) ? d.find(a, &hit) : HP_EINVAL;
+      if (skip && (rc == HP_EINVAL || rc == HP_EFAMILY)) rc = 0;  // a row without a record
+      if (rc == HP_EINVAL) return bad_ip(ips[i], lens[i]);
       if (rc == HP_EFAMILY) return ipv6_in_ipv4(ips[i], lens[i]);
       if (rc < 0) return rc;
       ids[i] = rc == 0 ? HP_GEO_NO_RECORD_ID : hit.id == hp::geo::TreeIndex::kNoId ? HP_GEO_UNNUMBERED : hit.id;
