@@ -21,6 +21,10 @@ export class HotpathError extends Error {
   readonly errno: number;
   /** hotpath's code, also for a system error ('HP_EIO'). */
   readonly hpCode: ErrorCode;
+  /** hotpath's negative code, also for a system error (-4); Python's `number`. */
+  readonly number: number;
+  /** The C library's text of the failure (hp_last_error()); Python's `detail`. */
+  readonly detail: string;
   /** The failed system call ('open', 'read', ...), for a system error. */
   readonly syscall?: string;
   /** The file concerned, for a system error. */
@@ -53,7 +57,8 @@ export type ErrorCode =
   | 'HP_ENOMEM'
   | 'HP_ECLOSED'
   | 'HP_ECANCELED'
-  | 'HP_EINTERNAL';
+  | 'HP_EINTERNAL'
+  | 'HP_EFAMILY';
 
 /** The library's version, "MAJOR.MINOR.PATCH". */
 export const version: string;

@@ -20,6 +20,14 @@
  * Conventions (every subsystem follows them):
  *   - Functions return int: 0 or a positive count on success, a negative
  *     HP_E* code on failure; hp_last_error() then has the detail.
+ *   - A miss is a result, not an error: every lookup (hp_geo_get,
+ *     hp_geo_lookup, hp_recipes_get, hp_recipes_match, ...) returns 1 when
+ *     it found something and 0 when there is nothing for that key, with
+ *     no message set. HP_ENOTFOUND is kept for a named thing that must
+ *     exist (a blob id, a file to open).
+ *   - HP_EINVAL means a bad argument and nothing else; an outcome that a
+ *     valid argument can meet has its own code (HP_EFAMILY: an IPv6
+ *     address asked of an IPv4-only database).
  *   - Out parameters come first; every *_open/_new has a *_close/_free that
  *     accepts NULL.
  *   - Option and result structs start with `unsigned version` and have an

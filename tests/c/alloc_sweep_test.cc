@@ -191,9 +191,11 @@ int recipes_load_update(hp_engine *e, const char *path) {
     rec.buf = buf;
     rec.cap = sizeof buf;
     hp_recipe_key k = {nullptr, 0, 7};
-    rc = hp_recipes_get(t, &k, &rec);
+    rc = hp_recipes_get(&rec, t, &k);
     static const char kWant[] = "{\"offerId\":7,\"gen\":9}";
-    if (rc == 0 && !(rec.len == sizeof kWant - 1 && std::memcmp(buf, kWant, sizeof kWant - 1) == 0)) rc = kWrong;
+    if (rc >= 0)
+      rc = rc == 1 && rec.len == sizeof kWant - 1 && std::memcmp(buf, kWant, sizeof kWant - 1) == 0 ? 0
+                                                                                                    : kWrong;
   }
   if (rc == 0 && hp_recipes_size(t) != 10) rc = kWrong;
   return first_of(rc > 0 ? kWrong : rc, close_wait(hp_recipes_close, set));

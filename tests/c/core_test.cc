@@ -30,12 +30,12 @@ TEST_CASE("core: every error code has a name and a text") {
 
 TEST_CASE("core: the last error is per thread") {
   uint32_t v;
-  CHECK(hp_fingerprint32(nullptr, 3, &v) == HP_EINVAL);
+  CHECK(hp_fingerprint32(&v, nullptr, 3) == HP_EINVAL);
   std::string mine = hp_last_error();
   CHECK(mine.find("NULL") != std::string::npos);
   std::thread([] {
     CHECK(std::string(hp_last_error()).empty());
-    hp_jump_hash(1, 0, nullptr);
+    hp_jump_hash(nullptr, 1, 0);
     CHECK(std::string(hp_last_error()).find("out is NULL") != std::string::npos);
   }).join();
   CHECK(std::string(hp_last_error()) == mine);

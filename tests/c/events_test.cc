@@ -140,6 +140,9 @@ TEST_CASE("events: ip= is the hex of the address bytes without leading zero byte
   CHECK(ip_hex("fe80::1%eth0") == "fe800000000000000000000000000001");
   CHECK(ip_hex("FFFF::") == "ffff0000000000000000000000000000");
   for (const char *bad : {"", "1.2.3", "256.1.1.1", "example.com", "1.2.3.4:80", ":::"}) CHECK(ip_hex(bad) == "ERR");
+  // The text is parsed whole, as geo parses it: a NUL inside ends nothing.
+  CHECK(ip_hex(std::string("1.2.3.4\0junk", 12)) == "ERR");
+  CHECK(ip_hex("01.2.3.4") == "ERR");  // inet_pton's rule, also in geo
   char small[8];
   CHECK(hp_events_ip_hex(small, sizeof small, "1.2.3.4", 7) == HP_EINVAL);
 }
@@ -458,8 +461,10 @@ TEST_CASE("events: bad arguments") {
   CHECK(std::string(hp_last_error()).find("/nonexistent-dir/x/events.log") != std::string::npos);
   CHECK(b == nullptr);
   hp_events_options o = HP_EVENTS_OPTIONS_INIT;
-  o.batch_events = 0;
+  o.version = 9;
   CHECK(hp_events_open_file(&b, e, "/tmp/x", nullptr, &o) == HP_EINVAL);
+  o.version = HP_EVENTS_OPTIONS_VERSION;
+  CHECK((o.batch_events == 0 && o.batch_ms == 0 && o.max_pending == 0));  // 0 asks for the defaults
   hp_events_file_options f = HP_EVENTS_FILE_OPTIONS_INIT;
   f.fsync = 7;
   CHECK(hp_events_open_file(&b, e, "/tmp/x", &f, nullptr) == HP_EINVAL);
@@ -467,7 +472,7 @@ TEST_CASE("events: bad arguments") {
   CHECK(hp_events_open_file(&b, nullptr, "/tmp/x", nullptr, nullptr) == HP_EINVAL);
   TempDir dir;
   std::string path = dir.file("e.log");
-  REQUIRE(hp_events_open_file(&b, e, path.c_str(), nullptr, nullptr) == 0);
+  REQUIRE(hp_events_open_file(&b, e, path.c_str(), nullptr, &o) == 0);
   CHECK(hp_events_push(b, "a\nb", 3) == HP_EINVAL);
   CHECK(hp_events_push(b, "", 0) == HP_EINVAL);
   CHECK(hp_events_push(nullptr, "a", 1) == HP_EINVAL);

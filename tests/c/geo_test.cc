@@ -28,6 +28,15 @@ struct Geo {
     INFO(hp_last_error());
     REQUIRE(rc == 0);
   }
+  // The City test database with one more database after it.
+  static Geo city_and(const std::string &extra_path) {
+    const char *extra[] = {extra_path.c_str()};
+    hp_geo_options o = HP_GEO_OPTIONS_INIT;
+    o.extra_paths = extra;
+    o.extra_count = 1;
+    return Geo(db_path("GeoIP2-City-Test.mmdb"), &o);
+  }
+  Geo(Geo &&other) noexcept : g(other.g) { other.g = nullptr; }
   ~Geo() { hp_geo_close(g, NULL, NULL); }
 };
 
@@ -114,9 +123,25 @@ TEST_CASE("geo: an invalid IP string is HP_EINVAL naming the string") {
   }
   hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
   CHECK(hp_geo_lookup(&e, geo.g, "1.2.3", 5) == HP_EINVAL);
+}
+
+TEST_CASE("geo: an IPv6 address in an IPv4-only database is HP_EFAMILY, not a bad argument") {
   Geo v4(db_path("MaxMind-DB-test-ipv4-24.mmdb"));
-  CHECK(get(v4.g, "::1", &res.r) == HP_EINVAL);
+  Result res;
+  CHECK(get(v4.g, "::1", &res.r) == HP_EFAMILY);
   CHECK(std::string(hp_last_error()).find("IPv4-only") != std::string::npos);
+  CHECK(std::string(hp_err_name(HP_EFAMILY)) == "HP_EFAMILY");
+  hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+  CHECK(hp_geo_lookup(&e, v4.g, "::1", 3) == HP_EFAMILY);
+  CHECK(hp_geo_lookup(&e, v4.g, "1.2.3", 5) == HP_EINVAL);  // still a bad argument
+  const char *ips[] = {"1.1.1.1", "::1"};
+  size_t lens[] = {7, 3};
+  uint32_t ids[2];
+  size_t failed = 9;
+  CHECK(hp_geo_find_many(ids, nullptr, &failed, v4.g, 0, ips, lens, 2, 0) == HP_EFAMILY);
+  CHECK(failed == 1);
+  REQUIRE(hp_geo_find_many(ids, nullptr, nullptr, v4.g, 0, ips, lens, 2, HP_GEO_SKIP_INVALID) == 2);
+  CHECK(ids[1] == HP_GEO_NO_RECORD_ID);
 }
 
 TEST_CASE("geo: the decoder test database gives every type") {
@@ -222,11 +247,11 @@ TEST_CASE("geo: every bad-data file and damaged copy gives HP_ECORRUPT, never a 
       std::string ip = random_ip(rng, i & 1);
       Result res;
       int r = get(g, ip, &res.r);
-      CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL));
+      CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL || r == HP_EFAMILY));
       if (r == HP_ECORRUPT) bad = true;
       hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
       r = hp_geo_lookup(&e, g, ip.data(), ip.size());
-      CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL));
+      CHECK((r == 0 || r == 1 || r == HP_ECORRUPT || r == HP_EINVAL || r == HP_EFAMILY));
     }
     if (bad) corrupt++;
     hp_geo_close(g, NULL, NULL);
@@ -236,13 +261,41 @@ TEST_CASE("geo: every bad-data file and damaged copy gives HP_ECORRUPT, never a 
   CHECK(corrupt >= 15);
 }
 
+TEST_CASE("geo: find_all searches every database of one snapshot, skipping IPv4-only ones for IPv6") {
+  std::string v4path = db_path("MaxMind-DB-test-ipv4-24.mmdb");
+  Geo geo = Geo::city_and(v4path);
+  REQUIRE(hp_geo_count(geo.g) == 2);
+  for (const char *ip : {"81.2.69.160", "1.1.1.1", "1.1.1.3", "10.0.0.1", "2001:218::1", "::1"}) {
+    CAPTURE(ip);
+    hp_geo_result all[2] = {HP_GEO_RESULT_INIT, HP_GEO_RESULT_INIT};
+    int rc = hp_geo_find_all(all, 2, geo.g, ip, std::strlen(ip));
+    REQUIRE(rc >= 0);
+    bool any = false;
+    for (size_t db = 0; db < 2; db++) {
+      hp_geo_result one = HP_GEO_RESULT_INIT;
+      int want = hp_geo_find(&one, geo.g, db, ip, std::strlen(ip));
+      if (want == HP_EFAMILY) want = 0;  // skipped, as hp_geo_lookup merges
+      REQUIRE(want >= 0);
+      CHECK(all[db].found == want);
+      CHECK(all[db].value == nullptr);
+      if (want) CHECK((all[db].offset == one.offset && all[db].prefix_len == one.prefix_len));
+      any |= want == 1;
+    }
+    CHECK(rc == (any ? 1 : 0));
+    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+    CHECK(hp_geo_lookup(&e, geo.g, ip, std::strlen(ip)) == rc);
+  }
+  hp_geo_result small[1] = {HP_GEO_RESULT_INIT};
+  CHECK(hp_geo_find_all(small, 1, geo.g, "1.1.1.1", 7) == HP_EINVAL);
+  hp_geo_result two[2] = {HP_GEO_RESULT_INIT, HP_GEO_RESULT_INIT};
+  CHECK(hp_geo_find_all(two, 2, geo.g, "1.2.3", 5) == HP_EINVAL);
+  Geo v4(v4path);
+  CHECK(hp_geo_find_all(two, 2, v4.g, "::1", 3) == HP_EFAMILY);
+  CHECK(hp_geo_find_all(two, 2, v4.g, "1.1.1.1", 7) == 1);
+}
+
 TEST_CASE("geo: lookup merges City and ISP into one flat enrichment") {
-  std::string isp = db_path("GeoIP2-ISP-Test.mmdb");
-  const char *extra[] = {isp.c_str()};
-  hp_geo_options o = HP_GEO_OPTIONS_INIT;
-  o.extra_paths = extra;
-  o.extra_count = 1;
-  Geo geo(db_path("GeoIP2-City-Test.mmdb"), &o);
+  Geo geo = Geo::city_and(db_path("GeoIP2-ISP-Test.mmdb"));
   CHECK(hp_geo_count(geo.g) == 2);
   hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
   REQUIRE(hp_geo_lookup(&e, geo.g, "81.2.69.160", 11) == 1);
@@ -299,7 +352,7 @@ TEST_CASE("geo: the writer builds a flat DB-IP style database that libmaxminddb 
   REQUIRE(hp_geo_writer_insert(w, "2.0.0.0/8", 9, &rec) == 0);
   kv[1] = s("Lyon");
   REQUIRE(hp_geo_writer_insert(w, "2.3.4.0/24", 10, &rec) == 0);
-  CHECK(hp_geo_writer_insert(w, "::/8", 4, &rec) == HP_EINVAL);
+  CHECK(hp_geo_writer_insert(w, "::/8", 4, &rec) == HP_EFAMILY);
   CHECK(hp_geo_writer_insert(w, "2.0.0.0/0", 9, &rec) == HP_EINVAL);
   REQUIRE(hp_geo_writer_write(w, path) == 0);
   hp_geo_writer_free(w);
@@ -412,8 +465,8 @@ TEST_CASE("geo: every IPv4 table width and hp_geo_find_many agree with libmaxmin
       std::vector<uint32_t> ids(ips.size());
       uint64_t gen = 0;
       size_t failed = 99;
-      REQUIRE(hp_geo_find_many(ids.data(), &gen, &failed, geo.g, 0, ptrs.data(), lens.data(), ips.size()) ==
-              int(ips.size()));
+      REQUIRE(hp_geo_find_many(ids.data(), &gen, &failed, geo.g, 0, ptrs.data(), lens.data(), ips.size(),
+                               0) == int(ips.size()));
       CHECK(gen == 1);
       std::vector<int64_t> offset_of(records, -1);
       for (size_t i = 0; i < ips.size(); i++) {
@@ -446,13 +499,20 @@ TEST_CASE("geo: find_many reports the first bad address; options version 1 and b
   size_t lens[] = {11, 3, 4, 7};
   uint32_t ids[4];
   size_t failed = 0;
-  CHECK(hp_geo_find_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 4) == HP_EINVAL);
+  CHECK(hp_geo_find_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 4, 0) == HP_EINVAL);
   CHECK(failed == 2);
   CHECK(std::string(hp_last_error()).find("'nope'") != std::string::npos);
-  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2) == 2);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2, 0) == 2);
   CHECK(ids[0] != HP_GEO_NO_RECORD_ID);
-  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 5, ips, lens, 2) == HP_EINVAL);
-  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 0) == 0);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 5, ips, lens, 2, 0) == HP_EINVAL);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 0, 0) == 0);
+  CHECK(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2, 2) == HP_EINVAL);  // unknown flag
+  // Coerced, a bad address is a row without a record and the rest is found.
+  uint32_t want = ids[0];
+  REQUIRE(hp_geo_find_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 4, HP_GEO_SKIP_INVALID) == 4);
+  CHECK((ids[0] == want && ids[2] == HP_GEO_NO_RECORD_ID));
+  hp_geo_result r3 = HP_GEO_RESULT_INIT;
+  CHECK(hp_geo_find(&r3, geo.g, 0, ips[3], lens[3]) == (ids[3] == HP_GEO_NO_RECORD_ID ? 0 : 1));
 
   hp_geo *g = nullptr;
   hp_geo_options o = HP_GEO_OPTIONS_INIT;

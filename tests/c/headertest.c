@@ -16,7 +16,7 @@ int hp_headertest_c(void) {
   if (geo.version + lim.version + blobs.version + ev.version + sub.version == 0) return 5;
   if (hp_event_kind_name(HP_EVENT_RELOAD)[0] != 'r' || hp_handle_kind_name(HP_HANDLE_GEO)[0] != 'g') return 6;
   if (hp_ua_parse(&ua, NULL, "curl/8.0", 8) != 0 || !ua.is_bot) return 4;
-  if (hp_fingerprint32("hello world", 11, &v) != 0 || v != 430397466u) return 1;
+  if (hp_fingerprint32(&v, "hello world", 11) != 0 || v != 430397466u) return 1;
   if (hp_host_snapshot(&info) != 0) return 2;
   return hp_strerror(HP_EINVAL)[0] == 'i' ? 0 : 3;
 }

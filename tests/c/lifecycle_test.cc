@@ -250,7 +250,7 @@ TEST_CASE("recipes: close during a call on another thread waits for it; calls af
   CHECK(closed.count() == 0);  // the walk is still inside
   hp_recipe rec = HP_RECIPE_INIT;
   hp_recipe_key k = {nullptr, 0, 1};
-  CHECK(hp_recipes_get(t, &k, &rec) == HP_ECLOSED);
+  CHECK(hp_recipes_get(&rec, t, &k) == HP_ECLOSED);
   CHECK(hp_recipes_update(set, msg.data(), msg.size()) == HP_ECLOSED);
   CHECK(hp_recipes_close(set, &Closed::cb, &closed) == HP_ECLOSED);
   walk.leave.release();

@@ -144,10 +144,10 @@ std::string get_json(hp_recipe_table *t, int64_t id, int *rc = nullptr, hp_recip
   r.buf = buf;
   r.cap = sizeof buf;
   hp_recipe_key k = {nullptr, 0, id};
-  int s = hp_recipes_get(t, &k, &r);
+  int s = hp_recipes_get(&r, t, &k);
   if (rc) *rc = s;
   if (info) *info = r;
-  return s == 0 ? std::string(buf, r.len) : std::string();
+  return s == 1 ? std::string(buf, r.len) : std::string();
 }
 
 std::string offers_json(int n, const std::string &extra = "") {
@@ -175,14 +175,14 @@ TEST_CASE("recipes: a plain JSON array loads into a table keyed by an integer fi
   CHECK(get_json(t, 2) == "{\"offerId\":2,\"name\":\"Offer 2\"}");
   int rc = 0;
   get_json(t, 4, &rc);
-  CHECK(rc == HP_ENOTFOUND);
+  CHECK(rc == 0);  // a miss is a result
   // A string key on an integer table is read as decimal.
   hp_recipe r = HP_RECIPE_INIT;
   hp_recipe_key k = {"3", 1, 0};
-  CHECK(hp_recipes_get(t, &k, &r) == 0);
+  CHECK(hp_recipes_get(&r, t, &k) == 1);
   CHECK(r.len == std::strlen("{\"offerId\":3,\"name\":\"Offer 3\"}"));
   hp_recipe_key bad = {"3x", 2, 0};
-  CHECK(hp_recipes_get(t, &bad, &r) == HP_ENOTFOUND);
+  CHECK(hp_recipes_get(&r, t, &bad) == 0);
   CHECK(hp_recipes_find(f.set, "offers") == t);
   CHECK(hp_recipes_find(f.set, "nope") == nullptr);
   CHECK(std::string(hp_recipes_table_name(t)) == "offers");
@@ -355,9 +355,9 @@ TEST_CASE("recipes: string-keyed tables, keys, and vanished keys on reload") {
   CHECK(hp_recipes_size(t) == 4);
   hp_recipe r = HP_RECIPE_INIT;
   hp_recipe_key k = {"a\xc3\xa9", 3, 0};
-  CHECK(hp_recipes_get(t, &k, &r) == 0);
+  CHECK(hp_recipes_get(&r, t, &k) == 1);
   hp_recipe_key five = {nullptr, 0, 5};
-  CHECK(hp_recipes_get(t, &five, &r) == 0);
+  CHECK(hp_recipes_get(&r, t, &five) == 1);
   std::vector<std::string> keys;
   CHECK(hp_recipes_keys(
             t,
@@ -370,7 +370,7 @@ TEST_CASE("recipes: string-keyed tables, keys, and vanished keys on reload") {
   write_file(dir.file("c.json"), "[{\"code\":\"b\"}]");
   REQUIRE(f.load(t, dir.file("c.json"), &d) == 0);
   CHECK(hp_recipes_size(t) == 1);
-  CHECK(hp_recipes_get(t, &k, &r) == HP_ENOTFOUND);
+  CHECK(hp_recipes_get(&r, t, &k) == 0);
 }
 
 TEST_CASE("recipes: a record keeps its version across a reload unless it changed") {
@@ -416,7 +416,7 @@ TEST_CASE("recipes: point updates apply, go stale, and survive a reload only whe
   CHECK(hp_recipes_size(t) == 3);  // 1, 2 (updated), 9 (new); 3 deleted
   int rc = 0;
   get_json(t, 3, &rc);
-  CHECK(rc == HP_ENOTFOUND);
+  CHECK(rc == 0);  // a miss is a result
 
   // Bad messages.
   CHECK(update("nope") == HP_EINVAL);
@@ -436,9 +436,9 @@ TEST_CASE("recipes: point updates apply, go stale, and survive a reload only whe
   REQUIRE(f.load(t, dir.file("o.json"), &d, &lo) == 0);
   CHECK(get_json(t, 2) == "{\"offerId\":2,\"name\":\"new\",\"geoRules\":{\"geo\":[]}}");
   get_json(t, 3, &rc);
-  CHECK(rc == HP_ENOTFOUND);
+  CHECK(rc == 0);  // a miss is a result
   get_json(t, 9, &rc);
-  CHECK(rc == HP_ENOTFOUND);
+  CHECK(rc == 0);  // a miss is a result
   CHECK(get_json(t, 4) == "{\"offerId\":4,\"name\":\"Offer 4\"}");
   CHECK(hp_recipes_size(t) == 3);
   // A reload newer than every update drops them all.
@@ -479,11 +479,12 @@ TEST_CASE("recipes: readers on many threads always see a whole table while reloa
         rec.buf = buf;
         rec.cap = sizeof buf;
         hp_recipe_key k = {nullptr, 0, id};
-        int rc = hp_recipes_get(t, &k, &rec);
+        int rc = hp_recipes_get(&rec, t, &k);
         std::string want = "{\"offerId\":" + std::to_string(id) + ",\"gen\":";
-        if (rc == 0 && std::string(buf, rec.len).rfind(want, 0) == 0 && hp_recipes_size(t) >= static_cast<uint64_t>(n))
+        if (rc == 1 && std::string(buf, rec.len).rfind(want, 0) == 0 &&
+            hp_recipes_size(t) >= static_cast<uint64_t>(n))
           reads++;
-        else if (!(rc == 0 && id == 7))  // id 7 is being updated by point updates
+        else if (!(rc == 1 && id == 7))  // id 7 is being updated by point updates
           bad++;
       }
     });
@@ -595,9 +596,9 @@ TEST_CASE("recipes: argument checks") {
   hp_recipe r = HP_RECIPE_INIT;
   r.version = 0;
   hp_recipe_key k = {nullptr, 0, 1};
-  CHECK(hp_recipes_get(t, &k, &r) == HP_EINVAL);
+  CHECK(hp_recipes_get(&r, t, &k) == HP_EINVAL);
   r.version = HP_RECIPE_VERSION;
-  CHECK(hp_recipes_get(t, &k, &r) == HP_ENOTFOUND);
+  CHECK(hp_recipes_get(&r, t, &k) == 0);
   CHECK(hp_recipes_size(t) == 0);
   hp_recipes_close(nullptr, NULL, NULL);
   hp_recipes_unwatch(nullptr);
@@ -643,7 +644,7 @@ struct RulesFixture : Fixture {
     r.redirect_buf = redirect;
     r.redirect_cap = sizeof redirect;
     hp_recipe_key k = {nullptr, 0, id};
-    REQUIRE(hp_recipes_match(t, &k, &ctx, &r) == 0);
+    REQUIRE(hp_recipes_match(&r, t, &k, &ctx) == 1);
     return r;
   }
   char redirect[256] = {0};
@@ -673,15 +674,15 @@ TEST_CASE("recipes: target rules match each dimension without case") {
     hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
     const char **slot[] = {&ctx.country, &ctx.region, &ctx.city, &ctx.isp, &ctx.os, &ctx.browser, &ctx.device_type};
     auto r = f.match(f.campaigns, i + 1, ctx);
-    CHECK(r.target == HP_RULES_FAIL);  // unknown visitor
+    CHECK(r.target == HP_RECIPES_RULE_FAIL);  // unknown visitor
     *slot[i] = "value";
     r = f.match(f.campaigns, i + 1, ctx);
-    CHECK(r.target == HP_RULES_PASS);
+    CHECK(r.target == HP_RECIPES_RULE_PASS);
     CHECK(r.rule == 0);
     CHECK(std::string(f.redirect) == "https://lp.example/alt");
     CHECK(r.redirect_len == std::strlen("https://lp.example/alt"));
     *slot[i] = "other";
-    CHECK(f.match(f.campaigns, i + 1, ctx).target == HP_RULES_FAIL);
+    CHECK(f.match(f.campaigns, i + 1, ctx).target == HP_RECIPES_RULE_FAIL);
   }
 }
 
@@ -701,32 +702,33 @@ TEST_CASE("recipes: target rules: OR across groups, AND within a group, include 
   hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
   ctx.country = "us";
   ctx.os = "ios";
-  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RULES_PASS);
+  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RECIPES_RULE_PASS);
   ctx.os = "Android";
-  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RULES_FAIL);
+  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RECIPES_RULE_FAIL);
   ctx.country = "CA";
-  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RULES_PASS);
+  CHECK(f.match(f.campaigns, 1, ctx).target == HP_RECIPES_RULE_PASS);
 
   ctx.device_type = "mobile";
-  CHECK(f.match(f.campaigns, 2, ctx).target == HP_RULES_PASS);
+  CHECK(f.match(f.campaigns, 2, ctx).target == HP_RECIPES_RULE_PASS);
   CHECK(f.match(f.campaigns, 2, ctx).rule == -1);
   ctx.device_type = "Desktop";
   auto r = f.match(f.campaigns, 2, ctx);
-  CHECK(r.target == HP_RULES_FAIL);
+  CHECK(r.target == HP_RECIPES_RULE_FAIL);
   CHECK(r.rule == 0);
 
   ctx.country = "US";
   ctx.isp = "Verizon";
-  CHECK(f.match(f.campaigns, 3, ctx).target == HP_RULES_PASS);
+  CHECK(f.match(f.campaigns, 3, ctx).target == HP_RECIPES_RULE_PASS);
   ctx.isp = "COMCAST";
   r = f.match(f.campaigns, 3, ctx);
-  CHECK(r.target == HP_RULES_FAIL);
+  CHECK(r.target == HP_RECIPES_RULE_FAIL);
   CHECK(r.rule == 1);
 
-  CHECK(f.match(f.campaigns, 4, ctx).target == HP_RULES_NONE);
+  CHECK(f.match(f.campaigns, 4, ctx).target == HP_RECIPES_RULE_NONE);
   hp_recipes_match_result none = HP_RECIPES_MATCH_RESULT_INIT;
   hp_recipe_key k = {nullptr, 0, 99};
-  CHECK(hp_recipes_match(f.campaigns, &k, &ctx, &none) == HP_ENOTFOUND);
+  CHECK(hp_recipes_match(&none, f.campaigns, &k, &ctx) == 0);
+  CHECK((none.geo == HP_RECIPES_RULE_NONE && none.target == HP_RECIPES_RULE_NONE && none.rule == -1));
 }
 
 TEST_CASE("recipes: offer geo rules allow-list, block-list and mixed") {
@@ -740,17 +742,17 @@ TEST_CASE("recipes: offer geo rules allow-list, block-list and mixed") {
   REQUIRE(f.load(f.offers_t, f.dir.file("o.json"), &d) == 0);
   hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
   ctx.country = "us";
-  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RULES_PASS);
-  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RULES_PASS);
-  CHECK(f.match(f.offers_t, 3, ctx).geo == HP_RULES_PASS);
-  CHECK(f.match(f.offers_t, 4, ctx).geo == HP_RULES_NONE);
+  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RECIPES_RULE_PASS);
+  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RECIPES_RULE_PASS);
+  CHECK(f.match(f.offers_t, 3, ctx).geo == HP_RECIPES_RULE_PASS);
+  CHECK(f.match(f.offers_t, 4, ctx).geo == HP_RECIPES_RULE_NONE);
   ctx.country = "Ru";
-  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RULES_FAIL);
-  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RULES_FAIL);
+  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RECIPES_RULE_FAIL);
+  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RECIPES_RULE_FAIL);
   ctx.country = nullptr;
-  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RULES_FAIL);
-  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RULES_PASS);
-  CHECK(f.match(f.offers_t, 4, ctx).target == HP_RULES_NONE);
+  CHECK(f.match(f.offers_t, 1, ctx).geo == HP_RECIPES_RULE_FAIL);
+  CHECK(f.match(f.offers_t, 2, ctx).geo == HP_RECIPES_RULE_PASS);
+  CHECK(f.match(f.offers_t, 4, ctx).target == HP_RECIPES_RULE_NONE);
 }
 
 // ------------------------------------------------------------- pub/sub
@@ -1026,8 +1028,8 @@ TEST_CASE("recipes caps: an item larger than a read is parsed once it is complet
   spec.key_field = "offerId";
   spec.max_item_bytes = 64 << 20;
   hp::recipes::LoadOutcome o = hp::recipes::load_file(spec, path, 1, 1, nullptr);
-  INFO(o.error);
-  REQUIRE(o.code == 0);
+  INFO(o.status.message);
+  REQUIRE(o.status.code == 0);
   CHECK(o.items == 2);
   CHECK(o.json_bytes == item.size() + 16);
   CHECK(o.parsed_bytes <= 2 * o.json_bytes + (4 << 20));

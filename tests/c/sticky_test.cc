@@ -10,7 +10,7 @@
 
 static uint32_t fp(const std::string &s) {
   uint32_t v = 0;
-  REQUIRE(hp_fingerprint32(s.data(), s.size(), &v) == 0);
+  REQUIRE(hp_fingerprint32(&v, s.data(), s.size()) == 0);
   return v;
 }
 
@@ -48,32 +48,33 @@ TEST_CASE("sticky: fingerprint32 matches every committed farmhash npm vector") {
       offsets.push_back(all.size());
     }
     std::vector<uint32_t> out(inputs.size());
-    REQUIRE(hp_fingerprint32_many(all.data(), offsets.data(), inputs.size(), out.data()) == static_cast<int>(inputs.size()));
+    REQUIRE(hp_fingerprint32_many(out.data(), all.data(), offsets.data(), inputs.size()) ==
+            static_cast<int>(inputs.size()));
     CHECK(out == expected);
   }
 }
 
 TEST_CASE("sticky: bad fingerprint input gives HP_EINVAL with a message") {
   uint32_t v;
-  CHECK(hp_fingerprint32(nullptr, 1, &v) == HP_EINVAL);
+  CHECK(hp_fingerprint32(&v, nullptr, 1) == HP_EINVAL);
   CHECK(std::string(hp_last_error()).find("data is NULL") != std::string::npos);
-  CHECK(hp_fingerprint32("x", 1, nullptr) == HP_EINVAL);
-  CHECK(hp_fingerprint32("x", HP_FINGERPRINT_MAX_LEN + 1, &v) == HP_EINVAL);
-  CHECK(hp_fingerprint32(nullptr, 0, &v) == 0);  // empty input is valid
+  CHECK(hp_fingerprint32(nullptr, "x", 1) == HP_EINVAL);
+  CHECK(hp_fingerprint32(&v, "x", HP_FINGERPRINT_MAX_LEN + 1) == HP_EINVAL);
+  CHECK(hp_fingerprint32(&v, nullptr, 0) == 0);  // empty input is valid
   uint64_t bad[] = {0, 5, 3};
   uint32_t out[2];
-  CHECK(hp_fingerprint32_many("abcde", bad, 2, out) == HP_EINVAL);
+  CHECK(hp_fingerprint32_many(out, "abcde", bad, 2) == HP_EINVAL);
   CHECK(std::string(hp_last_error()).find("decrease") != std::string::npos);
   uint64_t nonzero[] = {1, 2};
-  CHECK(hp_fingerprint32_many("ab", nonzero, 1, out) == HP_EINVAL);
-  CHECK(hp_fingerprint32_many("ab", nullptr, 1, out) == HP_EINVAL);
+  CHECK(hp_fingerprint32_many(out, "ab", nonzero, 1) == HP_EINVAL);
+  CHECK(hp_fingerprint32_many(out, "ab", nullptr, 1) == HP_EINVAL);
 }
 
 TEST_CASE("sticky: modulo mode is fingerprint32 of the address text modulo workers, as the seed") {
   for (std::string ip : {"::ffff:10.0.0.1", "127.0.0.1", "::1", "2001:db8::7"}) {
     for (uint32_t n : {1u, 2u, 3u, 8u}) {
       uint32_t w = 99;
-      REQUIRE(hp_sticky_pick(ip.data(), ip.size(), n, HP_STICKY_MODULO, &w) == 0);
+      REQUIRE(hp_sticky_pick(&w, ip.data(), ip.size(), n, HP_STICKY_MODULO) == 0);
       CHECK(w == fp(ip) % n);
     }
   }
@@ -81,8 +82,8 @@ TEST_CASE("sticky: modulo mode is fingerprint32 of the address text modulo worke
 
 TEST_CASE("sticky: jump mode folds IPv4-mapped addresses and moves about 1/n of clients") {
   uint32_t a, b;
-  REQUIRE(hp_sticky_pick("::ffff:10.1.2.3", 15, 7, HP_STICKY_JUMP, &a) == 0);
-  REQUIRE(hp_sticky_pick("10.1.2.3", 8, 7, HP_STICKY_JUMP, &b) == 0);
+  REQUIRE(hp_sticky_pick(&a, "::ffff:10.1.2.3", 15, 7, HP_STICKY_JUMP) == 0);
+  REQUIRE(hp_sticky_pick(&b, "10.1.2.3", 8, 7, HP_STICKY_JUMP) == 0);
   CHECK(a == b);
 
   const int clients = 20000;
@@ -91,8 +92,8 @@ TEST_CASE("sticky: jump mode folds IPv4-mapped addresses and moves about 1/n of 
   for (int i = 0; i < clients; i++) {
     std::string ip = "10." + std::to_string(i / 65536) + "." + std::to_string((i / 256) % 256) + "." + std::to_string(i % 256);
     uint32_t before, after;
-    REQUIRE(hp_sticky_pick(ip.data(), ip.size(), 8, HP_STICKY_JUMP, &before) == 0);
-    REQUIRE(hp_sticky_pick(ip.data(), ip.size(), 9, HP_STICKY_JUMP, &after) == 0);
+    REQUIRE(hp_sticky_pick(&before, ip.data(), ip.size(), 8, HP_STICKY_JUMP) == 0);
+    REQUIRE(hp_sticky_pick(&after, ip.data(), ip.size(), 9, HP_STICKY_JUMP) == 0);
     if (before != after) {
       moved++;
       CHECK(after == 8u);  // a client only ever moves to the new worker
@@ -107,15 +108,17 @@ TEST_CASE("sticky: jump mode folds IPv4-mapped addresses and moves about 1/n of 
 
 TEST_CASE("sticky: bad pick input gives HP_EINVAL") {
   uint32_t w;
-  CHECK(hp_sticky_pick(nullptr, 3, 2, HP_STICKY_MODULO, &w) == HP_EINVAL);
-  CHECK(hp_sticky_pick("1.2.3.4", 7, 0, HP_STICKY_MODULO, &w) == HP_EINVAL);
-  CHECK(hp_sticky_pick("1.2.3.4", 0, 2, HP_STICKY_MODULO, &w) == HP_EINVAL);
+  CHECK(hp_sticky_pick(&w, nullptr, 3, 2, HP_STICKY_MODULO) == HP_EINVAL);
+  CHECK(hp_sticky_pick(&w, "1.2.3.4", 7, 0, HP_STICKY_MODULO) == HP_EINVAL);
+  CHECK(hp_sticky_pick(&w, "1.2.3.4", 0, 2, HP_STICKY_MODULO) == HP_EINVAL);
   std::string huge(300, '1');
-  CHECK(hp_sticky_pick(huge.data(), huge.size(), 2, HP_STICKY_MODULO, &w) == HP_EINVAL);
-  CHECK(hp_sticky_pick("1.2.3.4", 7, 2, 42, &w) == HP_EINVAL);
-  CHECK(hp_sticky_pick("not-an-ip", 9, 2, HP_STICKY_JUMP, &w) == HP_EINVAL);
+  CHECK(hp_sticky_pick(&w, huge.data(), huge.size(), 2, HP_STICKY_MODULO) == HP_EINVAL);
+  CHECK(hp_sticky_pick(&w, "1.2.3.4", 7, 2, 42) == HP_EINVAL);
+  CHECK(hp_sticky_pick(&w, "not-an-ip", 9, 2, HP_STICKY_JUMP) == HP_EINVAL);
   CHECK(std::string(hp_last_error()).find("not-an-ip") != std::string::npos);
-  CHECK(hp_jump_hash(1, 0, &w) == HP_EINVAL);
-  CHECK(hp_jump_hash(1, 1, &w) == 0);
+  CHECK(hp_sticky_pick(&w, "1.2.3.4\0junk", 12, 2, HP_STICKY_JUMP) ==
+        HP_EINVAL);  // parsed whole, as geo does
+  CHECK(hp_jump_hash(&w, 1, 0) == HP_EINVAL);
+  CHECK(hp_jump_hash(&w, 1, 1) == 0);
   CHECK(w == 0u);
 }

@@ -117,7 +117,7 @@ TEST_CASE("stress: geo lookups on several threads while two threads reload") {
         uint32_t ids[3];
         uint64_t gen = 0;
         size_t failed = 0;
-        if (hp_geo_find_many(ids, &gen, &failed, g, 0, ips, lens, 3) < 0 || gen == 0) wrong++;
+        if (hp_geo_find_many(ids, &gen, &failed, g, 0, ips, lens, 3, 0) < 0 || gen == 0) wrong++;
         lookups++;
       }
     });
@@ -238,7 +238,7 @@ TEST_CASE("stress: recipe loads from two threads and point updates while readers
         rec.buf = buf;
         rec.cap = sizeof buf;
         std::string want = "{\"offerId\":" + std::to_string(id) + ",\"gen\":";
-        if (hp_recipes_get(t, &k, &rec) != 0 || std::string(buf, rec.len).rfind(want, 0) != 0) wrong++;
+        if (hp_recipes_get(&rec, t, &k) != 1 || std::string(buf, rec.len).rfind(want, 0) != 0) wrong++;
         reads++;
       }
     });

@@ -61,7 +61,7 @@ inline void read_back(hp_recipe_table *t) {
         hp_recipe r = HP_RECIPE_INIT;
         r.buf = buf;
         r.cap = sizeof buf;
-        hp_recipes_get(table, &k, &r);
+        hp_recipes_get(&r, table, &k);
         hp_recipes_context ctx = HP_RECIPES_CONTEXT_INIT;
         ctx.country = "FR";
         ctx.os = "Linux";
@@ -69,7 +69,7 @@ inline void read_back(hp_recipe_table *t) {
         hp_recipes_match_result m = HP_RECIPES_MATCH_RESULT_INIT;
         m.redirect_buf = redirect;
         m.redirect_cap = sizeof redirect;
-        hp_recipes_match(table, &k, &ctx, &m);
+        hp_recipes_match(&m, table, &k, &ctx);
         return 0;
       },
       t);

@@ -163,7 +163,7 @@ test('invalid addresses throw HP_EINVAL with the string; a miss is null', async 
   assert.deepStrictEqual(reader.getWithPrefixLength('10.0.0.1')[0], null);
   assert.equal(reader.lookup('10.0.0.1'), null);
   const v4 = await hpmaxmind.open(testData('MaxMind-DB-test-ipv4-24.mmdb'));
-  assert.throws(() => v4.get('::1'), { code: 'HP_EINVAL' });
+  assert.throws(() => v4.get('::1'), { code: 'HP_EFAMILY', number: hp.codes.HP_EFAMILY, hpCode: 'HP_EFAMILY' });
 });
 
 test('repeat hits return the same object (cached per record)', () => {
@@ -176,6 +176,25 @@ test('repeat hits return the same object (cached per record)', () => {
   reader.close();
   assert.throws(() => reader.get('81.2.69.160'), { code: 'HP_ECLOSED' });
   reader.close();
+});
+
+test('lookup skips an IPv4-only database for an IPv6 address (HP_EFAMILY when every database is)', () => {
+  const both = new hp.GeoReader(testData('GeoIP2-City-Test.mmdb'), {
+    extraPaths: [testData('MaxMind-DB-test-ipv4-24.mmdb')],
+  });
+  const city = new hp.GeoReader(testData('GeoIP2-City-Test.mmdb'));
+  assert.equal(both.lookup('::81.2.69.160').city, 'London');
+  for (const ip of ['::81.2.69.160', '2001:218::1', '2a02:cf40::1', '::1']) {
+    assert.deepStrictEqual(both.lookup(ip), city.lookup(ip), ip);
+  }
+  assert.equal(both.lookup('::1'), null);
+  assert.equal(both.lookup('81.2.69.160').city, 'London');
+  both.close();
+  city.close();
+  const v4 = new hp.GeoReader(testData('MaxMind-DB-test-ipv4-24.mmdb'));
+  assert.throws(() => v4.lookup('::1'), (err) => err.code === 'HP_EFAMILY' && /IPv4-only/.test(err.detail));
+  assert.throws(() => v4.lookup('1.2.3'), { code: 'HP_EINVAL' });
+  v4.close();
 });
 
 test('lookup merges City and ISP; lookupMany returns columns', () => {
@@ -271,7 +290,7 @@ test('every bad-data file and garbage gives HP_ECORRUPT, never a crash', () => {
       try {
         reader.get(ip);
       } catch (err) {
-        assert.ok(['HP_ECORRUPT', 'HP_EINVAL'].includes(err.code), `${file}: ${err.code}`);
+        assert.ok(['HP_ECORRUPT', 'HP_EINVAL', 'HP_EFAMILY'].includes(err.code), `${file}: ${err.code}`);
         if (err.code === 'HP_ECORRUPT') bad = true;
       }
     }
@@ -285,6 +304,13 @@ test('every bad-data file and garbage gives HP_ECORRUPT, never a crash', () => {
 test('a watched file is reloaded when it is replaced', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hp-geo-watch-'));
   const file = path.join(dir, 'w.mmdb');
+  // Options left out are the C library's defaults: IPv6, database type 'hotpath'.
+  hp.writeGeoDatabase(file, [['1.0.0.0/8', { city: 'defaults' }]]);
+  const plain = new hp.GeoReader(file);
+  assert.equal(plain.metadata.ipVersion, 6);
+  assert.equal(plain.metadata.databaseType, 'hotpath');
+  assert.equal(plain.get('1.2.3.4').city, 'defaults');
+  plain.close();
   hp.writeGeoDatabase(file, [['1.0.0.0/8', { city: 'before' }]], { ipVersion: 4 });
   const reader = new hp.GeoReader(file, { watchIntervalMs: 20 });
   assert.equal(reader.get('1.2.3.4').city, 'before');

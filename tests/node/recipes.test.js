@@ -290,6 +290,33 @@ test('loads keep AsyncLocalStorage context', async (t) => {
   assert.deepEqual(seen, { id: 7 });
 });
 
+test('a watch callback that throws is an uncaught exception, as from fs.watch', async (t) => {
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'o.json');
+  fs.writeFileSync(file, JSON.stringify([{ offerId: 1 }]));
+  // In a child process: the test runner treats an uncaught exception as a failure of its own.
+  const code = `
+    const hp = require(${JSON.stringify(root)});
+    const r = new hp.Recipes();
+    const t = r.define('offers', { key: 'offerId' });
+    process.on('uncaughtException', (err) => {
+      console.log('uncaught: ' + err.message);
+      r.close();
+    });
+    let calls = 0;
+    t.watch(${JSON.stringify(file)}, { persistent: false }, () => {
+      calls++;
+      if (calls === 1) throw new Error('thrown by onReload');
+    });
+    setTimeout(() => console.log('calls: ' + calls), 300);
+  `;
+  const { execFileSync } = require('child_process');
+  const out = execFileSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 10000 });
+  assert.match(out, /^uncaught: thrown by onReload$/m);
+  assert.match(out, /^calls: 1$/m);
+});
+
 test('workers load their own tables and exit with loads in flight', async (t) => {
   const dir = tempDir();
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));

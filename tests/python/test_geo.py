@@ -145,8 +145,10 @@ def test_invalid_ips_raise_value_error_and_a_miss_is_none() -> None:
     assert reader.get("10.0.0.1") is None
     assert reader.get(ipaddress.ip_address("81.2.69.160"))["city"]["names"]["en"] == "London"
     v4 = hpmaxminddb.open_database(TEST_DATA / "MaxMind-DB-test-ipv4-24.mmdb")
-    with pytest.raises(ValueError, match="IPv4-only"):
+    with pytest.raises(ValueError, match="IPv4-only") as family:
         v4.get("::1")
+    assert isinstance(family.value, errors.AddressFamilyError)
+    assert family.value.code == "HP_EFAMILY" and not isinstance(family.value, errors.InvalidArgumentError)
     reader.close()
     reader.close()
     with pytest.raises(ValueError, match="closed"):
@@ -281,3 +283,13 @@ def test_lookup_many_coerce_gives_none_rows_for_bad_items(extra: list[str]) -> N
         assert r.lookup_many([], errors="coerce")["city"] == []
         with pytest.raises(ValueError, match="errors must be"):
             r.lookup_many(good, errors="ignore")
+
+
+def test_lookup_many_on_an_ipv4_only_database_coerces_ipv6_addresses() -> None:
+    with GeoReader(str(TEST_DATA / "MaxMind-DB-test-ipv4-24.mmdb")) as r:
+        with pytest.raises(errors.AddressFamilyError, match="item 1"):
+            r.lookup_many(["1.1.1.1", "::1"])
+        cols = r.lookup_many(["1.1.1.1", "::1", "nope"], errors="coerce")
+        assert all(column[1] is None and column[2] is None for column in cols.values())
+        want = r.lookup("1.1.1.1")
+        assert [column[0] for column in cols.values()] == [None if want is None else want[name] for name in cols]

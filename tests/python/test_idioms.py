@@ -257,6 +257,10 @@ def test_subscription_is_a_context_manager(redis_server: RedisServer) -> None:
 
 def test_geo_reader_watches_its_files(tmp_path: Path) -> None:
     file = tmp_path / "w.mmdb"
+    # Options left out are the C library's defaults: IPv6, database type "hotpath".
+    geo.write_database(file, [("1.0.0.0/8", {"city": "defaults"})])
+    with geo.GeoReader(file) as plain:
+        assert plain.metadata()["ip_version"] == 6 and plain.metadata()["database_type"] == "hotpath"
     geo.write_database(file, [("1.0.0.0/8", {"city": "before"})], ip_version=4)
     with geo.GeoReader(file, watch_interval_ms=20) as reader:
         assert reader.get("1.2.3.4") == {"city": "before"}

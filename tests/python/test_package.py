@@ -55,6 +55,10 @@ def test_every_c_code_has_an_exception_class() -> None:
         exc = errors.from_code(value, name, "detail")
         assert type(exc) is not errors.Error, name
         assert exc.code == name and exc.number == value and str(exc) == "detail"
+        # The number comes from the C table, on the class too.
+        assert type(exc).number == value and exc.message == exc.detail == "detail"
+    assert errors.AddressFamilyError.code == "HP_EFAMILY"
+    assert issubclass(errors.AddressFamilyError, ValueError)
     assert issubclass(errors.NotFoundError, LookupError)
     assert issubclass(errors.UnavailableError, ConnectionError)
 

@@ -86,8 +86,11 @@ function format(event) {
   return native.eventsFormat(...eventArgs(event));
 }
 
-function u32(options, name, def, min) {
-  const v = options[name] ?? def;
+// An option left out is passed as `def`: 0, which asks the C library for
+// its default, unless 0 has a meaning of its own (keepFiles).
+function u32(options, name, min, def = 0) {
+  const v = options[name];
+  if (v === undefined || v === null) return def;
   if (!Number.isInteger(v) || v < min || v > 0xffffffff) {
     throw new RangeError(`events: ${name} must be an integer >= ${min}`);
   }
@@ -97,7 +100,7 @@ function u32(options, name, def, min) {
 const REDIS = Symbol('redis');
 
 function batching(options) {
-  return [u32(options, 'batchEvents', 500, 1), u32(options, 'batchMs', 100, 1), u32(options, 'maxPending', 1000000, 1)];
+  return [u32(options, 'batchEvents', 1), u32(options, 'batchMs', 1), u32(options, 'maxPending', 1)];
 }
 
 /**
@@ -130,9 +133,9 @@ class EventLog {
       path,
       ...batching(options),
       FSYNC[fsync],
-      u32(options, 'fsyncMs', 1000, 1),
+      u32(options, 'fsyncMs', 1),
       rotateBytes,
-      u32(options, 'keepFiles', 5, 0),
+      u32(options, 'keepFiles', 0, 5),
     );
   }
 
@@ -158,9 +161,9 @@ class EventLog {
       url,
       ...batching(options),
       key,
-      u32(options, 'maxInflight', 16, 1),
-      u32(options, 'connectTimeoutMs', 500, 1),
-      u32(options, 'commandTimeoutMs', 2000, 1),
+      u32(options, 'maxInflight', 1),
+      u32(options, 'connectTimeoutMs', 1),
+      u32(options, 'commandTimeoutMs', 1),
     );
     return log;
   }

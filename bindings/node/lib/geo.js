@@ -371,16 +371,18 @@ function writeDatabase(path, entries, opts = {}) {
     }
     return [e[0], normaliseValue(e[1])];
   });
-  const ipVersion = opts.ipVersion ?? 6;
+  // Left out, ipVersion, recordSize and databaseType go as 0 / '': the C
+  // library's defaults (6, the smallest record size that fits, 'hotpath').
+  const ipVersion = opts.ipVersion ?? 0;
   const recordSize = opts.recordSize ?? 0;
-  if (ipVersion !== 4 && ipVersion !== 6) throw new RangeError('writeDatabase: ipVersion must be 4 or 6');
+  if (![0, 4, 6].includes(ipVersion)) throw new RangeError('writeDatabase: ipVersion must be 4 or 6');
   if (![0, 24, 28, 32].includes(recordSize)) throw new RangeError('writeDatabase: recordSize must be 24, 28 or 32');
   native.geoWrite(
     path,
     list,
     ipVersion,
     recordSize,
-    String(opts.databaseType ?? 'hotpath'),
+    String(opts.databaseType ?? ''),
     String(opts.description ?? ''),
     (opts.languages ?? []).map(String),
     bigToNumber(opts.buildEpoch ?? 0),

@@ -188,8 +188,9 @@ class RecipeTable {
     }
     if (typeof path !== 'string' || path === '') throw new TypeError('watch: path must be a non-empty string');
     if (typeof onReload !== 'function') throw new TypeError('watch: onReload must be a function');
-    const interval = nonNegative(options.intervalMs ?? 1000, 'intervalMs', 'watch');
-    const debounce = nonNegative(options.debounceMs ?? 50, 'debounceMs', 'watch');
+    // 0 asks for the library's defaults (1000 and 50 ms).
+    const interval = nonNegative(options.intervalMs ?? 0, 'intervalMs', 'watch');
+    const debounce = nonNegative(options.debounceMs ?? 0, 'debounceMs', 'watch');
     const set = this._set;
     let closed = false;
     const id = set._native().watch(this._index, path, interval, debounce, options.loadNow !== false, (err, stats) => {

@@ -28,9 +28,11 @@ Napi::Error MakeError(Napi::Env env, int code, const char *detail) {
   if (sys && code == HP_EIO && !addon.error_class.IsEmpty()) {
     std::string msg = std::string(uv_err_name(-sys)) + ": " + uv_strerror(-sys) + ", " + syscall;
     if (path[0]) msg += std::string(" '") + path + "'";
-    Napi::Value obj = addon.error_class.New({Napi::String::New(env, msg), Napi::String::New(env, uv_err_name(-sys)),
-                                             Napi::Number::New(env, -sys), Napi::String::New(env, syscall),
-                                             Napi::String::New(env, path), Napi::String::New(env, hp_err_name(code))});
+    Napi::Value obj =
+        addon.error_class.New({Napi::String::New(env, msg), Napi::String::New(env, uv_err_name(-sys)),
+                               Napi::Number::New(env, -sys), Napi::String::New(env, syscall),
+                               Napi::String::New(env, path), Napi::String::New(env, hp_err_name(code)),
+                               Napi::Number::New(env, code), Napi::String::New(env, text)});
     return Napi::Error(env, obj);
   }
   if (addon.error_class.IsEmpty()) {
@@ -49,13 +51,19 @@ Pending::Pending(Napi::Env env, const char *name)
     : addon_(&GetAddon(env)), deferred_(Napi::Promise::Deferred::New(env)), context_(env, name) {}
 
 void Pending::Reject(int code) {
-  if (addon_->tearing_down) return;
-  try {
-    Napi::HandleScope scope(Env());
-    Napi::CallbackScope cb_scope(Env(), context_);
-    deferred_.Reject(MakeError(Env(), code).Value());
-  } catch (const Napi::Error &) {
-  }
+  FromLoop(addon_, Env(), context_, [&](Napi::Env env) { deferred_.Reject(MakeError(env, code).Value()); });
+}
+
+void CallFromLoop(Napi::Env env, const Napi::FunctionReference &fn, const std::vector<napi_value> &args) {
+  napi_value result;
+  if (napi_call_function(env, env.Undefined(), fn.Value(), args.size(), args.data(), &result) == napi_ok)
+    return;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) return;  // a terminating Worker: nothing can run any more
+  napi_value exception;
+  napi_get_and_clear_last_exception(env, &exception);
+  napi_fatal_exception(env, exception);
 }
 
 void SettleVoid(int status, void *data) {

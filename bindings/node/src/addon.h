@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "hotpath.h"
 
@@ -37,24 +38,54 @@ inline int Check(Napi::Env env, int rc) {
   return rc;
 }
 
-// A promise settled later from a libuv callback, inside a callback scope so
-// microtasks run and AsyncLocalStorage context is kept.
+// Runs `body(env)` from a libuv callback, the way node runs its own: in a
+// HandleScope and a CallbackScope (microtasks run after it, AsyncLocalStorage
+// context is kept), and not at all once the environment is ending.
+template <class Body>
+void FromLoop(Addon *addon, Napi::Env env, Napi::AsyncContext &context, Body &&body) {
+  if (addon->tearing_down) return;
+  try {
+    Napi::HandleScope scope(env);
+    Napi::CallbackScope cb_scope(env, context);
+    body(env);
+  } catch (const Napi::Error &) {
+    // Only when JavaScript cannot run any more (the environment is ending).
+  }
+}
+
+// Calls `fn(args...)` inside FromLoop. An exception it throws is reported
+// as an uncaught exception of the process ('uncaughtException'), as from
+// the callback of any of node's own APIs; a terminating Worker just stops.
+void CallFromLoop(Napi::Env env, const Napi::FunctionReference &fn, const std::vector<napi_value> &args);
+
+// A JS function called back from libuv, any number of times.
+class JsCallback {
+ public:
+  JsCallback(Napi::Env env, Napi::Function fn, const char *name)
+      : addon_(&GetAddon(env)), fn_(Napi::Persistent(fn)), context_(env, name) {}
+  Napi::Env Env() const { return fn_.Env(); }
+  // `make(env)` builds the arguments, a std::vector<napi_value>.
+  template <class Make>
+  void Call(Make &&make) {
+    FromLoop(addon_, Env(), context_, [&](Napi::Env env) { CallFromLoop(env, fn_, make(env)); });
+  }
+
+ private:
+  Addon *addon_;
+  Napi::FunctionReference fn_;
+  Napi::AsyncContext context_;
+};
+
+// A promise settled later from a libuv callback (see FromLoop).
 class Pending {
  public:
   Pending(Napi::Env env, const char *name);
   Napi::Promise Promise() const { return deferred_.Promise(); }
   Napi::Env Env() const { return deferred_.Env(); }
-  // Settle in a HandleScope + CallbackScope; `make` builds the value.
+  // `make(env)` builds the value.
   template <class Make>
   void Resolve(Make &&make) {
-    if (addon_->tearing_down) return;
-    try {
-      Napi::HandleScope scope(Env());
-      Napi::CallbackScope cb_scope(Env(), context_);
-      deferred_.Resolve(make(Env()));
-    } catch (const Napi::Error &) {
-      // Nothing can run JS any more; the promise is unreachable.
-    }
+    FromLoop(addon_, Env(), context_, [&](Napi::Env env) { deferred_.Resolve(make(env)); });
   }
   void Reject(int code);
 

@@ -424,38 +424,26 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     size_t len = IpArg(env, info[0], ip);
     hp_geo *g = Handle(env);
     size_t count = hp_geo_count(g);
-    std::string key;
-    if (count > 1) key.reserve(5 * count);
-    hp_geo_result r = HP_GEO_RESULT_INIT;
-    bool any = false, searched = false;
-    uint64_t gen = 0;
-    for (size_t db = 0; db < count; db++) {
-      int rc = hp_geo_find(&r, g, db, ip, len);
-      if (rc == HP_EINVAL && count > 1 && std::memchr(ip, ':', len)) {  // IPv6 vs an IPv4-only file
-        key.append(5, '\xff');
-        continue;
-      }
-      if (rc < 0) ThrowError(env, rc);
-      searched = true;
-      gen = r.generation;
-      uint32_t part = rc ? r.offset : 0xfffffffeu;
-      any |= rc == 1;
-      if (count > 1) {
-        key.append(reinterpret_cast<const char *>(&part), 4);
-        key.push_back(static_cast<char>(r.prefix_len));
-      }
-    }
+    hp_geo_result init = HP_GEO_RESULT_INIT;
+    found_.assign(count, init);
+    int found = hp_geo_find_all(found_.data(), found_.size(), g, ip, len);
+    if (found < 0) ThrowError(env, found);
     napi_value out;
-    if (!any) {
-      if (!searched) {  // an IPv6 address and only IPv4 files: the lookup's own error
-        hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
-        int rc = hp_geo_lookup(&e, g, ip, len);
-        if (rc < 0) ThrowError(env, rc);
-      }
+    if (found == 0) {
       napi_get_null(env, &out);
       return Napi::Value(env, out);
     }
-    CheckGeneration(gen);
+    const hp_geo_result &r = found_[0];
+    std::string key;
+    if (count > 1) {
+      key.reserve(5 * count);
+      for (const hp_geo_result &f : found_) {
+        uint32_t part = f.found ? f.offset : 0xfffffffeu;
+        key.append(reinterpret_cast<const char *>(&part), 4);
+        key.push_back(static_cast<char>(f.prefix_len));
+      }
+    }
+    CheckGeneration(r.generation);
     // One database: the slot of its record id, reused while the prefix
     // length matches (it is part of the object); a map for the rest.
     LookupSlot *slot = nullptr;
@@ -542,8 +530,8 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     }
     if (cached_ >= max_objects_) ClearCaches();
     uint64_t gen = 0;
-    int rc = hp_geo_find_many(ids.data(), &gen, nullptr, g, 0, ptrs.data(), lens.data(), n);
-    if (rc == HP_EINVAL) return Napi::Env(env).Null();
+    int rc = hp_geo_find_many(ids.data(), &gen, nullptr, g, 0, ptrs.data(), lens.data(), n, 0);
+    if (rc == HP_EINVAL || rc == HP_EFAMILY) return Napi::Env(env).Null();
     if (rc < 0) ThrowError(env, rc);
     CheckGeneration(gen);
     // Rows by id, grown to the batch's largest id (doubling), not to every
@@ -688,6 +676,7 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     uint8_t prefix = 0;
   };
   size_t cached_ = 0;                // references held in the caches
+  std::vector<hp_geo_result> found_;  // lookup(): the search of each database (hp_geo_find_all)
   std::vector<LookupSlot> lookups1_;  // lookup(), one database: [record id]
   std::unordered_map<std::string, napi_ref> lookups_;  // lookup(): other keys
   std::deque<std::string> string_store_;
@@ -854,7 +843,7 @@ Napi::Value GeoWrite(const Napi::CallbackInfo &info) {
   for (uint32_t i = 0; i < langs.Length(); i++) lang_store.push_back(langs.Get(i).As<Napi::String>());
   std::vector<const char *> lang_ptrs;
   for (auto &l : lang_store) lang_ptrs.push_back(l.c_str());
-  o.database_type = type.c_str();
+  o.database_type = type.empty() ? nullptr : type.c_str();  // NULL: the library's "hotpath"
   o.description = desc.empty() ? nullptr : desc.c_str();
   o.languages = lang_ptrs.data();
   o.language_count = lang_ptrs.size();

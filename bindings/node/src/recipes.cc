@@ -112,15 +112,14 @@ struct Listener {
   Napi::Env env;
   Map *live = nullptr;  // cleared when the set's wrapper goes away
   std::shared_ptr<Generations> gens;
-  Napi::FunctionReference fn;
-  Napi::AsyncContext context;
+  JsCallback fn;
   Handle *handle = nullptr;
   bool ended = false;
-  Listener(Napi::Env e, Napi::Function f, const char *name)
-      : env(e), fn(Napi::Persistent(f)), context(e, name) {}
+  Listener(Napi::Env e, Napi::Function f, const char *name) : env(e), fn(e, f, name) {}
 
-  // Calls fn(err, value(env)) on the loop; cached records revalidate on
-  // their next get. The last call takes it off its map and frees it.
+  // Calls fn(err, value(env)) on the loop (a throw is an uncaught
+  // exception); cached records revalidate on their next get. The last call
+  // takes it off its map and frees it.
   template <class Value>
   void Deliver(int status, Value &&value) {
     bool last = status == HP_ECLOSED;
@@ -134,13 +133,9 @@ struct Listener {
     }
     if (!GetAddon(env).tearing_down) {
       gens->Sync(env);
-      try {
-        Napi::HandleScope scope(env);
-        Napi::CallbackScope cb_scope(env, context);
-        Napi::Value err = status < 0 ? MakeError(env, status).Value() : env.Null();
-        fn.Call({err, value(env)});
-      } catch (const Napi::Error &) {
-      }
+      fn.Call([&](Napi::Env e) {
+        return std::vector<napi_value>{status < 0 ? MakeError(e, status).Value() : e.Null(), value(e)};
+      });
     }
     if (last) delete this;
   }
@@ -293,9 +288,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     TableState &t = TableArg(info);
     KeyArg key(env, info[1]);
     hp_recipe r = HP_RECIPE_INIT;
-    int rc = hp_recipes_get(t.table, key.get(), &r);
-    if (rc == HP_ENOTFOUND) return Napi::Number::New(env, 0);
-    Check(env, rc);
+    if (Check(env, hp_recipes_get(&r, t.table, key.get())) == 0) return Napi::Number::New(env, 0);
     return Napi::Number::New(env, static_cast<double>(r.record_version));
   }
 
@@ -312,7 +305,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     TableState &t = TableArg(info);
     KeyArg key(info.Env(), info[1]);
     hp_recipe r = HP_RECIPE_INIT;
-    return Napi::Boolean::New(info.Env(), hp_recipes_get(t.table, key.get(), &r) == 0);
+    return Napi::Boolean::New(info.Env(), Check(info.Env(), hp_recipes_get(&r, t.table, key.get())) == 1);
   }
 
   Napi::Value Json(const Napi::CallbackInfo &info) {
@@ -322,9 +315,7 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     hp_recipe r = HP_RECIPE_INIT;
     std::string json;
     for (;;) {
-      int rc = hp_recipes_get(t.table, key.get(), &r);
-      if (rc == HP_ENOTFOUND) return env.Null();
-      Check(env, rc);
+      if (Check(env, hp_recipes_get(&r, t.table, key.get())) == 0) return env.Null();
       if (r.buf && r.len < r.cap) break;
       json.resize(r.len + 1);
       r.buf = json.data();
@@ -394,21 +385,19 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
     hp_recipes_match_result r = HP_RECIPES_MATCH_RESULT_INIT;
     r.redirect_buf = redirect;
     r.redirect_cap = sizeof redirect;
-    int rc = hp_recipes_match(t.table, key.get(), &ctx, &r);
-    if (rc == HP_ENOTFOUND) return env.Null();
-    Check(env, rc);
+    if (Check(env, hp_recipes_match(&r, t.table, key.get(), &ctx)) == 0) return env.Null();
     std::string big;
     if (r.redirect_len >= sizeof redirect) {
       big.resize(r.redirect_len + 1);
       r.redirect_buf = big.data();
       r.redirect_cap = big.size();
-      Check(env, hp_recipes_match(t.table, key.get(), &ctx, &r));
+      if (Check(env, hp_recipes_match(&r, t.table, key.get(), &ctx)) == 0) return env.Null();
     }
     auto out = Napi::Array::New(env, 4);
     out.Set(0u, Napi::Number::New(env, r.geo));
     out.Set(1u, Napi::Number::New(env, r.target));
     out.Set(2u, Napi::Number::New(env, r.rule));
-    if (r.target != HP_RULES_NONE || r.redirect_len)
+    if (r.target != HP_RECIPES_RULE_NONE || r.redirect_len)
       out.Set(3u, Napi::String::New(env, r.redirect_buf, r.redirect_len));
     else
       out.Set(3u, env.Null());
@@ -528,9 +517,9 @@ class RecipeSet : public Napi::ObjectWrap<RecipeSet> {
 
 void InitRecipes(Napi::Env env, Napi::Object exports) {
   exports.Set("RecipeSet", RecipeSet::Define(env));
-  exports.Set("RULES_NONE", Napi::Number::New(env, HP_RULES_NONE));
-  exports.Set("RULES_PASS", Napi::Number::New(env, HP_RULES_PASS));
-  exports.Set("RULES_FAIL", Napi::Number::New(env, HP_RULES_FAIL));
+  exports.Set("RULES_NONE", Napi::Number::New(env, HP_RECIPES_RULE_NONE));
+  exports.Set("RULES_PASS", Napi::Number::New(env, HP_RECIPES_RULE_PASS));
+  exports.Set("RULES_FAIL", Napi::Number::New(env, HP_RECIPES_RULE_FAIL));
 }
 
 }  // namespace hp_node

@@ -28,10 +28,10 @@ Napi::Value Fingerprint32(const Napi::CallbackInfo &info) {
       buf.resize(std::max(buf.size(), 3 * units + 1));
       napi_get_value_string_utf8(env, info[0], buf.data(), buf.size(), &len);
     }
-    Check(env, hp_fingerprint32(buf.data(), len, &out));
+    Check(env, hp_fingerprint32(&out, buf.data(), len));
   } else {
     auto bytes = info[0].As<Napi::Uint8Array>();
-    Check(env, hp_fingerprint32(bytes.Data(), bytes.ByteLength(), &out));
+    Check(env, hp_fingerprint32(&out, bytes.Data(), bytes.ByteLength()));
   }
   return Napi::Number::New(env, out);
 }
@@ -50,7 +50,7 @@ Napi::Value Fingerprint32Many(const Napi::CallbackInfo &info) {
   offsets.assign(1, 0);
   uint32_t first = 0;  // index of the chunk's first string
   auto flush = [&](uint32_t end) {
-    Check(env, hp_fingerprint32_many(buf.data(), offsets.data(), end - first, out.Data() + first));
+    Check(env, hp_fingerprint32_many(out.Data() + first, buf.data(), offsets.data(), end - first));
     first = end;
     offsets.assign(1, 0);
   };
@@ -119,7 +119,7 @@ Napi::Value Fingerprint32Joined(const Napi::CallbackInfo &info) {
     offsets[i + 1] = at;
   }
   auto out = Napi::Uint32Array::New(env, n);
-  if (n) Check(env, hp_fingerprint32_many(buf.data(), offsets.data(), n, out.Data()));
+  if (n) Check(env, hp_fingerprint32_many(out.Data(), buf.data(), offsets.data(), n));
   // A buffer grown for one huge batch is not kept.
   if (buf.size() > (size_t{1} << 20)) std::vector<char>().swap(buf);
   if (offsets.size() > (size_t{1} << 16)) std::vector<uint64_t>().swap(offsets);
@@ -134,7 +134,7 @@ Napi::Value StickyPick(const Napi::CallbackInfo &info) {
   uint32_t workers = info[1].As<Napi::Number>().Uint32Value();
   int mode = info[2].As<Napi::Number>().Int32Value();
   uint32_t out = 0;
-  Check(env, hp_sticky_pick(addr, len, workers, mode, &out));
+  Check(env, hp_sticky_pick(&out, addr, len, workers, mode));
   return Napi::Number::New(env, out);
 }
 

@@ -14,6 +14,10 @@ STICKY_JUMP: int
 def strerror(code: int) -> str:
     """Short text of an error code, as hp_strerror()."""
 
+def _set_error_factory(factory: Callable[[int, str, str, int, str, str], BaseException]) -> None:
+    """Called once by hotpath.errors at import: the function that makes the
+    exception of a C error code (number, code, message, errno, syscall, path)."""
+
 class Engine:
     """An hp_engine with its own libuv loop on a background thread; the package keeps one per process."""
     def __init__(self) -> None: ...

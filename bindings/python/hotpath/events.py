@@ -142,7 +142,11 @@ def format_message(
     )
 
 
-def _u32(name: str, value: int, minimum: int) -> int:
+def _u32(name: str, value: int | None, minimum: int) -> int:
+    """An option as the C library takes it: None (left out) is 0, which asks
+    for the library's default."""
+    if value is None:
+        return 0
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= 0xFFFFFFFF:
         raise ValueError(f"EventLog: {name} must be an integer >= {minimum}")
     return value
@@ -158,11 +162,11 @@ class EventLog(AsyncClosing):
         self,
         path: StrPath,
         *,
-        batch_events: int = 500,
-        batch_ms: int = 100,
-        max_pending: int = 1_000_000,
+        batch_events: int | None = None,
+        batch_ms: int | None = None,
+        max_pending: int | None = None,
         fsync: Fsync = "batch",
-        fsync_ms: int = 1000,
+        fsync_ms: int | None = None,
         rotate_bytes: int = 0,
         keep_files: int = 5,
     ) -> None:
@@ -190,12 +194,12 @@ class EventLog(AsyncClosing):
         url: str,
         *,
         key: str = "hotpath:events",
-        batch_events: int = 500,
-        batch_ms: int = 100,
-        max_pending: int = 1_000_000,
-        max_inflight: int = 16,
-        connect_timeout_ms: int = 500,
-        command_timeout_ms: int = 2000,
+        batch_events: int | None = None,
+        batch_ms: int | None = None,
+        max_pending: int | None = None,
+        max_inflight: int | None = None,
+        connect_timeout_ms: int | None = None,
+        command_timeout_ms: int | None = None,
     ) -> EventLog:
         """A batcher that RPUSHes each batch to the Redis list ``key`` (the
         shared Redis client on the engine's loop, pipelined). During an outage

@@ -166,9 +166,9 @@ def write_database(
     path: StrPath,
     entries: Iterable[tuple[str, Any]],
     *,
-    ip_version: int = 6,
+    ip_version: int = 0,
     record_size: int = 0,
-    database_type: str = "hotpath",
+    database_type: str = "",
     description: str = "",
     languages: Iterable[str] = (),
     build_epoch: int = 0,
@@ -178,8 +178,10 @@ def write_database(
     Networks are ``"1.2.3.0/24"``, ``"2001:db8::/32"`` or a single address.
     ints become uint32 (0..2**32-1), int32 (negative), uint64 or uint128;
     floats double; bytes bytes. A later network wins where they overlap.
+    ``ip_version`` 0 (6), ``record_size`` 0 (the smallest that fits) and
+    ``database_type`` "" ("hotpath") take the C library's defaults.
     """
-    if ip_version not in (4, 6):
+    if ip_version not in (0, 4, 6):
         raise ValueError("write_database: ip_version must be 4 or 6")
     if record_size not in (0, 24, 28, 32):
         raise ValueError("write_database: record_size must be 24, 28 or 32")

@@ -258,13 +258,15 @@ class RecipeTable:
         path: StrPath,
         on_reload: Callable[[Error | None, RecipeStats | None], None] | None = None,
         *,
-        interval_ms: int = 1000,
-        debounce_ms: int = 50,
+        interval_ms: int = 0,
+        debounce_ms: int = 0,
         load_now: bool = True,
     ) -> Watch:
         """Reload whenever ``path`` changes. ``on_reload(error, stats)`` runs
         on hotpath's loop thread after every attempt; a vanished or broken
-        file gives an error and leaves the old table in service."""
+        file gives an error and leaves the old table in service. The file's
+        size and mtime are checked every ``interval_ms`` (0: the library's
+        default, 1000) and a change event waits ``debounce_ms`` (0: 50)."""
         interval = _non_negative(interval_ms, "interval_ms", "watch")
         debounce = _non_negative(debounce_ms, "debounce_ms", "watch")
         cb = on_reload or (lambda _e, _s: None)

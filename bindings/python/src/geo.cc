@@ -161,16 +161,16 @@ class GeoState {
       uint64_t gen = 0;
       size_t bad = 0;
       int rc;
-      bool one_snapshot = true;
       std::string err;
       {
         Pin pin(ref);
         py::gil_scoped_release release;
-        rc = find_ids(ids, &gen, &bad, &one_snapshot, g, ptrs, lens, coerce);
+        // Coerced, a bad address is a row of None (HP_GEO_SKIP_INVALID).
+        rc = hp_geo_find_many(ids.data(), &gen, &bad, g, 0, ptrs.data(), lens.data(), n,
+                              coerce ? HP_GEO_SKIP_INVALID : 0);
         if (rc < 0) err = hp_last_error();
       }
       if (rc < 0) raise_error(rc, (err + " (item " + std::to_string(bad) + ")").c_str());
-      if (!one_snapshot) continue;  // a reload between two runs of a coerced batch
       check_generation(gen);
       // Values of records met for the first time, and of rows whose record
       // has no id (kept apart, per row).
@@ -206,41 +206,6 @@ class GeoState {
       return fill_columns(ids, loose, loose_rows);
     }
     return lookup_many_merged(ptrs, lens, coerce);
-  }
-
-  // hp_geo_find_many over the whole batch. Coerced, a bad address ends a run:
-  // the run's good prefix is found again (ids are only defined for a run that
-  // succeeds), the bad one gets no record, and the next run starts after it;
-  // each address is searched at most twice. Called without the GIL.
-  static int find_ids(std::vector<uint32_t> &ids, uint64_t *gen, size_t *bad, bool *one_snapshot, hp_geo *g,
-                      const std::vector<const char *> &ptrs, const std::vector<size_t> &lens, bool coerce) {
-    size_t n = ids.size(), start = 0;
-    bool first = true;
-    auto run = [&](size_t from, size_t count, size_t *failed) {
-      uint64_t run_gen = 0;
-      int rc = hp_geo_find_many(ids.data() + from, &run_gen, failed, g, 0, ptrs.data() + from, lens.data() + from,
-                                count);
-      if (rc >= 0) {
-        if (!first && run_gen != *gen) *one_snapshot = false;
-        *gen = run_gen;
-        first = false;
-      }
-      return rc;
-    };
-    for (;;) {
-      size_t failed = 0;
-      int rc = run(start, n - start, &failed);
-      if (rc >= 0) return rc;
-      *bad = start + failed;
-      if (!coerce || rc != HP_EINVAL) return rc;
-      if (failed > 0 && (rc = run(start, failed, nullptr)) < 0) return rc;
-      ids[*bad] = HP_GEO_NO_RECORD_ID;
-      start = *bad + 1;
-      if (start == n) {
-        if (first) *gen = hp_geo_generation(g);
-        return 0;
-      }
-    }
   }
 
   py::object metadata(size_t db) {
@@ -439,8 +404,8 @@ class GeoState {
       hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
       for (size_t i = 0; i < n; i++) {
         rc = hp_geo_lookup(&e, g, ips[i], lens[i]);
-        if (rc == HP_EINVAL && coerce) {
-          for (auto &c : cols) c.idx[i] = -1;  // not an address: a row of None
+        if ((rc == HP_EINVAL || rc == HP_EFAMILY) && coerce) {
+          for (auto &c : cols) c.idx[i] = -1;  // not an address (of the file's family): a row of None
           has_loc[i] = 0;
           acc[i] = asn[i] = -1;
           rc = 0;
@@ -931,7 +896,7 @@ void geo_write(const std::string &path, py::iterable entries, unsigned ip_versio
   hp_geo_writer_options o = HP_GEO_WRITER_OPTIONS_INIT;
   o.ip_version = ip_version;
   o.record_size = record_size;
-  o.database_type = database_type.c_str();
+  o.database_type = database_type.empty() ? nullptr : database_type.c_str();  // NULL: the library's "hotpath"
   o.description = description.empty() ? nullptr : description.c_str();
   o.languages = langs.data();
   o.language_count = langs.size();

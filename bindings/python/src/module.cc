@@ -9,6 +9,17 @@ namespace hp_py {
 
 namespace {
 
+// hotpath.errors.from_code, handed over once when hotpath.errors is imported
+// (a strong reference kept for the life of the process: the interpreter may
+// raise from it until it ends).
+PyObject *g_from_code = nullptr;
+
+py::object from_code() {
+  if (!g_from_code) py::module_::import("hotpath.errors");  // registers itself
+  if (!g_from_code) throw std::runtime_error("hotpath.errors did not register its error factory");
+  return py::reinterpret_borrow<py::object>(g_from_code);
+}
+
 py::object error_for(int code, const char *detail, const SysError *saved) {
   const char *text = detail && detail[0] ? detail : hp_last_error();
   if (!text[0]) text = hp_strerror(code);
@@ -17,8 +28,7 @@ py::object error_for(int code, const char *detail, const SysError *saved) {
   // error is the one saved with it, if any.
   SysError sys = saved ? *saved : SysError{};
   if (!saved && (!detail || !detail[0] || std::strcmp(detail, hp_last_error()) == 0)) sys = SysError::last();
-  py::object from_code = py::module_::import("hotpath.errors").attr("from_code");
-  return from_code(code, hp_err_name(code), text, sys.number, sys.syscall, sys.path);
+  return from_code()(code, hp_err_name(code), text, sys.number, sys.syscall, sys.path);
 }
 
 }  // namespace
@@ -82,6 +92,13 @@ PYBIND11_MODULE(_hotpath, m) {
 #undef HP__PY_CODE
   m.attr("codes") = codes;
   m.def("strerror", &hp_strerror, py::arg("code"));
+  m.def(
+      "_set_error_factory",
+      [](py::object fn) {
+        Py_XDECREF(hp_py::g_from_code);
+        hp_py::g_from_code = fn.release().ptr();
+      },
+      py::arg("factory"));
 
   py::class_<hp_py::Engine>(m, "Engine")
       .def(py::init<>())

@@ -155,9 +155,7 @@ class RecipeSet {
   uint64_t version(size_t idx, const py::handle &key) {
     KeyArg k(key);
     hp_recipe r = HP_RECIPE_INIT;
-    int rc = hp_recipes_get(table(idx), &k.key, &r);
-    if (rc == HP_ENOTFOUND) return 0;
-    check(rc);
+    if (check(hp_recipes_get(&r, table(idx), &k.key)) == 0) return 0;
     return r.record_version;
   }
 
@@ -168,9 +166,7 @@ class RecipeSet {
     hp_recipe r = HP_RECIPE_INIT;
     std::string buf;
     for (;;) {
-      int rc = hp_recipes_get(t, &k.key, &r);
-      if (rc == HP_ENOTFOUND) return py::none();
-      check(rc);
+      if (check(hp_recipes_get(&r, t, &k.key)) == 0) return py::none();
       if (r.buf && r.len < r.cap) break;
       buf.resize(r.len + 1);
       r.buf = buf.data();
@@ -222,17 +218,16 @@ class RecipeSet {
     hp_recipes_match_result r = HP_RECIPES_MATCH_RESULT_INIT;
     r.redirect_buf = redirect.data();
     r.redirect_cap = redirect.size();
-    int rc = hp_recipes_match(table(idx), &k.key, &ctx, &r);
-    if (rc == HP_ENOTFOUND) return py::none();
-    check(rc);
+    if (check(hp_recipes_match(&r, table(idx), &k.key, &ctx)) == 0) return py::none();
     if (r.redirect_len >= r.redirect_cap) {
       redirect.assign(r.redirect_len + 1, '\0');
       r.redirect_buf = redirect.data();
       r.redirect_cap = redirect.size();
-      check(hp_recipes_match(table(idx), &k.key, &ctx, &r));
+      if (check(hp_recipes_match(&r, table(idx), &k.key, &ctx)) == 0) return py::none();
     }
-    py::object to = r.target != HP_RULES_NONE || r.redirect_len ? py::object(py::str(redirect.data(), r.redirect_len))
-                                                                : py::object(py::none());
+    py::object to = r.target != HP_RECIPES_RULE_NONE || r.redirect_len
+                        ? py::object(py::str(redirect.data(), r.redirect_len))
+                        : py::object(py::none());
     return py::make_tuple(r.geo, r.target, r.rule, to);
   }
 
@@ -370,9 +365,9 @@ void init_recipes(py::module_ &m) {
            py::arg("max_message_bytes") = 0)
       .def("unsubscribe", &RecipeSet::unsubscribe, py::arg("id"))
       .def("subscription_stats", &RecipeSet::subscription_stats, py::arg("id"));
-  m.attr("RULES_NONE") = static_cast<int>(HP_RULES_NONE);
-  m.attr("RULES_PASS") = static_cast<int>(HP_RULES_PASS);
-  m.attr("RULES_FAIL") = static_cast<int>(HP_RULES_FAIL);
+  m.attr("RULES_NONE") = static_cast<int>(HP_RECIPES_RULE_NONE);
+  m.attr("RULES_PASS") = static_cast<int>(HP_RECIPES_RULE_PASS);
+  m.attr("RULES_FAIL") = static_cast<int>(HP_RECIPES_RULE_FAIL);
 }
 
 }  // namespace hp_py

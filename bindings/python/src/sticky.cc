@@ -16,10 +16,10 @@ uint32_t fingerprint32(py::handle data) {
     Py_ssize_t len = 0;
     const char *s = PyUnicode_AsUTF8AndSize(data.ptr(), &len);
     if (!s) throw py::error_already_set();
-    check(hp_fingerprint32(s, static_cast<size_t>(len), &out));
+    check(hp_fingerprint32(&out, s, static_cast<size_t>(len)));
   } else {
     py::buffer_info buf = py::reinterpret_borrow<py::buffer>(data).request();
-    check(hp_fingerprint32(buf.ptr, static_cast<size_t>(buf.size * buf.itemsize), &out));
+    check(hp_fingerprint32(&out, buf.ptr, static_cast<size_t>(buf.size * buf.itemsize)));
   }
   return out;
 }
@@ -33,13 +33,13 @@ std::vector<uint32_t> fingerprint32_many(const std::vector<std::string> &items) 
     offsets.push_back(all.size());
   }
   std::vector<uint32_t> out(items.size());
-  check(hp_fingerprint32_many(all.data(), offsets.data(), items.size(), out.data()));
+  check(hp_fingerprint32_many(out.data(), all.data(), offsets.data(), items.size()));
   return out;
 }
 
 uint32_t sticky_pick(std::string_view addr, uint32_t workers, int mode) {
   uint32_t out = 0;
-  check(hp_sticky_pick(addr.data(), addr.size(), workers, mode, &out));
+  check(hp_sticky_pick(&out, addr.data(), addr.size(), workers, mode));
   return out;
 }
 

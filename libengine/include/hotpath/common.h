@@ -39,24 +39,25 @@ HP_EXTERN const char *hp_version_string(void);
 
 /* One table generates the enum, hp_strerror(), hp_err_name() and the error
  * codes of both bindings. Values are explicit and never change. */
-#define HP_ERRNO_MAP(XX)                                  \
-  XX(EINVAL, -1, "invalid argument")                      \
-  XX(ENOTFOUND, -2, "not found")                          \
-  XX(ECORRUPT, -3, "corrupt data")                        \
-  XX(EIO, -4, "i/o error")                                \
-  XX(EUNAVAILABLE, -5, "backend unavailable")             \
-  XX(ELIMIT, -6, "limit reached")                         \
-  XX(ENOMEM, -7, "out of memory")                         \
-  XX(ECLOSED, -8, "handle closed")                        \
-  XX(ECANCELED, -9, "operation canceled")                 \
-  XX(EINTERNAL, -10, "internal error")
+#define HP_ERRNO_MAP(XX)                      \
+  XX(EINVAL, -1, "invalid argument")          \
+  XX(ENOTFOUND, -2, "not found")              \
+  XX(ECORRUPT, -3, "corrupt data")            \
+  XX(EIO, -4, "i/o error")                    \
+  XX(EUNAVAILABLE, -5, "backend unavailable") \
+  XX(ELIMIT, -6, "limit reached")             \
+  XX(ENOMEM, -7, "out of memory")             \
+  XX(ECLOSED, -8, "handle closed")            \
+  XX(ECANCELED, -9, "operation canceled")     \
+  XX(EINTERNAL, -10, "internal error")        \
+  XX(EFAMILY, -11, "address family not in database")
 
 typedef enum hp_errno {
   HP_OK = 0,
 #define HP__ERRNO_ENUM(name, value, text) HP_##name = value,
   HP_ERRNO_MAP(HP__ERRNO_ENUM)
 #undef HP__ERRNO_ENUM
-  HP__ERRNO_LAST = -11
+  HP__ERRNO_LAST = -12
 } hp_errno;
 
 /** Short text for an error code ("not found"); "unknown error" for a code

@@ -139,14 +139,14 @@ typedef struct hp_events hp_events;
 /** Batching and buffering, common to every sink. */
 typedef struct hp_events_options {
   unsigned version;      /**< HP_EVENTS_OPTIONS_VERSION */
-  uint32_t batch_events; /**< hand a batch to the sink at this many events; default 500 */
-  uint32_t batch_ms;     /**< ... and every this many ms (the loop's timer); default 100 */
+  uint32_t batch_events; /**< hand a batch to the sink at this many events; 0 means 500 */
+  uint32_t batch_ms;     /**< ... and every this many ms (the loop's timer); 0 means 100 */
   uint32_t max_pending;  /**< events buffered (not yet written) at most; beyond, appends
-                              fail with HP_EUNAVAILABLE and count as dropped; default 1000000 */
+                              fail with HP_EUNAVAILABLE and count as dropped; 0 means 1000000 */
 } hp_events_options;
 
 #define HP_EVENTS_OPTIONS_VERSION 1
-#define HP_EVENTS_OPTIONS_INIT {HP_EVENTS_OPTIONS_VERSION, 500, 100, 1000000}
+#define HP_EVENTS_OPTIONS_INIT {HP_EVENTS_OPTIONS_VERSION, 0, 0, 0}
 
 /** When the file sink calls fsync(2). */
 typedef enum hp_events_fsync {
@@ -159,7 +159,7 @@ typedef enum hp_events_fsync {
 typedef struct hp_events_file_options {
   unsigned version;      /**< HP_EVENTS_FILE_OPTIONS_VERSION */
   int fsync;             /**< an hp_events_fsync */
-  uint32_t fsync_ms;     /**< for HP_EVENTS_FSYNC_INTERVAL; default 1000 */
+  uint32_t fsync_ms;     /**< for HP_EVENTS_FSYNC_INTERVAL; 0 means 1000 */
   uint64_t rotate_bytes; /**< start a new file when the current one would grow past this;
                               0 = never (default). The full file is renamed PATH.1, an
                               older PATH.1 becomes PATH.2, and so on */
@@ -167,8 +167,7 @@ typedef struct hp_events_file_options {
 } hp_events_file_options;
 
 #define HP_EVENTS_FILE_OPTIONS_VERSION 1
-#define HP_EVENTS_FILE_OPTIONS_INIT \
-  {HP_EVENTS_FILE_OPTIONS_VERSION, HP_EVENTS_FSYNC_BATCH, 1000, 0, 5}
+#define HP_EVENTS_FILE_OPTIONS_INIT {HP_EVENTS_FILE_OPTIONS_VERSION, HP_EVENTS_FSYNC_BATCH, 0, 0, 5}
 
 /**
  * Open a batcher that appends to a log file (created if missing, 0644).
@@ -195,13 +194,13 @@ HP_EXTERN int hp_events_open_file(hp_events **out, hp_engine *e,
 typedef struct hp_events_redis_options {
   unsigned version;            /**< HP_EVENTS_REDIS_OPTIONS_VERSION */
   const char *key;             /**< the list; NULL = "hotpath:events" (copied) */
-  uint32_t max_inflight;       /**< batches pipelined at once; default 16 */
-  uint32_t connect_timeout_ms; /**< default 500 */
-  uint32_t command_timeout_ms; /**< default 2000 */
+  uint32_t max_inflight;       /**< batches pipelined at once; 0 means 16 */
+  uint32_t connect_timeout_ms; /**< 0 means 500 */
+  uint32_t command_timeout_ms; /**< 0 means 2000 */
 } hp_events_redis_options;
 
 #define HP_EVENTS_REDIS_OPTIONS_VERSION 1
-#define HP_EVENTS_REDIS_OPTIONS_INIT {HP_EVENTS_REDIS_OPTIONS_VERSION, NULL, 16, 500, 2000}
+#define HP_EVENTS_REDIS_OPTIONS_INIT {HP_EVENTS_REDIS_OPTIONS_VERSION, NULL, 0, 0, 0}
 
 /**
  * Open a batcher that RPUSHes batches to a Redis list on the shared Redis

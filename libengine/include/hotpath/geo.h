@@ -266,9 +266,10 @@ typedef struct hp_geo_result {
  * @param ip    an IPv4 or IPv6 address as text, `len` bytes, borrowed for
  *              the call; need not be NUL-terminated.
  * @return 1 (found), 0 (no record: a result, not an error, and no message),
- *         HP_EINVAL ("geo: '<ip>' is not an IP address", an IPv6 address in
- *         an IPv4-only database, db out of range), HP_ECORRUPT (the record
- *         or the search tree is damaged), HP_ENOMEM.
+ *         HP_EINVAL ("geo: '<ip>' does not appear to be an IPv4 or IPv6
+ *         address", db out of range), HP_EFAMILY (an IPv6 address in an
+ *         IPv4-only database), HP_ECORRUPT (the record or the search tree
+ *         is damaged), HP_ENOMEM.
  * Thread: any, concurrently.
  */
 HP_EXTERN int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len);
@@ -288,9 +289,31 @@ HP_EXTERN int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const u
  */
 HP_EXTERN int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len);
 
+/**
+ * The search tree of every database at once, from one snapshot, with the
+ * rule hp_geo_lookup() merges by: an IPv6 address skips the IPv4-only
+ * databases (their result reads as no record). Bindings build a cache key
+ * of the merged enrichment from the (offset, prefix_len) of each result.
+ * @param[out] out  `cap` results, at least hp_geo_count(g); result i is
+ *              database i's, as hp_geo_find() fills it (value stays NULL,
+ *              nothing needs clearing).
+ * @param ip    text, `len` bytes, borrowed for the call.
+ * @return 1 (some database has a record), 0 (none has: a result, with no
+ *         message), HP_EINVAL (not an IP address, NULL out or handle, cap
+ *         below the number of databases), HP_EFAMILY (an IPv6 address and
+ *         only IPv4-only databases), HP_ECORRUPT, HP_ECLOSED.
+ * Thread: any, concurrently; allocation-free.
+ */
+HP_EXTERN int hp_geo_find_all(hp_geo_result *out, size_t cap, hp_geo *g, const char *ip, size_t len);
+
 /** hp_geo_find_many(): the address has a record but no record id (a
  *  database of more than 2^26 records); look it up one by one. */
 #define HP_GEO_UNNUMBERED 0xfffffffeu
+
+/** hp_geo_find_many() flag: an address that is not one, or an IPv6 address
+ *  in an IPv4-only database, gets HP_GEO_NO_RECORD_ID instead of failing the
+ *  batch (pandas' errors="coerce"). */
+#define HP_GEO_SKIP_INVALID 1u
 
 /**
  * The search tree for many addresses at once: the record id of each in
@@ -303,12 +326,14 @@ HP_EXTERN int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *
  *                       may be NULL.
  * @param[out] failed    on error, the index of the bad address; may be NULL.
  * @param ips, lens      n addresses as text (borrowed for the call).
- * @return n, or HP_EINVAL (an address is not an IP address, an IPv6
- *         address in an IPv4-only database, db out of range), HP_ECORRUPT.
+ * @param flags          0 or HP_GEO_SKIP_INVALID.
+ * @return n, or HP_EINVAL (an address is not an IP address, db out of
+ *         range, an unknown flag), HP_EFAMILY (an IPv6 address in an
+ *         IPv4-only database), HP_ECORRUPT.
  * Thread: any, concurrently; blocks nothing (call it without the GIL).
  */
 HP_EXTERN int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
-                               const char *const *ips, const size_t *lens, size_t n);
+                               const char *const *ips, const size_t *lens, size_t n, unsigned flags);
 
 /** The metadata map of database `db` (format keys: node_count, record_size,
  *  ip_version, database_type, languages, description, build_epoch, ...).
@@ -418,8 +443,9 @@ enum {
  *              allocation happens once the records are cached.
  * @param ip    text, `len` bytes, borrowed for the call.
  * @return 1 (some database had a record), 0 (none had: flags is 0),
- *         HP_EINVAL (not an IP address; an IPv6 address with only IPv4
- *         databases), HP_ECORRUPT, HP_ENOMEM.
+ *         HP_EINVAL (not an IP address), HP_EFAMILY (an IPv6 address and
+ *         only IPv4 databases; with at least one IPv6 database the IPv4
+ *         ones are skipped), HP_ECORRUPT, HP_ENOMEM.
  * Thread: any, concurrently.
  */
 HP_EXTERN int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len);
@@ -459,8 +485,9 @@ HP_EXTERN int hp_geo_writer_new(hp_geo_writer **out, const hp_geo_writer_options
  * @param network  "a.b.c.d/n" or "x::/n" (no "/n": a single address),
  *                 `len` bytes, borrowed for the call.
  * @param record   a value tree, copied (serialised) before return.
- * @return 0, HP_EINVAL (bad network, prefix 0, IPv6 into IPv4, a value
- *         tree with an unknown type or a non-string map key), HP_ENOMEM.
+ * @return 0, HP_EINVAL (bad network, prefix 0, a value tree with an
+ *         unknown type or a non-string map key), HP_EFAMILY (an IPv6
+ *         network into an IPv4 database), HP_ENOMEM.
  * Thread: one thread at a time per writer.
  */
 HP_EXTERN int hp_geo_writer_insert(hp_geo_writer *w, const char *network, size_t len,

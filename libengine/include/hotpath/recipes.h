@@ -234,13 +234,15 @@ typedef struct hp_recipe {
 /**
  * Look a record up. The JSON text is minified, with json_fields expanded to
  * the values they held. Allocation-free; never blocks on a load or update.
- * @param key  borrowed for the call.
  * @param[out] out  caller-owned; with cap 0 only len, record_version and
- *                  timestamp are filled.
- * @return 0, HP_ENOTFOUND (no such key; no message is set), HP_EINVAL.
+ *                  timestamp are filled. Left untouched on a miss.
+ * @param t    the table (borrowed).
+ * @param key  borrowed for the call.
+ * @return 1 (found), 0 (no such key: a result, not an error, and no
+ *         message), HP_EINVAL, HP_ECLOSED.
  * Thread: any.
  */
-HP_EXTERN int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out);
+HP_EXTERN int hp_recipes_get(hp_recipe *out, hp_recipe_table *t, const hp_recipe_key *key);
 
 /** Number of live records in the current snapshot; 0 for NULL. Never
  *  fails. Thread: any, concurrently with loads and updates. */
@@ -287,9 +289,9 @@ typedef struct hp_recipes_context {
 
 /** Outcome of one kind of rule. */
 typedef enum hp_recipes_rule_outcome {
-  HP_RULES_NONE = 0,  /**< the record has no such rules */
-  HP_RULES_PASS = 1,  /**< geo: allowed; target: the visitor matches */
-  HP_RULES_FAIL = 2   /**< geo: blocked; target: the visitor does not match */
+  HP_RECIPES_RULE_NONE = 0, /**< the record has no such rules */
+  HP_RECIPES_RULE_PASS = 1, /**< geo: allowed; target: the visitor matches */
+  HP_RECIPES_RULE_FAIL = 2  /**< geo: blocked; target: the visitor does not match */
 } hp_recipes_rule_outcome;
 
 /** The decision of hp_recipes_match(). */
@@ -318,24 +320,29 @@ typedef struct hp_recipes_match_result {
  * [{dimension, value}]}]}]}: a rule holds when any of its filter groups
  * holds (OR), a group when all its conditions hold (AND); a condition's
  * value is a string or an array of strings (any of them), compared without
- * case. The visitor matches (HP_RULES_PASS) when every include rule holds
+ * case. The visitor matches (HP_RECIPES_RULE_PASS) when every include rule holds
  * and no exclude rule holds; dimensions: country, region, city, isp, os,
  * browser, deviceType.
  *
- * @param ctx  NULL means an unknown visitor.
- * @param[out] out  caller-owned.
- * @return 0, HP_ENOTFOUND (no such key; no message), HP_EINVAL.
+ * @param[out] out  caller-owned; on a miss it reads as a record without
+ *                  rules (both outcomes NONE, rule -1, redirect_len 0).
+ * @param t    the table (borrowed).
+ * @param key  borrowed for the call.
+ * @param ctx  NULL means an unknown visitor; borrowed for the call.
+ * @return 1 (the record exists; `out` holds the decision), 0 (no such key:
+ *         a result, not an error, and no message), HP_EINVAL, HP_ECLOSED.
  * Thread: any.
  */
-HP_EXTERN int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_recipes_context *ctx,
-                               hp_recipes_match_result *out);
+HP_EXTERN int hp_recipes_match(hp_recipes_match_result *out, hp_recipe_table *t, const hp_recipe_key *key,
+                               const hp_recipes_context *ctx);
 
 /* --------------------------------------------------------- Point updates */
 
-/** hp_recipes_update() applied the change. */
-#define HP_RECIPES_APPLIED 0
-/** hp_recipes_update() ignored the change: the table already holds newer data. */
-#define HP_RECIPES_STALE 1
+/** What hp_recipes_update() did with a change it accepted. */
+typedef enum hp_recipes_update_result {
+  HP_RECIPES_APPLIED = 0, /**< the change is applied */
+  HP_RECIPES_STALE = 1    /**< ignored: the table already holds newer data */
+} hp_recipes_update_result;
 
 /**
  * Apply one point update in the seed's message shape:
@@ -347,7 +354,8 @@ HP_EXTERN int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, con
  * entry point for updates from a socket, an admin endpoint or a pub/sub
  * channel.
  * @param msg  borrowed for the call; `len` bytes of UTF-8 JSON.
- * @return HP_RECIPES_APPLIED, HP_RECIPES_STALE, HP_EINVAL (malformed
+ * @return an hp_recipes_update_result (HP_RECIPES_APPLIED,
+ *         HP_RECIPES_STALE), or HP_EINVAL (malformed
  *         message, unknown type or action), HP_ECORRUPT (body is not a JSON
  *         object), HP_ELIMIT (body over the table's max_item_bytes),
  *         HP_ENOMEM, HP_ECLOSED.

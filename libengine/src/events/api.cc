@@ -15,7 +15,6 @@
 
 using hp::core::set_error;
 using hp::events::Batcher;
-using hp::events::dec;
 
 // The public handle. Its shutdown closes the batcher, which writes what is
 // buffered and frees itself once its loop work is done; the close callback
@@ -40,6 +39,18 @@ namespace {
 
 using Call = hp::core::Handle::Call;
 
+// The defaults of every option live here, once: 0 asks for them, so the
+// bindings pass 0 for an option their caller left out.
+void or_default(uint32_t *v, uint32_t def) {
+  if (*v == 0) *v = def;
+}
+
+void with_defaults(hp_events_options *o) {
+  or_default(&o->batch_events, 500);
+  or_default(&o->batch_ms, 100);
+  or_default(&o->max_pending, 1000000);
+}
+
 int closed() { return set_error(HP_ECLOSED, "events: the batcher is closed"); }
 
 }  // namespace
@@ -49,7 +60,8 @@ extern "C" {
 int hp_events_client_ip(const char **out, size_t *out_len, const hp_events_request *req) {
   if (!out || !out_len || !req) return set_error(HP_EINVAL, "events_client_ip: a pointer is NULL");
   if (req->version != HP_EVENTS_REQUEST_VERSION)
-    return set_error(HP_EINVAL, "events_client_ip: unknown hp_events_request version ", dec(req->version));
+    return set_error(HP_EINVAL, "events_client_ip: unknown hp_events_request version ",
+                     std::to_string(req->version));
   hp::events::client_ip(*req, out, out_len);
   return 0;
 }
@@ -80,21 +92,20 @@ int hp_events_open_file(hp_events **out, hp_engine *e, const char *path, const h
   if (fopts) {
     if (fopts->version != HP_EVENTS_FILE_OPTIONS_VERSION)
       return set_error(HP_EINVAL, "events_open_file: unknown hp_events_file_options version ",
-                       dec(fopts->version));
+                       std::to_string(fopts->version));
     f = *fopts;
   }
   if (opts) {
     if (opts->version != HP_EVENTS_OPTIONS_VERSION)
-      return set_error(HP_EINVAL, "events_open_file: unknown hp_events_options version ", dec(opts->version));
+      return set_error(HP_EINVAL, "events_open_file: unknown hp_events_options version ",
+                       std::to_string(opts->version));
     o = *opts;
   }
   if (!path[0]) return set_error(HP_EINVAL, "events_open_file: path is empty");
-  if (o.batch_events == 0 || o.max_pending == 0 || o.batch_ms == 0)
-    return set_error(HP_EINVAL, "events_open_file: batch_events, batch_ms and max_pending must be at least 1");
   if (f.fsync < HP_EVENTS_FSYNC_NONE || f.fsync > HP_EVENTS_FSYNC_INTERVAL)
-    return set_error(HP_EINVAL, "events_open_file: unknown fsync policy ", dec(f.fsync));
-  if (f.fsync == HP_EVENTS_FSYNC_INTERVAL && f.fsync_ms == 0)
-    return set_error(HP_EINVAL, "events_open_file: fsync_ms must be at least 1");
+    return set_error(HP_EINVAL, "events_open_file: unknown fsync policy ", std::to_string(f.fsync));
+  with_defaults(&o);
+  or_default(&f.fsync_ms, 1000);
   auto *engine = hp::core::Engine::from_c(e);
   if (engine->closing()) return set_error(HP_ECLOSED, "events_open_file: the engine is closing");
   return hp::core::guard("events_open_file", [&] {
@@ -117,18 +128,20 @@ int hp_events_open_redis(hp_events **out, hp_engine *e, const char *url, const h
   hp_events_options o = HP_EVENTS_OPTIONS_INIT;
   if (ropts) {
     if (ropts->version != HP_EVENTS_REDIS_OPTIONS_VERSION)
-      return set_error(HP_EINVAL, "events_open_redis: unknown hp_events_redis_options version ", dec(ropts->version));
+      return set_error(HP_EINVAL, "events_open_redis: unknown hp_events_redis_options version ",
+                       std::to_string(ropts->version));
     r = *ropts;
   }
   if (opts) {
     if (opts->version != HP_EVENTS_OPTIONS_VERSION)
-      return set_error(HP_EINVAL, "events_open_redis: unknown hp_events_options version ", dec(opts->version));
+      return set_error(HP_EINVAL, "events_open_redis: unknown hp_events_options version ",
+                       std::to_string(opts->version));
     o = *opts;
   }
-  if (o.batch_events == 0 || o.max_pending == 0 || o.batch_ms == 0)
-    return set_error(HP_EINVAL, "events_open_redis: batch_events, batch_ms and max_pending must be at least 1");
-  if (r.max_inflight == 0 || r.connect_timeout_ms == 0 || r.command_timeout_ms == 0)
-    return set_error(HP_EINVAL, "events_open_redis: max_inflight and the timeouts must be at least 1");
+  with_defaults(&o);
+  or_default(&r.max_inflight, 16);
+  or_default(&r.connect_timeout_ms, 500);
+  or_default(&r.command_timeout_ms, 2000);
   auto *engine = hp::core::Engine::from_c(e);
   if (engine->closing()) return set_error(HP_ECLOSED, "events_open_redis: the engine is closing");
   return hp::core::guard("events_open_redis", [&] {
@@ -179,7 +192,8 @@ int hp_events_flush(hp_events *b, hp_events_cb cb, void *data) {
 int hp_events_stats_get(hp_events_stats *out, const hp_events *b) {
   if (!out || !b) return set_error(HP_EINVAL, "events_stats_get: out or batcher is NULL");
   if (out->version < 1 || out->version > HP_EVENTS_STATS_VERSION)
-    return set_error(HP_EINVAL, "events_stats_get: unknown hp_events_stats version ", dec(out->version));
+    return set_error(HP_EINVAL, "events_stats_get: unknown hp_events_stats version ",
+                     std::to_string(out->version));
   Call call(const_cast<hp_events *>(b));
   if (!call) return closed();
   b->batcher->stats(out);

@@ -112,7 +112,7 @@ int Batcher::push(const char *msg, size_t len) {
   if (pending >= opts_.max_pending) {
     refused_.fetch_add(1, std::memory_order_relaxed);
     int last = progress_.last_status.load(std::memory_order_relaxed);
-    return core::set_error(HP_EUNAVAILABLE, "events: ", dec(pending),
+    return core::set_error(HP_EUNAVAILABLE, "events: ", std::to_string(pending),
                            " events are waiting for the sink (", last < 0 ? hp_err_name(last) : "it is slow",
                            "); the event was dropped");
   }

@@ -22,19 +22,4 @@ int format(char *out, size_t cap, const hp_event &ev, hp_ua *ua);
 // Wall clock in epoch milliseconds.
 int64_t now_ms();
 
-// Decimal text of a number (std::to_string would instantiate exported
-// libstdc++ templates in the shared library).
-inline std::string dec(long long v) {
-  char buf[24];
-  int n = 0;
-  unsigned long long u = v < 0 ? 0ull - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
-  do {
-    buf[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u);
-  std::string s = v < 0 ? "-" : "";
-  while (n) s.push_back(buf[--n]);
-  return s;
-}
-
 }  // namespace hp::events

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "core/error.h"
 #include "events/events.h"
@@ -72,8 +73,8 @@ int FileSink::rotate() {
     ::unlink(path_.c_str());
   } else {
     for (uint32_t k = keep; k >= 2; k--) {
-      std::string from = path_ + "." + dec(k - 1);
-      std::string to = path_ + "." + dec(k);
+      std::string from = path_ + "." + std::to_string(k - 1);
+      std::string to = path_ + "." + std::to_string(k);
       ::rename(from.c_str(), to.c_str());  // a missing one is fine
     }
     if (::rename(path_.c_str(), (path_ + ".1").c_str()) != 0 && errno != ENOENT) {

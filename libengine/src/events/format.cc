@@ -1,12 +1,12 @@
 // The consumer message of the Pushtech seed:
 //   eventType type=..&browser=..&engine=..&version=..&os=..&host=..&ts=..&ip=..&klag=..&country=..&city=.. rawQuery
-#include <arpa/inet.h>
 
 #include <chrono>
 #include <cstring>
 #include <string>
 
 #include "core/error.h"
+#include "core/ip.h"
 #include "events/events.h"
 
 namespace hp::events {
@@ -83,24 +83,16 @@ int64_t now_ms() {
 }
 
 bool ip_hex(const char *ip, size_t len, char *out, size_t *out_len) {
-  char text[INET6_ADDRSTRLEN + 8];
   if (len >= 2 && ip[0] == '[' && ip[len - 1] == ']') ip++, len -= 2;
   for (size_t i = 0; i < len; i++)
     if (ip[i] == '%') {
       len = i;
       break;
     }
-  if (len == 0 || len >= sizeof text) return false;
-  std::memcpy(text, ip, len);
-  text[len] = 0;
-  unsigned char bytes[16];
-  size_t n = 0;
-  if (inet_pton(AF_INET, text, bytes) == 1)
-    n = 4;
-  else if (inet_pton(AF_INET6, text, bytes) == 1)
-    n = 16;
-  else
-    return false;
+  core::IpAddress a;
+  if (!core::parse_ip(ip, len, &a)) return false;
+  const uint8_t *bytes = a.bytes;
+  size_t n = a.len;
   size_t first = 0;
   while (first + 1 < n && bytes[first] == 0) first++;
   size_t k = 0;
@@ -116,13 +108,14 @@ bool ip_hex(const char *ip, size_t len, char *out, size_t *out_len) {
 int format(char *out, size_t cap, const hp_event &ev, hp_ua *ua) {
   using core::set_error;
   if (ev.version != HP_EVENT_VERSION)
-    return set_error(HP_EINVAL, "events_format: unknown hp_event version ", dec(ev.version));
+    return set_error(HP_EINVAL, "events_format: unknown hp_event version ", std::to_string(ev.version));
   if (!ev.event_type || ev.event_type_len == 0) return set_error(HP_EINVAL, "events_format: event_type is empty");
   if (ev.event_type_len > HP_EVENTS_MAX_TYPE)
-    return set_error(HP_EINVAL, "events_format: event_type is longer than ", dec(HP_EVENTS_MAX_TYPE),
-                     " bytes");
+    return set_error(HP_EINVAL, "events_format: event_type is longer than ",
+                     std::to_string(HP_EVENTS_MAX_TYPE), " bytes");
   if (ev.query_len > HP_EVENTS_MAX_QUERY)
-    return set_error(HP_EINVAL, "events_format: query is longer than ", dec(HP_EVENTS_MAX_QUERY), " bytes");
+    return set_error(HP_EINVAL, "events_format: query is longer than ", std::to_string(HP_EVENTS_MAX_QUERY),
+                     " bytes");
   auto missing = [](const char *p, size_t n) { return !p && n > 0; };
   if (missing(ev.query, ev.query_len) || missing(ev.host, ev.host_len) || missing(ev.ip, ev.ip_len) ||
       missing(ev.user_agent, ev.user_agent_len) || missing(ev.country, ev.country_len) ||
@@ -182,8 +175,8 @@ int format(char *out, size_t cap, const hp_event &ev, hp_ua *ua) {
   else
     o.put('e');
   if (o.n >= cap)
-    return set_error(HP_ELIMIT, "events_format: the message needs ", dec(o.n + 1), " bytes, the buffer has ",
-                     dec(cap));
+    return set_error(HP_ELIMIT, "events_format: the message needs ", std::to_string(o.n + 1),
+                     " bytes, the buffer has ", std::to_string(cap));
   out[o.n] = 0;
   return static_cast<int>(o.n);
 }

@@ -51,7 +51,7 @@ int bad_ip(const char *ip, size_t len) {
 }
 
 int ipv6_in_ipv4(const char *ip, size_t len) {
-  return set_error(HP_EINVAL, "geo: Error looking up ", std::string(ip, len),
+  return set_error(HP_EFAMILY, "geo: Error looking up ", std::string(ip, len),
                    ". You attempted to look up an IPv6 address in an IPv4-only database.");
 }
 
@@ -108,7 +108,7 @@ int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool de
   int rc = d.find(a, &hit);
   out->generation = s->generation;
   out->prefix_len = hit.prefix;
-  if (rc == HP_EINVAL) return ipv6_in_ipv4(ip, len);
+  if (rc == HP_EFAMILY) return ipv6_in_ipv4(ip, len);
   if (rc <= 0) return rc;
   if (!decode) {
     locate(out, d, hit);
@@ -322,17 +322,26 @@ int hp_geo_stats_get(hp_geo_stats *out, const hp_geo *g) {
   return 0;
 }
 
-int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
-  return guard("geo_get", [&] {
-    if (!out || !g) return set_error(HP_EINVAL, "geo_get: out or handle is NULL");
+namespace {
+
+// hp_geo_get (decode) and hp_geo_find (the search tree only) of text.
+int get_text(const char *where, bool decode, hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
+  return guard(where, [&] {
+    if (!out || !g) return set_error(HP_EINVAL, where, ": out or handle is NULL");
     Call call(g);
     if (!call) return closed();
     reset(out);
     Address a;
-    if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
+    if (!hp::core::parse_ip(ip, len, &a)) return bad_ip(ip, len);
     g->h->count(Handle::kLookups);
-    return get_impl(out, g, db, a, true, ip, len);
+    return get_impl(out, g, db, a, decode, ip, len);
   });
+}
+
+}  // namespace
+
+int hp_geo_get(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
+  return get_text("geo_get", true, out, g, db, ip, len);
 }
 
 int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *addr, size_t addr_len) {
@@ -349,25 +358,53 @@ int hp_geo_get_bytes(hp_geo_result *out, hp_geo *g, size_t db, const uint8_t *ad
 }
 
 int hp_geo_find(hp_geo_result *out, hp_geo *g, size_t db, const char *ip, size_t len) {
-  return guard("geo_find", [&] {
-    if (!out || !g) return set_error(HP_EINVAL, "geo_find: out or handle is NULL");
+  return get_text("geo_find", false, out, g, db, ip, len);
+}
+
+int hp_geo_find_all(hp_geo_result *out, size_t cap, hp_geo *g, const char *ip, size_t len) {
+  return guard("geo_find_all", [&] {
+    if (!out || !g) return set_error(HP_EINVAL, "geo_find_all: out or handle is NULL");
     Call call(g);
     if (!call) return closed();
-    reset(out);
     Address a;
-    if (!hp::geo::parse_address(ip, len, &a)) return bad_ip(ip, len);
+    if (!hp::core::parse_ip(ip, len, &a)) return bad_ip(ip, len);
+    hp::geo::Snapshot *s = g->h->current();
+    if (!s) return closed();
+    if (cap < s->dbs.size())
+      return set_error(HP_EINVAL, "geo_find_all: room for ", std::to_string(cap), " results, the handle has ",
+                       std::to_string(s->dbs.size()), " databases");
     g->h->count(Handle::kLookups);
-    return get_impl(out, g, db, a, false, ip, len);
+    bool searched = false, found = false;
+    for (size_t i = 0; i < s->dbs.size(); i++) {
+      hp_geo_result *r = &out[i];
+      reset(r);
+      r->generation = s->generation;
+      const hp::geo::Database &d = *s->dbs[i];
+      if (a.len == 16 && d.ip_version() == 4) continue;  // as hp_geo_lookup merges
+      searched = true;
+      hp::geo::Hit hit;
+      int rc = d.find(a, &hit);
+      if (rc < 0) return rc;
+      r->prefix_len = hit.prefix;
+      if (rc == 0) continue;
+      locate(r, d, hit);
+      found = true;
+    }
+    if (!searched) return ipv6_in_ipv4(ip, len);
+    return found ? 1 : 0;
   });
 }
 
 int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
-                     const char *const *ips, const size_t *lens, size_t n) {
+                     const char *const *ips, const size_t *lens, size_t n, unsigned flags) {
   return guard("geo_find_many", [&]() -> int {
     if (!g || (n && (!ids || !ips || !lens))) return set_error(HP_EINVAL, "geo_find_many: a NULL argument");
     Call call(g);
     if (!call) return closed();
     if (n > size_t(INT32_MAX)) return set_error(HP_EINVAL, "geo_find_many: too many addresses");
+    if (flags & ~HP_GEO_SKIP_INVALID)
+      return set_error(HP_EINVAL, "geo_find_many: unknown flags ", std::to_string(flags));
+    const bool skip = flags & HP_GEO_SKIP_INVALID;
     size_t bad = 0;
     if (!failed) failed = &bad;
     hp::geo::Snapshot *s = g->h->current();
@@ -384,7 +421,7 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
       size_t m = 0;
       Address a;
       while (i + m < n && m < kRun) {
-        if (!hp::geo::parse_address(ips[i + m], lens[i + m], &a) || a.len != 4) break;
+        if (!hp::core::parse_ip(ips[i + m], lens[i + m], &a) || a.len != 4) break;
         v4[m++] = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];
       }
       if (m) {
@@ -398,10 +435,11 @@ int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo
         continue;
       }
       *failed = i;
-      if (!hp::geo::parse_address(ips[i], lens[i], &a)) return bad_ip(ips[i], lens[i]);
       hp::geo::Hit hit;
-      int rc = d.find(a, &hit);
-      if (rc == HP_EINVAL) return ipv6_in_ipv4(ips[i], lens[i]);
+      int rc = hp::core::parse_ip(ips[i], lens[i], &a) ? d.find(a, &hit) : HP_EINVAL;
+      if (skip && (rc == HP_EINVAL || rc == HP_EFAMILY)) rc = 0;  // a row without a record
+      if (rc == HP_EINVAL) return bad_ip(ips[i], lens[i]);
+      if (rc == HP_EFAMILY) return ipv6_in_ipv4(ips[i], lens[i]);
       if (rc < 0) return rc;
       ids[i] = rc == 0 ? HP_GEO_NO_RECORD_ID : hit.id == hp::geo::TreeIndex::kNoId ? HP_GEO_UNNUMBERED : hit.id;
       i++;
@@ -447,7 +485,7 @@ int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, size_t len)
     Call call(g);
     if (!call) return closed();
     Address a;
-    if (!hp::geo::parse_address(ip, len, &a)) {
+    if (!hp::core::parse_ip(ip, len, &a)) {
       out->flags = 0;
       return bad_ip(ip, len);
     }

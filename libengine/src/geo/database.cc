@@ -1,6 +1,5 @@
 #include "geo/database.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -33,56 +32,6 @@ bool meta_uint(const hp_geo_value *m, const char *key, uint64_t *out) {
 thread_local std::vector<hp_geo_value> tl_nodes;
 
 }  // namespace
-
-namespace {
-
-// Dotted-quad IPv4 with inet_pton's rules (four decimal parts 0..255, no
-// leading zeros, nothing else); false sends the text to inet_pton.
-bool parse_ipv4(const char *s, size_t n, uint8_t *out) {
-  if (n < 7 || n > 15) return false;
-  const char *end = s + n;
-  for (int part = 0; part < 4; part++) {
-    if (s == end || unsigned(*s - '0') > 9) return false;
-    unsigned v = unsigned(*s++ - '0');
-    if (s != end && unsigned(*s - '0') <= 9) {
-      if (v == 0) return false;
-      v = v * 10 + unsigned(*s++ - '0');
-      if (s != end && unsigned(*s - '0') <= 9) {
-        v = v * 10 + unsigned(*s++ - '0');
-        if (v > 255) return false;
-      }
-    }
-    out[part] = static_cast<uint8_t>(v);
-    if (part < 3) {
-      if (s == end || *s != '.') return false;
-      s++;
-    }
-  }
-  return s == end;
-}
-
-}  // namespace
-
-bool parse_address(const char *s, size_t n, Address *out) {
-  if (s && parse_ipv4(s, n, out->bytes)) {
-    out->len = 4;
-    return true;
-  }
-  char buf[64];
-  if (!s || n == 0 || n >= sizeof buf) return false;
-  std::memcpy(buf, s, n);
-  buf[n] = 0;
-  if (std::memchr(buf, 0, n)) return false;
-  if (inet_pton(AF_INET, buf, out->bytes) == 1) {
-    out->len = 4;
-    return true;
-  }
-  if (inet_pton(AF_INET6, buf, out->bytes) == 1) {
-    out->len = 16;
-    return true;
-  }
-  return false;
-}
 
 Limits Limits::from(const hp_geo_options &o) {
   Limits l;
@@ -311,7 +260,7 @@ int Database::find_slow(const Address &a, Hit *hit) const {
     uint32_t ip = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];
     return walk4(ip, ipv4_start_, 0, hit);
   }
-  if (ip_version_ == 4) return HP_EINVAL;
+  if (ip_version_ == 4) return HP_EFAMILY;
   uint32_t v = 0;
   unsigned d = 0;
   for (; d < 128 && v < tree_.node_count; d++) v = tree_.child(v, (a.bytes[d >> 3] >> (7 - (d & 7))) & 1);

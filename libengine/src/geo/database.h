@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ip.h"
 #include "geo/decoder.h"
 #include "geo/flat_cache.h"
 #include "geo/record.h"
@@ -19,13 +20,7 @@
 
 namespace hp::geo {
 
-struct Address {
-  uint8_t bytes[16];
-  unsigned len;  // 4 or 16
-};
-
-// Parses an IPv4 or IPv6 address; false when `s` is not one.
-bool parse_address(const char *s, size_t n, Address *out);
+using Address = core::IpAddress;
 
 // Where the search tree led: a record id, and the data offset itself only
 // for a record without an id (a tree with more than 2^26 records).
@@ -58,7 +53,7 @@ class Database {
   ~Database();
 
   // The search tree: 1 with *hit, 0 for no record (hit->prefix set),
-  // HP_EINVAL (IPv6 into IPv4-only), HP_ECORRUPT.
+  // HP_EFAMILY (IPv6 into IPv4-only), HP_ECORRUPT.
   int find(const Address &a, Hit *hit) const {
     if (a.len == 4 && index_.bits()) {
       uint32_t ip = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];

@@ -1,6 +1,5 @@
 #include "geo/writer.h"
 
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +8,7 @@
 #include <ctime>
 
 #include "core/error.h"
+#include "core/ip.h"
 #include "geo/decoder.h"
 
 namespace hp::geo {
@@ -169,19 +169,18 @@ int Writer::insert(const char *network, size_t len, const hp_geo_value *record) 
   }
   uint8_t bytes[16] = {};
   unsigned bits;
-  char buf[64];
-  // A NUL would end the text early for inet_pton: "10.0.0.0\0junk/7" is not a network.
-  if (addr.size() >= sizeof buf || addr.find('\0') != std::string::npos)
+  core::IpAddress a;
+  // A NUL inside is refused: "10.0.0.0\0junk/7" is not a network.
+  if (!core::parse_ip(addr.data(), addr.size(), &a))
     return core::set_error(HP_EINVAL, "geo_writer: '", net, "' is not a network");
-  std::memcpy(buf, addr.c_str(), addr.size() + 1);
-  if (inet_pton(AF_INET, buf, bytes + 12) == 1) {
+  if (a.len == 4) {
+    std::memcpy(bytes + 12, a.bytes, 4);
     bits = 32;
-  } else if (inet_pton(AF_INET6, buf, bytes) == 1) {
+  } else {
+    std::memcpy(bytes, a.bytes, 16);
     bits = 128;
     if (ip_version_ == 4)
-      return core::set_error(HP_EINVAL, "geo_writer: '", net, "' is IPv6 but the database is IPv4-only");
-  } else {
-    return core::set_error(HP_EINVAL, "geo_writer: '", net, "' is not a network");
+      return core::set_error(HP_EFAMILY, "geo_writer: '", net, "' is IPv6 but the database is IPv4-only");
   }
   if (!has_prefix) prefix = bits;
   if (prefix == 0 || prefix > bits)

@@ -142,17 +142,17 @@ int hp_recipes_load(hp_recipe_table *t, const char *path, const hp_recipes_load_
   });
 }
 
-int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out) {
+int hp_recipes_get(hp_recipe *out, hp_recipe_table *t, const hp_recipe_key *key) {
   if (!t || !key || !out || out->version != HP_RECIPE_VERSION)
     return set_error(HP_EINVAL, "recipes_get: table, key or out is NULL, or out has an unknown version");
   Table *tb = Table::from_c(t);
   Key k;
   char tmp[24];
-  if (!tb->make_key(*key, &k, tmp)) return HP_ENOTFOUND;
+  if (!tb->make_key(*key, &k, tmp)) return 0;  // a key of the wrong kind names no record
   uint64_t h = hp::recipes::hash_key(k);
   return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     const Rec *r = s.find(k, h);
-    if (!r) return static_cast<int>(HP_ENOTFOUND);
+    if (!r) return 0;
     out->len = r->json_len;
     out->record_version = r->version;
     out->timestamp = r->timestamp;
@@ -160,7 +160,7 @@ int hp_recipes_get(hp_recipe_table *t, const hp_recipe_key *key, hp_recipe *out)
       std::memcpy(out->buf, r->json(), r->json_len);
       out->buf[r->json_len] = 0;
     }
-    return 0;
+    return 1;
   });
 }
 
@@ -198,20 +198,20 @@ int hp_recipes_keys(hp_recipe_table *t, hp_recipes_key_cb cb, void *data) {
   });
 }
 
-int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_recipes_context *ctx,
-                     hp_recipes_match_result *out) {
+int hp_recipes_match(hp_recipes_match_result *out, hp_recipe_table *t, const hp_recipe_key *key,
+                     const hp_recipes_context *ctx) {
   if (!t || !key || !out || out->version != HP_RECIPES_MATCH_RESULT_VERSION)
     return set_error(HP_EINVAL, "recipes_match: table, key or out is NULL, or out has an unknown version");
   if (ctx && ctx->version != HP_RECIPES_CONTEXT_VERSION)
     return set_error(HP_EINVAL, "recipes_match: unknown context version ", std::to_string(ctx->version));
   Table *tb = Table::from_c(t);
-  out->geo = HP_RULES_NONE;
-  out->target = HP_RULES_NONE;
+  out->geo = HP_RECIPES_RULE_NONE;
+  out->target = HP_RECIPES_RULE_NONE;
   out->rule = -1;
   out->redirect_len = 0;
   Key k;
   char tmp[24];
-  if (!tb->make_key(*key, &k, tmp)) return HP_ENOTFOUND;
+  if (!tb->make_key(*key, &k, tmp)) return 0;
   hp::recipes::Visitor v;
   if (ctx) {
     const char *dims[hp::recipes::kDimensions] = {ctx->country, ctx->region, ctx->city,       ctx->isp,
@@ -222,8 +222,8 @@ int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_reci
   uint64_t h = hp::recipes::hash_key(k);
   return with_snapshot(tb, int{HP_ECLOSED}, [&](const Snapshot &s) {
     const Rec *r = s.find(k, h);
-    if (!r) return static_cast<int>(HP_ENOTFOUND);
-    if (!r->rules) return 0;
+    if (!r) return 0;
+    if (!r->rules) return 1;
     out->geo = hp::recipes::eval_geo(*r->rules, v);
     out->target = hp::recipes::eval_target(*r->rules, v, &out->rule);
     if (r->rules->has_target) {
@@ -234,7 +234,7 @@ int hp_recipes_match(hp_recipe_table *t, const hp_recipe_key *key, const hp_reci
         out->redirect_buf[to.size()] = 0;
       }
     }
-    return 0;
+    return 1;
   });
 }
 

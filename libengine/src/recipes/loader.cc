@@ -187,19 +187,19 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
   // when it reaches the cap.
   uint64_t whole_max = whole_inflate_max < spec.max_json_bytes ? whole_inflate_max : spec.max_json_bytes;
   core::clear_error();
-  o.code = open_source(path, whole_max, buf, &file, &o.error);
-  if (o.code < 0) {
-    o.error = path + ": " + o.error;
-    o.failure = core::Status::capture(o.code);
-    o.failure.message = o.error;
-    if (o.failure.sys_errno) o.failure.path = path;
+  std::string error;
+  int rc = open_source(path, whole_max, buf, &file, &error);
+  if (rc < 0) {
+    o.status = core::Status::capture(rc);
+    o.status.message = path + ": " + error;
+    if (o.status.sys_errno) o.status.path = path;
     return o;
   }
   o.sig = file.sig;
   const char *what = file.gzip ? " (uncompressed)" : "";
   auto fail = [&](int code, uint64_t at, const std::string &reason) {
-    o.code = code;
-    o.error = path + ": byte " + std::to_string(at) + what + ": " + reason;
+    o.status.code = code;
+    o.status.message = path + ": byte " + std::to_string(at) + what + ": " + reason;
     o.base.reset();
   };
   auto over_json = [&](uint64_t at) {
@@ -347,10 +347,10 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
            "an array item is larger than " + std::to_string(spec.max_item_bytes) + " bytes (max_item_bytes)");
       return o;
     }
-    int64_t r = file.source->read(buf, kChunk, &o.error);
+    int64_t r = file.source->read(buf, kChunk, &error);
     if (r < 0) {
-      o.code = static_cast<int>(r);
-      o.error = path + ": " + o.error;
+      o.status.code = static_cast<int>(r);
+      o.status.message = path + ": " + error;
       o.base.reset();
       return o;
     }

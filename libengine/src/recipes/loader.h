@@ -13,9 +13,7 @@
 namespace hp::recipes {
 
 struct LoadOutcome {
-  int code = 0;        // 0 or HP_E*
-  std::string error;   // detail when code < 0
-  core::Status failure;  // with the system error of a failed read, when there was one
+  core::Status status;  // code < 0: the failure, with the system error of a failed open
   std::shared_ptr<Base> base;
   FileSig sig;
   uint64_t items = 0, skipped = 0, duplicates = 0, embedded_errors = 0, rule_errors = 0;

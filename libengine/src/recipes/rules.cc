@@ -128,11 +128,12 @@ bool compile_target(const JValue &value, Rules *rules) {
 }
 
 int eval_geo(const Rules &rules, const Visitor &v) {
-  if (!rules.has_geo) return HP_RULES_NONE;
+  if (!rules.has_geo) return HP_RECIPES_RULE_NONE;
   std::string_view country = v.dim[kCountry];
-  if (any_same(country, rules.geo_exclude)) return HP_RULES_FAIL;
-  if (rules.geo_any_include) return any_same(country, rules.geo_include) ? HP_RULES_PASS : HP_RULES_FAIL;
-  return HP_RULES_PASS;
+  if (any_same(country, rules.geo_exclude)) return HP_RECIPES_RULE_FAIL;
+  if (rules.geo_any_include)
+    return any_same(country, rules.geo_include) ? HP_RECIPES_RULE_PASS : HP_RECIPES_RULE_FAIL;
+  return HP_RECIPES_RULE_PASS;
 }
 
 namespace {
@@ -153,23 +154,23 @@ bool holds(const TargetRule &rule, const Visitor &v) {
 
 int eval_target(const Rules &rules, const Visitor &v, int *rule) {
   *rule = -1;
-  if (!rules.has_target || rules.target.empty()) return HP_RULES_NONE;
+  if (!rules.has_target || rules.target.empty()) return HP_RECIPES_RULE_NONE;
   int first_include = -1;
   for (size_t i = 0; i < rules.target.size(); i++) {
     const TargetRule &r = rules.target[i];
     bool h = holds(r, v);
     if (r.include && !h) {
       *rule = static_cast<int>(i);
-      return HP_RULES_FAIL;
+      return HP_RECIPES_RULE_FAIL;
     }
     if (!r.include && h) {
       *rule = static_cast<int>(i);
-      return HP_RULES_FAIL;
+      return HP_RECIPES_RULE_FAIL;
     }
     if (r.include && first_include < 0) first_include = static_cast<int>(i);
   }
   *rule = first_include;
-  return HP_RULES_PASS;
+  return HP_RECIPES_RULE_PASS;
 }
 
 }  // namespace hp::recipes

@@ -48,9 +48,9 @@ bool compile_geo(const JValue &value, Rules *rules);
 // Compiles campaign target rules {redirectTo, rules:[...]}.
 bool compile_target(const JValue &value, Rules *rules);
 
-// HP_RULES_* outcome of geo rules for a visitor.
+// HP_RECIPES_RULE_* outcome of geo rules for a visitor.
 int eval_geo(const Rules &rules, const Visitor &v);
-// HP_RULES_* outcome of target rules; *rule gets the deciding rule's index.
+// HP_RECIPES_RULE_* outcome of target rules; *rule gets the deciding rule's index.
 int eval_target(const Rules &rules, const Visitor &v, int *rule);
 
 }  // namespace hp::recipes

@@ -225,12 +225,10 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
           try {
             *outcome = load_file(t->spec, path, timestamp, whole_max, std::move(previous));
           } catch (const std::bad_alloc &) {
-            outcome->code = HP_ENOMEM;
-            outcome->error = path + ": out of memory";
+            outcome->status = core::Status{HP_ENOMEM, path + ": out of memory", 0, {}, {}};
             outcome->base.reset();
           } catch (const std::exception &e) {
-            outcome->code = HP_EINTERNAL;
-            outcome->error = path + ": " + e.what();
+            outcome->status = core::Status{HP_EINTERNAL, path + ": " + e.what(), 0, {}, {}};
             outcome->base.reset();
           }
         },
@@ -244,16 +242,12 @@ void Set::start_load(Table *t, const std::string &path, int64_t timestamp, uint6
             // The pool job threw (out of memory in its own handler).
             core::set_error(status, "recipes_load: out of memory");
             done(status, nullptr, outcome->sig);
-          } else if (outcome->code < 0) {
+          } else if (outcome->status.code < 0) {
             {
               std::lock_guard<std::mutex> lock(write_mu_);
               t->stats.load_failures++;
             }
-            if (outcome->failure.sys_errno)
-              outcome->failure.raise();
-            else
-              core::set_error_text(outcome->code, outcome->error);
-            done(outcome->code, nullptr, outcome->sig);
+            done(outcome->status.raise(), nullptr, outcome->sig);
           } else {
             hp_recipes_stats copy;
             int rc = core::guard("recipes_load", [&] {

@@ -53,20 +53,11 @@ void Subscription::on_message(const std::string &msg) {
   if (!applying_) apply_queued();
 }
 
-namespace {
-
-struct Outcome {
-  int rc;
-  std::string error;
-};
-
-}  // namespace
-
 void Subscription::apply_queued() {
   applying_ = true;
   auto batch = std::make_shared<std::vector<std::string>>();
   batch->swap(queued_);
-  auto outcomes = std::make_shared<std::vector<Outcome>>();
+  auto outcomes = std::make_shared<std::vector<core::Status>>();
   set_->engine()->queue_work(
       [this, batch, outcomes] {
         outcomes->reserve(batch->size());
@@ -83,28 +74,28 @@ void Subscription::apply_queued() {
           } catch (const std::bad_alloc &) {
             rc = core::set_error(HP_ENOMEM, "recipes: out of memory applying a message from ", channel_);
           }
-          outcomes->push_back(Outcome{rc, rc < 0 ? hp_last_error() : ""});
+          outcomes->push_back(core::Status::capture(rc));
         }
       },
       [this, outcomes](int) {
         // Status < 0: the engine closed before the batch ran; its messages
         // are dropped as a closed subscription's are.
         applying_ = false;
-        for (const Outcome &o : *outcomes) {
-          if (o.rc == HP_RECIPES_APPLIED)
+        for (const core::Status &o : *outcomes) {
+          if (o.code == HP_RECIPES_APPLIED)
             applied_.fetch_add(1, std::memory_order_relaxed);
-          else if (o.rc == HP_RECIPES_STALE)
+          else if (o.code == HP_RECIPES_STALE)
             stale_.fetch_add(1, std::memory_order_relaxed);
           else
             errors_.fetch_add(1, std::memory_order_relaxed);
-          if (o.rc < 0 && o.rc != HP_ECLOSED)
-            set_->engine()->emit(HP_EVENT_ERROR, HP_HANDLE_RECIPES, o.rc, "recipes: a message was refused: " + o.error,
-                                 channel_);
-          if (o.rc < 0)
-            core::set_error_text(o.rc, o.error);
+          if (o.code < 0 && o.code != HP_ECLOSED)
+            set_->engine()->emit(HP_EVENT_ERROR, HP_HANDLE_RECIPES, o.code,
+                                 "recipes: a message was refused: " + o.message, channel_);
+          if (o.code < 0)
+            o.raise();
           else
             core::clear_error();
-          if (cb_) cb_(o.rc, data_);
+          if (cb_) cb_(o.code, data_);
         }
         if (finish_after_batch_) {
           finish();

@@ -11,7 +11,7 @@ using hp::core::set_error;
 
 extern "C" {
 
-int hp_fingerprint32(const void *data, size_t len, uint32_t *out) {
+int hp_fingerprint32(uint32_t *out, const void *data, size_t len) {
   if (!out) return set_error(HP_EINVAL, "fingerprint32: out is NULL");
   if (!data && len > 0) return set_error(HP_EINVAL, "fingerprint32: data is NULL but len is ", std::to_string(len));
   if (len > HP_FINGERPRINT_MAX_LEN)
@@ -20,7 +20,7 @@ int hp_fingerprint32(const void *data, size_t len, uint32_t *out) {
   return 0;
 }
 
-int hp_fingerprint32_many(const void *data, const uint64_t *offsets, size_t count, uint32_t *out) {
+int hp_fingerprint32_many(uint32_t *out, const void *data, const uint64_t *offsets, size_t count) {
   if (!offsets || (!out && count > 0)) return set_error(HP_EINVAL, "fingerprint32_many: offsets or out is NULL");
   if (count > static_cast<size_t>(INT32_MAX)) return set_error(HP_EINVAL, "fingerprint32_many: count is over INT32_MAX");
   if (offsets[0] != 0) return set_error(HP_EINVAL, "fingerprint32_many: offsets[0] is not 0");
@@ -37,7 +37,7 @@ int hp_fingerprint32_many(const void *data, const uint64_t *offsets, size_t coun
   return static_cast<int>(count);
 }
 
-int hp_sticky_pick(const char *addr, size_t len, uint32_t workers, int mode, uint32_t *out) {
+int hp_sticky_pick(uint32_t *out, const char *addr, size_t len, uint32_t workers, int mode) {
   if (!addr || !out) return set_error(HP_EINVAL, "sticky_pick: addr or out is NULL");
   if (len == 0 || len > HP_STICKY_MAX_ADDR)
     return set_error(HP_EINVAL, "sticky_pick: address length ", std::to_string(len), " is not in 1..255");
@@ -55,7 +55,7 @@ int hp_sticky_pick(const char *addr, size_t len, uint32_t workers, int mode, uin
   }
 }
 
-int hp_jump_hash(uint64_t key, uint32_t buckets, uint32_t *out) {
+int hp_jump_hash(uint32_t *out, uint64_t key, uint32_t buckets) {
   if (!out) return set_error(HP_EINVAL, "jump_hash: out is NULL");
   if (buckets == 0) return set_error(HP_EINVAL, "jump_hash: buckets is 0");
   *out = hp::sticky::jump_hash(key, buckets);

@@ -1,10 +1,10 @@
 #include "sticky/pick.h"
 
-#include <arpa/inet.h>
 #include <farmhash.h>
 
 #include <cstring>
 
+#include "core/ip.h"
 #include "sticky/jump_hash.h"
 
 namespace hp::sticky {
@@ -14,27 +14,10 @@ uint32_t pick_modulo(const char *addr, size_t len, uint32_t workers) {
 }
 
 bool pick_jump(const char *addr, size_t len, uint32_t workers, uint32_t *out) {
-  char text[INET6_ADDRSTRLEN + 1];
-  if (len >= sizeof text) return false;
-  std::memcpy(text, addr, len);
-  text[len] = '\0';
-
-  unsigned char bytes[16];
-  size_t n = 0;
-  if (inet_pton(AF_INET, text, bytes) == 1) {
-    n = 4;
-  } else if (inet_pton(AF_INET6, text, bytes) == 1) {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(bytes, mapped, sizeof mapped) == 0) {
-      std::memmove(bytes, bytes + 12, 4);
-      n = 4;
-    } else {
-      n = 16;
-    }
-  } else {
-    return false;
-  }
-  uint64_t key = util::Fingerprint64(reinterpret_cast<const char *>(bytes), n);
+  core::IpAddress a;
+  if (!core::parse_ip(addr, len, &a)) return false;
+  core::unmap_ipv4(&a);  // "::ffff:10.0.0.1" picks as "10.0.0.1"
+  uint64_t key = util::Fingerprint64(reinterpret_cast<const char *>(a.bytes), a.len);
   *out = jump_hash(key, workers);
   return true;
 }
