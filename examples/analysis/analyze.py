@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hotpath import ua
-from hotpath.errors import InvalidArgumentError
+from hotpath.errors import AddressFamilyError, InvalidArgumentError
 from hotpath.geo import GeoReader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,13 +85,14 @@ def countries_of(geo: GeoReader, ips: list[str]) -> list[str]:
     costs its chunk some speed, not the run."""
     try:
         return [c or UNKNOWN for c in geo.lookup_many(ips)["country_code"]]
-    except InvalidArgumentError:
+    except (InvalidArgumentError, AddressFamilyError):
         pass
     out = []
     for ip in ips:
         try:
             e = geo.lookup(ip)
-        except InvalidArgumentError:
+        except (InvalidArgumentError, AddressFamilyError):
+            # An IPv6 address in an IPv4-only database counts as invalid too.
             out.append(INVALID)
             continue
         out.append((e or {}).get("country_code") or UNKNOWN)
