@@ -17,6 +17,9 @@ cc -O2 -std=c99 -Ilibengine/include bench/ua/c_bench.c -o "$tmp/c_bench" \
   -L"$build/libengine" -Wl,-rpath,"$PWD/$build/libengine" -lhotpath
 cc -O2 -std=c99 -Ilibengine/include bench/ua/c_adversarial.c -o "$tmp/c_adversarial" \
   -L"$build/libengine" -Wl,-rpath,"$PWD/$build/libengine" -lhotpath
+# the profile reaches the prefilter and detectors, so it links the static library
+c++ -O2 -std=c++20 -Ilibengine/include -Ilibengine/src bench/ua/c_profile.cc -o "$tmp/c_profile" \
+  "$build/libengine/libhotpath.a" -lre2
 echo "{" >"$tmp/c.json"
 first=1
 for corpus in user-agents fake-ua crawlers; do
@@ -30,12 +33,14 @@ printf ', "all corpora": ' >>"$tmp/c.json"
 "$tmp/c_bench" "$tmp/all.txt" >>"$tmp/c.json"
 echo "}" >>"$tmp/c.json"
 "$tmp/c_adversarial" >"$tmp/adversarial.json"
+"$tmp/c_profile" "$tmp/all.txt" >"$tmp/profile.json"
 "$py" - "$tmp" <<'PY'
 import json, os, platform, sys
 tmp = sys.argv[1]
 n = json.load(open(os.path.join(tmp, "node.json")))
 c = json.load(open(os.path.join(tmp, "c.json")))
 adv = json.load(open(os.path.join(tmp, "adversarial.json")))
+prof = json.load(open(os.path.join(tmp, "profile.json")))
 r = n["results"]
 ours = r["hotpath"]["second"]["opsPerSec"]
 print(f"{n['strings']} strings, {n['distinct']} distinct, drawn by weight from the user-agents corpus (seed {n['seed']})")
@@ -61,6 +66,16 @@ for f in adv["families"]:
     t = f["nsPerParse"]
     print(f"  {f['name']:<22}" + " ".join(f"{t[k]:>8,.0f}" for k in ("256", "512", "1024", "2048", "4096"))
           + f"   4 KiB / 512 B: {t['4096'] / t['512']:.1f}x")
+print(f"C profile, all corpora, CPU ns a string: parse {prof['parseNsPerString']:,.0f} = tokenizer and detectors "
+      f"{prof['tokenizerAndDetectorsNsPerString']:,.0f} + prefilter {prof['prefilterNsPerString']:,.0f} + RE2 searches "
+      f"{prof['searchesInParseOrderNsPerString']:,.0f} (each pattern's together, DFA warm: "
+      f"{prof['prefilterAndSearchesNsPerString'] - prof['prefilterNsPerString']:,.0f}) + rest {prof['restNsPerString']:,.0f}")
+for p in prof["parts"]:
+    print(f"  {p['part']:<8} candidates {p['candidatesPerString']:.2f}, searched {p['searchedPerString']:.2f}, "
+          f"matched {p['matchedPerString']:.2f} a string: {p['nsPerString']:,.0f} ns "
+          f"({p['nsPerStringWithoutCaptures']:,.0f} without captures)")
+for p in prof["costliest"][:5]:
+    print(f"  {p['nsPerString']:>5,.0f} ns a string, {p['searches']} searches, {p['matches']} matches: {p['pattern']}")
 targets = [("ua-parser-js", 15.0), ("ua-parser-js@2", 100.0)]
 met = {}
 for vs, target in targets:
@@ -76,7 +91,7 @@ print(f"target: C >= 1 M/s on the distinct corpus strings -> {'met' if longtail 
       f"({longtail/1e6:.3f} M/s of CPU time, {wall/1e6:.3f} M/s wall)")
 out = {"bench": "ua", "machine": platform.platform(), "node": n["node"], "strings": n["strings"],
        "distinct": n["distinct"], "seed": n["seed"], "rows": rows, "coldRatioVsUaParserJs": cold,
-       "node_raw": r, "c": c, "adversarial": adv, "agreement": n["agreement"], "targets": met}
+       "node_raw": r, "c": c, "adversarial": adv, "profile": prof, "agreement": n["agreement"], "targets": met}
 os.makedirs("bench/results", exist_ok=True)
 json.dump(out, open("bench/results/ua.json", "w"), indent=2)
 print("wrote bench/results/ua.json")
