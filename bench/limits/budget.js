@@ -1,0 +1,138 @@
+'use strict';
+// bench/limits: Redis rate limits with a local budget (localBudget) on one
+// hot key, in the same run as hotpath's plain Redis hit and
+// rate-limiter-flexible on that key; then the cost, early denials: 4
+// processes hammer a key whose limit binds, and every full window's grants
+// are counted against its limit (over-grants must be 0).
+// Usage: node bench/limits/budget.js REDIS_URL OUT.json
+//        (node bench/limits/budget.js child URL BLOCK RATE PERIOD MS: one hammer process)
+const { execFile } = require('child_process');
+const fs = require('fs');
+const { openLimiter } = require('../..');
+
+const huge = { rate: 0xffffffff, periodMs: 60000 }; // never binds: measures the check itself
+
+async function timeSeq(n, fn) {
+  for (let i = 0; i < Math.min(n, 1000); i++) await fn(i);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await fn(i);
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { opsPerSec: n / s, nsPerCall: (s * 1e9) / n };
+}
+
+async function timeConcurrent(n, window, fn) {
+  await Promise.all(Array.from({ length: Math.min(window, 500) }, (_, i) => fn(i)));
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { opsPerSec: n / s, nsPerCall: (s * 1e9) / n };
+}
+
+// One hammer process: 16 callers in flight for `ms`; grants per window
+// (keyed by when it ends: redis-server runs on this host).
+async function child([url, block, rate, periodMs, ms]) {
+  const spec = { rate: Number(rate), periodMs: Number(periodMs) };
+  const l = openLimiter(url, { localBudget: Number(block), localHoldMs: 20, timeoutMs: 2000 });
+  const grants = {};
+  let hits = 0;
+  const until = Date.now() + Number(ms);
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (Date.now() < until) {
+        const r = await l.hit('bound', spec);
+        hits++;
+        if (r.allowed) {
+          const w = Math.round((Date.now() + r.resetAfterMs) / spec.periodMs);
+          grants[w] = (grants[w] || 0) + 1;
+        }
+      }
+    }),
+  );
+  l.close();
+  process.stdout.write(JSON.stringify({ grants, hits }));
+}
+
+function runChild(args) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [__filename, 'child', ...args.map(String)], (err, out, errOut) => {
+      if (err) reject(new Error(`${err.message}\n${errOut}`));
+      else resolve(JSON.parse(out));
+    });
+  });
+}
+
+// Early denials of `procs` processes sharing a binding limit, per full
+// window (the first and last are cut by the run).
+async function earlyDenials(url, block, procs) {
+  const rate = 20000;
+  const periodMs = 500;
+  await new Promise((r) => setTimeout(r, periodMs - (Date.now() % periodMs))); // start on a window
+  const runs = await Promise.all(Array.from({ length: procs }, () => runChild([url, block, rate, periodMs, 3000])));
+  const perWindow = {};
+  for (const r of runs) for (const [w, n] of Object.entries(r.grants)) perWindow[w] = (perWindow[w] || 0) + n;
+  const windows = Object.keys(perWindow).sort();
+  const full = windows.slice(1, -1).map((w) => perWindow[w]);
+  const early = full.map((n) => rate - n);
+  return {
+    block,
+    processes: procs,
+    limitPerWindow: rate,
+    periodMs,
+    hitsPerSecond: runs.reduce((a, r) => a + r.hits, 0) / 3,
+    fullWindows: full.length,
+    grantsPerFullWindow: full,
+    overGrants: windows.filter((w) => perWindow[w] > rate).length,
+    earlyDenialsMean: early.reduce((a, b) => a + b, 0) / Math.max(1, early.length),
+    earlyDenialsMax: Math.max(0, ...early),
+  };
+}
+
+async function main([url, outPath]) {
+  const { RateLimiterRedis } = require('rate-limiter-flexible');
+  const { createClient } = require('redis');
+  const out = {};
+  const plain = openLimiter(url, { timeoutMs: 5000 });
+  await plain.ping().catch(async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    await plain.ping();
+  });
+  const client = createClient({ url });
+  await client.connect();
+  const rlf = new RateLimiterRedis({ storeClient: client, useRedisPackage: true, points: 1e9, duration: 60, keyPrefix: 'rlfhot' });
+  const local = openLimiter(url, { timeoutMs: 5000, localBudget: 4096 });
+  const N = 20000;
+  const M = 2000000;
+  const best = (a, b) => (!a || b.opsPerSec > a.opsPerSec ? b : a);
+  // Alternate the clients for 3 rounds and keep each one's best, so all
+  // see the same conditions on a shared machine.
+  for (let round = 0; round < 3; round++) {
+    out.hot_local_hit_seq = best(out.hot_local_hit_seq, await timeSeq(M, () => local.hit('hot', huge)));
+    out.hot_local_hit_c64 = best(out.hot_local_hit_c64, await timeConcurrent(M, 64, () => local.hit('hot', huge)));
+    out.hot_local_hitLocal = best(
+      out.hot_local_hitLocal,
+      await timeSeq(M, () => local.hitLocal('hot', huge) || local.hit('hot', huge)),
+    );
+    out.hot_redis_hit_c64 = best(out.hot_redis_hit_c64, await timeConcurrent(4 * N, 64, () => plain.hit('hot', huge)));
+    out.hot_rlf_consume_c64 = best(out.hot_rlf_consume_c64, await timeConcurrent(4 * N, 64, () => rlf.consume('hot')));
+  }
+  const st = local.stats();
+  out.hot_local_redis_commands = st.redis.commands;
+  out.hot_local_checks = st.checks;
+  local.close();
+  plain.close();
+  await client.quit();
+  out.early_denials = [];
+  for (const block of [16, 256, 4096]) out.early_denials.push(await earlyDenials(url, block, 4));
+  fs.writeFileSync(outPath, JSON.stringify(out));
+}
+
+const [mode, ...rest] = process.argv.slice(2);
+(mode === 'child' ? child(rest) : main([mode, ...rest])).catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
