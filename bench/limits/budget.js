@@ -1,9 +1,10 @@
 'use strict';
 // bench/limits: Redis rate limits with a local budget (localBudget) on one
 // hot key, in the same run as hotpath's plain Redis hit and
-// rate-limiter-flexible on that key; then the cost, early denials: 4
-// processes hammer a key whose limit binds, and every full window's grants
-// are counted against its limit (over-grants must be 0).
+// rate-limiter-flexible on that key; then 4 processes sharing a limit:
+// flat out (every window's grants against its limit: over-grants must be
+// 0) and at 95% of the limit, where every denial is an early one (the
+// cost of holding blocks), for three block sizes.
 // Usage: node bench/limits/budget.js REDIS_URL OUT.json
 //        (node bench/limits/budget.js child URL BLOCK RATE PERIOD MS: one hammer process)
 const { execFile } = require('child_process');
@@ -33,28 +34,42 @@ async function timeConcurrent(n, window, fn) {
   return { opsPerSec: n / s, nsPerCall: (s * 1e9) / n };
 }
 
-// One hammer process: 16 callers in flight for `ms`; grants per window
-// (keyed by when it ends: redis-server runs on this host).
-async function child([url, block, rate, periodMs, ms]) {
+// One hammer process for `ms`: flat out with 16 callers in flight, or
+// (`perMs` > 0) paced at `perMs` hits per millisecond. Grants and denials
+// per window, keyed by when it ends (redis-server runs on this host).
+async function child([url, block, rate, periodMs, ms, perMs]) {
   const spec = { rate: Number(rate), periodMs: Number(periodMs) };
   const l = openLimiter(url, { localBudget: Number(block), localHoldMs: 20, timeoutMs: 2000 });
   const grants = {};
+  const denials = {};
   let hits = 0;
-  const until = Date.now() + Number(ms);
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (Date.now() < until) {
-        const r = await l.hit('bound', spec);
-        hits++;
-        if (r.allowed) {
-          const w = Math.round((Date.now() + r.resetAfterMs) / spec.periodMs);
-          grants[w] = (grants[w] || 0) + 1;
-        }
-      }
-    }),
-  );
+  const t0 = Date.now();
+  const until = t0 + Number(ms);
+  const one = async () => {
+    const r = await l.hit('bound', spec);
+    hits++;
+    const w = Math.round((Date.now() + r.resetAfterMs) / spec.periodMs);
+    const into = r.allowed ? grants : denials;
+    into[w] = (into[w] || 0) + 1;
+  };
+  if (Number(perMs) > 0) {
+    let sent = 0;
+    while (Date.now() < until) {
+      const due = Math.floor((Date.now() - t0) * Number(perMs));
+      const batch = [];
+      for (; sent < due; sent++) batch.push(one());
+      await Promise.all(batch);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  } else {
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() < until) await one();
+      }),
+    );
+  }
   l.close();
-  process.stdout.write(JSON.stringify({ grants, hits }));
+  process.stdout.write(JSON.stringify({ grants, denials, hits }));
 }
 
 function runChild(args) {
@@ -66,29 +81,41 @@ function runChild(args) {
   });
 }
 
-// Early denials of `procs` processes sharing a binding limit, per full
-// window (the first and last are cut by the run).
-async function earlyDenials(url, block, procs) {
+// `procs` processes share a limit of 20,000 hits per 500 ms window, for
+// 3 s: flat out (demand far over the limit: every window must fill to the
+// limit and no further), then paced at `demand` of the limit in total,
+// where an exact limiter denies nothing, so every denial is an early one.
+async function shared(url, block, procs, demand) {
   const rate = 20000;
   const periodMs = 500;
+  const perMs = demand ? (demand * rate) / periodMs / procs : 0;
   await new Promise((r) => setTimeout(r, periodMs - (Date.now() % periodMs))); // start on a window
-  const runs = await Promise.all(Array.from({ length: procs }, () => runChild([url, block, rate, periodMs, 3000])));
-  const perWindow = {};
-  for (const r of runs) for (const [w, n] of Object.entries(r.grants)) perWindow[w] = (perWindow[w] || 0) + n;
-  const windows = Object.keys(perWindow).sort();
-  const full = windows.slice(1, -1).map((w) => perWindow[w]);
-  const early = full.map((n) => rate - n);
+  const runs = await Promise.all(
+    Array.from({ length: procs }, () => runChild([url, block, rate, periodMs, 3000, perMs])),
+  );
+  const sum = (field) => {
+    const per = {};
+    for (const r of runs) for (const [w, n] of Object.entries(r[field])) per[w] = (per[w] || 0) + n;
+    return per;
+  };
+  const grants = sum('grants');
+  const denials = sum('denials');
+  const windows = Object.keys(grants).sort();
+  // The first and last windows are cut by the run.
+  const full = windows.slice(1, -1);
+  const denied = full.map((w) => denials[w] || 0);
   return {
     block,
     processes: procs,
+    demand: demand || 'flat out',
     limitPerWindow: rate,
     periodMs,
     hitsPerSecond: runs.reduce((a, r) => a + r.hits, 0) / 3,
     fullWindows: full.length,
-    grantsPerFullWindow: full,
-    overGrants: windows.filter((w) => perWindow[w] > rate).length,
-    earlyDenialsMean: early.reduce((a, b) => a + b, 0) / Math.max(1, early.length),
-    earlyDenialsMax: Math.max(0, ...early),
+    grantsPerFullWindow: full.map((w) => grants[w]),
+    overGrants: windows.filter((w) => grants[w] > rate).length,
+    denialsPerFullWindowMean: denied.reduce((a, b) => a + b, 0) / Math.max(1, denied.length),
+    denialsPerFullWindowMax: Math.max(0, ...denied),
   };
 }
 
@@ -126,8 +153,12 @@ async function main([url, outPath]) {
   local.close();
   plain.close();
   await client.quit();
+  out.flat_out = [];
   out.early_denials = [];
-  for (const block of [16, 256, 4096]) out.early_denials.push(await earlyDenials(url, block, 4));
+  for (const block of [16, 256, 4096]) {
+    out.flat_out.push(await shared(url, block, 4, 0));
+    out.early_denials.push(await shared(url, block, 4, 0.95));
+  }
   fs.writeFileSync(outPath, JSON.stringify(out));
 }
 

@@ -71,10 +71,12 @@ row("Node Redis hitLocal (sync), local budget", b["hot_local_hitLocal"]["opsPerS
 floor = b["hot_local_hit_seq"]["opsPerSec"] >= 1e6
 print(f"local budget floor, >= 1 M checks/s per Node process through hit(): {'ok' if floor else 'MISSED'}")
 print(f"local budget: {b['hot_local_checks']:,} checks took {b['hot_local_redis_commands']:,} Redis commands")
-for e in b["early_denials"]:
+for f, e in zip(b["flat_out"], b["early_denials"]):
     print(f"local budget {e['block']:>5}, {e['processes']} processes, limit {e['limitPerWindow']:,}/{e['periodMs']} ms: "
-          f"early denials per full window mean {e['earlyDenialsMean']:,.0f}, max {e['earlyDenialsMax']:,} "
-          f"({e['fullWindows']} windows), over-grants {e['overGrants']}")
+          f"flat out {f['hitsPerSecond']:,.0f} hits/s, grants per full window {min(f['grantsPerFullWindow'], default=0):,}"
+          f"..{max(f['grantsPerFullWindow'], default=0):,}, over-grants {f['overGrants'] + e['overGrants']}; "
+          f"at 95% of the limit, early denials per window mean {e['denialsPerFullWindowMean']:,.0f}, "
+          f"max {e['denialsPerFullWindowMax']:,}")
 hc, rc = n["redis_cpu_hotpath_hit"], n["redis_cpu_rlf_consume"]
 print(f"CPU per Redis check (64 in flight): hotpath {hc['clientUsPerCheck']:.1f} us in Node + "
       f"{hc['serverUsPerCheck']} us in redis-server; rate-limiter-flexible {rc['clientUsPerCheck']:.1f} us + "
