@@ -10,29 +10,9 @@
 const { execFile } = require('child_process');
 const fs = require('fs');
 const { openLimiter } = require('../..');
+const { timeSeq, timeConcurrent } = require('./timing');
 
 const huge = { rate: 0xffffffff, periodMs: 60000 }; // never binds: measures the check itself
-
-async function timeSeq(n, fn) {
-  for (let i = 0; i < Math.min(n, 1000); i++) await fn(i);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await fn(i);
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { opsPerSec: n / s, nsPerCall: (s * 1e9) / n };
-}
-
-async function timeConcurrent(n, window, fn) {
-  await Promise.all(Array.from({ length: Math.min(window, 500) }, (_, i) => fn(i)));
-  const t0 = process.hrtime.bigint();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: window }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { opsPerSec: n / s, nsPerCall: (s * 1e9) / n };
-}
 
 // One hammer process for `ms`: flat out with 16 callers in flight, or
 // (`perMs` > 0) paced at `perMs` hits per millisecond. Grants and denials
