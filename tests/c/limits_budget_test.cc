@@ -83,7 +83,8 @@ Hit hit(hp_limiter *l, const char *key, const hp_rate_spec &spec) {
 }
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -305,7 +306,8 @@ TEST_CASE("limits budget: arguments") {
   bursty.burst = 5;
   CHECK(hp_limiter_hit_local(&r, l, "k", &bursty) == HP_EINVAL);
   CHECK(std::string(hp_last_error()).find("burst") != std::string::npos);
-  CHECK(hp_limiter_hit_async(l, "k", &bursty, [](int, const hp_rate_result *, void *) {}, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_hit_async(
+            l, "k", &bursty, [](int, const hp_rate_result *, void *) {}, nullptr) == HP_EINVAL);
   hp_rate_spec ok = window_spec(10, 1000);
   CHECK(hp_limiter_hit_local(nullptr, l, "k", &ok) == HP_EINVAL);
   CHECK(hp_limiter_hit_local(&r, nullptr, "k", &ok) == HP_EINVAL);

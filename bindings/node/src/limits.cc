@@ -78,17 +78,17 @@ class Name {
 class Limiter : public Napi::ObjectWrap<Limiter> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Limiter",
-                       {InstanceMethod<&Limiter::Acquire>("acquire"), InstanceMethod<&Limiter::AcquireSync>("acquireSync"),
-                        InstanceMethod<&Limiter::Release>("release"), InstanceMethod<&Limiter::ReleaseSync>("releaseSync"),
-                        InstanceMethod<&Limiter::Renew>("renew"), InstanceMethod<&Limiter::RenewSync>("renewSync"),
-                        InstanceMethod<&Limiter::Holders>("holders"), InstanceMethod<&Limiter::HoldersSync>("holdersSync"),
-                        InstanceMethod<&Limiter::Hit>("hit"), InstanceMethod<&Limiter::HitSync>("hitSync"),
-                        InstanceMethod<&Limiter::HitLocal>("hitLocal"),
-                        InstanceMethod<&Limiter::SetAdd>("setAdd"), InstanceMethod<&Limiter::SetHas>("setHas"),
-                        InstanceMethod<&Limiter::Ping>("ping"), InstanceMethod<&Limiter::Backend>("backend"),
-                        InstanceMethod<&Limiter::Stats>("stats"),
-                        InstanceMethod<&Limiter::Close>("close")});
+    return DefineClass(
+        env, "Limiter",
+        {InstanceMethod<&Limiter::Acquire>("acquire"), InstanceMethod<&Limiter::AcquireSync>("acquireSync"),
+         InstanceMethod<&Limiter::Release>("release"), InstanceMethod<&Limiter::ReleaseSync>("releaseSync"),
+         InstanceMethod<&Limiter::Renew>("renew"), InstanceMethod<&Limiter::RenewSync>("renewSync"),
+         InstanceMethod<&Limiter::Holders>("holders"), InstanceMethod<&Limiter::HoldersSync>("holdersSync"),
+         InstanceMethod<&Limiter::Hit>("hit"), InstanceMethod<&Limiter::HitSync>("hitSync"),
+         InstanceMethod<&Limiter::HitLocal>("hitLocal"), InstanceMethod<&Limiter::SetAdd>("setAdd"),
+         InstanceMethod<&Limiter::SetHas>("setHas"), InstanceMethod<&Limiter::Ping>("ping"),
+         InstanceMethod<&Limiter::Backend>("backend"), InstanceMethod<&Limiter::Stats>("stats"),
+         InstanceMethod<&Limiter::Close>("close")});
   }
 
   // new Limiter(spec, timeoutMs, prefix, sqliteInline, out, localBudget,
@@ -235,7 +235,8 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Name key(env, info[0]);
     hp_rate_spec s = RateSpec(info, 1);
     hp_rate_result r = HP_RATE_RESULT_INIT;
-    if (Check(env, hp_limiter_hit_local(&r, Handle(env), key.c_str(), &s)) == 0) return Napi::Boolean::New(env, false);
+    if (Check(env, hp_limiter_hit_local(&r, Handle(env), key.c_str(), &s)) == 0)
+      return Napi::Boolean::New(env, false);
     out_[0] = r.allowed;
     out_[1] = r.remaining;
     out_[2] = static_cast<double>(r.retry_after_ms);

@@ -163,8 +163,8 @@ hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32
 
 class Limiter {
  public:
-  Limiter(Engine &engine, const std::string &spec, uint32_t timeout_ms, const std::string &prefix, bool inline_,
-          uint32_t local_budget, uint32_t local_hold_ms) {
+  Limiter(Engine &engine, const std::string &spec, uint32_t timeout_ms, const std::string &prefix,
+          bool inline_, uint32_t local_budget, uint32_t local_hold_ms) {
     hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
     o.timeout_ms = timeout_ms;
     o.prefix = prefix.c_str();
@@ -248,7 +248,8 @@ class Limiter {
     return rate_to_py(r);
   }
   // The hit decided here and now, or None when it needs Redis.
-  py::object hit_local(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
+  py::object hit_local(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst,
+                       uint32_t cost) {
     hp_rate_spec spec = rate_spec(rate, period_ms, burst, cost);
     hp_rate_result r = HP_RATE_RESULT_INIT;
     if (check(hp_limiter_hit_local(&r, handle(), key.c_str(), &spec)) == 0) return py::none();
@@ -364,8 +365,8 @@ class Limiter {
 void init_limits(py::module_ &m) {
   py::class_<Limiter>(m, "Limiter")
       .def(py::init<Engine &, const std::string &, uint32_t, const std::string &, bool, uint32_t, uint32_t>(),
-           py::arg("engine"), py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"), py::arg("sqlite_inline"),
-           py::arg("local_budget") = 0, py::arg("local_hold_ms") = 0)
+           py::arg("engine"), py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"),
+           py::arg("sqlite_inline"), py::arg("local_budget") = 0, py::arg("local_hold_ms") = 0)
       .def("backend", &Limiter::backend)
       .def("stats", &Limiter::stats)
       .def("close", &Limiter::close)

@@ -162,7 +162,8 @@ Done code_done(CountsRef counts, hp_limiter_cb cb, void *data) {
 int check_window(const char *where, const Rate &rate) {
   if (rate.burst != rate.rate)
     return set_error(HP_EINVAL, where, ": with a local budget a key holds `rate` hits per window: burst ",
-                     std::to_string(rate.burst), " must be left out or equal the rate ", std::to_string(rate.rate));
+                     std::to_string(rate.burst), " must be left out or equal the rate ",
+                     std::to_string(rate.rate));
   return 0;
 }
 

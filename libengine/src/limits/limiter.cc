@@ -134,9 +134,10 @@ void Limiter::renew(LocalBudget::EntryRef e) {
 }
 
 int Limiter::hit_wait(std::string key, const Rate &rate, Done done) {
-  return async(nullptr,
-               [key = std::move(key), rate](RedisBackend &r, Done d) { r.budget()->wait(key, rate, std::move(d)); },
-               std::move(done));
+  return async(
+      nullptr,
+      [key = std::move(key), rate](RedisBackend &r, Done d) { r.budget()->wait(key, rate, std::move(d)); },
+      std::move(done));
 }
 
 int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {

@@ -25,7 +25,9 @@ constexpr unsigned kGenShift = 40;
 constexpr uint64_t kGenMask = (uint64_t{1} << 23) - 1;
 constexpr uint64_t kHits = (uint64_t{1} << kGenShift) - 1;
 
-uint64_t gen_of(uint64_t word) { return (word >> kGenShift) & kGenMask; }
+uint64_t gen_of(uint64_t word) {
+  return (word >> kGenShift) & kGenMask;
+}
 
 uint64_t reply_u64(const redisReply *r) {
   if (r->type == REDIS_REPLY_INTEGER) return r->integer > 0 ? static_cast<uint64_t>(r->integer) : 0;
@@ -67,7 +69,7 @@ struct LocalBudget::Entry {
     std::atomic<uint64_t> rest{0};      // hits of the window nobody held at the last answer
   };
   std::atomic<uint64_t> word{0};
-  Window windows[2];  // by generation parity: a hit reads the one its word names
+  Window windows[2];                    // by generation parity: a hit reads the one its word names
   std::atomic<uint64_t> recheck_at{0};  // exhausted: ask Redis again from then
   std::atomic<bool> asking{false};      // a lease is wanted or in flight
 
@@ -154,8 +156,8 @@ int LocalBudget::decide_entry(Entry &e, const Rate &rate, uint64_t now, hp_rate_
     if (hits >= rate.cost) {
       // The compare-and-swap also proves the generation (and so the
       // deadline read above) was still current.
-      if (rate.cost == 0 ||
-          e.word.compare_exchange_weak(w, w - rate.cost, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (rate.cost == 0 || e.word.compare_exchange_weak(w, w - rate.cost, std::memory_order_acq_rel,
+                                                         std::memory_order_acquire)) {
         fill(out, true, hits - rate.cost + rest, deadline - now);
         *low = !(w & kExhausted) && hits - rate.cost < (block_ + 1) / 2;
         return 1;
@@ -170,7 +172,9 @@ int LocalBudget::decide_entry(Entry &e, const Rate &rate, uint64_t now, hp_rate_
   }
 }
 
-void LocalBudget::cancel(Entry &e) { e.asking = false; }
+void LocalBudget::cancel(Entry &e) {
+  e.asking = false;
+}
 
 void LocalBudget::start(redis::Client *client) {
   client_ = client;
@@ -222,7 +226,8 @@ void LocalBudget::wait(std::string_view key, const Rate &rate, Done done) {
   if (rate.rate != e->limit || rate.period_ms != e->period_ms) {
     engine_->run_soon([done = std::move(done), name = e->name] {
       Outcome o = failure(HP_EINVAL, "");
-      o.error = "limits: key '" + name + "' is counted with another rate or period in this process's local budget";
+      o.error =
+          "limits: key '" + name + "' is counted with another rate or period in this process's local budget";
       done(std::move(o));
     });
     return;
@@ -284,8 +289,8 @@ void LocalBudget::install(const EntryRef &e, const redisReply *r, uint64_t sent_
   uint64_t gen = gen_of(cur);
   if (gen != 0 && window == e->window) {
     e->windows[gen & 1].rest.store(rest, std::memory_order_relaxed);
-    while (!e->word.compare_exchange_weak(cur, ((cur & ~kExhausted) + granted) | exhausted, std::memory_order_acq_rel,
-                                          std::memory_order_acquire)) {
+    while (!e->word.compare_exchange_weak(cur, ((cur & ~kExhausted) + granted) | exhausted,
+                                          std::memory_order_acq_rel, std::memory_order_acquire)) {
     }
   } else {
     // A new window: what was left of the last one is void. Its deadline is
@@ -328,13 +333,15 @@ void LocalBudget::give_back(Entry &e, uint64_t now) {
   do {
     taken = cur & kHits;
     if (taken == 0) return;
-  } while (!e.word.compare_exchange_weak(cur, cur & ~kHits, std::memory_order_acq_rel, std::memory_order_acquire));
+  } while (
+      !e.word.compare_exchange_weak(cur, cur & ~kHits, std::memory_order_acq_rel, std::memory_order_acquire));
   // A window that is over needs nothing back.
   if (!client_ || now >= e.windows[gen_of(cur) & 1].deadline.load(std::memory_order_relaxed)) return;
   Digits a, b, c;
   std::string_view argv[] = {e.redis_key, a.of(e.window), b.of(e.period_ms), c.of(taken)};
   in_flight_++;
-  client_->eval(budget_return_script(), 1, argv, 4, &LocalBudget::on_returned, new Reply{shared_from_this(), nullptr, 0});
+  client_->eval(budget_return_script(), 1, argv, 4, &LocalBudget::on_returned,
+                new Reply{shared_from_this(), nullptr, 0});
 }
 
 void LocalBudget::on_returned(void *ctx, int status, const redisReply *r) {
