@@ -23,6 +23,7 @@ cc -O2 -std=c99 -pthread -Ilibengine/include bench/limits/c_bench.c -o "$tmp/c_b
 node bench/limits/node.js "redis://127.0.0.1:$port/0" "$tmp/node.db" >"$tmp/node.json"
 PYTHONPATH="bindings/python:$build/python" "$py" bench/limits/python_bench.py >"$tmp/py.json"
 node bench/limits/cluster.js "$tmp/cluster.json"
+node bench/limits/budget.js "redis://127.0.0.1:$port/0" "$tmp/budget.json"
 "$py" - "$tmp" <<'PY'
 import json, os, platform, sys
 tmp = sys.argv[1]
@@ -61,13 +62,28 @@ cl = json.load(open(os.path.join(tmp, "cluster.json")))
 for r in cl["rows"]:
     row(r["name"].replace("Node ", "Node Redis Cluster "), r["cluster_ops_per_sec"],
         "same, one redis-server", r["single_ops_per_sec"])
+b = json.load(open(os.path.join(tmp, "budget.json")))
+row("Node Redis hit, local budget, hot key, seq", b["hot_local_hit_seq"]["opsPerSec"],
+    "rate-limiter-flexible, hot key, 64 fl.", b["hot_rlf_consume_c64"]["opsPerSec"])
+row("Node Redis hit, local budget, 64 in flight", b["hot_local_hit_c64"]["opsPerSec"],
+    "hotpath Redis hit, hot key, 64 fl.", b["hot_redis_hit_c64"]["opsPerSec"])
+row("Node Redis hitLocal (sync), local budget", b["hot_local_hitLocal"]["opsPerSec"])
+floor = b["hot_local_hit_seq"]["opsPerSec"] >= 1e6
+print(f"local budget floor, >= 1 M checks/s per Node process through hit(): {'ok' if floor else 'MISSED'}")
+print(f"local budget: {b['hot_local_checks']:,} checks took {b['hot_local_redis_commands']:,} Redis commands")
+for f, e in zip(b["flat_out"], b["early_denials"]):
+    print(f"local budget {e['block']:>5}, {e['processes']} processes, limit {e['limitPerWindow']:,}/{e['periodMs']} ms: "
+          f"flat out {f['hitsPerSecond']:,.0f} hits/s, grants per full window {min(f['grantsPerFullWindow'], default=0):,}"
+          f"..{max(f['grantsPerFullWindow'], default=0):,}, over-grants {f['overGrants'] + e['overGrants']}; "
+          f"at 95% of the limit, early denials per window mean {e['denialsPerFullWindowMean']:,.0f}, "
+          f"max {e['denialsPerFullWindowMax']:,}")
 hc, rc = n["redis_cpu_hotpath_hit"], n["redis_cpu_rlf_consume"]
 print(f"CPU per Redis check (64 in flight): hotpath {hc['clientUsPerCheck']:.1f} us in Node + "
       f"{hc['serverUsPerCheck']} us in redis-server; rate-limiter-flexible {rc['clientUsPerCheck']:.1f} us + "
       f"{rc['serverUsPerCheck']} us")
 out = {"benchmark": "limits", "machine": platform.machine(), "cpus": os.cpu_count(), "results": results,
        "raw": {"c": c, "sqlite_4_processes": s4, "sqlite_1_process": s1, "node": n, "python": p,
-               "redis_cluster": cl}}
+               "redis_cluster": cl, "local_budget": b}}
 os.makedirs("bench/results", exist_ok=True)
 json.dump(out, open("bench/results/limits.json", "w"), indent=2)
 print("wrote bench/results/limits.json")

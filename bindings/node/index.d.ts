@@ -621,6 +621,16 @@ export interface LimiterOptions {
   prefix?: string;
   /** SQLite: run async checks on the calling thread instead of the libuv thread pool. */
   sqliteInline?: boolean;
+  /**
+   * Redis rate limits: 0 (default) decides every hit in Redis (GCRA). N > 0: a key
+   * counts `rate` hits per fixed window of `periodMs` (server clock); this process
+   * leases blocks of up to N of a window's hits with one script call and decides hits
+   * from them without a round trip. All processes together never exceed the limit;
+   * the cost is early denials while others hold unused hits (docs/limits.md).
+   */
+  localBudget?: number;
+  /** Local budgets: how long unused hits stay in this process before they go back (default 100). */
+  localHoldMs?: number;
 }
 
 /** One live lease of a subject. */
@@ -716,6 +726,11 @@ export class Limiter {
   hit(key: string, options: RateOptions): Promise<RateResult>;
   /** Synchronous hit (memory and SQLite). */
   hitSync(key: string, options: RateOptions): RateResult;
+  /**
+   * A hit decided here and now, or null when it needs the backend (then use hit()):
+   * memory and SQLite always decide; Redis decides from its localBudget's hits in hand.
+   */
+  hitLocal(key: string, options: RateOptions): RateResult | null;
   /** Add a member to a named set kept in the same backend: true if it was new. */
   setAdd(set: string, member: string, options?: Abortable): Promise<boolean>;
   /** Whether a member is in a named set. */

@@ -60,7 +60,7 @@ function rateArgs(options) {
 class Limiter {
   /**
    * @param {string} spec
-   * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean}} [options]
+   * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean, localBudget?: number, localHoldMs?: number}} [options]
    */
   constructor(spec, options = {}) {
     if (typeof spec !== 'string') throw new TypeError('limits: spec must be a string');
@@ -69,12 +69,24 @@ class Limiter {
     if (typeof prefix !== 'string' || prefix.length === 0 || Buffer.byteLength(prefix) > 128) {
       throw new RangeError('limits: prefix must be a string of 1..128 bytes');
     }
+    const localBudget = integer('localBudget', options.localBudget ?? 0, 0, 2 ** 30);
+    const localHoldMs = integer('localHoldMs', options.localHoldMs ?? 100, 1, 3600000);
     this._out = new Float64Array(4);
-    this._native = new native.Limiter(spec, timeoutMs, prefix, Boolean(options.sqliteInline), this._out);
+    this._native = new native.Limiter(
+      spec,
+      timeoutMs,
+      prefix,
+      Boolean(options.sqliteInline),
+      this._out,
+      localBudget,
+      localHoldMs,
+    );
     this.spec = spec;
     // Memory checks are synchronous underneath: their promises settle at
-    // once instead of a loop turn later.
+    // once instead of a loop turn later; so do Redis hits decided from a
+    // local budget.
     this._memory = this._native.backend() === 'memory';
+    this._local = localBudget > 0 && !this._memory;
   }
 
   /** 'memory', 'sqlite' or 'redis'. */
@@ -157,9 +169,22 @@ class Limiter {
   hit(key, options) {
     const [rate, period, burst, cost] = rateArgs(options);
     const k = name('key', key);
-    return this._run(options, () =>
-      this._memory ? this._hitSync(k, rate, period, burst, cost) : this._native.hit(k, rate, period, burst, cost),
-    );
+    return this._run(options, () => {
+      if (this._memory) return this._hitSync(k, rate, period, burst, cost);
+      if (this._local && this._native.hitLocal(k, rate, period, burst, cost)) return this._result();
+      return this._native.hit(k, rate, period, burst, cost);
+    });
+  }
+
+  /**
+   * A hit decided here and now, or null when it needs the backend (then
+   * use hit()): memory and SQLite always decide; a Redis limiter decides
+   * from its local budget's hits in hand (never without a localBudget).
+   * @returns {{allowed: boolean, remaining: number, retryAfterMs: number, resetAfterMs: number} | null}
+   */
+  hitLocal(key, options) {
+    const [rate, period, burst, cost] = rateArgs(options);
+    return this._native.hitLocal(name('key', key), rate, period, burst, cost) ? this._result() : null;
   }
 
   /** Synchronous hit (memory and SQLite). */
@@ -170,6 +195,11 @@ class Limiter {
 
   _hitSync(key, rate, period, burst, cost) {
     this._native.hitSync(key, rate, period, burst, cost);
+    return this._result();
+  }
+
+  // The numbers a synchronous hit left in `_out`, as a result.
+  _result() {
     const o = this._out;
     return { allowed: o[0] === 1, remaining: o[1], retryAfterMs: o[2], resetAfterMs: o[3] };
   }
@@ -218,7 +248,7 @@ function settled(fn) {
 /**
  * Open a limiter.
  * @param {string} spec  'memory:', 'sqlite:/path/file.db' or 'redis://host:port/db'
- * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean}} [options]
+ * @param {{timeoutMs?: number, prefix?: string, sqliteInline?: boolean, localBudget?: number, localHoldMs?: number}} [options]
  */
 function openLimiter(spec, options) {
   return new Limiter(spec, options);

@@ -78,21 +78,23 @@ class Name {
 class Limiter : public Napi::ObjectWrap<Limiter> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Limiter",
-                       {InstanceMethod<&Limiter::Acquire>("acquire"), InstanceMethod<&Limiter::AcquireSync>("acquireSync"),
-                        InstanceMethod<&Limiter::Release>("release"), InstanceMethod<&Limiter::ReleaseSync>("releaseSync"),
-                        InstanceMethod<&Limiter::Renew>("renew"), InstanceMethod<&Limiter::RenewSync>("renewSync"),
-                        InstanceMethod<&Limiter::Holders>("holders"), InstanceMethod<&Limiter::HoldersSync>("holdersSync"),
-                        InstanceMethod<&Limiter::Hit>("hit"), InstanceMethod<&Limiter::HitSync>("hitSync"),
-                        InstanceMethod<&Limiter::SetAdd>("setAdd"), InstanceMethod<&Limiter::SetHas>("setHas"),
-                        InstanceMethod<&Limiter::Ping>("ping"), InstanceMethod<&Limiter::Backend>("backend"),
-                        InstanceMethod<&Limiter::Stats>("stats"),
-                        InstanceMethod<&Limiter::Close>("close")});
+    return DefineClass(
+        env, "Limiter",
+        {InstanceMethod<&Limiter::Acquire>("acquire"), InstanceMethod<&Limiter::AcquireSync>("acquireSync"),
+         InstanceMethod<&Limiter::Release>("release"), InstanceMethod<&Limiter::ReleaseSync>("releaseSync"),
+         InstanceMethod<&Limiter::Renew>("renew"), InstanceMethod<&Limiter::RenewSync>("renewSync"),
+         InstanceMethod<&Limiter::Holders>("holders"), InstanceMethod<&Limiter::HoldersSync>("holdersSync"),
+         InstanceMethod<&Limiter::Hit>("hit"), InstanceMethod<&Limiter::HitSync>("hitSync"),
+         InstanceMethod<&Limiter::HitLocal>("hitLocal"), InstanceMethod<&Limiter::SetAdd>("setAdd"),
+         InstanceMethod<&Limiter::SetHas>("setHas"), InstanceMethod<&Limiter::Ping>("ping"),
+         InstanceMethod<&Limiter::Backend>("backend"), InstanceMethod<&Limiter::Stats>("stats"),
+         InstanceMethod<&Limiter::Close>("close")});
   }
 
-  // new Limiter(spec, timeoutMs, prefix, sqliteInline, out): `out` is a
-  // Float64Array(4) where the synchronous checks leave their numbers, which
-  // JS turns into the result object (cheaper than building it here).
+  // new Limiter(spec, timeoutMs, prefix, sqliteInline, out, localBudget,
+  // localHoldMs): `out` is a Float64Array(4) where the synchronous checks
+  // leave their numbers, which JS turns into the result object (cheaper
+  // than building it here).
   Limiter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Limiter>(info) {
     Napi::Env env = info.Env();
     std::string spec = info[0].As<Napi::String>();
@@ -101,6 +103,8 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     o.timeout_ms = info[1].As<Napi::Number>().Uint32Value();
     o.prefix = prefix.c_str();
     o.sqlite_inline = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
+    o.local_budget = info[5].As<Napi::Number>().Uint32Value();
+    o.local_hold_ms = info[6].As<Napi::Number>().Uint32Value();
     Check(env, hp_limiter_open(&l_, GetAddon(env).engine, spec.c_str(), &o));
     auto out = info[4].As<Napi::Float64Array>();
     if (out.ElementLength() < 4) ThrowError(env, HP_EINVAL);
@@ -222,6 +226,22 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     out_[2] = static_cast<double>(r.retry_after_ms);
     out_[3] = static_cast<double>(r.reset_after_ms);
     return env.Undefined();
+  }
+
+  // true: decided without waiting, the numbers are in out (as HitSync);
+  // false: use Hit.
+  Napi::Value HitLocal(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Name key(env, info[0]);
+    hp_rate_spec s = RateSpec(info, 1);
+    hp_rate_result r = HP_RATE_RESULT_INIT;
+    if (Check(env, hp_limiter_hit_local(&r, Handle(env), key.c_str(), &s)) == 0)
+      return Napi::Boolean::New(env, false);
+    out_[0] = r.allowed;
+    out_[1] = r.remaining;
+    out_[2] = static_cast<double>(r.retry_after_ms);
+    out_[3] = static_cast<double>(r.reset_after_ms);
+    return Napi::Boolean::New(env, true);
   }
 
   Napi::Value SetAdd(const Napi::CallbackInfo &info) {

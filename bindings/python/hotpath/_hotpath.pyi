@@ -244,7 +244,10 @@ class RecipeSet:
 
 class Limiter:
     """Leases and rate limits on a 'memory:', 'sqlite:' or 'redis://' backend (hp_limiter)."""
-    def __init__(self, engine: Engine, spec: str, timeout_ms: int, prefix: str, sqlite_inline: bool) -> None: ...
+    def __init__(
+        self, engine: Engine, spec: str, timeout_ms: int, prefix: str, sqlite_inline: bool,
+        local_budget: int = 0, local_hold_ms: int = 0,
+    ) -> None: ...
     def backend(self) -> str:
         """'memory', 'sqlite' or 'redis'."""
     def stats(self) -> dict[str, Any]:
@@ -264,6 +267,8 @@ class Limiter:
         """(subject): the subject's live leases."""
     def hit(self, arg0: str, arg1: int, arg2: int, arg3: int, arg4: int) -> dict[str, Any]:
         """(key, rate, period_ms, burst, cost): one GCRA hit."""
+    def hit_local(self, arg0: str, arg1: int, arg2: int, arg3: int, arg4: int) -> dict[str, Any] | None:
+        """(key, rate, period_ms, burst, cost): the hit decided without waiting, or None."""
     def set_add(self, arg0: str, arg1: str) -> bool:
         """(set, member): True if the member is new."""
     def set_has(self, arg0: str, arg1: str) -> bool:

@@ -93,17 +93,24 @@ class Limiter(AsyncClosing):
     """A limiter over one backend; see the module docstring."""
 
     def __init__(
-        self, spec: StrPath, *, timeout_ms: int = 200, prefix: str = "hp:lim", sqlite_inline: bool = False
+        self, spec: StrPath, *, timeout_ms: int = 200, prefix: str = "hp:lim", sqlite_inline: bool = False,
+        local_budget: int = 0, local_hold_ms: int = 100,
     ) -> None:
         spec = store_spec(spec, "limits: spec")
         _int("timeout_ms", timeout_ms, 1, 600000)
+        _int("local_budget", local_budget, 0, 2**30)
+        _int("local_hold_ms", local_hold_ms, 1, 3600000)
         if not isinstance(prefix, str) or not 1 <= len(prefix.encode()) <= 128:
             raise ValueError("limits: prefix must be a str of 1..128 bytes")
         self.spec = spec
-        self._native = _hotpath.Limiter(engine(), spec, timeout_ms, prefix, bool(sqlite_inline))
+        self._native = _hotpath.Limiter(
+            engine(), spec, timeout_ms, prefix, bool(sqlite_inline), local_budget, local_hold_ms
+        )
         # Memory checks are synchronous underneath: their coroutines finish
-        # at once instead of waiting for the engine's thread.
+        # at once instead of waiting for the engine's thread; so do Redis
+        # hits decided from a local budget.
         self._memory = self._native.backend() == "memory"
+        self._local = local_budget > 0 and not self._memory
 
     @property
     def backend(self) -> str:
@@ -163,6 +170,13 @@ class Limiter(AsyncClosing):
         (default ``rate``); ``cost`` 0 only reads."""
         return self._native.hit(_name("key", key), *_rate(rate, period_ms, burst, cost))  # type: ignore[return-value]
 
+    def hit_local(self, key: str, *, rate: int, period_ms: int = 1000, burst: int | None = None,
+                  cost: int = 1) -> RateResult | None:
+        """The hit decided here and now, or None when it needs the backend
+        (then use :meth:`hit`): memory and SQLite always decide; Redis
+        decides from its ``local_budget``'s hits in hand."""
+        return self._native.hit_local(_name("key", key), *_rate(rate, period_ms, burst, cost))  # type: ignore[return-value]
+
     # Registry ------------------------------------------------------------
 
     def set_add(self, set_name: str, member: str) -> bool:
@@ -209,6 +223,10 @@ class Limiter(AsyncClosing):
                         cost: int = 1) -> RateResult:
         """:meth:`hit` for asyncio (every backend; Redis has only this form)."""
         k, spec = _name("key", key), _rate(rate, period_ms, burst, cost)
+        if self._local:
+            r = self._native.hit_local(k, *spec)
+            if r is not None:
+                return r  # type: ignore[return-value]
         return await self._call("hit", k, *spec)  # type: ignore[no-any-return]
 
     async def set_add_async(self, set_name: str, member: str) -> bool:
@@ -227,7 +245,15 @@ class Limiter(AsyncClosing):
 
 
 def open_limiter(spec: StrPath, *, timeout_ms: int = 200, prefix: str = "hp:lim",
-                 sqlite_inline: bool = False) -> Limiter:
+                 sqlite_inline: bool = False, local_budget: int = 0, local_hold_ms: int = 100) -> Limiter:
     """Open a limiter: ``"memory:"``, ``"sqlite:/path/file.db"`` (or a
-    ``pathlib.Path`` of that file) or ``"redis://host:port/db"``."""
-    return Limiter(spec, timeout_ms=timeout_ms, prefix=prefix, sqlite_inline=sqlite_inline)
+    ``pathlib.Path`` of that file) or ``"redis://host:port/db"``.
+
+    ``local_budget`` (Redis rate limits): 0 decides every hit in Redis
+    (GCRA); N > 0 counts ``rate`` hits per fixed window of ``period_ms`` and
+    leases blocks of up to N of a window's hits into this process, which
+    decides hits from them without a round trip. All processes together
+    never exceed the limit; unused hits go back after ``local_hold_ms``
+    (docs/limits.md)."""
+    return Limiter(spec, timeout_ms=timeout_ms, prefix=prefix, sqlite_inline=sqlite_inline,
+                   local_budget=local_budget, local_hold_ms=local_hold_ms)

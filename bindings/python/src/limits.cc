@@ -163,11 +163,15 @@ hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32
 
 class Limiter {
  public:
-  Limiter(Engine &engine, const std::string &spec, uint32_t timeout_ms, const std::string &prefix, bool inline_) {
+  Limiter(Engine &engine, const std::string &spec, uint32_t timeout_ms, const std::string &prefix,
+          bool inline_, uint32_t local_budget, uint32_t local_hold_ms) {
     hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
     o.timeout_ms = timeout_ms;
     o.prefix = prefix.c_str();
     o.sqlite_inline = inline_ ? 1 : 0;
+    o.local_budget = local_budget;
+    o.local_hold_ms = local_hold_ms;
+    local_ = local_budget > 0;
     hp_engine *e = engine.get();
     int rc;
     hp_limiter *l = nullptr;
@@ -232,11 +236,23 @@ class Limiter {
   py::dict hit(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
     hp_limiter *l = handle();
     hp_rate_spec spec = rate_spec(rate, period_ms, burst, cost);
-    if (kind_ == HP_LIMITER_REDIS)
+    if (kind_ == HP_LIMITER_REDIS) {
+      // A local budget decides most hits at once, with the GIL held.
+      hp_rate_result r = HP_RATE_RESULT_INIT;
+      if (local_ && check(hp_limiter_hit_local(&r, l, key.c_str(), &spec)) > 0) return rate_to_py(r);
       return run(Kind::Rate, [&](Sink *s) { return hp_limiter_hit_async(l, key.c_str(), &spec, on_rate, s); })
           .cast<py::dict>();
+    }
     hp_rate_result r = HP_RATE_RESULT_INIT;
     check(sync([&] { return hp_limiter_hit(l, key.c_str(), &spec, &r); }));
+    return rate_to_py(r);
+  }
+  // The hit decided here and now, or None when it needs Redis.
+  py::object hit_local(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst,
+                       uint32_t cost) {
+    hp_rate_spec spec = rate_spec(rate, period_ms, burst, cost);
+    hp_rate_result r = HP_RATE_RESULT_INIT;
+    if (check(hp_limiter_hit_local(&r, handle(), key.c_str(), &spec)) == 0) return py::none();
     return rate_to_py(r);
   }
   bool set_add(const std::string &set, const std::string &member) {
@@ -341,14 +357,16 @@ class Limiter {
   using Ref = PinnedHandle<hp_limiter, hp_limiter_close>;
   Ref ref_;
   int kind_ = 0;
+  bool local_ = false;
 };
 
 }  // namespace
 
 void init_limits(py::module_ &m) {
   py::class_<Limiter>(m, "Limiter")
-      .def(py::init<Engine &, const std::string &, uint32_t, const std::string &, bool>(), py::arg("engine"),
-           py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"), py::arg("sqlite_inline"))
+      .def(py::init<Engine &, const std::string &, uint32_t, const std::string &, bool, uint32_t, uint32_t>(),
+           py::arg("engine"), py::arg("spec"), py::arg("timeout_ms"), py::arg("prefix"),
+           py::arg("sqlite_inline"), py::arg("local_budget") = 0, py::arg("local_hold_ms") = 0)
       .def("backend", &Limiter::backend)
       .def("stats", &Limiter::stats)
       .def("close", &Limiter::close)
@@ -358,6 +376,7 @@ void init_limits(py::module_ &m) {
       .def("renew", &Limiter::renew)
       .def("holders", &Limiter::holders)
       .def("hit", &Limiter::hit)
+      .def("hit_local", &Limiter::hit_local)
       .def("set_add", &Limiter::set_add)
       .def("set_has", &Limiter::set_has)
       .def("ping", &Limiter::ping)

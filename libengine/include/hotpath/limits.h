@@ -52,10 +52,26 @@ typedef struct hp_limiter_options {
                             transaction on the libuv thread pool, which
                             measured faster (docs/limits.md); 1 runs it on
                             the calling thread and reports on the loop */
+  /* Version 2. */
+  uint32_t local_budget;  /**< Redis rate limits: 0 (default) decides each
+                               hit in Redis (GCRA). N > 0: a key counts
+                               `rate` hits per fixed window of `period_ms`
+                               (server clock), and this process leases
+                               blocks of up to N of a window's hits with
+                               one script call and decides hits from them
+                               without a round trip (hp_limiter_hit_local).
+                               Redis never leases past the limit, so the
+                               hits granted in a window by all processes
+                               together never exceed it; the cost is early
+                               denials while other processes hold unused
+                               hits (docs/limits.md) */
+  uint32_t local_hold_ms; /**< local budgets: how long a block's unused hits
+                               stay in this process before they go back to
+                               Redis for the others; 0 means 100 */
 } hp_limiter_options;
 
-#define HP_LIMITER_OPTIONS_VERSION 1
-#define HP_LIMITER_OPTIONS_INIT {HP_LIMITER_OPTIONS_VERSION, 0, NULL, 0}
+#define HP_LIMITER_OPTIONS_VERSION 2
+#define HP_LIMITER_OPTIONS_INIT {HP_LIMITER_OPTIONS_VERSION, 0, NULL, 0, 0, 0}
 
 /** Backend kinds, from hp_limiter_backend(). */
 typedef enum hp_limiter_backend_kind {
@@ -242,6 +258,28 @@ HP_EXTERN int hp_limiter_hit(hp_limiter *l, const char *key,
                              const hp_rate_spec *spec, hp_rate_result *out);
 
 /**
+ * Decide a hit here and now if the limiter can, without waiting: memory
+ * and SQLite always (as hp_limiter_hit()); a Redis limiter with a local
+ * budget from the hits this process holds for the key's current window
+ * (and denials while Redis had no more for it, until `local_hold_ms` has
+ * passed); a Redis limiter without one never.
+ * @param[out] out  caller-owned, version HP_RATE_RESULT_VERSION; filled
+ *                  when the call returns 1.
+ * @param key       NUL-terminated, 1..512 bytes; copied when needed.
+ * @param spec      as hp_limiter_hit(). With a local budget, `burst` must
+ *                  be 0 or `rate` (a window holds `rate` hits), and a key
+ *                  keeps one rate and period while this process holds it.
+ * @return 1 decided (the outcome is out->allowed), 0 not decidable here
+ *         (call hp_limiter_hit_async(), which waits for a lease: a block
+ *         running low is renewed ahead, so that is rare on a busy key),
+ *         HP_EINVAL, HP_ECLOSED, or a SQLite error as hp_limiter_hit().
+ *         Never waits for Redis and never allocates on a decided Redis hit.
+ * Thread: any.
+ */
+HP_EXTERN int hp_limiter_hit_local(hp_rate_result *out, hp_limiter *l,
+                                   const char *key, const hp_rate_spec *spec);
+
+/**
  * Add `member` to the named set `set` (a small registry kept in the same
  * backend, for the identities limits apply to: known users, streams).
  * Members never expire.
@@ -308,7 +346,10 @@ HP_EXTERN int hp_limiter_holders_async(hp_limiter *l, const char *subject,
                                        hp_holders_cb cb, void *data);
 
 /** hp_limiter_hit() on the engine's loop; returns as
- *  hp_limiter_acquire_async(). Thread: any. */
+ *  hp_limiter_acquire_async(). With a local budget the hit is decided from
+ *  the hits in hand when it can be (the callback still runs on the loop,
+ *  not inside the call), else once a lease for the key's window answers.
+ *  Thread: any. */
 HP_EXTERN int hp_limiter_hit_async(hp_limiter *l, const char *key,
                                    const hp_rate_spec *spec, hp_rate_cb cb,
                                    void *data);

@@ -84,6 +84,8 @@ int check_rate(const char *where, const hp_rate_spec *spec, Rate *out) {
   out->tolerance_ns = interval * burst;
   out->burst = burst;
   out->cost = spec->cost;
+  out->rate = spec->rate;
+  out->period_ms = spec->period_ms;
   return 0;
 }
 
@@ -156,6 +158,44 @@ Done code_done(CountsRef counts, hp_limiter_cb cb, void *data) {
   };
 }
 
+// A local budget counts `rate` hits per window: no other burst.
+int check_window(const char *where, const Rate &rate) {
+  if (rate.burst != rate.rate)
+    return set_error(HP_EINVAL, where, ": with a local budget a key holds `rate` hits per window: burst ",
+                     std::to_string(rate.burst), " must be left out or equal the rate ",
+                     std::to_string(rate.rate));
+  return 0;
+}
+
+// The completion of a hit: counted, then handed to the caller.
+Done rate_done(CountsRef counts, hp_rate_cb cb, void *data) {
+  return [counts, cb, data](Outcome &&o) {
+    counts->check(o.status, o.status >= 0 && o.rate.allowed);
+    if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
+    cb(0, &o.rate, data);
+  };
+}
+
+// hit_async() on a local budget: from the hits in hand, reported on the
+// loop's next turn, else once a lease answers.
+int hit_from_budget(hp_limiter *l, std::string_view key, const Rate &rate, hp_rate_cb cb, void *data) {
+  hp_rate_result r = HP_RATE_RESULT_INIT;
+  int rc = l->impl->hit_local(key, rate, &r);
+  if (rc < 0) return rc;
+  Done done = rate_done(l->impl->counts(), cb, data);
+  if (rc == 0) return l->impl->hit_wait(std::string(key), rate, std::move(done));
+  rc = l->impl->engine()->post([r, done = std::move(done)](bool closing) {
+    Outcome o;
+    o.rate = r;
+    if (closing) {
+      o.status = HP_ECLOSED;
+      o.error = "limits: the engine closed before the call ran";
+    }
+    Limiter::deliver(done, std::move(o));
+  });
+  return rc < 0 ? set_error(rc, "limiter_hit_async: the engine is closing") : 0;
+}
+
 }  // namespace
 
 extern "C" {
@@ -166,10 +206,19 @@ int hp_limiter_open(hp_limiter **out, hp_engine *e, const char *spec, const hp_l
   if (!spec) return set_error(HP_EINVAL, "limiter_open: spec is NULL");
   hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
   if (opts) {
-    if (opts->version != HP_LIMITER_OPTIONS_VERSION)
+    if (opts->version == 1) {
+      // Version 1 ends before local_budget.
+      o.timeout_ms = opts->timeout_ms;
+      o.prefix = opts->prefix;
+      o.sqlite_inline = opts->sqlite_inline;
+    } else if (opts->version == HP_LIMITER_OPTIONS_VERSION) {
+      o = *opts;
+    } else {
       return set_error(HP_EINVAL, "limiter_open: unknown hp_limiter_options version ", std::to_string(opts->version));
-    o = *opts;
+    }
   }
+  if (o.local_budget > (1u << 30)) return set_error(HP_EINVAL, "limiter_open: local_budget is over 2^30");
+  if (o.local_hold_ms > 3600000) return set_error(HP_EINVAL, "limiter_open: local_hold_ms is over 3600000");
   if (o.timeout_ms > 600000) return set_error(HP_EINVAL, "limiter_open: timeout_ms is over 600000");
   return hp::core::guard("limiter_open", [&] {
     std::shared_ptr<Limiter> impl;
@@ -268,6 +317,25 @@ int hp_limiter_hit(hp_limiter *l, const char *key, const hp_rate_spec *spec, hp_
   return hp::core::guard("limiter_hit", [&] {
     int r = b->hit(k, rate, out);
     l->impl->counts()->check(r, r >= 0 && out->allowed);
+    return r;
+  });
+}
+
+int hp_limiter_hit_local(hp_rate_result *out, hp_limiter *l, const char *key, const hp_rate_spec *spec) {
+  if (!l) return set_error(HP_EINVAL, "limiter_hit_local: limiter is NULL");
+  std::string_view k;
+  int rc = check_name("limiter_hit_local", "key", key, &k);
+  if (rc != 0) return rc;
+  Rate rate;
+  if ((rc = check_rate("limiter_hit_local", spec, &rate)) != 0) return rc;
+  if (!out || out->version != HP_RATE_RESULT_VERSION)
+    return set_error(HP_EINVAL, "limiter_hit_local: out is NULL or of an unknown version");
+  Call call(l);
+  if (!call) return closed();
+  if (l->impl->local_budget() && (rc = check_window("limiter_hit_local", rate)) != 0) return rc;
+  return hp::core::guard("limiter_hit_local", [&] {
+    int r = l->impl->hit_local(k, rate, out);
+    if (r != 0) l->impl->counts()->check(r, r > 0 && out->allowed);
     return r;
   });
 }
@@ -389,6 +457,10 @@ int hp_limiter_hit_async(hp_limiter *l, const char *key, const hp_rate_spec *spe
   if (!cb) return set_error(HP_EINVAL, "limiter_hit_async: cb is NULL");
   Call call(l);
   if (!call) return closed();
+  if (l->impl->local_budget()) {
+    if ((rc = check_window("limiter_hit_async", rate)) != 0) return rc;
+    return hp::core::guard("limiter_hit_async", [&] { return hit_from_budget(l, kv, rate, cb, data); });
+  }
   return hp::core::guard("limiter_hit_async", [&] {
     if (RedisBackend *r = l->impl->redis_now()) {
       r->hit(kv, rate, [counts = l->impl->counts(), cb, data](Outcome &&o) {

@@ -45,7 +45,11 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
     ro.figures = l->counts_->redis = std::make_shared<redis::Figures>();
     ro.owner = HP_HANDLE_LIMITER;
     l->kind_ = HP_LIMITER_REDIS;
-    l->redis_ = std::make_unique<RedisBackend>(engine, ro, prefix);
+    std::shared_ptr<LocalBudget> budget;
+    if (options.local_budget)
+      budget = std::make_shared<LocalBudget>(engine, prefix, options.local_budget,
+                                             options.local_hold_ms ? options.local_hold_ms : 100, l->counts_);
+    l->redis_ = std::make_unique<RedisBackend>(engine, ro, prefix, std::move(budget));
     Limiter *raw = l.get();
     l->close_step_ = std::make_unique<core::PreparedStep>([raw](bool closing) {
       std::shared_ptr<Limiter> self = std::move(raw->closing_self_);
@@ -99,6 +103,44 @@ void Limiter::close() {
   }
   closing_self_ = shared_from_this();
   close_step_->run_soon(e);
+}
+
+int Limiter::hit_local(std::string_view key, const Rate &rate, hp_rate_result *out) {
+  if (sync_) {
+    int rc = sync_->hit(key, rate, out);
+    return rc < 0 ? rc : 1;
+  }
+  LocalBudget *b = redis_->budget();
+  if (!b) return 0;
+  LocalBudget::EntryRef low;
+  int rc = b->decide(key, rate, out, &low);
+  if (low) renew(std::move(low));
+  return rc;
+}
+
+void Limiter::renew(LocalBudget::EntryRef e) {
+  core::Engine *eng = engine_.get();
+  if (eng->on_loop_thread()) {
+    if (!eng->closing() && redis_->started()) return redis_->budget()->lease(e);
+    LocalBudget::cancel(*e);
+    return;
+  }
+  auto self = shared_from_this();
+  int rc = eng->post([self, e](bool closing) {
+    if (closing || !self->redis_->started()) {
+      LocalBudget::cancel(*e);
+      return;
+    }
+    self->redis_->budget()->lease(e);
+  });
+  if (rc != 0) LocalBudget::cancel(*e);
+}
+
+int Limiter::hit_wait(std::string key, const Rate &rate, Done done) {
+  return async(
+      nullptr,
+      [key = std::move(key), rate](RedisBackend &r, Done d) { r.budget()->wait(key, rate, std::move(d)); },
+      std::move(done));
 }
 
 int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {

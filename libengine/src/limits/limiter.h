@@ -8,6 +8,7 @@
 
 #include "core/engine.h"
 #include "limits/counts.h"
+#include "limits/local_budget.h"
 #include "limits/redis_store.h"
 #include "limits/types.h"
 
@@ -23,6 +24,7 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   ~Limiter();
 
   int kind() const { return kind_; }
+  core::Engine *engine() const { return engine_.get(); }
   const std::shared_ptr<Counts> &counts() const { return counts_; }
   // The synchronous backend, or nullptr for Redis.
   SyncBackend *sync() const { return sync_.get(); }
@@ -43,6 +45,15 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   // why it failed).
   static void fail(const Done &done, int status, const char *why);
 
+  // Local budgets: whether hits go through them.
+  bool local_budget() const { return redis_ && redis_->budget(); }
+  // Decides a hit here and now if the backend can: memory and SQLite
+  // always, Redis from a local budget's hits in hand. 1 decided, 0 it
+  // needs hit_wait(), < 0 an error. Thread: any.
+  int hit_local(std::string_view key, const Rate &rate, hp_rate_result *out);
+  // A local-budget hit that hit_local() could not decide, on the loop.
+  int hit_wait(std::string key, const Rate &rate, Done done);
+
   // Stops the Redis client (pending calls get HP_ECLOSED). Never fails:
   // from another thread it queues a step allocated with the client.
   // Thread: any.
@@ -50,6 +61,9 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
 
  private:
   Limiter(core::Engine *engine) : engine_(engine) {}
+  // Starts a local budget's lease for `e` on the loop.
+  void renew(LocalBudget::EntryRef e);
+
   core::EngineRef engine_;
   int kind_ = 0;
   bool on_pool_ = false;

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "limits/gcra.h"
+#include "limits/local_budget.h"
 #include "limits/scripts.h"
 
 namespace hp::limits {
@@ -105,14 +106,31 @@ void rate_outcome(const redisReply *flag, const redisReply *dist, const Rate &ra
 
 }  // namespace
 
-void RedisBackend::start() { client_ = redis::Client::open(engine_, options_); }
+RedisBackend::RedisBackend(core::Engine *engine, const redis::Options &options, std::string prefix,
+                           std::shared_ptr<LocalBudget> budget)
+    : engine_(engine),
+      options_(options),
+      prefix_(std::move(prefix)),
+      batch_max_(options.address.cluster ? 1 : kBatchMax),
+      budget_(std::move(budget)) {}
+
+RedisBackend::~RedisBackend() = default;
+
+void RedisBackend::start() {
+  client_ = redis::Client::open(engine_, options_);
+  if (budget_) budget_->start(client_);
+}
 
 void RedisBackend::close() {
   if (!client_) return;
   send_hits();  // gathered hits fail with HP_ECLOSED below
   redis::Client *c = client_;
   client_ = nullptr;
-  c->close();
+  // The budget gives its unused hits back first, then closes the client.
+  if (budget_)
+    budget_->close();
+  else
+    c->close();
 }
 
 bool RedisBackend::failed(int status, const redisReply *r, Outcome *o) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,13 +16,15 @@ namespace hp::limits {
 
 using Done = std::function<void(Outcome &&)>;
 
+class LocalBudget;
+
 class RedisBackend {
  public:
-  RedisBackend(core::Engine *engine, const redis::Options &options, std::string prefix)
-      : engine_(engine),
-        options_(options),
-        prefix_(std::move(prefix)),
-        batch_max_(options.address.cluster ? 1 : kBatchMax) {}
+  // `budget`: set for a limiter with local budgets (hits then go through
+  // it); the backend starts and closes it with the client.
+  RedisBackend(core::Engine *engine, const redis::Options &options, std::string prefix,
+               std::shared_ptr<LocalBudget> budget = nullptr);
+  ~RedisBackend();
 
   void start();  // opens the client
   void close();  // closes it; pending calls finish with HP_ECLOSED
@@ -44,6 +47,9 @@ class RedisBackend {
   void set_add(std::string_view set, std::string_view member, Done done);
   void set_has(std::string_view set, std::string_view member, Done done);
   void ping(Done done);
+  // The local budget, or nullptr. Its decide() may be called from any
+  // thread; the rest from the loop thread.
+  LocalBudget *budget() const { return budget_.get(); }
 
   // Turns a transport failure or an error reply into a failed Outcome.
   static bool failed(int status, const redisReply *r, Outcome *o);
@@ -72,6 +78,7 @@ class RedisBackend {
   redis::Client *client_ = nullptr;
   std::vector<PendingHit> hits_;  // gathered this loop turn
   size_t batch_max_;  // 1 on a cluster: the keys of a batch span slots
+  std::shared_ptr<LocalBudget> budget_;
 };
 
 }  // namespace hp::limits

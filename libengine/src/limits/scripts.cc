@@ -129,4 +129,40 @@ return out
   return s;
 }
 
+const redis::Script &budget_lease_script() {
+  // A fixed window of the server's clock: window w covers [w * period,
+  // (w + 1) * period). The key holds the window it counts ('w', 'p') and
+  // the hits leased in it ('n'); another window starts again from 0.
+  // Leases never pass the limit, whoever holds them.
+  static const redis::Script s(HP_EFFECTS R"lua(
+local t = redis.call('TIME')
+local now = t[1] * 1000000 + t[2]
+local want, limit, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local span = period * 1000
+local w = math.floor(now / span)
+local cur = redis.call('HMGET', KEYS[1], 'w', 'p', 'n')
+local n = 0
+if tonumber(cur[1]) == w and tonumber(cur[2]) == period then n = tonumber(cur[3]) or 0 end
+local grant = math.max(0, math.min(want, limit - n))
+local left = (w + 1) * span - now
+if grant > 0 then
+  redis.call('HSET', KEYS[1], 'w', string.format('%.0f', w), 'p', period, 'n', n + grant)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(left / 1000) + 1000)
+end
+return {grant, string.format('%.0f', w), left, limit - n - grant}
+)lua");
+  return s;
+}
+
+const redis::Script &budget_return_script() {
+  static const redis::Script s(R"lua(
+local cur = redis.call('HMGET', KEYS[1], 'w', 'p', 'n')
+if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return -1 end
+local n = math.max(0, tonumber(cur[3]) - tonumber(ARGV[3]))
+redis.call('HSET', KEYS[1], 'n', n)
+return n
+)lua");
+  return s;
+}
+
 }  // namespace hp::limits

@@ -20,5 +20,12 @@ const redis::Script &holders_script();
 // key lifetime ms. -> per hit {1 allowed, us from now to the new TAT} |
 // {0 denied, us from now to the TAT} | {error, 0}
 const redis::Script &gcra_script();
+// Local budgets. KEYS: the key's window hash. ARGV: hits wanted, limit per
+// window, period ms. -> {granted, window index (decimal string), us left
+// in the window, hits of the window nobody holds}
+const redis::Script &budget_lease_script();
+// KEYS as the lease. ARGV: window index, period ms, hits given back.
+// -> hits leased in the window now, -1 when that window is over
+const redis::Script &budget_return_script();
 
 }  // namespace hp::limits

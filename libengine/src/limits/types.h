@@ -31,6 +31,8 @@ struct Rate {
   uint64_t tolerance_ns = 0; // interval * burst
   uint32_t cost = 1;
   uint32_t burst = 1;
+  uint32_t rate = 1;       // hits per period, as given
+  uint64_t period_ms = 0;  // as given
 };
 
 // Everything one call can produce, carried to a callback on the loop.
