@@ -261,10 +261,20 @@ class BlobReader : public Napi::ObjectWrap<BlobReader> {
     napi_value out;
     napi_status st = napi_create_external_buffer(
         env, len, const_cast<void *>(bytes),
-        [](napi_env, void *, void *hint) { hp_blob_piece_free(static_cast<hp_blob_piece *>(hint)); },
+        [](napi_env e, void *, void *hint) {
+          auto *p = static_cast<hp_blob_piece *>(hint);
+          size_t n = 0;
+          hp_blob_piece_bytes(p, &n);
+          int64_t left;
+          napi_adjust_external_memory(e, -static_cast<int64_t>(n), &left);
+          hp_blob_piece_free(p);
+        },
         piece.get(), &out);
     if (st == napi_ok) {
       piece.release();
+      // Counted, so that V8 collects pieces as it would Buffers of its own.
+      int64_t total;
+      napi_adjust_external_memory(env, static_cast<int64_t>(len), &total);
       return out;
     }
     return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t *>(bytes), len);
