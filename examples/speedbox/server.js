@@ -66,9 +66,10 @@ function guardedServer(handler, { headersTimeoutMs, idleTimeoutMs }) {
   return server;
 }
 
-// Network uploads arrive slower than the store takes them: a shallow store
-// buffer (4 default chunks) keeps each upload's memory small.
-const UPLOAD_BUFFER = 4 * 261120;
+// Network uploads arrive slower than the store takes them: the shallowest
+// store buffer (2 default chunks: one filling while one is stored) keeps
+// each upload's memory small.
+const UPLOAD_BUFFER = 2 * 261120;
 // The most bytes Node's HTTP parser hands over in one body piece (one
 // socket read): the request pauses while the staging buffers (staging.js)
 // have less room than that.

@@ -10,7 +10,7 @@
 // staging buffers go to the store one at a time (each write borrowed until
 // its callback, never queued or concatenated by the Writable).
 const STAGE_BYTES = 128 * 1024;
-const STAGES = 3;
+const STAGES = 2;
 
 class Staging {
   /** @param {import('stream').Writable} writer  the store's write stream */
