@@ -85,8 +85,8 @@ void Reader::serve() {
     piece->off = static_cast<size_t>(off);
     piece->len = static_cast<size_t>(len);
     pos_ += len;
-    fetch_ahead_guarded();  // before the callback, which may read again
-    return deliver(static_cast<int>(len), nullptr, len, piece.release());
+    deliver(static_cast<int>(len), nullptr, len, piece.release());
+    return fetch_ahead();
   }
   current_ = std::move(ready_.front());
   ready_.pop_front();
