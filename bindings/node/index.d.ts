@@ -897,6 +897,13 @@ export namespace blobs {
   export { BlobStore, BlobWriteStream, BlobReadStream };
   /** 'sqlite:/path/store.db' or a Redis URL: 'redis://host:port/db', 'redis+cluster://host:port,...', 'unix:///path' (docs/redis.md). */
   export function open(spec: string, options?: BlobStoreOptions): BlobStore;
+  /**
+   * Give a Buffer's memory back now (its ArrayBuffer is detached: every view
+   * of it becomes empty) instead of at a later garbage collection. Only for
+   * a Buffer that spans its whole ArrayBuffer and that nothing else still
+   * reads; false (and left alone) for a view of part of one.
+   */
+  export function releaseBuffer(buf: ArrayBufferView): boolean;
   /** `revision` of the latest revision. */
   export const LATEST: -1;
   export const DEFAULT_CHUNK_SIZE: 261120;

@@ -6,7 +6,7 @@
 // a 2 KB one).
 const http = require('node:http');
 const { pipeline } = require('node:stream');
-const { collectWhileStreaming } = require('./gc-hint');
+const { releaseBuffer } = require('../..').blobs;
 const { guardedServer, limitsFromEnv } = require('./server');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
@@ -116,6 +116,32 @@ function fail(res, status, message) {
 }
 
 /**
+ * Stream a request body upstream, with backpressure. Each body piece is
+ * released once the upstream socket has taken it: nothing else holds it
+ * then, and V8 would otherwise let some 32 MB of such pieces pile up before
+ * collecting them. A client that goes away mid-upload aborts the upstream
+ * request too, so the server discards the partial file; an upstream that
+ * fails leaves the rest of the body to be read into the void.
+ */
+function forwardBody(req, up) {
+  const onData = (piece) => {
+    if (up.write(piece, () => releaseBuffer(piece))) return;
+    req.pause();
+    up.once('drain', () => req.resume());
+  };
+  req.on('data', onData);
+  req.on('end', () => up.end());
+  req.on('error', (err) => up.destroy(err));
+  req.on('close', () => {
+    if (!req.complete) up.destroy(new Error('the client went away mid-upload'));
+  });
+  up.on('close', () => {
+    req.removeListener('data', onData);
+    req.resume();
+  });
+}
+
+/**
  * Proxy one request. The request body starts flowing only once the upstream
  * connection is open, so a server that refuses the connection leaves the body
  * untouched and the request goes to the next server. Requests without a body
@@ -149,10 +175,7 @@ function proxy(pool, req, res) {
       if (bodyStarted || up.destroyed) return;
       bodyStarted = true;
       if (!hasBody) return up.end();
-      // A client that goes away mid-upload aborts the upstream request too,
-      // so the server discards the partial file.
-      pipeline(req, up, () => {});
-      collectWhileStreaming(req);
+      forwardBody(req, up);
     };
     up.on('socket', (socket) => {
       if (socket.connecting) socket.once('connect', startBody);
@@ -162,7 +185,6 @@ function proxy(pool, req, res) {
       answered = true;
       res.writeHead(upRes.statusCode, upRes.statusMessage, forwardable(upRes.headers));
       pipeline(upRes, res, () => {});
-      collectWhileStreaming(upRes);
     });
     up.on('error', (err) => {
       if (answered) return res.destroy(err);

@@ -15,7 +15,8 @@ const { pipeline } = require('node:stream');
 const busboy = require('busboy');
 // Conditional requests (If-None-Match, If-Modified-Since) as express reads them.
 const fresh = require('fresh');
-const { collectWhileStreaming } = require('./gc-hint');
+const { releaseBuffer } = require('../..').blobs;
+const { Staging } = require('./staging');
 
 const UPLOAD_FIELD = 'filename';
 // Content types a download is served with; any other is stored as
@@ -65,9 +66,14 @@ function guardedServer(handler, { headersTimeoutMs, idleTimeoutMs }) {
   return server;
 }
 
-// Network uploads arrive slower than the store takes them: a shallow store
-// buffer (6 default chunks) keeps each upload's memory small.
-const UPLOAD_BUFFER = 6 * 261120;
+// Network uploads arrive slower than the store takes them: the shallowest
+// store buffer (2 default chunks: one filling while one is stored) keeps
+// each upload's memory small.
+const UPLOAD_BUFFER = 2 * 261120;
+// The most bytes Node's HTTP parser hands over in one body piece (one
+// socket read): the request pauses while the staging buffers (staging.js)
+// have less room than that.
+const BODY_PIECE_MAX = 64 * 1024;
 
 /** Open the hotpath blob store named by `spec` ('sqlite:/path/store.db', 'redis://...'). */
 function openStore(spec, options = {}) {
@@ -140,6 +146,12 @@ function statusOf(err) {
   return 500;
 }
 
+// Whether any of these streams has bytes buffered.
+function holdsBytes(streams) {
+  for (const s of streams) if (s.readableLength > 0) return true;
+  return false;
+}
+
 function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
   async function upload(req, res) {
     let parser;
@@ -154,12 +166,16 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
     }
     let writer = null;
     let stored = null; // resolves when the file is committed
+    const parts = new Set(); // file streams busboy made (stored or skipped) not ended yet
+    let staging = null;
+    let draining = false; // the upload failed: the rest of the body goes into the void
     // The store failed or refused the file before the form ended: answer at
     // once, stop parsing, and read the rest of the body into the void.
     const failEarly = (err) => {
       if (res.headersSent) return;
       json(res, statusOf(err), { message: err.message }, req);
-      req.unpipe(parser);
+      draining = true;
+      if (staging) staging.onRoom = null;
       req.resume();
       parser.destroy(err);
     };
@@ -181,6 +197,8 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
     parser.on('partsLimit', () => tooLarge(`more than ${limits.parts} parts`));
     parser.on('filesLimit', () => tooLarge(`more than ${limits.files} files`));
     parser.on('file', (field, file, info) => {
+      parts.add(file);
+      file.once('end', () => parts.delete(file)).once('close', () => parts.delete(file));
       if (field !== UPLOAD_FIELD || writer || !info.filename) return skip(file);
       try {
         writer = store.createWriteStream(info.filename, {
@@ -196,13 +214,51 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
         return failEarly(err);
       }
       file.on('limit', () => tooLarge(`file over ${limits.fileSize} bytes`));
-      stored = new Promise((resolve, reject) => pipeline(file, writer, (err) => (err ? reject(err) : resolve())));
+      staging = new Staging(writer);
+      // Copied out as they are parsed: the file stream never holds a piece.
+      file.on('data', (piece) => staging.push(piece));
+      stored = new Promise((resolve, reject) => {
+        // A destroyed parser or a store failure: the writer aborts the
+        // upload, and nothing becomes visible.
+        writer.on('error', reject);
+        file.on('error', (err) => {
+          writer.destroy(err);
+          reject(err);
+        });
+        file.on('end', () => {
+          if (limitError || file.truncated) return; // refuse() answers
+          staging.end((err) => (err ? reject(err) : resolve()));
+        });
+      });
       stored.catch((err) => {
         if (!parser.writableFinished) failEarly(err);
       });
     });
-    // req.pipe rather than pipeline: a failed upload must not destroy the
-    // request (see failEarly); a client that goes away still fails the parser.
+    // Read by hand rather than piped: each body piece is released once
+    // parsed, with its file bytes copied out (staging.js), and the request
+    // pauses while the store is behind. A failed upload must not destroy
+    // the request (see failEarly); a client that goes away still fails the
+    // parser.
+    req.on('data', (piece) => {
+      const parsing = !draining && !parser.destroyed;
+      if (parsing) parser.write(piece);
+      // Nothing of it is left in the parser or in a file stream (a view
+      // of it emptied there would break the stream's count of bytes).
+      if (!parsing || (parser.writableLength === 0 && !holdsBytes(parts))) {
+        releaseBuffer(piece);
+      }
+      if (staging && !draining && staging.room() < BODY_PIECE_MAX) {
+        req.pause();
+        staging.onRoom = () => {
+          if (staging.room() < BODY_PIECE_MAX) return;
+          staging.onRoom = null;
+          req.resume();
+        };
+      }
+    });
+    req.on('end', () => {
+      if (!draining && !parser.destroyed) parser.end();
+    });
     req.on('error', (err) => parser.destroy(err));
     req.on('close', () => {
       if (!req.complete) parser.destroy(new Error('the client went away mid-upload'));
@@ -215,7 +271,6 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
     };
     parser.on('error', formDone);
     parser.on('finish', () => formDone());
-    req.pipe(parser);
     const onFormDone = async (err) => {
       if (limitError) return refuse();
       // A client that went away, or a malformed form, destroys the parser,
@@ -234,7 +289,6 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
         if (!res.headersSent) json(res, statusOf(e), { message: e.message });
       }
     };
-    collectWhileStreaming(req);
   }
 
   async function download(req, res, url) {
@@ -279,7 +333,6 @@ function createHandler(store, { port, limits = limitsFromEnv({}) } = {}) {
     pipeline(body, res, (err) => {
       if (err && !res.destroyed) res.destroy(err);
     });
-    collectWhileStreaming(body);
   }
 
   async function files(res) {

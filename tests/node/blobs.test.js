@@ -480,6 +480,47 @@ test('a store closed with streams open lets them finish', async (t) => {
   assert.ok((await reopened.get('late.bin')).equals(data));
 });
 
+test('pieces read from a store stay whole after the store closes (they are handed over, not lent)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-pieces-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const store = hp.blobs.open(`sqlite:${path.join(dir, 'store.db')}`, { chunkSize: CHUNK });
+  const data = crypto.randomBytes(20 * CHUNK + 17);
+  await store.put('p.bin', data);
+  const pieces = [];
+  // A slow consumer: the stream reads ahead of it, in order.
+  for await (const piece of store.createReadStream('p.bin', { start: 5, end: 20 * CHUNK + 9 })) {
+    pieces.push(piece);
+    await new Promise((r) => setImmediate(r));
+  }
+  store.close();
+  // Memory churn after the close: a lent buffer would be reused or freed by now.
+  for (let i = 0; i < 50; i++) await churn();
+  assert.ok(pieces.length >= 20);
+  assert.ok(Buffer.concat(pieces).equals(data.subarray(5, 20 * CHUNK + 10)));
+});
+
+async function churn() {
+  const bufs = Array.from({ length: 16 }, () => Buffer.alloc(CHUNK, 0xee));
+  await new Promise((r) => setImmediate(r));
+  return bufs.length;
+}
+
+test('releaseBuffer frees a whole Buffer at once and leaves views of part of one alone', () => {
+  const whole = Buffer.alloc(100000, 1);
+  const view = new Uint8Array(whole.buffer, 0, whole.length);
+  assert.equal(hp.blobs.releaseBuffer(whole), true);
+  assert.equal(whole.length, 0);
+  assert.equal(view.length, 0); // every view of the memory is emptied
+  assert.equal(hp.blobs.releaseBuffer(whole), false); // already released
+  const pooled = Buffer.from('small bytes'); // a slice of Node's shared pool
+  assert.equal(hp.blobs.releaseBuffer(pooled), false);
+  assert.equal(pooled.toString(), 'small bytes');
+  const big = Buffer.alloc(5000, 2);
+  assert.equal(hp.blobs.releaseBuffer(big.subarray(10)), false);
+  assert.equal(big.length, 5000);
+  assert.throws(() => hp.blobs.releaseBuffer('text'), TypeError);
+});
+
 test('durable: true opens a SQLite store whose commits are synced; Redis refuses it', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-durable-'));
   const store = hp.blobs.open(`sqlite:${path.join(dir, 'store.db')}`, { chunkSize: 1000, durable: true });

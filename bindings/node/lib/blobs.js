@@ -171,6 +171,9 @@ class BlobReadStream extends Readable {
     this._native = new native.BlobReader();
     /** @type {object | null} the file being read, once open */
     this.file = null;
+    this._fetching = false;
+    this._wanted = false;
+    this._ahead = undefined; // a piece read ahead, not yet asked for
   }
 
   _construct(callback) {
@@ -182,11 +185,35 @@ class BlobReadStream extends Readable {
     });
   }
 
+  // One native read stays in flight ahead of the stream's demand, so the
+  // next piece is on its way while this one is consumed.
   _read() {
+    if (this._ahead !== undefined) {
+      const buf = this._ahead;
+      this._ahead = undefined;
+      return this._deliver(buf);
+    }
+    this._wanted = true;
+    if (!this._fetching) this._fetch();
+  }
+
+  _fetch() {
+    this._fetching = true;
     this._native.read((err, buf) => {
+      this._fetching = false;
       if (err) return this.destroy(err);
-      this.push(buf);
+      if (!this._wanted) {
+        this._ahead = buf;
+        return;
+      }
+      this._wanted = false;
+      this._deliver(buf);
     });
+  }
+
+  _deliver(buf) {
+    this.push(buf);
+    if (buf !== null && !this._fetching && !this.destroyed) this._fetch();
   }
 
   _destroy(err, callback) {
@@ -404,6 +431,25 @@ class BlobStore {
 }
 
 /**
+ * Give a Buffer's memory back now instead of at a later garbage collection:
+ * its ArrayBuffer is detached, so it and every other view of that memory
+ * become empty. V8 collects short-lived Buffers only once some 32 MB of
+ * them have piled up, so a process that streams large bodies through (an
+ * upload server, a proxy) holds that much more memory than it needs; one
+ * that releases each body piece once done with it stays near its idle size.
+ * Only for a Buffer that spans its whole ArrayBuffer (never one of Node's
+ * pooled small Buffers: those are left alone) and that nothing else still
+ * reads, such as a request body piece whose bytes were copied out or whose
+ * socket write has called back.
+ * @param {ArrayBufferView} buf
+ * @returns {boolean} whether the memory was released
+ */
+function releaseBuffer(buf) {
+  if (!ArrayBuffer.isView(buf)) throw new TypeError('blobs: releaseBuffer takes a Buffer or typed array');
+  return native.releaseBuffer(buf);
+}
+
+/**
  * Open a blob store.
  * @param {string} spec  'sqlite:/path/store.db' or 'redis://host:port/db'
  * @param {{chunkSize?: number, timeoutMs?: number, prefix?: string, leaseMs?: number, durable?: boolean}} [opts]
@@ -414,4 +460,12 @@ function open(spec, opts) {
 
 disposable(BlobStore);
 
-module.exports = { BlobStore, BlobWriteStream, BlobReadStream, open, LATEST, DEFAULT_CHUNK_SIZE: 261120 };
+module.exports = {
+  BlobStore,
+  BlobWriteStream,
+  BlobReadStream,
+  open,
+  releaseBuffer,
+  LATEST,
+  DEFAULT_CHUNK_SIZE: 261120,
+};

@@ -229,26 +229,55 @@ class BlobReader : public Napi::ObjectWrap<BlobReader> {
   }
 
  private:
-  // read(cb(err, buffer | null)): the next piece of the range, null at its end.
+  // read(cb(err, buffer | null)): the next piece of the range, null at its
+  // end. The Buffer is the reader's chunk itself, handed over: it is freed
+  // when the Buffer is collected, not copied.
   Napi::Value Read(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!r_) throw MakeError(env, HP_ECLOSED, "blobs: the reader is closed");
     auto hold =
         std::make_unique<Hold<BlobReader>>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.read");
-    int rc = hp_blob_reader_read(
+    int rc = hp_blob_reader_read_piece(
         r_,
-        [](int status, const void *buf, size_t len, void *data) {
+        [](int status, hp_blob_piece *piece, void *data) {
           auto h = Own<Hold<BlobReader>>(data);
-          h->cb.Call([status, buf, len](Napi::Env e) -> std::vector<napi_value> {
+          std::unique_ptr<hp_blob_piece, void (*)(hp_blob_piece *)> owned(piece, hp_blob_piece_free);
+          h->cb.Call([status, &owned](Napi::Env e) -> std::vector<napi_value> {
             if (status < 0) return {MakeError(e, status).Value()};
             if (status == 0) return {e.Null(), e.Null()};
-            // `buf` is borrowed for this callback only.
-            return {e.Null(), Napi::Buffer<uint8_t>::Copy(e, static_cast<const uint8_t *>(buf), len)};
+            return {e.Null(), PieceBuffer(e, std::move(owned))};
           });
         },
         hold.get());
     Started(env, rc, hold);
     return env.Undefined();
+  }
+
+  // A Buffer over a piece's bytes that frees the piece when collected; a
+  // copy where the runtime allows no external buffers (a V8 sandbox).
+  static napi_value PieceBuffer(Napi::Env env, std::unique_ptr<hp_blob_piece, void (*)(hp_blob_piece *)> piece) {
+    size_t len = 0;
+    const void *bytes = hp_blob_piece_bytes(piece.get(), &len);
+    napi_value out;
+    napi_status st = napi_create_external_buffer(
+        env, len, const_cast<void *>(bytes),
+        [](napi_env e, void *, void *hint) {
+          auto *p = static_cast<hp_blob_piece *>(hint);
+          size_t n = 0;
+          hp_blob_piece_bytes(p, &n);
+          int64_t left;
+          napi_adjust_external_memory(e, -static_cast<int64_t>(n), &left);
+          hp_blob_piece_free(p);
+        },
+        piece.get(), &out);
+    if (st == napi_ok) {
+      piece.release();
+      // Counted, so that V8 collects pieces as it would Buffers of its own.
+      int64_t total;
+      napi_adjust_external_memory(env, static_cast<int64_t>(len), &total);
+      return out;
+    }
+    return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t *>(bytes), len);
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -456,7 +485,21 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
 
 }  // namespace
 
+// releaseBuffer(view) -> boolean: detaches the ArrayBuffer under a view that
+// spans all of it, which frees its memory now (lib/blobs.js says when that
+// is safe); false for a view of part of one (a pooled small Buffer).
+static Napi::Value ReleaseBuffer(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto view = info[0].As<Napi::TypedArray>();
+  Napi::ArrayBuffer ab = view.ArrayBuffer();
+  if (ab.IsDetached() || view.ByteOffset() != 0 || view.ByteLength() != ab.ByteLength())
+    return Napi::Boolean::New(env, false);
+  // Not detachable (shared or wasm memory): left as it is.
+  return Napi::Boolean::New(env, napi_detach_arraybuffer(env, ab) == napi_ok);
+}
+
 void InitBlobs(Napi::Env env, Napi::Object exports) {
+  exports.Set("releaseBuffer", Napi::Function::New<ReleaseBuffer>(env, "releaseBuffer"));
   exports.Set("BlobStore", BlobStore::Define(env));
   exports.Set("BlobWriter", BlobWriter::Define(env));
   exports.Set("BlobReader", BlobReader::Define(env));

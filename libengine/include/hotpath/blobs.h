@@ -44,6 +44,7 @@ extern "C" {
 typedef struct hp_blobs hp_blobs;
 typedef struct hp_blob_writer hp_blob_writer;
 typedef struct hp_blob_reader hp_blob_reader;
+typedef struct hp_blob_piece hp_blob_piece;
 
 /** Default chunk size: 255 KiB, as GridFS. */
 #define HP_BLOBS_DEFAULT_CHUNK_SIZE 261120u
@@ -350,8 +351,8 @@ typedef void (*hp_blob_data_cb)(int status, const void *buf, size_t len,
 
 /**
  * Read the next piece of the range, in order: at most one chunk's bytes
- * per call (less at the range's edges). The reader fetches chunks ahead, up
- * to four at a time (at most six held), while the caller handles this one.
+ * per call (less at the range's edges). The reader fetches chunks ahead,
+ * eight at a time (at most twelve held), while the caller handles this one.
  * One read at a time; calling it again from inside `cb` is fine.
  * @param cb  required.
  * @return 0 (cb will run), HP_EINVAL (NULL argument, or a read is already
@@ -360,6 +361,31 @@ typedef void (*hp_blob_data_cb)(int status, const void *buf, size_t len,
  */
 HP_EXTERN int hp_blob_reader_read(hp_blob_reader *r, hp_blob_data_cb cb,
                                   void *data);
+
+/** Completion of hp_blob_reader_read_piece(): status > 0 is the number of
+ *  bytes of `piece`, which the callee now owns (free it with
+ *  hp_blob_piece_free(), on any thread, whenever it likes: it outlives the
+ *  reader and the store); 0 the end of the range; < 0 a failure, as for
+ *  hp_blob_data_cb. `piece` is NULL unless status > 0. */
+typedef void (*hp_blob_piece_cb)(int status, hp_blob_piece *piece, void *data);
+
+/**
+ * hp_blob_reader_read() that hands the bytes over instead of lending them:
+ * the piece is the chunk the reader fetched, given away rather than copied,
+ * so a binding can wrap it (a Node Buffer over it, freed by the garbage
+ * collector) at no cost per byte. A reader takes either kind of read, in
+ * any order.
+ * @param cb  required.
+ * @return as hp_blob_reader_read(). Thread: any.
+ */
+HP_EXTERN int hp_blob_reader_read_piece(hp_blob_reader *r, hp_blob_piece_cb cb, void *data);
+
+/** The bytes of a piece; `*len` gets their number. They stay valid and
+ *  unchanged until hp_blob_piece_free(). Thread: any. */
+HP_EXTERN const void *hp_blob_piece_bytes(const hp_blob_piece *p, size_t *len);
+
+/** Free a piece. NULL is a no-op. Thread: any. */
+HP_EXTERN void hp_blob_piece_free(hp_blob_piece *p);
 
 /**
  * Close a reader (see hp_close_cb). Later calls get HP_ECLOSED; a pending

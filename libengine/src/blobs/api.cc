@@ -297,6 +297,23 @@ int hp_blob_reader_read(hp_blob_reader *r, hp_blob_data_cb cb, void *data) {
   });
 }
 
+int hp_blob_reader_read_piece(hp_blob_reader *r, hp_blob_piece_cb cb, void *data) {
+  return guard("blob_reader_read_piece", [&] {
+    if (!r) return set_error(HP_EINVAL, "blob_reader_read_piece: reader is NULL");
+    Call call(r);
+    if (!call) return closed("blob_reader_read_piece");
+    if (!cb) return set_error(HP_EINVAL, "blob_reader_read_piece: cb is NULL");
+    return r->impl->read_piece(cb, data);
+  });
+}
+
+const void *hp_blob_piece_bytes(const hp_blob_piece *p, size_t *len) {
+  if (len) *len = p ? p->len : 0;
+  return p ? p->chunk.data() + p->off : nullptr;
+}
+
+void hp_blob_piece_free(hp_blob_piece *p) { delete p; }
+
 int hp_blob_reader_close(hp_blob_reader *r, hp_close_cb cb, void *data) { return r ? r->close(cb, data) : 0; }
 
 int hp_blobs_stat(hp_blobs *b, const hp_blob_read_options *opts, hp_blob_stat_cb cb, void *data) {

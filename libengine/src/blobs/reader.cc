@@ -20,12 +20,17 @@ Reader::Reader(std::shared_ptr<Store> store, FileInfo info, uint64_t start, uint
   }
 }
 
-int Reader::read(hp_blob_data_cb cb, void *data) {
+int Reader::read(hp_blob_data_cb cb, void *data) { return start_read(cb, nullptr, data); }
+
+int Reader::read_piece(hp_blob_piece_cb cb, void *data) { return start_read(nullptr, cb, data); }
+
+int Reader::start_read(hp_blob_data_cb cb, hp_blob_piece_cb piece_cb, void *data) {
   if (closed_.load()) return set_error(HP_EINVAL, "blob_reader_read: the reader is closed");
   if (reading_.exchange(true)) return set_error(HP_EINVAL, "blob_reader_read: a read is already pending");
   auto self = shared_from_this();
-  int rc = store_->on_loop([self, cb, data](bool closing) {
+  int rc = store_->on_loop([self, cb, piece_cb, data](bool closing) {
     self->cb_ = cb;
+    self->piece_cb_ = piece_cb;
     self->cb_data_ = data;
     if (closing) return self->deliver(set_error(HP_ECLOSED, "blobs: the engine closed"), nullptr, 0);
     self->serve_guarded();
@@ -39,7 +44,7 @@ void Reader::close() {
   // Drop buffered chunks on the loop, where they live.
   auto self = shared_from_this();
   store_->on_loop([self](bool) {
-    if (!self->cb_) {
+    if (!self->cb_ && !self->piece_cb_) {
       self->ready_.clear();
       self->current_ = std::string();
     }
@@ -51,11 +56,11 @@ void Reader::serve_guarded() {
     serve();
     return 0;
   });
-  if (rc < 0 && cb_) deliver(rc, nullptr, 0);  // out of memory: this read fails
+  if (rc < 0 && (cb_ || piece_cb_)) deliver(rc, nullptr, 0);  // out of memory: this read fails
 }
 
 void Reader::serve() {
-  if (!cb_) return;
+  if (!cb_ && !piece_cb_) return;
   if (closed_.load()) return deliver(set_error(HP_ECANCELED, "blobs: the reader was closed"), nullptr, 0);
   if (pos_ >= end_) return deliver(0, nullptr, 0);
   if (ready_.empty()) {
@@ -69,10 +74,22 @@ void Reader::serve() {
     return fetch_ahead();  // serve() runs again when it lands
   }
   uint64_t cs = info_.chunk_size;
+  uint64_t off = pos_ % cs;
+  const uint64_t size = ready_.front().size();
+  uint64_t len = std::min<uint64_t>(size - std::min<uint64_t>(off, size), end_ - pos_);
+  if (piece_cb_) {
+    // The chunk goes to the caller whole (its bytes are not copied).
+    auto piece = std::make_unique<hp_blob_piece>();
+    piece->chunk = std::move(ready_.front());
+    ready_.pop_front();
+    piece->off = static_cast<size_t>(off);
+    piece->len = static_cast<size_t>(len);
+    pos_ += len;
+    deliver(static_cast<int>(len), nullptr, len, piece.release());
+    return fetch_ahead();
+  }
   current_ = std::move(ready_.front());
   ready_.pop_front();
-  uint64_t off = pos_ % cs;
-  uint64_t len = std::min<uint64_t>(current_.size() - std::min<uint64_t>(off, current_.size()), end_ - pos_);
   pos_ += len;
   deliver(static_cast<int>(len), current_.data() + off, len);
   fetch_ahead();
@@ -80,7 +97,7 @@ void Reader::serve() {
 
 void Reader::fetch_ahead() {
   if (fetching_ || fetch_rc_ < 0 || closed_.load() || pos_ >= end_ || next_fetch_ > last_chunk_) return;
-  if (ready_.size() >= 2) return;
+  if (ready_.size() > kBatch / 2) return;
   uint64_t count = std::min(kBatch, last_chunk_ - next_fetch_ + 1);
   fetching_ = true;
   auto self = shared_from_this();
@@ -124,15 +141,21 @@ void Reader::fetch_failed(int rc) {
   }
 }
 
-void Reader::deliver(int status, const char *buf, size_t len) {
+void Reader::deliver(int status, const char *buf, size_t len, hp_blob_piece *piece) {
   hp_blob_data_cb cb = cb_;
+  hp_blob_piece_cb piece_cb = piece_cb_;
   void *data = cb_data_;
   cb_ = nullptr;
+  piece_cb_ = nullptr;
   reading_.store(false);
   auto &n = store_->counters();
   if (status >= 0) n.bytes_out.fetch_add(len, std::memory_order_relaxed);
   if (status == HP_ECORRUPT) n.corrupt_reads.fetch_add(1, std::memory_order_relaxed);
-  cb(status, buf, len, data);  // a failure's message is set by the caller
+  // A failure's message is set by the caller.
+  if (piece_cb)
+    piece_cb(status, piece, data);
+  else
+    cb(status, buf, len, data);
 }
 
 }  // namespace hp::blobs

@@ -1,6 +1,7 @@
 // A range read: one chunk per read, each checked against its CRC32C. The
 // reader fetches chunks ahead in batches (one query or MGET per batch) while
-// the caller handles the current one, so at most kBatch + 2 chunks are held.
+// the caller handles the current one, so at most kBatch * 3 / 2 chunks are
+// held (and what the caller holds of them: a piece read hands a chunk over).
 #pragma once
 
 #include <atomic>
@@ -10,11 +11,21 @@
 
 #include "blobs/store.h"
 
+// A piece of a file handed to the caller (hp_blob_reader_read_piece()):
+// the chunk it lies in, owned until hp_blob_piece_free().
+struct hp_blob_piece {
+  std::string chunk;
+  size_t off = 0;
+  size_t len = 0;
+};
+
 namespace hp::blobs {
 
 class Reader : public std::enable_shared_from_this<Reader> {
  public:
-  static constexpr uint64_t kBatch = 4;
+  // Chunks per fetch (one query or MGET); the next fetch starts once no
+  // more than kBatch / 2 fetched chunks are left.
+  static constexpr uint64_t kBatch = 8;
 
   Reader(std::shared_ptr<Store> store, FileInfo info, uint64_t start, uint64_t end);
 
@@ -22,6 +33,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
 
   // Any thread; 0 (cb will run) or an error code with no callback.
   int read(hp_blob_data_cb cb, void *data);
+  int read_piece(hp_blob_piece_cb cb, void *data);
   void close();
 
  private:
@@ -31,7 +43,10 @@ class Reader : public std::enable_shared_from_this<Reader> {
   void fetch_ahead_guarded();  // fetch_ahead(); out of memory fails later reads
   void fetch_failed(int rc);   // keeps rc and the thread's message for serve()
   void fetch_ahead();
-  void deliver(int status, const char *buf, size_t len);
+  int start_read(hp_blob_data_cb cb, hp_blob_piece_cb piece_cb, void *data);
+  // Answers the pending read: a failure, the end (0), or (status > 0) the
+  // bytes at `buf` or, for a piece read, `piece`.
+  void deliver(int status, const char *buf, size_t len, hp_blob_piece *piece = nullptr);
 
   std::shared_ptr<Store> store_;
   FileInfo info_;
@@ -41,6 +56,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
   std::atomic<bool> reading_{false};
   std::atomic<bool> closed_{false};
   hp_blob_data_cb cb_ = nullptr;
+  hp_blob_piece_cb piece_cb_ = nullptr;  // set instead of cb_ by a piece read
   void *cb_data_ = nullptr;
   std::deque<std::string> ready_;  // fetched chunks, in order, from pos_'s chunk
   uint64_t next_fetch_ = 0;        // the first chunk not fetched yet

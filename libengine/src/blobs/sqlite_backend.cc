@@ -197,19 +197,21 @@ int SqliteBackend::put_chunks(Upload &u, uint64_t first, const std::vector<std::
   return 0;
 }
 
-int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
-                               const std::vector<uint32_t> &crcs, FileInfo *info) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  sqlite::Txn txn(*writer_);
-  int rc = txn.begin();
-  if (rc != 0) return rc;
+int SqliteBackend::publish(Commit &c) {
+  static const std::vector<std::string> kNoChunks;
+  static const std::vector<uint32_t> kNoCrcs;
+  const std::vector<std::string> &chunks = c.chunks ? *c.chunks : kNoChunks;
+  const std::vector<uint32_t> &crcs = c.crcs ? *c.crcs : kNoCrcs;
+  const Upload &u = *c.upload;
+  FileInfo *info = c.info;
   int64_t ukey = u.ukey;
+  int rc;
   // Every chunk comes with the commit (a small file): no upload row is
   // needed, the chunks live under the file's own key, -seq.
   bool direct = ukey == 0 && !chunks.empty();
   sqlite::Stmt *s;
   if (!chunks.empty() && !direct) {
-    rc = u.chunk_size ? insert_external(u, first, chunks, crcs) : insert_chunks(ukey, first, chunks, crcs);
+    rc = u.chunk_size ? insert_external(u, c.first, chunks, crcs) : insert_chunks(ukey, c.first, chunks, crcs);
     if (rc != 0) return rc;
   }
   if (ukey) {
@@ -242,7 +244,7 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   info->seq = sqlite3_last_insert_rowid(writer_->raw());
   if (direct) {
     ukey = info->ukey = -info->seq;
-    if ((rc = insert_chunks(ukey, first, chunks, crcs)) != 0) return rc;
+    if ((rc = insert_chunks(ukey, c.first, chunks, crcs)) != 0) return rc;
     if (!(s = writer_->prepare("UPDATE hp_blob_files SET ukey = ?1 WHERE seq = ?2"))) return writer_->prepare_error();
     s->bind(1, ukey).bind(2, info->seq);
     rc = s->step();
@@ -256,10 +258,118 @@ int SqliteBackend::commit_with(Upload &u, uint64_t first, const std::vector<std:
   info->revision = rc == SQLITE_ROW ? s->int64(0) : 0;
   s->reset();
   if (rc < 0) return rc;
-  if ((rc = txn.commit()) != 0) return rc;
-  u.ukey = ukey;
-  u.chunks = first + chunks.size();
+  c.ukey = ukey;
   return 0;
+}
+
+int SqliteBackend::savepoint(const char *sql) {
+  sqlite::Stmt *s = writer_->prepare(sql);
+  if (!s) return writer_->prepare_error();
+  int rc = s->step();
+  s->reset();
+  return rc < 0 ? rc : 0;
+}
+
+void SqliteBackend::commit_grouped(Commit *c) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(group_mu_);
+    c->next = nullptr;
+    (group_tail_ ? group_tail_->next : group_head_) = c;
+    group_tail_ = c;
+    if (group_running_) return;  // the running thread takes it next
+    group_running_ = true;
+  }
+  for (;;) {
+    Commit *batch;
+    {
+      std::lock_guard<std::mutex> lock(group_mu_);
+      batch = group_head_;
+      group_head_ = group_tail_ = nullptr;
+      if (!batch) {
+        group_running_ = false;
+        return;
+      }
+    }
+    run_group(batch);
+  }
+}
+
+namespace {
+
+void keep_failure(SqliteBackend::Commit &c, int rc) noexcept {
+  c.rc = rc;
+  try {
+    c.failure = core::Status::capture(rc);
+  } catch (const std::bad_alloc &) {
+    c.failure = core::Status();
+    c.failure.code = rc;
+  }
+}
+
+}  // namespace
+
+void SqliteBackend::run_group(Commit *batch) noexcept {
+  const bool several = batch->next != nullptr;
+  int all = 0;  // a failure of the whole transaction
+  bool any = false;
+  {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    sqlite::Txn txn(*writer_);
+    try {
+      all = txn.begin();
+      for (Commit *c = batch; c && all == 0; c = c->next) {
+        // A savepoint each, so that one commit's failure undoes only it.
+        if (several && (all = savepoint("SAVEPOINT hp_commit")) != 0) break;
+        int rc;
+        try {
+          rc = publish(*c);
+        } catch (const std::bad_alloc &) {
+          rc = set_error(HP_ENOMEM, "blobs: out of memory");
+        }
+        if (rc == 0) {
+          any = true;
+          if (several) all = savepoint("RELEASE hp_commit");
+          continue;
+        }
+        keep_failure(*c, rc);
+        // Some errors (a full disk, I/O) make SQLite roll back the whole
+        // transaction: the commits before this one are gone too.
+        if (sqlite3_get_autocommit(writer_->raw())) {
+          all = rc;
+          any = false;
+        } else if (several && (all = savepoint("ROLLBACK TO hp_commit")) == 0) {
+          all = savepoint("RELEASE hp_commit");
+        }
+      }
+      if (all == 0 && any) all = txn.commit();
+    } catch (const std::bad_alloc &) {
+      all = set_error(HP_ENOMEM, "blobs: out of memory");
+    }
+    if (all != 0) {
+      txn.rollback();
+      // Every commit not failed on its own fails with the transaction.
+      Commit failed;
+      keep_failure(failed, all);
+      for (Commit *c = batch; c; c = c->next) {
+        if (c->rc < 0) continue;
+        c->rc = all;
+        c->failure.code = failed.failure.code;
+        try {
+          c->failure = failed.failure;
+        } catch (const std::bad_alloc &) {  // the code alone says enough
+        }
+      }
+    }
+  }
+  for (Commit *c = batch; c;) {
+    Commit *next = c->next;  // `c` may be gone once it landed
+    if (c->rc == 0) {
+      c->upload->ukey = c->ukey;
+      c->upload->chunks = c->first + (c->chunks ? c->chunks->size() : 0);
+    }
+    c->landed(c->arg);
+    c = next;
+  }
 }
 
 int SqliteBackend::delete_chunks(int64_t ukey) {

@@ -22,6 +22,7 @@
 
 #include "blobs/chunk_files.h"
 #include "blobs/types.h"
+#include "core/error.h"
 #include "sqlite/checkpointer.h"
 #include "sqlite/db.h"
 
@@ -37,10 +38,34 @@ class SqliteBackend {
   // registers the upload (u.ukey is set once that commits).
   int put_chunks(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
                  const std::vector<uint32_t> &crcs);
-  // Stores the last chunks (may be none) and publishes the file in one
-  // transaction; fills seq, upload date, revision and ukey of `info`.
-  int commit_with(Upload &u, uint64_t first, const std::vector<std::string> &chunks,
-                  const std::vector<uint32_t> &crcs, FileInfo *info);
+  // A commit: an upload's last chunks (none when `chunks` is null) and its
+  // file row, published together. Commits that queue while a transaction
+  // runs share the next one (group commit), each inside a savepoint of its
+  // own, so one that fails leaves the others whole.
+  struct Commit {
+    Upload *upload = nullptr;
+    uint64_t first = 0;
+    const std::vector<std::string> *chunks = nullptr;
+    const std::vector<uint32_t> *crcs = nullptr;
+    FileInfo *info = nullptr;  // in: the file; out: seq, upload date, revision, ukey
+    int rc = 0;
+    core::Status failure;  // the detail of rc < 0 (only the code without memory for it)
+    // Called once, when the transaction that holds this commit has ended
+    // (committed: the file is as durable as the store makes any commit),
+    // on the thread that ran it; the Commit may be gone once it returns.
+    void (*landed)(void *arg) = nullptr;
+    void *arg = nullptr;
+
+   private:
+    friend class SqliteBackend;
+    Commit *next = nullptr;
+    int64_t ukey = 0;
+  };
+  // Queues `c` for the next transaction. The calling thread runs it, and
+  // every commit queued meanwhile, unless another thread is running one
+  // already: that thread then takes `c` into its next transaction, and
+  // this call returns at once. Never throws.
+  void commit_grouped(Commit *c) noexcept;
   int abort(const Upload &u);
   int find(const Query &q, FileInfo *out);
   // Chunks first..first+count-1 of `f` (one query), each checked against
@@ -60,6 +85,11 @@ class SqliteBackend {
     ~ReaderLease();
   };
   int reader(std::unique_ptr<ReaderLease> *out);
+  // One transaction for the commits from `batch` on; then each lands.
+  void run_group(Commit *batch) noexcept;
+  // Inside a write transaction: one commit's chunks and file row.
+  int publish(Commit &c);
+  int savepoint(const char *sql);
   int delete_file_rows(int64_t seq, int64_t ukey);
   int delete_chunks(int64_t ukey);
   // Inside a write transaction: registers an upload, stores chunks.
@@ -75,6 +105,12 @@ class SqliteBackend {
   sqlite::OpenOptions options_;
   std::string owner_;
   std::mutex write_mu_;
+  // Commits waiting for the next group transaction, and whether a thread
+  // is running one.
+  std::mutex group_mu_;
+  Commit *group_head_ = nullptr;
+  Commit *group_tail_ = nullptr;
+  bool group_running_ = false;
   std::unique_ptr<ChunkFiles> files_;
   std::unique_ptr<sqlite::Db> writer_;
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // before writer_ goes

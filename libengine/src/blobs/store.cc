@@ -78,13 +78,87 @@ int Store::on_loop(std::function<void(bool)> fn) {
 
 void Store::commit(Upload &u, FileInfo info, InfoDone done) {
   if (redis_) return redis_->commit(u, std::move(info), std::move(done));
-  Upload copy = u;
-  pool<FileInfo>(
-      [self = shared_from_this(), copy, info = std::move(info)](FileInfo &out) mutable {
-        out = std::move(info);
-        return self->sqlite_->commit_with(copy, copy.chunks, {}, {}, &out);
+  auto copy = std::make_shared<Upload>(u);
+  commit_grouped(
+      [copy, info = std::move(info)](SqliteBackend::Commit &c) {
+        *c.info = info;
+        c.upload = copy.get();
+        c.first = copy->chunks;
+        return 0;
       },
       std::move(done));
+}
+
+void Store::commit_grouped(std::function<int(SqliteBackend::Commit &)> prepare, InfoDone done) {
+  struct State {
+    SqliteBackend::Commit commit;
+    FileInfo info;
+    std::function<int(SqliteBackend::Commit &)> prepare;  // and what its commit points into
+    InfoDone done;
+    core::Engine *engine = nullptr;
+    // Allocated here, so that the thread that ran the transaction hands
+    // the answer to the loop without allocating (Engine::run_soon).
+    std::unique_ptr<core::Engine::Task> answer;
+    bool queued = false;  // handed to the backend: `answer` reports it
+    void finish() {
+      int rc = core::guard("blobs", [&] {
+        SqliteBackend::Commit &c = commit;
+        if (c.rc < 0 && c.failure.message.empty())
+          core::set_error(c.rc, "blobs: the commit failed (out of memory)");
+        else if (c.rc < 0)
+          c.failure.raise();
+        done(c.rc, std::move(info));
+        return 0;
+      });
+      if (rc < 0) done(rc, FileInfo{});  // `done` allocates only before it calls back
+    }
+  };
+  auto st = std::make_shared<State>();
+  st->commit.info = &st->info;
+  st->prepare = std::move(prepare);
+  st->done = std::move(done);
+  st->engine = engine_.get();
+  st->answer = std::make_unique<core::Engine::Task>();
+  // The task holds the state until it has run (a cycle that its run, or
+  // the reset below when nothing was queued, breaks).
+  st->answer->fn = [st](bool) { st->finish(); };
+  st->commit.arg = st.get();
+  st->commit.landed = [](void *arg) {
+    auto *s = static_cast<State *>(arg);
+    // After this the state may be gone: it is not touched again.
+    s->engine->run_soon(std::move(s->answer));
+  };
+  SqliteBackend *sql = sqlite_.get();
+  try {
+    engine_->queue_work(
+        [st, sql] {
+          SqliteBackend::Commit &c = st->commit;
+          int rc = st->prepare(c);
+          if (rc < 0) {
+            c.rc = rc;
+            c.failure = core::Status::capture(rc);
+            return;
+          }
+          st->queued = true;
+          sql->commit_grouped(&c);
+        },
+        [st](int status) {
+          if (st->queued) return;  // answered by the task
+          st->answer.reset();
+          if (status < 0) {
+            st->commit.rc = status;
+            st->commit.failure = core::Status();
+            core::set_error(status, status == HP_ECLOSED ? "blobs: the engine closed before the call ran"
+                                                         : "blobs: out of memory");
+            st->commit.failure.code = status;
+            return st->done(status, FileInfo{});
+          }
+          st->finish();
+        });
+  } catch (...) {  // not queued
+    st->answer.reset();
+    throw;
+  }
 }
 
 void Store::abort(Upload &u, Done done) {

@@ -46,6 +46,12 @@ class Store : public std::enable_shared_from_this<Store> {
 
   // Backend calls, loop thread only; `done` runs once on the loop thread.
   void commit(Upload &u, FileInfo info, InfoDone done);
+  // SQLite: runs `prepare` on the thread pool (hashing the last chunks,
+  // filling in the commit), then publishes the commit in a transaction it
+  // shares with the commits queued beside it (SqliteBackend::Commit), with
+  // no second trip through the pool; `done` runs once that transaction
+  // has ended.
+  void commit_grouped(std::function<int(SqliteBackend::Commit &)> prepare, InfoDone done);
   void abort(Upload &u, Done done);
   void find(const Query &q, InfoDone done);
   // Chunks first.. of `f`, at most `count` and at least one unless failing.

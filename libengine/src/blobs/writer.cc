@@ -455,14 +455,19 @@ void Writer::publish(std::shared_ptr<Batch> last) {
     store_->commit(upload_, info_, std::move(answer));
     return;
   }
-  SqliteBackend *sql = store_->sqlite();
-  store_->pool<FileInfo>(
-      [self, last, sql](FileInfo &out) {
+  // The last chunks are hashed in the job that then queues the commit, so
+  // a file of one chunk costs one trip through the pool.
+  store_->commit_grouped(
+      [self, last](SqliteBackend::Commit &c) {
         self->sha(*last);
         crc(*last);
-        out = self->info_;
-        out.sha256 = self->file_sha256();
-        return sql->commit_with(self->upload_, last->first, last->chunks, last->crcs, &out);
+        *c.info = self->info_;
+        c.info->sha256 = self->file_sha256();
+        c.upload = &self->upload_;
+        c.first = last->first;
+        c.chunks = &last->chunks;
+        c.crcs = &last->crcs;
+        return 0;
       },
       std::move(answer));
 }
