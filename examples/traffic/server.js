@@ -18,6 +18,10 @@
 // TRAFFIC_CAPS_STORE (where offer caps are counted, a limits spec: REDIS_URL
 // when set, else sqlite:$TMPDIR/traffic/caps.db),
 // WATCH_INTERVAL_MS (1000), FALLBACK_URL (https://example.com/).
+// S3_BUCKET_NAME (unset: the local files above): the recipes come from the
+// objects S3_OFFERS_RECIPE_PATH / S3_CAMPAIGNS_RECIPE_PATH of that bucket,
+// checked every S3_CHECK_INTERVAL_MS (20000); S3_ENDPOINT for an
+// S3-compatible store, AWS_REGION and the AWS_* credentials (s3-recipes.js).
 // bench/traffic/server-js.js runs the same service on a pure-JS backend.
 const cluster = require('cluster');
 const { setupPrimary, setupWorker, workerIndex } = require('hotpath/cluster');
@@ -26,6 +30,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { parseKey } = require('./token');
+const { s3FromEnv } = require('./s3-recipes');
 
 const FIXTURES = path.join(__dirname, '..', '..', 'tests', 'fixtures', 'maxmind', 'test-data');
 
@@ -79,6 +84,8 @@ function config(impl) {
     capsStore: env.TRAFFIC_CAPS_STORE || env.REDIS_URL || `sqlite:${path.join(os.tmpdir(), 'traffic', 'caps.db')}`,
     redisChannel: process.env.REDIS_CHANNEL || 'co-traffic:recipes',
     watchIntervalMs: int('WATCH_INTERVAL_MS', 1000, 1),
+    s3: s3FromEnv(env),
+    s3IntervalMs: int('S3_CHECK_INTERVAL_MS', 20000, 1),
     fallbackUrl: process.env.FALLBACK_URL || 'https://example.com/',
   };
 }
