@@ -101,7 +101,25 @@ export interface WorkerOptions {
   close?: () => unknown;
   /** How long a stopping worker waits for requests in progress. Default 5000. */
   drainTimeoutMs?: number;
+  /** Answers the questions of askAll() (what it returns or resolves is the reply; what it throws, the error). */
+  onAsk?: (message: any) => unknown;
 }
+
+/** One worker's answer to askAll(). */
+export interface AskAnswer {
+  index: number;
+  /** What its onAsk returned (or resolved with). */
+  reply?: any;
+  /** The message of what its onAsk threw. */
+  error?: string;
+}
+
+/**
+ * In a worker after setupWorker(): send `message` to every worker (this one
+ * included) through the primary. Resolves with their answers in slot order
+ * once all answered; rejects when some did not within timeoutMs (default 5000).
+ */
+export function askAll(message: unknown, options?: { timeoutMs?: number }): Promise<AskAnswer[]>;
 
 /**
  * In a worker: tell the primary this worker is ready, and stop gracefully on

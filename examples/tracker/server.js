@@ -57,7 +57,6 @@ function primary() {
   if (!cfg.redisUrl) require('fs').mkdirSync(cfg.eventsDir, { recursive: true });
   const sup = setupPrimary({ mode: 'plain', port: cfg.port, host: cfg.host, workers: cfg.workers });
   const viewers = new Array(cfg.workers).fill(0);
-  const statsWaits = new Map(); // id -> {from, want, got: []}
   let forwarding = false;
 
   const updateForwarding = () => {
@@ -88,29 +87,13 @@ function primary() {
     updateForwarding();
     if (restart) console.error(`tracker: worker ${index} (pid ${worker.process.pid}) exited (${signal || code}); restarting it`);
   });
-  sup.on('message', (msg, { index, worker }) => {
+  sup.on('message', (msg, { index }) => {
     if (!msg || typeof msg.t !== 'string') return;
     if (msg.t === 'tracker:viewers') {
       viewers[index] = msg.n;
       updateForwarding();
     } else if (msg.t === 'tracker:events') {
       viewers.forEach((n, i) => n > 0 && sup.send(i, msg));
-    } else if (msg.t === 'tracker:stats?') {
-      statsWaits.set(msg.id, { from: worker, want: sup.broadcast({ t: 'tracker:stats', id: msg.id }), got: [] });
-    } else if (msg.t === 'tracker:stats') {
-      const wait = statsWaits.get(msg.id);
-      if (!wait) return;
-      wait.got.push(msg.stats);
-      if (wait.got.length === wait.want) {
-        statsWaits.delete(msg.id);
-        const sum = {};
-        // The counters add up; the Redis client's figures (an object) stay per worker.
-        for (const s of wait.got) {
-          for (const [k, v] of Object.entries(s)) if (typeof v === 'number') sum[k] = (sum[k] || 0) + v;
-        }
-        sum.workers = wait.got.length;
-        if (wait.from.isConnected()) wait.from.send({ t: 'tracker:stats!', id: msg.id, stats: sum });
-      }
     }
   });
 }
@@ -127,5 +110,5 @@ function worker() {
   }
   process.on('message', app.onMessage);
   // On SIGTERM each worker writes out what it has buffered before exiting.
-  setupWorker(app.server, { close: () => app.close() });
+  setupWorker(app.server, { close: () => app.close(), onAsk: () => app.stats() });
 }

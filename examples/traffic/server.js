@@ -24,7 +24,7 @@
 // S3-compatible store, AWS_REGION and the AWS_* credentials (s3-recipes.js).
 // bench/traffic/server-js.js runs the same service on a pure-JS backend.
 const cluster = require('cluster');
-const { setupPrimary, setupWorker, workerIndex } = require('hotpath/cluster');
+const { setupPrimary, setupWorker, askAll, workerIndex } = require('hotpath/cluster');
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
@@ -97,7 +97,6 @@ function primary(cfg) {
     require('../..').openLimiter(cfg.capsStore).close();
   }
   const sup = setupPrimary({ mode: 'plain', port: cfg.port, host: cfg.host, workers: cfg.workers });
-  const waits = new Map(); // update id -> {from, want, got, result, timer}
   let demoToken = null;
 
   sup.ready.then(
@@ -122,37 +121,9 @@ function primary(cfg) {
   sup.on('exit', ({ index, worker, code, signal, restart }) => {
     if (restart) console.error(`traffic: worker ${index} (pid ${worker.process.pid}) exited (${signal || code}); restarting it`);
   });
-  const settle = (id, result) => {
-    const wait = waits.get(id);
-    waits.delete(id);
-    clearTimeout(wait.timer);
-    if (wait.from.isConnected()) wait.from.send({ t: 'traffic:update!', id, result });
-  };
-  sup.on('message', (msg, { worker }) => {
-    if (!msg || typeof msg.t !== 'string') return;
-    if (msg.t === 'traffic:token') {
-      demoToken = msg.token; // from worker 0, before it is ready
-    } else if (msg.t === 'traffic:update') {
-      // Apply everywhere, answer the asking worker with its own result. A
-      // worker that dies meanwhile never answers: give up after 5 s.
-      const timer = setTimeout(() => {
-        const wait = waits.get(msg.id);
-        settle(msg.id, { error: `${wait.got} of ${wait.want} workers applied the update within 5 s` });
-      }, 5000);
-      const wait = { from: worker, want: 0, got: 0, result: null, timer };
-      waits.set(msg.id, wait);
-      for (const w of sup.workers) {
-        if (!w || !w.isConnected()) continue;
-        wait.want++;
-        w.send({ t: 'traffic:apply', id: msg.id, text: msg.text, origin: w === worker });
-      }
-    } else if (msg.t === 'traffic:applied') {
-      const wait = waits.get(msg.id);
-      if (!wait) return;
-      wait.got++;
-      if (msg.origin) wait.result = msg.result;
-      if (wait.got === wait.want) settle(msg.id, wait.result);
-    }
+  // Worker 0 sends the demo token before it is ready.
+  sup.on('message', (msg) => {
+    if (msg && msg.t === 'traffic:token') demoToken = msg.token;
   });
 }
 
@@ -168,37 +139,18 @@ async function worker(cfg, createBackend) {
     process.exit(1);
   }
 
-  // Point updates from /admin/update go through the primary to every worker.
-  let seq = 0;
-  const pending = new Map();
-  const broadcast = (text) =>
-    new Promise((resolve, reject) => {
-      const id = `${index}:${++seq}`;
-      pending.set(id, { resolve, reject });
-      process.send({ t: 'traffic:update', id, text });
-    });
-  process.on('message', (msg) => {
-    if (!msg || typeof msg.t !== 'string') return;
-    if (msg.t === 'traffic:apply') {
-      let result;
-      try {
-        result = backend.update(msg.text);
-      } catch (err) {
-        result = { error: err.message };
-      }
-      process.send({ t: 'traffic:applied', id: msg.id, origin: msg.origin, result });
-    } else if (msg.t === 'traffic:update!') {
-      const p = pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id);
-      if (msg.result && msg.result.error) p.reject(new Error(msg.result.error));
-      else p.resolve(msg.result);
-    }
-  });
+  // Point updates from /admin/update go to every worker (through the
+  // primary); the answer is this worker's result. A worker that dies
+  // meanwhile never answers: askAll gives up after 5 s.
+  const broadcast = async (text) => {
+    const own = (await askAll(text)).find((a) => a.index === index);
+    if (own.error) throw new Error(own.error);
+    return own.reply;
+  };
 
   const app = createApp(cfg, backend, broadcast);
   if (index === 0) process.send({ t: 'traffic:token', token: app.demoToken() });
-  setupWorker(app.server, { close: () => app.close() });
+  setupWorker(app.server, { close: () => app.close(), onAsk: (text) => backend.update(text) });
 }
 
 /**

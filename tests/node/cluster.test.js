@@ -116,6 +116,24 @@ test('plain mode: the workers share the port and node spreads the connections', 
   }
 });
 
+test('askAll: every worker answers a worker\'s question, errors and timeouts come back', async () => {
+  const c = await startCluster({ WORKERS: '3', MODE: 'plain' });
+  try {
+    const pids = c.events.filter((e) => e.event === 'worker').sort((a, b) => a.index - b.index).map((e) => e.pid);
+    const { answers } = JSON.parse((await get(c.port, '/ask?m=who')).body);
+    assert.deepEqual(answers, pids.map((pid, index) => ({ index, reply: { pid, index } })));
+    const failed = JSON.parse((await get(c.port, '/ask?m=boom')).body).answers;
+    assert.deepEqual(failed.map((a) => a.error), pids.map((pid) => `no, says ${pid}`));
+    const late = JSON.parse((await get(c.port, '/ask?m=slow&t=300')).body);
+    assert.equal(late.error, '2 of 3 workers answered within 300 ms');
+    // The late answer that arrives after the round is dropped; the next round is whole.
+    await new Promise((r) => setTimeout(r, 900));
+    assert.equal(JSON.parse((await get(c.port, '/ask?m=who')).body).answers.length, 3);
+  } finally {
+    await c.stop();
+  }
+});
+
 test('plain mode: a crashed worker is forked again in its slot and serves', async () => {
   const c = await startCluster({ WORKERS: '2', MODE: 'plain' });
   try {

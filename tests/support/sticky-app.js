@@ -4,7 +4,9 @@
 // {"event":"worker","index":I,"pid":P}, {"event":"exit","index":I,"pid":P,
 // "signal":S}, {"event":"failed","message":M}; a stopping worker prints
 // {"event":"closed","pid":P}. Workers answer GET / with {"index": I, "pid": P,
-// "remote": A}, /slow?ms=N after N ms, /hang never. Env: WORKERS (default 3),
+// "remote": A}, /slow?ms=N after N ms, /hang never, /ask?m=M&t=T the
+// answers of askAll(M) (onAsk answers {pid, index}; 'boom' throws; 'slow'
+// takes a second on worker 1). Env: WORKERS (default 3),
 // MODE (default modulo; 'plain'), PORT (0), KILL_MS, DRAIN_MS.
 const cluster = require('cluster');
 const http = require('http');
@@ -41,6 +43,13 @@ if (cluster.isPrimary) {
       setTimeout(answer, Number(url.searchParams.get('ms')));
     } else if (url.pathname === '/hang') {
       print({ event: 'request', pid: process.pid });
+    } else if (url.pathname === '/ask') {
+      // askAll(m) with timeoutMs=t; answers {answers} or {error}.
+      const timeoutMs = Number(url.searchParams.get('t') || 5000);
+      sticky.askAll(url.searchParams.get('m'), { timeoutMs }).then(
+        (answers) => res.end(JSON.stringify({ answers })),
+        (err) => res.end(JSON.stringify({ error: err.message })),
+      );
     } else {
       answer();
     }
@@ -48,5 +57,10 @@ if (cluster.isPrimary) {
   sticky.setupWorker(server, {
     drainTimeoutMs: env('DRAIN_MS', 5000),
     close: () => print({ event: 'closed', pid: process.pid }),
+    onAsk: async (m) => {
+      if (m === 'boom') throw new Error(`no, says ${process.pid}`);
+      if (m === 'slow' && sticky.workerIndex() === 1) await new Promise((r) => setTimeout(r, 1000));
+      return { pid: process.pid, index: sticky.workerIndex() };
+    },
   });
 }

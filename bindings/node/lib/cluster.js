@@ -38,6 +38,12 @@ const MSG_CONNECTION = 'hotpath:sticky:connection';
 const MSG_READY = 'hotpath:sticky:ready';
 const MSG_ACK = 'hotpath:sticky:ack';
 const MSG_FAILED = 'hotpath:cluster:failed';
+// askAll(): a worker's question, the primary's copy to each worker, each
+// worker's answer, and the gathered answers back to the asker.
+const MSG_ASK = 'hotpath:cluster:ask';
+const MSG_QUESTION = 'hotpath:cluster:question';
+const MSG_ANSWER = 'hotpath:cluster:answer';
+const MSG_ANSWERS = 'hotpath:cluster:answers';
 
 const MODES = new Set(['plain', 'modulo', 'jump']);
 
@@ -166,6 +172,28 @@ function setupPrimary(options) {
     });
   };
 
+  // One askAll() round: the question goes to every connected worker; the
+  // asker gets their answers once all answered, or an error after timeoutMs.
+  const rounds = new Map(); // id -> {answer(index, msg)}
+  const relayQuestion = (asker, { id, message, timeoutMs }) => {
+    const key = `${asker.id}:${id}`;
+    const answers = [];
+    const want = slots.filter((s) => s.worker && s.worker.isConnected()).length;
+    const finish = (error) => {
+      clearTimeout(timer);
+      rounds.delete(key);
+      if (asker.isConnected()) asker.send({ type: MSG_ANSWERS, id, answers, error });
+    };
+    const timer = setTimeout(() => finish(`${answers.length} of ${want} workers answered within ${timeoutMs} ms`), timeoutMs);
+    rounds.set(key, {
+      answer(index, msg) {
+        answers.push({ index, reply: msg.reply, error: msg.error });
+        if (answers.length === want) finish();
+      },
+    });
+    for (const s of slots) if (s.worker && s.worker.isConnected()) s.worker.send({ type: MSG_QUESTION, id: key, message });
+  };
+
   const workerEnv = (index) => {
     const env = { ...opts.env, [INDEX_ENV]: String(index), [COUNT_ENV]: String(n), [MODE_ENV]: opts.mode };
     if (!sticky && opts.port !== undefined) env[LISTEN_ENV] = JSON.stringify({ port: opts.port, host: opts.host });
@@ -195,6 +223,11 @@ function setupPrimary(options) {
         flush(slot);
       } else if (msg.type === MSG_FAILED) {
         fail(new Error(msg.message));
+      } else if (msg.type === MSG_ASK) {
+        relayQuestion(worker, msg);
+      } else if (msg.type === MSG_ANSWER) {
+        const round = rounds.get(msg.id);
+        if (round) round.answer(index, msg);
       } else {
         primary.emit('message', msg, { index, worker });
       }
@@ -367,7 +400,9 @@ function trackRequests(server) {
  * primary's port unless `httpServer` listens already. Call it once the
  * server's routes (and socket.io) are set up.
  * @param {import('net').Server} httpServer  an http/https/net server
- * @param {{close?: () => unknown, drainTimeoutMs?: number}} [options]  drainTimeoutMs (5000): how long requests in progress are waited for
+ * @param {{close?: () => unknown, drainTimeoutMs?: number, onAsk?: (message: unknown) => unknown}} [options]
+ *   drainTimeoutMs (5000): how long requests in progress are waited for;
+ *   onAsk: answers the questions of askAll()
  * @returns {{index: number, workers: number}}
  */
 function setupWorker(httpServer, options = {}) {
@@ -376,8 +411,10 @@ function setupWorker(httpServer, options = {}) {
   }
   if (!(httpServer instanceof net.Server)) throw new TypeError('setupWorker: httpServer must be a net.Server');
   if (options === null || typeof options !== 'object') throw new TypeError('setupWorker: options must be an object');
-  if (options.close !== undefined && typeof options.close !== 'function') {
-    throw new TypeError('setupWorker: options.close must be a function');
+  for (const name of ['close', 'onAsk']) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new TypeError(`setupWorker: options.${name} must be a function`);
+    }
   }
   const { drainTimeoutMs = 5000 } = options;
   if (!Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
@@ -411,6 +448,10 @@ function setupWorker(httpServer, options = {}) {
   process.once('SIGINT', stop);
   process.once('disconnect', stop);
 
+  process.on('message', (msg) => {
+    if (msg && msg.type === MSG_QUESTION) answerQuestion(msg, options.onAsk);
+    else if (msg && msg.type === MSG_ANSWERS) settleAsk(msg);
+  });
   if (process.env[MODE_ENV] !== 'plain') {
     process.on('message', (msg, socket) => {
       if (!msg || msg.type !== MSG_CONNECTION || !socket) return;
@@ -440,6 +481,53 @@ function setupWorker(httpServer, options = {}) {
   return { index, workers: Number(process.env[COUNT_ENV]) };
 }
 
+// A question from askAll(): answered with what onAsk returns (or resolves).
+async function answerQuestion({ id, message }, onAsk) {
+  let answer;
+  try {
+    if (!onAsk) throw new Error('this worker takes no questions (setupWorker without onAsk)');
+    answer = { reply: await onAsk(message) };
+  } catch (err) {
+    answer = { error: String((err && err.message) || err) };
+  }
+  if (process.connected) process.send({ type: MSG_ANSWER, id, ...answer });
+}
+
+const asks = new Map(); // id -> {resolve, reject}
+let askSeq = 0;
+
+function settleAsk({ id, answers, error }) {
+  const ask = asks.get(id);
+  if (!ask) return;
+  asks.delete(id);
+  if (error) ask.reject(new Error(error));
+  else ask.resolve(answers.sort((a, b) => a.index - b.index));
+}
+
+/**
+ * Runs in a worker after setupWorker(): sends `message` to every worker
+ * (this one included), whose `onAsk(message)` answers it. Resolves with
+ * [{index, reply, error}] in slot order once every worker answered (error:
+ * the text of what its onAsk threw); rejects when some did not answer
+ * within `timeoutMs` (a worker that died meanwhile never does).
+ * @param {unknown} message  anything process.send can carry
+ * @param {{timeoutMs?: number}} [options]
+ * @returns {Promise<Array<{index: number, reply?: unknown, error?: string}>>}
+ */
+function askAll(message, { timeoutMs = 5000 } = {}) {
+  if (!cluster.isWorker || workerIndex() === null || !process.connected) {
+    return Promise.reject(new Error('askAll: call it in a worker forked by setupPrimary'));
+  }
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    return Promise.reject(new RangeError('askAll: timeoutMs must be a positive integer'));
+  }
+  const id = ++askSeq;
+  return new Promise((resolve, reject) => {
+    asks.set(id, { resolve, reject });
+    process.send({ type: MSG_ASK, id, message, timeoutMs });
+  });
+}
+
 /**
  * This worker's slot (0 .. workers-1), or null outside a setupPrimary worker.
  * @returns {number | null}
@@ -449,4 +537,4 @@ function workerIndex() {
   return v === undefined || !/^\d+$/.test(v) ? null : Number(v);
 }
 
-module.exports = { setupPrimary, setupWorker, workerIndex, workersFromEnv, INDEX_ENV, COUNT_ENV, WORKERS_ENV };
+module.exports = { setupPrimary, setupWorker, askAll, workerIndex, workersFromEnv, INDEX_ENV, COUNT_ENV, WORKERS_ENV };

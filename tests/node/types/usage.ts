@@ -142,7 +142,9 @@ function clusterUsage(): void {
   const w: { index: number; workers: number } = hpCluster.setupWorker(http.createServer(), {
     close: async () => undefined,
     drainTimeoutMs: 1000,
+    onAsk: (m) => ({ got: m }),
   });
   void w;
+  hpCluster.askAll('stats', { timeoutMs: 100 }).then((answers) => answers.map((a) => a.index + (a.error ?? '')));
 }
 void clusterUsage;
