@@ -53,7 +53,7 @@ async function followS3Recipes(s3, objects, { intervalMs, log }) {
     const version = `${head.ContentLength}/${head.ETag}`;
     if (seen.get(key) === version) return false;
     const got = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key, IfMatch: head.ETag }));
-    const file = path.join(dir, `${name}${path.extname(key)}`);
+    const file = path.join(dir, `${name}-${path.basename(key)}`);
     try {
       await pipeline(got.Body, fs.createWriteStream(file, { mode: 0o600 }));
       const size = fs.statSync(file).size;

@@ -395,10 +395,12 @@ test('hotpath: offer caps hold across 2 workers and a restart (counted in SQLite
 
 test('hotpath: recipes from S3: loaded at start, a replaced object picked up, a broken one refused', { timeout: 90000 }, async (t) => {
   const { CreateBucketCommand, PutObjectCommand, HeadObjectCommand } = require('@aws-sdk/client-s3');
-  const { startS3 } = require('../support/s3');
+  const { startS3, startCuttingProxy } = require('../support/s3');
   const s = setup(t);
   const s3 = await startS3();
   t.after(() => s3.stop());
+  const proxy = await startCuttingProxy(s3.endpoint);
+  t.after(() => proxy.close());
   const Bucket = 'co-recipe-test';
   const gz = (rows) => zlib.gzipSync(JSON.stringify(rows));
   const put = (Key, Body) => s3.client.send(new PutObjectCommand({ Bucket, Key, Body }));
@@ -414,6 +416,7 @@ test('hotpath: recipes from S3: loaded at start, a replaced object picked up, a 
     env: {
       ...s.env,
       ...s3.env,
+      S3_ENDPOINT: proxy.endpoint,
       S3_BUCKET_NAME: Bucket,
       S3_OFFERS_RECIPE_PATH: 'recipes/offers.json.gz',
       S3_CAMPAIGNS_RECIPE_PATH: 'recipes/campaigns.json.gz',
@@ -450,20 +453,33 @@ test('hotpath: recipes from S3: loaded at start, a replaced object picked up, a 
   assert.deepEqual(JSON.parse((await post(update(since + 1, 'https://lp.test/1/point'))).body), { status: 'applied' });
   assert.ok(await everyWorker('https://lp.test/1/point'));
 
-  // Broken objects are refused and the table stays: bytes that are not
-  // gzip, then a gzip stream cut short.
-  await put('recipes/offers.json.gz', Buffer.from('not a recipe file'));
-  await until(() => /offers: reload from s3:\/\/co-recipe-test\/recipes\/offers\.json\.gz failed/.test(srv.out.text), 'the refusal');
+  // A download cut off is refused and the table stays; so are bytes that
+  // are not gzip and a gzip stream cut short.
+  const refusals = () => (srv.out.text.match(/offers: reload from s3:\/\/co-recipe-test\/recipes\/offers\.json\.gz failed/g) || []).length;
+  const refused = async (body, what) => {
+    const before = refusals();
+    await put('recipes/offers.json.gz', body);
+    await until(() => refusals() >= before + 2, what); // each worker's
+    assert.ok(await everyWorker('https://lp.test/1/point'), `the old table and its update stay after ${what}`);
+  };
+  const lost = gz(v2.map((o) => (o.offerId === 1 ? offer(1, { defaultLpUrl: 'https://lp.test/1/lost', pad: crypto.randomBytes(1 << 15).toString('hex') }) : o)));
+  // LastModified has whole seconds: the next object must be newer than the update.
+  const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
+  await nextSecond();
+  proxy.cut = /offers/;
+  await refused(lost, 'a download cut off');
+  assert.match(srv.out.text, /offers\.json\.gz failed, the previous table stays: (socket hang up|download cut off|aborted)/);
+  proxy.cut = null;
+  await until(() => everyWorker('https://lp.test/1/lost'), 'the same object once the download goes through');
+  const lostAt = await lastModified('recipes/offers.json.gz');
+  assert.deepEqual(JSON.parse((await post(update(lostAt + 1, 'https://lp.test/1/point'))).body), { status: 'applied' });
+  await refused(Buffer.from('not a recipe file'), 'a file that is not gzip');
   const cut = gz(v2.map((o) => (o.offerId === 1 ? offer(1, { defaultLpUrl: 'https://lp.test/1/cut' }) : o)));
-  const refusals = () => (srv.out.text.match(/offers: reload from s3:\S+ failed/g) || []).length;
-  const before = refusals();
-  await put('recipes/offers.json.gz', cut.subarray(0, cut.length - 20));
-  await until(() => refusals() > before, 'the refusal of the cut-off file');
-  assert.ok(await everyWorker('https://lp.test/1/point'), 'the old table and its update stay');
+  await refused(cut.subarray(0, cut.length - 20), 'a gzip stream cut short');
 
   // A good object again: newer than the point update, so it replaces it.
   const v3 = s.offers.map((o) => (o.offerId === 1 ? offer(1, { defaultLpUrl: 'https://lp.test/1/v3' }) : o));
-  await new Promise((r) => setTimeout(r, 1100)); // LastModified has whole seconds
+  await nextSecond();
   await put('recipes/offers.json.gz', gz(v3));
   await until(() => everyWorker('https://lp.test/1/v3'), 'the good object after the broken ones');
 });

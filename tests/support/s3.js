@@ -61,4 +61,34 @@ async function startS3() {
   return { endpoint, env, client, stop };
 }
 
-module.exports = { startS3 };
+/**
+ * A pass-through proxy to `endpoint` on 127.0.0.1 that, while `cut` is set,
+ * answers GETs of keys matching `cut` with half of the body's first chunk
+ * and then closes the connection: a download cut off.
+ */
+async function startCuttingProxy(endpoint) {
+  const target = new URL(endpoint);
+  const proxy = { cut: null };
+  const server = http.createServer((req, res) => {
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode, answer.headers);
+        if (!(proxy.cut && req.method === 'GET' && proxy.cut.test(req.url))) return answer.pipe(res);
+        answer.once('data', (chunk) => {
+          res.write(chunk.subarray(0, chunk.length >> 1));
+          res.socket.destroy();
+          answer.destroy();
+        });
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  proxy.endpoint = `http://127.0.0.1:${server.address().port}`;
+  proxy.close = () => new Promise((r) => server.close(r).closeAllConnections());
+  return proxy;
+}
+
+module.exports = { startS3, startCuttingProxy };
