@@ -52,7 +52,9 @@ function workersFromEnv(env = process.env) {
   const raw = env[WORKERS_ENV];
   if (raw === undefined || raw === '') return (os.availableParallelism ? os.availableParallelism() : os.cpus().length) || 1;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new RangeError(`${WORKERS_ENV} must be an integer in 1..1024, not '${raw}'`);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    throw new RangeError(`${WORKERS_ENV} must be an integer in 1..1024, not '${raw}'`);
+  }
   return n;
 }
 
