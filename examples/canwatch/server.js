@@ -9,6 +9,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { openLimiter } = require('../..');
+const { setupPrimary, setupWorker, workersFromEnv } = require('hotpath/cluster');
 
 const PORT = Number(process.env.PORT || 9004);
 const HOST = process.env.HOST || '127.0.0.1';
@@ -25,7 +26,7 @@ function storeSpec() {
 
 const spec = storeSpec();
 // A memory store lives in one process, so it runs without workers.
-const workers = spec.startsWith('memory') ? 0 : Number(process.env.WORKERS || os.availableParallelism?.() || os.cpus().length);
+const workers = spec.startsWith('memory') ? 0 : workersFromEnv();
 
 const UNAVAILABLE = JSON.stringify({ status: 'ko', error: 'Service Unavailable' });
 const OK = JSON.stringify({ status: 'ok' });
@@ -94,8 +95,7 @@ function serve() {
     });
   });
   server.keepAliveTimeout = 5000;
-  server.listen(PORT, HOST);
-  return server;
+  return { server, limiter };
 }
 
 if (workers > 0 && cluster.isPrimary) {
@@ -103,22 +103,21 @@ if (workers > 0 && cluster.isPrimary) {
   // Create the schema once before the workers race for it.
   openLimiter(spec).close();
   console.log(`canwatch: http://${HOST}:${PORT} store ${spec} limit ${LIMIT} workers ${workers}`);
-  for (let i = 0; i < workers; i++) cluster.fork();
-  let stopping = false;
-  cluster.on('exit', (worker, code, signal) => {
-    if (!stopping) {
-      console.error(`canwatch: worker ${worker.process.pid} exited (${signal || code}), restarting`);
-      cluster.fork();
-    }
+  const sup = setupPrimary({ mode: 'plain', port: PORT, host: HOST, workers });
+  sup.on('exit', ({ worker, code, signal, restart }) => {
+    if (restart) console.error(`canwatch: worker ${worker.process.pid} exited (${signal || code}), restarting`);
   });
-  const stop = () => {
-    stopping = true;
-    for (const w of Object.values(cluster.workers)) w.kill('SIGTERM');
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  sup.ready.catch((err) => {
+    console.error(`canwatch: ${err.message}`);
+    process.exit(1);
+  });
 } else {
-  if (workers === 0) console.log(`canwatch: http://${HOST}:${PORT} store ${spec} limit ${LIMIT} (one process)`);
-  const server = serve();
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  const { server, limiter } = serve();
+  if (workers > 0) {
+    setupWorker(server, { close: () => limiter.close() });
+  } else {
+    console.log(`canwatch: http://${HOST}:${PORT} store ${spec} limit ${LIMIT} (one process)`);
+    server.listen(PORT, HOST);
+    process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  }
 }

@@ -14,6 +14,7 @@ const http = require('http');
 const path = require('path');
 const { WebSocketServer } = require('ws');
 const hotpath = require('../..');
+const { askAll } = require('hotpath/cluster');
 
 const OK_BODY = '{"status":"ok"}';
 const OK_HEADERS = { 'content-type': 'application/json', 'content-length': String(OK_BODY.length) };
@@ -170,22 +171,23 @@ function createApp(cfg) {
     res.end(LIVE_PAGE);
   }
 
-  const pendingStats = new Map();
-  let statsSeq = 0;
-  function serveStats(req, res) {
+  // Every worker's counters, summed; the Redis client's figures (an object)
+  // stay per worker.
+  async function serveStats(req, res) {
     if (!authorized(req)) return deny(res);
-    const id = `${cfg.index}:${++statsSeq}`;
-    const timer = setTimeout(() => {
-      pendingStats.delete(id);
+    let answers;
+    try {
+      answers = await askAll('stats');
+    } catch (err) {
       res.writeHead(504, { 'content-type': 'application/json' });
-      res.end('{"error":"no answer from the primary"}');
-    }, 5000);
-    pendingStats.set(id, (stats) => {
-      clearTimeout(timer);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(stats));
-    });
-    cfg.send({ t: 'tracker:stats?', id });
+      return res.end(JSON.stringify({ error: err.message }));
+    }
+    const sum = { workers: answers.length };
+    for (const { reply } of answers) {
+      for (const [k, v] of Object.entries(reply)) if (typeof v === 'number') sum[k] = (sum[k] || 0) + v;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(sum));
   }
 
   const server = http.createServer((req, res) => {
@@ -240,12 +242,6 @@ function createApp(cfg) {
       if (!forwarding) outbox = [];
     } else if (msg.t === 'tracker:events') {
       deliver(msg.list);
-    } else if (msg.t === 'tracker:stats') {
-      cfg.send({ t: 'tracker:stats', id: msg.id, stats: stats() });
-    } else if (msg.t === 'tracker:stats!') {
-      const done = pendingStats.get(msg.id);
-      pendingStats.delete(msg.id);
-      if (done) done(msg.stats);
     }
   }
 

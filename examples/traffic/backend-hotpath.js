@@ -11,6 +11,7 @@ const CAMPAIGN_JSON_FIELDS = ['targetRules'];
 /**
  * @param {{offersPath: string, campaignsPath: string, geoCity: string, geoIsp: string,
  *          watchIntervalMs: number, redisUrl?: string, redisChannel?: string,
+ *          s3?: object | null, s3IntervalMs?: number,
  *          log: (msg: string) => void}} cfg
  */
 async function createBackend(cfg) {
@@ -21,15 +22,7 @@ async function createBackend(cfg) {
     jsonFields: CAMPAIGN_JSON_FIELDS,
     updateType: 'campaign',
   });
-  await Promise.all([offers.load(cfg.offersPath), campaigns.load(cfg.campaignsPath)]);
-  const report = (name) => (err, stats) => {
-    if (err) cfg.log(`${name}: reload failed, the previous table stays: ${err.message}`);
-    else if (stats) cfg.log(`${name}: reloaded ${stats.size} records in ${stats.lastLoadMs.toFixed(1)} ms`);
-  };
-  const watches = [
-    offers.watch(cfg.offersPath, { intervalMs: cfg.watchIntervalMs, loadNow: false }, report('offers')),
-    campaigns.watch(cfg.campaignsPath, { intervalMs: cfg.watchIntervalMs, loadNow: false }, report('campaigns')),
-  ];
+  const watches = cfg.s3 ? [await followS3(cfg, offers, campaigns)] : await followFiles(cfg, offers, campaigns);
   let subscription = null;
   if (cfg.redisUrl) {
     subscription = recipes.subscribe(cfg.redisUrl, cfg.redisChannel, (err) => {
@@ -95,6 +88,29 @@ async function createBackend(cfg) {
       geo.close();
     },
   };
+}
+
+// The recipe files on this host: loaded now, reloaded when they change.
+async function followFiles(cfg, offers, campaigns) {
+  await Promise.all([offers.load(cfg.offersPath), campaigns.load(cfg.campaignsPath)]);
+  const report = (name) => (err, stats) => {
+    if (err) cfg.log(`${name}: reload failed, the previous table stays: ${err.message}`);
+    else if (stats) cfg.log(`${name}: reloaded ${stats.size} records in ${stats.lastLoadMs.toFixed(1)} ms`);
+  };
+  return [
+    offers.watch(cfg.offersPath, { intervalMs: cfg.watchIntervalMs, loadNow: false }, report('offers')),
+    campaigns.watch(cfg.campaignsPath, { intervalMs: cfg.watchIntervalMs, loadNow: false }, report('campaigns')),
+  ];
+}
+
+// The recipe objects of an S3 bucket (S3_BUCKET_NAME), checked every s3IntervalMs.
+function followS3(cfg, offers, campaigns) {
+  const { followS3Recipes } = require('./s3-recipes');
+  const objects = [
+    { name: 'offers', key: cfg.s3.offersKey, table: offers },
+    { name: 'campaigns', key: cfg.s3.campaignsKey, table: campaigns },
+  ];
+  return followS3Recipes(cfg.s3, objects, { intervalMs: cfg.s3IntervalMs, log: cfg.log });
 }
 
 module.exports = { createBackend };

@@ -1,6 +1,7 @@
 'use strict';
-// co-traffic on hotpath: a cluster primary with one worker per CPU sharing
-// the port. Each worker loads the recipes, watches their files, subscribes
+// co-traffic on hotpath: a cluster (hotpath/cluster, plain mode) with one
+// worker per CPU sharing the port. Each worker loads the recipes, watches
+// their files, subscribes
 // to Redis when REDIS_URL is set, and answers /ad natively. A point update
 // posted to /admin/update on any worker is applied by every worker before
 // the answer (the primary relays it).
@@ -17,13 +18,19 @@
 // TRAFFIC_CAPS_STORE (where offer caps are counted, a limits spec: REDIS_URL
 // when set, else sqlite:$TMPDIR/traffic/caps.db),
 // WATCH_INTERVAL_MS (1000), FALLBACK_URL (https://example.com/).
+// S3_BUCKET_NAME (unset: the local files above): the recipes come from the
+// objects S3_OFFERS_RECIPE_PATH / S3_CAMPAIGNS_RECIPE_PATH of that bucket,
+// checked every S3_CHECK_INTERVAL_MS (20000); S3_ENDPOINT for an
+// S3-compatible store, AWS_REGION and the AWS_* credentials (s3-recipes.js).
 // bench/traffic/server-js.js runs the same service on a pure-JS backend.
 const cluster = require('cluster');
+const { setupPrimary, setupWorker, askAll, workerIndex } = require('hotpath/cluster');
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { parseKey } = require('./token');
+const { s3FromEnv } = require('./s3-recipes');
 
 const FIXTURES = path.join(__dirname, '..', '..', 'tests', 'fixtures', 'maxmind', 'test-data');
 
@@ -77,6 +84,8 @@ function config(impl) {
     capsStore: env.TRAFFIC_CAPS_STORE || env.REDIS_URL || `sqlite:${path.join(os.tmpdir(), 'traffic', 'caps.db')}`,
     redisChannel: process.env.REDIS_CHANNEL || 'co-traffic:recipes',
     watchIntervalMs: int('WATCH_INTERVAL_MS', 1000, 1),
+    s3: s3FromEnv(env),
+    s3IntervalMs: int('S3_CHECK_INTERVAL_MS', 20000, 1),
     fallbackUrl: process.env.FALLBACK_URL || 'https://example.com/',
   };
 }
@@ -87,82 +96,39 @@ function primary(cfg) {
     // Make the schema once, before the workers race for it.
     require('../..').openLimiter(cfg.capsStore).close();
   }
-  const slots = new Array(cfg.workers).fill(null);
-  const waits = new Map(); // update id -> {from, want, got, result, timer}
-  let stopping = false;
-  let listening = 0;
+  const sup = setupPrimary({ mode: 'plain', port: cfg.port, host: cfg.host, workers: cfg.workers });
   let demoToken = null;
 
-  function fork(index) {
-    const w = cluster.fork({ TRAFFIC_WORKER_INDEX: String(index) });
-    slots[index] = w;
-    w.on('message', (msg) => {
-      if (!msg || typeof msg.t !== 'string') return;
-      if (msg.t === 'traffic:ready') {
-        if (msg.token) demoToken = msg.token; // from worker 0, whenever it is ready
-        if (++listening === cfg.workers) {
-          const base = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${msg.port}`;
-          console.log(`traffic (${cfg.impl}): ${cfg.workers} workers on ${base}, primary pid ${process.pid}`);
-          if (cfg.demo) {
-            console.log(`traffic: demo key TRAFFIC_KEY=${process.env.TRAFFIC_KEY}`);
-            console.log(`traffic: demo admin token TRAFFIC_ADMIN_TOKEN=${cfg.adminToken}`);
-          }
-          if (demoToken) {
-            console.log(`traffic: try ${base}/ad?offer=${demoToken}`);
-            console.log(`traffic: steps ${base}/ad?offer=${demoToken}&debugging=debugging`);
-          }
-          console.log(`traffic: health ${base}/health`);
-        }
-      } else if (msg.t === 'traffic:update') {
-        // Apply everywhere, answer the asking worker with its own result.
-        const live = slots.filter((s) => s && s.isConnected());
-        // A worker that dies meanwhile never answers: give up after 5 s.
-        const timer = setTimeout(() => {
-          const wait = waits.get(msg.id);
-          if (!wait) return;
-          waits.delete(msg.id);
-          const error = `${wait.got} of ${wait.want} workers applied the update within 5 s`;
-          if (w.isConnected()) w.send({ t: 'traffic:update!', id: msg.id, result: { error } });
-        }, 5000);
-        waits.set(msg.id, { from: w, want: live.length, got: 0, result: null, timer });
-        for (const s of live) s.send({ t: 'traffic:apply', id: msg.id, text: msg.text, origin: s === w });
-      } else if (msg.t === 'traffic:applied') {
-        const wait = waits.get(msg.id);
-        if (!wait) return;
-        wait.got++;
-        if (msg.origin) wait.result = msg.result;
-        if (wait.got === wait.want) {
-          clearTimeout(wait.timer);
-          waits.delete(msg.id);
-          if (wait.from.isConnected()) wait.from.send({ t: 'traffic:update!', id: msg.id, result: wait.result });
-        }
+  sup.ready.then(
+    (addr) => {
+      const base = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${addr.port}`;
+      console.log(`traffic (${cfg.impl}): ${cfg.workers} workers on ${base}, primary pid ${process.pid}`);
+      if (cfg.demo) {
+        console.log(`traffic: demo key TRAFFIC_KEY=${process.env.TRAFFIC_KEY}`);
+        console.log(`traffic: demo admin token TRAFFIC_ADMIN_TOKEN=${cfg.adminToken}`);
       }
-    });
-    w.on('exit', (code, signal) => {
-      if (slots[index] === w) slots[index] = null;
-      if (stopping) {
-        if (slots.every((s) => s === null)) process.exit(0);
-        return;
+      if (demoToken) {
+        console.log(`traffic: try ${base}/ad?offer=${demoToken}`);
+        console.log(`traffic: steps ${base}/ad?offer=${demoToken}&debugging=debugging`);
       }
-      listening--;
-      console.error(`traffic: worker ${index} (pid ${w.process.pid}) exited (${signal || code}); restarting it`);
-      setTimeout(() => fork(index), 200);
-    });
-  }
-
-  for (let i = 0; i < cfg.workers; i++) fork(i);
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    if (slots.every((s) => s === null)) process.exit(0);
-    for (const w of slots) if (w) w.process.kill('SIGTERM');
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+      console.log(`traffic: health ${base}/health`);
+    },
+    (err) => {
+      console.error(`traffic: ${err.message}`);
+      process.exit(1);
+    },
+  );
+  sup.on('exit', ({ index, worker, code, signal, restart }) => {
+    if (restart) console.error(`traffic: worker ${index} (pid ${worker.process.pid}) exited (${signal || code}); restarting it`);
+  });
+  // Worker 0 sends the demo token before it is ready.
+  sup.on('message', (msg) => {
+    if (msg && msg.t === 'traffic:token') demoToken = msg.token;
+  });
 }
 
 async function worker(cfg, createBackend) {
-  const index = Number(process.env.TRAFFIC_WORKER_INDEX || 0);
+  const index = workerIndex();
   const log = (m) => console.error(`traffic: worker ${index}: ${m}`);
   const { createApp } = require('./app');
   let backend;
@@ -173,54 +139,18 @@ async function worker(cfg, createBackend) {
     process.exit(1);
   }
 
-  // Point updates from /admin/update go through the primary to every worker.
-  let seq = 0;
-  const pending = new Map();
-  const broadcast = (text) =>
-    new Promise((resolve, reject) => {
-      const id = `${index}:${++seq}`;
-      pending.set(id, { resolve, reject });
-      process.send({ t: 'traffic:update', id, text });
-    });
-  process.on('message', (msg) => {
-    if (!msg || typeof msg.t !== 'string') return;
-    if (msg.t === 'traffic:apply') {
-      let result;
-      try {
-        result = backend.update(msg.text);
-      } catch (err) {
-        result = { error: err.message };
-      }
-      process.send({ t: 'traffic:applied', id: msg.id, origin: msg.origin, result });
-    } else if (msg.t === 'traffic:update!') {
-      const p = pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id);
-      if (msg.result && msg.result.error) p.reject(new Error(msg.result.error));
-      else p.resolve(msg.result);
-    }
-  });
+  // Point updates from /admin/update go to every worker (through the
+  // primary); the answer is this worker's result. A worker that dies
+  // meanwhile never answers: askAll gives up after 5 s.
+  const broadcast = async (text) => {
+    const own = (await askAll(text)).find((a) => a.index === index);
+    if (own.error) throw new Error(own.error);
+    return own.reply;
+  };
 
   const app = createApp(cfg, backend, broadcast);
-  app.server.on('error', (err) => {
-    console.error(`traffic: cannot listen on ${cfg.host}:${cfg.port}: ${err.message}`);
-    process.exit(1);
-  });
-  app.server.listen(cfg.port, cfg.host, () => {
-    const token = index === 0 ? app.demoToken() : null;
-    process.send({ t: 'traffic:ready', port: app.server.address().port, token });
-  });
-  let closing = false;
-  const stop = () => {
-    if (closing) return;
-    closing = true;
-    app.server.close();
-    app.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('disconnect', stop);
+  if (index === 0) process.send({ t: 'traffic:token', token: app.demoToken() });
+  setupWorker(app.server, { close: () => app.close(), onAsk: (text) => backend.update(text) });
 }
 
 /**

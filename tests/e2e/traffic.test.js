@@ -7,6 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('crypto');
 const fs = require('fs');
+const zlib = require('zlib');
 const os = require('os');
 const path = require('path');
 const { startTraffic, request, writeRecipe } = require('../support/traffic');
@@ -390,4 +391,95 @@ test('hotpath: offer caps hold across 2 workers and a restart (counted in SQLite
   srv = await startTraffic({ workers: 2, env: s.env });
   t.after(() => srv.stop());
   assert.deepEqual(await clicks(srv.url, 3), { landed: 0, capped: 3 });
+});
+
+test('hotpath: recipes from S3: loaded at start, a replaced object picked up, a broken one refused', { timeout: 90000 }, async (t) => {
+  const { CreateBucketCommand, PutObjectCommand, HeadObjectCommand } = require('@aws-sdk/client-s3');
+  const { startS3, startCuttingProxy } = require('../support/s3');
+  const s = setup(t);
+  const s3 = await startS3();
+  t.after(() => s3.stop());
+  const proxy = await startCuttingProxy(s3.endpoint);
+  t.after(() => proxy.close());
+  const Bucket = 'co-recipe-test';
+  const gz = (rows) => zlib.gzipSync(JSON.stringify(rows));
+  const put = (Key, Body) => s3.client.send(new PutObjectCommand({ Bucket, Key, Body }));
+  const lastModified = async (Key) => (await s3.client.send(new HeadObjectCommand({ Bucket, Key }))).LastModified.getTime();
+  await s3.client.send(new CreateBucketCommand({ Bucket }));
+  await put('recipes/offers.json.gz', gz(s.offers));
+  await put('recipes/campaigns.json.gz', gz(s.campaigns));
+  // The local files are gone: S3 is the only source.
+  fs.rmSync(s.offersPath);
+  fs.rmSync(s.campaignsPath);
+  const srv = await startTraffic({
+    workers: 2,
+    env: {
+      ...s.env,
+      ...s3.env,
+      S3_ENDPOINT: proxy.endpoint,
+      S3_BUCKET_NAME: Bucket,
+      S3_OFFERS_RECIPE_PATH: 'recipes/offers.json.gz',
+      S3_CAMPAIGNS_RECIPE_PATH: 'recipes/campaigns.json.gz',
+      S3_CHECK_INTERVAL_MS: '100',
+    },
+  });
+  t.after(() => srv.stop());
+  const base = srv.url;
+  const everyWorker = async (want) => {
+    for (let i = 0; i < 4; i++) if ((await landing(base, 1, 100)) !== want) return false;
+    return true;
+  };
+  assert.equal(await landing(base, 1, 100), 'https://lp.test/1/default');
+  assert.equal(await landing(base, 1, 300, { ip: US }), 'https://alt.test/c/300', 'campaigns loaded');
+
+  // A replaced object is picked up by every worker.
+  const v2 = s.offers.map((o) => (o.offerId === 1 ? offer(1, { defaultLpUrl: 'https://lp.test/1/v2' }) : o));
+  await put('recipes/offers.json.gz', gz(v2));
+  await until(() => everyWorker('https://lp.test/1/v2'), 'the replaced object on every worker');
+
+  // The table's data time is the object's LastModified, not the download's:
+  // an update just newer than the object applies, one older is stale.
+  const post = (msg) =>
+    request(`${base}/admin/update`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify(msg),
+    });
+  const since = await lastModified('recipes/offers.json.gz');
+  const update = (timestamp, url) => ({
+    type: 'offer', id: 1, action: 'updateOrCreate', timestamp, body: JSON.stringify(offer(1, { defaultLpUrl: url })),
+  });
+  assert.deepEqual(JSON.parse((await post(update(since - 1000, 'https://lp.test/1/old'))).body), { status: 'stale' });
+  assert.deepEqual(JSON.parse((await post(update(since + 1, 'https://lp.test/1/point'))).body), { status: 'applied' });
+  assert.ok(await everyWorker('https://lp.test/1/point'));
+
+  // A download cut off is refused and the table stays; so are bytes that
+  // are not gzip and a gzip stream cut short.
+  const refusals = () => (srv.out.text.match(/offers: reload from s3:\/\/co-recipe-test\/recipes\/offers\.json\.gz failed/g) || []).length;
+  const refused = async (body, what) => {
+    const before = refusals();
+    await put('recipes/offers.json.gz', body);
+    await until(() => refusals() >= before + 2, what); // each worker's
+    assert.ok(await everyWorker('https://lp.test/1/point'), `the old table and its update stay after ${what}`);
+  };
+  const lost = gz(v2.map((o) => (o.offerId === 1 ? offer(1, { defaultLpUrl: 'https://lp.test/1/lost', pad: crypto.randomBytes(1 << 15).toString('hex') }) : o)));
+  // LastModified has whole seconds: the next object must be newer than the update.
+  const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
+  await nextSecond();
+  proxy.cut = /offers/;
+  await refused(lost, 'a download cut off');
+  assert.match(srv.out.text, /offers\.json\.gz failed, the previous table stays: (socket hang up|download cut off|aborted)/);
+  proxy.cut = null;
+  await until(() => everyWorker('https://lp.test/1/lost'), 'the same object once the download goes through');
+  const lostAt = await lastModified('recipes/offers.json.gz');
+  assert.deepEqual(JSON.parse((await post(update(lostAt + 1, 'https://lp.test/1/point'))).body), { status: 'applied' });
+  await refused(Buffer.from('not a recipe file'), 'a file that is not gzip');
+  const cut = gz(v2.map((o) => (o.offerId === 1 ? offer(1, { defaultLpUrl: 'https://lp.test/1/cut' }) : o)));
+  await refused(cut.subarray(0, cut.length - 20), 'a gzip stream cut short');
+
+  // A good object again: newer than the point update, so it replaces it.
+  const v3 = s.offers.map((o) => (o.offerId === 1 ? offer(1, { defaultLpUrl: 'https://lp.test/1/v3' }) : o));
+  await nextSecond();
+  await put('recipes/offers.json.gz', gz(v3));
+  await until(() => everyWorker('https://lp.test/1/v3'), 'the good object after the broken ones');
 });

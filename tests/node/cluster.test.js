@@ -11,8 +11,13 @@ const hp = hotpath();
 const sticky = require('hotpath/cluster');
 const app = path.join(__dirname, '..', 'support', 'sticky-app.js');
 
-// Starts the sticky test cluster; resolves once every worker is ready.
+// Starts the test cluster; resolves once every worker is ready.
 function startCluster(env) {
+  return spawnCluster(env).then((c) => c.next((e) => e.event === 'ready').then(({ port }) => ({ ...c, port })));
+}
+
+// Starts the test cluster; `next(pred)` resolves the first event that matches.
+function spawnCluster(env) {
   const proc = spawn(process.execPath, [app], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const waiters = [];
   const events = [];
@@ -31,13 +36,26 @@ function startCluster(env) {
       };
       check();
     });
-  const stop = () =>
-    new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', resolve);
-      proc.kill('SIGTERM');
-    });
-  return next((e) => e.event === 'ready').then(({ port }) => ({ port, next, stop, events }));
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const stop = () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    return exited;
+  };
+  return Promise.resolve({ proc, next, stop, exited, events });
+}
+
+// One request; resolves {status, body} or rejects on a reset.
+function get(port, pathname) {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: pathname, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      })
+      .on('error', reject);
+  });
 }
 
 // One request on a fresh connection from `localAddress`.
@@ -70,7 +88,112 @@ test('setupPrimary and setupWorker reject bad use', () => {
   assert.throws(() => sticky.setupPrimary({ port: 0, workers: 1.5 }), RangeError);
   assert.throws(() => sticky.setupPrimary({ port: 0, mode: 'ring' }), RangeError);
   assert.throws(() => sticky.setupPrimary({ port: 0, onWorkerExit: 3 }), TypeError);
+  assert.throws(() => sticky.setupPrimary({ port: 0, signals: 'yes' }), TypeError);
+  assert.throws(() => sticky.setupPrimary({ mode: 'plain', workers: 0 }), RangeError);
+  assert.throws(() => sticky.setupPrimary({ mode: 'modulo' }), RangeError); // a sticky primary needs its port
   assert.throws(() => sticky.setupWorker(http.createServer()), /worker forked by setupPrimary/);
+});
+
+test('workersFromEnv reads WORKERS, else counts the CPUs', () => {
+  assert.equal(sticky.workersFromEnv({ WORKERS: '3' }), 3);
+  assert.ok(sticky.workersFromEnv({}) >= 1);
+  assert.equal(sticky.workersFromEnv({ WORKERS: '' }), sticky.workersFromEnv({}));
+  for (const bad of ['0', '1.5', 'many', '2000']) assert.throws(() => sticky.workersFromEnv({ WORKERS: bad }), RangeError);
+});
+
+test('plain mode: the workers share the port and node spreads the connections', async () => {
+  const c = await startCluster({ WORKERS: '3', MODE: 'plain' });
+  try {
+    const seen = new Map();
+    for (let i = 0; i < 30; i++) {
+      const r = JSON.parse((await get(c.port, '/')).body);
+      seen.set(r.index, r.pid);
+    }
+    assert.deepEqual([...seen.keys()].sort(), [0, 1, 2]);
+    assert.equal(new Set(seen.values()).size, 3);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('askAll: every worker answers a worker\'s question, errors and timeouts come back', async () => {
+  const c = await startCluster({ WORKERS: '3', MODE: 'plain' });
+  try {
+    const pids = c.events.filter((e) => e.event === 'worker').sort((a, b) => a.index - b.index).map((e) => e.pid);
+    const { answers } = JSON.parse((await get(c.port, '/ask?m=who')).body);
+    assert.deepEqual(answers, pids.map((pid, index) => ({ index, reply: { pid, index } })));
+    const failed = JSON.parse((await get(c.port, '/ask?m=boom')).body).answers;
+    assert.deepEqual(failed.map((a) => a.error), pids.map((pid) => `no, says ${pid}`));
+    const late = JSON.parse((await get(c.port, '/ask?m=slow&t=300')).body);
+    assert.equal(late.error, '2 of 3 workers answered within 300 ms');
+    // The late answer that arrives after the round is dropped; the next round is whole.
+    await new Promise((r) => setTimeout(r, 900));
+    assert.equal(JSON.parse((await get(c.port, '/ask?m=who')).body).answers.length, 3);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('plain mode: a crashed worker is forked again in its slot and serves', async () => {
+  const c = await startCluster({ WORKERS: '2', MODE: 'plain' });
+  try {
+    const first = c.events.filter((e) => e.event === 'worker');
+    assert.equal(first.length, 2);
+    const victim = first.find((e) => e.index === 1);
+    process.kill(victim.pid, 'SIGKILL');
+    const exit = await c.next((e) => e.event === 'exit' && e.pid === victim.pid);
+    assert.deepEqual([exit.index, exit.signal], [1, 'SIGKILL']);
+    const again = await c.next((e) => e.event === 'worker' && e.index === 1 && e.pid !== victim.pid);
+    const pids = new Set();
+    for (let i = 0; i < 20; i++) pids.add(JSON.parse((await get(c.port, '/')).body).pid);
+    assert.ok(pids.has(again.pid), 'the new worker answers');
+    assert.ok(!pids.has(victim.pid));
+  } finally {
+    await c.stop();
+  }
+});
+
+test('plain mode: a port that cannot be opened rejects ready and stops the cluster', async () => {
+  const blocker = http.createServer();
+  await new Promise((r) => blocker.listen(0, '127.0.0.1', r));
+  try {
+    const c = await spawnCluster({ WORKERS: '2', MODE: 'plain', PORT: String(blocker.address().port) });
+    const failed = await c.next((e) => e.event === 'failed');
+    assert.match(failed.message, /EADDRINUSE/);
+    assert.deepEqual(await c.exited, { code: 1, signal: null });
+  } finally {
+    blocker.close();
+  }
+});
+
+for (const mode of ['plain', 'modulo']) {
+  test(`${mode} mode: SIGTERM answers the requests in progress, runs each worker's close, and exits 0`, async () => {
+    const c = await startCluster({ WORKERS: '2', MODE: mode });
+    const slow = get(c.port, '/slow?ms=700');
+    const started = await c.next((e) => e.event === 'request');
+    c.proc.kill('SIGTERM');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body).pid, started.pid);
+    assert.deepEqual(await c.exited, { code: 0, signal: null });
+    const workers = c.events.filter((e) => e.event === 'worker').map((e) => e.pid);
+    const closed = c.events.filter((e) => e.event === 'closed').map((e) => e.pid);
+    assert.deepEqual(closed.sort(), workers.sort(), 'every worker ran its close hook');
+    assert.ok(c.events.filter((e) => e.event === 'exit').every((e) => e.signal === null), 'none was killed');
+  });
+}
+
+test('a worker that does not finish draining is killed after killTimeoutMs', async () => {
+  const c = await startCluster({ WORKERS: '1', MODE: 'plain', KILL_MS: '300', DRAIN_MS: '60000' });
+  const hung = get(c.port, '/hang').catch((err) => err);
+  const started = await c.next((e) => e.event === 'request');
+  const t0 = Date.now();
+  c.proc.kill('SIGTERM');
+  assert.deepEqual(await c.exited, { code: 0, signal: null });
+  const exit = c.events.find((e) => e.event === 'exit');
+  assert.deepEqual([exit.pid, exit.signal], [started.pid, 'SIGKILL']);
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal((await hung).code, 'ECONNRESET');
 });
 
 test('each source address lands on the worker pick() names, every time (modulo)', async () => {

@@ -3,6 +3,8 @@
 import * as hotpath from 'hotpath';
 import * as maxmind from 'hotpath/maxmind';
 import UAParser = require('hotpath/ua-parser-js');
+import * as hpCluster from 'hotpath/cluster';
+import * as http from 'http';
 
 const fp: number = hotpath.fingerprint32('hello world');
 const many: Uint32Array = hotpath.fingerprint32Many(['a', 'b']);
@@ -122,3 +124,27 @@ async function idiomUsage(signal: AbortSignal): Promise<void> {
   limiter[Symbol.dispose]();
 }
 void idiomUsage;
+
+// hotpath/cluster: the supervisor, plain and sticky.
+function clusterUsage(): void {
+  const plain: hpCluster.Primary = hpCluster.setupPrimary({ mode: 'plain', port: 0, workers: hpCluster.workersFromEnv() });
+  plain.on('exit', (info) => {
+    const again: boolean = info.restart;
+    void again;
+  });
+  plain.on('message', (msg, from) => plain.send(from.index, msg));
+  plain.ready.then((addr) => addr && addr.port);
+  const n: number = plain.broadcast({ t: 'hello' });
+  void n;
+  const sticky = hpCluster.setupPrimary({ port: 8000, mode: 'jump', signals: false, onWorkerExit: (i) => i.index });
+  const slot: number = sticky.indexOf('10.0.0.1');
+  void slot;
+  const w: { index: number; workers: number } = hpCluster.setupWorker(http.createServer(), {
+    close: async () => undefined,
+    drainTimeoutMs: 1000,
+    onAsk: (m) => ({ got: m }),
+  });
+  void w;
+  hpCluster.askAll('stats', { timeoutMs: 100 }).then((answers) => answers.map((a) => a.index + (a.error ?? '')));
+}
+void clusterUsage;
