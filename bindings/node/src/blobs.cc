@@ -26,48 +26,12 @@ Napi::Object StatObject(Napi::Env env, const hp_blob_stat &s) {
   return o;
 }
 
-// A JS function called once from a libuv callback, in a callback scope so
-// microtasks run and async context is kept. An exception it throws becomes
-// an uncaught exception of the process, as from any other callback.
-class Callback {
- public:
-  Callback(Napi::Env env, Napi::Function fn, const char *name)
-      : addon_(&GetAddon(env)), fn_(Napi::Persistent(fn)), context_(env, name) {}
-
-  template <class Make>
-  void Call(Make &&make) {
-    if (addon_->tearing_down) return;
-    Napi::Env env = fn_.Env();
-    try {
-      Napi::HandleScope scope(env);
-      Napi::CallbackScope cb_scope(env, context_);
-      std::vector<napi_value> args = make(env);
-      napi_value result;
-      if (napi_call_function(env, env.Undefined(), fn_.Value(), args.size(), args.data(), &result) == napi_ok)
-        return;
-      bool pending = false;
-      napi_is_exception_pending(env, &pending);
-      if (!pending) return;  // a terminating Worker: nothing can run any more
-      napi_value exception;
-      napi_get_and_clear_last_exception(env, &exception);
-      napi_fatal_exception(env, exception);
-    } catch (const Napi::Error &) {
-      // Only when JavaScript cannot run (the environment is ending).
-    }
-  }
-
-  // (err) with err a HotpathError for a negative status, else null.
-  void CallStatus(int status) {
-    Call([status](Napi::Env env) -> std::vector<napi_value> {
-      return {status < 0 ? MakeError(env, status).Value() : env.Null()};
-    });
-  }
-
- private:
-  Addon *addon_;
-  Napi::FunctionReference fn_;
-  Napi::AsyncContext context_;
-};
+// (err) with err a HotpathError for a negative status, else null.
+void CallStatus(JsCallback &cb, int status) {
+  cb.Call([status](Napi::Env env) -> std::vector<napi_value> {
+    return {status < 0 ? MakeError(env, status).Value() : env.Null()};
+  });
+}
 
 // Keeps a wrapper alive (strong reference) while the C side holds a
 // callback that points at it.
@@ -75,7 +39,7 @@ template <class T>
 struct Hold {
   T *self;
   Addon *addon;
-  Callback cb;
+  JsCallback cb;
   Hold(T *s, Napi::Env env, Napi::Function fn, const char *name)
       : self(s), addon(&GetAddon(env)), cb(env, fn, name) {
     self->Ref();
@@ -159,7 +123,7 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
         w, buf.Data(), buf.ByteLength(),
         [](int status, void *data) {
           auto h = Own<Borrow>(data);
-          h->cb.CallStatus(status);
+          CallStatus(h->cb, status);
         },
         hold.get());
     Started(env, rc, hold);
@@ -196,7 +160,7 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
         w,
         [](int status, void *data) {
           auto h = Own<Hold<BlobWriter>>(data);
-          h->cb.CallStatus(status);
+          CallStatus(h->cb, status);
         },
         hold.get());
     Started(env, rc, hold);
