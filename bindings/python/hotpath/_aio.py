@@ -54,10 +54,10 @@ def run(start: Callable[[Callable[[BaseException | None, Any], None]], None]) ->
 
 class AsyncClosing:
     """``async with handle:`` closes it on the way out (with ``close_async``
-    where the handle has one, so the loop keeps running meanwhile)."""
+    where the handle has one, so the loop keeps running meanwhile). Every
+    handle class that takes it in defines ``close()``."""
 
-    def close(self) -> None:  # pragma: no cover - every subclass has its own
-        raise NotImplementedError
+    close: Callable[[], None]
 
     async def __aenter__(self: _H) -> _H:  # noqa: PYI019 (typing.Self needs 3.11)
         return self
