@@ -318,8 +318,23 @@ TEST_CASE("limits budget: arguments") {
   // Another rate on a key this process holds is refused.
   hp_rate_spec other = window_spec(20, 1000);
   CHECK(hp_limiter_hit_local(&r, l, "k", &other) == HP_EINVAL);
-  hp_limiter_close(l, nullptr, nullptr);
-  CHECK(hp_limiter_hit_local(&r, l, "k", &ok) == HP_ECLOSED);
+  // Once close began, calls are refused; the close callback is the last
+  // moment the handle exists, so ask there (after it, `l` is freed).
+  struct AfterClose {
+    hp_limiter *l;
+    hp_rate_spec spec;
+    std::promise<int> rc;
+  } after{l, ok, {}};
+  auto rc = after.rc.get_future();
+  REQUIRE(hp_limiter_close(
+              l,
+              [](int, void *d) {
+                auto *a = static_cast<AfterClose *>(d);
+                hp_rate_result res = HP_RATE_RESULT_INIT;
+                a->rc.set_value(hp_limiter_hit_local(&res, a->l, "k", &a->spec));
+              },
+              &after) == 0);
+  CHECK(rc.get() == HP_ECLOSED);
 
   // Version 1 options still open (no local budget): hit_local never decides.
   hp_limiter_options v1 = HP_LIMITER_OPTIONS_INIT;
