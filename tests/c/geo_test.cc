@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -788,4 +789,159 @@ TEST_CASE("geo: merged strings past the enrichment buffer are left out field by 
   }
   unlink(path1);
   unlink(path2);
+}
+
+namespace {
+
+// What hp_geo_lookup_many handed over: the records by id, and how often
+// each id came.
+struct Records {
+  std::map<uint32_t, std::vector<std::string>> by_id;
+  std::map<uint32_t, int> calls;
+  int fail_after = -1;  // >= 0: HP_ENOMEM once this many records came
+  static std::vector<std::string> fields(const hp_geo_enrichment *e) {
+    std::vector<std::string> f;
+    for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) f.push_back(e->str[i] ? e->str[i] : "(none)");
+    f.push_back(e->flags & HP_GEO_HAS_LOCATION ? std::to_string(e->latitude) + "," + std::to_string(e->longitude)
+                                               : "(none)");
+    f.push_back(e->flags & HP_GEO_HAS_ASN ? std::to_string(e->asn) : "(none)");
+    return f;
+  }
+  std::map<uint32_t, int> asked;
+  // Asked first: wants only the records it has not got yet.
+  static int cb(const hp_geo_enrichment *e, uint32_t id, size_t, void *data) {
+    auto *r = static_cast<Records *>(data);
+    if (!e) {
+      r->asked[id]++;
+      return r->by_id.count(id) ? 0 : 1;
+    }
+    if (r->fail_after >= 0 && int(r->by_id.size()) >= r->fail_after) return HP_ENOMEM;
+    r->calls[id]++;
+    r->by_id[id] = fields(e);
+    return 0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("geo: lookup_many hands over each distinct record once, as hp_geo_lookup gives it") {
+  for (const char *name : {"GeoIP2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb", "GeoIP2-Country-Test.mmdb"}) {
+    INFO(name);
+    Geo geo(db_path(name));
+    std::vector<std::string> ips;
+    for (const char *net : {"81.2.69.", "2.125.160.", "216.160.83.", "89.160.20.", "1.128.0."})
+      for (int h = 0; h < 256; h += 3) ips.push_back(net + std::to_string(h));
+    ips.push_back("2001:218::1");
+    ips.push_back("81.2.69.160");  // again: no second call for its record
+    std::vector<const char *> ptrs;
+    std::vector<size_t> lens;
+    for (auto &ip : ips) {
+      ptrs.push_back(ip.c_str());
+      lens.push_back(ip.size());
+    }
+    std::vector<uint32_t> ids(ips.size());
+    uint64_t gen = 0;
+    Records got;
+    REQUIRE(hp_geo_lookup_many(ids.data(), &gen, nullptr, geo.g, 0, ptrs.data(), lens.data(), ips.size(), 0,
+                               &Records::cb, &got) == int(ips.size()));
+    CHECK(gen == hp_geo_generation(geo.g));
+    size_t found = 0;
+    for (size_t i = 0; i < ips.size(); i++) {
+      INFO(ips[i]);
+      hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+      int rc = hp_geo_lookup(&e, geo.g, ips[i].data(), ips[i].size());
+      REQUIRE(rc >= 0);
+      if (rc == 0) {
+        CHECK(ids[i] == HP_GEO_NO_RECORD_ID);
+        continue;
+      }
+      found++;
+      REQUIRE(got.by_id.count(ids[i]) == 1);
+      CHECK(got.by_id[ids[i]] == Records::fields(&e));
+    }
+    CHECK(found > 0);
+    for (auto &kv : got.calls) CHECK(kv.second == 1);
+    // Again: asked about each record once more, handed none it has.
+    REQUIRE(hp_geo_lookup_many(ids.data(), &gen, nullptr, geo.g, 0, ptrs.data(), lens.data(), ips.size(), 0,
+                               &Records::cb, &got) == int(ips.size()));
+    for (auto &kv : got.calls) CHECK(kv.second == 1);
+    for (auto &kv : got.asked) CHECK(kv.second == 2);
+    CHECK(got.asked.size() == got.calls.size());
+  }
+}
+
+TEST_CASE("geo: lookup_many errors: bad addresses, a callback that stops, NULL arguments") {
+  Geo geo(db_path("GeoIP2-City-Test.mmdb"));
+  const char *ips[] = {"81.2.69.160", "2.125.160.216", "nope", "89.160.20.112"};
+  size_t lens[] = {11, 13, 4, 13};
+  uint32_t ids[4];
+  size_t failed = 99;
+  Records got;
+  CHECK(hp_geo_lookup_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 4, 0, &Records::cb, &got) == HP_EINVAL);
+  CHECK(failed == 2);
+  CHECK(got.by_id.empty());  // the tree walk fails before any record is made
+  REQUIRE(hp_geo_lookup_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 4, HP_GEO_SKIP_INVALID, &Records::cb,
+                             &got) == 4);
+  CHECK(ids[2] == HP_GEO_NO_RECORD_ID);
+  CHECK(got.by_id.size() == 3);
+  Records stops;
+  stops.fail_after = 1;
+  CHECK(hp_geo_lookup_many(ids, nullptr, &failed, geo.g, 0, ips, lens, 2, 0, &Records::cb, &stops) == HP_ENOMEM);
+  CHECK(failed == 1);
+  CHECK(std::string(hp_last_error()).find("callback") != std::string::npos);
+  CHECK(hp_geo_lookup_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 2, 0, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_geo_lookup_many(ids, nullptr, nullptr, nullptr, 0, ips, lens, 2, 0, &Records::cb, &got) == HP_EINVAL);
+  CHECK(hp_geo_lookup_many(ids, nullptr, nullptr, geo.g, 3, ips, lens, 2, 0, &Records::cb, &got) == HP_EINVAL);
+  CHECK(hp_geo_lookup_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 0, 0, &Records::cb, &got) == 0);
+}
+
+TEST_CASE("geo: lookup_many's ids and records come from one snapshot while the file is replaced") {
+  // Two files that give 81.2.69.160 different records: each batch must see
+  // one of them, never ids of one and records of the other.
+  char dir[] = "/tmp/hp_geo_many_XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string path = std::string(dir) + "/swap.mmdb";
+  std::string a = hp_test::read_file(db_path("GeoIP2-City-Test.mmdb"));
+  std::string b = hp_test::read_file(db_path("GeoIP2-Country-Test.mmdb"));
+  auto copy = [&](const std::string &bytes) {
+    std::string tmp = path + ".tmp";
+    FILE *out = fopen(tmp.c_str(), "wb");
+    REQUIRE(out);
+    REQUIRE(fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size());
+    fclose(out);
+    REQUIRE(rename(tmp.c_str(), path.c_str()) == 0);
+  };
+  copy(a);
+  Geo geo(path);
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0}, batches{0};
+  std::thread reader([&] {
+    const char *ips[] = {"81.2.69.160", "81.2.69.160", "2.125.160.216"};
+    size_t lens[] = {11, 11, 13};
+    while (!stop.load()) {
+      uint32_t ids[3];
+      Records got;
+      if (hp_geo_lookup_many(ids, nullptr, nullptr, geo.g, 0, ips, lens, 3, 0, &Records::cb, &got) != 3) {
+        wrong++;
+        continue;
+      }
+      // Both files put these addresses in GB; an id of one file read in
+      // the other would give another record (or none).
+      auto r0 = got.by_id.find(ids[0]), r2 = got.by_id.find(ids[2]);
+      if (r0 == got.by_id.end() || r2 == got.by_id.end() || ids[0] != ids[1] ||
+          r0->second[HP_GEO_COUNTRY_CODE] != "GB" || r2->second[HP_GEO_COUNTRY_CODE] != "GB")
+        wrong++;
+      batches++;
+    }
+  });
+  for (int i = 0; i < 30; i++) {
+    copy(i % 2 ? a : b);
+    REQUIRE(hp_geo_reload(geo.g) == 0);
+  }
+  stop = true;
+  reader.join();
+  CHECK(wrong.load() == 0);
+  CHECK(batches.load() > 0);
+  unlink(path.c_str());
+  rmdir(dir);
 }

@@ -301,6 +301,47 @@ test('every bad-data file and garbage gives HP_ECORRUPT, never a crash', () => {
   fs.rmSync(tmp, { recursive: true });
 });
 
+test('lookupMany batches are each of one file while a watched file flips between two', async () => {
+  // City names London and Boxford; Country has no cities. A batch whose
+  // rows mixed the two files would show a city on one row and none on
+  // another, or another country.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hp-geo-flip-'));
+  const file = path.join(dir, 'flip.mmdb');
+  fs.copyFileSync(testData('GeoIP2-City-Test.mmdb'), file);
+  const reader = new hp.GeoReader(file, { watchIntervalMs: 5 });
+  // The flips come from another thread, so they land while this one runs batches.
+  const flipper = new Worker(
+    `const fs = require('fs');
+     const { workerData: w } = require('worker_threads');
+     const files = [fs.readFileSync(w.country), fs.readFileSync(w.city)];
+     let i = 0;
+     const t = setInterval(() => { fs.writeFileSync(w.file + '.tmp', files[i++ % 2]); fs.renameSync(w.file + '.tmp', w.file); }, 15);
+     setTimeout(() => { clearInterval(t); process.exit(0); }, 1500);`,
+    { eval: true, workerData: { file, city: testData('GeoIP2-City-Test.mmdb'), country: testData('GeoIP2-Country-Test.mmdb') } },
+  );
+  const exited = new Promise((resolve) => flipper.once('exit', resolve));
+  const ips = Array.from({ length: 20 }, () => ['81.2.69.160', '2.125.160.216', '81.2.69.161']).flat();
+  const bad = [];
+  let batches = 0;
+  const start = Date.now();
+  while (Date.now() - start < 1800) {
+    for (let k = 0; k < 50; k++, batches++) {
+      const cols = reader.lookupMany(ips);
+      const cities = [...new Set(cols.city)].sort().join(','); // null joins as ''
+      if (new Set(cols.countryCode).size !== 1 || cols.countryCode[0] !== 'GB' || !['', 'Boxford,London'].includes(cities)) {
+        bad.push(cols.city.slice(0, 3));
+      }
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await exited;
+  assert.deepEqual(bad, []);
+  assert.ok(batches > 0);
+  assert.ok(reader.generation > 2, `only ${reader.generation - 1} reloads seen`);
+  reader.close();
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('a watched file is reloaded when it is replaced', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hp-geo-watch-'));
   const file = path.join(dir, 'w.mmdb');

@@ -221,6 +221,41 @@ def test_threads_read_while_the_reader_reloads() -> None:
     assert r.generation == 21
 
 
+def test_lookup_many_batches_are_of_one_file_while_it_is_replaced(tmp_path: Path) -> None:
+    # City names London and Boxford; Country has no cities. A batch whose
+    # record ids came from one file and records from the other would give
+    # a wrong country or a city for one row and none for another.
+    city = (TEST_DATA / "GeoIP2-City-Test.mmdb").read_bytes()
+    country = (TEST_DATA / "GeoIP2-Country-Test.mmdb").read_bytes()
+    path = tmp_path / "swap.mmdb"
+    path.write_bytes(city)
+    r = GeoReader(str(path))
+    ips = ["81.2.69.160", "2.125.160.216", "81.2.69.161"] * 20
+    failures: list[object] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            cols = r.lookup_many(ips)
+            cities = set(cols["city"])
+            if set(cols["country_code"]) != {"GB"} or cities not in ({None}, {"London", "Boxford"}):
+                failures.append(cols["city"][:3])
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for i in range(30):
+        tmp = tmp_path / "next.mmdb"
+        tmp.write_bytes(country if i % 2 == 0 else city)
+        tmp.replace(path)
+        r.reload()
+    stop.set()
+    for t in threads:
+        t.join()
+    r.close()
+    assert failures == []
+
+
 def test_get_returns_a_fresh_copy_of_cached_records() -> None:
     reader = hpmaxminddb.open_database(TEST_DATA / "GeoIP2-City-Test.mmdb")
     first = reader.get("81.2.69.160")

@@ -150,12 +150,10 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     return table;
   }
 
-  void FillRow(napi_env env, napi_value table, Row *row, const char *ip, size_t len) {
-    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
-    int rc = hp_geo_lookup(&e, Handle(env), ip, len);
-    if (rc < 0) ThrowError(env, rc);
+  // A row of string indexes for one record's enrichment.
+  void FillRow(napi_env env, napi_value table, Row *row, const hp_geo_enrichment &e) {
     *row = Row{};
-    row->flags = rc == 1 ? e.flags : 0;
+    row->flags = e.flags;
     for (int c = 0; c < HP_GEO_STRING_FIELDS; c++) {
       if (!e.str[c]) continue;
       std::string s(e.str[c]);
@@ -529,37 +527,66 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
       at += len;
     }
     if (cached_ >= max_objects_) ClearCaches();
-    uint64_t gen = 0;
-    int rc = hp_geo_find_many(ids.data(), &gen, nullptr, g, 0, ptrs.data(), lens.data(), n, 0);
+    // Rows are made from the records the batch hands over, all from the
+    // snapshot its ids came from. Rows by id grow to the batch's largest id
+    // (doubling), not to every record at once: a few lookups of a large
+    // file stay small.
+    struct Batch {
+      Batch(GeoReader *s, napi_env e) : self(s), env(e) {}
+      GeoReader *self;
+      napi_env env;
+      napi_value table = nullptr;
+      uint64_t gen = 0;
+      bool checked = false;
+      std::unordered_map<size_t, Row> unnumbered;  // by row
+      // Asked about a record (e NULL): wanted unless its row is made; given
+      // one: its row.
+      static int Take(const hp_geo_enrichment *e, uint32_t id, size_t index, void *data) noexcept {
+        auto *b = static_cast<Batch *>(data);
+        GeoReader *self = b->self;
+        try {
+          if (!b->checked) {
+            // gen is set before the first question; a new generation starts
+            // new rows and a new string table.
+            self->CheckGeneration(b->gen);
+            b->table = HeldArray(b->env, &self->column_table_);
+            b->checked = true;
+          }
+          if (id == HP_GEO_UNNUMBERED) {
+            if (e) self->FillRow(b->env, b->table, &b->unnumbered[index], *e);
+            return e ? 0 : 1;
+          }
+          if (id >= self->rows_.size())
+            self->rows_.resize(std::min(hp_geo_record_count(self->geo_, 0), std::max<size_t>(id + 1, 2 * self->rows_.size())));
+          if (id >= self->rows_.size()) return HP_ECORRUPT;  // not a record of this file
+          Row &r = self->rows_[id];
+          if (!e) return r.filled ? 0 : 1;
+          self->FillRow(b->env, b->table, &r, *e);
+          self->cached_++;
+          return 0;
+        } catch (const std::bad_alloc &) {
+          return HP_ENOMEM;
+        }
+      }
+    } batch(this, env);
+    int rc = hp_geo_lookup_many(ids.data(), &batch.gen, nullptr, g, 0, ptrs.data(), lens.data(), n, 0, &Batch::Take,
+                                &batch);
     if (rc == HP_EINVAL || rc == HP_EFAMILY) return Napi::Env(env).Null();
     if (rc < 0) ThrowError(env, rc);
-    CheckGeneration(gen);
-    // Rows by id, grown to the batch's largest id (doubling), not to every
-    // record at once: a few lookups of a large file stay small.
-    size_t top = 0, records = hp_geo_record_count(g, 0);
-    for (size_t i = 0; i < n; i++)
-      if (ids[i] < records && ids[i] + 1 > top) top = ids[i] + 1;
-    if (top > rows_.size()) rows_.resize(std::min(records, std::max(top, 2 * rows_.size())));
+    CheckGeneration(batch.gen);
     napi_value table = HeldArray(env, &column_table_);
     uint32_t *out = cells.Data();
     double *num = numbers.Data();
     uint32_t present = 0;
-    Row unnumbered;
     constexpr size_t kAhead = 8;  // rows are read at random: fetch ahead
     for (size_t i = 0; i < n; i++) {
       if (i + kAhead < n && ids[i + kAhead] < rows_.size()) __builtin_prefetch(&rows_[ids[i + kAhead]]);
       uint32_t id = ids[i];
       const Row *row = nullptr;
-      if (id != HP_GEO_NO_RECORD_ID) {
-        Row *r = id < rows_.size() ? &rows_[id] : &unnumbered;
-        if (r == &unnumbered) {
-          FillRow(env, table, r, ptrs[i], lens[i]);
-        } else if (!r->filled) {
-          FillRow(env, table, r, ptrs[i], lens[i]);
-          cached_++;
-        }
-        row = r;
-      }
+      if (id == HP_GEO_UNNUMBERED)
+        row = &batch.unnumbered.at(i);
+      else if (id != HP_GEO_NO_RECORD_ID)
+        row = &rows_[id];
       for (int c = 0; c < HP_GEO_STRING_FIELDS; c++) out[c * n + i] = row ? row->cell[c] : 0;
       uint32_t has[4] = {0, 0, 0, 0};
       if (row) {
@@ -579,8 +606,6 @@ class GeoReader : public Napi::ObjectWrap<GeoReader> {
     if (present & HP_GEO_HAS_ACCURACY_RADIUS) mask |= 1u << (HP_GEO_STRING_FIELDS + 2);
     if (present & HP_GEO_HAS_ASN) mask |= 1u << (HP_GEO_STRING_FIELDS + 3);
     out[16 * n] = mask;
-    // A reload during the batch: rows made now may be of the newer files.
-    if (hp_geo_generation(g) != gen) ClearCaches();
     return Napi::Value(env, table);
   }
 

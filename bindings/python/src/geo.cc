@@ -23,6 +23,8 @@ const char *const kFields[HP_GEO_STRING_FIELDS] = {
     "city",         "postal_code",  "time_zone",      "as_org",         "isp",              "org"};
 
 constexpr int kColumns = HP_GEO_STRING_FIELDS + 4;  // + latitude, longitude, accuracy_radius, asn
+// lookup_many batches up to this size run with the GIL (a few ms at most).
+constexpr size_t kBatchWithGil = 16384;
 
 // Everything a reader owns. Shared with the fast get functions (a capsule
 // holds a reference), so they stay safe after the reader object is gone.
@@ -133,11 +135,12 @@ class GeoState {
     return d;
   }
 
-  // Columns for many addresses. One database: the record ids of all
-  // addresses come from one hp_geo_find_many call without the GIL; the
-  // column values of each distinct record are made once (and kept for later
-  // calls), then every list is filled from them. Several databases: one
-  // hp_geo_lookup per address without the GIL.
+  // Columns for many addresses. One database: one hp_geo_lookup_many call
+  // without the GIL gives every address's record id and each distinct
+  // record once, all of one snapshot; the column values of a record are
+  // made once (and kept for later calls of the same generation), then every
+  // list is filled from them. Several databases: one hp_geo_lookup per
+  // address without the GIL.
   // coerce: an item that is not an IP address (or not a str: None, NaN)
   // gets a row of None instead of failing the batch, as pandas' errors="coerce".
   py::dict lookup_many(py::handle ips, bool coerce) {
@@ -157,55 +160,54 @@ class GeoState {
     hp_geo *g = handle();
     if (hp_geo_count(g) != 1) return lookup_many_merged(ptrs, lens, coerce);
     std::vector<uint32_t> ids(n);
-    for (int attempt = 0; attempt < 3; attempt++) {
-      uint64_t gen = 0;
-      size_t bad = 0;
-      int rc;
-      std::string err;
-      {
-        Pin pin(ref);
-        py::gil_scoped_release release;
-        // Coerced, a bad address is a row of None (HP_GEO_SKIP_INVALID).
-        rc = hp_geo_find_many(ids.data(), &gen, &bad, g, 0, ptrs.data(), lens.data(), n,
-                              coerce ? HP_GEO_SKIP_INVALID : 0);
-        if (rc < 0) err = hp_last_error();
-      }
-      if (rc < 0) raise_error(rc, (err + " (item " + std::to_string(bad) + ")").c_str());
-      check_generation(gen);
-      // Values of records met for the first time, and of rows whose record
-      // has no id (kept apart, per row).
-      std::unordered_map<size_t, std::array<PyObject *, kColumns>> loose;
-      struct Loose {
-        std::unordered_map<size_t, std::array<PyObject *, kColumns>> &m;
-        ~Loose() {
-          for (auto &kv : m)
-            for (PyObject *o : kv.second) Py_XDECREF(o);
-        }
-      } loose_guard{loose};
-      std::unordered_map<uint32_t, size_t> loose_rows;  // record id -> row in `loose`
-      bool ok = true;
-      for (size_t i = 0; i < n && ok; i++) {
-        uint32_t id = ids[i];
-        if (id == HP_GEO_NO_RECORD_ID) continue;
-        Values *slot = id == HP_GEO_UNNUMBERED ? nullptr : slot_of(columns_, id);
-        if ((slot && slot->v) || (id != HP_GEO_UNNUMBERED && loose_rows.count(id))) continue;
-        std::array<PyObject *, kColumns> vals{};
-        if (!make_values(ptrs[i], lens[i], &vals)) {
-          ok = false;  // no record now: a reload in between
-          break;
-        }
-        if (slot && cached_ < max_objects_) {
-          slot->v.reset(new std::array<PyObject *, kColumns>(vals));
-          cached_++;
-        } else {
-          loose.emplace(i, vals);
-          if (id != HP_GEO_UNNUMBERED) loose_rows.emplace(id, i);
-        }
-      }
-      if (!ok || hp_geo_generation(g) != gen) continue;
-      return fill_columns(ids, loose, loose_rows);
+    // Small batches keep the GIL: they skip the records this reader holds
+    // already (reading its cache needs the GIL). Large ones release it and
+    // take every distinct record.
+    Handed handed;
+    handed.cache = n <= kBatchWithGil ? this : nullptr;
+    size_t bad = 0;
+    int rc;
+    std::string err;
+    // Coerced, a bad address is a row of None (HP_GEO_SKIP_INVALID).
+    unsigned flags = coerce ? HP_GEO_SKIP_INVALID : 0;
+    if (handed.cache) {
+      rc = hp_geo_lookup_many(ids.data(), &handed.gen, &bad, g, 0, ptrs.data(), lens.data(), n, flags, &Handed::take,
+                              &handed);
+    } else {
+      Pin pin(ref);
+      py::gil_scoped_release release;
+      rc = hp_geo_lookup_many(ids.data(), &handed.gen, &bad, g, 0, ptrs.data(), lens.data(), n, flags, &Handed::take,
+                              &handed);
     }
-    return lookup_many_merged(ptrs, lens, coerce);
+    if (rc < 0) err = hp_last_error();
+    uint64_t gen = handed.gen;
+    if (rc == HP_ENOMEM && handed.out_of_memory) throw std::bad_alloc();
+    if (rc < 0) raise_error(rc, (err + " (item " + std::to_string(bad) + ")").c_str());
+    check_generation(gen);
+    // Values of the records the cache cannot take (full, or no record id),
+    // by the first row of each.
+    std::unordered_map<size_t, std::array<PyObject *, kColumns>> loose;
+    struct Loose {
+      std::unordered_map<size_t, std::array<PyObject *, kColumns>> &m;
+      ~Loose() {
+        for (auto &kv : m)
+          for (PyObject *o : kv.second) Py_XDECREF(o);
+      }
+    } loose_guard{loose};
+    std::unordered_map<uint32_t, size_t> loose_rows;  // record id -> row in `loose`
+    for (const Handed::Record &r : handed.records) {
+      Values *slot = r.id == HP_GEO_UNNUMBERED ? nullptr : slot_of(columns_, r.id);
+      if (slot && slot->v) continue;
+      std::array<PyObject *, kColumns> vals = values_of(handed, r);
+      if (slot && cached_ < max_objects_) {
+        slot->v.reset(new std::array<PyObject *, kColumns>(vals));
+        cached_++;
+      } else {
+        loose.emplace(r.index, vals);
+        if (r.id != HP_GEO_UNNUMBERED) loose_rows.emplace(r.id, r.index);
+      }
+    }
+    return fill_columns(ids, loose, loose_rows);
   }
 
   py::object metadata(size_t db) {
@@ -319,30 +321,71 @@ class GeoState {
     return o;
   }
 
-  // The lookup_many column values of one address (new references); false
-  // when it has no record.
-  bool make_values(const char *s, size_t len, std::array<PyObject *, kColumns> *out) {
-    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
-    int rc = hp_geo_lookup(&e, handle(), s, len);
-    if (rc < 0) raise_error(rc);
-    if (rc == 0) return false;
+  // The records hp_geo_lookup_many hands over, copied without the GIL.
+  struct Handed {
+    struct Record {
+      uint32_t id;
+      size_t index;  // first row with this record
+      uint32_t flags;
+      double latitude, longitude;
+      uint32_t accuracy_radius, asn;
+      uint32_t at[HP_GEO_STRING_FIELDS];   // into text
+      uint32_t len[HP_GEO_STRING_FIELDS];  // absent: UINT32_MAX
+    };
+    GeoState *cache = nullptr;  // not NULL: the GIL is held, skip what it holds
+    uint64_t gen = 0;
+    std::vector<Record> records;
+    std::string text;
+    bool out_of_memory = false;
+
+    static int take(const hp_geo_enrichment *e, uint32_t id, size_t index, void *data) noexcept {
+      auto *h = static_cast<Handed *>(data);
+      if (!e) {
+        GeoState *c = h->cache;
+        bool held = c && id != HP_GEO_UNNUMBERED && c->generation_ == h->gen && id < c->columns_.size() &&
+                    c->columns_[id].v;
+        return held ? 0 : 1;
+      }
+      try {
+        Record r{id, index, e->flags, e->latitude, e->longitude, e->accuracy_radius, e->asn, {}, {}};
+        for (int f = 0; f < HP_GEO_STRING_FIELDS; f++) {
+          r.len[f] = UINT32_MAX;
+          if (!e->str[f]) continue;
+          size_t n = std::strlen(e->str[f]);
+          r.at[f] = static_cast<uint32_t>(h->text.size());
+          r.len[f] = static_cast<uint32_t>(n);
+          h->text.append(e->str[f], n);
+        }
+        h->records.push_back(r);
+        return 0;
+      } catch (const std::bad_alloc &) {
+        h->out_of_memory = true;
+        return HP_ENOMEM;
+      }
+    }
+  };
+
+  // The lookup_many column values of one record (new references).
+  std::array<PyObject *, kColumns> values_of(const Handed &h, const Handed::Record &r) {
+    std::array<PyObject *, kColumns> out{};
     auto none = [] {
       Py_INCREF(Py_None);
       return Py_None;
     };
-    for (int f = 0; f < HP_GEO_STRING_FIELDS; f++) (*out)[f] = e.str[f] ? str(e.str[f], std::strlen(e.str[f])) : none();
-    bool loc = e.flags & HP_GEO_HAS_LOCATION;
-    (*out)[HP_GEO_STRING_FIELDS] = loc ? PyFloat_FromDouble(e.latitude) : none();
-    (*out)[HP_GEO_STRING_FIELDS + 1] = loc ? PyFloat_FromDouble(e.longitude) : none();
-    (*out)[HP_GEO_STRING_FIELDS + 2] =
-        (e.flags & HP_GEO_HAS_ACCURACY_RADIUS) ? PyLong_FromUnsignedLong(e.accuracy_radius) : none();
-    (*out)[HP_GEO_STRING_FIELDS + 3] = (e.flags & HP_GEO_HAS_ASN) ? PyLong_FromUnsignedLong(e.asn) : none();
-    for (PyObject *o : *out)
+    for (int f = 0; f < HP_GEO_STRING_FIELDS; f++)
+      out[f] = r.len[f] == UINT32_MAX ? none() : str(h.text.data() + r.at[f], r.len[f]);
+    bool loc = r.flags & HP_GEO_HAS_LOCATION;
+    out[HP_GEO_STRING_FIELDS] = loc ? PyFloat_FromDouble(r.latitude) : none();
+    out[HP_GEO_STRING_FIELDS + 1] = loc ? PyFloat_FromDouble(r.longitude) : none();
+    out[HP_GEO_STRING_FIELDS + 2] =
+        (r.flags & HP_GEO_HAS_ACCURACY_RADIUS) ? PyLong_FromUnsignedLong(r.accuracy_radius) : none();
+    out[HP_GEO_STRING_FIELDS + 3] = (r.flags & HP_GEO_HAS_ASN) ? PyLong_FromUnsignedLong(r.asn) : none();
+    for (PyObject *o : out)
       if (!o) {
-        for (PyObject *x : *out) Py_XDECREF(x);
+        for (PyObject *x : out) Py_XDECREF(x);
         throw py::error_already_set();
       }
-    return true;
+    return out;
   }
 
   py::dict fill_columns(const std::vector<uint32_t> &ids,

@@ -456,6 +456,42 @@ HP_EXTERN int hp_geo_lookup(hp_geo_enrichment *out, hp_geo *g, const char *ip, s
 HP_EXTERN int hp_geo_lookup_bytes(hp_geo_enrichment *out, hp_geo *g, const uint8_t *addr,
                                   size_t addr_len);
 
+/**
+ * hp_geo_lookup_many(): asked once per distinct record of the batch, in
+ * order of first appearance, whether the caller wants it (`record` NULL);
+ * when it answers 1, called again with the record's flat enrichment from
+ * database `db` (prefix_len is 0: it belongs to an address, not a record).
+ * A caller that keeps records by id from earlier batches of the same
+ * generation answers 0 for those. An address whose record has no id
+ * (HP_GEO_UNNUMBERED) is asked about on its own.
+ * @param record  NULL (the question), or the record, valid during the call
+ *                only: copy what you keep.
+ * @param id      the record id, valid in the batch's generation, or
+ *                HP_GEO_UNNUMBERED.
+ * @param index   the first address of the batch with this record.
+ * @return asked: 1 (want it) or 0 (skip it); given the record: 0. Or a
+ *         negative HP_E* code (say HP_ENOMEM) that ends the batch with it.
+ *         Runs on the calling thread inside the batch, which holds the
+ *         snapshot: it must not call hp_geo_reload().
+ */
+typedef int (*hp_geo_record_cb)(const hp_geo_enrichment *record, uint32_t id, size_t index, void *data);
+
+/**
+ * Batch enrichment from one snapshot: hp_geo_find_many()'s record ids for
+ * n addresses, and each distinct record's flat enrichment once, through
+ * `cb` (the ones it asks for). Ids and records always agree, even across a reload: no retry
+ * needed. The caller fans the records out to the rows by id.
+ * @param[out] ids, generation, failed   as hp_geo_find_many(); ids and
+ *                       generation are set before the first call of cb.
+ * @param ips, lens, n, flags            as hp_geo_find_many().
+ * @param cb    required. @param data  passed to cb unchanged.
+ * @return n, hp_geo_find_many()'s errors, HP_ENOMEM, or what cb returned.
+ * Thread: any, concurrently; blocks nothing (call it without the GIL).
+ */
+HP_EXTERN int hp_geo_lookup_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
+                                 const char *const *ips, const size_t *lens, size_t n, unsigned flags,
+                                 hp_geo_record_cb cb, void *data);
+
 /* ---------------------------------------------------------------- Writer */
 
 /** Builds a MaxMind DB file in memory from (network, record) pairs. */

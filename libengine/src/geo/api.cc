@@ -118,16 +118,59 @@ int get_impl(hp_geo_result *out, hp_geo *g, size_t db, const Address &a, bool de
   return hold_record(out, s, d, hit);
 }
 
-int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, size_t len) {
+// Adds the fields of the record of `hit` that `out` lacks (the first
+// database with a field wins); `used` bytes of out->buf_ are taken.
+int add_record(hp_geo_enrichment *out, size_t *used, hp_geo *g, const hp::geo::Database &d, const hp::geo::Hit &hit) {
+  thread_local std::unique_ptr<hp::geo::Record> scratch;
+  thread_local std::vector<uint64_t> buf;
+  const hp::geo::Packed *p;
+  bool was_cached = false;
+  int rc = d.packed(hit, &p, &scratch, &buf, &was_cached);
+  g->h->count(was_cached ? Handle::kCacheHits : Handle::kCacheMisses);
+  if (rc != 0) return rc;
+  uint32_t add = p->flags & ~out->flags;
+  if (out->flags == 0 && *used + p->text_len <= HP_GEO_ENRICHMENT_BUF) {
+    // Every string fits: one copy, laid out as the loop below would.
+    std::memcpy(out->buf_ + *used, p->text(), p->text_len);
+    for (int i = 0; i < HP_GEO_STRING_FIELDS; i++)
+      if (add & (1u << i)) out->str[i] = out->buf_ + *used + p->off[i];
+    *used += p->text_len;
+  } else {
+    for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) {
+      if (!(add & (1u << i))) continue;
+      size_t n = p->len[i];
+      if (*used + n + 1 > HP_GEO_ENRICHMENT_BUF) {
+        add &= ~(1u << i);
+        continue;
+      }
+      std::memcpy(out->buf_ + *used, p->text() + p->off[i], n + 1);
+      out->str[i] = out->buf_ + *used;
+      *used += n + 1;
+    }
+  }
+  if (add & HP_GEO_HAS_LOCATION) {
+    out->latitude = p->latitude;
+    out->longitude = p->longitude;
+  }
+  if (add & HP_GEO_HAS_ACCURACY_RADIUS) out->accuracy_radius = p->accuracy_radius;
+  if (add & HP_GEO_HAS_ASN) out->asn = p->asn;
+  out->flags |= add;
+  return 0;
+}
+
+// Empties `out` for a new enrichment (its version kept).
+void clear_enrichment(hp_geo_enrichment *out) {
   unsigned version = out->version;
   std::memset(out, 0, offsetof(hp_geo_enrichment, buf_));
   out->version = version;
+}
+
+int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, size_t len) {
+  clear_enrichment(out);
   hp::geo::Snapshot *s = g->h->current();
   if (!s) return closed();
   size_t used = 0;
   bool searched = false, found = false;
-  thread_local std::unique_ptr<hp::geo::Record> scratch;
-  thread_local std::vector<uint64_t> buf;
   for (auto &dbp : s->dbs) {
     const hp::geo::Database &d = *dbp;
     if (a.len == 16 && d.ip_version() == 4) continue;
@@ -138,38 +181,8 @@ int merge(hp_geo_enrichment *out, hp_geo *g, const Address &a, const char *ip, s
     if (rc == 0) continue;
     if (!found) out->prefix_len = hit.prefix;
     found = true;
-    const hp::geo::Packed *p;
-    bool was_cached = false;
-    rc = d.packed(hit, &p, &scratch, &buf, &was_cached);
-    g->h->count(was_cached ? Handle::kCacheHits : Handle::kCacheMisses);
+    rc = add_record(out, &used, g, d, hit);
     if (rc != 0) return rc;
-    uint32_t add = p->flags & ~out->flags;
-    if (out->flags == 0 && used + p->text_len <= HP_GEO_ENRICHMENT_BUF) {
-      // Every string fits: one copy, laid out as the loop below would.
-      std::memcpy(out->buf_ + used, p->text(), p->text_len);
-      for (int i = 0; i < HP_GEO_STRING_FIELDS; i++)
-        if (add & (1u << i)) out->str[i] = out->buf_ + used + p->off[i];
-      used += p->text_len;
-    } else {
-      for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) {
-        if (!(add & (1u << i))) continue;
-        size_t n = p->len[i];
-        if (used + n + 1 > HP_GEO_ENRICHMENT_BUF) {
-          add &= ~(1u << i);
-          continue;
-        }
-        std::memcpy(out->buf_ + used, p->text() + p->off[i], n + 1);
-        out->str[i] = out->buf_ + used;
-        used += n + 1;
-      }
-    }
-    if (add & HP_GEO_HAS_LOCATION) {
-      out->latitude = p->latitude;
-      out->longitude = p->longitude;
-    }
-    if (add & HP_GEO_HAS_ACCURACY_RADIUS) out->accuracy_radius = p->accuracy_radius;
-    if (add & HP_GEO_HAS_ASN) out->asn = p->asn;
-    out->flags |= add;
   }
   if (!searched) return ipv6_in_ipv4(ip, len);
   return found ? 1 : 0;
@@ -181,6 +194,82 @@ bool to_address(const uint8_t *addr, size_t n, Address *a) {
   a->len = static_cast<unsigned>(n);
   return true;
 }
+
+// The record ids of n addresses in `d` (hp_geo_find_many's contract).
+int find_ids(uint32_t *ids, size_t *failed, const hp::geo::Database &d, const char *const *ips, const size_t *lens,
+             size_t n, bool skip) {
+  // IPv4 runs go through the table in groups; anything else one by one.
+  constexpr size_t kRun = 256;
+  uint32_t v4[kRun];
+  size_t i = 0;
+  while (i < n) {
+    size_t m = 0;
+    Address a;
+    while (i + m < n && m < kRun) {
+      if (!hp::core::parse_ip(ips[i + m], lens[i + m], &a) || a.len != 4) break;
+      v4[m++] = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];
+    }
+    if (m) {
+      size_t f = 0;
+      int rc = d.find_ipv4_many(v4, m, ids + i, &f);
+      if (rc < 0) {
+        *failed = i + f;
+        return rc;
+      }
+      i += m;
+      continue;
+    }
+    *failed = i;
+    hp::geo::Hit hit;
+    int rc = hp::core::parse_ip(ips[i], lens[i], &a) ? d.find(a, &hit) : HP_EINVAL;
+    if (skip && (rc == HP_EINVAL || rc == HP_EFAMILY)) rc = 0;  // a row without a record
+    if (rc == HP_EINVAL) return bad_ip(ips[i], lens[i]);
+    if (rc == HP_EFAMILY) return ipv6_in_ipv4(ips[i], lens[i]);
+    if (rc < 0) return rc;
+    ids[i] = rc == 0 ? HP_GEO_NO_RECORD_ID : hit.id == hp::geo::TreeIndex::kNoId ? HP_GEO_UNNUMBERED : hit.id;
+    i++;
+  }
+  return static_cast<int>(n);
+}
+
+// What hp_geo_find_many and hp_geo_lookup_many check first; on success
+// `*s` is the batch's snapshot (held by the caller's Call).
+int batch_start(const char *where, hp_geo *g, size_t db, const void *ids, const char *const *ips, const size_t *lens,
+                size_t n, unsigned flags, hp::geo::Snapshot **s) {
+  if (n > size_t(INT32_MAX)) return set_error(HP_EINVAL, where, ": too many addresses");
+  if (flags & ~HP_GEO_SKIP_INVALID) return set_error(HP_EINVAL, where, ": unknown flags ", std::to_string(flags));
+  if (n && (!ids || !ips || !lens)) return set_error(HP_EINVAL, where, ": a NULL argument");
+  *s = g->h->current();
+  if (!*s) return closed();
+  if (db >= (*s)->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
+  g->h->count(Handle::kLookups, n);
+  return 0;
+}
+
+// Record ids already met in one batch: open addressing over at most n ids.
+class SeenIds {
+ public:
+  explicit SeenIds(size_t n) {
+    size_t cap = 16;
+    while (cap < 2 * n) cap <<= 1;
+    slots_.assign(cap, kEmpty);
+  }
+  // True the first time `id` comes.
+  bool insert(uint32_t id) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = (id * 0x9E3779B1u) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == id) return false;
+      if (slots_[i] == kEmpty) {
+        slots_[i] = id;
+        return true;
+      }
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = HP_GEO_NO_RECORD_ID;  // never a key
+  std::vector<uint32_t> slots_;
+};
 
 }  // namespace
 
@@ -398,51 +487,66 @@ int hp_geo_find_all(hp_geo_result *out, size_t cap, hp_geo *g, const char *ip, s
 int hp_geo_find_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
                      const char *const *ips, const size_t *lens, size_t n, unsigned flags) {
   return guard("geo_find_many", [&]() -> int {
-    if (!g || (n && (!ids || !ips || !lens))) return set_error(HP_EINVAL, "geo_find_many: a NULL argument");
+    if (!g) return set_error(HP_EINVAL, "geo_find_many: a NULL argument");
     Call call(g);
     if (!call) return closed();
-    if (n > size_t(INT32_MAX)) return set_error(HP_EINVAL, "geo_find_many: too many addresses");
-    if (flags & ~HP_GEO_SKIP_INVALID)
-      return set_error(HP_EINVAL, "geo_find_many: unknown flags ", std::to_string(flags));
-    const bool skip = flags & HP_GEO_SKIP_INVALID;
+    hp::geo::Snapshot *s = nullptr;
+    int rc = batch_start("geo_find_many", g, db, ids, ips, lens, n, flags, &s);
+    if (rc < 0) return rc;
+    if (generation) *generation = s->generation;
+    size_t bad = 0;
+    return find_ids(ids, failed ? failed : &bad, *s->dbs[db], ips, lens, n, flags & HP_GEO_SKIP_INVALID);
+  });
+}
+
+int hp_geo_lookup_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_geo *g, size_t db,
+                       const char *const *ips, const size_t *lens, size_t n, unsigned flags, hp_geo_record_cb cb,
+                       void *data) {
+  return guard("geo_lookup_many", [&]() -> int {
+    if (!g || !cb) return set_error(HP_EINVAL, "geo_lookup_many: a NULL argument");
+    Call call(g);
+    if (!call) return closed();
+    hp::geo::Snapshot *s = nullptr;
+    int rc = batch_start("geo_lookup_many", g, db, ids, ips, lens, n, flags, &s);
+    if (rc < 0) return rc;
+    if (generation) *generation = s->generation;
     size_t bad = 0;
     if (!failed) failed = &bad;
-    hp::geo::Snapshot *s = g->h->current();
-    if (!s) return closed();
-    if (db >= s->dbs.size()) return set_error(HP_EINVAL, "geo: database index ", std::to_string(db), " is out of range");
-    if (generation) *generation = s->generation;
-    g->h->count(Handle::kLookups, n);
     const hp::geo::Database &d = *s->dbs[db];
-    // IPv4 runs go through the table in groups; anything else one by one.
-    constexpr size_t kRun = 256;
-    uint32_t v4[kRun];
-    size_t i = 0;
-    while (i < n) {
-      size_t m = 0;
-      Address a;
-      while (i + m < n && m < kRun) {
-        if (!hp::core::parse_ip(ips[i + m], lens[i + m], &a) || a.len != 4) break;
-        v4[m++] = uint32_t(a.bytes[0]) << 24 | uint32_t(a.bytes[1]) << 16 | uint32_t(a.bytes[2]) << 8 | a.bytes[3];
-      }
-      if (m) {
-        size_t f = 0;
-        int rc = d.find_ipv4_many(v4, m, ids + i, &f);
-        if (rc < 0) {
-          *failed = i + f;
-          return rc;
-        }
-        i += m;
-        continue;
-      }
-      *failed = i;
+    rc = find_ids(ids, failed, d, ips, lens, n, flags & HP_GEO_SKIP_INVALID);
+    if (rc < 0) return rc;
+    // The records come from the snapshot the ids came from (the call holds
+    // it): a reload in between cannot mix two files.
+    SeenIds seen(n);
+    hp_geo_enrichment e = HP_GEO_ENRICHMENT_INIT;
+    for (size_t i = 0; i < n; i++) {
+      uint32_t id = ids[i];
+      if (id == HP_GEO_NO_RECORD_ID || (id != HP_GEO_UNNUMBERED && !seen.insert(id))) continue;
+      rc = cb(nullptr, id, i, data);  // wanted?
+      if (rc == 0) continue;
       hp::geo::Hit hit;
-      int rc = hp::core::parse_ip(ips[i], lens[i], &a) ? d.find(a, &hit) : HP_EINVAL;
-      if (skip && (rc == HP_EINVAL || rc == HP_EFAMILY)) rc = 0;  // a row without a record
-      if (rc == HP_EINVAL) return bad_ip(ips[i], lens[i]);
-      if (rc == HP_EFAMILY) return ipv6_in_ipv4(ips[i], lens[i]);
-      if (rc < 0) return rc;
-      ids[i] = rc == 0 ? HP_GEO_NO_RECORD_ID : hit.id == hp::geo::TreeIndex::kNoId ? HP_GEO_UNNUMBERED : hit.id;
-      i++;
+      hit.id = id;
+      if (rc < 0) {
+        *failed = i;
+        return set_error(rc, "geo_lookup_many: the record callback ended the batch (", std::to_string(rc), ")");
+      }
+      if (id == HP_GEO_UNNUMBERED) {
+        // No id to share: the address's own record, found again.
+        Address a;
+        if (!hp::core::parse_ip(ips[i], lens[i], &a) || d.find(a, &hit) != 1) continue;
+      }
+      clear_enrichment(&e);
+      size_t used = 0;
+      rc = add_record(&e, &used, g, d, hit);
+      if (rc < 0) {
+        *failed = i;
+        return rc;
+      }
+      rc = cb(&e, id, i, data);
+      if (rc < 0) {
+        *failed = i;
+        return set_error(rc, "geo_lookup_many: the record callback ended the batch (", std::to_string(rc), ")");
+      }
     }
     return static_cast<int>(n);
   });
