@@ -7,7 +7,7 @@
 const http = require('node:http');
 const { pipeline } = require('node:stream');
 const { releaseBuffer } = require('../..').blobs;
-const { guardedServer, limitsFromEnv } = require('./server');
+const { guardedServer, limitsFromEnv, runUntilStopped } = require('./server');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
 // 7.6.1).
@@ -214,7 +214,8 @@ async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthInte
   server.keepAliveTimeout = 5000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, resolve);
+    // exclusive: in a cluster worker too, the balancer's own socket.
+    server.listen({ port, host, exclusive: true }, resolve);
   });
   const close = () =>
     new Promise((resolve) => {
@@ -233,18 +234,16 @@ function serversFromEnv(env) {
   return Array.from({ length: count }, (_, i) => `http://${host}:${first + i}`);
 }
 
-if (require.main === module) {
-  // SERVER_PORT: the seed's pm2 file gives the balancer its port that way.
+/** Run the balancer as the environment says (PORT or the seed's SERVER_PORT, HOST, the servers, the limits). */
+function main() {
   const port = Number(process.env.PORT || process.env.SERVER_PORT || 3000);
   const host = process.env.HOST || '127.0.0.1';
   const servers = serversFromEnv(process.env);
   const healthIntervalMs = Number(process.env.HEALTH_INTERVAL_MS || 1000);
   startLoadBalancer({ port, host, servers, healthIntervalMs, limits: limitsFromEnv(process.env) }).then(
-    ({ close }) => {
+    (started) => {
       console.log(`speedbox load balancer on http://${host}:${port} -> ${servers.join(' ')}`);
-      const stop = () => close().then(() => process.exit(0));
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      runUntilStopped(started, () => started.pool.stop());
     },
     (err) => {
       console.error(`speedbox load balancer: ${err.message}`);
@@ -253,4 +252,6 @@ if (require.main === module) {
   );
 }
 
-module.exports = { Pool, proxy, startLoadBalancer, serversFromEnv };
+if (require.main === module) main();
+
+module.exports = { Pool, proxy, main, startLoadBalancer, serversFromEnv };
