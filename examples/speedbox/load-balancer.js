@@ -1,17 +1,17 @@
 'use strict';
 // SpeedBox load balancer: round-robin over the servers that pass their
 // health checks, a retry on the next server when one cannot be reached, and
-// a streaming proxy (request and response bodies are piped with
-// backpressure, never buffered, so a 2 GB upload costs no more memory than
-// a 2 KB one).
+// http-proxy (the seed's proxy) for the forwarding: bodies stream both ways
+// with backpressure, never buffered, so a 2 GB upload costs no more memory
+// than a 2 KB one.
 const http = require('node:http');
-const { pipeline } = require('node:stream');
+const httpProxy = require('http-proxy');
 const { releaseBuffer } = require('../..').blobs;
 const { guardedServer, limitsFromEnv, runUntilStopped } = require('./server');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
 // 7.6.1).
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = [
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -20,13 +20,7 @@ const HOP_BY_HOP = new Set([
   'te',
   'trailer',
   'upgrade',
-]);
-
-function forwardable(headers) {
-  const out = {};
-  for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
-  return out;
-}
+];
 
 /**
  * A pool of upstream servers with health state and a round-robin cursor.
@@ -142,54 +136,92 @@ function forwardBody(req, up) {
 }
 
 /**
- * Proxy one request. The request body starts flowing only once the upstream
- * connection is open, so a server that refuses the connection leaves the body
- * untouched and the request goes to the next server. Requests without a body
- * (GET, HEAD) are also retried when the upstream fails before answering.
+ * The request body as http-proxy's `buffer`: http-proxy pipes it into the
+ * upstream request at once, but it starts to flow only when that request's
+ * connection is open, so a server that refuses the connection leaves the
+ * body untouched for the next one.
  */
-function proxy(pool, req, res) {
+class HeldBody {
+  constructor(req, hasBody) {
+    this.req = req;
+    this.hasBody = hasBody;
+    this.started = false;
+  }
+
+  pipe(up) {
+    up.once('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => this._start(up));
+      else this._start(up);
+    });
+    return up;
+  }
+
+  _start(up) {
+    if (this.started || up.destroyed) return;
+    this.started = true;
+    if (this.hasBody) forwardBody(this.req, up);
+    else up.end();
+  }
+}
+
+// Responses whose upstream answer has begun: too late to retry them.
+const answered = new WeakSet();
+
+/**
+ * The proxy: http-proxy with the balancer's rules on top. Hop-by-hop headers
+ * are dropped both ways; an upstream answer cut off midway cuts off the
+ * client's, and a client that goes away stops the upstream one.
+ */
+function createProxy() {
+  const proxy = httpProxy.createProxyServer({ xfwd: false });
+  proxy.on('proxyReq', (up) => {
+    for (const h of HOP_BY_HOP) up.removeHeader(h);
+  });
+  proxy.on('proxyRes', (upRes, req, res) => {
+    answered.add(res);
+    for (const h of HOP_BY_HOP) delete upRes.headers[h];
+    upRes.on('error', (err) => res.destroy(err));
+    upRes.on('close', () => {
+      if (!upRes.complete) res.destroy();
+    });
+    res.on('close', () => {
+      if (!upRes.complete) upRes.destroy();
+    });
+  });
+  return proxy;
+}
+
+/**
+ * Proxy one request. Requests without a body (GET, HEAD) are also retried
+ * when the upstream fails before answering.
+ */
+function forward(proxy, pool, req, res) {
   const tried = new Set();
   const hasBody = !(req.method === 'GET' || req.method === 'HEAD') || req.headers['content-length'] > 0;
-  const headers = forwardable(req.headers);
   const from = req.socket.remoteAddress;
-  headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from;
+  const prior = req.headers['x-forwarded-for'];
+  const headers = { 'x-forwarded-for': prior ? `${prior}, ${from}` : from };
+  let attempts = 0;
 
   const attempt = () => {
     const server = pool.next(tried);
     if (!server) return fail(res, 503, 'No server available');
     tried.add(server);
-    let bodyStarted = false;
-    let answered = false;
-    const up = http.request({
-      host: server.host,
-      port: server.port,
-      method: req.method,
-      path: req.url,
+    const mine = ++attempts;
+    const body = new HeldBody(req, hasBody);
+    const options = {
+      target: server.url,
       headers,
+      buffer: body,
       // A request with a body gets a fresh connection: a pooled one that the
       // server closed meanwhile would fail after the body started, too late
       // to retry.
       agent: hasBody ? false : pool.agent,
-    });
-    const startBody = () => {
-      if (bodyStarted || up.destroyed) return;
-      bodyStarted = true;
-      if (!hasBody) return up.end();
-      forwardBody(req, up);
     };
-    up.on('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', startBody);
-      else startBody();
-    });
-    up.on('response', (upRes) => {
-      answered = true;
-      res.writeHead(upRes.statusCode, upRes.statusMessage, forwardable(upRes.headers));
-      pipeline(upRes, res, () => {});
-    });
-    up.on('error', (err) => {
-      if (answered) return res.destroy(err);
-      const refused = !bodyStarted || !hasBody;
-      if (refused && !req.destroyed) {
+    proxy.web(req, res, options, (err) => {
+      if (mine !== attempts) return; // an earlier attempt's request
+      if (answered.has(res)) return res.destroy(err);
+      if ((!body.started || !hasBody) && !req.destroyed) {
         if (err.code === 'ECONNREFUSED') pool.markDown(server);
         return attempt();
       }
@@ -210,7 +242,8 @@ function proxy(pool, req, res) {
 async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthIntervalMs = 1000, limits = limitsFromEnv({}) }) {
   const pool = new Pool(servers, { intervalMs: healthIntervalMs });
   await pool.start();
-  const server = guardedServer((req, res) => proxy(pool, req, res), limits);
+  const proxy = createProxy();
+  const server = guardedServer((req, res) => forward(proxy, pool, req, res), limits);
   server.keepAliveTimeout = 5000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -254,4 +287,4 @@ function main() {
 
 if (require.main === module) main();
 
-module.exports = { Pool, proxy, main, startLoadBalancer, serversFromEnv };
+module.exports = { Pool, main, startLoadBalancer, serversFromEnv };
