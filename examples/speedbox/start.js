@@ -6,11 +6,13 @@
 // serving, with a growing delay while it keeps failing at start-up); SIGTERM
 // lets each answer the requests in progress, then stops them all.
 const cluster = require('node:cluster');
-const { setupPrimary } = require('hotpath/cluster');
-const { processEnv, storeSpecFromEnv, privateStoreDir } = require('./server');
-const { serversFromEnv } = require('./load-balancer');
 
+// Each process loads only what its role needs (memory: a server that took a
+// 1 GiB upload stays under 64 MB).
 function primary(env) {
+  const { setupPrimary } = require('hotpath/cluster');
+  const { processEnv, storeSpecFromEnv, privateStoreDir } = require('./server');
+  const { serversFromEnv } = require('./load-balancer');
   const count = Number(env.SERVERS || 3);
   if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError('SERVERS must be an integer in 1..1000');
   const first = Number(env.FIRST_SERVER_PORT || 8001);
