@@ -11,16 +11,8 @@ const { guardedServer, limitsFromEnv, runUntilStopped } = require('./server');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
 // 7.6.1).
-const HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-];
+const HOP_BY_HOP = /^(connection|keep-alive|proxy-(authenticate|authorization|connection)|te|trailer|upgrade)$/;
+const dropHopByHop = (names, drop) => names.filter((h) => HOP_BY_HOP.test(h)).forEach(drop);
 
 /**
  * A pool of upstream servers with health state and a round-robin cursor.
@@ -141,27 +133,18 @@ function forwardBody(req, up) {
  * connection is open, so a server that refuses the connection leaves the
  * body untouched for the next one.
  */
-class HeldBody {
-  constructor(req, hasBody) {
-    this.req = req;
-    this.hasBody = hasBody;
-    this.started = false;
-  }
-
-  pipe(up) {
-    up.once('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', () => this._start(up));
-      else this._start(up);
-    });
-    return up;
-  }
-
-  _start(up) {
-    if (this.started || up.destroyed) return;
-    this.started = true;
-    if (this.hasBody) forwardBody(this.req, up);
+function heldBody(req, hasBody) {
+  const body = {
+    started: false,
+    pipe: (up) => up.once('socket', (socket) => (socket.connecting ? socket.once('connect', () => start(up)) : start(up))),
+  };
+  const start = (up) => {
+    if (body.started || up.destroyed) return;
+    body.started = true;
+    if (hasBody) forwardBody(req, up);
     else up.end();
-  }
+  };
+  return body;
 }
 
 // Responses whose upstream answer has begun: too late to retry them.
@@ -174,12 +157,10 @@ const answered = new WeakSet();
  */
 function createProxy() {
   const proxy = httpProxy.createProxyServer({ xfwd: false });
-  proxy.on('proxyReq', (up) => {
-    for (const h of HOP_BY_HOP) up.removeHeader(h);
-  });
+  proxy.on('proxyReq', (up) => dropHopByHop(up.getHeaderNames(), (h) => up.removeHeader(h)));
   proxy.on('proxyRes', (upRes, req, res) => {
     answered.add(res);
-    for (const h of HOP_BY_HOP) delete upRes.headers[h];
+    dropHopByHop(Object.keys(upRes.headers), (h) => delete upRes.headers[h]);
     upRes.on('error', (err) => res.destroy(err));
     upRes.on('close', () => {
       if (!upRes.complete) res.destroy();
@@ -208,17 +189,12 @@ function forward(proxy, pool, req, res) {
     if (!server) return fail(res, 503, 'No server available');
     tried.add(server);
     const mine = ++attempts;
-    const body = new HeldBody(req, hasBody);
-    const options = {
-      target: server.url,
-      headers,
-      buffer: body,
-      // A request with a body gets a fresh connection: a pooled one that the
-      // server closed meanwhile would fail after the body started, too late
-      // to retry.
-      agent: hasBody ? false : pool.agent,
-    };
-    proxy.web(req, res, options, (err) => {
+    const body = heldBody(req, hasBody);
+    // A request with a body gets a fresh connection: a pooled one that the
+    // server closed meanwhile would fail after the body started, too late to
+    // retry.
+    const agent = hasBody ? false : pool.agent;
+    proxy.web(req, res, { target: server.url, headers, buffer: body, agent }, (err) => {
       if (mine !== attempts) return; // an earlier attempt's request
       if (answered.has(res)) return res.destroy(err);
       if ((!body.started || !hasBody) && !req.destroyed) {
@@ -273,16 +249,8 @@ function main() {
   const host = process.env.HOST || '127.0.0.1';
   const servers = serversFromEnv(process.env);
   const healthIntervalMs = Number(process.env.HEALTH_INTERVAL_MS || 1000);
-  startLoadBalancer({ port, host, servers, healthIntervalMs, limits: limitsFromEnv(process.env) }).then(
-    (started) => {
-      console.log(`speedbox load balancer on http://${host}:${port} -> ${servers.join(' ')}`);
-      runUntilStopped(started, () => started.pool.stop());
-    },
-    (err) => {
-      console.error(`speedbox load balancer: ${err.message}`);
-      process.exit(1);
-    },
-  );
+  const starting = startLoadBalancer({ port, host, servers, healthIntervalMs, limits: limitsFromEnv(process.env) });
+  runUntilStopped('speedbox load balancer', starting, (lb) => lb.pool.stop(), `http://${host}:${port} -> ${servers.join(' ')}`);
 }
 
 if (require.main === module) main();

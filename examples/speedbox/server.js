@@ -393,16 +393,26 @@ async function startServer({ port, host = '127.0.0.1', spec, store, storeOptions
 const processEnv = (env) => ({ MALLOC_ARENA_MAX: '1', ...env });
 
 /**
- * Keeps a started server or balancer running until it is told to stop. As a
+ * Runs a server or balancer being started (`starting`), as `name` at
+ * `where`, until it is told to stop; one that cannot start exits 1. As a
  * hotpath/cluster worker (start.js), SIGTERM stops it gracefully: no new
- * connections, the requests in progress are answered, then `release` runs.
- * Run alone, SIGTERM and SIGINT close it at once.
+ * connections, the requests in progress are answered, then `release(started)`
+ * runs. Run alone, SIGTERM and SIGINT close it at once.
  */
-function runUntilStopped({ server, close }, release) {
-  if (workerIndex() !== null) return setupWorker(server, { close: release });
-  const stop = () => close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+function runUntilStopped(name, starting, release, where) {
+  starting.then(
+    (started) => {
+      console.log(`${name} on ${where}`);
+      if (workerIndex() !== null) return setupWorker(started.server, { close: () => release(started) });
+      const stop = () => started.close().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    },
+    (err) => {
+      console.error(`${name}: ${err.message}`);
+      process.exit(1);
+    },
+  );
 }
 
 /**
@@ -416,16 +426,9 @@ function main(store) {
   const spec = storeSpecFromEnv(process.env);
   privateStoreDir(spec);
   const storeOptions = storeOptionsFromEnv(process.env);
-  startServer({ port, host, spec, storeOptions, store: store && store(spec), limits: limitsFromEnv(process.env) }).then(
-    (started) => {
-      console.log(`speedbox server on http://${host}:${port}, store ${spec}${storeOptions.durable ? ' (durable)' : ''}`);
-      runUntilStopped(started, () => started.store.close());
-    },
-    (err) => {
-      console.error(`speedbox server: ${err.message}`);
-      process.exit(1);
-    },
-  );
+  const starting = startServer({ port, host, spec, storeOptions, store: store && store(spec), limits: limitsFromEnv(process.env) });
+  const where = `http://${host}:${port}, store ${spec}${storeOptions.durable ? ' (durable)' : ''}`;
+  runUntilStopped('speedbox server', starting, (started) => started.store.close(), where);
 }
 
 if (require.main === module) main();
