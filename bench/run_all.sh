@@ -12,3 +12,4 @@ bash bench/ua/run.sh
 node bench/tracker/bench.js
 node bench/traffic/bench.js
 node bench/blobs/bench.js
+node bench/blobs/speedbox.js

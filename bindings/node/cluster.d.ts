@@ -41,8 +41,12 @@ export interface PrimaryOptions {
   maxPending?: number;
   /** close() sends SIGTERM, then SIGKILL after this many ms. Default 5000. */
   killTimeoutMs?: number;
-  /** Extra environment for the workers. */
-  env?: Record<string, string>;
+  /**
+   * Extra environment for the workers; a function gives each slot its own
+   * (called once per slot by setupPrimary, so a re-forked worker gets its
+   * slot's again; e.g. one slot a load balancer, the others its servers).
+   */
+  env?: Record<string, string> | ((index: number) => Record<string, string>);
   /** Default true: SIGTERM and SIGINT close() the cluster, then exit the primary with 0. */
   signals?: boolean;
 }

@@ -1,32 +1,18 @@
 'use strict';
 // SpeedBox load balancer: round-robin over the servers that pass their
 // health checks, a retry on the next server when one cannot be reached, and
-// a streaming proxy (request and response bodies are piped with
-// backpressure, never buffered, so a 2 GB upload costs no more memory than
-// a 2 KB one).
+// http-proxy (the seed's proxy) for the forwarding: bodies stream both ways
+// with backpressure, never buffered, so a 2 GB upload costs no more memory
+// than a 2 KB one.
 const http = require('node:http');
-const { pipeline } = require('node:stream');
+const httpProxy = require('http-proxy');
 const { releaseBuffer } = require('../..').blobs;
-const { guardedServer, limitsFromEnv } = require('./server');
+const { guardedServer, limitsFromEnv, runUntilStopped } = require('./server');
 
 // Headers that describe one connection and must not be forwarded (RFC 9110
 // 7.6.1).
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-]);
-
-function forwardable(headers) {
-  const out = {};
-  for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k)) out[k] = v;
-  return out;
-}
+const HOP_BY_HOP = /^(connection|keep-alive|proxy-(authenticate|authorization|connection)|te|trailer|upgrade)$/;
+const dropHopByHop = (names, drop) => names.filter((h) => HOP_BY_HOP.test(h)).forEach(drop);
 
 /**
  * A pool of upstream servers with health state and a round-robin cursor.
@@ -142,54 +128,76 @@ function forwardBody(req, up) {
 }
 
 /**
- * Proxy one request. The request body starts flowing only once the upstream
- * connection is open, so a server that refuses the connection leaves the body
- * untouched and the request goes to the next server. Requests without a body
- * (GET, HEAD) are also retried when the upstream fails before answering.
+ * The request body as http-proxy's `buffer`: http-proxy pipes it into the
+ * upstream request at once, but it starts to flow only when that request's
+ * connection is open, so a server that refuses the connection leaves the
+ * body untouched for the next one.
  */
-function proxy(pool, req, res) {
+function heldBody(req, hasBody) {
+  const body = {
+    started: false,
+    pipe: (up) => up.once('socket', (socket) => (socket.connecting ? socket.once('connect', () => start(up)) : start(up))),
+  };
+  const start = (up) => {
+    if (body.started || up.destroyed) return;
+    body.started = true;
+    if (hasBody) forwardBody(req, up);
+    else up.end();
+  };
+  return body;
+}
+
+// Responses whose upstream answer has begun: too late to retry them.
+const answered = new WeakSet();
+
+/**
+ * The proxy: http-proxy with the balancer's rules on top. Hop-by-hop headers
+ * are dropped both ways; an upstream answer cut off midway cuts off the
+ * client's, and a client that goes away stops the upstream one.
+ */
+function createProxy() {
+  const proxy = httpProxy.createProxyServer({ xfwd: false });
+  proxy.on('proxyReq', (up) => dropHopByHop(up.getHeaderNames(), (h) => up.removeHeader(h)));
+  proxy.on('proxyRes', (upRes, req, res) => {
+    answered.add(res);
+    dropHopByHop(Object.keys(upRes.headers), (h) => delete upRes.headers[h]);
+    upRes.on('error', (err) => res.destroy(err));
+    upRes.on('close', () => {
+      if (!upRes.complete) res.destroy();
+    });
+    res.on('close', () => {
+      if (!upRes.complete) upRes.destroy();
+    });
+  });
+  return proxy;
+}
+
+/**
+ * Proxy one request. Requests without a body (GET, HEAD) are also retried
+ * when the upstream fails before answering.
+ */
+function forward(proxy, pool, req, res) {
   const tried = new Set();
   const hasBody = !(req.method === 'GET' || req.method === 'HEAD') || req.headers['content-length'] > 0;
-  const headers = forwardable(req.headers);
   const from = req.socket.remoteAddress;
-  headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${from}` : from;
+  const prior = req.headers['x-forwarded-for'];
+  const headers = { 'x-forwarded-for': prior ? `${prior}, ${from}` : from };
+  let attempts = 0;
 
   const attempt = () => {
     const server = pool.next(tried);
     if (!server) return fail(res, 503, 'No server available');
     tried.add(server);
-    let bodyStarted = false;
-    let answered = false;
-    const up = http.request({
-      host: server.host,
-      port: server.port,
-      method: req.method,
-      path: req.url,
-      headers,
-      // A request with a body gets a fresh connection: a pooled one that the
-      // server closed meanwhile would fail after the body started, too late
-      // to retry.
-      agent: hasBody ? false : pool.agent,
-    });
-    const startBody = () => {
-      if (bodyStarted || up.destroyed) return;
-      bodyStarted = true;
-      if (!hasBody) return up.end();
-      forwardBody(req, up);
-    };
-    up.on('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', startBody);
-      else startBody();
-    });
-    up.on('response', (upRes) => {
-      answered = true;
-      res.writeHead(upRes.statusCode, upRes.statusMessage, forwardable(upRes.headers));
-      pipeline(upRes, res, () => {});
-    });
-    up.on('error', (err) => {
-      if (answered) return res.destroy(err);
-      const refused = !bodyStarted || !hasBody;
-      if (refused && !req.destroyed) {
+    const mine = ++attempts;
+    const body = heldBody(req, hasBody);
+    // A request with a body gets a fresh connection: a pooled one that the
+    // server closed meanwhile would fail after the body started, too late to
+    // retry.
+    const agent = hasBody ? false : pool.agent;
+    proxy.web(req, res, { target: server.url, headers, buffer: body, agent }, (err) => {
+      if (mine !== attempts) return; // an earlier attempt's request
+      if (answered.has(res)) return res.destroy(err);
+      if ((!body.started || !hasBody) && !req.destroyed) {
         if (err.code === 'ECONNREFUSED') pool.markDown(server);
         return attempt();
       }
@@ -210,11 +218,13 @@ function proxy(pool, req, res) {
 async function startLoadBalancer({ port, host = '127.0.0.1', servers, healthIntervalMs = 1000, limits = limitsFromEnv({}) }) {
   const pool = new Pool(servers, { intervalMs: healthIntervalMs });
   await pool.start();
-  const server = guardedServer((req, res) => proxy(pool, req, res), limits);
+  const proxy = createProxy();
+  const server = guardedServer((req, res) => forward(proxy, pool, req, res), limits);
   server.keepAliveTimeout = 5000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, resolve);
+    // exclusive: in a cluster worker too, the balancer's own socket.
+    server.listen({ port, host, exclusive: true }, resolve);
   });
   const close = () =>
     new Promise((resolve) => {
@@ -233,24 +243,16 @@ function serversFromEnv(env) {
   return Array.from({ length: count }, (_, i) => `http://${host}:${first + i}`);
 }
 
-if (require.main === module) {
-  // SERVER_PORT: the seed's pm2 file gives the balancer its port that way.
+/** Run the balancer as the environment says (PORT or the seed's SERVER_PORT, HOST, the servers, the limits). */
+function main() {
   const port = Number(process.env.PORT || process.env.SERVER_PORT || 3000);
   const host = process.env.HOST || '127.0.0.1';
   const servers = serversFromEnv(process.env);
   const healthIntervalMs = Number(process.env.HEALTH_INTERVAL_MS || 1000);
-  startLoadBalancer({ port, host, servers, healthIntervalMs, limits: limitsFromEnv(process.env) }).then(
-    ({ close }) => {
-      console.log(`speedbox load balancer on http://${host}:${port} -> ${servers.join(' ')}`);
-      const stop = () => close().then(() => process.exit(0));
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    },
-    (err) => {
-      console.error(`speedbox load balancer: ${err.message}`);
-      process.exit(1);
-    },
-  );
+  const starting = startLoadBalancer({ port, host, servers, healthIntervalMs, limits: limitsFromEnv(process.env) });
+  runUntilStopped('speedbox load balancer', starting, (lb) => lb.pool.stop(), `http://${host}:${port} -> ${servers.join(' ')}`);
 }
 
-module.exports = { Pool, proxy, startLoadBalancer, serversFromEnv };
+if (require.main === module) main();
+
+module.exports = { Pool, main, startLoadBalancer, serversFromEnv };

@@ -1,49 +1,40 @@
 'use strict';
 // Starts a whole SpeedBox deployment on this host: SERVERS file servers on
 // ports FIRST_SERVER_PORT.. sharing one store, and the load balancer on PORT,
-// each in its own process (the seed ran them under pm2; any process manager
-// will do the same). A server that exits is started again.
-const { spawn } = require('node:child_process');
-const path = require('node:path');
-const { NODE_ARGS, launchEnv } = require('./launch');
-const { storeSpecFromEnv, privateStoreDir, serversFromEnv } = {
-  ...require('./server'),
-  ...require('./load-balancer'),
-};
+// each a worker of one hotpath/cluster supervisor (the seed ran them under
+// pm2). A worker that dies is forked again in its slot (at once when it was
+// serving, with a growing delay while it keeps failing at start-up); SIGTERM
+// lets each answer the requests in progress, then stops them all.
+const cluster = require('node:cluster');
 
-const count = Number(process.env.SERVERS || 3);
-const first = Number(process.env.FIRST_SERVER_PORT || 8001);
-const spec = storeSpecFromEnv(process.env);
-privateStoreDir(spec);
-
-const children = new Set();
-let stopping = false;
-
-function run(script, env, name) {
-  const child = spawn(process.execPath, [...NODE_ARGS, path.join(__dirname, script)], {
-    env: launchEnv({ ...process.env, ...env }),
-    stdio: ['ignore', 'inherit', 'inherit'],
+// Each process loads only what its role needs (memory: a server that took a
+// 1 GiB upload stays under 64 MB).
+function primary(env) {
+  const { setupPrimary } = require('hotpath/cluster');
+  const { processEnv, storeSpecFromEnv, privateStoreDir } = require('./server');
+  const { serversFromEnv } = require('./load-balancer');
+  const count = Number(env.SERVERS || 3);
+  if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError('SERVERS must be an integer in 1..1000');
+  const first = Number(env.FIRST_SERVER_PORT || 8001);
+  const spec = storeSpecFromEnv(env);
+  privateStoreDir(spec);
+  const balancer = { SPEEDBOX_ROLE: 'balancer', PORT: env.PORT || '3000', SPEEDBOX_SERVERS: serversFromEnv(env).join(',') };
+  const roleOf = (index) => (index < count ? `server-${index + 1}` : 'load-balancer');
+  const supervisor = setupPrimary({
+    mode: 'plain',
+    workers: count + 1,
+    env: (index) =>
+      processEnv({
+        ...env,
+        ...(index < count ? { SPEEDBOX_ROLE: 'server', SERVER_PORT: String(first + index), SPEEDBOX_STORE: spec } : balancer),
+      }),
   });
-  children.add(child);
-  child.on('exit', (code, signal) => {
-    children.delete(child);
-    if (stopping) return;
-    console.log(`${name} exited (${signal || code}); starting it again`);
-    setTimeout(() => run(script, env, name), 500);
+  supervisor.on('exit', ({ index, code, signal, restart }) => {
+    if (restart) console.log(`${roleOf(index)} exited (${signal || code}); starting it again`);
   });
+  console.log(`speedbox: ${count} servers on ports ${first}..${first + count - 1}, store ${spec}`);
 }
 
-console.log(`speedbox: ${count} servers on ports ${first}..${first + count - 1}, store ${spec}`);
-for (let i = 0; i < count; i++) {
-  run('server.js', { SERVER_PORT: String(first + i), SPEEDBOX_STORE: spec }, `server-${i + 1}`);
-}
-const balancer = { PORT: process.env.PORT || '3000', SPEEDBOX_SERVERS: serversFromEnv(process.env).join(',') };
-run('load-balancer.js', balancer, 'load-balancer');
-
-const stop = () => {
-  stopping = true;
-  for (const c of children) c.kill('SIGTERM');
-  setTimeout(() => process.exit(0), 2000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+if (cluster.isPrimary) primary(process.env);
+else if (process.env.SPEEDBOX_ROLE === 'balancer') require('./load-balancer').main();
+else require('./server').main();

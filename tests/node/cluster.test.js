@@ -90,6 +90,8 @@ test('setupPrimary and setupWorker reject bad use', () => {
   assert.throws(() => sticky.setupPrimary({ port: 0, onWorkerExit: 3 }), TypeError);
   assert.throws(() => sticky.setupPrimary({ port: 0, signals: 'yes' }), TypeError);
   assert.throws(() => sticky.setupPrimary({ mode: 'plain', workers: 0 }), RangeError);
+  assert.throws(() => sticky.setupPrimary({ port: 0, env: 'A=1' }), /env must be an object or a function/);
+  assert.throws(() => sticky.setupPrimary({ port: 0, workers: 2, env: (i) => (i ? null : {}) }), /env\(1\) must return an object/);
   assert.throws(() => sticky.setupPrimary({ mode: 'modulo' }), RangeError); // a sticky primary needs its port
   assert.throws(() => sticky.setupWorker(http.createServer()), /worker forked by setupPrimary/);
 });
@@ -148,6 +150,32 @@ test('plain mode: a crashed worker is forked again in its slot and serves', asyn
     for (let i = 0; i < 20; i++) pids.add(JSON.parse((await get(c.port, '/')).body).pid);
     assert.ok(pids.has(again.pid), 'the new worker answers');
     assert.ok(!pids.has(victim.pid));
+  } finally {
+    await c.stop();
+  }
+});
+
+test('plain mode: env(index) gives each slot its own environment, again after a restart', async () => {
+  const c = await startCluster({ WORKERS: '3', MODE: 'plain', SLOT_ENV: '1' });
+  try {
+    const names = async () => {
+      const seen = new Map(); // pid -> answer
+      for (let i = 0; i < 30; i++) {
+        const r = JSON.parse((await get(c.port, '/')).body);
+        seen.set(r.pid, r);
+      }
+      return [...seen.values()];
+    };
+    const before = await names();
+    assert.deepEqual(before.map((r) => r.index).sort(), [0, 1, 2]);
+    for (const r of before) assert.equal(r.name, `slot-${r.index}`);
+    const victim = before.find((r) => r.index === 2);
+    process.kill(victim.pid, 'SIGKILL');
+    const again = await c.next((e) => e.event === 'worker' && e.index === 2 && e.pid !== victim.pid);
+    let found = null;
+    for (let i = 0; i < 5 && !found; i++) found = (await names()).find((r) => r.pid === again.pid);
+    assert.ok(found, 'the new worker answers');
+    assert.equal(found.name, 'slot-2');
   } finally {
     await c.stop();
   }

@@ -1,23 +1,26 @@
 'use strict';
 // Starts a SpeedBox deployment (file servers + load balancer, each its own
-// process, on free loopback ports) and speaks its HTTP contract: streamed
-// multipart uploads and downloads hashed on the fly.
+// process, on free loopback ports; or all under start.js's supervisor) and
+// speaks its HTTP contract: streamed multipart uploads and downloads hashed
+// on the fly.
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 const { freePort, waitForPort } = require('./redis');
 
 const DIR = path.resolve(__dirname, '..', '..', 'examples', 'speedbox');
-const { NODE_ARGS, launchEnv } = require(path.join(DIR, 'launch'));
+const { processEnv } = require(path.join(DIR, 'server'));
 
 // The plain-directory baseline's server (dir: specs).
 const DIR_SERVER = path.resolve(__dirname, '..', '..', 'bench', 'blobs', 'dir-server.js');
 
-// As start.js runs them (examples/speedbox/launch.js), unless nodeArgs says otherwise.
-function startProcess(script, env, nodeArgs = NODE_ARGS) {
+// As start.js runs them (plain node, server.js's processEnv), unless nodeArgs says otherwise.
+function startProcess(script, env, nodeArgs = []) {
   const proc = spawn(process.execPath, [...nodeArgs, path.resolve(DIR, script)], {
-    env: launchEnv({ ...process.env, ...env }),
+    env: processEnv({ ...process.env, ...env }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => proc.once('exit', resolve));
@@ -69,6 +72,79 @@ async function startSpeedbox({ spec, servers = 3, healthIntervalMs = 200, env = 
     // Processes that died on their own so far.
     crashes: () => [lb, ...nodes].filter((n) => n.crashed()).length,
     stop: () => Promise.all([lb.kill(), ...nodes.map((n) => n.kill())]),
+  };
+}
+
+// `count` consecutive ports free on 127.0.0.1 (start.js numbers its servers
+// from FIRST_SERVER_PORT).
+async function freePorts(count) {
+  for (;;) {
+    const first = await freePort();
+    if (first + count > 65536) continue;
+    const held = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const srv = net.createServer();
+        await new Promise((resolve, reject) => srv.once('error', reject).listen(first + i, '127.0.0.1', resolve));
+        held.push(srv);
+      }
+      return first;
+    } catch {
+      // taken: try elsewhere
+    } finally {
+      await Promise.all(held.map((srv) => new Promise((r) => srv.close(r))));
+    }
+  }
+}
+
+// The workers of a start.js primary now: [{pid, role, port}] from /proc
+// (each worker's environment names its role and port).
+function deploymentWorkers(primaryPid) {
+  const text = fs.readFileSync(`/proc/${primaryPid}/task/${primaryPid}/children`, 'utf8').trim();
+  const workers = [];
+  for (const pid of text ? text.split(/\s+/).map(Number) : []) {
+    let env;
+    try {
+      env = Object.fromEntries(
+        fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
+    } catch {
+      continue; // it exited meanwhile
+    }
+    const role = env.SPEEDBOX_ROLE;
+    workers.push({ pid, role, port: Number(role === 'balancer' ? env.PORT : env.SERVER_PORT) });
+  }
+  return workers;
+}
+
+/**
+ * Start a deployment the way a user does: examples/speedbox/start.js, one
+ * hotpath/cluster supervisor over `servers` file servers and the balancer.
+ */
+async function startDeployment({ spec, servers = 3, env = {} }) {
+  const first = await freePorts(servers);
+  const port = await freePort();
+  const proc = spawn(process.execPath, [path.join(DIR, 'start.js')], {
+    env: { ...process.env, SERVERS: String(servers), FIRST_SERVER_PORT: String(first), PORT: String(port), SPEEDBOX_STORE: spec, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let log = '';
+  proc.stdout.setEncoding('utf8').on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const serverPorts = Array.from({ length: servers }, (_, i) => first + i);
+  await Promise.all([port, ...serverPorts].map((p) => waitForPort(p, 15000)));
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    serverPorts,
+    proc,
+    exited,
+    log: () => log,
+    workers: () => deploymentWorkers(proc.pid),
+    stop: (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
   };
 }
 
@@ -165,4 +241,4 @@ function download(base, route, headers = {}, { keep = false, method = 'GET' } = 
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 
-module.exports = { startSpeedbox, startProcess, upload, download, sha256, freePort };
+module.exports = { startSpeedbox, startDeployment, startProcess, upload, download, sha256, freePort };

@@ -7,7 +7,8 @@
 // "remote": A}, /slow?ms=N after N ms, /hang never, /ask?m=M&t=T the
 // answers of askAll(M) (onAsk answers {pid, index}; 'boom' throws; 'slow'
 // takes a second on worker 1). Env: WORKERS (default 3),
-// MODE (default modulo; 'plain'), PORT (0), KILL_MS, DRAIN_MS.
+// MODE (default modulo; 'plain'), PORT (0), KILL_MS, DRAIN_MS; SLOT_ENV=1:
+// each slot gets SLOT_NAME=slot-I through env(index), answered as "name".
 const cluster = require('cluster');
 const http = require('http');
 const path = require('path');
@@ -21,6 +22,7 @@ if (cluster.isPrimary) {
     port: env('PORT', 0),
     mode: process.env.MODE || 'modulo',
     killTimeoutMs: env('KILL_MS', 5000),
+    env: process.env.SLOT_ENV === '1' ? (index) => ({ SLOT_NAME: `slot-${index}` }) : {},
     onWorkerExit: ({ index, worker, signal }) => print({ event: 'exit', index, pid: worker.process.pid, signal }),
   });
   primary.on('worker', ({ index, worker }) => print({ event: 'worker', index, pid: worker.process.pid }));
@@ -36,7 +38,12 @@ if (cluster.isPrimary) {
     const url = new URL(req.url, 'http://x');
     const answer = () => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ index: sticky.workerIndex(), pid: process.pid, remote: req.socket.remoteAddress }));
+      res.end(JSON.stringify({
+          index: sticky.workerIndex(),
+          pid: process.pid,
+          remote: req.socket.remoteAddress,
+          name: process.env.SLOT_NAME || null,
+        }),);
     };
     if (url.pathname === '/slow') {
       print({ event: 'request', pid: process.pid });

@@ -93,9 +93,22 @@ function checkOptions(options) {
   if (!Number.isInteger(killTimeoutMs) || killTimeoutMs < 0) {
     throw new RangeError('setupPrimary: killTimeoutMs must be a non-negative integer');
   }
-  if (env === null || typeof env !== 'object') throw new TypeError('setupPrimary: env must be an object');
+  if (env === null || (typeof env !== 'object' && typeof env !== 'function')) {
+    throw new TypeError('setupPrimary: env must be an object or a function');
+  }
   if (typeof signals !== 'boolean') throw new TypeError('setupPrimary: signals must be a boolean');
   return { port, host, workers, mode, onWorkerExit, maxPending, killTimeoutMs, env, signals };
+}
+
+// The extra environment of each slot: `env` itself, or what env(index)
+// returns, asked once per slot here so that a bad value fails setupPrimary
+// and a re-forked worker gets what its slot had.
+function slotEnvs(env, n) {
+  return Array.from({ length: n }, (_, index) => {
+    const e = typeof env === 'function' ? env(index) : env;
+    if (e === null || typeof e !== 'object') throw new TypeError(`setupPrimary: env(${index}) must return an object`);
+    return e;
+  });
 }
 
 // A worker that dies before it is ready is re-forked with a growing delay
@@ -125,7 +138,8 @@ const restartDelay = (failures) => (failures === 0 ? 0 : Math.min(5000, 50 * 2 *
  * @param {(info: {index: number, worker: import('cluster').Worker, code: number|null, signal: string|null, restart: boolean}) => void} [options.onWorkerExit]
  * @param {number} [options.maxPending=1024]
  * @param {number} [options.killTimeoutMs=5000]  close(): SIGTERM, then SIGKILL after this long
- * @param {Record<string, string>} [options.env]  extra environment for the workers
+ * @param {Record<string, string> | ((index: number) => Record<string, string>)} [options.env]  extra environment
+ *   for the workers; a function gives each slot its own (called once per slot, by setupPrimary)
  * @param {boolean} [options.signals=true]  SIGTERM/SIGINT: close(), then exit the primary
  * @returns {import('../cluster').Primary}
  */
@@ -134,6 +148,7 @@ function setupPrimary(options) {
   const opts = checkOptions(options);
   const n = opts.workers;
   const sticky = opts.mode !== 'plain';
+  const envs = slotEnvs(opts.env, n);
   const slots = Array.from({ length: n }, () => ({
     worker: null,
     ready: false,
@@ -197,7 +212,7 @@ function setupPrimary(options) {
   };
 
   const workerEnv = (index) => {
-    const env = { ...opts.env, [INDEX_ENV]: String(index), [COUNT_ENV]: String(n), [MODE_ENV]: opts.mode };
+    const env = { ...envs[index], [INDEX_ENV]: String(index), [COUNT_ENV]: String(n), [MODE_ENV]: opts.mode };
     if (!sticky && opts.port !== undefined) env[LISTEN_ENV] = JSON.stringify({ port: opts.port, host: opts.host });
     return env;
   };

@@ -136,6 +136,8 @@ function clusterUsage(): void {
   plain.ready.then((addr) => addr && addr.port);
   const n: number = plain.broadcast({ t: 'hello' });
   void n;
+  // One supervisor, workers of different roles: env as a function of the slot.
+  hpCluster.setupPrimary({ mode: 'plain', workers: 3, env: (index: number) => ({ ROLE: index < 2 ? 'server' : 'balancer' }) });
   const sticky = hpCluster.setupPrimary({ port: 8000, mode: 'jump', signals: false, onWorkerExit: (i) => i.index });
   const slot: number = sticky.indexOf('10.0.0.1');
   void slot;
