@@ -95,7 +95,9 @@ class Handle {
  private:
   bool enter_writer();
   void leave_writer();
-  void maybe_finish();
+  // True for the one caller that may finish: close began, no call is in
+  // flight and nobody claimed it before.
+  bool claim_finish();
   void finish();
 
   Rcu rcu_;
