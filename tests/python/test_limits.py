@@ -184,6 +184,34 @@ def test_redis(redis_server: RedisServer) -> None:
         assert lim.acquire("down", "a", limit=3)["status"] == "granted"
 
 
+def test_redis_blocking_calls_from_threads_and_the_loop(redis_server: RedisServer) -> None:
+    with open_limiter(redis_server.url, timeout_ms=500) as lim:
+        # The blocking calls are the C library's: they work from any thread
+        # but the engine's own (a loop callback), where they refuse.
+        assert lim.set_add("users", "alice") is True
+        assert lim.set_has("users", "alice") is True
+        assert lim.acquire("u", "a", limit=1)["status"] == "granted"
+        denied = lim.acquire("u", "b", limit=1)
+        assert denied["status"] == "denied"
+        assert [h["resource"] for h in denied["holders"]] == ["a"]
+        assert [h["resource"] for h in lim.holders("u")] == ["a"]
+        seen: list[BaseException] = []
+        done = threading.Event()
+
+        def on_loop(err: object, value: object) -> None:
+            try:
+                lim.acquire("u", "c", limit=1)
+            except BaseException as e:  # noqa: BLE001 - recorded for the assertion below
+                seen.append(e)
+            done.set()
+
+        lim._native.ping_cb(on_loop)
+        assert done.wait(5)
+        assert len(seen) == 1
+        assert isinstance(seen[0], errors.InvalidArgumentError)
+        assert "would block the engine loop" in str(seen[0])
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(errors.InvalidArgumentError, match="unknown spec"):
         open_limiter("mysql://x")

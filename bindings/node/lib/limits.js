@@ -55,7 +55,9 @@ function rateArgs(options) {
  * host) or `redis://host:port/db` (many hosts). Every method returns a
  * Promise and takes `{signal}` in its options (an aborted signal rejects
  * with an AbortError; a lease granted after the abort is released); memory
- * and SQLite limiters also have `*Sync` variants. `using` closes a limiter.
+ * and SQLite limiters also have `*Sync` variants (which a Redis limiter
+ * refuses on the JS thread: they would block the loop its answer comes
+ * through). `using` closes a limiter.
  */
 class Limiter {
   /**
@@ -118,7 +120,7 @@ class Limiter {
     return this._run(options, () => (this._memory ? this._acquireSync(args) : this._native.acquire(...args)), discard);
   }
 
-  /** Synchronous acquire (memory and SQLite). */
+  /** Synchronous acquire (memory and SQLite; Redis refuses it on the JS thread). */
   acquireSync(subject, resource, options) {
     const [limit, ttl] = leaseArgs(options);
     return this._acquireSync([name('subject', subject), name('resource', resource), limit, ttl]);
@@ -187,7 +189,7 @@ class Limiter {
     return this._native.hitLocal(name('key', key), rate, period, burst, cost) ? this._result() : null;
   }
 
-  /** Synchronous hit (memory and SQLite). */
+  /** Synchronous hit (memory and SQLite; Redis refuses it on the JS thread). */
   hitSync(key, options) {
     const [rate, period, burst, cost] = rateArgs(options);
     return this._hitSync(name('key', key), rate, period, burst, cost);

@@ -1,5 +1,6 @@
 // Limiters: leases and rate limits over memory, SQLite or Redis. Promises
-// for every backend; synchronous variants for memory and SQLite.
+// for every backend; synchronous variants too (which a Redis limiter
+// refuses on this thread: it runs the engine's loop they would wait for).
 #include <memory>
 #include <string>
 
@@ -39,9 +40,14 @@ Napi::Object LeaseObject(Napi::Env env, const hp_lease_result &r) {
   o.Set("ok", Napi::Boolean::New(env, r.status != HP_LEASE_DENIED));
   o.Set("count", Napi::Number::New(env, r.count));
   o.Set("leaseId", Napi::Number::New(env, static_cast<double>(r.lease_id)));
-  if (r.status == HP_LEASE_DENIED) o.Set("holders", Leases(env, r.holders, r.holder_count));
+  if (r.status == HP_LEASE_DENIED && r.holders)
+    o.Set("holders", Leases(env, r.holders->items, r.holders->count));
   return o;
 }
+
+// A list from a synchronous call, freed when the scope ends (also when
+// building its JS array throws).
+using LeaseList = std::unique_ptr<hp_lease_list, decltype(&hp_lease_list_free)>;
 
 Napi::Object RateObject(Napi::Env env, const hp_rate_result &r) {
   auto o = Napi::Object::New(env);
@@ -135,12 +141,14 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     Name sub(env, info[0]), res(env, info[1]);
     hp_lease_result r = HP_LEASE_RESULT_INIT;
-    Check(env, hp_limiter_acquire(Handle(env), sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
-                                  static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()), &r));
+    Check(env, hp_limiter_acquire(&r, Handle(env), sub.c_str(), res.c_str(),
+                                  info[2].As<Napi::Number>().Uint32Value(),
+                                  static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value())));
+    LeaseList holders(r.holders, hp_lease_list_free);
     out_[0] = r.status;
     out_[1] = r.count;
     out_[2] = static_cast<double>(r.lease_id);
-    if (r.status == HP_LEASE_DENIED) return Leases(env, r.holders, r.holder_count);
+    if (holders) return Leases(env, holders->items, holders->count);
     return env.Undefined();
   }
 
@@ -199,9 +207,10 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
   Napi::Value HoldersSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     std::string sub = info[0].As<Napi::String>();
-    const hp_lease_info *h = nullptr;
-    int n = Check(env, hp_limiter_holders(Handle(env), sub.c_str(), &h));
-    return Leases(env, h, static_cast<size_t>(n));
+    hp_lease_list *h = nullptr;
+    Check(env, hp_limiter_holders(&h, Handle(env), sub.c_str()));
+    LeaseList list(h, hp_lease_list_free);
+    return Leases(env, list->items, list->count);
   }
 
   Napi::Value Hit(const Napi::CallbackInfo &info) {
@@ -220,7 +229,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Name key(env, info[0]);
     hp_rate_spec s = RateSpec(info, 1);
     hp_rate_result r = HP_RATE_RESULT_INIT;
-    Check(env, hp_limiter_hit(Handle(env), key.c_str(), &s, &r));
+    Check(env, hp_limiter_hit(&r, Handle(env), key.c_str(), &s));
     out_[0] = r.allowed;
     out_[1] = r.remaining;
     out_[2] = static_cast<double>(r.retry_after_ms);
@@ -279,7 +288,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter_stats s = HP_LIMITER_STATS_INIT;
     Check(env, hp_limiter_stats_get(&s, Handle(env)));
-    return LimiterStatsObject(env, s, hp_limiter_backend(Handle(env)) == HP_LIMITER_REDIS);
+    return LimiterStatsObject(env, s, hp_limiter_backend(Handle(env)) == HP_BACKEND_REDIS);
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {

@@ -199,29 +199,29 @@ class Limiter(AsyncClosing):
         return await _aio.run(lambda cb: getattr(self._native, method + "_cb")(*args, cb))
 
     async def acquire_async(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000) -> LeaseResult:
-        """:meth:`acquire` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`acquire` for asyncio (every backend)."""
         args = (_name("subject", subject), _name("resource", resource),
                 _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40))
         return await self._call("acquire", *args)  # type: ignore[no-any-return]
 
     async def release_async(self, subject: str, resource: str) -> bool:
-        """:meth:`release` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`release` for asyncio (every backend)."""
         args = (_name("subject", subject), _name("resource", resource))
         return await self._call("release", *args)  # type: ignore[no-any-return]
 
     async def renew_async(self, subject: str, resource: str, *, ttl_ms: int = 60000) -> bool:
-        """:meth:`renew` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`renew` for asyncio (every backend)."""
         args = (_name("subject", subject), _name("resource", resource), _int("ttl_ms", ttl_ms, 1, 2**40))
         return await self._call("renew", *args)  # type: ignore[no-any-return]
 
     async def holders_async(self, subject: str) -> list[LeaseInfo]:
-        """:meth:`holders` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`holders` for asyncio (every backend)."""
         s = _name("subject", subject)
         return await self._call("holders", s)  # type: ignore[no-any-return]
 
     async def hit_async(self, key: str, *, rate: int, period_ms: int = 1000, burst: int | None = None,
                         cost: int = 1) -> RateResult:
-        """:meth:`hit` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`hit` for asyncio (every backend)."""
         k, spec = _name("key", key), _rate(rate, period_ms, burst, cost)
         if self._local:
             r = self._native.hit_local(k, *spec)
@@ -230,17 +230,17 @@ class Limiter(AsyncClosing):
         return await self._call("hit", k, *spec)  # type: ignore[no-any-return]
 
     async def set_add_async(self, set_name: str, member: str) -> bool:
-        """:meth:`set_add` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`set_add` for asyncio (every backend)."""
         args = (_name("set", set_name), _name("member", member))
         return await self._call("set_add", *args)  # type: ignore[no-any-return]
 
     async def set_has_async(self, set_name: str, member: str) -> bool:
-        """:meth:`set_has` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`set_has` for asyncio (every backend)."""
         args = (_name("set", set_name), _name("member", member))
         return await self._call("set_has", *args)  # type: ignore[no-any-return]
 
     async def ping_async(self) -> None:
-        """:meth:`ping` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`ping` for asyncio (every backend)."""
         await self._call("ping")
 
 

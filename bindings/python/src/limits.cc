@@ -1,6 +1,7 @@
 // Limiters. Memory checks keep the GIL (they take well under a
-// microsecond); SQLite checks release it; Redis calls (and every *_cb
-// variant, for asyncio) run on the engine's loop and report back.
+// microsecond); SQLite and Redis checks release it (a synchronous Redis
+// call blocks in C until the engine's loop has its answer); every *_cb
+// variant, for asyncio, runs on the engine's loop and reports back.
 #include <memory>
 #include <string>
 #include <tuple>
@@ -31,6 +32,9 @@ std::vector<Row> copy_rows(const hp_lease_info *h, size_t n) {
   for (size_t i = 0; i < n; i++) v.emplace_back(h[i].resource, h[i].lease_id, h[i].expires_in_ms);
   return v;
 }
+
+// A list from a synchronous call, freed when the scope ends.
+using LeaseList = std::unique_ptr<hp_lease_list, decltype(&hp_lease_list_free)>;
 
 py::list rows_to_py(const std::vector<Row> &rows) {
   py::list l;
@@ -131,7 +135,8 @@ void on_lease(int status, const hp_lease_result *r, void *data) {
   Result out;
   if (r) {
     out.lease = *r;
-    out.rows = copy_rows(r->holders, r->holder_count);
+    out.lease.holders = nullptr;  // borrowed: copied into rows
+    if (r->holders) out.rows = copy_rows(r->holders->items, r->holders->count);
   }
   s->done(status, std::move(out));
 }
@@ -186,65 +191,47 @@ class Limiter {
 
   std::string backend() {
     handle();
-    return kind_ == HP_LIMITER_MEMORY ? "memory" : kind_ == HP_LIMITER_SQLITE ? "sqlite" : "redis";
+    return kind_ == HP_BACKEND_MEMORY ? "memory" : kind_ == HP_BACKEND_SQLITE ? "sqlite" : "redis";
   }
   void close() { ref_.close(); }
   bool closed() const { return ref_.get() == nullptr; }
   py::dict stats() {
     hp_limiter_stats s = HP_LIMITER_STATS_INIT;
     check(hp_limiter_stats_get(&s, handle()));
-    return limiter_stats_dict(s, kind_ == HP_LIMITER_REDIS);
+    return limiter_stats_dict(s, kind_ == HP_BACKEND_REDIS);
   }
 
-  // Blocking calls: memory with the GIL, SQLite without it, Redis through
-  // the loop (waiting without the GIL).
+  // Blocking calls, one C call each: memory with the GIL, SQLite and
+  // Redis without it (Redis waits for the engine's thread, never this one).
   py::dict acquire(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Lease, [&](Sink *s) {
-               return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, on_lease, s);
-             }).cast<py::dict>();
     hp_lease_result r = HP_LEASE_RESULT_INIT;
-    int rc = sync([&] { return hp_limiter_acquire(l, sub.c_str(), res.c_str(), limit, ttl, &r); });
-    check(rc);
-    return lease_to_py(r, copy_rows(r.holders, r.holder_count));
+    check(sync([&] { return hp_limiter_acquire(&r, l, sub.c_str(), res.c_str(), limit, ttl); }));
+    LeaseList holders(r.holders, hp_lease_list_free);
+    return lease_to_py(r, holders ? copy_rows(holders->items, holders->count) : std::vector<Row>());
   }
   bool release(const std::string &sub, const std::string &res) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_release_async(l, sub.c_str(), res.c_str(), on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_release(l, sub.c_str(), res.c_str()); })) > 0;
   }
   bool renew(const std::string &sub, const std::string &res, uint64_t ttl) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool,
-                 [&](Sink *s) { return hp_limiter_renew_async(l, sub.c_str(), res.c_str(), ttl, on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_renew(l, sub.c_str(), res.c_str(), ttl); })) > 0;
   }
   py::list holders(const std::string &sub) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Holders, [&](Sink *s) { return hp_limiter_holders_async(l, sub.c_str(), on_holders, s); })
-          .cast<py::list>();
-    const hp_lease_info *h = nullptr;
-    int n = check(sync([&] { return hp_limiter_holders(l, sub.c_str(), &h); }));
-    return rows_to_py(copy_rows(h, static_cast<size_t>(n)));
+    hp_lease_list *h = nullptr;
+    check(sync([&] { return hp_limiter_holders(&h, l, sub.c_str()); }));
+    LeaseList list(h, hp_lease_list_free);
+    return rows_to_py(copy_rows(list->items, list->count));
   }
   py::dict hit(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
     hp_limiter *l = handle();
     hp_rate_spec spec = rate_spec(rate, period_ms, burst, cost);
-    if (kind_ == HP_LIMITER_REDIS) {
-      // A local budget decides most hits at once, with the GIL held.
-      hp_rate_result r = HP_RATE_RESULT_INIT;
-      if (local_ && check(hp_limiter_hit_local(&r, l, key.c_str(), &spec)) > 0) return rate_to_py(r);
-      return run(Kind::Rate, [&](Sink *s) { return hp_limiter_hit_async(l, key.c_str(), &spec, on_rate, s); })
-          .cast<py::dict>();
-    }
     hp_rate_result r = HP_RATE_RESULT_INIT;
-    check(sync([&] { return hp_limiter_hit(l, key.c_str(), &spec, &r); }));
+    // A local budget decides most hits at once, with the GIL held.
+    if (local_ && check(hp_limiter_hit_local(&r, l, key.c_str(), &spec)) > 0) return rate_to_py(r);
+    check(sync([&] { return hp_limiter_hit(&r, l, key.c_str(), &spec); }));
     return rate_to_py(r);
   }
   // The hit decided here and now, or None when it needs Redis.
@@ -257,16 +244,10 @@ class Limiter {
   }
   bool set_add(const std::string &set, const std::string &member) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_set_add_async(l, set.c_str(), member.c_str(), on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_set_add(l, set.c_str(), member.c_str()); })) > 0;
   }
   bool set_has(const std::string &set, const std::string &member) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_set_has_async(l, set.c_str(), member.c_str(), on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_set_has(l, set.c_str(), member.c_str()); })) > 0;
   }
   void ping() {
@@ -324,8 +305,9 @@ class Limiter {
 
   template <class F>
   int sync(F &&f) {
-    if (kind_ == HP_LIMITER_MEMORY) return f();
-    // SQLite waits on its lock without the GIL; a close meanwhile waits for it.
+    if (kind_ == HP_BACKEND_MEMORY) return f();
+    // SQLite waits on its lock and Redis for its answer without the GIL; a
+    // close meanwhile waits for the call.
     Ref::Pin pin(ref_);
     py::gil_scoped_release release;
     return f();
