@@ -644,8 +644,11 @@ export interface LeaseInfo {
 
 /** What acquire() answers; a denial is a result, not an error. */
 export interface LeaseResult {
-  /** 'already_held': the subject held the resource; no slot was used and its TTL was extended. */
-  status: 'granted' | 'already_held' | 'denied';
+  /**
+   * 'already_held': the subject held the resource; no slot was used and its TTL was extended.
+   * 'not_member': a membership in `require` was missing; nothing was taken.
+   */
+  status: 'granted' | 'already_held' | 'denied' | 'not_member';
   /** granted or already_held */
   ok: boolean;
   /** Leases the subject holds after the call. */
@@ -654,6 +657,14 @@ export interface LeaseResult {
   leaseId: number;
   /** The subject's leases, when denied. */
   holders?: LeaseInfo[];
+  /** When not_member: the index in `require` of the first membership missing. */
+  missing?: number;
+}
+
+/** A membership an acquire requires: `member` in the named set `set` (setAdd). */
+export interface LeaseRequirement {
+  set: string;
+  member: string;
 }
 
 /** Options of acquire(). */
@@ -664,6 +675,11 @@ export interface LeaseOptions extends Abortable {
   ttlMs?: number;
   /** Alias of ttlMs. */
   ttl?: number;
+  /**
+   * Memberships checked in the same atomic step as the acquire (at most 8);
+   * one missing answers status 'not_member' and takes nothing.
+   */
+  require?: LeaseRequirement[];
 }
 
 /** Options of hit(): a GCRA rate limit. */

@@ -295,7 +295,7 @@ int limiter_acquire_hit(hp_engine *e, const char *spec) {
   int rc = hp_limiter_open(&l, e, spec, nullptr);
   if (rc != 0) return rc;
   hp_lease_result lease = HP_LEASE_RESULT_INIT;
-  rc = hp_limiter_acquire(&lease, l, "subject", "resource", 2, 60000);
+  rc = hp_limiter_acquire(&lease, l, "subject", "resource", 2, 60000, nullptr);
   if (rc == 0 && lease.status != HP_LEASE_GRANTED) rc = kWrong;
   hp_rate_spec rate = HP_RATE_SPEC_INIT;
   rate.rate = 10;

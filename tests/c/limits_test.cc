@@ -70,7 +70,7 @@ struct LeaseCopy {
 LeaseCopy acquire_async(hp_limiter *l, const char *sub, const char *res, uint32_t limit, uint64_t ttl) {
   std::promise<LeaseCopy> p;
   int rc = hp_limiter_acquire_async(
-      l, sub, res, limit, ttl,
+      l, sub, res, limit, ttl, nullptr,
       [](int status, const hp_lease_result *r, void *data) {
         LeaseCopy c;
         c.rc = status;
@@ -332,16 +332,16 @@ TEST_CASE("limits: bad specs and arguments are clear errors") {
   Limiter m(nullptr, "memory:");
   CHECK(hp_limiter_backend(m) == HP_BACKEND_MEMORY);
   hp_lease_result r = HP_LEASE_RESULT_INIT;
-  CHECK(hp_limiter_acquire(&r, m, nullptr, "s", 3, 1000) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(&r, m, "", "s", 3, 1000) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(&r, m, "u", nullptr, 3, 1000) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(&r, m, "u", "s", 0, 1000) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(&r, m, "u", "s", 3, 0) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(nullptr, m, "u", "s", 3, 1000) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(&r, nullptr, "u", "s", 3, 1000) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, nullptr, "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "", "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "u", nullptr, 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "u", "s", 0, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "u", "s", 3, 0, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(nullptr, m, "u", "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, nullptr, "u", "s", 3, 1000, nullptr) == HP_EINVAL);
   std::string big(513, 'x');
-  CHECK(hp_limiter_acquire(&r, m, big.c_str(), "s", 3, 1000) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(&r, m, big.substr(1).c_str(), "s", 3, 1000) == 0);
+  CHECK(hp_limiter_acquire(&r, m, big.c_str(), "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, big.substr(1).c_str(), "s", 3, 1000, nullptr) == 0);
   hp_rate_result rr = HP_RATE_RESULT_INIT;
   hp_rate_spec s = rate_spec(0, 1000, 1);
   CHECK(hp_limiter_hit(&rr, m, "k", &s) == HP_EINVAL);
@@ -357,15 +357,15 @@ TEST_CASE("limits: bad specs and arguments are clear errors") {
 TEST_CASE("limits: memory leases (synchronous)") {
   Limiter l(nullptr, "memory:");
   hp_lease_result r = HP_LEASE_RESULT_INIT;
-  REQUIRE(hp_limiter_acquire(&r, l, "u", "a", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "a", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
   uint64_t first = r.lease_id;
-  REQUIRE(hp_limiter_acquire(&r, l, "u", "a", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "a", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_ALREADY_HELD);
   CHECK(r.lease_id == first);
-  REQUIRE(hp_limiter_acquire(&r, l, "u", "b", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "b", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
-  REQUIRE(hp_limiter_acquire(&r, l, "u", "c", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "c", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_DENIED);
   REQUIRE(r.holders);
   REQUIRE(r.holders->count == 2);
@@ -437,15 +437,15 @@ TEST_CASE("limits: SQLite state is shared by limiters on one file and survives a
   hp_lease_result r = HP_LEASE_RESULT_INIT;
   {
     Limiter a(nullptr, dir.spec());
-    REQUIRE(hp_limiter_acquire(&r, a, "u", "s1", 2, 60000) == 0);
+    REQUIRE(hp_limiter_acquire(&r, a, "u", "s1", 2, 60000, nullptr) == 0);
     CHECK(r.status == HP_LEASE_GRANTED);
     CHECK(hp_limiter_set_add(a, "users", "u") == 1);
   }
   Limiter b(nullptr, dir.spec());
   Limiter c(nullptr, dir.spec());
-  REQUIRE(hp_limiter_acquire(&r, b, "u", "s2", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, b, "u", "s2", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
-  REQUIRE(hp_limiter_acquire(&r, c, "u", "s3", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, c, "u", "s3", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_DENIED);
   REQUIRE(r.holders);
   CHECK(r.holders->count == 2);
@@ -455,7 +455,7 @@ TEST_CASE("limits: SQLite state is shared by limiters on one file and survives a
   hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
   o.prefix = "other";
   Limiter d(nullptr, dir.spec(), &o);
-  REQUIRE(hp_limiter_acquire(&r, d, "u", "s3", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, d, "u", "s3", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
 }
 
@@ -469,13 +469,13 @@ TEST_CASE("limits: a SQLite lock held past the timeout answers HP_EUNAVAILABLE, 
   REQUIRE(sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
   hp_lease_result r = HP_LEASE_RESULT_INIT;
   auto t0 = std::chrono::steady_clock::now();
-  CHECK(hp_limiter_acquire(&r, l, "u", "s", 3, 1000) == HP_EUNAVAILABLE);
+  CHECK(hp_limiter_acquire(&r, l, "u", "s", 3, 1000, nullptr) == HP_EUNAVAILABLE);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
   // Reads go on under WAL while a writer holds the lock.
   CHECK(hp_limiter_set_has(l, "users", "x") == 0);
   sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(raw);
-  CHECK(hp_limiter_acquire(&r, l, "u", "s", 3, 1000) == 0);
+  CHECK(hp_limiter_acquire(&r, l, "u", "s", 3, 1000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
 }
 
@@ -490,7 +490,7 @@ static void thread_hammer(hp_limiter *l) {
       for (int i = 0; i < 50; i++) {
         hp_lease_result r = HP_LEASE_RESULT_INIT;
         std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
-        if (hp_limiter_acquire(&r, l, "hammer", res.c_str(), 3, 60000) != 0) {
+        if (hp_limiter_acquire(&r, l, "hammer", res.c_str(), 3, 60000, nullptr) != 0) {
           errors++;
           continue;
         }
@@ -565,13 +565,13 @@ TEST_CASE("limits: memory leases survive idle subjects being dropped") {
   for (int round = 0; round < 3; round++)
     for (int i = 0; i < 5000; i++) {
       std::string sub = "idle:" + std::to_string(i);
-      REQUIRE(hp_limiter_acquire(&r, l, sub.c_str(), "a", 1, 60000) == 0);
+      REQUIRE(hp_limiter_acquire(&r, l, sub.c_str(), "a", 1, 60000, nullptr) == 0);
       CHECK(r.status == (round == 0 ? HP_LEASE_GRANTED : HP_LEASE_ALREADY_HELD));
-      REQUIRE(hp_limiter_acquire(&r, l, sub.c_str(), "b", 2, 60000) == 0);
+      REQUIRE(hp_limiter_acquire(&r, l, sub.c_str(), "b", 2, 60000, nullptr) == 0);
       CHECK(r.status == HP_LEASE_GRANTED);
       CHECK(hp_limiter_release(l, sub.c_str(), "b") == 1);
       std::string passing = "passing:" + std::to_string(round) + ":" + std::to_string(i);
-      REQUIRE(hp_limiter_acquire(&r, l, passing.c_str(), "x", 1, 60000) == 0);
+      REQUIRE(hp_limiter_acquire(&r, l, passing.c_str(), "x", 1, 60000, nullptr) == 0);
       CHECK(r.status == HP_LEASE_GRANTED);
       CHECK(hp_limiter_release(l, passing.c_str(), "x") == 1);
     }
@@ -616,7 +616,7 @@ TEST_CASE("limits: SQLite hammer from 6 processes on one file") {
       for (int i = 0; i < 100; i++) {
         hp_lease_result r = HP_LEASE_RESULT_INIT;
         std::string res = "p" + std::to_string(p) + "-" + std::to_string(i);
-        if (hp_limiter_acquire(&r, l, "hammer", res.c_str(), 3, 60000) != 0)
+        if (hp_limiter_acquire(&r, l, "hammer", res.c_str(), 3, 60000, nullptr) != 0)
           errors++;
         else if (r.status == HP_LEASE_GRANTED)
           granted++;
@@ -1102,16 +1102,16 @@ namespace {
 // count fixed windows (a local budget), not GCRA.
 void sync_semantics(hp_limiter *l, bool window = false) {
   hp_lease_result r = HP_LEASE_RESULT_INIT;
-  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "a", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "a", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
   CHECK(r.holders == nullptr);
   uint64_t first = r.lease_id;
-  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "a", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "a", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_ALREADY_HELD);
   CHECK(r.lease_id == first);
-  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "b", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "b", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
-  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "c", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "c", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_DENIED);
   CHECK(r.count == 2);
   REQUIRE(r.holders);
@@ -1121,12 +1121,12 @@ void sync_semantics(hp_limiter *l, bool window = false) {
   // The list is the caller's: another call (here on another thread) leaves it alone.
   std::thread([l] {
     hp_lease_result other = HP_LEASE_RESULT_INIT;
-    CHECK(hp_limiter_acquire(&other, l, "sync:u", "zz", 2, 60000) == 0);
+    CHECK(hp_limiter_acquire(&other, l, "sync:u", "zz", 2, 60000, nullptr) == 0);
     CHECK(other.status == HP_LEASE_DENIED);
     hp_lease_list_free(other.holders);
   }).join();
   hp_lease_result again = HP_LEASE_RESULT_INIT;
-  REQUIRE(hp_limiter_acquire(&again, l, "sync:u", "d", 2, 60000) == 0);
+  REQUIRE(hp_limiter_acquire(&again, l, "sync:u", "d", 2, 60000, nullptr) == 0);
   CHECK(std::string(r.holders->items[1].resource) == "b");
   hp_lease_list_free(again.holders);
   hp_lease_list_free(r.holders);
@@ -1170,7 +1170,7 @@ void sync_hammer(hp_limiter *l) {
       for (int i = 0; i < 25; i++) {
         hp_lease_result r = HP_LEASE_RESULT_INIT;
         std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
-        if (hp_limiter_acquire(&r, l, "sync:hammer", res.c_str(), 3, 60000) != 0)
+        if (hp_limiter_acquire(&r, l, "sync:hammer", res.c_str(), 3, 60000, nullptr) != 0)
           errors++;
         else if (r.status == HP_LEASE_GRANTED)
           granted++;
@@ -1236,7 +1236,7 @@ TEST_CASE("limits: a synchronous Redis call on the engine's loop thread refuses 
               [](int, void *data) {
                 auto *s = static_cast<Seen *>(data);
                 hp_lease_result r = HP_LEASE_RESULT_INIT;
-                s->acquire = hp_limiter_acquire(&r, s->l, "u", "a", 1, 1000);
+                s->acquire = hp_limiter_acquire(&r, s->l, "u", "a", 1, 1000, nullptr);
                 s->why = hp_last_error();
                 hp_rate_spec spec = rate_spec(1, 1000, 1);
                 hp_rate_result rr = HP_RATE_RESULT_INIT;
@@ -1255,7 +1255,7 @@ TEST_CASE("limits: a synchronous Redis call on the engine's loop thread refuses 
   CHECK(seen.set_has == HP_EINVAL);
   // The same calls from this thread go through.
   hp_lease_result r = HP_LEASE_RESULT_INIT;
-  CHECK(hp_limiter_acquire(&r, l, "u", "a", 1, 1000) == 0);
+  CHECK(hp_limiter_acquire(&r, l, "u", "a", 1, 1000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
 }
 
@@ -1278,7 +1278,7 @@ TEST_CASE(
   for (int i = 0; i < 3; i++) {
     auto t0 = std::chrono::steady_clock::now();
     hp_lease_result r = HP_LEASE_RESULT_INIT;
-    CHECK(hp_limiter_acquire(&r, l, "u", "b", 3, 60000) == HP_EUNAVAILABLE);
+    CHECK(hp_limiter_acquire(&r, l, "u", "b", 3, 60000, nullptr) == HP_EUNAVAILABLE);
     CHECK(std::string(hp_last_error()) != "");
     CHECK(hp_limiter_set_has(l, "users", "u") == HP_EUNAVAILABLE);
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
@@ -1313,7 +1313,7 @@ TEST_CASE("limits: closing a Redis limiter while threads make synchronous calls"
         for (int i = 0; i < 200; i++) {
           hp_lease_result r = HP_LEASE_RESULT_INIT;
           std::string res = "r" + std::to_string(t);
-          int rc = hp_limiter_acquire(&r, l, "closing", res.c_str(), 8, 60000);
+          int rc = hp_limiter_acquire(&r, l, "closing", res.c_str(), 8, 60000, nullptr);
           hp_lease_list_free(r.holders);
           if (rc == 0)
             ok++;
@@ -1344,4 +1344,171 @@ TEST_CASE("limits: closing a Redis limiter while threads make synchronous calls"
     CHECK(other == 0);
     CHECK(ok + closed > 0);
   }
+}
+
+namespace {
+
+// hp_lease_options naming `pairs` (set, member, set, member, ...).
+struct Needs {
+  std::vector<hp_lease_require> list;
+  hp_lease_options opts = HP_LEASE_OPTIONS_INIT;
+  Needs(std::initializer_list<std::pair<const char *, const char *>> pairs) {
+    for (auto &[set, member] : pairs) list.push_back(hp_lease_require{set, member});
+    opts.require = list.data();
+    opts.require_count = list.size();
+  }
+  const hp_lease_options *get() const { return &opts; }
+};
+
+LeaseCopy acquire_if(hp_limiter *l, const char *sub, const char *res, uint32_t limit, const Needs &needs,
+                     uint32_t *missing = nullptr) {
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  LeaseCopy c;
+  c.rc = hp_limiter_acquire(&r, l, sub, res, limit, 60000, needs.get());
+  if (c.rc < 0) return c;
+  c.status = r.status;
+  c.count = r.count;
+  c.id = r.lease_id;
+  if (missing) *missing = r.missing;
+  hp_lease_list_free(r.holders);
+  return c;
+}
+
+// An acquire that requires memberships, the same on every backend.
+void conditional_semantics(hp_limiter *l) {
+  REQUIRE(hp_limiter_set_add(l, "users", "cu1") == 1);
+  REQUIRE(hp_limiter_set_add(l, "streams", "cs1") == 1);
+  REQUIRE(hp_limiter_set_add(l, "streams", "cs2") == 1);
+  uint32_t missing = 99;
+  CHECK(acquire_if(l, "cu1", "cs1", 1, {{"users", "cu1"}, {"streams", "cs1"}}, &missing).status ==
+        HP_LEASE_GRANTED);
+  CHECK(missing == 0);
+  CHECK(acquire_if(l, "cu1", "cs1", 1, {{"users", "cu1"}, {"streams", "cs1"}}).status ==
+        HP_LEASE_ALREADY_HELD);
+  // Unknown user, unknown stream: nothing taken, the first missing named.
+  CHECK(acquire_if(l, "cu2", "cs1", 1, {{"users", "cu2"}, {"streams", "cs1"}}, &missing).status ==
+        HP_LEASE_NOT_MEMBER);
+  CHECK(missing == 0);
+  CHECK(acquire_if(l, "cu1", "cs9", 3, {{"users", "cu1"}, {"streams", "cs9"}}, &missing).status ==
+        HP_LEASE_NOT_MEMBER);
+  CHECK(missing == 1);
+  hp_lease_list *h = nullptr;
+  CHECK(hp_limiter_holders(&h, l, "cu2") == 0);
+  hp_lease_list_free(h);
+  CHECK(hp_limiter_holders(&h, l, "cu1") == 1);
+  hp_lease_list_free(h);
+  // Known, but over the limit: denied as before.
+  CHECK(acquire_if(l, "cu1", "cs2", 1, {{"users", "cu1"}, {"streams", "cs2"}}).status == HP_LEASE_DENIED);
+  // The same through the asynchronous call (when the limiter has an engine).
+  Needs needs{{"users", "cu3"}};
+  struct Got {
+    std::promise<std::pair<int, hp_lease_result>> p;
+  } got;
+  int rc = hp_limiter_acquire_async(
+      l, "cu3", "cs1", 1, 60000, needs.get(),
+      [](int status, const hp_lease_result *r, void *data) {
+        static_cast<Got *>(data)->p.set_value({status, r ? *r : hp_lease_result HP_LEASE_RESULT_INIT});
+      },
+      &got);
+  if (rc == 0) {
+    auto [status, r] = got.p.get_future().get();
+    CHECK(status == 0);
+    CHECK(r.status == HP_LEASE_NOT_MEMBER);
+    CHECK(r.missing == 0);
+  }
+  // Arguments.
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  hp_lease_options bad = HP_LEASE_OPTIONS_INIT;
+  bad.version = 99;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+  bad = HP_LEASE_OPTIONS_INIT;
+  bad.require_count = 1;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+  hp_lease_require many[HP_LEASE_REQUIRE_MAX + 1];
+  for (auto &m : many) m = hp_lease_require{"users", "cu1"};
+  bad.require = many;
+  bad.require_count = HP_LEASE_REQUIRE_MAX + 1;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+  bad.require_count = HP_LEASE_REQUIRE_MAX;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == 0);
+  many[0].member = "";
+  bad.require_count = 1;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+}
+
+// 8 threads race conditional acquires for 3 slots while the member is
+// added: nothing before it, exactly 3 after.
+void conditional_race(hp_limiter *l) {
+  std::atomic<int> granted{0}, errors{0}, early{0};
+  std::atomic<bool> added{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      int after = 0;
+      for (int i = 0; after < 25; i++) {
+        std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
+        bool before = !added.load();
+        LeaseCopy c = acquire_if(l, "racer", res.c_str(), 3, {{"users", "racer"}});
+        if (c.rc != 0) {
+          errors++;
+          return;
+        }
+        if (c.status == HP_LEASE_NOT_MEMBER) continue;
+        if (before && !added.load()) early++;
+        after++;
+        if (c.status == HP_LEASE_GRANTED) granted++;
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(hp_limiter_set_add(l, "users", "racer") == 1);
+  added = true;
+  for (auto &t : threads) t.join();
+  CHECK(errors == 0);
+  CHECK(early == 0);
+  CHECK(granted == 3);
+}
+
+}  // namespace
+
+TEST_CASE("limits: an acquire that requires memberships is one atomic step on every backend") {
+  TempDir dir;
+  SUBCASE("memory") {
+    Limiter l(nullptr, "memory:");
+    conditional_semantics(l);
+    conditional_race(l);
+  }
+  SUBCASE("sqlite") {
+    OwnedEngine e;
+    Limiter l(e.e, dir.spec());
+    conditional_semantics(l);
+    conditional_race(l);
+  }
+  SUBCASE("redis") {
+    hp_test::RedisServer server;
+    OwnedEngine e;
+    Limiter l(e.e, server.url());
+    conditional_semantics(l);
+    conditional_race(l);
+  }
+}
+
+TEST_CASE("limits: conditional acquires on a Redis Cluster, in one slot and across slots") {
+  auto &cluster = hp_test::RedisCluster::shared();
+  REQUIRE(cluster.ok());
+  OwnedEngine e;
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  o.prefix = "hp:lim:cond";
+  o.timeout_ms = 1000;
+  Limiter l(e.e, cluster.url(), &o);
+  // Across slots: the sets' keys are tagged {users} and {streams}.
+  conditional_semantics(l);
+  conditional_race(l);
+  // One slot: a set named as the subject shares its hash tag.
+  REQUIRE(hp_limiter_set_add(l, "team", "alice") == 1);
+  uint32_t missing = 9;
+  CHECK(acquire_if(l, "team", "s1", 2, {{"team", "alice"}}).status == HP_LEASE_GRANTED);
+  CHECK(acquire_if(l, "team", "s2", 2, {{"team", "bob"}}, &missing).status == HP_LEASE_NOT_MEMBER);
+  CHECK(missing == 0);
+  CHECK(acquire_if(l, "team", "s2", 2, {{"team", "alice"}}).status == HP_LEASE_GRANTED);
+  CHECK(acquire_if(l, "team", "s3", 2, {{"team", "alice"}}).status == HP_LEASE_DENIED);
 }

@@ -69,6 +69,33 @@ async function semantics(l) {
   assert.equal(await l.setHas('users', 'alice'), true);
   assert.equal(await l.setHas('users', 'bob'), false);
   await l.ping();
+
+  // An acquire that requires memberships: one atomic step.
+  assert.equal(await l.setAdd('streams', 'cs1'), true);
+  const known = [
+    { set: 'users', member: 'alice' },
+    { set: 'streams', member: 'cs1' },
+  ];
+  assert.equal((await l.acquire('alice', 'cs1', { limit: 1, require: known })).status, 'granted');
+  const stranger = await l.acquire('bob', 'cs1', { limit: 1, require: [{ set: 'users', member: 'bob' }, known[1]] });
+  assert.deepEqual(stranger, { status: 'not_member', ok: false, count: 0, leaseId: 0, missing: 0 });
+  const unknown = await l.acquire('alice', 'cs9', { limit: 3, require: [known[0], { set: 'streams', member: 'cs9' }] });
+  assert.equal(unknown.status, 'not_member');
+  assert.equal(unknown.missing, 1);
+  assert.deepEqual(await l.holders('bob'), []);
+  assert.equal((await l.acquire('alice', 'cs2', { limit: 1, require: [known[0]] })).status, 'denied');
+  if (l.backend !== 'redis') {
+    assert.deepEqual(l.acquireSync('bob', 'cs1', { limit: 1, require: [{ set: 'users', member: 'bob' }] }), {
+      status: 'not_member',
+      ok: false,
+      count: 0,
+      leaseId: 0,
+      missing: 0,
+    });
+  }
+  assert.throws(() => l.acquireSync('alice', 'cs1', { limit: 1, require: 'users' }), TypeError);
+  assert.throws(() => l.acquireSync('alice', 'cs1', { limit: 1, require: Array(9).fill(known[0]) }), TypeError);
+  assert.throws(() => l.acquireSync('alice', 'cs1', { limit: 1, require: [{ set: 'users', member: '' }] }), RangeError);
 }
 
 test('memory: the contract, sync and async', async () => {

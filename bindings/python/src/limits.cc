@@ -68,13 +68,21 @@ void put(PyObject *d, PyObject *k, PyObject *v) {
 py::dict lease_to_py(const hp_lease_result &r, const std::vector<Row> &holders) {
   static PyObject *const status = key("status"), *const ok = key("ok"), *const count = key("count"),
                          *const lease_id = key("lease_id"), *const holders_key = key("holders");
-  static PyObject *const names[] = {key("granted"), key("already_held"), key("denied")};
+  static PyObject *const missing = key("missing");
+  static PyObject *const names[] = {key("granted"), key("already_held"), key("denied"), key("not_member")};
   auto d = py::reinterpret_steal<py::dict>(PyDict_New());
   if (!d) throw py::error_already_set();
-  PyObject *name = names[r.status == HP_LEASE_GRANTED ? 0 : r.status == HP_LEASE_ALREADY_HELD ? 1 : 2];
+  PyObject *name =
+      names[r.status >= HP_LEASE_GRANTED && r.status <= HP_LEASE_NOT_MEMBER ? r.status : HP_LEASE_DENIED];
   Py_INCREF(name);
   put(d.ptr(), status, name);
-  put(d.ptr(), ok, PyBool_FromLong(r.status != HP_LEASE_DENIED));
+  put(d.ptr(), ok, PyBool_FromLong(r.status == HP_LEASE_GRANTED || r.status == HP_LEASE_ALREADY_HELD));
+  if (r.status == HP_LEASE_NOT_MEMBER) {
+    put(d.ptr(), missing, PyLong_FromUnsignedLong(r.missing));
+  } else {
+    Py_INCREF(Py_None);
+    put(d.ptr(), missing, Py_None);
+  }
   put(d.ptr(), count, PyLong_FromUnsignedLong(r.count));
   put(d.ptr(), lease_id, PyLong_FromUnsignedLongLong(r.lease_id));
   put(d.ptr(), holders_key, holders.empty() ? PyList_New(0) : rows_to_py(holders).release().ptr());
@@ -157,6 +165,26 @@ void on_rate(int status, const hp_rate_result *r, void *data) {
   s->done(status, std::move(out));
 }
 
+// An acquire's requirements, from Python's [(set, member), ...] (checked
+// in hotpath/limits.py); the options borrow the strings of `pairs`.
+class Requirements {
+ public:
+  explicit Requirements(const std::vector<std::pair<std::string, std::string>> &pairs) : pairs_(pairs) {
+    if (pairs_.size() > HP_LEASE_REQUIRE_MAX) raise_error(HP_EINVAL, "limits: at most 8 requirements");
+    for (const auto &[set, member] : pairs_) c_.push_back(hp_lease_require{set.c_str(), member.c_str()});
+    opts_.require = c_.data();
+    opts_.require_count = c_.size();
+  }
+  const hp_lease_options *get() const { return c_.empty() ? nullptr : &opts_; }
+
+ private:
+  const std::vector<std::pair<std::string, std::string>> &pairs_;
+  std::vector<hp_lease_require> c_;
+  hp_lease_options opts_ = HP_LEASE_OPTIONS_INIT;
+};
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
 hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
   hp_rate_spec s = HP_RATE_SPEC_INIT;
   s.rate = rate;
@@ -203,10 +231,12 @@ class Limiter {
 
   // Blocking calls, one C call each: memory with the GIL, SQLite and
   // Redis without it (Redis waits for the engine's thread, never this one).
-  py::dict acquire(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl) {
+  py::dict acquire(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl,
+                   const Pairs &require) {
     hp_limiter *l = handle();
+    Requirements req(require);
     hp_lease_result r = HP_LEASE_RESULT_INIT;
-    check(sync([&] { return hp_limiter_acquire(&r, l, sub.c_str(), res.c_str(), limit, ttl); }));
+    check(sync([&] { return hp_limiter_acquire(&r, l, sub.c_str(), res.c_str(), limit, ttl, req.get()); }));
     LeaseList holders(r.holders, hp_lease_list_free);
     return lease_to_py(r, holders ? copy_rows(holders->items, holders->count) : std::vector<Row>());
   }
@@ -256,10 +286,12 @@ class Limiter {
   }
 
   // Callback variants for asyncio: fn(error, value) on the loop thread.
-  void acquire_cb(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl, py::function fn) {
+  void acquire_cb(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl,
+                  const Pairs &require, py::function fn) {
     hp_limiter *l = handle();
+    Requirements req(require);
     start(Kind::Lease, fn, [&](Sink *s) {
-      return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, on_lease, s);
+      return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, req.get(), on_lease, s);
     });
   }
   void release_cb(const std::string &sub, const std::string &res, py::function fn) {

@@ -77,8 +77,36 @@ typedef struct hp_limiter_options {
 typedef enum hp_lease_status {
   HP_LEASE_GRANTED = 0,      /**< a new slot was taken */
   HP_LEASE_ALREADY_HELD = 1, /**< the subject held it; TTL extended, no slot used */
-  HP_LEASE_DENIED = 2        /**< the subject holds `limit` other resources */
+  HP_LEASE_DENIED = 2,       /**< the subject holds `limit` other resources */
+  HP_LEASE_NOT_MEMBER = 3    /**< a member the options require is not in its
+                                  set: nothing was taken or extended */
 } hp_lease_status;
+
+/** A membership an acquire requires: `member` in the named set `set`
+ *  (hp_limiter_set_add()). */
+typedef struct hp_lease_require {
+  const char *set;    /**< NUL-terminated, 1..512 bytes; borrowed for the call */
+  const char *member; /**< NUL-terminated, 1..512 bytes; borrowed for the call */
+} hp_lease_require;
+
+/** Most requirements one acquire takes. */
+#define HP_LEASE_REQUIRE_MAX 8
+
+/** Options of an acquire. */
+typedef struct hp_lease_options {
+  unsigned version;                /**< HP_LEASE_OPTIONS_VERSION */
+  const hp_lease_require *require; /**< memberships checked in the same
+                                        atomic step as the acquire (one
+                                        transaction on SQLite, under the
+                                        locks in memory, one script on
+                                        Redis, see hp_limiter_acquire());
+                                        the first one missing answers
+                                        HP_LEASE_NOT_MEMBER; borrowed */
+  size_t require_count;            /**< 0..HP_LEASE_REQUIRE_MAX */
+} hp_lease_options;
+
+#define HP_LEASE_OPTIONS_VERSION 1
+#define HP_LEASE_OPTIONS_INIT {HP_LEASE_OPTIONS_VERSION, NULL, 0}
 
 /** One lease a subject holds. */
 typedef struct hp_lease_info {
@@ -110,10 +138,13 @@ typedef struct hp_lease_result {
                                From hp_limiter_acquire() the caller owns it
                                (hp_lease_list_free()); in an hp_lease_cb it
                                is borrowed for the callback */
+  uint32_t missing;       /**< on NOT_MEMBER: the index in
+                               hp_lease_options.require of the first
+                               membership missing; else 0 */
 } hp_lease_result;
 
 #define HP_LEASE_RESULT_VERSION 2
-#define HP_LEASE_RESULT_INIT {HP_LEASE_RESULT_VERSION, 0, 0, 0, NULL}
+#define HP_LEASE_RESULT_INIT {HP_LEASE_RESULT_VERSION, 0, 0, 0, NULL, 0}
 
 /** Result of a rate-limit hit. */
 typedef struct hp_rate_result {
@@ -226,6 +257,16 @@ HP_EXTERN int hp_limiter_stats_get(hp_limiter_stats *out, const hp_limiter *l);
  * @param resource  NUL-terminated, 1..512 bytes; copied.
  * @param limit     most leases the subject may hold, >= 1.
  * @param ttl_ms    lease lifetime without a renew, 1..2^40.
+ * @param opts      NULL for none; with requirements, the acquire happens
+ *                  only if every member is in its set, decided in the same
+ *                  atomic step (HP_LEASE_NOT_MEMBER and out->missing
+ *                  otherwise). On a single Redis server that step is one
+ *                  script with every key declared. On a Redis Cluster a
+ *                  script reaches one slot: when the set keys hash to
+ *                  other slots than the subject's, the memberships are
+ *                  read first and the acquire script runs after them;
+ *                  members are never removed, so a membership seen stays
+ *                  true and the outcome is the same. Borrowed for the call.
  * @return 0 (the outcome is out->status), HP_EINVAL (bad argument, or a
  *         Redis limiter called on its engine's loop thread),
  *         HP_EUNAVAILABLE (SQLite locked or Redis silent past the
@@ -233,7 +274,8 @@ HP_EXTERN int hp_limiter_stats_get(hp_limiter_stats *out, const hp_limiter *l);
  * Thread: any (Redis: any but the engine's loop thread).
  */
 HP_EXTERN int hp_limiter_acquire(hp_lease_result *out, hp_limiter *l, const char *subject,
-                                 const char *resource, uint32_t limit, uint64_t ttl_ms);
+                                 const char *resource, uint32_t limit, uint64_t ttl_ms,
+                                 const hp_lease_options *opts);
 
 /**
  * Give a lease back.
@@ -345,8 +387,9 @@ typedef void (*hp_rate_cb)(int status, const hp_rate_result *result,
  */
 HP_EXTERN int hp_limiter_acquire_async(hp_limiter *l, const char *subject,
                                        const char *resource, uint32_t limit,
-                                       uint64_t ttl_ms, hp_lease_cb cb,
-                                       void *data);
+                                       uint64_t ttl_ms,
+                                       const hp_lease_options *opts,
+                                       hp_lease_cb cb, void *data);
 
 /** hp_limiter_release() on the engine's loop; returns as
  *  hp_limiter_acquire_async(). Thread: any. */

@@ -63,6 +63,26 @@ int check_lease_args(const char *where, hp_limiter *l, const char *subject, cons
   return rc;
 }
 
+// An acquire's options into the requirements the backends take.
+int check_lease_options(const char *where, const hp_lease_options *opts, hp::limits::Requirements *out) {
+  if (!opts) return 0;
+  if (opts->version != HP_LEASE_OPTIONS_VERSION)
+    return set_error(HP_EINVAL, where, ": unknown hp_lease_options version ", std::to_string(opts->version));
+  if (opts->require_count > HP_LEASE_REQUIRE_MAX)
+    return set_error(HP_EINVAL, where, ": require_count ", std::to_string(opts->require_count), " is over ",
+                     std::to_string(HP_LEASE_REQUIRE_MAX));
+  if (opts->require_count && !opts->require) return set_error(HP_EINVAL, where, ": require is NULL");
+  out->resize(opts->require_count);
+  for (size_t i = 0; i < opts->require_count; i++) {
+    std::string_view set, member;
+    int rc = check_name(where, "require set", opts->require[i].set, &set);
+    if (rc == 0) rc = check_name(where, "require member", opts->require[i].member, &member);
+    if (rc != 0) return rc;
+    (*out)[i] = hp::limits::Requirement{std::string(set), std::string(member)};
+  }
+  return 0;
+}
+
 int check_ttl(const char *where, uint64_t ttl_ms) {
   if (ttl_ms == 0 || ttl_ms > kTtlMax)
     return set_error(HP_EINVAL, where, ": ttl_ms ", std::to_string(ttl_ms), " is outside 1..2^40");
@@ -107,6 +127,7 @@ int to_result(const LeaseOutcome &o, hp_lease_result *out) {
   out->status = o.status;
   out->count = o.count;
   out->lease_id = o.id;
+  out->missing = o.status == HP_LEASE_NOT_MEMBER ? o.missing : 0;
   out->holders = nullptr;
   if (o.status != HP_LEASE_DENIED) return 0;
   out->holders = hp::limits::make_lease_list(o.holders);
@@ -141,7 +162,7 @@ int counted(hp_limiter *l, int rc) {
 // holder list cannot be built (the callback comes either way).
 Done lease_done(CountsRef counts, hp_lease_cb cb, void *data) {
   return [counts, cb, data](Outcome &&o) {
-    counts->check(o.status, o.status >= 0 && o.lease.status != HP_LEASE_DENIED);
+    counts->check(o.status, o.status >= 0 && o.lease.status < HP_LEASE_DENIED);
     if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
     hp_lease_result res = HP_LEASE_RESULT_INIT;
     int rc = hp::core::guard("limiter_acquire_async", [&] { return to_result(o.lease, &res); });
@@ -244,7 +265,7 @@ void hp_lease_list_free(hp_lease_list *list) {
 }
 
 int hp_limiter_acquire(hp_lease_result *out, hp_limiter *l, const char *subject, const char *resource,
-                       uint32_t limit, uint64_t ttl_ms) {
+                       uint32_t limit, uint64_t ttl_ms, const hp_lease_options *opts) {
   std::string_view sub, res;
   int rc = check_lease_args("limiter_acquire", l, subject, resource ? resource : "", &sub, &res);
   if (rc != 0) return rc;
@@ -256,16 +277,18 @@ int hp_limiter_acquire(hp_lease_result *out, hp_limiter *l, const char *subject,
   Call call(l);
   if (!call) return closed();
   return hp::core::guard("limiter_acquire", [&] {
+    hp::limits::Requirements require;
+    int r = check_lease_options("limiter_acquire", opts, &require);
+    if (r != 0) return r;
     Outcome o;
-    int r = outcome_of(
-        l, [&](SyncBackend &b) { return b.acquire(sub, res, limit, ttl_ms, &o.lease); },
+    r = outcome_of(
+        l, [&](SyncBackend &b) { return b.acquire(sub, res, limit, ttl_ms, require, &o.lease); },
         [&] {
-          return [s = std::string(sub), r = std::string(res), limit, ttl_ms](RedisBackend &rb, Done d) {
-            rb.acquire(s, r, limit, ttl_ms, std::move(d));
-          };
+          return [s = std::string(sub), r = std::string(res), limit, ttl_ms, require](
+                     RedisBackend &rb, Done d) { rb.acquire(s, r, limit, ttl_ms, require, std::move(d)); };
         },
         &o);
-    l->impl->counts()->check(r, r >= 0 && o.lease.status != HP_LEASE_DENIED);
+    l->impl->counts()->check(r, r >= 0 && o.lease.status < HP_LEASE_DENIED);
     return r < 0 ? r : to_result(o.lease, out);
   });
 }
@@ -430,8 +453,8 @@ int hp_limiter_set_has(hp_limiter *l, const char *set, const char *member) {
   });
 }
 
-int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *resource, uint32_t limit, uint64_t ttl_ms,
-                             hp_lease_cb cb, void *data) {
+int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *resource, uint32_t limit,
+                             uint64_t ttl_ms, const hp_lease_options *opts, hp_lease_cb cb, void *data) {
   std::string_view sv, rv;
   int rc = check_lease_args("limiter_acquire_async", l, subject, resource ? resource : "", &sv, &rv);
   if (rc != 0) return rc;
@@ -441,14 +464,21 @@ int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *res
   Call call(l);
   if (!call) return closed();
   return hp::core::guard("limiter_acquire_async", [&] {
-    if (RedisBackend *r = l->impl->redis_now()) {
-      r->acquire(sv, rv, limit, ttl_ms, lease_done(l->impl->counts(), cb, data));
+    hp::limits::Requirements require;
+    int r = check_lease_options("limiter_acquire_async", opts, &require);
+    if (r != 0) return r;
+    if (RedisBackend *rb = l->impl->redis_now()) {
+      rb->acquire(sv, rv, limit, ttl_ms, require, lease_done(l->impl->counts(), cb, data));
       return 0;
     }
     std::string sub(sv), res(rv);
     return l->impl->async(
-        [sub, res, limit, ttl_ms](SyncBackend &b, Outcome &o) { return b.acquire(sub, res, limit, ttl_ms, &o.lease); },
-        [sub, res, limit, ttl_ms](RedisBackend &r, Done d) { r.acquire(sub, res, limit, ttl_ms, std::move(d)); },
+        [sub, res, limit, ttl_ms, require](SyncBackend &b, Outcome &o) {
+          return b.acquire(sub, res, limit, ttl_ms, require, &o.lease);
+        },
+        [sub, res, limit, ttl_ms, require](RedisBackend &rb, Done d) {
+          rb.acquire(sub, res, limit, ttl_ms, require, std::move(d));
+        },
         lease_done(l->impl->counts(), cb, data));
   });
 }
