@@ -218,6 +218,30 @@ int hit_from_budget(hp_limiter *l, std::string_view key, const Rate &rate, hp_ra
   return rc < 0 ? set_error(rc, "limiter_hit_async: the engine is closing") : 0;
 }
 
+// A synchronous call on two names (subject and resource, or set and
+// member) that answers a code: `sync` on memory and SQLite, `redis` through
+// the loop.
+using PairSync = int (SyncBackend::*)(std::string_view, std::string_view);
+using PairRedis = void (RedisBackend::*)(std::string_view, std::string_view, Done);
+int pair_call(const char *where, hp_limiter *l, const char *a, const char *b, PairSync sync,
+              PairRedis redis) {
+  std::string_view av, bv;
+  int rc = check_lease_args(where, l, a, b ? b : "", &av, &bv);
+  if (rc != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
+  return hp::core::guard(where, [&] {
+    Outcome o;
+    return counted(l, outcome_of(
+                          l, [&](SyncBackend &s) { return (s.*sync)(av, bv); },
+                          [&] {
+                            return [x = std::string(av), y = std::string(bv), redis](
+                                       RedisBackend &rb, Done d) { (rb.*redis)(x, y, std::move(d)); };
+                          },
+                          &o));
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -294,22 +318,7 @@ int hp_limiter_acquire(hp_lease_result *out, hp_limiter *l, const char *subject,
 }
 
 int hp_limiter_release(hp_limiter *l, const char *subject, const char *resource) {
-  std::string_view sub, res;
-  int rc = check_lease_args("limiter_release", l, subject, resource ? resource : "", &sub, &res);
-  if (rc != 0) return rc;
-  Call call(l);
-  if (!call) return closed();
-  return hp::core::guard("limiter_release", [&] {
-    Outcome o;
-    return counted(l, outcome_of(
-                          l, [&](SyncBackend &b) { return b.release(sub, res); },
-                          [&] {
-                            return [s = std::string(sub), r = std::string(res)](RedisBackend &rb, Done d) {
-                              rb.release(s, r, std::move(d));
-                            };
-                          },
-                          &o));
-  });
+  return pair_call("limiter_release", l, subject, resource, &SyncBackend::release, &RedisBackend::release);
 }
 
 int hp_limiter_renew(hp_limiter *l, const char *subject, const char *resource, uint64_t ttl_ms) {
@@ -416,41 +425,11 @@ int hp_limiter_hit_local(hp_rate_result *out, hp_limiter *l, const char *key, co
 }
 
 int hp_limiter_set_add(hp_limiter *l, const char *set, const char *member) {
-  std::string_view s, m;
-  int rc = check_lease_args("limiter_set_add", l, set, member ? member : "", &s, &m);
-  if (rc != 0) return rc;
-  Call call(l);
-  if (!call) return closed();
-  return hp::core::guard("limiter_set_add", [&] {
-    Outcome o;
-    return counted(l, outcome_of(
-                          l, [&](SyncBackend &b) { return b.set_add(s, m); },
-                          [&] {
-                            return [sn = std::string(s), mn = std::string(m)](RedisBackend &rb, Done d) {
-                              rb.set_add(sn, mn, std::move(d));
-                            };
-                          },
-                          &o));
-  });
+  return pair_call("limiter_set_add", l, set, member, &SyncBackend::set_add, &RedisBackend::set_add);
 }
 
 int hp_limiter_set_has(hp_limiter *l, const char *set, const char *member) {
-  std::string_view s, m;
-  int rc = check_lease_args("limiter_set_has", l, set, member ? member : "", &s, &m);
-  if (rc != 0) return rc;
-  Call call(l);
-  if (!call) return closed();
-  return hp::core::guard("limiter_set_has", [&] {
-    Outcome o;
-    return counted(l, outcome_of(
-                          l, [&](SyncBackend &b) { return b.set_has(s, m); },
-                          [&] {
-                            return [sn = std::string(s), mn = std::string(m)](RedisBackend &rb, Done d) {
-                              rb.set_has(sn, mn, std::move(d));
-                            };
-                          },
-                          &o));
-  });
+  return pair_call("limiter_set_has", l, set, member, &SyncBackend::set_has, &RedisBackend::set_has);
 }
 
 int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *resource, uint32_t limit,
