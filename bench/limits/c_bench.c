@@ -39,7 +39,7 @@ static double acquire_release(hp_limiter *l, long n) {
   double t0 = now_s();
   for (long i = 0; i < n; i++) {
     const char *subject = subjects[i & 4095], *resource = resources[(i >> 12) & 1023];
-    if (hp_limiter_acquire(l, subject, resource, 3, 60000, &r) != 0) abort();
+    if (hp_limiter_acquire(&r, l, subject, resource, 3, 60000, NULL) != 0) abort();
     if (hp_limiter_release(l, subject, resource) < 0) abort();
   }
   return 2.0 * (double)n / (now_s() - t0);
@@ -49,7 +49,7 @@ static double acquire_held(hp_limiter *l, long n) {
   hp_lease_result r = HP_LEASE_RESULT_INIT;
   double t0 = now_s();
   for (long i = 0; i < n; i++)
-    if (hp_limiter_acquire(l, "user:held", "stream:1", 3, 60000, &r) != 0) abort();
+    if (hp_limiter_acquire(&r, l, "user:held", "stream:1", 3, 60000, NULL) != 0) abort();
   return (double)n / (now_s() - t0);
 }
 
@@ -62,7 +62,7 @@ static double gcra(hp_limiter *l, long n) {
   hp_rate_result r = HP_RATE_RESULT_INIT;
   double t0 = now_s();
   for (long i = 0; i < n; i++)
-    if (hp_limiter_hit(l, keys[i & 1023], &s, &r) != 0) abort();
+    if (hp_limiter_hit(&r, l, keys[i & 1023], &s) != 0) abort();
   return (double)n / (now_s() - t0);
 }
 
@@ -121,7 +121,8 @@ static int sqlite_procs(const char *path, int procs, double seconds) {
         for (int k = 0; k < 64; k++, n++) {
           snprintf(subject, sizeof subject, "user:%d:%ld", p, n & 1023);
           snprintf(resource, sizeof resource, "s%ld", (n >> 10) & 7);
-          if (hp_limiter_acquire(l, subject, resource, 3, 60000, &r) != 0) errors++;
+          if (hp_limiter_acquire(&r, l, subject, resource, 3, 60000, NULL) != 0) errors++;
+          hp_lease_list_free(r.holders);
         }
       }
       long out[2] = {n, errors};

@@ -644,8 +644,11 @@ export interface LeaseInfo {
 
 /** What acquire() answers; a denial is a result, not an error. */
 export interface LeaseResult {
-  /** 'already_held': the subject held the resource; no slot was used and its TTL was extended. */
-  status: 'granted' | 'already_held' | 'denied';
+  /**
+   * 'already_held': the subject held the resource; no slot was used and its TTL was extended.
+   * 'not_member': a membership in `require` was missing; nothing was taken.
+   */
+  status: 'granted' | 'already_held' | 'denied' | 'not_member';
   /** granted or already_held */
   ok: boolean;
   /** Leases the subject holds after the call. */
@@ -654,6 +657,14 @@ export interface LeaseResult {
   leaseId: number;
   /** The subject's leases, when denied. */
   holders?: LeaseInfo[];
+  /** When not_member: the index in `require` of the first membership missing. */
+  missing?: number;
+}
+
+/** A membership an acquire requires: `member` in the named set `set` (setAdd). */
+export interface LeaseRequirement {
+  set: string;
+  member: string;
 }
 
 /** Options of acquire(). */
@@ -664,6 +675,11 @@ export interface LeaseOptions extends Abortable {
   ttlMs?: number;
   /** Alias of ttlMs. */
   ttl?: number;
+  /**
+   * Memberships checked in the same atomic step as the acquire (at most 8);
+   * one missing answers status 'not_member' and takes nothing.
+   */
+  require?: LeaseRequirement[];
 }
 
 /** Options of hit(): a GCRA rate limit. */
@@ -694,8 +710,9 @@ export interface RateResult {
 /**
  * Concurrency leases and GCRA rate limits on one backend (docs/limits.md).
  * Every check is atomic. Promises reject with HP_EUNAVAILABLE when the backend
- * does not answer within timeoutMs; *Sync methods exist for memory and SQLite
- * (HP_EINVAL on Redis).
+ * does not answer within timeoutMs. *Sync methods work on every backend, but a
+ * Redis limiter refuses them on the JS thread (HP_EINVAL, "would block the
+ * engine loop": that thread runs the loop the answer comes through).
  */
 export class Limiter {
   /** As openLimiter(); throws HP_EINVAL for a bad spec, HP_EIO for an unusable SQLite file. */
@@ -708,23 +725,23 @@ export class Limiter {
   stats(): LimiterStats;
   /** Take a slot for `resource` unless `subject` already holds `limit` leases. */
   acquire(subject: string, resource: string, options: LeaseOptions): Promise<LeaseResult>;
-  /** Synchronous acquire (memory and SQLite). */
+  /** Synchronous acquire (memory and SQLite; Redis refuses it on the JS thread). */
   acquireSync(subject: string, resource: string, options: LeaseOptions): LeaseResult;
   /** Give a lease back: true if it was held. */
   release(subject: string, resource: string, options?: Abortable): Promise<boolean>;
-  /** Synchronous release (memory and SQLite). */
+  /** Synchronous release (memory and SQLite; Redis refuses it on the JS thread). */
   releaseSync(subject: string, resource: string): boolean;
   /** Extend a lease to expire ttlMs (a number, or the option) from now: false if it had expired. */
   renew(subject: string, resource: string, options?: number | ({ ttlMs?: number; ttl?: number } & Abortable)): Promise<boolean>;
-  /** Synchronous renew (memory and SQLite). */
+  /** Synchronous renew (memory and SQLite; Redis refuses it on the JS thread). */
   renewSync(subject: string, resource: string, options?: number | { ttlMs?: number; ttl?: number }): boolean;
   /** The subject's live leases, oldest grant first. */
   holders(subject: string, options?: Abortable): Promise<LeaseInfo[]>;
-  /** Synchronous holders (memory and SQLite). */
+  /** Synchronous holders (memory and SQLite; Redis refuses it on the JS thread). */
   holdersSync(subject: string): LeaseInfo[];
   /** One GCRA hit on `key`; a cost over the burst throws HP_EINVAL. */
   hit(key: string, options: RateOptions): Promise<RateResult>;
-  /** Synchronous hit (memory and SQLite). */
+  /** Synchronous hit (memory and SQLite; Redis refuses it on the JS thread). */
   hitSync(key: string, options: RateOptions): RateResult;
   /**
    * A hit decided here and now, or null when it needs the backend (then use hit()):

@@ -51,14 +51,20 @@ function serve() {
     if (!userId || !streamId || Buffer.byteLength(userId) > 512 || Buffer.byteLength(streamId) > 512) {
       return send(res, 404, 'Invalid Data.');
     }
+    if (action === 'activate') {
+      // One atomic step: both must be known, and the user under the limit.
+      const require = [
+        { set: 'users', member: userId },
+        { set: 'streams', member: streamId },
+      ];
+      const r = await limiter.acquire(userId, streamId, { limit: LIMIT, ttlMs: TTL_MS, require });
+      if (r.status === 'not_member') return send(res, 404, 'Invalid Data.');
+      if (!r.ok) return send(res, 403, 'Stream Limit Reached');
+      return json(res, 200, OK);
+    }
     const [user, known] = await Promise.all([limiter.setHas('users', userId), limiter.setHas('streams', streamId)]);
     if (!user || !known) return send(res, 404, 'Invalid Data.');
-    if (action === 'activate') {
-      const r = await limiter.acquire(userId, streamId, { limit: LIMIT, ttlMs: TTL_MS });
-      if (!r.ok) return send(res, 403, 'Stream Limit Reached');
-    } else {
-      await limiter.release(userId, streamId);
-    }
+    await limiter.release(userId, streamId);
     return json(res, 200, OK);
   }
 

@@ -295,13 +295,13 @@ int limiter_acquire_hit(hp_engine *e, const char *spec) {
   int rc = hp_limiter_open(&l, e, spec, nullptr);
   if (rc != 0) return rc;
   hp_lease_result lease = HP_LEASE_RESULT_INIT;
-  rc = hp_limiter_acquire(l, "subject", "resource", 2, 60000, &lease);
+  rc = hp_limiter_acquire(&lease, l, "subject", "resource", 2, 60000, nullptr);
   if (rc == 0 && lease.status != HP_LEASE_GRANTED) rc = kWrong;
   hp_rate_spec rate = HP_RATE_SPEC_INIT;
   rate.rate = 10;
   rate.period_ms = 60000;
   hp_rate_result r = HP_RATE_RESULT_INIT;
-  if (rc == 0 && (rc = hp_limiter_hit(l, "key", &rate, &r)) == 0 && !r.allowed) rc = kWrong;
+  if (rc == 0 && (rc = hp_limiter_hit(&r, l, "key", &rate)) == 0 && !r.allowed) rc = kWrong;
   RateWait hit;
   if (rc == 0 && (rc = hp_limiter_hit_async(l, "key", &rate, &RateWait::cb, &hit)) == 0) rc = hit.get();
   if (rc == 0 && hit.allowed != 1) rc = kWrong;

@@ -745,7 +745,7 @@ TEST_CASE("blobs: SQLite store") {
   TempDir dir;
   OwnedEngine eng;
   Store b(eng.e, dir.spec());
-  CHECK(hp_blobs_backend(b) == HP_BLOBS_SQLITE);
+  CHECK(hp_blobs_backend(b) == HP_BACKEND_SQLITE);
   CHECK(hp_blobs_chunk_size(b) == kChunk);
   // Nothing of the aborted uploads is left in the file (the closed
   // writer's abort runs in the background).
@@ -1003,7 +1003,7 @@ TEST_CASE("blobs: Redis store on a real server") {
   hp_test::RedisServer server;
   OwnedEngine eng;
   Store b(eng.e, server.url());
-  CHECK(hp_blobs_backend(b) == HP_BLOBS_REDIS);
+  CHECK(hp_blobs_backend(b) == HP_BACKEND_REDIS);
   shared_behaviour(eng.e, b, [&] {
     redisContext *c = redisConnect("127.0.0.1", server.port());
     REQUIRE(c);
@@ -1310,7 +1310,7 @@ TEST_CASE("blobs: Redis store on a 3-master Redis Cluster") {
   opts.prefix = prefix.c_str();
   opts.timeout_ms = 2000;
   Store b(eng.e, cluster.url(), &opts);
-  CHECK(hp_blobs_backend(b) == HP_BLOBS_REDIS);
+  CHECK(hp_blobs_backend(b) == HP_BACKEND_REDIS);
   shared_behaviour(eng.e, b, [&] {
     std::string pattern = "{" + prefix + "}:*";
     CHECK(eventually([&] {  // no chunk, no upload entry, on any node

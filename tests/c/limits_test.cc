@@ -70,7 +70,7 @@ struct LeaseCopy {
 LeaseCopy acquire_async(hp_limiter *l, const char *sub, const char *res, uint32_t limit, uint64_t ttl) {
   std::promise<LeaseCopy> p;
   int rc = hp_limiter_acquire_async(
-      l, sub, res, limit, ttl,
+      l, sub, res, limit, ttl, nullptr,
       [](int status, const hp_lease_result *r, void *data) {
         LeaseCopy c;
         c.rc = status;
@@ -80,7 +80,8 @@ LeaseCopy acquire_async(hp_limiter *l, const char *sub, const char *res, uint32_
           c.status = r->status;
           c.count = r->count;
           c.id = r->lease_id;
-          for (size_t i = 0; i < r->holder_count; i++) c.holders.push_back(r->holders[i].resource);
+          if (r->holders)
+            for (size_t i = 0; i < r->holders->count; i++) c.holders.push_back(r->holders->items[i].resource);
         }
         static_cast<std::promise<LeaseCopy> *>(data)->set_value(c);
       },
@@ -329,26 +330,26 @@ TEST_CASE("limits: bad specs and arguments are clear errors") {
   hp_limiter_close(nullptr, NULL, NULL);
 
   Limiter m(nullptr, "memory:");
-  CHECK(hp_limiter_backend(m) == HP_LIMITER_MEMORY);
+  CHECK(hp_limiter_backend(m) == HP_BACKEND_MEMORY);
   hp_lease_result r = HP_LEASE_RESULT_INIT;
-  CHECK(hp_limiter_acquire(m, nullptr, "s", 3, 1000, &r) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(m, "", "s", 3, 1000, &r) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(m, "u", nullptr, 3, 1000, &r) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(m, "u", "s", 0, 1000, &r) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(m, "u", "s", 3, 0, &r) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(m, "u", "s", 3, 1000, nullptr) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(nullptr, "u", "s", 3, 1000, &r) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, nullptr, "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "", "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "u", nullptr, 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "u", "s", 0, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, "u", "s", 3, 0, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(nullptr, m, "u", "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, nullptr, "u", "s", 3, 1000, nullptr) == HP_EINVAL);
   std::string big(513, 'x');
-  CHECK(hp_limiter_acquire(m, big.c_str(), "s", 3, 1000, &r) == HP_EINVAL);
-  CHECK(hp_limiter_acquire(m, big.substr(1).c_str(), "s", 3, 1000, &r) == 0);
+  CHECK(hp_limiter_acquire(&r, m, big.c_str(), "s", 3, 1000, nullptr) == HP_EINVAL);
+  CHECK(hp_limiter_acquire(&r, m, big.substr(1).c_str(), "s", 3, 1000, nullptr) == 0);
   hp_rate_result rr = HP_RATE_RESULT_INIT;
   hp_rate_spec s = rate_spec(0, 1000, 1);
-  CHECK(hp_limiter_hit(m, "k", &s, &rr) == HP_EINVAL);
+  CHECK(hp_limiter_hit(&rr, m, "k", &s) == HP_EINVAL);
   s = rate_spec(1, 0, 1);
-  CHECK(hp_limiter_hit(m, "k", &s, &rr) == HP_EINVAL);
+  CHECK(hp_limiter_hit(&rr, m, "k", &s) == HP_EINVAL);
   s = rate_spec(5, 1000, 2, 3);
-  CHECK(hp_limiter_hit(m, "k", &s, &rr) == HP_EINVAL);
-  CHECK(hp_limiter_hit(m, "k", nullptr, &rr) == HP_EINVAL);
+  CHECK(hp_limiter_hit(&rr, m, "k", &s) == HP_EINVAL);
+  CHECK(hp_limiter_hit(&rr, m, "k", nullptr) == HP_EINVAL);
   // Without an engine there are no asynchronous calls.
   CHECK(hp_limiter_ping_async(m, CodeWait::cb, nullptr) == HP_EINVAL);
 }
@@ -356,26 +357,34 @@ TEST_CASE("limits: bad specs and arguments are clear errors") {
 TEST_CASE("limits: memory leases (synchronous)") {
   Limiter l(nullptr, "memory:");
   hp_lease_result r = HP_LEASE_RESULT_INIT;
-  REQUIRE(hp_limiter_acquire(l, "u", "a", 2, 60000, &r) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "a", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
   uint64_t first = r.lease_id;
-  REQUIRE(hp_limiter_acquire(l, "u", "a", 2, 60000, &r) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "a", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_ALREADY_HELD);
   CHECK(r.lease_id == first);
-  REQUIRE(hp_limiter_acquire(l, "u", "b", 2, 60000, &r) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "b", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
-  REQUIRE(hp_limiter_acquire(l, "u", "c", 2, 60000, &r) == 0);
+  REQUIRE(hp_limiter_acquire(&r, l, "u", "c", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_DENIED);
-  REQUIRE(r.holder_count == 2);
-  CHECK(std::string(r.holders[0].resource) == "a");
-  CHECK(r.holders[0].lease_id == first);
-  CHECK(r.holders[0].expires_in_ms > 59000);
-  CHECK(std::string(r.holders[1].resource) == "b");
-  const hp_lease_info *h = nullptr;
-  CHECK(hp_limiter_holders(l, "u", &h) == 2);
-  CHECK(std::string(h[1].resource) == "b");
-  CHECK(hp_limiter_holders(l, "nobody", &h) == 0);
-  CHECK(h == nullptr);
+  REQUIRE(r.holders);
+  REQUIRE(r.holders->count == 2);
+  CHECK(std::string(r.holders->items[0].resource) == "a");
+  CHECK(r.holders->items[0].lease_id == first);
+  CHECK(r.holders->items[0].expires_in_ms > 59000);
+  CHECK(std::string(r.holders->items[1].resource) == "b");
+  hp_lease_list_free(r.holders);
+  hp_lease_list *h = nullptr;
+  CHECK(hp_limiter_holders(&h, l, "u") == 2);
+  REQUIRE(h);
+  CHECK(std::string(h->items[1].resource) == "b");
+  hp_lease_list_free(h);
+  CHECK(hp_limiter_holders(&h, l, "nobody") == 0);
+  REQUIRE(h);
+  CHECK(h->count == 0);
+  CHECK(h->items == nullptr);
+  hp_lease_list_free(h);
+  CHECK(hp_limiter_holders(nullptr, l, "u") == HP_EINVAL);
   CHECK(hp_limiter_release(l, "u", "a") == 1);
   CHECK(hp_limiter_renew(l, "u", "a", 1000) == 0);
   CHECK(hp_limiter_renew(l, "u", "b", 1000) == 1);
@@ -388,11 +397,11 @@ TEST_CASE("limits: memory GCRA (synchronous) never over-grants") {
   hp_rate_spec s = rate_spec(5, 3600000, 5);
   hp_rate_result r = HP_RATE_RESULT_INIT;
   for (uint32_t i = 0; i < 5; i++) {
-    REQUIRE(hp_limiter_hit(l, "k", &s, &r) == 0);
+    REQUIRE(hp_limiter_hit(&r, l, "k", &s) == 0);
     CHECK(r.allowed == 1);
     CHECK(r.remaining == 4 - i);
   }
-  REQUIRE(hp_limiter_hit(l, "k", &s, &r) == 0);
+  REQUIRE(hp_limiter_hit(&r, l, "k", &s) == 0);
   CHECK(r.allowed == 0);
   // One hit per 720 s comes back first.
   CHECK(r.retry_after_ms > 719000);
@@ -412,7 +421,7 @@ TEST_CASE("limits: memory and SQLite through the asynchronous calls") {
     hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
     o.sqlite_inline = 1;
     Limiter l(e.e, dir.spec(), &o);
-    CHECK(hp_limiter_backend(l) == HP_LIMITER_SQLITE);
+    CHECK(hp_limiter_backend(l) == HP_BACKEND_SQLITE);
     lease_semantics(l);
     rate_semantics(l);
   }
@@ -428,23 +437,25 @@ TEST_CASE("limits: SQLite state is shared by limiters on one file and survives a
   hp_lease_result r = HP_LEASE_RESULT_INIT;
   {
     Limiter a(nullptr, dir.spec());
-    REQUIRE(hp_limiter_acquire(a, "u", "s1", 2, 60000, &r) == 0);
+    REQUIRE(hp_limiter_acquire(&r, a, "u", "s1", 2, 60000, nullptr) == 0);
     CHECK(r.status == HP_LEASE_GRANTED);
     CHECK(hp_limiter_set_add(a, "users", "u") == 1);
   }
   Limiter b(nullptr, dir.spec());
   Limiter c(nullptr, dir.spec());
-  REQUIRE(hp_limiter_acquire(b, "u", "s2", 2, 60000, &r) == 0);
+  REQUIRE(hp_limiter_acquire(&r, b, "u", "s2", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
-  REQUIRE(hp_limiter_acquire(c, "u", "s3", 2, 60000, &r) == 0);
+  REQUIRE(hp_limiter_acquire(&r, c, "u", "s3", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_DENIED);
-  CHECK(r.holder_count == 2);
+  REQUIRE(r.holders);
+  CHECK(r.holders->count == 2);
+  hp_lease_list_free(r.holders);
   CHECK(hp_limiter_set_has(c, "users", "u") == 1);
   // Prefixes keep limiters apart in one file.
   hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
   o.prefix = "other";
   Limiter d(nullptr, dir.spec(), &o);
-  REQUIRE(hp_limiter_acquire(d, "u", "s3", 2, 60000, &r) == 0);
+  REQUIRE(hp_limiter_acquire(&r, d, "u", "s3", 2, 60000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
 }
 
@@ -458,13 +469,13 @@ TEST_CASE("limits: a SQLite lock held past the timeout answers HP_EUNAVAILABLE, 
   REQUIRE(sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
   hp_lease_result r = HP_LEASE_RESULT_INIT;
   auto t0 = std::chrono::steady_clock::now();
-  CHECK(hp_limiter_acquire(l, "u", "s", 3, 1000, &r) == HP_EUNAVAILABLE);
+  CHECK(hp_limiter_acquire(&r, l, "u", "s", 3, 1000, nullptr) == HP_EUNAVAILABLE);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
   // Reads go on under WAL while a writer holds the lock.
   CHECK(hp_limiter_set_has(l, "users", "x") == 0);
   sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(raw);
-  CHECK(hp_limiter_acquire(l, "u", "s", 3, 1000, &r) == 0);
+  CHECK(hp_limiter_acquire(&r, l, "u", "s", 3, 1000, nullptr) == 0);
   CHECK(r.status == HP_LEASE_GRANTED);
 }
 
@@ -479,10 +490,11 @@ static void thread_hammer(hp_limiter *l) {
       for (int i = 0; i < 50; i++) {
         hp_lease_result r = HP_LEASE_RESULT_INIT;
         std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
-        if (hp_limiter_acquire(l, "hammer", res.c_str(), 3, 60000, &r) != 0) {
+        if (hp_limiter_acquire(&r, l, "hammer", res.c_str(), 3, 60000, nullptr) != 0) {
           errors++;
           continue;
         }
+        hp_lease_list_free(r.holders);
         if (r.status == HP_LEASE_GRANTED) {
           granted++;
           std::lock_guard<std::mutex> lock(mu);
@@ -494,8 +506,9 @@ static void thread_hammer(hp_limiter *l) {
   CHECK(errors == 0);
   CHECK(granted == 3);
   CHECK(ids.size() == 3);
-  const hp_lease_info *h = nullptr;
-  CHECK(hp_limiter_holders(l, "hammer", &h) == 3);
+  hp_lease_list *h = nullptr;
+  CHECK(hp_limiter_holders(&h, l, "hammer") == 3);
+  hp_lease_list_free(h);
 
   // And GCRA: 100 per hour across 8 threads x 100 hits gives exactly 100.
   std::atomic<int> allowed{0};
@@ -505,7 +518,7 @@ static void thread_hammer(hp_limiter *l) {
     threads.emplace_back([&] {
       for (int i = 0; i < 100; i++) {
         hp_rate_result r = HP_RATE_RESULT_INIT;
-        if (hp_limiter_hit(l, "hammer-rate", &s, &r) == 0 && r.allowed) allowed++;
+        if (hp_limiter_hit(&r, l, "hammer-rate", &s) == 0 && r.allowed) allowed++;
       }
     });
   for (auto &t : threads) t.join();
@@ -534,9 +547,9 @@ TEST_CASE("limits: memory GCRA stays exact while keys are added, swept and rehas
           std::string key = "grow:" + std::to_string(k), churn = "churn:" + std::to_string(t) + ":" +
                                                                    std::to_string(round * keys + i);
           hp_rate_result r = HP_RATE_RESULT_INIT;
-          if (hp_limiter_hit(l, key.c_str(), &hourly, &r) != 0) errors++;
+          if (hp_limiter_hit(&r, l, key.c_str(), &hourly) != 0) errors++;
           if (r.allowed) allowed++;
-          if (hp_limiter_hit(l, churn.c_str(), &brief, &r) != 0) errors++;
+          if (hp_limiter_hit(&r, l, churn.c_str(), &brief) != 0) errors++;
         }
     });
   for (auto &t : threads) t.join();
@@ -552,23 +565,25 @@ TEST_CASE("limits: memory leases survive idle subjects being dropped") {
   for (int round = 0; round < 3; round++)
     for (int i = 0; i < 5000; i++) {
       std::string sub = "idle:" + std::to_string(i);
-      REQUIRE(hp_limiter_acquire(l, sub.c_str(), "a", 1, 60000, &r) == 0);
+      REQUIRE(hp_limiter_acquire(&r, l, sub.c_str(), "a", 1, 60000, nullptr) == 0);
       CHECK(r.status == (round == 0 ? HP_LEASE_GRANTED : HP_LEASE_ALREADY_HELD));
-      REQUIRE(hp_limiter_acquire(l, sub.c_str(), "b", 2, 60000, &r) == 0);
+      REQUIRE(hp_limiter_acquire(&r, l, sub.c_str(), "b", 2, 60000, nullptr) == 0);
       CHECK(r.status == HP_LEASE_GRANTED);
       CHECK(hp_limiter_release(l, sub.c_str(), "b") == 1);
       std::string passing = "passing:" + std::to_string(round) + ":" + std::to_string(i);
-      REQUIRE(hp_limiter_acquire(l, passing.c_str(), "x", 1, 60000, &r) == 0);
+      REQUIRE(hp_limiter_acquire(&r, l, passing.c_str(), "x", 1, 60000, nullptr) == 0);
       CHECK(r.status == HP_LEASE_GRANTED);
       CHECK(hp_limiter_release(l, passing.c_str(), "x") == 1);
     }
-  const hp_lease_info *h = nullptr;
+  hp_lease_list *h = nullptr;
   for (int i = 0; i < 5000; i += 97) {
     std::string sub = "idle:" + std::to_string(i);
-    REQUIRE(hp_limiter_holders(l, sub.c_str(), &h) == 1);
-    CHECK(std::string(h[0].resource) == "a");
+    REQUIRE(hp_limiter_holders(&h, l, sub.c_str()) == 1);
+    CHECK(std::string(h->items[0].resource) == "a");
+    hp_lease_list_free(h);
     CHECK(hp_limiter_release(l, sub.c_str(), "a") == 1);
-    CHECK(hp_limiter_holders(l, sub.c_str(), &h) == 0);
+    CHECK(hp_limiter_holders(&h, l, sub.c_str()) == 0);
+    hp_lease_list_free(h);
   }
 }
 
@@ -601,13 +616,14 @@ TEST_CASE("limits: SQLite hammer from 6 processes on one file") {
       for (int i = 0; i < 100; i++) {
         hp_lease_result r = HP_LEASE_RESULT_INIT;
         std::string res = "p" + std::to_string(p) + "-" + std::to_string(i);
-        if (hp_limiter_acquire(l, "hammer", res.c_str(), 3, 60000, &r) != 0)
+        if (hp_limiter_acquire(&r, l, "hammer", res.c_str(), 3, 60000, nullptr) != 0)
           errors++;
         else if (r.status == HP_LEASE_GRANTED)
           granted++;
+        hp_lease_list_free(r.holders);
         hp_rate_spec s = rate_spec(50, 3600000, 50);
         hp_rate_result rr = HP_RATE_RESULT_INIT;
-        if (hp_limiter_hit(l, "hammer-rate", &s, &rr) != 0)
+        if (hp_limiter_hit(&rr, l, "hammer-rate", &s) != 0)
           errors++;
         else if (rr.allowed)
           granted += 1000;
@@ -700,9 +716,7 @@ TEST_CASE("limits: Redis leases and GCRA on a real server") {
   hp_test::RedisServer server;
   OwnedEngine e;
   Limiter l(e.e, server.url());
-  CHECK(hp_limiter_backend(l) == HP_LIMITER_REDIS);
-  hp_lease_result r = HP_LEASE_RESULT_INIT;
-  CHECK(hp_limiter_acquire(l, "u", "s", 1, 100, &r) == HP_EINVAL);  // asynchronous only
+  CHECK(hp_limiter_backend(l) == HP_BACKEND_REDIS);
   lease_semantics(l);
   rate_semantics(l);
   // Every key of a subject carries its hash tag, so one slot holds them all.
@@ -1013,7 +1027,7 @@ TEST_CASE("limits: on a 3-master Redis Cluster, leases, renew, release, holders 
   o.prefix = "hp:lim:semantics";
   o.timeout_ms = 1000;
   Limiter l(e.e, cluster.url(), &o);
-  CHECK(hp_limiter_backend(l) == HP_LIMITER_REDIS);
+  CHECK(hp_limiter_backend(l) == HP_BACKEND_REDIS);
   lease_semantics(l);
   rate_semantics(l);
   // Many keys: every master decides some.
@@ -1080,4 +1094,415 @@ TEST_CASE("limits: 0 over-grants while the subjects' slots migrate between maste
     CHECK(allowed[s] <= static_cast<int>(kRate));
     CHECK(holders_async(l, s.c_str()).size() == kLimit);
   }
+}
+
+namespace {
+
+// The synchronous calls, the same on every backend. `window`: rate limits
+// count fixed windows (a local budget), not GCRA.
+void sync_semantics(hp_limiter *l, bool window = false) {
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "a", 2, 60000, nullptr) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+  CHECK(r.holders == nullptr);
+  uint64_t first = r.lease_id;
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "a", 2, 60000, nullptr) == 0);
+  CHECK(r.status == HP_LEASE_ALREADY_HELD);
+  CHECK(r.lease_id == first);
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "b", 2, 60000, nullptr) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+  REQUIRE(hp_limiter_acquire(&r, l, "sync:u", "c", 2, 60000, nullptr) == 0);
+  CHECK(r.status == HP_LEASE_DENIED);
+  CHECK(r.count == 2);
+  REQUIRE(r.holders);
+  REQUIRE(r.holders->count == 2);
+  CHECK(std::string(r.holders->items[0].resource) == "a");
+  CHECK(r.holders->items[0].lease_id == first);
+  // The list is the caller's: another call (here on another thread) leaves it alone.
+  std::thread([l] {
+    hp_lease_result other = HP_LEASE_RESULT_INIT;
+    CHECK(hp_limiter_acquire(&other, l, "sync:u", "zz", 2, 60000, nullptr) == 0);
+    CHECK(other.status == HP_LEASE_DENIED);
+    hp_lease_list_free(other.holders);
+  }).join();
+  hp_lease_result again = HP_LEASE_RESULT_INIT;
+  REQUIRE(hp_limiter_acquire(&again, l, "sync:u", "d", 2, 60000, nullptr) == 0);
+  CHECK(std::string(r.holders->items[1].resource) == "b");
+  hp_lease_list_free(again.holders);
+  hp_lease_list_free(r.holders);
+
+  hp_lease_list *h = nullptr;
+  REQUIRE(hp_limiter_holders(&h, l, "sync:u") == 2);
+  REQUIRE(h);
+  CHECK(h->count == 2);
+  CHECK(std::string(h->items[0].resource) == "a");
+  CHECK(std::string(h->items[1].resource) == "b");
+  CHECK(h->items[1].expires_in_ms > 50000);
+  hp_lease_list_free(h);
+  CHECK(hp_limiter_renew(l, "sync:u", "b", 120000) == 1);
+  CHECK(hp_limiter_release(l, "sync:u", "a") == 1);
+  CHECK(hp_limiter_release(l, "sync:u", "a") == 0);
+  CHECK(hp_limiter_renew(l, "sync:u", "a", 1000) == 0);
+  CHECK(hp_limiter_set_add(l, "sync:users", "x") == 1);
+  CHECK(hp_limiter_set_add(l, "sync:users", "x") == 0);
+  CHECK(hp_limiter_set_has(l, "sync:users", "x") == 1);
+  CHECK(hp_limiter_set_has(l, "sync:users", "y") == 0);
+
+  hp_rate_spec s = rate_spec(3, 3600000, 3);
+  hp_rate_result rr = HP_RATE_RESULT_INIT;
+  for (int i = 0; i < 3; i++) {
+    REQUIRE(hp_limiter_hit(&rr, l, "sync:k", &s) == 0);
+    CHECK(rr.allowed == 1);
+  }
+  REQUIRE(hp_limiter_hit(&rr, l, "sync:k", &s) == 0);
+  CHECK(rr.allowed == 0);
+  // GCRA: the next hit comes back in 20 minutes; a window: when it ends.
+  CHECK(rr.retry_after_ms > (window ? 0u : 1000000u));
+}
+
+// 8 threads race synchronous acquires for 3 slots and hits for 40.
+void sync_hammer(hp_limiter *l) {
+  std::atomic<int> granted{0}, allowed{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      hp_rate_spec s = rate_spec(40, 3600000, 40);
+      for (int i = 0; i < 25; i++) {
+        hp_lease_result r = HP_LEASE_RESULT_INIT;
+        std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (hp_limiter_acquire(&r, l, "sync:hammer", res.c_str(), 3, 60000, nullptr) != 0)
+          errors++;
+        else if (r.status == HP_LEASE_GRANTED)
+          granted++;
+        hp_lease_list_free(r.holders);
+        hp_rate_result rr = HP_RATE_RESULT_INIT;
+        if (hp_limiter_hit(&rr, l, "sync:hammer-rate", &s) != 0)
+          errors++;
+        else if (rr.allowed)
+          allowed++;
+      }
+    });
+  for (auto &t : threads) t.join();
+  CHECK(errors == 0);
+  CHECK(granted == 3);
+  CHECK(allowed == 40);
+}
+
+}  // namespace
+
+TEST_CASE("limits: a synchronous Redis call on the engine's loop thread refuses instead of deadlocking") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  Limiter l(e.e, server.url());
+  struct Seen {
+    hp_limiter *l;
+    int acquire = 1, hit = 1, holders = 1, set_has = 1;
+    std::string why;
+    hp_lease_list *list = reinterpret_cast<hp_lease_list *>(1);
+    std::promise<void> done;
+  } seen{l, 1, 1, 1, 1, "", reinterpret_cast<hp_lease_list *>(1), {}};
+  REQUIRE(hp_limiter_ping_async(
+              l,
+              [](int, void *data) {
+                auto *s = static_cast<Seen *>(data);
+                hp_lease_result r = HP_LEASE_RESULT_INIT;
+                s->acquire = hp_limiter_acquire(&r, s->l, "u", "a", 1, 1000, nullptr);
+                s->why = hp_last_error();
+                hp_rate_spec spec = rate_spec(1, 1000, 1);
+                hp_rate_result rr = HP_RATE_RESULT_INIT;
+                s->hit = hp_limiter_hit(&rr, s->l, "k", &spec);
+                s->holders = hp_limiter_holders(&s->list, s->l, "u");
+                s->set_has = hp_limiter_set_has(s->l, "users", "u");
+                s->done.set_value();
+              },
+              &seen) == 0);
+  seen.done.get_future().wait();
+  CHECK(seen.acquire == HP_EINVAL);
+  CHECK(seen.why.find("would block the engine loop") != std::string::npos);
+  CHECK(seen.hit == HP_EINVAL);
+  CHECK(seen.holders == HP_EINVAL);
+  CHECK(seen.list == nullptr);
+  CHECK(seen.set_has == HP_EINVAL);
+  // The same calls from this thread go through.
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  CHECK(hp_limiter_acquire(&r, l, "u", "a", 1, 1000, nullptr) == 0);
+  CHECK(r.status == HP_LEASE_GRANTED);
+}
+
+TEST_CASE(
+    "limits: a synchronous Redis call answers HP_EUNAVAILABLE within twice the timeout when Redis is down") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  o.timeout_ms = 100;
+  Limiter l(e.e, server.url(), &o);
+  CHECK(hp_limiter_set_add(l, "users", "u") == 1);
+  bool paused = false;
+  SUBCASE("stopped") {
+    server.stop();
+  }
+  SUBCASE("paused") {
+    server.pause();
+    paused = true;
+  }
+  for (int i = 0; i < 3; i++) {
+    auto t0 = std::chrono::steady_clock::now();
+    hp_lease_result r = HP_LEASE_RESULT_INIT;
+    CHECK(hp_limiter_acquire(&r, l, "u", "b", 3, 60000, nullptr) == HP_EUNAVAILABLE);
+    CHECK(std::string(hp_last_error()) != "");
+    CHECK(hp_limiter_set_has(l, "users", "u") == HP_EUNAVAILABLE);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+  }
+  if (paused)
+    server.resume();
+  else
+    server.start();
+  // The limiter comes back by itself (a restarted server has lost the set).
+  int back = -1;
+  for (int i = 0; i < 100 && back < 0; i++) {
+    back = hp_limiter_set_add(l, "users", "v");
+    if (back < 0) sleep_ms(50);
+  }
+  CHECK(back == 1);
+  CHECK(hp_limiter_set_has(l, "users", "v") == 1);
+  CHECK(hp_limiter_set_has(l, "users", "u") == (paused ? 1 : 0));
+}
+
+TEST_CASE("limits: closing a Redis limiter while threads make synchronous calls") {
+  hp_test::RedisServer server;
+  OwnedEngine e;
+  for (int round = 0; round < 5; round++) {
+    hp_limiter *l = nullptr;
+    REQUIRE(hp_limiter_open(&l, e.e, server.url().c_str(), nullptr) == 0);
+    std::atomic<int> ok{0}, closed{0}, other{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++)
+      threads.emplace_back([&, t] {
+        while (!go) std::this_thread::yield();
+        for (int i = 0; i < 200; i++) {
+          hp_lease_result r = HP_LEASE_RESULT_INIT;
+          std::string res = "r" + std::to_string(t);
+          int rc = hp_limiter_acquire(&r, l, "closing", res.c_str(), 8, 60000, nullptr);
+          hp_lease_list_free(r.holders);
+          if (rc == 0)
+            ok++;
+          else if (rc == HP_ECLOSED)
+            closed++;
+          else
+            other++;
+          if (rc == HP_ECLOSED) break;
+        }
+      });
+    // The handle is freed after the close callback: the threads are joined
+    // there (their calls answer HP_ECLOSED at once by then). The close is
+    // asked on the loop thread (from a ping's callback), where the handle's
+    // last step also runs, so close() is done with the handle before it.
+    struct Closing {
+      hp_limiter *l;
+      std::vector<std::thread> *threads;
+      std::promise<int> done;
+      int rc = 1;
+    } closing{l, &threads, {}};
+    go = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(round * 3));
+    REQUIRE(hp_limiter_ping_async(
+                l,
+                [](int, void *data) {
+                  auto *c = static_cast<Closing *>(data);
+                  c->rc = hp_limiter_close(
+                      c->l,
+                      [](int status, void *d) {
+                        auto *cc = static_cast<Closing *>(d);
+                        for (auto &t : *cc->threads) t.join();
+                        cc->done.set_value(status);
+                      },
+                      c);
+                },
+                &closing) == 0);
+    CHECK(closing.done.get_future().get() == 0);
+    CHECK(closing.rc == 0);
+    CHECK(other == 0);
+    CHECK(ok + closed > 0);
+  }
+}
+
+namespace {
+
+// hp_lease_options naming `pairs` (set, member, set, member, ...).
+struct Needs {
+  std::vector<hp_lease_require> list;
+  hp_lease_options opts = HP_LEASE_OPTIONS_INIT;
+  Needs(std::initializer_list<std::pair<const char *, const char *>> pairs) {
+    for (auto &[set, member] : pairs) list.push_back(hp_lease_require{set, member});
+    opts.require = list.data();
+    opts.require_count = list.size();
+  }
+  const hp_lease_options *get() const { return &opts; }
+};
+
+LeaseCopy acquire_if(hp_limiter *l, const char *sub, const char *res, uint32_t limit, const Needs &needs,
+                     uint32_t *missing = nullptr) {
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  LeaseCopy c;
+  c.rc = hp_limiter_acquire(&r, l, sub, res, limit, 60000, needs.get());
+  if (c.rc < 0) return c;
+  c.status = r.status;
+  c.count = r.count;
+  c.id = r.lease_id;
+  if (missing) *missing = r.missing;
+  hp_lease_list_free(r.holders);
+  return c;
+}
+
+// An acquire that requires memberships, the same on every backend.
+void conditional_semantics(hp_limiter *l) {
+  REQUIRE(hp_limiter_set_add(l, "users", "cu1") == 1);
+  REQUIRE(hp_limiter_set_add(l, "streams", "cs1") == 1);
+  REQUIRE(hp_limiter_set_add(l, "streams", "cs2") == 1);
+  uint32_t missing = 99;
+  CHECK(acquire_if(l, "cu1", "cs1", 1, {{"users", "cu1"}, {"streams", "cs1"}}, &missing).status ==
+        HP_LEASE_GRANTED);
+  CHECK(missing == 0);
+  CHECK(acquire_if(l, "cu1", "cs1", 1, {{"users", "cu1"}, {"streams", "cs1"}}).status ==
+        HP_LEASE_ALREADY_HELD);
+  // Unknown user, unknown stream: nothing taken, the first missing named.
+  CHECK(acquire_if(l, "cu2", "cs1", 1, {{"users", "cu2"}, {"streams", "cs1"}}, &missing).status ==
+        HP_LEASE_NOT_MEMBER);
+  CHECK(missing == 0);
+  CHECK(acquire_if(l, "cu1", "cs9", 3, {{"users", "cu1"}, {"streams", "cs9"}}, &missing).status ==
+        HP_LEASE_NOT_MEMBER);
+  CHECK(missing == 1);
+  hp_lease_list *h = nullptr;
+  CHECK(hp_limiter_holders(&h, l, "cu2") == 0);
+  hp_lease_list_free(h);
+  CHECK(hp_limiter_holders(&h, l, "cu1") == 1);
+  hp_lease_list_free(h);
+  // Known, but over the limit: denied as before.
+  CHECK(acquire_if(l, "cu1", "cs2", 1, {{"users", "cu1"}, {"streams", "cs2"}}).status == HP_LEASE_DENIED);
+  // The same through the asynchronous call (when the limiter has an engine).
+  Needs needs{{"users", "cu3"}};
+  struct Got {
+    std::promise<std::pair<int, hp_lease_result>> p;
+  } got;
+  int rc = hp_limiter_acquire_async(
+      l, "cu3", "cs1", 1, 60000, needs.get(),
+      [](int status, const hp_lease_result *r, void *data) {
+        static_cast<Got *>(data)->p.set_value({status, r ? *r : hp_lease_result HP_LEASE_RESULT_INIT});
+      },
+      &got);
+  if (rc == 0) {
+    auto [status, r] = got.p.get_future().get();
+    CHECK(status == 0);
+    CHECK(r.status == HP_LEASE_NOT_MEMBER);
+    CHECK(r.missing == 0);
+  }
+  // Arguments.
+  hp_lease_result r = HP_LEASE_RESULT_INIT;
+  hp_lease_options bad = HP_LEASE_OPTIONS_INIT;
+  bad.version = 99;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+  bad = HP_LEASE_OPTIONS_INIT;
+  bad.require_count = 1;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+  hp_lease_require many[HP_LEASE_REQUIRE_MAX + 1];
+  for (auto &m : many) m = hp_lease_require{"users", "cu1"};
+  bad.require = many;
+  bad.require_count = HP_LEASE_REQUIRE_MAX + 1;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+  bad.require_count = HP_LEASE_REQUIRE_MAX;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == 0);
+  many[0].member = "";
+  bad.require_count = 1;
+  CHECK(hp_limiter_acquire(&r, l, "cu1", "cs1", 1, 1000, &bad) == HP_EINVAL);
+}
+
+// 8 threads race conditional acquires for 3 slots while the member is
+// added: nothing for an acquire over before the add began, exactly 3 after.
+void conditional_race(hp_limiter *l) {
+  std::atomic<int> granted{0}, errors{0}, early{0};
+  std::atomic<bool> adding{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      int after = 0;
+      for (int i = 0; after < 25; i++) {
+        std::string res = "t" + std::to_string(t) + "-" + std::to_string(i);
+        LeaseCopy c = acquire_if(l, "racer", res.c_str(), 3, {{"users", "racer"}});
+        if (c.rc != 0) {
+          errors++;
+          return;
+        }
+        if (c.status == HP_LEASE_NOT_MEMBER) continue;
+        if (!adding.load()) early++;  // granted before the member was being added
+        after++;
+        if (c.status == HP_LEASE_GRANTED) granted++;
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  adding = true;
+  REQUIRE(hp_limiter_set_add(l, "users", "racer") == 1);
+  for (auto &t : threads) t.join();
+  CHECK(errors == 0);
+  CHECK(early == 0);
+  CHECK(granted == 3);
+}
+
+// Each backend: the synchronous calls from many threads, and acquires that
+// require memberships.
+void every_call(hp_limiter *l, bool window = false) {
+  sync_semantics(l, window);
+  sync_hammer(l);
+  conditional_semantics(l);
+  conditional_race(l);
+}
+
+}  // namespace
+
+TEST_CASE("limits: the synchronous calls and conditional acquires work on every backend, from many threads") {
+  TempDir dir;
+  SUBCASE("memory") {
+    Limiter l(nullptr, "memory:");
+    every_call(l);
+  }
+  SUBCASE("sqlite") {
+    OwnedEngine e;
+    Limiter l(e.e, dir.spec());
+    every_call(l);
+  }
+  SUBCASE("redis") {
+    hp_test::RedisServer server;
+    OwnedEngine e;
+    Limiter l(e.e, server.url());
+    every_call(l);
+  }
+  SUBCASE("redis with a local budget") {
+    hp_test::RedisServer server;
+    OwnedEngine e;
+    hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+    o.local_budget = 4;
+    Limiter l(e.e, server.url(), &o);
+    every_call(l, true);
+  }
+}
+
+TEST_CASE("limits: conditional acquires on a Redis Cluster, in one slot and across slots") {
+  auto &cluster = hp_test::RedisCluster::shared();
+  REQUIRE(cluster.ok());
+  OwnedEngine e;
+  hp_limiter_options o = HP_LIMITER_OPTIONS_INIT;
+  o.prefix = "hp:lim:cond";
+  o.timeout_ms = 1000;
+  Limiter l(e.e, cluster.url(), &o);
+  // Across slots: the sets' keys are tagged {users} and {streams}.
+  conditional_semantics(l);
+  conditional_race(l);
+  // One slot: a set named as the subject shares its hash tag.
+  REQUIRE(hp_limiter_set_add(l, "team", "alice") == 1);
+  uint32_t missing = 9;
+  CHECK(acquire_if(l, "team", "s1", 2, {{"team", "alice"}}).status == HP_LEASE_GRANTED);
+  CHECK(acquire_if(l, "team", "s2", 2, {{"team", "bob"}}, &missing).status == HP_LEASE_NOT_MEMBER);
+  CHECK(missing == 0);
+  CHECK(acquire_if(l, "team", "s2", 2, {{"team", "alice"}}).status == HP_LEASE_GRANTED);
+  CHECK(acquire_if(l, "team", "s3", 2, {{"team", "alice"}}).status == HP_LEASE_DENIED);
 }

@@ -119,7 +119,7 @@ int acquire(hp_limiter *l, const char *subject, const char *resource) {
   std::promise<int> p;
   auto f = p.get_future();
   int rc = hp_limiter_acquire_async(
-      l, subject, resource, 1, 60000,
+      l, subject, resource, 1, 60000, nullptr,
       [](int status, const hp_lease_result *r, void *d) {
         static_cast<std::promise<int> *>(d)->set_value(status < 0 ? status : r->status);
       },
@@ -235,12 +235,13 @@ TEST_CASE("observe: a memory limiter counts checks, grants and denials on every 
   spec.rate = 2;
   spec.period_ms = 60000;
   hp_rate_result rr = HP_RATE_RESULT_INIT;
-  for (int i = 0; i < 3; i++) REQUIRE(hp_limiter_hit(l, "k", &spec, &rr) == 0);
+  for (int i = 0; i < 3; i++) REQUIRE(hp_limiter_hit(&rr, l, "k", &spec) == 0);
   hp_lease_result lr = HP_LEASE_RESULT_INIT;
-  REQUIRE(hp_limiter_acquire(l, "u", "a", 1, 60000, &lr) == 0);
-  REQUIRE(hp_limiter_acquire(l, "u", "b", 1, 60000, &lr) == 0);
+  REQUIRE(hp_limiter_acquire(&lr, l, "u", "a", 1, 60000, nullptr) == 0);
+  REQUIRE(hp_limiter_acquire(&lr, l, "u", "b", 1, 60000, nullptr) == 0);
   CHECK(lr.status == HP_LEASE_DENIED);
-  CHECK(hp_limiter_hit(l, "", &spec, &rr) == HP_EINVAL);  // never reached the backend
+  hp_lease_list_free(lr.holders);
+  CHECK(hp_limiter_hit(&rr, l, "", &spec) == HP_EINVAL);  // never reached the backend
   hp_limiter_stats s = limiter_stats(l);
   CHECK(s.checks == 5);
   CHECK(s.granted == 3);
@@ -255,7 +256,7 @@ TEST_CASE("observe: a memory limiter counts checks, grants and denials on every 
       many.rate = 1000000;
       hp_rate_result mine = HP_RATE_RESULT_INIT;
       std::string key = "t" + std::to_string(t);
-      for (int i = 0; i < 5000; i++) hp_limiter_hit(l, key.c_str(), &many, &mine);
+      for (int i = 0; i < 5000; i++) hp_limiter_hit(&mine, l, key.c_str(), &many);
     });
   for (auto &t : threads) t.join();
   s = limiter_stats(l);

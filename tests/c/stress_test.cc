@@ -315,18 +315,20 @@ void contend(hp_limiter *l, bool sync_too) {
       std::string res = "r" + std::to_string(t) + "-" + std::to_string(i);
       if (sync_too && i % 2) {
         hp_rate_result r = HP_RATE_RESULT_INIT;
-        if (hp_limiter_hit(l, "stress-rate", &spec, &r) != 0)
+        if (hp_limiter_hit(&r, l, "stress-rate", &spec) != 0)
           sync_errors++;
         else if (r.allowed)
           sync_allowed++;
         hp_lease_result lr = HP_LEASE_RESULT_INIT;
-        if (hp_limiter_acquire(l, "stress-lease", res.c_str(), 5, 60000, &lr) != 0)
+        if (hp_limiter_acquire(&lr, l, "stress-lease", res.c_str(), 5, 60000, nullptr) != 0)
           sync_errors++;
         else if (lr.status == HP_LEASE_GRANTED)
           sync_granted++;
+        hp_lease_list_free(lr.holders);
       } else {
         CHECK(hp_limiter_hit_async(l, "stress-rate", &spec, &RateCalls::cb, &hits) == 0);
-        CHECK(hp_limiter_acquire_async(l, "stress-lease", res.c_str(), 5, 60000, &LeaseCalls::cb, &leases) == 0);
+        CHECK(hp_limiter_acquire_async(l, "stress-lease", res.c_str(), 5, 60000, nullptr, &LeaseCalls::cb,
+                                       &leases) == 0);
         mine++;
       }
     }

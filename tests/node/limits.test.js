@@ -69,6 +69,33 @@ async function semantics(l) {
   assert.equal(await l.setHas('users', 'alice'), true);
   assert.equal(await l.setHas('users', 'bob'), false);
   await l.ping();
+
+  // An acquire that requires memberships: one atomic step.
+  assert.equal(await l.setAdd('streams', 'cs1'), true);
+  const known = [
+    { set: 'users', member: 'alice' },
+    { set: 'streams', member: 'cs1' },
+  ];
+  assert.equal((await l.acquire('alice', 'cs1', { limit: 1, require: known })).status, 'granted');
+  const stranger = await l.acquire('bob', 'cs1', { limit: 1, require: [{ set: 'users', member: 'bob' }, known[1]] });
+  assert.deepEqual(stranger, { status: 'not_member', ok: false, count: 0, leaseId: 0, missing: 0 });
+  const unknown = await l.acquire('alice', 'cs9', { limit: 3, require: [known[0], { set: 'streams', member: 'cs9' }] });
+  assert.equal(unknown.status, 'not_member');
+  assert.equal(unknown.missing, 1);
+  assert.deepEqual(await l.holders('bob'), []);
+  assert.equal((await l.acquire('alice', 'cs2', { limit: 1, require: [known[0]] })).status, 'denied');
+  if (l.backend !== 'redis') {
+    assert.deepEqual(l.acquireSync('bob', 'cs1', { limit: 1, require: [{ set: 'users', member: 'bob' }] }), {
+      status: 'not_member',
+      ok: false,
+      count: 0,
+      leaseId: 0,
+      missing: 0,
+    });
+  }
+  assert.throws(() => l.acquireSync('alice', 'cs1', { limit: 1, require: 'users' }), TypeError);
+  assert.throws(() => l.acquireSync('alice', 'cs1', { limit: 1, require: Array(9).fill(known[0]) }), TypeError);
+  assert.throws(() => l.acquireSync('alice', 'cs1', { limit: 1, require: [{ set: 'users', member: '' }] }), RangeError);
 }
 
 test('memory: the contract, sync and async', async () => {
@@ -147,7 +174,16 @@ test('redis: the contract, one round trip per check, down then recovery', async 
     // refused connection: answered within the 2 s it always had.
     const l = hp.openLimiter(redis.url, { timeoutMs: 500 });
     assert.equal(l.backend, 'redis');
-    assert.throws(() => l.acquireSync('u', 'a', { limit: 1 }), { code: 'HP_EINVAL' });
+    // The JS thread runs the engine's loop: a synchronous Redis call there
+    // could never get its answer, so it refuses at once.
+    for (const call of [
+      () => l.acquireSync('u', 'a', { limit: 1 }),
+      () => l.hitSync('k', { rate: 1 }),
+      () => l.holdersSync('u'),
+      () => l.releaseSync('u', 'a'),
+    ]) {
+      assert.throws(call, { code: 'HP_EINVAL', message: /would block the engine loop/ });
+    }
     await semantics(l);
 
     // Exactly one command per lease check, counted by the server; the rate

@@ -56,6 +56,22 @@ def semantics(lim: Limiter) -> None:
     assert lim.set_has("users", "bob") is False
     lim.ping()
 
+    # An acquire that requires memberships: one atomic step.
+    assert lim.set_add("streams", "cs1") is True
+    known = [("users", "alice"), ("streams", "cs1")]
+    g = lim.acquire("alice", "cs1", limit=1, require=known)
+    assert g["status"] == "granted" and g["ok"] and g["missing"] is None
+    n = lim.acquire("bob", "cs1", limit=1, require=[("users", "bob"), ("streams", "cs1")])
+    assert n["status"] == "not_member" and not n["ok"] and n["missing"] == 0
+    n = lim.acquire("alice", "cs9", limit=3, require=[("users", "alice"), ("streams", "cs9")])
+    assert n["status"] == "not_member" and n["missing"] == 1
+    assert lim.holders("bob") == []
+    assert lim.acquire("alice", "cs2", limit=1, require=[("users", "alice")])["status"] == "denied"
+    with pytest.raises(ValueError):
+        lim.acquire("alice", "cs1", limit=1, require=[("users", "alice")] * 9)
+    with pytest.raises(TypeError):
+        lim.acquire("alice", "cs1", limit=1, require=["users"])  # type: ignore[list-item]
+
 
 async def semantics_async(lim: Limiter) -> None:
     a = await lim.acquire_async("au", "s1", limit=2)
@@ -70,6 +86,9 @@ async def semantics_async(lim: Limiter) -> None:
     assert (await lim.hit_async("ak", rate=1, period_ms=60000))["allowed"] is False
     assert await lim.set_add_async("s", "m") is True
     assert await lim.set_has_async("s", "m") is True
+    r = await lim.acquire_async("au9", "x", limit=1, require=[("s", "au9")])
+    assert r["status"] == "not_member" and r["missing"] == 0
+    assert (await lim.acquire_async("au9", "x", limit=1, require=[("s", "m")]))["status"] == "granted"
     await lim.ping_async()
     # Many concurrent acquires from one event loop: exactly 3 grants.
     results = await asyncio.gather(*(lim.acquire_async("race", f"r{i}", limit=3) for i in range(100)))
@@ -182,6 +201,34 @@ def test_redis(redis_server: RedisServer) -> None:
             except errors.UnavailableError:
                 time.sleep(0.05)
         assert lim.acquire("down", "a", limit=3)["status"] == "granted"
+
+
+def test_redis_blocking_calls_from_threads_and_the_loop(redis_server: RedisServer) -> None:
+    with open_limiter(redis_server.url, timeout_ms=500) as lim:
+        # The blocking calls are the C library's: they work from any thread
+        # but the engine's own (a loop callback), where they refuse.
+        assert lim.set_add("users", "alice") is True
+        assert lim.set_has("users", "alice") is True
+        assert lim.acquire("u", "a", limit=1)["status"] == "granted"
+        denied = lim.acquire("u", "b", limit=1)
+        assert denied["status"] == "denied"
+        assert [h["resource"] for h in denied["holders"]] == ["a"]
+        assert [h["resource"] for h in lim.holders("u")] == ["a"]
+        seen: list[BaseException] = []
+        done = threading.Event()
+
+        def on_loop(err: object, value: object) -> None:
+            try:
+                lim.acquire("u", "c", limit=1)
+            except BaseException as e:  # noqa: BLE001 - recorded for the assertion below
+                seen.append(e)
+            done.set()
+
+        lim._native.ping_cb(on_loop)
+        assert done.wait(5)
+        assert len(seen) == 1
+        assert isinstance(seen[0], errors.InvalidArgumentError)
+        assert "would block the engine loop" in str(seen[0])
 
 
 def test_bad_arguments() -> None:

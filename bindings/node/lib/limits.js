@@ -5,7 +5,8 @@ const { abortable, signalOf, disposable } = require('./abort');
 
 const NAME_MAX = 512;
 
-const STATUS = ['granted', 'already_held', 'denied'];
+const STATUS = ['granted', 'already_held', 'denied', 'not_member'];
+const REQUIRE_MAX = 8;
 
 function name(what, value) {
   if (typeof value !== 'string') throw new TypeError(`limits: ${what} must be a string`);
@@ -30,7 +31,22 @@ function leaseArgs(options) {
   }
   const limit = integer('limit', options.limit, 1, 0xffffffff);
   const ttl = integer('ttlMs', options.ttlMs ?? options.ttl ?? 60000, 1, 2 ** 40);
-  return [limit, ttl];
+  return [limit, ttl, requireArg(options.require)];
+}
+
+// [{set, member}, ...] as the flat [set, member, ...] the addon reads, or
+// undefined for none.
+function requireArg(require) {
+  if (require === undefined) return undefined;
+  if (!Array.isArray(require) || require.length > REQUIRE_MAX) {
+    throw new TypeError(`limits: require must be an array of at most ${REQUIRE_MAX} {set, member}`);
+  }
+  const flat = [];
+  for (const r of require) {
+    if (r === null || typeof r !== 'object') throw new TypeError('limits: each require entry must be {set, member}');
+    flat.push(name('require set', r.set), name('require member', r.member));
+  }
+  return flat.length ? flat : undefined;
 }
 
 function ttlArg(options) {
@@ -55,7 +71,9 @@ function rateArgs(options) {
  * host) or `redis://host:port/db` (many hosts). Every method returns a
  * Promise and takes `{signal}` in its options (an aborted signal rejects
  * with an AbortError; a lease granted after the abort is released); memory
- * and SQLite limiters also have `*Sync` variants. `using` closes a limiter.
+ * and SQLite limiters also have `*Sync` variants (which a Redis limiter
+ * refuses on the JS thread: they would block the loop its answer comes
+ * through). `using` closes a limiter.
  */
 class Limiter {
   /**
@@ -105,12 +123,15 @@ class Limiter {
 
   /**
    * Take a slot for `resource` unless `subject` already holds `limit`.
-   * Re-acquiring a held resource uses no slot and extends its TTL.
-   * @returns {Promise<{status: 'granted'|'already_held'|'denied', ok: boolean, count: number, leaseId: number, holders?: object[]}>}
+   * Re-acquiring a held resource uses no slot and extends its TTL. With
+   * `require: [{set, member}, ...]` the acquire happens only if each member
+   * is in its set, decided in the same atomic step ('not_member' otherwise,
+   * with `missing` the index of the first one missing).
+   * @returns {Promise<{status: 'granted'|'already_held'|'denied'|'not_member', ok: boolean, count: number, leaseId: number, holders?: object[], missing?: number}>}
    */
   acquire(subject, resource, options) {
-    const [limit, ttl] = leaseArgs(options);
-    const args = [name('subject', subject), name('resource', resource), limit, ttl];
+    const [limit, ttl, require] = leaseArgs(options);
+    const args = [name('subject', subject), name('resource', resource), limit, ttl, require];
     // A lease granted after the caller gave up is given back.
     const discard = (r) => {
       if (r.status === 'granted') this.release(args[0], args[1]).catch(() => {});
@@ -118,18 +139,19 @@ class Limiter {
     return this._run(options, () => (this._memory ? this._acquireSync(args) : this._native.acquire(...args)), discard);
   }
 
-  /** Synchronous acquire (memory and SQLite). */
+  /** Synchronous acquire (memory and SQLite; Redis refuses it on the JS thread). */
   acquireSync(subject, resource, options) {
-    const [limit, ttl] = leaseArgs(options);
-    return this._acquireSync([name('subject', subject), name('resource', resource), limit, ttl]);
+    const [limit, ttl, require] = leaseArgs(options);
+    return this._acquireSync([name('subject', subject), name('resource', resource), limit, ttl, require]);
   }
 
   _acquireSync(args) {
     const holders = this._native.acquireSync(...args);
     const o = this._out;
     const status = STATUS[o[0]];
-    if (holders === undefined) return { status, ok: true, count: o[1], leaseId: o[2] };
-    return { status, ok: false, count: o[1], leaseId: o[2], holders };
+    if (holders !== undefined) return { status, ok: false, count: o[1], leaseId: o[2], holders };
+    if (status === 'not_member') return { status, ok: false, count: o[1], leaseId: o[2], missing: o[3] };
+    return { status, ok: true, count: o[1], leaseId: o[2] };
   }
 
   /** Give a lease back: true if it was held. */
@@ -187,7 +209,7 @@ class Limiter {
     return this._native.hitLocal(name('key', key), rate, period, burst, cost) ? this._result() : null;
   }
 
-  /** Synchronous hit (memory and SQLite). */
+  /** Synchronous hit (memory and SQLite; Redis refuses it on the JS thread). */
   hitSync(key, options) {
     const [rate, period, burst, cost] = rateArgs(options);
     return this._hitSync(name('key', key), rate, period, burst, cost);

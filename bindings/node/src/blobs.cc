@@ -290,14 +290,14 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
 
   Napi::Value Backend(const Napi::CallbackInfo &info) {
     int kind = hp_blobs_backend(Handle(info.Env()));
-    return Napi::String::New(info.Env(), kind == HP_BLOBS_REDIS ? "redis" : "sqlite");
+    return Napi::String::New(info.Env(), kind == HP_BACKEND_REDIS ? "redis" : "sqlite");
   }
 
   Napi::Value Stats(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     hp_blobs_stats s = HP_BLOBS_STATS_INIT;
     Check(env, hp_blobs_stats_get(&s, Handle(env)));
-    return BlobsStatsObject(env, s, hp_blobs_backend(Handle(env)) == HP_BLOBS_REDIS);
+    return BlobsStatsObject(env, s, hp_blobs_backend(Handle(env)) == HP_BACKEND_REDIS);
   }
 
   Napi::Value ChunkSize(const Napi::CallbackInfo &info) {

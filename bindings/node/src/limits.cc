@@ -1,5 +1,6 @@
 // Limiters: leases and rate limits over memory, SQLite or Redis. Promises
-// for every backend; synchronous variants for memory and SQLite.
+// for every backend; synchronous variants too (which a Redis limiter
+// refuses on this thread: it runs the engine's loop they would wait for).
 #include <memory>
 #include <string>
 
@@ -16,10 +17,36 @@ const char *StatusName(int status) {
       return "granted";
     case HP_LEASE_ALREADY_HELD:
       return "already_held";
+    case HP_LEASE_NOT_MEMBER:
+      return "not_member";
     default:
       return "denied";
   }
 }
+
+// An acquire's requirements: JS hands them as [set, member, set, member,
+// ...] (checked in lib/limits.js), or undefined for none.
+class Requirements {
+ public:
+  Requirements(Napi::Env env, const Napi::Value &v) {
+    if (!v.IsArray()) return;
+    auto a = v.As<Napi::Array>();
+    uint32_t n = a.Length() / 2;
+    if (n > HP_LEASE_REQUIRE_MAX) ThrowError(env, HP_EINVAL);
+    for (uint32_t i = 0; i < 2 * n; i++) text_[i] = a.Get(i).As<Napi::String>().Utf8Value();
+    for (uint32_t i = 0; i < n; i++)
+      pairs_[i] = hp_lease_require{text_[2 * i].c_str(), text_[2 * i + 1].c_str()};
+    opts_.require = pairs_;
+    opts_.require_count = n;
+  }
+  // Borrows from this object: valid while it lives.
+  const hp_lease_options *get() const { return opts_.require_count ? &opts_ : nullptr; }
+
+ private:
+  std::string text_[2 * HP_LEASE_REQUIRE_MAX];
+  hp_lease_require pairs_[HP_LEASE_REQUIRE_MAX] = {};
+  hp_lease_options opts_ = HP_LEASE_OPTIONS_INIT;
+};
 
 Napi::Array Leases(Napi::Env env, const hp_lease_info *h, size_t n) {
   auto a = Napi::Array::New(env, n);
@@ -36,12 +63,18 @@ Napi::Array Leases(Napi::Env env, const hp_lease_info *h, size_t n) {
 Napi::Object LeaseObject(Napi::Env env, const hp_lease_result &r) {
   auto o = Napi::Object::New(env);
   o.Set("status", Napi::String::New(env, StatusName(r.status)));
-  o.Set("ok", Napi::Boolean::New(env, r.status != HP_LEASE_DENIED));
+  o.Set("ok", Napi::Boolean::New(env, r.status == HP_LEASE_GRANTED || r.status == HP_LEASE_ALREADY_HELD));
   o.Set("count", Napi::Number::New(env, r.count));
   o.Set("leaseId", Napi::Number::New(env, static_cast<double>(r.lease_id)));
-  if (r.status == HP_LEASE_DENIED) o.Set("holders", Leases(env, r.holders, r.holder_count));
+  if (r.status == HP_LEASE_NOT_MEMBER) o.Set("missing", Napi::Number::New(env, r.missing));
+  if (r.status == HP_LEASE_DENIED && r.holders)
+    o.Set("holders", Leases(env, r.holders->items, r.holders->count));
   return o;
 }
+
+// A list from a synchronous call, freed when the scope ends (also when
+// building its JS array throws).
+using LeaseList = std::unique_ptr<hp_lease_list, decltype(&hp_lease_list_free)>;
 
 Napi::Object RateObject(Napi::Env env, const hp_rate_result &r) {
   auto o = Napi::Object::New(env);
@@ -123,24 +156,30 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter *l = Handle(env);
     std::string sub = info[0].As<Napi::String>(), res = info[1].As<Napi::String>();
+    Requirements require(env, info[4]);
     return StartPromise(env, "hotpath.limits.acquire", [&](Pending *p) {
       return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
                                       static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()),
-                                      SettleWith<hp_lease_result, LeaseObject>, p);
+                                      require.get(), SettleWith<hp_lease_result, LeaseObject>, p);
     });
   }
 
-  // Leaves {status, count, leaseId} in out; returns the holders when denied.
+  // Leaves {status, count, leaseId, missing} in out; returns the holders
+  // when denied.
   Napi::Value AcquireSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Name sub(env, info[0]), res(env, info[1]);
+    Requirements require(env, info[4]);
     hp_lease_result r = HP_LEASE_RESULT_INIT;
-    Check(env, hp_limiter_acquire(Handle(env), sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
-                                  static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()), &r));
+    Check(env, hp_limiter_acquire(
+                   &r, Handle(env), sub.c_str(), res.c_str(), info[2].As<Napi::Number>().Uint32Value(),
+                   static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()), require.get()));
+    LeaseList holders(r.holders, hp_lease_list_free);
     out_[0] = r.status;
     out_[1] = r.count;
     out_[2] = static_cast<double>(r.lease_id);
-    if (r.status == HP_LEASE_DENIED) return Leases(env, r.holders, r.holder_count);
+    out_[3] = r.missing;
+    if (holders) return Leases(env, holders->items, holders->count);
     return env.Undefined();
   }
 
@@ -199,9 +238,10 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
   Napi::Value HoldersSync(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     std::string sub = info[0].As<Napi::String>();
-    const hp_lease_info *h = nullptr;
-    int n = Check(env, hp_limiter_holders(Handle(env), sub.c_str(), &h));
-    return Leases(env, h, static_cast<size_t>(n));
+    hp_lease_list *h = nullptr;
+    Check(env, hp_limiter_holders(&h, Handle(env), sub.c_str()));
+    LeaseList list(h, hp_lease_list_free);
+    return Leases(env, list->items, list->count);
   }
 
   Napi::Value Hit(const Napi::CallbackInfo &info) {
@@ -220,7 +260,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Name key(env, info[0]);
     hp_rate_spec s = RateSpec(info, 1);
     hp_rate_result r = HP_RATE_RESULT_INIT;
-    Check(env, hp_limiter_hit(Handle(env), key.c_str(), &s, &r));
+    Check(env, hp_limiter_hit(&r, Handle(env), key.c_str(), &s));
     out_[0] = r.allowed;
     out_[1] = r.remaining;
     out_[2] = static_cast<double>(r.retry_after_ms);
@@ -279,7 +319,7 @@ class Limiter : public Napi::ObjectWrap<Limiter> {
     Napi::Env env = info.Env();
     hp_limiter_stats s = HP_LIMITER_STATS_INIT;
     Check(env, hp_limiter_stats_get(&s, Handle(env)));
-    return LimiterStatsObject(env, s, hp_limiter_backend(Handle(env)) == HP_LIMITER_REDIS);
+    return LimiterStatsObject(env, s, hp_limiter_backend(Handle(env)) == HP_BACKEND_REDIS);
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {

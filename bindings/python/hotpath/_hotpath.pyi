@@ -257,8 +257,8 @@ class Limiter:
     @property
     def closed(self) -> bool:
         """Whether close() was called."""
-    def acquire(self, arg0: str, arg1: str, arg2: int, arg3: int) -> dict[str, Any]:
-        """(subject, resource, limit, ttl_ms): take a lease; memory and SQLite only."""
+    def acquire(self, arg0: str, arg1: str, arg2: int, arg3: int, arg4: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """(subject, resource, limit, ttl_ms, [(set, member), ...]): take a lease if every member is in its set."""
     def release(self, arg0: str, arg1: str) -> bool:
         """(subject, resource): True if the lease was held."""
     def renew(self, arg0: str, arg1: str, arg2: int) -> bool:
@@ -275,7 +275,9 @@ class Limiter:
         """(set, member): whether the member is in the set."""
     def ping(self) -> None:
         """Return when the backend answers; raises UnavailableError."""
-    def acquire_cb(self, arg0: str, arg1: str, arg2: int, arg3: int, arg4: Callable[..., Any]) -> None:
+    def acquire_cb(
+        self, arg0: str, arg1: str, arg2: int, arg3: int, arg4: Sequence[tuple[str, str]], arg5: Callable[..., Any]
+    ) -> None:
         """acquire on any backend; the last argument, callback(err, result), runs on the engine thread."""
     def release_cb(self, arg0: str, arg1: str, arg2: Callable[..., Any]) -> None:
         """release on any backend; the last argument, callback(err, result), runs on the engine thread."""

@@ -10,6 +10,7 @@ limit is never exceeded. Blocking methods release the GIL while they wait
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Literal, TypedDict
 
@@ -30,12 +31,14 @@ class LeaseInfo(TypedDict):
 
 
 class LeaseResult(TypedDict):
-    """What acquire() answers; a denial is a result (holders lists the subject's leases)."""
-    status: Literal["granted", "already_held", "denied"]
+    """What acquire() answers; a denial is a result (holders lists the subject's leases);
+    "not_member": a required membership was missing (missing is its index; None otherwise)."""
+    status: Literal["granted", "already_held", "denied", "not_member"]
     ok: bool
     count: int
     lease_id: int
     holders: list[LeaseInfo]
+    missing: int | None
 
 
 class RateResult(TypedDict):
@@ -57,6 +60,20 @@ def _name(what: str, value: str) -> str:
     if n == 0 or n > _NAME_MAX or "\0" in value:
         raise ValueError(f"limits: {what} must be 1..{_NAME_MAX} bytes without NUL")
     return value
+
+
+_REQUIRE_MAX = 8
+
+
+def _require(require: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    pairs = []
+    for entry in require:
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            raise TypeError("limits: require must hold (set, member) tuples")
+        pairs.append((_name("require set", entry[0]), _name("require member", entry[1])))
+    if len(pairs) > _REQUIRE_MAX:
+        raise ValueError(f"limits: at most {_REQUIRE_MAX} requirements")
+    return pairs
 
 
 def _int(what: str, value: int, lo: int, hi: int) -> int:
@@ -141,12 +158,15 @@ class Limiter(AsyncClosing):
 
     # Leases ------------------------------------------------------------
 
-    def acquire(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000) -> LeaseResult:
+    def acquire(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000,
+                require: Iterable[tuple[str, str]] = ()) -> LeaseResult:
         """Take a slot for ``resource`` unless ``subject`` holds ``limit``
-        already. Re-acquiring a held resource uses no slot and extends it."""
+        already. Re-acquiring a held resource uses no slot and extends it.
+        ``require``: ``(set, member)`` pairs checked in the same atomic step;
+        one missing answers ``"not_member"`` and takes nothing."""
         return self._native.acquire(  # type: ignore[return-value]
             _name("subject", subject), _name("resource", resource),
-            _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40),
+            _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40), _require(require),
         )
 
     def release(self, subject: str, resource: str) -> bool:
@@ -198,30 +218,31 @@ class Limiter(AsyncClosing):
             return getattr(self._native, method)(*args)
         return await _aio.run(lambda cb: getattr(self._native, method + "_cb")(*args, cb))
 
-    async def acquire_async(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000) -> LeaseResult:
-        """:meth:`acquire` for asyncio (every backend; Redis has only this form)."""
+    async def acquire_async(self, subject: str, resource: str, *, limit: int, ttl_ms: int = 60000,
+                            require: Iterable[tuple[str, str]] = ()) -> LeaseResult:
+        """:meth:`acquire` for asyncio (every backend)."""
         args = (_name("subject", subject), _name("resource", resource),
-                _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40))
+                _int("limit", limit, 1, 2**32 - 1), _int("ttl_ms", ttl_ms, 1, 2**40), _require(require))
         return await self._call("acquire", *args)  # type: ignore[no-any-return]
 
     async def release_async(self, subject: str, resource: str) -> bool:
-        """:meth:`release` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`release` for asyncio (every backend)."""
         args = (_name("subject", subject), _name("resource", resource))
         return await self._call("release", *args)  # type: ignore[no-any-return]
 
     async def renew_async(self, subject: str, resource: str, *, ttl_ms: int = 60000) -> bool:
-        """:meth:`renew` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`renew` for asyncio (every backend)."""
         args = (_name("subject", subject), _name("resource", resource), _int("ttl_ms", ttl_ms, 1, 2**40))
         return await self._call("renew", *args)  # type: ignore[no-any-return]
 
     async def holders_async(self, subject: str) -> list[LeaseInfo]:
-        """:meth:`holders` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`holders` for asyncio (every backend)."""
         s = _name("subject", subject)
         return await self._call("holders", s)  # type: ignore[no-any-return]
 
     async def hit_async(self, key: str, *, rate: int, period_ms: int = 1000, burst: int | None = None,
                         cost: int = 1) -> RateResult:
-        """:meth:`hit` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`hit` for asyncio (every backend)."""
         k, spec = _name("key", key), _rate(rate, period_ms, burst, cost)
         if self._local:
             r = self._native.hit_local(k, *spec)
@@ -230,17 +251,17 @@ class Limiter(AsyncClosing):
         return await self._call("hit", k, *spec)  # type: ignore[no-any-return]
 
     async def set_add_async(self, set_name: str, member: str) -> bool:
-        """:meth:`set_add` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`set_add` for asyncio (every backend)."""
         args = (_name("set", set_name), _name("member", member))
         return await self._call("set_add", *args)  # type: ignore[no-any-return]
 
     async def set_has_async(self, set_name: str, member: str) -> bool:
-        """:meth:`set_has` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`set_has` for asyncio (every backend)."""
         args = (_name("set", set_name), _name("member", member))
         return await self._call("set_has", *args)  # type: ignore[no-any-return]
 
     async def ping_async(self) -> None:
-        """:meth:`ping` for asyncio (every backend; Redis has only this form)."""
+        """:meth:`ping` for asyncio (every backend)."""
         await self._call("ping")
 
 

@@ -265,12 +265,12 @@ class Blobs {
   }
   ~Blobs() { hp_blobs_close(b_, nullptr, nullptr); }
 
-  std::string backend() { return hp_blobs_backend(handle()) == HP_BLOBS_SQLITE ? "sqlite" : "redis"; }
+  std::string backend() { return hp_blobs_backend(handle()) == HP_BACKEND_SQLITE ? "sqlite" : "redis"; }
   uint32_t chunk_size() { return hp_blobs_chunk_size(handle()); }
   py::dict stats() {
     hp_blobs_stats s = HP_BLOBS_STATS_INIT;
     check(hp_blobs_stats_get(&s, handle()));
-    return blobs_stats_dict(s, hp_blobs_backend(handle()) == HP_BLOBS_REDIS);
+    return blobs_stats_dict(s, hp_blobs_backend(handle()) == HP_BACKEND_REDIS);
   }
   void close() {
     hp_blobs_close(b_, nullptr, nullptr);

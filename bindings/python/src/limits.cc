@@ -1,6 +1,7 @@
 // Limiters. Memory checks keep the GIL (they take well under a
-// microsecond); SQLite checks release it; Redis calls (and every *_cb
-// variant, for asyncio) run on the engine's loop and report back.
+// microsecond); SQLite and Redis checks release it (a synchronous Redis
+// call blocks in C until the engine's loop has its answer); every *_cb
+// variant, for asyncio, runs on the engine's loop and reports back.
 #include <memory>
 #include <string>
 #include <tuple>
@@ -31,6 +32,9 @@ std::vector<Row> copy_rows(const hp_lease_info *h, size_t n) {
   for (size_t i = 0; i < n; i++) v.emplace_back(h[i].resource, h[i].lease_id, h[i].expires_in_ms);
   return v;
 }
+
+// A list from a synchronous call, freed when the scope ends.
+using LeaseList = std::unique_ptr<hp_lease_list, decltype(&hp_lease_list_free)>;
 
 py::list rows_to_py(const std::vector<Row> &rows) {
   py::list l;
@@ -64,13 +68,21 @@ void put(PyObject *d, PyObject *k, PyObject *v) {
 py::dict lease_to_py(const hp_lease_result &r, const std::vector<Row> &holders) {
   static PyObject *const status = key("status"), *const ok = key("ok"), *const count = key("count"),
                          *const lease_id = key("lease_id"), *const holders_key = key("holders");
-  static PyObject *const names[] = {key("granted"), key("already_held"), key("denied")};
+  static PyObject *const missing = key("missing");
+  static PyObject *const names[] = {key("granted"), key("already_held"), key("denied"), key("not_member")};
   auto d = py::reinterpret_steal<py::dict>(PyDict_New());
   if (!d) throw py::error_already_set();
-  PyObject *name = names[r.status == HP_LEASE_GRANTED ? 0 : r.status == HP_LEASE_ALREADY_HELD ? 1 : 2];
+  PyObject *name =
+      names[r.status >= HP_LEASE_GRANTED && r.status <= HP_LEASE_NOT_MEMBER ? r.status : HP_LEASE_DENIED];
   Py_INCREF(name);
   put(d.ptr(), status, name);
-  put(d.ptr(), ok, PyBool_FromLong(r.status != HP_LEASE_DENIED));
+  put(d.ptr(), ok, PyBool_FromLong(r.status == HP_LEASE_GRANTED || r.status == HP_LEASE_ALREADY_HELD));
+  if (r.status == HP_LEASE_NOT_MEMBER) {
+    put(d.ptr(), missing, PyLong_FromUnsignedLong(r.missing));
+  } else {
+    Py_INCREF(Py_None);
+    put(d.ptr(), missing, Py_None);
+  }
   put(d.ptr(), count, PyLong_FromUnsignedLong(r.count));
   put(d.ptr(), lease_id, PyLong_FromUnsignedLongLong(r.lease_id));
   put(d.ptr(), holders_key, holders.empty() ? PyList_New(0) : rows_to_py(holders).release().ptr());
@@ -131,7 +143,8 @@ void on_lease(int status, const hp_lease_result *r, void *data) {
   Result out;
   if (r) {
     out.lease = *r;
-    out.rows = copy_rows(r->holders, r->holder_count);
+    out.lease.holders = nullptr;  // borrowed: copied into rows
+    if (r->holders) out.rows = copy_rows(r->holders->items, r->holders->count);
   }
   s->done(status, std::move(out));
 }
@@ -151,6 +164,26 @@ void on_rate(int status, const hp_rate_result *r, void *data) {
   if (r) out.rate = *r;
   s->done(status, std::move(out));
 }
+
+// An acquire's requirements, from Python's [(set, member), ...] (checked
+// in hotpath/limits.py); the options borrow the strings of `pairs`.
+class Requirements {
+ public:
+  explicit Requirements(const std::vector<std::pair<std::string, std::string>> &pairs) : pairs_(pairs) {
+    if (pairs_.size() > HP_LEASE_REQUIRE_MAX) raise_error(HP_EINVAL, "limits: at most 8 requirements");
+    for (const auto &[set, member] : pairs_) c_.push_back(hp_lease_require{set.c_str(), member.c_str()});
+    opts_.require = c_.data();
+    opts_.require_count = c_.size();
+  }
+  const hp_lease_options *get() const { return c_.empty() ? nullptr : &opts_; }
+
+ private:
+  const std::vector<std::pair<std::string, std::string>> &pairs_;
+  std::vector<hp_lease_require> c_;
+  hp_lease_options opts_ = HP_LEASE_OPTIONS_INIT;
+};
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 hp_rate_spec rate_spec(uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
   hp_rate_spec s = HP_RATE_SPEC_INIT;
@@ -186,65 +219,49 @@ class Limiter {
 
   std::string backend() {
     handle();
-    return kind_ == HP_LIMITER_MEMORY ? "memory" : kind_ == HP_LIMITER_SQLITE ? "sqlite" : "redis";
+    return kind_ == HP_BACKEND_MEMORY ? "memory" : kind_ == HP_BACKEND_SQLITE ? "sqlite" : "redis";
   }
   void close() { ref_.close(); }
   bool closed() const { return ref_.get() == nullptr; }
   py::dict stats() {
     hp_limiter_stats s = HP_LIMITER_STATS_INIT;
     check(hp_limiter_stats_get(&s, handle()));
-    return limiter_stats_dict(s, kind_ == HP_LIMITER_REDIS);
+    return limiter_stats_dict(s, kind_ == HP_BACKEND_REDIS);
   }
 
-  // Blocking calls: memory with the GIL, SQLite without it, Redis through
-  // the loop (waiting without the GIL).
-  py::dict acquire(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl) {
+  // Blocking calls, one C call each: memory with the GIL, SQLite and
+  // Redis without it (Redis waits for the engine's thread, never this one).
+  py::dict acquire(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl,
+                   const Pairs &require) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Lease, [&](Sink *s) {
-               return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, on_lease, s);
-             }).cast<py::dict>();
+    Requirements req(require);
     hp_lease_result r = HP_LEASE_RESULT_INIT;
-    int rc = sync([&] { return hp_limiter_acquire(l, sub.c_str(), res.c_str(), limit, ttl, &r); });
-    check(rc);
-    return lease_to_py(r, copy_rows(r.holders, r.holder_count));
+    check(sync([&] { return hp_limiter_acquire(&r, l, sub.c_str(), res.c_str(), limit, ttl, req.get()); }));
+    LeaseList holders(r.holders, hp_lease_list_free);
+    return lease_to_py(r, holders ? copy_rows(holders->items, holders->count) : std::vector<Row>());
   }
   bool release(const std::string &sub, const std::string &res) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_release_async(l, sub.c_str(), res.c_str(), on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_release(l, sub.c_str(), res.c_str()); })) > 0;
   }
   bool renew(const std::string &sub, const std::string &res, uint64_t ttl) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool,
-                 [&](Sink *s) { return hp_limiter_renew_async(l, sub.c_str(), res.c_str(), ttl, on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_renew(l, sub.c_str(), res.c_str(), ttl); })) > 0;
   }
   py::list holders(const std::string &sub) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Holders, [&](Sink *s) { return hp_limiter_holders_async(l, sub.c_str(), on_holders, s); })
-          .cast<py::list>();
-    const hp_lease_info *h = nullptr;
-    int n = check(sync([&] { return hp_limiter_holders(l, sub.c_str(), &h); }));
-    return rows_to_py(copy_rows(h, static_cast<size_t>(n)));
+    hp_lease_list *h = nullptr;
+    check(sync([&] { return hp_limiter_holders(&h, l, sub.c_str()); }));
+    LeaseList list(h, hp_lease_list_free);
+    return rows_to_py(copy_rows(list->items, list->count));
   }
   py::dict hit(const std::string &key, uint32_t rate, uint64_t period_ms, uint32_t burst, uint32_t cost) {
     hp_limiter *l = handle();
     hp_rate_spec spec = rate_spec(rate, period_ms, burst, cost);
-    if (kind_ == HP_LIMITER_REDIS) {
-      // A local budget decides most hits at once, with the GIL held.
-      hp_rate_result r = HP_RATE_RESULT_INIT;
-      if (local_ && check(hp_limiter_hit_local(&r, l, key.c_str(), &spec)) > 0) return rate_to_py(r);
-      return run(Kind::Rate, [&](Sink *s) { return hp_limiter_hit_async(l, key.c_str(), &spec, on_rate, s); })
-          .cast<py::dict>();
-    }
     hp_rate_result r = HP_RATE_RESULT_INIT;
-    check(sync([&] { return hp_limiter_hit(l, key.c_str(), &spec, &r); }));
+    // A local budget decides most hits at once, with the GIL held.
+    if (local_ && check(hp_limiter_hit_local(&r, l, key.c_str(), &spec)) > 0) return rate_to_py(r);
+    check(sync([&] { return hp_limiter_hit(&r, l, key.c_str(), &spec); }));
     return rate_to_py(r);
   }
   // The hit decided here and now, or None when it needs Redis.
@@ -257,16 +274,10 @@ class Limiter {
   }
   bool set_add(const std::string &set, const std::string &member) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_set_add_async(l, set.c_str(), member.c_str(), on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_set_add(l, set.c_str(), member.c_str()); })) > 0;
   }
   bool set_has(const std::string &set, const std::string &member) {
     hp_limiter *l = handle();
-    if (kind_ == HP_LIMITER_REDIS)
-      return run(Kind::Bool, [&](Sink *s) { return hp_limiter_set_has_async(l, set.c_str(), member.c_str(), on_code, s); })
-          .cast<bool>();
     return check(sync([&] { return hp_limiter_set_has(l, set.c_str(), member.c_str()); })) > 0;
   }
   void ping() {
@@ -275,10 +286,12 @@ class Limiter {
   }
 
   // Callback variants for asyncio: fn(error, value) on the loop thread.
-  void acquire_cb(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl, py::function fn) {
+  void acquire_cb(const std::string &sub, const std::string &res, uint32_t limit, uint64_t ttl,
+                  const Pairs &require, py::function fn) {
     hp_limiter *l = handle();
+    Requirements req(require);
     start(Kind::Lease, fn, [&](Sink *s) {
-      return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, on_lease, s);
+      return hp_limiter_acquire_async(l, sub.c_str(), res.c_str(), limit, ttl, req.get(), on_lease, s);
     });
   }
   void release_cb(const std::string &sub, const std::string &res, py::function fn) {
@@ -324,8 +337,9 @@ class Limiter {
 
   template <class F>
   int sync(F &&f) {
-    if (kind_ == HP_LIMITER_MEMORY) return f();
-    // SQLite waits on its lock without the GIL; a close meanwhile waits for it.
+    if (kind_ == HP_BACKEND_MEMORY) return f();
+    // SQLite waits on its lock and Redis for its answer without the GIL; a
+    // close meanwhile waits for the call.
     Ref::Pin pin(ref_);
     py::gil_scoped_release release;
     return f();

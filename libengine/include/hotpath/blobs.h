@@ -88,12 +88,6 @@ typedef struct hp_blobs_options {
 #define HP_BLOBS_OPTIONS_VERSION 2
 #define HP_BLOBS_OPTIONS_INIT {HP_BLOBS_OPTIONS_VERSION, 0, 0, NULL, 0, 0}
 
-/** Backend kinds, from hp_blobs_backend(). */
-typedef enum hp_blobs_backend_kind {
-  HP_BLOBS_SQLITE = 2,
-  HP_BLOBS_REDIS = 3
-} hp_blobs_backend_kind;
-
 /** A committed file's metadata. Every string is NUL-terminated and owned by
  *  whoever hands out the struct (see each call). */
 typedef struct hp_blob_stat {
@@ -155,7 +149,8 @@ HP_EXTERN int hp_blobs_open(hp_blobs **out, hp_engine *e, const char *spec,
  */
 HP_EXTERN int hp_blobs_close(hp_blobs *b, hp_close_cb cb, void *data);
 
-/** The store's hp_blobs_backend_kind. Thread: any. */
+/** The store's hp_backend_kind (HP_BACKEND_SQLITE or HP_BACKEND_REDIS).
+ *  Thread: any. */
 HP_EXTERN int hp_blobs_backend(const hp_blobs *b);
 
 /** The store's default chunk size in bytes. Thread: any. */

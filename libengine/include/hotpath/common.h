@@ -200,6 +200,15 @@ typedef enum hp_event_kind {
                                      written (it is retried) */
 } hp_event_kind;
 
+/** Where a limiter or a blob store keeps its state, from its spec string
+ *  ("memory:", "sqlite:/path/file.db", "redis://..."): hp_limiter_backend()
+ *  and hp_blobs_backend() return it. */
+typedef enum hp_backend_kind {
+  HP_BACKEND_MEMORY = 1, /**< this process only (limiters) */
+  HP_BACKEND_SQLITE = 2, /**< one file shared by the processes of a host */
+  HP_BACKEND_REDIS = 3   /**< a Redis server or cluster, shared by hosts */
+} hp_backend_kind;
+
 /** Which kind of handle an event comes from (hp_engine_event.handle_kind). */
 typedef enum hp_handle_kind {
   HP_HANDLE_GEO = 1,

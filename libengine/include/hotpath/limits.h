@@ -73,26 +73,60 @@ typedef struct hp_limiter_options {
 #define HP_LIMITER_OPTIONS_VERSION 2
 #define HP_LIMITER_OPTIONS_INIT {HP_LIMITER_OPTIONS_VERSION, 0, NULL, 0, 0, 0}
 
-/** Backend kinds, from hp_limiter_backend(). */
-typedef enum hp_limiter_backend_kind {
-  HP_LIMITER_MEMORY = 1,
-  HP_LIMITER_SQLITE = 2,
-  HP_LIMITER_REDIS = 3
-} hp_limiter_backend_kind;
-
 /** Outcome of an acquire. */
 typedef enum hp_lease_status {
   HP_LEASE_GRANTED = 0,      /**< a new slot was taken */
   HP_LEASE_ALREADY_HELD = 1, /**< the subject held it; TTL extended, no slot used */
-  HP_LEASE_DENIED = 2        /**< the subject holds `limit` other resources */
+  HP_LEASE_DENIED = 2,       /**< the subject holds `limit` other resources */
+  HP_LEASE_NOT_MEMBER = 3    /**< a member the options require is not in its
+                                  set: nothing was taken or extended */
 } hp_lease_status;
+
+/** A membership an acquire requires: `member` in the named set `set`
+ *  (hp_limiter_set_add()). */
+typedef struct hp_lease_require {
+  const char *set;    /**< NUL-terminated, 1..512 bytes; borrowed for the call */
+  const char *member; /**< NUL-terminated, 1..512 bytes; borrowed for the call */
+} hp_lease_require;
+
+/** Most requirements one acquire takes. */
+#define HP_LEASE_REQUIRE_MAX 8
+
+/** Options of an acquire. */
+typedef struct hp_lease_options {
+  unsigned version;                /**< HP_LEASE_OPTIONS_VERSION */
+  const hp_lease_require *require; /**< memberships checked in the same
+                                        atomic step as the acquire (one
+                                        transaction on SQLite, under the
+                                        locks in memory, one script on
+                                        Redis, see hp_limiter_acquire());
+                                        the first one missing answers
+                                        HP_LEASE_NOT_MEMBER; borrowed */
+  size_t require_count;            /**< 0..HP_LEASE_REQUIRE_MAX */
+} hp_lease_options;
+
+#define HP_LEASE_OPTIONS_VERSION 1
+#define HP_LEASE_OPTIONS_INIT {HP_LEASE_OPTIONS_VERSION, NULL, 0}
 
 /** One lease a subject holds. */
 typedef struct hp_lease_info {
-  const char *resource;   /**< NUL-terminated; owned by the result */
+  const char *resource;   /**< NUL-terminated; owned by the list it is in */
   uint64_t lease_id;      /**< fencing token */
   uint64_t expires_in_ms; /**< time left before it expires */
 } hp_lease_info;
+
+/** Leases the library allocated in one block: `items` and every string in
+ *  them live until hp_lease_list_free(). */
+typedef struct hp_lease_list {
+  size_t count;               /**< entries in items */
+  const hp_lease_info *items; /**< oldest grant first; NULL when count is 0 */
+} hp_lease_list;
+
+/**
+ * Free a list from hp_limiter_holders() or hp_lease_result.holders of
+ * hp_limiter_acquire(). NULL is a no-op. Thread: any.
+ */
+HP_EXTERN void hp_lease_list_free(hp_lease_list *list);
 
 /** Result of an acquire. */
 typedef struct hp_lease_result {
@@ -100,11 +134,16 @@ typedef struct hp_lease_result {
   int status;            /**< hp_lease_status */
   uint32_t count;        /**< leases the subject holds after the call */
   uint64_t lease_id;     /**< the granted or held lease; 0 when denied */
-  const hp_lease_info *holders; /**< on DENIED: the subject's leases; else NULL */
-  size_t holder_count;
+  hp_lease_list *holders; /**< on DENIED: the subject's leases; else NULL.
+                               From hp_limiter_acquire() the caller owns it
+                               (hp_lease_list_free()); in an hp_lease_cb it
+                               is borrowed for the callback */
+  uint32_t missing;       /**< on NOT_MEMBER: the index in
+                               hp_lease_options.require of the first
+                               membership missing; else 0 */
 } hp_lease_result;
 
-#define HP_LEASE_RESULT_VERSION 1
+#define HP_LEASE_RESULT_VERSION 2
 #define HP_LEASE_RESULT_INIT {HP_LEASE_RESULT_VERSION, 0, 0, 0, NULL, 0}
 
 /** Result of a rate-limit hit. */
@@ -165,8 +204,8 @@ HP_EXTERN int hp_limiter_open(hp_limiter **out, hp_engine *e, const char *spec,
  */
 HP_EXTERN int hp_limiter_close(hp_limiter *l, hp_close_cb cb, void *data);
 
-/** The limiter's hp_limiter_backend_kind (0 or positive), or HP_EINVAL
- *  for NULL. Thread: any. */
+/** The limiter's hp_backend_kind (HP_BACKEND_MEMORY, _SQLITE or _REDIS),
+ *  HP_EINVAL for NULL, HP_ECLOSED once closed. Thread: any. */
 HP_EXTERN int hp_limiter_backend(const hp_limiter *l);
 
 /** Counters of a limiter (see "Observability" in hotpath/common.h). */
@@ -198,64 +237,87 @@ typedef struct hp_limiter_stats {
 HP_EXTERN int hp_limiter_stats_get(hp_limiter_stats *out, const hp_limiter *l);
 
 /* --------------------------------------------------- Synchronous calls
- * Memory and SQLite only (a Redis limiter answers HP_EINVAL: use the
- * asynchronous calls). Results point into storage owned by the calling
- * thread, valid until this thread's next hp_limiter_* call. */
+ * Every backend. Memory and SQLite run the call on the calling thread. A
+ * Redis limiter posts the call to the engine's loop and blocks the calling
+ * thread until the answer (or HP_EUNAVAILABLE once twice `timeout_ms` has
+ * passed without one: connecting and replying may each take `timeout_ms`);
+ * on the engine's own loop thread (a callback, Node's JS thread) that wait
+ * could never end, so there a synchronous call on a Redis limiter returns
+ * HP_EINVAL with the detail "would block the engine loop": use the
+ * asynchronous call. Results are written to caller-owned structs; lists
+ * are the caller's to free with hp_lease_list_free(). A close called
+ * meanwhile waits for the calls in flight. */
 
 /**
  * Take a slot for `resource` unless `subject` already holds `limit`.
+ * @param[out] out  caller-owned, version HP_LEASE_RESULT_VERSION; on DENIED
+ *                  out->holders is a list the caller frees with
+ *                  hp_lease_list_free() (NULL otherwise).
  * @param subject   NUL-terminated, 1..512 bytes; copied.
  * @param resource  NUL-terminated, 1..512 bytes; copied.
  * @param limit     most leases the subject may hold, >= 1.
  * @param ttl_ms    lease lifetime without a renew, 1..2^40.
- * @param[out] out  caller-owned, version HP_LEASE_RESULT_VERSION.
- * @return 0 (the outcome is out->status), HP_EINVAL, HP_EUNAVAILABLE
- *         (SQLite locked past timeout_ms), HP_EIO.
- * Thread: any.
+ * @param opts      NULL for none; with requirements, the acquire happens
+ *                  only if every member is in its set, decided in the same
+ *                  atomic step (HP_LEASE_NOT_MEMBER and out->missing
+ *                  otherwise). On a single Redis server that step is one
+ *                  script with every key declared. On a Redis Cluster a
+ *                  script reaches one slot: when the set keys hash to
+ *                  other slots than the subject's, the memberships are
+ *                  read first and the acquire script runs after them;
+ *                  members are never removed, so a membership seen stays
+ *                  true and the outcome is the same. Borrowed for the call.
+ * @return 0 (the outcome is out->status), HP_EINVAL (bad argument, or a
+ *         Redis limiter called on its engine's loop thread),
+ *         HP_EUNAVAILABLE (SQLite locked or Redis silent past the
+ *         timeout), HP_EIO, HP_ECLOSED, HP_ENOMEM.
+ * Thread: any (Redis: any but the engine's loop thread).
  */
-HP_EXTERN int hp_limiter_acquire(hp_limiter *l, const char *subject,
-                                 const char *resource, uint32_t limit,
-                                 uint64_t ttl_ms, hp_lease_result *out);
+HP_EXTERN int hp_limiter_acquire(hp_lease_result *out, hp_limiter *l, const char *subject,
+                                 const char *resource, uint32_t limit, uint64_t ttl_ms,
+                                 const hp_lease_options *opts);
 
 /**
  * Give a lease back.
  * @return 1 released, 0 not held (never acquired or already expired),
- *         HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
- * Thread: any.
+ *         or an error as hp_limiter_acquire().
+ * Thread: as hp_limiter_acquire().
  */
 HP_EXTERN int hp_limiter_release(hp_limiter *l, const char *subject,
                                  const char *resource);
 
 /**
  * Extend a lease to expire `ttl_ms` from now.
- * @return 1 renewed, 0 not held (it expired: acquire again), HP_EINVAL,
- *         HP_EUNAVAILABLE, HP_EIO.
- * Thread: any.
+ * @return 1 renewed, 0 not held (it expired: acquire again), or an error
+ *         as hp_limiter_acquire().
+ * Thread: as hp_limiter_acquire().
  */
 HP_EXTERN int hp_limiter_renew(hp_limiter *l, const char *subject,
                                const char *resource, uint64_t ttl_ms);
 
 /**
  * The subject's live leases, oldest grant first.
- * @param[out] out    set to thread-owned storage (see above); *out is NULL
- *                    when the count is 0.
- * @return the number of leases (>= 0), HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
- * Thread: any.
+ * @param[out] out  set to a list the caller frees with hp_lease_list_free()
+ *                  (also when it is empty); NULL on error.
+ * @return the number of leases (>= 0), or an error as hp_limiter_acquire().
+ * Thread: as hp_limiter_acquire().
  */
-HP_EXTERN int hp_limiter_holders(hp_limiter *l, const char *subject,
-                                 const hp_lease_info **out);
+HP_EXTERN int hp_limiter_holders(hp_lease_list **out, hp_limiter *l, const char *subject);
 
 /**
- * Count one GCRA hit of `cost` against `key`.
+ * Count one GCRA hit of `cost` against `key`. A Redis limiter with a local
+ * budget decides from the hits in hand when it can (as
+ * hp_limiter_hit_local()) and waits for a lease otherwise.
+ * @param[out] out  caller-owned, version HP_RATE_RESULT_VERSION.
  * @param key       NUL-terminated, 1..512 bytes; copied.
  * @param spec      the limit; cost > burst is HP_EINVAL (it could never pass).
- * @param[out] out  caller-owned, version HP_RATE_RESULT_VERSION.
- * @return 0 (the outcome is out->allowed), HP_EINVAL, HP_EUNAVAILABLE,
- *         HP_EIO. The memory backend never allocates once `key` exists.
- * Thread: any.
+ * @return 0 (the outcome is out->allowed), or an error as
+ *         hp_limiter_acquire(). The memory backend never allocates once
+ *         `key` exists.
+ * Thread: as hp_limiter_acquire().
  */
-HP_EXTERN int hp_limiter_hit(hp_limiter *l, const char *key,
-                             const hp_rate_spec *spec, hp_rate_result *out);
+HP_EXTERN int hp_limiter_hit(hp_rate_result *out, hp_limiter *l, const char *key,
+                             const hp_rate_spec *spec);
 
 /**
  * Decide a hit here and now if the limiter can, without waiting: memory
@@ -285,16 +347,16 @@ HP_EXTERN int hp_limiter_hit_local(hp_rate_result *out, hp_limiter *l,
  * Members never expire.
  * @param set     NUL-terminated, 1..512 bytes; copied.
  * @param member  NUL-terminated, 1..512 bytes; copied.
- * @return 1 added, 0 already a member, HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
- * Thread: any.
+ * @return 1 added, 0 already a member, or an error as hp_limiter_acquire().
+ * Thread: as hp_limiter_acquire().
  */
 HP_EXTERN int hp_limiter_set_add(hp_limiter *l, const char *set,
                                  const char *member);
 
 /**
  * Whether `member` is in the named set `set`.
- * @return 1 yes, 0 no, HP_EINVAL, HP_EUNAVAILABLE, HP_EIO.
- * Thread: any.
+ * @return 1 yes, 0 no, or an error as hp_limiter_acquire().
+ * Thread: as hp_limiter_acquire().
  */
 HP_EXTERN int hp_limiter_set_has(hp_limiter *l, const char *set,
                                  const char *member);
@@ -325,8 +387,9 @@ typedef void (*hp_rate_cb)(int status, const hp_rate_result *result,
  */
 HP_EXTERN int hp_limiter_acquire_async(hp_limiter *l, const char *subject,
                                        const char *resource, uint32_t limit,
-                                       uint64_t ttl_ms, hp_lease_cb cb,
-                                       void *data);
+                                       uint64_t ttl_ms,
+                                       const hp_lease_options *opts,
+                                       hp_lease_cb cb, void *data);
 
 /** hp_limiter_release() on the engine's loop; returns as
  *  hp_limiter_acquire_async(). Thread: any. */

@@ -1,7 +1,7 @@
 #include "blobs/store.h"
 
+#include "core/backend_spec.h"
 #include "core/error.h"
-#include "redis/url.h"
 
 namespace hp::blobs {
 
@@ -18,22 +18,22 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
   std::string prefix = options.prefix ? options.prefix : "hp:blobs";
   if (prefix.empty() || prefix.size() > 128 || prefix.find_first_of("{}") != std::string::npos)
     return set_error(HP_EINVAL, "blobs_open: prefix must be 1..128 bytes without braces");
-  if (spec.rfind("sqlite:", 0) == 0) {
-    std::string path = spec.substr(7);
-    if (path.rfind("//", 0) == 0) path = path.substr(2);
-    if (path.empty())
-      return set_error(HP_EINVAL, "blobs_open: '", spec, "' names no file (sqlite:/path/store.db)");
-    int rc = SqliteBackend::open(path, timeout, (options.flags & HP_BLOBS_DURABLE) != 0, &s->sqlite_);
+  core::BackendSpec where;
+  int rc = core::parse_backend_spec(
+      spec, core::backend_bit(HP_BACKEND_SQLITE) | core::backend_bit(HP_BACKEND_REDIS), "blobs_open",
+      "store.db", &where);
+  if (rc != 0) return rc;
+  if (where.kind == HP_BACKEND_SQLITE) {
+    rc = SqliteBackend::open(where.path, timeout, (options.flags & HP_BLOBS_DURABLE) != 0, &s->sqlite_);
     if (rc != 0) return rc;
-  } else if (redis::is_url(spec)) {
+  } else {
     if (options.flags & HP_BLOBS_DURABLE)
       return set_error(
           HP_EINVAL,
           "blobs_open: HP_BLOBS_DURABLE applies to a SQLite store (a Redis server's durability is its "
           "appendfsync setting)");
     redis::Options ro;
-    int rc = redis::parse_url(spec, &ro.address);
-    if (rc != 0) return rc;
+    ro.address = std::move(where.address);
     ro.connect_timeout_ms = timeout;
     ro.command_timeout_ms = timeout;
     ro.figures = s->counters_.redis = std::make_shared<redis::Figures>();
@@ -44,9 +44,6 @@ int Store::open(std::shared_ptr<Store> *out, core::Engine *engine, const std::st
       if (!closing) s->redis_->start();
     });
     if (rc != 0) return rc;
-  } else {
-    return set_error(HP_EINVAL, "blobs_open: unknown spec '", redis::redact(spec),
-                     "' (expected sqlite:/path/store.db redis://host:port/db, redis+cluster://host:port,... or unix:///path)");
   }
   // Reclaim what crashed uploads left behind; failures show up on use.
   s->on_loop([s](bool closing) {

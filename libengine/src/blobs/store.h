@@ -13,6 +13,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/pool_job.h"
 #include "redis/figures.h"
 
 namespace hp::blobs {
@@ -23,7 +24,7 @@ class Store : public std::enable_shared_from_this<Store> {
                   const hp_blobs_options &options);
   ~Store();
 
-  int kind() const { return sqlite_ ? HP_BLOBS_SQLITE : HP_BLOBS_REDIS; }
+  int kind() const { return sqlite_ ? HP_BACKEND_SQLITE : HP_BACKEND_REDIS; }
   uint32_t chunk_size() const { return chunk_size_; }
   core::Engine *engine() const { return engine_.get(); }
   // The blocking backend (SQLite), for work that is already on the pool.
@@ -76,36 +77,10 @@ class Store : public std::enable_shared_from_this<Store> {
 
 template <class T>
 void Store::pool(std::function<int(T &)> work, std::function<void(int, T)> done) {
-  struct State {
-    int rc = 0;
-    core::Status failure;  // message and system error, carried to the loop
-    T value{};
-  };
-  auto st = std::make_shared<State>();
-  auto self = shared_from_this();
-  engine_->queue_work(
-      [st, work = std::move(work)] {
-        st->rc = work(st->value);
-        if (st->rc < 0) st->failure = core::Status::capture(st->rc);
-      },
-      [self, st, done = std::move(done)](int status) {
-        if (status == HP_ECLOSED) {
-          core::set_error(status, "blobs: the engine closed before the call ran");
-          return done(status, T{});
-        }
-        if (status < 0) {  // the job threw: out of memory
-          core::set_error(status, "blobs: out of memory");
-          return done(status, T{});
-        }
-        // `done` allocates only before it calls back (out of memory there
-        // is its answer).
-        int rc = core::guard("blobs", [&] {
-          if (st->rc < 0) st->failure.raise();
-          done(st->rc, std::move(st->value));
-          return 0;
-        });
-        if (rc < 0) done(rc, T{});
-      });
+  // The store stays alive until the answer.
+  core::run_on_pool<T>(
+      engine_.get(), "blobs", std::move(work),
+      [self = shared_from_this(), done = std::move(done)](int rc, T v) { done(rc, std::move(v)); });
 }
 
 }  // namespace hp::blobs

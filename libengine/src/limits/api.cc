@@ -1,4 +1,5 @@
 // extern "C" definitions of the limits subsystem.
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -8,7 +9,9 @@
 #include "core/error.h"
 #include "core/guard.h"
 #include "core/handle.h"
+#include "limits/lease_list.h"
 #include "limits/limiter.h"
+#include "limits/local_budget.h"
 
 using hp::core::set_error;
 using hp::limits::Counts;
@@ -60,6 +63,26 @@ int check_lease_args(const char *where, hp_limiter *l, const char *subject, cons
   return rc;
 }
 
+// An acquire's options into the requirements the backends take.
+int check_lease_options(const char *where, const hp_lease_options *opts, hp::limits::Requirements *out) {
+  if (!opts) return 0;
+  if (opts->version != HP_LEASE_OPTIONS_VERSION)
+    return set_error(HP_EINVAL, where, ": unknown hp_lease_options version ", std::to_string(opts->version));
+  if (opts->require_count > HP_LEASE_REQUIRE_MAX)
+    return set_error(HP_EINVAL, where, ": require_count ", std::to_string(opts->require_count), " is over ",
+                     std::to_string(HP_LEASE_REQUIRE_MAX));
+  if (opts->require_count && !opts->require) return set_error(HP_EINVAL, where, ": require is NULL");
+  out->resize(opts->require_count);
+  for (size_t i = 0; i < opts->require_count; i++) {
+    std::string_view set, member;
+    int rc = check_name(where, "require set", opts->require[i].set, &set);
+    if (rc == 0) rc = check_name(where, "require member", opts->require[i].member, &member);
+    if (rc != 0) return rc;
+    (*out)[i] = hp::limits::Requirement{std::string(set), std::string(member)};
+  }
+  return 0;
+}
+
 int check_ttl(const char *where, uint64_t ttl_ms) {
   if (ttl_ms == 0 || ttl_ms > kTtlMax)
     return set_error(HP_EINVAL, where, ": ttl_ms ", std::to_string(ttl_ms), " is outside 1..2^40");
@@ -89,20 +112,8 @@ int check_rate(const char *where, const hp_rate_spec *spec, Rate *out) {
   return 0;
 }
 
-SyncBackend *sync_of(const char *where, hp_limiter *l, int *rc) {
-  SyncBackend *b = l->impl->sync();
-  if (!b) *rc = set_error(HP_EINVAL, where, ": a Redis limiter has only asynchronous calls");
-  return b;
-}
-
-// Per-thread storage behind the pointers that synchronous calls return.
-struct ThreadResults {
-  LeaseOutcome lease;
-  std::vector<Lease> holders;
-  std::vector<hp_lease_info> infos;
-};
-thread_local ThreadResults tls;
-
+// The leases of an async outcome, borrowed by the callback: built into
+// `infos` (which must outlive it).
 const hp_lease_info *to_infos(const std::vector<Lease> &leases, std::vector<hp_lease_info> *infos) {
   infos->resize(leases.size());
   for (size_t i = 0; i < leases.size(); i++)
@@ -110,12 +121,26 @@ const hp_lease_info *to_infos(const std::vector<Lease> &leases, std::vector<hp_l
   return leases.empty() ? nullptr : infos->data();
 }
 
-void to_result(const LeaseOutcome &o, std::vector<hp_lease_info> *infos, hp_lease_result *out) {
+// An acquire's outcome into its result; the holders of a denial go into a
+// new list (HP_ENOMEM without memory for it).
+int to_result(const LeaseOutcome &o, hp_lease_result *out) {
   out->status = o.status;
   out->count = o.count;
   out->lease_id = o.id;
-  out->holders = o.status == HP_LEASE_DENIED ? to_infos(o.holders, infos) : nullptr;
-  out->holder_count = o.status == HP_LEASE_DENIED ? o.holders.size() : 0;
+  out->missing = o.status == HP_LEASE_NOT_MEMBER ? o.missing : 0;
+  out->holders = nullptr;
+  if (o.status != HP_LEASE_DENIED) return 0;
+  out->holders = hp::limits::make_lease_list(o.holders);
+  return out->holders ? 0 : set_error(HP_ENOMEM, "limits: out of memory for the holders");
+}
+
+// A synchronous call: `direct` on the calling thread for memory and
+// SQLite; for Redis the op `make_op()` returns (it owns copies of the
+// arguments: it may run after a wait that timed out), through the loop.
+template <class Direct, class MakeOp>
+int outcome_of(hp_limiter *l, Direct &&direct, MakeOp &&make_op, Outcome *o) {
+  if (SyncBackend *b = l->impl->sync()) return o->status = direct(*b);
+  return l->impl->wait(make_op(), o);
 }
 
 // Runs `call` with the thread's error text set to the outcome's failure.
@@ -137,16 +162,13 @@ int counted(hp_limiter *l, int rc) {
 // holder list cannot be built (the callback comes either way).
 Done lease_done(CountsRef counts, hp_lease_cb cb, void *data) {
   return [counts, cb, data](Outcome &&o) {
-    counts->check(o.status, o.status >= 0 && o.lease.status != HP_LEASE_DENIED);
+    counts->check(o.status, o.status >= 0 && o.lease.status < HP_LEASE_DENIED);
     if (o.status < 0) return fail(o, [&] { cb(o.status, nullptr, data); });
     hp_lease_result res = HP_LEASE_RESULT_INIT;
-    std::vector<hp_lease_info> infos;
-    int rc = hp::core::guard("limiter_acquire_async", [&] {
-      to_result(o.lease, &infos, &res);
-      return 0;
-    });
+    int rc = hp::core::guard("limiter_acquire_async", [&] { return to_result(o.lease, &res); });
     if (rc < 0) return cb(rc, nullptr, data);
     cb(0, &res, data);
+    hp_lease_list_free(res.holders);
   };
 }
 
@@ -196,6 +218,30 @@ int hit_from_budget(hp_limiter *l, std::string_view key, const Rate &rate, hp_ra
   return rc < 0 ? set_error(rc, "limiter_hit_async: the engine is closing") : 0;
 }
 
+// A synchronous call on two names (subject and resource, or set and
+// member) that answers a code: `sync` on memory and SQLite, `redis` through
+// the loop.
+using PairSync = int (SyncBackend::*)(std::string_view, std::string_view);
+using PairRedis = void (RedisBackend::*)(std::string_view, std::string_view, Done);
+int pair_call(const char *where, hp_limiter *l, const char *a, const char *b, PairSync sync,
+              PairRedis redis) {
+  std::string_view av, bv;
+  int rc = check_lease_args(where, l, a, b ? b : "", &av, &bv);
+  if (rc != 0) return rc;
+  Call call(l);
+  if (!call) return closed();
+  return hp::core::guard(where, [&] {
+    Outcome o;
+    return counted(l, outcome_of(
+                          l, [&](SyncBackend &s) { return (s.*sync)(av, bv); },
+                          [&] {
+                            return [x = std::string(av), y = std::string(bv), redis](
+                                       RedisBackend &rb, Done d) { (rb.*redis)(x, y, std::move(d)); };
+                          },
+                          &o));
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -238,37 +284,41 @@ int hp_limiter_backend(const hp_limiter *l) {
   return l->impl->kind();
 }
 
-int hp_limiter_acquire(hp_limiter *l, const char *subject, const char *resource, uint32_t limit, uint64_t ttl_ms,
-                       hp_lease_result *out) {
+void hp_lease_list_free(hp_lease_list *list) {
+  std::free(list);
+}
+
+int hp_limiter_acquire(hp_lease_result *out, hp_limiter *l, const char *subject, const char *resource,
+                       uint32_t limit, uint64_t ttl_ms, const hp_lease_options *opts) {
   std::string_view sub, res;
   int rc = check_lease_args("limiter_acquire", l, subject, resource ? resource : "", &sub, &res);
   if (rc != 0) return rc;
   if (!out || out->version != HP_LEASE_RESULT_VERSION)
     return set_error(HP_EINVAL, "limiter_acquire: out is NULL or of an unknown version");
+  out->holders = nullptr;
   if (limit == 0) return set_error(HP_EINVAL, "limiter_acquire: limit must be >= 1");
   if ((rc = check_ttl("limiter_acquire", ttl_ms)) != 0) return rc;
   Call call(l);
   if (!call) return closed();
-  SyncBackend *b = sync_of("limiter_acquire", l, &rc);
-  if (!b) return rc;
   return hp::core::guard("limiter_acquire", [&] {
-    int r = b->acquire(sub, res, limit, ttl_ms, &tls.lease);
-    l->impl->counts()->check(r, r >= 0 && tls.lease.status != HP_LEASE_DENIED);
-    if (r < 0) return r;
-    to_result(tls.lease, &tls.infos, out);
-    return 0;
+    hp::limits::Requirements require;
+    int r = check_lease_options("limiter_acquire", opts, &require);
+    if (r != 0) return r;
+    Outcome o;
+    r = outcome_of(
+        l, [&](SyncBackend &b) { return b.acquire(sub, res, limit, ttl_ms, require, &o.lease); },
+        [&] {
+          return [s = std::string(sub), r = std::string(res), limit, ttl_ms, require](
+                     RedisBackend &rb, Done d) { rb.acquire(s, r, limit, ttl_ms, require, std::move(d)); };
+        },
+        &o);
+    l->impl->counts()->check(r, r >= 0 && o.lease.status < HP_LEASE_DENIED);
+    return r < 0 ? r : to_result(o.lease, out);
   });
 }
 
 int hp_limiter_release(hp_limiter *l, const char *subject, const char *resource) {
-  std::string_view sub, res;
-  int rc = check_lease_args("limiter_release", l, subject, resource ? resource : "", &sub, &res);
-  if (rc != 0) return rc;
-  Call call(l);
-  if (!call) return closed();
-  SyncBackend *b = sync_of("limiter_release", l, &rc);
-  if (!b) return rc;
-  return hp::core::guard("limiter_release", [&] { return counted(l, b->release(sub, res)); });
+  return pair_call("limiter_release", l, subject, resource, &SyncBackend::release, &RedisBackend::release);
 }
 
 int hp_limiter_renew(hp_limiter *l, const char *subject, const char *resource, uint64_t ttl_ms) {
@@ -278,30 +328,42 @@ int hp_limiter_renew(hp_limiter *l, const char *subject, const char *resource, u
   if (rc != 0) return rc;
   Call call(l);
   if (!call) return closed();
-  SyncBackend *b = sync_of("limiter_renew", l, &rc);
-  if (!b) return rc;
-  return hp::core::guard("limiter_renew", [&] { return counted(l, b->renew(sub, res, ttl_ms)); });
+  return hp::core::guard("limiter_renew", [&] {
+    Outcome o;
+    return counted(l, outcome_of(
+                          l, [&](SyncBackend &b) { return b.renew(sub, res, ttl_ms); },
+                          [&] {
+                            return [s = std::string(sub), r = std::string(res), ttl_ms](
+                                       RedisBackend &rb, Done d) { rb.renew(s, r, ttl_ms, std::move(d)); };
+                          },
+                          &o));
+  });
 }
 
-int hp_limiter_holders(hp_limiter *l, const char *subject, const hp_lease_info **out) {
+int hp_limiter_holders(hp_lease_list **out, hp_limiter *l, const char *subject) {
+  if (!out) return set_error(HP_EINVAL, "limiter_holders: out is NULL");
+  *out = nullptr;
   std::string_view sub, res;
   int rc = check_lease_args("limiter_holders", l, subject, nullptr, &sub, &res);
   if (rc != 0) return rc;
-  if (!out) return set_error(HP_EINVAL, "limiter_holders: out is NULL");
-  *out = nullptr;
   Call call(l);
   if (!call) return closed();
-  SyncBackend *b = sync_of("limiter_holders", l, &rc);
-  if (!b) return rc;
   return hp::core::guard("limiter_holders", [&] {
-    int n = counted(l, b->holders(sub, &tls.holders));
+    Outcome o;
+    int n = counted(
+        l,
+        outcome_of(
+            l, [&](SyncBackend &b) { return b.holders(sub, &o.holders); },
+            [&] { return [s = std::string(sub)](RedisBackend &rb, Done d) { rb.holders(s, std::move(d)); }; },
+            &o));
     if (n < 0) return n;
-    *out = to_infos(tls.holders, &tls.infos);
+    if (!(*out = hp::limits::make_lease_list(o.holders)))
+      return set_error(HP_ENOMEM, "limiter_holders: out of memory for the list");
     return n;
   });
 }
 
-int hp_limiter_hit(hp_limiter *l, const char *key, const hp_rate_spec *spec, hp_rate_result *out) {
+int hp_limiter_hit(hp_rate_result *out, hp_limiter *l, const char *key, const hp_rate_spec *spec) {
   if (!l) return set_error(HP_EINVAL, "limiter_hit: limiter is NULL");
   std::string_view k;
   int rc = check_name("limiter_hit", "key", key, &k);
@@ -312,12 +374,34 @@ int hp_limiter_hit(hp_limiter *l, const char *key, const hp_rate_spec *spec, hp_
     return set_error(HP_EINVAL, "limiter_hit: out is NULL or of an unknown version");
   Call call(l);
   if (!call) return closed();
-  SyncBackend *b = sync_of("limiter_hit", l, &rc);
-  if (!b) return rc;
+  if (SyncBackend *b = l->impl->sync()) {
+    // The hot path: no std::function, no allocation on a known key.
+    return hp::core::guard("limiter_hit", [&] {
+      int r = b->hit(k, rate, out);
+      l->impl->counts()->check(r, r >= 0 && out->allowed);
+      return r;
+    });
+  }
+  bool budget = l->impl->local_budget();
+  if (budget && (rc = check_window("limiter_hit", rate)) != 0) return rc;
   return hp::core::guard("limiter_hit", [&] {
-    int r = b->hit(k, rate, out);
-    l->impl->counts()->check(r, r >= 0 && out->allowed);
-    return r;
+    // A local budget decides from the hits in hand first.
+    int r = budget ? l->impl->hit_local(k, rate, out) : 0;
+    if (r != 0) {
+      l->impl->counts()->check(r, r > 0 && out->allowed);
+      return r < 0 ? r : 0;
+    }
+    Outcome o;
+    if (budget)
+      r = l->impl->wait([key = std::string(k), rate](RedisBackend &rb,
+                                                     Done d) { rb.budget()->wait(key, rate, std::move(d)); },
+                        &o);
+    else
+      r = l->impl->wait(
+          [key = std::string(k), rate](RedisBackend &rb, Done d) { rb.hit(key, rate, std::move(d)); }, &o);
+    l->impl->counts()->check(r, r >= 0 && o.rate.allowed);
+    if (r >= 0) *out = o.rate;
+    return r < 0 ? r : 0;
   });
 }
 
@@ -341,29 +425,15 @@ int hp_limiter_hit_local(hp_rate_result *out, hp_limiter *l, const char *key, co
 }
 
 int hp_limiter_set_add(hp_limiter *l, const char *set, const char *member) {
-  std::string_view s, m;
-  int rc = check_lease_args("limiter_set_add", l, set, member ? member : "", &s, &m);
-  if (rc != 0) return rc;
-  Call call(l);
-  if (!call) return closed();
-  SyncBackend *b = sync_of("limiter_set_add", l, &rc);
-  if (!b) return rc;
-  return hp::core::guard("limiter_set_add", [&] { return counted(l, b->set_add(s, m)); });
+  return pair_call("limiter_set_add", l, set, member, &SyncBackend::set_add, &RedisBackend::set_add);
 }
 
 int hp_limiter_set_has(hp_limiter *l, const char *set, const char *member) {
-  std::string_view s, m;
-  int rc = check_lease_args("limiter_set_has", l, set, member ? member : "", &s, &m);
-  if (rc != 0) return rc;
-  Call call(l);
-  if (!call) return closed();
-  SyncBackend *b = sync_of("limiter_set_has", l, &rc);
-  if (!b) return rc;
-  return hp::core::guard("limiter_set_has", [&] { return counted(l, b->set_has(s, m)); });
+  return pair_call("limiter_set_has", l, set, member, &SyncBackend::set_has, &RedisBackend::set_has);
 }
 
-int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *resource, uint32_t limit, uint64_t ttl_ms,
-                             hp_lease_cb cb, void *data) {
+int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *resource, uint32_t limit,
+                             uint64_t ttl_ms, const hp_lease_options *opts, hp_lease_cb cb, void *data) {
   std::string_view sv, rv;
   int rc = check_lease_args("limiter_acquire_async", l, subject, resource ? resource : "", &sv, &rv);
   if (rc != 0) return rc;
@@ -373,14 +443,21 @@ int hp_limiter_acquire_async(hp_limiter *l, const char *subject, const char *res
   Call call(l);
   if (!call) return closed();
   return hp::core::guard("limiter_acquire_async", [&] {
-    if (RedisBackend *r = l->impl->redis_now()) {
-      r->acquire(sv, rv, limit, ttl_ms, lease_done(l->impl->counts(), cb, data));
+    hp::limits::Requirements require;
+    int r = check_lease_options("limiter_acquire_async", opts, &require);
+    if (r != 0) return r;
+    if (RedisBackend *rb = l->impl->redis_now()) {
+      rb->acquire(sv, rv, limit, ttl_ms, require, lease_done(l->impl->counts(), cb, data));
       return 0;
     }
     std::string sub(sv), res(rv);
     return l->impl->async(
-        [sub, res, limit, ttl_ms](SyncBackend &b, Outcome &o) { return b.acquire(sub, res, limit, ttl_ms, &o.lease); },
-        [sub, res, limit, ttl_ms](RedisBackend &r, Done d) { r.acquire(sub, res, limit, ttl_ms, std::move(d)); },
+        [sub, res, limit, ttl_ms, require](SyncBackend &b, Outcome &o) {
+          return b.acquire(sub, res, limit, ttl_ms, require, &o.lease);
+        },
+        [sub, res, limit, ttl_ms, require](RedisBackend &rb, Done d) {
+          rb.acquire(sub, res, limit, ttl_ms, require, std::move(d));
+        },
         lease_done(l->impl->counts(), cb, data));
   });
 }

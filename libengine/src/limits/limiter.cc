@@ -1,19 +1,19 @@
 #include "limits/limiter.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "core/backend_spec.h"
 #include "core/error.h"
 #include "core/guard.h"
+#include "core/pool_job.h"
 #include "limits/memory.h"
 #include "limits/sqlite_store.h"
-#include "redis/url.h"
 
 namespace hp::limits {
 
 using core::set_error;
-
-namespace {
-
-
-}  // namespace
 
 int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std::string &spec,
                   const hp_limiter_options &options) {
@@ -23,28 +23,30 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
   if (prefix.empty() || prefix.size() > 128)
     return set_error(HP_EINVAL, "limiter_open: prefix must be 1..128 bytes");
   l->on_pool_ = options.sqlite_inline == 0;
-  if (spec == "memory:" || spec == "memory" || spec == "memory://") {
-    l->kind_ = HP_LIMITER_MEMORY;
+  l->timeout_ms_ = timeout;
+  core::BackendSpec where;
+  int rc =
+      core::parse_backend_spec(spec,
+                               core::backend_bit(HP_BACKEND_MEMORY) | core::backend_bit(HP_BACKEND_SQLITE) |
+                                   core::backend_bit(HP_BACKEND_REDIS),
+                               "limiter_open", "file.db", &where);
+  if (rc != 0) return rc;
+  l->kind_ = where.kind;
+  if (where.kind == HP_BACKEND_MEMORY) {
     l->sync_ = std::make_unique<MemoryBackend>();
-  } else if (spec.rfind("sqlite:", 0) == 0) {
-    std::string path = spec.substr(7);
-    if (path.rfind("//", 0) == 0) path = path.substr(2);
-    if (path.empty()) return set_error(HP_EINVAL, "limiter_open: '", spec, "' names no file (sqlite:/path/file.db)");
+  } else if (where.kind == HP_BACKEND_SQLITE) {
     std::unique_ptr<SqliteBackend> b;
-    int rc = SqliteBackend::open(path, prefix, timeout, &b);
+    rc = SqliteBackend::open(where.path, prefix, timeout, &b);
     if (rc != 0) return rc;
-    l->kind_ = HP_LIMITER_SQLITE;
     l->sync_ = std::move(b);
-  } else if (redis::is_url(spec)) {
+  } else {
     if (!engine) return set_error(HP_EINVAL, "limiter_open: a Redis limiter needs an engine");
     redis::Options ro;
-    int rc = redis::parse_url(spec, &ro.address);
-    if (rc != 0) return rc;
+    ro.address = std::move(where.address);
     ro.connect_timeout_ms = timeout;
     ro.command_timeout_ms = timeout;
     ro.figures = l->counts_->redis = std::make_shared<redis::Figures>();
     ro.owner = HP_HANDLE_LIMITER;
-    l->kind_ = HP_LIMITER_REDIS;
     std::shared_ptr<LocalBudget> budget;
     if (options.local_budget)
       budget = std::make_shared<LocalBudget>(engine, prefix, options.local_budget,
@@ -64,9 +66,6 @@ int Limiter::open(std::shared_ptr<Limiter> *out, core::Engine *engine, const std
       });
       if (rc != 0) return rc;
     }
-  } else {
-    return set_error(HP_EINVAL, "limiter_open: unknown spec '", redis::redact(spec),
-                     "' (expected memory:, sqlite:/path/file.db redis://host:port/db, redis+cluster://host:port,... or unix:///path)");
   }
   *out = std::move(l);
   return 0;
@@ -143,6 +142,38 @@ int Limiter::hit_wait(std::string key, const Rate &rate, Done done) {
       std::move(done));
 }
 
+int Limiter::wait(RedisOp redis_op, Outcome *out) {
+  core::Engine *e = engine_.get();
+  if (e->on_loop_thread())
+    return set_error(
+        HP_EINVAL,
+        "limits: a synchronous call on a Redis limiter would block the engine loop that must answer it: "
+        "use the asynchronous call there");
+  // Shared with the completion, which may come after this call gave up.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Outcome o;
+  };
+  auto w = std::make_shared<Waiter>();
+  int rc = async(nullptr, std::move(redis_op), [w](Outcome &&o) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->o = std::move(o);
+    w->done = true;
+    w->cv.notify_one();
+  });
+  if (rc < 0) return rc;
+  std::unique_lock<std::mutex> lock(w->mu);
+  auto limit = std::chrono::milliseconds(2 * static_cast<uint64_t>(timeout_ms_));
+  if (!w->cv.wait_for(lock, limit, [&] { return w->done; }))
+    return set_error(HP_EUNAVAILABLE, "limits: redis: no answer within ", std::to_string(2 * timeout_ms_),
+                     " ms (twice timeout_ms)");
+  *out = std::move(w->o);
+  if (out->status < 0) return core::set_error_text(out->status, out->error);
+  return out->status;
+}
+
 int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {
   core::Engine *e = engine_.get();
   if (!e) return set_error(HP_EINVAL, "limits: this limiter was opened without an engine: asynchronous calls need one");
@@ -173,16 +204,16 @@ int Limiter::async(SyncOp sync_op, RedisOp redis_op, Done done) {
       if (closing) return fail(done, HP_ECLOSED, "limits: the engine closed before the call ran");
       // `done` is copied in, so that it is still here if queueing fails.
       int rc = core::guard("limits", [&] {
-        auto o = std::make_shared<Outcome>();
-        self->engine_->queue_work(
-            [self, sync_op = std::move(sync_op), o] {
-              o->status = sync_op(*self->sync_, *o);
-              if (o->status < 0) o->error = hp_last_error();
-            },
-            [o, done](int status) {
-              if (status == HP_ECLOSED) return fail(done, status, "limits: the engine closed before the call ran");
-              if (status < 0) return fail(done, status, "limits: out of memory");
-              deliver(done, std::move(*o));
+        core::run_on_pool<Outcome>(
+            self->engine_.get(), "limits",
+            [self, sync_op = std::move(sync_op)](Outcome &o) { return sync_op(*self->sync_, o); },
+            [done](int status, Outcome o) {
+              o.status = status;
+              try {
+                if (status < 0) o.error = hp_last_error();
+              } catch (const std::bad_alloc &) {  // the code says enough
+              }
+              done(std::move(o));
             });
         return 0;
       });

@@ -34,6 +34,13 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
   // loop. `done` runs once on the loop thread unless this returns < 0.
   int async(SyncOp sync_op, RedisOp redis_op, Done done);
 
+  // A synchronous call on Redis: posts `redis_op` to the loop and blocks
+  // this thread until its outcome lands in `out`, or twice the timeout has
+  // passed (HP_EUNAVAILABLE; a late answer is dropped). On the loop thread
+  // it refuses with HP_EINVAL: the answer could never come. Returns
+  // out->status, with the thread's error text set when < 0.
+  int wait(RedisOp redis_op, Outcome *out);
+
   // The Redis backend when a call may go to it at once: on the loop
   // thread, with the client started and the engine open. Otherwise nullptr
   // (use async()). `done` given to it must set the error text of a failed
@@ -66,6 +73,7 @@ class Limiter : public std::enable_shared_from_this<Limiter> {
 
   core::EngineRef engine_;
   int kind_ = 0;
+  uint32_t timeout_ms_ = 0;
   bool on_pool_ = false;
   std::unique_ptr<SyncBackend> sync_;
   std::unique_ptr<RedisBackend> redis_;

@@ -47,8 +47,43 @@ void MemoryBackend::drop_idle(LeaseShard &shard) {
   shard.idle = 0;
 }
 
-int MemoryBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
-                           LeaseOutcome *out) {
+std::string MemoryBackend::member_key(std::string_view set, std::string_view member) {
+  std::string k;
+  k.reserve(set.size() + 1 + member.size());
+  k.append(set).push_back('\0');
+  k.append(member);
+  return k;
+}
+
+bool MemoryBackend::members_missing(const Requirements &require, LeaseOutcome *out) {
+  for (size_t i = 0; i < require.size(); i++) {
+    std::string k = member_key(require[i].set, require[i].member);
+    if (sets_[shard_of(k)].members.count(k)) continue;
+    out->status = HP_LEASE_NOT_MEMBER;
+    out->count = 0;
+    out->id = 0;
+    out->missing = static_cast<uint32_t>(i);
+    out->holders.clear();
+    return true;
+  }
+  return false;
+}
+
+int MemoryBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit,
+                           uint64_t ttl_ms, const Requirements &require, LeaseOutcome *out) {
+  // The required sets' shards stay read-locked (each once, in index order,
+  // before the lease shard, as no other path nests them) until the lease
+  // is decided: a membership and the grant are one step.
+  std::array<std::shared_lock<std::shared_mutex>, HP_LEASE_REQUIRE_MAX> readers;
+  if (!require.empty()) {
+    std::array<size_t, HP_LEASE_REQUIRE_MAX> shards;
+    size_t n = 0;
+    for (const auto &r : require) shards[n++] = shard_of(member_key(r.set, r.member));
+    std::sort(shards.begin(), shards.begin() + n);
+    n = static_cast<size_t>(std::unique(shards.begin(), shards.begin() + n) - shards.begin());
+    for (size_t i = 0; i < n; i++) readers[i] = std::shared_lock<std::shared_mutex>(sets_[shards[i]].mu);
+    if (members_missing(require, out)) return 0;
+  }
   Named key = named(subject);
   LeaseShard &s = shard(key);
   uint64_t now = FastClock::now();
@@ -149,20 +184,14 @@ int MemoryBackend::holders(std::string_view subject, std::vector<Lease> *out) {
 }
 
 int MemoryBackend::set_add(std::string_view set, std::string_view member) {
-  std::string k;
-  k.reserve(set.size() + 1 + member.size());
-  k.append(set).push_back('\0');
-  k.append(member);
+  std::string k = member_key(set, member);
   SetShard &s = sets_[shard_of(k)];
   std::unique_lock<std::shared_mutex> lock(s.mu);
   return s.members.insert(std::move(k)).second ? 1 : 0;
 }
 
 int MemoryBackend::set_has(std::string_view set, std::string_view member) {
-  std::string k;
-  k.reserve(set.size() + 1 + member.size());
-  k.append(set).push_back('\0');
-  k.append(member);
+  std::string k = member_key(set, member);
   SetShard &s = sets_[shard_of(k)];
   std::shared_lock<std::shared_mutex> lock(s.mu);
   return s.members.count(k) ? 1 : 0;

@@ -23,7 +23,7 @@ class MemoryBackend final : public SyncBackend {
   ~MemoryBackend() override;
 
   int acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
-              LeaseOutcome *out) override;
+              const Requirements &require, LeaseOutcome *out) override;
   int release(std::string_view subject, std::string_view resource) override;
   int renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms) override;
   int holders(std::string_view subject, std::vector<Lease> *out) override;
@@ -70,6 +70,11 @@ class MemoryBackend final : public SyncBackend {
     std::unordered_set<std::string> members;  // set + '\0' + member
   };
 
+  // "set\0member", the key of a membership.
+  static std::string member_key(std::string_view set, std::string_view member);
+  // NOT_MEMBER into `out` unless every requirement holds; the caller holds
+  // the shards' locks.
+  bool members_missing(const Requirements &require, LeaseOutcome *out);
   static size_t shard_of(std::string_view key) { return std::hash<std::string_view>{}(key) % kShards; }
   LeaseShard &shard(const Named &n) { return leases_[n.hash % kShards]; }
   static void drop_expired(LeaseShard &shard, Subject &s, uint64_t now);

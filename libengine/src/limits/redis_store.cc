@@ -74,6 +74,8 @@ void parse_acquire(const redisReply *r, Outcome *o) {
   o->lease.count = static_cast<uint32_t>(as_int(r->element[1]));
   o->lease.id = as_u64(r->element[2]);
   if (o->lease.status == HP_LEASE_DENIED) parse_leases(r, 3, &o->lease.holders);
+  if (o->lease.status == HP_LEASE_NOT_MEMBER && r->elements > 3)
+    o->lease.missing = static_cast<uint32_t>(as_int(r->element[3]));
 }
 
 void parse_flag(const redisReply *r, Outcome *o) {
@@ -173,13 +175,78 @@ void RedisBackend::run(const redis::Script &script, const std::string_view *argv
   client_->eval(script, nkeys, argv, argc, &on_reply<Parse>, new Call{std::move(done)});
 }
 
-void RedisBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
-                           Done done) {
+void RedisBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit,
+                           uint64_t ttl_ms, const Requirements &require, Done done) {
   std::string zkey, hkey;
   char lim[32], ttl[32];
-  std::string_view argv[] = {key(subject, "leases", zkey), key(subject, "ids", hkey), resource, decimal(limit, lim),
-                             decimal(ttl_ms, ttl)};
-  run<parse_acquire>(acquire_script(), argv, 5, 2, std::move(done));
+  if (require.empty()) {
+    std::string_view argv[] = {key(subject, "leases", zkey), key(subject, "ids", hkey), resource,
+                               decimal(limit, lim), decimal(ttl_ms, ttl)};
+    return run<parse_acquire>(acquire_script(), argv, 5, 2, std::move(done));
+  }
+  // KEYS: the subject's two, then one set key per requirement; ARGV: the
+  // acquire's three, then the members.
+  size_t n = require.size();
+  std::vector<std::string> sets(n);
+  std::vector<std::string_view> argv(2 + n + 3 + n);
+  argv[0] = key(subject, "leases", zkey);
+  argv[1] = key(subject, "ids", hkey);
+  bool one_slot = true;
+  int slot = options_.address.cluster ? redis::key_slot(zkey) : 0;
+  for (size_t i = 0; i < n; i++) {
+    argv[2 + i] = key(require[i].set, "set", sets[i]);
+    argv[2 + n + 3 + i] = require[i].member;
+    if (options_.address.cluster && redis::key_slot(sets[i]) != slot) one_slot = false;
+  }
+  if (!one_slot) return acquire_after_checks(subject, resource, limit, ttl_ms, require, std::move(done));
+  argv[2 + n] = resource;
+  argv[2 + n + 1] = decimal(limit, lim);
+  argv[2 + n + 2] = decimal(ttl_ms, ttl);
+  run<parse_acquire>(acquire_if_script(), argv.data(), argv.size(), 2 + n, std::move(done));
+}
+
+// The SISMEMBERs of a conditional acquire across slots, until the last
+// answers.
+struct RedisBackend::Checks {
+  RedisBackend *backend;
+  std::string subject, resource;
+  uint32_t limit;
+  uint64_t ttl_ms;
+  size_t left;
+  size_t missing;  // the first requirement missing so far; n when none
+  Outcome failure;
+  Done done;
+};
+
+void RedisBackend::acquire_after_checks(std::string_view subject, std::string_view resource, uint32_t limit,
+                                        uint64_t ttl_ms, const Requirements &require, Done done) {
+  size_t n = require.size();
+  auto st = std::make_shared<Checks>(Checks{this, std::string(subject), std::string(resource), limit, ttl_ms,
+                                            n, n, Outcome{}, std::move(done)});
+  for (size_t i = 0; i < n; i++) {
+    set_command("SISMEMBER", require[i].set, require[i].member, [st, i, n](Outcome &&o) {
+      if (o.status < 0) {
+        if (st->failure.status == 0) st->failure = std::move(o);
+      } else if (o.status == 0 && i < st->missing) {
+        st->missing = i;
+      }
+      if (--st->left) return;
+      if (st->failure.status < 0) return st->done(std::move(st->failure));
+      Outcome out;
+      if (st->missing < n) {
+        out.lease.status = HP_LEASE_NOT_MEMBER;
+        out.lease.missing = static_cast<uint32_t>(st->missing);
+        return st->done(std::move(out));
+      }
+      RedisBackend *b = st->backend;
+      if (!b->client_) {  // closed while the checks were out
+        out.status = HP_ECLOSED;
+        out.error = "limits: limiter closed";
+        return st->done(std::move(out));
+      }
+      b->acquire(st->subject, st->resource, st->limit, st->ttl_ms, Requirements{}, std::move(st->done));
+    });
+  }
 }
 
 void RedisBackend::release(std::string_view subject, std::string_view resource, Done done) {

@@ -39,7 +39,12 @@ class RedisBackend {
   // answers ALREADY_HELD with the first grant's lease id if that landed).
   // `done` runs once on the loop. The arguments are read during the call
   // only.
-  void acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms, Done done);
+  // With requirements: one script that reads the memberships first, or,
+  // on a cluster where the set keys hash to other slots than the
+  // subject's, SISMEMBERs first and then the acquire script (members are
+  // never removed, so the outcome is the same).
+  void acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
+               const Requirements &require, Done done);
   void release(std::string_view subject, std::string_view resource, Done done);
   void renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms, Done done);
   void holders(std::string_view subject, Done done);
@@ -67,6 +72,10 @@ class RedisBackend {
   std::string_view key(std::string_view name, std::string_view suffix, std::string &buf) const;
   template <void (*Parse)(const redisReply *, Outcome *)>
   void run(const redis::Script &script, const std::string_view *argv, size_t argc, size_t nkeys, Done done);
+  struct Checks;
+  // The memberships of `require` asked one by one, then the acquire.
+  void acquire_after_checks(std::string_view subject, std::string_view resource, uint32_t limit,
+                            uint64_t ttl_ms, const Requirements &require, Done done);
   // SADD or SISMEMBER: status 1 or 0.
   void set_command(const char *command, std::string_view set, std::string_view member, Done done);
   void send_hits();

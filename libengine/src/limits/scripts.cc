@@ -12,7 +12,7 @@ namespace {
 
 // Shared head of the lease scripts: server time in ms and expired leases
 // dropped.
-const char *kLeaseHead = HP_EFFECTS R"lua(
+const char *kLeaseHead = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local zkey, hkey = KEYS[1], KEYS[2]
@@ -40,12 +40,12 @@ local function list(out)
 end
 )lua";
 
-std::string lease(const char *body) { return std::string(kLeaseHead) + body; }
+std::string lease(const char *body) {
+  return std::string(HP_EFFECTS) + kLeaseHead + body;
+}
 
-}  // namespace
-
-const redis::Script &acquire_script() {
-  static const redis::Script s(lease(R"lua(
+// The acquire's body: shared by the plain and the conditional script.
+const char *kAcquireBody = R"lua(
 local res, limit, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local exp = now + ttl
 if redis.call('ZSCORE', zkey, res) then
@@ -63,7 +63,23 @@ redis.call('HSET', hkey, '', sid, res, sid)
 redis.call('ZADD', zkey, exp, res)
 keep()
 return {0, n + 1, id}
-)lua"));
+)lua";
+
+}  // namespace
+
+const redis::Script &acquire_script() {
+  static const redis::Script s(lease(kAcquireBody));
+  return s;
+}
+
+const redis::Script &acquire_if_script() {
+  // The memberships are read before anything is written (expired leases
+  // included), so a refusal changes nothing.
+  static const redis::Script s(std::string(HP_EFFECTS R"lua(
+for i = 3, #KEYS do
+  if redis.call('SISMEMBER', KEYS[i], ARGV[i + 1]) == 0 then return {3, 0, 0, i - 3} end
+end
+)lua") + kLeaseHead + kAcquireBody);
   return s;
 }
 

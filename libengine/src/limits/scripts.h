@@ -10,6 +10,10 @@ namespace hp::limits {
 // id, '' -> last id). ARGV: resource, limit, ttl_ms.
 // -> {0 granted | 1 held | 2 denied, count, id, [resource, id, ms left]...}
 const redis::Script &acquire_script();
+// acquire_script() that first requires members: KEYS[3..] are set keys,
+// ARGV[4..] the member each must hold (ARGV[i + 1] for KEYS[i]). A member
+// missing: nothing is written -> {3 not a member, 0, 0, index from 0}.
+const redis::Script &acquire_if_script();
 // KEYS as acquire; ARGV: resource. -> 1 released, 0 not held.
 const redis::Script &release_script();
 // KEYS as acquire; ARGV: resource, ttl_ms. -> 1 renewed, 0 not held.

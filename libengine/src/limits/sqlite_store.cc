@@ -70,14 +70,31 @@ int SqliteBackend::list(std::string_view subject, int64_t now_ms, std::vector<Le
   return rc < 0 ? rc : static_cast<int>(out->size());
 }
 
-int SqliteBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
-                           LeaseOutcome *out) {
+int SqliteBackend::missing(const Requirements &require, LeaseOutcome *out) {
+  for (size_t i = 0; i < require.size(); i++) {
+    int rc = has(require[i].set, require[i].member);
+    if (rc < 0) return rc;
+    if (rc == 1) continue;
+    out->status = HP_LEASE_NOT_MEMBER;
+    out->count = 0;
+    out->id = 0;
+    out->missing = static_cast<uint32_t>(i);
+    out->holders.clear();
+    return 1;
+  }
+  return 0;
+}
+
+int SqliteBackend::acquire(std::string_view subject, std::string_view resource, uint32_t limit,
+                           uint64_t ttl_ms, const Requirements &require, LeaseOutcome *out) {
   std::lock_guard<std::mutex> lock(mu_);
   int64_t now = wall_ns() / 1000000;
   int64_t expires = now + static_cast<int64_t>(ttl_ms);
   sqlite::Txn txn(*db_);
   int rc = txn.begin();
   if (rc != 0) return rc;
+  // The memberships are read in the acquire's write transaction.
+  if ((rc = missing(require, out)) != 0) return rc < 0 ? rc : txn.commit();
   if ((rc = purge(subject, now)) != 0) return rc;
 
   sqlite::Stmt *held = db_->prepare("UPDATE hp_leases SET expires_ms=?4 WHERE ns=?1 AND subject=?2 AND resource=?3"
@@ -200,6 +217,10 @@ int SqliteBackend::set_add(std::string_view set, std::string_view member) {
 
 int SqliteBackend::set_has(std::string_view set, std::string_view member) {
   std::lock_guard<std::mutex> lock(mu_);
+  return has(set, member);
+}
+
+int SqliteBackend::has(std::string_view set, std::string_view member) {
   sqlite::Stmt *st = db_->prepare("SELECT 1 FROM hp_sets WHERE ns=?1 AND name=?2 AND member=?3");
   if (!st) return db_->prepare_error();
   st->bind(1, std::string_view(ns_)).bind(2, set).bind(3, member);

@@ -18,7 +18,7 @@ class SqliteBackend final : public SyncBackend {
                   std::unique_ptr<SqliteBackend> *out);
 
   int acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
-              LeaseOutcome *out) override;
+              const Requirements &require, LeaseOutcome *out) override;
   int release(std::string_view subject, std::string_view resource) override;
   int renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms) override;
   int holders(std::string_view subject, std::vector<Lease> *out) override;
@@ -30,6 +30,10 @@ class SqliteBackend final : public SyncBackend {
  private:
   SqliteBackend() = default;
   int purge(std::string_view subject, int64_t now_ms);
+  // 1 member, 0 not; mu_ held.
+  int has(std::string_view set, std::string_view member);
+  // 1 (NOT_MEMBER in out) when a requirement is missing, 0 none; mu_ held.
+  int missing(const Requirements &require, LeaseOutcome *out);
   int list(std::string_view subject, int64_t now_ms, std::vector<Lease> *out);
 
   std::mutex mu_;  // one connection, one thread at a time

@@ -18,10 +18,18 @@ struct Lease {
   uint64_t expires_in_ms = 0;
 };
 
+// A membership an acquire requires (hp_lease_require), copied.
+struct Requirement {
+  std::string set;
+  std::string member;
+};
+using Requirements = std::vector<Requirement>;
+
 struct LeaseOutcome {
   int status = HP_LEASE_GRANTED;
   uint32_t count = 0;
   uint64_t id = 0;
+  uint32_t missing = 0;        // NOT_MEMBER: the first requirement missing
   std::vector<Lease> holders;  // filled only when denied
 };
 
@@ -49,8 +57,10 @@ struct Outcome {
 class SyncBackend {
  public:
   virtual ~SyncBackend() = default;
+  // With requirements, NOT_MEMBER unless each member is in its set, in
+  // the same atomic step as the acquire.
   virtual int acquire(std::string_view subject, std::string_view resource, uint32_t limit, uint64_t ttl_ms,
-                      LeaseOutcome *out) = 0;
+                      const Requirements &require, LeaseOutcome *out) = 0;
   virtual int release(std::string_view subject, std::string_view resource) = 0;
   virtual int renew(std::string_view subject, std::string_view resource, uint64_t ttl_ms) = 0;
   virtual int holders(std::string_view subject, std::vector<Lease> *out) = 0;

@@ -100,6 +100,9 @@ async function idiomUsage(signal: AbortSignal): Promise<void> {
   reader[Symbol.dispose]();
   const limiter = hotpath.openLimiter('memory:');
   const lease: hotpath.LeaseResult = await limiter.acquire('s', 'r', { limit: 1, signal });
+  const needs: hotpath.LeaseRequirement[] = [{ set: 'users', member: 's' }];
+  const known = limiter.acquireSync('s', 'r', { limit: 1, require: needs });
+  const missing: number | undefined = known.status === 'not_member' ? known.missing : undefined;
   const hit: hotpath.RateResult = await limiter.hit('k', { rate: 5, signal });
   await limiter.ping({ signal });
   const store = hotpath.openBlobs('sqlite:/tmp/b.db');
@@ -119,6 +122,7 @@ async function idiomUsage(signal: AbortSignal): Promise<void> {
     if (err instanceof hotpath.AbortError) void err.cause;
   }
   void lease;
+  void missing;
   void hit;
   void data;
   limiter[Symbol.dispose]();
