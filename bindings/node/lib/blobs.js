@@ -155,38 +155,60 @@ class BlobWriteStream extends Writable {
   }
 }
 
+const READ_SIZE = 1 << 20;
+const GET_WHOLE_MAX = 8 << 20; // get() reads larger ranges through a reader
+
+// The Buffer size of a read of `left` bytes: whole chunks up to `readSize`
+// (at least one), so that a read never stops mid-chunk and the next one
+// never checks that chunk again.
+function readBufferSize(readSize, chunkSize, left) {
+  const chunks = Math.max(1, Math.floor(readSize / chunkSize));
+  return Math.min(chunks * chunkSize, left);
+}
+
+// Bytes of a range: [start, end) of readArgs clamped to the file.
+function rangeLength(file, start, end) {
+  const stop = end < 0 ? file.length : Math.min(end, file.length);
+  return Math.max(0, stop - Math.min(start, stop));
+}
+
 /**
  * A Readable of a file's bytes `start`..`end` (inclusive, as
  * fs.createReadStream). It emits 'file' with the file's metadata before the
  * first byte, and errors with HotpathError HP_ENOTFOUND when there is no
- * such file, HP_ECORRUPT when a stored chunk is damaged.
+ * such file, HP_ECORRUPT when a stored chunk is damaged. Each read fills a
+ * Buffer of its own with whole chunks (`readSize`, default 1 MiB), read
+ * and checked in place by one native call; one read stays in flight ahead
+ * of the consumer.
  */
 class BlobReadStream extends Readable {
   constructor(store, ref, opts) {
     // Validated before the stream exists, so bad input never reaches _construct.
     const open = readArgs(ref, opts);
+    const readSize = integer('readSize', opts.readSize ?? READ_SIZE, 1, 2 ** 31 - 1);
     super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
     this._open = open;
+    this._readSize = readSize;
     this._store = store;
     this._native = new native.BlobReader();
     /** @type {object | null} the file being read, once open */
     this.file = null;
+    this._left = 0; // bytes of the range not yet read
     this._fetching = false;
     this._wanted = false;
-    this._ahead = undefined; // a piece read ahead, not yet asked for
+    this._ahead = undefined; // a Buffer read ahead, not yet asked for
   }
 
   _construct(callback) {
     this._store._handle().openRead(this._native, ...this._open, (err, raw) => {
       if (err) return callback(err);
       this.file = file(raw);
+      this._left = rangeLength(this.file, this._open[3], this._open[4]);
       this.emit('file', this.file);
       callback();
     });
   }
 
-  // One native read stays in flight ahead of the stream's demand, so the
-  // next piece is on its way while this one is consumed.
   _read() {
     if (this._ahead !== undefined) {
       const buf = this._ahead;
@@ -198,17 +220,25 @@ class BlobReadStream extends Readable {
   }
 
   _fetch() {
+    if (this._left === 0) return this._landed(null);
+    const buf = Buffer.allocUnsafeSlow(readBufferSize(this._readSize, this.file.chunkSize, this._left));
     this._fetching = true;
-    this._native.read((err, buf) => {
+    this._native.readInto(buf, (err, n) => {
       this._fetching = false;
       if (err) return this.destroy(err);
-      if (!this._wanted) {
-        this._ahead = buf;
-        return;
-      }
-      this._wanted = false;
-      this._deliver(buf);
+      this._left -= n;
+      if (n === 0) this._left = 0; // the file ended early (it cannot, but never spin)
+      this._landed(n === 0 ? null : n === buf.length ? buf : buf.subarray(0, n));
     });
+  }
+
+  _landed(buf) {
+    if (!this._wanted) {
+      this._ahead = buf;
+      return;
+    }
+    this._wanted = false;
+    this._deliver(buf);
   }
 
   _deliver(buf) {
@@ -329,31 +359,42 @@ class BlobStore {
     }
   }
 
-  /** A whole file (or a range of it) as one Buffer; rejects with HP_ENOTFOUND. */
+  /**
+   * A whole file (or a range of it) as one Buffer; rejects with HP_ENOTFOUND.
+   * Up to 8 MiB it is found and read in one native call; a larger range
+   * is read into one Buffer of its length, many chunks per call.
+   */
   async get(ref, opts) {
     opts = options(opts);
     const args = readArgs(ref, opts);
     const signal = signalOf(opts);
     if (signal?.aborted) return abortable(signal);
-    const reader = new native.BlobReader();
-    // An abort closes the reader: no further chunks are fetched.
-    return abortable(signal, () => this._get(reader, args), { onAbort: () => reader.close() });
+    const big = { reader: null };
+    // An abort closes the reader of a large range: no further chunks are read.
+    return abortable(signal, () => this._get(big, args), { onAbort: () => big.reader?.close() });
   }
 
-  async _get(reader, args) {
-    await new Promise((resolve, reject) =>
-      this._native.openRead(reader, ...args, (err) => (err ? reject(err) : resolve())),
+  async _get(big, args) {
+    try {
+      return await this._native.get(...args, GET_WHOLE_MAX);
+    } catch (err) {
+      if (err.code !== 'HP_ELIMIT') throw err;
+    }
+    const reader = (big.reader = new native.BlobReader());
+    const raw = await new Promise((resolve, reject) =>
+      this._native.openRead(reader, ...args, (err, stat) => (err ? reject(err) : resolve(stat))),
     );
     try {
-      const parts = [];
-      for (;;) {
-        const part = await new Promise((resolve, reject) =>
-          reader.read((err, buf) => (err ? reject(err) : resolve(buf))),
+      const out = Buffer.allocUnsafe(rangeLength(raw, args[3], args[4]));
+      let filled = 0;
+      while (filled < out.length) {
+        const n = await new Promise((resolve, reject) =>
+          reader.readInto(out.subarray(filled), (err, got) => (err ? reject(err) : resolve(got))),
         );
-        if (part === null) break;
-        parts.push(part);
+        if (n === 0) break;
+        filled += n;
       }
-      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      return filled === out.length ? out : out.subarray(0, filled);
     } finally {
       reader.close();
     }

@@ -34,6 +34,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
   // Any thread; 0 (cb will run) or an error code with no callback.
   int read(hp_blob_data_cb cb, void *data);
   int read_piece(hp_blob_piece_cb cb, void *data);
+  int read_into(void *buf, size_t cap, hp_blob_cb cb, void *data);
   void close();
 
  private:
@@ -42,8 +43,23 @@ class Reader : public std::enable_shared_from_this<Reader> {
   void serve_guarded();        // serve(); out of memory fails the pending read
   void fetch_ahead_guarded();  // fetch_ahead(); out of memory fails later reads
   void fetch_failed(int rc);   // keeps rc and the thread's message for serve()
+  void deliver_fetch_failure();
   void fetch_ahead();
-  int start_read(hp_blob_data_cb cb, hp_blob_piece_cb piece_cb, void *data);
+  // The pending read, one kind of callback set.
+  struct Pending {
+    hp_blob_data_cb cb = nullptr;
+    hp_blob_piece_cb piece_cb = nullptr;
+    hp_blob_cb into_cb = nullptr;  // a read into buf/cap
+    char *buf = nullptr;
+    size_t cap = 0;
+    void *data = nullptr;
+    explicit operator bool() const { return cb || piece_cb || into_cb; }
+  };
+  int start_read(const Pending &p);
+  // A read into the caller's memory: the fetched chunks copied, or (SQLite,
+  // none fetched) the bytes read there on the pool.
+  void serve_into();
+  void copy_ready();
   // Answers the pending read: a failure, the end (0), or (status > 0) the
   // bytes at `buf` or, for a piece read, `piece`.
   void deliver(int status, const char *buf, size_t len, hp_blob_piece *piece = nullptr);
@@ -55,9 +71,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
   uint64_t last_chunk_ = 0;  // the range's last chunk
   std::atomic<bool> reading_{false};
   std::atomic<bool> closed_{false};
-  hp_blob_data_cb cb_ = nullptr;
-  hp_blob_piece_cb piece_cb_ = nullptr;  // set instead of cb_ by a piece read
-  void *cb_data_ = nullptr;
+  Pending pending_;
   std::deque<std::string> ready_;  // fetched chunks, in order, from pos_'s chunk
   uint64_t next_fetch_ = 0;        // the first chunk not fetched yet
   bool fetching_ = false;
