@@ -306,6 +306,92 @@ GotInto get_into(hp_blobs *b, const hp_blob_read_options &o, size_t cap) {
   return g;
 }
 
+// Reads a range with up to four hp_blob_reader_read_into() pending at
+// once (each into a buffer of `cap`), `reads` reads in all; a fifth read
+// made while four are pending is refused (its code in `refused`).
+struct Ahead {
+  std::vector<int> order, status;
+  std::string data, error;
+  int refused = 0;
+};
+
+Ahead read_ahead(hp_blobs *b, const hp_blob_read_options &o, size_t cap, int reads) {
+  struct Read {
+    int index;
+    std::string buf;
+    Ahead *out;
+    std::mutex *mu;
+    std::promise<void> done;
+  };
+  struct Run {
+    Ahead out;
+    std::mutex mu;
+    size_t cap;
+    int reads;
+    hp_blob_reader *r = nullptr;
+    std::vector<std::unique_ptr<Read>> all;
+    std::string spare;
+    std::promise<void> opened;
+    int start(int i) {
+      auto rd = std::make_unique<Read>();
+      rd->index = i;
+      rd->buf.assign(cap, '\0');
+      rd->out = &out;
+      rd->mu = &mu;
+      int rc = hp_blob_reader_read_into(
+          r, rd->buf.data(), cap,
+          [](int st, void *d) {
+            auto *x = static_cast<Read *>(d);
+            {
+              std::lock_guard<std::mutex> lock(*x->mu);
+              x->out->order.push_back(x->index);
+              x->out->status.push_back(st);
+              if (st > 0) x->out->data.append(x->buf.data(), static_cast<size_t>(st));
+              if (st < 0) x->out->error = hp_last_error();
+            }
+            x->done.set_value();
+          },
+          rd.get());
+      std::lock_guard<std::mutex> lock(mu);
+      all.push_back(std::move(rd));
+      return rc;
+    }
+  } run;
+  run.cap = cap;
+  run.reads = reads;
+  // The first four start inside the open's callback, on the loop thread,
+  // so none can answer before the fifth is tried.
+  REQUIRE(hp_blobs_open_read(
+              b, &o,
+              [](int s, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+                auto *run = static_cast<Run *>(d);
+                run->r = s == 0 ? r : nullptr;
+                if (run->r) {
+                  for (int i = 0; i < std::min(run->reads, 4); i++)
+                    if (run->start(i) != 0) run->out.refused = -1000;
+                  run->spare.assign(run->cap, '\0');
+                  run->out.refused =
+                      hp_blob_reader_read_into(r, run->spare.data(), run->cap, [](int, void *) {}, nullptr);
+                }
+                run->opened.set_value();
+              },
+              &run) == 0);
+  auto of = run.opened.get_future();
+  wait(of);
+  REQUIRE(run.r);
+  for (int i = 4; i < reads; i++) {
+    auto f = run.all[static_cast<size_t>(i - 4)]->done.get_future();
+    wait(f);
+    REQUIRE(run.start(i) == 0);
+  }
+  for (int i = std::max(0, reads - 4); i < reads; i++) {
+    auto f = run.all[static_cast<size_t>(i)]->done.get_future();
+    wait(f);
+  }
+  hp_blob_reader_close(run.r, NULL, NULL);
+  return run.out;
+}
+
 // One hp_blobs_get(): the range whole, or a failure.
 Got get_whole(hp_blobs *b, const hp_blob_read_options &o, uint64_t max_bytes = 1 << 30) {
   struct Whole {
@@ -586,6 +672,14 @@ void reads_into_memory(hp_blobs *b) {
   g = get_into(b, ro, 1 << 20);
   CHECK(g.data == data.substr(1500, 2700));
   CHECK(g.sizes == std::vector<int>{2700});
+  // Four reads in flight at once: consecutive spans, answered in order.
+  ro.start = 700;
+  ro.end = HP_BLOB_EOF;
+  Ahead ahead = read_ahead(b, ro, 1000, 6);
+  CHECK(ahead.refused == HP_EINVAL);  // a fifth while four are pending
+  CHECK(ahead.order == std::vector<int>{0, 1, 2, 3, 4, 5});
+  CHECK(ahead.status == std::vector<int>{300, 1000, 1000, 1000, 1000, 500});
+  CHECK(ahead.data == data.substr(700));
   ro.start = 5500;
   g = get_into(b, ro, 100);
   CHECK(g.rc == 0);
@@ -1183,6 +1277,11 @@ TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk")
   CHECK(gi.rc == HP_ECORRUPT);
   CHECK(gi.error.find("file " + s.id + " chunk 2") != std::string::npos);
   CHECK(gi.data == data.substr(0, 2000));
+  // Reads in flight past the damage: the good ones, then each names it.
+  Ahead ahead = read_ahead(b, by_id(s.id), 1000, 4);
+  CHECK(ahead.status == std::vector<int>{1000, 1000, HP_ECORRUPT, HP_ECORRUPT});
+  CHECK(ahead.data == data.substr(0, 2000));
+  CHECK(ahead.error.find("file " + s.id + " chunk 2") != std::string::npos);
   // A whole read hands out nothing of a damaged range.
   Got whole = get_whole(b, by_id(s.id));
   CHECK(whole.rc == HP_ECORRUPT);
@@ -1197,8 +1296,8 @@ TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk")
   REQUIRE(hp_blobs_stats_get(&st, b) == 0);
   CHECK(st.commits == 1);
   CHECK(st.bytes_in == 3500);
-  CHECK(st.bytes_out == 2000 + 500 + 2000 + 2000);
-  CHECK(st.corrupt_reads == 3);
+  CHECK(st.bytes_out == 2000 + 500 + 2000 + 2000 + 2000);
+  CHECK(st.corrupt_reads == 5);
   CHECK(st.redis.commands == 0);
   st.version = 0;
   CHECK(hp_blobs_stats_get(&st, b) == HP_EINVAL);

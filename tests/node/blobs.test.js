@@ -170,7 +170,8 @@ for (const backend of backends) {
       ]) {
         const sizes = [];
         const parts = [];
-        for await (const buf of store.createReadStream('whole-chunks', opts)) {
+        // highWaterMark 1: one Buffer waits at a time (read() joins those that wait).
+        for await (const buf of store.createReadStream('whole-chunks', { ...opts, highWaterMark: 1 })) {
           sizes.push(buf.length);
           parts.push(buf);
         }
@@ -511,7 +512,8 @@ test("a read stream's Buffers stay whole after the store closes (its own memory,
   await store.put('p.bin', data);
   const pieces = [];
   // A slow consumer: the stream reads ahead of it, in order.
-  for await (const piece of store.createReadStream('p.bin', { start: 5, end: 20 * CHUNK + 9, readSize: CHUNK })) {
+  const opts = { start: 5, end: 20 * CHUNK + 9, readSize: CHUNK, highWaterMark: 1 };
+  for await (const piece of store.createReadStream('p.bin', opts)) {
     pieces.push(piece);
     await new Promise((r) => setImmediate(r));
   }

@@ -172,14 +172,17 @@ function rangeLength(file, start, end) {
   return Math.max(0, stop - Math.min(start, stop));
 }
 
+// Reads in flight ahead of a read stream's consumer.
+const READS_AHEAD = 2;
+
 /**
  * A Readable of a file's bytes `start`..`end` (inclusive, as
  * fs.createReadStream). It emits 'file' with the file's metadata before the
  * first byte, and errors with HotpathError HP_ENOTFOUND when there is no
  * such file, HP_ECORRUPT when a stored chunk is damaged. Each read fills a
  * Buffer of its own with whole chunks (`readSize`, default 1 MiB), read
- * and checked in place by one native call; one read stays in flight ahead
- * of the consumer.
+ * and checked in place by one native call; two reads stay in flight ahead
+ * of the consumer (each on a pool thread of its own), answered in order.
  */
 class BlobReadStream extends Readable {
   constructor(store, ref, opts) {
@@ -193,10 +196,11 @@ class BlobReadStream extends Readable {
     this._native = new native.BlobReader();
     /** @type {object | null} the file being read, once open */
     this.file = null;
-    this._left = 0; // bytes of the range not yet read
-    this._fetching = false;
+    this._left = 0; // bytes of the range not yet handed on
+    this._reads = []; // in order: {buf, n (-1 while in flight), err}
     this._wanted = false;
-    this._ahead = undefined; // a Buffer read ahead, not yet asked for
+    this._handOnQueued = false;
+    this._ended = false;
   }
 
   _construct(callback) {
@@ -209,41 +213,55 @@ class BlobReadStream extends Readable {
     });
   }
 
+  // One Buffer per _read(), pushed from a later tick (as fs streams push
+  // from their read's callback): a push inside _read() lands in the
+  // read() that called it, which then joins Buffers by copying them.
   _read() {
-    if (this._ahead !== undefined) {
-      const buf = this._ahead;
-      this._ahead = undefined;
-      return this._deliver(buf);
-    }
     this._wanted = true;
-    if (!this._fetching) this._fetch();
+    if (!this._handOnQueued) {
+      this._handOnQueued = true;
+      process.nextTick(() => {
+        this._handOnQueued = false;
+        this._handOn();
+      });
+    }
+    this._readAhead();
   }
 
-  _fetch() {
-    if (this._left === 0) return this._landed(null);
-    const buf = Buffer.allocUnsafeSlow(readBufferSize(this._readSize, this.file.chunkSize, this._left));
-    this._fetching = true;
-    this._native.readInto(buf, (err, n) => {
-      this._fetching = false;
-      if (err) return this.destroy(err);
-      this._left -= n;
-      if (n === 0) this._left = 0; // the file ended early (it cannot, but never spin)
-      this._landed(n === 0 ? null : n === buf.length ? buf : buf.subarray(0, n));
-    });
+  // Starts reads until READS_AHEAD are in flight or ready, or the range is asked for.
+  _readAhead() {
+    let asked = 0;
+    for (const r of this._reads) asked += r.buf.length;
+    while (!this.destroyed && this._reads.length < READS_AHEAD && this._left > asked) {
+      const r = { buf: Buffer.allocUnsafeSlow(readBufferSize(this._readSize, this.file.chunkSize, this._left - asked)) };
+      r.n = -1;
+      r.err = null;
+      asked += r.buf.length;
+      this._reads.push(r);
+      this._native.readInto(r.buf, (err, n) => {
+        r.err = err;
+        r.n = err ? 0 : n;
+        this._handOn();
+        this._readAhead();
+      });
+    }
   }
 
-  _landed(buf) {
-    if (!this._wanted) {
-      this._ahead = buf;
+  // Pushes the first read once it is done, if the consumer wants it.
+  _handOn() {
+    if (!this._wanted || this.destroyed || this._ended) return;
+    const r = this._reads[0];
+    if (this._left === 0 || (r && r.n === 0 && !r.err)) {
+      this._ended = true;
+      this.push(null);
       return;
     }
+    if (!r || r.n < 0) return;
+    this._reads.shift();
+    if (r.err) return this.destroy(r.err);
+    this._left -= r.n;
     this._wanted = false;
-    this._deliver(buf);
-  }
-
-  _deliver(buf) {
-    this.push(buf);
-    if (buf !== null && !this._fetching && !this.destroyed) this._fetch();
+    this.push(r.n === r.buf.length ? r.buf : r.buf.subarray(0, r.n));
   }
 
   _destroy(err, callback) {

@@ -405,9 +405,14 @@ HP_EXTERN void hp_blob_piece_free(hp_blob_piece *p);
  *             INT_MAX).
  * @param cb   required; status > 0 the bytes now at the start of `buf`, 0
  *             the end of the range, < 0 a failure as for hp_blob_data_cb.
- * A reader takes this read and the others in any order.
- * @return 0 (cb will run), HP_EINVAL (NULL argument, cap 0, or a read is
- *         already pending), HP_ECLOSED, HP_ENOMEM.
+ * Up to four of these reads may be pending at once (read-ahead): each
+ * starts fetching its span when it is made, the spans follow one another
+ * in the order the reads were made, and their callbacks run in that order.
+ * A reader takes this read and the others in any order, but not while one
+ * of the other kind is pending.
+ * @return 0 (cb will run), HP_EINVAL (NULL argument, cap 0, four reads
+ *         into memory or another read already pending), HP_ECLOSED,
+ *         HP_ENOMEM.
  * Thread: any.
  */
 HP_EXTERN int hp_blob_reader_read_into(hp_blob_reader *r, void *buf, size_t cap, hp_blob_cb cb, void *data);
