@@ -38,13 +38,13 @@ int Reader::read_piece(hp_blob_piece_cb cb, void *data) {
 
 int Reader::read_into(void *buf, size_t cap, hp_blob_cb cb, void *data) {
   if (closed_.load()) return set_error(HP_EINVAL, "blob_reader_read_into: the reader is closed");
+  auto e = std::make_shared<Into>();  // before taking a slot: out of memory here takes none
   int cur = busy_.load();
   do {
     if (cur == kExclusive) return set_error(HP_EINVAL, "blob_reader_read_into: a chunk read is pending");
     if (cur >= kIntoDepth)
       return set_error(HP_EINVAL, "blob_reader_read_into: ", std::to_string(kIntoDepth), " reads are pending");
   } while (!busy_.compare_exchange_weak(cur, cur + 1));
-  auto e = std::make_shared<Into>();
   e->buf = static_cast<char *>(buf);
   e->cap = std::min<size_t>(cap, INT_MAX);  // the count is the callback's int status
   e->cb = cb;
@@ -55,20 +55,17 @@ int Reader::read_into(void *buf, size_t cap, hp_blob_cb cb, void *data) {
       set_error(HP_ECLOSED, "blobs: the engine closed");
       return self->deliver_into(*e, HP_ECLOSED);
     }
-    self->into_.push_back(e);
-    self->chunk_reads_ = false;  // no fetching ahead for chunk reads meanwhile
     int grc = core::guard("blob_reader_read_into", [&] {
+      self->into_.push_back(e);
+      return 0;
+    });
+    if (grc < 0) return self->deliver_into(*e, grc);  // out of memory: this read fails
+    self->chunk_reads_ = false;  // no fetching ahead for chunk reads meanwhile
+    grc = core::guard("blob_reader_read_into", [&] {
       self->pump_into();
       return 0;
     });
-    if (grc < 0) {  // out of memory: the reads not started fail
-      for (auto &q : self->into_)
-        if (q->state == Into::kQueued) {
-          q->state = Into::kDone;
-          q->rc = grc;
-        }
-      self->flush_into();
-    }
+    if (grc < 0) self->fail_queued(grc);  // out of memory: the reads not started fail
   });
   if (rc != 0) busy_.fetch_sub(1);
   return rc;
@@ -216,7 +213,7 @@ void Reader::landed_into(const std::shared_ptr<Into> &e, int rc, size_t filled) 
     pump_into();
     return 0;
   });
-  if (grc < 0 && !pumping_) flush_into();
+  if (grc < 0 && !pumping_) fail_queued(grc);
 }
 
 void Reader::restart_into() {
@@ -225,6 +222,21 @@ void Reader::restart_into() {
     if (q->state == Into::kDone) q->state = Into::kQueued;
   }
   into_pos_ = pos_;
+  pump_again_ = true;  // the reads sent back start again
+}
+
+void Reader::fail_queued(int rc) {
+  bool queued = true;
+  while (queued) {
+    for (auto &q : into_)
+      if (q->state == Into::kQueued) {
+        q->state = Into::kDone;
+        q->rc = rc;
+      }
+    flush_into();  // may send reads after a failure back to the queue
+    queued = false;
+    for (auto &q : into_) queued = queued || q->state == Into::kQueued;
+  }
 }
 
 void Reader::flush_into() {

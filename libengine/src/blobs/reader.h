@@ -77,6 +77,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
   void flush_into();
   void copy_ready(Into &e);
   void restart_into();  // the spans after pos_ were wrong: fetch them again
+  void fail_queued(int rc);  // out of memory: the reads not fetching fail
   void deliver_into(Into &e, int status);
   // Answers the pending read: a failure, the end (0), or (status > 0) the
   // bytes at `buf` or, for a piece read, `piece`.
