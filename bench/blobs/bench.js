@@ -20,7 +20,9 @@
 //          and the peak resident memory of the server that took a 1 GiB upload
 //
 // Big files go to $TMPDIR and are deleted afterwards. Sizes: BLOBS_BIG_MB
-// (1024), BLOBS_SMALL_COUNT (10000), BLOBS_HTTP_MB (256).
+// (1024), BLOBS_SMALL_COUNT (10000), BLOBS_HTTP_MB (256). BLOBS_SECTIONS
+// picks parts (default write,read,small,durable,http). Reads alternate
+// store and plain files for 3 rounds and keep each one's best.
 // Writes bench/results/blobs.json. Run: node bench/blobs/bench.js
 const { execFileSync } = require('child_process');
 const crypto = require('crypto');
@@ -43,6 +45,8 @@ const HTTP_MB = Number(process.env.BLOBS_HTTP_MB || 256);
 const DURABLE_MB = Number(process.env.BLOBS_DURABLE_MB || 256);
 const DURABLE_COUNT = Number(process.env.BLOBS_DURABLE_COUNT || 2000);
 const IN_FLIGHT = 32;
+// Which parts run (BLOBS_SECTIONS, default all).
+const SECTIONS = new Set((process.env.BLOBS_SECTIONS || 'write,read,small,durable,http').split(','));
 
 const pieces = Array.from({ length: 16 }, () => crypto.randomBytes(MiB));
 function* bigSource(mb) {
@@ -64,6 +68,8 @@ async function inFlight(count, fn) {
   );
 }
 
+// The quicker of two timings (either may be null).
+const best = (a, b) => (!a || b.s < a.s ? b : a);
 const mbps = (bytes, s) => bytes / MiB / s;
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -88,14 +94,13 @@ async function big(dir) {
   let storeWrite = null;
   let storeWriteNoSha = null;
   let sha256Alone = null;
-  const best = (a, b) => (!a || b.s < a.s ? b : a);
   const storeOnce = async (opts) => {
     execFileSync('sync');
     const t = await timed(() => pipeline(Readable.from(bigSource(BIG_MB)), store.createWriteStream('big.bin', opts)));
     await store.delete('big.bin');
     return t;
   };
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < (SECTIONS.has('write') ? 3 : 0); round++) {
     execFileSync('sync');
     fsWrite = best(fsWrite, await timed(() => fsp.writeFile(file, bigSource(BIG_MB))));
     storeWrite = best(storeWrite, await storeOnce({}));
@@ -109,22 +114,35 @@ async function big(dir) {
       }),
     );
   }
+  if (!fs.existsSync(file)) await fsp.writeFile(file, bigSource(BIG_MB));
   await pipeline(Readable.from(bigSource(BIG_MB)), store.createWriteStream('big.bin'));
-  const fsRead = await timed(async () => (await fsp.readFile(file)).length);
-  const fsStream = await timed(() => drain(fs.createReadStream(file, { highWaterMark: MiB })));
-  const storeRead = await timed(() => drain(store.createReadStream('big.bin')));
-  if (storeRead.value !== bytes || fsRead.value !== bytes) throw new Error('big: short read');
+  // Reads from the page cache, alternating for 3 rounds, each one's best.
+  let fsRead = null;
+  let fsStream = null;
+  let storeRead = null;
+  for (let round = 0; round < (SECTIONS.has('read') ? 3 : 0); round++) {
+    fsRead = best(fsRead, await timed(async () => (await fsp.readFile(file)).length));
+    fsStream = best(fsStream, await timed(() => drain(fs.createReadStream(file, { highWaterMark: MiB }))));
+    storeRead = best(storeRead, await timed(() => drain(store.createReadStream('big.bin'))));
+    if (storeRead.value !== bytes || fsRead.value !== bytes || fsStream.value !== bytes) {
+      throw new Error('big: short read');
+    }
+  }
   store.close();
   fs.rmSync(file, { force: true });
   return {
     mb: BIG_MB,
-    write: {
+    write: fsWrite && {
       store: mbps(bytes, storeWrite.s),
       storeNoSha256: mbps(bytes, storeWriteNoSha.s),
       sha256Alone: mbps(bytes, sha256Alone.s),
       fsWriteFile: mbps(bytes, fsWrite.s),
     },
-    read: { store: mbps(bytes, storeRead.s), fsReadFile: mbps(bytes, fsRead.s), fsReadStream: mbps(bytes, fsStream.s) },
+    read: fsRead && {
+      store: mbps(bytes, storeRead.s),
+      fsReadFile: mbps(bytes, fsRead.s),
+      fsReadStream: mbps(bytes, fsStream.s),
+    },
   };
 }
 
@@ -136,12 +154,27 @@ async function small(dir) {
   const name = (i) => `f${String(i).padStart(6, '0')}`;
   const fsWrite = await timed(() => inFlight(SMALL_COUNT, (i) => fsp.writeFile(path.join(files, name(i)), data[i % 64])));
   const storeWrite = await timed(() => inFlight(SMALL_COUNT, (i) => store.put(name(i), data[i % 64])));
-  const fsRead = await timed(() => inFlight(SMALL_COUNT, (i) => fsp.readFile(path.join(files, name(i)))));
-  const storeRead = await timed(() =>
-    inFlight(SMALL_COUNT, async (i) => {
-      if ((await store.get(name(i))).length !== SMALL_SIZE) throw new Error('small: short read');
-    }),
-  );
+  // Reads alternate for 3 rounds, each one's best.
+  let fsRead = null;
+  let storeRead = null;
+  for (let round = 0; round < 3; round++) {
+    fsRead = best(
+      fsRead,
+      await timed(() =>
+        inFlight(SMALL_COUNT, async (i) => {
+          if ((await fsp.readFile(path.join(files, name(i)))).length !== SMALL_SIZE) throw new Error('small: short read');
+        }),
+      ),
+    );
+    storeRead = best(
+      storeRead,
+      await timed(() =>
+        inFlight(SMALL_COUNT, async (i) => {
+          if ((await store.get(name(i))).length !== SMALL_SIZE) throw new Error('small: short read');
+        }),
+      ),
+    );
+  }
   store.close();
   fs.rmSync(files, { recursive: true, force: true });
   const per = (s) => SMALL_COUNT / s;
@@ -264,68 +297,81 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-bench-blobs-'));
   try {
     console.log(`blobs bench in ${dir}: ${BIG_MB} MiB file, ${SMALL_COUNT} x 16 KiB, HTTP ${HTTP_MB} MiB`);
-    const b = await big(dir);
-    const w = b.write;
-    console.log(
-      `big    write MB/s  store ${round(w.store)}  fs.writeFile ${round(w.fsWriteFile)}  ratio ${round(w.store / w.fsWriteFile, 2)}` +
-        `  (SHA-256 alone ${round(w.sha256Alone)}: store at ${round(w.store / w.sha256Alone, 2)} of it)`,
-    );
-    console.log(
-      `big    write MB/s  store {sha256: false} ${round(w.storeNoSha256)}  fs.writeFile ${round(w.fsWriteFile)}  ratio ${round(w.storeNoSha256 / w.fsWriteFile, 2)}`,
-    );
-    console.log(
-      `big    read  MB/s  store ${round(b.read.store)}  fs.readFile ${round(b.read.fsReadFile)}  ` +
-        `fs.createReadStream ${round(b.read.fsReadStream)}  ratio ${round(b.read.store / b.read.fsReadFile, 2)} of readFile, ` +
-        `${round(b.read.store / b.read.fsReadStream, 2)} of createReadStream`,
-    );
-    const s = await small(dir);
-    console.log(
-      `small  write files/s  store ${round(s.write.store, 0)}  fs.writeFile ${round(s.write.fsWriteFile, 0)}  ratio ${round(s.write.store / s.write.fsWriteFile, 2)}`,
-    );
-    console.log(
-      `small  read  files/s  store ${round(s.read.store, 0)}  fs.readFile ${round(s.read.fsReadFile, 0)}  ratio ${round(s.read.store / s.read.fsReadFile, 2)}`,
-    );
-    const d = await durability(dir);
-    console.log(
-      `durable ${d.mb} MiB write MB/s  default ${round(d.bigWriteMBps.default)}  durable ${round(d.bigWriteMBps.durable)}` +
-        `  ratio ${round(d.bigWriteMBps.durable / d.bigWriteMBps.default, 2)}  (fs.writeFile + fsync ${round(d.bigWriteMBps.fsWriteFileSync)})`,
-    );
-    console.log(
-      `durable 16 KiB puts/s  default ${round(d.smallWritesPerS.default, 0)}  durable ${round(d.smallWritesPerS.durable, 0)}` +
-        `  ratio ${round(d.smallWritesPerS.durable / d.smallWritesPerS.default, 2)}  (fs.writeFile + fsync ${round(d.smallWritesPerS.fsWriteFileSync, 0)})`,
-    );
-    const hs = await http(dir, `sqlite:${path.join(dir, 'http.db')}`);
-    const hd = await http(dir, `dir:${path.join(dir, 'http-files')}`);
-    console.log(
-      `http   upload MB/s   sqlite ${round(hs.upload)}  dir ${round(hd.upload)}  ratio ${round(hs.upload / hd.upload, 2)}`,
-    );
-    console.log(
-      `http   download MB/s sqlite ${round(hs.download)}  dir ${round(hd.download)}  ratio ${round(hs.download / hd.download, 2)}`,
-    );
-    const memory = await uploadMemory(dir);
-    console.log(
-      `memory 1 GiB upload: server peak RSS ${round(memory.serverPeakRssMb)} MB (idle ${round(memory.serverIdleRssMb)}), ` +
-        `balancer ${round(memory.balancerPeakRssMb)} MB (idle ${round(memory.balancerIdleRssMb)}); target < 64`,
-    );
+    const b = SECTIONS.has('write') || SECTIONS.has('read') ? await big(dir) : null;
+    const w = b?.write;
+    if (w) {
+      console.log(
+        `big    write MB/s  store ${round(w.store)}  fs.writeFile ${round(w.fsWriteFile)}  ratio ${round(w.store / w.fsWriteFile, 2)}` +
+          `  (SHA-256 alone ${round(w.sha256Alone)}: store at ${round(w.store / w.sha256Alone, 2)} of it)`,
+      );
+      console.log(
+        `big    write MB/s  store {sha256: false} ${round(w.storeNoSha256)}  fs.writeFile ${round(w.fsWriteFile)}  ratio ${round(w.storeNoSha256 / w.fsWriteFile, 2)}`,
+      );
+    }
+    if (b?.read) {
+      console.log(
+        `big    read  MB/s  store ${round(b.read.store)}  fs.readFile ${round(b.read.fsReadFile)}  ` +
+          `fs.createReadStream ${round(b.read.fsReadStream)}  ratio ${round(b.read.store / b.read.fsReadFile, 2)} of readFile, ` +
+          `${round(b.read.store / b.read.fsReadStream, 2)} of createReadStream`,
+      );
+    }
+    const s = SECTIONS.has('small') ? await small(dir) : null;
+    if (s) {
+      console.log(
+        `small  write files/s  store ${round(s.write.store, 0)}  fs.writeFile ${round(s.write.fsWriteFile, 0)}  ratio ${round(s.write.store / s.write.fsWriteFile, 2)}`,
+      );
+      console.log(
+        `small  read  files/s  store ${round(s.read.store, 0)}  fs.readFile ${round(s.read.fsReadFile, 0)}  ratio ${round(s.read.store / s.read.fsReadFile, 2)}`,
+      );
+    }
+    const d = SECTIONS.has('durable') ? await durability(dir) : null;
+    if (d) {
+      console.log(
+        `durable ${d.mb} MiB write MB/s  default ${round(d.bigWriteMBps.default)}  durable ${round(d.bigWriteMBps.durable)}` +
+          `  ratio ${round(d.bigWriteMBps.durable / d.bigWriteMBps.default, 2)}  (fs.writeFile + fsync ${round(d.bigWriteMBps.fsWriteFileSync)})`,
+      );
+      console.log(
+        `durable 16 KiB puts/s  default ${round(d.smallWritesPerS.default, 0)}  durable ${round(d.smallWritesPerS.durable, 0)}` +
+          `  ratio ${round(d.smallWritesPerS.durable / d.smallWritesPerS.default, 2)}  (fs.writeFile + fsync ${round(d.smallWritesPerS.fsWriteFileSync, 0)})`,
+      );
+    }
+    const withHttp = SECTIONS.has('http');
+    const hs = withHttp ? await http(dir, `sqlite:${path.join(dir, 'http.db')}`) : null;
+    const hd = withHttp ? await http(dir, `dir:${path.join(dir, 'http-files')}`) : null;
+    const memory = withHttp ? await uploadMemory(dir) : null;
+    if (withHttp) {
+      console.log(
+        `http   upload MB/s   sqlite ${round(hs.upload)}  dir ${round(hd.upload)}  ratio ${round(hs.upload / hd.upload, 2)}`,
+      );
+      console.log(
+        `http   download MB/s sqlite ${round(hs.download)}  dir ${round(hd.download)}  ratio ${round(hs.download / hd.download, 2)}`,
+      );
+      console.log(
+        `memory 1 GiB upload: server peak RSS ${round(memory.serverPeakRssMb)} MB (idle ${round(memory.serverIdleRssMb)}), ` +
+          `balancer ${round(memory.balancerPeakRssMb)} MB (idle ${round(memory.balancerIdleRssMb)}); target < 64`,
+      );
+    }
+    const ratio = (a, b) => (a === undefined || b === undefined ? null : a / b);
     const report = {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
+      sections: [...SECTIONS],
       big: b,
       small: s,
       durable: d,
-      http: { sqlite: hs, dir: hd },
+      http: withHttp ? { sqlite: hs, dir: hd } : null,
       uploadMemory: memory,
       ratios: {
-        bigWrite: b.write.store / b.write.fsWriteFile,
-        bigWriteNoSha256: b.write.storeNoSha256 / b.write.fsWriteFile,
-        bigWriteOfSha256Alone: b.write.store / b.write.sha256Alone,
-        bigRead: b.read.store / b.read.fsReadFile,
-        bigReadStream: b.read.store / b.read.fsReadStream,
-        smallWrite: s.write.store / s.write.fsWriteFile,
-        smallRead: s.read.store / s.read.fsReadFile,
-        durableBigWrite: d.bigWriteMBps.durable / d.bigWriteMBps.default,
-        durableSmallWrite: d.smallWritesPerS.durable / d.smallWritesPerS.default,
-        httpUpload: hs.upload / hd.upload,
-        httpDownload: hs.download / hd.download,
+        bigWrite: ratio(w?.store, w?.fsWriteFile),
+        bigWriteNoSha256: ratio(w?.storeNoSha256, w?.fsWriteFile),
+        bigWriteOfSha256Alone: ratio(w?.store, w?.sha256Alone),
+        bigRead: ratio(b?.read?.store, b?.read?.fsReadFile),
+        bigReadStream: ratio(b?.read?.store, b?.read?.fsReadStream),
+        smallWrite: ratio(s?.write.store, s?.write.fsWriteFile),
+        smallRead: ratio(s?.read.store, s?.read.fsReadFile),
+        durableBigWrite: ratio(d?.bigWriteMBps.durable, d?.bigWriteMBps.default),
+        durableSmallWrite: ratio(d?.smallWritesPerS.durable, d?.smallWritesPerS.default),
+        httpUpload: ratio(hs?.upload, hd?.upload),
+        httpDownload: ratio(hs?.download, hd?.download),
       },
       targets: { bigWrite: 0.8, bigReadStream: 0.8, smallWrite: 1.35, smallRead: 1.35, http: 1, uploadPeakRssMb: 64 },
     };

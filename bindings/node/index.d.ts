@@ -842,6 +842,11 @@ export interface BlobReadOptions extends Abortable {
   revision?: number;
   /** Bytes the stream buffers ahead (default 64 KiB). */
   highWaterMark?: number;
+  /**
+   * Bytes per read of a read stream: each read fills one Buffer with the
+   * whole chunks that fit (default 1 MiB; at least one chunk per Buffer).
+   */
+  readSize?: number;
 }
 
 export interface BlobListOptions extends Abortable {

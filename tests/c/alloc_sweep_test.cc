@@ -233,7 +233,14 @@ struct ReadAll : Wait {
     ra->len += len;
     ra->next();
   }
-  // Every other read hands its chunk over (hp_blob_reader_read_piece).
+  static void on_into(int status, void *d) {
+    auto *ra = static_cast<ReadAll *>(d);
+    if (status <= 0) return ra->set(status);
+    ra->len += static_cast<size_t>(status);
+    ra->next();
+  }
+  // One read in three hands its chunk over (hp_blob_reader_read_piece),
+  // one reads into this memory (hp_blob_reader_read_into).
   static void on_piece(int status, hp_blob_piece *piece, void *d) {
     auto *ra = static_cast<ReadAll *>(d);
     if (status <= 0) return ra->set(status);
@@ -247,16 +254,36 @@ struct ReadAll : Wait {
     ra->next();
   }
   void next() {
-    int rc = reads++ % 2 ? hp_blob_reader_read_piece(reader, &ReadAll::on_piece, this)
-                         : hp_blob_reader_read(reader, &ReadAll::on_data, this);
+    int kind = reads++ % 3;
+    int rc = kind == 0 ? hp_blob_reader_read(reader, &ReadAll::on_data, this)
+             : kind == 1
+                 ? hp_blob_reader_read_piece(reader, &ReadAll::on_piece, this)
+                 : hp_blob_reader_read_into(reader, data + len, sizeof data - len, &ReadAll::on_into, this);
     if (rc < 0) set(rc);
   }
   int reads = 0;
 };
 
+constexpr size_t kSweptBytes = 5000;
+char swept[kSweptBytes];
+
+// hp_blobs_get(): whether the piece holds the swept bytes.
+struct GetWait : Wait {
+  bool same = false;
+  static void cb(int status, const hp_blob_stat *, hp_blob_piece *piece, void *d) {
+    auto *w = static_cast<GetWait *>(d);
+    size_t len = 0;
+    const void *bytes = hp_blob_piece_bytes(piece, &len);
+    w->same =
+        status == static_cast<int>(kSweptBytes) && len == kSweptBytes && std::memcmp(bytes, swept, len) == 0;
+    hp_blob_piece_free(piece);
+    w->set(status < 0 ? status : 0);
+  }
+};
+
 int blobs_write_read(hp_engine *e, const char *spec) {
-  static char data[5000];
-  for (size_t i = 0; i < sizeof data; i++) data[i] = static_cast<char>(i * 7);
+  char *data = swept;
+  for (size_t i = 0; i < kSweptBytes; i++) data[i] = static_cast<char>(i * 7);
   hp_blobs *b = nullptr;
   int rc = hp_blobs_open(&b, e, spec, nullptr);
   if (rc != 0) return rc;
@@ -265,18 +292,25 @@ int blobs_write_read(hp_engine *e, const char *spec) {
   hp_blob_writer *w = nullptr;
   rc = hp_blobs_open_write(&w, b, "swept", &o);
   Wait wrote;
-  if (rc == 0 && (rc = hp_blob_writer_write(w, data, sizeof data, &Wait::cb, &wrote)) == 0) rc = wrote.get();
+  if (rc == 0 && (rc = hp_blob_writer_write(w, data, kSweptBytes, &Wait::cb, &wrote)) == 0) rc = wrote.get();
   StatWait committed;
   if (rc == 0 && (rc = hp_blob_writer_commit(w, &StatWait::cb, &committed)) == 0) rc = committed.get();
   rc = first_of(rc, close_wait(hp_blob_writer_close, w));
-  if (rc == 0 && committed.length != sizeof data) rc = kWrong;
+  if (rc == 0 && committed.length != kSweptBytes) rc = kWrong;
   ReadAll got;
   if (rc == 0) {
     hp_blob_read_options ro = HP_BLOB_READ_OPTIONS_INIT;
     ro.id = committed.id;
     if ((rc = hp_blobs_open_read(b, &ro, &ReadAll::on_open, &got)) == 0) rc = got.get();
     rc = first_of(rc, close_wait(hp_blob_reader_close, got.reader));
-    if (rc == 0 && !(got.len == sizeof data && std::memcmp(got.data, data, sizeof data) == 0)) rc = kWrong;
+    if (rc == 0 && !(got.len == kSweptBytes && std::memcmp(got.data, data, kSweptBytes) == 0)) rc = kWrong;
+  }
+  GetWait whole;
+  if (rc == 0) {
+    hp_blob_read_options ro = HP_BLOB_READ_OPTIONS_INIT;
+    ro.id = committed.id;
+    if ((rc = hp_blobs_get(b, &ro, kSweptBytes, &GetWait::cb, &whole)) == 0) rc = whole.get();
+    if (rc == 0 && !whole.same) rc = kWrong;
   }
   return first_of(rc, close_wait(hp_blobs_close, b));
 }

@@ -249,6 +249,184 @@ Got get(hp_blobs *b, const hp_blob_read_options &o) {
   return g;
 }
 
+// Reads a range with hp_blob_reader_read_into() into buffers of `cap`
+// bytes, recording each read's count.
+struct GotInto : Got {
+  std::vector<int> sizes;
+};
+
+GotInto get_into(hp_blobs *b, const hp_blob_read_options &o, size_t cap) {
+  GotInto g;
+  std::promise<hp_blob_reader *> opened;
+  auto of = opened.get_future();
+  int rc = hp_blobs_open_read(
+      b, &o,
+      [](int s, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+        static_cast<std::promise<hp_blob_reader *> *>(d)->set_value(s == 0 ? r : nullptr);
+      },
+      &opened);
+  if (rc != 0) {
+    g.rc = rc;
+    return g;
+  }
+  hp_blob_reader *r = wait(of);
+  if (!r) {
+    g.rc = HP_ENOTFOUND;
+    return g;
+  }
+  std::string buf(cap + 16, '\x5a');
+  for (;;) {
+    struct Read {
+      std::promise<void> done;
+      int status = 0;
+      std::string error;
+    } rd;
+    auto f = rd.done.get_future();
+    REQUIRE(hp_blob_reader_read_into(
+                r, buf.data(), cap,
+                [](int s, void *d) {
+                  auto *x = static_cast<Read *>(d);
+                  x->status = s;
+                  if (s < 0) x->error = hp_last_error();
+                  x->done.set_value();
+                },
+                &rd) == 0);
+    wait(f);
+    if (rd.status <= 0) {
+      g.rc = rd.status;
+      g.error = rd.error;
+      break;
+    }
+    REQUIRE(static_cast<size_t>(rd.status) <= cap);
+    CHECK(buf.substr(cap) == std::string(16, '\x5a'));  // nothing past cap
+    g.sizes.push_back(rd.status);
+    g.data.append(buf.data(), static_cast<size_t>(rd.status));
+  }
+  hp_blob_reader_close(r, NULL, NULL);
+  return g;
+}
+
+// Reads a range with up to four hp_blob_reader_read_into() pending at
+// once (each into a buffer of `cap`), `reads` reads in all; a fifth read
+// made while four are pending is refused (its code in `refused`).
+struct Ahead {
+  std::vector<int> order, status;
+  std::string data, error;
+  int refused = 0;
+};
+
+Ahead read_ahead(hp_blobs *b, const hp_blob_read_options &o, size_t cap, int reads) {
+  struct Read {
+    int index;
+    std::string buf;
+    Ahead *out;
+    std::mutex *mu;
+    std::promise<void> done;
+  };
+  struct Run {
+    Ahead out;
+    std::mutex mu;
+    size_t cap;
+    int reads;
+    hp_blob_reader *r = nullptr;
+    std::vector<std::unique_ptr<Read>> all;
+    std::string spare;
+    std::promise<void> opened;
+    int start(int i) {
+      auto rd = std::make_unique<Read>();
+      rd->index = i;
+      rd->buf.assign(cap, '\0');
+      rd->out = &out;
+      rd->mu = &mu;
+      int rc = hp_blob_reader_read_into(
+          r, rd->buf.data(), cap,
+          [](int st, void *d) {
+            auto *x = static_cast<Read *>(d);
+            {
+              std::lock_guard<std::mutex> lock(*x->mu);
+              x->out->order.push_back(x->index);
+              x->out->status.push_back(st);
+              if (st > 0) x->out->data.append(x->buf.data(), static_cast<size_t>(st));
+              if (st < 0) x->out->error = hp_last_error();
+            }
+            x->done.set_value();
+          },
+          rd.get());
+      std::lock_guard<std::mutex> lock(mu);
+      all.push_back(std::move(rd));
+      return rc;
+    }
+  } run;
+  run.cap = cap;
+  run.reads = reads;
+  // The first four start inside the open's callback, on the loop thread,
+  // so none can answer before the fifth is tried.
+  REQUIRE(hp_blobs_open_read(
+              b, &o,
+              [](int s, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+                auto *run = static_cast<Run *>(d);
+                run->r = s == 0 ? r : nullptr;
+                if (run->r) {
+                  for (int i = 0; i < std::min(run->reads, 4); i++)
+                    if (run->start(i) != 0) run->out.refused = -1000;
+                  run->spare.assign(run->cap, '\0');
+                  run->out.refused =
+                      hp_blob_reader_read_into(r, run->spare.data(), run->cap, [](int, void *) {}, nullptr);
+                }
+                run->opened.set_value();
+              },
+              &run) == 0);
+  auto of = run.opened.get_future();
+  wait(of);
+  REQUIRE(run.r);
+  for (int i = 4; i < reads; i++) {
+    auto f = run.all[static_cast<size_t>(i - 4)]->done.get_future();
+    wait(f);
+    REQUIRE(run.start(i) == 0);
+  }
+  for (int i = std::max(0, reads - 4); i < reads; i++) {
+    auto f = run.all[static_cast<size_t>(i)]->done.get_future();
+    wait(f);
+  }
+  hp_blob_reader_close(run.r, NULL, NULL);
+  return run.out;
+}
+
+// One hp_blobs_get(): the range whole, or a failure.
+Got get_whole(hp_blobs *b, const hp_blob_read_options &o, uint64_t max_bytes = 1 << 30) {
+  struct Whole {
+    std::promise<void> done;
+    Got g;
+  } w;
+  auto f = w.done.get_future();
+  int rc = hp_blobs_get(
+      b, &o, max_bytes,
+      [](int s, const hp_blob_stat *st, hp_blob_piece *piece, void *d) {
+        auto *x = static_cast<Whole *>(d);
+        x->g.rc = s;
+        x->g.stat = copy_stat(s, st);
+        if (s < 0) {
+          x->g.error = hp_last_error();
+          CHECK(piece == nullptr);
+        } else {
+          size_t len = 99;
+          const void *bytes = hp_blob_piece_bytes(piece, &len);
+          CHECK(len == static_cast<size_t>(s));
+          x->g.data.assign(static_cast<const char *>(bytes), len);
+          hp_blob_piece_free(piece);
+        }
+        x->done.set_value();
+      },
+      &w);
+  if (rc != 0) {
+    w.g.rc = rc;
+    w.g.error = hp_last_error();
+    return w.g;
+  }
+  wait(f);
+  return w.g;
+}
+
 Stat stat_of(hp_blobs *b, const hp_blob_read_options &o) {
   std::promise<Stat> p;
   auto f = p.get_future();
@@ -470,6 +648,139 @@ void ranges(hp_blobs *b) {
   }
 }
 
+void reads_into_memory(hp_blobs *b) {
+  // 5 chunks of 1000 bytes and one of 500.
+  hp_blob_write_options o = chunked(1000);
+  std::string data = random_bytes(5500, 31);
+  Stat s = put(b, "into", data, 5500, &o);
+  REQUIRE(s.rc == 0);
+  hp_blob_read_options ro = by_id(s.id);
+  // Whole chunks that fit: a read never stops mid-chunk when it holds one.
+  GotInto g = get_into(b, ro, 2500);
+  CHECK(g.rc == 0);
+  CHECK(g.data == data);
+  CHECK(g.sizes == std::vector<int>{2000, 2000, 1500});
+  // A buffer of less than a chunk gets what fits, then the chunk's rest;
+  // the last read runs to the range's end.
+  ro.start = 1500;
+  ro.end = 4200;
+  g = get_into(b, ro, 300);
+  CHECK(g.rc == 0);
+  CHECK(g.data == data.substr(1500, 2700));
+  CHECK(g.sizes == std::vector<int>{300, 200, 300, 300, 300, 100, 300, 300, 300, 300});
+  // A range that ends mid-chunk, in one read.
+  g = get_into(b, ro, 1 << 20);
+  CHECK(g.data == data.substr(1500, 2700));
+  CHECK(g.sizes == std::vector<int>{2700});
+  // Four reads in flight at once: consecutive spans, answered in order.
+  ro.start = 700;
+  ro.end = HP_BLOB_EOF;
+  Ahead ahead = read_ahead(b, ro, 1000, 6);
+  CHECK(ahead.refused == HP_EINVAL);  // a fifth while four are pending
+  CHECK(ahead.order == std::vector<int>{0, 1, 2, 3, 4, 5});
+  CHECK(ahead.status == std::vector<int>{300, 1000, 1000, 1000, 1000, 500});
+  CHECK(ahead.data == data.substr(700));
+  ro.start = 5500;
+  g = get_into(b, ro, 100);
+  CHECK(g.rc == 0);
+  CHECK(g.sizes.empty());
+
+  // The other reads mix with it on one reader, in any order.
+  hp_blob_read_options all = by_id(s.id);
+  std::promise<hp_blob_reader *> opened;
+  auto of = opened.get_future();
+  REQUIRE(hp_blobs_open_read(
+              b, &all,
+              [](int st, hp_blob_reader *r, const hp_blob_stat *, void *d) {
+                static_cast<std::promise<hp_blob_reader *> *>(d)->set_value(st == 0 ? r : nullptr);
+              },
+              &opened) == 0);
+  hp_blob_reader *r = wait(of);
+  REQUIRE(r);
+  std::string got, buf(1200, '\0');
+  for (int i = 0;; i++) {
+    std::promise<int> p;
+    auto f = p.get_future();
+    if (i % 2 == 0) {
+      REQUIRE(hp_blob_reader_read_into(
+                  r, buf.data(), buf.size(),
+                  [](int st, void *d) { static_cast<std::promise<int> *>(d)->set_value(st); }, &p) == 0);
+      int n = wait(f);
+      REQUIRE(n >= 0);
+      if (n == 0) break;
+      got.append(buf.data(), static_cast<size_t>(n));
+    } else {
+      struct Data {
+        std::promise<int> *p;
+        std::string *got;
+      } d{&p, &got};
+      REQUIRE(hp_blob_reader_read(
+                  r,
+                  [](int st, const void *bytes, size_t len, void *x) {
+                    auto *dd = static_cast<Data *>(x);
+                    if (st > 0) dd->got->append(static_cast<const char *>(bytes), len);
+                    dd->p->set_value(st);
+                  },
+                  &d) == 0);
+      int n = wait(f);
+      REQUIRE(n >= 0);
+      if (n == 0) break;
+    }
+  }
+  CHECK(got == data);
+  // Bad arguments, with no callback.
+  auto noop = [](int, void *) {};
+  CHECK(hp_blob_reader_read_into(r, nullptr, 10, noop, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_reader_read_into(r, buf.data(), 0, noop, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_reader_read_into(r, buf.data(), 10, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_blob_reader_read_into(nullptr, buf.data(), 10, noop, nullptr) == HP_EINVAL);
+  hp_blob_reader_close(r, NULL, NULL);
+}
+
+void gets_whole(hp_blobs *b) {
+  hp_blob_write_options o = chunked(1000);
+  std::string data = random_bytes(4321, 32);
+  Stat s = put(b, "whole", data, 4321, &o);
+  REQUIRE(s.rc == 0);
+  Got g = get_whole(b, by_name("whole"));
+  CHECK(g.rc == 4321);
+  CHECK(g.data == data);
+  CHECK(g.stat.id == s.id);
+  CHECK(g.stat.length == 4321);
+  hp_blob_read_options ro = by_id(s.id);
+  ro.start = 999;
+  ro.end = 3001;
+  g = get_whole(b, ro);
+  CHECK(g.rc == 2002);
+  CHECK(g.data == data.substr(999, 2002));
+  // The range, not the file, counts against max_bytes.
+  CHECK(get_whole(b, ro, 2002).data == data.substr(999, 2002));
+  g = get_whole(b, ro, 2001);
+  CHECK(g.rc == HP_ELIMIT);
+  CHECK(g.error.find("2002 bytes") != std::string::npos);
+  ro.start = 5000;
+  g = get_whole(b, ro);
+  CHECK(g.rc == 0);
+  CHECK(g.data.empty());
+  REQUIRE(put(b, "whole/empty", "", 1).rc == 0);
+  g = get_whole(b, by_name("whole/empty"));
+  CHECK(g.rc == 0);
+  CHECK(g.stat.length == 0);
+  g = get_whole(b, by_name("whole/none"));
+  CHECK(g.rc == HP_ENOTFOUND);
+  CHECK(g.stat.rc < 0);
+  // Bad arguments, with no callback.
+  auto noop = [](int, const hp_blob_stat *, hp_blob_piece *, void *) {};
+  hp_blob_read_options none = HP_BLOB_READ_OPTIONS_INIT;
+  hp_blob_read_options named = by_name("whole");
+  CHECK(hp_blobs_get(b, &none, 100, noop, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_get(b, nullptr, 100, noop, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_get(b, &named, 0, noop, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_get(b, &named, uint64_t{1} << 31, noop, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_get(b, &named, 100, nullptr, nullptr) == HP_EINVAL);
+  CHECK(hp_blobs_get(nullptr, &named, 100, noop, nullptr) == HP_EINVAL);
+}
+
 void revisions(hp_blobs *b) {
   std::vector<std::string> ids;
   for (int i = 0; i < 3; i++) {
@@ -657,6 +968,12 @@ void shared_behaviour(hp_engine *e, hp_blobs *b, const std::function<void()> &no
   }
   SUBCASE("range reads") {
     ranges(b);
+  }
+  SUBCASE("reads into the caller's memory, many chunks at once") {
+    reads_into_memory(b);
+  }
+  SUBCASE("a whole range in one call") {
+    gets_whole(b);
   }
   SUBCASE("revisions, stat, exists, delete") {
     revisions(b);
@@ -893,6 +1210,11 @@ TEST_CASE("blobs: SQLite keeps the bytes of large files in one chunk file per up
   CHECK(g.rc == HP_ECORRUPT);
   CHECK(g.error.find("file " + s.id + " chunk 33") != std::string::npos);
   CHECK(g.data == data.substr(0, 33000));
+  GotInto gi = get_into(b, by_id(s.id), 4000);
+  CHECK(gi.rc == HP_ECORRUPT);
+  CHECK(gi.error.find("file " + s.id + " chunk 33") != std::string::npos);
+  CHECK(gi.data == data.substr(0, 33000));
+  CHECK(get_whole(b, by_id(s.id)).rc == HP_ECORRUPT);
   // A file cut short: the chunks past its end are damaged, not shorter.
   fs::resize_file(file, 36 * 1000 + 10);
   ro.start = 37000;
@@ -900,6 +1222,10 @@ TEST_CASE("blobs: SQLite keeps the bytes of large files in one chunk file per up
   Got cut = get(b, ro);
   CHECK(cut.rc == HP_ECORRUPT);
   CHECK(cut.error.find("chunk 37") != std::string::npos);
+  gi = get_into(b, ro, 100000);
+  CHECK(gi.rc == HP_ECORRUPT);
+  CHECK(gi.error.find("chunk 37") != std::string::npos);
+  CHECK(gi.data.empty());
   // Deleting the file deletes its chunk file.
   CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
   CHECK(dir.chunk_files().empty());
@@ -946,14 +1272,32 @@ TEST_CASE("blobs: SQLite damaged chunk gives HP_ECORRUPT naming file and chunk")
   hp_blob_read_options ro = by_id(s.id);
   ro.start = 3000;
   CHECK(get(b, ro).data == data.substr(3000));  // other chunks still read
+  // Read in place, the same: the good chunks, then the damage named.
+  GotInto gi = get_into(b, by_id(s.id), 10000);
+  CHECK(gi.rc == HP_ECORRUPT);
+  CHECK(gi.error.find("file " + s.id + " chunk 2") != std::string::npos);
+  CHECK(gi.data == data.substr(0, 2000));
+  // Reads in flight past the damage: the good ones, then each names it.
+  Ahead ahead = read_ahead(b, by_id(s.id), 1000, 4);
+  CHECK(ahead.status == std::vector<int>{1000, 1000, HP_ECORRUPT, HP_ECORRUPT});
+  CHECK(ahead.data == data.substr(0, 2000));
+  CHECK(ahead.error.find("file " + s.id + " chunk 2") != std::string::npos);
+  // A whole read hands out nothing of a damaged range.
+  Got whole = get_whole(b, by_id(s.id));
+  CHECK(whole.rc == HP_ECORRUPT);
+  CHECK(whole.error.find("file " + s.id + " chunk 2") != std::string::npos);
+  CHECK(whole.data.empty());
+  hp_blob_read_options head = by_id(s.id);
+  head.end = 2000;
+  CHECK(get_whole(b, head).data == data.substr(0, 2000));
 
   // The store's counters saw one commit, the bytes read and the damage.
   hp_blobs_stats st = HP_BLOBS_STATS_INIT;
   REQUIRE(hp_blobs_stats_get(&st, b) == 0);
   CHECK(st.commits == 1);
   CHECK(st.bytes_in == 3500);
-  CHECK(st.bytes_out == 2000 + 500);
-  CHECK(st.corrupt_reads == 1);
+  CHECK(st.bytes_out == 2000 + 500 + 2000 + 2000 + 2000);
+  CHECK(st.corrupt_reads == 5);
   CHECK(st.redis.commands == 0);
   st.version = 0;
   CHECK(hp_blobs_stats_get(&st, b) == HP_EINVAL);
@@ -1052,6 +1396,12 @@ TEST_CASE("blobs: Redis damaged chunk gives HP_ECORRUPT; deleted keys are reclai
   CHECK(g.rc == HP_ECORRUPT);
   CHECK(g.error.find("file " + s.id + " chunk 1") != std::string::npos);
   CHECK(g.data == data.substr(0, 1000));
+  GotInto gi = get_into(b, by_id(s.id), 10000);
+  CHECK(gi.rc == HP_ECORRUPT);
+  CHECK(gi.data == data.substr(0, 1000));
+  Got whole = get_whole(b, by_id(s.id));
+  CHECK(whole.rc == HP_ECORRUPT);
+  CHECK(whole.error.find("file " + s.id + " chunk 1") != std::string::npos);
   CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
   r = static_cast<redisReply *>(redisCommand(c, "KEYS *:c:*"));
   CHECK(r->elements == 0);
@@ -1123,7 +1473,23 @@ TEST_CASE("blobs: a file deleted while a reader is open fails the next fetch wit
               &op) == 0);
   hp_blob_reader *r = wait(of);
   REQUIRE(r);
+  std::promise<hp_blob_reader *> second;
+  auto sf = second.get_future();
+  REQUIRE(hp_blobs_open_read(
+              b, &ro,
+              [](int st, hp_blob_reader *rd, const hp_blob_stat *, void *d) {
+                static_cast<std::promise<hp_blob_reader *> *>(d)->set_value(st == 0 ? rd : nullptr);
+              },
+              &second) == 0);
+  hp_blob_reader *r2 = wait(sf);
+  REQUIRE(r2);
   CHECK(call([&](hp_blob_cb cb, void *d) { return hp_blobs_delete_id(b, s.id.c_str(), cb, d); }) == 1);
+  // A read into the caller's memory finds it gone too.
+  std::string buf(5000, '\0');
+  CHECK(call([&](hp_blob_cb cb, void *d) {
+          return hp_blob_reader_read_into(r2, buf.data(), buf.size(), cb, d);
+        }) == HP_ENOTFOUND);
+  hp_blob_reader_close(r2, NULL, NULL);
   int last = 1;
   std::string error;
   for (int i = 0; i < 30 && last > 0; i++) {

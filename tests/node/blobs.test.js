@@ -159,6 +159,30 @@ for (const backend of backends) {
       assert.equal((await store.get('ranges', { start: data.length + 50 })).length, 0);
     });
 
+    await t.test('a read stream fills Buffers of whole chunks (readSize), ranges included', async () => {
+      const data = crypto.randomBytes(10 * CHUNK + 321);
+      await store.put('whole-chunks', data);
+      for (const [opts, want] of [
+        [{ readSize: 3 * CHUNK + 500 }, [3000, 3000, 3000, 1321]],
+        [{ readSize: 3 * CHUNK, start: 5, end: 7 * CHUNK + 9 }, [2995, 3000, 1010]],
+        [{ readSize: 10 }, [...Array(10).fill(CHUNK), 321]], // at least one chunk per Buffer
+        [{}, [data.length]], // 1 MiB by default
+      ]) {
+        const sizes = [];
+        const parts = [];
+        // highWaterMark 1: one Buffer waits at a time (read() joins those that wait).
+        for await (const buf of store.createReadStream('whole-chunks', { ...opts, highWaterMark: 1 })) {
+          sizes.push(buf.length);
+          parts.push(buf);
+        }
+        assert.deepEqual(sizes, want, JSON.stringify(opts));
+        const s = opts.start ?? 0;
+        assert.ok(Buffer.concat(parts).equals(data.subarray(s, opts.end === undefined ? data.length : opts.end + 1)));
+      }
+      assert.throws(() => store.createReadStream('whole-chunks', { readSize: 0 }), RangeError);
+      assert.throws(() => store.createReadStream('whole-chunks', { readSize: 1.5 }), RangeError);
+    });
+
     await t.test('revisions: each commit adds one, the latest wins', async () => {
       const versions = [Buffer.from('one'), Buffer.from('two'), Buffer.from('three')];
       const files = [];
@@ -480,7 +504,7 @@ test('a store closed with streams open lets them finish', async (t) => {
   assert.ok((await reopened.get('late.bin')).equals(data));
 });
 
-test('pieces read from a store stay whole after the store closes (they are handed over, not lent)', async (t) => {
+test("a read stream's Buffers stay whole after the store closes (its own memory, not lent)", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-pieces-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const store = hp.blobs.open(`sqlite:${path.join(dir, 'store.db')}`, { chunkSize: CHUNK });
@@ -488,15 +512,37 @@ test('pieces read from a store stay whole after the store closes (they are hande
   await store.put('p.bin', data);
   const pieces = [];
   // A slow consumer: the stream reads ahead of it, in order.
-  for await (const piece of store.createReadStream('p.bin', { start: 5, end: 20 * CHUNK + 9 })) {
+  const opts = { start: 5, end: 20 * CHUNK + 9, readSize: CHUNK, highWaterMark: 1 };
+  for await (const piece of store.createReadStream('p.bin', opts)) {
     pieces.push(piece);
     await new Promise((r) => setImmediate(r));
   }
   store.close();
   // Memory churn after the close: a lent buffer would be reused or freed by now.
   for (let i = 0; i < 50; i++) await churn();
-  assert.ok(pieces.length >= 20);
+  assert.equal(pieces.length, 21);
   assert.ok(Buffer.concat(pieces).equals(data.subarray(5, 20 * CHUNK + 10)));
+});
+
+test('get() reads a range past one call (8 MiB) through a reader, into one Buffer', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-blobs-big-get-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const store = hp.blobs.open(`sqlite:${path.join(dir, 'store.db')}`);
+  t.after(() => store.close());
+  const data = crypto.randomBytes(9 * 1024 * 1024 + 5);
+  await store.put('big.bin', data);
+  const got = await store.get('big.bin');
+  assert.equal(got.length, data.length);
+  assert.ok(got.equals(data));
+  const range = await store.get('big.bin', { start: 100, end: 8 * 1024 * 1024 + 200 });
+  assert.ok(range.equals(data.subarray(100, 8 * 1024 * 1024 + 201)));
+  // Just under the bound: one call, a Buffer over the engine's memory.
+  const under = await store.get('big.bin', { end: 8 * 1024 * 1024 - 1 });
+  assert.ok(under.equals(data.subarray(0, 8 * 1024 * 1024)));
+  const ac = new AbortController();
+  const pending = store.get('big.bin', { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
 });
 
 async function churn() {

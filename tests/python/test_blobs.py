@@ -173,7 +173,40 @@ def asyncio_calls(b: Blobs) -> None:
     asyncio.run(main())
 
 
-SUITES = [roundtrips, streams, write_options, aborts, revisions_and_listing, bad_input, concurrent, asyncio_calls]
+def reads_in_place(b: Blobs) -> None:
+    # readinto() with room for whole chunks reads them straight into the
+    # caller's buffer, stopping at a chunk boundary.
+    data = os.urandom(10_500)
+    b.put("in-place", data, chunk_size=1000)
+    with b.open_read("in-place", start=250) as r:
+        buf = bytearray(3_600)
+        sizes = []
+        got = bytearray()
+        while n := r.readinto(buf):
+            sizes.append(n)
+            got += buf[:n]
+    assert bytes(got) == data[250:]
+    assert sizes == [2_750, 3_000, 3_000, 1_500]
+    # Less room than a chunk: the bytes that fit, then the chunk's rest.
+    with b.open_read("in-place") as r:
+        small = bytearray(600)
+        assert r.readinto(small) == 600 and bytes(small) == data[:600]
+        assert r.readinto(memoryview(small)[:500]) == 400 and bytes(small[:400]) == data[600:1000]
+        assert r.read() == data[1000:]
+    # get(): one call up to 8 MiB, a reader past it; the same bytes.
+    big = os.urandom(8 * 1024 * 1024 + 3)
+    b.put("in-place/big", big)
+    assert b.get("in-place/big") == big
+    assert b.get("in-place/big", start=5, end=8 * 1024 * 1024 + 1) == big[5 : 8 * 1024 * 1024 + 1]
+    assert b.get("in-place/big", end=100) == big[:100]
+    assert asyncio.run(b.get_async("in-place/big")) == big
+    assert asyncio.run(b.get_async("in-place", start=9_000)) == data[9_000:]
+    with pytest.raises(errors.NotFoundError):
+        asyncio.run(b.get_async("in-place/none"))
+
+
+SUITES = [roundtrips, streams, write_options, aborts, revisions_and_listing, bad_input, concurrent, asyncio_calls,
+          reads_in_place]
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.__name__)
@@ -216,6 +249,12 @@ def test_sqlite_damaged_chunk_raises_corrupt(tmp_path: Path) -> None:
             b.get("damaged")
         assert f"file {st['id']} chunk 3" in str(e.value)
         assert b.get("damaged", end=3000) == data[:3000]
+        # Read in place: the good chunks, then the damage.
+        with b.open_read("damaged") as r:
+            buf = bytearray(10_000)
+            assert r.readinto(buf) == 3000 and bytes(buf[:3000]) == data[:3000]
+            with pytest.raises(errors.CorruptError, match=f"file {st['id']} chunk 3"):
+                r.readinto(buf)
 
 
 def test_redis_damaged_chunk_and_server_down(redis_server: RedisServer) -> None:

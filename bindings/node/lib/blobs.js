@@ -155,65 +155,113 @@ class BlobWriteStream extends Writable {
   }
 }
 
+const READ_SIZE = 1 << 20;
+const GET_WHOLE_MAX = 8 << 20; // get() reads larger ranges through a reader
+
+// The Buffer size of a read of `left` bytes: whole chunks up to `readSize`
+// (at least one), so that a read never stops mid-chunk and the next one
+// never checks that chunk again.
+function readBufferSize(readSize, chunkSize, left) {
+  const chunks = Math.max(1, Math.floor(readSize / chunkSize));
+  return Math.min(chunks * chunkSize, left);
+}
+
+// Bytes of a range: [start, end) of readArgs clamped to the file.
+function rangeLength(file, start, end) {
+  const stop = end < 0 ? file.length : Math.min(end, file.length);
+  return Math.max(0, stop - Math.min(start, stop));
+}
+
+// Reads in flight ahead of a read stream's consumer.
+const READS_AHEAD = 2;
+
 /**
  * A Readable of a file's bytes `start`..`end` (inclusive, as
  * fs.createReadStream). It emits 'file' with the file's metadata before the
  * first byte, and errors with HotpathError HP_ENOTFOUND when there is no
- * such file, HP_ECORRUPT when a stored chunk is damaged.
+ * such file, HP_ECORRUPT when a stored chunk is damaged. Each read fills a
+ * Buffer of its own with whole chunks (`readSize`, default 1 MiB), read
+ * and checked in place by one native call; two reads stay in flight ahead
+ * of the consumer (each on a pool thread of its own), answered in order.
  */
 class BlobReadStream extends Readable {
   constructor(store, ref, opts) {
     // Validated before the stream exists, so bad input never reaches _construct.
     const open = readArgs(ref, opts);
+    const readSize = integer('readSize', opts.readSize ?? READ_SIZE, 1, 2 ** 31 - 1);
     super({ highWaterMark: opts.highWaterMark ?? 1 << 16 });
     this._open = open;
+    this._readSize = readSize;
     this._store = store;
     this._native = new native.BlobReader();
     /** @type {object | null} the file being read, once open */
     this.file = null;
-    this._fetching = false;
+    this._left = 0; // bytes of the range not yet handed on
+    this._reads = []; // in order: {buf, n (-1 while in flight), err}
     this._wanted = false;
-    this._ahead = undefined; // a piece read ahead, not yet asked for
+    this._handOnQueued = false;
+    this._ended = false;
   }
 
   _construct(callback) {
     this._store._handle().openRead(this._native, ...this._open, (err, raw) => {
       if (err) return callback(err);
       this.file = file(raw);
+      this._left = rangeLength(this.file, this._open[3], this._open[4]);
       this.emit('file', this.file);
       callback();
     });
   }
 
-  // One native read stays in flight ahead of the stream's demand, so the
-  // next piece is on its way while this one is consumed.
+  // One Buffer per _read(), pushed from a later tick (as fs streams push
+  // from their read's callback): a push inside _read() lands in the
+  // read() that called it, which then joins Buffers by copying them.
   _read() {
-    if (this._ahead !== undefined) {
-      const buf = this._ahead;
-      this._ahead = undefined;
-      return this._deliver(buf);
-    }
     this._wanted = true;
-    if (!this._fetching) this._fetch();
+    if (!this._handOnQueued) {
+      this._handOnQueued = true;
+      process.nextTick(() => {
+        this._handOnQueued = false;
+        this._handOn();
+      });
+    }
+    this._readAhead();
   }
 
-  _fetch() {
-    this._fetching = true;
-    this._native.read((err, buf) => {
-      this._fetching = false;
-      if (err) return this.destroy(err);
-      if (!this._wanted) {
-        this._ahead = buf;
-        return;
-      }
-      this._wanted = false;
-      this._deliver(buf);
-    });
+  // Starts reads until READS_AHEAD are in flight or ready, or the range is asked for.
+  _readAhead() {
+    let asked = 0;
+    for (const r of this._reads) asked += r.buf.length;
+    while (!this.destroyed && this._reads.length < READS_AHEAD && this._left > asked) {
+      const r = { buf: Buffer.allocUnsafeSlow(readBufferSize(this._readSize, this.file.chunkSize, this._left - asked)) };
+      r.n = -1;
+      r.err = null;
+      asked += r.buf.length;
+      this._reads.push(r);
+      this._native.readInto(r.buf, (err, n) => {
+        r.err = err;
+        r.n = err ? 0 : n;
+        this._handOn();
+        this._readAhead();
+      });
+    }
   }
 
-  _deliver(buf) {
-    this.push(buf);
-    if (buf !== null && !this._fetching && !this.destroyed) this._fetch();
+  // Pushes the first read once it is done, if the consumer wants it.
+  _handOn() {
+    if (!this._wanted || this.destroyed || this._ended) return;
+    const r = this._reads[0];
+    if (this._left === 0 || (r && r.n === 0 && !r.err)) {
+      this._ended = true;
+      this.push(null);
+      return;
+    }
+    if (!r || r.n < 0) return;
+    this._reads.shift();
+    if (r.err) return this.destroy(r.err);
+    this._left -= r.n;
+    this._wanted = false;
+    this.push(r.n === r.buf.length ? r.buf : r.buf.subarray(0, r.n));
   }
 
   _destroy(err, callback) {
@@ -329,31 +377,42 @@ class BlobStore {
     }
   }
 
-  /** A whole file (or a range of it) as one Buffer; rejects with HP_ENOTFOUND. */
+  /**
+   * A whole file (or a range of it) as one Buffer; rejects with HP_ENOTFOUND.
+   * Up to 8 MiB it is found and read in one native call; a larger range
+   * is read into one Buffer of its length, many chunks per call.
+   */
   async get(ref, opts) {
     opts = options(opts);
     const args = readArgs(ref, opts);
     const signal = signalOf(opts);
     if (signal?.aborted) return abortable(signal);
-    const reader = new native.BlobReader();
-    // An abort closes the reader: no further chunks are fetched.
-    return abortable(signal, () => this._get(reader, args), { onAbort: () => reader.close() });
+    const big = { reader: null };
+    // An abort closes the reader of a large range: no further chunks are read.
+    return abortable(signal, () => this._get(big, args), { onAbort: () => big.reader?.close() });
   }
 
-  async _get(reader, args) {
-    await new Promise((resolve, reject) =>
-      this._native.openRead(reader, ...args, (err) => (err ? reject(err) : resolve())),
+  async _get(big, args) {
+    try {
+      return await this._native.get(...args, GET_WHOLE_MAX);
+    } catch (err) {
+      if (err.code !== 'HP_ELIMIT') throw err;
+    }
+    const reader = (big.reader = new native.BlobReader());
+    const raw = await new Promise((resolve, reject) =>
+      this._native.openRead(reader, ...args, (err, stat) => (err ? reject(err) : resolve(stat))),
     );
     try {
-      const parts = [];
-      for (;;) {
-        const part = await new Promise((resolve, reject) =>
-          reader.read((err, buf) => (err ? reject(err) : resolve(buf))),
+      const out = Buffer.allocUnsafe(rangeLength(raw, args[3], args[4]));
+      let filled = 0;
+      while (filled < out.length) {
+        const n = await new Promise((resolve, reject) =>
+          reader.readInto(out.subarray(filled), (err, got) => (err ? reject(err) : resolve(got))),
         );
-        if (part === null) break;
-        parts.push(part);
+        if (n === 0) break;
+        filled += n;
       }
-      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      return filled === out.length ? out : out.subarray(0, filled);
     } finally {
       reader.close();
     }

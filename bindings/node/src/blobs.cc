@@ -50,6 +50,19 @@ struct Hold {
   }
 };
 
+// A Hold that also keeps a caller's bytes alive while the C side borrows
+// them (a write reads them, a read into them fills them) until its
+// callback, instead of copying them.
+template <class T>
+struct Borrow : Hold<T> {
+  Napi::Reference<Napi::Uint8Array> bytes;
+  Borrow(T *self, Napi::Env env, Napi::Function fn, const char *name, Napi::Uint8Array buf)
+      : Hold<T>(self, env, fn, name), bytes(Napi::Persistent(buf)) {}
+  ~Borrow() {
+    if (this->addon->tearing_down) bytes.SuppressDestruct();
+  }
+};
+
 std::string OptString(const Napi::Value &v) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
@@ -108,21 +121,13 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
     Napi::Env env = info.Env();
     hp_blob_writer *w = Handle(env);
     auto buf = info[0].As<Napi::Uint8Array>();
-    // The writer borrows the bytes until its callback: the buffer is kept
-    // alive until then instead of being copied.
-    struct Borrow : Hold<BlobWriter> {
-      Napi::Reference<Napi::Uint8Array> bytes;
-      Borrow(BlobWriter *w, Napi::Env env, Napi::Function fn, Napi::Uint8Array buf)
-          : Hold(w, env, fn, "hotpath.blobs.write"), bytes(Napi::Persistent(buf)) {}
-      ~Borrow() {
-        if (addon->tearing_down) bytes.SuppressDestruct();
-      }
-    };
-    auto hold = std::make_unique<Borrow>(this, env, info[1].As<Napi::Function>(), buf);
+    // The writer borrows the bytes until its callback.
+    auto hold = std::make_unique<Borrow<BlobWriter>>(this, env, info[1].As<Napi::Function>(),
+                                                     "hotpath.blobs.write", buf);
     int rc = hp_blob_writer_write(
         w, buf.Data(), buf.ByteLength(),
         [](int status, void *data) {
-          auto h = Own<Borrow>(data);
+          auto h = Own<Borrow<BlobWriter>>(data);
           CallStatus(h->cb, status);
         },
         hold.get());
@@ -176,12 +181,39 @@ class BlobWriter : public Napi::ObjectWrap<BlobWriter> {
   hp_blob_writer *w_ = nullptr;
 };
 
+// A Buffer over a piece's bytes that frees the piece when collected; a
+// copy where the runtime allows no external buffers (a V8 sandbox).
+napi_value PieceBuffer(Napi::Env env, std::unique_ptr<hp_blob_piece, void (*)(hp_blob_piece *)> piece) {
+  size_t len = 0;
+  const void *bytes = hp_blob_piece_bytes(piece.get(), &len);
+  napi_value out;
+  napi_status st = napi_create_external_buffer(
+      env, len, const_cast<void *>(bytes),
+      [](napi_env e, void *, void *hint) {
+        auto *p = static_cast<hp_blob_piece *>(hint);
+        size_t n = 0;
+        hp_blob_piece_bytes(p, &n);
+        int64_t left;
+        napi_adjust_external_memory(e, -static_cast<int64_t>(n), &left);
+        hp_blob_piece_free(p);
+      },
+      piece.get(), &out);
+  if (st == napi_ok) {
+    piece.release();
+    // Counted, so that V8 collects pieces as it would Buffers of its own.
+    int64_t total;
+    napi_adjust_external_memory(env, static_cast<int64_t>(len), &total);
+    return out;
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t *>(bytes), len);
+}
+
 class BlobReader : public Napi::ObjectWrap<BlobReader> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(
         env, "BlobReader",
-        {InstanceMethod<&BlobReader::Read>("read"), InstanceMethod<&BlobReader::Close>("close")});
+        {InstanceMethod<&BlobReader::ReadInto>("readInto"), InstanceMethod<&BlobReader::Close>("close")});
   }
 
   explicit BlobReader(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlobReader>(info) {}
@@ -193,55 +225,27 @@ class BlobReader : public Napi::ObjectWrap<BlobReader> {
   }
 
  private:
-  // read(cb(err, buffer | null)): the next piece of the range, null at its
-  // end. The Buffer is the reader's chunk itself, handed over: it is freed
-  // when the Buffer is collected, not copied.
-  Napi::Value Read(const Napi::CallbackInfo &info) {
+  // readInto(view, cb(err, n)): the next bytes of the range into `view`
+  // (whole chunks, see hp_blob_reader_read_into()), n = 0 at its end. The
+  // view is kept alive, and must be left alone, until cb.
+  Napi::Value ReadInto(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (!r_) throw MakeError(env, HP_ECLOSED, "blobs: the reader is closed");
-    auto hold =
-        std::make_unique<Hold<BlobReader>>(this, env, info[0].As<Napi::Function>(), "hotpath.blobs.read");
-    int rc = hp_blob_reader_read_piece(
-        r_,
-        [](int status, hp_blob_piece *piece, void *data) {
-          auto h = Own<Hold<BlobReader>>(data);
-          std::unique_ptr<hp_blob_piece, void (*)(hp_blob_piece *)> owned(piece, hp_blob_piece_free);
-          h->cb.Call([status, &owned](Napi::Env e) -> std::vector<napi_value> {
+    auto buf = info[0].As<Napi::Uint8Array>();
+    auto hold = std::make_unique<Borrow<BlobReader>>(this, env, info[1].As<Napi::Function>(),
+                                                     "hotpath.blobs.readInto", buf);
+    int rc = hp_blob_reader_read_into(
+        r_, buf.Data(), buf.ByteLength(),
+        [](int status, void *data) {
+          auto h = Own<Borrow<BlobReader>>(data);
+          h->cb.Call([status](Napi::Env e) -> std::vector<napi_value> {
             if (status < 0) return {MakeError(e, status).Value()};
-            if (status == 0) return {e.Null(), e.Null()};
-            return {e.Null(), PieceBuffer(e, std::move(owned))};
+            return {e.Null(), Napi::Number::New(e, status)};
           });
         },
         hold.get());
     Started(env, rc, hold);
     return env.Undefined();
-  }
-
-  // A Buffer over a piece's bytes that frees the piece when collected; a
-  // copy where the runtime allows no external buffers (a V8 sandbox).
-  static napi_value PieceBuffer(Napi::Env env, std::unique_ptr<hp_blob_piece, void (*)(hp_blob_piece *)> piece) {
-    size_t len = 0;
-    const void *bytes = hp_blob_piece_bytes(piece.get(), &len);
-    napi_value out;
-    napi_status st = napi_create_external_buffer(
-        env, len, const_cast<void *>(bytes),
-        [](napi_env e, void *, void *hint) {
-          auto *p = static_cast<hp_blob_piece *>(hint);
-          size_t n = 0;
-          hp_blob_piece_bytes(p, &n);
-          int64_t left;
-          napi_adjust_external_memory(e, -static_cast<int64_t>(n), &left);
-          hp_blob_piece_free(p);
-        },
-        piece.get(), &out);
-    if (st == napi_ok) {
-      piece.release();
-      // Counted, so that V8 collects pieces as it would Buffers of its own.
-      int64_t total;
-      napi_adjust_external_memory(env, static_cast<int64_t>(len), &total);
-      return out;
-    }
-    return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t *>(bytes), len);
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -260,8 +264,9 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
         env, "BlobStore",
         {InstanceMethod<&BlobStore::Backend>("backend"), InstanceMethod<&BlobStore::ChunkSize>("chunkSize"),
          InstanceMethod<&BlobStore::OpenWrite>("openWrite"), InstanceMethod<&BlobStore::OpenRead>("openRead"),
-         InstanceMethod<&BlobStore::Stat>("stat"), InstanceMethod<&BlobStore::Exists>("exists"),
-         InstanceMethod<&BlobStore::List>("list"), InstanceMethod<&BlobStore::DeleteId>("deleteId"),
+         InstanceMethod<&BlobStore::Get>("get"), InstanceMethod<&BlobStore::Stat>("stat"),
+         InstanceMethod<&BlobStore::Exists>("exists"), InstanceMethod<&BlobStore::List>("list"),
+         InstanceMethod<&BlobStore::DeleteId>("deleteId"),
          InstanceMethod<&BlobStore::DeleteName>("deleteName"), InstanceMethod<&BlobStore::Gc>("gc"),
          InstanceMethod<&BlobStore::Stats>("stats"),
          InstanceMethod<&BlobStore::Close>("close")});
@@ -354,6 +359,34 @@ class BlobStore : public Napi::ObjectWrap<BlobStore> {
     Started(env, rc, hold);
     return env.Undefined();
   }
+
+  // get(id, filename, revision, start, end, maxBytes) -> Promise<Buffer>:
+  // the range whole, found and read in one step (hp_blobs_get()).
+  Napi::Value Get(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    hp_blobs *b = Handle(env);
+    ReadArgs args(info, 0);
+    auto max_bytes = static_cast<uint64_t>(info[5].As<Napi::Number>().Int64Value());
+    return StartPromise(env, "hotpath.blobs.get", [&](Pending *p) {
+      return hp_blobs_get(
+          b, &args.opts, max_bytes,
+          [](int status, const hp_blob_stat *, hp_blob_piece *piece, void *data) {
+            auto p = Own<Pending>(data);
+            std::unique_ptr<hp_blob_piece, void (*)(hp_blob_piece *)> owned(piece, hp_blob_piece_free);
+            if (status < 0) return p->Reject(status);
+            p->Resolve([&owned](Napi::Env e) -> Napi::Value {
+              size_t len = 0;
+              const void *bytes = hp_blob_piece_bytes(owned.get(), &len);
+              // A small file is copied: cheaper than a finalizer per Buffer.
+              if (len <= kCopyBelow)
+                return Napi::Buffer<uint8_t>::Copy(e, static_cast<const uint8_t *>(bytes), len);
+              return Napi::Value(e, PieceBuffer(e, std::move(owned)));
+            });
+          },
+          p);
+    });
+  }
+  static constexpr size_t kCopyBelow = 64 * 1024;
 
   // stat(id, filename, revision) -> Promise<stat>
   Napi::Value Stat(const Napi::CallbackInfo &info) {

@@ -26,6 +26,7 @@ from . import _aio, _hotpath
 from ._aio import AsyncClosing
 from ._engine import engine
 from ._paths import StrPath, store_spec
+from .errors import LimitError
 from .stats import BlobStoreStats
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ Buffer = Union[bytes, bytearray, memoryview]
 """What ``write`` and ``put`` take: any bytes-like object."""
 
 _NAME_MAX = 1024
+_GET_WHOLE_MAX = 8 << 20  # get() reads a larger range through a reader
 _PIECE = 1 << 20  # put() hands the writer 1 MiB at a time: bounded memory
 
 
@@ -76,6 +78,11 @@ def _select(name: str | None, id: str | None, revision: int) -> tuple[str | None
     if id is not None and not isinstance(id, str):
         raise TypeError("blobs: id must be a str")
     return id, None if name is None else _name(name), _int("revision", revision, -(2**62), 2**62)
+
+
+def _range(start: int, end: int | None) -> tuple[int, int]:
+    """(start, end) for the native calls; end exclusive, 2**64 - 1 for the end of file."""
+    return _int("start", start, 0, 2**64 - 1), 2**64 - 1 if end is None else _int("end", end, 0, 2**64 - 1)
 
 
 def _metadata(metadata: Any) -> str | None:
@@ -169,6 +176,9 @@ class BlobReader(io.RawIOBase):
 
     def readinto(self, b: Buffer) -> int:  # type: ignore[override]
         out = memoryview(b).cast("B")
+        if not self._rest and len(out) >= self.stat["chunk_size"]:
+            # Whole chunks straight into the caller's buffer, checked there.
+            return self._native.read_into(out)
         if not self._rest:
             self._rest = self._native.read_next()
             self._pos = 0
@@ -288,9 +298,7 @@ class Blobs(AsyncClosing):
         """A reader of bytes ``start`` to ``end`` (exclusive; ``None``: to the
         end) of the file named by ``name`` and ``revision``, or by ``id``."""
         sel = _select(name, id, revision)
-        s = _int("start", start, 0, 2**64 - 1)
-        e = 2**64 - 1 if end is None else _int("end", end, 0, 2**64 - 1)
-        return BlobReader(self._native.open_read(*sel, s, e))
+        return BlobReader(self._native.open_read(*sel, *_range(start, end)))
 
     # Whole files ---------------------------------------------------------
 
@@ -313,7 +321,7 @@ class Blobs(AsyncClosing):
         return w.stat
 
     def _get(self, stop: threading.Event | None, name: str | None, **options: Any) -> bytes:
-        # As get(), checking `stop` between chunks.
+        # As get() past _GET_WHOLE_MAX, checking `stop` between reads.
         parts: list[bytes] = []
         with self.open_read(name, **options) as r:
             while True:
@@ -326,7 +334,14 @@ class Blobs(AsyncClosing):
 
     def get(self, name: str | None = None, *, id: str | None = None, revision: int = -1, start: int = 0,
             end: int | None = None) -> bytes:
-        """The file's bytes (or a range of them)."""
+        """The file's bytes (or a range of them). Up to 8 MiB they are found
+        and read by one call; a larger range through a reader."""
+        sel = _select(name, id, revision)
+        s, e = _range(start, end)
+        try:
+            return self._native.get(*sel, s, e, _GET_WHOLE_MAX)
+        except LimitError:
+            pass
         with self.open_read(name, id=id, revision=revision, start=start, end=end) as r:
             return r.readall()
 
@@ -370,7 +385,15 @@ class Blobs(AsyncClosing):
 
     async def get_async(self, name: str | None = None, *, id: str | None = None, revision: int = -1,
                         start: int = 0, end: int | None = None) -> bytes:
-        """:meth:`get` on a worker thread; cancelling it stops reading."""
+        """:meth:`get` on the engine's loop (up to 8 MiB), or on a worker
+        thread; cancelling it stops reading."""
+        sel = _select(name, id, revision)
+        s, e = _range(start, end)
+        try:
+            return await _aio.run(  # type: ignore[no-any-return]
+                lambda cb: self._native.get_cb(*sel, s, e, _GET_WHOLE_MAX, cb))
+        except LimitError:
+            pass
         return await _stoppable(self._get, name, id=id, revision=revision, start=start, end=end)
 
     async def stat_async(self, name: str | None = None, *, id: str | None = None,

@@ -58,9 +58,18 @@ struct Out {
   std::optional<std::string> cursor;
   std::string bytes;
   hp_blob_reader *reader = nullptr;
+  // A whole read (hp_blobs_get()): the engine's piece, copied once, into
+  // the bytes object.
+  std::shared_ptr<hp_blob_piece> piece;
 };
 
-enum class Kind { Stat, Bool, Count, List, None };
+enum class Kind { Stat, Bool, Count, List, Bytes, None };
+
+py::bytes piece_bytes(const Out &o) {
+  size_t len = 0;
+  const void *p = hp_blob_piece_bytes(o.piece.get(), &len);
+  return py::bytes(static_cast<const char *>(p), len);
+}
 
 py::object to_py(Kind kind, const Out &o) {
   switch (kind) {
@@ -75,6 +84,8 @@ py::object to_py(Kind kind, const Out &o) {
       for (const auto &f : o.files) files.append(stat_to_py(f));
       return py::make_tuple(files, o.cursor ? py::object(py::str(*o.cursor)) : py::object(py::none()));
     }
+    case Kind::Bytes:
+      return piece_bytes(o);
     default:
       return py::none();
   }
@@ -105,6 +116,13 @@ void on_stat(int status, const hp_blob_stat *st, void *data) {
   std::unique_ptr<Sink> s(static_cast<Sink *>(data));
   Out o;
   if (status >= 0 && st) o.stat = copy_stat(st);
+  s->done(status, std::move(o));
+}
+
+void on_get(int status, const hp_blob_stat *, hp_blob_piece *piece, void *data) {
+  std::unique_ptr<Sink> s(static_cast<Sink *>(data));
+  Out o;
+  o.piece = std::shared_ptr<hp_blob_piece>(piece, hp_blob_piece_free);
   s->done(status, std::move(o));
 }
 
@@ -217,6 +235,19 @@ class BlobReader {
   ~BlobReader() { hp_blob_reader_close(r_, nullptr, nullptr); }
 
   py::dict stat() { return stat_to_py(copy_stat(hp_blob_reader_stat(handle()))); }
+  // The next bytes of the range into `into` (whole chunks when it holds
+  // one, see hp_blob_reader_read_into()), without the GIL; 0 at its end.
+  int read_into(const py::buffer &into) {
+    hp_blob_reader *r = handle();
+    py::buffer_info info = into.request(true);
+    if (info.ndim != 1 || info.strides[0] != info.itemsize)
+      raise_error(HP_EINVAL, "blobs: read_into needs a contiguous one-dimensional buffer");
+    size_t cap = static_cast<size_t>(info.size * info.itemsize);
+    if (cap == 0) return 0;
+    return wait_for(Kind::None,
+                    [&](Sink *s) { return hp_blob_reader_read_into(r, info.ptr, cap, on_code, s); })
+        .code;
+  }
   // The next piece of the range (at most one chunk); b"" at its end.
   py::bytes read_next() {
     hp_blob_reader *r = handle();
@@ -303,6 +334,17 @@ class Blobs {
     return std::make_unique<BlobReader>(out.reader);
   }
 
+  // The range whole, found and read by one call (hp_blobs_get()); LimitError
+  // past max_bytes.
+  py::bytes get(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev,
+                uint64_t start, uint64_t end, uint64_t max_bytes) {
+    hp_blobs *b = handle();
+    Select sel{id, filename, rev};  // owns the strings `o` points at
+    hp_blob_read_options o = sel.options(start, end);
+    Out out = wait_for(Kind::Bytes, [&](Sink *s) { return hp_blobs_get(b, &o, max_bytes, on_get, s); });
+    return piece_bytes(out);
+  }
+
   py::object stat(const std::optional<std::string> &id, const std::optional<std::string> &filename,
                   int64_t rev) {
     hp_blobs *b = handle();
@@ -343,6 +385,13 @@ class Blobs {
     Select sel{id, filename, rev};  // owns the strings `o` points at
     hp_blob_read_options o = sel.options();
     start_cb(Kind::Stat, std::move(fn), [&](Sink *s) { return hp_blobs_stat(b, &o, on_stat, s); });
+  }
+  void get_cb(const std::optional<std::string> &id, const std::optional<std::string> &filename, int64_t rev,
+              uint64_t start, uint64_t end, uint64_t max_bytes, py::function fn) {
+    hp_blobs *b = handle();
+    Select sel{id, filename, rev};  // owns the strings `o` points at
+    hp_blob_read_options o = sel.options(start, end);
+    start_cb(Kind::Bytes, std::move(fn), [&](Sink *s) { return hp_blobs_get(b, &o, max_bytes, on_get, s); });
   }
   void exists_cb(const std::optional<std::string> &id, const std::optional<std::string> &filename,
                  int64_t rev, py::function fn) {
@@ -399,6 +448,7 @@ void init_blobs(py::module_ &m) {
   py::class_<BlobReader>(m, "BlobReader")
       .def("stat", &BlobReader::stat)
       .def("read_next", &BlobReader::read_next)
+      .def("read_into", &BlobReader::read_into, py::arg("into"))
       .def("close", &BlobReader::close)
       .def_property_readonly("closed", &BlobReader::closed);
   py::class_<Blobs>(m, "Blobs")
@@ -412,12 +462,14 @@ void init_blobs(py::module_ &m) {
       .def_property_readonly("closed", &Blobs::closed)
       .def("open_write", &Blobs::open_write)
       .def("open_read", &Blobs::open_read)
+      .def("get", &Blobs::get)
       .def("stat", &Blobs::stat)
       .def("exists", &Blobs::exists)
       .def("list", &Blobs::list)
       .def("delete_id", &Blobs::delete_id)
       .def("delete_name", &Blobs::delete_name)
       .def("gc", &Blobs::gc)
+      .def("get_cb", &Blobs::get_cb)
       .def("stat_cb", &Blobs::stat_cb)
       .def("exists_cb", &Blobs::exists_cb)
       .def("list_cb", &Blobs::list_cb)

@@ -383,6 +383,36 @@ HP_EXTERN const void *hp_blob_piece_bytes(const hp_blob_piece *p, size_t *len);
 HP_EXTERN void hp_blob_piece_free(hp_blob_piece *p);
 
 /**
+ * hp_blob_reader_read() into the caller's memory, many chunks at once: the
+ * next bytes of the range go to `buf`, as many as fit in `cap`, ending at a
+ * chunk boundary (or at the range's end) unless `cap` is less than what is
+ * left of the current chunk, which then gets `cap` bytes. On SQLite one
+ * thread-pool job reads them straight into `buf` and checks each chunk's
+ * CRC32C there, so a buffer of n chunks costs one round trip and no copy
+ * (Redis: one MGET of those chunks, then a copy). Chunks that an earlier
+ * hp_blob_reader_read() fetched ahead are copied from memory first. A damaged or
+ * missing chunk fails the read that reaches it, after the good bytes before
+ * it were delivered by the reads before; `buf` may then hold part of the
+ * damaged chunk, never reported as read.
+ * @param buf  borrowed until `cb` runs: it must stay valid, and neither be
+ *             read nor written by the caller, until then.
+ * @param cap  bytes at `buf`, at least 1 (more than INT_MAX counts as
+ *             INT_MAX).
+ * @param cb   required; status > 0 the bytes now at the start of `buf`, 0
+ *             the end of the range, < 0 a failure as for hp_blob_data_cb.
+ * Up to four of these reads may be pending at once (read-ahead): each
+ * starts fetching its span when it is made, the spans follow one another
+ * in the order the reads were made, and their callbacks run in that order.
+ * A reader takes this read and the others in any order, but not while one
+ * of the other kind is pending.
+ * @return 0 (cb will run), HP_EINVAL (NULL argument, cap 0, four reads
+ *         into memory or another read already pending), HP_ECLOSED,
+ *         HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blob_reader_read_into(hp_blob_reader *r, void *buf, size_t cap, hp_blob_cb cb, void *data);
+
+/**
  * Close a reader (see hp_close_cb). Later calls get HP_ECLOSED; a pending
  * read still runs its callback (HP_ECANCELED unless it completed).
  * @param r     NULL is a no-op that returns 0 and never calls cb.
@@ -393,6 +423,34 @@ HP_EXTERN void hp_blob_piece_free(hp_blob_piece *p);
 HP_EXTERN int hp_blob_reader_close(hp_blob_reader *r, hp_close_cb cb, void *data);
 
 /* ------------------------------------------------------------- Managing */
+
+/** Completion of hp_blobs_get(): status >= 0 is the number of bytes of
+ *  `piece` (which the callee now owns: free it with hp_blob_piece_free(),
+ *  on any thread), with the file's metadata (borrowed for the callback);
+ *  < 0 a failure, `stat` and `piece` NULL. */
+typedef void (*hp_blob_get_cb)(int status, const hp_blob_stat *stat, hp_blob_piece *piece, void *data);
+
+/**
+ * Find a file and read the byte range of `opts` whole, in one step: on
+ * SQLite one thread-pool job finds the file, reads its chunks into one
+ * piece and checks each chunk's CRC32C, in one read transaction (the
+ * quickest way to a small file). Fails rather than reading more than
+ * `max_bytes`: open a reader for bigger ranges.
+ * @param opts       as hp_blobs_open_read(); copied.
+ * @param max_bytes  the most bytes the range may hold, 1..INT_MAX;
+ *                   a longer range fails with HP_ELIMIT (the file's
+ *                   length in hp_last_error()).
+ * @param cb         required; HP_ENOTFOUND when there is no such file,
+ *                   HP_ECORRUPT for a damaged or missing chunk (no bytes
+ *                   are handed out then), HP_ELIMIT as above.
+ * @return 0 (cb will run), HP_EINVAL (NULL argument, neither id nor
+ *         filename, bad id, max_bytes 0 or above INT_MAX), HP_ECLOSED,
+ *         HP_ENOMEM.
+ * Thread: any.
+ */
+HP_EXTERN int hp_blobs_get(hp_blobs *b, const hp_blob_read_options *opts, uint64_t max_bytes, hp_blob_get_cb cb,
+                           void *data);
+
 
 /**
  * A file's metadata, by id or by (filename, revision); the byte range of

@@ -1,5 +1,6 @@
 // extern "C" definitions of the blobs subsystem.
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -304,6 +305,52 @@ int hp_blob_reader_read_piece(hp_blob_reader *r, hp_blob_piece_cb cb, void *data
     if (!call) return closed("blob_reader_read_piece");
     if (!cb) return set_error(HP_EINVAL, "blob_reader_read_piece: cb is NULL");
     return r->impl->read_piece(cb, data);
+  });
+}
+
+int hp_blob_reader_read_into(hp_blob_reader *r, void *buf, size_t cap, hp_blob_cb cb, void *data) {
+  return guard("blob_reader_read_into", [&] {
+    if (!r) return set_error(HP_EINVAL, "blob_reader_read_into: reader is NULL");
+    Call call(r);
+    if (!call) return closed("blob_reader_read_into");
+    if (!cb) return set_error(HP_EINVAL, "blob_reader_read_into: cb is NULL");
+    if (!buf || cap == 0) return set_error(HP_EINVAL, "blob_reader_read_into: buf is NULL or cap is 0");
+    return r->impl->read_into(buf, cap, cb, data);
+  });
+}
+
+int hp_blobs_get(hp_blobs *b, const hp_blob_read_options *opts, uint64_t max_bytes, hp_blob_get_cb cb,
+                 void *data) {
+  return guard("blobs_get", [&] {
+    if (!b) return set_error(HP_EINVAL, "blobs_get: store is NULL");
+    Call call(b);
+    if (!call) return closed("blobs_get");
+    if (!cb) return set_error(HP_EINVAL, "blobs_get: cb is NULL");
+    if (max_bytes == 0 || max_bytes > INT_MAX)
+      return set_error(HP_EINVAL, "blobs_get: max_bytes must be 1..", std::to_string(INT_MAX));
+    Query q;
+    int rc = to_query("blobs_get", opts, &q);
+    if (rc != 0) return rc;
+    uint64_t start = opts->start, end = opts->end;
+    std::shared_ptr<Store> store = b->impl;
+    auto fail = [cb, data](int rc) { cb(rc, nullptr, nullptr, data); };
+    return post(b, fail, [store, q, start, end, max_bytes, cb, data, fail] {
+      store->get(q, start, end, max_bytes, [store, cb, data, fail](int rc, FileInfo info, std::string bytes) {
+        if (rc == HP_ECORRUPT) store->counters().corrupt_reads.fetch_add(1, std::memory_order_relaxed);
+        if (rc < 0) return fail(rc);
+        hp_blob_piece *piece = nullptr;
+        if ((rc = guard("blobs_get", [&] {
+               piece = new hp_blob_piece();
+               return 0;
+             })) < 0)
+          return fail(rc);
+        piece->len = bytes.size();
+        piece->chunk = std::move(bytes);
+        store->counters().bytes_out.fetch_add(piece->len, std::memory_order_relaxed);
+        hp_blob_stat st = info.stat();
+        cb(static_cast<int>(piece->len), &st, piece, data);
+      });
+    });
   });
 }
 

@@ -84,12 +84,11 @@ ChunkFiles::Reader::~Reader() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-int ChunkFiles::Reader::read(uint64_t n, uint32_t chunk_size, size_t len, std::string *out) {
-  out->resize(len);
+int ChunkFiles::Reader::read(uint64_t n, uint32_t chunk_size, size_t len, char *out) {
   size_t got = 0;
   auto off = static_cast<off_t>(n * chunk_size);
   while (got < len) {
-    ssize_t r = pread(fd_, out->data() + got, len - got, off + static_cast<off_t>(got));
+    ssize_t r = pread(fd_, out + got, len - got, off + static_cast<off_t>(got));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       int err = errno;

@@ -30,9 +30,10 @@ class ChunkFiles {
   class Reader {
    public:
     ~Reader();
-    // Chunk n, `len` bytes, into `out`: 0, or HP_ECORRUPT when the file
+    // Chunk n, `len` bytes, to `out`: 0, or HP_ECORRUPT when the file
     // ends early, or HP_EIO.
-    int read(uint64_t n, uint32_t chunk_size, size_t len, std::string *out);
+    int read(uint64_t n, uint32_t chunk_size, size_t len, char *out);
+    bool is_open() const { return fd_ >= 0; }
 
    private:
     friend class ChunkFiles;

@@ -1,5 +1,6 @@
 #include "blobs/sqlite_backend.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -417,6 +418,11 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
   std::unique_ptr<ReaderLease> r;
   int rc = reader(&r);
   if (rc != 0) return rc;
+  return find_in(*r->db, q, out);
+}
+
+int SqliteBackend::find_in(sqlite::Db &db, const Query &q, FileInfo *out) {
+  int rc;
   std::string sql = std::string("SELECT ") + kCols + " FROM hp_blob_files f ";
   if (!q.id.empty())
     sql += "WHERE f.id = ?1";
@@ -424,8 +430,8 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
     sql += "WHERE f.filename = ?1 ORDER BY f.seq LIMIT 1 OFFSET ?2";
   else
     sql += "WHERE f.filename = ?1 ORDER BY f.seq DESC LIMIT 1 OFFSET ?2";
-  sqlite::Stmt *s = r->db->prepare(sql);
-  if (!s) return r->db->prepare_error();
+  sqlite::Stmt *s = db.prepare(sql);
+  if (!s) return db.prepare_error();
   if (!q.id.empty()) {
     s->bind(1, q.id);
   } else {
@@ -443,97 +449,206 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
   return 0;
 }
 
+// Reads the chunks of one file inside the caller's read snapshot: their
+// rows with one query, then each chunk's bytes (from its row, or from the
+// upload's chunk file) straight to the caller's memory, checked there
+// against the row's CRC32C and the expected length.
+class SqliteBackend::ChunkCursor {
+ public:
+  ChunkCursor(SqliteBackend &b, sqlite::Db &db, const FileInfo &f) : b_(b), db_(db), f_(f) {}
+
+  // The rows of chunks first..last; the bytes come from read().
+  int rows(uint64_t first, uint64_t last) {
+    sqlite::Stmt *s =
+        db_.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
+    if (!s) return db_.prepare_error();
+    s->bind(1, chunk_key(f_.ukey, first)).bind(2, chunk_key(f_.ukey, last));
+    int rc;
+    rows_.clear();
+    while ((rc = s->step()) == SQLITE_ROW)
+      rows_.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
+    s->reset();
+    first_ = first;
+    return rc < 0 ? rc : 0;
+  }
+
+  // Chunk n (within the rows fetched) whole, f.chunk_length(n) bytes, to
+  // `dst`. 0; HP_ECORRUPT with the damage in damage() (a hole, a short
+  // chunk file, a wrong length or CRC32C: not yet named, see name()); or
+  // another failure with its message set.
+  int read(uint64_t n, char *dst) {
+    damage_ = nullptr;
+    uint64_t i = n - first_;
+    if (i >= rows_.size() || rows_[i].key != chunk_key(f_.ukey, n)) return hole(n);
+    const Row &row = rows_[i];
+    uint64_t length = f_.chunk_length(n);
+    if (row.size == 0 && length > 0) {
+      // In the upload's chunk file.
+      if (!file_.is_open()) {
+        int rc = b_.files_->open(f_.ukey, &file_);
+        if (rc == HP_ENOTFOUND) return hole(n);  // lost, or the file was deleted: told apart by name()
+        if (rc != 0) return rc;
+      }
+      int rc = file_.read(n, f_.chunk_size, static_cast<size_t>(length), dst);
+      if (rc == HP_ECORRUPT) return damaged("cut short");
+      if (rc != 0) return rc;
+    } else {
+      if (static_cast<uint64_t>(row.size) != length) return damaged("wrong length");
+      int brc = SQLITE_OK;
+      if (blob_) {
+        brc = sqlite3_blob_reopen(blob_.get(), row.key);
+      } else {
+        sqlite3_blob *opened = nullptr;
+        brc = sqlite3_blob_open(db_.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &opened);
+        blob_.reset(opened);
+      }
+      if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob_.get(), dst, static_cast<int>(row.size), 0);
+      if (brc != SQLITE_OK) return sqlite::fail(db_.raw(), brc, "blobs: read chunk");
+    }
+    if (crc32c(0, dst, static_cast<size_t>(length)) != row.crc) return damaged("CRC32C mismatch");
+    return 0;
+  }
+
+  // Ends the blob handle (before the snapshot ends).
+  void done() { blob_.reset(); }
+
+  // The failure of a read() that returned HP_ECORRUPT for chunk n, named
+  // once the snapshot has ended: a damaged chunk, a missing one, or a file
+  // deleted since the reader opened it.
+  int name(uint64_t n) {
+    if (damage_ && damage_ != kHole) return corrupt_chunk(f_.id, n, damage_);
+    Query q;
+    q.id = f_.id;
+    FileInfo still;
+    if (b_.find_in(db_, q, &still) == 0) return corrupt_chunk(f_.id, n, "missing");
+    return set_error(HP_ENOTFOUND, "blobs: file ", f_.id, " was deleted");
+  }
+
+ private:
+  static constexpr const char *kHole = "missing";
+  struct Row {
+    int64_t key;
+    uint32_t crc;
+    int64_t size;
+  };
+  struct BlobClose {
+    void operator()(sqlite3_blob *b) const { sqlite3_blob_close(b); }
+  };
+  int hole(uint64_t) {
+    damage_ = kHole;
+    return HP_ECORRUPT;
+  }
+  int damaged(const char *what) {
+    damage_ = what;
+    return HP_ECORRUPT;
+  }
+
+  SqliteBackend &b_;
+  sqlite::Db &db_;
+  const FileInfo &f_;
+  std::vector<Row> rows_;
+  uint64_t first_ = 0;
+  std::unique_ptr<sqlite3_blob, BlobClose> blob_;
+  ChunkFiles::Reader file_;
+  const char *damage_ = nullptr;
+};
+
 int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
                               std::vector<std::string> *out) {
   std::unique_ptr<ReaderLease> r;
   int rc = reader(&r);
   if (rc != 0) return rc;
   sqlite::Db &db = *r->db;
-  // One snapshot for the batch: the rows, then their bytes read straight
-  // into our buffers (no copy inside SQLite). It ends, and the blob handle
-  // closes, however this returns: the connection goes back to the pool.
+  // One snapshot for the batch. It ends, and the blob handle closes,
+  // however this returns: the connection goes back to the pool.
   sqlite::Txn snapshot(db);
   if ((rc = snapshot.begin_read()) != 0) return rc;
-  struct Row {
-    int64_t key;
-    uint32_t crc;
-    int64_t size;
-  };
-  std::vector<Row> rows;
-  sqlite::Stmt *s =
-      db.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
-  if (!s) return db.prepare_error();
-  s->bind(1, chunk_key(f.ukey, first)).bind(2, chunk_key(f.ukey, first + count - 1));
-  while ((rc = s->step()) == SQLITE_ROW)
-    rows.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
-  s->reset();
+  ChunkCursor chunks(*this, db, f);
+  rc = chunks.rows(first, first + count - 1);
   out->clear();
   uint64_t n = first;
-  struct BlobClose {
-    void operator()(sqlite3_blob *b) const { sqlite3_blob_close(b); }
-  };
-  std::unique_ptr<sqlite3_blob, BlobClose> blob;
-  ChunkFiles::Reader file;
-  bool file_open = false;
-  const char *damage = nullptr;
-  for (const Row &row : rows) {
-    if (rc < 0 || row.key != chunk_key(f.ukey, n)) break;  // a hole: named below
-    uint64_t length = f.chunk_length(n);
-    std::string data;
-    if (row.size == 0 && length > 0) {
-      // In the upload's chunk file.
-      if (!file_open && (rc = files_->open(f.ukey, &file)) != 0) {
-        if (rc == HP_ENOTFOUND) rc = 0;  // lost, or the file was deleted: told apart below
-        break;
-      }
-      file_open = true;
-      int frc = file.read(n, f.chunk_size, static_cast<size_t>(length), &data);
-      if (frc == HP_ECORRUPT) {
-        damage = "cut short";
-        break;
-      }
-      if ((rc = frc) != 0) break;
-    } else {
-      if (static_cast<uint64_t>(row.size) != length) {
-        damage = "wrong length";
-        break;
-      }
-      int brc = SQLITE_OK;
-      if (blob) {
-        brc = sqlite3_blob_reopen(blob.get(), row.key);
-      } else {
-        sqlite3_blob *opened = nullptr;
-        brc = sqlite3_blob_open(db.raw(), "main", "hp_blob_chunks", "data", row.key, 0, &opened);
-        blob.reset(opened);
-      }
-      data.resize(static_cast<size_t>(row.size));
-      if (brc == SQLITE_OK) brc = sqlite3_blob_read(blob.get(), data.data(), static_cast<int>(row.size), 0);
-      if (brc != SQLITE_OK) {
-        rc = sqlite::fail(db.raw(), brc, "blobs: read chunk");
-        break;
-      }
-    }
-    if (crc32c(0, data.data(), data.size()) != row.crc) {
-      damage = "CRC32C mismatch";
-      break;
-    }
+  for (; rc == 0 && n < first + count; n++) {
+    std::string data(static_cast<size_t>(f.chunk_length(n)), '\0');
+    if ((rc = chunks.read(n, data.data())) != 0) break;
     out->push_back(std::move(data));
-    n++;
   }
-  blob.reset();
-  std::string why = rc < 0 ? hp_last_error() : "";
-  // Ended here: the lease may go back to the pool below.
+  return end_snapshot(snapshot, chunks, rc, !out->empty(), n);
+}
+
+int SqliteBackend::end_snapshot(sqlite::Txn &snapshot, ChunkCursor &chunks, int rc, bool delivered,
+                                uint64_t n) {
+  chunks.done();
+  std::string why = rc < 0 && rc != HP_ECORRUPT ? hp_last_error() : "";
   if (snapshot.commit() != 0) snapshot.rollback();
+  if (delivered) return 0;  // the good bytes first; the next read names the failure
+  if (rc == HP_ECORRUPT) return chunks.name(n);
   if (rc < 0) return core::set_error_text(rc, why);
-  if (!out->empty()) return 0;  // the good chunks first; the next fetch names the damage or hole
-  if (damage) return corrupt_chunk(f.id, n, damage);
-  // Gone: deleted since the reader opened it, or lost.
-  Query q;
-  q.id = f.id;
-  FileInfo still;
-  r.reset();
-  if (find(q, &still) == 0) return corrupt_chunk(f.id, n, "missing");
-  return set_error(HP_ENOTFOUND, "blobs: file ", f.id, " was deleted");
+  return 0;
+}
+
+int SqliteBackend::read_span(ChunkCursor &chunks, const FileInfo &f, uint64_t pos, uint64_t stop, char *dst,
+                             size_t *filled, uint64_t *at) {
+  *filled = 0;
+  const uint64_t cs = f.chunk_size;
+  const uint64_t first = pos / cs, last = (stop - 1) / cs;
+  int rc = chunks.rows(first, last);
+  std::string edge;  // a chunk only part of which is wanted: read whole, checked, then copied
+  uint64_t n = first;
+  for (; rc == 0 && n <= last; n++) {
+    uint64_t chunk_start = n * cs, length = f.chunk_length(n);
+    uint64_t from = std::max(pos, chunk_start), to = std::min(stop, chunk_start + length);
+    char *out = dst + *filled;
+    if (from == chunk_start && to == chunk_start + length) {
+      rc = chunks.read(n, out);
+    } else {
+      edge.resize(static_cast<size_t>(length));
+      rc = chunks.read(n, edge.data());
+      if (rc == 0) std::memcpy(out, edge.data() + (from - chunk_start), static_cast<size_t>(to - from));
+    }
+    if (rc != 0) break;
+    *filled += static_cast<size_t>(to - from);
+  }
+  *at = n;
+  return rc;
+}
+
+int SqliteBackend::read_into(const FileInfo &f, uint64_t pos, uint64_t end, char *dst, size_t cap,
+                             size_t *filled) {
+  *filled = 0;
+  end = std::min(end, f.length);
+  if (pos >= end || cap == 0) return 0;
+  const uint64_t stop = f.read_stop(pos, end, cap);
+  std::unique_ptr<ReaderLease> r;
+  int rc = reader(&r);
+  if (rc != 0) return rc;
+  sqlite::Txn snapshot(*r->db);
+  if ((rc = snapshot.begin_read()) != 0) return rc;
+  ChunkCursor chunks(*this, *r->db, f);
+  uint64_t at = 0;
+  rc = read_span(chunks, f, pos, stop, dst, filled, &at);
+  return end_snapshot(snapshot, chunks, rc, *filled > 0, at);
+}
+
+int SqliteBackend::get(const Query &q, uint64_t start, uint64_t end, uint64_t max_bytes, FileInfo *info,
+                       std::string *out) {
+  std::unique_ptr<ReaderLease> r;
+  int rc = reader(&r);
+  if (rc != 0) return rc;
+  sqlite::Db &db = *r->db;
+  // The file row and its chunks from one snapshot: the file cannot be
+  // deleted between the two.
+  sqlite::Txn snapshot(db);
+  if ((rc = snapshot.begin_read()) != 0) return rc;
+  if ((rc = find_in(db, q, info)) != 0) return rc;
+  end = std::min(end, info->length);
+  start = std::min(start, end);
+  if (end - start > max_bytes) return range_too_long(*info, end - start, max_bytes);
+  out->resize(static_cast<size_t>(end - start));
+  ChunkCursor chunks(*this, db, *info);
+  size_t filled = 0;
+  uint64_t at = 0;
+  if (end > start) rc = read_span(chunks, *info, start, end, out->data(), &filled, &at);
+  return end_snapshot(snapshot, chunks, rc, false, at);
 }
 
 int SqliteBackend::list(const ListQuery &q, ListPage *out) {

@@ -71,6 +71,13 @@ class SqliteBackend {
   // Chunks first..first+count-1 of `f` (one query), each checked against
   // its CRC32C and expected length.
   int get_chunks(const FileInfo &f, uint64_t first, uint64_t count, std::vector<std::string> *out);
+  // Bytes pos..f.read_stop(pos, end, cap) of `f` to `dst`, checked chunk
+  // by chunk. *filled gets their number; a failure after good bytes
+  // returns 0 with those (the next call names it).
+  int read_into(const FileInfo &f, uint64_t pos, uint64_t end, char *dst, size_t cap, size_t *filled);
+  // Finds a file and reads its bytes start..end (clamped to its length),
+  // all of them or a failure (HP_ELIMIT past max_bytes), in one snapshot.
+  int get(const Query &q, uint64_t start, uint64_t end, uint64_t max_bytes, FileInfo *info, std::string *out);
   int list(const ListQuery &q, ListPage *out);
   int remove_id(const std::string &id);      // 1 or 0
   int remove_name(const std::string &name);  // files deleted
@@ -85,6 +92,15 @@ class SqliteBackend {
     ~ReaderLease();
   };
   int reader(std::unique_ptr<ReaderLease> *out);
+  int find_in(sqlite::Db &db, const Query &q, FileInfo *out);
+  class ChunkCursor;
+  // Inside a read snapshot: bytes pos..stop of `f` to `dst`, whole chunks
+  // read in place; stops at the first failure (*at: its chunk).
+  int read_span(ChunkCursor &chunks, const FileInfo &f, uint64_t pos, uint64_t stop, char *dst,
+                size_t *filled, uint64_t *at);
+  // Ends a read snapshot, then the call's answer: 0 when bytes were
+  // delivered, else rc, a damaged or missing chunk n named.
+  int end_snapshot(sqlite::Txn &snapshot, ChunkCursor &chunks, int rc, bool delivered, uint64_t n);
   // One transaction for the commits from `batch` on; then each lands.
   void run_group(Commit *batch) noexcept;
   // Inside a write transaction: one commit's chunks and file row.

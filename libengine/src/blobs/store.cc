@@ -1,5 +1,8 @@
 #include "blobs/store.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/backend_spec.h"
 #include "core/error.h"
 
@@ -178,6 +181,99 @@ void Store::get_chunks(const FileInfo &f, uint64_t first, uint64_t count, Chunks
         return self->sqlite_->get_chunks(f, first, count, &out);
       },
       std::move(done));
+}
+
+namespace {
+
+// The parts of `chunks` (chunk `first` on) that fall in [pos, stop), copied
+// to `dst`; returns their length.
+size_t copy_span(const FileInfo &f, uint64_t first, const std::vector<std::string> &chunks, uint64_t pos,
+                 uint64_t stop, char *dst) {
+  size_t filled = 0;
+  uint64_t n = first;
+  for (const auto &c : chunks) {
+    uint64_t chunk_start = n++ * f.chunk_size;
+    uint64_t from = std::max(pos, chunk_start), to = std::min<uint64_t>(stop, chunk_start + c.size());
+    if (to <= from) break;
+    std::memcpy(dst + filled, c.data() + (from - chunk_start), static_cast<size_t>(to - from));
+    filled += static_cast<size_t>(to - from);
+  }
+  return filled;
+}
+
+}  // namespace
+
+void Store::read_into(const FileInfo &f, uint64_t pos, uint64_t end, char *dst, size_t cap,
+                      std::function<void(int, size_t)> done) {
+  if (redis_) {
+    end = std::min(end, f.length);
+    if (pos >= end) return done(0, 0);
+    uint64_t stop = f.read_stop(pos, end, cap), first = pos / f.chunk_size;
+    return redis_->get_chunks(f, first, (stop - 1) / f.chunk_size - first + 1,
+                              [f, first, pos, stop, dst, done](int rc, std::vector<std::string> chunks) {
+                                if (rc < 0) return done(rc, 0);
+                                done(0, copy_span(f, first, chunks, pos, stop, dst));
+                              });
+  }
+  pool<size_t>([self = shared_from_this(), f, pos, end, dst,
+                cap](size_t &filled) { return self->sqlite_->read_into(f, pos, end, dst, cap, &filled); },
+               std::move(done));
+}
+
+namespace {
+
+// A whole range gathered from a Redis store, fetch after fetch.
+struct Gather {
+  std::shared_ptr<Store> store;
+  FileInfo info;
+  uint64_t start = 0, end = 0;
+  std::string bytes;
+  Store::GetDone done;
+
+  void next(std::shared_ptr<Gather> self, uint64_t n) {
+    uint64_t cs = info.chunk_size;
+    if (bytes.size() == end - start) return done(0, std::move(info), std::move(bytes));
+    uint64_t last = (end - 1) / cs;
+    store->get_chunks(info, n, last - n + 1, [self, n](int rc, std::vector<std::string> chunks) {
+      if (rc < 0) return self->done(rc, FileInfo{}, std::string());
+      uint64_t pos = self->start + self->bytes.size();
+      size_t had = self->bytes.size();
+      self->bytes.resize(static_cast<size_t>(self->end - self->start));
+      size_t got = copy_span(self->info, n, chunks, pos, self->end, self->bytes.data() + had);
+      self->bytes.resize(had + got);
+      self->next(self, n + chunks.size());
+    });
+  }
+};
+
+}  // namespace
+
+void Store::get(const Query &q, uint64_t start, uint64_t end, uint64_t max_bytes, GetDone done) {
+  if (sqlite_) {
+    struct Whole {
+      FileInfo info;
+      std::string bytes;
+    };
+    return pool<Whole>(
+        [self = shared_from_this(), q, start, end, max_bytes](Whole &out) {
+          return self->sqlite_->get(q, start, end, max_bytes, &out.info, &out.bytes);
+        },
+        [done = std::move(done)](int rc, Whole w) { done(rc, std::move(w.info), std::move(w.bytes)); });
+  }
+  auto self = shared_from_this();
+  redis_->find(q, [self, start, end, max_bytes, done = std::move(done)](int rc, FileInfo info) {
+    if (rc < 0) return done(rc, FileInfo{}, std::string());
+    auto g = std::make_shared<Gather>();
+    g->end = std::min(end, info.length);
+    g->start = std::min(start, g->end);
+    if (g->end - g->start > max_bytes)
+      return done(range_too_long(info, g->end - g->start, max_bytes), FileInfo{}, std::string());
+    g->store = self;
+    g->info = std::move(info);
+    g->done = done;
+    g->bytes.reserve(static_cast<size_t>(g->end - g->start));
+    g->next(g, g->end > g->start ? g->start / g->info.chunk_size : 0);
+  });
 }
 
 void Store::list(const ListQuery &q, ListDone done) {

@@ -57,6 +57,15 @@ class Store : public std::enable_shared_from_this<Store> {
   void find(const Query &q, InfoDone done);
   // Chunks first.. of `f`, at most `count` and at least one unless failing.
   void get_chunks(const FileInfo &f, uint64_t first, uint64_t count, ChunksDone done);
+  // Bytes pos..f.read_stop(pos, end, cap) of `f` to `dst`: on the pool
+  // (SQLite), or fetched with one MGET and copied (Redis); done(status,
+  // bytes filled), the good bytes before a failure first.
+  void read_into(const FileInfo &f, uint64_t pos, uint64_t end, char *dst, size_t cap,
+                 std::function<void(int, size_t)> done);
+  // Finds a file and reads start..end whole (SqliteBackend::get; on Redis
+  // a find, then the chunks with as few MGETs as the file takes).
+  using GetDone = std::function<void(int status, FileInfo info, std::string bytes)>;
+  void get(const Query &q, uint64_t start, uint64_t end, uint64_t max_bytes, GetDone done);
   void list(const ListQuery &q, ListDone done);
   void remove(const std::string &id, const std::string &name, Done done);
   void gc(Done done);

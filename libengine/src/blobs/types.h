@@ -31,6 +31,14 @@ struct FileInfo {
     uint64_t start = n * chunk_size;
     return start >= length ? 0 : (length - start < chunk_size ? length - start : chunk_size);
   }
+  // Where a read of at most `cap` bytes from `pos` stops (hp_blob_reader_read_into()):
+  // at the range's end or the last chunk boundary that fits, or after `cap`
+  // bytes when that is less than what is left of pos's chunk.
+  uint64_t read_stop(uint64_t pos, uint64_t end, uint64_t cap) const {
+    uint64_t stop = end - pos < cap ? end : pos + cap;
+    if (stop < end && stop / chunk_size > pos / chunk_size) stop = stop / chunk_size * chunk_size;
+    return stop;
+  }
   // A view for the C API; valid while this FileInfo lives unchanged.
   hp_blob_stat stat() const {
     hp_blob_stat s;
@@ -84,5 +92,7 @@ using ListDone = std::function<void(int status, ListPage page)>;
 
 // Names a damaged chunk the same way on every backend.
 int corrupt_chunk(const std::string &id, uint64_t n, const char *what);
+// HP_ELIMIT for a whole read (hp_blobs_get()) of more than max_bytes.
+int range_too_long(const FileInfo &f, uint64_t bytes, uint64_t max_bytes);
 
 }  // namespace hp::blobs
