@@ -456,8 +456,7 @@ bool Program::first_bytes(uint32_t pc, Class *out, std::vector<uint8_t> *seen) c
 int Program::emit(const Node &n) {
   const int at = static_cast<int>(code_.size());
   auto put = [this](uint8_t op, uint8_t arg = 0, int x = 0, int y = 0) {
-    code_.push_back(Inst{op, arg, 0, 0, static_cast<uint16_t>(x), static_cast<uint16_t>(y),
-                         static_cast<uint16_t>(op == OP_SPLIT || op == OP_RUN ? nsplits_++ : 0)});
+    code_.push_back(Inst{op, arg, 0, 0, static_cast<uint16_t>(x), static_cast<uint16_t>(y)});
     return static_cast<int>(code_.size() - 1);
   };
   if (code_.size() > kMaxInsts || classes_.size() > 255) {
@@ -537,7 +536,6 @@ bool Program::compile(const char *pattern) {
   classes_.clear();
   leads_.clear();
   ngroups_ = 1;
-  nsplits_ = 0;
   too_big_ = false;
   bool icase = false;
   if (std::strncmp(pattern, "(?i)", 4) == 0) icase = true, pattern += 4;
@@ -555,10 +553,10 @@ bool Program::compile(const char *pattern) {
   if (empty_loop) return false;
   lead_literals(root);
   if (leads_.empty()) return false;
-  code_.push_back(Inst{OP_SAVE, 0, 0, 0, 0, 0, 0});
+  code_.push_back(Inst{OP_SAVE, 0, 0, 0, 0, 0});
   emit(root);
-  code_.push_back(Inst{OP_SAVE, 1, 0, 0, 0, 0, 0});
-  code_.push_back(Inst{OP_MATCH, 0, 0, 0, 0, 0, 0});
+  code_.push_back(Inst{OP_SAVE, 1, 0, 0, 0, 0});
+  code_.push_back(Inst{OP_MATCH, 0, 0, 0, 0, 0});
   // A run tries only the ends where what follows it can go on.
   for (size_t i = 0; i + 1 < code_.size(); i++) {
     if (code_[i].op != OP_RUN) continue;
@@ -601,13 +599,8 @@ size_t Program::memory() const {
   }();
 }
 
-void Program::Memo::reset(const Program &p, uint32_t len) {
-  width_ = len + 1;
-  bits_.assign((static_cast<size_t>(p.nsplits_) * width_ + 63) / 64, 0);
-}
-
-Program::Outcome Program::run(const char *text, uint32_t len, uint32_t start, int32_t *caps, int64_t *steps,
-                              Memo *memo) const {
+Program::Outcome Program::run(const char *text, uint32_t len, uint32_t start, int32_t *caps,
+                              int64_t *steps) const {
   enum : int32_t { kChoice = -1, kRunBack = -2, kRunOn = -3 };
   // A choice to come back to (kind kChoice), a run's next end to try
   // (kRunBack, kRunOn: `pos` was tried last, `bound` is the last to try),
@@ -626,13 +619,11 @@ Program::Outcome Program::run(const char *text, uint32_t len, uint32_t start, in
   int32_t pos = static_cast<int32_t>(start);
   int64_t left = *steps;
   // The first end of a run from `from` on towards `bound` (step +1 or -1)
-  // that the class after it can go on from and the memo has not seen, or
-  // -1.
+  // that what follows it can go on from, or -1.
   auto run_end = [&](const Inst &in, int32_t from, int32_t bound, int step) -> int32_t {
     for (int32_t e = from; step > 0 ? e <= bound : e >= bound; e += step) {
       left--;
       if (in.follow && !(static_cast<uint32_t>(e) < len && classes_[in.follow - 1].has(t[e]))) continue;
-      if (memo && !memo->first(in.choice, static_cast<uint32_t>(e))) continue;
       return e;
     }
     return -1;
@@ -649,10 +640,6 @@ Program::Outcome Program::run(const char *text, uint32_t len, uint32_t start, in
           fail = true;
         break;
       case OP_SPLIT:
-        if (memo && !memo->first(in.choice, static_cast<uint32_t>(pos))) {
-          fail = true;
-          break;
-        }
         stack.push_back(Frame{in.y, pos, kChoice, 0});
         pc = in.x;
         break;

@@ -37,40 +37,14 @@ class Program {
   // kMaxGroups: a pattern with more stays with RE2).
   int groups() const { return ngroups_; }
   static constexpr int kMaxGroups = 100;
-  // Instructions.
-  int64_t length() const { return static_cast<int64_t>(code_.size()); }
-
-  // The choices (instruction, offset) a run has tried and seen fail: none
-  // is tried twice, so a run takes at most choices x (len + 1) steps
-  // however much it backtracks (RE2's BitState does the same). Valid for
-  // one program and one text, over any number of starts.
-  class Memo {
-   public:
-    void reset(const Program &p, uint32_t len);
-    // False when (choice, pos) was already tried; marks it tried.
-    bool first(uint32_t choice, uint32_t pos) {
-      const size_t bit = static_cast<size_t>(choice) * width_ + pos;
-      const uint64_t mask = uint64_t{1} << (bit & 63);
-      if (bits_[bit >> 6] & mask) return false;
-      bits_[bit >> 6] |= mask;
-      return true;
-    }
-
-   private:
-    std::vector<uint64_t> bits_;
-    uint32_t width_ = 0;
-  };
 
   enum Outcome { NO_MATCH, MATCHED, OUT_OF_STEPS };
   // Runs anchored at `start` over text[0, len) (ASCII; the bytes around the
   // start count for \b). On MATCHED, caps[2g], caps[2g+1] are group g's
   // bounds (-1 when it took no part); caps has room for 2 * groups().
   // Each step taken is subtracted from *steps; OUT_OF_STEPS when it runs
-  // out. With a memo (reset for this program and text) it never takes
-  // more than choices() x (len + 1) steps in all.
-  Outcome run(const char *text, uint32_t len, uint32_t start, int32_t *caps, int64_t *steps,
-              Memo *memo = nullptr) const;
-  uint32_t choices() const { return nsplits_; }
+  // out.
+  Outcome run(const char *text, uint32_t len, uint32_t start, int32_t *caps, int64_t *steps) const;
 
   size_t memory() const;
 
@@ -79,11 +53,10 @@ class Program {
  private:
   struct Inst {
     uint8_t op;
-    uint8_t arg;      // class index, save slot or assertion
-    uint8_t follow;   // a run's: 1 + the class of the next instruction, or 0
-    uint8_t greedy;   // a run's
-    uint16_t x, y;    // jump targets; a run's least and most bytes
-    uint16_t choice;  // a split's or run's number, for the memo
+    uint8_t arg;     // class index, save slot or assertion
+    uint8_t follow;  // a run's: 1 + the class of the next instruction, or 0
+    uint8_t greedy;  // a run's
+    uint16_t x, y;   // jump targets; a run's least and most bytes
   };
   struct Class {
     uint64_t bits[2];
@@ -99,7 +72,6 @@ class Program {
   std::vector<Class> classes_;
   std::vector<Lead> leads_;
   int ngroups_ = 1;
-  uint32_t nsplits_ = 0;
   bool too_big_ = false;
 };
 

@@ -42,17 +42,16 @@ constexpr int kMaxRetries = 4;
 constexpr int kMaxGroups = 16;
 
 // The steps a programmed rule may take over one string, all its starts
-// together, before it goes on with a memo: linear in the length, and many
-// times what a rule takes on a real User-Agent.
+// together, before RE2 answers instead: linear in the length, and several
+// times what a rule takes on a real User-Agent (a program that backtracks
+// more than that is one RE2 does better).
 int64_t step_budget(size_t len) {
-  return 4 * static_cast<int64_t>(len) + 256;
+  return 3 * static_cast<int64_t>(len) + 128;
 }
 
-// With the memo no choice is tried twice at one offset: each costs a
-// step, and so does each instruction between two choices.
-int64_t memo_budget(const Program &p, size_t len) {
-  return static_cast<int64_t>(p.choices() + 1) * static_cast<int64_t>(len + 1) * p.length();
-}
+// A rule whose literals occur at more starts than this (a hostile string)
+// is one RE2 search instead.
+constexpr ptrdiff_t kMaxStarts = 16;
 
 // Each pattern's RE2 memory budget: its program and the DFA states it
 // caches (a DFA that would need more is dropped for RE2's slower NFA).
@@ -257,27 +256,19 @@ bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, 
 
 // The same with the rule's program, tried at the starts its leading
 // literals give in turn (every match starts at one, so the first start it
-// matches at is RE2's leftmost match). A program that backtracks past a
-// budget goes on with a memo (linear in the length whatever the pattern).
+// matches at is RE2's leftmost match). RE2 answers for a program that
+// backtracks past a budget.
 bool run_program(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, const uint32_t *from,
                  const uint32_t *to, Field *fields, LongTail *out) {
-  static thread_local Program::Memo memo;
+  if (to - from > kMaxStarts) return run_rule(c, cr, text, fields, out);
   int32_t caps[2 * Program::kMaxGroups];
   re2::StringPiece groups[kMaxGroups];
   const uint32_t len = static_cast<uint32_t>(text.size());
   int64_t steps = step_budget(len);
-  bool memoized = false;
   int tries = 0;
   for (const uint32_t *a = from; a != to; a++) {
-    Program::Outcome o = cr.program.run(text.data(), len, *a, caps, &steps, memoized ? &memo : nullptr);
-    if (o == Program::OUT_OF_STEPS) {
-      if (memoized) return run_rule(c, cr, text, fields, out);  // not reached: the memo bounds the steps
-      memo.reset(cr.program, len);
-      memoized = true;
-      steps = memo_budget(cr.program, len);
-      o = cr.program.run(text.data(), len, *a, caps, &steps, &memo);
-      if (o == Program::OUT_OF_STEPS) return run_rule(c, cr, text, fields, out);
-    }
+    const Program::Outcome o = cr.program.run(text.data(), len, *a, caps, &steps);
+    if (o == Program::OUT_OF_STEPS) return run_rule(c, cr, text, fields, out);
     if (o == Program::NO_MATCH) continue;
     for (int g = 0; g < cr.ngroups; g++)
       groups[g] = caps[2 * g] < 0 ? re2::StringPiece()
@@ -394,7 +385,7 @@ void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out, M
   }
   if (programs) index.clear(anchors);
   // The bot patterns read the whole string; the tables' text may be less.
-  if (text.data() != ua || text.size() != len) filter.candidates(ua, len, &ids);
+  if (text.data() != ua || text.size() != len) c.filter.candidates(ua, len, &ids);
   const re2::StringPiece all(ua, len);
   for (int id : ids) {
     if (static_cast<uint32_t>(id) < nrules) continue;
