@@ -43,7 +43,7 @@ class Program {
   // start count for \b). On MATCHED, caps[2g], caps[2g+1] are group g's
   // bounds (-1 when it took no part); caps has room for 2 * groups().
   // Each step taken is subtracted from *steps; OUT_OF_STEPS when it runs
-  // out.
+  // out. Any thread (its backtracking stack is the thread's own).
   Outcome run(const char *text, uint32_t len, uint32_t start, int32_t *caps, int64_t *steps) const;
 
   size_t memory() const;
@@ -54,7 +54,7 @@ class Program {
   struct Inst {
     uint8_t op;
     uint8_t arg;     // class index, save slot or assertion
-    uint8_t follow;  // a run's: 1 + the class of the next instruction, or 0
+    uint8_t follow;  // a run's: 1 + the class of the bytes what follows can start with, or 0
     uint8_t greedy;  // a run's
     uint16_t x, y;   // jump targets; a run's least and most bytes
   };
