@@ -1,7 +1,8 @@
 // bench/ua (profile): where an uncached long-tail parse spends its time.
-// Over the strings of a file (one a line) it runs the tables' matching as
-// ua/tables.cc does (the literal prefilter, then each category's candidate
-// rules in order until one matches, then the bot patterns; of a string the
+// Over the strings of a file (one a line) it runs the tables' matching with
+// RE2 for every rule, as ua/tables.cc does for a string with a byte over
+// 0x7f (the literal prefilter, then each category's candidate rules in
+// order until one matches, then the bot patterns; of a string the
 // detectors take, only the parts they leave to the tables) and reports per
 // string: the prefilter's CPU time, the tokenizer's and detectors' (the
 // whole uncached parse beside it), and for each category how many
@@ -11,8 +12,11 @@
 // pattern's searches are timed together, so its program and DFA stay in
 // cache; they are also timed string by string, as a parse makes them (each
 // string touching a dozen patterns in turn). The rest of a parse's time is
-// the parse less the tokenizer, the prefilter and the searches in turn. It links the
-// engine's static library (the prefilter is internal). JSON on stdout.
+// the parse less the tokenizer, the prefilter and the searches in turn.
+// Last, the long-tail path as the parser runs it (the rules' programs,
+// ua/program.h) beside RE2 for every rule, and how many strings still take
+// RE2 for a rule. It links the engine's static library (the prefilter is
+// internal). JSON on stdout.
 #include <re2/re2.h>
 #include <time.h>
 
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "ua/detect.h"
+#include "ua/long_tail.h"
 #include "ua/prefilter.h"
 #include "ua/tables.h"
 
@@ -148,6 +153,29 @@ int main(int argc, char **argv) {
     }
   }
 
+  // The long-tail path as a parse runs it (the rules' programs, RE2 for the
+  // rules without one) beside RE2 for every rule, over every part; and how
+  // many strings still take RE2 for a rule.
+  uint32_t rules = 0;
+  const uint32_t programmed = programmed_rules(&rules);
+  long reach_re2 = 0;
+  for (const std::string &ua : uas) {
+    LongTail lt;
+    match_tables(ua.data(), static_cast<uint32_t>(ua.size()), kAllParts, &lt);
+    reach_re2 += lt.re2_rules > 0;
+  }
+  double matcher_s[2];
+  for (int m = 0; m < 2; m++) {
+    t0 = cpu_s();
+    for (int r = 0; r < kReps; r++)
+      for (const std::string &ua : uas) {
+        LongTail lt;
+        match_tables(ua.data(), static_cast<uint32_t>(ua.size()), kAllParts, &lt,
+                     m ? Matcher::kRe2 : Matcher::kPrograms);
+      }
+    matcher_s[m] = (cpu_s() - t0) / kReps;
+  }
+
   const double n = static_cast<double>(uas.size());
   std::printf(
       "{\n  \"strings\": %zu,\n  \"parseNsPerString\": %.0f,\n  \"tokenizerAndDetectorsNsPerString\": %.0f,"
@@ -188,6 +216,9 @@ int main(int argc, char **argv) {
         i ? "," : "", kParts[p.part], p.searched, p.matched, p.with_captures / n * 1e9,
         p.with_captures / p.searched * 1e9, p.without / p.searched * 1e9, re.c_str());
   }
-  std::printf("\n  ]\n}\n");
+  std::printf(
+      "\n  ],\n  \"programs\": {\"rules\": %u, \"programmed\": %u, \"stringsReachingRe2ForARule\": %ld, "
+      "\"tablesNsPerString\": %.0f, \"tablesRe2OnlyNsPerString\": %.0f, \"tablesMemoryBytes\": %zu}\n}\n",
+      rules, programmed, reach_re2, matcher_s[0] / n * 1e9, matcher_s[1] / n * 1e9, tables_memory());
   return 0;
 }

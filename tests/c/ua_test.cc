@@ -336,7 +336,7 @@ TEST_CASE("ua: the atom scan finds every literal, case folded, wherever it is in
   REQUIRE(atoms.build());
   auto found = [&](const std::string &text) {
     std::vector<uint32_t> ids;
-    atoms.scan(text.data(), static_cast<uint32_t>(text.size()), [&](uint32_t id) { ids.push_back(id); });
+    atoms.scan(text.data(), static_cast<uint32_t>(text.size()), [&](uint32_t id, uint32_t) { ids.push_back(id); });
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     return ids;

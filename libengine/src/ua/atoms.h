@@ -25,9 +25,10 @@ class Atoms {
   // Bytes held by the automaton (reported with the RE2 budgets).
   size_t memory() const;
 
-  // Calls found(id) for every occurrence of every literal in the string,
-  // upper case read as lower (an occurrence may be reported twice). Linear
-  // in len (plus the occurrences).
+  // Calls found(id, end) for every occurrence of every literal in the
+  // string, end being the offset just past it, upper case read as lower (an
+  // occurrence may be reported twice). Linear in len (plus the
+  // occurrences).
   template <class F>
   void scan(const char *text, uint32_t len, F &&found) const {
     // Each step waits for the one before it; two walks over the two halves
@@ -37,20 +38,20 @@ class Atoms {
     const uint32_t first_end = std::min(len, mid + longest_);
     uint32_t a = 0, b = 0, i = 0, j = mid;
     for (; i < first_end && j < len; i++, j++) {
-      a = step(a, text[i], found);
-      b = step(b, text[j], found);
+      a = step(a, text, i, found);
+      b = step(b, text, j, found);
     }
-    for (; i < first_end; i++) a = step(a, text[i], found);
-    for (; j < len; j++) b = step(b, text[j], found);
+    for (; i < first_end; i++) a = step(a, text, i, found);
+    for (; j < len; j++) b = step(b, text, j, found);
   }
 
  private:
   template <class F>
-  uint32_t step(uint32_t state, char c, F &found) const {
-    const uint32_t next = next_[state * classes_ + class_of_[static_cast<uint8_t>(c)]];
+  uint32_t step(uint32_t state, const char *text, uint32_t at, F &found) const {
+    const uint32_t next = next_[state * classes_ + class_of_[static_cast<uint8_t>(text[at])]];
     state = next & ~kEnds;
     if (next & kEnds)
-      for (uint32_t k = out_begin_[state]; k < out_begin_[state + 1]; k++) found(out_[k]);
+      for (uint32_t k = out_begin_[state]; k < out_begin_[state + 1]; k++) found(out_[k], at + 1);
     return state;
   }
 

@@ -23,14 +23,27 @@ enum Part { PART_BROWSER, PART_CPU, PART_DEVICE, PART_ENGINE, PART_OS, PART_COUN
 
 struct LongTail {
   Field part[PART_COUNT][tables::F_COUNT];
-  bool bot = false;  // one of isbot's patterns matches
+  bool bot = false;   // one of isbot's patterns matches
+  int re2_rules = 0;  // the rules RE2 searched for
+  int re2_bots = 0;   // the bot patterns RE2 searched for (the anchored set aside)
 };
+
+// Which matcher runs the rules: their programs where they have one (the
+// parser's), or RE2 for every rule (tests compare the two).
+enum class Matcher { kPrograms, kRe2 };
 
 // Runs the rules of the parts in `parts` (bits 1 << PART_*) over the
 // string (its first kTableMaxLen bytes), and the bot patterns over all of
 // it, into *out (a LongTail as constructed). Linear in len; allocates.
 constexpr unsigned kAllParts = (1u << PART_COUNT) - 1;
-void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out);
+void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out,
+                  Matcher matcher = Matcher::kPrograms);
+
+// The bytes the compiled tables hold (automata, programs, prefilters; not
+// RE2's own budgets, which it fills as it goes).
+size_t tables_memory();
+// The rules that have a program, of *rules in all.
+uint32_t programmed_rules(uint32_t *rules);
 
 // Fills the result's fields of the parts in `parts` (browser, engine, os,
 // device, cpu) from lt.

@@ -132,32 +132,53 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
   return true;
 }
 
+void Prefilter::anchor(uint32_t key, const std::string &literal, int lo, int hi) {
+  const uint32_t atom = atoms_.add(literal.substr(0, kMaxAtomLen));
+  if (anchors_by_atom_.size() <= atom) anchors_by_atom_.resize(atom + 1);
+  anchors_by_atom_[atom].push_back(AnchorOf{key, lo, hi});
+}
+
+namespace {
+
+// Lists by atom, flattened into one array and the offsets of each atom's.
+template <class T>
+void flatten(std::vector<std::vector<T>> *lists, uint32_t atoms, std::vector<uint32_t> *begin,
+             std::vector<T> *items) {
+  lists->resize(atoms);
+  begin->assign(1, 0);
+  items->clear();
+  for (const auto &list : *lists) {
+    items->insert(items->end(), list.begin(), list.end());
+    begin->push_back(static_cast<uint32_t>(items->size()));
+  }
+  lists->clear();
+  lists->shrink_to_fit();
+}
+
+}  // namespace
+
 bool Prefilter::build() {
   const bool ok = atoms_.build();
-  by_atom_.resize(atoms_.size());
-  atom_begin_.assign(1, 0);
-  atom_minterms_.clear();
-  for (const auto &list : by_atom_) {
-    atom_minterms_.insert(atom_minterms_.end(), list.begin(), list.end());
-    atom_begin_.push_back(static_cast<uint32_t>(atom_minterms_.size()));
-  }
-  by_atom_.clear();
-  by_atom_.shrink_to_fit();
+  flatten(&by_atom_, atoms_.size(), &atom_begin_, &atom_minterms_);
+  flatten(&anchors_by_atom_, atoms_.size(), &anchor_begin_, &anchor_list_);
   return ok;
 }
 
 bool Prefilter::any_literal(const char *text, uint32_t len, uint32_t min_len) const {
   bool any = false;
-  atoms_.scan(text, len, [&](uint32_t atom) { any = any || atoms_.length(atom) >= min_len; });
+  atoms_.scan(text, len, [&](uint32_t atom, uint32_t) { any = any || atoms_.length(atom) >= min_len; });
   return any;
 }
 
 size_t Prefilter::memory() const {
   return atoms_.memory() + sizeof(Minterm) * minterms_.size() +
-         sizeof(uint32_t) * (literals_.size() + atom_begin_.size() + atom_minterms_.size());
+         sizeof(uint32_t) *
+             (literals_.size() + atom_begin_.size() + atom_minterms_.size() + anchor_begin_.size()) +
+         sizeof(AnchorOf) * anchor_list_.size();
 }
 
-void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out) const {
+void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out,
+                           std::vector<Anchor> *anchors) const {
   static thread_local Scratch scratch;
   Scratch &sc = scratch;
   const size_t words = (atoms_.size() + 63) / 64;
@@ -165,7 +186,17 @@ void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out
   if (sc.passed.size() < patterns_) sc.passed.assign(patterns_, 0);
   uint64_t *seen = sc.seen.data();
   auto has = [seen](uint32_t atom) { return (seen[atom >> 6] >> (atom & 63)) & 1; };
-  atoms_.scan(text, len, [seen](uint32_t atom) { seen[atom >> 6] |= uint64_t{1} << (atom & 63); });
+  if (anchors) anchors->clear();
+  atoms_.scan(text, len, [this, seen, anchors](uint32_t atom, uint32_t end) {
+    seen[atom >> 6] |= uint64_t{1} << (atom & 63);
+    if (!anchors) return;
+    const int at = static_cast<int>(end - atoms_.length(atom));
+    for (uint32_t k = anchor_begin_[atom]; k < anchor_begin_[atom + 1]; k++) {
+      const AnchorOf &a = anchor_list_[k];
+      for (int start = std::max(0, at - a.hi); start <= at - a.lo; start++)
+        anchors->push_back(Anchor{a.key, static_cast<uint32_t>(start)});
+    }
+  });
   out->assign(always_.begin(), always_.end());
   for (size_t w = 0; w < words; w++)
     for (uint64_t bits = seen[w]; bits; bits &= bits - 1) {

@@ -21,12 +21,22 @@ class Prefilter {
   // Adds a pattern under the next id (0, 1, ...); false when RE2 rejects it
   // (the id is taken all the same, the pattern then never passes).
   bool add(const std::string &pattern, const RE2::Options &options);
+  // Reports each occurrence of the literal (matched case folded, cut to its
+  // first 8 bytes) at offset p as the Anchors of `key` at p - hi to p - lo
+  // (see candidates()).
+  void anchor(uint32_t key, const std::string &literal, int lo, int hi);
   // False when the literals do not fit the automaton (ua/atoms.h).
   bool build();
 
-  // The ids of the patterns the string may match, ascending, into *out.
-  // Linear in len.
-  void candidates(const char *text, uint32_t len, std::vector<int> *out) const;
+  struct Anchor {
+    uint32_t key;
+    uint32_t start;
+  };
+  // The ids of the patterns the string may match, ascending, into *out;
+  // when `anchors` is not null, the anchors of the literals found into it,
+  // in no order, maybe repeated. Linear in len.
+  void candidates(const char *text, uint32_t len, std::vector<int> *out,
+                  std::vector<Anchor> *anchors = nullptr) const;
 
   // True when the string holds a literal of one of the patterns at least
   // min_len bytes long.
@@ -46,6 +56,13 @@ class Prefilter {
   std::vector<uint32_t> literals_;
   std::vector<std::vector<uint32_t>> by_atom_;        // atom -> the minterms it triggers
   std::vector<uint32_t> atom_begin_, atom_minterms_;  // by_atom_, flattened
+  struct AnchorOf {
+    uint32_t key;
+    int lo, hi;
+  };
+  std::vector<std::vector<AnchorOf>> anchors_by_atom_;
+  std::vector<uint32_t> anchor_begin_;  // anchors_by_atom_, flattened
+  std::vector<AnchorOf> anchor_list_;
 };
 
 }  // namespace hp::ua

@@ -1,11 +1,15 @@
-// The long-tail path: ua-parser-js 1.x's rules (tables_data.cc) run with
-// RE2. One prefilter over every rule and every bot pattern (ua/prefilter.h)
-// finds, in one linear pass, the patterns whose literals the string holds;
-// those rules are then tried in ua-parser-js's order, each category stopping
+// The long-tail path: ua-parser-js 1.x's rules (tables_data.cc). Each
+// rule's pattern is compiled for the parser's own matcher (ua/program.h)
+// where it can be: its leading literals join the literal pass
+// (ua/prefilter.h), which so finds in one linear pass where each such rule
+// can match, and the rule is tried there alone. The other rules and the
+// bot patterns run with RE2, on the patterns whose literals the string
+// holds. Rules are tried in ua-parser-js's order, each category stopping
 // at its first match, whose captures set the fields as the rule's
-// properties say, and those bot patterns until one matches. The bot
-// patterns anchored at the start (a third of them) sit in one RE2::Set
-// anchored there instead, which rejects most strings in a few bytes.
+// properties say; the bot patterns until one matches. The bot patterns
+// anchored at the start (a third of them) sit in one RE2::Set anchored
+// there instead, which rejects most strings in a few bytes. A string with
+// a byte over 0x7f (RE2 reads UTF-8) takes RE2 for every rule.
 #include "ua/tables.h"
 
 #include <re2/re2.h>
@@ -20,6 +24,7 @@
 
 #include "ua/long_tail.h"
 #include "ua/prefilter.h"
+#include "ua/program.h"
 #include "ua/text.h"
 
 namespace hp::ua {
@@ -32,6 +37,21 @@ using tables::Rule;
 // A rejected match (a rule's `unless`) is searched for again one byte on; a
 // constant number of tries keeps the time linear.
 constexpr int kMaxRetries = 4;
+
+// The captures a rule's match reports (RE2 returns no more).
+constexpr int kMaxGroups = 16;
+
+// The steps a programmed rule may take over one string, all its starts
+// together, before RE2 answers instead: linear in the length, and several
+// times what a rule takes on a real User-Agent (a program that backtracks
+// more than that is one RE2 does better).
+int64_t step_budget(size_t len) {
+  return 3 * static_cast<int64_t>(len) + 128;
+}
+
+// A rule whose literals occur at more starts than this (a hostile string)
+// is one RE2 search instead.
+constexpr ptrdiff_t kMaxStarts = 16;
 
 // Each pattern's RE2 memory budget: its program and the DFA states it
 // caches (a DFA that would need more is dropped for RE2's slower NFA).
@@ -51,12 +71,20 @@ struct CompiledRule {
   int part = 0;
   const Rule *rule = nullptr;
   std::unique_ptr<RE2> re, unless, clear_if;
+  int ngroups = 0;          // the captures asked for, with the whole match
+  bool programmed = false;  // `program` holds the pattern
+  Program program;
 };
 
 struct Compiled {
   // ids: the rules of every part in order (browser, cpu, device, engine,
   // os), then the bot patterns not anchored at the start
   Prefilter filter;
+  // The same, the programmed rules' leading literals added as anchors
+  // (keyed by rule id): a programmed rule runs where its anchors say, when
+  // the prefilter passes it
+  Prefilter fast;
+  uint32_t programmed = 0;
   // the browser, engine and OS rules alone (only_device_rules_read)
   Prefilter not_device;
   std::vector<CompiledRule> rules;
@@ -69,8 +97,8 @@ struct Compiled {
   int errors = 0;
 
   Compiled() {
-    const Category *all[PART_COUNT] = {&tables::kBrowser, &tables::kCpu, &tables::kDevice,
-                                       &tables::kEngine, &tables::kOs};
+    const Category *all[PART_COUNT] = {&tables::kBrowser, &tables::kCpu, &tables::kDevice, &tables::kEngine,
+                                       &tables::kOs};
     const RE2::Options o = options(kPatternMaxMem);
     for (int part = 0; part < PART_COUNT; part++)
       for (uint32_t i = 0; i < all[part]->n; i++) add(part, all[part]->rules[i]);
@@ -84,9 +112,11 @@ struct Compiled {
       }
       bots.push_back(one(re));
       if (!filter.add(re, o)) errors++;
+      fast.add(re, o);
     }
     if (!anchored_bots->Compile()) errors++, anchored_bots.reset();
     if (!filter.build()) errors++;
+    if (!fast.build()) errors++;
     if (!not_device.build()) errors++;
   }
 
@@ -105,7 +135,16 @@ struct Compiled {
     c.part = part;
     c.rule = &r;
     c.re = one(r.re);
+    if (c.re) c.ngroups = std::min(c.re->NumberOfCapturingGroups(), kMaxGroups - 1) + 1;
     if (!filter.add(r.re, options(kPatternMaxMem))) errors++;
+    c.programmed =
+        c.re && c.program.compile(r.re) && c.program.groups() == c.re->NumberOfCapturingGroups() + 1;
+    fast.add(r.re, options(kPatternMaxMem));
+    if (c.programmed) {
+      programmed++;
+      for (const Program::Lead &lead : c.program.leads())
+        fast.anchor(static_cast<uint32_t>(rules.size()), lead.text, lead.lo, lead.hi);
+    }
     if (part == PART_BROWSER || part == PART_ENGINE || part == PART_OS)
       not_device.add(r.re, options(kPatternMaxMem));
     c.unless = one(r.unless);
@@ -141,8 +180,7 @@ Field map_value(const tables::Map &m, const std::string &v) {
   return Field{true, v};
 }
 
-void apply(const Compiled &c, const Rule &r, const re2::StringPiece *groups, int ngroups,
-           Field *fields) {
+void apply(const Compiled &c, const Rule &r, const re2::StringPiece *groups, int ngroups, Field *fields) {
   for (uint8_t i = 0; i < r.nprops; i++) {
     const tables::Prop &p = r.props[i];
     const int g = i + 1;
@@ -187,28 +225,100 @@ void apply(const Compiled &c, const Rule &r, const re2::StringPiece *groups, int
   }
 }
 
-// Runs a rule at the first place it matches and is not rejected; false
-// when there is none.
-bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, Field *fields) {
-  const RE2 *re = cr.re.get();
+// Takes a rule's match at `start` unless its `unless` rejects it there:
+// clears what its clear_if drops and sets the fields. False when rejected.
+bool take(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, size_t start,
+          re2::StringPiece *groups, Field *fields) {
   const Rule &r = *cr.rule;
-  const int ngroups = std::min(re->NumberOfCapturingGroups(), 15) + 1;
-  re2::StringPiece groups[16];
+  if (cr.unless && cr.unless->Match(text, start, text.size(), RE2::ANCHOR_START, nullptr, 0)) return false;
+  if (cr.clear_if && r.clear_group < cr.ngroups && groups[r.clear_group].data() &&
+      RE2::PartialMatch(groups[r.clear_group], *cr.clear_if))
+    groups[r.clear_group] = re2::StringPiece();
+  apply(c, r, groups, cr.ngroups, fields);
+  return true;
+}
+
+// Runs a rule with RE2 at the first place it matches and is not rejected;
+// false when there is none.
+bool run_rule(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, Field *fields,
+              LongTail *out) {
+  re2::StringPiece groups[kMaxGroups];
   size_t pos = 0;
+  out->re2_rules++;
   for (int tries = 0; tries < kMaxRetries && pos <= text.size(); tries++) {
-    if (!re->Match(text, pos, text.size(), RE2::UNANCHORED, groups, ngroups)) return false;
+    if (!cr.re->Match(text, pos, text.size(), RE2::UNANCHORED, groups, cr.ngroups)) return false;
     const size_t start = static_cast<size_t>(groups[0].data() - text.data());
-    if (cr.unless && cr.unless->Match(text, start, text.size(), RE2::ANCHOR_START, nullptr, 0)) {
-      pos = start + 1;
-      continue;
-    }
-    if (cr.clear_if && r.clear_group < ngroups && groups[r.clear_group].data() &&
-        RE2::PartialMatch(groups[r.clear_group], *cr.clear_if))
-      groups[r.clear_group] = re2::StringPiece();
-    apply(c, r, groups, ngroups, fields);
-    return true;
+    if (take(c, cr, text, start, groups, fields)) return true;
+    pos = start + 1;
   }
   return false;
+}
+
+// The same with the rule's program, tried at the starts its leading
+// literals give in turn (every match starts at one, so the first start it
+// matches at is RE2's leftmost match). RE2 answers for a program that
+// backtracks past a budget.
+bool run_program(const Compiled &c, const CompiledRule &cr, re2::StringPiece text, const uint32_t *from,
+                 const uint32_t *to, Field *fields, LongTail *out) {
+  if (to - from > kMaxStarts) return run_rule(c, cr, text, fields, out);
+  int32_t caps[2 * Program::kMaxGroups];
+  re2::StringPiece groups[kMaxGroups];
+  const uint32_t len = static_cast<uint32_t>(text.size());
+  int64_t steps = step_budget(len);
+  int tries = 0;
+  for (const uint32_t *a = from; a != to; a++) {
+    const Program::Outcome o = cr.program.run(text.data(), len, *a, caps, &steps);
+    if (o == Program::OUT_OF_STEPS) return run_rule(c, cr, text, fields, out);
+    if (o == Program::NO_MATCH) continue;
+    for (int g = 0; g < cr.ngroups; g++)
+      groups[g] = caps[2 * g] < 0 ? re2::StringPiece()
+                                  : re2::StringPiece(text.data() + caps[2 * g],
+                                                     static_cast<size_t>(caps[2 * g + 1] - caps[2 * g]));
+    if (take(c, cr, text, *a, groups, fields)) return true;
+    if (++tries == kMaxRetries) return false;
+  }
+  return false;
+}
+
+// The anchors of a string by rule: a list threaded through them from each
+// rule's head, so a rule's starts are found without sorting them all.
+class AnchorIndex {
+ public:
+  void build(const std::vector<Prefilter::Anchor> &anchors, size_t rules) {
+    if (head_.size() < rules) head_.assign(rules, kEnd);
+    next_.resize(anchors.size());
+    for (uint32_t i = 0; i < anchors.size(); i++) {
+      next_[i] = head_[anchors[i].key];
+      head_[anchors[i].key] = i;
+    }
+  }
+  // The rule's starts, ascending, without repeats, into *out.
+  void starts(const std::vector<Prefilter::Anchor> &anchors, uint32_t rule,
+              std::vector<uint32_t> *out) const {
+    out->clear();
+    for (uint32_t i = head_[rule]; i != kEnd; i = next_[i]) out->push_back(anchors[i].start);
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+  }
+  void clear(const std::vector<Prefilter::Anchor> &anchors) {
+    for (const Prefilter::Anchor &a : anchors) head_[a.key] = kEnd;
+  }
+
+ private:
+  static constexpr uint32_t kEnd = UINT32_MAX;
+  std::vector<uint32_t> head_, next_;
+};
+
+bool ascii(re2::StringPiece text) {
+  uint64_t high = 0;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    high |= w;
+  }
+  for (; i < text.size(); i++) high |= static_cast<uint8_t>(text[i]);
+  return (high & 0x8080808080808080ull) == 0;
 }
 
 re2::StringPiece table_text(const char *ua, uint32_t len) {
@@ -224,7 +334,9 @@ re2::StringPiece table_text(const char *ua, uint32_t len) {
 
 }  // namespace
 
-bool tables_ready() { return compiled().errors == 0; }
+bool tables_ready() {
+  return compiled().errors == 0;
+}
 
 bool only_device_rules_read(const char *text, uint32_t len) {
   // Two-byte literals ("op" of "opx/") are parts of longer matches that
@@ -232,24 +344,52 @@ bool only_device_rules_read(const char *text, uint32_t len) {
   return !compiled().not_device.any_literal(text, len, 3);
 }
 
-void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out) {
+size_t tables_memory() {
+  const Compiled &c = compiled();
+  size_t n = c.filter.memory() + c.fast.memory() + c.not_device.memory();
+  for (const CompiledRule &cr : c.rules) n += sizeof cr + cr.program.memory();
+  return n;
+}
+
+uint32_t programmed_rules(uint32_t *rules) {
+  *rules = static_cast<uint32_t>(compiled().rules.size());
+  return compiled().programmed;
+}
+
+void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out, Matcher matcher) {
   const Compiled &c = compiled();
   const re2::StringPiece text = table_text(ua, len);
   static thread_local std::vector<int> ids;
-  c.filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids);
+  static thread_local std::vector<Prefilter::Anchor> anchors;
+  const bool programs = matcher == Matcher::kPrograms && ascii(text);
+  const Prefilter &filter = programs ? c.fast : c.filter;
+  filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids, programs ? &anchors : nullptr);
   bool done[PART_COUNT] = {};
-  const int nrules = static_cast<int>(c.rules.size());
+  unsigned left = parts;
+  const uint32_t nrules = static_cast<uint32_t>(c.rules.size());
+  static thread_local AnchorIndex index;
+  static thread_local std::vector<uint32_t> starts;
+  if (programs) index.build(anchors, nrules);
   for (int id : ids) {
-    if (id >= nrules) break;
+    if (!left || static_cast<uint32_t>(id) >= nrules) break;
     const CompiledRule &cr = c.rules[id];
-    if (!cr.re || done[cr.part] || !(parts & (1u << cr.part))) continue;
-    done[cr.part] = run_rule(c, cr, text, out->part[cr.part]);
+    if (!cr.re || done[cr.part] || !(left & (1u << cr.part))) continue;
+    if (cr.programmed && programs) {
+      index.starts(anchors, static_cast<uint32_t>(id), &starts);
+      done[cr.part] =
+          run_program(c, cr, text, starts.data(), starts.data() + starts.size(), out->part[cr.part], out);
+    } else {
+      done[cr.part] = run_rule(c, cr, text, out->part[cr.part], out);
+    }
+    if (done[cr.part]) left &= ~(1u << cr.part);
   }
+  if (programs) index.clear(anchors);
   // The bot patterns read the whole string; the tables' text may be less.
   if (text.data() != ua || text.size() != len) c.filter.candidates(ua, len, &ids);
   const re2::StringPiece all(ua, len);
   for (int id : ids) {
-    if (id < nrules) continue;
+    if (static_cast<uint32_t>(id) < nrules) continue;
+    out->re2_bots++;
     const RE2 *re = c.bots[id - nrules].get();
     if (re && re->Match(all, 0, len, RE2::UNANCHORED, nullptr, 0)) {
       out->bot = true;
