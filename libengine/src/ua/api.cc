@@ -12,7 +12,6 @@
 #include "ua/text.h"
 
 using hp::core::set_error;
-using hp::ua::dec;
 
 // A parser has no engine: its close finishes on the thread that ends the
 // last parse in flight.
@@ -33,12 +32,12 @@ int hp_ua_new(hp_ua **out, const hp_ua_options *opts) {
   hp_ua_options o = HP_UA_OPTIONS_INIT;
   if (opts) {
     if (opts->version != HP_UA_OPTIONS_VERSION)
-      return set_error(HP_EINVAL, "ua_new: unknown hp_ua_options version ", dec(opts->version));
+      return set_error(HP_EINVAL, "ua_new: unknown hp_ua_options version ", std::to_string(opts->version));
     o = *opts;
   }
   if (o.cache_entries > HP_UA_MAX_CACHE)
-    return set_error(HP_EINVAL, "ua_new: cache_entries ", dec(o.cache_entries), " is over ",
-                     dec(HP_UA_MAX_CACHE));
+    return set_error(HP_EINVAL, "ua_new: cache_entries ", std::to_string(o.cache_entries), " is over ",
+                     std::to_string(HP_UA_MAX_CACHE));
   return hp::core::guard("ua_new", [&] {
     auto p = std::make_unique<hp_ua>();
     if (o.cache_entries > 0) p->cache = std::make_unique<hp::ua::Cache>(o.cache_entries);
@@ -64,8 +63,8 @@ int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
   if (!out) return set_error(HP_EINVAL, "ua_parse: out is NULL");
   if (out->version == 1) return parse_v1(out, p, ua, len);
   if (out->version != HP_UA_RESULT_VERSION)
-    return set_error(HP_EINVAL, "ua_parse: unknown hp_ua_result version ", dec(out->version));
-  if (!ua && len > 0) return set_error(HP_EINVAL, "ua_parse: ua is NULL but len is ", dec(len));
+    return set_error(HP_EINVAL, "ua_parse: unknown hp_ua_result version ", std::to_string(out->version));
+  if (!ua && len > 0) return set_error(HP_EINVAL, "ua_parse: ua is NULL but len is ", std::to_string(len));
   if (!ua) ua = "";  // the parser and the cache may read (and copy) zero bytes from it
   uint32_t n = len > HP_UA_MAX_LEN ? HP_UA_MAX_LEN : static_cast<uint32_t>(len);
   Call call(p);
@@ -85,7 +84,7 @@ int hp_ua_parse(hp_ua_result *out, hp_ua *p, const char *ua, size_t len) {
 int hp_ua_stats_get(hp_ua_stats *out, const hp_ua *p) {
   if (!out || !p) return set_error(HP_EINVAL, "ua_stats_get: out or parser is NULL");
   if (out->version != HP_UA_STATS_VERSION)
-    return set_error(HP_EINVAL, "ua_stats_get: unknown hp_ua_stats version ", dec(out->version));
+    return set_error(HP_EINVAL, "ua_stats_get: unknown hp_ua_stats version ", std::to_string(out->version));
   Call call(const_cast<hp_ua *>(p));
   if (!call) return closed("ua_stats_get");
   out->hits = p->cache ? p->cache->hits() : 0;

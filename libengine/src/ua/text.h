@@ -102,19 +102,5 @@ inline void put(char (&dst)[N], const char (&lit)[M]) {
   std::memcpy(dst, lit, M);
 }
 
-// Decimal text of a number (std::to_string would instantiate exported
-// libstdc++ templates in the shared library).
-inline std::string dec(long long v) {
-  char buf[24];
-  int n = 0;
-  unsigned long long u = v < 0 ? 0ull - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
-  do {
-    buf[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u);
-  std::string s = v < 0 ? "-" : "";
-  while (n) s.push_back(buf[--n]);
-  return s;
-}
 
 }  // namespace hp::ua
