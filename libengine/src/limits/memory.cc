@@ -78,9 +78,14 @@ int MemoryBackend::acquire(std::string_view subject, std::string_view resource, 
   if (!require.empty()) {
     std::array<size_t, HP_LEASE_REQUIRE_MAX> shards;
     size_t n = 0;
-    for (const auto &r : require) shards[n++] = shard_of(member_key(r.set, r.member));
-    std::sort(shards.begin(), shards.begin() + n);
-    n = static_cast<size_t>(std::unique(shards.begin(), shards.begin() + n) - shards.begin());
+    for (const auto &r : require) {  // at most HP_LEASE_REQUIRE_MAX: kept sorted, each once
+      size_t shard = shard_of(member_key(r.set, r.member)), i = 0;
+      while (i < n && shards[i] < shard) i++;
+      if (i < n && shards[i] == shard) continue;
+      for (size_t j = n; j > i; j--) shards[j] = shards[j - 1];
+      shards[i] = shard;
+      n++;
+    }
     for (size_t i = 0; i < n; i++) readers[i] = std::shared_lock<std::shared_mutex>(sets_[shards[i]].mu);
     if (members_missing(require, out)) return 0;
   }
