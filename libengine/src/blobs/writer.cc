@@ -5,6 +5,7 @@
 #include "blobs/crc32c.h"
 #include "blobs/file_id.h"
 #include "core/error.h"
+#include "core/pool_job.h"
 
 namespace hp::blobs {
 
@@ -251,21 +252,20 @@ void Writer::store_next() {
   if (sql) {
     storing_ = true;
     try {
-      store_->engine()->queue_work(
-          [self, batch, sql] {
+      core::run_on_pool<int>(
+          store_->engine(), "blobs",
+          [self, batch, sql](int &) {
             crc(*batch);
-            batch->rc = sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
-            if (batch->rc < 0) batch->why = hp_last_error();
+            return sql->put_chunks(self->upload_, batch->first, batch->chunks, batch->crcs);
           },
-          [batch, stored](int status) {
-            if (status < 0) {
-              batch->rc = status;
+          [batch, stored](int rc, int) {
+            if (rc < 0) {
               try {
-                batch->why = "blobs: the engine closed during the upload";
+                batch->why = hp_last_error();
               } catch (const std::bad_alloc &) {  // the code says enough
               }
             }
-            stored(batch->rc, batch->why);
+            stored(rc, batch->why);
           });
     } catch (...) {  // not queued
       storing_ = false;

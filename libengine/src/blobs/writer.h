@@ -59,8 +59,7 @@ class Writer : public std::enable_shared_from_this<Writer> {
     std::vector<std::string> chunks;
     std::vector<uint32_t> crcs;  // of the first chunks
     size_t sha_done = 0;         // the first chunks in the file's SHA-256 (with one)
-    int rc = 0;
-    std::string why;
+    std::string why;             // a failed store's message
   };
 
   // Loop thread only from here on.
