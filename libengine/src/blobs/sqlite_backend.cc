@@ -553,17 +553,21 @@ class SqliteBackend::ChunkCursor {
   const char *damage_ = nullptr;
 };
 
+int SqliteBackend::read_snapshot(ReadSnapshot *out) {
+  int rc = reader(&out->lease);
+  if (rc != 0) return rc;
+  out->txn.emplace(out->db());
+  return out->txn->begin_read();
+}
+
 int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
                               std::vector<std::string> *out) {
-  std::unique_ptr<ReaderLease> r;
-  int rc = reader(&r);
-  if (rc != 0) return rc;
-  sqlite::Db &db = *r->db;
   // One snapshot for the batch. It ends, and the blob handle closes,
   // however this returns: the connection goes back to the pool.
-  sqlite::Txn snapshot(db);
-  if ((rc = snapshot.begin_read()) != 0) return rc;
-  ChunkCursor chunks(*this, db, f);
+  ReadSnapshot snap;
+  int rc = read_snapshot(&snap);
+  if (rc != 0) return rc;
+  ChunkCursor chunks(*this, snap.db(), f);
   rc = chunks.rows(first, first + count - 1);
   out->clear();
   uint64_t n = first;
@@ -572,7 +576,7 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
     if ((rc = chunks.read(n, data.data())) != 0) break;
     out->push_back(std::move(data));
   }
-  return end_snapshot(snapshot, chunks, rc, !out->empty(), n);
+  return end_snapshot(*snap.txn, chunks, rc, !out->empty(), n);
 }
 
 int SqliteBackend::end_snapshot(sqlite::Txn &snapshot, ChunkCursor &chunks, int rc, bool delivered,
@@ -618,27 +622,23 @@ int SqliteBackend::read_into(const FileInfo &f, uint64_t pos, uint64_t end, char
   end = std::min(end, f.length);
   if (pos >= end || cap == 0) return 0;
   const uint64_t stop = f.read_stop(pos, end, cap);
-  std::unique_ptr<ReaderLease> r;
-  int rc = reader(&r);
+  ReadSnapshot snap;
+  int rc = read_snapshot(&snap);
   if (rc != 0) return rc;
-  sqlite::Txn snapshot(*r->db);
-  if ((rc = snapshot.begin_read()) != 0) return rc;
-  ChunkCursor chunks(*this, *r->db, f);
+  ChunkCursor chunks(*this, snap.db(), f);
   uint64_t at = 0;
   rc = read_span(chunks, f, pos, stop, dst, filled, &at);
-  return end_snapshot(snapshot, chunks, rc, *filled > 0, at);
+  return end_snapshot(*snap.txn, chunks, rc, *filled > 0, at);
 }
 
 int SqliteBackend::get(const Query &q, uint64_t start, uint64_t end, uint64_t max_bytes, FileInfo *info,
                        std::string *out) {
-  std::unique_ptr<ReaderLease> r;
-  int rc = reader(&r);
-  if (rc != 0) return rc;
-  sqlite::Db &db = *r->db;
   // The file row and its chunks from one snapshot: the file cannot be
   // deleted between the two.
-  sqlite::Txn snapshot(db);
-  if ((rc = snapshot.begin_read()) != 0) return rc;
+  ReadSnapshot snap;
+  int rc = read_snapshot(&snap);
+  if (rc != 0) return rc;
+  sqlite::Db &db = snap.db();
   if ((rc = find_in(db, q, info)) != 0) return rc;
   end = std::min(end, info->length);
   start = std::min(start, end);
@@ -648,7 +648,7 @@ int SqliteBackend::get(const Query &q, uint64_t start, uint64_t end, uint64_t ma
   size_t filled = 0;
   uint64_t at = 0;
   if (end > start) rc = read_span(chunks, *info, start, end, out->data(), &filled, &at);
-  return end_snapshot(snapshot, chunks, rc, false, at);
+  return end_snapshot(*snap.txn, chunks, rc, false, at);
 }
 
 int SqliteBackend::list(const ListQuery &q, ListPage *out) {

@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,14 @@ class SqliteBackend {
     ~ReaderLease();
   };
   int reader(std::unique_ptr<ReaderLease> *out);
+  // A reader connection inside one read snapshot, for one call: the
+  // snapshot ends (members go in reverse) before the connection goes back.
+  struct ReadSnapshot {
+    std::unique_ptr<ReaderLease> lease;
+    std::optional<sqlite::Txn> txn;
+    sqlite::Db &db() { return *lease->db; }
+  };
+  int read_snapshot(ReadSnapshot *out);
   int find_in(sqlite::Db &db, const Query &q, FileInfo *out);
   class ChunkCursor;
   // Inside a read snapshot: bytes pos..stop of `f` to `dst`, whole chunks
