@@ -199,7 +199,9 @@ test('canwatch on Redis across 4 workers; Redis stopped mid-run gives 503, then 
 
 test('canwatch on a 3-master Redis Cluster across 4 workers: the contract and the hammer', async () => {
   const cluster = await startRedisCluster();
-  const cw = await startCanwatch({ REDIS_URL: cluster.url });
+  // 1 s per store call, as above: on a cluster an activation reads the two
+  // memberships before its script (the sets live on other slots).
+  const cw = await startCanwatch({ REDIS_URL: cluster.url, STORE_TIMEOUT_MS: '1000' });
   try {
     assert.match(cw.banner(), /store redis\+cluster:\/\//);
     await contract(cw.base);
