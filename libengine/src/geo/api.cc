@@ -522,14 +522,16 @@ int hp_geo_lookup_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_g
     for (size_t i = 0; i < n; i++) {
       uint32_t id = ids[i];
       if (id == HP_GEO_NO_RECORD_ID || (id != HP_GEO_UNNUMBERED && !seen.insert(id))) continue;
-      rc = cb(nullptr, id, i, data);  // wanted?
+      // Asked first (record NULL), then given the record when wanted.
+      auto stopped = [&](int code) {
+        *failed = i;
+        return set_error(code, "geo_lookup_many: the record callback ended the batch (", std::to_string(code), ")");
+      };
+      rc = cb(nullptr, id, i, data);
+      if (rc < 0) return stopped(rc);
       if (rc == 0) continue;
       hp::geo::Hit hit;
       hit.id = id;
-      if (rc < 0) {
-        *failed = i;
-        return set_error(rc, "geo_lookup_many: the record callback ended the batch (", std::to_string(rc), ")");
-      }
       if (id == HP_GEO_UNNUMBERED) {
         // No id to share: the address's own record, found again.
         Address a;
@@ -543,10 +545,7 @@ int hp_geo_lookup_many(uint32_t *ids, uint64_t *generation, size_t *failed, hp_g
         return rc;
       }
       rc = cb(&e, id, i, data);
-      if (rc < 0) {
-        *failed = i;
-        return set_error(rc, "geo_lookup_many: the record callback ended the batch (", std::to_string(rc), ")");
-      }
+      if (rc < 0) return stopped(rc);
     }
     return static_cast<int>(n);
   });
