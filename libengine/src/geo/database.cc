@@ -300,8 +300,15 @@ int Database::decode(const Hit &h, const Record **out, std::unique_ptr<Record> *
   return 0;
 }
 
-int Database::pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch,
-                   std::vector<uint64_t> *buf) const {
+int Database::pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch, std::vector<uint64_t> *buf,
+                   bool *was_cached) const {
+  if (h.id != TreeIndex::kNoId) {
+    if ((*out = flats_.find(h.id))) {  // another thread packed it meanwhile
+      *was_cached = true;
+      return 0;
+    }
+  }
+  *was_cached = cached(h);
   const Record *rec = nullptr;
   if (int rc = record(h, &rec, scratch)) return rc;
   size_t size = Packed::size_of(rec->flat);

@@ -89,22 +89,14 @@ class Database {
     return decode(h, out, scratch);
   }
 
-  // hp_geo_lookup's view of the record of a hit: cached, else packed from
-  // the decoded record (and cached when there is room, else written into
-  // *buf). *was_cached: the block or the decoded record was in the cache.
-  // 0 or record()'s errors.
-  int packed(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch, std::vector<uint64_t> *buf,
-             bool *was_cached) const {
-    if (h.id != TreeIndex::kNoId) {
-      if (const Packed *p = flats_.find(h.id)) {
-        *out = p;
-        *was_cached = true;
-        return 0;
-      }
-    }
-    *was_cached = cached(h);
-    return pack(h, out, scratch, buf);
-  }
+  // hp_geo_lookup's view of the record of a hit when it is cached (its
+  // lines are prefetched: the block spans several), else nullptr.
+  const Packed *packed(const Hit &h) const { return h.id != TreeIndex::kNoId ? flats_.find(h.id) : nullptr; }
+  // The same made from the decoded record (and cached when there is room,
+  // else written into *buf). *was_cached: the block or the decoded record
+  // was in the cache already. 0 or record()'s errors.
+  int pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch, std::vector<uint64_t> *buf,
+           bool *was_cached) const;
 
   // Whether the record of a hit is decoded in the cache already.
   bool cached(const Hit &h) const {
@@ -136,8 +128,6 @@ class Database {
   }
   int find_slow(const Address &a, Hit *hit) const;
   int decode(const Hit &h, const Record **out, std::unique_ptr<Record> *scratch) const;
-  int pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *scratch,
-           std::vector<uint64_t> *buf) const;
   // Reserves a place in the record cache for `bytes`, or says it is full.
   bool take_cache_room(size_t bytes) const;
   void give_cache_room(size_t bytes) const;
