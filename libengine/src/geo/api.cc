@@ -150,7 +150,7 @@ int add_record(hp_geo_enrichment *out, size_t *used, hp_geo *g, const hp::geo::D
   } else {
     for (int i = 0; i < HP_GEO_STRING_FIELDS; i++) {
       if (!(add & (1u << i))) continue;
-      size_t n = p->len[i];
+      size_t n = std::strlen(p->text() + p->off[i]);
       if (*used + n + 1 > HP_GEO_ENRICHMENT_BUF) {
         add &= ~(1u << i);
         continue;

@@ -122,10 +122,8 @@ int Database::index() {
   size_t n = index_.count();
   slots_.reset(new std::atomic<const Record *>[n ? n : 1]);
   for (size_t i = 0; i < n; i++) slots_[i].store(nullptr, std::memory_order_relaxed);
-  // Packed blocks average well under 512 bytes (about 150 on DB-IP City):
-  // address space for that, within the byte cap. Past it, lookups pack
-  // per call.
-  flats_.init(n, std::min(limits_.cache_bytes, n * 512 + (size_t(1) << 20)));
+  // A slot per record within the byte cap; past it, lookups pack per call.
+  flats_.init(n, limits_.cache_bytes);
   return 0;
 }
 
@@ -311,12 +309,14 @@ int Database::pack(const Hit &h, const Packed **out, std::unique_ptr<Record> *sc
   *was_cached = cached(h);
   const Record *rec = nullptr;
   if (int rc = record(h, &rec, scratch)) return rc;
-  size_t size = Packed::size_of(rec->flat);
-  if (h.id != TreeIndex::kNoId && take_cache_bytes(size)) {
-    if ((*out = flats_.put(h.id, rec->flat))) return 0;
-    cached_bytes_.fetch_sub(size, std::memory_order_relaxed);
+  size_t cost = FlatCache::cost(rec->flat);
+  if (h.id != TreeIndex::kNoId && take_cache_bytes(cost)) {
+    bool stored = false;
+    *out = flats_.put(h.id, rec->flat, &stored);
+    if (!stored) cached_bytes_.fetch_sub(cost, std::memory_order_relaxed);
+    if (*out) return 0;
   }
-  buf->resize(size / 8);
+  buf->resize(Packed::size_of(rec->flat) / 8);
   *out = Packed::write(rec->flat, buf->data());
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace hp::geo {
@@ -47,7 +48,6 @@ const Packed *Packed::write(const Flat &f, void *to) {
     std::memcpy(text + used, f.text.data() + f.off[i], f.len[i]);
     text[used + f.len[i]] = 0;
     p->off[i] = static_cast<uint16_t>(used);
-    p->len[i] = f.len[i];
     used += f.len[i] + 1u;
   }
   p->text_len = used;
@@ -60,34 +60,58 @@ FlatCache::~FlatCache() {
 }
 
 void FlatCache::init(size_t count, size_t bytes) {
-  // Slot values count 8-byte units from 1.
-  constexpr size_t kMaxArena = size_t(0xffffffffu - 1) << 3;
-  bytes = (bytes < kMaxArena ? bytes : kMaxArena) & ~size_t(4095);
-  if (count == 0 || bytes == 0) return;
-  slots_bytes_ = count * sizeof(std::atomic<uint32_t>);
-  slots_ = static_cast<std::atomic<uint32_t> *>(map_zeroed(slots_bytes_));
-  arena_ = static_cast<uint8_t *>(map_zeroed(bytes));
+  bytes &= ~size_t(4095);
+  size_t fit = bytes / kSlotBytes;
+  count = count < fit ? count : fit;
+  if (count == 0) return;
+  // Address space: pages are only taken as slots and blocks are written,
+  // and what is written counts against the byte cap (Database::pack).
+  size_t slots = (count * kSlotBytes + 4095) & ~size_t(4095);
+  size_t arena = std::min(bytes, (count * 512 + (size_t(1) << 20)) & ~size_t(4095));
+  slots_ = static_cast<uint8_t *>(map_zeroed(slots));
+  arena_ = static_cast<uint8_t *>(map_zeroed(arena));
   if (!slots_ || !arena_) {
-    if (slots_) munmap(slots_, slots_bytes_);
-    if (arena_) munmap(arena_, bytes);
-    slots_ = nullptr;
-    arena_ = nullptr;
+    if (slots_) munmap(slots_, slots);
+    if (arena_) munmap(arena_, arena);
+    slots_ = arena_ = nullptr;
     return;
   }
-  arena_bytes_ = bytes;
+  count_ = count;
+  slots_bytes_ = slots;
+  arena_bytes_ = arena;
 }
 
-const Packed *FlatCache::put(uint32_t id, const Flat &f) const {
-  if (!slots_) return nullptr;
+size_t FlatCache::cost(const Flat &f) {
   size_t size = Packed::size_of(f);
+  return kSlotBytes + (kBlockAt + size <= kSlotBytes ? 0 : size);
+}
+
+const Packed *FlatCache::put(uint32_t id, const Flat &f, bool *stored) const {
+  *stored = false;
+  if (id >= count_) return nullptr;
+  auto *s = reinterpret_cast<Slot *>(slots_ + size_t(id) * kSlotBytes);
+  uint32_t state = kEmpty;
+  if (!s->state.compare_exchange_strong(state, kWriting, std::memory_order_acquire)) {
+    if (state == kInline) return &s->block;
+    if (state == kOverflow) return s->far;
+    return nullptr;  // being written by another thread, or no room
+  }
+  size_t size = Packed::size_of(f);
+  if (kBlockAt + size <= kSlotBytes) {
+    Packed::write(f, &s->block);
+    s->state.store(kInline, std::memory_order_release);
+    *stored = true;
+    return &s->block;
+  }
   size_t at = used_.fetch_add(size, std::memory_order_relaxed);
-  if (at + size > arena_bytes_) return nullptr;  // full: used_ stays past the end
-  const Packed *p = Packed::write(f, arena_ + at);
-  uint32_t expected = 0;
-  if (slots_[id].compare_exchange_strong(expected, static_cast<uint32_t>(at >> 3) + 1,
-                                         std::memory_order_acq_rel))
-    return p;
-  return reinterpret_cast<const Packed *>(arena_ + (size_t(expected - 1) << 3));
+  if (at + size > arena_bytes_) {  // full: used_ stays past the end
+    s->state.store(kNoRoom, std::memory_order_release);
+    return nullptr;
+  }
+  s->far = Packed::write(f, arena_ + at);
+  s->state.store(kOverflow, std::memory_order_release);
+  *stored = true;
+  return s->far;
 }
 
 }  // namespace hp::geo

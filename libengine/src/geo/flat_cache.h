@@ -1,7 +1,10 @@
-// hp_geo_lookup's view of decoded records, packed: one block per record id
+// hp_geo_lookup's view of decoded records, packed: one block per record
 // (the flat fields, then their strings, each followed by a NUL, in field
-// order) in one arena on huge pages, so a cached lookup reads the id's slot
-// and one block, and copies the strings with one memcpy.
+// order). Every record id owns a 128-byte, line-aligned slot at
+// id * 128 in one mapping on huge pages: a cached lookup goes from the id
+// straight to its two lines (no index to read first) and copies the
+// strings with one memcpy. A block too large for its slot (a few in a
+// thousand on DB-IP City) lives in an overflow arena the slot points to.
 #pragma once
 
 #include <atomic>
@@ -18,8 +21,7 @@ struct Packed {
   uint32_t accuracy_radius;
   uint32_t text_len;  // bytes of text(), the NULs included
   double latitude, longitude;
-  uint16_t off[HP_GEO_STRING_FIELDS];
-  uint16_t len[HP_GEO_STRING_FIELDS];
+  uint16_t off[HP_GEO_STRING_FIELDS];  // of each string in text()
   const char *text() const { return reinterpret_cast<const char *>(this + 1); }
 
   // Bytes the block of `f` takes (a multiple of 8).
@@ -30,36 +32,56 @@ struct Packed {
 
 class FlatCache {
  public:
+  static constexpr size_t kSlotBytes = 128;
+
   FlatCache() = default;
   ~FlatCache();
   FlatCache(const FlatCache &) = delete;
   FlatCache &operator=(const FlatCache &) = delete;
 
-  // Slots for `count` ids and an arena of at most `bytes`. Without the
-  // memory the cache stays off (every find() misses): no error.
+  // Slots for the first `count` ids that fit in `bytes`, and an overflow
+  // arena. Without the memory the cache stays off (every find() misses):
+  // no error.
   void init(size_t count, size_t bytes);
 
-  // The block of record `id` (< count), or nullptr.
+  // The block of record `id`, or nullptr.
   const Packed *find(uint32_t id) const {
-    if (!slots_) return nullptr;
-    uint32_t at = slots_[id].load(std::memory_order_acquire);
-    if (!at) return nullptr;
-    const uint8_t *p = arena_ + (size_t(at - 1) << 3);
-    // A block spans three or four lines: ask for them all now, not for the
-    // strings one memory round trip after the head.
-    __builtin_prefetch(p + 64);
-    __builtin_prefetch(p + 128);
-    __builtin_prefetch(p + 192);
-    return reinterpret_cast<const Packed *>(p);
+    if (id >= count_) return nullptr;
+    const uint8_t *slot = slots_ + size_t(id) * kSlotBytes;
+    // The strings are on the second line: ask for it with the first.
+    __builtin_prefetch(slot + 64);
+    const Slot *s = reinterpret_cast<const Slot *>(slot);
+    uint32_t state = s->state.load(std::memory_order_acquire);
+    if (state == kInline) return &s->block;
+    if (state == kOverflow) return s->far;
+    return nullptr;
   }
 
-  // Stores the block of `f` for `id`: the block now cached for it (another
-  // thread's, when it raced), or nullptr when the arena is full.
-  const Packed *put(uint32_t id, const Flat &f) const;
+  // Bytes the block of `f` takes in the cache (its slot, and its overflow).
+  static size_t cost(const Flat &f);
+  // Stores the block of `f` for `id` (once: a slot is never rewritten):
+  // the block now cached for it (*stored: by this call, else by another
+  // thread first), or nullptr when `id` has no slot, the overflow arena is
+  // full or another thread is storing it (the caller packs into memory of
+  // its own).
+  const Packed *put(uint32_t id, const Flat &f, bool *stored) const;
 
  private:
-  std::atomic<uint32_t> *slots_ = nullptr;  // (arena offset / 8) + 1; 0: none
+  enum : uint32_t { kEmpty, kWriting, kInline, kOverflow, kNoRoom };
+  static constexpr size_t kBlockAt = 8;  // the block's place in its slot
+  struct Slot {
+    std::atomic<uint32_t> state;
+    uint32_t unused;
+    union {
+      Packed block;       // kInline: the block, its text to the slot's end
+      const Packed *far;  // kOverflow: the block in the arena
+    };
+  };
+  static_assert(sizeof(Slot) == 64 && sizeof(Packed) + kBlockAt == 64, "a slot's head is one cache line");
+
+  uint8_t *slots_ = nullptr;
   size_t slots_bytes_ = 0;
+  size_t count_ = 0;
   uint8_t *arena_ = nullptr;
   size_t arena_bytes_ = 0;
   mutable std::atomic<size_t> used_{0};
