@@ -89,8 +89,8 @@ class Database {
     return decode(h, out, scratch);
   }
 
-  // hp_geo_lookup's view of the record of a hit when it is cached (its
-  // lines are prefetched: the block spans several), else nullptr.
+  // hp_geo_lookup's view of the record of a hit when it is cached (both
+  // lines of its slot asked for at once), else nullptr.
   const Packed *packed(const Hit &h) const { return h.id != TreeIndex::kNoId ? flats_.find(h.id) : nullptr; }
   // The same made from the decoded record (and cached when there is room,
   // else written into *buf). *was_cached: the block or the decoded record
