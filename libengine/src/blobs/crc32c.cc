@@ -181,7 +181,8 @@ HP_FOLD_TARGET uint32_t folded(uint32_t crc, const uint8_t *p, size_t len) {
 }
 
 bool have_vpclmul() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && have_sse42();
+  static const bool yes =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && have_sse42();
   return yes;
 }
 #endif

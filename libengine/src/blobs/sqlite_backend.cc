@@ -474,8 +474,11 @@ class SqliteBackend::ChunkCursor {
   // read snapshot, if nothing else does, until done().
   int rows(uint64_t first, uint64_t last, bool bytes = false) {
     done();
-    rows_stmt_ = db_.prepare(bytes ? "SELECT key, crc, length(data), data FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2"
-                                   : "SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
+    static constexpr const char *kRows =
+        "SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2";
+    static constexpr const char *kRowsWithBytes =
+        "SELECT key, crc, length(data), data FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2";
+    rows_stmt_ = db_.prepare(bytes ? kRowsWithBytes : kRows);
     sqlite::Stmt *s = rows_stmt_;
     if (!s) return db_.prepare_error();
     s->bind(1, chunk_key(f_.ukey, first)).bind(2, chunk_key(f_.ukey, last));
