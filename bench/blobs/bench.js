@@ -7,9 +7,12 @@
 //          fs.promises.writeFile of the same pieces; best of 3 alternating
 //          rounds, each after `sync`; SHA-256 of the bytes alone for scale)
 //          and read back (store.createReadStream vs fs.readFile and
-//          fs.createReadStream)
+//          fs.createReadStream, BLOBS_READ_ROUNDS (7) alternating rounds
+//          (then 3 against fs.readFile):
+//          medians, the median per-round ratio and CPU time per GiB)
 //   small: 10,000 files of 16 KiB (store.put/get vs fs.writeFile/readFile),
-//          32 in flight
+//          32 in flight; gets in BLOBS_SMALL_ROUNDS (7) alternating rounds
+//          as reads are
 //   durable: the same store opened with {durable: true} (chunk files and
 //          the WAL synced before each commit) beside the default one, on a
 //          BLOBS_DURABLE_MB (256) file and BLOBS_DURABLE_COUNT (2000) files
@@ -21,8 +24,8 @@
 //
 // Big files go to $TMPDIR and are deleted afterwards. Sizes: BLOBS_BIG_MB
 // (1024), BLOBS_SMALL_COUNT (10000), BLOBS_HTTP_MB (256). BLOBS_SECTIONS
-// picks parts (default write,read,small,durable,http). Reads alternate
-// store and plain files for 3 rounds and keep each one's best.
+// picks parts (default write,read,small,durable,http). Reads take turns
+// as bench/blobs/rounds.js says; the load average is printed beside them.
 // Writes bench/results/blobs.json. Run: node bench/blobs/bench.js
 const { execFileSync } = require('child_process');
 const crypto = require('crypto');
@@ -36,6 +39,7 @@ const { pipeline } = require('stream/promises');
 const root = path.resolve(__dirname, '..', '..');
 const hp = require(root);
 const { startSpeedbox, upload, download } = require('../../tests/support/speedbox');
+const { alternate, ratio, summary, load } = require('./rounds');
 
 const MiB = 1 << 20;
 const BIG_MB = Number(process.env.BLOBS_BIG_MB || 1024);
@@ -45,6 +49,8 @@ const HTTP_MB = Number(process.env.BLOBS_HTTP_MB || 256);
 const DURABLE_MB = Number(process.env.BLOBS_DURABLE_MB || 256);
 const DURABLE_COUNT = Number(process.env.BLOBS_DURABLE_COUNT || 2000);
 const IN_FLIGHT = 32;
+const READ_ROUNDS = Number(process.env.BLOBS_READ_ROUNDS || 7);
+const SMALL_ROUNDS = Number(process.env.BLOBS_SMALL_ROUNDS || 7);
 // Which parts run (BLOBS_SECTIONS, default all).
 const SECTIONS = new Set((process.env.BLOBS_SECTIONS || 'write,read,small,durable,http').split(','));
 
@@ -116,17 +122,24 @@ async function big(dir) {
   }
   if (!fs.existsSync(file)) await fsp.writeFile(file, bigSource(BIG_MB));
   await pipeline(Readable.from(bigSource(BIG_MB)), store.createWriteStream('big.bin'));
-  // Reads from the page cache, alternating for 3 rounds, each one's best.
-  let fsRead = null;
-  let fsStream = null;
-  let storeRead = null;
-  for (let round = 0; round < (SECTIONS.has('read') ? 3 : 0); round++) {
-    fsRead = best(fsRead, await timed(async () => (await fsp.readFile(file)).length));
-    fsStream = best(fsStream, await timed(() => drain(fs.createReadStream(file, { highWaterMark: MiB }))));
-    storeRead = best(storeRead, await timed(() => drain(store.createReadStream('big.bin'))));
-    if (storeRead.value !== bytes || fsRead.value !== bytes || fsStream.value !== bytes) {
-      throw new Error('big: short read');
-    }
+  // Reads from the page cache: the store and fs.createReadStream take turns
+  // for READ_ROUNDS rounds (rounds.js), each side's median kept with its CPU
+  // time; then the store and fs.readFile the same way. fs.readFile holds
+  // the whole gigabyte, whose release would otherwise land in the run next
+  // to it, which in a three-way turn is always the store's.
+  let reads = null;
+  let whole = null;
+  if (SECTIONS.has('read')) {
+    const checked = (name, run) => {
+      if (run.value !== bytes) throw new Error(`big: short read (${name})`);
+    };
+    const storeRead = () => drain(store.createReadStream('big.bin'));
+    reads = await alternate(
+      { fsReadStream: () => drain(fs.createReadStream(file, { highWaterMark: MiB })), store: storeRead },
+      READ_ROUNDS,
+      checked,
+    );
+    whole = await alternate({ fsReadFile: async () => (await fsp.readFile(file)).length, store: storeRead }, 3, checked);
   }
   store.close();
   fs.rmSync(file, { force: true });
@@ -138,10 +151,13 @@ async function big(dir) {
       sha256Alone: mbps(bytes, sha256Alone.s),
       fsWriteFile: mbps(bytes, fsWrite.s),
     },
-    read: fsRead && {
-      store: mbps(bytes, storeRead.s),
-      fsReadFile: mbps(bytes, fsRead.s),
-      fsReadStream: mbps(bytes, fsStream.s),
+    read: reads && {
+      store: summary(reads.store, BIG_MB),
+      fsReadFile: summary(whole.fsReadFile, BIG_MB),
+      fsReadStream: summary(reads.fsReadStream, BIG_MB),
+      ratioOfReadStream: ratio(reads.store, reads.fsReadStream),
+      ratioOfReadFile: ratio(whole.store, whole.fsReadFile),
+      rounds: READ_ROUNDS,
     },
   };
 }
@@ -154,27 +170,17 @@ async function small(dir) {
   const name = (i) => `f${String(i).padStart(6, '0')}`;
   const fsWrite = await timed(() => inFlight(SMALL_COUNT, (i) => fsp.writeFile(path.join(files, name(i)), data[i % 64])));
   const storeWrite = await timed(() => inFlight(SMALL_COUNT, (i) => store.put(name(i), data[i % 64])));
-  // Reads alternate for 3 rounds, each one's best.
-  let fsRead = null;
-  let storeRead = null;
-  for (let round = 0; round < 3; round++) {
-    fsRead = best(
-      fsRead,
-      await timed(() =>
-        inFlight(SMALL_COUNT, async (i) => {
-          if ((await fsp.readFile(path.join(files, name(i)))).length !== SMALL_SIZE) throw new Error('small: short read');
-        }),
-      ),
-    );
-    storeRead = best(
-      storeRead,
-      await timed(() =>
-        inFlight(SMALL_COUNT, async (i) => {
-          if ((await store.get(name(i))).length !== SMALL_SIZE) throw new Error('small: short read');
-        }),
-      ),
-    );
-  }
+  // Reads take turns for SMALL_ROUNDS rounds (rounds.js), medians kept.
+  const check = (buf) => {
+    if (buf.length !== SMALL_SIZE) throw new Error('small: short read');
+  };
+  const reads = await alternate(
+    {
+      fsReadFile: () => inFlight(SMALL_COUNT, async (i) => check(await fsp.readFile(path.join(files, name(i))))),
+      store: () => inFlight(SMALL_COUNT, async (i) => check(await store.get(name(i)))),
+    },
+    SMALL_ROUNDS,
+  );
   store.close();
   fs.rmSync(files, { recursive: true, force: true });
   const per = (s) => SMALL_COUNT / s;
@@ -182,7 +188,12 @@ async function small(dir) {
     count: SMALL_COUNT,
     sizeKiB: SMALL_SIZE / 1024,
     write: { store: per(storeWrite.s), fsWriteFile: per(fsWrite.s) },
-    read: { store: per(storeRead.s), fsReadFile: per(fsRead.s) },
+    read: {
+      store: summary(reads.store, SMALL_COUNT),
+      fsReadFile: summary(reads.fsReadFile, SMALL_COUNT),
+      ratio: ratio(reads.store, reads.fsReadFile),
+      rounds: SMALL_ROUNDS,
+    },
   };
 }
 
@@ -309,10 +320,16 @@ async function main() {
       );
     }
     if (b?.read) {
+      const r = b.read;
       console.log(
-        `big    read  MB/s  store ${round(b.read.store)}  fs.readFile ${round(b.read.fsReadFile)}  ` +
-          `fs.createReadStream ${round(b.read.fsReadStream)}  ratio ${round(b.read.store / b.read.fsReadFile, 2)} of readFile, ` +
-          `${round(b.read.store / b.read.fsReadStream, 2)} of createReadStream`,
+        `big    read  MB/s (median of ${r.rounds})  store ${round(r.store.rate)}  fs.readFile ${round(r.fsReadFile.rate)}  ` +
+          `fs.createReadStream ${round(r.fsReadStream.rate)}; store/createReadStream ${round(r.store.rate / r.fsReadStream.rate, 2)} ` +
+          `(per round: median ${round(r.ratioOfReadStream.median, 2)}, ${round(r.ratioOfReadStream.min, 2)}..${round(r.ratioOfReadStream.max, 2)}), ` +
+          `of readFile ${round(r.ratioOfReadFile.median, 2)}`,
+      );
+      console.log(
+        `big    read  CPU ms per GiB  store ${round(r.store.cpuPerUnit * 1024e3, 0)}  fs.createReadStream ${round(r.fsReadStream.cpuPerUnit * 1024e3, 0)}` +
+          `  fs.readFile ${round(r.fsReadFile.cpuPerUnit * 1024e3, 0)}; load average ${round(load(), 2)}`,
       );
     }
     const s = SECTIONS.has('small') ? await small(dir) : null;
@@ -320,8 +337,11 @@ async function main() {
       console.log(
         `small  write files/s  store ${round(s.write.store, 0)}  fs.writeFile ${round(s.write.fsWriteFile, 0)}  ratio ${round(s.write.store / s.write.fsWriteFile, 2)}`,
       );
+      const r = s.read;
       console.log(
-        `small  read  files/s  store ${round(s.read.store, 0)}  fs.readFile ${round(s.read.fsReadFile, 0)}  ratio ${round(s.read.store / s.read.fsReadFile, 2)}`,
+        `small  read  files/s (median of ${r.rounds})  store ${round(r.store.rate, 0)}  fs.readFile ${round(r.fsReadFile.rate, 0)}  ` +
+          `ratio ${round(r.store.rate / r.fsReadFile.rate, 2)} (per round: median ${round(r.ratio.median, 2)}, ${round(r.ratio.min, 2)}..${round(r.ratio.max, 2)}); CPU µs per file ` +
+          `store ${round(r.store.cpuPerUnit * 1e6)}  fs.readFile ${round(r.fsReadFile.cpuPerUnit * 1e6)}; load average ${round(load(), 2)}`,
       );
     }
     const d = SECTIONS.has('durable') ? await durability(dir) : null;
@@ -351,7 +371,7 @@ async function main() {
           `balancer ${round(memory.balancerPeakRssMb)} MB (idle ${round(memory.balancerIdleRssMb)}); target < 64`,
       );
     }
-    const ratio = (a, b) => (a === undefined || b === undefined ? null : a / b);
+    const quot = (a, b) => (a === undefined || b === undefined ? null : a / b);
     const report = {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() },
       sections: [...SECTIONS],
@@ -361,17 +381,17 @@ async function main() {
       http: withHttp ? { sqlite: hs, dir: hd } : null,
       uploadMemory: memory,
       ratios: {
-        bigWrite: ratio(w?.store, w?.fsWriteFile),
-        bigWriteNoSha256: ratio(w?.storeNoSha256, w?.fsWriteFile),
-        bigWriteOfSha256Alone: ratio(w?.store, w?.sha256Alone),
-        bigRead: ratio(b?.read?.store, b?.read?.fsReadFile),
-        bigReadStream: ratio(b?.read?.store, b?.read?.fsReadStream),
-        smallWrite: ratio(s?.write.store, s?.write.fsWriteFile),
-        smallRead: ratio(s?.read.store, s?.read.fsReadFile),
-        durableBigWrite: ratio(d?.bigWriteMBps.durable, d?.bigWriteMBps.default),
-        durableSmallWrite: ratio(d?.smallWritesPerS.durable, d?.smallWritesPerS.default),
-        httpUpload: ratio(hs?.upload, hd?.upload),
-        httpDownload: ratio(hs?.download, hd?.download),
+        bigWrite: quot(w?.store, w?.fsWriteFile),
+        bigWriteNoSha256: quot(w?.storeNoSha256, w?.fsWriteFile),
+        bigWriteOfSha256Alone: quot(w?.store, w?.sha256Alone),
+        bigRead: b?.read?.ratioOfReadFile.median ?? null,
+        bigReadStream: b?.read?.ratioOfReadStream.median ?? null,
+        smallWrite: quot(s?.write.store, s?.write.fsWriteFile),
+        smallRead: s?.read.ratio.median ?? null,
+        durableBigWrite: quot(d?.bigWriteMBps.durable, d?.bigWriteMBps.default),
+        durableSmallWrite: quot(d?.smallWritesPerS.durable, d?.smallWritesPerS.default),
+        httpUpload: quot(hs?.upload, hd?.upload),
+        httpDownload: quot(hs?.download, hd?.download),
       },
       targets: { bigWrite: 0.8, bigReadStream: 0.8, smallWrite: 1.35, smallRead: 1.35, http: 1, uploadPeakRssMb: 64 },
     };

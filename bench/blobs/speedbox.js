@@ -7,8 +7,9 @@
 //           start it (examples/speedbox/start.js, plain node): peak resident
 //           memory (VmHWM) of the server that took it and of the balancer
 //   speed:  upload and download MB/s of SPEEDBOX_HTTP_MB (256) MiB through
-//           the balancer (3 servers each), the best of SPEEDBOX_TRIES (3)
-//           transfers each, the two stores taking turns
+//           the balancer (3 servers each), SPEEDBOX_TRIES (5) rounds, the two
+//           stores taking turns: medians, the median per-round ratio, and
+//           the CPU time the servers and the balancer spent per GiB
 //
 // Prints each run, the load average beside it, and writes
 // bench/results/speedbox.json. Run: node bench/blobs/speedbox.js
@@ -17,12 +18,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startSpeedbox, startDeployment, upload, download } = require('../../tests/support/speedbox');
+const { alternate, median, ratio, summary } = require('./rounds');
 
 const MiB = 1 << 20;
 const RUNS = Number(process.env.RUNS || 3);
 const HTTP_MB = Number(process.env.SPEEDBOX_HTTP_MB || 256);
 const MEMORY_MB = Number(process.env.SPEEDBOX_MEMORY_MB || 1024);
-const TRIES = Number(process.env.SPEEDBOX_TRIES || 3);
+const TRIES = Number(process.env.SPEEDBOX_TRIES || 5);
 const RSS_TARGET_MB = 64;
 
 const pieces = Array.from({ length: 16 }, () => crypto.randomBytes(MiB));
@@ -66,34 +68,83 @@ async function memory(dir) {
   }
 }
 
-// Upload then download TRIES times on each store in turn (3 servers each,
-// the two deployments side by side); each side's best transfer counts, as
-// the machine's other work slows single transfers down at random.
-async function speed(dir, order) {
+// CPU seconds (user + system) a process has used so far (/proc/<pid>/stat).
+const TICK = 100; // USER_HZ on Linux
+function processCpu(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICK;
+}
+// CPU seconds of a deployment's servers (together) and its balancer.
+const boxCpu = (box) => ({
+  servers: box.servers.reduce((sum, s) => sum + processCpu(s.proc.pid), 0),
+  balancer: processCpu(box.lb.proc.pid),
+});
+
+// Upload then download, TRIES rounds, on each store in turn (3 servers
+// each, the two deployments side by side), the order reversed every other
+// round; each side's median transfer counts, and the ratio is the median of
+// the per-round ratios (bench/blobs/rounds.js), beside the CPU time its
+// servers and balancer spent per GiB.
+async function speed(dir) {
   const boxes = {};
-  for (const name of order) {
+  for (const name of ['store', 'dir']) {
     const spec = name === 'store' ? `sqlite:${path.join(dir, 'speed', 'speedbox.db')}` : `dir:${path.join(dir, 'speed-files')}`;
     boxes[name] = await startSpeedbox({ spec, servers: 3 });
   }
-  const best = Object.fromEntries(order.map((name) => [name, { upload: 0, download: 0 }]));
-  try {
-    for (let t = 0; t < TRIES; t++) {
-      for (const name of order) {
-        const box = boxes[name];
-        const [up, r] = await seconds(() => upload(box.base, `speed-${t}.bin`, source(HTTP_MB)));
+  const transfer = (name, kind, t) => {
+    const box = boxes[name];
+    return async () => {
+      const cpu0 = boxCpu(box);
+      if (kind === 'upload') {
+        const r = await upload(box.base, `speed-${t}.bin`, source(HTTP_MB));
         if (r.status !== 200) throw new Error(`upload: ${r.status} ${r.body}`);
-        best[name].upload = Math.max(best[name].upload, HTTP_MB / up);
-      }
-      for (const name of order) {
-        const [down, d] = await seconds(() => download(boxes[name].base, `/download?filename=speed-${t}.bin`));
+      } else {
+        const d = await download(box.base, `/download?filename=speed-${t}.bin`);
         if (d.length !== HTTP_MB * MiB) throw new Error(`download: ${d.length} bytes`);
-        best[name].download = Math.max(best[name].download, HTTP_MB / down);
       }
+      const cpu1 = boxCpu(box);
+      return { servers: cpu1.servers - cpu0.servers, balancer: cpu1.balancer - cpu0.balancer };
+    };
+  };
+  const out = {};
+  try {
+    const kinds = { upload: {}, download: {} };
+    for (let t = 0; t < TRIES; t++) {
+      for (const kind of ['upload', 'download']) {
+        const sides = { store: transfer('store', kind, t), dir: transfer('dir', kind, t) };
+        const runs = await alternate(t % 2 ? { dir: sides.dir, store: sides.store } : sides, 1, (name, run) => {
+          const k = (kinds[kind][name] ??= { wall: [], cpu: [], servers: [], balancer: [] });
+          k.servers.push(run.value.servers);
+          k.balancer.push(run.value.balancer);
+        });
+        for (const [name, run] of Object.entries(runs)) {
+          kinds[kind][name].wall.push(...run.wall);
+          kinds[kind][name].cpu.push(...run.cpu);
+        }
+      }
+    }
+    const gib = HTTP_MB / 1024;
+    for (const kind of ['upload', 'download']) {
+      const k = kinds[kind];
+      out[kind] = {
+        ratio: ratio(k.store, k.dir),
+        ...Object.fromEntries(
+          ['store', 'dir'].map((name) => [
+            name,
+            {
+              mbps: summary(k[name], HTTP_MB).rate,
+              serverCpuPerGiB: median(k[name].servers) / gib,
+              balancerCpuPerGiB: median(k[name].balancer) / gib,
+            },
+          ]),
+        ),
+      };
     }
   } finally {
     await Promise.all(Object.values(boxes).map((box) => box.stop()));
   }
-  return best;
+  return out;
 }
 
 const f = (x, d = 1) => x.toFixed(d);
@@ -105,19 +156,23 @@ async function main() {
     try {
       const loadBefore = os.loadavg()[0];
       const mem = await memory(dir);
-      // Alternate which store goes first, so neither always gets the warmer page cache.
-      const { store, dir: dirVariant } = await speed(dir, i % 2 ? ['dir', 'store'] : ['store', 'dir']);
-      const run = { memory: mem, store, dir: dirVariant, load: [loadBefore, os.loadavg()[0]] };
+      const sp = await speed(dir);
+      const run = { memory: mem, speed: sp, load: [loadBefore, os.loadavg()[0]] };
       runs.push(run);
       console.log(
         `run ${i + 1}: ${MEMORY_MB} MiB upload peak RSS server ${f(mem.serverPeakRssMb)} MB (idle ${f(mem.serverIdleRssMb)}), ` +
           `balancer ${f(mem.balancerPeakRssMb)} MB (idle ${f(mem.balancerIdleRssMb)}); target < ${RSS_TARGET_MB}`,
       );
-      console.log(
-        `       ${HTTP_MB} MiB upload MB/s store ${f(store.upload)} dir ${f(dirVariant.upload)} ratio ${f(store.upload / dirVariant.upload, 2)}; ` +
-          `download store ${f(store.download)} dir ${f(dirVariant.download)} ratio ${f(store.download / dirVariant.download, 2)}; ` +
-          `load average ${f(run.load[0], 2)} -> ${f(run.load[1], 2)}`,
-      );
+      for (const kind of ['upload', 'download']) {
+        const k = sp[kind];
+        console.log(
+          `       ${HTTP_MB} MiB ${kind} MB/s (median of ${TRIES}) store ${f(k.store.mbps)} dir ${f(k.dir.mbps)} ` +
+            `ratio ${f(k.ratio.median, 2)} (rounds ${f(k.ratio.min, 2)}..${f(k.ratio.max, 2)}); CPU s per GiB ` +
+            `servers ${f(k.store.serverCpuPerGiB, 2)} vs ${f(k.dir.serverCpuPerGiB, 2)}, ` +
+            `balancer ${f(k.store.balancerCpuPerGiB, 2)} vs ${f(k.dir.balancerCpuPerGiB, 2)}`,
+        );
+      }
+      console.log(`       load average ${f(run.load[0], 2)} -> ${f(run.load[1], 2)}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -126,7 +181,7 @@ async function main() {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
     sizes: { memoryMb: MEMORY_MB, httpMb: HTTP_MB, tries: TRIES },
     runs,
-    ratios: runs.map((r) => ({ upload: r.store.upload / r.dir.upload, download: r.store.download / r.dir.download })),
+    ratios: runs.map((r) => ({ upload: r.speed.upload.ratio.median, download: r.speed.download.ratio.median })),
     targets: { peakRssMb: RSS_TARGET_MB, ratio: 1 },
   };
   const out = path.resolve(__dirname, '..', 'results', 'speedbox.json');

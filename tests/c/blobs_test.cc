@@ -1055,6 +1055,18 @@ TEST_CASE("blobs: CRC32C matches the published check value on both paths") {
     INFO("length " << len);
     CHECK(hp::blobs::crc32c(0x1234567u, big.data() + 3, len) ==
           hp::blobs::crc32c_portable(0x1234567u, big.data() + 3, len));
+    CHECK(hp::blobs::crc32c_instruction(0x1234567u, big.data() + 3, len) ==
+          hp::blobs::crc32c_portable(0x1234567u, big.data() + 3, len));
+  }
+  // Around the sizes where folding (256-byte steps, from 512 bytes) starts
+  // and ends, at every alignment of a 64-byte register.
+  INFO("folding: " << hp::blobs::crc32c_folds());
+  for (size_t len = 0; len < 1600; len++) {
+    for (size_t at : {0, 1, 8, 63}) {
+      INFO("length " << len << " at " << at);
+      REQUIRE(hp::blobs::crc32c(0xffffffffu, big.data() + at, len) ==
+              hp::blobs::crc32c_portable(0xffffffffu, big.data() + at, len));
+    }
   }
 }
 

@@ -73,6 +73,10 @@ int64_t now_ms() {
       .count();
 }
 
+// Spans of chunks up to this many bytes are read with their rows' bytes
+// (one query) rather than a blob handle per chunk: a small file's get.
+constexpr uint64_t kRowBytesMax = 64 * 1024;
+
 }  // namespace
 
 int SqliteBackend::open(const std::string &path, uint32_t timeout_ms, bool durable,
@@ -421,7 +425,7 @@ int SqliteBackend::find(const Query &q, FileInfo *out) {
   return find_in(*r->db, q, out);
 }
 
-int SqliteBackend::find_in(sqlite::Db &db, const Query &q, FileInfo *out) {
+int SqliteBackend::find_in(sqlite::Db &db, const Query &q, FileInfo *out, sqlite::Stmt **hold) {
   int rc;
   std::string sql = std::string("SELECT ") + kCols + " FROM hp_blob_files f ";
   if (!q.id.empty())
@@ -439,7 +443,10 @@ int SqliteBackend::find_in(sqlite::Db &db, const Query &q, FileInfo *out) {
   }
   rc = s->step();
   if (rc == SQLITE_ROW) read_info(s, out);
-  s->reset();
+  if (rc == SQLITE_ROW && hold)
+    *hold = s;  // left on its row: the caller's read snapshot lasts until it resets it
+  else
+    s->reset();
   if (rc < 0) return rc;
   if (rc != SQLITE_ROW) {
     if (!q.id.empty()) return set_error(HP_ENOTFOUND, "blobs: no file with id ", q.id);
@@ -456,18 +463,31 @@ int SqliteBackend::find_in(sqlite::Db &db, const Query &q, FileInfo *out) {
 class SqliteBackend::ChunkCursor {
  public:
   ChunkCursor(SqliteBackend &b, sqlite::Db &db, const FileInfo &f) : b_(b), db_(db), f_(f) {}
+  ~ChunkCursor() { done(); }
+  ChunkCursor(const ChunkCursor &) = delete;
+  ChunkCursor &operator=(const ChunkCursor &) = delete;
 
-  // The rows of chunks first..last; the bytes come from read().
-  int rows(uint64_t first, uint64_t last) {
-    sqlite::Stmt *s =
-        db_.prepare("SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2");
+  // The rows of chunks first..last; the bytes come from read(). With
+  // `bytes` (a few small chunks) the rows bring the bytes kept in them,
+  // instead of a blob handle per chunk (each compiles a statement). The
+  // query is left on its last row when every chunk has one: it holds the
+  // read snapshot, if nothing else does, until done().
+  int rows(uint64_t first, uint64_t last, bool bytes = false) {
+    done();
+    static constexpr const char *kRows =
+        "SELECT key, crc, length(data) FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2";
+    static constexpr const char *kRowsWithBytes =
+        "SELECT key, crc, length(data), data FROM hp_blob_chunks WHERE key BETWEEN ?1 AND ?2";
+    rows_stmt_ = db_.prepare(bytes ? kRowsWithBytes : kRows);
+    sqlite::Stmt *s = rows_stmt_;
     if (!s) return db_.prepare_error();
     s->bind(1, chunk_key(f_.ukey, first)).bind(2, chunk_key(f_.ukey, last));
-    int rc;
+    int rc = SQLITE_ROW;
     rows_.clear();
-    while ((rc = s->step()) == SQLITE_ROW)
-      rows_.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2)});
-    s->reset();
+    while (rows_.size() <= last - first && (rc = s->step()) == SQLITE_ROW) {
+      rows_.push_back({s->int64(0), static_cast<uint32_t>(s->int64(1)), s->int64(2), {}});
+      if (bytes) rows_.back().bytes = std::string(s->blob(3));
+    }
     first_ = first;
     return rc < 0 ? rc : 0;
   }
@@ -494,6 +514,10 @@ class SqliteBackend::ChunkCursor {
       if (rc != 0) return rc;
     } else {
       if (static_cast<uint64_t>(row.size) != length) return damaged("wrong length");
+      if (row.bytes.size() == length) {
+        std::memcpy(dst, row.bytes.data(), static_cast<size_t>(length));
+        return crc32c(0, dst, static_cast<size_t>(length)) == row.crc ? 0 : damaged("CRC32C mismatch");
+      }
       int brc = SQLITE_OK;
       if (blob_) {
         brc = sqlite3_blob_reopen(blob_.get(), row.key);
@@ -509,8 +533,12 @@ class SqliteBackend::ChunkCursor {
     return 0;
   }
 
-  // Ends the blob handle (before the snapshot ends).
-  void done() { blob_.reset(); }
+  // Ends the blob handle and the rows query (before the snapshot ends).
+  void done() {
+    blob_.reset();
+    if (rows_stmt_) rows_stmt_->reset();
+    rows_stmt_ = nullptr;
+  }
 
   // The failure of a read() that returned HP_ECORRUPT for chunk n, named
   // once the snapshot has ended: a damaged chunk, a missing one, or a file
@@ -530,6 +558,7 @@ class SqliteBackend::ChunkCursor {
     int64_t key;
     uint32_t crc;
     int64_t size;
+    std::string bytes;  // rows(..., bytes = true)
   };
   struct BlobClose {
     void operator()(sqlite3_blob *b) const { sqlite3_blob_close(b); }
@@ -547,6 +576,7 @@ class SqliteBackend::ChunkCursor {
   sqlite::Db &db_;
   const FileInfo &f_;
   std::vector<Row> rows_;
+  sqlite::Stmt *rows_stmt_ = nullptr;  // active until done()
   uint64_t first_ = 0;
   std::unique_ptr<sqlite3_blob, BlobClose> blob_;
   ChunkFiles::Reader file_;
@@ -554,10 +584,7 @@ class SqliteBackend::ChunkCursor {
 };
 
 int SqliteBackend::read_snapshot(ReadSnapshot *out) {
-  int rc = reader(&out->lease);
-  if (rc != 0) return rc;
-  out->txn.emplace(out->db());
-  return out->txn->begin_read();
+  return reader(&out->lease);
 }
 
 int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
@@ -576,14 +603,14 @@ int SqliteBackend::get_chunks(const FileInfo &f, uint64_t first, uint64_t count,
     if ((rc = chunks.read(n, data.data())) != 0) break;
     out->push_back(std::move(data));
   }
-  return end_snapshot(*snap.txn, chunks, rc, !out->empty(), n);
+  return end_snapshot(snap, chunks, rc, !out->empty(), n);
 }
 
-int SqliteBackend::end_snapshot(sqlite::Txn &snapshot, ChunkCursor &chunks, int rc, bool delivered,
+int SqliteBackend::end_snapshot(ReadSnapshot &snapshot, ChunkCursor &chunks, int rc, bool delivered,
                                 uint64_t n) {
   chunks.done();
+  snapshot.end();
   std::string why = rc < 0 && rc != HP_ECORRUPT ? hp_last_error() : "";
-  if (snapshot.commit() != 0) snapshot.rollback();
   if (delivered) return 0;  // the good bytes first; the next read names the failure
   if (rc == HP_ECORRUPT) return chunks.name(n);
   if (rc < 0) return core::set_error_text(rc, why);
@@ -595,7 +622,7 @@ int SqliteBackend::read_span(ChunkCursor &chunks, const FileInfo &f, uint64_t po
   *filled = 0;
   const uint64_t cs = f.chunk_size;
   const uint64_t first = pos / cs, last = (stop - 1) / cs;
-  int rc = chunks.rows(first, last);
+  int rc = chunks.rows(first, last, (last - first + 1) * cs <= kRowBytesMax);
   std::string edge;  // a chunk only part of which is wanted: read whole, checked, then copied
   uint64_t n = first;
   for (; rc == 0 && n <= last; n++) {
@@ -628,7 +655,7 @@ int SqliteBackend::read_into(const FileInfo &f, uint64_t pos, uint64_t end, char
   ChunkCursor chunks(*this, snap.db(), f);
   uint64_t at = 0;
   rc = read_span(chunks, f, pos, stop, dst, filled, &at);
-  return end_snapshot(*snap.txn, chunks, rc, *filled > 0, at);
+  return end_snapshot(snap, chunks, rc, *filled > 0, at);
 }
 
 int SqliteBackend::get(const Query &q, uint64_t start, uint64_t end, uint64_t max_bytes, FileInfo *info,
@@ -639,7 +666,7 @@ int SqliteBackend::get(const Query &q, uint64_t start, uint64_t end, uint64_t ma
   int rc = read_snapshot(&snap);
   if (rc != 0) return rc;
   sqlite::Db &db = snap.db();
-  if ((rc = find_in(db, q, info)) != 0) return rc;
+  if ((rc = find_in(db, q, info, &snap.hold)) != 0) return rc;
   end = std::min(end, info->length);
   start = std::min(start, end);
   if (end - start > max_bytes) return range_too_long(*info, end - start, max_bytes);
@@ -648,7 +675,7 @@ int SqliteBackend::get(const Query &q, uint64_t start, uint64_t end, uint64_t ma
   size_t filled = 0;
   uint64_t at = 0;
   if (end > start) rc = read_span(chunks, *info, start, end, out->data(), &filled, &at);
-  return end_snapshot(*snap.txn, chunks, rc, false, at);
+  return end_snapshot(snap, chunks, rc, false, at);
 }
 
 int SqliteBackend::list(const ListQuery &q, ListPage *out) {

@@ -16,7 +16,6 @@
 
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,15 +92,28 @@ class SqliteBackend {
     ~ReaderLease();
   };
   int reader(std::unique_ptr<ReaderLease> *out);
-  // A reader connection inside one read snapshot, for one call: the
-  // snapshot ends (members go in reverse) before the connection goes back.
+  // A reader connection inside one read snapshot, for one call. The
+  // snapshot is SQLite's own for statements in autocommit mode: it starts
+  // with the call's first query and lasts while one of its queries is
+  // left on a row (not stepped to its end nor reset), which costs no BEGIN
+  // and COMMIT to parse and run. `hold` is a query kept so until end(); a
+  // ChunkCursor keeps its rows query so until its done(). The snapshot
+  // ends before the connection goes back to the pool.
   struct ReadSnapshot {
     std::unique_ptr<ReaderLease> lease;
-    std::optional<sqlite::Txn> txn;
+    sqlite::Stmt *hold = nullptr;
     sqlite::Db &db() { return *lease->db; }
+    void end() {
+      if (hold) hold->reset();
+      hold = nullptr;
+    }
+    ~ReadSnapshot() { end(); }
   };
   int read_snapshot(ReadSnapshot *out);
-  int find_in(sqlite::Db &db, const Query &q, FileInfo *out);
+  // The file `q` names. With `hold`, its query is left on the file's row
+  // and *hold names it (the caller resets it): the file row holds the
+  // caller's read snapshot.
+  int find_in(sqlite::Db &db, const Query &q, FileInfo *out, sqlite::Stmt **hold = nullptr);
   class ChunkCursor;
   // Inside a read snapshot: bytes pos..stop of `f` to `dst`, whole chunks
   // read in place; stops at the first failure (*at: its chunk).
@@ -109,7 +121,7 @@ class SqliteBackend {
                 size_t *filled, uint64_t *at);
   // Ends a read snapshot, then the call's answer: 0 when bytes were
   // delivered, else rc, a damaged or missing chunk n named.
-  int end_snapshot(sqlite::Txn &snapshot, ChunkCursor &chunks, int rc, bool delivered, uint64_t n);
+  int end_snapshot(ReadSnapshot &snapshot, ChunkCursor &chunks, int rc, bool delivered, uint64_t n);
   // One transaction for the commits from `batch` on; then each lands.
   void run_group(Commit *batch) noexcept;
   // Inside a write transaction: one commit's chunks and file row.
