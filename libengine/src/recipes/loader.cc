@@ -26,13 +26,11 @@ namespace {
 
 // Copies a parsed item into `arena` as a record, reusing the version of an
 // identical record in `previous`.
-Rec *make_rec(Arena &arena, std::vector<std::unique_ptr<Rules>> &rules, const Base *previous, bool key_is_str,
-              Item *item, int64_t timestamp) {
+Rec *make_rec(Arena &arena, RuleSet &rules, const Base *previous, bool key_is_str, Item *item, int64_t timestamp) {
   std::string_view key = key_is_str ? std::string_view(item->str_key) : std::string_view();
   void *mem = arena.alloc(Rec::size_for(key.size(), item->tape.tape().size()));
   Rec *rec = Rec::init(mem, key, item->tape, item->num, timestamp);
-  rec->rules = item->rules.get();
-  if (item->rules) rules.push_back(std::move(item->rules));
+  if (item->rules) rec->rules = rules.add(std::move(item->rules));
   Key k = rec->key(key_is_str);
   if (previous) {
     const Rec *old = previous->index.find(k, hash_key(k));
@@ -47,7 +45,7 @@ Rec *make_rec(Arena &arena, std::vector<std::unique_ptr<Rules>> &rules, const Ba
 struct Shard {
   Arena arena;
   std::unique_ptr<Dict> dict = std::make_unique<Dict>();
-  std::vector<std::unique_ptr<Rules>> rules;
+  RuleSet rules;
 };
 
 // One run of whole items parsed on its own, in file order.
@@ -131,7 +129,7 @@ bool merge_parts(const TableSpec &spec, Parts &parts, Shards &shards, Base *base
   }
   for (Shard &sh : shards) {
     base->arena.absorb(std::move(sh.arena));
-    for (auto &r : sh.rules) base->rules.push_back(std::move(r));
+    base->rules.absorb(std::move(sh.rules));
     sh.dict->seal();
     base->dicts.push_back(std::move(sh.dict));
   }
@@ -218,7 +216,8 @@ enum class Streamed { kDone, kRetry, kFailed };
 // on a read error or past max_json_bytes.
 Streamed load_segments(const TableSpec &spec, Source &src, Buf &buf, const Base *previous, int64_t timestamp,
                        Base *base, LoadOutcome *o, std::string *error) {
-  constexpr size_t kSegment = 4 << 20;
+  // Small segments keep little in flight: a few per thread.
+  constexpr size_t kSegment = 1 << 20;
   unsigned threads = parser_threads();
   struct Segment {
     std::unique_ptr<char[]> data;
@@ -276,6 +275,7 @@ Streamed load_segments(const TableSpec &spec, Source &src, Buf &buf, const Base 
   uint64_t total = buf.size();
   bool started = false, eof = false;
   size_t scanned = 0;  // where the search for a cut goes on from
+  buf.reserve(2 * kSegment + 4096);
   for (;;) {
     if (!started && buf.size() >= 2) {
       // The array's '[' and the first item's '{'; anything else, one thread.
@@ -301,6 +301,7 @@ Streamed load_segments(const TableSpec &spec, Source &src, Buf &buf, const Base 
       size_t cut = last_cut(buf.data(), scanned > 8 ? scanned - 8 : 1, buf.size());
       if (cut) {
         Buf rest;
+        rest.reserve(2 * kSegment + 4096);  // what the next reads fill, without doubling
         rest.resize(buf.size() - cut);
         std::memcpy(rest.data(), buf.data() + cut, rest.size());
         push(buf.release(), cut, false);
@@ -312,7 +313,7 @@ Streamed load_segments(const TableSpec &spec, Source &src, Buf &buf, const Base 
       }
     }
     if (eof || failed.load(std::memory_order_relaxed)) break;
-    int64_t r = src.read(buf, kChunk, error);
+    int64_t r = src.read(buf, kSegment, error);
     if (r < 0) {
       o->status.code = static_cast<int>(r);
       result = Streamed::kFailed;
@@ -554,6 +555,7 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
   }
   o.json_bytes += buf.size();
   dict->seal();
+  base->rules.seal();
   o.base = std::move(base);
   o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return o;

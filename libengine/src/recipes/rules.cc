@@ -173,4 +173,57 @@ int eval_target(const Rules &rules, const Visitor &v, int *rule) {
   return HP_RECIPES_RULE_PASS;
 }
 
+namespace {
+
+void put_text(std::string &out, std::string_view s) {
+  out += std::to_string(s.size());
+  out.push_back(':');
+  out.append(s);
+}
+
+void put_list(std::string &out, const std::vector<std::string> &values) {
+  out += std::to_string(values.size());
+  out.push_back('[');
+  for (const std::string &v : values) put_text(out, v);
+}
+
+// Everything that decides a match, written unambiguously.
+std::string content_of(const Rules &r) {
+  std::string out;
+  out.push_back(r.has_geo ? 'G' : 'g');
+  out.push_back(r.geo_any_include ? 'I' : 'i');
+  put_list(out, r.geo_include);
+  put_list(out, r.geo_exclude);
+  out.push_back(r.has_target ? 'T' : 't');
+  put_text(out, r.redirect_to);
+  out += std::to_string(r.target.size());
+  for (const TargetRule &rule : r.target) {
+    out.push_back(rule.include ? '+' : '-');
+    out += std::to_string(rule.groups.size());
+    for (const FilterGroup &g : rule.groups) {
+      out.push_back('(');
+      out += std::to_string(g.conditions.size());
+      for (const Condition &c : g.conditions) {
+        out += std::to_string(c.dimension);
+        put_list(out, c.values);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const Rules *RuleSet::add(std::unique_ptr<Rules> rules) {
+  auto [it, added] = by_content_.emplace(content_of(*rules), rules.get());
+  if (added) owned_.push_back(std::move(rules));
+  return it->second;
+}
+
+void RuleSet::absorb(RuleSet &&other) {
+  for (auto &r : other.owned_) owned_.push_back(std::move(r));
+  other.owned_.clear();
+  other.seal();
+}
+
 }  // namespace hp::recipes

@@ -125,7 +125,7 @@ class Index {
 struct Base {
   Arena arena;
   Index index;
-  std::vector<std::unique_ptr<Rules>> rules;
+  RuleSet rules;
   std::vector<std::unique_ptr<Dict>> dicts;  // one per part parsed on its own
   int64_t timestamp = 0;
   uint64_t bytes() const {

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstring>
 
-#include "recipes/store.h"
 
 namespace hp::recipes {
 
@@ -13,11 +12,31 @@ constexpr size_t kSeenSlots = 4096;
 // Containers open at once on a tape: the parser allows 512 levels.
 constexpr size_t kMaxOpen = 1024;
 
+// A quick hash for the short names and strings interned: one multiply per
+// 8 bytes, the first and last words read whole.
+inline uint64_t load8(const char *p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
 uint64_t hash_bytes(std::string_view s) {
-  Key k;
-  k.is_str = true;
-  k.str = s;
-  return hash_key(k);
+  const char *p = s.data();
+  size_t n = s.size();
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) h = (h ^ load8(p + i)) * 0xbf58476d1ce4e5b9ULL;
+    h ^= load8(p + n - 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    h ^= uint64_t(a) << 32 | b;
+  } else if (n) {
+    h ^= uint64_t(uint8_t(p[0])) << 16 | uint64_t(uint8_t(p[n / 2])) << 8 | uint8_t(p[n - 1]);
+  }
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 29);
 }
 
 // The value of an integer written canonically (what std::to_chars writes
@@ -66,9 +85,8 @@ inline char *put_quoted(char *o, const uint8_t *src, size_t n) {
 
 }  // namespace
 
-int64_t Dict::intern(Kind &k, std::string_view raw, const char *suffix) {
+int64_t Dict::intern(Kind &k, std::string_view raw, uint64_t h, const char *suffix) {
   if (k.slots.empty()) k.slots.assign(256, 0);
-  uint64_t h = hash_bytes(raw);
   size_t mask = k.slots.size() - 1;
   size_t suffix_len = std::strlen(suffix);
   for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -104,12 +122,14 @@ int64_t Dict::intern(Kind &k, std::string_view raw, const char *suffix) {
   }
 }
 
+int64_t Dict::name_id(std::string_view raw) { return intern(names_, raw, hash_bytes(raw), ":"); }
+
 int64_t Dict::string_id(std::string_view raw) {
   if (raw.size() > kMaxString) return -1;
   if (seen_.empty()) seen_.assign(kSeenSlots, 0);
+  uint64_t h = hash_bytes(raw);
   if (!strings_.slots.empty()) {
     // Already interned?
-    uint64_t h = hash_bytes(raw);
     size_t mask = strings_.slots.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       uint32_t s = strings_.slots[i];
@@ -122,13 +142,12 @@ int64_t Dict::string_id(std::string_view raw) {
   }
   // The first sighting stays inline: unique strings never fill the table.
   // A false "seen" (two strings in one slot) only interns a string early.
-  uint64_t h = hash_bytes(raw) | 1;
-  uint64_t &slot = seen_[h % kSeenSlots];
-  if (slot != h) {
-    slot = h;
+  uint64_t &slot = seen_[(h >> 20) % kSeenSlots];
+  if (slot != (h | 1)) {
+    slot = h | 1;
     return -1;
   }
-  return intern(strings_, raw, "");
+  return intern(strings_, raw, h, "");
 }
 
 void Dict::seal() {

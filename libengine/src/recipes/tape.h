@@ -26,7 +26,7 @@ class Dict {
   static constexpr size_t kMaxString = 40;
 
   // The id of `raw` (a name's escaped text), adding it; -1 when full.
-  int64_t name_id(std::string_view raw) { return intern(names_, raw, ":"); }
+  int64_t name_id(std::string_view raw);
   // The id of string value `raw` when it was seen before; -1 otherwise.
   int64_t string_id(std::string_view raw);
 
@@ -44,7 +44,7 @@ class Dict {
     std::vector<uint32_t> slots;    // open addressing: id + 1, 0 empty
     std::vector<uint64_t> hashes;   // by id, while encoding
   };
-  int64_t intern(Kind &k, std::string_view raw, const char *suffix);
+  int64_t intern(Kind &k, std::string_view raw, uint64_t hash, const char *suffix);
   std::string_view text(const Kind &k, uint64_t id) const {
     uint64_t s = k.spans[id];
     return std::string_view(bytes_.data() + (s >> 16), s & 0xffff);
