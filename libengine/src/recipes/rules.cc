@@ -1,5 +1,7 @@
 #include "recipes/rules.h"
 
+#include "recipes/tape.h"
+
 namespace hp::recipes {
 
 namespace {
@@ -175,36 +177,39 @@ int eval_target(const Rules &rules, const Visitor &v, int *rule) {
 
 namespace {
 
+void put_count(std::string &out, size_t n) {
+  uint32_t v = static_cast<uint32_t>(n);
+  out.append(reinterpret_cast<const char *>(&v), sizeof v);
+}
+
 void put_text(std::string &out, std::string_view s) {
-  out += std::to_string(s.size());
-  out.push_back(':');
+  put_count(out, s.size());
   out.append(s);
 }
 
 void put_list(std::string &out, const std::vector<std::string> &values) {
-  out += std::to_string(values.size());
-  out.push_back('[');
+  put_count(out, values.size());
   for (const std::string &v : values) put_text(out, v);
 }
 
 // Everything that decides a match, written unambiguously.
 std::string content_of(const Rules &r) {
   std::string out;
+  out.reserve(64);
   out.push_back(r.has_geo ? 'G' : 'g');
   out.push_back(r.geo_any_include ? 'I' : 'i');
   put_list(out, r.geo_include);
   put_list(out, r.geo_exclude);
   out.push_back(r.has_target ? 'T' : 't');
   put_text(out, r.redirect_to);
-  out += std::to_string(r.target.size());
+  put_count(out, r.target.size());
   for (const TargetRule &rule : r.target) {
     out.push_back(rule.include ? '+' : '-');
-    out += std::to_string(rule.groups.size());
+    put_count(out, rule.groups.size());
     for (const FilterGroup &g : rule.groups) {
-      out.push_back('(');
-      out += std::to_string(g.conditions.size());
+      put_count(out, g.conditions.size());
       for (const Condition &c : g.conditions) {
-        out += std::to_string(c.dimension);
+        out.push_back(static_cast<char>(c.dimension));
         put_list(out, c.values);
       }
     }
@@ -213,6 +218,8 @@ std::string content_of(const Rules &r) {
 }
 
 }  // namespace
+
+size_t RuleSet::Hash::operator()(const std::string &s) const { return hash_text(s); }
 
 const Rules *RuleSet::add(std::unique_ptr<Rules> rules) {
   auto [it, added] = by_content_.emplace(content_of(*rules), rules.get());

@@ -54,11 +54,14 @@ class RuleSet {
   // Takes over another set's rules.
   void absorb(RuleSet &&other);
   // Drops what only add() needs.
-  void seal() { std::unordered_map<std::string, const Rules *>().swap(by_content_); }
+  void seal() { decltype(by_content_)().swap(by_content_); }
 
  private:
+  struct Hash {
+    size_t operator()(const std::string &s) const;
+  };
   std::vector<std::unique_ptr<Rules>> owned_;
-  std::unordered_map<std::string, const Rules *> by_content_;
+  std::unordered_map<std::string, const Rules *, Hash> by_content_;
 };
 
 // Compiles `value` (the geo rules' JSON value) into `rules`. Returns false

@@ -8,36 +8,62 @@ namespace hp::recipes {
 
 namespace {
 
-constexpr size_t kSeenSlots = 4096;
-// Containers open at once on a tape: the parser allows 512 levels.
-constexpr size_t kMaxOpen = 1024;
-
-// A quick hash for the short names and strings interned: one multiply per
-// 8 bytes, the first and last words read whole.
 inline uint64_t load8(const char *p) {
   uint64_t w;
   std::memcpy(&w, p, 8);
   return w;
 }
 
-uint64_t hash_bytes(std::string_view s) {
+inline uint32_t load4(const char *p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// Equality of short byte strings without a call: whole words, the last one
+// overlapping.
+inline bool same_bytes(const char *a, const char *b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8)
+      if (load8(a + i) != load8(b + i)) return false;
+    return load8(a + n - 8) == load8(b + n - 8);
+  }
+  if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+constexpr size_t kSeenSlots = 4096;
+// Containers open at once on a tape: the parser allows 512 levels.
+constexpr size_t kMaxOpen = 1024;
+
+}  // namespace
+
+uint64_t hash_text(std::string_view s) {
+  // One multiply and a fold per 8 bytes, the last word read whole, then
+  // a full finalizer.
   const char *p = s.data();
   size_t n = s.size();
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+  auto step = [&h](uint64_t w) {
+    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 31;
+  };
   if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) h = (h ^ load8(p + i)) * 0xbf58476d1ce4e5b9ULL;
-    h ^= load8(p + n - 8);
+    for (size_t i = 0; i + 8 < n; i += 8) step(load8(p + i));
+    step(load8(p + n - 8));
   } else if (n >= 4) {
-    uint32_t a, b;
-    std::memcpy(&a, p, 4);
-    std::memcpy(&b, p + n - 4, 4);
-    h ^= uint64_t(a) << 32 | b;
+    step(uint64_t(load4(p)) << 32 | load4(p + n - 4));
   } else if (n) {
-    h ^= uint64_t(uint8_t(p[0])) << 16 | uint64_t(uint8_t(p[n / 2])) << 8 | uint8_t(p[n - 1]);
+    step(uint64_t(uint8_t(p[0])) << 16 | uint64_t(uint8_t(p[n / 2])) << 8 | uint8_t(p[n - 1]));
   }
-  h *= 0x94d049bb133111ebULL;
-  return h ^ (h >> 29);
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
 }
+
+namespace {
 
 // The value of an integer written canonically (what std::to_chars writes
 // back): -?(0|[1-9][0-9]*), at most 18 digits, not -0.
@@ -85,10 +111,10 @@ inline char *put_quoted(char *o, const uint8_t *src, size_t n) {
 
 }  // namespace
 
-int64_t Dict::intern(Kind &k, std::string_view raw, uint64_t h, const char *suffix) {
+int64_t Dict::intern(Kind &k, std::string_view raw, uint64_t h, std::string_view suffix) {
   if (k.slots.empty()) k.slots.assign(256, 0);
   size_t mask = k.slots.size() - 1;
-  size_t suffix_len = std::strlen(suffix);
+  size_t suffix_len = suffix.size();
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     uint32_t s = k.slots[i];
     if (!s) {
@@ -98,7 +124,7 @@ int64_t Dict::intern(Kind &k, std::string_view raw, uint64_t h, const char *suff
       bytes_.push_back('"');
       bytes_.append(raw.data(), raw.size());
       bytes_.push_back('"');
-      bytes_.append(suffix, suffix_len);
+      bytes_.append(suffix);
       k.hashes.push_back(h);
       k.slots[i] = static_cast<uint32_t>(id + 1);
       if (k.spans.size() * 2 > k.slots.size()) {
@@ -116,18 +142,18 @@ int64_t Dict::intern(Kind &k, std::string_view raw, uint64_t h, const char *suff
     }
     if (k.hashes[s - 1] == h) {
       std::string_view t = text(k, s - 1);
-      if (t.size() == raw.size() + 2 + suffix_len && std::memcmp(t.data() + 1, raw.data(), raw.size()) == 0)
+      if (t.size() == raw.size() + 2 + suffix_len && same_bytes(t.data() + 1, raw.data(), raw.size()))
         return s - 1;
     }
   }
 }
 
-int64_t Dict::name_id(std::string_view raw) { return intern(names_, raw, hash_bytes(raw), ":"); }
+int64_t Dict::name_id(std::string_view raw) { return intern(names_, raw, hash_text(raw), ":"); }
 
 int64_t Dict::string_id(std::string_view raw) {
   if (raw.size() > kMaxString) return -1;
   if (seen_.empty()) seen_.assign(kSeenSlots, 0);
-  uint64_t h = hash_bytes(raw);
+  uint64_t h = hash_text(raw);
   if (!strings_.slots.empty()) {
     // Already interned?
     size_t mask = strings_.slots.size() - 1;
@@ -136,7 +162,7 @@ int64_t Dict::string_id(std::string_view raw) {
       if (!s) break;
       if (strings_.hashes[s - 1] == h) {
         std::string_view t = text(strings_, s - 1);
-        if (t.size() == raw.size() + 2 && std::memcmp(t.data() + 1, raw.data(), raw.size()) == 0) return s - 1;
+        if (t.size() == raw.size() + 2 && same_bytes(t.data() + 1, raw.data(), raw.size())) return s - 1;
       }
     }
   }

@@ -13,6 +13,9 @@
 
 namespace hp::recipes {
 
+// A quick hash of short text (names, strings, rule contents).
+uint64_t hash_text(std::string_view s);
+
 // Interned member names and string values of one load (or one part of it,
 // parsed on its own thread). Grows while records are encoded; immutable
 // once the records that use it are published.
@@ -44,7 +47,7 @@ class Dict {
     std::vector<uint32_t> slots;    // open addressing: id + 1, 0 empty
     std::vector<uint64_t> hashes;   // by id, while encoding
   };
-  int64_t intern(Kind &k, std::string_view raw, uint64_t hash, const char *suffix);
+  int64_t intern(Kind &k, std::string_view raw, uint64_t hash, std::string_view suffix);
   std::string_view text(const Kind &k, uint64_t id) const {
     uint64_t s = k.spans[id];
     return std::string_view(bytes_.data() + (s >> 16), s & 0xffff);
