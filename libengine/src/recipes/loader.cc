@@ -97,8 +97,9 @@ void parse_part(const TableSpec &spec, const char *data, size_t size, size_t pos
         return;
       }
     }
-  } catch (const NeedMore &) {
-  } catch (const ParseError &) {
+  } catch (...) {
+    // NeedMore, ParseError, or out of memory: it runs on a thread of its
+    // own, where nothing may escape. The pass on one thread says which.
   }
 }
 
@@ -176,6 +177,13 @@ bool parse_parallel(const TableSpec &spec, const char *data, size_t size, const 
   std::vector<Part> parts(starts.size());
   std::vector<Shard> shards(starts.size());
   std::vector<std::thread> pool;
+  struct Joiner {  // the threads end before what they use goes, even on a throw
+    std::vector<std::thread> &pool;
+    ~Joiner() {
+      for (auto &t : pool)
+        if (t.joinable()) t.join();
+    }
+  } joiner{pool};
   for (size_t j = 1; j < starts.size(); j++) {
     size_t stop = j + 1 < starts.size() ? starts[j + 1] : size;
     pool.emplace_back(parse_part, std::cref(spec), data, size, starts[j], stop, j + 1 == starts.size(), previous,
@@ -253,7 +261,6 @@ Streamed load_segments(const TableSpec &spec, Source &src, Buf &buf, const Base 
     }
   };
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads; i++) pool.emplace_back(worker, &shards[i]);
   auto push = [&](std::unique_ptr<char[]> data, size_t size, bool last) {
     std::unique_lock<std::mutex> lock(mu);
     space.wait(lock, [&] { return queue.size() < threads; });
@@ -268,8 +275,15 @@ Streamed load_segments(const TableSpec &spec, Source &src, Buf &buf, const Base 
       closing = true;
     }
     work.notify_all();
-    for (auto &t : pool) t.join();
+    for (auto &t : pool)
+      if (t.joinable()) t.join();
   };
+  // The threads end before anything they use goes, even on a throw.
+  struct Joiner {
+    decltype(finish) &f;
+    ~Joiner() { f(); }
+  } joiner{finish};
+  for (unsigned i = 0; i < threads; i++) pool.emplace_back(worker, &shards[i]);
 
   Streamed result = Streamed::kRetry;
   uint64_t total = buf.size();
