@@ -193,9 +193,8 @@ void put_list(std::string &out, const std::vector<std::string> &values) {
 }
 
 // Everything that decides a match, written unambiguously.
-std::string content_of(const Rules &r) {
-  std::string out;
-  out.reserve(64);
+void content_of(const Rules &r, std::string &out) {
+  out.clear();
   out.push_back(r.has_geo ? 'G' : 'g');
   out.push_back(r.geo_any_include ? 'I' : 'i');
   put_list(out, r.geo_include);
@@ -214,7 +213,6 @@ std::string content_of(const Rules &r) {
       }
     }
   }
-  return out;
 }
 
 }  // namespace
@@ -222,9 +220,13 @@ std::string content_of(const Rules &r) {
 size_t RuleSet::Hash::operator()(const std::string &s) const { return hash_text(s); }
 
 const Rules *RuleSet::add(std::unique_ptr<Rules> rules) {
-  auto [it, added] = by_content_.emplace(content_of(*rules), rules.get());
-  if (added) owned_.push_back(std::move(rules));
-  return it->second;
+  content_of(*rules, key_);  // into a buffer reused: most sets were seen before
+  auto it = by_content_.find(key_);
+  if (it != by_content_.end()) return it->second;
+  const Rules *kept = rules.get();
+  by_content_.emplace(key_, kept);
+  owned_.push_back(std::move(rules));
+  return kept;
 }
 
 void RuleSet::absorb(RuleSet &&other) {

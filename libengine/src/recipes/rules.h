@@ -54,7 +54,10 @@ class RuleSet {
   // Takes over another set's rules.
   void absorb(RuleSet &&other);
   // Drops what only add() needs.
-  void seal() { decltype(by_content_)().swap(by_content_); }
+  void seal() {
+    decltype(by_content_)().swap(by_content_);
+    std::string().swap(key_);
+  }
 
  private:
   struct Hash {
@@ -62,6 +65,7 @@ class RuleSet {
   };
   std::vector<std::unique_ptr<Rules>> owned_;
   std::unordered_map<std::string, const Rules *, Hash> by_content_;
+  std::string key_;
 };
 
 // Compiles `value` (the geo rules' JSON value) into `rules`. Returns false

@@ -148,7 +148,20 @@ int64_t Dict::intern(Kind &k, std::string_view raw, uint64_t h, std::string_view
   }
 }
 
-int64_t Dict::name_id(std::string_view raw) { return intern(names_, raw, hash_text(raw), ":"); }
+int64_t Dict::name_id(std::string_view raw, uint32_t after) {
+  if (after < next_name_.size()) {
+    if (uint32_t guess = next_name_[after]) {
+      std::string_view t = text(names_, guess - 1);
+      if (t.size() == raw.size() + 3 && same_bytes(t.data() + 1, raw.data(), raw.size())) return guess - 1;
+    }
+  }
+  int64_t id = intern(names_, raw, hash_text(raw), ":");
+  if (id >= 0) {
+    if (after >= next_name_.size()) next_name_.resize(after + 1, 0);
+    next_name_[after] = static_cast<uint32_t>(id + 1);
+  }
+  return id;
+}
 
 int64_t Dict::string_id(std::string_view raw) {
   if (raw.size() > kMaxString) return -1;
@@ -183,11 +196,12 @@ void Dict::seal() {
     k->spans.shrink_to_fit();
   }
   std::vector<uint64_t>().swap(seen_);
+  std::vector<uint32_t>().swap(next_name_);
   bytes_.shrink_to_fit();
 }
 
 uint64_t Dict::bytes() const {
-  uint64_t n = bytes_.capacity() + seen_.capacity() * 8;
+  uint64_t n = bytes_.capacity() + seen_.capacity() * 8 + next_name_.capacity() * 4;
   for (const Kind *k : {&names_, &strings_})
     n += k->spans.capacity() * 8 + k->slots.capacity() * 4 + k->hashes.capacity() * 8;
   return n;
@@ -208,7 +222,8 @@ void TapeWriter::literal(std::string_view word) {
 void TapeWriter::name(std::string_view raw) {
   text_len_ += raw.size() + 3;
   if (dict_ && raw.size() <= Dict::kMaxName) {
-    int64_t id = dict_->name_id(raw);
+    int64_t id = dict_->name_id(raw, last_name_);
+    last_name_ = id >= 0 ? static_cast<uint32_t>(id + 1) : 0;
     if (id >= 0 && id < 64) {
       tape_.push_back(static_cast<char>(kNameRef | id));
       return;

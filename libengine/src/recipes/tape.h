@@ -29,7 +29,10 @@ class Dict {
   static constexpr size_t kMaxString = 40;
 
   // The id of `raw` (a name's escaped text), adding it; -1 when full.
-  int64_t name_id(std::string_view raw);
+  // `after` is the id + 1 of the name before it on the tape (0: none):
+  // records repeat their names in one order, so the name that followed it
+  // last time is tried first, without a hash.
+  int64_t name_id(std::string_view raw, uint32_t after);
   // The id of string value `raw` when it was seen before; -1 otherwise.
   int64_t string_id(std::string_view raw);
 
@@ -54,6 +57,7 @@ class Dict {
   }
 
   Kind names_, strings_;
+  std::vector<uint32_t> next_name_;  // by a name's id + 1: id + 1 of the name that followed it
   std::string bytes_;
   std::vector<uint64_t> seen_;  // hashes of strings seen once (lossy)
 };
@@ -73,6 +77,7 @@ class TapeWriter {
   void clear() {
     tape_.clear();
     text_len_ = 0;
+    last_name_ = 0;
   }
   void set_dict(Dict *dict) { dict_ = dict; }
   const Dict *dict() const { return dict_; }
@@ -129,6 +134,7 @@ class TapeWriter {
   Dict *dict_;
   std::string tape_;
   uint64_t text_len_ = 0;
+  uint32_t last_name_ = 0;  // id + 1 of the last name interned, 0 for none
 };
 
 // Writes the JSON text of the value at `tape` to `out` (room for its whole
