@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstring>
 
-
 namespace hp::recipes {
 
 namespace {
@@ -342,9 +341,15 @@ const uint8_t *write_json(const uint8_t *p, const Dict *dict, char *o, char **ou
           first = true;
           continue;
         }
-        case W::kTrue: o = put(o, "true", 4); break;
-        case W::kFalse: o = put(o, "false", 5); break;
-        case W::kNull: o = put(o, "null", 4); break;
+        case W::kTrue:
+          o = put(o, "true", 4);
+          break;
+        case W::kFalse:
+          o = put(o, "false", 5);
+          break;
+        case W::kNull:
+          o = put(o, "null", 4);
+          break;
         case W::kNumText: {
           uint64_t n = read_varint(p);
           o = put(o, p, n);
@@ -368,7 +373,8 @@ const uint8_t *write_json(const uint8_t *p, const Dict *dict, char *o, char **ou
           o = std::to_chars(o, o + 20, v).ptr;
           break;
         }
-        default: break;  // the writer makes no other tag
+        default:
+          break;  // the writer makes no other tag
       }
     }
     if (depth == 0) break;

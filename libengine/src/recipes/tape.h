@@ -46,9 +46,9 @@ class Dict {
 
  private:
   struct Kind {
-    std::vector<uint64_t> spans;    // offset << 16 | length into bytes_
-    std::vector<uint32_t> slots;    // open addressing: id + 1, 0 empty
-    std::vector<uint64_t> hashes;   // by id, while encoding
+    std::vector<uint64_t> spans;   // offset << 16 | length into bytes_
+    std::vector<uint32_t> slots;   // open addressing: id + 1, 0 empty
+    std::vector<uint64_t> hashes;  // by id, while encoding
   };
   int64_t intern(Kind &k, std::string_view raw, uint64_t hash, std::string_view suffix);
   std::string_view text(const Kind &k, uint64_t id) const {
@@ -115,12 +115,12 @@ class TapeWriter {
     kStrRefVar = 0x08,
     kNameText = 0x09,
     kNameRefVar = 0x0A,
-    kIntVar = 0x0B,      // + zigzag varint
-    kNumShort = 0x10,    // 0x10-0x1F: number text of 0-15 bytes follows
-    kIntSmall = 0x20,    // 0x20-0x3F: the integer 0-31
-    kNameRef = 0x40,     // 0x40-0x7F: name id 0-63
-    kStrRef = 0x80,      // 0x80-0xBF: string id 0-63
-    kStrShort = 0xC0,    // 0xC0-0xFF: escaped text of 0-63 bytes follows
+    kIntVar = 0x0B,    // + zigzag varint
+    kNumShort = 0x10,  // 0x10-0x1F: number text of 0-15 bytes follows
+    kIntSmall = 0x20,  // 0x20-0x3F: the integer 0-31
+    kNameRef = 0x40,   // 0x40-0x7F: name id 0-63
+    kStrRef = 0x80,    // 0x80-0xBF: string id 0-63
+    kStrShort = 0xC0,  // 0xC0-0xFF: escaped text of 0-63 bytes follows
   };
 
  private:
