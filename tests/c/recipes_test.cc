@@ -159,6 +159,29 @@ std::string offers_json(int n, const std::string &extra = "") {
   return s + "]\n";
 }
 
+// The input without whitespace outside strings: what a record's JSON text is.
+std::string minified(const std::string &json) {
+  std::string out;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); i++) {
+    char c = json[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\') {
+        out.push_back(json[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("recipes: a plain JSON array loads into a table keyed by an integer field") {
@@ -240,6 +263,42 @@ TEST_CASE("recipes: big files parse on several threads, and fall back to one whe
   CHECK(f.load(t, dir.file("o.json"), &d) == HP_ECORRUPT);
   CHECK(d.error.find("byte " + std::to_string(at) + ":") != std::string::npos);
   CHECK(hp_recipes_size(t) == 40000);
+}
+
+TEST_CASE("recipes: streamed files parse in segments on several threads, and again on one when a cut is wrong") {
+  TempDir dir;
+  hp_recipes_load_options streamed = HP_RECIPES_LOAD_OPTIONS_INIT;
+  streamed.whole_inflate_max = 1;
+  // Plain items, then items whose strings end in "},{" right before a
+  // member's '"', where a segment cut may land.
+  for (const std::string &pad : {std::string(", \"pad\": \"") + std::string(300, 'p') + "\"",
+                                 std::string(", \"pad\": \"ab},{\", \"more\": \"") + std::string(300, 'p') + "\""}) {
+    std::string json = offers_json(40000, pad);
+    REQUIRE(json.size() > 12u << 20);  // several segments
+    write_gzip(dir.file("o.json.gz"), json);
+    write_file(dir.file("o.json"), json);
+    Fixture f;
+    hp_recipe_table *t = f.offers();
+    Done d;
+    for (const char *name : {"o.json.gz", "o.json"}) {
+      REQUIRE(f.load(t, dir.file(name), &d, &streamed) == 0);
+      CHECK(d.stats.size == 40000);
+      CHECK(d.stats.items == 40000);
+      CHECK(d.stats.json_bytes == json.size());
+      for (int id : {1, 9999, 20001, 33333, 40000})
+        CHECK(get_json(t, id) == "{\"offerId\":" + std::to_string(id) + ",\"name\":\"Offer " + std::to_string(id) +
+                                    "\"" + minified(pad) + "}");
+    }
+    // An error late in the stream is reported at its exact offset.
+    std::string bad = json;
+    size_t at = bad.size() - 100;
+    while (bad[at] != ',') at--;
+    bad[at] = ';';
+    write_gzip(dir.file("bad.json.gz"), bad);
+    CHECK(f.load(t, dir.file("bad.json.gz"), &d, &streamed) == HP_ECORRUPT);
+    CHECK(d.error.find("byte " + std::to_string(at) + " (uncompressed):") != std::string::npos);
+    CHECK(hp_recipes_size(t) == 40000);
+  }
 }
 
 TEST_CASE("recipes: malformed files are rejected with the byte offset and the old table stays") {
@@ -337,6 +396,57 @@ TEST_CASE("recipes: JSON inside string fields is parsed once at load") {
   CHECK(get_json(t, 3) == "{\"offerId\":3,\"geoRules\":{\"geo\":[]},\"customLpRules\":12}");
   CHECK(d.stats.embedded_errors == 2);
   CHECK(d.stats.rule_errors == 1);  // "not json" is no geo rule
+}
+
+TEST_CASE("recipes: the compact form writes back each record's text byte for byte") {
+  // Names and strings repeated past the interning tables' one-byte ids,
+  // strings seen once and many times, escapes, unicode, numbers of every
+  // shape, deep nesting and empty containers, in file order.
+  std::vector<std::string> items;
+  items.push_back(R"({"offerId": 1, "s": "caf\u00e9 \"q\" \\ \/ \b\f\n\r\t", "u": "日本語 😀", "e": "",
+    "n": [0, -0, 1, 31, 32, -1, 123456789012345678, 1234567890123456789, -9223372036854775808, 18446744073709551616,
+          1.0, 18.40, 0.05, -0.0, 1e5, 1E+5, 2.5e-3, 100000000000000000000000000000.0000001, 0.5e1],
+    "b": [true, false, null], "o": {}, "a": [], "x": [[[[{"k": [{}]}]]]], "z": "end"})");
+  std::string many = "{\"offerId\": 2";
+  for (int i = 0; i < 200; i++)
+    many += ", \"name" + std::to_string(i) + "\": \"value" + std::to_string(i % 150) + "\"";
+  many += ", \"long\": \"" + std::string(300, 'L') + "\", \"mid\": \"" + std::string(63, 'M') + "\"}";
+  items.push_back(many);
+  for (int i = 3; i < 400; i++)
+    items.push_back("{\"offerId\": " + std::to_string(i) + ", \"status\": \"" + (i % 3 ? "active" : "paused") +
+                    "\", \"day\": \"2025-06-" + std::to_string(10 + i % 20) + "T00:00:00.000Z\", \"name" +
+                    std::to_string(i % 90) + "\": " + std::to_string(i * 7) + ", \"d\": " + std::to_string(i) +
+                    ".25, \"uniq\": \"u" + std::to_string(i) + "\"}");
+  std::string file = "[\n";
+  for (size_t i = 0; i < items.size(); i++) file += items[i] + (i + 1 < items.size() ? ",\n" : "\n");
+  file += "]";
+  TempDir dir;
+  write_file(dir.file("o.json"), file);
+  write_gzip(dir.file("o.json.gz"), file);
+  Fixture f;
+  hp_recipe_table *t = f.offers();
+  Done d;
+  hp_recipes_load_options streamed = HP_RECIPES_LOAD_OPTIONS_INIT;
+  streamed.whole_inflate_max = 1;
+  const hp_recipes_load_options *ways[] = {nullptr, &streamed};
+  for (const hp_recipes_load_options *o : ways) {
+    for (const char *name : {"o.json", "o.json.gz"}) {
+      REQUIRE(f.load(t, dir.file(name), &d, o) == 0);
+      REQUIRE(d.stats.size == items.size());
+      for (size_t i = 0; i < items.size(); i++) {
+        hp_recipe info = HP_RECIPE_INIT;
+        std::string got = get_json(t, static_cast<int64_t>(i + 1), nullptr, &info);
+        CHECK(got == minified(items[i]));
+        CHECK(info.len == got.size());
+      }
+    }
+  }
+  // A point update's record (no shared tables) writes back the same way.
+  std::string body = items[0];
+  std::string msg = "{\"type\":\"offer\",\"id\":1,\"action\":\"updateOrCreate\",\"timestamp\":99999999999999,\"body\":" +
+                    body + "}";
+  CHECK(hp_recipes_update(f.set, msg.data(), msg.size()) == HP_RECIPES_APPLIED);
+  CHECK(get_json(t, 1) == minified(items[0]));
 }
 
 TEST_CASE("recipes: string-keyed tables, keys, and vanished keys on reload") {

@@ -422,3 +422,36 @@ test('subscribe checks its arguments', () => {
   }
   assert.throws(() => recipes.subscribe('redis://127.0.0.1', 'c'), (err) => err.code === 'HP_ECLOSED');
 });
+
+// The traffic generator's data written by JSON.stringify: a record's text is
+// JSON.stringify of the row with its jsonFields parsed, byte for byte.
+test('the records of generated traffic data write back the text JSON.stringify gives', async (t) => {
+  const dir = tempDir();
+  const recipes = new hp.Recipes();
+  t.after(() => {
+    recipes.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const { execFileSync } = require('child_process');
+  execFileSync(process.execPath, [
+    path.join(root, 'examples', 'traffic', 'data', 'generate.js'),
+    '--offers', '30000', '--campaigns', '10', '--seed', '11', '--out', dir,
+  ], { stdio: 'ignore' });
+  const file = path.join(dir, 'offersRecipe.json.gz');
+  const rows = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)));
+  const table = offerTable(recipes);
+  for (const opts of [{}, { wholeInflateMax: 1 }]) {
+    const stats = await table.load(file, opts);
+    assert.equal(stats.size, rows.length);
+    let differing = 0;
+    for (const row of rows) {
+      const expected = JSON.stringify({
+        ...row,
+        geoRules: JSON.parse(row.geoRules),
+        customLpRules: JSON.parse(row.customLpRules),
+      });
+      if (table.json(row.offerId) !== expected) differing++;
+    }
+    assert.equal(differing, 0);
+  }
+});

@@ -5,7 +5,9 @@
  * A recipe set (hp_recipes) holds named tables (hp_recipe_table). Each table
  * is keyed by one top-level field of its records (`offerId`), integer or
  * string. Loads parse on the libuv thread pool straight into compact native
- * records (minified JSON text plus compiled rules; no DOM is kept) and
+ * records (a byte tape of each record's JSON tokens with member names and
+ * repeated short strings shared per table, plus compiled rules; no DOM is
+ * kept) and
  * publish the new table with one pointer swap: readers on any thread keep
  * the snapshot they started with and never block.
  *
@@ -216,12 +218,12 @@ typedef struct hp_recipe_key {
   int64_t num;
 } hp_recipe_key;
 
-/** A record's JSON text, copied into a caller buffer. */
+/** A record's JSON text, written into a caller buffer. */
 typedef struct hp_recipe {
   unsigned version;         /**< HP_RECIPE_VERSION */
   char *buf;                /**< caller's buffer, may be NULL when cap is 0 */
   size_t cap;               /**< its size */
-  size_t len;               /**< [out] length of the JSON text; copied only
+  size_t len;               /**< [out] length of the JSON text; written only
                                  when len < cap (then NUL-terminated) */
   uint64_t record_version;  /**< [out] changes whenever the record's content
                                  changes; never reused within a process */
@@ -233,7 +235,9 @@ typedef struct hp_recipe {
 
 /**
  * Look a record up. The JSON text is minified, with json_fields expanded to
- * the values they held. Allocation-free; never blocks on a load or update.
+ * the values they held; it is written back from the record's compact form
+ * byte for byte as the minified input (escapes, number text and member
+ * order kept). Allocation-free; never blocks on a load or update.
  * @param[out] out  caller-owned; with cap 0 only len, record_version and
  *                  timestamp are filled. Left untouched on a miss.
  * @param t    the table (borrowed).

@@ -157,7 +157,7 @@ int hp_recipes_get(hp_recipe *out, hp_recipe_table *t, const hp_recipe_key *key)
     out->record_version = r->version;
     out->timestamp = r->timestamp;
     if (out->buf && r->json_len < out->cap) {
-      std::memcpy(out->buf, r->json(), r->json_len);
+      r->write_json(out->buf);
       out->buf[r->json_len] = 0;
     }
     return 1;

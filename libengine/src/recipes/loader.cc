@@ -1,6 +1,10 @@
 #include "recipes/loader.h"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -22,35 +26,30 @@ namespace {
 
 // Copies a parsed item into `arena` as a record, reusing the version of an
 // identical record in `previous`.
-Rec *make_rec(Arena &arena, std::vector<std::unique_ptr<Rules>> &rules, const Base *previous, bool key_is_str,
-              Item *item, int64_t timestamp) {
-  size_t key_len = key_is_str ? item->str_key.size() : 0;
-  auto *rec = static_cast<Rec *>(arena.alloc(Rec::size_for(key_len, item->json.size())));
-  rec->timestamp = timestamp;
-  rec->num = item->num;
-  rec->key_len = static_cast<uint32_t>(key_len);
-  rec->tombstone = 0;
-  rec->json_len = item->json.size();
-  char *kb = reinterpret_cast<char *>(rec + 1);
-  if (key_len) std::memcpy(kb, item->str_key.data(), key_len);
-  std::memcpy(kb + key_len, item->json.data(), item->json.size());
-  rec->rules = item->rules.get();
-  if (item->rules) rules.push_back(std::move(item->rules));
+Rec *make_rec(Arena &arena, RuleSet &rules, const Base *previous, bool key_is_str, Item *item, int64_t timestamp) {
+  std::string_view key = key_is_str ? std::string_view(item->str_key) : std::string_view();
+  void *mem = arena.alloc(Rec::size_for(key.size(), item->tape.tape().size()));
+  Rec *rec = Rec::init(mem, key, item->tape, item->num, timestamp);
+  if (item->rules) rec->rules = rules.add(std::move(item->rules));
   Key k = rec->key(key_is_str);
-  rec->version = 0;
   if (previous) {
     const Rec *old = previous->index.find(k, hash_key(k));
-    if (old && old->json_len == rec->json_len && std::memcmp(old->json(), rec->json(), rec->json_len) == 0)
-      rec->version = old->version;
+    if (old && same_json(old, rec)) rec->version = old->version;
   }
   if (!rec->version) rec->version = next_record_version();
   return rec;
 }
 
-// One slice of a whole buffer parsed on its own thread.
-struct Part {
+// What one thread's parts are stored in: records, their interned names and
+// strings, their rules.
+struct Shard {
   Arena arena;
-  std::vector<std::unique_ptr<Rules>> rules;
+  std::unique_ptr<Dict> dict = std::make_unique<Dict>();
+  RuleSet rules;
+};
+
+// One run of whole items parsed on its own, in file order.
+struct Part {
   std::vector<const Rec *> recs;
   uint64_t items = 0, skipped = 0, embedded_errors = 0, rule_errors = 0;
   bool ok = false;
@@ -59,10 +58,10 @@ struct Part {
 // Parses the items from `pos` (an item's first byte) until the item that
 // ends right before `stop` (the next part's first item), or until ']' for
 // the last part. Any surprise returns with ok = false: the caller then
-// parses the whole buffer on one thread, which also reports errors exactly.
+// parses the whole input on one thread, which also reports errors exactly.
 void parse_part(const TableSpec &spec, const char *data, size_t size, size_t pos, size_t stop, bool last,
-                const Base *previous, int64_t timestamp, Part *part) {
-  RecordParser parser(spec);
+                const Base *previous, int64_t timestamp, Shard *shard, Part *part) {
+  RecordParser parser(spec, shard->dict.get());
   Item item;
   const char *p = data + pos;
   const char *end = data + size;
@@ -75,7 +74,7 @@ void parse_part(const TableSpec &spec, const char *data, size_t size, size_t pos
       if (uint64_t(p - start) > spec.max_item_bytes) return;
       part->items++;
       if (item.status == Item::kRecord) {
-        part->recs.push_back(make_rec(part->arena, part->rules, previous, spec.key_is_str, &item, timestamp));
+        part->recs.push_back(make_rec(shard->arena, shard->rules, previous, spec.key_is_str, &item, timestamp));
         part->embedded_errors += item.embedded_errors;
         part->rule_errors += item.rule_errors;
       } else {
@@ -98,9 +97,49 @@ void parse_part(const TableSpec &spec, const char *data, size_t size, size_t pos
         return;
       }
     }
-  } catch (const NeedMore &) {
-  } catch (const ParseError &) {
+  } catch (...) {
+    // NeedMore, ParseError, or out of memory: it runs on a thread of its
+    // own, where nothing may escape. The pass on one thread says which.
   }
+}
+
+// Builds the index from parts in file order (a repeated key: the last one
+// wins) and hands the shards' memory to `base`. False when a part failed or
+// the items are over max_items; `base` and `o` are then left as they were.
+template <class Parts, class Shards>
+bool merge_parts(const TableSpec &spec, Parts &parts, Shards &shards, Base *base, LoadOutcome *o) {
+  uint64_t items = 0;
+  size_t total = 0;
+  for (const Part &p : parts) {
+    if (!p.ok) return false;
+    items += p.items;
+    total += p.recs.size();
+  }
+  if (items > spec.max_items) return false;
+  base->index.reserve(total);
+  for (Part &p : parts) {
+    for (const Rec *r : p.recs) {
+      Key k = r->key(spec.key_is_str);
+      if (base->index.put(k, hash_key(k), r)) o->duplicates++;
+    }
+    o->items += p.items;
+    o->skipped += p.skipped;
+    o->embedded_errors += p.embedded_errors;
+    o->rule_errors += p.rule_errors;
+    std::vector<const Rec *>().swap(p.recs);
+  }
+  for (Shard &sh : shards) {
+    base->arena.absorb(std::move(sh.arena));
+    base->rules.absorb(std::move(sh.rules));
+    sh.dict->seal();
+    base->dicts.push_back(std::move(sh.dict));
+  }
+  return true;
+}
+
+unsigned parser_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n > 4 ? 4 : n;
 }
 
 // Where a part could start near `target`: the '{' of a "},{" boundary.
@@ -121,8 +160,7 @@ size_t candidate_start(const char *data, size_t size, size_t target) {
 // leaves `o` and `base` untouched) when that does not work out.
 bool parse_parallel(const TableSpec &spec, const char *data, size_t size, const Base *previous, int64_t timestamp,
                     Base *base, LoadOutcome *o) {
-  unsigned threads = std::thread::hardware_concurrency();
-  if (threads > 4) threads = 4;
+  unsigned threads = parser_threads();
   if (threads < 2 || size < (8u << 20)) return false;
   size_t first = 0;
   while (first < size && ws(data[first])) first++;
@@ -137,36 +175,178 @@ bool parse_parallel(const TableSpec &spec, const char *data, size_t size, const 
   }
   if (starts.size() < 2) return false;
   std::vector<Part> parts(starts.size());
+  std::vector<Shard> shards(starts.size());
   std::vector<std::thread> pool;
+  struct Joiner {  // the threads end before what they use goes, even on a throw
+    std::vector<std::thread> &pool;
+    ~Joiner() {
+      for (auto &t : pool)
+        if (t.joinable()) t.join();
+    }
+  } joiner{pool};
   for (size_t j = 1; j < starts.size(); j++) {
     size_t stop = j + 1 < starts.size() ? starts[j + 1] : size;
     pool.emplace_back(parse_part, std::cref(spec), data, size, starts[j], stop, j + 1 == starts.size(), previous,
-                      timestamp, &parts[j]);
+                      timestamp, &shards[j], &parts[j]);
   }
-  parse_part(spec, data, size, starts[0], starts[1], false, previous, timestamp, &parts[0]);
+  parse_part(spec, data, size, starts[0], starts[1], false, previous, timestamp, &shards[0], &parts[0]);
   for (auto &t : pool) t.join();
-  uint64_t items = 0;
-  for (const Part &p : parts) {
-    if (!p.ok) return false;
-    items += p.items;
+  return merge_parts(spec, parts, shards, base, o);
+}
+
+// The last place in data[from, size) where an item surely starts after
+// another: '{' then '"' (a '{' inside a string is followed by '\"'), after
+// '}' and ','. 0 when there is none.
+size_t last_cut(const char *data, size_t from, size_t size) {
+  for (size_t i = size; i-- > from;) {
+    if (data[i] != '{') continue;
+    size_t j = i + 1;
+    while (j < size && ws(data[j])) j++;
+    if (j >= size || data[j] != '"') continue;
+    size_t k = i;
+    while (k > 0 && ws(data[k - 1])) k--;
+    if (k == 0 || data[k - 1] != ',') continue;
+    k--;
+    while (k > 0 && ws(data[k - 1])) k--;
+    if (k > 0 && data[k - 1] == '}') return i;
   }
-  if (items > spec.max_items) return false;
-  size_t total = 0;
-  for (const Part &p : parts) total += p.recs.size();
-  base->index.reserve(total);
-  for (Part &p : parts) {
-    for (const Rec *r : p.recs) {
-      Key k = r->key(spec.key_is_str);
-      if (base->index.put(k, hash_key(k), r)) o->duplicates++;
+  return 0;
+}
+
+enum class Streamed { kDone, kRetry, kFailed };
+
+// A streamed source read in segments of whole items, cut between items,
+// that parser threads take in turn while the source inflates or reads the
+// next: inflating and parsing overlap and parsing uses every core, and only
+// a few segments are held at a time. kRetry when the table must be built
+// on one thread instead (a cut inside a string, malformed input, an item
+// over a cap: that pass reports each exactly); kFailed with o->status set
+// on a read error or past max_json_bytes.
+Streamed load_segments(const TableSpec &spec, Source &src, Buf &buf, const Base *previous, int64_t timestamp,
+                       Base *base, LoadOutcome *o, std::string *error) {
+  // Small segments keep little in flight: a few per thread.
+  constexpr size_t kSegment = 1 << 20;
+  unsigned threads = parser_threads();
+  struct Segment {
+    std::unique_ptr<char[]> data;
+    size_t size;
+    bool last;
+    Part *part;
+  };
+  std::mutex mu;
+  std::condition_variable work, space;
+  std::deque<Segment> queue;
+  std::deque<Part> parts;
+  std::vector<Shard> shards(threads);
+  bool closing = false;
+  std::atomic<bool> failed{false};
+  std::atomic<uint64_t> items{0};
+  auto worker = [&](Shard *shard) {
+    for (;;) {
+      Segment seg;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        work.wait(lock, [&] { return closing || !queue.empty(); });
+        if (queue.empty()) return;
+        seg = std::move(queue.front());
+        queue.pop_front();
+      }
+      space.notify_one();
+      if (!failed.load(std::memory_order_relaxed)) {
+        parse_part(spec, seg.data.get(), seg.size, 0, seg.size, seg.last, previous, timestamp, shard, seg.part);
+        uint64_t n = seg.part->items;
+        if (!seg.part->ok || items.fetch_add(n, std::memory_order_relaxed) + n > spec.max_items)
+          failed.store(true, std::memory_order_relaxed);
+      }
     }
-    o->items += p.items;
-    o->skipped += p.skipped;
-    o->embedded_errors += p.embedded_errors;
-    o->rule_errors += p.rule_errors;
-    base->arena.absorb(std::move(p.arena));
-    for (auto &r : p.rules) base->rules.push_back(std::move(r));
+  };
+  std::vector<std::thread> pool;
+  auto push = [&](std::unique_ptr<char[]> data, size_t size, bool last) {
+    std::unique_lock<std::mutex> lock(mu);
+    space.wait(lock, [&] { return queue.size() < threads; });
+    parts.emplace_back();
+    queue.push_back(Segment{std::move(data), size, last, &parts.back()});
+    lock.unlock();
+    work.notify_one();
+  };
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      closing = true;
+    }
+    work.notify_all();
+    for (auto &t : pool)
+      if (t.joinable()) t.join();
+  };
+  // The threads end before anything they use goes, even on a throw.
+  struct Joiner {
+    decltype(finish) &f;
+    ~Joiner() { f(); }
+  } joiner{finish};
+  for (unsigned i = 0; i < threads; i++) pool.emplace_back(worker, &shards[i]);
+
+  Streamed result = Streamed::kRetry;
+  uint64_t total = buf.size();
+  bool started = false, eof = false;
+  size_t scanned = 0;  // where the search for a cut goes on from
+  buf.reserve(2 * kSegment + 4096);
+  for (;;) {
+    if (!started && buf.size() >= 2) {
+      // The array's '[' and the first item's '{'; anything else, one thread.
+      const char *d = buf.data();
+      size_t i = 0, n = buf.size();
+      while (i < n && ws(d[i])) i++;
+      if (i < n && d[i] != '[') break;
+      size_t j = i + 1;
+      while (j < n && ws(d[j])) j++;
+      if (j < n) {
+        if (d[j] != '{') break;
+        buf.consume(j);
+        started = true;
+      }
+    }
+    if (started && eof) {
+      size_t n = buf.size();
+      push(buf.release(), n, true);
+      result = Streamed::kDone;
+      break;
+    }
+    if (started && buf.size() >= kSegment) {
+      size_t cut = last_cut(buf.data(), scanned > 8 ? scanned - 8 : 1, buf.size());
+      if (cut) {
+        Buf rest;
+        rest.reserve(2 * kSegment + 4096);  // what the next reads fill, without doubling
+        rest.resize(buf.size() - cut);
+        std::memcpy(rest.data(), buf.data() + cut, rest.size());
+        push(buf.release(), cut, false);
+        buf = std::move(rest);
+        scanned = 0;
+      } else {
+        scanned = buf.size();
+        if (buf.size() > spec.max_item_bytes + kSegment) break;  // one thread says what is wrong
+      }
+    }
+    if (eof || failed.load(std::memory_order_relaxed)) break;
+    int64_t r = src.read(buf, kSegment, error);
+    if (r < 0) {
+      o->status.code = static_cast<int>(r);
+      result = Streamed::kFailed;
+      break;
+    }
+    if (r == 0) eof = true;
+    total += static_cast<uint64_t>(r);
+    if (total > spec.max_json_bytes) {
+      o->status.code = HP_ELIMIT;
+      result = Streamed::kFailed;
+      break;
+    }
   }
-  return true;
+  finish();
+  if (result != Streamed::kDone) return result;
+  if (!merge_parts(spec, parts, shards, base, o)) return Streamed::kRetry;
+  o->json_bytes = total;
+  o->parsed_bytes = total;
+  return Streamed::kDone;
 }
 
 }  // namespace
@@ -221,11 +401,38 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
     }
     // Roughly one record per 600 bytes of JSON: saves rehashing.
     base->index.reserve(buf.size() / 600);
-  } else if (!file.gzip) {
-    base->index.reserve(file.sig.size / 600);
+  } else if (parser_threads() >= 2) {
+    switch (load_segments(spec, *file.source, buf, previous.get(), timestamp, base.get(), &o, &error)) {
+      case Streamed::kDone:
+        o.base = std::move(base);
+        o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        return o;
+      case Streamed::kFailed:
+        if (o.status.code == HP_ELIMIT) {
+          over_json(spec.max_json_bytes);
+        } else {
+          o.status.message = path + ": " + error;
+          o.base.reset();
+        }
+        return o;
+      case Streamed::kRetry:
+        // Again from the start, on this thread.
+        file = OpenedFile();
+        buf = Buf();
+        rc = open_source(path, whole_max, buf, &file, &error);
+        if (rc < 0) {
+          o.status = core::Status::capture(rc);
+          o.status.message = path + ": " + error;
+          return o;
+        }
+        break;
+    }
   }
+  if (!file.source->whole() && !file.gzip) base->index.reserve(file.sig.size / 600);
 
-  RecordParser parser(spec);
+  base->dicts.push_back(std::make_unique<Dict>());
+  Dict *dict = base->dicts.back().get();
+  RecordParser parser(spec, dict);
   Item item;
   enum { kStart, kFirst, kItem, kAfter, kTrailing } state = kStart;
   size_t pos = 0;          // parse position in buf
@@ -361,6 +568,8 @@ LoadOutcome load_file(const TableSpec &spec, const std::string &path, int64_t ti
     }
   }
   o.json_bytes += buf.size();
+  dict->seal();
+  base->rules.seal();
   o.base = std::move(base);
   o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return o;

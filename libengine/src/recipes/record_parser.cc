@@ -88,23 +88,26 @@ bool integer_of(std::string_view text, int64_t *out) {
 
 const char *RecordParser::parse_item(const char *p, const char *end, Item *item) {
   item->reset();
+  item->tape.set_dict(dict_);
   if (p >= end) throw NeedMore{};
   if (*p == '{') {
-    return object(p, end, item->json, 1, item);
+    return object(p, end, item->tape, 1, item);
   }
-  const char *q = value(p, end, item->json, 1);
+  const char *q = value(p, end, item->tape, 1);
   item->status = Item::kNotObject;
   return q;
 }
 
-const char *RecordParser::value(const char *p, const char *end, std::string &out, int depth) {
+const char *RecordParser::value(const char *p, const char *end, TapeWriter &out, int depth) {
   if (depth > kMaxDepth) throw ParseError{p, "nesting deeper than 512 levels"};
   switch (*p) {
     case '{': return object(p, end, out, depth, nullptr);
     case '[': return array(p, end, out, depth);
     case '"': {
       bool escaped;
-      return string(p, end, out, &escaped);
+      const char *q = string(p, end, &escaped);
+      out.string(std::string_view(p + 1, static_cast<size_t>(q - p - 2)));
+      return q;
     }
     case 't': return literal(p, end, out, "true", 4);
     case 'f': return literal(p, end, out, "false", 5);
@@ -115,15 +118,15 @@ const char *RecordParser::value(const char *p, const char *end, std::string &out
   }
 }
 
-const char *RecordParser::literal(const char *p, const char *end, std::string &out, const char *word, size_t n) {
+const char *RecordParser::literal(const char *p, const char *end, TapeWriter &out, const char *word, size_t n) {
   size_t have = static_cast<size_t>(end - p);
   if (std::memcmp(p, word, have < n ? have : n) != 0) throw ParseError{p, "invalid literal"};
   if (have < n) throw NeedMore{};
-  out.append(word, n);
+  out.literal(std::string_view(word, n));
   return p + n;
 }
 
-const char *RecordParser::number(const char *p, const char *end, std::string &out) {
+const char *RecordParser::number(const char *p, const char *end, TapeWriter &out) {
   const char *s = p;
   if (*p == '-') {
     if (++p >= end) throw NeedMore{};
@@ -149,12 +152,12 @@ const char *RecordParser::number(const char *p, const char *end, std::string &ou
   }
   // A number that touches the end of the buffer may go on in the next chunk.
   if (p >= end) throw NeedMore{};
-  out.append(s, static_cast<size_t>(p - s));
+  out.number(std::string_view(s, static_cast<size_t>(p - s)));
   return p;
 }
 
-const char *RecordParser::string(const char *p, const char *end, std::string &out, bool *escaped) {
-  const char *s = p++;
+const char *RecordParser::string(const char *p, const char *end, bool *escaped) {
+  p++;
   *escaped = false;
   for (;;) {
 #if defined(__SSE2__)
@@ -211,48 +214,47 @@ const char *RecordParser::string(const char *p, const char *end, std::string &ou
       p++;
     }
   }
-  p++;
-  out.append(s, static_cast<size_t>(p - s));
-  return p;
+  return p + 1;
 }
 
-const char *RecordParser::array(const char *p, const char *end, std::string &out, int depth) {
-  out.push_back('[');
+const char *RecordParser::array(const char *p, const char *end, TapeWriter &out, int depth) {
+  out.begin_array();
   p = skip_ws(p + 1, end);
   if (*p == ']') {
-    out.push_back(']');
+    out.end_array();
     return p + 1;
   }
   for (;;) {
     p = value(p, end, out, depth + 1);
     p = skip_ws(p, end);
     if (*p == ',') {
-      out.push_back(',');
+      out.separator();
       p = skip_ws(p + 1, end);
       continue;
     }
     if (*p == ']') {
-      out.push_back(']');
+      out.end_array();
       return p + 1;
     }
     throw ParseError{p, "expected ',' or ']' in an array"};
   }
 }
 
-const char *RecordParser::object(const char *p, const char *end, std::string &out, int depth, Item *top) {
+const char *RecordParser::object(const char *p, const char *end, TapeWriter &out, int depth, Item *top) {
   if (depth > kMaxDepth) throw ParseError{p, "nesting deeper than 512 levels"};
-  out.push_back('{');
+  out.begin_object();
   p = skip_ws(p + 1, end);
   if (*p == '}') {
-    out.push_back('}');
+    out.end_object();
     return p + 1;
   }
   for (;;) {
     if (*p != '"') throw ParseError{p, "expected a string key in an object"};
     const char *kstart = p;
     bool escaped;
-    p = string(p, end, out, &escaped);
+    p = string(p, end, &escaped);
     std::string_view name(kstart + 1, static_cast<size_t>(p - kstart - 2));
+    out.name(name);
     if (escaped && top) {
       scratch_.clear();
       unescape_json_string(name, &scratch_);
@@ -260,29 +262,28 @@ const char *RecordParser::object(const char *p, const char *end, std::string &ou
     }
     p = skip_ws(p, end);
     if (*p != ':') throw ParseError{p, "expected ':' after an object key"};
-    out.push_back(':');
     p = skip_ws(p + 1, end);
-    size_t out_start = out.size();
+    TapeMark out_start = out.mark();
     const char *vstart = p;
     p = value(p, end, out, depth + 1);
     // `name` points into the input or scratch_, which nested values never touch.
     if (top) top_member(name, vstart, p, out_start, top, out);
     p = skip_ws(p, end);
     if (*p == ',') {
-      out.push_back(',');
+      out.separator();
       p = skip_ws(p + 1, end);
       continue;
     }
     if (*p == '}') {
-      out.push_back('}');
+      out.end_object();
       return p + 1;
     }
     throw ParseError{p, "expected ',' or '}' in an object"};
   }
 }
 
-void RecordParser::top_member(std::string_view name, const char *vstart, const char *vend, size_t out_start,
-                              Item *top, std::string &out) {
+void RecordParser::top_member(std::string_view name, const char *vstart, const char *vend, TapeMark out_start,
+                              Item *top, TapeWriter &out) {
   if (name == spec_.key_field) {
     top->status = Item::kBadKey;
     if (*vstart == '"') {
@@ -311,18 +312,19 @@ void RecordParser::top_member(std::string_view name, const char *vstart, const c
     if (name == f) embedded = true;
   if (embedded && *vstart == '"') {
     std::string_view raw(vstart + 1, static_cast<size_t>(vend - vstart - 2));
-    std::string saved(out.data() + out_start, out.size() - out_start);
-    out.resize(out_start);
+    out.rewind(out_start);
     if (!expand_embedded(raw, out)) {
-      out.resize(out_start);
-      out.append(saved);
+      out.rewind(out_start);
+      out.string(raw);
       top->embedded_errors++;
     }
   }
   bool geo = !spec_.geo_field.empty() && name == spec_.geo_field;
   bool target = !spec_.target_field.empty() && name == spec_.target_field;
   if (!geo && !target) return;
-  std::string_view text(out.data() + out_start, out.size() - out_start);
+  tape_text(reinterpret_cast<const uint8_t *>(out.tape().data()) + out_start.bytes, out.dict(),
+            out.text_len() - out_start.text_len, &rule_text_);
+  std::string_view text = rule_text_;
   if (text == "null" || text == "\"\"") return;
   JValue v;
   if (!parse_value(text, &v, nullptr) || v.kind != JValue::kObject) {
@@ -334,28 +336,28 @@ void RecordParser::top_member(std::string_view name, const char *vstart, const c
   if (!ok) top->rule_errors++;
 }
 
-bool RecordParser::expand_embedded(std::string_view raw, std::string &out) {
+bool RecordParser::expand_embedded(std::string_view raw, TapeWriter &out) {
   std::string body;
   if (!unescape_json_string(raw, &body)) return false;
   // Pad with a space so a number at the very end is not taken as cut off.
   body.push_back(' ');
   const char *p = body.data();
   const char *end = p + body.size();
-  size_t start = out.size();
+  TapeMark start = out.mark();
   try {
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     if (p >= end) return false;
     p = value(p, end, out, 2);
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     if (p != end) {
-      out.resize(start);
+      out.rewind(start);
       return false;
     }
     return true;
   } catch (const NeedMore &) {
   } catch (const ParseError &) {
   }
-  out.resize(start);
+  out.rewind(start);
   return false;
 }
 

@@ -1,5 +1,5 @@
 // The load-time parser: reads one array item of a recipe file, validates it
-// as JSON, and writes it out minified, with its key pulled out, its
+// as JSON, and encodes it onto a tape (tape.h), with its key pulled out, its
 // JSON-in-string fields expanded and its rule fields compiled.
 #pragma once
 
@@ -10,6 +10,7 @@
 
 #include "hotpath.h"
 #include "recipes/rules.h"
+#include "recipes/tape.h"
 
 namespace hp::recipes {
 
@@ -41,7 +42,7 @@ struct Item {
   enum Status { kRecord, kNotObject, kNoKey, kBadKey } status = kNoKey;
   int64_t num = 0;
   std::string str_key;
-  std::string json;
+  TapeWriter tape;  // the record, in compact form; its text is tape.text_len() bytes
   uint32_t embedded_errors = 0;
   uint32_t rule_errors = 0;
   std::unique_ptr<Rules> rules;
@@ -50,7 +51,7 @@ struct Item {
     status = kNoKey;
     num = 0;
     str_key.clear();
-    json.clear();
+    tape.clear();
     embedded_errors = 0;
     rule_errors = 0;
     rules.reset();
@@ -59,25 +60,29 @@ struct Item {
 
 class RecordParser {
  public:
-  explicit RecordParser(const TableSpec &spec) : spec_(spec) {}
+  // Records intern names and strings in `dict` (null: none).
+  explicit RecordParser(const TableSpec &spec, Dict *dict = nullptr) : spec_(spec), dict_(dict) {}
 
   // Parses the value starting at `p` (no leading whitespace) into `item`.
   // Returns the end of the value. Throws NeedMore or ParseError.
   const char *parse_item(const char *p, const char *end, Item *item);
 
  private:
-  const char *value(const char *p, const char *end, std::string &out, int depth);
-  const char *object(const char *p, const char *end, std::string &out, int depth, Item *top);
-  const char *array(const char *p, const char *end, std::string &out, int depth);
-  const char *string(const char *p, const char *end, std::string &out, bool *escaped);
-  const char *number(const char *p, const char *end, std::string &out);
-  const char *literal(const char *p, const char *end, std::string &out, const char *word, size_t n);
-  void top_member(std::string_view name, const char *vstart, const char *vend, size_t out_start, Item *top,
-                  std::string &out);
-  bool expand_embedded(std::string_view raw_body, std::string &out);
+  const char *value(const char *p, const char *end, TapeWriter &out, int depth);
+  const char *object(const char *p, const char *end, TapeWriter &out, int depth, Item *top);
+  const char *array(const char *p, const char *end, TapeWriter &out, int depth);
+  // Returns the end of the string at p; sets *escaped when it holds a '\\'.
+  const char *string(const char *p, const char *end, bool *escaped);
+  const char *number(const char *p, const char *end, TapeWriter &out);
+  const char *literal(const char *p, const char *end, TapeWriter &out, const char *word, size_t n);
+  void top_member(std::string_view name, const char *vstart, const char *vend, TapeMark out_start, Item *top,
+                  TapeWriter &out);
+  bool expand_embedded(std::string_view raw_body, TapeWriter &out);
 
   const TableSpec &spec_;
+  Dict *dict_;
   std::string scratch_;
+  std::string rule_text_;
 };
 
 // The integer a JSON number or decimal string holds, when it holds one.

@@ -1,5 +1,7 @@
 #include "recipes/rules.h"
 
+#include "recipes/tape.h"
+
 namespace hp::recipes {
 
 namespace {
@@ -171,6 +173,66 @@ int eval_target(const Rules &rules, const Visitor &v, int *rule) {
   }
   *rule = first_include;
   return HP_RECIPES_RULE_PASS;
+}
+
+namespace {
+
+void put_count(std::string &out, size_t n) {
+  uint32_t v = static_cast<uint32_t>(n);
+  out.append(reinterpret_cast<const char *>(&v), sizeof v);
+}
+
+void put_text(std::string &out, std::string_view s) {
+  put_count(out, s.size());
+  out.append(s);
+}
+
+void put_list(std::string &out, const std::vector<std::string> &values) {
+  put_count(out, values.size());
+  for (const std::string &v : values) put_text(out, v);
+}
+
+// Everything that decides a match, written unambiguously.
+void content_of(const Rules &r, std::string &out) {
+  out.clear();
+  out.push_back(r.has_geo ? 'G' : 'g');
+  out.push_back(r.geo_any_include ? 'I' : 'i');
+  put_list(out, r.geo_include);
+  put_list(out, r.geo_exclude);
+  out.push_back(r.has_target ? 'T' : 't');
+  put_text(out, r.redirect_to);
+  put_count(out, r.target.size());
+  for (const TargetRule &rule : r.target) {
+    out.push_back(rule.include ? '+' : '-');
+    put_count(out, rule.groups.size());
+    for (const FilterGroup &g : rule.groups) {
+      put_count(out, g.conditions.size());
+      for (const Condition &c : g.conditions) {
+        out.push_back(static_cast<char>(c.dimension));
+        put_list(out, c.values);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+size_t RuleSet::Hash::operator()(const std::string &s) const { return hash_text(s); }
+
+const Rules *RuleSet::add(std::unique_ptr<Rules> rules) {
+  content_of(*rules, key_);  // into a buffer reused: most sets were seen before
+  auto it = by_content_.find(key_);
+  if (it != by_content_.end()) return it->second;
+  const Rules *kept = rules.get();
+  by_content_.emplace(key_, kept);
+  owned_.push_back(std::move(rules));
+  return kept;
+}
+
+void RuleSet::absorb(RuleSet &&other) {
+  for (auto &r : other.owned_) owned_.push_back(std::move(r));
+  other.owned_.clear();
+  other.seal();
 }
 
 }  // namespace hp::recipes

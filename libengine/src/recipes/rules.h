@@ -2,8 +2,10 @@
 // rules, evaluated without touching the record's JSON.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "hotpath.h"
@@ -40,6 +42,30 @@ struct Rules {
   bool has_target = false;
   std::string redirect_to;
   std::vector<TargetRule> target;
+};
+
+// The compiled rules of one load, one copy of each distinct set: records
+// with the same rules (offers often share a country list) share it.
+class RuleSet {
+ public:
+  // Keeps `rules`, or an equal set kept before. The result lives as long as
+  // this set (or the one that absorbs it).
+  const Rules *add(std::unique_ptr<Rules> rules);
+  // Takes over another set's rules.
+  void absorb(RuleSet &&other);
+  // Drops what only add() needs.
+  void seal() {
+    decltype(by_content_)().swap(by_content_);
+    std::string().swap(key_);
+  }
+
+ private:
+  struct Hash {
+    size_t operator()(const std::string &s) const;
+  };
+  std::vector<std::unique_ptr<Rules>> owned_;
+  std::unordered_map<std::string, const Rules *, Hash> by_content_;
+  std::string key_;
 };
 
 // Compiles `value` (the geo rules' JSON value) into `rules`. Returns false

@@ -375,18 +375,11 @@ int Set::update(std::string_view msg) {
   item.str_key = str;
 
   auto owned = std::make_shared<OwnedRec>();
-  size_t key_len = t->spec.key_is_str ? str.size() : 0;
-  size_t json_len = remove ? 0 : item.json.size();
-  owned->mem.reset(new char[Rec::size_for(key_len, json_len)]);
-  auto *rec = reinterpret_cast<Rec *>(owned->mem.get());
-  rec->timestamp = ts;
-  rec->num = num;
-  rec->key_len = static_cast<uint32_t>(key_len);
+  std::string_view key = t->spec.key_is_str ? std::string_view(str) : std::string_view();
+  if (remove) item.tape.clear();
+  owned->mem.reset(new char[Rec::size_for(key.size(), item.tape.tape().size())]);
+  Rec *rec = Rec::init(owned->mem.get(), key, item.tape, num, ts);
   rec->tombstone = remove ? 1 : 0;
-  rec->json_len = json_len;
-  char *kb = reinterpret_cast<char *>(rec + 1);
-  if (key_len) std::memcpy(kb, str.data(), key_len);
-  if (json_len) std::memcpy(kb + key_len, item.json.data(), json_len);
   owned->rules = std::move(item.rules);
   rec->rules = owned->rules.get();
   owned->rec = rec;
@@ -404,8 +397,7 @@ int Set::update(std::string_view msg) {
   }
   const Rec *current = cur->find(k, h);
   rec->version = 0;
-  if (current && !remove && current->json_len == json_len && std::memcmp(current->json(), rec->json(), json_len) == 0)
-    rec->version = current->version;
+  if (current && !remove && same_json(current, rec)) rec->version = current->version;
   if (!rec->version) rec->version = next_record_version();
   // In place: no copy of the other updates, no new snapshot.
   overlay.put(k, h, std::move(owned));

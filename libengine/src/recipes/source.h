@@ -22,6 +22,11 @@ class Buf {
   }
   // Drops the first n bytes.
   void consume(size_t n);
+  // Hands over the block (size() bytes of it filled); the buffer is empty.
+  std::unique_ptr<char[]> release() {
+    size_ = cap_ = 0;
+    return std::move(data_);
+  }
   // Takes ownership of a filled block.
   void adopt(std::unique_ptr<char[]> block, size_t size, size_t cap) {
     data_ = std::move(block);

@@ -17,6 +17,33 @@ inline uint64_t mix64(uint64_t x) {
 }
 }  // namespace
 
+Rec *Rec::init(void *mem, std::string_view key, const TapeWriter &tape, int64_t num, int64_t timestamp) {
+  auto *rec = static_cast<Rec *>(mem);
+  rec->version = 0;
+  rec->timestamp = timestamp;
+  rec->num = num;
+  rec->rules = nullptr;
+  rec->dict = tape.dict();
+  rec->json_len = tape.text_len();
+  rec->key_len = static_cast<uint32_t>(key.size());
+  rec->tombstone = 0;
+  char *kb = reinterpret_cast<char *>(rec + 1);
+  if (!key.empty()) std::memcpy(kb, key.data(), key.size());
+  if (!tape.tape().empty()) std::memcpy(kb + key.size(), tape.tape().data(), tape.tape().size());
+  return rec;
+}
+
+bool same_json(const Rec *a, const Rec *b) {
+  if (a->json_len != b->json_len || a->tombstone || b->tombstone) return false;
+  // Tapes over different dictionaries can differ for one text: compare text.
+  thread_local std::string x, y;
+  x.resize(a->json_len);
+  y.resize(b->json_len);
+  a->write_json(x.data());
+  b->write_json(y.data());
+  return x == y;
+}
+
 uint64_t next_record_version() { return g_version.fetch_add(1, std::memory_order_relaxed) + 1; }
 
 uint64_t hash_key(const Key &k) {

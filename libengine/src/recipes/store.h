@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "recipes/rules.h"
+#include "recipes/tape.h"
 
 namespace hp::recipes {
 
@@ -23,18 +24,25 @@ struct Key {
 
 uint64_t hash_key(const Key &k);
 
-// One record: this header, then the key's bytes, then the JSON text.
+// One record: this header, then the key's bytes, then its tape (tape.h),
+// which writes back the record's minified JSON text, json_len bytes.
 struct Rec {
   uint64_t version;
   int64_t timestamp;
   int64_t num;          // integer key
   const Rules *rules;   // compiled rules, or nullptr
+  const Dict *dict;     // the tape's interned names and strings, or nullptr
+  uint64_t json_len;
   uint32_t key_len;     // string key bytes
   uint32_t tombstone;   // 1: a point delete
-  uint64_t json_len;
 
   const char *key_bytes() const { return reinterpret_cast<const char *>(this + 1); }
-  const char *json() const { return key_bytes() + key_len; }
+  const uint8_t *tape() const { return reinterpret_cast<const uint8_t *>(key_bytes() + key_len); }
+  // Writes the JSON text to `out`, which has room for json_len bytes.
+  void write_json(char *out) const {
+    char *end;
+    recipes::write_json(tape(), dict, out, &end);
+  }
   bool matches(const Key &k) const {
     if (!k.is_str) return num == k.num;
     return key_len == k.str.size() && std::memcmp(key_bytes(), k.str.data(), key_len) == 0;
@@ -46,10 +54,16 @@ struct Rec {
     if (is_str) k.str = std::string_view(key_bytes(), key_len);
     return k;
   }
-  static size_t size_for(size_t key_len, size_t json_len) {
-    return (sizeof(Rec) + key_len + json_len + 7) & ~size_t(7);
+  static size_t size_for(size_t key_len, size_t tape_len) {
+    return (sizeof(Rec) + key_len + tape_len + 7) & ~size_t(7);
   }
+  // Fills a record's header and bytes at `mem` (size_for() bytes) from an
+  // encoded item; the version is left to the caller.
+  static Rec *init(void *mem, std::string_view key, const TapeWriter &tape, int64_t num, int64_t timestamp);
 };
+
+// Whether two records write the same JSON text.
+bool same_json(const Rec *a, const Rec *b);
 
 uint64_t next_record_version();
 
@@ -111,9 +125,14 @@ class Index {
 struct Base {
   Arena arena;
   Index index;
-  std::vector<std::unique_ptr<Rules>> rules;
+  RuleSet rules;
+  std::vector<std::unique_ptr<Dict>> dicts;  // one per part parsed on its own
   int64_t timestamp = 0;
-  uint64_t bytes() const { return arena.bytes() + index.bytes(); }
+  uint64_t bytes() const {
+    uint64_t n = arena.bytes() + index.bytes();
+    for (const auto &d : dicts) n += d->bytes();
+    return n;
+  }
 };
 
 // A record made by a point update, owned on its own.
