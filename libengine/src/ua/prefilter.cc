@@ -115,7 +115,7 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
   }
   std::vector<uint32_t> atom(literals.size());
   // A literal's first bytes are in every string the literal is in; cut to
-  // kMaxAtomLen they make a smaller automaton with shorter reach.
+  // kMaxAtomLen they are compared in one word.
   for (size_t i = 0; i < literals.size(); i++) atom[i] = atoms_.add(literals[i].substr(0, kMaxAtomLen));
   for (const std::vector<uint32_t> &set : sets) {
     Minterm t{id, static_cast<uint32_t>(literals_.size()), 0};

@@ -25,7 +25,7 @@ class Prefilter {
   // occurrence of the literal (matched case folded, cut to its first 8
   // bytes): see starts().
   void anchor(uint32_t key, const std::string &literal, int lo, int hi);
-  // False when the literals do not fit the automaton (ua/atoms.h).
+  // False when the literals do not fit the literal tables (ua/atoms.h).
   bool build();
 
   // Where a string's literals were found, kept by candidates() for
@@ -37,9 +37,9 @@ class Prefilter {
    private:
     friend class Prefilter;
     static constexpr uint32_t kEnd = UINT32_MAX;
-    std::vector<uint32_t> head_;         // by atom: its last occurrence, or kEnd
-    std::vector<uint32_t> next_, at_;    // by occurrence: the one before of the same atom; its offset
-    std::vector<uint32_t> atoms_;        // the atoms found, for clear()
+    std::vector<uint32_t> head_;       // by atom: its last occurrence, or kEnd
+    std::vector<uint32_t> next_, at_;  // by occurrence: the one before of the same atom; its offset
+    std::vector<uint32_t> atoms_;      // the atoms found, for clear()
   };
   // The ids of the patterns the string may match, ascending, into *out;
   // when `found` is not null, where each literal occurs into it (cleared

@@ -342,7 +342,8 @@ void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out, M
   std::vector<uint32_t> &starts = scratch.starts;
   const bool programs = matcher == Matcher::kPrograms && ascii(text);
   const Prefilter &filter = programs ? c.fast : c.filter;
-  filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids, programs ? &scratch.found : nullptr);
+  filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids,
+                    programs ? &scratch.found : nullptr);
   bool done[PART_COUNT] = {};
   unsigned left = parts;
   const uint32_t nrules = static_cast<uint32_t>(c.rules.size());
