@@ -114,9 +114,14 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
     return true;
   }
   std::vector<uint32_t> atom(literals.size());
-  // A literal's first bytes are in every string the literal is in; cut to
-  // kMaxAtomLen they are compared in one word.
-  for (size_t i = 0; i < literals.size(); i++) atom[i] = atoms_.add(literals[i].substr(0, kMaxAtomLen));
+  // Any part of a literal is in every string the literal is in; its last
+  // kMaxAtomLen bytes are compared in one word. The last, not the first:
+  // a long literal tends to start with a word every User-Agent has
+  // ("android " of "android x86") and end with what sets it apart.
+  for (size_t i = 0; i < literals.size(); i++) {
+    const size_t n = literals[i].size();
+    atom[i] = atoms_.add(literals[i].substr(n > kMaxAtomLen ? n - kMaxAtomLen : 0));
+  }
   for (const std::vector<uint32_t> &set : sets) {
     Minterm t{id, static_cast<uint32_t>(literals_.size()), 0};
     uint32_t trigger = set[0];
