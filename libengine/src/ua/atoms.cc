@@ -13,11 +13,12 @@ uint32_t Atoms::add(const std::string &text) {
   for (uint32_t i = 0; i < literals_.size(); i++)
     if (literals_[i] == literal) return i;
   literals_.push_back(literal);
+  lengths_.push_back(static_cast<uint8_t>(std::min<size_t>(literal.size(), UINT8_MAX)));
   return static_cast<uint32_t>(literals_.size() - 1);
 }
 
 size_t Atoms::memory() const {
-  return sizeof single_ + sizeof(uint64_t) * (pairs_.size() + triples_.size()) +
+  return sizeof single_ + lengths_.size() + sizeof(uint64_t) * (pairs_.size() + triples_.size()) +
          sizeof(Slot) * slots_.size() + sizeof(Entry) * entries_.size();
 }
 

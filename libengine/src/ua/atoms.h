@@ -31,7 +31,7 @@ class Atoms {
   bool build();
 
   uint32_t size() const { return static_cast<uint32_t>(literals_.size()); }
-  uint32_t length(uint32_t id) const { return static_cast<uint32_t>(literals_[id].size()); }
+  uint32_t length(uint32_t id) const { return lengths_[id]; }
   // Bytes held by the tables (reported with the RE2 budgets).
   size_t memory() const;
 
@@ -105,6 +105,7 @@ class Atoms {
   }
 
   std::vector<std::string> literals_;
+  std::vector<uint8_t> lengths_;  // by id: what length() reads while a scan runs
   bool built_ = false;
   uint32_t single_[256];           // by byte: the literal of that one byte, or kNone
   std::vector<uint64_t> pairs_;    // 2^16 bits, by two bytes: a literal of those two, or of the first
