@@ -89,6 +89,9 @@ struct Compiled {
   Prefilter not_device;
   std::vector<CompiledRule> rules;
   std::vector<std::unique_ptr<RE2>> bots;  // by filter id - rules.size()
+  // their programs, where they have one
+  std::vector<Program> bot_programs;
+  std::vector<uint8_t> bot_programmed;
   // the bot patterns anchored at the start, as one set and one by one (for
   // a string the set's DFA runs out of memory on)
   std::unique_ptr<RE2::Set> anchored_bots;
@@ -113,6 +116,14 @@ struct Compiled {
       bots.push_back(one(re));
       if (!filter.add(re, o)) errors++;
       fast.add(re, o);
+      // A bot pattern asks for no captures: any start its program matches
+      // at will do.
+      Program &program = bot_programs.emplace_back();
+      bot_programmed.push_back(bots.back() && program.compile(re));
+      if (bot_programmed.back()) {
+        const uint32_t id = static_cast<uint32_t>(rules.size() + bots.size() - 1);
+        for (const Program::Lead &lead : program.leads()) fast.anchor(id, lead.text, lead.lo, lead.hi);
+      }
     }
     if (!anchored_bots->Compile()) errors++, anchored_bots.reset();
     if (!filter.build()) errors++;
@@ -280,6 +291,26 @@ bool run_program(const Compiled &c, const CompiledRule &cr, re2::StringPiece tex
   return false;
 }
 
+// Whether a bot pattern matches the whole string `text`: its program at
+// the starts its leading literals give, or RE2 when they are more than
+// kMaxStarts or the program runs past the step budget.
+bool bot_matches(const Compiled &c, size_t bot, re2::StringPiece text, const uint32_t *from,
+                 const uint32_t *to, LongTail *out) {
+  const Program &program = c.bot_programs[bot];
+  if (c.bot_programmed[bot] && to - from <= kMaxStarts) {
+    int32_t caps[2 * Program::kMaxGroups];
+    const uint32_t len = static_cast<uint32_t>(text.size());
+    int64_t steps = step_budget(len);
+    Program::Outcome o = Program::NO_MATCH;
+    for (const uint32_t *a = from; a != to && o == Program::NO_MATCH; a++)
+      o = program.run(text.data(), len, *a, caps, &steps);
+    if (o != Program::OUT_OF_STEPS) return o == Program::MATCHED;
+  }
+  out->re2_bots++;
+  const RE2 *re = c.bots[bot].get();
+  return re && re->Match(text, 0, text.size(), RE2::UNANCHORED, nullptr, 0);
+}
+
 bool ascii(re2::StringPiece text) {
   uint64_t high = 0;
   size_t i = 0;
@@ -361,13 +392,17 @@ void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out, M
     if (done[cr.part]) left &= ~(1u << cr.part);
   }
   // The bot patterns read the whole string; the tables' text may be less.
-  if (text.data() != ua || text.size() != len) c.filter.candidates(ua, len, &ids);
+  const bool whole = text.data() == ua && text.size() == len;
+  if (!whole) c.filter.candidates(ua, len, &ids);
   const re2::StringPiece all(ua, len);
   for (int id : ids) {
     if (static_cast<uint32_t>(id) < nrules) continue;
-    out->re2_bots++;
-    const RE2 *re = c.bots[id - nrules].get();
-    if (re && re->Match(all, 0, len, RE2::UNANCHORED, nullptr, 0)) {
+    if (programs && whole)
+      c.fast.starts(scratch.found, static_cast<uint32_t>(id), &starts);
+    else
+      starts.assign(kMaxStarts + 1, 0);  // RE2 answers
+    if (bot_matches(c, static_cast<size_t>(id) - nrules, all, starts.data(), starts.data() + starts.size(),
+                    out)) {
       out->bot = true;
       return;
     }
