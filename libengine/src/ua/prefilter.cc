@@ -165,6 +165,9 @@ void flatten(std::vector<std::vector<T>> *lists, size_t ids, std::vector<uint32_
 bool Prefilter::build() {
   const bool ok = atoms_.build();
   flatten(&by_atom_, atoms_.size(), &atom_begin_, &atom_minterms_);
+  lead_atom_.assign(atoms_.size(), 0);
+  for (const auto &leads : leads_by_key_)
+    for (const Lead &l : leads) lead_atom_[l.atom] = 1;
   flatten(&leads_by_key_, leads_by_key_.size(), &lead_begin_, &lead_list_);
   return ok;
 }
@@ -179,7 +182,7 @@ size_t Prefilter::memory() const {
   return atoms_.memory() + sizeof(Minterm) * minterms_.size() +
          sizeof(uint32_t) *
              (literals_.size() + atom_begin_.size() + atom_minterms_.size() + lead_begin_.size()) +
-         sizeof(Lead) * lead_list_.size();
+         sizeof(Lead) * lead_list_.size() + lead_atom_.size();
 }
 
 void Prefilter::Found::clear() {
@@ -201,9 +204,10 @@ void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out
     found->clear();
     if (found->head_.size() < atoms_.size()) found->head_.assign(atoms_.size(), Found::kEnd);
   }
-  atoms_.scan(text, len, [this, seen, found](uint32_t atom, uint32_t end) {
+  const uint8_t *lead = found ? lead_atom_.data() : nullptr;
+  atoms_.scan(text, len, [this, seen, found, lead](uint32_t atom, uint32_t end) {
     seen[atom >> 6] |= uint64_t{1} << (atom & 63);
-    if (!found) return;
+    if (!lead || !lead[atom]) return;
     uint32_t &head = found->head_[atom];
     if (head == Found::kEnd) found->atoms_.push_back(atom);
     found->next_.push_back(head);

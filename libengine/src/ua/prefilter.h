@@ -74,6 +74,7 @@ class Prefilter {
   };
   std::vector<std::vector<Lead>> leads_by_key_;
   std::vector<uint32_t> lead_begin_;  // leads_by_key_, flattened
+  std::vector<uint8_t> lead_atom_;    // by atom: some key's lead (its occurrences are kept)
   std::vector<Lead> lead_list_;
 };
 
