@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <re2/re2.h>
 
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <string>
@@ -136,6 +137,32 @@ TEST_CASE("ua matcher: a program runs out of steps rather than time") {
   CHECK(steps == 0);
   steps = 1 << 20;
   CHECK(p.run(text.data(), static_cast<uint32_t>(text.size()), 0, caps.data(), &steps) == Program::NO_MATCH);
+}
+
+TEST_CASE("ua matcher: Android strings take no RE2 search but the anchored bot set; bots are flagged as RE2 flags them") {
+  // The rule for Android-x86 and HarmonyOS, whose literal once passed every
+  // Android string ("android " of "android x86"), and the bot patterns that
+  // pass run as programs: an RE2 search here would be a fallback.
+  auto check = [](const char *ua, bool bot) {
+    hp::ua::LongTail programs, re2;
+    const uint32_t len = static_cast<uint32_t>(std::strlen(ua));
+    hp::ua::match_tables(ua, len, hp::ua::kAllParts, &programs, hp::ua::Matcher::kPrograms);
+    hp::ua::match_tables(ua, len, hp::ua::kAllParts, &re2, hp::ua::Matcher::kRe2);
+    CHECK_MESSAGE(programs.re2_rules == 0, std::string(ua));
+    if (!bot) CHECK_MESSAGE(programs.re2_bots == 0, std::string(ua));
+    CHECK(programs.bot == bot);
+    CHECK(re2.bot == bot);
+    CHECK(programs.part[hp::ua::PART_OS][hp::ua::tables::F_NAME].value ==
+          re2.part[hp::ua::PART_OS][hp::ua::tables::F_NAME].value);
+  };
+  check("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Mobile Safari/537.36",
+        false);
+  check("Mozilla/5.0 (Linux; Android 12; HarmonyOS; NOH-AN00) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/99.0.4844.88 Mobile Safari/537.36",
+        false);
+  check("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", true);
+  check("python-requests/2.31.0", true);
 }
 
 TEST_CASE("ua matcher: the programs and RE2 give the same answers on every corpus string") {

@@ -355,6 +355,34 @@ TEST_CASE("ua: the atom scan finds every literal, case folded, wherever it is in
   CHECK(found(pad.substr(0, 43) + "MIDDLE" + pad) == sorted({mid}));
   CHECK(found("he" + pad + pad + "|") == sorted({he, bar}));
   CHECK(found(pad + pad + "hers") == sorted({he, hers}));
+  CHECK(found(pad + "middl").empty());
+}
+
+TEST_CASE("ua: the atom scan folds A-Z only, and tells apart literals that share their first bytes") {
+  hp::ua::Atoms atoms;
+  const uint32_t tick = atoms.add("`"), brace = atoms.add("{x"), high = atoms.add("\xe1" "bc"),
+                 mozilla = atoms.add("mozilla/"), moz = atoms.add("moz"), mozi = atoms.add("mozi"),
+                 mo = atoms.add("mo");
+  REQUIRE(atoms.build());
+  using Hits = std::vector<std::pair<uint32_t, uint32_t>>;
+  auto found = [&](const std::string &text) {
+    Hits hits;
+    atoms.scan(text.data(), static_cast<uint32_t>(text.size()),
+               [&](uint32_t id, uint32_t end) { hits.push_back({id, end}); });
+    std::sort(hits.begin(), hits.end());
+    hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+    return hits;
+  };
+  auto sorted = [](Hits v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  // '@' and '[' sit beside 'A' and 'Z', 0xc1 is 'A' with the top bit: none is folded
+  CHECK(found("@[X\xc1" "BC").empty());
+  CHECK(found("0123456789abcdef@[x{X\xe1" "BC") == sorted({{brace, 21}, {high, 24}}));
+  CHECK(found("`") == Hits{{tick, 1}});
+  CHECK(found("a MOZILLA/5.0 Mozil") ==
+        sorted({{mozilla, 10}, {moz, 5}, {moz, 17}, {mozi, 6}, {mozi, 18}, {mo, 4}, {mo, 16}}));
 }
 
 TEST_CASE("ua: the prefilter passes every table and bot pattern that matches a corpus string") {

@@ -14,11 +14,13 @@ uint32_t Atoms::add(const std::string &text) {
   for (uint32_t i = 0; i < literals_.size(); i++)
     if (literals_[i] == literal) return i;
   literals_.push_back(literal);
+  lengths_.push_back(static_cast<uint32_t>(literal.size()));
   return static_cast<uint32_t>(literals_.size() - 1);
 }
 
 size_t Atoms::memory() const {
-  return sizeof(uint16_t) * next_.size() + sizeof(uint32_t) * (out_begin_.size() + out_.size());
+  return sizeof(uint16_t) * next_.size() +
+         sizeof(uint32_t) * (out_begin_.size() + out_.size() + lengths_.size());
 }
 
 bool Atoms::build() {
@@ -30,6 +32,7 @@ bool Atoms::build() {
   }
   if (chars >= kEnds) {
     literals_.clear();
+    lengths_.clear();
     next_.assign(classes_, 0);
     out_begin_.assign(2, 0);
     return false;

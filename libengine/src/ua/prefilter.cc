@@ -114,9 +114,14 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
     return true;
   }
   std::vector<uint32_t> atom(literals.size());
-  // A literal's first bytes are in every string the literal is in; cut to
-  // kMaxAtomLen they make a smaller automaton with shorter reach.
-  for (size_t i = 0; i < literals.size(); i++) atom[i] = atoms_.add(literals[i].substr(0, kMaxAtomLen));
+  // Any part of a literal is in every string the literal is in; its last
+  // kMaxAtomLen bytes are compared in one word. The last, not the first:
+  // a long literal tends to start with a word every User-Agent has
+  // ("android " of "android x86") and end with what sets it apart.
+  for (size_t i = 0; i < literals.size(); i++) {
+    const size_t n = literals[i].size();
+    atom[i] = atoms_.add(literals[i].substr(n > kMaxAtomLen ? n - kMaxAtomLen : 0));
+  }
   for (const std::vector<uint32_t> &set : sets) {
     Minterm t{id, static_cast<uint32_t>(literals_.size()), 0};
     uint32_t trigger = set[0];
@@ -134,17 +139,17 @@ bool Prefilter::add(const std::string &pattern, const RE2::Options &options) {
 
 void Prefilter::anchor(uint32_t key, const std::string &literal, int lo, int hi) {
   const uint32_t atom = atoms_.add(literal.substr(0, kMaxAtomLen));
-  if (anchors_by_atom_.size() <= atom) anchors_by_atom_.resize(atom + 1);
-  anchors_by_atom_[atom].push_back(AnchorOf{key, lo, hi});
+  if (leads_by_key_.size() <= key) leads_by_key_.resize(key + 1);
+  leads_by_key_[key].push_back(Lead{atom, lo, hi});
 }
 
 namespace {
 
-// Lists by atom, flattened into one array and the offsets of each atom's.
+// Lists by id, flattened into one array and the offsets of each id's.
 template <class T>
-void flatten(std::vector<std::vector<T>> *lists, uint32_t atoms, std::vector<uint32_t> *begin,
+void flatten(std::vector<std::vector<T>> *lists, size_t ids, std::vector<uint32_t> *begin,
              std::vector<T> *items) {
-  lists->resize(atoms);
+  lists->resize(ids);
   begin->assign(1, 0);
   items->clear();
   for (const auto &list : *lists) {
@@ -160,7 +165,10 @@ void flatten(std::vector<std::vector<T>> *lists, uint32_t atoms, std::vector<uin
 bool Prefilter::build() {
   const bool ok = atoms_.build();
   flatten(&by_atom_, atoms_.size(), &atom_begin_, &atom_minterms_);
-  flatten(&anchors_by_atom_, atoms_.size(), &anchor_begin_, &anchor_list_);
+  lead_atom_.assign(atoms_.size(), 0);
+  for (const auto &leads : leads_by_key_)
+    for (const Lead &l : leads) lead_atom_[l.atom] = 1;
+  flatten(&leads_by_key_, leads_by_key_.size(), &lead_begin_, &lead_list_);
   return ok;
 }
 
@@ -173,12 +181,18 @@ bool Prefilter::any_literal(const char *text, uint32_t len, uint32_t min_len) co
 size_t Prefilter::memory() const {
   return atoms_.memory() + sizeof(Minterm) * minterms_.size() +
          sizeof(uint32_t) *
-             (literals_.size() + atom_begin_.size() + atom_minterms_.size() + anchor_begin_.size()) +
-         sizeof(AnchorOf) * anchor_list_.size();
+             (literals_.size() + atom_begin_.size() + atom_minterms_.size() + lead_begin_.size()) +
+         sizeof(Lead) * lead_list_.size() + lead_atom_.size();
 }
 
-void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out,
-                           std::vector<Anchor> *anchors) const {
+void Prefilter::Found::clear() {
+  for (uint32_t atom : atoms_) head_[atom] = kEnd;
+  atoms_.clear();
+  next_.clear();
+  at_.clear();
+}
+
+void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out, Found *found) const {
   static thread_local Scratch scratch;
   Scratch &sc = scratch;
   const size_t words = (atoms_.size() + 63) / 64;
@@ -186,16 +200,19 @@ void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out
   if (sc.passed.size() < patterns_) sc.passed.assign(patterns_, 0);
   uint64_t *seen = sc.seen.data();
   auto has = [seen](uint32_t atom) { return (seen[atom >> 6] >> (atom & 63)) & 1; };
-  if (anchors) anchors->clear();
-  atoms_.scan(text, len, [this, seen, anchors](uint32_t atom, uint32_t end) {
+  if (found) {
+    found->clear();
+    if (found->head_.size() < atoms_.size()) found->head_.assign(atoms_.size(), Found::kEnd);
+  }
+  const uint8_t *lead = found ? lead_atom_.data() : nullptr;
+  atoms_.scan(text, len, [this, seen, found, lead](uint32_t atom, uint32_t end) {
     seen[atom >> 6] |= uint64_t{1} << (atom & 63);
-    if (!anchors) return;
-    const int at = static_cast<int>(end - atoms_.length(atom));
-    for (uint32_t k = anchor_begin_[atom]; k < anchor_begin_[atom + 1]; k++) {
-      const AnchorOf &a = anchor_list_[k];
-      for (int start = std::max(0, at - a.hi); start <= at - a.lo; start++)
-        anchors->push_back(Anchor{a.key, static_cast<uint32_t>(start)});
-    }
+    if (!lead || !lead[atom]) return;
+    uint32_t &head = found->head_[atom];
+    if (head == Found::kEnd) found->atoms_.push_back(atom);
+    found->next_.push_back(head);
+    head = static_cast<uint32_t>(found->at_.size());
+    found->at_.push_back(end - atoms_.length(atom));
   });
   out->assign(always_.begin(), always_.end());
   for (size_t w = 0; w < words; w++)
@@ -214,6 +231,22 @@ void Prefilter::candidates(const char *text, uint32_t len, std::vector<int> *out
   std::fill(seen, seen + words, 0);
   for (int p : *out) sc.passed[p] = 0;
   std::sort(out->begin(), out->end());
+}
+
+void Prefilter::starts(const Found &found, uint32_t key, std::vector<uint32_t> *out) const {
+  out->clear();
+  if (key + 1 >= lead_begin_.size()) return;
+  for (uint32_t k = lead_begin_[key]; k < lead_begin_[key + 1]; k++) {
+    const Lead &lead = lead_list_[k];
+    if (lead.atom >= found.head_.size()) continue;
+    for (uint32_t i = found.head_[lead.atom]; i != Found::kEnd; i = found.next_[i]) {
+      const int at = static_cast<int>(found.at_[i]);
+      for (int start = std::max(0, at - lead.hi); start <= at - lead.lo; start++)
+        out->push_back(static_cast<uint32_t>(start));
+    }
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
 }
 
 }  // namespace hp::ua

@@ -21,22 +21,34 @@ class Prefilter {
   // Adds a pattern under the next id (0, 1, ...); false when RE2 rejects it
   // (the id is taken all the same, the pattern then never passes).
   bool add(const std::string &pattern, const RE2::Options &options);
-  // Reports each occurrence of the literal (matched case folded, cut to its
-  // first 8 bytes) at offset p as the Anchors of `key` at p - hi to p - lo
-  // (see candidates()).
+  // Gives `key` (0, 1, ...) the starts lo to hi bytes before each
+  // occurrence of the literal (matched case folded, cut to its first 8
+  // bytes): see starts().
   void anchor(uint32_t key, const std::string &literal, int lo, int hi);
-  // False when the literals do not fit the automaton (ua/atoms.h).
+  // False when the literals do not fit the literal tables (ua/atoms.h).
   bool build();
 
-  struct Anchor {
-    uint32_t key;
-    uint32_t start;
+  // Where a string's literals were found, kept by candidates() for
+  // starts(); reused from string to string.
+  class Found {
+   public:
+    void clear();
+
+   private:
+    friend class Prefilter;
+    static constexpr uint32_t kEnd = UINT32_MAX;
+    std::vector<uint32_t> head_;       // by atom: its last occurrence, or kEnd
+    std::vector<uint32_t> next_, at_;  // by occurrence: the one before of the same atom; its offset
+    std::vector<uint32_t> atoms_;      // the atoms found, for clear()
   };
   // The ids of the patterns the string may match, ascending, into *out;
-  // when `anchors` is not null, the anchors of the literals found into it,
-  // in no order, maybe repeated. Linear in len.
-  void candidates(const char *text, uint32_t len, std::vector<int> *out,
-                  std::vector<Anchor> *anchors = nullptr) const;
+  // when `found` is not null, where each literal occurs into it (cleared
+  // first). Linear in len.
+  void candidates(const char *text, uint32_t len, std::vector<int> *out, Found *found = nullptr) const;
+  // The starts the anchors of `key` give in the string `found` was filled
+  // from, ascending, without repeats, into *out. Only the keys asked for
+  // are looked at: a string's literals are many, the rules tried few.
+  void starts(const Found &found, uint32_t key, std::vector<uint32_t> *out) const;
 
   // True when the string holds a literal of one of the patterns at least
   // min_len bytes long.
@@ -56,13 +68,14 @@ class Prefilter {
   std::vector<uint32_t> literals_;
   std::vector<std::vector<uint32_t>> by_atom_;        // atom -> the minterms it triggers
   std::vector<uint32_t> atom_begin_, atom_minterms_;  // by_atom_, flattened
-  struct AnchorOf {
-    uint32_t key;
+  struct Lead {
+    uint32_t atom;
     int lo, hi;
   };
-  std::vector<std::vector<AnchorOf>> anchors_by_atom_;
-  std::vector<uint32_t> anchor_begin_;  // anchors_by_atom_, flattened
-  std::vector<AnchorOf> anchor_list_;
+  std::vector<std::vector<Lead>> leads_by_key_;
+  std::vector<uint32_t> lead_begin_;  // leads_by_key_, flattened
+  std::vector<uint8_t> lead_atom_;    // by atom: some key's lead (its occurrences are kept)
+  std::vector<Lead> lead_list_;
 };
 
 }  // namespace hp::ua

@@ -24,6 +24,26 @@ constexpr size_t kMaxLeads = 64;
 // A class of more bytes than this (case folded) is no literal.
 constexpr size_t kMaxClassLead = 4;
 
+// A backtracking stack, one a thread: pushes stay inline, the memory grows
+// (rarely) out of line and is kept from run to run.
+template <class T>
+class Stack {
+ public:
+  void clear() { n_ = 0; }
+  bool empty() const { return n_ == 0; }
+  T &back() { return items_[n_ - 1]; }
+  void pop_back() { n_--; }
+  void push_back(const T &item) {
+    if (n_ == items_.size()) grow();
+    items_[n_++] = item;
+  }
+
+ private:
+  [[gnu::noinline]] void grow() { items_.resize(items_.empty() ? 64 : 2 * items_.size()); }
+  std::vector<T> items_;
+  size_t n_ = 0;
+};
+
 bool word(uint8_t c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
@@ -611,7 +631,7 @@ Program::Outcome Program::run(const char *text, uint32_t len, uint32_t start, in
     int32_t kind;
     int32_t bound;
   };
-  static thread_local std::vector<Frame> stack;
+  static thread_local Stack<Frame> stack;
   stack.clear();
   for (int i = 0; i < 2 * ngroups_; i++) caps[i] = -1;
   const uint8_t *t = reinterpret_cast<const uint8_t *>(text);

@@ -81,14 +81,17 @@ struct Compiled {
   // os), then the bot patterns not anchored at the start
   Prefilter filter;
   // The same, the programmed rules' leading literals added as anchors
-  // (keyed by rule id): a programmed rule runs where its anchors say, when
-  // the prefilter passes it
+  // (keyed by rule id): a programmed rule runs at the starts its anchors
+  // give, when the prefilter passes it
   Prefilter fast;
   uint32_t programmed = 0;
   // the browser, engine and OS rules alone (only_device_rules_read)
   Prefilter not_device;
   std::vector<CompiledRule> rules;
   std::vector<std::unique_ptr<RE2>> bots;  // by filter id - rules.size()
+  // their programs, where they have one
+  std::vector<Program> bot_programs;
+  std::vector<uint8_t> bot_programmed;
   // the bot patterns anchored at the start, as one set and one by one (for
   // a string the set's DFA runs out of memory on)
   std::unique_ptr<RE2::Set> anchored_bots;
@@ -113,6 +116,14 @@ struct Compiled {
       bots.push_back(one(re));
       if (!filter.add(re, o)) errors++;
       fast.add(re, o);
+      // A bot pattern asks for no captures: any start its program matches
+      // at will do.
+      Program &program = bot_programs.emplace_back();
+      bot_programmed.push_back(bots.back() && program.compile(re));
+      if (bot_programmed.back()) {
+        const uint32_t id = static_cast<uint32_t>(rules.size() + bots.size() - 1);
+        for (const Program::Lead &lead : program.leads()) fast.anchor(id, lead.text, lead.lo, lead.hi);
+      }
     }
     if (!anchored_bots->Compile()) errors++, anchored_bots.reset();
     if (!filter.build()) errors++;
@@ -280,34 +291,25 @@ bool run_program(const Compiled &c, const CompiledRule &cr, re2::StringPiece tex
   return false;
 }
 
-// The anchors of a string by rule: a list threaded through them from each
-// rule's head, so a rule's starts are found without sorting them all.
-class AnchorIndex {
- public:
-  void build(const std::vector<Prefilter::Anchor> &anchors, size_t rules) {
-    if (head_.size() < rules) head_.assign(rules, kEnd);
-    next_.resize(anchors.size());
-    for (uint32_t i = 0; i < anchors.size(); i++) {
-      next_[i] = head_[anchors[i].key];
-      head_[anchors[i].key] = i;
-    }
+// Whether a bot pattern matches the whole string `text`: its program at
+// the starts its leading literals give, or RE2 when they are more than
+// kMaxStarts or the program runs past the step budget.
+bool bot_matches(const Compiled &c, size_t bot, re2::StringPiece text, const uint32_t *from,
+                 const uint32_t *to, LongTail *out) {
+  const Program &program = c.bot_programs[bot];
+  if (c.bot_programmed[bot] && to - from <= kMaxStarts) {
+    int32_t caps[2 * Program::kMaxGroups];
+    const uint32_t len = static_cast<uint32_t>(text.size());
+    int64_t steps = step_budget(len);
+    Program::Outcome o = Program::NO_MATCH;
+    for (const uint32_t *a = from; a != to && o == Program::NO_MATCH; a++)
+      o = program.run(text.data(), len, *a, caps, &steps);
+    if (o != Program::OUT_OF_STEPS) return o == Program::MATCHED;
   }
-  // The rule's starts, ascending, without repeats, into *out.
-  void starts(const std::vector<Prefilter::Anchor> &anchors, uint32_t rule,
-              std::vector<uint32_t> *out) const {
-    out->clear();
-    for (uint32_t i = head_[rule]; i != kEnd; i = next_[i]) out->push_back(anchors[i].start);
-    std::sort(out->begin(), out->end());
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-  }
-  void clear(const std::vector<Prefilter::Anchor> &anchors) {
-    for (const Prefilter::Anchor &a : anchors) head_[a.key] = kEnd;
-  }
-
- private:
-  static constexpr uint32_t kEnd = UINT32_MAX;
-  std::vector<uint32_t> head_, next_;
-};
+  out->re2_bots++;
+  const RE2 *re = c.bots[bot].get();
+  return re && re->Match(text, 0, text.size(), RE2::UNANCHORED, nullptr, 0);
+}
 
 bool ascii(re2::StringPiece text) {
   uint64_t high = 0;
@@ -359,23 +361,29 @@ uint32_t programmed_rules(uint32_t *rules) {
 void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out, Matcher matcher) {
   const Compiled &c = compiled();
   const re2::StringPiece text = table_text(ua, len);
-  static thread_local std::vector<int> ids;
-  static thread_local std::vector<Prefilter::Anchor> anchors;
+  // One thread-local block: each thread_local costs a lookup of its own
+  // in a shared library.
+  struct Scratch {
+    std::vector<int> ids;
+    Prefilter::Found found;
+    std::vector<uint32_t> starts;
+  };
+  static thread_local Scratch scratch;
+  std::vector<int> &ids = scratch.ids;
+  std::vector<uint32_t> &starts = scratch.starts;
   const bool programs = matcher == Matcher::kPrograms && ascii(text);
   const Prefilter &filter = programs ? c.fast : c.filter;
-  filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids, programs ? &anchors : nullptr);
+  filter.candidates(text.data(), static_cast<uint32_t>(text.size()), &ids,
+                    programs ? &scratch.found : nullptr);
   bool done[PART_COUNT] = {};
   unsigned left = parts;
   const uint32_t nrules = static_cast<uint32_t>(c.rules.size());
-  static thread_local AnchorIndex index;
-  static thread_local std::vector<uint32_t> starts;
-  if (programs) index.build(anchors, nrules);
   for (int id : ids) {
     if (!left || static_cast<uint32_t>(id) >= nrules) break;
     const CompiledRule &cr = c.rules[id];
     if (!cr.re || done[cr.part] || !(left & (1u << cr.part))) continue;
     if (cr.programmed && programs) {
-      index.starts(anchors, static_cast<uint32_t>(id), &starts);
+      c.fast.starts(scratch.found, static_cast<uint32_t>(id), &starts);
       done[cr.part] =
           run_program(c, cr, text, starts.data(), starts.data() + starts.size(), out->part[cr.part], out);
     } else {
@@ -383,15 +391,18 @@ void match_tables(const char *ua, uint32_t len, unsigned parts, LongTail *out, M
     }
     if (done[cr.part]) left &= ~(1u << cr.part);
   }
-  if (programs) index.clear(anchors);
   // The bot patterns read the whole string; the tables' text may be less.
-  if (text.data() != ua || text.size() != len) c.filter.candidates(ua, len, &ids);
+  const bool whole = text.data() == ua && text.size() == len;
+  if (!whole) c.filter.candidates(ua, len, &ids);
   const re2::StringPiece all(ua, len);
   for (int id : ids) {
     if (static_cast<uint32_t>(id) < nrules) continue;
-    out->re2_bots++;
-    const RE2 *re = c.bots[id - nrules].get();
-    if (re && re->Match(all, 0, len, RE2::UNANCHORED, nullptr, 0)) {
+    if (programs && whole)
+      c.fast.starts(scratch.found, static_cast<uint32_t>(id), &starts);
+    else
+      starts.assign(kMaxStarts + 1, 0);  // RE2 answers
+    if (bot_matches(c, static_cast<size_t>(id) - nrules, all, starts.data(), starts.data() + starts.size(),
+                    out)) {
       out->bot = true;
       return;
     }
