@@ -36,7 +36,10 @@ test('100 Workers ending mid-work leave no crash, no handle and no growth', { ti
       `worker churn: RSS ${mb(r.rssStart)} -> ${mb(r.rssEnd)} MB ` +
         `(before it, Workers opening nothing: ${mb(r.rssBeforePlain)} -> ${mb(r.rssStart)} MB)`,
     );
-    assert.ok(r.rssEnd < 1.1 * r.rssStart, `RSS grew from ${mb(r.rssStart)} to ${mb(r.rssEnd)} MB`);
+    // Under AddressSanitizer freed memory waits in its quarantine (256 MB by
+    // default), so RSS says nothing about leaks there: LSan does.
+    const asan = /libasan/.test(process.env.LD_PRELOAD || '');
+    if (!asan) assert.ok(r.rssEnd < 1.1 * r.rssStart, `RSS grew from ${mb(r.rssStart)} to ${mb(r.rssEnd)} MB`);
   } finally {
     await redis.stop();
     fs.rmSync(dir, { recursive: true, force: true });
