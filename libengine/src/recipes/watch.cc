@@ -43,7 +43,14 @@ void Watch::abandon() {
 }
 
 void Watch::post_stop() {
-  stop_step_.run_soon(set_->engine());
+  // On the loop thread a started watch stops at once: a poll result or file
+  // event handled later in this loop turn must not start another load.
+  core::Engine *e = set_->engine();
+  if (e->on_loop_thread() && !e->closing() && open_handles_ > 0) {
+    stop();
+    return;
+  }
+  stop_step_.run_soon(e);
 }
 
 void Watch::start() {
